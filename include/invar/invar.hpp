@@ -1,0 +1,211 @@
+// invar: a gate for generated configuration artifacts.
+//
+// A contract (JSON, see docs/contract-language.md) is *compiled* once into an
+// immutable plan; artifacts are then *checked* against it. Loading never throws
+// on user input: it returns a Result holding either the compiled Contract or an
+// Error with a code, a message and a location (file, JSON Pointer, line/column).
+//
+//   auto contract = invar::Contract::load_file("rules/feature-file.contract.json");
+//   if (!contract) { std::cerr << contract.error().to_string(); return 3; }
+//   invar::Report report = contract->check(bytes);
+//   if (report.verdict != invar::Verdict::accept) ...
+//
+// Thread-safety: a Contract is immutable once loaded; check() may be called on
+// the same Contract from any number of threads at once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace invar {
+
+// ---------------------------------------------------------------------------
+// Errors: why a contract, schema or input could not be judged at all.
+
+enum class ErrorCode {
+  io,        // a file could not be read
+  syntax,    // a contract or schema file is not valid JSON
+  contract,  // the contract is well-formed JSON but not a valid contract
+  schema,    // a JSON Schema could not be compiled
+  selector,  // a JSONPath selector is outside the supported subset
+  regex,     // a pattern does not compile under RE2 within its budget
+  limit,     // a named resource limit was exceeded while loading
+  usage,     // the caller passed something meaningless (bad option value)
+};
+
+std::string_view to_string(ErrorCode code);
+
+struct Location {
+  std::string file;     // the file the error is in; empty for in-memory input
+  std::string pointer;  // JSON Pointer into that file's document ("" = root)
+  uint64_t line = 0;    // 1-based, 0 when unknown (set for syntax errors)
+  uint64_t column = 0;  // 1-based byte column, 0 when unknown
+};
+
+struct Error {
+  ErrorCode code = ErrorCode::contract;
+  std::string message;
+  Location where;
+
+  // "file:line:col: pointer: message" with the parts that are known.
+  std::string to_string() const;
+};
+
+// An expected-like holder: a value or an Error, never both. Accessing the
+// wrong alternative is a programming error (it aborts via std::get).
+template <class T>
+class Result {
+ public:
+  Result(T value) : state_(std::move(value)) {}
+  Result(Error error) : state_(std::move(error)) {}
+
+  bool ok() const { return state_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+
+  T& value() & { return std::get<0>(state_); }
+  const T& value() const& { return std::get<0>(state_); }
+  T&& value() && { return std::get<0>(std::move(state_)); }
+  const Error& error() const { return std::get<1>(state_); }
+
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() { return value(); }
+  const T& operator*() const { return value(); }
+
+ private:
+  std::variant<T, Error> state_;
+};
+
+// ---------------------------------------------------------------------------
+// Options and resource budgets. Every limit is named; exceeding one while
+// checking an artifact is a `limit` violation naming it, never a crash.
+// A contract's "artifact.limits" may lower (never raise) the artifact limits.
+//
+//   limit                    default     what it bounds
+//   max_artifact_bytes       256 MiB     artifact size, checked before reading
+//   max_depth                128         nesting of arrays/objects in an artifact
+//   max_contract_bytes       4 MiB       contract and schema file size
+//   max_schema_depth         256         nested schema evaluation (incl. $ref)
+//   max_eval_steps           50,000,000  schema keyword evaluations per artifact
+//   regex_max_mem            8 MiB       RE2 memory budget per pattern
+//   max_regex_program_size   20,000      RE2 program size for regex_safe values
+//   max_report_violations    1,000       violations kept per invariant
+struct Limits {
+  uint64_t max_artifact_bytes = 256ull << 20;
+  uint32_t max_depth = 128;
+  uint64_t max_contract_bytes = 4ull << 20;
+  uint32_t max_schema_depth = 256;
+  uint64_t max_eval_steps = 50'000'000;
+  int64_t regex_max_mem = 8 << 20;
+  int max_regex_program_size = 20'000;
+  uint32_t max_report_violations = 1'000;
+};
+
+struct Options {
+  Limits limits;
+  // JSON Schema "format": an annotation (false) or an assertion for
+  // date-time, ipv4, ipv6, hostname, uuid (true).
+  bool format_assertion = false;
+};
+
+// ---------------------------------------------------------------------------
+// Reports.
+
+enum class Verdict { accept, reject };
+enum class Severity { error, warn };
+enum class Outcome { pass, fail, skipped };
+
+std::string_view to_string(Verdict v);
+std::string_view to_string(Severity s);
+std::string_view to_string(Outcome o);
+
+struct Violation {
+  std::string invariant;  // invariant id ("artifact.parse" etc. for reading)
+  std::string kind;       // "count", "schema", "artifact", ...
+  std::string family;     // "schema", "cardinality", "freshness", "artifact"
+  Severity severity = Severity::error;
+  std::string message;    // one line: what is wrong
+  std::string pointer;    // JSON Pointer of the offending node in the artifact
+  std::string expected;
+  std::string actual;
+  std::string why;              // the contract's "why", if any
+  std::string schema_location;  // for schema violations: keyword location
+  std::vector<std::string> explain;  // extra lines: what grew, what repeats
+};
+
+struct InvariantResult {
+  std::string id;
+  std::string kind;
+  Severity severity = Severity::error;
+  Outcome outcome = Outcome::pass;
+  uint64_t violations = 0;  // total, even past max_report_violations
+};
+
+struct Report {
+  std::string contract;  // the contract's name
+  std::string artifact;  // a label for the artifact (its path for the CLI)
+  Verdict verdict = Verdict::accept;
+  std::vector<InvariantResult> invariants;
+  std::vector<Violation> violations;  // errors and warnings, in contract order
+};
+
+// ---------------------------------------------------------------------------
+// Contracts.
+
+struct CheckContext {
+  // The clock for freshness; the system clock when unset.
+  std::optional<std::chrono::system_clock::time_point> now;
+};
+
+class Plan;  // the compiled, immutable form (src/engine)
+
+class Contract {
+ public:
+  // Loads and compiles the contract at `path`. Relative schema paths in it
+  // are resolved against the contract's directory. Never throws on bad input.
+  static Result<Contract> load_file(const std::string& path, const Options& options = {});
+
+  // Same, from text; `base_dir` resolves relative schema paths and `label`
+  // names the contract in errors.
+  static Result<Contract> load_string(std::string_view text, const std::string& base_dir,
+                                      const std::string& label, const Options& options = {});
+
+  // A contract holding only one `schema` invariant on "$", for plain JSON
+  // Schema validation (draft 2020-12 or draft-07, as "$schema" says).
+  static Result<Contract> from_schema_file(const std::string& path, const Options& options = {});
+
+  // Checks artifact bytes. Never throws on bad input: unreadable bytes are a
+  // reject with an "artifact.*" violation. Thread-safe.
+  Report check(std::string_view bytes, const CheckContext& context = {}) const;
+
+  // Reads `path` (refusing it before reading when over max_artifact_bytes)
+  // and checks it. An unreadable file yields an Error (the gate cannot judge).
+  Result<Report> check_file(const std::string& path, const CheckContext& context = {}) const;
+
+  const std::string& name() const;
+
+ private:
+  explicit Contract(std::shared_ptr<const Plan> plan) : plan_(std::move(plan)) {}
+  std::shared_ptr<const Plan> plan_;
+};
+
+// ---------------------------------------------------------------------------
+// Rendering (src/report).
+
+struct RenderOptions {
+  bool color = false;  // ANSI colour for the human format
+  bool quiet = false;  // human format: summary line only
+};
+
+std::string render_human(const Report& report, const RenderOptions& options = {});
+// One JSON object per report, following schemas/report.schema.json.
+std::string render_json(const std::vector<Report>& reports);
+
+}  // namespace invar

@@ -1,0 +1,396 @@
+#include "common/dom.hpp"
+#include "artifact/reader.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "common/text.hpp"
+
+namespace invar::artifact {
+
+using namespace simdjson;
+
+namespace {
+
+// One open container while scanning: its kind and the current key or index.
+struct ScanFrame {
+  bool object;
+  uint64_t index = 0;
+  std::string key;
+  bool has_key = false;
+};
+
+std::string pointer_of(const std::vector<ScanFrame>& stack) {
+  std::string pointer;
+  for (const auto& f : stack) {
+    if (f.object) {
+      if (f.has_key) text::append_pointer_token(pointer, f.key);
+    } else {
+      text::append_pointer_index(pointer, f.index);
+    }
+  }
+  return pointer;
+}
+
+class Scanner {
+ public:
+  Scanner(std::string_view s, uint32_t max_depth) : s_(s), max_depth_(max_depth) {}
+
+  std::optional<ReadProblem> run();
+
+ private:
+  std::optional<ReadProblem> fail(std::string rule, std::string message) {
+    ReadProblem p{std::move(rule), std::move(message), pointer_of(stack_), i_, 1, 1};
+    for (size_t k = 0; k < i_ && k < s_.size(); ++k) {
+      if (s_[k] == '\n') {
+        ++p.line;
+        p.column = 1;
+      } else {
+        ++p.column;
+      }
+    }
+    return p;
+  }
+  void skip_ws() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
+  }
+  std::optional<ReadProblem> scan_string(std::string* out);
+  std::optional<ReadProblem> scan_number();
+  std::optional<ReadProblem> scan_literal();
+
+  std::string_view s_;
+  uint32_t max_depth_;
+  size_t i_ = 0;
+  std::vector<ScanFrame> stack_;
+};
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Length of the valid UTF-8 sequence at s[i], or 0 when invalid.
+size_t utf8_length(std::string_view s, size_t i) {
+  auto b = [&](size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u; };
+  unsigned c = b(i);
+  auto cont = [&](size_t k) { return (b(k) & 0xC0) == 0x80; };
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(i + 1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    unsigned c1 = b(i + 1);
+    if (c == 0xE0 && c1 < 0xA0) return 0;  // overlong
+    if (c == 0xED && c1 > 0x9F) return 0;  // surrogate
+    return cont(i + 1) && cont(i + 2) ? 3 : 0;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    unsigned c1 = b(i + 1);
+    if (c == 0xF0 && c1 < 0x90) return 0;
+    if (c == 0xF4 && c1 > 0x8F) return 0;
+    return cont(i + 1) && cont(i + 2) && cont(i + 3) ? 4 : 0;
+  }
+  return 0;
+}
+
+std::optional<ReadProblem> Scanner::scan_string(std::string* out) {
+  ++i_;  // opening quote
+  while (true) {
+    if (i_ >= s_.size()) return fail("syntax", "unterminated string");
+    unsigned char c = static_cast<unsigned char>(s_[i_]);
+    if (c == '"') {
+      ++i_;
+      return std::nullopt;
+    }
+    if (c < 0x20) return fail("syntax", "control character in string (must be escaped)");
+    if (c == '\\') {
+      if (i_ + 1 >= s_.size()) return fail("syntax", "unterminated string");
+      char e = s_[i_ + 1];
+      if (e == 'u') {
+        unsigned code = 0;
+        for (int k = 0; k < 4; ++k) {
+          int h = i_ + 2 + k < s_.size() ? hex_value(s_[i_ + 2 + k]) : -1;
+          if (h < 0) return fail("syntax", "bad \\u escape: four hex digits expected");
+          code = code * 16 + static_cast<unsigned>(h);
+        }
+        if (code >= 0xDC00 && code <= 0xDFFF) return fail("utf8", "lone low surrogate in \\u escape");
+        if (code >= 0xD800 && code <= 0xDBFF) {
+          size_t j = i_ + 6;
+          bool pair = j + 5 < s_.size() + 0 && s_[j] == '\\' && s_[j + 1] == 'u';
+          unsigned low = 0;
+          for (int k = 0; pair && k < 4; ++k) {
+            int h = hex_value(s_[j + 2 + k]);
+            if (h < 0) pair = false;
+            low = low * 16 + static_cast<unsigned>(h);
+          }
+          if (!pair || low < 0xDC00 || low > 0xDFFF)
+            return fail("utf8", "high surrogate in \\u escape not followed by a low surrogate");
+          i_ += 6;
+        }
+        if (out) out->append(s_.substr(i_, 6));
+        i_ += 6;
+        continue;
+      }
+      if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos)
+        return fail("syntax", "bad escape sequence in string");
+      if (out) out->push_back(e);
+      i_ += 2;
+      continue;
+    }
+    size_t n = utf8_length(s_, i_);
+    if (n == 0) return fail("utf8", "invalid UTF-8 byte sequence");
+    if (out) out->append(s_.substr(i_, n));
+    i_ += n;
+  }
+}
+
+std::optional<ReadProblem> Scanner::scan_number() {
+  size_t start = i_;
+  bool integer = true;
+  if (s_[i_] == '-') ++i_;
+  auto digits = [&] {
+    size_t d = i_;
+    while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
+    return i_ - d;
+  };
+  size_t int_start = i_;
+  size_t n = digits();
+  if (n == 0) return fail("syntax", "expected a digit");
+  if (n > 1 && s_[int_start] == '0') {
+    i_ = int_start + 1;
+    return fail("syntax", "leading zero in number");
+  }
+  if (i_ < s_.size() && s_[i_] == '.') {
+    integer = false;
+    ++i_;
+    if (digits() == 0) return fail("syntax", "expected a digit after '.'");
+  }
+  if (i_ < s_.size() && (s_[i_] == 'e' || s_[i_] == 'E')) {
+    integer = false;
+    ++i_;
+    if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) ++i_;
+    if (digits() == 0) return fail("syntax", "expected a digit in exponent");
+  }
+  std::string token(s_.substr(start, i_ - start));
+  if (integer) {
+    bool negative = token[0] == '-';
+    std::string_view mag = std::string_view(token).substr(negative ? 1 : 0);
+    const std::string_view limit = negative ? "9223372036854775808" : "18446744073709551615";
+    if (mag.size() > limit.size() || (mag.size() == limit.size() && mag > limit)) {
+      i_ = start;
+      return fail("number", "integer " + token + " is outside the 64-bit range");
+    }
+  } else if (std::isinf(std::strtod(token.c_str(), nullptr))) {
+    i_ = start;
+    return fail("number", "number " + token + " is outside the double range");
+  }
+  return std::nullopt;
+}
+
+std::optional<ReadProblem> Scanner::scan_literal() {
+  for (std::string_view lit : {"true", "false", "null"}) {
+    if (s_.substr(i_, lit.size()) == lit) {
+      i_ += lit.size();
+      return std::nullopt;
+    }
+  }
+  for (std::string_view bad : {"NaN", "Infinity", "-Infinity", "undefined"}) {
+    if (s_.substr(i_, bad.size()) == bad)
+      return fail("syntax", std::string(bad) + " is not a JSON value");
+  }
+  return fail("syntax", "expected a JSON value");
+}
+
+std::optional<ReadProblem> Scanner::run() {
+  enum class State { value, after_value, key };
+  State state = State::value;
+  bool first_in_container = false;
+  while (true) {
+    skip_ws();
+    if (state == State::value) {
+      if (i_ >= s_.size()) return fail(s_.empty() ? "empty" : "syntax", s_.empty() ? "empty input" : "unexpected end of input, a value was expected");
+      char c = s_[i_];
+      if (c == '{' || c == '[') {
+        if (stack_.size() >= max_depth_)
+          return fail("depth", "nesting deeper than max_depth " + std::to_string(max_depth_));
+        stack_.push_back(ScanFrame{c == '{', 0, {}, false});
+        ++i_;
+        first_in_container = true;
+        state = c == '{' ? State::key : State::value;
+        if (c == '[') {
+          skip_ws();
+          if (i_ < s_.size() && s_[i_] == ']') {
+            ++i_;
+            stack_.pop_back();
+            state = State::after_value;
+          }
+        }
+        continue;
+      }
+      std::optional<ReadProblem> p;
+      if (c == '"') p = scan_string(nullptr);
+      else if (c == '-' || (c >= '0' && c <= '9')) p = scan_number();
+      else p = scan_literal();
+      if (p) return p;
+      state = State::after_value;
+      continue;
+    }
+    if (state == State::key) {
+      if (i_ < s_.size() && s_[i_] == '}' && first_in_container) {
+        ++i_;
+        stack_.pop_back();
+        state = State::after_value;
+        continue;
+      }
+      if (i_ >= s_.size() || s_[i_] != '"') return fail("syntax", "expected a string key");
+      std::string key;
+      if (auto p = scan_string(&key)) return p;
+      stack_.back().key = std::move(key);
+      stack_.back().has_key = true;
+      skip_ws();
+      if (i_ >= s_.size() || s_[i_] != ':') return fail("syntax", "expected ':' after an object key");
+      ++i_;
+      state = State::value;
+      first_in_container = false;
+      continue;
+    }
+    // after_value
+    if (stack_.empty()) {
+      if (i_ < s_.size()) return fail("syntax", "trailing content after the JSON value");
+      return std::nullopt;
+    }
+    if (i_ >= s_.size()) return fail("syntax", "unexpected end of input inside a container");
+    ScanFrame& top = stack_.back();
+    char c = s_[i_];
+    if (c == ',') {
+      ++i_;
+      ++top.index;
+      first_in_container = false;
+      state = top.object ? State::key : State::value;
+    } else if (c == (top.object ? '}' : ']')) {
+      ++i_;
+      stack_.pop_back();
+    } else {
+      return fail("syntax", top.object ? "expected ',' or '}' after an object member"
+                                       : "expected ',' or ']' after an array element");
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<ReadProblem> locate_problem(std::string_view bytes, uint32_t max_depth) {
+  return Scanner(bytes, max_depth).run();
+}
+
+std::optional<ReadProblem> find_duplicate_key(dom::element root) {
+  // Depth-first walk with an explicit stack: memory O(depth), no recursion,
+  // no allocation per node. Each frame remembers the key or index it is at.
+  struct Frame {
+    bool object;
+    dom::object::iterator obj_it, obj_end;
+    dom::array::iterator arr_it, arr_end;
+    uint64_t index = 0;
+    std::string_view key;
+  };
+  std::vector<Frame> stack;
+  std::vector<std::string_view> keys;
+  auto pointer_here = [&] {
+    std::string pointer;
+    for (const auto& f : stack) {
+      if (f.object) text::append_pointer_token(pointer, f.key);
+      else text::append_pointer_index(pointer, f.index - 1);
+    }
+    return pointer;
+  };
+  auto visit = [&](dom::element el) -> std::optional<ReadProblem> {
+    if (el.type() == dom::element_type::OBJECT) {
+      dom::object obj = invar::sj::object_of(el);
+      if (obj.size() > 1) {
+        keys.clear();
+        for (auto field : obj) keys.push_back(field.key);
+        std::sort(keys.begin(), keys.end());
+        auto dup = std::adjacent_find(keys.begin(), keys.end());
+        if (dup != keys.end()) {
+          ReadProblem p;
+          p.rule = "duplicate-key";
+          p.message = "object has the key " + text::quoted(*dup) +
+                      " more than once (readers disagree on which value wins)";
+          p.pointer = pointer_here();
+          return p;
+        }
+      }
+      Frame f{true, obj.begin(), obj.end(), {}, {}, 0, {}};
+      stack.push_back(f);
+    } else if (el.type() == dom::element_type::ARRAY) {
+      dom::array arr = invar::sj::array_of(el);
+      Frame f{false, {}, {}, arr.begin(), arr.end(), 0, {}};
+      stack.push_back(f);
+    }
+    return std::nullopt;
+  };
+  if (auto p = visit(root)) return p;
+  while (!stack.empty()) {
+    Frame& top = stack.back();
+    dom::element child;
+    if (top.object) {
+      if (top.obj_it == top.obj_end) {
+        stack.pop_back();
+        continue;
+      }
+      top.key = top.obj_it.key();
+      child = top.obj_it.value();
+      ++top.obj_it;
+    } else {
+      if (top.arr_it == top.arr_end) {
+        stack.pop_back();
+        continue;
+      }
+      child = *top.arr_it;
+      ++top.arr_it;
+      ++top.index;
+    }
+    if (auto p = visit(child)) return p;
+  }
+  return std::nullopt;
+}
+
+ParseResult parse(std::string_view bytes, const ReadLimits& limits) {
+  ParseResult result;
+  if (bytes.size() > limits.max_bytes) {
+    result.problem = ReadProblem{"size",
+                                 "artifact is " + std::to_string(bytes.size()) +
+                                     " bytes, over max_bytes " + std::to_string(limits.max_bytes),
+                                 "", 0, 0, 0};
+    return result;
+  }
+  auto doc = std::make_unique<Document>();
+  if (doc->parser.allocate(std::max<size_t>(bytes.size(), 64), limits.max_depth) != SUCCESS) {
+    result.problem = ReadProblem{"size", "cannot allocate a parser for the artifact", "", 0, 0, 0};
+    return result;
+  }
+  auto parsed = doc->parser.parse(bytes.data(), bytes.size(), true);
+  if (parsed.error() != SUCCESS) {
+    auto located = locate_problem(bytes, limits.max_depth);
+    if (located) {
+      result.problem = std::move(located);
+    } else {
+      result.problem = ReadProblem{"syntax", error_message(parsed.error()), "", 0, 0, 0};
+    }
+    return result;
+  }
+  doc->root = parsed.value_unsafe();
+  if (!limits.allow_duplicate_keys) {
+    if (auto dup = find_duplicate_key(doc->root)) {
+      result.problem = std::move(dup);
+      return result;
+    }
+  }
+  result.document = std::move(doc);
+  return result;
+}
+
+}  // namespace invar::artifact

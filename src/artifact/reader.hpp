@@ -1,0 +1,54 @@
+// Strict artifact reading: the data plane. Artifacts are parsed with
+// simdjson's DOM; anything two JSON readers could disagree on (duplicate keys,
+// invalid UTF-8, trailing bytes, out-of-range numbers) is refused with a
+// located reason. All limits are checked before the expensive work.
+#pragma once
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace invar::artifact {
+
+struct ReadLimits {
+  uint64_t max_bytes = 256ull << 20;
+  uint32_t max_depth = 128;
+  bool allow_duplicate_keys = false;
+};
+
+// Why bytes were refused. `rule` is the violation id suffix: "size", "empty",
+// "syntax", "utf8", "depth", "number", "duplicate-key".
+struct ReadProblem {
+  std::string rule;
+  std::string message;
+  std::string pointer;   // where in the document, when known
+  uint64_t offset = 0;   // byte offset, when known (line/column derived from it)
+  uint64_t line = 0;
+  uint64_t column = 0;
+};
+
+// A parsed artifact. Owns the simdjson parser whose tape `root` points into.
+struct Document {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+};
+
+struct ParseResult {
+  std::unique_ptr<Document> document;  // set on success
+  std::optional<ReadProblem> problem;  // set on failure
+};
+
+ParseResult parse(std::string_view bytes, const ReadLimits& limits);
+
+// Locates the first syntax error in `bytes` (only called after simdjson has
+// refused them, to say where and why). Iterative: no recursion on depth.
+std::optional<ReadProblem> locate_problem(std::string_view bytes, uint32_t max_depth);
+
+// Finds the first object with a repeated key, iteratively.
+std::optional<ReadProblem> find_duplicate_key(simdjson::dom::element root);
+
+}  // namespace invar::artifact

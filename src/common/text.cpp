@@ -1,0 +1,258 @@
+#include "common/text.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+namespace invar::text {
+
+void append_pointer_token(std::string& pointer, std::string_view token) {
+  pointer += '/';
+  for (char c : token) {
+    if (c == '~') {
+      pointer += "~0";
+    } else if (c == '/') {
+      pointer += "~1";
+    } else {
+      pointer += c;
+    }
+  }
+}
+
+void append_pointer_index(std::string& pointer, uint64_t index) {
+  pointer += '/';
+  pointer += std::to_string(index);
+}
+
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Parses a non-negative decimal ("12", "1.5"), advancing `i`.
+std::optional<double> parse_number(std::string_view s, size_t& i) {
+  size_t start = i;
+  double value = 0;
+  while (i < s.size() && is_digit(s[i])) value = value * 10 + (s[i++] - '0');
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    double scale = 0.1;
+    size_t frac_start = i;
+    while (i < s.size() && is_digit(s[i])) {
+      value += (s[i++] - '0') * scale;
+      scale /= 10;
+    }
+    if (i == frac_start) return std::nullopt;
+  }
+  if (i == start || value > 1e15) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  size_t i = 0;
+  double total_ms = 0;
+  while (i < s.size()) {
+    auto n = parse_number(s, i);
+    if (!n) return std::nullopt;
+    size_t unit_start = i;
+    while (i < s.size() && !is_digit(s[i]) && s[i] != '.') ++i;
+    std::string_view unit = s.substr(unit_start, i - unit_start);
+    double scale;
+    if (unit == "ms") scale = 1;
+    else if (unit == "s") scale = 1e3;
+    else if (unit == "m") scale = 60e3;
+    else if (unit == "h") scale = 3600e3;
+    else if (unit == "d") scale = 86400e3;
+    else return std::nullopt;
+    total_ms += *n * scale;
+  }
+  if (total_ms > 1e15) return std::nullopt;
+  return std::chrono::milliseconds(static_cast<int64_t>(total_ms));
+}
+
+std::optional<uint64_t> parse_bytes(std::string_view s) {
+  size_t i = 0;
+  auto n = parse_number(s, i);
+  if (!n) return std::nullopt;
+  std::string_view unit = s.substr(i);
+  double scale;
+  if (unit.empty() || unit == "B") scale = 1;
+  else if (unit == "KiB") scale = 1024.0;
+  else if (unit == "MiB") scale = 1024.0 * 1024;
+  else if (unit == "GiB") scale = 1024.0 * 1024 * 1024;
+  else if (unit == "kB") scale = 1e3;
+  else if (unit == "MB") scale = 1e6;
+  else if (unit == "GB") scale = 1e9;
+  else return std::nullopt;
+  double bytes = *n * scale;
+  if (bytes > 1e18) return std::nullopt;
+  return static_cast<uint64_t>(bytes);
+}
+
+std::optional<Amount> parse_amount(std::string_view s) {
+  size_t i = 0;
+  auto n = parse_number(s, i);
+  if (!n) return std::nullopt;
+  if (i == s.size()) return Amount{*n, false};
+  if (i + 1 == s.size() && s[i] == '%') return Amount{*n / 100.0, true};
+  return std::nullopt;
+}
+
+namespace {
+
+bool read_digits(std::string_view s, size_t pos, size_t count, int& out) {
+  if (pos + count > s.size()) return false;
+  out = 0;
+  for (size_t k = 0; k < count; ++k) {
+    if (!is_digit(s[pos + k])) return false;
+    out = out * 10 + (s[pos + k] - '0');
+  }
+  return true;
+}
+
+bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+int days_in_month(int y, int m) {
+  static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && is_leap(y) ? 29 : days[m - 1];
+}
+
+// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+}  // namespace
+
+std::optional<int64_t> parse_rfc3339(std::string_view s) {
+  int year, month, day, hour, minute, second;
+  if (s.size() < 20) return std::nullopt;
+  if (!read_digits(s, 0, 4, year) || s[4] != '-' || !read_digits(s, 5, 2, month) || s[7] != '-' ||
+      !read_digits(s, 8, 2, day))
+    return std::nullopt;
+  if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return std::nullopt;
+  if (!read_digits(s, 11, 2, hour) || s[13] != ':' || !read_digits(s, 14, 2, minute) ||
+      s[16] != ':' || !read_digits(s, 17, 2, second))
+    return std::nullopt;
+  if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month)) return std::nullopt;
+  if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  size_t i = 19;
+  int64_t millis = 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    size_t start = i;
+    int64_t scale = 100;
+    while (i < s.size() && is_digit(s[i])) {
+      millis += (s[i] - '0') * scale;
+      scale /= 10;
+      ++i;
+    }
+    if (i == start) return std::nullopt;
+  }
+  if (i >= s.size()) return std::nullopt;
+  int offset_minutes = 0;
+  if (s[i] == 'Z' || s[i] == 'z') {
+    ++i;
+  } else if (s[i] == '+' || s[i] == '-') {
+    int oh, om;
+    if (!read_digits(s, i + 1, 2, oh) || i + 3 >= s.size() || s[i + 3] != ':' ||
+        !read_digits(s, i + 4, 2, om) || oh > 23 || om > 59)
+      return std::nullopt;
+    offset_minutes = (oh * 60 + om) * (s[i] == '+' ? 1 : -1);
+    i += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (i != s.size()) return std::nullopt;
+  if (second == 60) {
+    // A leap second is only valid at 23:59:60 UTC.
+    int utc_minutes = ((hour * 60 + minute - offset_minutes) % 1440 + 1440) % 1440;
+    if (utc_minutes != 23 * 60 + 59) return std::nullopt;
+    second = 59;  // counted as the last second of the minute
+  }
+  int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+  return secs * 1000 + millis;
+}
+
+std::string format_rfc3339(int64_t epoch_ms) {
+  int64_t secs = epoch_ms >= 0 ? epoch_ms / 1000 : (epoch_ms - 999) / 1000;
+  int64_t ms = epoch_ms - secs * 1000;
+  int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  int64_t rem = secs - days * 86400;
+  // civil_from_days (Howard Hinnant).
+  int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = static_cast<int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  y += m <= 2;
+  char buf[128];
+  if (ms != 0) {
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
+                  static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
+                  static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60),
+                  static_cast<long long>(ms));
+  } else {
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
+                  static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
+                  static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60));
+  }
+  return buf;
+}
+
+std::string format_duration(int64_t ms) {
+  std::string out;
+  if (ms < 0) {
+    out = "-";
+    ms = -ms;
+  }
+  if (ms < 1000) return out + std::to_string(ms) + "ms";
+  int64_t s = ms / 1000;
+  int64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
+  if (d) out += std::to_string(d) + "d";
+  if (h) out += std::to_string(h) + "h";
+  if (m) out += std::to_string(m) + "m";
+  if (sec || out.empty() || out == "-") out += std::to_string(sec) + "s";
+  return out;
+}
+
+std::string quoted(std::string_view s, size_t max_chars) {
+  std::string out = "\"";
+  size_t n = 0;
+  for (unsigned char c : s) {
+    if (n++ == max_chars) {
+      out += "...";
+      return out;
+    }
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+}  // namespace invar::text

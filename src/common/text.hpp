@@ -1,0 +1,45 @@
+// Small parsers and formatters shared by every layer: JSON Pointer tokens,
+// durations, byte sizes, percentages and RFC 3339 timestamps.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace invar::text {
+
+// Appends "/" + token with "~" -> "~0" and "/" -> "~1" (RFC 6901).
+void append_pointer_token(std::string& pointer, std::string_view token);
+void append_pointer_index(std::string& pointer, uint64_t index);
+
+// "250ms", "30s", "10m", "2h", "7d" (also concatenated: "1h30m"). Negative or
+// empty values and unknown units are refused.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view s);
+
+// "16MiB", "512KiB", "1GiB", "100kB", "42B" or a bare number of bytes.
+std::optional<uint64_t> parse_bytes(std::string_view s);
+
+// A limit written as "20%" (a fraction) or as an absolute count "40".
+struct Amount {
+  double value = 0;
+  bool percent = false;
+};
+std::optional<Amount> parse_amount(std::string_view s);
+
+// RFC 3339 date-time ("2025-11-18T11:20:00Z", offsets, fractional seconds).
+// Returns milliseconds since the Unix epoch. Validates field ranges
+// (including leap years; a leap second "60" is accepted only at 23:59 UTC).
+std::optional<int64_t> parse_rfc3339(std::string_view s);
+
+// Formats milliseconds since the epoch as "YYYY-MM-DDTHH:MM:SS[.mmm]Z".
+std::string format_rfc3339(int64_t epoch_ms);
+
+// "2h03m", "45s", "1.5s" style rendering of a duration for messages.
+std::string format_duration(int64_t ms);
+
+// Quotes and escapes a string for messages: "a\"b".
+std::string quoted(std::string_view s, size_t max_chars = 80);
+
+}  // namespace invar::text

@@ -1,0 +1,431 @@
+// Contract loading: JSON text -> validated, compiled Plan. Every problem is a
+// located Error (file, JSON Pointer into the contract); nothing throws.
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "artifact/reader.hpp"
+#include "common/text.hpp"
+#include "engine/plan.hpp"
+#include "regex/regex.hpp"
+#include "schema/uri.hpp"
+
+namespace invar::contract {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+Result<std::string> read_file(const std::string& path, uint64_t max_bytes, const char* what) {
+  Error e;
+  e.code = ErrorCode::io;
+  e.where.file = path;
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    e.message = std::string("cannot read ") + what + ": " + std::strerror(errno);
+    return e;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    e.message = std::string("cannot read ") + what + ": not a regular file";
+    return e;
+  }
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    e.code = ErrorCode::limit;
+    e.message = std::string(what) + " is " + std::to_string(st.st_size) + " bytes, over the limit of " +
+                std::to_string(max_bytes) + " bytes";
+    return e;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    e.message = std::string("cannot read ") + what + ": " + std::strerror(errno);
+    return e;
+  }
+  std::string bytes;
+  bytes.resize(static_cast<size_t>(st.st_size));
+  in.read(bytes.data(), st.st_size);
+  bytes.resize(static_cast<size_t>(in.gcount()));
+  return bytes;
+}
+
+Result<json> parse_json(std::string_view text, const std::string& file) {
+  if (auto problem = artifact::locate_problem(text, 128)) {
+    Error e;
+    e.code = problem->rule == "depth" ? ErrorCode::limit : ErrorCode::syntax;
+    e.message = problem->message;
+    e.where = {file, problem->pointer, problem->line, problem->column};
+    return e;
+  }
+  json parsed = json::parse(text, nullptr, false);
+  if (parsed.is_discarded()) {
+    Error e;
+    e.code = ErrorCode::syntax;
+    e.message = "not valid JSON";
+    e.where.file = file;
+    return e;
+  }
+  return parsed;
+}
+
+Result<std::shared_ptr<const schema::Validator>> load_schema_file(const std::string& path, const Options& options) {
+  std::error_code ec;
+  fs::path absolute = fs::absolute(path, ec);
+  auto bytes = read_file(path, options.limits.max_contract_bytes, "schema");
+  if (!bytes) return bytes.error();
+  auto doc = parse_json(*bytes, path);
+  if (!doc) return doc.error();
+  schema::CompileOptions co;
+  co.format_assertion = options.format_assertion;
+  co.regex_max_mem = options.limits.regex_max_mem;
+  co.max_document_bytes = options.limits.max_contract_bytes;
+  co.file_root = absolute.parent_path().lexically_normal().string();
+  auto validator = schema::Validator::compile(*doc, schema::uri::from_path(absolute.lexically_normal().string()), co);
+  if (!validator) {
+    Error e = validator.error();
+    if (e.where.file.empty()) e.where.file = path;
+    return e;
+  }
+  return validator.value();
+}
+
+namespace {
+
+struct KindInfo {
+  std::string_view key;
+  invariants::Kind kind;
+  std::set<std::string_view> params;  // beyond id/severity/why/each/waivable
+};
+
+const KindInfo kKinds[] = {
+    {"schema", invariants::Kind::schema, {"file", "inline"}},
+    {"match", invariants::Kind::match, {"pattern"}},
+    {"not_match", invariants::Kind::not_match, {"pattern"}},
+    {"regex_safe", invariants::Kind::regex_safe, {"consumer", "max_program_size"}},
+    {"refs", invariants::Kind::refs, {"in"}},
+    {"count", invariants::Kind::count, {"min", "max", "headroom"}},
+    {"unique", invariants::Kind::unique, {}},
+    {"freshness", invariants::Kind::freshness, {"max_age", "max_skew"}},
+};
+
+// Kinds of the delta family: they need a last-known-good and come with `invar gate`.
+const std::string_view kLaterKinds[] = {"delta", "churn", "monotonic", "immutable"};
+const std::set<std::string_view> kCommon = {"id", "severity", "why", "each"};
+
+class Loader {
+ public:
+  Loader(const std::string& file, const std::string& base_dir, const Options& options)
+      : file_(file), base_dir_(base_dir), options_(options) {}
+
+  Result<std::shared_ptr<const Plan>> load(const json& doc) {
+    auto plan = std::make_shared<Plan>();
+    plan->file = file_;
+    plan->options = options_;
+    plan->read_limits.max_bytes = options_.limits.max_artifact_bytes;
+    plan->read_limits.max_depth = options_.limits.max_depth;
+    if (!doc.is_object()) return error("", "a contract is a JSON object");
+    for (auto& [key, value] : doc.items()) {
+      (void)value;
+      if (key != "$schema" && key != "contract" && key != "description" && key != "artifact" && key != "invariants")
+        return error("/" + key, "unknown key " + text::quoted(key) +
+                                    " (expected contract, description, artifact, invariants)");
+    }
+    auto name = doc.find("contract");
+    if (name == doc.end() || !name->is_string() || name->get<std::string>().empty())
+      return error("/contract", "\"contract\" must be a non-empty string naming the contract");
+    plan->name = name->get<std::string>();
+
+    if (auto art = doc.find("artifact"); art != doc.end()) {
+      if (auto e = artifact_section(*art, *plan)) return *e;
+    }
+    auto list = doc.find("invariants");
+    if (list == doc.end() || !list->is_array())
+      return error("/invariants", "\"invariants\" must be an array of invariants");
+    std::set<std::string> ids;
+    for (const auto& inv : plan->invariants) ids.insert(inv.id);
+    for (size_t i = 0; i < list->size(); ++i) {
+      std::string at = "/invariants/" + std::to_string(i);
+      auto inv = invariant((*list)[i], at);
+      if (!inv) return inv.error();
+      if (!ids.insert(inv->id).second) return error(at + "/id", "duplicate invariant id " + text::quoted(inv->id));
+      plan->invariants.push_back(std::move(inv.value()));
+    }
+    if (plan->invariants.empty()) return error("/invariants", "a contract needs at least one invariant");
+    return std::shared_ptr<const Plan>(std::move(plan));
+  }
+
+ private:
+  Error error(const std::string& pointer, const std::string& message, ErrorCode code = ErrorCode::contract) {
+    Error e;
+    e.code = code;
+    e.message = message;
+    e.where.file = file_;
+    e.where.pointer = pointer;
+    return e;
+  }
+
+  std::optional<Error> artifact_section(const json& art, Plan& plan) {
+    if (!art.is_object()) return error("/artifact", "\"artifact\" must be an object");
+    for (auto& [key, value] : art.items()) {
+      std::string at = "/artifact/" + key;
+      if (key == "format") {
+        if (value != "json") return error(at, "unsupported format " + value.dump() + " (supported: \"json\")");
+      } else if (key == "schema") {
+        if (!value.is_string()) return error(at, "\"schema\" must be a path to a JSON Schema file");
+        auto validator = schema_file(value.get<std::string>(), at);
+        if (!validator) return validator.error();
+        invariants::Invariant inv;
+        inv.id = "artifact.schema";
+        inv.kind = invariants::Kind::schema;
+        inv.target = selector::Selector::compile("$").value();
+        inv.schema = validator.value();
+        plan.invariants.push_back(std::move(inv));
+      } else if (key == "duplicate_keys") {
+        if (value != "reject" && value != "allow")
+          return error(at, "\"duplicate_keys\" must be \"reject\" or \"allow\"");
+        plan.read_limits.allow_duplicate_keys = value == "allow";
+      } else if (key == "limits") {
+        if (!value.is_object()) return error(at, "\"limits\" must be an object");
+        for (auto& [limit, v] : value.items()) {
+          std::string lat = at + "/" + limit;
+          if (limit == "max_bytes") {
+            auto bytes = v.is_number_unsigned() ? std::optional<uint64_t>(v.get<uint64_t>())
+                                                : (v.is_string() ? text::parse_bytes(v.get<std::string>()) : std::nullopt);
+            if (!bytes) return error(lat, "\"max_bytes\" must be a size such as \"16MiB\" or a number of bytes");
+            plan.read_limits.max_bytes = std::min(*bytes, options_.limits.max_artifact_bytes);
+          } else if (limit == "max_depth") {
+            if (!v.is_number_unsigned() || v.get<uint64_t>() == 0)
+              return error(lat, "\"max_depth\" must be a positive integer");
+            plan.read_limits.max_depth =
+                static_cast<uint32_t>(std::min<uint64_t>(v.get<uint64_t>(), options_.limits.max_depth));
+          } else {
+            return error(lat, "unknown limit " + text::quoted(limit) + " (expected max_bytes, max_depth)");
+          }
+        }
+      } else {
+        return error(at, "unknown key " + text::quoted(key) + " (expected format, schema, limits, duplicate_keys)");
+      }
+    }
+    return std::nullopt;
+  }
+
+  Result<std::shared_ptr<const schema::Validator>> schema_file(const std::string& relative, const std::string& at) {
+    fs::path path = fs::path(relative).is_absolute() ? fs::path(relative) : fs::path(base_dir_) / relative;
+    auto v = load_schema_file(path.lexically_normal().string(), options_);
+    if (!v) {
+      Error e = v.error();
+      if (e.code == ErrorCode::io)
+        return error(at, "schema file " + text::quoted(relative) + ": " + e.message, ErrorCode::io);
+      if (e.code == ErrorCode::syntax && e.where.line)  // located inside the schema file
+        return e;
+      e.message = "in schema " + text::quoted(relative) + ": " + e.message;
+      return e;
+    }
+    return v;
+  }
+
+  Result<selector::Selector> compile_selector(const json& value, const std::string& at, bool relative) {
+    if (!value.is_string()) return error(at, "a selector must be a string such as \"$.items[*]\"");
+    auto sel = selector::Selector::compile(value.get<std::string>());
+    if (!sel) return error(at, sel.error().message, ErrorCode::selector);
+    if (relative && !sel->relative())
+      return error(at, "inside \"each\", selectors are relative: start with '@' instead of '$'", ErrorCode::selector);
+    if (!relative && sel->relative())
+      return error(at, "'@' is only meaningful inside \"each\": start with '$'", ErrorCode::selector);
+    return sel;
+  }
+
+  std::optional<Error> amount_of(const json& j, const std::string& at, const char* name, std::optional<uint64_t>& out) {
+    if (!j.is_number_unsigned())
+      return error(at, std::string("\"") + name + "\" must be a non-negative integer");
+    out = j.get<uint64_t>();
+    return std::nullopt;
+  }
+
+  Result<int64_t> duration(const json& j, const std::string& at, const char* name) {
+    auto d = j.is_string() ? text::parse_duration(j.get<std::string>()) : std::nullopt;
+    if (!d)
+      return error(at, std::string("\"") + name + "\" must be a duration such as \"10m\", \"30s\", \"2h\" or \"1d\"");
+    return static_cast<int64_t>(d->count());
+  }
+
+  Result<invariants::Invariant> invariant(const json& j, const std::string& at) {
+    invariants::Invariant inv;
+    if (!j.is_object()) return error(at, "an invariant is a JSON object");
+    auto id = j.find("id");
+    if (id == j.end() || !id->is_string() || id->get<std::string>().empty())
+      return error(at + "/id", "every invariant needs a non-empty string \"id\"");
+    inv.id = id->get<std::string>();
+
+    const KindInfo* kind = nullptr;
+    std::string kind_key;
+    for (auto& [key, value] : j.items()) {
+      (void)value;
+      for (const auto& k : kKinds) {
+        if (key != k.key) continue;
+        if (kind) return error(at + "/" + key, "invariant " + text::quoted(inv.id) + " has two kinds: " +
+                                                   text::quoted(kind_key) + " and " + text::quoted(key));
+        kind = &k;
+        kind_key = key;
+      }
+    }
+    if (!kind) {
+      for (auto& [key, value] : j.items()) {
+        (void)value;
+        for (auto later : kLaterKinds)
+          if (key == later)
+            return error(at + "/" + key, "kind " + text::quoted(key) +
+                                             " compares against a last-known-good and is not supported by invar check yet");
+        if (!kCommon.count(key))
+          return error(at + "/" + key, "unknown invariant kind " + text::quoted(key) +
+                                           " (known: schema, match, not_match, regex_safe, refs, count, unique, freshness)");
+      }
+      return error(at, "invariant " + text::quoted(inv.id) + " has no kind (such as \"count\" or \"match\")");
+    }
+    inv.kind = kind->kind;
+    for (auto& [key, value] : j.items()) {
+      (void)value;
+      if (key != kind_key && !kCommon.count(key) && !kind->params.count(key))
+        return error(at + "/" + key, "unknown key " + text::quoted(key) + " for a " + std::string(kind->key) + " invariant");
+    }
+    if (auto s = j.find("severity"); s != j.end()) {
+      if (*s == "error") inv.severity = Severity::error;
+      else if (*s == "warn") inv.severity = Severity::warn;
+      else return error(at + "/severity", "\"severity\" must be \"error\" or \"warn\"");
+    }
+    if (auto w = j.find("why"); w != j.end()) {
+      if (!w->is_string()) return error(at + "/why", "\"why\" must be a string");
+      inv.why = w->get<std::string>();
+    }
+    bool relative = false;
+    if (auto each = j.find("each"); each != j.end()) {
+      auto sel = compile_selector(*each, at + "/each", false);
+      if (!sel) return sel.error();
+      inv.each = std::move(sel.value());
+      relative = true;
+    }
+    auto target = compile_selector(j[kind_key], at + "/" + kind_key, relative);
+    if (!target) return target.error();
+    inv.target = std::move(target.value());
+
+    switch (inv.kind) {
+      case invariants::Kind::schema: {
+        bool has_file = j.contains("file"), has_inline = j.contains("inline");
+        if (has_file == has_inline)
+          return error(at, "a schema invariant needs exactly one of \"file\" (a path) or \"inline\" (a schema)");
+        if (has_file) {
+          if (!j["file"].is_string()) return error(at + "/file", "\"file\" must be a path");
+          auto v = schema_file(j["file"].get<std::string>(), at + "/file");
+          if (!v) return v.error();
+          inv.schema = v.value();
+        } else {
+          schema::CompileOptions co;
+          co.format_assertion = options_.format_assertion;
+          co.regex_max_mem = options_.limits.regex_max_mem;
+          co.file_root = fs::absolute(base_dir_).lexically_normal().string();
+          std::string base = schema::uri::from_path(co.file_root + "/" + inv.id + ".inline.json");
+          auto v = schema::Validator::compile(j["inline"], base, co);
+          if (!v) {
+            Error e = v.error();
+            return error(at + "/inline" + e.where.pointer, e.message, ErrorCode::schema);
+          }
+          inv.schema = v.value();
+        }
+        break;
+      }
+      case invariants::Kind::match:
+      case invariants::Kind::not_match: {
+        auto p = j.find("pattern");
+        if (p == j.end() || !p->is_string()) return error(at + "/pattern", "\"pattern\" must be an RE2 regular expression string");
+        inv.pattern_text = p->get<std::string>();
+        auto compiled = regex::compile(inv.pattern_text, options_.limits.regex_max_mem);
+        if (!compiled.re)
+          return error(at + "/pattern", "pattern " + text::quoted(inv.pattern_text) +
+                                            " does not compile under RE2: " + compiled.error, ErrorCode::regex);
+        inv.pattern = std::move(compiled.re);
+        break;
+      }
+      case invariants::Kind::regex_safe: {
+        inv.max_program_size = options_.limits.max_regex_program_size;
+        if (auto c = j.find("consumer"); c != j.end()) {
+          if (*c == "re2") inv.consumer = invariants::Consumer::re2;
+          else if (*c == "backtracking") inv.consumer = invariants::Consumer::backtracking;
+          else return error(at + "/consumer", "\"consumer\" must be \"re2\" or \"backtracking\"");
+        }
+        if (auto m = j.find("max_program_size"); m != j.end()) {
+          if (!m->is_number_unsigned() || m->get<uint64_t>() == 0 || m->get<uint64_t>() > 1'000'000)
+            return error(at + "/max_program_size", "\"max_program_size\" must be an integer from 1 to 1000000");
+          inv.max_program_size = static_cast<int>(m->get<uint64_t>());
+        }
+        break;
+      }
+      case invariants::Kind::refs: {
+        auto in = j.find("in");
+        if (in == j.end()) return error(at, "a refs invariant needs \"in\": the selector of the values referred to");
+        auto sel = compile_selector(*in, at + "/in", false);
+        if (!sel) return sel.error();
+        inv.refs_in = std::move(sel.value());
+        break;
+      }
+      case invariants::Kind::count: {
+        if (auto m = j.find("min"); m != j.end())
+          if (auto e = amount_of(*m, at + "/min", "min", inv.min)) return *e;
+        if (auto m = j.find("max"); m != j.end())
+          if (auto e = amount_of(*m, at + "/max", "max", inv.max)) return *e;
+        if (!inv.min && !inv.max) return error(at, "a count invariant needs \"min\", \"max\" or both");
+        if (inv.min && inv.max && *inv.min > *inv.max) return error(at + "/min", "\"min\" is greater than \"max\"");
+        inv.effective_max = inv.max;
+        if (auto h = j.find("headroom"); h != j.end()) {
+          if (!inv.max) return error(at + "/headroom", "\"headroom\" needs \"max\"");
+          auto amount = h->is_string() ? text::parse_amount(h->get<std::string>())
+                                       : (h->is_number_unsigned() ? std::optional<text::Amount>(text::Amount{h->get<double>(), false})
+                                                                  : std::nullopt);
+          if (!amount || (amount->percent && amount->value >= 1.0))
+            return error(at + "/headroom", "\"headroom\" must be a percentage below 100% such as \"20%\", or a count");
+          double reserved = amount->percent ? *inv.max * amount->value : amount->value;
+          if (reserved > static_cast<double>(*inv.max))
+            return error(at + "/headroom", "\"headroom\" is larger than \"max\"");
+          inv.effective_max = *inv.max - static_cast<uint64_t>(std::ceil(reserved));
+          inv.headroom_text = h->is_string() ? h->get<std::string>() : h->dump();
+          if (inv.min && *inv.min > *inv.effective_max)
+            return error(at + "/headroom", "\"min\" is greater than \"max\" less \"headroom\"");
+        }
+        break;
+      }
+      case invariants::Kind::unique:
+        break;
+      case invariants::Kind::freshness: {
+        auto age = j.find("max_age");
+        if (age == j.end()) return error(at, "a freshness invariant needs \"max_age\" (such as \"10m\")");
+        auto a = duration(*age, at + "/max_age", "max_age");
+        if (!a) return a.error();
+        inv.max_age_ms = *a;
+        inv.max_skew_ms = 30'000;
+        if (auto skew = j.find("max_skew"); skew != j.end()) {
+          auto s = duration(*skew, at + "/max_skew", "max_skew");
+          if (!s) return s.error();
+          inv.max_skew_ms = *s;
+        }
+        break;
+      }
+    }
+    return inv;
+  }
+
+  std::string file_;
+  std::string base_dir_;
+  const Options& options_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<const Plan>> load(std::string_view text, const std::string& file, const std::string& base_dir,
+                                         const Options& options) {
+  auto doc = parse_json(text, file);
+  if (!doc) return doc.error();
+  return Loader(file, base_dir, options).load(*doc);
+}
+
+}  // namespace invar::contract

@@ -1,0 +1,324 @@
+// Evaluation of the stateless invariant kinds. Each kind first runs a cheap
+// pass; strings for messages are built only for nodes that violate.
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/dom.hpp"
+#include "common/text.hpp"
+#include "invariants/invariant.hpp"
+#include "regex/backtracking.hpp"
+#include "regex/regex.hpp"
+#include "schema/value.hpp"
+
+namespace invar::invariants {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+std::string_view kind_name(Kind k) {
+  switch (k) {
+    case Kind::schema: return "schema";
+    case Kind::match: return "match";
+    case Kind::not_match: return "not_match";
+    case Kind::regex_safe: return "regex_safe";
+    case Kind::refs: return "refs";
+    case Kind::count: return "count";
+    case Kind::unique: return "unique";
+    case Kind::freshness: return "freshness";
+  }
+  return "?";
+}
+
+std::string_view family_of(Kind k) {
+  switch (k) {
+    case Kind::count:
+    case Kind::unique: return "cardinality";
+    case Kind::freshness: return "freshness";
+    default: return "schema";
+  }
+}
+
+namespace {
+
+struct Node {
+  element value;
+  selector::Path path;
+};
+
+// Collects violations for one invariant, keeping at most `cap` of them.
+class Sink {
+ public:
+  Sink(const Invariant& inv, std::vector<Violation>& out, uint64_t cap) : inv_(inv), out_(out), cap_(cap) {}
+
+  bool full() const { return kept_ >= cap_; }
+  uint64_t total() const { return total_; }
+
+  Violation* add(std::string pointer, std::string message, std::string expected = {}, std::string actual = {}) {
+    ++total_;
+    if (full()) return nullptr;
+    ++kept_;
+    Violation v;
+    v.invariant = inv_.id;
+    v.kind = std::string(kind_name(inv_.kind));
+    v.family = std::string(family_of(inv_.kind));
+    v.severity = inv_.severity;
+    v.why = inv_.why;
+    v.pointer = std::move(pointer);
+    v.message = std::move(message);
+    v.expected = std::move(expected);
+    v.actual = std::move(actual);
+    out_.push_back(std::move(v));
+    return &out_.back();
+  }
+
+ private:
+  const Invariant& inv_;
+  std::vector<Violation>& out_;
+  uint64_t cap_;
+  uint64_t kept_ = 0, total_ = 0;
+};
+
+std::string value_text(element e) {
+  if (e.type() == element_type::STRING) return text::quoted(sj::string_of(e));
+  std::string s = simdjson::minify(e);
+  return s.size() > 80 ? s.substr(0, 80) + "..." : s;
+}
+
+// The identity of a value for unique/refs: strings by content, others by
+// their minified JSON (so "1" and 1 differ, as they should).
+std::string identity(element e) {
+  if (e.type() == element_type::STRING) {
+    std::string_view s = sj::string_of(e);
+    std::string out;
+    out.reserve(s.size() + 1);
+    out += 's';
+    out += s;
+    return out;
+  }
+  return "j" + simdjson::minify(e);
+}
+
+std::vector<Node> select(const selector::Selector& sel, element start, selector::Path& base) {
+  std::vector<Node> nodes;
+  sel.select(start, base, [&](element e, const selector::Path& p) { nodes.push_back({e, p}); });
+  return nodes;
+}
+
+std::string parent_pointer(const std::vector<Node>& nodes, const selector::Path& base) {
+  if (nodes.empty()) return selector::to_pointer(base);
+  selector::Path p = nodes.front().path;
+  if (p.size() > base.size()) p.pop_back();
+  return selector::to_pointer(p);
+}
+
+void eval_schema(const Invariant& inv, const std::vector<Node>& nodes, const EvalContext& ctx, Sink& sink) {
+  for (const auto& node : nodes) {
+    auto fast = inv.schema->validate(node.value, ctx.budget);
+    if (fast.valid) continue;
+    if (!fast.limit.empty()) {
+      sink.add(selector::to_pointer(node.path), "schema evaluation stopped at the limit " + fast.limit, "within limits",
+               fast.limit);
+      continue;
+    }
+    std::vector<schema::Issue> issues;
+    size_t room = ctx.limits->max_report_violations;
+    inv.schema->explain(node.value, node.path, issues, room, ctx.budget);
+    if (issues.empty()) sink.add(selector::to_pointer(node.path), "value does not satisfy the schema");
+    for (auto& issue : issues) {
+      Violation* v = sink.add(issue.instance_pointer, issue.message, issue.expected, issue.actual);
+      if (v) v->schema_location = issue.keyword_location;
+    }
+  }
+}
+
+void eval_match(const Invariant& inv, const std::vector<Node>& nodes, Sink& sink) {
+  bool want = inv.kind == Kind::match;
+  for (const auto& node : nodes) {
+    if (node.value.type() != element_type::STRING) {
+      sink.add(selector::to_pointer(node.path), "expected a string to match against " + text::quoted(inv.pattern_text),
+               "string", schema::describe(schema::Value{node.value}));
+      continue;
+    }
+    std::string_view s = sj::string_of(node.value);
+    bool matched = RE2::FullMatch(re2::StringPiece(s.data(), s.size()), *inv.pattern);
+    if (matched == want) continue;
+    sink.add(selector::to_pointer(node.path),
+             text::quoted(s) + (want ? " does not match " : " matches the forbidden pattern ") + text::quoted(inv.pattern_text),
+             (want ? "matches " : "does not match ") + text::quoted(inv.pattern_text), text::quoted(s));
+  }
+}
+
+void eval_regex_safe(const Invariant& inv, const std::vector<Node>& nodes, const EvalContext& ctx, Sink& sink) {
+  for (const auto& node : nodes) {
+    std::string pointer;
+    if (node.value.type() != element_type::STRING) {
+      sink.add(selector::to_pointer(node.path), "expected a regular expression string", "string",
+               schema::describe(schema::Value{node.value}));
+      continue;
+    }
+    std::string_view pattern = sj::string_of(node.value);
+    auto compiled = regex::compile(pattern, ctx.limits->regex_max_mem);
+    if (!compiled.re) {
+      sink.add(selector::to_pointer(node.path),
+               "regex " + text::quoted(pattern) + " does not compile under RE2: " + compiled.error,
+               "a pattern RE2 runs in linear time", compiled.error);
+      continue;
+    }
+    int size = compiled.re->ProgramSize();
+    if (size > inv.max_program_size) {
+      sink.add(selector::to_pointer(node.path),
+               "regex " + text::quoted(pattern) + " compiles to " + std::to_string(size) +
+                   " RE2 instructions, over max_program_size " + std::to_string(inv.max_program_size),
+               "program size <= " + std::to_string(inv.max_program_size), std::to_string(size));
+      continue;
+    }
+    if (inv.consumer == Consumer::backtracking) {
+      if (auto finding = regex::find_superlinear(pattern)) {
+        sink.add(selector::to_pointer(node.path),
+                 "regex " + text::quoted(pattern) + " is super-linear on a backtracking engine: " +
+                     text::quoted(finding->sub_pattern) + ": " + finding->reason,
+                 "no nested or adjacent overlapping unbounded quantifiers", finding->sub_pattern);
+      }
+    }
+  }
+}
+
+void eval_refs(const Invariant& inv, const std::vector<Node>& nodes, element root, Sink& sink) {
+  std::unordered_set<std::string> known;
+  selector::Path root_path;
+  inv.refs_in->select(root, root_path, [&](element e, const selector::Path&) { known.insert(identity(e)); });
+  for (const auto& node : nodes) {
+    if (known.count(identity(node.value))) continue;
+    sink.add(selector::to_pointer(node.path),
+             value_text(node.value) + " does not occur among the values at " + inv.refs_in->text(),
+             "a value of " + inv.refs_in->text(), value_text(node.value));
+  }
+}
+
+void eval_count(const Invariant& inv, const std::vector<Node>& nodes, const selector::Path& base, Sink& sink) {
+  uint64_t n = nodes.size();
+  std::string where = parent_pointer(nodes, base);
+  if (inv.min && n < *inv.min) {
+    sink.add(where, "count of " + inv.target.text() + " is " + std::to_string(n) + ", below min " + std::to_string(*inv.min),
+             ">= " + std::to_string(*inv.min), std::to_string(n));
+  }
+  if (inv.effective_max && n > *inv.effective_max) {
+    std::string limit = std::to_string(*inv.effective_max);
+    std::string expected = "<= " + limit;
+    if (inv.effective_max != inv.max)
+      expected += " (max " + std::to_string(*inv.max) + " less " + inv.headroom_text + " headroom)";
+    Violation* v = sink.add(where,
+                            "count of " + inv.target.text() + " is " + std::to_string(n) + ", over " +
+                                (inv.effective_max != inv.max ? "the headroom limit " : "max ") + limit + " by " +
+                                std::to_string(n - *inv.effective_max),
+                            expected, std::to_string(n));
+    if (v) {
+      std::vector<element> values;
+      values.reserve(nodes.size());
+      for (const auto& node : nodes) values.push_back(node.value);
+      v->explain = explain_count(values);
+    }
+  }
+}
+
+void eval_unique(const std::vector<Node>& nodes, Sink& sink) {
+  std::vector<std::pair<std::string, uint32_t>> keyed;
+  keyed.reserve(nodes.size());
+  for (uint32_t i = 0; i < nodes.size(); ++i) keyed.push_back({identity(nodes[i].value), i});
+  std::sort(keyed.begin(), keyed.end());
+  for (size_t i = 0; i < keyed.size();) {
+    size_t j = i + 1;
+    while (j < keyed.size() && keyed[j].first == keyed[i].first) ++j;
+    if (j - i > 1) {
+      std::vector<uint32_t> where;
+      for (size_t k = i; k < j; ++k) where.push_back(keyed[k].second);
+      std::sort(where.begin(), where.end());
+      const Node& first = nodes[where[0]];
+      std::string places;
+      for (size_t k = 0; k < where.size() && k < 5; ++k)
+        places += (k ? ", " : "") + selector::to_pointer(nodes[where[k]].path);
+      if (where.size() > 5) places += ", ...";
+      sink.add(selector::to_pointer(nodes[where[1]].path),
+               value_text(first.value) + " appears " + std::to_string(where.size()) + " times (" + places + ")",
+               "each value once", std::to_string(where.size()) + " times");
+    }
+    i = j;
+  }
+}
+
+std::optional<int64_t> timestamp_ms(element e) {
+  if (e.type() == element_type::STRING) return text::parse_rfc3339(sj::string_of(e));
+  if (e.type() == element_type::INT64 || e.type() == element_type::UINT64 || e.type() == element_type::DOUBLE) {
+    double seconds = schema::number_of(schema::Value{e});
+    if (!std::isfinite(seconds) || std::fabs(seconds) > 1e13) return std::nullopt;
+    return static_cast<int64_t>(seconds * 1000);
+  }
+  return std::nullopt;
+}
+
+void eval_freshness(const Invariant& inv, const std::vector<Node>& nodes, const selector::Path& base,
+                    const EvalContext& ctx, Sink& sink) {
+  if (nodes.empty()) {
+    sink.add(selector::to_pointer(base), "no timestamp at " + inv.target.text(), "an RFC 3339 or epoch timestamp",
+             "nothing selected");
+    return;
+  }
+  int64_t oldest = ctx.now_ms - inv.max_age_ms;
+  int64_t newest = ctx.now_ms + inv.max_skew_ms;
+  for (const auto& node : nodes) {
+    auto ts = timestamp_ms(node.value);
+    std::string pointer = selector::to_pointer(node.path);
+    if (!ts) {
+      sink.add(pointer, value_text(node.value) + " is not an RFC 3339 date-time or an epoch time in seconds",
+               "an RFC 3339 or epoch timestamp", value_text(node.value));
+      continue;
+    }
+    std::string range = "between " + text::format_rfc3339(oldest) + " and " + text::format_rfc3339(newest);
+    if (*ts < oldest) {
+      sink.add(pointer,
+               "timestamp " + text::format_rfc3339(*ts) + " is " + text::format_duration(ctx.now_ms - *ts) +
+                   " old, over max_age " + text::format_duration(inv.max_age_ms),
+               range, text::format_rfc3339(*ts));
+    } else if (*ts > newest) {
+      sink.add(pointer,
+               "timestamp " + text::format_rfc3339(*ts) + " is " + text::format_duration(*ts - ctx.now_ms) +
+                   " in the future, over max_skew " + text::format_duration(inv.max_skew_ms),
+               range, text::format_rfc3339(*ts));
+    }
+  }
+}
+
+void evaluate_at(const Invariant& inv, element scope, selector::Path& base, element root, const EvalContext& ctx,
+                 Sink& sink) {
+  std::vector<Node> nodes = select(inv.target, scope, base);
+  switch (inv.kind) {
+    case Kind::schema: return eval_schema(inv, nodes, ctx, sink);
+    case Kind::match:
+    case Kind::not_match: return eval_match(inv, nodes, sink);
+    case Kind::regex_safe: return eval_regex_safe(inv, nodes, ctx, sink);
+    case Kind::refs: return eval_refs(inv, nodes, root, sink);
+    case Kind::count: return eval_count(inv, nodes, base, sink);
+    case Kind::unique: return eval_unique(nodes, sink);
+    case Kind::freshness: return eval_freshness(inv, nodes, base, ctx, sink);
+  }
+}
+
+}  // namespace
+
+uint64_t evaluate(const Invariant& inv, element root, const EvalContext& ctx, std::vector<Violation>& out) {
+  Sink sink(inv, out, ctx.limits->max_report_violations);
+  selector::Path path;
+  if (!inv.each) {
+    evaluate_at(inv, root, path, root, ctx, sink);
+  } else {
+    inv.each->select(root, path, [&](element scope, const selector::Path& at) {
+      selector::Path base = at;
+      evaluate_at(inv, scope, base, root, ctx, sink);
+    });
+  }
+  return sink.total();
+}
+
+}  // namespace invar::invariants

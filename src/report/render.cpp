@@ -1,0 +1,128 @@
+// Reports rendered for people (fmt, optional ANSI colour) and for machines
+// (JSON following schemas/report.schema.json).
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "invar/invar.hpp"
+
+namespace invar {
+
+namespace {
+
+struct Palette {
+  const char* red = "";
+  const char* yellow = "";
+  const char* green = "";
+  const char* dim = "";
+  const char* bold = "";
+  const char* reset = "";
+};
+
+Palette palette(bool color) {
+  if (!color) return {};
+  return {"\x1b[31m", "\x1b[33m", "\x1b[32m", "\x1b[2m", "\x1b[1m", "\x1b[0m"};
+}
+
+}  // namespace
+
+constexpr size_t kShownPerInvariant = 3;  // the human format's sample; JSON has them all
+
+std::string render_human(const Report& report, const RenderOptions& options) {
+  Palette c = palette(options.color);
+  std::string out;
+  size_t passed = 0, failed = 0, skipped = 0, warned = 0;
+  for (const auto& r : report.invariants) {
+    if (r.outcome == Outcome::pass) ++passed;
+    else if (r.outcome == Outcome::skipped) ++skipped;
+    else if (r.severity == Severity::warn) ++warned;
+    else ++failed;
+  }
+  // Violations grouped by invariant, in contract order (artifact.* first).
+  std::vector<std::string> order;
+  for (const auto& v : report.violations)
+    if (std::find(order.begin(), order.end(), v.invariant) == order.end()) order.push_back(v.invariant);
+  for (const auto& id : order) {
+    if (options.quiet) break;
+    std::vector<const Violation*> group;
+    for (const auto& v : report.violations)
+      if (v.invariant == id) group.push_back(&v);
+    uint64_t total = group.size();
+    for (const auto& r : report.invariants)
+      if (r.id == id) total = std::max<uint64_t>(total, r.violations);
+    const Violation& first = *group.front();
+    bool error = first.severity == Severity::error;
+    std::string mark = fmt::format("{}{}{} {}{}{} [{}{}]", error ? c.red : c.yellow, error ? "x" : "!", c.reset, c.bold,
+                                   id, c.reset, first.kind, error ? "" : ", warn");
+    auto details = [&](const Violation& v, const char* indent) {
+      if (!v.expected.empty() || !v.actual.empty())
+        out += fmt::format("{}{}expected:{} {}  {}actual:{} {}\n", indent, c.dim, c.reset, v.expected, c.dim, c.reset,
+                           v.actual);
+      if (!v.schema_location.empty()) out += fmt::format("{}{}schema:{} {}\n", indent, c.dim, c.reset, v.schema_location);
+      for (const auto& line : v.explain) out += fmt::format("{}{}\n", indent, line);
+    };
+    if (total == 1) {
+      out += fmt::format("{} at {}: {}\n", mark, first.pointer.empty() ? "/" : first.pointer, first.message);
+      details(first, "    ");
+    } else {
+      out += fmt::format("{}: {} violations\n", mark, total);
+      for (size_t k = 0; k < group.size() && k < kShownPerInvariant; ++k) {
+        const Violation& v = *group[k];
+        out += fmt::format("    at {}: {}\n", v.pointer.empty() ? "/" : v.pointer, v.message);
+        details(v, "      ");
+      }
+      if (total > kShownPerInvariant)
+        out += fmt::format("    ... and {} more (--format json lists them)\n", total - kShownPerInvariant);
+    }
+    if (!first.why.empty()) out += fmt::format("    {}why:{} {}\n", c.dim, c.reset, first.why);
+  }
+  bool accepted = report.verdict == Verdict::accept;
+  out += fmt::format("{}{}{} {} (contract {}): {} invariants, {} passed, {} failed, {} warned, {} skipped\n",
+                     accepted ? c.green : c.red, accepted ? "ACCEPT" : "REJECT", c.reset,
+                     report.artifact.empty() ? "<artifact>" : report.artifact, report.contract, report.invariants.size(),
+                     passed, failed, warned, skipped);
+  return out;
+}
+
+std::string render_json(const std::vector<Report>& reports) {
+  using nlohmann::json;
+  json out;
+  out["version"] = 1;
+  bool all_accepted = true;
+  json list = json::array();
+  for (const auto& report : reports) {
+    all_accepted &= report.verdict == Verdict::accept;
+    json r;
+    r["contract"] = report.contract;
+    r["artifact"] = report.artifact;
+    r["verdict"] = to_string(report.verdict);
+    json invariants = json::array();
+    for (const auto& i : report.invariants)
+      invariants.push_back({{"id", i.id},
+                            {"kind", i.kind},
+                            {"severity", to_string(i.severity)},
+                            {"outcome", to_string(i.outcome)},
+                            {"violations", i.violations}});
+    r["invariants"] = std::move(invariants);
+    json violations = json::array();
+    for (const auto& v : report.violations) {
+      json j = {{"invariant", v.invariant}, {"kind", v.kind},         {"family", v.family},
+                {"severity", to_string(v.severity)}, {"message", v.message}, {"pointer", v.pointer},
+                {"expected", v.expected},   {"actual", v.actual}};
+      if (!v.why.empty()) j["why"] = v.why;
+      if (!v.schema_location.empty()) j["schema_location"] = v.schema_location;
+      if (!v.explain.empty()) j["explain"] = v.explain;
+      violations.push_back(std::move(j));
+    }
+    r["violations"] = std::move(violations);
+    list.push_back(std::move(r));
+  }
+  out["verdict"] = all_accepted ? "accept" : "reject";
+  out["reports"] = std::move(list);
+  // Invalid UTF-8 cannot reach here (artifacts are validated), but replace rather than throw.
+  return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace invar

@@ -1,0 +1,531 @@
+// Schema compilation: index every resource, anchor and subschema by URI,
+// compile the root, then resolve $ref/$dynamicRef targets until none remain.
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+
+#include "artifact/reader.hpp"
+#include "common/text.hpp"
+#include "regex/regex.hpp"
+#include "schema/node.hpp"
+#include "schema/schema.hpp"
+#include "schema/uri.hpp"
+
+namespace invar::schema {
+
+using nlohmann::json;
+
+namespace {
+
+// Where a schema JSON value sits, learnt while indexing.
+struct Place {
+  std::string base;                                       // base URI for its $ref
+  const std::string* resource;                            // its resource's URI
+  std::vector<std::pair<std::string, std::string>> scopes;  // (resource URI, pointer) pairs
+  std::string location;                                   // for messages
+  std::string file;                                       // document file/URI for errors
+  std::string pointer;                                    // pointer within that document
+  Draft draft;
+};
+
+const char* const kSingle[] = {"additionalProperties", "propertyNames", "contains", "not", "if", "then",
+                               "else", "unevaluatedItems", "unevaluatedProperties", "additionalItems",
+                               "contentSchema", "items"};
+const char* const kArrays[] = {"allOf", "anyOf", "oneOf", "prefixItems", "items"};
+const char* const kMaps[] = {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas",
+                             "dependencies"};
+
+Draft draft_of(const json& doc, Draft fallback) {
+  if (doc.is_object()) {
+    auto it = doc.find("$schema");
+    if (it != doc.end() && it->is_string()) {
+      const auto& s = it->get_ref<const std::string&>();
+      if (s.find("draft-07") != std::string::npos || s.find("draft-06") != std::string::npos ||
+          s.find("draft-04") != std::string::npos)
+        return Draft::draft7;
+      if (s.find("2020-12") != std::string::npos || s.find("2019-09") != std::string::npos)
+        return Draft::draft2020_12;
+    }
+  }
+  return fallback;
+}
+
+std::string file_label(const std::string& uri) {
+  if (uri.rfind("file://", 0) == 0) {
+    size_t slash = uri.rfind('/');
+    return uri.substr(slash + 1);
+  }
+  return uri;
+}
+
+std::string file_of(const std::string& uri) {
+  return uri.rfind("file://", 0) == 0 ? uri.substr(7) : uri;
+}
+
+class Compiler {
+ public:
+  Compiler(Registry& reg, const CompileOptions& opts) : reg_(reg), opts_(opts) {}
+
+  const Node* run(const json& root, const std::string& uri) {
+    const json& doc = reg_.documents.emplace_back(root);
+    validation_vocabulary_ = uses_validation_vocabulary(root);
+    add_document(doc, uri, draft_of(doc, opts_.default_draft));
+    const Node* node = compile(&doc);
+    resolve_pending();
+    return error_ ? nullptr : node;
+  }
+
+  std::optional<Error> error_;
+
+ private:
+  const std::string* intern(const std::string& s) { return &*reg_.resource_names.insert(s).first; }
+
+  void fail(const Place& at, const std::string& keyword, const std::string& message) {
+    if (error_) return;
+    Error e;
+    e.code = ErrorCode::schema;
+    e.message = message;
+    e.where.file = at.file;
+    e.where.pointer = at.pointer;
+    if (!keyword.empty()) text::append_pointer_token(e.where.pointer, keyword);
+    error_ = std::move(e);
+  }
+
+  void add_document(const json& doc, const std::string& uri, Draft draft) {
+    std::string base = uri::normalize(uri::split_fragment(uri).first);
+    const std::string* resource = intern(base);
+    reg_.index[base] = &doc;
+    Place place{base, resource, {{base, ""}}, file_label(base) + "#", file_of(base), "", draft};
+    walk(doc, std::move(place));
+  }
+
+  void walk(const json& j, Place place) {
+    if (walk_depth_ > 512) return;  // guarded by the document depth limit already
+    if (j.is_object()) {
+      bool ref_hides_siblings = place.draft == Draft::draft7 && j.contains("$ref");
+      auto id = j.find("$id");
+      if (!ref_hides_siblings && id != j.end() && id->is_string()) {
+        const auto& text = id->get_ref<const std::string&>();
+        if (place.draft == Draft::draft7 && !text.empty() && text[0] == '#') {
+          reg_.index[uri::split_fragment(place.base).first + text] = &j;
+        } else {
+          std::string resolved = uri::normalize(uri::split_fragment(uri::resolve(place.base, text)).first);
+          place.base = resolved;
+          place.resource = intern(resolved);
+          place.scopes.push_back({resolved, ""});
+        }
+      }
+      if (place.draft == Draft::draft2020_12) {
+        for (const char* kw : {"$anchor", "$dynamicAnchor"}) {
+          auto a = j.find(kw);
+          if (a != j.end() && a->is_string()) {
+            std::string key = *place.resource + "#" + a->get<std::string>();
+            reg_.index[key] = &j;
+            if (std::string_view(kw) == "$dynamicAnchor") dynamic_keys_.push_back(key);
+          }
+        }
+      }
+    }
+    for (const auto& [res, ptr] : place.scopes) reg_.index.emplace(ptr.empty() ? res : res + "#" + ptr, &j);
+    places_.emplace(&j, place);
+    if (!j.is_object()) return;
+    ++walk_depth_;
+    auto child = [&](const json& c, std::initializer_list<std::string_view> tokens) {
+      Place p = place;
+      for (auto& [res, ptr] : p.scopes)
+        for (auto t : tokens) text::append_pointer_token(ptr, t);
+      for (auto t : tokens) {
+        text::append_pointer_token(p.location, t);
+        text::append_pointer_token(p.pointer, t);
+      }
+      walk(c, std::move(p));
+    };
+    for (const char* kw : kSingle) {
+      auto it = j.find(kw);
+      if (it != j.end() && (it->is_object() || it->is_boolean())) child(*it, {kw});
+    }
+    for (const char* kw : kArrays) {
+      auto it = j.find(kw);
+      if (it != j.end() && it->is_array())
+        for (size_t i = 0; i < it->size(); ++i) child((*it)[i], {kw, std::to_string(i)});
+    }
+    for (const char* kw : kMaps) {
+      auto it = j.find(kw);
+      if (it != j.end() && it->is_object())
+        for (auto& [name, sub] : it->items())
+          if (sub.is_object() || sub.is_boolean()) child(sub, {kw, name});
+    }
+    --walk_depth_;
+  }
+
+  // Reads a schema document by URI: preloaded ones, or files under file_root.
+  const json* load_document(const std::string& doc_uri) {
+    if (reg_.index.count(doc_uri)) return reg_.index[doc_uri];
+    auto pre = opts_.preloaded.find(doc_uri);
+    if (pre != opts_.preloaded.end()) {
+      const json& doc = reg_.documents.emplace_back(pre->second);
+      add_document(doc, doc_uri, draft_of(doc, opts_.default_draft));
+      return &doc;
+    }
+    if (opts_.file_root.empty() || doc_uri.rfind("file://", 0) != 0) return nullptr;
+    std::string path = doc_uri.substr(7);
+    std::string root = opts_.file_root;
+    if (!root.empty() && root.back() != '/') root += '/';
+    if (path.rfind(root, 0) != 0 || path.find("/../") != std::string::npos) return nullptr;
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return nullptr;
+    if (static_cast<uint64_t>(st.st_size) > opts_.max_document_bytes) return nullptr;
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream buf;
+    buf << in.rdbuf();
+    std::string bytes = buf.str();
+    if (artifact::locate_problem(bytes, 256)) return nullptr;
+    json parsed = json::parse(bytes, nullptr, false);
+    if (parsed.is_discarded()) return nullptr;
+    const json& doc = reg_.documents.emplace_back(std::move(parsed));
+    add_document(doc, doc_uri, draft_of(doc, opts_.default_draft));
+    return &doc;
+  }
+
+  const json* lookup(const std::string& target) {
+    std::string key = uri::normalize(target);
+    auto it = reg_.index.find(key);
+    if (it != reg_.index.end()) return it->second;
+    auto [doc_uri, fragment] = uri::split_fragment(key);
+    const json* doc = load_document(doc_uri);
+    if (!doc) return nullptr;
+    it = reg_.index.find(key);
+    if (it != reg_.index.end()) return it->second;
+    if (!fragment.empty() && fragment[0] != '/') return nullptr;  // unknown anchor
+    // A JSON Pointer to a place the index did not visit (inside an unknown keyword).
+    std::string decoded = uri::percent_decode(fragment);
+    const json* at = doc;
+    size_t i = 0;
+    while (i < decoded.size()) {
+      size_t next = decoded.find('/', i + 1);
+      std::string token = decoded.substr(i + 1, next == std::string::npos ? std::string::npos : next - i - 1);
+      std::string unescaped;
+      for (size_t k = 0; k < token.size(); ++k) {
+        if (token[k] == '~' && k + 1 < token.size()) {
+          unescaped += token[k + 1] == '1' ? '/' : '~';
+          ++k;
+        } else {
+          unescaped += token[k];
+        }
+      }
+      if (at->is_object()) {
+        auto f = at->find(unescaped);
+        if (f == at->end()) return nullptr;
+        at = &*f;
+      } else if (at->is_array()) {
+        if (unescaped.empty() || unescaped.find_first_not_of("0123456789") != std::string::npos) return nullptr;
+        size_t index = std::stoul(unescaped.substr(0, 9));
+        if (index >= at->size()) return nullptr;
+        at = &(*at)[index];
+      } else {
+        return nullptr;
+      }
+      if (next == std::string::npos) break;
+      i = next;
+    }
+    if (!places_.count(at)) {
+      const Place& doc_place = places_.at(doc);
+      Place p = doc_place;
+      p.location = file_label(doc_uri) + "#" + decoded;
+      p.pointer = decoded;
+      p.scopes = {{doc_uri, decoded}};
+      walk(*at, std::move(p));
+    }
+    return at;
+  }
+
+  // $vocabulary: a root whose metaschema (known beforehand) leaves out the
+  // validation vocabulary turns its keywords (type, enum, bounds...) off.
+  bool uses_validation_vocabulary(const json& root) {
+    if (!root.is_object() || !root.contains("$schema") || !root["$schema"].is_string()) return true;
+    std::string meta = uri::normalize(root["$schema"].get<std::string>());
+    auto pre = opts_.preloaded.find(meta);
+    if (pre == opts_.preloaded.end() || !pre->second.is_object()) return true;
+    auto vocab = pre->second.find("$vocabulary");
+    if (vocab == pre->second.end() || !vocab->is_object()) return true;
+    return vocab->contains("https://json-schema.org/draft/2020-12/vocab/validation");
+  }
+
+  std::optional<uint64_t> count_of(const json& j, const Place& at, const char* kw) {
+    auto it = j.find(kw);
+    if (it == j.end()) return std::nullopt;
+    if (it->is_number_unsigned()) return it->get<uint64_t>();
+    if (it->is_number_float() && it->get<double>() >= 0 && std::floor(it->get<double>()) == it->get<double>())
+      return static_cast<uint64_t>(it->get<double>());
+    fail(at, kw, std::string("\"") + kw + "\" must be a non-negative integer");
+    return std::nullopt;
+  }
+
+  std::optional<double> number_at(const json& j, const Place& at, const char* kw) {
+    auto it = j.find(kw);
+    if (it == j.end()) return std::nullopt;
+    if (!it->is_number()) {
+      fail(at, kw, std::string("\"") + kw + "\" must be a number");
+      return std::nullopt;
+    }
+    return it->get<double>();
+  }
+
+  const Node* sub(const json& j, const char* kw) {
+    auto it = j.find(kw);
+    if (it == j.end() || !(it->is_object() || it->is_boolean())) return nullptr;
+    return compile(&*it);
+  }
+
+  std::vector<const Node*> sub_list(const json& j, const Place& at, const char* kw) {
+    std::vector<const Node*> out;
+    auto it = j.find(kw);
+    if (it == j.end()) return out;
+    if (!it->is_array() || it->empty()) {
+      fail(at, kw, std::string("\"") + kw + "\" must be a non-empty array of schemas");
+      return out;
+    }
+    for (const auto& s : *it) {
+      if (!(s.is_object() || s.is_boolean())) {
+        fail(at, kw, std::string("\"") + kw + "\" must contain only schemas");
+        return {};
+      }
+      out.push_back(compile(&s));
+    }
+    return out;
+  }
+
+  uint8_t type_bit(const std::string& name) {
+    if (name == "null") return kNull;
+    if (name == "boolean") return kBoolean;
+    if (name == "object") return kObject;
+    if (name == "array") return kArray;
+    if (name == "number") return kNumber;
+    if (name == "integer") return kInteger;
+    if (name == "string") return kString;
+    return 0;
+  }
+
+  std::unique_ptr<RE2> pattern(const std::string& text, const Place& at, const std::string& keyword) {
+    auto compiled = regex::compile_ecma(text, opts_.regex_max_mem);
+    if (!compiled.re)
+      fail(at, keyword,
+           "pattern " + text::quoted(text) + " does not compile under RE2: " + compiled.error +
+               " (ECMA-only constructs such as lookaround and backreferences are not supported)");
+    return std::move(compiled.re);
+  }
+
+  // Keywords of the validation vocabulary (and format). False on a compile error.
+  bool compile_validation(Node& n, const json& s, const Place& at) {
+    if (auto t = s.find("type"); t != s.end()) {
+      std::vector<json> names = t->is_array() ? t->get<std::vector<json>>() : std::vector<json>{*t};
+      for (const auto& name : names) {
+        uint8_t bit = name.is_string() ? type_bit(name.get<std::string>()) : 0;
+        if (!bit) return fail(at, "type", "unknown type " + name.dump()), false;
+        n.types |= bit;
+      }
+    }
+    if (auto e = s.find("enum"); e != s.end()) {
+      if (!e->is_array()) return fail(at, "enum", "\"enum\" must be an array"), false;
+      n.enum_values = &*e;
+    }
+    if (auto c = s.find("const"); c != s.end()) n.const_value = &*c;
+
+    n.minimum = number_at(s, at, "minimum");
+    n.maximum = number_at(s, at, "maximum");
+    n.exclusive_minimum = number_at(s, at, "exclusiveMinimum");
+    n.exclusive_maximum = number_at(s, at, "exclusiveMaximum");
+    n.multiple_of = number_at(s, at, "multipleOf");
+    if (n.multiple_of && *n.multiple_of <= 0) fail(at, "multipleOf", "\"multipleOf\" must be greater than 0");
+    n.min_length = count_of(s, at, "minLength");
+    n.max_length = count_of(s, at, "maxLength");
+    if (auto p = s.find("pattern"); p != s.end()) {
+      if (!p->is_string()) return fail(at, "pattern", "\"pattern\" must be a string"), false;
+      n.pattern_text = p->get<std::string>();
+      n.pattern = pattern(n.pattern_text, at, "pattern");
+    }
+    if (auto f = s.find("format"); f != s.end() && f->is_string()) {
+      n.format = f->get<std::string>();
+      n.format_assertion = opts_.format_assertion;
+    }
+
+    return !error_;
+  }
+
+  const Node* compile(const json* j) {
+    auto done = compiled_.find(j);
+    if (done != compiled_.end()) return done->second;
+    Node& n = reg_.nodes.emplace_back();
+    compiled_[j] = &n;
+    if (error_) return &n;
+    const Place& at = places_.at(j);
+    n.location = at.location;
+    n.resource = at.resource;
+    if (j->is_boolean()) {
+      n.is_boolean = true;
+      n.boolean_value = j->get<bool>();
+      return &n;
+    }
+    if (!j->is_object()) {
+      fail(at, "", "a schema must be an object or a boolean");
+      return &n;
+    }
+    const json& s = *j;
+    bool draft7 = at.draft == Draft::draft7;
+
+    if (auto ref = s.find("$ref"); ref != s.end()) {
+      if (!ref->is_string()) return fail(at, "$ref", "\"$ref\" must be a string"), &n;
+      pending_.push_back({&n, uri::resolve(at.base, ref->get<std::string>()), false, at, "$ref"});
+      if (draft7) return &n;  // draft-07: $ref ignores its siblings
+    }
+    if (auto ref = s.find("$dynamicRef"); !draft7 && ref != s.end() && ref->is_string())
+      pending_.push_back({&n, uri::resolve(at.base, ref->get<std::string>()), true, at, "$dynamicRef"});
+
+    if (validation_vocabulary_ && !compile_validation(n, s, at)) return &n;
+
+    if (auto p = s.find("properties"); p != s.end() && p->is_object()) {
+      for (auto& [name, sub_schema] : p->items()) n.properties.push_back({name, compile(&sub_schema)});
+      std::sort(n.properties.begin(), n.properties.end(),
+                [](const auto& a, const auto& b) { return a.first < b.first; });
+    }
+    if (auto p = s.find("patternProperties"); p != s.end() && p->is_object()) {
+      for (auto& [text, sub_schema] : p->items()) {
+        n.pattern_properties.push_back({pattern(text, at, "patternProperties"), compile(&sub_schema)});
+        n.pattern_property_texts.push_back(text);
+      }
+    }
+    n.additional_properties = sub(s, "additionalProperties");
+    n.property_names = sub(s, "propertyNames");
+    if (auto r = s.find("required"); r != s.end()) {
+      if (!r->is_array()) return fail(at, "required", "\"required\" must be an array of strings"), &n;
+      for (const auto& name : *r) {
+        if (!name.is_string()) return fail(at, "required", "\"required\" must be an array of strings"), &n;
+        n.required.push_back(name.get<std::string>());
+      }
+    }
+    auto dependencies = [&](const json& map, bool allow_arrays, bool allow_schemas) {
+      for (auto& [name, dep] : map.items()) {
+        if (dep.is_array() && allow_arrays) {
+          std::vector<std::string> names;
+          for (const auto& d : dep)
+            if (d.is_string()) names.push_back(d.get<std::string>());
+          n.dependent_required.push_back({name, std::move(names)});
+        } else if ((dep.is_object() || dep.is_boolean()) && allow_schemas) {
+          n.dependent_schemas.push_back({name, compile(&dep)});
+        }
+      }
+    };
+    if (draft7) {
+      if (auto d = s.find("dependencies"); d != s.end() && d->is_object()) dependencies(*d, true, true);
+    } else {
+      if (auto d = s.find("dependentRequired"); d != s.end() && d->is_object()) dependencies(*d, true, false);
+      if (auto d = s.find("dependentSchemas"); d != s.end() && d->is_object()) dependencies(*d, false, true);
+    }
+    if (validation_vocabulary_) n.min_properties = count_of(s, at, "minProperties");
+    if (validation_vocabulary_) n.max_properties = count_of(s, at, "maxProperties");
+
+    if (draft7) {
+      auto items = s.find("items");
+      if (items != s.end() && items->is_array()) {
+        for (const auto& item : *items) n.prefix_items.push_back(compile(&item));
+        n.items = sub(s, "additionalItems");
+      } else {
+        n.items = sub(s, "items");
+      }
+    } else {
+      if (auto p = s.find("prefixItems"); p != s.end() && p->is_array())
+        for (const auto& item : *p) n.prefix_items.push_back(compile(&item));
+      n.items = sub(s, "items");
+      n.min_contains = count_of(s, at, "minContains");
+      n.max_contains = count_of(s, at, "maxContains");
+      n.unevaluated_items = sub(s, "unevaluatedItems");
+      n.unevaluated_properties = sub(s, "unevaluatedProperties");
+      n.has_unevaluated = n.unevaluated_items || n.unevaluated_properties;
+    }
+    n.contains = sub(s, "contains");
+    if (validation_vocabulary_) n.min_items = count_of(s, at, "minItems");
+    if (validation_vocabulary_) n.max_items = count_of(s, at, "maxItems");
+    if (auto u = s.find("uniqueItems"); u != s.end() && u->is_boolean()) n.unique_items = u->get<bool>();
+
+    n.all_of = sub_list(s, at, "allOf");
+    n.any_of = sub_list(s, at, "anyOf");
+    n.one_of = sub_list(s, at, "oneOf");
+    n.not_schema = sub(s, "not");
+    n.if_schema = sub(s, "if");
+    if (n.if_schema) {
+      n.then_schema = sub(s, "then");
+      n.else_schema = sub(s, "else");
+    }
+    return &n;
+  }
+
+  void resolve_pending() {
+    size_t dynamic_done = 0;
+    while (!error_) {
+      if (pending_.empty()) {
+        if (dynamic_done == dynamic_keys_.size()) return;
+        for (; dynamic_done < dynamic_keys_.size(); ++dynamic_done) {
+          const std::string& key = dynamic_keys_[dynamic_done];
+          reg_.dynamic_anchors[key] = compile(reg_.index.at(key));
+        }
+        continue;
+      }
+      Pending p = std::move(pending_.back());
+      pending_.pop_back();
+      const json* target = lookup(p.target);
+      if (!target) {
+        fail(p.at, p.keyword, "cannot resolve " + p.keyword + " " + text::quoted(p.target) +
+                                  " (only references within the document, to files beside it, or to"
+                                  " documents registered beforehand are followed)");
+        return;
+      }
+      const Node* node = compile(target);
+      if (!p.dynamic) {
+        p.node->ref = node;
+        continue;
+      }
+      p.node->dynamic_ref = node;
+      std::string fragment = uri::split_fragment(p.target).second;
+      auto anchor = target->is_object() ? target->find("$dynamicAnchor") : json::const_iterator();
+      if (target->is_object() && anchor != target->end() && anchor->is_string() && *anchor == fragment)
+        p.node->dynamic_anchor = fragment;
+    }
+  }
+
+  struct Pending {
+    Node* node;
+    std::string target;
+    bool dynamic;
+    Place at;
+    std::string keyword;
+  };
+
+  Registry& reg_;
+  const CompileOptions& opts_;
+  std::map<const json*, Place> places_;
+  std::map<const json*, Node*> compiled_;
+  std::vector<Pending> pending_;
+  std::vector<std::string> dynamic_keys_;
+  int walk_depth_ = 0;
+  bool validation_vocabulary_ = true;
+};
+
+}  // namespace
+
+Validator::Validator() : registry_(std::make_unique<Registry>()) {}
+Validator::~Validator() = default;
+Validator::Validator(Validator&&) noexcept = default;
+
+Result<std::shared_ptr<const Validator>> Validator::compile(const json& document, const std::string& uri,
+                                                            const CompileOptions& options) {
+  std::shared_ptr<Validator> v(new Validator());
+  v->registry_->format_assertion = options.format_assertion;
+  Compiler compiler(*v->registry_, options);
+  v->root_ = compiler.run(document, uri);
+  if (compiler.error_) return *compiler.error_;
+  return std::shared_ptr<const Validator>(std::move(v));
+}
+
+}  // namespace invar::schema

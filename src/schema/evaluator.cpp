@@ -1,0 +1,553 @@
+// Schema evaluation over simdjson DOM values. One evaluator serves both
+// paths: with no issue sink it stops at the first failure (fast path); with
+// one it keeps going and records located issues (diagnostics path).
+#include "common/dom.hpp"
+#include <algorithm>
+#include <cmath>
+
+#include "common/text.hpp"
+#include "schema/format.hpp"
+#include "schema/node.hpp"
+#include "schema/schema.hpp"
+#include "schema/value.hpp"
+
+namespace invar::schema {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+namespace {
+
+// Locations already evaluated, for unevaluatedProperties/unevaluatedItems.
+struct Evaluated {
+  bool all_properties = false;
+  std::vector<std::string_view> properties;
+  bool all_items = false;
+  uint64_t prefix = 0;
+  std::vector<uint64_t> items;
+
+  void merge(const Evaluated& o) {
+    all_properties |= o.all_properties;
+    properties.insert(properties.end(), o.properties.begin(), o.properties.end());
+    all_items |= o.all_items;
+    prefix = std::max(prefix, o.prefix);
+    items.insert(items.end(), o.items.begin(), o.items.end());
+  }
+  bool has_property(std::string_view key) const {
+    return all_properties || std::find(properties.begin(), properties.end(), key) != properties.end();
+  }
+  bool has_item(uint64_t i) const {
+    return all_items || i < prefix || std::find(items.begin(), items.end(), i) != items.end();
+  }
+};
+
+struct Context {
+  const Registry& registry;
+  uint64_t max_steps;
+  uint32_t max_depth;
+  uint64_t steps = 0;
+  uint32_t depth = 0;
+  std::string limit;
+  std::vector<Issue>* issues = nullptr;
+  size_t max_issues = 0;
+  selector::Path path;
+  std::vector<const std::string*> scope;  // dynamic scope: resources entered
+};
+
+std::string number_text(double d) { return nlohmann::json(d).dump(); }
+
+size_t code_points(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+bool is_multiple(const Value& v, double m) {
+  auto t = v.element.type();
+  if ((t == element_type::INT64 || t == element_type::UINT64) && std::floor(m) == m && m <= 9007199254740992.0) {
+    uint64_t divisor = static_cast<uint64_t>(m);
+    if (t == element_type::UINT64) return v.element.get_uint64().value_unsafe() % divisor == 0;
+    int64_t x = v.element.get_int64().value_unsafe();
+    uint64_t magnitude = x < 0 ? 0 - static_cast<uint64_t>(x) : static_cast<uint64_t>(x);
+    return magnitude % divisor == 0;
+  }
+  double q = number_of(v) / m;
+  if (!std::isfinite(q)) return false;
+  return std::fabs(q - std::nearbyint(q)) <= 1e-9 * std::max(1.0, std::fabs(q));
+}
+
+// Pushes a path segment for the lifetime of the guard.
+struct PathGuard {
+  selector::Path& path;
+  PathGuard(selector::Path& p, std::string_view key) : path(p) { path.push_back({key, 0, false}); }
+  PathGuard(selector::Path& p, uint64_t index) : path(p) { path.push_back({{}, index, true}); }
+  ~PathGuard() { path.pop_back(); }
+};
+
+// Switches the issue sink for the lifetime of the guard.
+struct SinkGuard {
+  Context& c;
+  std::vector<Issue>* saved;
+  SinkGuard(Context& ctx, std::vector<Issue>* sink) : c(ctx), saved(ctx.issues) { c.issues = sink; }
+  ~SinkGuard() { c.issues = saved; }
+};
+
+class Evaluator {
+ public:
+  explicit Evaluator(Context& c) : c_(c) {}
+
+  bool eval(const Node& n, const Value& v, Evaluated* ev) {
+    if (!c_.limit.empty()) return false;
+    if (++c_.steps > c_.max_steps) {
+      c_.limit = "max_eval_steps " + std::to_string(c_.max_steps);
+      return false;
+    }
+    if (n.is_boolean) {
+      if (!n.boolean_value) report(n, "", "no value is allowed here (the schema is false)", "nothing", describe(v));
+      return n.boolean_value;
+    }
+    if (c_.depth >= c_.max_depth) {
+      c_.limit = "max_schema_depth " + std::to_string(c_.max_depth);
+      return false;
+    }
+    ++c_.depth;
+    bool entered = c_.scope.empty() || c_.scope.back() != n.resource;
+    if (entered) c_.scope.push_back(n.resource);
+    Evaluated local;
+    Evaluated* mine = ev ? ev : (n.has_unevaluated ? &local : nullptr);
+    bool ok = keywords(n, v, mine);
+    if (entered) c_.scope.pop_back();
+    --c_.depth;
+    return ok && c_.limit.empty();
+  }
+
+ private:
+  void report(const Node& n, std::string_view keyword, std::string message, std::string expected = {},
+              std::string actual = {}) {
+    if (!c_.issues || c_.issues->size() >= c_.max_issues) return;
+    Issue issue;
+    issue.instance_pointer = selector::to_pointer(c_.path);
+    issue.keyword_location = n.location;
+    if (!keyword.empty()) text::append_pointer_token(issue.keyword_location, keyword);
+    issue.message = std::move(message);
+    issue.expected = std::move(expected);
+    issue.actual = std::move(actual);
+    c_.issues->push_back(std::move(issue));
+  }
+
+  // Evaluates `n` in place (same instance), merging annotations on success.
+  bool in_place(const Node& n, const Value& v, Evaluated* mine) {
+    if (!mine) return eval(n, v, nullptr);
+    Evaluated sub;
+    bool ok = eval(n, v, &sub);
+    if (ok) mine->merge(sub);
+    return ok;
+  }
+
+  // A quiet evaluation: no issues recorded (for if, not, contains).
+  bool probe(const Node& n, const Value& v, Evaluated* ev) {
+    SinkGuard quiet(c_, nullptr);
+    return ev ? in_place(n, v, ev) : eval(n, v, nullptr);
+  }
+
+  bool keywords(const Node& n, const Value& v, Evaluated* mine);
+  bool object_keywords(const Node& n, const Value& v, Evaluated* mine);
+  bool array_keywords(const Node& n, const Value& v, Evaluated* mine);
+  bool branches(const Node& n, const Value& v, Evaluated* mine);
+  void best_branch(std::vector<std::vector<Issue>>& failed);
+
+  Context& c_;
+};
+
+bool Evaluator::keywords(const Node& n, const Value& v, Evaluated* mine) {
+  bool ok = true;
+  auto fail = [&] {
+    ok = false;
+    return c_.issues == nullptr;  // fast path: stop at the first failure
+  };
+  if (n.ref && !in_place(*n.ref, v, mine) && fail()) return false;
+  if (n.dynamic_ref) {
+    const Node* target = n.dynamic_ref;
+    if (!n.dynamic_anchor.empty()) {
+      for (const std::string* resource : c_.scope) {
+        auto it = c_.registry.dynamic_anchors.find(*resource + "#" + n.dynamic_anchor);
+        if (it != c_.registry.dynamic_anchors.end()) {
+          target = it->second;
+          break;
+        }
+      }
+    }
+    if (!in_place(*target, v, mine) && fail()) return false;
+  }
+
+  uint8_t bits = type_bits(v);
+  if (n.types && !(n.types & bits)) {
+    report(n, "type", "expected " + type_names(n.types) + ", got " + describe(v), type_names(n.types),
+           describe(v));
+    if (fail()) return false;
+  }
+  if (n.enum_values) {
+    bool found = false;
+    for (const auto& allowed : *n.enum_values)
+      if ((found = equal(v, allowed))) break;
+    if (!found) {
+      report(n, "enum", "value is not one of the allowed values", text::quoted(n.enum_values->dump(), 120),
+             describe(v));
+      if (fail()) return false;
+    }
+  }
+  if (n.const_value && !equal(v, *n.const_value)) {
+    report(n, "const", "value is not the required constant", n.const_value->dump(), describe(v));
+    if (fail()) return false;
+  }
+
+  if (bits & kNumber) {
+    double x = number_of(v);
+    auto bound = [&](const std::optional<double>& limit, bool violated, const char* kw, const char* op) {
+      if (!limit || !violated) return false;
+      report(n, kw, std::string("value must be ") + op + " " + number_text(*limit), std::string(op) + " " + number_text(*limit),
+             describe(v));
+      return fail();
+    };
+    if (bound(n.minimum, n.minimum && x < *n.minimum, "minimum", ">=")) return false;
+    if (bound(n.maximum, n.maximum && x > *n.maximum, "maximum", "<=")) return false;
+    if (bound(n.exclusive_minimum, n.exclusive_minimum && x <= *n.exclusive_minimum, "exclusiveMinimum", ">")) return false;
+    if (bound(n.exclusive_maximum, n.exclusive_maximum && x >= *n.exclusive_maximum, "exclusiveMaximum", "<")) return false;
+    if (n.multiple_of && !is_multiple(v, *n.multiple_of)) {
+      report(n, "multipleOf", "value must be a multiple of " + number_text(*n.multiple_of),
+             "multiple of " + number_text(*n.multiple_of), describe(v));
+      if (fail()) return false;
+    }
+  }
+
+  if (bits & kString) {
+    std::string_view s = string_of(v);
+    if (n.min_length || n.max_length) {
+      size_t len = code_points(s);
+      if (n.min_length && len < *n.min_length) {
+        report(n, "minLength",
+               len == 0 ? "string is empty" : "string is shorter than " + std::to_string(*n.min_length) + " characters",
+               "length >= " + std::to_string(*n.min_length), "length " + std::to_string(len));
+        if (fail()) return false;
+      }
+      if (n.max_length && len > *n.max_length) {
+        report(n, "maxLength", "string is longer than " + std::to_string(*n.max_length) + " characters",
+               "length <= " + std::to_string(*n.max_length), "length " + std::to_string(len));
+        if (fail()) return false;
+      }
+    }
+    if (n.pattern && !RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), *n.pattern)) {
+      report(n, "pattern", "string does not match the pattern " + text::quoted(n.pattern_text),
+             "matches " + text::quoted(n.pattern_text), describe(v));
+      if (fail()) return false;
+    }
+    if (n.format_assertion && !check_format(n.format, s)) {
+      report(n, "format", "string is not a valid " + n.format, n.format, describe(v));
+      if (fail()) return false;
+    }
+  }
+
+  if ((bits & kObject) && !object_keywords(n, v, mine) && fail()) return false;
+  if ((bits & kArray) && !array_keywords(n, v, mine) && fail()) return false;
+  if (!branches(n, v, mine) && fail()) return false;
+
+  if (n.unevaluated_properties && (bits & kObject)) {
+    for (auto field : invar::sj::object_of(v.element)) {
+      if (mine->has_property(field.key)) continue;
+      PathGuard at(c_.path, field.key);
+      const Node& u = *n.unevaluated_properties;
+      bool valid = u.is_boolean ? u.boolean_value : eval(u, Value{field.value}, nullptr);
+      if (!valid) {
+        if (u.is_boolean)
+          report(n, "unevaluatedProperties", "property " + text::quoted(field.key) + " is not allowed (unevaluatedProperties)");
+        if (fail()) return false;
+      }
+    }
+    mine->all_properties = true;
+  }
+  if (n.unevaluated_items && (bits & kArray)) {
+    uint64_t i = 0;
+    for (auto child : invar::sj::array_of(v.element)) {
+      if (!mine->has_item(i)) {
+        PathGuard at(c_.path, i);
+        if (!eval(*n.unevaluated_items, Value{child}, nullptr) && fail()) return false;
+      }
+      ++i;
+    }
+    mine->all_items = true;
+  }
+  return ok;
+}
+
+bool Evaluator::object_keywords(const Node& n, const Value& v, Evaluated* mine) {
+  if (v.is_key) return true;
+  bool ok = true;
+  auto fail = [&] {
+    ok = false;
+    return c_.issues == nullptr;
+  };
+  auto obj = invar::sj::object_of(v.element);
+  size_t size = obj.size();
+  if (n.min_properties && size < *n.min_properties) {
+    report(n, "minProperties", "object has fewer than " + std::to_string(*n.min_properties) + " members",
+           ">= " + std::to_string(*n.min_properties), std::to_string(size));
+    if (fail()) return false;
+  }
+  if (n.max_properties && size > *n.max_properties) {
+    report(n, "maxProperties", "object has more than " + std::to_string(*n.max_properties) + " members",
+           "<= " + std::to_string(*n.max_properties), std::to_string(size));
+    if (fail()) return false;
+  }
+  for (const auto& name : n.required) {
+    if (obj.at_key(name).error()) {
+      report(n, "required", "required property " + text::quoted(name) + " is missing", "property " + text::quoted(name),
+             "absent");
+      if (fail()) return false;
+    }
+  }
+  for (const auto& [name, needed] : n.dependent_required) {
+    if (obj.at_key(name).error()) continue;
+    for (const auto& other : needed) {
+      if (obj.at_key(other).error()) {
+        report(n, "dependentRequired",
+               "property " + text::quoted(other) + " is required when " + text::quoted(name) + " is present",
+               "property " + text::quoted(other), "absent");
+        if (fail()) return false;
+      }
+    }
+  }
+  for (const auto& [name, schema] : n.dependent_schemas) {
+    if (obj.at_key(name).error()) continue;
+    if (!in_place(*schema, v, mine) && fail()) return false;
+  }
+  bool per_member = !n.properties.empty() || !n.pattern_properties.empty() || n.additional_properties ||
+                    n.property_names;
+  if (!per_member) return ok;
+  for (auto field : obj) {
+    PathGuard at(c_.path, field.key);
+    Value child{field.value};
+    bool matched = false;
+    auto prop = std::lower_bound(n.properties.begin(), n.properties.end(), field.key,
+                                 [](const auto& p, std::string_view k) { return p.first < k; });
+    if (prop != n.properties.end() && prop->first == field.key) {
+      matched = true;
+      if (!eval(*prop->second, child, nullptr) && fail()) return false;
+    }
+    for (const auto& [re, schema] : n.pattern_properties) {
+      if (RE2::PartialMatch(re2::StringPiece(field.key.data(), field.key.size()), *re)) {
+        matched = true;
+        if (!eval(*schema, child, nullptr) && fail()) return false;
+      }
+    }
+    if (!matched && n.additional_properties) {
+      const Node& extra = *n.additional_properties;
+      if (extra.is_boolean && !extra.boolean_value) {
+        report(n, "additionalProperties", "property " + text::quoted(field.key) + " is not allowed",
+               "no property " + text::quoted(field.key), describe(child));
+        if (fail()) return false;
+      } else if (!eval(extra, child, nullptr) && fail()) {
+        return false;
+      }
+    }
+    if (mine && (matched || n.additional_properties)) mine->properties.push_back(field.key);
+    if (n.property_names) {
+      Value name{{}, field.key, true};
+      if (!eval(*n.property_names, name, nullptr) && fail()) return false;
+    }
+  }
+  return ok;
+}
+
+bool Evaluator::array_keywords(const Node& n, const Value& v, Evaluated* mine) {
+  bool ok = true;
+  auto fail = [&] {
+    ok = false;
+    return c_.issues == nullptr;
+  };
+  auto arr = invar::sj::array_of(v.element);
+  uint64_t size = arr.size();
+  if (n.min_items && size < *n.min_items) {
+    report(n, "minItems", "array has fewer than " + std::to_string(*n.min_items) + " items",
+           ">= " + std::to_string(*n.min_items) + " items", std::to_string(size) + " items");
+    if (fail()) return false;
+  }
+  if (n.max_items && size > *n.max_items) {
+    report(n, "maxItems", "array has more than " + std::to_string(*n.max_items) + " items",
+           "<= " + std::to_string(*n.max_items) + " items", std::to_string(size) + " items");
+    if (fail()) return false;
+  }
+  uint64_t min_contains = n.min_contains.value_or(1);
+  uint64_t matches = 0;
+  bool count_all = mine || n.max_contains;
+  uint64_t i = 0;
+  for (auto item : arr) {
+    PathGuard at(c_.path, i);
+    Value child{item};
+    if (i < n.prefix_items.size()) {
+      if (!eval(*n.prefix_items[i], child, nullptr) && fail()) return false;
+    } else if (n.items) {
+      if (!eval(*n.items, child, nullptr) && fail()) return false;
+    }
+    if (n.contains && (count_all || matches < min_contains) && probe(*n.contains, child, nullptr)) {
+      ++matches;
+      if (mine) mine->items.push_back(i);
+    }
+    ++i;
+  }
+  if (mine) {
+    mine->prefix = std::max<uint64_t>(mine->prefix, std::min<uint64_t>(size, n.prefix_items.size()));
+    if (n.items) mine->all_items = true;
+  }
+  if (n.contains) {
+    if (matches < min_contains) {
+      report(n, "contains",
+             std::to_string(matches) + " items match \"contains\", at least " + std::to_string(min_contains) + " expected",
+             ">= " + std::to_string(min_contains) + " matching", std::to_string(matches) + " matching");
+      if (fail()) return false;
+    }
+    if (n.max_contains && matches > *n.max_contains) {
+      report(n, "maxContains",
+             std::to_string(matches) + " items match \"contains\", at most " + std::to_string(*n.max_contains) + " allowed",
+             "<= " + std::to_string(*n.max_contains) + " matching", std::to_string(matches) + " matching");
+      if (fail()) return false;
+    }
+  }
+  if (n.unique_items && size > 1) {
+    std::vector<element> items(arr.begin(), arr.end());
+    std::vector<std::pair<uint64_t, uint64_t>> hashed;  // (hash, index)
+    hashed.reserve(items.size());
+    for (uint64_t k = 0; k < items.size(); ++k) hashed.push_back({hash(items[k]), k});
+    std::sort(hashed.begin(), hashed.end());
+    for (size_t a = 0; a < hashed.size(); ++a) {
+      for (size_t b = a + 1; b < hashed.size() && hashed[b].first == hashed[a].first; ++b) {
+        auto [x, y] = std::minmax(hashed[a].second, hashed[b].second);
+        if (equal(items[x], items[y])) {
+          report(n, "uniqueItems",
+                 "items " + std::to_string(x) + " and " + std::to_string(y) + " are equal", "unique items",
+                 "item " + std::to_string(y) + " repeats item " + std::to_string(x));
+          return false;
+        }
+      }
+    }
+  }
+  return ok;
+}
+
+// Picks the failed branch that came closest: one that failed deeper in the
+// instance and with fewer issues beats one that failed on the type at the top.
+void Evaluator::best_branch(std::vector<std::vector<Issue>>& failed) {
+  std::string here = selector::to_pointer(c_.path);
+  auto score = [&](const std::vector<Issue>& issues) {
+    size_t deepest = 0;
+    bool shallow_type = false;
+    for (const auto& i : issues) {
+      deepest = std::max(deepest, i.instance_pointer.size());
+      if (i.instance_pointer == here && i.keyword_location.size() >= 5 &&
+          i.keyword_location.compare(i.keyword_location.size() - 5, 5, "/type") == 0)
+        shallow_type = true;
+    }
+    return std::make_tuple(!shallow_type, deepest, -static_cast<long>(issues.size()));
+  };
+  const std::vector<Issue>* best = nullptr;
+  for (const auto& f : failed)
+    if (!f.empty() && (!best || score(f) > score(*best))) best = &f;
+  if (!best) return;
+  for (const auto& i : *best)
+    if (c_.issues->size() < c_.max_issues) c_.issues->push_back(i);
+}
+
+bool Evaluator::branches(const Node& n, const Value& v, Evaluated* mine) {
+  bool ok = true;
+  auto fail = [&] {
+    ok = false;
+    return c_.issues == nullptr;
+  };
+  for (const Node* s : n.all_of)
+    if (!in_place(*s, v, mine) && fail()) return false;
+
+  auto run_branches = [&](const std::vector<const Node*>& list, bool stop_at_first, std::vector<size_t>& valid,
+                          std::vector<std::vector<Issue>>& failed) {
+    for (size_t k = 0; k < list.size(); ++k) {
+      std::vector<Issue> issues;
+      bool r;
+      {
+        SinkGuard sink(c_, c_.issues ? &issues : nullptr);
+        r = in_place(*list[k], v, mine);
+      }
+      if (r) {
+        valid.push_back(k);
+        if (stop_at_first) return;
+      } else if (c_.issues) {
+        failed.push_back(std::move(issues));
+      }
+    }
+  };
+  if (!n.any_of.empty()) {
+    std::vector<size_t> valid;
+    std::vector<std::vector<Issue>> failed;
+    run_branches(n.any_of, !mine, valid, failed);
+    if (valid.empty()) {
+      size_t before = c_.issues ? c_.issues->size() : 0;
+      if (c_.issues) best_branch(failed);
+      if (c_.issues && c_.issues->size() == before)
+        report(n, "anyOf", "value matches none of the anyOf branches");
+      if (fail()) return false;
+    }
+  }
+  if (!n.one_of.empty()) {
+    std::vector<size_t> valid;
+    std::vector<std::vector<Issue>> failed;
+    run_branches(n.one_of, false, valid, failed);
+    if (valid.empty()) {
+      size_t before = c_.issues ? c_.issues->size() : 0;
+      if (c_.issues) best_branch(failed);
+      if (c_.issues && c_.issues->size() == before)
+        report(n, "oneOf", "value matches none of the oneOf branches");
+      if (fail()) return false;
+    } else if (valid.size() > 1) {
+      report(n, "oneOf",
+             "value matches " + std::to_string(valid.size()) + " oneOf branches (" + std::to_string(valid[0]) + " and " +
+                 std::to_string(valid[1]) + "), exactly one expected",
+             "exactly 1 branch", std::to_string(valid.size()) + " branches");
+      if (fail()) return false;
+    }
+  }
+  if (n.not_schema && probe(*n.not_schema, v, nullptr)) {
+    report(n, "not", "value must not match the schema under \"not\"");
+    if (fail()) return false;
+  }
+  if (n.if_schema) {
+    if (probe(*n.if_schema, v, mine)) {
+      if (n.then_schema && !in_place(*n.then_schema, v, mine) && fail()) return false;
+    } else if (n.else_schema && !in_place(*n.else_schema, v, mine) && fail()) {
+      return false;
+    }
+  }
+  return ok;
+}
+
+Outcome run(const Registry& registry, const Node* root, element instance, const selector::Path& base,
+            std::vector<Issue>* issues, size_t max_issues, const Budget& budget) {
+  Context c{registry, budget.max_steps, budget.max_depth};
+  c.issues = issues;
+  c.max_issues = max_issues;
+  c.path = base;
+  Evaluator evaluator(c);
+  Outcome out;
+  out.valid = evaluator.eval(*root, Value{instance}, nullptr);
+  out.limit = c.limit;
+  return out;
+}
+
+}  // namespace
+
+Outcome Validator::validate(element instance, const Budget& budget) const {
+  return run(*registry_, root_, instance, {}, nullptr, 0, budget);
+}
+
+Outcome Validator::explain(element instance, const selector::Path& base, std::vector<Issue>& issues,
+                           size_t max_issues, const Budget& budget) const {
+  return run(*registry_, root_, instance, base, &issues, max_issues, budget);
+}
+
+}  // namespace invar::schema

@@ -1,0 +1,89 @@
+// Internal: the compiled form of one (sub)schema, and the registry that owns
+// every node and the documents they came from.
+#pragma once
+
+#include <re2/re2.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "schema/schema.hpp"
+
+namespace invar::schema {
+
+enum TypeBit : uint8_t {
+  kNull = 1, kBoolean = 2, kObject = 4, kArray = 8, kNumber = 16, kInteger = 32, kString = 64
+};
+
+struct Node {
+  std::string location;         // keyword location of this schema, for messages
+  const std::string* resource;  // base URI of the enclosing resource (dynamic scope)
+  bool is_boolean = false;
+  bool boolean_value = true;
+
+  uint8_t types = 0;  // 0: no "type" keyword
+  const nlohmann::json* enum_values = nullptr;
+  const nlohmann::json* const_value = nullptr;
+
+  std::optional<double> minimum, maximum, exclusive_minimum, exclusive_maximum, multiple_of;
+  std::optional<uint64_t> min_length, max_length;
+  std::unique_ptr<RE2> pattern;
+  std::string pattern_text;
+  std::string format;  // asserted only when format_assertion is set
+  bool format_assertion = false;
+
+  // Objects.
+  std::vector<std::pair<std::string, const Node*>> properties;  // sorted by name
+  std::vector<std::pair<std::unique_ptr<RE2>, const Node*>> pattern_properties;
+  std::vector<std::string> pattern_property_texts;
+  const Node* additional_properties = nullptr;
+  const Node* property_names = nullptr;
+  std::vector<std::string> required;
+  std::vector<std::pair<std::string, std::vector<std::string>>> dependent_required;
+  std::vector<std::pair<std::string, const Node*>> dependent_schemas;
+  std::optional<uint64_t> min_properties, max_properties;
+  const Node* unevaluated_properties = nullptr;
+
+  // Arrays.
+  std::vector<const Node*> prefix_items;
+  const Node* items = nullptr;  // for indexes past prefix_items
+  const Node* contains = nullptr;
+  std::optional<uint64_t> min_contains, max_contains;
+  std::optional<uint64_t> min_items, max_items;
+  bool unique_items = false;
+  const Node* unevaluated_items = nullptr;
+
+  // Applicators in place.
+  std::vector<const Node*> all_of, any_of, one_of;
+  const Node* not_schema = nullptr;
+  const Node* if_schema = nullptr;
+  const Node* then_schema = nullptr;
+  const Node* else_schema = nullptr;
+  const Node* ref = nullptr;
+  const Node* dynamic_ref = nullptr;  // static target of $dynamicRef
+  std::string dynamic_anchor;         // non-empty: resolve $dynamicRef in the dynamic scope
+
+  // Whether evaluating this node must collect evaluated-location annotations
+  // (it, or a schema it applies in place, has unevaluated*).
+  bool has_unevaluated = false;
+};
+
+// Everything compiled from one root schema.
+class Registry {
+ public:
+  std::deque<Node> nodes;
+  std::deque<nlohmann::json> documents;          // owned copies, stable addresses
+  std::set<std::string> resource_names;          // interned base URIs
+  std::map<std::string, const nlohmann::json*> index;   // absolute URI -> schema JSON
+  std::map<std::string, const Node*> dynamic_anchors;   // "resource#name" -> node
+  bool format_assertion = false;
+};
+
+}  // namespace invar::schema

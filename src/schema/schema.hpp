@@ -1,0 +1,84 @@
+// JSON Schema (draft 2020-12 and draft-07) compiled once into an immutable
+// tree of nodes, then evaluated against simdjson DOM values.
+//
+// Two evaluation paths share one evaluator: validate() is the fast boolean
+// path (stops at the first failure); explain() collects located issues and,
+// for anyOf/oneOf, reports the branch that came closest instead of a flood.
+#pragma once
+
+#include <simdjson.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "invar/invar.hpp"
+#include "selector/jsonpath.hpp"
+
+namespace invar::schema {
+
+enum class Draft { draft7, draft2020_12 };
+
+struct CompileOptions {
+  Draft default_draft = Draft::draft2020_12;  // when "$schema" does not say
+  bool format_assertion = false;
+  int64_t regex_max_mem = 8 << 20;
+  uint64_t max_document_bytes = 4ull << 20;  // for schema files loaded by $ref
+  // Documents known by URI before compiling (tests register the suite's remotes).
+  std::map<std::string, nlohmann::json> preloaded;
+  // Directory whose files (and subfolders) may be loaded by relative $ref;
+  // empty: no file access.
+  std::string file_root;
+};
+
+struct Issue {
+  std::string instance_pointer;  // JSON Pointer into the instance
+  std::string keyword_location;  // e.g. "feature.schema.json#/properties/name/minLength"
+  std::string message;
+  std::string expected;
+  std::string actual;
+};
+
+struct Budget {
+  uint32_t max_depth = 256;
+  uint64_t max_steps = 50'000'000;
+};
+
+struct Outcome {
+  bool valid = true;
+  std::string limit;  // set when a budget ran out: the limit's name and value
+};
+
+struct Node;
+class Registry;
+
+class Validator {
+ public:
+  ~Validator();
+  Validator(Validator&&) noexcept;
+
+  // `document` is the root schema; `uri` its retrieval URI (a file:// URI
+  // for files). Errors carry a JSON Pointer into the schema document.
+  static Result<std::shared_ptr<const Validator>> compile(const nlohmann::json& document,
+                                                          const std::string& uri,
+                                                          const CompileOptions& options);
+
+  // Fast path: true when valid. Thread-safe.
+  Outcome validate(simdjson::dom::element instance, const Budget& budget = {}) const;
+
+  // Diagnostics path: appends issues (at most `max_issues`); `base` is the
+  // instance's location in the artifact. Thread-safe.
+  Outcome explain(simdjson::dom::element instance, const selector::Path& base,
+                  std::vector<Issue>& issues, size_t max_issues, const Budget& budget = {}) const;
+
+ private:
+  Validator();
+  std::unique_ptr<Registry> registry_;
+  const Node* root_ = nullptr;
+};
+
+}  // namespace invar::schema

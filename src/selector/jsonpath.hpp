@@ -1,0 +1,123 @@
+// Selectors: the RFC 9535 JSONPath subset invar supports.
+//
+//   $            the artifact's root        @           the current `each` element
+//   .name        a member by name           ['name']    the same, any characters
+//   [n]          an array element (n < 0 counts from the end)
+//   [*] or .*    every element of an array or every member value of an object
+//
+// Anything else (descendants "..", filters, slices, unions, functions) is
+// refused at compile time with the column of the offending character.
+// Evaluation recurses only over the selector's segments (at most
+// kMaxSegments), never over the document's depth.
+#pragma once
+
+#include "common/dom.hpp"
+#include <simdjson.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "invar/invar.hpp"
+
+namespace invar::selector {
+
+inline constexpr size_t kMaxSegments = 64;
+
+// A path from the root to a selected node: keys point into the parsed document.
+struct PathSegment {
+  std::string_view key;
+  uint64_t index = 0;
+  bool is_index = false;
+};
+using Path = std::vector<PathSegment>;
+
+std::string to_pointer(const Path& path);
+
+class Selector {
+ public:
+  // `relative` selectors start with "@", absolute ones with "$".
+  static Result<Selector> compile(std::string_view text);
+
+  bool relative() const { return relative_; }
+  // True when the selector selects at most one node (no wildcard).
+  bool singular() const { return singular_; }
+  const std::string& text() const { return text_; }
+
+  // Calls visit(element, path) for each selected node, in document order.
+  // `path` holds the location of `start` on entry and is restored on return.
+  template <class Visit>
+  void select(simdjson::dom::element start, Path& path, Visit&& visit) const {
+    walk(0, start, path, visit);
+  }
+
+ private:
+  enum class Kind { name, index, wildcard };
+  struct Segment {
+    Kind kind;
+    std::string name;
+    int64_t index = 0;
+  };
+
+  template <class Visit>
+  void walk(size_t at, simdjson::dom::element el, Path& path, Visit& visit) const {
+    using simdjson::dom::element_type;
+    if (at == segments_.size()) {
+      visit(el, static_cast<const Path&>(path));
+      return;
+    }
+    const Segment& seg = segments_[at];
+    switch (seg.kind) {
+      case Kind::name: {
+        if (el.type() != element_type::OBJECT) return;
+        for (auto field : invar::sj::object_of(el)) {
+          if (field.key == seg.name) {
+            path.push_back({field.key, 0, false});
+            walk(at + 1, field.value, path, visit);
+            path.pop_back();
+            return;
+          }
+        }
+        return;
+      }
+      case Kind::index: {
+        if (el.type() != element_type::ARRAY) return;
+        auto arr = invar::sj::array_of(el);
+        int64_t size = static_cast<int64_t>(arr.size());
+        int64_t i = seg.index < 0 ? size + seg.index : seg.index;
+        if (i < 0 || i >= size) return;
+        auto child = arr.at(static_cast<size_t>(i));
+        if (child.error()) return;
+        path.push_back({{}, static_cast<uint64_t>(i), true});
+        walk(at + 1, child.value_unsafe(), path, visit);
+        path.pop_back();
+        return;
+      }
+      case Kind::wildcard: {
+        if (el.type() == element_type::ARRAY) {
+          uint64_t i = 0;
+          for (auto child : invar::sj::array_of(el)) {
+            path.push_back({{}, i++, true});
+            walk(at + 1, child, path, visit);
+            path.pop_back();
+          }
+        } else if (el.type() == element_type::OBJECT) {
+          for (auto field : invar::sj::object_of(el)) {
+            path.push_back({field.key, 0, false});
+            walk(at + 1, field.value, path, visit);
+            path.pop_back();
+          }
+        }
+        return;
+      }
+    }
+  }
+
+  std::string text_;
+  bool relative_ = false;
+  bool singular_ = true;
+  std::vector<Segment> segments_;
+};
+
+}  // namespace invar::selector
