@@ -1,1 +1,101 @@
-echo "0 passed, 0 failed"
+#!/usr/bin/env bash
+# End-to-end tests of the invar CLI: exit codes, messages, output formats.
+# Needs INVAR (the binary) and SRC (the source tree). Prints "N passed, N failed".
+set -u
+cd "$SRC"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+
+# expect NAME CODE PATTERN -- COMMAND...: runs COMMAND, checks its exit code and
+# that stdout+stderr contain PATTERN (a fixed string; empty: no check).
+expect() {
+  local name=$1 code=$2 pattern=$3
+  shift 4
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [[ $rc -ne $code ]]; then
+    echo "FAIL $name: exit $rc, expected $code"; echo "$out" | head -20; failed=$((failed + 1)); return
+  fi
+  if [[ -n $pattern ]] && ! grep -qF -- "$pattern" <<<"$out"; then
+    echo "FAIL $name: output lacks: $pattern"; echo "$out" | head -20; failed=$((failed + 1)); return
+  fi
+  passed=$((passed + 1))
+}
+
+F=rules/feature-file.contract.json
+expect "accept" 0 "ACCEPT examples/cloudflare-2025-features/good.json (contract bot-features): 4 invariants, 4 passed" -- \
+  "$INVAR" check --contract $F examples/cloudflare-2025-features/good.json
+expect "reject" 1 "x features.bounded [count] at /features: count of \$.features[*] is 212, over the headroom limit 160 by 52" -- \
+  "$INVAR" check --contract $F examples/cloudflare-2025-features/bad.json
+expect "reject explains the excess" 1 'database: "default" x106, "r0" x106' -- \
+  "$INVAR" check --contract $F examples/cloudflare-2025-features/bad.json
+expect "reject names the repeated value" 1 '"bot_score" appears 2 times (/features/0/name, /features/106/name)' -- \
+  "$INVAR" check --contract $F examples/cloudflare-2025-features/bad.json
+expect "worst verdict wins" 1 "ACCEPT examples/cloudflare-2025-features/good.json" -- \
+  "$INVAR" check --contract $F examples/cloudflare-2025-features/bad.json examples/cloudflare-2025-features/good.json
+expect "quiet" 1 "REJECT examples/cloudflare-2025-features/bad.json (contract bot-features): 4 invariants, 1 passed, 3 failed" -- \
+  "$INVAR" check --quiet --contract $F examples/cloudflare-2025-features/bad.json
+out=$("$INVAR" check --quiet --contract $F examples/cloudflare-2025-features/bad.json)
+if [[ $(wc -l <<<"$out") -eq 1 ]]; then passed=$((passed + 1)); else echo "FAIL quiet prints one line"; failed=$((failed + 1)); fi
+
+expect "json format" 1 '"verdict": "reject"' -- "$INVAR" check --format json --contract $F examples/cloudflare-2025-features/bad.json
+expect "json lists every violation" 1 '"pointer": "/features/211/database"' -- \
+  "$INVAR" check --format json --contract $F examples/cloudflare-2025-features/bad.json
+expect "json error" 3 '"code": "contract"' -- "$INVAR" check --format json --contract tests/contracts/unknown-kind.json examples/cloudflare-2025-features/good.json
+
+expect "--now drives freshness" 1 "timestamp 2025-10-20T04:10:00Z is 2h39m old, over max_age 10m" -- \
+  "$INVAR" check --now 2025-10-20T06:49:00Z --contract rules/dns-plan.contract.json examples/aws-2025-dns/stale.json
+expect "bad --now" 3 'invar: error: --now "yesterday" is not an RFC 3339 date-time' -- \
+  "$INVAR" check --now yesterday --contract rules/dns-plan.contract.json examples/aws-2025-dns/good.json
+
+expect "schema mode accepts" 0 "ACCEPT" -- "$INVAR" check --schema schemas/feature-file.schema.json examples/cloudflare-2025-features/good.json
+expect "schema mode rejects" 1 "at /features/2/type: value is not one of the allowed values" -- \
+  "$INVAR" check --schema schemas/feature-file.schema.json tests/contracts/bad-feature-type.json
+expect "format assertion" 1 "string is not a valid date-time" -- \
+  "$INVAR" check --assert-format --schema schemas/feature-file.schema.json tests/contracts/bad-feature-type.json
+
+expect "contract error" 3 "invar: error: tests/contracts/unknown-kind.json: /invariants/0/cardinality: unknown invariant kind \"cardinality\"" -- \
+  "$INVAR" check --contract tests/contracts/unknown-kind.json examples/cloudflare-2025-features/good.json
+expect "contract syntax error" 3 "invar: error: tests/contracts/truncated.json:4:1: /invariants/0: unexpected end of input, a value was expected" -- \
+  "$INVAR" check --contract tests/contracts/truncated.json examples/cloudflare-2025-features/good.json
+expect "missing contract" 3 "invar: error: nope.json: cannot read contract: No such file or directory" -- \
+  "$INVAR" check --contract nope.json examples/cloudflare-2025-features/good.json
+expect "missing artifact" 3 "invar: error: nope.json: cannot read artifact: No such file or directory" -- \
+  "$INVAR" check --contract $F nope.json
+expect "directory as artifact" 3 "cannot read artifact: not a regular file" -- "$INVAR" check --contract $F examples
+
+# Bad artifacts: a verdict (reject) with a located reason, never a crash.
+printf '' > "$work/empty.json"
+printf '{"version": 1, "features": [' > "$work/truncated.json"
+printf '{"version": 1, "features": [], "version": 2}' > "$work/dup.json"
+printf '{"version": 1, "features": ["\xff"]}' > "$work/utf8.json"
+printf '{"version": 1, "features": []} trailing' > "$work/trailing.json"
+printf '{"version": NaN, "features": []}' > "$work/nan.json"
+expect "empty artifact" 1 "x artifact.empty [artifact] at /: empty input" -- "$INVAR" check --contract $F "$work/empty.json"
+expect "truncated artifact" 1 "x artifact.syntax [artifact] at /features/0: unexpected end of input, a value was expected" -- \
+  "$INVAR" check --contract $F "$work/truncated.json"
+expect "duplicate keys" 1 'x artifact.duplicate-key [artifact] at /: object has the key "version" more than once' -- \
+  "$INVAR" check --contract $F "$work/dup.json"
+expect "invalid UTF-8" 1 "x artifact.utf8 [artifact] at /features/0: invalid UTF-8 byte sequence" -- \
+  "$INVAR" check --contract $F "$work/utf8.json"
+expect "trailing garbage" 1 "x artifact.syntax [artifact] at /: trailing content after the JSON value" -- \
+  "$INVAR" check --contract $F "$work/trailing.json"
+expect "NaN" 1 "x artifact.syntax [artifact] at /version: NaN is not a JSON value" -- "$INVAR" check --contract $F "$work/nan.json"
+awk 'BEGIN { for (i = 0; i < 40; i++) printf "["; for (i = 0; i < 40; i++) printf "]" }' > "$work/deep.json"
+expect "too deep" 1 "x artifact.depth [artifact] at /0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0: nesting deeper than max_depth 32" -- \
+  "$INVAR" check --contract $F "$work/deep.json"
+truncate -s 2G "$work/huge.json"
+expect "2 GiB sparse file refused before reading" 1 "artifact is 2147483648 bytes, over the limit of 16777216 bytes (refused before reading)" -- \
+  "$INVAR" check --contract $F "$work/huge.json"
+
+expect "usage: no subcommand" 3 "" -- "$INVAR"
+expect "usage: unknown flag" 3 "" -- "$INVAR" check --contract $F --frobnicate examples/cloudflare-2025-features/good.json
+expect "usage: both contract and schema" 3 "" -- "$INVAR" check --contract $F --schema schemas/feature-file.schema.json examples/cloudflare-2025-features/good.json
+expect "usage: neither contract nor schema" 3 "check needs exactly one of --contract or --schema" -- "$INVAR" check examples/cloudflare-2025-features/good.json
+expect "usage: bad format" 3 "" -- "$INVAR" check --format xml --contract $F examples/cloudflare-2025-features/good.json
+expect "help documents exit codes" 0 "3  cannot judge" -- "$INVAR" check --help
+
+echo "cli: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]

@@ -1,1 +1,100 @@
+// Contract loading: every contract-error class is located, with an exact message.
 #include <catch2/catch.hpp>
+
+#include "helpers.hpp"
+
+namespace {
+std::string error_of(const std::string& text) {
+  auto c = test::contract(text);
+  REQUIRE_FALSE(c);
+  return c.error().to_string();
+}
+const char* kHead = R"({"contract": "t", "invariants": [)";
+std::string with(const std::string& invariant) { return kHead + invariant + "]}"; }
+}  // namespace
+
+TEST_CASE("the bundled contracts load", "[contract]") {
+  for (const char* name : {"feature-file", "dns-plan", "waf-ruleset", "waf-ruleset-re2", "service-policy"}) {
+    auto c = invar::Contract::load_file(test::source(std::string("rules/") + name + ".contract.json"));
+    INFO(name << ": " << (c ? "" : c.error().to_string()));
+    CHECK(c);
+  }
+}
+
+TEST_CASE("syntax errors are located by line and column", "[contract]") {
+  CHECK(error_of("{\"contract\": \"t\",\n \"invariants\": [}") ==
+        "test.contract.json:2:17: /invariants/0: expected a JSON value");
+}
+
+TEST_CASE("unknown keys", "[contract]") {
+  CHECK(error_of(R"({"contract": "t", "invariants": [], "extra": 1})") ==
+        "test.contract.json: /extra: unknown key \"extra\" (expected contract, description, artifact, invariants)");
+  CHECK(error_of(with(R"({"id": "a", "count": "$.x[*]", "max": 1, "maximum": 2})")) ==
+        "test.contract.json: /invariants/0/maximum: unknown key \"maximum\" for a count invariant");
+  CHECK(error_of(R"({"contract": "t", "artifact": {"limits": {"max_nodes": 1}}, "invariants": []})") ==
+        "test.contract.json: /artifact/limits/max_nodes: unknown limit \"max_nodes\" (expected max_bytes, max_depth)");
+}
+
+TEST_CASE("unknown and unsupported kinds", "[contract]") {
+  CHECK(error_of(with(R"({"id": "a", "cardinality": "$.x"})")) ==
+        "test.contract.json: /invariants/0/cardinality: unknown invariant kind \"cardinality\" (known: schema, match, "
+        "not_match, regex_safe, refs, count, unique, freshness)");
+  CHECK(error_of(with(R"j({"id": "a", "delta": "count($.x[*])", "max_increase": "50%"})j")) ==
+        "test.contract.json: /invariants/0/delta: kind \"delta\" compares against a last-known-good and is not "
+        "supported by invar check yet");
+  CHECK(error_of(with(R"({"id": "a", "count": "$.x[*]", "unique": "$.x[*]", "max": 1})")) ==
+        "test.contract.json: /invariants/0/unique: invariant \"a\" has two kinds: \"count\" and \"unique\"");
+  CHECK(error_of(with(R"({"id": "a", "why": "no kind"})")) ==
+        "test.contract.json: /invariants/0: invariant \"a\" has no kind (such as \"count\" or \"match\")");
+}
+
+TEST_CASE("ids are required and unique", "[contract]") {
+  CHECK(error_of(with(R"({"count": "$.x[*]", "max": 1})")) ==
+        "test.contract.json: /invariants/0/id: every invariant needs a non-empty string \"id\"");
+  CHECK(error_of(with(R"({"id": "a", "unique": "$.x[*]"}, {"id": "a", "unique": "$.y[*]"})")) ==
+        "test.contract.json: /invariants/1/id: duplicate invariant id \"a\"");
+}
+
+TEST_CASE("bad selectors", "[contract]") {
+  CHECK(error_of(with(R"({"id": "a", "unique": "$..name"})")) ==
+        "test.contract.json: /invariants/0/unique: selector \"$..name\" at column 2: descendant segment '..' is "
+        "outside the supported subset");
+  CHECK(error_of(with(R"({"id": "a", "each": "$.r[*]", "count": "$.t[*]", "min": 1})")) ==
+        "test.contract.json: /invariants/0/count: inside \"each\", selectors are relative: start with '@' instead of '$'");
+}
+
+TEST_CASE("bad regexes", "[contract]") {
+  CHECK(error_of(with(R"({"id": "a", "match": "$.x", "pattern": "(a"})")) ==
+        "test.contract.json: /invariants/0/pattern: pattern \"(a\" does not compile under RE2: missing ): (a");
+  CHECK(error_of(with(R"({"id": "a", "match": "$.x", "pattern": "(\\w)\\1"})")) ==
+        "test.contract.json: /invariants/0/pattern: pattern \"(\\\\w)\\\\1\" does not compile under RE2: invalid escape "
+        "sequence: \\1");
+}
+
+TEST_CASE("bad durations and percentages", "[contract]") {
+  CHECK(error_of(with(R"({"id": "a", "freshness": "$.t", "max_age": "10 minutes"})")) ==
+        "test.contract.json: /invariants/0/max_age: \"max_age\" must be a duration such as \"10m\", \"30s\", \"2h\" or \"1d\"");
+  CHECK(error_of(with(R"({"id": "a", "count": "$.x[*]", "max": 200, "headroom": "120%"})")) ==
+        "test.contract.json: /invariants/0/headroom: \"headroom\" must be a percentage below 100% such as \"20%\", or a count");
+  CHECK(error_of(with(R"({"id": "a", "count": "$.x[*]", "max": 200, "headroom": "lots"})")) ==
+        "test.contract.json: /invariants/0/headroom: \"headroom\" must be a percentage below 100% such as \"20%\", or a count");
+  CHECK(error_of(R"({"contract": "t", "artifact": {"limits": {"max_bytes": "16 megs"}}, "invariants": []})") ==
+        "test.contract.json: /artifact/limits/max_bytes: \"max_bytes\" must be a size such as \"16MiB\" or a number of bytes");
+}
+
+TEST_CASE("a missing schema file", "[contract]") {
+  CHECK(error_of(R"({"contract": "t", "artifact": {"schema": "nope.schema.json"}, "invariants": []})") ==
+        "test.contract.json: /artifact/schema: schema file \"nope.schema.json\": cannot read schema: No such file or directory");
+}
+
+TEST_CASE("an inline schema error points into the contract", "[contract]") {
+  CHECK(error_of(with(R"({"id": "a", "schema": "$", "inline": {"properties": {"x": {"type": "text"}}}})")) ==
+        "test.contract.json: /invariants/0/inline/properties/x/type: unknown type \"text\"");
+}
+
+TEST_CASE("a contract needs invariants", "[contract]") {
+  CHECK(error_of(R"({"contract": "t", "invariants": []})") ==
+        "test.contract.json: /invariants: a contract needs at least one invariant");
+  CHECK(error_of(R"({"invariants": []})") ==
+        "test.contract.json: /contract: \"contract\" must be a non-empty string naming the contract");
+}

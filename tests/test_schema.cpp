@@ -1,1 +1,108 @@
+// The schema engine beyond the official suite: locations, best match,
+// formats, file references, budgets.
 #include <catch2/catch.hpp>
+
+#include "helpers.hpp"
+#include "schema/schema.hpp"
+
+using namespace invar::schema;
+using nlohmann::json;
+
+namespace {
+std::shared_ptr<const Validator> compile(const std::string& schema, CompileOptions options = {}) {
+  auto v = Validator::compile(json::parse(schema), "http://invar.test/s.json", options);
+  if (!v) FAIL(v.error().message);
+  return v.value();
+}
+std::vector<Issue> issues(const Validator& v, const std::string& instance) {
+  auto doc = test::parse(instance);
+  std::vector<Issue> out;
+  v.explain(doc.root, {}, out, 100);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("issues carry instance and keyword locations", "[schema]") {
+  auto v = compile(R"({"properties": {"features": {"items": {"$ref": "#/$defs/f"}}},
+                       "$defs": {"f": {"required": ["name"], "properties": {"name": {"minLength": 1}}}}})");
+  auto found = issues(*v, R"({"features": [{"name": "ok"}, {"name": ""}, {}]})");
+  REQUIRE(found.size() == 2);
+  CHECK(found[0].instance_pointer == "/features/1/name");
+  CHECK(found[0].keyword_location == "http://invar.test/s.json#/$defs/f/properties/name/minLength");
+  CHECK(found[0].message == "string is empty");
+  CHECK(found[1].instance_pointer == "/features/2");
+  CHECK(found[1].message == "required property \"name\" is missing");
+}
+
+TEST_CASE("anyOf reports the closest branch, not every branch", "[schema]") {
+  auto v = compile(R"({"anyOf": [{"type": "string"},
+                                  {"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}}]})");
+  auto found = issues(*v, R"({"id": "x"})");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].instance_pointer == "/id");
+  CHECK(found[0].message == "expected integer, got string \"x\"");
+  CHECK(issues(*v, R"("fine")").empty());
+}
+
+TEST_CASE("oneOf with two matches says which", "[schema]") {
+  auto v = compile(R"({"oneOf": [{"minimum": 0}, {"maximum": 10}]})");
+  auto found = issues(*v, "5");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].message == "value matches 2 oneOf branches (0 and 1), exactly one expected");
+}
+
+TEST_CASE("format is an annotation unless asserted", "[schema]") {
+  std::string schema = R"({"properties": {"at": {"format": "date-time"}, "ip": {"format": "ipv4"},
+                           "host": {"format": "hostname"}, "id": {"format": "uuid"}, "v6": {"format": "ipv6"}}})";
+  auto lax = compile(schema);
+  CompileOptions strict_options;
+  strict_options.format_assertion = true;
+  auto strict = compile(schema, strict_options);
+  std::string bad = R"({"at": "yesterday", "ip": "300.1.1.1", "host": "-bad-", "id": "123", "v6": "1:::2"})";
+  std::string good = R"({"at": "2025-11-18T11:20:00Z", "ip": "10.0.0.1", "host": "api.example.com",
+                         "id": "123e4567-e89b-12d3-a456-426614174000", "v6": "2001:db8::1"})";
+  CHECK(issues(*lax, bad).empty());
+  CHECK(issues(*strict, bad).size() == 5);
+  CHECK(issues(*strict, good).empty());
+}
+
+TEST_CASE("an ECMA-only pattern is a schema error, never skipped", "[schema]") {
+  auto v = Validator::compile(json::parse(R"({"properties": {"a": {"pattern": "(?<=x)y"}}})"), "http://invar.test/s.json", {});
+  REQUIRE_FALSE(v);
+  CHECK(v.error().where.pointer == "/properties/a/pattern");
+  CHECK(v.error().message.rfind("pattern \"(?<=x)y\" does not compile under RE2", 0) == 0);
+}
+
+TEST_CASE("unresolvable references are compile errors", "[schema]") {
+  auto v = Validator::compile(json::parse(R"({"$ref": "#/$defs/missing"})"), "http://invar.test/s.json", {});
+  REQUIRE_FALSE(v);
+  CHECK(v.error().where.pointer == "/$ref");
+  CHECK(v.error().message.rfind("cannot resolve $ref \"http://invar.test/s.json#/$defs/missing\"", 0) == 0);
+}
+
+TEST_CASE("a $ref cycle ends at the depth budget", "[schema]") {
+  auto v = compile(R"({"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"})");
+  auto doc = test::parse("1");
+  auto out = v->validate(doc.root);
+  CHECK_FALSE(out.valid);
+  CHECK(out.limit == "max_schema_depth 256");
+}
+
+TEST_CASE("the step budget bounds evaluation", "[schema]") {
+  auto v = compile(R"({"items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}})");
+  auto doc = test::parse("[1,2,3,4,5,6,7,8,9,10]");
+  Budget tight;
+  tight.max_steps = 10;
+  auto out = v->validate(doc.root, tight);
+  CHECK_FALSE(out.valid);
+  CHECK(out.limit == "max_eval_steps 10");
+  CHECK(v->validate(doc.root).valid);
+}
+
+TEST_CASE("draft-07 is chosen by $schema", "[schema]") {
+  // In draft-07, items as an array is a tuple and $ref hides its siblings.
+  auto v = compile(R"({"$schema": "http://json-schema.org/draft-07/schema#",
+                       "items": [{"type": "integer"}], "additionalItems": false})");
+  CHECK(issues(*v, "[1]").empty());
+  CHECK(issues(*v, "[1, 2]").size() == 1);
+}

@@ -1,1 +1,54 @@
 #include <catch2/catch.hpp>
+
+#include "common/text.hpp"
+
+using namespace invar::text;
+
+TEST_CASE("durations", "[text]") {
+  CHECK(parse_duration("10m")->count() == 600'000);
+  CHECK(parse_duration("1h30m")->count() == 5'400'000);
+  CHECK(parse_duration("250ms")->count() == 250);
+  CHECK(parse_duration("1.5s")->count() == 1'500);
+  CHECK_FALSE(parse_duration(""));
+  CHECK_FALSE(parse_duration("10"));
+  CHECK_FALSE(parse_duration("-5m"));
+  CHECK_FALSE(parse_duration("5 minutes"));
+}
+
+TEST_CASE("byte sizes and amounts", "[text]") {
+  CHECK(*parse_bytes("16MiB") == 16ull << 20);
+  CHECK(*parse_bytes("512") == 512);
+  CHECK(*parse_bytes("1GiB") == 1ull << 30);
+  CHECK_FALSE(parse_bytes("16 MB"));
+  CHECK_FALSE(parse_bytes("lots"));
+  auto pct = parse_amount("20%");
+  REQUIRE(pct);
+  CHECK(pct->percent);
+  CHECK(pct->value == Approx(0.2));
+  CHECK_FALSE(parse_amount("20%%"));
+  CHECK_FALSE(parse_amount("%"));
+}
+
+TEST_CASE("RFC 3339 timestamps", "[text]") {
+  CHECK(*parse_rfc3339("1970-01-01T00:00:00Z") == 0);
+  CHECK(*parse_rfc3339("2025-11-18T11:20:00Z") == 1763464800000);
+  CHECK(*parse_rfc3339("2025-11-18T12:20:00+01:00") == 1763464800000);
+  CHECK(*parse_rfc3339("2025-11-18T11:20:00.250Z") == 1763464800250);
+  CHECK(parse_rfc3339("2024-02-29T00:00:00Z"));
+  CHECK_FALSE(parse_rfc3339("2025-02-29T00:00:00Z"));
+  CHECK_FALSE(parse_rfc3339("2025-11-18 11:20"));
+  CHECK_FALSE(parse_rfc3339("2025-13-01T00:00:00Z"));
+  CHECK(parse_rfc3339("1998-12-31T23:59:60Z"));
+  CHECK_FALSE(parse_rfc3339("1998-12-31T22:59:60Z"));
+  CHECK(format_rfc3339(1763464800000) == "2025-11-18T11:20:00Z");
+  CHECK(format_duration(9'540'000) == "2h39m");
+}
+
+TEST_CASE("JSON Pointer tokens and quoting", "[text]") {
+  std::string p;
+  append_pointer_token(p, "a/b~c");
+  append_pointer_index(p, 3);
+  CHECK(p == "/a~1b~0c/3");
+  CHECK(quoted("a\"b\n") == "\"a\\\"b\\n\"");
+  CHECK(quoted(std::string(100, 'x'), 5) == "\"xxxxx...");
+}
