@@ -351,7 +351,7 @@ bool Evaluator::object_keywords(const Node& n, const Value& v, Evaluated* mine) 
     }
     if (mine && (matched || n.additional_properties)) mine->properties.push_back(field.key);
     if (n.property_names) {
-      Value name{{}, field.key, true};
+      Value name = Value::of_key(field.key);
       if (!eval(*n.property_names, name, nullptr) && fail()) return false;
     }
   }
@@ -528,7 +528,7 @@ bool Evaluator::branches(const Node& n, const Value& v, Evaluated* mine) {
 
 Outcome run(const Registry& registry, const Node* root, element instance, const selector::Path& base,
             std::vector<Issue>* issues, size_t max_issues, const Budget& budget) {
-  Context c{registry, budget.max_steps, budget.max_depth};
+  Context c{registry, budget.max_steps, budget.max_depth, 0, 0, {}, nullptr, 0, {}, {}};
   c.issues = issues;
   c.max_issues = max_issues;
   c.path = base;

@@ -13,6 +13,14 @@
 namespace invar::schema {
 
 struct Value {
+  Value(simdjson::dom::element e) : element(e) {}
+  static Value of_key(std::string_view k) {
+    Value v{simdjson::dom::element()};
+    v.key = k;
+    v.is_key = true;
+    return v;
+  }
+
   simdjson::dom::element element;
   std::string_view key;  // the string, when is_key
   bool is_key = false;
