@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "helpers.hpp"
+#include "engine/plan.hpp"
 #include "schema/schema.hpp"
 
 using namespace invar::schema;
@@ -105,4 +106,16 @@ TEST_CASE("draft-07 is chosen by $schema", "[schema]") {
                        "items": [{"type": "integer"}], "additionalItems": false})");
   CHECK(issues(*v, "[1]").empty());
   CHECK(issues(*v, "[1, 2]").size() == 1);
+}
+
+TEST_CASE("$ref reaches sibling schema files, never outside their folder", "[schema]") {
+  invar::Options options;
+  auto v = invar::contract::load_schema_file(test::source("tests/schemas/record.schema.json"), options);
+  REQUIRE(v);
+  auto found = issues(*v.value(), R"({"name": ""})");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].keyword_location == "common.schema.json#/$defs/name/minLength");
+  auto escape = invar::contract::load_schema_file(test::source("tests/schemas/escape.schema.json"), options);
+  REQUIRE_FALSE(escape);
+  CHECK(escape.error().message.rfind("cannot resolve $ref", 0) == 0);
 }
