@@ -119,7 +119,7 @@ std::optional<ReadProblem> Scanner::scan_string(std::string* out) {
         if (code >= 0xDC00 && code <= 0xDFFF) return fail("utf8", "lone low surrogate in \\u escape");
         if (code >= 0xD800 && code <= 0xDBFF) {
           size_t j = i_ + 6;
-          bool pair = j + 5 < s_.size() + 0 && s_[j] == '\\' && s_[j + 1] == 'u';
+          bool pair = j + 5 < s_.size() && s_[j] == '\\' && s_[j + 1] == 'u';
           unsigned low = 0;
           for (int k = 0; pair && k < 4; ++k) {
             int h = hex_value(s_[j + 2 + k]);

@@ -49,7 +49,6 @@ std::string Error::to_string() const {
 Result<Contract> Contract::load_file(const std::string& path, const Options& options) {
   auto bytes = contract::read_file(path, options.limits.max_contract_bytes, "contract");
   if (!bytes) return bytes.error();
-  std::error_code ec;
   std::string dir = fs::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
   auto plan = contract::load(*bytes, path, dir, options);
@@ -92,28 +91,45 @@ Result<Contract> Contract::from_schema_file(const std::string& path, const Optio
 
 const std::string& Contract::name() const { return plan_->name; }
 
-Report Contract::check(std::string_view bytes, const CheckContext& context) const {
-  const Plan& plan = *plan_;
+namespace {
+
+// The report for bytes that could not be read: a reject, every invariant skipped.
+Report unreadable(const Plan& plan, std::string rule, std::string message, std::string pointer, std::string expected,
+                  std::string actual) {
   Report report;
   report.contract = plan.name;
+  report.verdict = Verdict::reject;
+  Violation v;
+  v.invariant = "artifact." + rule;
+  v.kind = "artifact";
+  v.family = "artifact";
+  v.message = std::move(message);
+  v.pointer = std::move(pointer);
+  v.expected = std::move(expected);
+  v.actual = std::move(actual);
+  report.violations.push_back(std::move(v));
+  for (const auto& inv : plan.invariants)
+    report.invariants.push_back({inv.id, std::string(invariants::kind_name(inv.kind)), inv.severity, Outcome::skipped, 0});
+  return report;
+}
+
+std::string size_expectation(const Plan& plan) {
+  return "at most " + std::to_string(plan.read_limits.max_bytes) + " bytes";
+}
+
+}  // namespace
+
+Report Contract::check(std::string_view bytes, const CheckContext& context) const {
+  const Plan& plan = *plan_;
   auto parsed = artifact::parse(bytes, plan.read_limits);
   if (!parsed.document) {
     const auto& p = *parsed.problem;
-    Violation v;
-    v.invariant = "artifact." + p.rule;
-    v.kind = "artifact";
-    v.family = "artifact";
-    v.message = p.message;
-    v.pointer = p.pointer;
-    v.expected = p.rule == "size" ? "at most " + std::to_string(plan.read_limits.max_bytes) + " bytes"
-                                  : "one strict JSON document";
-    v.actual = p.line ? "line " + std::to_string(p.line) + ", column " + std::to_string(p.column) : p.message;
-    report.violations.push_back(std::move(v));
-    report.verdict = Verdict::reject;
-    for (const auto& inv : plan.invariants)
-      report.invariants.push_back({inv.id, std::string(invariants::kind_name(inv.kind)), inv.severity, Outcome::skipped, 0});
-    return report;
+    return unreadable(plan, p.rule, p.message, p.pointer,
+                      p.rule == "size" ? size_expectation(plan) : "one strict JSON document",
+                      p.line ? "line " + std::to_string(p.line) + ", column " + std::to_string(p.column) : p.message);
   }
+  Report report;
+  report.contract = plan.name;
   invariants::EvalContext ctx;
   auto now = context.now.value_or(std::chrono::system_clock::now());
   ctx.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
@@ -134,20 +150,9 @@ Result<Report> Contract::check_file(const std::string& path, const CheckContext&
   if (!bytes) {
     if (bytes.error().code != ErrorCode::limit) return bytes.error();
     // Over the size limit: a verdict (reject), not an inability to judge.
-    Report report;
-    report.contract = plan_->name;
+    Report report = unreadable(*plan_, "size", bytes.error().message + " (refused before reading)", "",
+                               size_expectation(*plan_), bytes.error().message);
     report.artifact = path;
-    report.verdict = Verdict::reject;
-    Violation v;
-    v.invariant = "artifact.size";
-    v.kind = "artifact";
-    v.family = "artifact";
-    v.message = bytes.error().message + " (refused before reading)";
-    v.expected = "at most " + std::to_string(plan_->read_limits.max_bytes) + " bytes";
-    v.actual = bytes.error().message;
-    report.violations.push_back(std::move(v));
-    for (const auto& inv : plan_->invariants)
-      report.invariants.push_back({inv.id, std::string(invariants::kind_name(inv.kind)), inv.severity, Outcome::skipped, 0});
     return report;
   }
   Report report = check(*bytes, context);

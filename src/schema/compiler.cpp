@@ -102,7 +102,7 @@ class Compiler {
   }
 
   void walk(const json& j, Place place) {
-    if (walk_depth_ > 512) return;  // guarded by the document depth limit already
+    if (walk_depth_ > 512) return;  // documents are parsed with a depth limit; this is a backstop
     if (j.is_object()) {
       bool ref_hides_siblings = place.draft == Draft::draft7 && j.contains("$ref");
       auto id = j.find("$id");
