@@ -91,3 +91,12 @@ TEST_CASE("size limit is checked before parsing", "[artifact]") {
   CHECK(p.rule == "size");
   CHECK(p.message == "artifact is 11 bytes, over max_bytes 8");
 }
+
+TEST_CASE("max_depth never exceeds the hard ceiling", "[artifact]") {
+  ReadLimits limits;
+  limits.max_depth = 1'000'000;
+  std::string deep = std::string(20'000, '[') + std::string(20'000, ']');
+  auto p = problem(deep, limits);
+  CHECK(p.rule == "depth");
+  CHECK(p.message == "nesting deeper than max_depth 10000");
+}

@@ -367,14 +367,15 @@ ParseResult parse(std::string_view bytes, const ReadLimits& limits) {
                                  "", 0, 0, 0};
     return result;
   }
+  const uint32_t max_depth = std::min(limits.max_depth, kHardMaxDepth);
   auto doc = std::make_unique<Document>();
-  if (doc->parser.allocate(std::max<size_t>(bytes.size(), 64), limits.max_depth) != SUCCESS) {
+  if (doc->parser.allocate(std::max<size_t>(bytes.size(), 64), max_depth) != SUCCESS) {
     result.problem = ReadProblem{"size", "cannot allocate a parser for the artifact", "", 0, 0, 0};
     return result;
   }
   auto parsed = doc->parser.parse(bytes.data(), bytes.size(), true);
   if (parsed.error() != SUCCESS) {
-    auto located = locate_problem(bytes, limits.max_depth);
+    auto located = locate_problem(bytes, max_depth);
     if (located) {
       result.problem = std::move(located);
     } else {

@@ -14,6 +14,10 @@
 
 namespace invar::artifact {
 
+// A ceiling on max_depth whatever the options say: value hashing and equality
+// (uniqueItems, enum, const) recurse over the artifact's depth.
+inline constexpr uint32_t kHardMaxDepth = 10'000;
+
 struct ReadLimits {
   uint64_t max_bytes = 256ull << 20;
   uint32_t max_depth = 128;

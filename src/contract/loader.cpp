@@ -52,7 +52,7 @@ Result<std::string> read_file(const std::string& path, uint64_t max_bytes, const
 }
 
 Result<json> parse_json(std::string_view text, const std::string& file) {
-  if (auto problem = artifact::locate_problem(text, 128)) {
+  if (auto problem = artifact::locate_problem(text, schema::kMaxDocumentDepth)) {
     Error e;
     e.code = problem->rule == "depth" ? ErrorCode::limit : ErrorCode::syntax;
     e.message = problem->message;

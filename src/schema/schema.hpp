@@ -23,6 +23,9 @@ namespace invar::schema {
 
 enum class Draft { draft7, draft2020_12 };
 
+// Nesting limit for contract and schema documents (the control plane).
+inline constexpr uint32_t kMaxDocumentDepth = 128;
+
 struct CompileOptions {
   Draft default_draft = Draft::draft2020_12;  // when "$schema" does not say
   bool format_assertion = false;
