@@ -25,7 +25,7 @@ expect() {
 }
 
 F=rules/feature-file.contract.json
-expect "accept" 0 "ACCEPT examples/cloudflare-2025-features/good.json (contract bot-features): 4 invariants, 4 passed" -- \
+expect "accept" 0 "ACCEPT examples/cloudflare-2025-features/good.json (contract bot-features): 5 invariants, 4 passed, 0 failed, 0 warned, 1 skipped" -- \
   "$INVAR" check --contract $F examples/cloudflare-2025-features/good.json
 expect "reject" 1 "x features.bounded [count] at /features: count of \$.features[*] is 212, over the headroom limit 160 by 52" -- \
   "$INVAR" check --contract $F examples/cloudflare-2025-features/bad.json
@@ -35,7 +35,7 @@ expect "reject names the repeated value" 1 '"bot_score" appears 2 times (/featur
   "$INVAR" check --contract $F examples/cloudflare-2025-features/bad.json
 expect "worst verdict wins" 1 "ACCEPT examples/cloudflare-2025-features/good.json" -- \
   "$INVAR" check --contract $F examples/cloudflare-2025-features/bad.json examples/cloudflare-2025-features/good.json
-expect "quiet" 1 "REJECT examples/cloudflare-2025-features/bad.json (contract bot-features): 4 invariants, 1 passed, 3 failed" -- \
+expect "quiet" 1 "REJECT examples/cloudflare-2025-features/bad.json (contract bot-features): 5 invariants, 1 passed, 3 failed, 0 warned, 1 skipped" -- \
   "$INVAR" check --quiet --contract $F examples/cloudflare-2025-features/bad.json
 out=$("$INVAR" check --quiet --contract $F examples/cloudflare-2025-features/bad.json)
 if [[ $(wc -l <<<"$out") -eq 1 ]]; then passed=$((passed + 1)); else echo "FAIL quiet prints one line"; failed=$((failed + 1)); fi
@@ -96,6 +96,19 @@ expect "usage: both contract and schema" 3 "" -- "$INVAR" check --contract $F --
 expect "usage: neither contract nor schema" 3 "check needs exactly one of --contract or --schema" -- "$INVAR" check examples/cloudflare-2025-features/good.json
 expect "usage: bad format" 3 "" -- "$INVAR" check --format xml --contract $F examples/cloudflare-2025-features/good.json
 expect "help documents exit codes" 0 "3  cannot judge" -- "$INVAR" check --help
+expect "gate help documents pin" 0 "2  pin: (invar gate) the candidate is rejected; the LKG was published instead" -- "$INVAR" gate --help
+
+# check --baseline: the delta family, statelessly.
+expect "baseline: growth over 50%" 1 "x features.growth [delta] at /features: count(\$.features[*]) grew from 60 to 212 (+152, +253.3%), over max_increase 50%" -- \
+  "$INVAR" check --contract $F --baseline examples/cloudflare-2025-features/good.json examples/cloudflare-2025-features/bad.json
+expect "baseline: the baseline's value is shown" 1 "baseline: 60" -- \
+  "$INVAR" check --contract $F --baseline examples/cloudflare-2025-features/good.json examples/cloudflare-2025-features/bad.json
+expect "baseline: same file" 0 "5 invariants, 5 passed" -- \
+  "$INVAR" check --contract $F --baseline examples/cloudflare-2025-features/good.json examples/cloudflare-2025-features/good.json
+expect "baseline: unreadable" 3 "invar: error: $work/truncated.json: /features/0: baseline is not a readable artifact" -- \
+  "$INVAR" check --contract $F --baseline "$work/truncated.json" examples/cloudflare-2025-features/good.json
+expect "baseline: missing" 3 "cannot read baseline: No such file or directory" -- \
+  "$INVAR" check --contract $F --baseline "$work/nope.json" examples/cloudflare-2025-features/good.json
 
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

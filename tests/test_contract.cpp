@@ -38,14 +38,36 @@ TEST_CASE("unknown keys", "[contract]") {
 TEST_CASE("unknown and unsupported kinds", "[contract]") {
   CHECK(error_of(with(R"({"id": "a", "cardinality": "$.x"})")) ==
         "test.contract.json: /invariants/0/cardinality: unknown invariant kind \"cardinality\" (known: schema, match, "
-        "not_match, regex_safe, refs, count, unique, freshness)");
-  CHECK(error_of(with(R"j({"id": "a", "delta": "count($.x[*])", "max_increase": "50%"})j")) ==
-        "test.contract.json: /invariants/0/delta: kind \"delta\" compares against a last-known-good and is not "
-        "supported by invar check yet");
+        "not_match, regex_safe, refs, count, unique, freshness, delta, churn, monotonic, immutable)");
   CHECK(error_of(with(R"({"id": "a", "count": "$.x[*]", "unique": "$.x[*]", "max": 1})")) ==
         "test.contract.json: /invariants/0/unique: invariant \"a\" has two kinds: \"count\" and \"unique\"");
   CHECK(error_of(with(R"({"id": "a", "why": "no kind"})")) ==
         "test.contract.json: /invariants/0: invariant \"a\" has no kind (such as \"count\" or \"match\")");
+}
+
+TEST_CASE("delta-family parameters", "[contract]") {
+  CHECK(error_of(with(R"j({"id": "a", "delta": "length($.x)", "max_increase": "50%"})j")) ==
+        "test.contract.json: /invariants/0/delta: a delta measure is \"count(SELECTOR)\", \"sum(SELECTOR)\" or "
+        "\"bytes\", not \"length($.x)\"");
+  CHECK(error_of(with(R"j({"id": "a", "delta": "count($..x)", "max_increase": "50%"})j")) ==
+        "test.contract.json: /invariants/0/delta: selector \"$..x\" at column 2: descendant segment '..' is outside "
+        "the supported subset");
+  CHECK(error_of(with(R"j({"id": "a", "delta": "bytes"})j")) ==
+        "test.contract.json: /invariants/0: a delta invariant needs \"max_increase\", \"max_decrease\" or both");
+  CHECK(error_of(with(R"j({"id": "a", "delta": "bytes", "max_increase": "lots"})j")) ==
+        "test.contract.json: /invariants/0/max_increase: \"max_increase\" must be a percentage such as \"30%\" or a number");
+  CHECK(error_of(with(R"j({"id": "a", "churn": "$.r[*].name", "min_existing": 10})j")) ==
+        "test.contract.json: /invariants/0: a churn invariant needs at least one of \"max_added\", \"max_removed\", "
+        "\"max_changed\"");
+  CHECK(error_of(with(R"j({"id": "a", "each": "$.r[*]", "monotonic": "@.g"})j")) ==
+        "test.contract.json: /invariants/0/each: \"each\" is not supported for a monotonic invariant: it measures the "
+        "whole artifact against the baseline");
+  CHECK(error_of(with(R"j({"id": "a", "monotonic": "$.g", "strict": "yes"})j")) ==
+        "test.contract.json: /invariants/0/strict: \"strict\" must be true or false");
+  CHECK(error_of(with(R"j({"id": "a", "immutable": "$.g", "waivable": 0})j")) ==
+        "test.contract.json: /invariants/0/waivable: \"waivable\" must be true or false");
+  CHECK(error_of(with(R"j({"id": "a", "count": "$.g", "max": 1, "require_baseline": true})j")) ==
+        "test.contract.json: /invariants/0/require_baseline: unknown key \"require_baseline\" for a count invariant");
 }
 
 TEST_CASE("ids are required and unique", "[contract]") {

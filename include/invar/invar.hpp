@@ -38,6 +38,7 @@ enum class ErrorCode {
   regex,     // a pattern does not compile under RE2 within its budget
   limit,     // a named resource limit was exceeded while loading
   usage,     // the caller passed something meaningless (bad option value)
+  state,     // a state file is corrupted, truncated or of another version
 };
 
 std::string_view to_string(ErrorCode code);
@@ -120,7 +121,7 @@ struct Options {
 
 enum class Verdict { accept, reject };
 enum class Severity { error, warn };
-enum class Outcome { pass, fail, skipped };
+enum class Outcome { pass, fail, skipped, waived };
 
 std::string_view to_string(Verdict v);
 std::string_view to_string(Severity s);
@@ -135,6 +136,7 @@ struct Violation {
   std::string pointer;    // JSON Pointer of the offending node in the artifact
   std::string expected;
   std::string actual;
+  std::string baseline;         // delta family: the baseline's (LKG's) value
   std::string why;              // the contract's "why", if any
   std::string schema_location;  // for schema violations: keyword location
   std::vector<std::string> explain;  // extra lines: what grew, what repeats
@@ -146,6 +148,7 @@ struct InvariantResult {
   Severity severity = Severity::error;
   Outcome outcome = Outcome::pass;
   uint64_t violations = 0;  // total, even past max_report_violations
+  std::string note;         // why it was skipped or waived
 };
 
 struct Report {
@@ -159,12 +162,32 @@ struct Report {
 // ---------------------------------------------------------------------------
 // Contracts.
 
+class Plan;      // the compiled, immutable form (src/engine)
+class Contract;
+struct BaselineData;
+struct ContractAccess;  // the engine's view of a Contract (src/engine)
+
+// What the delta-family invariants (delta, churn, monotonic, immutable) of a
+// contract measure of a baseline artifact, such as the last-known-good.
+class Baseline {
+ public:
+  // Reads `bytes` under `contract`'s limits and measures them. An Error when
+  // they cannot be read (a baseline must itself be a readable artifact).
+  static Result<Baseline> measure(const Contract& contract, std::string_view bytes, const std::string& label = {});
+
+ private:
+  friend class Contract;
+  explicit Baseline(std::shared_ptr<const BaselineData> data) : data_(std::move(data)) {}
+  std::shared_ptr<const BaselineData> data_;
+};
+
 struct CheckContext {
   // The clock for freshness; the system clock when unset.
   std::optional<std::chrono::system_clock::time_point> now;
+  // The baseline for the delta family. Without one, those invariants are
+  // `skipped` (or fail when they say require_baseline: true).
+  const Baseline* baseline = nullptr;
 };
-
-class Plan;  // the compiled, immutable form (src/engine)
 
 class Contract {
  public:
@@ -190,8 +213,12 @@ class Contract {
   Result<Report> check_file(const std::string& path, const CheckContext& context = {}) const;
 
   const std::string& name() const;
+  // "sha256:..." of the contract's text.
+  const std::string& digest() const;
 
  private:
+  friend class Baseline;
+  friend struct ContractAccess;
   explicit Contract(std::shared_ptr<const Plan> plan) : plan_(std::move(plan)) {}
   std::shared_ptr<const Plan> plan_;
 };

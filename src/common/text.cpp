@@ -95,8 +95,8 @@ std::optional<Amount> parse_amount(std::string_view s) {
   size_t i = 0;
   auto n = parse_number(s, i);
   if (!n) return std::nullopt;
-  if (i == s.size()) return Amount{*n, false};
-  if (i + 1 == s.size() && s[i] == '%') return Amount{*n / 100.0, true};
+  if (i == s.size()) return Amount{*n, false, *n};
+  if (i + 1 == s.size() && s[i] == '%') return Amount{*n / 100.0, true, *n};
   return std::nullopt;
 }
 

@@ -23,8 +23,9 @@ std::optional<uint64_t> parse_bytes(std::string_view s);
 
 // A limit written as "20%" (a fraction) or as an absolute count "40".
 struct Amount {
-  double value = 0;
+  double value = 0;     // the fraction for a percentage ("30%" -> 0.3)
   bool percent = false;
+  double written = 0;   // the number as written ("30%" -> 30), for exact comparisons
 };
 std::optional<Amount> parse_amount(std::string_view s);
 

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "artifact/reader.hpp"
+#include "common/digest.hpp"
 #include "common/text.hpp"
 #include "engine/plan.hpp"
 #include "regex/regex.hpp"
@@ -19,37 +20,6 @@ namespace invar::contract {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-Result<std::string> read_file(const std::string& path, uint64_t max_bytes, const char* what) {
-  Error e;
-  e.code = ErrorCode::io;
-  e.where.file = path;
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) {
-    e.message = std::string("cannot read ") + what + ": " + std::strerror(errno);
-    return e;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    e.message = std::string("cannot read ") + what + ": not a regular file";
-    return e;
-  }
-  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
-    e.code = ErrorCode::limit;
-    e.message = std::string(what) + " is " + std::to_string(st.st_size) + " bytes, over the limit of " +
-                std::to_string(max_bytes) + " bytes";
-    return e;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    e.message = std::string("cannot read ") + what + ": " + std::strerror(errno);
-    return e;
-  }
-  std::string bytes;
-  bytes.resize(static_cast<size_t>(st.st_size));
-  in.read(bytes.data(), st.st_size);
-  bytes.resize(static_cast<size_t>(in.gcount()));
-  return bytes;
-}
 
 Result<json> parse_json(std::string_view text, const std::string& file) {
   if (auto problem = artifact::locate_problem(text, schema::kMaxDocumentDepth)) {
@@ -73,7 +43,7 @@ Result<json> parse_json(std::string_view text, const std::string& file) {
 Result<std::shared_ptr<const schema::Validator>> load_schema_file(const std::string& path, const Options& options) {
   std::error_code ec;
   fs::path absolute = fs::absolute(path, ec);
-  auto bytes = read_file(path, options.limits.max_contract_bytes, "schema");
+  auto bytes = files::read_file(path, options.limits.max_contract_bytes, "schema");
   if (!bytes) return bytes.error();
   auto doc = parse_json(*bytes, path);
   if (!doc) return doc.error();
@@ -108,11 +78,13 @@ const KindInfo kKinds[] = {
     {"count", invariants::Kind::count, {"min", "max", "headroom"}},
     {"unique", invariants::Kind::unique, {}},
     {"freshness", invariants::Kind::freshness, {"max_age", "max_skew"}},
+    {"delta", invariants::Kind::delta, {"max_increase", "max_decrease", "require_baseline"}},
+    {"churn", invariants::Kind::churn, {"max_added", "max_removed", "max_changed", "min_existing", "require_baseline"}},
+    {"monotonic", invariants::Kind::monotonic, {"strict", "require_baseline"}},
+    {"immutable", invariants::Kind::immutable, {"require_baseline"}},
 };
 
-// Kinds of the delta family: they need a last-known-good and come with `invar gate`.
-const std::string_view kLaterKinds[] = {"delta", "churn", "monotonic", "immutable"};
-const std::set<std::string_view> kCommon = {"id", "severity", "why", "each"};
+const std::set<std::string_view> kCommon = {"id", "severity", "why", "each", "waivable"};
 
 class Loader {
  public:
@@ -244,6 +216,49 @@ class Loader {
     return std::nullopt;
   }
 
+  // "count(SEL)", "sum(SEL)" or "bytes".
+  std::optional<Error> delta_measure(const json& value, const std::string& at, invariants::Invariant& inv) {
+    const char* expected = "a delta measure is \"count(SELECTOR)\", \"sum(SELECTOR)\" or \"bytes\"";
+    if (!value.is_string()) return error(at, expected);
+    std::string text = value.get<std::string>();
+    inv.definition = "delta " + text;
+    if (text == "bytes") {
+      inv.measure = invariants::DeltaMeasure::bytes;
+      inv.target = selector::Selector::compile("$").value();
+      return std::nullopt;
+    }
+    std::string inner;
+    if (text.rfind("count(", 0) == 0 && text.back() == ')') {
+      inv.measure = invariants::DeltaMeasure::count;
+      inner = text.substr(6, text.size() - 7);
+    } else if (text.rfind("sum(", 0) == 0 && text.back() == ')') {
+      inv.measure = invariants::DeltaMeasure::sum;
+      inner = text.substr(4, text.size() - 5);
+    } else {
+      return error(at, std::string(expected) + ", not " + text::quoted(text));
+    }
+    auto sel = compile_selector(inner, at, false);
+    if (!sel) return sel.error();
+    inv.target = std::move(sel.value());
+    return std::nullopt;
+  }
+
+  // An optional limit such as "30%" or 40 (a count) named `name` in `j`.
+  std::optional<Error> limit_amount(const json& j, const std::string& at, const char* name,
+                                    std::optional<text::Amount>& out, std::string& out_text) {
+    auto it = j.find(name);
+    if (it == j.end()) return std::nullopt;
+    std::optional<text::Amount> amount;
+    if (it->is_string()) amount = text::parse_amount(it->get<std::string>());
+    else if (it->is_number() && it->get<double>() >= 0)
+      amount = text::Amount{it->get<double>(), false, it->get<double>()};
+    if (!amount || amount->written < 0)
+      return error(at + "/" + name, std::string("\"") + name + "\" must be a percentage such as \"30%\" or a number");
+    out = amount;
+    out_text = it->is_string() ? it->get<std::string>() : it->dump();
+    return std::nullopt;
+  }
+
   Result<int64_t> duration(const json& j, const std::string& at, const char* name) {
     auto d = j.is_string() ? text::parse_duration(j.get<std::string>()) : std::nullopt;
     if (!d)
@@ -274,13 +289,10 @@ class Loader {
     if (!kind) {
       for (auto& [key, value] : j.items()) {
         (void)value;
-        for (auto later : kLaterKinds)
-          if (key == later)
-            return error(at + "/" + key, "kind " + text::quoted(key) +
-                                             " compares against a last-known-good and is not supported by invar check yet");
         if (!kCommon.count(key))
           return error(at + "/" + key, "unknown invariant kind " + text::quoted(key) +
-                                           " (known: schema, match, not_match, regex_safe, refs, count, unique, freshness)");
+                                           " (known: schema, match, not_match, regex_safe, refs, count, unique, "
+                                           "freshness, delta, churn, monotonic, immutable)");
       }
       return error(at, "invariant " + text::quoted(inv.id) + " has no kind (such as \"count\" or \"match\")");
     }
@@ -299,6 +311,22 @@ class Loader {
       if (!w->is_string()) return error(at + "/why", "\"why\" must be a string");
       inv.why = w->get<std::string>();
     }
+    if (auto w = j.find("waivable"); w != j.end()) {
+      if (!w->is_boolean()) return error(at + "/waivable", "\"waivable\" must be true or false");
+      inv.waivable = w->get<bool>();
+    }
+    if (auto r = j.find("require_baseline"); r != j.end()) {
+      if (!r->is_boolean()) return error(at + "/require_baseline", "\"require_baseline\" must be true or false");
+      inv.require_baseline = r->get<bool>();
+    }
+    bool stateful = invariants::compares_with_baseline(inv.kind);
+    if (stateful && j.contains("each"))
+      return error(at + "/each", "\"each\" is not supported for a " + kind_key +
+                                     " invariant: it measures the whole artifact against the baseline");
+    if (inv.kind == invariants::Kind::delta) {
+      auto m = delta_measure(j[kind_key], at + "/" + kind_key, inv);
+      if (m) return *m;
+    }
     bool relative = false;
     if (auto each = j.find("each"); each != j.end()) {
       auto sel = compile_selector(*each, at + "/each", false);
@@ -306,9 +334,12 @@ class Loader {
       inv.each = std::move(sel.value());
       relative = true;
     }
-    auto target = compile_selector(j[kind_key], at + "/" + kind_key, relative);
-    if (!target) return target.error();
-    inv.target = std::move(target.value());
+    if (inv.kind != invariants::Kind::delta) {
+      auto target = compile_selector(j[kind_key], at + "/" + kind_key, relative);
+      if (!target) return target.error();
+      inv.target = std::move(target.value());
+      inv.definition = kind_key + " " + inv.target.text();
+    }
 
     switch (inv.kind) {
       case invariants::Kind::schema: {
@@ -380,7 +411,7 @@ class Loader {
         if (auto h = j.find("headroom"); h != j.end()) {
           if (!inv.max) return error(at + "/headroom", "\"headroom\" needs \"max\"");
           auto amount = h->is_string() ? text::parse_amount(h->get<std::string>())
-                                       : (h->is_number_unsigned() ? std::optional<text::Amount>(text::Amount{h->get<double>(), false})
+                                       : (h->is_number_unsigned() ? std::optional<text::Amount>(text::Amount{h->get<double>(), false, h->get<double>()})
                                                                   : std::nullopt);
           if (!amount || (amount->percent && amount->value >= 1.0))
             return error(at + "/headroom", "\"headroom\" must be a percentage below 100% such as \"20%\", or a count");
@@ -395,7 +426,35 @@ class Loader {
         break;
       }
       case invariants::Kind::unique:
+      case invariants::Kind::immutable:
         break;
+      case invariants::Kind::delta: {
+        if (auto e = limit_amount(j, at, "max_increase", inv.max_increase, inv.max_increase_text)) return *e;
+        if (auto e = limit_amount(j, at, "max_decrease", inv.max_decrease, inv.max_decrease_text)) return *e;
+        if (!inv.max_increase && !inv.max_decrease)
+          return error(at, "a delta invariant needs \"max_increase\", \"max_decrease\" or both");
+        break;
+      }
+      case invariants::Kind::churn: {
+        if (auto e = limit_amount(j, at, "max_added", inv.max_added, inv.max_added_text)) return *e;
+        if (auto e = limit_amount(j, at, "max_removed", inv.max_removed, inv.max_removed_text)) return *e;
+        if (auto e = limit_amount(j, at, "max_changed", inv.max_changed, inv.max_changed_text)) return *e;
+        if (!inv.max_added && !inv.max_removed && !inv.max_changed)
+          return error(at, "a churn invariant needs at least one of \"max_added\", \"max_removed\", \"max_changed\"");
+        if (auto m = j.find("min_existing"); m != j.end()) {
+          std::optional<uint64_t> v;
+          if (auto e = amount_of(*m, at + "/min_existing", "min_existing", v)) return *e;
+          inv.min_existing = *v;
+        }
+        break;
+      }
+      case invariants::Kind::monotonic: {
+        if (auto st = j.find("strict"); st != j.end()) {
+          if (!st->is_boolean()) return error(at + "/strict", "\"strict\" must be true or false");
+          inv.strict = st->get<bool>();
+        }
+        break;
+      }
       case invariants::Kind::freshness: {
         auto age = j.find("max_age");
         if (age == j.end()) return error(at, "a freshness invariant needs \"max_age\" (such as \"10m\")");
@@ -425,7 +484,9 @@ Result<std::shared_ptr<const Plan>> load(std::string_view text, const std::strin
                                          const Options& options) {
   auto doc = parse_json(text, file);
   if (!doc) return doc.error();
-  return Loader(file, base_dir, options).load(*doc);
+  auto plan = Loader(file, base_dir, options).load(*doc);
+  if (plan) std::const_pointer_cast<Plan>(plan.value())->digest = digest::sha256(text);
+  return plan;
 }
 
 }  // namespace invar::contract

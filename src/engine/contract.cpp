@@ -1,7 +1,9 @@
 // The public Contract: load (compile once) and check (evaluate many times).
 #include <filesystem>
 
+#include "common/digest.hpp"
 #include "common/text.hpp"
+#include "engine/evaluate.hpp"
 #include "engine/plan.hpp"
 #include "invar/invar.hpp"
 
@@ -19,6 +21,7 @@ std::string_view to_string(ErrorCode code) {
     case ErrorCode::regex: return "regex";
     case ErrorCode::limit: return "limit";
     case ErrorCode::usage: return "usage";
+    case ErrorCode::state: return "state";
   }
   return "error";
 }
@@ -30,6 +33,7 @@ std::string_view to_string(Outcome o) {
     case Outcome::pass: return "pass";
     case Outcome::fail: return "fail";
     case Outcome::skipped: return "skipped";
+    case Outcome::waived: return "waived";
   }
   return "?";
 }
@@ -47,7 +51,7 @@ std::string Error::to_string() const {
 }
 
 Result<Contract> Contract::load_file(const std::string& path, const Options& options) {
-  auto bytes = contract::read_file(path, options.limits.max_contract_bytes, "contract");
+  auto bytes = files::read_file(path, options.limits.max_contract_bytes, "contract");
   if (!bytes) return bytes.error();
   std::string dir = fs::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
@@ -77,6 +81,7 @@ Result<Contract> Contract::from_schema_file(const std::string& path, const Optio
   auto plan = std::make_shared<Plan>();
   plan->name = "schema " + fs::path(path).filename().string();
   plan->file = path;
+  if (auto text = files::read_file(path, options.limits.max_contract_bytes, "schema")) plan->digest = digest::sha256(*text);
   plan->options = options;
   plan->read_limits.max_bytes = options.limits.max_artifact_bytes;
   plan->read_limits.max_depth = options.limits.max_depth;
@@ -90,68 +95,44 @@ Result<Contract> Contract::from_schema_file(const std::string& path, const Optio
 }
 
 const std::string& Contract::name() const { return plan_->name; }
+const std::string& Contract::digest() const { return plan_->digest; }
 
-namespace {
-
-// The report for bytes that could not be read: a reject, every invariant skipped.
-Report unreadable(const Plan& plan, std::string rule, std::string message, std::string pointer, std::string expected,
-                  std::string actual) {
-  Report report;
-  report.contract = plan.name;
-  report.verdict = Verdict::reject;
-  Violation v;
-  v.invariant = "artifact." + rule;
-  v.kind = "artifact";
-  v.family = "artifact";
-  v.message = std::move(message);
-  v.pointer = std::move(pointer);
-  v.expected = std::move(expected);
-  v.actual = std::move(actual);
-  report.violations.push_back(std::move(v));
-  for (const auto& inv : plan.invariants)
-    report.invariants.push_back({inv.id, std::string(invariants::kind_name(inv.kind)), inv.severity, Outcome::skipped, 0});
-  return report;
+Result<Baseline> Baseline::measure(const Contract& contract, std::string_view bytes, const std::string& label) {
+  const Plan& plan = *contract.plan_;
+  auto candidate = engine::read(plan, bytes);
+  if (!candidate.document) {
+    const Violation& v = candidate.unreadable->violations.front();
+    Error e;
+    e.code = ErrorCode::io;
+    e.message = "baseline is not a readable artifact: " + v.message;
+    e.where.file = label;
+    e.where.pointer = v.pointer;
+    return e;
+  }
+  auto data = std::make_shared<BaselineData>();
+  data->measures = engine::measure(plan, candidate.document->root, candidate.size);
+  return Baseline(std::move(data));
 }
-
-std::string size_expectation(const Plan& plan) {
-  return "at most " + std::to_string(plan.read_limits.max_bytes) + " bytes";
-}
-
-}  // namespace
 
 Report Contract::check(std::string_view bytes, const CheckContext& context) const {
   const Plan& plan = *plan_;
-  auto parsed = artifact::parse(bytes, plan.read_limits);
-  if (!parsed.document) {
-    const auto& p = *parsed.problem;
-    return unreadable(plan, p.rule, p.message, p.pointer,
-                      p.rule == "size" ? size_expectation(plan) : "one strict JSON document",
-                      p.line ? "line " + std::to_string(p.line) + ", column " + std::to_string(p.column) : p.message);
-  }
-  Report report;
-  report.contract = plan.name;
-  invariants::EvalContext ctx;
-  auto now = context.now.value_or(std::chrono::system_clock::now());
-  ctx.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  ctx.limits = &plan.options.limits;
-  ctx.budget.max_depth = plan.options.limits.max_schema_depth;
-  ctx.budget.max_steps = plan.options.limits.max_eval_steps;
-  for (const auto& inv : plan.invariants) {
-    uint64_t count = invariants::evaluate(inv, parsed.document->root, ctx, report.violations);
-    report.invariants.push_back({inv.id, std::string(invariants::kind_name(inv.kind)), inv.severity,
-                                 count ? Outcome::fail : Outcome::pass, count});
-    if (count && inv.severity == Severity::error) report.verdict = Verdict::reject;
-  }
+  auto candidate = engine::read(plan, bytes);
+  if (!candidate.document) return std::move(*candidate.unreadable);
+  Report report = engine::start_report(plan);
+  const invariants::Measures* baseline = context.baseline ? &context.baseline->data_->measures : nullptr;
+  engine::evaluate(plan, candidate.document->root, candidate.size, engine::Phase::all, engine::now_ms(context.now),
+                   baseline, report);
+  engine::finish(plan, report);
   return report;
 }
 
 Result<Report> Contract::check_file(const std::string& path, const CheckContext& context) const {
-  auto bytes = contract::read_file(path, plan_->read_limits.max_bytes, "artifact");
+  auto bytes = files::read_file(path, plan_->read_limits.max_bytes, "artifact");
   if (!bytes) {
     if (bytes.error().code != ErrorCode::limit) return bytes.error();
     // Over the size limit: a verdict (reject), not an inability to judge.
-    Report report = unreadable(*plan_, "size", bytes.error().message + " (refused before reading)", "",
-                               size_expectation(*plan_), bytes.error().message);
+    Report report = engine::unreadable(*plan_, "size", bytes.error().message + " (refused before reading)", "",
+                               engine::size_expectation(*plan_), bytes.error().message);
     report.artifact = path;
     return report;
   }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "artifact/reader.hpp"
+#include "common/files.hpp"
 #include "invar/invar.hpp"
 #include "invariants/invariant.hpp"
 
@@ -14,9 +15,19 @@ class Plan {
  public:
   std::string name;
   std::string file;
+  std::string digest;  // sha256 of the contract's text: journaled with each decision
   Options options;
   artifact::ReadLimits read_limits;
   std::vector<invariants::Invariant> invariants;
+};
+
+// A baseline's measures (the public Baseline's state).
+struct BaselineData {
+  invariants::Measures measures;
+};
+
+struct ContractAccess {
+  static const Plan& plan(const Contract& c) { return *c.plan_; }
 };
 
 namespace contract {
@@ -25,9 +36,6 @@ namespace contract {
 // resolves relative schema paths.
 Result<std::shared_ptr<const Plan>> load(std::string_view text, const std::string& file,
                                          const std::string& base_dir, const Options& options);
-
-// Reads a whole file, refusing it before reading when over `max_bytes`.
-Result<std::string> read_file(const std::string& path, uint64_t max_bytes, const char* what);
 
 // Parses contract/schema JSON with located syntax errors (line, column).
 Result<nlohmann::json> parse_json(std::string_view text, const std::string& file);

@@ -10,16 +10,27 @@
 #include <string>
 #include <vector>
 
+#include "common/text.hpp"
 #include "invar/invar.hpp"
+#include "invariants/measure.hpp"
 #include "schema/schema.hpp"
 #include "selector/jsonpath.hpp"
 
 namespace invar::invariants {
 
-enum class Kind { schema, match, not_match, regex_safe, refs, count, unique, freshness };
+enum class Kind { schema, match, not_match, regex_safe, refs, count, unique, freshness,
+                  // the monotonicity-delta family: compared with a last-known-good
+                  delta, churn, monotonic, immutable };
 
 std::string_view kind_name(Kind k);
 std::string_view family_of(Kind k);
+// True for the kinds compared with a baseline (the LKG or --baseline).
+bool compares_with_baseline(Kind k);
+// True for the kinds a gate evaluates under its lock: those compared with the
+// LKG, and freshness (judged against the clock at promotion, not at start).
+bool judged_under_lock(Kind k);
+
+enum class DeltaMeasure { count, sum, bytes };
 
 enum class Consumer { re2, backtracking };
 
@@ -28,6 +39,8 @@ struct Invariant {
   Kind kind = Kind::count;
   Severity severity = Severity::error;
   std::string why;
+  bool waivable = true;           // false: `invar waive` refuses this id
+  bool require_baseline = false;  // delta family: fail (not skip) without a baseline
   std::optional<selector::Selector> each;  // evaluate per element of this selection
   selector::Selector target;               // the kind key's selector
 
@@ -48,10 +61,26 @@ struct Invariant {
   // freshness
   int64_t max_age_ms = 0;
   int64_t max_skew_ms = 0;
+  // delta
+  DeltaMeasure measure = DeltaMeasure::count;
+  std::optional<text::Amount> max_increase, max_decrease;
+  std::string max_increase_text, max_decrease_text;
+  // churn
+  std::optional<text::Amount> max_added, max_removed, max_changed;
+  std::string max_added_text, max_removed_text, max_changed_text;
+  uint64_t min_existing = 10;
+  // monotonic
+  bool strict = false;
+
+  // What a stored measure must have been computed by to be comparable (e.g.
+  // "delta count($.features[*])"); a stored measure with another definition
+  // is recomputed from the baseline's bytes.
+  std::string definition;
 };
 
 struct EvalContext {
   int64_t now_ms = 0;
+  uint64_t artifact_bytes = 0;  // for delta "bytes"
   const Limits* limits = nullptr;
   schema::Budget budget;
 };
@@ -60,6 +89,20 @@ struct EvalContext {
 // and returns how many there were in total.
 uint64_t evaluate(const Invariant& inv, simdjson::dom::element root, const EvalContext& ctx,
                   std::vector<Violation>& out);
+
+// The measure a delta-family invariant keeps of an artifact.
+Measure measure(const Invariant& inv, simdjson::dom::element root, uint64_t artifact_bytes);
+
+// Compares the candidate with the baseline's measure (null: no baseline).
+// Appends violations; returns the total, and sets `skipped` (with a reason)
+// when there was nothing to compare with.
+struct Comparison {
+  uint64_t violations = 0;
+  bool skipped = false;
+  std::string note;
+};
+Comparison compare(const Invariant& inv, simdjson::dom::element root, const Measure& candidate,
+                   const Measure* baseline, const EvalContext& ctx, std::vector<Violation>& out);
 
 // Explanations for a count breach over `nodes`: which field values dominate.
 std::vector<std::string> explain_count(const std::vector<simdjson::dom::element>& nodes);

@@ -8,6 +8,7 @@
 #include "common/dom.hpp"
 #include "common/text.hpp"
 #include "invariants/invariant.hpp"
+#include "invariants/sink.hpp"
 #include "regex/backtracking.hpp"
 #include "regex/regex.hpp"
 #include "schema/value.hpp"
@@ -27,6 +28,10 @@ std::string_view kind_name(Kind k) {
     case Kind::count: return "count";
     case Kind::unique: return "unique";
     case Kind::freshness: return "freshness";
+    case Kind::delta: return "delta";
+    case Kind::churn: return "churn";
+    case Kind::monotonic: return "monotonic";
+    case Kind::immutable: return "immutable";
   }
   return "?";
 }
@@ -36,9 +41,19 @@ std::string_view family_of(Kind k) {
     case Kind::count:
     case Kind::unique: return "cardinality";
     case Kind::freshness: return "freshness";
+    case Kind::delta:
+    case Kind::churn:
+    case Kind::monotonic:
+    case Kind::immutable: return "monotonicity-delta";
     default: return "schema";
   }
 }
+
+bool compares_with_baseline(Kind k) {
+  return k == Kind::delta || k == Kind::churn || k == Kind::monotonic || k == Kind::immutable;
+}
+
+bool judged_under_lock(Kind k) { return compares_with_baseline(k) || k == Kind::freshness; }
 
 namespace {
 
@@ -47,38 +62,7 @@ struct Node {
   selector::Path path;
 };
 
-// Collects violations for one invariant, keeping at most `cap` of them.
-class Sink {
- public:
-  Sink(const Invariant& inv, std::vector<Violation>& out, uint64_t cap) : inv_(inv), out_(out), cap_(cap) {}
-
-  bool full() const { return kept_ >= cap_; }
-  uint64_t total() const { return total_; }
-
-  Violation* add(std::string pointer, std::string message, std::string expected = {}, std::string actual = {}) {
-    ++total_;
-    if (full()) return nullptr;
-    ++kept_;
-    Violation v;
-    v.invariant = inv_.id;
-    v.kind = std::string(kind_name(inv_.kind));
-    v.family = std::string(family_of(inv_.kind));
-    v.severity = inv_.severity;
-    v.why = inv_.why;
-    v.pointer = std::move(pointer);
-    v.message = std::move(message);
-    v.expected = std::move(expected);
-    v.actual = std::move(actual);
-    out_.push_back(std::move(v));
-    return &out_.back();
-  }
-
- private:
-  const Invariant& inv_;
-  std::vector<Violation>& out_;
-  uint64_t cap_;
-  uint64_t kept_ = 0, total_ = 0;
-};
+}  // namespace
 
 std::string value_text(element e) {
   if (e.type() == element_type::STRING) return text::quoted(sj::string_of(e));
@@ -99,6 +83,8 @@ std::string identity(element e) {
   }
   return "j" + simdjson::minify(e);
 }
+
+namespace {
 
 std::vector<Node> select(const selector::Selector& sel, element start, selector::Path& base) {
   std::vector<Node> nodes;
@@ -302,6 +288,10 @@ void evaluate_at(const Invariant& inv, element scope, selector::Path& base, elem
     case Kind::count: return eval_count(inv, nodes, base, sink);
     case Kind::unique: return eval_unique(nodes, sink);
     case Kind::freshness: return eval_freshness(inv, nodes, base, ctx, sink);
+    case Kind::delta:
+    case Kind::churn:
+    case Kind::monotonic:
+    case Kind::immutable: return;  // compared with a baseline: see compare()
   }
 }
 

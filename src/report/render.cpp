@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "invar/invar.hpp"
+#include "report/render.hpp"
 
 namespace invar {
 
@@ -33,10 +34,11 @@ constexpr size_t kShownPerInvariant = 3;  // the human format's sample; JSON has
 std::string render_human(const Report& report, const RenderOptions& options) {
   Palette c = palette(options.color);
   std::string out;
-  size_t passed = 0, failed = 0, skipped = 0, warned = 0;
+  size_t passed = 0, failed = 0, skipped = 0, warned = 0, waived = 0;
   for (const auto& r : report.invariants) {
     if (r.outcome == Outcome::pass) ++passed;
     else if (r.outcome == Outcome::skipped) ++skipped;
+    else if (r.outcome == Outcome::waived) ++waived;
     else if (r.severity == Severity::warn) ++warned;
     else ++failed;
   }
@@ -53,13 +55,19 @@ std::string render_human(const Report& report, const RenderOptions& options) {
     for (const auto& r : report.invariants)
       if (r.id == id) total = std::max<uint64_t>(total, r.violations);
     const Violation& first = *group.front();
-    bool error = first.severity == Severity::error;
-    std::string mark = fmt::format("{}{}{} {}{}{} [{}{}]", error ? c.red : c.yellow, error ? "x" : "!", c.reset, c.bold,
-                                   id, c.reset, first.kind, error ? "" : ", warn");
+    const InvariantResult* result = nullptr;
+    for (const auto& r : report.invariants)
+      if (r.id == id) result = &r;
+    bool is_waived = result && result->outcome == Outcome::waived;
+    bool error = first.severity == Severity::error && !is_waived;
+    std::string mark = fmt::format("{}{}{} {}{}{} [{}{}]", error ? c.red : c.yellow, is_waived ? "~" : (error ? "x" : "!"),
+                                   c.reset, c.bold, id, c.reset, first.kind,
+                                   is_waived ? ", waived" : (first.severity == Severity::error ? "" : ", warn"));
     auto details = [&](const Violation& v, const char* indent) {
       if (!v.expected.empty() || !v.actual.empty())
         out += fmt::format("{}{}expected:{} {}  {}actual:{} {}\n", indent, c.dim, c.reset, v.expected, c.dim, c.reset,
                            v.actual);
+      if (!v.baseline.empty()) out += fmt::format("{}{}baseline:{} {}\n", indent, c.dim, c.reset, v.baseline);
       if (!v.schema_location.empty()) out += fmt::format("{}{}schema:{} {}\n", indent, c.dim, c.reset, v.schema_location);
       for (const auto& line : v.explain) out += fmt::format("{}{}\n", indent, line);
     };
@@ -77,13 +85,50 @@ std::string render_human(const Report& report, const RenderOptions& options) {
         out += fmt::format("    ... and {} more (--format json lists them)\n", total - kShownPerInvariant);
     }
     if (!first.why.empty()) out += fmt::format("    {}why:{} {}\n", c.dim, c.reset, first.why);
+    if (is_waived) out += fmt::format("    {}{}{}\n", c.yellow, result->note, c.reset);
+  }
+  for (const auto& r : report.invariants) {
+    if (options.quiet || r.outcome != Outcome::skipped || r.note.empty()) continue;
+    out += fmt::format("{}-{} {} [{}] skipped: {}\n", c.dim, c.reset, r.id, r.kind, r.note);
   }
   bool accepted = report.verdict == Verdict::accept;
-  out += fmt::format("{}{}{} {} (contract {}): {} invariants, {} passed, {} failed, {} warned, {} skipped\n",
+  out += fmt::format("{}{}{} {} (contract {}): {} invariants, {} passed, {} failed, {} warned, {} skipped{}\n",
                      accepted ? c.green : c.red, accepted ? "ACCEPT" : "REJECT", c.reset,
                      report.artifact.empty() ? "<artifact>" : report.artifact, report.contract, report.invariants.size(),
-                     passed, failed, warned, skipped);
+                     passed, failed, warned, skipped, waived ? fmt::format(", {} waived", waived) : "");
   return out;
+}
+
+nlohmann::json report_to_json(const Report& report) {
+  using nlohmann::json;
+  json r;
+  r["contract"] = report.contract;
+  r["artifact"] = report.artifact;
+  r["verdict"] = to_string(report.verdict);
+  json invariants = json::array();
+  for (const auto& i : report.invariants) {
+    json j = {{"id", i.id},
+              {"kind", i.kind},
+              {"severity", to_string(i.severity)},
+              {"outcome", to_string(i.outcome)},
+              {"violations", i.violations}};
+    if (!i.note.empty()) j["note"] = i.note;
+    invariants.push_back(std::move(j));
+  }
+  r["invariants"] = std::move(invariants);
+  json violations = json::array();
+  for (const auto& v : report.violations) {
+    json j = {{"invariant", v.invariant}, {"kind", v.kind},         {"family", v.family},
+              {"severity", to_string(v.severity)}, {"message", v.message}, {"pointer", v.pointer},
+              {"expected", v.expected},   {"actual", v.actual}};
+    if (!v.baseline.empty()) j["baseline"] = v.baseline;
+    if (!v.why.empty()) j["why"] = v.why;
+    if (!v.schema_location.empty()) j["schema_location"] = v.schema_location;
+    if (!v.explain.empty()) j["explain"] = v.explain;
+    violations.push_back(std::move(j));
+  }
+  r["violations"] = std::move(violations);
+  return r;
 }
 
 std::string render_json(const std::vector<Report>& reports) {
@@ -94,30 +139,7 @@ std::string render_json(const std::vector<Report>& reports) {
   json list = json::array();
   for (const auto& report : reports) {
     all_accepted &= report.verdict == Verdict::accept;
-    json r;
-    r["contract"] = report.contract;
-    r["artifact"] = report.artifact;
-    r["verdict"] = to_string(report.verdict);
-    json invariants = json::array();
-    for (const auto& i : report.invariants)
-      invariants.push_back({{"id", i.id},
-                            {"kind", i.kind},
-                            {"severity", to_string(i.severity)},
-                            {"outcome", to_string(i.outcome)},
-                            {"violations", i.violations}});
-    r["invariants"] = std::move(invariants);
-    json violations = json::array();
-    for (const auto& v : report.violations) {
-      json j = {{"invariant", v.invariant}, {"kind", v.kind},         {"family", v.family},
-                {"severity", to_string(v.severity)}, {"message", v.message}, {"pointer", v.pointer},
-                {"expected", v.expected},   {"actual", v.actual}};
-      if (!v.why.empty()) j["why"] = v.why;
-      if (!v.schema_location.empty()) j["schema_location"] = v.schema_location;
-      if (!v.explain.empty()) j["explain"] = v.explain;
-      violations.push_back(std::move(j));
-    }
-    r["violations"] = std::move(violations);
-    list.push_back(std::move(r));
+    list.push_back(report_to_json(report));
   }
   out["verdict"] = all_accepted ? "accept" : "reject";
   out["reports"] = std::move(list);

@@ -1,0 +1,93 @@
+// invar check: stateless, contract (or schema) + artifacts [+ --baseline].
+#include <cstdio>
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "common/files.hpp"
+
+namespace invar::cli {
+
+namespace {
+
+struct CheckArgs {
+  std::string contract;
+  std::string schema;
+  std::vector<std::string> artifacts;
+  std::string baseline;
+  std::string now;
+  std::string format = "human";
+  bool quiet = false;
+  bool assert_format = false;
+};
+
+int run_check(const CheckArgs& args) {
+  if (args.contract.empty() == args.schema.empty()) {
+    std::fprintf(stderr, "invar: error: check needs exactly one of --contract or --schema\n");
+    return kCannotJudge;
+  }
+  Options options;
+  options.format_assertion = args.assert_format;
+  CheckContext context;
+  auto now = parse_now(args.now);
+  if (!now) {
+    print_error(now.error(), args.format);
+    return kCannotJudge;
+  }
+  context.now = *now;
+  auto contract = args.contract.empty() ? Contract::from_schema_file(args.schema, options)
+                                        : Contract::load_file(args.contract, options);
+  if (!contract) {
+    print_error(contract.error(), args.format);
+    return kCannotJudge;
+  }
+  std::optional<Baseline> baseline;
+  if (!args.baseline.empty()) {
+    auto bytes = files::read_file(args.baseline, options.limits.max_artifact_bytes, "baseline");
+    auto measured = bytes ? Baseline::measure(*contract, *bytes, args.baseline) : Result<Baseline>(bytes.error());
+    if (!measured) {
+      print_error(measured.error(), args.format);
+      return kCannotJudge;
+    }
+    baseline = std::move(measured.value());
+    context.baseline = &*baseline;
+  }
+  bool color = use_color(args.format);
+  std::vector<Report> reports;
+  int code = kAccept;
+  for (const auto& path : args.artifacts) {
+    auto report = contract->check_file(path, context);
+    if (!report) {
+      print_error(report.error(), "human");
+      code = kCannotJudge;
+      continue;
+    }
+    if (report->verdict == Verdict::reject && code == kAccept) code = kReject;
+    if (args.format == "human") std::fputs(render_human(*report, {color, args.quiet}).c_str(), stdout);
+    reports.push_back(std::move(report.value()));
+  }
+  if (args.format == "json") std::fputs(render_json(reports).c_str(), stdout);
+  return code;
+}
+
+}  // namespace
+
+std::function<int()> add_check(CLI::App& app) {
+  auto args = std::make_shared<CheckArgs>();
+  auto* cmd = app.add_subcommand("check", "Check artifacts against a contract (or a JSON Schema), statelessly");
+  cmd->footer(kExitCodes);
+  auto* contract_opt = cmd->add_option("--contract", args->contract, "Contract file (JSON, see docs/contract-language.md)");
+  auto* schema_opt = cmd->add_option("--schema", args->schema, "Check against this JSON Schema alone (2020-12 or draft-07)");
+  contract_opt->excludes(schema_opt);
+  cmd->add_option("artifacts", args->artifacts, "Artifact files to check")->required();
+  cmd->add_option("--baseline", args->baseline,
+                  "Compare delta-family invariants (delta, churn, monotonic, immutable) with this artifact");
+  cmd->add_option("--now", args->now, "The clock for freshness invariants (RFC 3339); default: the system clock");
+  cmd->add_option("--format", args->format, "Output format")->check(CLI::IsMember({"human", "json"}));
+  cmd->add_flag("--quiet,-q", args->quiet, "Human format: print only the summary line per artifact");
+  cmd->add_flag("--assert-format", args->assert_format,
+                "Treat JSON Schema \"format\" as an assertion for date-time, ipv4, ipv6, hostname, uuid");
+  return [args] { return run_check(*args); };
+}
+
+}  // namespace invar::cli

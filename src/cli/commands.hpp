@@ -1,0 +1,18 @@
+// The CLI's subcommands: each registers its flags and runs over the library.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace invar::cli {
+
+// Adds the subcommand to `app`; the returned function runs it after parsing
+// and returns the process's exit code.
+std::function<int()> add_check(CLI::App& app);
+std::function<int()> add_gate(CLI::App& app);
+std::function<int()> add_waive(CLI::App& app);
+std::function<int()> add_status(CLI::App& app);
+std::function<int()> add_history(CLI::App& app);
+std::function<int()> add_backtest(CLI::App& app);
+
+}  // namespace invar::cli

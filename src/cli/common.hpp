@@ -1,0 +1,34 @@
+// Shared by the CLI's commands: exit codes, errors, the clock flag.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "invar/invar.hpp"
+
+namespace invar::cli {
+
+// Exit codes (stable, docs/cli.md).
+constexpr int kAccept = 0;
+constexpr int kReject = 1;
+constexpr int kPin = 2;
+constexpr int kCannotJudge = 3;
+
+extern const char* const kExitCodes;
+
+// "invar: error: ..." on stderr; with format "json" also an error object on stdout.
+void print_error(const Error& e, const std::string& format);
+
+// Parses --now (RFC 3339); empty: the system clock. Error on a bad value.
+Result<std::optional<std::chrono::system_clock::time_point>> parse_now(const std::string& now);
+
+// Parses a duration flag such as "1h"; Error naming `flag` on a bad value.
+Result<int64_t> parse_duration_ms(const std::string& value, const std::string& flag);
+
+// Who is acting, for the journal: $USER, else "uid N".
+std::string who();
+
+bool use_color(const std::string& format);
+
+}  // namespace invar::cli

@@ -1,0 +1,22 @@
+// Fault injection for the crash tests: compiled in only with
+// -DINVAR_FAULT_INJECTION=ON (test builds). When the environment variable
+// INVAR_FAULT names a point, the process kills itself with SIGKILL there,
+// as a power cut or an OOM kill would.
+#pragma once
+
+#ifdef INVAR_FAULT_INJECTION
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#endif
+
+namespace invar::fault {
+
+inline void point([[maybe_unused]] const char* name) {
+#ifdef INVAR_FAULT_INJECTION
+  const char* wanted = std::getenv("INVAR_FAULT");
+  if (wanted && std::strcmp(wanted, name) == 0) std::raise(SIGKILL);
+#endif
+}
+
+}  // namespace invar::fault

@@ -1,0 +1,121 @@
+#include "engine/evaluate.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace invar::engine {
+
+Report unreadable(const Plan& plan, std::string rule, std::string message, std::string pointer, std::string expected,
+                  std::string actual) {
+  Report report;
+  report.contract = plan.name;
+  report.verdict = Verdict::reject;
+  Violation v;
+  v.invariant = "artifact." + rule;
+  v.kind = "artifact";
+  v.family = "artifact";
+  v.message = std::move(message);
+  v.pointer = std::move(pointer);
+  v.expected = std::move(expected);
+  v.actual = std::move(actual);
+  report.violations.push_back(std::move(v));
+  for (const auto& inv : plan.invariants)
+    report.invariants.push_back({inv.id, std::string(invariants::kind_name(inv.kind)), inv.severity, Outcome::skipped, 0, {}});
+  return report;
+}
+
+std::string size_expectation(const Plan& plan) {
+  return "at most " + std::to_string(plan.read_limits.max_bytes) + " bytes";
+}
+
+Candidate read(const Plan& plan, std::string_view bytes) {
+  Candidate c;
+  c.size = bytes.size();
+  auto parsed = artifact::parse(bytes, plan.read_limits);
+  if (parsed.document) {
+    c.document = std::move(parsed.document);
+    return c;
+  }
+  const auto& p = *parsed.problem;
+  c.unreadable = unreadable(plan, p.rule, p.message, p.pointer,
+                            p.rule == "size" ? size_expectation(plan) : "one strict JSON document",
+                            p.line ? "line " + std::to_string(p.line) + ", column " + std::to_string(p.column) : p.message);
+  return c;
+}
+
+Report start_report(const Plan& plan) {
+  Report report;
+  report.contract = plan.name;
+  for (const auto& inv : plan.invariants)
+    report.invariants.push_back({inv.id, std::string(invariants::kind_name(inv.kind)), inv.severity, Outcome::pass, 0, {}});
+  return report;
+}
+
+void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phase phase, int64_t now_ms,
+              const invariants::Measures* baseline, Report& report) {
+  invariants::EvalContext ctx;
+  ctx.now_ms = now_ms;
+  ctx.artifact_bytes = size;
+  ctx.limits = &plan.options.limits;
+  ctx.budget.max_depth = plan.options.limits.max_schema_depth;
+  ctx.budget.max_steps = plan.options.limits.max_eval_steps;
+  for (size_t i = 0; i < plan.invariants.size(); ++i) {
+    const auto& inv = plan.invariants[i];
+    bool late = invariants::judged_under_lock(inv.kind);
+    if ((phase == Phase::before_lock && late) || (phase == Phase::under_lock && !late)) continue;
+    InvariantResult& result = report.invariants[i];
+    if (!invariants::compares_with_baseline(inv.kind)) {
+      result.violations = invariants::evaluate(inv, root, ctx, report.violations);
+      result.outcome = result.violations ? Outcome::fail : Outcome::pass;
+      continue;
+    }
+    const invariants::Measure* base = nullptr;
+    if (baseline) {
+      auto it = baseline->find(inv.id);
+      if (it != baseline->end() && it->second.definition == inv.definition) base = &it->second;
+    }
+    invariants::Measure candidate = invariants::measure(inv, root, size);
+    auto cmp = invariants::compare(inv, root, candidate, base, ctx, report.violations);
+    result.violations = cmp.violations;
+    result.outcome = cmp.violations ? Outcome::fail : (cmp.skipped ? Outcome::skipped : Outcome::pass);
+    result.note = cmp.note;
+  }
+}
+
+invariants::Measures measure(const Plan& plan, simdjson::dom::element root, uint64_t size) {
+  invariants::Measures out;
+  for (const auto& inv : plan.invariants)
+    if (invariants::compares_with_baseline(inv.kind)) out.emplace(inv.id, invariants::measure(inv, root, size));
+  return out;
+}
+
+bool measures_current(const Plan& plan, const invariants::Measures& measures) {
+  for (const auto& inv : plan.invariants) {
+    if (!invariants::compares_with_baseline(inv.kind)) continue;
+    auto it = measures.find(inv.id);
+    if (it == measures.end() || it->second.definition != inv.definition) return false;
+  }
+  return true;
+}
+
+void finish(const Plan& plan, Report& report) {
+  std::map<std::string_view, size_t> order;
+  for (size_t i = 0; i < plan.invariants.size(); ++i) order.emplace(plan.invariants[i].id, i + 1);
+  std::stable_sort(report.violations.begin(), report.violations.end(), [&](const Violation& a, const Violation& b) {
+    auto ia = order.find(a.invariant), ib = order.find(b.invariant);
+    size_t ka = ia == order.end() ? 0 : ia->second, kb = ib == order.end() ? 0 : ib->second;
+    return ka < kb;
+  });
+  report.verdict = Verdict::accept;
+  for (const auto& r : report.invariants)
+    if (r.outcome == Outcome::fail && r.severity == Severity::error) report.verdict = Verdict::reject;
+  for (const auto& v : report.violations)
+    if (v.kind == "artifact") report.verdict = Verdict::reject;
+}
+
+int64_t now_ms(const std::optional<std::chrono::system_clock::time_point>& now) {
+  auto t = now.value_or(std::chrono::system_clock::now());
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace invar::engine

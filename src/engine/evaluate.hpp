@@ -1,0 +1,58 @@
+// Evaluation of an artifact against a compiled Plan, in two phases so that a
+// gate can run the expensive stateless invariants before taking its lock and
+// judge the rest (baseline comparisons, freshness) under it.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "artifact/reader.hpp"
+#include "engine/plan.hpp"
+#include "invariants/measure.hpp"
+
+namespace invar::engine {
+
+enum class Phase {
+  all,         // invar check
+  before_lock, // everything that depends only on the candidate
+  under_lock,  // baseline comparisons and freshness (the clock at promotion)
+};
+
+// The candidate's bytes read under the plan's limits: a document, or the
+// reject report saying why it could not be read.
+struct Candidate {
+  std::unique_ptr<artifact::Document> document;
+  std::optional<Report> unreadable;
+  uint64_t size = 0;
+};
+Candidate read(const Plan& plan, std::string_view bytes);
+
+// The report for bytes refused before parsing (size, unreadable file).
+Report unreadable(const Plan& plan, std::string rule, std::string message, std::string pointer, std::string expected,
+                  std::string actual);
+std::string size_expectation(const Plan& plan);
+
+// A report listing every invariant of the plan as passed, to be evaluated.
+Report start_report(const Plan& plan);
+
+// Evaluates the phase's invariants into `report` (started by start_report).
+// `baseline` holds the baseline's measures (null: none). Measures whose
+// definition differs from an invariant's are treated as absent: the caller
+// recomputes them first (see measure()).
+void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phase phase, int64_t now_ms,
+              const invariants::Measures* baseline, Report& report);
+
+// The delta-family measures of an artifact under this plan.
+invariants::Measures measure(const Plan& plan, simdjson::dom::element root, uint64_t size);
+
+// True when every delta-family invariant finds a stored measure of its definition.
+bool measures_current(const Plan& plan, const invariants::Measures& measures);
+
+// Orders violations by contract order and sets the verdict: reject when an
+// error-severity invariant failed (a waived one does not count) or the
+// artifact could not be read.
+void finish(const Plan& plan, Report& report);
+
+int64_t now_ms(const std::optional<std::chrono::system_clock::time_point>& now);
+
+}  // namespace invar::engine
