@@ -110,5 +110,35 @@ expect "baseline: unreadable" 3 "invar: error: $work/truncated.json: /features/0
 expect "baseline: missing" 3 "cannot read baseline: No such file or directory" -- \
   "$INVAR" check --contract $F --baseline "$work/nope.json" examples/cloudflare-2025-features/good.json
 
+# The pipeline example of docs/gate.md: publish on 0 and 2, alert otherwise.
+mkdir -p "$work/edge"
+cat > "$work/publish" <<'SH'
+#!/usr/bin/env bash
+cp "$1" "$EDGE/features.json"
+SH
+cat > "$work/alert" <<'SH'
+#!/usr/bin/env bash
+echo "ALERT: $*" >> "$EDGE/alerts"
+SH
+chmod +x "$work/publish" "$work/alert"
+pipeline() {
+  INVAR="$INVAR" EDGE="$work/edge" CONTRACT=$F STREAM=bot-features STATE="$work/pipeline-state" \
+    PUBLISH_CMD="$work/publish" ALERT_CMD="$work/alert" examples/pipeline/gate-and-publish.sh "$@"
+}
+G=examples/cloudflare-2025-features
+expect "pipeline: accept publishes" 0 "gate: accept" -- pipeline $G/good.json
+expect "pipeline: pin publishes the LKG" 0 "gate: pin" -- pipeline $G/bad.json
+if cmp -s "$work/edge/features.json" $G/good.json && grep -q "ALERT: invar pinned bot-features" "$work/edge/alerts"; then
+  passed=$((passed + 1))
+else
+  echo "FAIL pipeline: the edge should serve good.json and an alert should say pinned"; failed=$((failed + 1))
+fi
+expect "pipeline: cannot judge alerts and fails" 3 "" -- pipeline "$work/missing.json"
+if grep -q "ALERT: invar gate exited 3 on bot-features" "$work/edge/alerts" && cmp -s "$work/edge/features.json" $G/good.json; then
+  passed=$((passed + 1))
+else
+  echo "FAIL pipeline: exit 3 should alert and publish nothing"; failed=$((failed + 1))
+fi
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -18,6 +18,16 @@
 
 namespace test {
 
+// In a forked child: replaces it with `invar ARGS...`.
+[[noreturn]] inline void exec_invar(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(INVAR_CLI));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  execv(INVAR_CLI, argv.data());
+  _exit(127);
+}
+
 struct Run {
   int exit = -1;    // the exit code, or -1 when killed by a signal
   int signal = 0;   // the signal that killed it
@@ -35,12 +45,7 @@ inline Run invar(const std::vector<std::string>& args, const std::vector<std::st
     close(fds[0]);
     close(fds[1]);
     for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(INVAR_CLI));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(INVAR_CLI, argv.data());
-    _exit(127);
+    exec_invar(args);
   }
   close(fds[1]);
   Run r;
@@ -91,12 +96,7 @@ inline Run invar_killed_after(const std::vector<std::string>& args, unsigned mic
     int null = open("/dev/null", O_WRONLY);
     dup2(null, 1);
     dup2(null, 2);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(INVAR_CLI));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(INVAR_CLI, argv.data());
-    _exit(127);
+    exec_invar(args);
   }
   usleep(micros);
   kill(pid, SIGKILL);

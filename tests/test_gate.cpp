@@ -270,6 +270,11 @@ TEST_CASE("backtest lists the stored artifacts a new contract would reject", "[g
   for (const auto& e : fs::directory_iterator(f.stream_file("objects"))) objects += e.path().extension() == ".json";
   CHECK(objects == 4);  // two artifacts and their measures
   CHECK(f.status()["retained"] == 2);
+  // The same bytes accepted again are retained once.
+  test::spit(f.contract, R"j({"contract": "any", "invariants": [{"id": "items", "count": "$.items[*]", "min": 1}]})j");
+  REQUIRE(f.gate(f.artifact(5, 50), {"--keep", "2"}).exit == 0);
+  CHECK(f.status()["retained"] == 2);
+  CHECK(f.status()["lkg"]["sequence"] == 6);
 }
 
 TEST_CASE("a corrupted state file is reported (exit 3) and the LKG is not replaced", "[gate][state]") {
@@ -322,6 +327,19 @@ TEST_CASE("a corrupted state file is reported (exit 3) and the LKG is not replac
       CHECK(test::invar({"status", "--state", f.state, "s"}).exit == 3);
     }
   }
+  // An older retained artifact is not what a gate compares with or publishes: the gate goes on,
+  // while status and backtest, which read it, report it.
+  Fixture f;
+  fs::remove_all(f.state);
+  fs::copy(pristine.state, f.state, fs::copy_options::recursive);
+  std::string old = f.stream_file("objects/" + invar::digest::sha256_hex(test::slurp(pristine.artifact(1))) + ".json");
+  test::spit(old, "{}");
+  auto status = test::invar({"status", "--state", f.state, "s"});
+  CHECK(status.exit == 3);
+  CHECK(status.out.find("the stored artifact does not match its SHA-256 (corrupted); invar will not use it") !=
+        std::string::npos);
+  CHECK(test::invar({"backtest", "--contract", f.contract, "--stream", "s", "--state", f.state}).exit == 3);
+  CHECK(f.gate(f.artifact(3)).exit == 0);
 }
 
 TEST_CASE("eight racing gates: the highest generation wins, nothing lost or inverted", "[gate][race]") {

@@ -159,41 +159,11 @@ int run_waive(const WaiveArgs& args) {
     return kCannotJudge;
   }
   if (args.format == "json")
-    std::printf("%s\n", json({{"version", 1},
-                              {"stream", args.stream},
-                              {"waiver",
-                               {{"invariant", w->invariant},
-                                {"reason", w->reason},
-                                {"by", w->by},
-                                {"expires_at", text::format_rfc3339(w->expires_ms)}}}})
-                            .dump(2)
-                            .c_str());
+    std::printf("%s\n", json({{"version", 1}, {"stream", args.stream}, {"waiver", store::to_json(*w)}}).dump(2).c_str());
   else
     std::printf("waived %s on stream %s until %s (by %s): %s\n", w->invariant.c_str(), args.stream.c_str(),
                 text::format_rfc3339(w->expires_ms).c_str(), w->by.c_str(), w->reason.c_str());
   return kAccept;
-}
-
-json record_json(const store::JournalRecord& r) {
-  json j = {{"event", r.event}, {"time", text::format_rfc3339(r.time_ms)}, {"host", r.host}, {"pid", r.pid}};
-  if (r.event == "decision") {
-    j["verdict"] = r.verdict;
-    j["candidate"] = r.candidate;
-    j["generation"] = r.generation;
-    j["failed"] = r.failed;
-    j["waived"] = r.waived;
-    j["lkg_before"] = r.lkg_before;
-    j["lkg_after"] = r.lkg_after;
-    j["contract"] = r.contract;
-    j["contract_digest"] = r.contract_digest;
-    j["flapping"] = r.flapping;
-  }
-  if (r.waiver)
-    j["waiver"] = {{"invariant", r.waiver->invariant},
-                   {"reason", r.waiver->reason},
-                   {"by", r.waiver->by},
-                   {"expires_at", text::format_rfc3339(r.waiver->expires_ms)}};
-  return j;
 }
 
 std::string record_line(const store::JournalRecord& r) {
@@ -225,13 +195,9 @@ json status_json(const gate::StreamStatus& st) {
            {"accepted_at", text::format_rfc3339(st.lkg->accepted_at_ms)},
            {"contract", st.lkg->contract}};
   json recent = json::array();
-  for (const auto& r : st.recent) recent.push_back(record_json(r));
+  for (const auto& r : st.recent) recent.push_back(store::to_json(r));
   json waivers = json::array();
-  for (const auto& w : st.active_waivers)
-    waivers.push_back({{"invariant", w.invariant},
-                       {"reason", w.reason},
-                       {"by", w.by},
-                       {"expires_at", text::format_rfc3339(w.expires_ms)}});
+  for (const auto& w : st.active_waivers) waivers.push_back(store::to_json(w));
   return {{"stream", st.stream},
           {"lkg", lkg},
           {"retained", st.retained},
@@ -328,7 +294,7 @@ int run_history(const HistoryArgs& args) {
   json list = json::array();
   size_t shown = 0;
   for (size_t i = journal->size(); i-- > 0 && shown < args.limit; ++shown) {
-    if (args.format == "json") list.push_back(record_json((*journal)[i]));
+    if (args.format == "json") list.push_back(store::to_json((*journal)[i]));
     else std::printf("%s\n", record_line((*journal)[i]).c_str());
   }
   if (args.format == "json")

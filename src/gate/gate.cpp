@@ -220,7 +220,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, std::stri
   auto lkg = store.lkg(options.stream);
   if (!lkg) return lkg.error();
   d.lkg_before = lkg.value();
-  auto journal = store.journal(options.stream);
+  auto journal = store.journal(options.stream, store::kGateJournalRead);
   if (!journal) return journal.error();
   auto waivers = store.waivers(options.stream);
   if (!waivers) return waivers.error();
@@ -413,6 +413,10 @@ Result<StreamStatus> status(store::Store& store, const std::string& stream, int6
   auto accepted = store.accepted(stream);
   if (!accepted) return accepted.error();
   s.retained = accepted->size();
+  for (const auto& entry : accepted.value()) {  // every artifact a backtest would read
+    auto bytes = store.artifact(stream, entry.digest);
+    if (!bytes) return bytes.error();
+  }
   if (s.lkg && (accepted->empty() || accepted->back().digest != s.lkg->digest))
     s.warnings.push_back("the retention list does not end with the LKG (a gate was interrupted right after promoting; the next promotion repairs it)");
   auto waivers = store.waivers(stream);

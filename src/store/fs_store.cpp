@@ -40,6 +40,38 @@ bool valid_stream_name(const std::string& stream) {
   });
 }
 
+json to_json(const Waiver& w) {
+  return {{"invariant", w.invariant},
+          {"reason", w.reason},
+          {"by", w.by},
+          {"created_ms", w.created_ms},
+          {"expires_ms", w.expires_ms},
+          {"expires_at", text::format_rfc3339(w.expires_ms)}};
+}
+
+json to_json(const JournalRecord& r) {
+  json j = {{"event", r.event},
+            {"time_ms", r.time_ms},
+            {"time", text::format_rfc3339(r.time_ms)},
+            {"stream", r.stream},
+            {"host", r.host},
+            {"pid", r.pid}};
+  if (r.event == "decision") {
+    j["verdict"] = r.verdict;
+    j["candidate"] = r.candidate;
+    j["generation"] = r.generation;
+    j["failed"] = r.failed;
+    j["waived"] = r.waived;
+    j["lkg_before"] = r.lkg_before;
+    j["lkg_after"] = r.lkg_after;
+    j["contract"] = r.contract;
+    j["contract_digest"] = r.contract_digest;
+    j["flapping"] = r.flapping;
+  }
+  if (r.waiver) j["waiver"] = to_json(*r.waiver);
+  return j;
+}
+
 namespace {
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -241,7 +273,7 @@ class FsStore : public Store {
     return out;
   }
 
-  Result<std::vector<JournalRecord>> journal(const std::string& stream) override {
+  Result<std::vector<JournalRecord>> journal(const std::string& stream, uint64_t max_bytes) override {
     std::string path = stream_dir(stream) + "/journal.jsonl";
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     std::vector<JournalRecord> out;
@@ -254,7 +286,7 @@ class FsStore : public Store {
       return e;
     }
     off_t size = ::lseek(fd, 0, SEEK_END);
-    off_t start = size > static_cast<off_t>(kMaxJournalRead) ? size - static_cast<off_t>(kMaxJournalRead) : 0;
+    off_t start = size > static_cast<off_t>(max_bytes) ? size - static_cast<off_t>(max_bytes) : 0;
     std::string text(static_cast<size_t>(size - start), '\0');
     ssize_t got = ::pread(fd, text.data(), text.size(), start);
     ::close(fd);
@@ -306,6 +338,8 @@ class FsStore : public Store {
     auto list = accepted(stream);
     if (!list) return list.error();
     std::vector<Accepted> entries = list.value();
+    // The same bytes accepted again move to the end rather than being kept twice.
+    std::erase_if(entries, [&](const Accepted& a) { return a.digest == record.digest; });
     entries.push_back({record.digest, record.generation, record.accepted_at_ms, record.sequence});
     if (entries.size() > keep) entries.erase(entries.begin(), entries.end() - keep);
     if (auto e = write_accepted(stream, entries)) return e;
@@ -314,7 +348,7 @@ class FsStore : public Store {
 
   Status append(const std::string& stream, const JournalRecord& record) override {
     std::string path = stream_dir(stream) + "/journal.jsonl";
-    std::string line = seal(record_to(record), "invar-journal") + "\n";
+    std::string line = seal(to_json(record), "invar-journal") + "\n";
     int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return io(path, "cannot open the journal");
     // One write(2) per record: O_APPEND makes it land whole, after the others.
@@ -327,7 +361,7 @@ class FsStore : public Store {
 
   Status set_waivers(const std::string& stream, const std::vector<Waiver>& waivers) override {
     json list = json::array();
-    for (const auto& w : waivers) list.push_back(waiver_to(w));
+    for (const auto& w : waivers) list.push_back(to_json(w));
     return files::write_atomic(stream_dir(stream) + "/waivers.json", seal({{"waivers", list}}, "invar-waivers") + "\n",
                                "waivers");
   }
@@ -396,44 +430,12 @@ class FsStore : public Store {
     return std::nullopt;
   }
 
-  static json waiver_to(const Waiver& w) {
-    return {{"invariant", w.invariant},
-            {"reason", w.reason},
-            {"by", w.by},
-            {"created_ms", w.created_ms},
-            {"expires_ms", w.expires_ms},
-            {"expires_at", text::format_rfc3339(w.expires_ms)}};
-  }
-
   static std::optional<Waiver> waiver_from(const json& j) {
     Waiver w;
     if (!get(j, "invariant", w.invariant) || !get(j, "reason", w.reason) || !get(j, "by", w.by) ||
         !get(j, "created_ms", w.created_ms) || !get(j, "expires_ms", w.expires_ms))
       return std::nullopt;
     return w;
-  }
-
-  static json record_to(const JournalRecord& r) {
-    json j = {{"event", r.event},
-              {"time_ms", r.time_ms},
-              {"time", text::format_rfc3339(r.time_ms)},
-              {"stream", r.stream},
-              {"host", r.host},
-              {"pid", r.pid}};
-    if (r.event == "decision") {
-      j["verdict"] = r.verdict;
-      j["candidate"] = r.candidate;
-      j["generation"] = r.generation;
-      j["failed"] = r.failed;
-      j["waived"] = r.waived;
-      j["lkg_before"] = r.lkg_before;
-      j["lkg_after"] = r.lkg_after;
-      j["contract"] = r.contract;
-      j["contract_digest"] = r.contract_digest;
-      j["flapping"] = r.flapping;
-    }
-    if (r.waiver) j["waiver"] = waiver_to(*r.waiver);
-    return j;
   }
 
   static std::optional<JournalRecord> record_from(const json& j) {

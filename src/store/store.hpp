@@ -22,7 +22,8 @@ namespace invar::store {
 
 inline constexpr int kFormatVersion = 1;
 inline constexpr uint32_t kDefaultKeep = 10;               // accepted artifacts kept for backtests
-inline constexpr uint64_t kMaxJournalRead = 16ull << 20;   // journal bytes read from its end
+inline constexpr uint64_t kMaxJournalRead = 16ull << 20;   // journal bytes status/history read from its end
+inline constexpr uint64_t kGateJournalRead = 1ull << 20;   // ... and a gate (flap detection, pinned-since)
 inline constexpr uint64_t kMaxStateFileBytes = 64ull << 20; // records, measures, waivers
 
 using Status = std::optional<Error>;  // nullopt: success
@@ -95,8 +96,8 @@ class Store {
   virtual Result<std::optional<invariants::Measures>> measures(const std::string& stream, const std::string& digest) = 0;
   virtual Result<std::vector<Accepted>> accepted(const std::string& stream) = 0;
   virtual Result<std::vector<Waiver>> waivers(const std::string& stream) = 0;
-  // Journal records, oldest first, from the last kMaxJournalRead bytes.
-  virtual Result<std::vector<JournalRecord>> journal(const std::string& stream) = 0;
+  // Journal records, oldest first, from the last `max_bytes` of the journal.
+  virtual Result<std::vector<JournalRecord>> journal(const std::string& stream, uint64_t max_bytes = kMaxJournalRead) = 0;
 
   // Makes `bytes` the stream's LKG, atomically: after a crash at any point
   // the LKG is the old one or the new one, complete. Then prunes the
@@ -106,6 +107,10 @@ class Store {
   virtual Status append(const std::string& stream, const JournalRecord& record) = 0;
   virtual Status set_waivers(const std::string& stream, const std::vector<Waiver>& waivers) = 0;
 };
+
+// The JSON form of journal records and waivers (as stored, without the seal).
+nlohmann::json to_json(const JournalRecord& record);
+nlohmann::json to_json(const Waiver& waiver);
 
 // A stream name: 1-128 characters of [A-Za-z0-9._-], not starting with '.' or '-'.
 bool valid_stream_name(const std::string& stream);
