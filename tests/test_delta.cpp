@@ -178,3 +178,14 @@ TEST_CASE("an unreadable baseline is an error, not a verdict", "[delta]") {
   REQUIRE(!b);
   CHECK(b.error().to_string() == "old.json: /a: baseline is not a readable artifact: unexpected end of input, a value was expected");
 }
+
+TEST_CASE("count: max 200 accepts 200 and rejects 201", "[delta][boundaries]") {
+  std::string inv = R"j({"id": "n", "count": "$.f[*]", "max": 200})j";
+  CHECK(check(inv, items(200), nullptr).verdict == invar::Verdict::accept);
+  auto over = check(inv, items(201), nullptr);
+  REQUIRE(over.violations.size() == 1);
+  CHECK(over.violations[0].message == "count of $.f[*] is 201, over max 200 by 1");
+  std::string min = R"j({"id": "n", "count": "$.f[*]", "min": 10})j";
+  CHECK(check(min, items(10), nullptr).verdict == invar::Verdict::accept);
+  CHECK(check(min, items(9), nullptr).verdict == invar::Verdict::reject);
+}

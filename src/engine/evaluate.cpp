@@ -52,7 +52,7 @@ Report start_report(const Plan& plan) {
 }
 
 void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phase phase, int64_t now_ms,
-              const invariants::Measures* baseline, Report& report) {
+              const invariants::Measures* baseline, Report& report, const invariants::Measures* candidate) {
   invariants::EvalContext ctx;
   ctx.now_ms = now_ms;
   ctx.artifact_bytes = size;
@@ -74,8 +74,17 @@ void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phas
       auto it = baseline->find(inv.id);
       if (it != baseline->end() && it->second.definition == inv.definition) base = &it->second;
     }
-    invariants::Measure candidate = invariants::measure(inv, root, size);
-    auto cmp = invariants::compare(inv, root, candidate, base, ctx, report.violations);
+    invariants::Measure computed;
+    const invariants::Measure* mine = nullptr;
+    if (candidate) {
+      auto it = candidate->find(inv.id);
+      if (it != candidate->end()) mine = &it->second;
+    }
+    if (!mine) {
+      computed = invariants::measure(inv, root, size);
+      mine = &computed;
+    }
+    auto cmp = invariants::compare(inv, root, *mine, base, ctx, report.violations);
     result.violations = cmp.violations;
     result.outcome = cmp.violations ? Outcome::fail : (cmp.skipped ? Outcome::skipped : Outcome::pass);
     result.note = cmp.note;

@@ -38,9 +38,12 @@ Report start_report(const Plan& plan);
 // Evaluates the phase's invariants into `report` (started by start_report).
 // `baseline` holds the baseline's measures (null: none). Measures whose
 // definition differs from an invariant's are treated as absent: the caller
-// recomputes them first (see measure()).
+// recomputes them first (see measure()). `candidate`, when given, holds the
+// candidate's measures already computed by measure() (a gate computes them
+// before its lock), else they are computed here.
 void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phase phase, int64_t now_ms,
-              const invariants::Measures* baseline, Report& report);
+              const invariants::Measures* baseline, Report& report,
+              const invariants::Measures* candidate = nullptr);
 
 // The delta-family measures of an artifact under this plan.
 invariants::Measures measure(const Plan& plan, simdjson::dom::element root, uint64_t size);

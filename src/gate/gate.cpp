@@ -248,7 +248,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, std::stri
   }
   if (c.document)
     engine::evaluate(plan, c.document->root, c.size, engine::Phase::under_lock, now, baseline ? &*baseline : nullptr,
-                     c.report);
+                     c.report, &c.measures);
   if (c.document) apply_waivers(plan, in_force, c.report);
   engine::finish(plan, c.report);
   d.report = std::move(c.report);

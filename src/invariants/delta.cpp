@@ -1,7 +1,7 @@
 // The monotonicity-delta family: measures kept of an artifact, and their
 // comparison with a baseline's (the LKG in a gate, --baseline in check).
 // Percent limits are exact: "100%" allows an exact doubling and no more
-// (compared as increase * 100 <= baseline * 100, never with a rounded ratio).
+// (compared as change * 100 <= baseline * percent, never through a rounded ratio).
 #include <algorithm>
 #include <charconv>
 #include <cmath>
