@@ -16,6 +16,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +25,9 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+// The public API has default visibility; everything else in libinvar is hidden.
+#pragma GCC visibility push(default)
 
 namespace invar {
 
@@ -84,6 +89,8 @@ class Result {
   std::variant<T, Error> state_;
 };
 
+enum class Severity { error, warn };
+
 // ---------------------------------------------------------------------------
 // Options and resource budgets. Every limit is named; exceeding one while
 // checking an artifact is a `limit` violation naming it, never a crash.
@@ -109,18 +116,26 @@ struct Limits {
   uint32_t max_report_violations = 1'000;
 };
 
+// Options of a contract, fixed when it is loaded.
+//
+//   option            default        meaning
+//   limits            (see Limits)   resource budgets
+//   format_assertion  false          JSON Schema "format": an annotation (false) or an
+//                                    assertion for date-time, ipv4, ipv6, hostname, uuid
+//   clock             system clock   "now" for freshness and the gate, when a call gives none
+//   severity          {}             invariant id -> severity, overriding the contract's
+//                                    (an unknown id is a load error)
 struct Options {
   Limits limits;
-  // JSON Schema "format": an annotation (false) or an assertion for
-  // date-time, ipv4, ipv6, hostname, uuid (true).
   bool format_assertion = false;
+  std::function<std::chrono::system_clock::time_point()> clock;
+  std::map<std::string, Severity, std::less<>> severity;
 };
 
 // ---------------------------------------------------------------------------
 // Reports.
 
 enum class Verdict { accept, reject };
-enum class Severity { error, warn };
 enum class Outcome { pass, fail, skipped, waived };
 
 std::string_view to_string(Verdict v);
@@ -174,6 +189,8 @@ class Baseline {
   // Reads `bytes` under `contract`'s limits and measures them. An Error when
   // they cannot be read (a baseline must itself be a readable artifact).
   static Result<Baseline> measure(const Contract& contract, std::string_view bytes, const std::string& label = {});
+  // The same for the file at `path` (refused over the contract's max_bytes).
+  static Result<Baseline> measure_file(const Contract& contract, const std::string& path);
 
  private:
   friend class Contract;
@@ -232,7 +249,17 @@ struct RenderOptions {
 };
 
 std::string render_human(const Report& report, const RenderOptions& options = {});
+
+// ---------------------------------------------------------------------------
+// Parsing of the values the contract language uses, for callers' flags.
+
+// RFC 3339 date-time ("2025-11-18T11:20:00Z", offsets, fractional seconds).
+std::optional<std::chrono::system_clock::time_point> parse_time(std::string_view text);
+// "250ms", "30s", "10m", "2h", "7d", and sums such as "1h30m".
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 // One JSON object per report, following schemas/report.schema.json.
 std::string render_json(const std::vector<Report>& reports);
 
 }  // namespace invar
+
+#pragma GCC visibility pop

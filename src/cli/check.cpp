@@ -4,7 +4,6 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
-#include "common/files.hpp"
 
 namespace invar::cli {
 
@@ -43,8 +42,7 @@ int run_check(const CheckArgs& args) {
   }
   std::optional<Baseline> baseline;
   if (!args.baseline.empty()) {
-    auto bytes = files::read_file(args.baseline, options.limits.max_artifact_bytes, "baseline");
-    auto measured = bytes ? Baseline::measure(*contract, *bytes, args.baseline) : Result<Baseline>(bytes.error());
+    auto measured = Baseline::measure_file(*contract, args.baseline);
     if (!measured) {
       print_error(measured.error(), args.format);
       return kCannotJudge;

@@ -4,9 +4,8 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <nlohmann/json.hpp>
 
-#include "common/text.hpp"
+#include "invar/gate.hpp"
 
 namespace invar::cli {
 
@@ -19,31 +18,20 @@ const char* const kExitCodes =
 
 void print_error(const Error& e, const std::string& format) {
   std::fprintf(stderr, "invar: error: %s\n", e.to_string().c_str());
-  if (format == "json") {
-    nlohmann::json j = {{"version", 1},
-                        {"verdict", "error"},
-                        {"error",
-                         {{"code", to_string(e.code)},
-                          {"message", e.message},
-                          {"file", e.where.file},
-                          {"pointer", e.where.pointer},
-                          {"line", e.where.line},
-                          {"column", e.where.column}}}};
-    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-  }
+  if (format == "json") std::fputs(render_error_json(e).c_str(), stdout);
 }
 
 Result<std::optional<std::chrono::system_clock::time_point>> parse_now(const std::string& now) {
   using Now = std::optional<std::chrono::system_clock::time_point>;
   if (now.empty()) return Now();
-  auto ms = text::parse_rfc3339(now);
-  if (!ms) return Error{ErrorCode::usage, "--now " + text::quoted(now) + " is not an RFC 3339 date-time", {}};
-  return Now(std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms)));
+  auto t = parse_time(now);
+  if (!t) return Error{ErrorCode::usage, "--now \"" + now + "\" is not an RFC 3339 date-time", {}};
+  return Now(*t);
 }
 
 Result<int64_t> parse_duration_ms(const std::string& value, const std::string& flag) {
-  auto d = text::parse_duration(value);
-  if (!d) return Error{ErrorCode::usage, flag + " " + text::quoted(value) + " is not a duration such as \"30m\" or \"2h\"", {}};
+  auto d = parse_duration(value);
+  if (!d) return Error{ErrorCode::usage, flag + " \"" + value + "\" is not a duration such as \"30m\" or \"2h\"", {}};
   return static_cast<int64_t>(d->count());
 }
 

@@ -1,20 +1,15 @@
-// The stateful commands: gate, waive, status, history, backtest.
-#include <fmt/format.h>
-
+// The stateful commands: gate, waive, status, history, backtest. Only the
+// public API (include/invar): parse flags, call, print, map exit codes.
 #include <cstdio>
 #include <memory>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
-#include "common/text.hpp"
-#include "gate/gate.hpp"
-#include "report/render.hpp"
+#include "invar/gate.hpp"
 
 namespace invar::cli {
 
 namespace {
-
-using nlohmann::json;
 
 struct StateArgs {
   std::string state;
@@ -22,6 +17,10 @@ struct StateArgs {
   std::string contract;
   std::string now;
   std::string format = "human";
+  // gate and status
+  uint32_t flap_alternations = 3;
+  std::string flap_window = "1h";
+  std::string pinned_warn = "1h";
 };
 
 struct GateArgs : StateArgs {
@@ -29,13 +28,10 @@ struct GateArgs : StateArgs {
   std::string out;
   bool dry_run = false;
   bool quiet = false;
-  uint32_t keep = store::kDefaultKeep;
+  uint32_t keep = 10;
   std::vector<std::string> waive;
   std::string reason;
   std::string expires;
-  uint32_t flap_alternations = 3;
-  std::string flap_window = "1h";
-  std::string pinned_warn = "1h";
 };
 
 void add_state_flags(CLI::App* cmd, StateArgs& args, bool stream_required) {
@@ -46,24 +42,28 @@ void add_state_flags(CLI::App* cmd, StateArgs& args, bool stream_required) {
   cmd->add_option("--format", args.format, "Output format")->check(CLI::IsMember({"human", "json"}));
 }
 
-void add_flap_flags(CLI::App* cmd, GateArgs& args) {
+void add_flap_flags(CLI::App* cmd, StateArgs& args) {
   cmd->add_option("--flap-alternations", args.flap_alternations,
                   "Accept/reject alternations within --flap-window that make a stream flapping (default 3; 0: off)");
   cmd->add_option("--flap-window", args.flap_window, "The window of flap detection (default 1h)");
   cmd->add_option("--pinned-warn", args.pinned_warn, "Warn when the stream has been pinned longer (default 1h)");
 }
 
-// Loads what every stateful command needs; prints the error and returns
-// nullopt when something is wrong.
+// What every stateful command needs; nullopt (the error printed) when
+// something is wrong.
 struct Setup {
-  std::unique_ptr<store::Store> store;
+  std::optional<StateStore> store;
   std::optional<Contract> contract;
   std::optional<std::chrono::system_clock::time_point> now;
-  gate::FlapOptions flap;
-  int64_t pinned_warn_ms = 3'600'000;
+  GateOptions options;
+
+  int64_t now_ms() const {
+    auto t = now.value_or(std::chrono::system_clock::now());
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  }
 };
 
-std::optional<Setup> setup(const StateArgs& args, bool need_contract, const GateArgs* gate_args = nullptr) {
+std::optional<Setup> setup(const StateArgs& args, bool need_contract) {
   Setup s;
   auto fail = [&](const Error& e) {
     print_error(e, args.format);
@@ -72,28 +72,21 @@ std::optional<Setup> setup(const StateArgs& args, bool need_contract, const Gate
   auto now = parse_now(args.now);
   if (!now) return fail(now.error());
   s.now = *now;
-  if (gate_args) {
-    auto window = parse_duration_ms(gate_args->flap_window, "--flap-window");
-    if (!window) return fail(window.error());
-    auto warn = parse_duration_ms(gate_args->pinned_warn, "--pinned-warn");
-    if (!warn) return fail(warn.error());
-    s.flap = {gate_args->flap_alternations, *window};
-    s.pinned_warn_ms = *warn;
-  }
+  auto window = parse_duration_ms(args.flap_window, "--flap-window");
+  if (!window) return fail(window.error());
+  auto warn = parse_duration_ms(args.pinned_warn, "--pinned-warn");
+  if (!warn) return fail(warn.error());
+  s.options.flap = {args.flap_alternations, *window};
+  s.options.pinned_warn_ms = *warn;
   if (need_contract) {
     auto contract = Contract::load_file(args.contract);
     if (!contract) return fail(contract.error());
     s.contract = std::move(contract.value());
   }
-  auto store = store::open_fs_store(args.state);
+  auto store = StateStore::open_directory(args.state);
   if (!store) return fail(store.error());
   s.store = std::move(store.value());
   return s;
-}
-
-int64_t now_ms(const Setup& s) {
-  auto t = s.now.value_or(std::chrono::system_clock::now());
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
 int run_gate(const GateArgs& args) {
@@ -101,15 +94,12 @@ int run_gate(const GateArgs& args) {
     print_error({ErrorCode::usage, "gate needs --out PUBLISH (the file to publish), or --dry-run", {}}, args.format);
     return kCannotJudge;
   }
-  auto s = setup(args, true, &args);
+  auto s = setup(args, true);
   if (!s) return kCannotJudge;
-  gate::Options options;
-  options.stream = args.stream;
+  s->options.keep = args.keep;
+  SubmitOptions options;
   options.dry_run = args.dry_run;
   options.now = s->now;
-  options.keep = args.keep;
-  options.flap = s->flap;
-  options.pinned_warn_ms = s->pinned_warn_ms;
   if (!args.waive.empty()) {
     auto expires = args.expires.empty() ? Result<int64_t>(int64_t{0}) : parse_duration_ms(args.expires, "--expires");
     if (!expires) {
@@ -121,20 +111,20 @@ int run_gate(const GateArgs& args) {
     print_error({ErrorCode::usage, "--reason and --expires go with --waive ID", {}}, args.format);
     return kCannotJudge;
   }
-  auto publisher = args.dry_run ? nullptr : gate::file_publisher(args.out);
-  auto d = gate::submit_file(*s->contract, *s->store, args.artifact, options, publisher.get());
+  auto publisher = args.dry_run ? nullptr : file_publisher(args.out);
+  options.publisher = publisher.get();
+  Gate gate(*s->contract, *s->store, s->options);
+  auto d = gate.submit_file(args.stream, args.artifact, options);
   if (!d) {
     print_error(d.error(), args.format);
     return kCannotJudge;
   }
-  if (args.format == "json")
-    std::printf("%s\n", decision_to_json(*d, args.stream).dump(2, ' ', false, json::error_handler_t::replace).c_str());
-  else
-    std::fputs(render_decision_human(*d, {use_color(args.format), args.quiet}).c_str(), stdout);
+  if (args.format == "json") std::fputs(render_decision_json(*d, args.stream).c_str(), stdout);
+  else std::fputs(render_decision_human(*d, {use_color(args.format), args.quiet}).c_str(), stdout);
   switch (d->action) {
-    case gate::Action::accept: return kAccept;
-    case gate::Action::pin: return kPin;
-    case gate::Action::reject: return kReject;
+    case Action::accept: return kAccept;
+    case Action::pin: return kPin;
+    case Action::reject: return kReject;
   }
   return kCannotJudge;
 }
@@ -148,97 +138,23 @@ struct WaiveArgs : StateArgs {
 int run_waive(const WaiveArgs& args) {
   auto s = setup(args, true);
   if (!s) return kCannotJudge;
-  auto expires = args.expires.empty() ? Result<int64_t>(int64_t{0}) : parse_duration_ms(args.expires, "--expires");
+  auto expires = parse_duration_ms(args.expires, "--expires");
   if (!expires) {
     print_error(expires.error(), args.format);
     return kCannotJudge;
   }
-  auto w = gate::waive(*s->contract, *s->store, args.stream, {args.id, args.reason, *expires, who()}, s->now);
+  Gate gate(*s->contract, *s->store, s->options);
+  auto w = gate.waive(args.stream, {args.id, args.reason, *expires, who()}, s->now);
   if (!w) {
     print_error(w.error(), args.format);
     return kCannotJudge;
   }
-  if (args.format == "json")
-    std::printf("%s\n", json({{"version", 1}, {"stream", args.stream}, {"waiver", store::to_json(*w)}}).dump(2).c_str());
-  else
-    std::printf("waived %s on stream %s until %s (by %s): %s\n", w->invariant.c_str(), args.stream.c_str(),
-                text::format_rfc3339(w->expires_ms).c_str(), w->by.c_str(), w->reason.c_str());
+  std::fputs(render_waiver(*w, args.stream, args.format == "json").c_str(), stdout);
   return kAccept;
 }
 
-std::string record_line(const store::JournalRecord& r) {
-  std::string when = text::format_rfc3339(r.time_ms);
-  if (r.event == "waiver")
-    return fmt::format("{}  waiver  {} until {} by {}: {}", when, r.waiver->invariant,
-                       text::format_rfc3339(r.waiver->expires_ms), r.waiver->by, r.waiver->reason);
-  std::string line = fmt::format("{}  {:<6}  {}", when, r.verdict, r.candidate.substr(0, 19));
-  if (!r.generation.empty()) line += "  generation " + r.generation;
-  if (!r.failed.empty()) {
-    line += "  failed:";
-    for (const auto& f : r.failed) line += " " + f;
-  }
-  if (!r.waived.empty()) {
-    line += "  waived:";
-    for (const auto& w : r.waived) line += " " + w;
-  }
-  if (r.flapping) line += "  FLAPPING";
-  return line;
-}
-
-json status_json(const gate::StreamStatus& st) {
-  json lkg = nullptr;
-  if (st.lkg)
-    lkg = {{"digest", st.lkg->digest},
-           {"sequence", st.lkg->sequence},
-           {"generation", st.lkg->generation},
-           {"bytes", st.lkg->bytes},
-           {"accepted_at", text::format_rfc3339(st.lkg->accepted_at_ms)},
-           {"contract", st.lkg->contract}};
-  json recent = json::array();
-  for (const auto& r : st.recent) recent.push_back(store::to_json(r));
-  json waivers = json::array();
-  for (const auto& w : st.active_waivers) waivers.push_back(store::to_json(w));
-  return {{"stream", st.stream},
-          {"lkg", lkg},
-          {"retained", st.retained},
-          {"pinned_since",
-           st.pinned_since_ms ? json(text::format_rfc3339(*st.pinned_since_ms)) : json(nullptr)},
-          {"flapping", st.flapping},
-          {"flap_history", st.flap_history},
-          {"waivers", waivers},
-          {"recent", recent},
-          {"warnings", st.warnings}};
-}
-
-std::string status_human(const gate::StreamStatus& st, int64_t now) {
-  std::string out = "stream " + st.stream + "\n";
-  if (st.lkg)
-    out += fmt::format("  LKG: {} sequence {}{}, accepted {} ({} ago), {} bytes, contract {}\n", st.lkg->digest,
-                       st.lkg->sequence, st.lkg->generation.empty() ? "" : ", generation " + st.lkg->generation,
-                       text::format_rfc3339(st.lkg->accepted_at_ms),
-                       text::format_duration(std::max<int64_t>(0, now - st.lkg->accepted_at_ms)), st.lkg->bytes,
-                       st.lkg->contract);
-  else
-    out += "  LKG: none (nothing accepted yet)\n";
-  out += fmt::format("  retained: {} accepted artifacts (verified)\n", st.retained);
-  if (st.pinned_since_ms)
-    out += fmt::format("  PINNED since {} ({})\n", text::format_rfc3339(*st.pinned_since_ms),
-                       text::format_duration(std::max<int64_t>(0, now - *st.pinned_since_ms)));
-  if (st.flapping) {
-    out += "  FLAPPING: verdicts alternate between accept and reject:\n";
-    for (const auto& h : st.flap_history) out += "    " + h + "\n";
-  }
-  for (const auto& w : st.active_waivers)
-    out += fmt::format("  waiver: {} until {} by {}: {}\n", w.invariant, text::format_rfc3339(w.expires_ms), w.by,
-                       w.reason);
-  if (!st.recent.empty()) out += "  last decisions (newest first):\n";
-  for (const auto& r : st.recent) out += "    " + record_line(r) + "\n";
-  for (const auto& w : st.warnings) out += "  warning: " + w + "\n";
-  return out;
-}
-
-int run_status(const GateArgs& args) {
-  auto s = setup(args, false, &args);
+int run_status(const StateArgs& args) {
+  auto s = setup(args, false);
   if (!s) return kCannotJudge;
   std::vector<std::string> streams;
   if (!args.stream.empty()) {
@@ -251,23 +167,21 @@ int run_status(const GateArgs& args) {
     }
     streams = all.value();
   }
-  int code = kAccept;
-  json list = json::array();
+  std::vector<StreamStatus> statuses;
+  std::vector<Error> errors;
   for (const auto& stream : streams) {
-    auto st = gate::status(*s->store, stream, now_ms(*s), s->flap, s->pinned_warn_ms);
+    auto st = s->store->status(stream, s->now_ms(), s->options);
     if (!st) {
       print_error(st.error(), "human");
-      if (args.format == "json")
-        list.push_back({{"stream", stream}, {"error", st.error().to_string()}, {"code", to_string(st.error().code)}});
-      code = kCannotJudge;
+      errors.push_back(st.error());
       continue;
     }
-    if (args.format == "json") list.push_back(status_json(*st));
-    else std::fputs(status_human(*st, now_ms(*s)).c_str(), stdout);
+    if (args.format == "human") std::fputs(render_status_human(*st, s->now_ms()).c_str(), stdout);
+    statuses.push_back(std::move(st.value()));
   }
-  if (args.format == "json") std::printf("%s\n", json({{"version", 1}, {"streams", list}}).dump(2).c_str());
+  if (args.format == "json") std::fputs(render_status_json(statuses, errors).c_str(), stdout);
   else if (streams.empty()) std::printf("no streams in %s\n", args.state.c_str());
-  return code;
+  return errors.empty() ? kAccept : kCannotJudge;
 }
 
 struct HistoryArgs : StateArgs {
@@ -277,76 +191,30 @@ struct HistoryArgs : StateArgs {
 int run_history(const HistoryArgs& args) {
   auto s = setup(args, false);
   if (!s) return kCannotJudge;
-  if (!store::valid_stream_name(args.stream)) {
-    print_error({ErrorCode::usage, "stream name " + text::quoted(args.stream) + " is not valid", {}}, args.format);
+  auto records = s->store->history(args.stream);
+  if (!records) {
+    print_error(records.error(), args.format);
     return kCannotJudge;
   }
-  auto lock = s->store->lock(args.stream, false);
-  if (!lock) {
-    print_error(lock.error(), args.format);
-    return kCannotJudge;
-  }
-  auto journal = s->store->journal(args.stream);
-  if (!journal) {
-    print_error(journal.error(), args.format);
-    return kCannotJudge;
-  }
-  json list = json::array();
-  size_t shown = 0;
-  for (size_t i = journal->size(); i-- > 0 && shown < args.limit; ++shown) {
-    if (args.format == "json") list.push_back(store::to_json((*journal)[i]));
-    else std::printf("%s\n", record_line((*journal)[i]).c_str());
-  }
-  if (args.format == "json")
-    std::printf("%s\n", json({{"version", 1}, {"stream", args.stream}, {"records", list}}).dump(2).c_str());
+  if (args.format == "json") std::fputs(render_history_json(args.stream, *records, args.limit).c_str(), stdout);
+  else std::fputs(render_history_human(*records, args.limit).c_str(), stdout);
   return kAccept;
 }
 
 int run_backtest(const StateArgs& args) {
   auto s = setup(args, true);
   if (!s) return kCannotJudge;
-  auto rows = gate::backtest(*s->contract, *s->store, args.stream);
+  Gate gate(*s->contract, *s->store, s->options);
+  auto rows = gate.backtest(args.stream);
   if (!rows) {
     print_error(rows.error(), args.format);
     return kCannotJudge;
   }
-  size_t flips = 0;
-  json list = json::array();
-  for (const auto& row : *rows) {
-    bool flip = row.report.verdict == Verdict::reject;
-    flips += flip;
-    std::vector<std::string> failed;
-    for (const auto& r : row.report.invariants)
-      if (r.outcome == Outcome::fail && r.severity == Severity::error) failed.push_back(r.id);
-    for (const auto& v : row.report.violations)
-      if (v.kind == "artifact") failed.push_back(v.invariant);
-    if (args.format == "json") {
-      list.push_back({{"digest", row.entry.digest},
-                      {"sequence", row.entry.sequence},
-                      {"generation", row.entry.generation},
-                      {"accepted_at", text::format_rfc3339(row.entry.accepted_at_ms)},
-                      {"was", "accept"},
-                      {"now", flip ? "reject" : "accept"},
-                      {"failed", failed},
-                      {"report", report_to_json(row.report)}});
-      continue;
-    }
-    std::string line = fmt::format("{} sequence {}{}  accepted {}  ->  {}", row.entry.digest.substr(0, 19),
-                                   row.entry.sequence,
-                                   row.entry.generation.empty() ? "" : " generation " + row.entry.generation,
-                                   text::format_rfc3339(row.entry.accepted_at_ms), flip ? "WOULD FLIP to reject" : "accept");
-    for (const auto& f : failed) line += (f == failed.front() ? " (" : ", ") + f;
-    if (!failed.empty()) line += ")";
-    std::printf("%s\n", line.c_str());
-  }
-  if (args.format == "json")
-    std::printf("%s\n", json({{"version", 1}, {"stream", args.stream}, {"flips", flips}, {"artifacts", list}})
-                            .dump(2, ' ', false, json::error_handler_t::replace)
-                            .c_str());
-  else
-    std::printf("backtest: %zu stored accepted artifacts replayed through %s: %zu would flip\n", rows->size(),
-                s->contract->name().c_str(), flips);
-  return flips ? kReject : kAccept;
+  if (args.format == "json") std::fputs(render_backtest_json(*rows, args.stream).c_str(), stdout);
+  else std::fputs(render_backtest_human(*rows, s->contract->name()).c_str(), stdout);
+  for (const auto& row : *rows)
+    if (row.report.verdict == Verdict::reject) return kReject;
+  return kAccept;
 }
 
 }  // namespace
@@ -381,7 +249,7 @@ std::function<int()> add_waive(CLI::App& app) {
 }
 
 std::function<int()> add_status(CLI::App& app) {
-  auto args = std::make_shared<GateArgs>();
+  auto args = std::make_shared<StateArgs>();
   auto* cmd = app.add_subcommand("status", "Show and verify the state of one stream, or of all");
   cmd->add_option("--state", args->state, "State directory")->required();
   cmd->add_option("stream", args->stream, "The stream (default: every stream)");

@@ -2,6 +2,7 @@
 // located Error (file, JSON Pointer into the contract); nothing throws.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -125,6 +126,14 @@ class Loader {
       plan->invariants.push_back(std::move(inv.value()));
     }
     if (plan->invariants.empty()) return error("/invariants", "a contract needs at least one invariant");
+    for (const auto& [id, severity] : options_.severity) {
+      auto it = std::find_if(plan->invariants.begin(), plan->invariants.end(),
+                             [&](const invariants::Invariant& inv) { return inv.id == id; });
+      if (it == plan->invariants.end())
+        return error("", "a severity override names " + text::quoted(id) + ", which is not an invariant of this contract",
+                     ErrorCode::usage);
+      it->severity = severity;
+    }
     return std::shared_ptr<const Plan>(std::move(plan));
   }
 

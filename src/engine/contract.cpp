@@ -94,6 +94,14 @@ Result<Contract> Contract::from_schema_file(const std::string& path, const Optio
   return Contract(std::move(plan));
 }
 
+std::optional<std::chrono::system_clock::time_point> parse_time(std::string_view s) {
+  auto ms = text::parse_rfc3339(s);
+  if (!ms) return std::nullopt;
+  return std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms));
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) { return text::parse_duration(s); }
+
 const std::string& Contract::name() const { return plan_->name; }
 const std::string& Contract::digest() const { return plan_->digest; }
 
@@ -114,13 +122,19 @@ Result<Baseline> Baseline::measure(const Contract& contract, std::string_view by
   return Baseline(std::move(data));
 }
 
+Result<Baseline> Baseline::measure_file(const Contract& contract, const std::string& path) {
+  auto bytes = files::read_file(path, contract.plan_->read_limits.max_bytes, "baseline");
+  if (!bytes) return bytes.error();
+  return measure(contract, *bytes, path);
+}
+
 Report Contract::check(std::string_view bytes, const CheckContext& context) const {
   const Plan& plan = *plan_;
   auto candidate = engine::read(plan, bytes);
   if (!candidate.document) return std::move(*candidate.unreadable);
   Report report = engine::start_report(plan);
   const invariants::Measures* baseline = context.baseline ? &context.baseline->data_->measures : nullptr;
-  engine::evaluate(plan, candidate.document->root, candidate.size, engine::Phase::all, engine::now_ms(context.now),
+  engine::evaluate(plan, candidate.document->root, candidate.size, engine::Phase::all, engine::now_ms(plan, context.now),
                    baseline, report);
   engine::finish(plan, report);
   return report;

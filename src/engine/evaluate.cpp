@@ -119,11 +119,11 @@ void finish(const Plan& plan, Report& report) {
   for (const auto& r : report.invariants)
     if (r.outcome == Outcome::fail && r.severity == Severity::error) report.verdict = Verdict::reject;
   for (const auto& v : report.violations)
-    if (v.kind == "artifact") report.verdict = Verdict::reject;
+    if (v.family == "artifact") report.verdict = Verdict::reject;  // unreadable, or refused by the consumer
 }
 
-int64_t now_ms(const std::optional<std::chrono::system_clock::time_point>& now) {
-  auto t = now.value_or(std::chrono::system_clock::now());
+int64_t now_ms(const Plan& plan, const std::optional<std::chrono::system_clock::time_point>& now) {
+  auto t = now ? *now : (plan.options.clock ? plan.options.clock() : std::chrono::system_clock::now());
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 

@@ -56,6 +56,8 @@ bool measures_current(const Plan& plan, const invariants::Measures& measures);
 // artifact could not be read.
 void finish(const Plan& plan, Report& report);
 
-int64_t now_ms(const std::optional<std::chrono::system_clock::time_point>& now);
+// `now` in Unix epoch milliseconds; when unset, the plan's Options::clock,
+// else the system clock.
+int64_t now_ms(const Plan& plan, const std::optional<std::chrono::system_clock::time_point>& now);
 
 }  // namespace invar::engine

@@ -1,6 +1,5 @@
 #include "gate/gate.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,9 +14,7 @@
 #include "common/text.hpp"
 #include "engine/evaluate.hpp"
 
-namespace invar::gate {
-
-namespace fs = std::filesystem;
+namespace invar {
 
 std::string_view to_string(Action a) {
   switch (a) {
@@ -27,6 +24,12 @@ std::string_view to_string(Action a) {
   }
   return "?";
 }
+
+}  // namespace invar
+
+namespace invar::gate {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -61,54 +64,15 @@ std::string generation_of(const Plan& plan, const invariants::Measures& measures
   return "";
 }
 
-struct Flap {
-  bool flapping = false;
-  std::vector<std::string> history;
-};
-
-// Alternations between accept and not-accept among the decisions within the
-// window (the journal's, then `current` if given).
-Flap detect_flap(const std::vector<store::JournalRecord>& journal, const store::JournalRecord* current, int64_t now_ms,
-                 const FlapOptions& options) {
-  Flap flap;
-  std::vector<const store::JournalRecord*> decisions;
-  for (const auto& r : journal)
-    if (r.event == "decision" && r.time_ms >= now_ms - options.window_ms) decisions.push_back(&r);
-  if (current) decisions.push_back(current);
-  uint32_t flips = 0;
-  for (size_t i = 1; i < decisions.size(); ++i)
-    if ((decisions[i]->verdict == "accept") != (decisions[i - 1]->verdict == "accept")) ++flips;
-  flap.flapping = options.alternations > 0 && flips >= options.alternations;
-  if (flap.flapping)
-    for (const auto* d : decisions) flap.history.push_back(d->verdict + " " + text::format_rfc3339(d->time_ms));
-  return flap;
-}
-
-// Since when the stream has been serving its LKG instead of new candidates.
-std::optional<int64_t> pinned_since(const std::vector<store::JournalRecord>& journal,
-                                    const store::JournalRecord* current) {
-  std::vector<const store::JournalRecord*> decisions;
-  for (const auto& r : journal)
-    if (r.event == "decision") decisions.push_back(&r);
-  if (current) decisions.push_back(current);
-  if (decisions.empty() || decisions.back()->verdict != "pin") return std::nullopt;
-  int64_t since = decisions.back()->time_ms;
-  for (size_t i = decisions.size(); i-- > 0;) {
-    if (decisions[i]->verdict == "accept") break;
-    if (decisions[i]->verdict == "pin") since = decisions[i]->time_ms;
-  }
-  return since;
-}
-
-std::vector<store::Waiver> active(const std::vector<store::Waiver>& waivers, int64_t now_ms) {
-  std::vector<store::Waiver> out;
+std::vector<Waiver> active(const std::vector<Waiver>& waivers, int64_t now_ms) {
+  std::vector<Waiver> out;
   for (const auto& w : waivers)
     if (w.expires_ms > now_ms) out.push_back(w);
   return out;
 }
 
 // Marks failed invariants with an active waiver as waived.
-void apply_waivers(const Plan& plan, const std::vector<store::Waiver>& waivers, Report& report) {
+void apply_waivers(const Plan& plan, const std::vector<Waiver>& waivers, Report& report) {
   for (size_t i = 0; i < plan.invariants.size(); ++i) {
     InvariantResult& r = report.invariants[i];
     if (r.outcome != Outcome::fail || !plan.invariants[i].waivable) continue;
@@ -120,7 +84,7 @@ void apply_waivers(const Plan& plan, const std::vector<store::Waiver>& waivers, 
   }
 }
 
-Result<store::Waiver> validate_waiver(const Plan& plan, const WaiverRequest& request, int64_t now_ms) {
+Result<Waiver> validate_waiver(const Plan& plan, const WaiverRequest& request, int64_t now_ms) {
   std::string reason = request.reason;
   reason.erase(0, reason.find_first_not_of(" \t\r\n"));
   if (reason.empty()) return usage("a waiver needs a --reason saying why");
@@ -137,21 +101,21 @@ Result<store::Waiver> validate_waiver(const Plan& plan, const WaiverRequest& req
   }
   if (!inv->waivable)
     return usage("invariant " + text::quoted(inv->id) + " is declared \"waivable\": false and cannot be waived");
-  return store::Waiver{inv->id, request.reason, request.by.empty() ? "unknown" : request.by, now_ms,
+  return Waiver{inv->id, request.reason, request.by.empty() ? "unknown" : request.by, now_ms,
                        now_ms + request.duration_ms};
 }
 
-store::Status record_waiver(store::Store& store, const std::string& stream, const store::Waiver& waiver, int64_t now_ms) {
+store::Status record_waiver(store::Store& store, const std::string& stream, const Waiver& waiver, int64_t now_ms) {
   auto existing = store.waivers(stream);
   if (!existing) return existing.error();
   // Expired waivers are dropped; the journal keeps their history.
-  std::vector<store::Waiver> list = active(existing.value(), now_ms);
+  std::vector<Waiver> list = active(existing.value(), now_ms);
   list.erase(std::remove_if(list.begin(), list.end(),
-                            [&](const store::Waiver& w) { return w.invariant == waiver.invariant; }),
+                            [&](const Waiver& w) { return w.invariant == waiver.invariant; }),
              list.end());
   list.push_back(waiver);
   if (auto e = store.set_waivers(stream, list)) return e;
-  store::JournalRecord rec;
+  JournalRecord rec;
   rec.event = "waiver";
   rec.time_ms = now_ms;
   rec.stream = stream;
@@ -164,7 +128,7 @@ store::Status record_waiver(store::Store& store, const std::string& stream, cons
 // The LKG's measures under `plan`: stored ones when current, else recomputed
 // from the stored bytes. nullopt (with a warning) when unreadable under it.
 Result<std::optional<invariants::Measures>> baseline_of(const Plan& plan, store::Store& store,
-                                                        const std::string& stream, const store::LkgRecord& lkg,
+                                                        const std::string& stream, const LkgRecord& lkg,
                                                         std::vector<std::string>& warnings) {
   auto stored = store.measures(stream, lkg.digest);
   if (!stored) return stored.error();
@@ -182,13 +146,53 @@ Result<std::optional<invariants::Measures>> baseline_of(const Plan& plan, store:
 
 }  // namespace
 
-Result<Decision> submit(const Contract& contract, store::Store& store, std::string_view bytes, const Options& options,
-                        Publisher* publisher, const Report* refused) {
+Flap detect_flap(const std::vector<JournalRecord>& journal, int64_t now_ms, const FlapOptions& options) {
+  Flap flap;
+  std::vector<const JournalRecord*> decisions;
+  for (const auto& r : journal)
+    if (r.event == "decision" && r.time_ms >= now_ms - options.window_ms) decisions.push_back(&r);
+  uint32_t flips = 0;
+  for (size_t i = 1; i < decisions.size(); ++i)
+    if ((decisions[i]->verdict == "accept") != (decisions[i - 1]->verdict == "accept")) ++flips;
+  flap.flapping = options.alternations > 0 && flips >= options.alternations;
+  if (flap.flapping)
+    for (const auto* d : decisions) flap.history.push_back(d->verdict + " " + text::format_rfc3339(d->time_ms));
+  return flap;
+}
+
+std::optional<int64_t> pinned_since(const std::vector<JournalRecord>& journal) {
+  std::optional<int64_t> since;
+  for (size_t i = journal.size(); i-- > 0;) {
+    const auto& d = journal[i];
+    if (d.event != "decision") continue;
+    if (d.verdict == "accept") break;
+    if (d.verdict == "pin") since = d.time_ms;
+    else break;  // a reject: no LKG, nothing pinned
+  }
+  return since;
+}
+
+void add_consumer_violation(Report& report, const std::string& message) {
+  Violation v;
+  v.invariant = "consumer.check";
+  v.kind = "consumer";
+  v.family = "artifact";
+  v.message = "the consumer cannot use the artifact: " + message;
+  v.expected = "an artifact the consumer's parse step accepts";
+  v.actual = message;
+  report.violations.push_back(std::move(v));
+  report.verdict = Verdict::reject;
+}
+
+Result<Decision> submit(const Contract& contract, store::Store& store, const std::string& stream,
+                        std::string_view bytes, const GateOptions& gate, const SubmitOptions& options,
+                        const Report* refused) {
   const Plan& plan = ContractAccess::plan(contract);
-  if (!store::valid_stream_name(options.stream))
-    return usage("stream name " + text::quoted(options.stream) +
+  if (!store::valid_stream_name(stream))
+    return usage("stream name " + text::quoted(stream) +
                  " must be 1-128 characters of A-Z a-z 0-9 . _ - (not starting with . or -)");
-  if (options.keep == 0) return usage("--keep must be at least 1 (the LKG is always kept)");
+  if (gate.keep == 0) return usage("--keep must be at least 1 (the LKG is always kept)");
+  Publisher* publisher = options.publisher;
 
   // 1. Before the lock: read, the stateless invariants, the candidate's measures.
   Prepared c;
@@ -206,43 +210,46 @@ Result<Decision> submit(const Contract& contract, store::Store& store, std::stri
       engine::evaluate(plan, c.document->root, c.size, engine::Phase::before_lock, 0, nullptr, c.report);
       c.measures = engine::measure(plan, c.document->root, c.size);
       c.generation = generation_of(plan, c.measures);
+      engine::finish(plan, c.report);
+      if (options.consumer_check && c.report.verdict == Verdict::accept)
+        if (auto why = options.consumer_check(bytes)) add_consumer_violation(c.report, *why);
     }
   }
 
   // 2. Under the lock: the stream as it is now.
-  auto lock = store.lock(options.stream, !options.dry_run);
+  auto lock = store.lock(stream, !options.dry_run);
   if (!lock) return lock.error();
-  int64_t now = engine::now_ms(options.now);
+  int64_t now = engine::now_ms(plan, options.now);
   Decision d;
   d.dry_run = options.dry_run;
   d.candidate = c.digest;
   d.generation = c.generation;
-  auto lkg = store.lkg(options.stream);
+  auto lkg = store.lkg(stream);
   if (!lkg) return lkg.error();
   d.lkg_before = lkg.value();
-  auto journal = store.journal(options.stream, store::kGateJournalRead);
+  auto journal = store.journal(stream, store::kGateJournalRead);
   if (!journal) return journal.error();
-  auto waivers = store.waivers(options.stream);
+  auto waivers = store.waivers(stream);
   if (!waivers) return waivers.error();
-  auto retained = store.accepted(options.stream);  // verified before anything changes
+  auto retained = store.accepted(stream);  // verified before anything changes
   if (!retained) return retained.error();
-  std::vector<store::Waiver> in_force = active(waivers.value(), now);
+  std::vector<Waiver> in_force = active(waivers.value(), now);
   for (const auto& request : options.waive) {
     auto w = validate_waiver(plan, request, now);
     if (!w) return w.error();
     if (!options.dry_run)
-      if (auto e = record_waiver(store, options.stream, *w, now)) return *e;
+      if (auto e = record_waiver(store, stream, *w, now)) return *e;
     in_force.push_back(*w);
   }
   std::optional<invariants::Measures> baseline;
   if (d.lkg_before) {
-    auto b = baseline_of(plan, store, options.stream, *d.lkg_before, d.warnings);
+    auto b = baseline_of(plan, store, stream, *d.lkg_before, d.warnings);
     if (!b) return b.error();
     baseline = std::move(b.value());
   }
   std::string lkg_bytes;
   if (d.lkg_before) {  // verified now: a pin must be able to publish it
-    auto b = store.artifact(options.stream, d.lkg_before->digest);
+    auto b = store.artifact(stream, d.lkg_before->digest);
     if (!b) return b.error();
     lkg_bytes = std::move(b.value());
   }
@@ -254,10 +261,10 @@ Result<Decision> submit(const Contract& contract, store::Store& store, std::stri
   d.report = std::move(c.report);
 
   d.action = d.report.verdict == Verdict::accept ? Action::accept : (d.lkg_before ? Action::pin : Action::reject);
-  store::JournalRecord rec;
+  JournalRecord rec;
   rec.event = "decision";
   rec.time_ms = now;
-  rec.stream = options.stream;
+  rec.stream = stream;
   rec.host = hostname();
   rec.pid = getpid();
   rec.verdict = std::string(to_string(d.action));
@@ -268,14 +275,14 @@ Result<Decision> submit(const Contract& contract, store::Store& store, std::stri
     if (r.outcome == Outcome::waived) rec.waived.push_back(r.id);
   }
   for (const auto& v : d.report.violations)
-    if (v.kind == "artifact" && std::find(rec.failed.begin(), rec.failed.end(), v.invariant) == rec.failed.end())
+    if (v.family == "artifact" && std::find(rec.failed.begin(), rec.failed.end(), v.invariant) == rec.failed.end())
       rec.failed.push_back(v.invariant);
   rec.lkg_before = d.lkg_before ? d.lkg_before->digest : "";
   rec.contract = plan.name;
   rec.contract_digest = plan.digest;
   if (d.action == Action::accept) {
-    store::LkgRecord next;
-    next.stream = options.stream;
+    LkgRecord next;
+    next.stream = stream;
     next.sequence = d.lkg_before ? d.lkg_before->sequence + 1 : 1;
     next.digest = d.candidate;
     next.bytes = bytes.size();
@@ -288,31 +295,35 @@ Result<Decision> submit(const Contract& contract, store::Store& store, std::stri
     d.lkg_after = d.lkg_before;
   }
   rec.lkg_after = d.lkg_after ? d.lkg_after->digest : "";
-  Flap flap = detect_flap(journal.value(), &rec, now, options.flap);
+  std::vector<JournalRecord> decisions = std::move(journal.value());
+  decisions.push_back(rec);
+  Flap flap = detect_flap(decisions, now, gate.flap);
   d.flapping = rec.flapping = flap.flapping;
   d.flap_history = std::move(flap.history);
-  d.pinned_since_ms = pinned_since(journal.value(), &rec);
-  if (d.pinned_since_ms && now - *d.pinned_since_ms > options.pinned_warn_ms)
+  d.pinned_since_ms = pinned_since(decisions);
+  if (d.pinned_since_ms && now - *d.pinned_since_ms > gate.pinned_warn_ms)
     d.warnings.push_back("the stream has been pinned to its LKG for " + text::format_duration(now - *d.pinned_since_ms) +
                          " (since " + text::format_rfc3339(*d.pinned_since_ms) + "), longer than " +
-                         text::format_duration(options.pinned_warn_ms));
+                         text::format_duration(gate.pinned_warn_ms));
+  if (d.action == Action::accept) d.artifact = std::make_shared<const std::string>(bytes);
+  if (d.action == Action::pin) d.artifact = std::make_shared<const std::string>(std::move(lkg_bytes));
   if (options.dry_run) return d;
 
   // 3. Stage the publication, commit the state, journal, then publish.
-  std::string_view publish = d.action == Action::accept ? bytes : std::string_view(lkg_bytes);
+  std::string_view publish = d.artifact ? std::string_view(*d.artifact) : std::string_view();
   if (publisher && d.action != Action::reject)
     if (auto e = publisher->prepare(publish)) return *e;
   if (d.action == Action::accept)
-    if (auto e = store.promote(options.stream, bytes, c.measures, *d.lkg_after, options.keep)) return *e;
+    if (auto e = store.promote(stream, bytes, c.measures, *d.lkg_after, gate.keep)) return *e;
   fault::point("gate:promoted");
-  if (auto e = store.append(options.stream, rec)) return *e;
+  if (auto e = store.append(stream, rec)) return *e;
   if (publisher && d.action != Action::reject)
     if (auto e = publisher->commit()) return *e;
   return d;
 }
 
-Result<Decision> submit_file(const Contract& contract, store::Store& store, const std::string& path,
-                             const Options& options, Publisher* publisher) {
+Result<Decision> submit_file(const Contract& contract, store::Store& store, const std::string& stream,
+                             const std::string& path, const GateOptions& gate, const SubmitOptions& options) {
   const Plan& plan = ContractAccess::plan(contract);
   auto bytes = files::read_file(path, plan.read_limits.max_bytes, "artifact");
   if (!bytes) {
@@ -321,81 +332,28 @@ Result<Decision> submit_file(const Contract& contract, store::Store& store, cons
     Report refused = engine::unreadable(plan, "size", bytes.error().message + " (refused before reading)", "",
                                         engine::size_expectation(plan), bytes.error().message);
     refused.artifact = path;
-    return submit(contract, store, {}, options, publisher, &refused);
+    return submit(contract, store, stream, {}, gate, options, &refused);
   }
-  auto d = submit(contract, store, *bytes, options, publisher);
+  auto d = submit(contract, store, stream, *bytes, gate, options);
   if (d) d->report.artifact = path;
   return d;
 }
 
-namespace {
-
-class FilePublisher : public Publisher {
- public:
-  explicit FilePublisher(std::string path) : path_(std::move(path)) {}
-  ~FilePublisher() override {
-    if (!staged_.empty()) ::unlink(staged_.c_str());
-  }
-
-  std::optional<Error> prepare(std::string_view bytes) override {
-    staged_ = path_ + ".invar-tmp-" + std::to_string(getpid());
-    int fd = ::open(staged_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return io("cannot write the artifact to publish");
-    size_t done = 0;
-    while (done < bytes.size()) {
-      ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        auto e = io("cannot write the artifact to publish");
-        ::close(fd);
-        return e;
-      }
-      done += static_cast<size_t>(n);
-    }
-    bool ok = ::fsync(fd) == 0;
-    ::close(fd);
-    if (!ok) return io("cannot fsync the artifact to publish");
-    return std::nullopt;
-  }
-
-  std::optional<Error> commit() override {
-    if (::rename(staged_.c_str(), path_.c_str()) != 0) return io("cannot publish");
-    staged_.clear();
-    std::string dir = fs::path(path_).has_parent_path() ? fs::path(path_).parent_path().string() : ".";
-    return files::sync_dir(dir);
-  }
-
- private:
-  Error io(const std::string& what) const {
-    Error e;
-    e.code = ErrorCode::io;
-    e.message = what + ": " + std::strerror(errno);
-    e.where.file = path_;
-    return e;
-  }
-  std::string path_;
-  std::string staged_;
-};
-
-}  // namespace
-
-std::unique_ptr<Publisher> file_publisher(const std::string& path) { return std::make_unique<FilePublisher>(path); }
-
-Result<store::Waiver> waive(const Contract& contract, store::Store& store, const std::string& stream,
+Result<Waiver> waive(const Contract& contract, store::Store& store, const std::string& stream,
                             const WaiverRequest& request, std::optional<std::chrono::system_clock::time_point> now) {
   const Plan& plan = ContractAccess::plan(contract);
   if (!store::valid_stream_name(stream)) return usage("stream name " + text::quoted(stream) + " is not valid");
   auto lock = store.lock(stream, true);
   if (!lock) return lock.error();
-  int64_t now_ms = engine::now_ms(now);
+  int64_t now_ms = engine::now_ms(plan, now);
   auto w = validate_waiver(plan, request, now_ms);
   if (!w) return w.error();
   if (auto e = record_waiver(store, stream, *w, now_ms)) return *e;
   return w;
 }
 
-Result<StreamStatus> status(store::Store& store, const std::string& stream, int64_t now_ms, const FlapOptions& flap,
-                            int64_t pinned_warn_ms, size_t recent) {
+Result<StreamStatus> status(store::Store& store, const std::string& stream, int64_t now_ms, const GateOptions& options,
+                            size_t recent) {
   if (!store::valid_stream_name(stream)) return usage("stream name " + text::quoted(stream) + " is not valid");
   auto lock = store.lock(stream, false);
   if (!lock) return lock.error();
@@ -426,13 +384,13 @@ Result<StreamStatus> status(store::Store& store, const std::string& stream, int6
   if (!journal) return journal.error();
   for (size_t i = journal->size(); i-- > 0 && s.recent.size() < recent;)
     if ((*journal)[i].event == "decision") s.recent.push_back((*journal)[i]);
-  Flap f = detect_flap(journal.value(), nullptr, now_ms, flap);
+  Flap f = detect_flap(journal.value(), now_ms, options.flap);
   s.flapping = f.flapping;
   s.flap_history = std::move(f.history);
-  s.pinned_since_ms = pinned_since(journal.value(), nullptr);
-  if (s.pinned_since_ms && now_ms - *s.pinned_since_ms > pinned_warn_ms)
+  s.pinned_since_ms = pinned_since(journal.value());
+  if (s.pinned_since_ms && now_ms - *s.pinned_since_ms > options.pinned_warn_ms)
     s.warnings.push_back("pinned to the LKG for " + text::format_duration(now_ms - *s.pinned_since_ms) +
-                         ", longer than " + text::format_duration(pinned_warn_ms));
+                         ", longer than " + text::format_duration(options.pinned_warn_ms));
   return s;
 }
 

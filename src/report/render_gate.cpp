@@ -1,22 +1,31 @@
-// Gate decisions rendered for people and for machines.
+// Gate decisions, stream status, journals and backtests, rendered for people
+// and for machines.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "common/text.hpp"
+#include "invar/gate.hpp"
 #include "report/render.hpp"
+#include "store/store.hpp"
 
 namespace invar {
 
+using nlohmann::json;
+
 namespace {
+
+std::string dump(const json& j) { return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n"; }
 
 std::string short_digest(const std::string& d) { return d.size() > 19 ? d.substr(0, 19) : d; }
 
-std::string describe(const store::LkgRecord& r) {
+std::string describe(const LkgRecord& r) {
   std::string out = fmt::format("{} (sequence {}", short_digest(r.digest), r.sequence);
   if (!r.generation.empty()) out += ", generation " + r.generation;
   return out + ", accepted " + text::format_rfc3339(r.accepted_at_ms) + ")";
 }
 
-nlohmann::json lkg_json(const std::optional<store::LkgRecord>& r) {
+json lkg_json(const std::optional<LkgRecord>& r) {
   if (!r) return nullptr;
   return {{"digest", r->digest},
           {"sequence", r->sequence},
@@ -27,22 +36,56 @@ nlohmann::json lkg_json(const std::optional<store::LkgRecord>& r) {
           {"contract_digest", r->contract_digest}};
 }
 
+json time_or_null(const std::optional<int64_t>& ms) { return ms ? json(text::format_rfc3339(*ms)) : json(nullptr); }
+
+std::string record_line(const JournalRecord& r) {
+  std::string when = text::format_rfc3339(r.time_ms);
+  if (r.event == "waiver" && r.waiver)
+    return fmt::format("{}  waiver  {} until {} by {}: {}", when, r.waiver->invariant,
+                       text::format_rfc3339(r.waiver->expires_ms), r.waiver->by, r.waiver->reason);
+  std::string line = fmt::format("{}  {:<6}  {}", when, r.verdict, short_digest(r.candidate));
+  if (!r.generation.empty()) line += "  generation " + r.generation;
+  if (!r.failed.empty()) {
+    line += "  failed:";
+    for (const auto& f : r.failed) line += " " + f;
+  }
+  if (!r.waived.empty()) {
+    line += "  waived:";
+    for (const auto& w : r.waived) line += " " + w;
+  }
+  if (r.flapping) line += "  FLAPPING";
+  return line;
+}
+
+std::vector<std::string> failed_ids(const Report& report) {
+  std::vector<std::string> failed;
+  for (const auto& r : report.invariants)
+    if (r.outcome == Outcome::fail && r.severity == Severity::error) failed.push_back(r.id);
+  for (const auto& v : report.violations)
+    if (v.family == "artifact" && std::find(failed.begin(), failed.end(), v.invariant) == failed.end())
+      failed.push_back(v.invariant);
+  return failed;
+}
+
 }  // namespace
 
-std::string render_decision_human(const gate::Decision& d, const RenderOptions& options) {
+std::string render_decision_human(const Decision& d, const RenderOptions& options) {
   std::string out = render_human(d.report, options);
   std::string prefix = d.dry_run ? "gate (dry run, nothing written): " : "gate: ";
   switch (d.action) {
-    case gate::Action::accept:
-      out += prefix + fmt::format("accept: {} is the new LKG and was published", describe(*d.lkg_after));
+    case Action::accept:
+      out += prefix;
+      out += d.lkg_after ? fmt::format("accept: {} is the new LKG and was published", describe(*d.lkg_after))
+                         : "accept";
       if (d.lkg_before) out += fmt::format(" (replacing {})", short_digest(d.lkg_before->digest));
       out += "\n";
       break;
-    case gate::Action::pin:
-      out += prefix + fmt::format("pin: the candidate {} is rejected; publishing the LKG {}\n",
-                                  d.candidate.empty() ? "(unread)" : short_digest(d.candidate), describe(*d.lkg_before));
+    case Action::pin:
+      out += prefix + fmt::format("pin: the candidate {} is rejected; publishing the LKG{}\n",
+                                  d.candidate.empty() ? "(unread)" : short_digest(d.candidate),
+                                  d.lkg_before ? " " + describe(*d.lkg_before) : "");
       break;
-    case gate::Action::reject:
+    case Action::reject:
       out += prefix + "reject: the candidate is rejected and there is no LKG to publish\n";
       break;
   }
@@ -55,22 +98,138 @@ std::string render_decision_human(const gate::Decision& d, const RenderOptions& 
   return out;
 }
 
-nlohmann::json decision_to_json(const gate::Decision& d, const std::string& stream) {
-  nlohmann::json j = {{"version", 1},
-                      {"stream", stream},
-                      {"decision", std::string(gate::to_string(d.action))},
-                      {"dry_run", d.dry_run},
-                      {"candidate", d.candidate},
-                      {"generation", d.generation},
-                      {"lkg_before", lkg_json(d.lkg_before)},
-                      {"lkg_after", lkg_json(d.lkg_after)},
-                      {"flapping", d.flapping},
-                      {"flap_history", d.flap_history},
-                      {"pinned_since", d.pinned_since_ms ? nlohmann::json(text::format_rfc3339(*d.pinned_since_ms))
-                                                         : nlohmann::json(nullptr)},
-                      {"warnings", d.warnings},
-                      {"report", report_to_json(d.report)}};
-  return j;
+std::string render_decision_json(const Decision& d, const std::string& stream) {
+  return dump({{"version", 1},
+               {"stream", stream},
+               {"decision", std::string(to_string(d.action))},
+               {"dry_run", d.dry_run},
+               {"candidate", d.candidate},
+               {"generation", d.generation},
+               {"lkg_before", lkg_json(d.lkg_before)},
+               {"lkg_after", lkg_json(d.lkg_after)},
+               {"flapping", d.flapping},
+               {"flap_history", d.flap_history},
+               {"pinned_since", time_or_null(d.pinned_since_ms)},
+               {"warnings", d.warnings},
+               {"report", report_to_json(d.report)}});
+}
+
+std::string render_status_human(const StreamStatus& st, int64_t now) {
+  std::string out = "stream " + st.stream + "\n";
+  if (st.lkg)
+    out += fmt::format("  LKG: {} sequence {}{}, accepted {} ({} ago), {} bytes, contract {}\n", st.lkg->digest,
+                       st.lkg->sequence, st.lkg->generation.empty() ? "" : ", generation " + st.lkg->generation,
+                       text::format_rfc3339(st.lkg->accepted_at_ms),
+                       text::format_duration(std::max<int64_t>(0, now - st.lkg->accepted_at_ms)), st.lkg->bytes,
+                       st.lkg->contract);
+  else
+    out += "  LKG: none (nothing accepted yet)\n";
+  out += fmt::format("  retained: {} accepted artifacts (verified)\n", st.retained);
+  if (st.pinned_since_ms)
+    out += fmt::format("  PINNED since {} ({})\n", text::format_rfc3339(*st.pinned_since_ms),
+                       text::format_duration(std::max<int64_t>(0, now - *st.pinned_since_ms)));
+  if (st.flapping) {
+    out += "  FLAPPING: verdicts alternate between accept and reject:\n";
+    for (const auto& h : st.flap_history) out += "    " + h + "\n";
+  }
+  for (const auto& w : st.active_waivers)
+    out += fmt::format("  waiver: {} until {} by {}: {}\n", w.invariant, text::format_rfc3339(w.expires_ms), w.by,
+                       w.reason);
+  if (!st.recent.empty()) out += "  last decisions (newest first):\n";
+  for (const auto& r : st.recent) out += "    " + record_line(r) + "\n";
+  for (const auto& w : st.warnings) out += "  warning: " + w + "\n";
+  return out;
+}
+
+std::string render_status_json(const std::vector<StreamStatus>& statuses, const std::vector<Error>& errors) {
+  json list = json::array();
+  for (const auto& st : statuses) {
+    json recent = json::array();
+    for (const auto& r : st.recent) recent.push_back(store::to_json(r));
+    json waivers = json::array();
+    for (const auto& w : st.active_waivers) waivers.push_back(store::to_json(w));
+    list.push_back({{"stream", st.stream},
+                    {"lkg", lkg_json(st.lkg)},
+                    {"retained", st.retained},
+                    {"pinned_since", time_or_null(st.pinned_since_ms)},
+                    {"flapping", st.flapping},
+                    {"flap_history", st.flap_history},
+                    {"waivers", waivers},
+                    {"recent", recent},
+                    {"warnings", st.warnings}});
+  }
+  json problems = json::array();
+  for (const auto& e : errors) problems.push_back({{"code", to_string(e.code)}, {"message", e.to_string()}});
+  return dump({{"version", 1}, {"streams", list}, {"errors", problems}});
+}
+
+std::string render_history_human(const std::vector<JournalRecord>& records, size_t limit) {
+  std::string out;
+  size_t shown = 0;
+  for (size_t i = records.size(); i-- > 0 && shown < limit; ++shown) out += record_line(records[i]) + "\n";
+  return out;
+}
+
+std::string render_history_json(const std::string& stream, const std::vector<JournalRecord>& records, size_t limit) {
+  json list = json::array();
+  size_t shown = 0;
+  for (size_t i = records.size(); i-- > 0 && shown < limit; ++shown) list.push_back(store::to_json(records[i]));
+  return dump({{"version", 1}, {"stream", stream}, {"records", list}});
+}
+
+std::string render_backtest_human(const std::vector<BacktestRow>& rows, const std::string& contract) {
+  std::string out;
+  size_t flips = 0;
+  for (const auto& row : rows) {
+    bool flip = row.report.verdict == Verdict::reject;
+    flips += flip;
+    auto failed = failed_ids(row.report);
+    out += fmt::format("{} sequence {}{}  accepted {}  ->  {}", short_digest(row.entry.digest), row.entry.sequence,
+                       row.entry.generation.empty() ? "" : " generation " + row.entry.generation,
+                       text::format_rfc3339(row.entry.accepted_at_ms), flip ? "WOULD FLIP to reject" : "accept");
+    for (size_t i = 0; i < failed.size(); ++i) out += (i ? ", " : " (") + failed[i];
+    if (!failed.empty()) out += ")";
+    out += "\n";
+  }
+  out += fmt::format("backtest: {} stored accepted artifacts replayed through {}: {} would flip\n", rows.size(),
+                     contract, flips);
+  return out;
+}
+
+std::string render_backtest_json(const std::vector<BacktestRow>& rows, const std::string& stream) {
+  json list = json::array();
+  size_t flips = 0;
+  for (const auto& row : rows) {
+    bool flip = row.report.verdict == Verdict::reject;
+    flips += flip;
+    list.push_back({{"digest", row.entry.digest},
+                    {"sequence", row.entry.sequence},
+                    {"generation", row.entry.generation},
+                    {"accepted_at", text::format_rfc3339(row.entry.accepted_at_ms)},
+                    {"was", "accept"},
+                    {"now", flip ? "reject" : "accept"},
+                    {"failed", failed_ids(row.report)},
+                    {"report", report_to_json(row.report)}});
+  }
+  return dump({{"version", 1}, {"stream", stream}, {"flips", flips}, {"artifacts", list}});
+}
+
+std::string render_waiver(const Waiver& w, const std::string& stream, bool as_json) {
+  if (as_json) return dump({{"version", 1}, {"stream", stream}, {"waiver", store::to_json(w)}});
+  return fmt::format("waived {} on stream {} until {} (by {}): {}\n", w.invariant, stream,
+                     text::format_rfc3339(w.expires_ms), w.by, w.reason);
+}
+
+std::string render_error_json(const Error& e) {
+  return dump({{"version", 1},
+               {"verdict", "error"},
+               {"error",
+                {{"code", to_string(e.code)},
+                 {"message", e.message},
+                 {"file", e.where.file},
+                 {"pointer", e.where.pointer},
+                 {"line", e.where.line},
+                 {"column", e.where.column}}}});
 }
 
 }  // namespace invar

@@ -15,63 +15,24 @@
 #include <string>
 #include <vector>
 
+#include "invar/gate.hpp"
 #include "invar/invar.hpp"
 #include "invariants/measure.hpp"
 
 namespace invar::store {
 
 inline constexpr int kFormatVersion = 1;
-inline constexpr uint32_t kDefaultKeep = 10;               // accepted artifacts kept for backtests
 inline constexpr uint64_t kMaxJournalRead = 16ull << 20;   // journal bytes status/history read from its end
 inline constexpr uint64_t kGateJournalRead = 1ull << 20;   // ... and a gate (flap detection, pinned-since)
 inline constexpr uint64_t kMaxStateFileBytes = 64ull << 20; // records, measures, waivers
 
 using Status = std::optional<Error>;  // nullopt: success
 
-struct LkgRecord {
-  std::string stream;
-  uint64_t sequence = 0;       // promotions on this stream so far (1 = first)
-  std::string digest;          // "sha256:..." of the artifact bytes
-  uint64_t bytes = 0;
-  std::string generation;      // the value of the contract's first monotonic invariant ("" if none)
-  int64_t accepted_at_ms = 0;
-  std::string contract;        // name and digest of the contract it was accepted under
-  std::string contract_digest;
-};
-
-struct Accepted {  // one entry of the retention list
-  std::string digest;
-  std::string generation;
-  int64_t accepted_at_ms = 0;
-  uint64_t sequence = 0;
-};
-
-struct Waiver {
-  std::string invariant;
-  std::string reason;
-  std::string by;
-  int64_t created_ms = 0;
-  int64_t expires_ms = 0;
-};
-
-struct JournalRecord {
-  std::string event;  // "decision" or "waiver"
-  int64_t time_ms = 0;
-  std::string stream;
-  std::string host;
-  int64_t pid = 0;
-  // decision
-  std::string verdict;  // accept, reject, pin
-  std::string candidate;
-  std::string generation;
-  std::vector<std::string> failed;  // error-severity invariants that failed
-  std::vector<std::string> waived;
-  std::string lkg_before, lkg_after;
-  std::string contract, contract_digest;
-  bool flapping = false;
-  // waiver
-  std::optional<Waiver> waiver;
-};
+// The records are the public ones (include/invar/gate.hpp).
+using invar::Accepted;
+using invar::JournalRecord;
+using invar::LkgRecord;
+using invar::Waiver;
 
 // Held while a stream is read (shared) or written (exclusive); released on
 // destruction, and by the kernel if the process dies.

@@ -1,0 +1,329 @@
+// invar's stateful half: gates that decide accept / reject / pin against a
+// stream's last-known-good (LKG), the state store they share, and the Guard
+// that consumers embed to keep serving their LKG through a bad update.
+//
+//   auto contract = invar::Contract::load_file("rules/dns-plan.contract.json");
+//   auto store = invar::StateStore::open_directory("/var/lib/invar");
+//   invar::Gate gate(*contract, *store);
+//   auto decision = gate.submit("dynamodb-us-east-1", bytes);
+//   if (!decision) { ... cannot judge: publish nothing ... }
+//   else if (decision->action != invar::Action::reject) publish(*decision->artifact);
+//
+// Semantics (docs/gate.md): stateless invariants are evaluated before the
+// stream's lock; baseline comparisons and freshness under it, against the LKG
+// as it is then. Promotion is atomic and crash-safe. Nothing here throws on
+// bad input: errors are Results (ErrorCode::state for a corrupted store).
+//
+// Thread-safety: Gate, StateStore and Guard may be used from any number of
+// threads; calls on one stream are serialised by the store's lock (across
+// processes too, for a directory store).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "invar/invar.hpp"
+
+// The public API has default visibility; everything else in libinvar is hidden.
+#pragma GCC visibility push(default)
+
+namespace invar {
+
+enum class Action { accept, reject, pin };
+std::string_view to_string(Action a);
+
+// The LKG of a stream, as stored.
+struct LkgRecord {
+  std::string stream;
+  uint64_t sequence = 0;        // promotions on this stream so far (1 = first)
+  std::string digest;           // "sha256:..." of the artifact bytes
+  uint64_t bytes = 0;
+  std::string generation;       // the contract's first monotonic invariant's value ("" if none)
+  int64_t accepted_at_ms = 0;   // Unix epoch milliseconds
+  std::string contract;         // the contract it was accepted under: name and digest
+  std::string contract_digest;
+};
+
+// One entry of a stream's retention list (the last N accepted artifacts).
+struct Accepted {
+  std::string digest;
+  std::string generation;
+  int64_t accepted_at_ms = 0;
+  uint64_t sequence = 0;
+};
+
+struct Waiver {
+  std::string invariant;
+  std::string reason;
+  std::string by;
+  int64_t created_ms = 0;
+  int64_t expires_ms = 0;
+};
+
+// One line of a stream's decision journal.
+struct JournalRecord {
+  std::string event;  // "decision" or "waiver"
+  int64_t time_ms = 0;
+  std::string stream;
+  std::string host;
+  int64_t pid = 0;
+  // decision
+  std::string verdict;  // "accept", "reject", "pin"
+  std::string candidate;
+  std::string generation;
+  std::vector<std::string> failed;  // error-severity invariants that failed
+  std::vector<std::string> waived;
+  std::string lkg_before, lkg_after;
+  std::string contract, contract_digest;
+  bool flapping = false;
+  // waiver
+  std::optional<Waiver> waiver;
+};
+
+struct WaiverRequest {
+  std::string invariant;
+  std::string reason;     // required, not blank
+  int64_t duration_ms = 0;  // required, at most 30 days
+  std::string by;         // who (recorded)
+};
+
+struct FlapOptions {
+  uint32_t alternations = 3;      // accept<->not-accept flips that make a stream flapping (0: off)
+  int64_t window_ms = 3'600'000;  // ... within this window (1h)
+};
+
+// A Gate's configuration.
+//
+//   option          default  meaning
+//   keep            10       accepted artifacts kept per stream for backtests (>= 1)
+//   flap            3 in 1h  see FlapOptions
+//   pinned_warn_ms  1h       warn when a stream has been pinned longer
+struct GateOptions {
+  uint32_t keep = 10;
+  FlapOptions flap;
+  int64_t pinned_warn_ms = 3'600'000;
+};
+
+// Where the artifact to publish goes: prepare() stages the bytes (nothing
+// visible yet), commit() makes them visible; both run under the stream's
+// lock, prepare() before the state changes and commit() after.
+class Publisher {
+ public:
+  virtual ~Publisher() = default;
+  virtual std::optional<Error> prepare(std::string_view bytes) = 0;
+  virtual std::optional<Error> commit() = 0;
+};
+
+// Publishes to a file: a temporary file beside `path` (written, fsynced),
+// renamed over `path` on commit (then the directory is fsynced).
+std::unique_ptr<Publisher> file_publisher(const std::string& path);
+
+// A consumer's own check of a candidate (its parse step): nullopt when it can
+// use the bytes, else why not. Runs only when the contract accepts.
+using ConsumerCheck = std::function<std::optional<std::string>(std::string_view bytes)>;
+
+struct SubmitOptions {
+  bool dry_run = false;  // evaluate and report; change nothing, publish nothing (shadow mode)
+  // The clock; Options::clock (the system clock) when unset. Read again under the lock.
+  std::optional<std::chrono::system_clock::time_point> now;
+  std::vector<WaiverRequest> waive;  // recorded (unless dry_run) before deciding
+  Publisher* publisher = nullptr;    // where to publish; none: the caller publishes Decision::artifact
+  ConsumerCheck consumer_check;      // failing it is a violation "consumer.check"
+};
+
+struct Decision {
+  Action action = Action::reject;
+  Report report;
+  std::string candidate;   // "sha256:..." ("" when the file was refused unread)
+  std::string generation;  // the first monotonic invariant's value, if any
+  std::optional<LkgRecord> lkg_before, lkg_after;
+  // What is in service after the decision: the candidate on accept, the LKG
+  // on pin, null on reject.
+  std::shared_ptr<const std::string> artifact;
+  bool flapping = false;
+  std::vector<std::string> flap_history;  // "accept 2025-...Z", oldest first, within the window
+  std::optional<int64_t> pinned_since_ms;
+  std::vector<std::string> warnings;
+  bool dry_run = false;
+};
+
+struct StreamStatus {
+  std::string stream;
+  std::optional<LkgRecord> lkg;
+  std::vector<JournalRecord> recent;  // the last decisions, newest first
+  std::optional<int64_t> pinned_since_ms;
+  bool flapping = false;
+  std::vector<std::string> flap_history;
+  std::vector<Waiver> active_waivers;
+  uint64_t retained = 0;  // accepted artifacts kept (all verified)
+  std::vector<std::string> warnings;
+};
+
+struct BacktestRow {
+  Accepted entry;
+  Report report;  // under the new contract, the previous accepted artifact as baseline
+};
+
+#pragma GCC visibility pop
+namespace store {
+class Store;  // internal (src/store)
+}
+#pragma GCC visibility push(default)
+
+// Where gates keep their state. The embedded backend is a directory (format
+// in docs/state.md). Copies share the same store.
+class StateStore {
+ public:
+  // Opens (does not yet create) the directory store at `dir`.
+  static Result<StateStore> open_directory(const std::string& dir);
+
+  // Streams with state, sorted.
+  Result<std::vector<std::string>> streams() const;
+  // Reads and verifies everything stored for `stream` (checksums, digests):
+  // an Error (ErrorCode::state) when anything is corrupted.
+  Result<StreamStatus> status(const std::string& stream, int64_t now_ms, const GateOptions& options = {},
+                              size_t recent = 10) const;
+  // The journal, oldest first (the last 16 MiB of it).
+  Result<std::vector<JournalRecord>> history(const std::string& stream) const;
+  // The LKG's bytes, verified; nullopt when the stream has none.
+  Result<std::optional<std::string>> lkg_artifact(const std::string& stream) const;
+
+ private:
+  friend class Gate;
+  friend class Guard;
+  explicit StateStore(std::shared_ptr<store::Store> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<store::Store> impl_;
+};
+
+class Gate {
+ public:
+  Gate(Contract contract, StateStore store, GateOptions options = {});
+
+  // Judges `bytes` for `stream` (1-128 of A-Z a-z 0-9 . _ -). On accept the
+  // candidate becomes the LKG and is published; on a violation the LKG is
+  // published (pin), or nothing when there is none (reject). An Error means
+  // the gate could not judge: nothing was published or changed.
+  Result<Decision> submit(const std::string& stream, std::string_view bytes, const SubmitOptions& options = {}) const;
+
+  // Reads the artifact at `path` (refused unread, as a violation
+  // "artifact.size", when over the contract's max_bytes) and submits it.
+  // A missing or unreadable file is an Error.
+  Result<Decision> submit_file(const std::string& stream, const std::string& path,
+                               const SubmitOptions& options = {}) const;
+
+  // Records a waiver for one invariant on `stream`: refused (ErrorCode::usage)
+  // without a reason, without an expiry in (0, 30 days], for an id not in the
+  // contract or one declared "waivable": false.
+  Result<Waiver> waive(const std::string& stream, const WaiverRequest& request,
+                       std::optional<std::chrono::system_clock::time_point> now = {}) const;
+
+  // Replays the stream's stored accepted artifacts (oldest first) through this
+  // gate's contract; a row whose report rejects would flip.
+  Result<std::vector<BacktestRow>> backtest(const std::string& stream) const;
+
+  const Contract& contract() const { return contract_; }
+
+ private:
+  Contract contract_;
+  StateStore store_;
+  GateOptions options_;
+};
+
+// A guarded loader for consumers: holds the artifact in service and never
+// leaves the consumer without one once it had one. update() checks a new
+// candidate: accepted, it is the one to use; otherwise the one in service is
+// kept (pin) and the decision says why. Never throws.
+class Guard {
+ public:
+  struct Update {
+    std::shared_ptr<const std::string> artifact;  // use this now (null only before any was accepted)
+    Decision decision;
+  };
+
+  // The LKG lives in memory only (a restarted consumer starts empty).
+  explicit Guard(Contract contract, GateOptions options = {});
+  // The LKG is `stream` in `store`, shared with gates and kept across
+  // restarts: the Guard starts with the stored LKG.
+  static Result<Guard> persistent(Contract contract, StateStore store, const std::string& stream,
+                                  GateOptions options = {});
+
+  // Thread-safe; updates are serialised. `check` runs the consumer's own
+  // parse step on an accepted candidate; failing it pins.
+  Update update(std::string_view bytes, const ConsumerCheck& check = {},
+                std::optional<std::chrono::system_clock::time_point> now = {});
+  std::shared_ptr<const std::string> current() const;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+// A Guard whose consumer parses the bytes into a T: a parse failure is a pin,
+// not a crash. `parse` returns the value or an Error saying why not.
+template <class T>
+class TypedGuard {
+ public:
+  using Parse = std::function<Result<T>(std::string_view bytes)>;
+  struct Update {
+    std::shared_ptr<const T> value;  // use this now (null only before any was accepted)
+    Decision decision;
+  };
+
+  // Parses the guard's current artifact, if any (a stored LKG the parse step
+  // refuses leaves the TypedGuard empty until an update is accepted).
+  TypedGuard(Guard guard, Parse parse) : guard_(std::move(guard)), parse_(std::move(parse)) {
+    if (auto bytes = guard_.current()) {
+      auto parsed = parse_(*bytes);
+      if (parsed) value_ = std::make_shared<const T>(std::move(parsed.value()));
+    }
+  }
+
+  Update update(std::string_view bytes, std::optional<std::chrono::system_clock::time_point> now = {}) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::shared_ptr<const T> parsed;
+    auto check = [&](std::string_view candidate) -> std::optional<std::string> {
+      auto r = parse_(candidate);
+      if (!r) return r.error().to_string();
+      parsed = std::make_shared<const T>(std::move(r.value()));
+      return std::nullopt;
+    };
+    auto u = guard_.update(bytes, check, now);
+    if (u.decision.action == Action::accept && parsed) value_ = parsed;
+    return {value_, std::move(u.decision)};
+  }
+
+  std::shared_ptr<const T> current() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return value_;
+  }
+
+ private:
+  Guard guard_;
+  Parse parse_;
+  mutable std::mutex mutex_;
+  std::shared_ptr<const T> value_;
+};
+
+// Rendering of the stateful commands' results (human text, and JSON following
+// schemas/decision.schema.json for decisions).
+std::string render_decision_human(const Decision& decision, const RenderOptions& options = {});
+std::string render_decision_json(const Decision& decision, const std::string& stream);
+std::string render_status_human(const StreamStatus& status, int64_t now_ms);
+std::string render_status_json(const std::vector<StreamStatus>& statuses, const std::vector<Error>& errors);
+std::string render_history_human(const std::vector<JournalRecord>& records, size_t limit);
+std::string render_history_json(const std::string& stream, const std::vector<JournalRecord>& records, size_t limit);
+std::string render_backtest_human(const std::vector<BacktestRow>& rows, const std::string& contract);
+std::string render_backtest_json(const std::vector<BacktestRow>& rows, const std::string& stream);
+std::string render_waiver(const Waiver& waiver, const std::string& stream, bool json);
+// The error object of `--format json` ({"version": 1, "verdict": "error", ...}).
+std::string render_error_json(const Error& error);
+
+}  // namespace invar
+
+#pragma GCC visibility pop

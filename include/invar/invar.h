@@ -1,0 +1,131 @@
+/* invar's C ABI: for consumers and distributors written in C, Rust, Go,
+ * Python or Lua. Opaque handles, explicit free functions, status codes.
+ *
+ *   invar_contract* contract = NULL;
+ *   if (invar_contract_load("rules/feature-file.contract.json", &contract) != INVAR_OK) {
+ *     fprintf(stderr, "%s\n", invar_last_error());
+ *     return 3;
+ *   }
+ *   invar_guard* guard = NULL;
+ *   invar_guard_new(contract, &guard);
+ *   invar_report* decision = NULL;
+ *   invar_guard_update(guard, bytes, len, &decision);   // never leaves you without a config
+ *   const char* config; size_t config_len;
+ *   invar_guard_current(guard, &config, &config_len);   // use this
+ *
+ * Contract of every call:
+ * - It returns an invar_status: INVAR_OK, or an error code whose message is
+ *   invar_last_error() (per thread, valid until the thread's next call).
+ * - No C++ exception crosses this boundary; an unexpected one is INVAR_E_INTERNAL.
+ * - NULL handles and NULL output pointers are INVAR_E_ARGUMENT, never a crash.
+ * - Every handle an invar_*_new/load/check/submit/update call returns through
+ *   an out parameter must be released with its invar_*_free; freeing NULL is a
+ *   no-op. Strings returned as char* are released with invar_string_free.
+ * - Byte buffers are (pointer, length) pairs and need not be NUL-terminated.
+ *
+ * Thread-safety: a contract may be used from any number of threads at once;
+ * gates and guards too (calls on one stream are serialised). A report is
+ * immutable. invar_guard_current's pointer stays valid until the next
+ * invar_guard_update on that guard or invar_guard_free.
+ */
+#ifndef INVAR_INVAR_H
+#define INVAR_INVAR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define INVAR_API __attribute__((visibility("default")))
+
+typedef enum invar_status {
+  INVAR_OK = 0,
+  INVAR_E_ARGUMENT = 1, /* a NULL handle or pointer, or a meaningless value */
+  INVAR_E_IO = 2,       /* a file could not be read or written */
+  INVAR_E_CONTRACT = 3, /* the contract (or a schema, selector, regex in it) does not load */
+  INVAR_E_LIMIT = 4,    /* a named resource limit was exceeded */
+  INVAR_E_STATE = 5,    /* the state directory is corrupted or of another version */
+  INVAR_E_USAGE = 6,    /* e.g. a bad stream name, a waiver without a reason */
+  INVAR_E_INTERNAL = 7  /* a bug or out of memory: nothing was changed */
+} invar_status;
+
+/* A report's verdict, or a gate's / guard's decision. */
+typedef enum invar_verdict { INVAR_ACCEPT = 0, INVAR_REJECT = 1, INVAR_PIN = 2 } invar_verdict;
+
+typedef struct invar_contract invar_contract;
+typedef struct invar_report invar_report;
+typedef struct invar_gate invar_gate;
+typedef struct invar_guard invar_guard;
+
+/* One violation; the strings belong to the report and live as long as it. */
+typedef struct invar_violation {
+  const char* invariant; /* invariant id, or "artifact.syntax" etc. */
+  const char* kind;
+  const char* family;
+  const char* severity; /* "error" or "warn" */
+  const char* message;
+  const char* pointer;  /* JSON Pointer into the artifact */
+  const char* expected;
+  const char* actual;
+  const char* baseline; /* delta family: the LKG's value, else "" */
+  const char* why;
+} invar_violation;
+
+/* The calling thread's message for its last failed call ("" after success). */
+INVAR_API const char* invar_last_error(void);
+INVAR_API const char* invar_version(void);
+INVAR_API void invar_string_free(char* s);
+
+/* Contracts: compiled once, immutable, shareable between threads. */
+INVAR_API invar_status invar_contract_load(const char* path, invar_contract** out);
+/* `base_dir` resolves relative schema paths (NULL: "."). */
+INVAR_API invar_status invar_contract_load_string(const char* text, size_t len, const char* base_dir,
+                                                  invar_contract** out);
+INVAR_API void invar_contract_free(invar_contract* contract);
+
+/* Stateless check. `now_ms` (Unix epoch milliseconds, 0: the system clock)
+ * is the clock for freshness; `baseline` (NULL: none) the artifact the delta
+ * family compares with. Unreadable bytes are a reject, not an error. */
+INVAR_API invar_status invar_check(const invar_contract* contract, const char* bytes, size_t len,
+                                   const char* baseline, size_t baseline_len, int64_t now_ms, invar_report** out);
+
+/* Gates over a state directory (docs/gate.md). The decision is a report whose
+ * verdict is INVAR_ACCEPT, INVAR_REJECT or INVAR_PIN; on accept and pin,
+ * invar_report_artifact gives the bytes to publish. */
+INVAR_API invar_status invar_gate_open(const invar_contract* contract, const char* state_dir, invar_gate** out);
+INVAR_API invar_status invar_gate_submit(invar_gate* gate, const char* stream, const char* bytes, size_t len,
+                                         int64_t now_ms, invar_report** out);
+INVAR_API void invar_gate_free(invar_gate* gate);
+
+/* Guarded loading for consumers. With `state_dir` and `stream` NULL the
+ * last-known-good lives in memory; with both, in that stream of the state
+ * directory (and a restarted consumer starts with it). */
+INVAR_API invar_status invar_guard_new(const invar_contract* contract, const char* state_dir, const char* stream,
+                                       invar_guard** out);
+/* Judges `bytes`; `decision` (may be NULL) receives the decision report. The
+ * guard keeps serving its current artifact unless the candidate is accepted. */
+INVAR_API invar_status invar_guard_update(invar_guard* guard, const char* bytes, size_t len, int64_t now_ms,
+                                          invar_report** decision);
+/* The artifact in service: *bytes is NULL (and *len 0) before any was accepted. */
+INVAR_API invar_status invar_guard_current(const invar_guard* guard, const char** bytes, size_t* len);
+INVAR_API void invar_guard_free(invar_guard* guard);
+
+/* Reports. */
+INVAR_API invar_verdict invar_report_verdict(const invar_report* report); /* INVAR_REJECT for NULL */
+INVAR_API size_t invar_report_violation_count(const invar_report* report);
+INVAR_API invar_status invar_report_violation(const invar_report* report, size_t index, invar_violation* out);
+/* For a decision: the artifact in service after it (NULL on reject). */
+INVAR_API invar_status invar_report_artifact(const invar_report* report, const char** bytes, size_t* len);
+/* The report as JSON (schemas/report.schema.json, or decision.schema.json
+ * for a gate's or guard's decision) or as human text; free with invar_string_free. */
+INVAR_API char* invar_report_json(const invar_report* report);
+INVAR_API char* invar_report_text(const invar_report* report);
+INVAR_API void invar_report_free(invar_report* report);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* INVAR_INVAR_H */

@@ -1,0 +1,304 @@
+// The C ABI (include/invar/invar.h) over the C++ API. Every entry point
+// catches everything: no exception crosses into C.
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+
+#include "invar/gate.hpp"
+#include "invar/invar.h"
+#include "invar/invar.hpp"
+
+struct invar_contract {
+  invar::Contract contract;
+};
+
+struct invar_report {
+  invar::Report report;
+  std::optional<invar::Decision> decision;  // set for gate and guard decisions
+  std::string stream;
+  std::vector<invar_violation> views;       // C views of report.violations
+};
+
+struct invar_gate {
+  invar::Gate gate;
+};
+
+struct invar_guard {
+  invar::Guard guard;
+  std::shared_ptr<const std::string> current;  // keeps invar_guard_current's pointer alive
+};
+
+namespace {
+
+thread_local std::string last_error;
+
+invar_status fail(invar_status status, std::string message) {
+  last_error = std::move(message);
+  return status;
+}
+
+invar_status ok() {
+  last_error.clear();
+  return INVAR_OK;
+}
+
+invar_status from(const invar::Error& e) {
+  invar_status status = INVAR_E_CONTRACT;
+  switch (e.code) {
+    case invar::ErrorCode::io: status = INVAR_E_IO; break;
+    case invar::ErrorCode::limit: status = INVAR_E_LIMIT; break;
+    case invar::ErrorCode::state: status = INVAR_E_STATE; break;
+    case invar::ErrorCode::usage: status = INVAR_E_USAGE; break;
+    default: status = INVAR_E_CONTRACT; break;
+  }
+  return fail(status, e.to_string());
+}
+
+// Runs `body`, turning any exception into INVAR_E_INTERNAL.
+template <class Body>
+invar_status guarded(Body&& body) {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return fail(INVAR_E_INTERNAL, "out of memory");
+  } catch (const std::exception& e) {
+    return fail(INVAR_E_INTERNAL, std::string("internal error: ") + e.what());
+  } catch (...) {
+    return fail(INVAR_E_INTERNAL, "internal error");
+  }
+}
+
+std::optional<std::chrono::system_clock::time_point> clock_of(int64_t now_ms) {
+  if (now_ms == 0) return std::nullopt;
+  return std::chrono::system_clock::time_point(std::chrono::milliseconds(now_ms));
+}
+
+invar_report* make_report(invar::Report report, std::optional<invar::Decision> decision, std::string stream) {
+  auto r = std::make_unique<invar_report>();
+  r->report = std::move(report);
+  r->decision = std::move(decision);
+  r->stream = std::move(stream);
+  for (const auto& v : r->report.violations) {
+    r->views.push_back({v.invariant.c_str(), v.kind.c_str(), v.family.c_str(),
+                        v.severity == invar::Severity::error ? "error" : "warn", v.message.c_str(), v.pointer.c_str(),
+                        v.expected.c_str(), v.actual.c_str(), v.baseline.c_str(), v.why.c_str()});
+  }
+  return r.release();
+}
+
+char* copy_string(const std::string& s) {
+  char* out = static_cast<char*>(std::malloc(s.size() + 1));
+  if (!out) return nullptr;
+  std::memcpy(out, s.data(), s.size() + 1);
+  return out;
+}
+
+#define REQUIRE_ARG(cond, what) \
+  if (!(cond)) return fail(INVAR_E_ARGUMENT, what)
+
+}  // namespace
+
+extern "C" {
+
+const char* invar_last_error(void) { return last_error.c_str(); }
+const char* invar_version(void) { return "0.1.0"; }
+void invar_string_free(char* s) { std::free(s); }
+
+invar_status invar_contract_load(const char* path, invar_contract** out) {
+  return guarded([&] {
+    REQUIRE_ARG(out, "invar_contract_load: out is NULL");
+    *out = nullptr;
+    REQUIRE_ARG(path, "invar_contract_load: path is NULL");
+    auto c = invar::Contract::load_file(path);
+    if (!c) return from(c.error());
+    *out = new invar_contract{std::move(c.value())};
+    return ok();
+  });
+}
+
+invar_status invar_contract_load_string(const char* text, size_t len, const char* base_dir, invar_contract** out) {
+  return guarded([&] {
+    REQUIRE_ARG(out, "invar_contract_load_string: out is NULL");
+    *out = nullptr;
+    REQUIRE_ARG(text || len == 0, "invar_contract_load_string: text is NULL");
+    auto c = invar::Contract::load_string(std::string_view(text ? text : "", len), base_dir ? base_dir : ".",
+                                          "<string>");
+    if (!c) return from(c.error());
+    *out = new invar_contract{std::move(c.value())};
+    return ok();
+  });
+}
+
+void invar_contract_free(invar_contract* contract) { delete contract; }
+
+invar_status invar_check(const invar_contract* contract, const char* bytes, size_t len, const char* baseline,
+                         size_t baseline_len, int64_t now_ms, invar_report** out) {
+  return guarded([&] {
+    REQUIRE_ARG(out, "invar_check: out is NULL");
+    *out = nullptr;
+    REQUIRE_ARG(contract, "invar_check: contract is NULL");
+    REQUIRE_ARG(bytes || len == 0, "invar_check: bytes is NULL");
+    invar::CheckContext ctx;
+    ctx.now = clock_of(now_ms);
+    std::optional<invar::Baseline> base;
+    if (baseline) {
+      auto b = invar::Baseline::measure(contract->contract, std::string_view(baseline, baseline_len), "<baseline>");
+      if (!b) return from(b.error());
+      base = std::move(b.value());
+      ctx.baseline = &*base;
+    }
+    *out = make_report(contract->contract.check(std::string_view(bytes ? bytes : "", len), ctx), std::nullopt, "");
+    return ok();
+  });
+}
+
+invar_status invar_gate_open(const invar_contract* contract, const char* state_dir, invar_gate** out) {
+  return guarded([&] {
+    REQUIRE_ARG(out, "invar_gate_open: out is NULL");
+    *out = nullptr;
+    REQUIRE_ARG(contract, "invar_gate_open: contract is NULL");
+    REQUIRE_ARG(state_dir, "invar_gate_open: state_dir is NULL");
+    auto store = invar::StateStore::open_directory(state_dir);
+    if (!store) return from(store.error());
+    *out = new invar_gate{invar::Gate(contract->contract, std::move(store.value()))};
+    return ok();
+  });
+}
+
+invar_status invar_gate_submit(invar_gate* gate, const char* stream, const char* bytes, size_t len, int64_t now_ms,
+                               invar_report** out) {
+  return guarded([&] {
+    REQUIRE_ARG(out, "invar_gate_submit: out is NULL");
+    *out = nullptr;
+    REQUIRE_ARG(gate, "invar_gate_submit: gate is NULL");
+    REQUIRE_ARG(stream, "invar_gate_submit: stream is NULL");
+    REQUIRE_ARG(bytes || len == 0, "invar_gate_submit: bytes is NULL");
+    invar::SubmitOptions options;
+    options.now = clock_of(now_ms);
+    auto d = gate->gate.submit(stream, std::string_view(bytes ? bytes : "", len), options);
+    if (!d) return from(d.error());
+    invar::Report report = d->report;
+    *out = make_report(std::move(report), std::move(d.value()), stream);
+    return ok();
+  });
+}
+
+void invar_gate_free(invar_gate* gate) { delete gate; }
+
+invar_status invar_guard_new(const invar_contract* contract, const char* state_dir, const char* stream,
+                             invar_guard** out) {
+  return guarded([&] {
+    REQUIRE_ARG(out, "invar_guard_new: out is NULL");
+    *out = nullptr;
+    REQUIRE_ARG(contract, "invar_guard_new: contract is NULL");
+    REQUIRE_ARG((state_dir == nullptr) == (stream == nullptr),
+                "invar_guard_new: give both state_dir and stream, or neither");
+    if (!state_dir) {
+      *out = new invar_guard{invar::Guard(contract->contract), nullptr};
+      return ok();
+    }
+    auto store = invar::StateStore::open_directory(state_dir);
+    if (!store) return from(store.error());
+    auto guard = invar::Guard::persistent(contract->contract, std::move(store.value()), stream);
+    if (!guard) return from(guard.error());
+    auto current = guard->current();
+    *out = new invar_guard{std::move(guard.value()), std::move(current)};
+    return ok();
+  });
+}
+
+invar_status invar_guard_update(invar_guard* guard, const char* bytes, size_t len, int64_t now_ms,
+                                invar_report** decision) {
+  return guarded([&] {
+    if (decision) *decision = nullptr;
+    REQUIRE_ARG(guard, "invar_guard_update: guard is NULL");
+    REQUIRE_ARG(bytes || len == 0, "invar_guard_update: bytes is NULL");
+    auto u = guard->guard.update(std::string_view(bytes ? bytes : "", len), {}, clock_of(now_ms));
+    guard->current = u.artifact;
+    if (decision) {
+      invar::Report report = u.decision.report;
+      *decision = make_report(std::move(report), std::move(u.decision), "");
+    }
+    return ok();
+  });
+}
+
+invar_status invar_guard_current(const invar_guard* guard, const char** bytes, size_t* len) {
+  return guarded([&] {
+    REQUIRE_ARG(bytes && len, "invar_guard_current: bytes or len is NULL");
+    *bytes = nullptr;
+    *len = 0;
+    REQUIRE_ARG(guard, "invar_guard_current: guard is NULL");
+    if (guard->current) {
+      *bytes = guard->current->data();
+      *len = guard->current->size();
+    }
+    return ok();
+  });
+}
+
+void invar_guard_free(invar_guard* guard) { delete guard; }
+
+invar_verdict invar_report_verdict(const invar_report* report) {
+  if (!report) return INVAR_REJECT;
+  if (report->decision) {
+    switch (report->decision->action) {
+      case invar::Action::accept: return INVAR_ACCEPT;
+      case invar::Action::pin: return INVAR_PIN;
+      case invar::Action::reject: return INVAR_REJECT;
+    }
+  }
+  return report->report.verdict == invar::Verdict::accept ? INVAR_ACCEPT : INVAR_REJECT;
+}
+
+size_t invar_report_violation_count(const invar_report* report) { return report ? report->views.size() : 0; }
+
+invar_status invar_report_violation(const invar_report* report, size_t index, invar_violation* out) {
+  return guarded([&] {
+    REQUIRE_ARG(report && out, "invar_report_violation: report or out is NULL");
+    REQUIRE_ARG(index < report->views.size(), "invar_report_violation: index out of range");
+    *out = report->views[index];
+    return ok();
+  });
+}
+
+invar_status invar_report_artifact(const invar_report* report, const char** bytes, size_t* len) {
+  return guarded([&] {
+    REQUIRE_ARG(bytes && len, "invar_report_artifact: bytes or len is NULL");
+    *bytes = nullptr;
+    *len = 0;
+    REQUIRE_ARG(report, "invar_report_artifact: report is NULL");
+    if (report->decision && report->decision->artifact) {
+      *bytes = report->decision->artifact->data();
+      *len = report->decision->artifact->size();
+    }
+    return ok();
+  });
+}
+
+char* invar_report_json(const invar_report* report) {
+  if (!report) return nullptr;
+  try {
+    if (report->decision) return copy_string(invar::render_decision_json(*report->decision, report->stream));
+    return copy_string(invar::render_json({report->report}));
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+char* invar_report_text(const invar_report* report) {
+  if (!report) return nullptr;
+  try {
+    if (report->decision) return copy_string(invar::render_decision_human(*report->decision));
+    return copy_string(invar::render_human(report->report));
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void invar_report_free(invar_report* report) { delete report; }
+
+}  // extern "C"

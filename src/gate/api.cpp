@@ -1,0 +1,179 @@
+// The public stateful API (include/invar/gate.hpp) over src/gate and src/store.
+#include <deque>
+#include <mutex>
+
+#include "common/digest.hpp"
+#include "engine/evaluate.hpp"
+#include "gate/gate.hpp"
+#include "invar/gate.hpp"
+
+namespace invar {
+
+Result<StateStore> StateStore::open_directory(const std::string& dir) {
+  auto s = store::open_fs_store(dir);
+  if (!s) return s.error();
+  return StateStore(std::shared_ptr<store::Store>(std::move(s.value())));
+}
+
+Result<std::vector<std::string>> StateStore::streams() const { return impl_->streams(); }
+
+Result<StreamStatus> StateStore::status(const std::string& stream, int64_t now_ms, const GateOptions& options,
+                                        size_t recent) const {
+  return gate::status(*impl_, stream, now_ms, options, recent);
+}
+
+Result<std::vector<JournalRecord>> StateStore::history(const std::string& stream) const {
+  if (!store::valid_stream_name(stream))
+    return Error{ErrorCode::usage, "stream name \"" + stream + "\" is not valid", {}};
+  auto lock = impl_->lock(stream, false);
+  if (!lock) return lock.error();
+  return impl_->journal(stream);
+}
+
+Result<std::optional<std::string>> StateStore::lkg_artifact(const std::string& stream) const {
+  if (!store::valid_stream_name(stream))
+    return Error{ErrorCode::usage, "stream name \"" + stream + "\" is not valid", {}};
+  auto lock = impl_->lock(stream, false);
+  if (!lock) return lock.error();
+  auto lkg = impl_->lkg(stream);
+  if (!lkg) return lkg.error();
+  if (!lkg.value()) return std::optional<std::string>();
+  auto bytes = impl_->artifact(stream, lkg.value()->digest);
+  if (!bytes) return bytes.error();
+  return std::optional<std::string>(std::move(bytes.value()));
+}
+
+Gate::Gate(Contract contract, StateStore store, GateOptions options)
+    : contract_(std::move(contract)), store_(std::move(store)), options_(options) {}
+
+Result<Decision> Gate::submit(const std::string& stream, std::string_view bytes, const SubmitOptions& options) const {
+  return gate::submit(contract_, *store_.impl_, stream, bytes, options_, options);
+}
+
+Result<Decision> Gate::submit_file(const std::string& stream, const std::string& path,
+                                   const SubmitOptions& options) const {
+  return gate::submit_file(contract_, *store_.impl_, stream, path, options_, options);
+}
+
+Result<Waiver> Gate::waive(const std::string& stream, const WaiverRequest& request,
+                           std::optional<std::chrono::system_clock::time_point> now) const {
+  return gate::waive(contract_, *store_.impl_, stream, request, now);
+}
+
+Result<std::vector<BacktestRow>> Gate::backtest(const std::string& stream) const {
+  return gate::backtest(contract_, *store_.impl_, stream);
+}
+
+// ---------------------------------------------------------------------------
+// Guard
+
+struct Guard::State {
+  Contract contract;
+  GateOptions options;
+  std::optional<Gate> gate;  // persistent guards decide through a gate
+  std::string stream;
+  mutable std::mutex mutex;
+  std::shared_ptr<const std::string> current;
+  std::optional<Baseline> baseline;  // in memory: the current artifact's measures
+  std::deque<JournalRecord> decisions;  // in memory: recent decisions, for flap detection
+
+  State(Contract c, GateOptions o) : contract(std::move(c)), options(o) {}
+};
+
+namespace {
+
+constexpr size_t kGuardHistory = 64;  // decisions an in-memory guard remembers
+
+// A decision made in memory: the gate's semantics without a store.
+Decision decide_in_memory(const Contract& contract, std::optional<Baseline>& baseline,
+                          std::shared_ptr<const std::string>& current, std::deque<JournalRecord>& decisions,
+                          const GateOptions& options, std::string_view bytes, const ConsumerCheck& check,
+                          std::optional<std::chrono::system_clock::time_point> now) {
+  Decision d;
+  d.candidate = digest::sha256(bytes);
+  CheckContext ctx;
+  ctx.now = now;
+  ctx.baseline = baseline ? &*baseline : nullptr;
+  d.report = contract.check(bytes, ctx);
+  if (check && d.report.verdict == Verdict::accept)
+    if (auto why = check(bytes)) gate::add_consumer_violation(d.report, *why);
+  int64_t now_ms = engine::now_ms(ContractAccess::plan(contract), now);
+  if (d.report.verdict == Verdict::accept) {
+    d.action = Action::accept;
+    auto next = std::make_shared<const std::string>(bytes);
+    auto measured = Baseline::measure(contract, *next);
+    if (measured) baseline = std::move(measured.value());
+    current = std::move(next);
+  } else {
+    d.action = current ? Action::pin : Action::reject;
+  }
+  d.artifact = d.action == Action::reject ? nullptr : current;
+  JournalRecord rec;
+  rec.event = "decision";
+  rec.time_ms = now_ms;
+  rec.verdict = std::string(to_string(d.action));
+  decisions.push_back(rec);
+  if (decisions.size() > kGuardHistory) decisions.pop_front();
+  std::vector<JournalRecord> list(decisions.begin(), decisions.end());
+  auto flap = gate::detect_flap(list, now_ms, options.flap);
+  d.flapping = flap.flapping;
+  d.flap_history = std::move(flap.history);
+  d.pinned_since_ms = gate::pinned_since(list);
+  return d;
+}
+
+}  // namespace
+
+Guard::Guard(Contract contract, GateOptions options)
+    : state_(std::make_shared<State>(std::move(contract), options)) {}
+
+Result<Guard> Guard::persistent(Contract contract, StateStore store, const std::string& stream, GateOptions options) {
+  auto lkg = store.lkg_artifact(stream);
+  if (!lkg) return lkg.error();
+  Guard guard(contract, options);
+  guard.state_->gate.emplace(std::move(contract), std::move(store), options);
+  guard.state_->stream = stream;
+  if (lkg.value()) guard.state_->current = std::make_shared<const std::string>(std::move(*lkg.value()));
+  return guard;
+}
+
+Guard::Update Guard::update(std::string_view bytes, const ConsumerCheck& check,
+                            std::optional<std::chrono::system_clock::time_point> now) {
+  State& s = *state_;
+  std::lock_guard<std::mutex> lock(s.mutex);
+  Update out;
+  try {
+    if (s.gate) {
+      SubmitOptions options;
+      options.now = now;
+      options.consumer_check = check;
+      auto d = s.gate->submit(s.stream, bytes, options);
+      if (!d) {
+        // Cannot judge (e.g. the store is unreadable): keep serving what we have.
+        out.decision.action = s.current ? Action::pin : Action::reject;
+        out.decision.report.verdict = Verdict::reject;
+        out.decision.warnings.push_back("the gate could not judge: " + d.error().to_string());
+        out.decision.artifact = s.current;
+      } else {
+        out.decision = std::move(d.value());
+        if (out.decision.action == Action::accept) s.current = out.decision.artifact;
+      }
+    } else {
+      out.decision = decide_in_memory(s.contract, s.baseline, s.current, s.decisions, s.options, bytes, check, now);
+    }
+  } catch (const std::exception& e) {  // such as std::bad_alloc: the consumer keeps its artifact
+    out.decision = Decision();
+    out.decision.action = s.current ? Action::pin : Action::reject;
+    out.decision.warnings.push_back(std::string("the guard failed while judging: ") + e.what());
+    out.decision.artifact = s.current;
+  }
+  out.artifact = s.current;
+  return out;
+}
+
+std::shared_ptr<const std::string> Guard::current() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->current;
+}
+
+}  // namespace invar

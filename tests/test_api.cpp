@@ -1,0 +1,184 @@
+// The public C++ API of include/invar/gate.hpp: Gate, StateStore, Guard,
+// TypedGuard; and Options (severity overrides, clock) of invar.hpp.
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "helpers.hpp"
+#include "invar/gate.hpp"
+#include "process.hpp"
+
+namespace {
+
+invar::Contract features() {
+  auto c = invar::Contract::load_file(test::source("rules/feature-file.contract.json"));
+  REQUIRE(c);
+  return *c;
+}
+std::string good() { return test::slurp(test::source("examples/cloudflare-2025-features/good.json")); }
+std::string bad() { return test::slurp(test::source("examples/cloudflare-2025-features/bad.json")); }
+
+}  // namespace
+
+TEST_CASE("Gate: submit decides and the caller publishes Decision::artifact", "[api]") {
+  test::TempDir tmp;
+  auto store = invar::StateStore::open_directory(tmp / "state");
+  REQUIRE(store);
+  invar::Gate gate(features(), *store);
+  auto first = gate.submit("bot", good());
+  REQUIRE(first);
+  CHECK(first->action == invar::Action::accept);
+  REQUIRE(first->artifact);
+  CHECK(*first->artifact == good());
+  auto second = gate.submit("bot", bad());
+  REQUIRE(second);
+  CHECK(second->action == invar::Action::pin);
+  CHECK(*second->artifact == good());
+  CHECK(second->lkg_before->digest == first->lkg_after->digest);
+  auto lkg = store->lkg_artifact("bot");
+  REQUIRE(lkg);
+  CHECK(lkg.value() == good());
+  auto history = store->history("bot");
+  REQUIRE(history);
+  CHECK(history->size() == 2);
+  auto status = store->status("bot", 0);
+  REQUIRE(status);
+  CHECK(status->lkg->sequence == 1);
+  // The consumer's own check is part of the verdict.
+  invar::SubmitOptions options;
+  options.consumer_check = [](std::string_view) { return std::optional<std::string>("feature 7 has an unknown type"); };
+  auto refused = gate.submit("bot", good(), options);
+  REQUIRE(refused);
+  CHECK(refused->action == invar::Action::pin);
+  REQUIRE(!refused->report.violations.empty());
+  CHECK(refused->report.violations.back().message == "the consumer cannot use the artifact: feature 7 has an unknown type");
+}
+
+TEST_CASE("Guard: in memory, never without a config once it had one", "[api]") {
+  invar::Guard guard(features());
+  auto u = guard.update(bad());
+  CHECK(u.decision.action == invar::Action::reject);
+  CHECK(!u.artifact);
+  u = guard.update(good());
+  CHECK(u.decision.action == invar::Action::accept);
+  REQUIRE(u.artifact);
+  CHECK(*u.artifact == good());
+  for (const std::string& candidate : {bad(), std::string("{"), std::string(), std::string("\xff\xfe")}) {
+    u = guard.update(candidate);
+    CHECK(u.decision.action == invar::Action::pin);
+    REQUIRE(u.artifact);
+    CHECK(*u.artifact == good());
+  }
+  // The delta family compares with the artifact in service.
+  std::string grown = good();
+  grown.replace(grown.find("\"features\": ["), 13, "\"features\": [" + std::string("{\"name\": \"x\", \"type\": \"int\", \"database\": \"default\"},"));
+  u = guard.update(grown);
+  CHECK(u.decision.action == invar::Action::accept);
+  CHECK(u.decision.report.invariants.back().outcome == invar::Outcome::pass);
+}
+
+TEST_CASE("Guard: flapping is reported by an in-memory guard too", "[api]") {
+  invar::Guard guard(features());
+  invar::Guard::Update u;
+  auto at = [](int minute) { return invar::parse_time("2025-11-18T11:" + std::to_string(10 + minute) + ":00Z"); };
+  for (int i = 0; i < 4; ++i) u = guard.update(i % 2 ? bad() : good(), {}, at(i));
+  CHECK(u.decision.action == invar::Action::pin);
+  CHECK(u.decision.flapping);
+  CHECK(u.decision.flap_history.size() == 4);
+  CHECK(u.decision.pinned_since_ms);
+}
+
+TEST_CASE("TypedGuard: a parse failure in the consumer is a pin, not a crash", "[api]") {
+  struct Config {
+    size_t features = 0;
+  };
+  invar::TypedGuard<Config> guard(invar::Guard(features()), [](std::string_view bytes) -> invar::Result<Config> {
+    if (bytes.find("\"feat_007\"") == std::string_view::npos)
+      return invar::Error{invar::ErrorCode::usage, "feat_007 is missing", {}};
+    Config c;
+    for (size_t at = 0; (at = bytes.find("\"name\"", at)) != std::string_view::npos; ++at) ++c.features;
+    return c;
+  });
+  auto u = guard.update(good());
+  CHECK(u.decision.action == invar::Action::accept);
+  REQUIRE(u.value);
+  CHECK(u.value->features == 60);
+  std::string without = good();
+  without.replace(without.find("\"feat_007\""), 10, "\"feat_777\"");
+  u = guard.update(without);
+  CHECK(u.decision.action == invar::Action::pin);
+  REQUIRE(u.value);
+  CHECK(u.value->features == 60);
+  CHECK(u.decision.report.violations.back().invariant == "consumer.check");
+  CHECK(u.decision.report.violations.back().message == "the consumer cannot use the artifact: feat_007 is missing");
+}
+
+TEST_CASE("Guard: persistent guards share the stream with gates and survive restarts", "[api]") {
+  test::TempDir tmp;
+  auto store = invar::StateStore::open_directory(tmp / "state");
+  REQUIRE(store);
+  {
+    auto guard = invar::Guard::persistent(features(), *store, "bot");
+    REQUIRE(guard);
+    CHECK(!guard->current());
+    CHECK(guard->update(good()).decision.action == invar::Action::accept);
+  }
+  auto restarted = invar::Guard::persistent(features(), *store, "bot");
+  REQUIRE(restarted);
+  REQUIRE(restarted->current());
+  CHECK(*restarted->current() == good());
+  auto u = restarted->update(bad());
+  CHECK(u.decision.action == invar::Action::pin);
+  CHECK(*u.artifact == good());
+  // A corrupted store cannot be judged: the guard keeps serving and says so.
+  test::spit(tmp / "state/streams/bot/lkg.json", "{}");
+  u = restarted->update(good());
+  CHECK(u.decision.action == invar::Action::pin);
+  CHECK(*u.artifact == good());
+  REQUIRE(!u.decision.warnings.empty());
+  CHECK(u.decision.warnings[0].find("the gate could not judge:") == 0);
+  CHECK(!invar::Guard::persistent(features(), *store, "bot"));
+}
+
+TEST_CASE("Guard: concurrent updates from 8 threads leave a consistent artifact", "[api][threads]") {
+  invar::Guard guard(features());
+  std::string g = good(), b = bad();
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        auto u = guard.update((t + i) % 2 ? b : g);
+        if (u.artifact && *u.artifact != g) ++wrong;
+        if (auto c = guard.current(); c && *c != g) ++wrong;
+      }
+    });
+  for (auto& t : threads) t.join();
+  CHECK(wrong == 0);
+  REQUIRE(guard.current());
+  CHECK(*guard.current() == g);
+}
+
+TEST_CASE("Options: severity overrides and the clock", "[api]") {
+  invar::Options options;
+  options.severity["features.unique"] = invar::Severity::warn;
+  options.severity["features.default-db"] = invar::Severity::warn;
+  options.severity["features.bounded"] = invar::Severity::warn;
+  auto lenient = invar::Contract::load_file(test::source("rules/feature-file.contract.json"), options);
+  REQUIRE(lenient);
+  CHECK(lenient->check(bad()).verdict == invar::Verdict::accept);
+  options.severity["nope"] = invar::Severity::warn;
+  auto unknown = invar::Contract::load_file(test::source("rules/feature-file.contract.json"), options);
+  REQUIRE(!unknown);
+  CHECK(unknown.error().message == "a severity override names \"nope\", which is not an invariant of this contract");
+
+  invar::Options clocked;
+  clocked.clock = [] { return *invar::parse_time("2025-10-20T06:45:00Z"); };
+  auto dns = invar::Contract::load_file(test::source("rules/dns-plan.contract.json"), clocked);
+  REQUIRE(dns);
+  auto plan = test::slurp(test::source("examples/aws-2025-dns/good.json"));
+  CHECK(dns->check(plan).verdict == invar::Verdict::accept);  // fresh at 06:45, stale by the system clock
+  invar::CheckContext later;
+  later.now = invar::parse_time("2025-10-20T07:45:00Z");
+  CHECK(dns->check(plan, later).verdict == invar::Verdict::reject);  // an explicit now wins
+}

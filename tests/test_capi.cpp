@@ -1,0 +1,200 @@
+// The C ABI (include/invar/invar.h): status codes and messages for bad
+// arguments, verdicts and violations, gates and guards, no exceptions.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "helpers.hpp"
+#include "invar/invar.h"
+#include "process.hpp"
+
+namespace {
+
+std::string feature_contract() { return test::source("rules/feature-file.contract.json"); }
+
+invar_contract* load(const std::string& path) {
+  invar_contract* c = nullptr;
+  REQUIRE(invar_contract_load(path.c_str(), &c) == INVAR_OK);
+  REQUIRE(c != nullptr);
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("C ABI: invalid arguments are status codes, never crashes", "[capi]") {
+  invar_contract* c = nullptr;
+  CHECK(invar_contract_load(nullptr, &c) == INVAR_E_ARGUMENT);
+  CHECK(std::string(invar_last_error()) == "invar_contract_load: path is NULL");
+  CHECK(invar_contract_load("x", nullptr) == INVAR_E_ARGUMENT);
+  CHECK(invar_contract_load("/nonexistent/c.json", &c) == INVAR_E_IO);
+  CHECK(c == nullptr);
+  CHECK(std::string(invar_last_error()) == "/nonexistent/c.json: cannot read contract: No such file or directory");
+  const char* bad = R"({"contract": "x", "invariants": [{"id": "a", "frobnicate": "$"}]})";
+  CHECK(invar_contract_load_string(bad, std::strlen(bad), nullptr, &c) == INVAR_E_CONTRACT);
+  CHECK(std::string(invar_last_error()).find("unknown invariant kind \"frobnicate\"") != std::string::npos);
+  CHECK(invar_contract_load_string("{", 1, nullptr, &c) == INVAR_E_CONTRACT);
+  CHECK(invar_contract_load_string(nullptr, 5, nullptr, &c) == INVAR_E_ARGUMENT);
+
+  invar_report* r = nullptr;
+  CHECK(invar_check(nullptr, "{}", 2, nullptr, 0, 0, &r) == INVAR_E_ARGUMENT);
+  CHECK(r == nullptr);
+  invar_gate* g = nullptr;
+  CHECK(invar_gate_open(nullptr, "/tmp", &g) == INVAR_E_ARGUMENT);
+  CHECK(invar_gate_submit(nullptr, "s", "{}", 2, 0, &r) == INVAR_E_ARGUMENT);
+  invar_guard* guard = nullptr;
+  CHECK(invar_guard_new(nullptr, nullptr, nullptr, &guard) == INVAR_E_ARGUMENT);
+  CHECK(invar_guard_update(nullptr, "{}", 2, 0, &r) == INVAR_E_ARGUMENT);
+  const char* bytes = "x";
+  size_t len = 7;
+  CHECK(invar_guard_current(nullptr, &bytes, &len) == INVAR_E_ARGUMENT);
+  CHECK(bytes == nullptr);
+  CHECK(len == 0);
+  CHECK(invar_report_verdict(nullptr) == INVAR_REJECT);
+  CHECK(invar_report_violation_count(nullptr) == 0);
+  CHECK(invar_report_json(nullptr) == nullptr);
+  invar_violation v;
+  CHECK(invar_report_violation(nullptr, 0, &v) == INVAR_E_ARGUMENT);
+  // Freeing NULL is a no-op.
+  invar_contract_free(nullptr);
+  invar_report_free(nullptr);
+  invar_gate_free(nullptr);
+  invar_guard_free(nullptr);
+  invar_string_free(nullptr);
+}
+
+TEST_CASE("C ABI: check gives verdicts and violations; garbage bytes are a reject", "[capi]") {
+  invar_contract* c = load(feature_contract());
+  std::string good = test::slurp(test::source("examples/cloudflare-2025-features/good.json"));
+  std::string bad = test::slurp(test::source("examples/cloudflare-2025-features/bad.json"));
+  invar_report* r = nullptr;
+  REQUIRE(invar_check(c, good.data(), good.size(), nullptr, 0, 0, &r) == INVAR_OK);
+  CHECK(invar_report_verdict(r) == INVAR_ACCEPT);
+  CHECK(invar_report_violation_count(r) == 0);
+  invar_report_free(r);
+
+  REQUIRE(invar_check(c, bad.data(), bad.size(), good.data(), good.size(), 0, &r) == INVAR_OK);
+  CHECK(invar_report_verdict(r) == INVAR_REJECT);
+  REQUIRE(invar_report_violation_count(r) > 3);
+  invar_violation v;
+  REQUIRE(invar_report_violation(r, 0, &v) == INVAR_OK);
+  CHECK(std::string(v.invariant) == "features.bounded");
+  CHECK(std::string(v.message) == "count of $.features[*] is 212, over the headroom limit 160 by 52");
+  CHECK(std::string(v.pointer) == "/features");
+  CHECK(invar_report_violation(r, 100000, &v) == INVAR_E_ARGUMENT);
+  char* json = invar_report_json(r);
+  REQUIRE(json);
+  CHECK(std::string(json).find("\"baseline\": \"60\"") != std::string::npos);
+  invar_string_free(json);
+  char* text = invar_report_text(r);
+  REQUIRE(text);
+  CHECK(std::string(text).find("REJECT") != std::string::npos);
+  invar_string_free(text);
+  invar_report_free(r);
+
+  const char garbage[] = "\xff\xfe{[[\0nul";
+  REQUIRE(invar_check(c, garbage, sizeof garbage - 1, nullptr, 0, 0, &r) == INVAR_OK);
+  CHECK(invar_report_verdict(r) == INVAR_REJECT);
+  REQUIRE(invar_report_violation(r, 0, &v) == INVAR_OK);
+  CHECK(std::string(v.family) == "artifact");
+  invar_report_free(r);
+  // An unreadable baseline is an error, not a verdict.
+  CHECK(invar_check(c, good.data(), good.size(), "{", 1, 0, &r) == INVAR_E_IO);
+  CHECK(r == nullptr);
+  invar_contract_free(c);
+}
+
+TEST_CASE("C ABI: gates publish the candidate or the LKG", "[capi]") {
+  test::TempDir tmp;
+  invar_contract* c = load(feature_contract());
+  invar_gate* g = nullptr;
+  REQUIRE(invar_gate_open(c, (tmp / "state").c_str(), &g) == INVAR_OK);
+  std::string good = test::slurp(test::source("examples/cloudflare-2025-features/good.json"));
+  std::string bad = test::slurp(test::source("examples/cloudflare-2025-features/bad.json"));
+  invar_report* r = nullptr;
+  CHECK(invar_gate_submit(g, "../x", good.data(), good.size(), 0, &r) == INVAR_E_USAGE);
+  REQUIRE(invar_gate_submit(g, "bot", good.data(), good.size(), 0, &r) == INVAR_OK);
+  CHECK(invar_report_verdict(r) == INVAR_ACCEPT);
+  invar_report_free(r);
+  REQUIRE(invar_gate_submit(g, "bot", bad.data(), bad.size(), 0, &r) == INVAR_OK);
+  CHECK(invar_report_verdict(r) == INVAR_PIN);
+  const char* bytes = nullptr;
+  size_t len = 0;
+  REQUIRE(invar_report_artifact(r, &bytes, &len) == INVAR_OK);
+  CHECK(std::string(bytes, len) == good);
+  char* json = invar_report_json(r);
+  CHECK(std::string(json).find("\"decision\": \"pin\"") != std::string::npos);
+  invar_string_free(json);
+  invar_report_free(r);
+  // A corrupted state is INVAR_E_STATE.
+  test::spit(tmp / "state/streams/bot/lkg.json", "{}");
+  CHECK(invar_gate_submit(g, "bot", good.data(), good.size(), 0, &r) == INVAR_E_STATE);
+  CHECK(std::string(invar_last_error()).find("lkg.json") != std::string::npos);
+  invar_gate_free(g);
+  invar_contract_free(c);
+}
+
+TEST_CASE("C ABI: a guard keeps serving through bad updates, persistent or not", "[capi]") {
+  test::TempDir tmp;
+  invar_contract* c = load(feature_contract());
+  std::string good = test::slurp(test::source("examples/cloudflare-2025-features/good.json"));
+  std::string bad = test::slurp(test::source("examples/cloudflare-2025-features/bad.json"));
+  for (bool persistent : {false, true}) {
+    INFO("persistent " << persistent);
+    invar_guard* guard = nullptr;
+    REQUIRE(invar_guard_new(c, persistent ? (tmp / "state").c_str() : nullptr, persistent ? "bot" : nullptr, &guard) ==
+            INVAR_OK);
+    const char* bytes = nullptr;
+    size_t len = 0;
+    invar_report* d = nullptr;
+    REQUIRE(invar_guard_update(guard, bad.data(), bad.size(), 0, &d) == INVAR_OK);
+    CHECK(invar_report_verdict(d) == INVAR_REJECT);
+    invar_report_free(d);
+    REQUIRE(invar_guard_current(guard, &bytes, &len) == INVAR_OK);
+    CHECK(bytes == nullptr);
+    REQUIRE(invar_guard_update(guard, good.data(), good.size(), 0, nullptr) == INVAR_OK);
+    REQUIRE(invar_guard_update(guard, bad.data(), bad.size(), 0, &d) == INVAR_OK);
+    CHECK(invar_report_verdict(d) == INVAR_PIN);
+    invar_report_free(d);
+    REQUIRE(invar_guard_update(guard, "", 0, 0, &d) == INVAR_OK);
+    CHECK(invar_report_verdict(d) == INVAR_PIN);
+    invar_report_free(d);
+    REQUIRE(invar_guard_current(guard, &bytes, &len) == INVAR_OK);
+    CHECK(std::string(bytes, len) == good);
+    invar_guard_free(guard);
+  }
+  // A restarted persistent consumer starts with the stored LKG.
+  invar_guard* again = nullptr;
+  REQUIRE(invar_guard_new(c, (tmp / "state").c_str(), "bot", &again) == INVAR_OK);
+  const char* bytes = nullptr;
+  size_t len = 0;
+  REQUIRE(invar_guard_current(again, &bytes, &len) == INVAR_OK);
+  CHECK(std::string(bytes, len) == good);
+  invar_guard_free(again);
+  invar_guard* half = nullptr;
+  CHECK(invar_guard_new(c, (tmp / "state").c_str(), nullptr, &half) == INVAR_E_ARGUMENT);
+  invar_contract_free(c);
+}
+
+TEST_CASE("C ABI: one contract checked from 8 threads gives identical reports", "[capi][threads]") {
+  invar_contract* c = load(feature_contract());
+  std::string bad = test::slurp(test::source("examples/cloudflare-2025-features/bad.json"));
+  std::vector<std::string> results(8);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        invar_report* r = nullptr;
+        if (invar_check(c, bad.data(), bad.size(), nullptr, 0, 1, &r) != INVAR_OK) return;
+        char* json = invar_report_json(r);
+        results[t] = json;
+        invar_string_free(json);
+        invar_report_free(r);
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& r : results) CHECK(r == results[0]);
+  CHECK(results[0].find("\"verdict\": \"reject\"") != std::string::npos);
+  invar_contract_free(c);
+}
