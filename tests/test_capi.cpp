@@ -99,6 +99,13 @@ TEST_CASE("C ABI: check gives verdicts and violations; garbage bytes are a rejec
   REQUIRE(invar_report_violation(r, 0, &v) == INVAR_OK);
   CHECK(std::string(v.family) == "artifact");
   invar_report_free(r);
+  // A length over the contract's max_bytes is refused before a byte is read.
+  REQUIRE(invar_check(c, "x", SIZE_MAX, nullptr, 0, 0, &r) == INVAR_OK);
+  REQUIRE(invar_report_violation(r, 0, &v) == INVAR_OK);
+  CHECK(std::string(v.invariant) == "artifact.size");
+  invar_report_free(r);
+  invar_contract* huge = nullptr;
+  CHECK(invar_contract_load_string("{", SIZE_MAX, nullptr, &huge) == INVAR_E_LIMIT);
   // An unreadable baseline is an error, not a verdict.
   CHECK(invar_check(c, good.data(), good.size(), "{", 1, 0, &r) == INVAR_E_IO);
   CHECK(r == nullptr);

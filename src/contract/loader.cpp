@@ -127,12 +127,13 @@ class Loader {
     }
     if (plan->invariants.empty()) return error("/invariants", "a contract needs at least one invariant");
     for (const auto& [id, severity] : options_.severity) {
-      auto it = std::find_if(plan->invariants.begin(), plan->invariants.end(),
-                             [&](const invariants::Invariant& inv) { return inv.id == id; });
-      if (it == plan->invariants.end())
+      invariants::Invariant* found = nullptr;
+      for (auto& inv : plan->invariants)
+        if (inv.id == id) found = &inv;
+      if (!found)
         return error("", "a severity override names " + text::quoted(id) + ", which is not an invariant of this contract",
                      ErrorCode::usage);
-      it->severity = severity;
+      found->severity = severity;
     }
     return std::shared_ptr<const Plan>(std::move(plan));
   }

@@ -46,6 +46,17 @@ std::string hostname() {
   return buf;
 }
 
+// A journal record of `event` by this process.
+JournalRecord journal_record(const char* event, const std::string& stream, int64_t now_ms) {
+  JournalRecord rec;
+  rec.event = event;
+  rec.time_ms = now_ms;
+  rec.stream = stream;
+  rec.host = hostname();
+  rec.pid = getpid();
+  return rec;
+}
+
 // What is known of the candidate before the lock.
 struct Prepared {
   Report report;
@@ -115,12 +126,7 @@ store::Status record_waiver(store::Store& store, const std::string& stream, cons
              list.end());
   list.push_back(waiver);
   if (auto e = store.set_waivers(stream, list)) return e;
-  JournalRecord rec;
-  rec.event = "waiver";
-  rec.time_ms = now_ms;
-  rec.stream = stream;
-  rec.host = hostname();
-  rec.pid = getpid();
+  JournalRecord rec = journal_record("waiver", stream, now_ms);
   rec.waiver = waiver;
   return store.append(stream, rec);
 }
@@ -261,12 +267,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
   d.report = std::move(c.report);
 
   d.action = d.report.verdict == Verdict::accept ? Action::accept : (d.lkg_before ? Action::pin : Action::reject);
-  JournalRecord rec;
-  rec.event = "decision";
-  rec.time_ms = now;
-  rec.stream = stream;
-  rec.host = hostname();
-  rec.pid = getpid();
+  JournalRecord rec = journal_record("decision", stream, now);
   rec.verdict = std::string(to_string(d.action));
   rec.candidate = d.candidate;
   rec.generation = d.generation;
