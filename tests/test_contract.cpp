@@ -31,8 +31,9 @@ TEST_CASE("unknown keys", "[contract]") {
         "test.contract.json: /extra: unknown key \"extra\" (expected contract, description, artifact, invariants)");
   CHECK(error_of(with(R"({"id": "a", "count": "$.x[*]", "max": 1, "maximum": 2})")) ==
         "test.contract.json: /invariants/0/maximum: unknown key \"maximum\" for a count invariant");
-  CHECK(error_of(R"({"contract": "t", "artifact": {"limits": {"max_nodes": 1}}, "invariants": []})") ==
-        "test.contract.json: /artifact/limits/max_nodes: unknown limit \"max_nodes\" (expected max_bytes, max_depth)");
+  CHECK(error_of(R"({"contract": "t", "artifact": {"limits": {"max_values": 1}}, "invariants": []})") ==
+        "test.contract.json: /artifact/limits/max_values: unknown limit \"max_values\" (expected max_bytes, max_depth, "
+        "max_nodes, max_string_bytes)");
 }
 
 TEST_CASE("unknown and unsupported kinds", "[contract]") {

@@ -99,6 +99,9 @@ enum class Severity { error, warn };
 //   limit                    default     what it bounds
 //   max_artifact_bytes       256 MiB     artifact size, checked before reading
 //   max_depth                128         nesting of arrays/objects in an artifact
+//   max_nodes                50,000,000  values in an artifact (scalars, arrays, objects)
+//   max_string_bytes         16 MiB      one string or object key in an artifact
+//   max_selector_matches     10,000,000  nodes one selector may select for an invariant
 //   max_contract_bytes       4 MiB       contract and schema file size
 //   max_schema_depth         256         nested schema evaluation (incl. $ref)
 //   max_eval_steps           50,000,000  schema keyword evaluations per artifact
@@ -108,6 +111,9 @@ enum class Severity { error, warn };
 struct Limits {
   uint64_t max_artifact_bytes = 256ull << 20;
   uint32_t max_depth = 128;
+  uint64_t max_nodes = 50'000'000;
+  uint64_t max_string_bytes = 16ull << 20;
+  uint64_t max_selector_matches = 10'000'000;
   uint64_t max_contract_bytes = 4ull << 20;
   uint32_t max_schema_depth = 256;
   uint64_t max_eval_steps = 50'000'000;

@@ -286,9 +286,10 @@ std::optional<ReadProblem> locate_problem(std::string_view bytes, uint32_t max_d
   return Scanner(bytes, max_depth).run();
 }
 
-std::optional<ReadProblem> find_duplicate_key(dom::element root) {
+std::optional<ReadProblem> scan(dom::element root, const ReadLimits& limits) {
   // Depth-first walk with an explicit stack: memory O(depth), no recursion,
   // no allocation per node. Each frame remembers the key or index it is at.
+  uint64_t nodes = 0;
   struct Frame {
     bool object;
     dom::object::iterator obj_it, obj_end;
@@ -306,10 +307,29 @@ std::optional<ReadProblem> find_duplicate_key(dom::element root) {
     }
     return pointer;
   };
+  auto too_long = [&](std::string_view s, const char* what) -> std::optional<ReadProblem> {
+    if (s.size() <= limits.max_string_bytes) return std::nullopt;
+    ReadProblem p;
+    p.rule = "string";
+    p.message = std::string(what) + " of " + std::to_string(s.size()) + " bytes, over max_string_bytes " +
+                std::to_string(limits.max_string_bytes);
+    p.pointer = pointer_here();
+    return p;
+  };
   auto visit = [&](dom::element el) -> std::optional<ReadProblem> {
+    if (++nodes > limits.max_nodes) {
+      ReadProblem p;
+      p.rule = "nodes";
+      p.message = "more than max_nodes " + std::to_string(limits.max_nodes) + " values";
+      p.pointer = pointer_here();
+      return p;
+    }
+    if (el.type() == dom::element_type::STRING) return too_long(invar::sj::string_of(el), "a string");
     if (el.type() == dom::element_type::OBJECT) {
       dom::object obj = invar::sj::object_of(el);
-      if (obj.size() > 1) {
+      for (auto field : obj)
+        if (auto p = too_long(field.key, "a key")) return p;
+      if (obj.size() > 1 && !limits.allow_duplicate_keys) {
         keys.clear();
         for (auto field : obj) keys.push_back(field.key);
         std::sort(keys.begin(), keys.end());
@@ -384,11 +404,9 @@ ParseResult parse(std::string_view bytes, const ReadLimits& limits) {
     return result;
   }
   doc->root = parsed.value_unsafe();
-  if (!limits.allow_duplicate_keys) {
-    if (auto dup = find_duplicate_key(doc->root)) {
-      result.problem = std::move(dup);
-      return result;
-    }
+  if (auto problem = scan(doc->root, limits)) {
+    result.problem = std::move(problem);
+    return result;
   }
   result.document = std::move(doc);
   return result;

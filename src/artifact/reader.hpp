@@ -21,11 +21,13 @@ inline constexpr uint32_t kHardMaxDepth = 10'000;
 struct ReadLimits {
   uint64_t max_bytes = 256ull << 20;
   uint32_t max_depth = 128;
+  uint64_t max_nodes = 50'000'000;        // values (scalars, arrays, objects)
+  uint64_t max_string_bytes = 16ull << 20; // one string or key
   bool allow_duplicate_keys = false;
 };
 
 // Why bytes were refused. `rule` is the violation id suffix: "size", "empty",
-// "syntax", "utf8", "depth", "number", "duplicate-key".
+// "syntax", "utf8", "depth", "number", "duplicate-key", "nodes", "string".
 struct ReadProblem {
   std::string rule;
   std::string message;
@@ -52,7 +54,9 @@ ParseResult parse(std::string_view bytes, const ReadLimits& limits);
 // refused them, to say where and why). Iterative: no recursion on depth.
 std::optional<ReadProblem> locate_problem(std::string_view bytes, uint32_t max_depth);
 
-// Finds the first object with a repeated key, iteratively.
-std::optional<ReadProblem> find_duplicate_key(simdjson::dom::element root);
+// Walks the parsed document once, iteratively: the first object with a
+// repeated key (unless allowed), the first string or key over
+// max_string_bytes, or the value past max_nodes.
+std::optional<ReadProblem> scan(simdjson::dom::element root, const ReadLimits& limits);
 
 }  // namespace invar::artifact

@@ -98,6 +98,8 @@ class Loader {
     plan->options = options_;
     plan->read_limits.max_bytes = options_.limits.max_artifact_bytes;
     plan->read_limits.max_depth = options_.limits.max_depth;
+    plan->read_limits.max_nodes = options_.limits.max_nodes;
+    plan->read_limits.max_string_bytes = options_.limits.max_string_bytes;
     if (!doc.is_object()) return error("", "a contract is a JSON object");
     for (auto& [key, value] : doc.items()) {
       (void)value;
@@ -182,8 +184,15 @@ class Loader {
               return error(lat, "\"max_depth\" must be a positive integer");
             plan.read_limits.max_depth =
                 static_cast<uint32_t>(std::min<uint64_t>(v.get<uint64_t>(), options_.limits.max_depth));
+          } else if (limit == "max_nodes" || limit == "max_string_bytes") {
+            auto n = v.is_number_unsigned() ? std::optional<uint64_t>(v.get<uint64_t>())
+                                            : (v.is_string() ? text::parse_bytes(v.get<std::string>()) : std::nullopt);
+            if (!n || *n == 0) return error(lat, "\"" + limit + "\" must be a positive number");
+            uint64_t& target = limit == "max_nodes" ? plan.read_limits.max_nodes : plan.read_limits.max_string_bytes;
+            target = std::min(*n, target);
           } else {
-            return error(lat, "unknown limit " + text::quoted(limit) + " (expected max_bytes, max_depth)");
+            return error(lat, "unknown limit " + text::quoted(limit) +
+                                  " (expected max_bytes, max_depth, max_nodes, max_string_bytes)");
           }
         }
       } else {

@@ -85,6 +85,8 @@ Result<Contract> Contract::from_schema_file(const std::string& path, const Optio
   plan->options = options;
   plan->read_limits.max_bytes = options.limits.max_artifact_bytes;
   plan->read_limits.max_depth = options.limits.max_depth;
+  plan->read_limits.max_nodes = options.limits.max_nodes;
+  plan->read_limits.max_string_bytes = options.limits.max_string_bytes;
   invariants::Invariant inv;
   inv.id = "schema";
   inv.kind = invariants::Kind::schema;

@@ -86,9 +86,14 @@ std::string identity(element e) {
 
 namespace {
 
-std::vector<Node> select(const selector::Selector& sel, element start, selector::Path& base) {
+// The selected nodes, at most `cap` of them (max_selector_matches); `cut`
+// says whether more were selected.
+std::vector<Node> select(const selector::Selector& sel, element start, selector::Path& base, uint64_t cap, bool& cut) {
   std::vector<Node> nodes;
-  sel.select(start, base, [&](element e, const selector::Path& p) { nodes.push_back({e, p}); });
+  sel.select(start, base, [&](element e, const selector::Path& p) {
+    if (nodes.size() < cap) nodes.push_back({e, p});
+    else cut = true;
+  });
   return nodes;
 }
 
@@ -278,7 +283,15 @@ void eval_freshness(const Invariant& inv, const std::vector<Node>& nodes, const 
 
 void evaluate_at(const Invariant& inv, element scope, selector::Path& base, element root, const EvalContext& ctx,
                  Sink& sink) {
-  std::vector<Node> nodes = select(inv.target, scope, base);
+  bool cut = false;
+  std::vector<Node> nodes = select(inv.target, scope, base, ctx.limits->max_selector_matches, cut);
+  if (cut) {
+    sink.add(selector::to_pointer(base),
+             inv.target.text() + " selects more than max_selector_matches " +
+                 std::to_string(ctx.limits->max_selector_matches) + " nodes; the invariant was not evaluated",
+             "at most " + std::to_string(ctx.limits->max_selector_matches) + " nodes", "more");
+    return;
+  }
   switch (inv.kind) {
     case Kind::schema: return eval_schema(inv, nodes, ctx, sink);
     case Kind::match:

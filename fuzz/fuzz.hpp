@@ -1,0 +1,48 @@
+// Shared by the fuzz targets: bounded input, options drawn from the input
+// (RE2's re2_fuzzer.cc discipline), and the bundled files they start from.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <string_view>
+
+namespace fuzz {
+
+// Inputs past this are ignored: the targets look for bugs, not for the
+// limits that the tests already pin.
+inline constexpr size_t kMaxInput = 64 * 1024;
+
+// Takes option bytes from the front of the input.
+class Input {
+ public:
+  Input(const uint8_t* data, size_t size) : rest_(reinterpret_cast<const char*>(data), size) {}
+  uint8_t byte() {
+    if (rest_.empty()) return 0;
+    uint8_t b = static_cast<uint8_t>(rest_[0]);
+    rest_.remove_prefix(1);
+    return b;
+  }
+  // The rest up to a 0 byte (consumed), or all of it.
+  std::string_view part() {
+    size_t cut = rest_.find('\0');
+    std::string_view out = rest_.substr(0, cut);
+    rest_.remove_prefix(cut == std::string_view::npos ? rest_.size() : cut + 1);
+    return out;
+  }
+  std::string_view rest() const { return rest_; }
+
+ private:
+  std::string_view rest_;
+};
+
+inline std::string source(const std::string& relative) { return std::string(INVAR_SOURCE_DIR) + "/" + relative; }
+
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace fuzz

@@ -1,0 +1,43 @@
+// (c) JSON Schema bytes compiled (2020-12 or draft-07) and evaluated, on the
+// fast and the diagnostics path, on fixed instances. Input: [flags] schema.
+#include "engine/plan.hpp"
+#include "fuzz.hpp"
+#include "schema/schema.hpp"
+
+namespace {
+
+const std::vector<std::string>& instance_texts() {
+  static const std::vector<std::string> texts = {
+      "null", "true", "0", "-1.5e3", "\"\"", "\"2025-10-20T06:40:00Z\"", "[]", "[1, \"a\", null, [2], {\"b\": 3}]",
+      "{}", R"({"a": 1, "b": [true, false], "c": {"d": "e"}, "": 0})",
+      fuzz::slurp(fuzz::source("examples/aws-2025-dns/good.json"))};
+  return texts;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size > fuzz::kMaxInput) return 0;
+  static simdjson::dom::parser parser;
+  fuzz::Input in(data, size);
+  uint8_t flags = in.byte();
+  auto doc = invar::contract::parse_json(in.rest(), "fuzz.schema.json");
+  if (!doc) return 0;
+  invar::schema::CompileOptions options;
+  options.default_draft = flags & 1 ? invar::schema::Draft::draft7 : invar::schema::Draft::draft2020_12;
+  options.format_assertion = flags & 2;
+  auto validator = invar::schema::Validator::compile(*doc, "file:///fuzz/fuzz.schema.json", options);
+  if (!validator) return 0;
+  invar::schema::Budget budget;
+  budget.max_steps = 200'000;
+  for (const auto& text : instance_texts()) {
+    auto element = parser.parse(text);
+    if (element.error()) __builtin_trap();
+    auto fast = validator.value()->validate(element.value(), budget);
+    std::vector<invar::schema::Issue> issues;
+    invar::selector::Path base;
+    validator.value()->explain(element.value(), base, issues, 100, budget);
+    (void)fast;
+  }
+  return 0;
+}

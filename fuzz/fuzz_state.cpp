@@ -1,0 +1,119 @@
+// (e) State files read back: one file of a valid state directory (the LKG
+// record, the retention list, waivers, a measures record, the journal, the
+// marker, or the stored artifact) is replaced by the input, then the state is
+// verified (status), judged against (a dry-run gate) and replayed (backtest).
+// With flag 1 the input is "resealed" (a valid checksum is computed for it),
+// so that the field checks behind the checksum are reached too.
+// Input: [file][flags] bytes.
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "common/digest.hpp"
+#include "fuzz.hpp"
+#include "invar/gate.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kContract = R"j({"contract": "fuzz", "invariants": [
+  {"id": "gen", "monotonic": "$.generation", "strict": true},
+  {"id": "n", "delta": "count($.items[*])", "max_increase": "50%"},
+  {"id": "keys", "churn": "$.items[*].k", "max_removed": "30%", "min_existing": 1},
+  {"id": "zone", "immutable": "$.zone"}]})j";
+
+struct Fixture {
+  std::string dir;
+  invar::Contract contract;
+  std::vector<std::string> files;  // relative to dir
+  std::vector<std::string> pristine;
+};
+
+std::string artifact(int generation, int items) {
+  std::string list;
+  for (int i = 0; i < items; ++i) list += (i ? "," : "") + std::string("{\"k\": \"") + std::to_string(i) + "\"}";
+  return "{\"generation\": " + std::to_string(generation) + ", \"zone\": \"eu\", \"items\": [" + list + "]}";
+}
+
+Fixture& fixture() {
+  static Fixture* f = [] {
+    std::string tmpl = (fs::temp_directory_path() / "invar-fuzz-state-XXXXXX").string();
+    std::string dir = mkdtemp(tmpl.data());
+    static std::string cleanup = dir;
+    std::atexit([] {
+      std::error_code ec;
+      fs::remove_all(cleanup, ec);
+    });
+    auto contract = invar::Contract::load_string(kContract, ".", "fuzz.contract.json");
+    if (!contract) __builtin_trap();
+    auto store = invar::StateStore::open_directory(dir);
+    invar::Gate gate(*contract, *store);
+    gate.submit("s", artifact(1, 4));
+    gate.submit("s", artifact(2, 5));
+    gate.waive("s", {"gen", "fuzz", 3'600'000, "fuzzer"});
+    auto* out = new Fixture{dir, *contract, {}, {}};
+    for (const auto& e : fs::recursive_directory_iterator(dir))
+      if (e.is_regular_file() && e.path().filename() != "lock") out->files.push_back(fs::relative(e.path(), dir).string());
+    std::sort(out->files.begin(), out->files.end());  // the first input byte picks one
+    for (const auto& file : out->files) out->pristine.push_back(fuzz::slurp(dir + "/" + file));
+    return out;
+  }();
+  return *f;
+}
+
+void write(const std::string& path, std::string_view bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+std::string reseal_one(std::string_view text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return std::string(text);
+  j.erase("checksum");
+  j["checksum"] = invar::digest::sha256(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string reseal(std::string_view text, bool lines) {
+  if (!lines) return reseal_one(text);
+  std::string out;
+  while (!text.empty()) {
+    size_t end = text.find('\n');
+    out += reseal_one(text.substr(0, end)) + "\n";
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size > fuzz::kMaxInput) return 0;
+  Fixture& f = fixture();
+  fuzz::Input in(data, size);
+  size_t which = in.byte() % f.files.size();
+  uint8_t flags = in.byte();
+  std::string path = f.dir + "/" + f.files[which];
+  bool journal = f.files[which].find("journal") != std::string::npos;
+  std::string bytes = flags & 1 ? reseal(in.rest(), journal) : std::string(in.rest());
+  write(path, bytes);
+
+  auto store = invar::StateStore::open_directory(f.dir);
+  if (store) {
+    auto now = invar::parse_time("2030-01-01T00:00:00Z");
+    auto status = store->status("s", 0);
+    if (status) invar::render_status_human(*status, 0);
+    store->history("s");
+    store->lkg_artifact("s");
+    invar::Gate gate(f.contract, *store);
+    invar::SubmitOptions dry;
+    dry.dry_run = true;
+    dry.now = now;
+    auto d = gate.submit("s", artifact(3, 5), dry);
+    if (d) invar::render_decision_json(*d, "s");
+    gate.backtest("s");
+  }
+  write(path, f.pristine[which]);
+  return 0;
+}
