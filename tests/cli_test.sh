@@ -98,6 +98,11 @@ expect "usage: bad format" 3 "" -- "$INVAR" check --format xml --contract $F exa
 expect "help documents exit codes" 0 "3  cannot judge" -- "$INVAR" check --help
 expect "gate help documents pin" 0 "2  pin: (invar gate) the candidate is rejected; the LKG was published instead" -- "$INVAR" gate --help
 
+expect "stats: what the check cost" 0 "values), evaluate" -- \
+  "$INVAR" check --stats --quiet --contract $F examples/cloudflare-2025-features/good.json
+expect "stats: per invariant" 0 "features.unique                  unique" -- \
+  "$INVAR" check --stats --quiet --contract $F examples/cloudflare-2025-features/good.json
+
 # check --baseline: the delta family, statelessly.
 expect "baseline: growth over 50%" 1 "x features.growth [delta] at /features: count(\$.features[*]) grew from 60 to 212 (+152, +253.3%), over max_increase 50%" -- \
   "$INVAR" check --contract $F --baseline examples/cloudflare-2025-features/good.json examples/cloudflare-2025-features/bad.json

@@ -172,12 +172,28 @@ struct InvariantResult {
   std::string note;         // why it was skipped or waived
 };
 
+// What a check cost (CheckContext::collect_stats): times in milliseconds.
+struct Stats {
+  double read_ms = 0;   // reading the file (check_file only)
+  double parse_ms = 0;  // parsing and the strict-reading scan
+  uint64_t bytes = 0;
+  uint64_t values = 0;  // values in the artifact
+  struct Invariant {
+    std::string id;
+    std::string kind;
+    double ms = 0;
+  };
+  std::vector<Invariant> invariants;  // evaluation time per invariant, contract order
+  uint64_t peak_rss_kb = 0;           // the process's peak resident set after the check
+};
+
 struct Report {
   std::string contract;  // the contract's name
   std::string artifact;  // a label for the artifact (its path for the CLI)
   Verdict verdict = Verdict::accept;
   std::vector<InvariantResult> invariants;
   std::vector<Violation> violations;  // errors and warnings, in contract order
+  std::optional<Stats> stats;         // with CheckContext::collect_stats
 };
 
 // ---------------------------------------------------------------------------
@@ -210,6 +226,8 @@ struct CheckContext {
   // The baseline for the delta family. Without one, those invariants are
   // `skipped` (or fail when they say require_baseline: true).
   const Baseline* baseline = nullptr;
+  // Measure what the check costs into Report::stats (a clock read per invariant).
+  bool collect_stats = false;
 };
 
 class Contract {
@@ -255,6 +273,8 @@ struct RenderOptions {
 };
 
 std::string render_human(const Report& report, const RenderOptions& options = {});
+// Report::stats as lines for people ("" when there are none).
+std::string render_stats(const Report& report);
 
 // ---------------------------------------------------------------------------
 // Parsing of the values the contract language uses, for callers' flags.

@@ -286,7 +286,7 @@ std::optional<ReadProblem> locate_problem(std::string_view bytes, uint32_t max_d
   return Scanner(bytes, max_depth).run();
 }
 
-std::optional<ReadProblem> scan(dom::element root, const ReadLimits& limits) {
+std::optional<ReadProblem> scan(dom::element root, const ReadLimits& limits, uint64_t* values) {
   // Depth-first walk with an explicit stack: memory O(depth), no recursion,
   // no allocation per node. Each frame remembers the key or index it is at.
   uint64_t nodes = 0;
@@ -375,6 +375,7 @@ std::optional<ReadProblem> scan(dom::element root, const ReadLimits& limits) {
     }
     if (auto p = visit(child)) return p;
   }
+  if (values) *values = nodes;
   return std::nullopt;
 }
 
@@ -404,7 +405,7 @@ ParseResult parse(std::string_view bytes, const ReadLimits& limits) {
     return result;
   }
   doc->root = parsed.value_unsafe();
-  if (auto problem = scan(doc->root, limits)) {
+  if (auto problem = scan(doc->root, limits, &doc->values)) {
     result.problem = std::move(problem);
     return result;
   }

@@ -41,6 +41,7 @@ struct ReadProblem {
 struct Document {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
+  uint64_t values = 0;  // counted by the strict-reading scan
 };
 
 struct ParseResult {
@@ -57,6 +58,7 @@ std::optional<ReadProblem> locate_problem(std::string_view bytes, uint32_t max_d
 // Walks the parsed document once, iteratively: the first object with a
 // repeated key (unless allowed), the first string or key over
 // max_string_bytes, or the value past max_nodes.
-std::optional<ReadProblem> scan(simdjson::dom::element root, const ReadLimits& limits);
+// `values` receives the number of values walked.
+std::optional<ReadProblem> scan(simdjson::dom::element root, const ReadLimits& limits, uint64_t* values = nullptr);
 
 }  // namespace invar::artifact

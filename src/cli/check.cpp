@@ -18,6 +18,7 @@ struct CheckArgs {
   std::string format = "human";
   bool quiet = false;
   bool assert_format = false;
+  bool stats = false;
 };
 
 int run_check(const CheckArgs& args) {
@@ -34,6 +35,7 @@ int run_check(const CheckArgs& args) {
     return kCannotJudge;
   }
   context.now = *now;
+  context.collect_stats = args.stats;
   auto contract = args.contract.empty() ? Contract::from_schema_file(args.schema, options)
                                         : Contract::load_file(args.contract, options);
   if (!contract) {
@@ -62,6 +64,10 @@ int run_check(const CheckArgs& args) {
     }
     if (report->verdict == Verdict::reject && code == kAccept) code = kReject;
     if (args.format == "human") std::fputs(render_human(*report, {color, args.quiet}).c_str(), stdout);
+    if (args.stats) {
+      std::fflush(stdout);
+      std::fputs(render_stats(*report).c_str(), stderr);
+    }
     reports.push_back(std::move(report.value()));
   }
   if (args.format == "json") std::fputs(render_json(reports).c_str(), stdout);
@@ -83,6 +89,8 @@ std::function<int()> add_check(CLI::App& app) {
   cmd->add_option("--now", args->now, "The clock for freshness invariants (RFC 3339); default: the system clock");
   cmd->add_option("--format", args->format, "Output format")->check(CLI::IsMember({"human", "json"}));
   cmd->add_flag("--quiet,-q", args->quiet, "Human format: print only the summary line per artifact");
+  cmd->add_flag("--stats", args->stats,
+                "Print to stderr what each check cost: read, parse and per-invariant evaluation time, values, peak RSS");
   cmd->add_flag("--assert-format", args->assert_format,
                 "Treat JSON Schema \"format\" as an assertion for date-time, ipv4, ipv6, hostname, uuid");
   return [args] { return run_check(*args); };

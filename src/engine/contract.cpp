@@ -133,17 +133,34 @@ Result<Baseline> Baseline::measure_file(const Contract& contract, const std::str
 Report Contract::check(std::string_view bytes, const CheckContext& context) const {
   const Plan& plan = *plan_;
   auto candidate = engine::read(plan, bytes);
-  if (!candidate.document) return std::move(*candidate.unreadable);
-  Report report = engine::start_report(plan);
-  const invariants::Measures* baseline = context.baseline ? &context.baseline->data_->measures : nullptr;
-  engine::evaluate(plan, candidate.document->root, candidate.size, engine::Phase::all, engine::now_ms(plan, context.now),
-                   baseline, report);
-  engine::finish(plan, report);
+  std::optional<Stats> stats;
+  if (context.collect_stats) {
+    stats.emplace();
+    stats->parse_ms = candidate.parse_ms;
+    stats->bytes = bytes.size();
+    stats->values = candidate.document ? candidate.document->values : 0;
+  }
+  Report report;
+  if (!candidate.document) {
+    report = std::move(*candidate.unreadable);
+  } else {
+    report = engine::start_report(plan);
+    const invariants::Measures* baseline = context.baseline ? &context.baseline->data_->measures : nullptr;
+    engine::evaluate(plan, candidate.document->root, candidate.size, engine::Phase::all,
+                     engine::now_ms(plan, context.now), baseline, report, nullptr, stats ? &*stats : nullptr);
+    engine::finish(plan, report);
+  }
+  if (stats) {
+    stats->peak_rss_kb = engine::peak_rss_kb();
+    report.stats = std::move(stats);
+  }
   return report;
 }
 
 Result<Report> Contract::check_file(const std::string& path, const CheckContext& context) const {
+  auto start = std::chrono::steady_clock::now();
   auto bytes = files::read_file(path, plan_->read_limits.max_bytes, "artifact");
+  double read_ms = engine::ms_since(start);
   if (!bytes) {
     if (bytes.error().code != ErrorCode::limit) return bytes.error();
     // Over the size limit: a verdict (reject), not an inability to judge.
@@ -154,6 +171,7 @@ Result<Report> Contract::check_file(const std::string& path, const CheckContext&
   }
   Report report = check(*bytes, context);
   report.artifact = path;
+  if (report.stats) report.stats->read_ms = read_ms;
   return report;
 }
 

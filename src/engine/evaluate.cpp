@@ -1,5 +1,7 @@
 #include "engine/evaluate.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <map>
 
@@ -28,10 +30,22 @@ std::string size_expectation(const Plan& plan) {
   return "at most " + std::to_string(plan.read_limits.max_bytes) + " bytes";
 }
 
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+uint64_t peak_rss_kb() {
+  struct rusage usage;
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+  return static_cast<uint64_t>(usage.ru_maxrss);
+}
+
 Candidate read(const Plan& plan, std::string_view bytes) {
   Candidate c;
   c.size = bytes.size();
+  auto start = std::chrono::steady_clock::now();
   auto parsed = artifact::parse(bytes, plan.read_limits);
+  c.parse_ms = ms_since(start);
   if (parsed.document) {
     c.document = std::move(parsed.document);
     return c;
@@ -52,7 +66,8 @@ Report start_report(const Plan& plan) {
 }
 
 void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phase phase, int64_t now_ms,
-              const invariants::Measures* baseline, Report& report, const invariants::Measures* candidate) {
+              const invariants::Measures* baseline, Report& report, const invariants::Measures* candidate,
+              Stats* stats) {
   invariants::EvalContext ctx;
   ctx.now_ms = now_ms;
   ctx.artifact_bytes = size;
@@ -64,6 +79,15 @@ void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phas
     bool late = invariants::judged_under_lock(inv.kind);
     if ((phase == Phase::before_lock && late) || (phase == Phase::under_lock && !late)) continue;
     InvariantResult& result = report.invariants[i];
+    auto start = std::chrono::steady_clock::now();
+    struct Timer {  // records the invariant's time on every way out of this iteration
+      Stats* stats;
+      const invariants::Invariant& inv;
+      std::chrono::steady_clock::time_point start;
+      ~Timer() {
+        if (stats) stats->invariants.push_back({inv.id, std::string(invariants::kind_name(inv.kind)), ms_since(start)});
+      }
+    } timer{stats, inv, start};
     if (!invariants::compares_with_baseline(inv.kind)) {
       result.violations = invariants::evaluate(inv, root, ctx, report.violations);
       result.outcome = result.violations ? Outcome::fail : Outcome::pass;

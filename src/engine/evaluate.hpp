@@ -3,6 +3,7 @@
 // judge the rest (baseline comparisons, freshness) under it.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string_view>
 
@@ -24,6 +25,7 @@ struct Candidate {
   std::unique_ptr<artifact::Document> document;
   std::optional<Report> unreadable;
   uint64_t size = 0;
+  double parse_ms = 0;
 };
 Candidate read(const Plan& plan, std::string_view bytes);
 
@@ -43,7 +45,11 @@ Report start_report(const Plan& plan);
 // before its lock), else they are computed here.
 void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phase phase, int64_t now_ms,
               const invariants::Measures* baseline, Report& report,
-              const invariants::Measures* candidate = nullptr);
+              const invariants::Measures* candidate = nullptr, Stats* stats = nullptr);
+
+// Milliseconds since `start`, and the process's peak RSS in KiB.
+double ms_since(std::chrono::steady_clock::time_point start);
+uint64_t peak_rss_kb();
 
 // The delta-family measures of an artifact under this plan.
 invariants::Measures measure(const Plan& plan, simdjson::dom::element root, uint64_t size);

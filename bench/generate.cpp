@@ -1,0 +1,71 @@
+// Deterministic workloads for the benchmarks (seeded; the same bytes on every
+// machine): feature files and DNS plans of PRODUCT.md's sizes, and a draft-07
+// variant of the DNS plan schema.
+//
+// usage: invar_generate OUT_DIR
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+
+namespace {
+
+std::mt19937_64 rng(20251118);
+
+std::string feature_file(size_t n) {
+  static const char* types[] = {"int", "float", "bool"};
+  std::string out = "{\n  \"version\": 1,\n  \"features\": [\n";
+  for (size_t i = 0; i < n; ++i) {
+    char line[160];
+    std::snprintf(line, sizeof line, "    {\"name\": \"feat_%06zu\", \"type\": \"%s\", \"database\": \"default\"}%s\n", i,
+                  types[rng() % 3], i + 1 < n ? "," : "");
+    out += line;
+  }
+  return out + "  ]\n}\n";
+}
+
+std::string dns_plan(size_t records) {
+  const size_t plans = 4;
+  std::string out = "{\n  \"endpoint\": \"dynamodb.us-east-1.amazonaws.com\",\n  \"generation\": 1187,\n"
+                    "  \"generated_at\": \"2025-10-20T06:40:00Z\",\n  \"plans\": [";
+  for (size_t p = 0; p < plans; ++p) out += (p ? ", " : "") + std::string("{\"id\": \"plan-") + std::to_string(1187 - p) + "\"}";
+  out += "],\n  \"records\": [\n";
+  for (size_t i = 0; i < records; ++i) {
+    char head[200];
+    std::snprintf(head, sizeof head,
+                  "    {\"name\": \"r%06zu.ddb.us-east-1.amazonaws.com\", \"type\": \"A\", \"ttl\": %u, \"plan\": \"plan-%zu\", "
+                  "\"weight\": %u, \"targets\": [",
+                  i, static_cast<unsigned>(5 + rng() % 55), 1187 - rng() % plans, static_cast<unsigned>(rng() % 100));
+    out += head;
+    size_t targets = 1 + rng() % 4;
+    for (size_t t = 0; t < targets; ++t) {
+      char ip[40];
+      std::snprintf(ip, sizeof ip, "%s\"10.%u.%u.%u\"", t ? ", " : "", static_cast<unsigned>(rng() % 256),
+                    static_cast<unsigned>(rng() % 256), static_cast<unsigned>(rng() % 256));
+      out += ip;
+    }
+    out += i + 1 < records ? "]},\n" : "]}\n";
+  }
+  return out + "  ]\n}\n";
+}
+
+void write(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+  std::printf("%s: %zu bytes\n", path.c_str(), bytes.size());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s OUT_DIR\n", argv[0]);
+    return 2;
+  }
+  std::string dir = argv[1];
+  write(dir + "/features-60.json", feature_file(60));
+  write(dir + "/features-10000.json", feature_file(10000));
+  for (size_t n : {1000, 100000, 500000}) write(dir + "/dns-" + std::to_string(n) + ".json", dns_plan(n));
+  // A 1 MB string for the linear-time matching probe: 'a' * N then '!'.
+  write(dir + "/redos-1mb.json", "{\"s\": \"" + std::string(1 << 20, 'a') + "!\"}\n");
+  return 0;
+}
