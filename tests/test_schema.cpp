@@ -74,6 +74,18 @@ TEST_CASE("an ECMA-only pattern is a schema error, never skipped", "[schema]") {
   CHECK(v.error().message.rfind("pattern \"(?<=x)y\" does not compile under RE2", 0) == 0);
 }
 
+TEST_CASE("a subschema that is not a schema is a located error (found by fuzz_schema)", "[schema]") {
+  for (const char* text : {R"({"properties": {"": ""}})", R"({"$defs": {"a": []}, "$ref": "#/$defs/a"})"}) {
+    INFO(text);
+    auto v = Validator::compile(json::parse(text), "http://invar.test/s.json", {});
+    REQUIRE_FALSE(v);
+    CHECK(v.error().message == "a schema must be an object or a boolean");
+  }
+  auto v = Validator::compile(json::parse(R"({"properties": {"a": "x"}})"), "http://invar.test/s.json", {});
+  REQUIRE_FALSE(v);
+  CHECK(v.error().where.pointer == "/properties/a");
+}
+
 TEST_CASE("unresolvable references are compile errors", "[schema]") {
   auto v = Validator::compile(json::parse(R"({"$ref": "#/$defs/missing"})"), "http://invar.test/s.json", {});
   REQUIRE_FALSE(v);

@@ -99,25 +99,6 @@ bool within(const text::Amount& limit, double change, double base) {
   return change <= limit.written;
 }
 
-element element_at(element root, const selector::Path& path, size_t length) {
-  element e = root;
-  for (size_t i = 0; i < length; ++i) {
-    const auto& seg = path[i];
-    if (seg.is_index) {
-      auto child = sj::array_of(e).at(seg.index);
-      if (child.error()) return e;
-      e = child.value_unsafe();
-    } else {
-      for (auto field : sj::object_of(e))
-        if (field.key == seg.key) {
-          e = field.value;
-          break;
-        }
-    }
-  }
-  return e;
-}
-
 std::optional<int64_t> as_timestamp(const nlohmann::json& v) {
   if (!v.is_string()) return std::nullopt;
   return text::parse_rfc3339(v.get<std::string>());
@@ -321,9 +302,8 @@ Measure measure(const Invariant& inv, element root, uint64_t artifact_bytes) {
       break;
     case Kind::churn: {
       selector::Path path;
-      inv.target.select(root, path, [&](element e, const selector::Path& p) {
-        element item = p.empty() ? e : element_at(root, p, p.size() - 1);
-        m.keys.emplace(identity(e), fingerprint(item));
+      inv.target.select(root, path, [&](element key, const selector::Path&, element item) {
+        m.keys.emplace(identity(key), fingerprint(item));
       });
       break;
     }

@@ -144,7 +144,7 @@ class Compiler {
     };
     for (const char* kw : kSingle) {
       auto it = j.find(kw);
-      if (it != j.end() && (it->is_object() || it->is_boolean())) child(*it, {kw});
+      if (it != j.end()) child(*it, {kw});  // any value: compile() says when it is not a schema
     }
     for (const char* kw : kArrays) {
       auto it = j.find(kw);
@@ -154,8 +154,7 @@ class Compiler {
     for (const char* kw : kMaps) {
       auto it = j.find(kw);
       if (it != j.end() && it->is_object())
-        for (auto& [name, sub] : it->items())
-          if (sub.is_object() || sub.is_boolean()) child(sub, {kw, name});
+        for (auto& [name, sub] : it->items()) child(sub, {kw, name});
     }
     --walk_depth_;
   }
@@ -360,7 +359,12 @@ class Compiler {
     Node& n = reg_.nodes.emplace_back();
     compiled_[j] = &n;
     if (error_) return &n;
-    const Place& at = places_.at(j);
+    auto place = places_.find(j);
+    if (place == places_.end()) {  // not reached by the index (past its depth backstop)
+      if (!error_) error_ = Error{ErrorCode::limit, "a schema nested too deeply to index", {}};
+      return &n;
+    }
+    const Place& at = place->second;
     n.location = at.location;
     n.resource = at.resource;
     if (j->is_boolean()) {

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "invar/invar.hpp"
@@ -45,11 +46,13 @@ class Selector {
   bool singular() const { return singular_; }
   const std::string& text() const { return text_; }
 
-  // Calls visit(element, path) for each selected node, in document order.
-  // `path` holds the location of `start` on entry and is restored on return.
+  // Calls visit(element, path) for each selected node, in document order;
+  // or visit(element, path, parent) with the node's parent element (the
+  // node itself for "$" or "@"). `path` holds the location of `start` on
+  // entry and is restored on return.
   template <class Visit>
   void select(simdjson::dom::element start, Path& path, Visit&& visit) const {
-    walk(0, start, path, visit);
+    walk(0, start, start, path, visit);
   }
 
  private:
@@ -61,10 +64,13 @@ class Selector {
   };
 
   template <class Visit>
-  void walk(size_t at, simdjson::dom::element el, Path& path, Visit& visit) const {
+  void walk(size_t at, simdjson::dom::element el, simdjson::dom::element parent, Path& path, Visit& visit) const {
     using simdjson::dom::element_type;
     if (at == segments_.size()) {
-      visit(el, static_cast<const Path&>(path));
+      if constexpr (std::is_invocable_v<Visit&, simdjson::dom::element, const Path&, simdjson::dom::element>)
+        visit(el, static_cast<const Path&>(path), parent);
+      else
+        visit(el, static_cast<const Path&>(path));
       return;
     }
     const Segment& seg = segments_[at];
@@ -74,7 +80,7 @@ class Selector {
         for (auto field : invar::sj::object_of(el)) {
           if (field.key == seg.name) {
             path.push_back({field.key, 0, false});
-            walk(at + 1, field.value, path, visit);
+            walk(at + 1, field.value, el, path, visit);
             path.pop_back();
             return;
           }
@@ -90,7 +96,7 @@ class Selector {
         auto child = arr.at(static_cast<size_t>(i));
         if (child.error()) return;
         path.push_back({{}, static_cast<uint64_t>(i), true});
-        walk(at + 1, child.value_unsafe(), path, visit);
+        walk(at + 1, child.value_unsafe(), el, path, visit);
         path.pop_back();
         return;
       }
@@ -99,13 +105,13 @@ class Selector {
           uint64_t i = 0;
           for (auto child : invar::sj::array_of(el)) {
             path.push_back({{}, i++, true});
-            walk(at + 1, child, path, visit);
+            walk(at + 1, child, el, path, visit);
             path.pop_back();
           }
         } else if (el.type() == element_type::OBJECT) {
           for (auto field : invar::sj::object_of(el)) {
             path.push_back({field.key, 0, false});
-            walk(at + 1, field.value, path, visit);
+            walk(at + 1, field.value, el, path, visit);
             path.pop_back();
           }
         }
