@@ -216,6 +216,7 @@ class Baseline {
 
  private:
   friend class Contract;
+  friend struct ContractAccess;
   explicit Baseline(std::shared_ptr<const BaselineData> data) : data_(std::move(data)) {}
   std::shared_ptr<const BaselineData> data_;
 };

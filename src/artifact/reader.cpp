@@ -332,8 +332,18 @@ std::optional<ReadProblem> scan(dom::element root, const ReadLimits& limits, uin
       if (obj.size() > 1 && !limits.allow_duplicate_keys) {
         keys.clear();
         for (auto field : obj) keys.push_back(field.key);
-        std::sort(keys.begin(), keys.end());
-        auto dup = std::adjacent_find(keys.begin(), keys.end());
+        auto dup = keys.end();
+        if (keys.size() <= 16) {  // small objects: compare pairs, no sort
+          for (auto a = keys.begin(); a != keys.end() && dup == keys.end(); ++a)
+            for (auto b = a + 1; b != keys.end(); ++b)
+              if (*a == *b) {
+                dup = a;
+                break;
+              }
+        } else {
+          std::sort(keys.begin(), keys.end());
+          dup = std::adjacent_find(keys.begin(), keys.end());
+        }
         if (dup != keys.end()) {
           ReadProblem p;
           p.rule = "duplicate-key";
@@ -379,7 +389,7 @@ std::optional<ReadProblem> scan(dom::element root, const ReadLimits& limits, uin
   return std::nullopt;
 }
 
-ParseResult parse(std::string_view bytes, const ReadLimits& limits) {
+ParseResult parse(std::string_view bytes, const ReadLimits& limits, bool padded) {
   ParseResult result;
   if (bytes.size() > limits.max_bytes) {
     result.problem = ReadProblem{"size",
@@ -394,7 +404,7 @@ ParseResult parse(std::string_view bytes, const ReadLimits& limits) {
     result.problem = ReadProblem{"size", "cannot allocate a parser for the artifact", "", 0, 0, 0};
     return result;
   }
-  auto parsed = doc->parser.parse(bytes.data(), bytes.size(), true);
+  auto parsed = doc->parser.parse(bytes.data(), bytes.size(), !padded);
   if (parsed.error() != SUCCESS) {
     auto located = locate_problem(bytes, max_depth);
     if (located) {

@@ -49,7 +49,9 @@ struct ParseResult {
   std::optional<ReadProblem> problem;  // set on failure
 };
 
-ParseResult parse(std::string_view bytes, const ReadLimits& limits);
+// `padded`: the caller guarantees simdjson::SIMDJSON_PADDING readable bytes
+// after `bytes` (see files::read_file), so they are parsed in place.
+ParseResult parse(std::string_view bytes, const ReadLimits& limits, bool padded = false);
 
 // Locates the first syntax error in `bytes` (only called after simdjson has
 // refused them, to say where and why). Iterative: no recursion on depth.

@@ -28,7 +28,7 @@ Error io_error(const std::string& path, const std::string& what) {
 
 }  // namespace
 
-Result<std::string> read_file(const std::string& path, uint64_t max_bytes, const char* what) {
+Result<std::string> read_file(const std::string& path, uint64_t max_bytes, const char* what, size_t padding) {
   Error e;
   e.code = ErrorCode::io;
   e.where.file = path;
@@ -53,6 +53,7 @@ Result<std::string> read_file(const std::string& path, uint64_t max_bytes, const
     return e;
   }
   std::string bytes;
+  bytes.reserve(static_cast<size_t>(st.st_size) + padding);
   bytes.resize(static_cast<size_t>(st.st_size));
   in.read(bytes.data(), st.st_size);
   bytes.resize(static_cast<size_t>(in.gcount()));

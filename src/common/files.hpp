@@ -13,7 +13,9 @@ namespace invar::files {
 
 // Reads a whole regular file, refusing it before reading when over
 // `max_bytes` (ErrorCode::limit). `what` names the file in messages.
-Result<std::string> read_file(const std::string& path, uint64_t max_bytes, const char* what);
+// `padding` extra bytes are allocated (not part of the string) after the
+// content: simdjson parses such a buffer in place, without copying it.
+Result<std::string> read_file(const std::string& path, uint64_t max_bytes, const char* what, size_t padding = 0);
 
 // Replaces `path` with `bytes` atomically. `fault_prefix` names the fault
 // injection points passed on the way ("<prefix>:written", ":renamed").

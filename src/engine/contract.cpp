@@ -131,8 +131,13 @@ Result<Baseline> Baseline::measure_file(const Contract& contract, const std::str
 }
 
 Report Contract::check(std::string_view bytes, const CheckContext& context) const {
-  const Plan& plan = *plan_;
-  auto candidate = engine::read(plan, bytes);
+  return engine::check(*plan_, bytes, context, false);
+}
+
+namespace engine {
+
+Report check(const Plan& plan, std::string_view bytes, const CheckContext& context, bool padded) {
+  auto candidate = engine::read(plan, bytes, padded);
   std::optional<Stats> stats;
   if (context.collect_stats) {
     stats.emplace();
@@ -145,7 +150,7 @@ Report Contract::check(std::string_view bytes, const CheckContext& context) cons
     report = std::move(*candidate.unreadable);
   } else {
     report = engine::start_report(plan);
-    const invariants::Measures* baseline = context.baseline ? &context.baseline->data_->measures : nullptr;
+    const invariants::Measures* baseline = context.baseline ? &ContractAccess::baseline(*context.baseline) : nullptr;
     engine::evaluate(plan, candidate.document->root, candidate.size, engine::Phase::all,
                      engine::now_ms(plan, context.now), baseline, report, nullptr, stats ? &*stats : nullptr);
     engine::finish(plan, report);
@@ -157,9 +162,11 @@ Report Contract::check(std::string_view bytes, const CheckContext& context) cons
   return report;
 }
 
+}  // namespace engine
+
 Result<Report> Contract::check_file(const std::string& path, const CheckContext& context) const {
   auto start = std::chrono::steady_clock::now();
-  auto bytes = files::read_file(path, plan_->read_limits.max_bytes, "artifact");
+  auto bytes = files::read_file(path, plan_->read_limits.max_bytes, "artifact", simdjson::SIMDJSON_PADDING);
   double read_ms = engine::ms_since(start);
   if (!bytes) {
     if (bytes.error().code != ErrorCode::limit) return bytes.error();
@@ -169,7 +176,7 @@ Result<Report> Contract::check_file(const std::string& path, const CheckContext&
     report.artifact = path;
     return report;
   }
-  Report report = check(*bytes, context);
+  Report report = engine::check(*plan_, *bytes, context, true);
   report.artifact = path;
   if (report.stats) report.stats->read_ms = read_ms;
   return report;

@@ -40,11 +40,11 @@ uint64_t peak_rss_kb() {
   return static_cast<uint64_t>(usage.ru_maxrss);
 }
 
-Candidate read(const Plan& plan, std::string_view bytes) {
+Candidate read(const Plan& plan, std::string_view bytes, bool padded) {
   Candidate c;
   c.size = bytes.size();
   auto start = std::chrono::steady_clock::now();
-  auto parsed = artifact::parse(bytes, plan.read_limits);
+  auto parsed = artifact::parse(bytes, plan.read_limits, padded);
   c.parse_ms = ms_since(start);
   if (parsed.document) {
     c.document = std::move(parsed.document);

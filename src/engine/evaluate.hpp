@@ -27,7 +27,8 @@ struct Candidate {
   uint64_t size = 0;
   double parse_ms = 0;
 };
-Candidate read(const Plan& plan, std::string_view bytes);
+// `padded`: as for artifact::parse.
+Candidate read(const Plan& plan, std::string_view bytes, bool padded = false);
 
 // The report for bytes refused before parsing (size, unreadable file).
 Report unreadable(const Plan& plan, std::string rule, std::string message, std::string pointer, std::string expected,
@@ -64,6 +65,9 @@ void finish(const Plan& plan, Report& report);
 
 // `now` in Unix epoch milliseconds; when unset, the plan's Options::clock,
 // else the system clock.
+// The whole stateless check (Contract::check); `padded` as for read().
+Report check(const Plan& plan, std::string_view bytes, const CheckContext& context, bool padded);
+
 int64_t now_ms(const Plan& plan, const std::optional<std::chrono::system_clock::time_point>& now);
 
 }  // namespace invar::engine

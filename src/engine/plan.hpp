@@ -28,6 +28,7 @@ struct BaselineData {
 
 struct ContractAccess {
   static const Plan& plan(const Contract& c) { return *c.plan_; }
+  static const invariants::Measures& baseline(const Baseline& b) { return b.data_->measures; }
 };
 
 namespace contract {

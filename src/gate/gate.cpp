@@ -326,7 +326,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
 Result<Decision> submit_file(const Contract& contract, store::Store& store, const std::string& stream,
                              const std::string& path, const GateOptions& gate, const SubmitOptions& options) {
   const Plan& plan = ContractAccess::plan(contract);
-  auto bytes = files::read_file(path, plan.read_limits.max_bytes, "artifact");
+  auto bytes = files::read_file(path, plan.read_limits.max_bytes, "artifact", simdjson::SIMDJSON_PADDING);
   if (!bytes) {
     if (bytes.error().code != ErrorCode::limit) return bytes.error();
     // Over the size limit: a verdict (reject/pin), not an inability to judge.

@@ -57,6 +57,12 @@ bool judged_under_lock(Kind k) { return compares_with_baseline(k) || k == Kind::
 
 namespace {
 
+// A selected node while the selection is walked (its path is only valid then).
+struct NodeRef {
+  element value;
+  const selector::Path& path;
+};
+
 struct Node {
   element value;
   selector::Path path;
@@ -97,105 +103,125 @@ std::vector<Node> select(const selector::Selector& sel, element start, selector:
   return nodes;
 }
 
-std::string parent_pointer(const std::vector<Node>& nodes, const selector::Path& base) {
-  if (nodes.empty()) return selector::to_pointer(base);
-  selector::Path p = nodes.front().path;
-  if (p.size() > base.size()) p.pop_back();
-  return selector::to_pointer(p);
-}
-
-void eval_schema(const Invariant& inv, const std::vector<Node>& nodes, const EvalContext& ctx, Sink& sink) {
-  for (const auto& node : nodes) {
-    auto fast = inv.schema->validate(node.value, ctx.budget);
-    if (fast.valid) continue;
-    if (!fast.limit.empty()) {
-      sink.add(selector::to_pointer(node.path), "schema evaluation stopped at the limit " + fast.limit, "within limits",
-               fast.limit);
-      continue;
-    }
-    std::vector<schema::Issue> issues;
-    size_t room = ctx.limits->max_report_violations;
-    inv.schema->explain(node.value, node.path, issues, room, ctx.budget);
-    if (issues.empty()) sink.add(selector::to_pointer(node.path), "value does not satisfy the schema");
-    for (auto& issue : issues) {
-      Violation* v = sink.add(issue.instance_pointer, issue.message, issue.expected, issue.actual);
-      if (v) v->schema_location = issue.keyword_location;
-    }
+void eval_schema(const Invariant& inv, const NodeRef& node, const EvalContext& ctx, Sink& sink) {
+  auto fast = inv.schema->validate(node.value, ctx.budget);
+  if (fast.valid) return;
+  if (!fast.limit.empty()) {
+    sink.add(selector::to_pointer(node.path), "schema evaluation stopped at the limit " + fast.limit, "within limits",
+             fast.limit);
+    return;
+  }
+  std::vector<schema::Issue> issues;
+  size_t room = ctx.limits->max_report_violations;
+  inv.schema->explain(node.value, node.path, issues, room, ctx.budget);
+  if (issues.empty()) sink.add(selector::to_pointer(node.path), "value does not satisfy the schema");
+  for (auto& issue : issues) {
+    Violation* v = sink.add(issue.instance_pointer, issue.message, issue.expected, issue.actual);
+    if (v) v->schema_location = issue.keyword_location;
   }
 }
 
-void eval_match(const Invariant& inv, const std::vector<Node>& nodes, Sink& sink) {
+void eval_match(const Invariant& inv, const NodeRef& node, Sink& sink) {
   bool want = inv.kind == Kind::match;
-  for (const auto& node : nodes) {
-    if (node.value.type() != element_type::STRING) {
-      sink.add(selector::to_pointer(node.path), "expected a string to match against " + text::quoted(inv.pattern_text),
-               "string", schema::describe(schema::Value{node.value}));
-      continue;
-    }
-    std::string_view s = sj::string_of(node.value);
-    bool matched = RE2::FullMatch(re2::StringPiece(s.data(), s.size()), *inv.pattern);
-    if (matched == want) continue;
+  if (node.value.type() != element_type::STRING) {
+    sink.add(selector::to_pointer(node.path), "expected a string to match against " + text::quoted(inv.pattern_text),
+             "string", schema::describe(schema::Value{node.value}));
+    return;
+  }
+  std::string_view s = sj::string_of(node.value);
+  bool matched = RE2::FullMatch(re2::StringPiece(s.data(), s.size()), *inv.pattern);
+  if (matched == want) return;
+  sink.add(selector::to_pointer(node.path),
+           text::quoted(s) + (want ? " does not match " : " matches the forbidden pattern ") + text::quoted(inv.pattern_text),
+           (want ? "matches " : "does not match ") + text::quoted(inv.pattern_text), text::quoted(s));
+}
+
+void eval_regex_safe(const Invariant& inv, const NodeRef& node, const EvalContext& ctx, Sink& sink) {
+  std::string pointer;
+  if (node.value.type() != element_type::STRING) {
+    sink.add(selector::to_pointer(node.path), "expected a regular expression string", "string",
+             schema::describe(schema::Value{node.value}));
+    return;
+  }
+  std::string_view pattern = sj::string_of(node.value);
+  auto compiled = regex::compile(pattern, ctx.limits->regex_max_mem);
+  if (!compiled.re) {
     sink.add(selector::to_pointer(node.path),
-             text::quoted(s) + (want ? " does not match " : " matches the forbidden pattern ") + text::quoted(inv.pattern_text),
-             (want ? "matches " : "does not match ") + text::quoted(inv.pattern_text), text::quoted(s));
+             "regex " + text::quoted(pattern) + " does not compile under RE2: " + compiled.error,
+             "a pattern RE2 runs in linear time", compiled.error);
+    return;
   }
-}
-
-void eval_regex_safe(const Invariant& inv, const std::vector<Node>& nodes, const EvalContext& ctx, Sink& sink) {
-  for (const auto& node : nodes) {
-    std::string pointer;
-    if (node.value.type() != element_type::STRING) {
-      sink.add(selector::to_pointer(node.path), "expected a regular expression string", "string",
-               schema::describe(schema::Value{node.value}));
-      continue;
-    }
-    std::string_view pattern = sj::string_of(node.value);
-    auto compiled = regex::compile(pattern, ctx.limits->regex_max_mem);
-    if (!compiled.re) {
-      sink.add(selector::to_pointer(node.path),
-               "regex " + text::quoted(pattern) + " does not compile under RE2: " + compiled.error,
-               "a pattern RE2 runs in linear time", compiled.error);
-      continue;
-    }
-    int size = compiled.re->ProgramSize();
-    if (size > inv.max_program_size) {
-      sink.add(selector::to_pointer(node.path),
-               "regex " + text::quoted(pattern) + " compiles to " + std::to_string(size) +
-                   " RE2 instructions, over max_program_size " + std::to_string(inv.max_program_size),
-               "program size <= " + std::to_string(inv.max_program_size), std::to_string(size));
-      continue;
-    }
-    if (inv.consumer == Consumer::backtracking) {
-      if (auto finding = regex::find_superlinear(pattern)) {
-        sink.add(selector::to_pointer(node.path),
-                 "regex " + text::quoted(pattern) + " is super-linear on a backtracking engine: " +
-                     text::quoted(finding->sub_pattern) + ": " + finding->reason,
-                 "no nested or adjacent overlapping unbounded quantifiers", finding->sub_pattern);
-      }
-    }
-  }
-}
-
-void eval_refs(const Invariant& inv, const std::vector<Node>& nodes, element root, Sink& sink) {
-  std::unordered_set<std::string> known;
-  selector::Path root_path;
-  inv.refs_in->select(root, root_path, [&](element e, const selector::Path&) { known.insert(identity(e)); });
-  for (const auto& node : nodes) {
-    if (known.count(identity(node.value))) continue;
+  int size = compiled.re->ProgramSize();
+  if (size > inv.max_program_size) {
     sink.add(selector::to_pointer(node.path),
-             value_text(node.value) + " does not occur among the values at " + inv.refs_in->text(),
-             "a value of " + inv.refs_in->text(), value_text(node.value));
+             "regex " + text::quoted(pattern) + " compiles to " + std::to_string(size) +
+                 " RE2 instructions, over max_program_size " + std::to_string(inv.max_program_size),
+             "program size <= " + std::to_string(inv.max_program_size), std::to_string(size));
+    return;
+  }
+  if (inv.consumer == Consumer::backtracking) {
+    if (auto finding = regex::find_superlinear(pattern)) {
+      sink.add(selector::to_pointer(node.path),
+               "regex " + text::quoted(pattern) + " is super-linear on a backtracking engine: " +
+                   text::quoted(finding->sub_pattern) + ": " + finding->reason,
+               "no nested or adjacent overlapping unbounded quantifiers", finding->sub_pattern);
+    }
   }
 }
 
-void eval_count(const Invariant& inv, const std::vector<Node>& nodes, const selector::Path& base, Sink& sink) {
-  uint64_t n = nodes.size();
-  std::string where = parent_pointer(nodes, base);
-  if (inv.min && n < *inv.min) {
+// The values a refs invariant's "in" selects. Strings (the common case) are
+// kept as views into the parsed document: no string is built per value.
+struct RefsIndex {
+  std::unordered_set<std::string_view> strings;
+  std::unordered_set<std::string> others;
+
+  RefsIndex(const Invariant& inv, element root) {
+    selector::Path root_path;
+    inv.refs_in->select(root, root_path, [&](element e, const selector::Path&) {
+      if (e.type() == element_type::STRING) strings.insert(sj::string_of(e));
+      else others.insert(identity(e));
+    });
+  }
+  bool contains(element e) const {
+    return e.type() == element_type::STRING ? strings.count(sj::string_of(e)) > 0 : others.count(identity(e)) > 0;
+  }
+};
+
+void eval_refs(const Invariant& inv, const NodeRef& node, const RefsIndex& known, Sink& sink) {
+  if (known.contains(node.value)) return;
+  sink.add(selector::to_pointer(node.path),
+           value_text(node.value) + " does not occur among the values at " + inv.refs_in->text(),
+           "a value of " + inv.refs_in->text(), value_text(node.value));
+}
+
+// count needs the number of nodes, where their parent is, and (only for an
+// explanation) the nodes: no path is copied per node.
+// count needs the number of nodes; where their parent is and (for an
+// explanation) the nodes themselves only when it fails, found by a second walk.
+void eval_count(const Invariant& inv, element scope, const selector::Path& base, const EvalContext& ctx, Sink& sink) {
+  uint64_t n = 0;
+  selector::Path path = base;
+  inv.target.select(scope, path, [&](element, const selector::Path&) { ++n; });
+  bool under = inv.min && n < *inv.min;
+  bool over = inv.effective_max && n > *inv.effective_max;
+  if (!under && !over) return;
+  std::vector<element> values;
+  std::string where = selector::to_pointer(base);
+  bool first = true;
+  inv.target.select(scope, path, [&](element e, const selector::Path& p) {
+    if (first) {
+      selector::Path parent = p;
+      if (parent.size() > base.size()) parent.pop_back();
+      where = selector::to_pointer(parent);
+      first = false;
+    }
+    if (over && values.size() < ctx.limits->max_selector_matches) values.push_back(e);
+  });
+  if (under) {
     sink.add(where, "count of " + inv.target.text() + " is " + std::to_string(n) + ", below min " + std::to_string(*inv.min),
              ">= " + std::to_string(*inv.min), std::to_string(n));
   }
-  if (inv.effective_max && n > *inv.effective_max) {
+  if (over) {
     std::string limit = std::to_string(*inv.effective_max);
     std::string expected = "<= " + limit;
     if (inv.effective_max != inv.max)
@@ -205,12 +231,7 @@ void eval_count(const Invariant& inv, const std::vector<Node>& nodes, const sele
                                 (inv.effective_max != inv.max ? "the headroom limit " : "max ") + limit + " by " +
                                 std::to_string(n - *inv.effective_max),
                             expected, std::to_string(n));
-    if (v) {
-      std::vector<element> values;
-      values.reserve(nodes.size());
-      for (const auto& node : nodes) values.push_back(node.value);
-      v->explain = explain_count(values);
-    }
+    if (v) v->explain = explain_count(values);
   }
 }
 
@@ -281,26 +302,55 @@ void eval_freshness(const Invariant& inv, const std::vector<Node>& nodes, const 
   }
 }
 
+std::string too_many(const Invariant& inv, const EvalContext& ctx, const char* what) {
+  return inv.target.text() + " selects more than max_selector_matches " + std::to_string(ctx.limits->max_selector_matches) +
+         " nodes; " + what;
+}
+
 void evaluate_at(const Invariant& inv, element scope, selector::Path& base, element root, const EvalContext& ctx,
                  Sink& sink) {
-  bool cut = false;
-  std::vector<Node> nodes = select(inv.target, scope, base, ctx.limits->max_selector_matches, cut);
-  if (cut) {
-    sink.add(selector::to_pointer(base),
-             inv.target.text() + " selects more than max_selector_matches " +
-                 std::to_string(ctx.limits->max_selector_matches) + " nodes; the invariant was not evaluated",
-             "at most " + std::to_string(ctx.limits->max_selector_matches) + " nodes", "more");
-    return;
-  }
+  const uint64_t cap = ctx.limits->max_selector_matches;
+  const std::string limit_expected = "at most " + std::to_string(cap) + " nodes";
   switch (inv.kind) {
-    case Kind::schema: return eval_schema(inv, nodes, ctx, sink);
+    case Kind::count: return eval_count(inv, scope, base, ctx, sink);
+    case Kind::schema:
     case Kind::match:
-    case Kind::not_match: return eval_match(inv, nodes, sink);
-    case Kind::regex_safe: return eval_regex_safe(inv, nodes, ctx, sink);
-    case Kind::refs: return eval_refs(inv, nodes, root, sink);
-    case Kind::count: return eval_count(inv, nodes, base, sink);
-    case Kind::unique: return eval_unique(nodes, sink);
-    case Kind::freshness: return eval_freshness(inv, nodes, base, ctx, sink);
+    case Kind::not_match:
+    case Kind::regex_safe:
+    case Kind::refs: {
+      // Each node is judged alone: judged while the selection is walked, so
+      // that nothing is kept per node.
+      std::optional<RefsIndex> refs;
+      if (inv.kind == Kind::refs) refs.emplace(inv, root);
+      uint64_t seen = 0;
+      inv.target.select(scope, base, [&](element e, const selector::Path& p) {
+        if (++seen > cap) return;
+        NodeRef node{e, p};
+        switch (inv.kind) {
+          case Kind::schema: return eval_schema(inv, node, ctx, sink);
+          case Kind::match:
+          case Kind::not_match: return eval_match(inv, node, sink);
+          case Kind::regex_safe: return eval_regex_safe(inv, node, ctx, sink);
+          default: return eval_refs(inv, node, *refs, sink);
+        }
+      });
+      if (seen > cap)
+        sink.add(selector::to_pointer(base), too_many(inv, ctx, "those past it were not evaluated"), limit_expected,
+                 "more");
+      return;
+    }
+    case Kind::unique:
+    case Kind::freshness: {
+      bool cut = false;
+      std::vector<Node> nodes = select(inv.target, scope, base, cap, cut);
+      if (cut) {
+        sink.add(selector::to_pointer(base), too_many(inv, ctx, "the invariant was not evaluated"), limit_expected,
+                 "more");
+        return;
+      }
+      if (inv.kind == Kind::unique) return eval_unique(nodes, sink);
+      return eval_freshness(inv, nodes, base, ctx, sink);
+    }
     case Kind::delta:
     case Kind::churn:
     case Kind::monotonic:
