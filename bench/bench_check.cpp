@@ -1,6 +1,6 @@
 // Microbenchmarks (Google Benchmark). Not part of the test suite; run with
-//   cmake --preset release -DINVAR_BUILD_BENCH=ON && cmake --build --preset release --target invar_bench
-//   build/release/bench/invar_bench
+//   cmake --preset bench && cmake --build --preset bench && build/bench/bench/invar_bench
+// (bench/run generates bench/work/ first; BM_Parse and BM_Kind need it).
 // BM_Match shows that matching is linear whatever the pattern: the ReDoS
 // shape ^(a+)+$ costs about what ^a+$ costs, per byte, at every size.
 #include <benchmark/benchmark.h>
@@ -59,6 +59,48 @@ void BM_LoadContract(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_LoadContract);
+
+// Compile, parse and evaluate separated, per invariant kind, on a generated
+// 100,000-record DNS plan (bench/run writes it to bench/work/; skipped when absent).
+const std::string& plan_100k() {
+  static const std::string bytes = slurp(std::string(INVAR_SOURCE_DIR) + "/bench/work/dns-100000.json");
+  return bytes;
+}
+
+void BM_Parse(benchmark::State& state) {
+  // A contract whose only invariant selects nothing: the cost is reading the bytes.
+  auto contract = invar::Contract::load_string(
+                      R"({"contract": "p", "invariants": [{"id": "n", "count": "$.none", "min": 0}]})", ".", "p")
+                      .value();
+  if (plan_100k().empty()) return state.SkipWithError("run bench/run first: no bench/work/dns-100000.json");
+  for (auto _ : state) benchmark::DoNotOptimize(contract.check(plan_100k()).verdict);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * plan_100k().size()));
+}
+BENCHMARK(BM_Parse)->Unit(benchmark::kMillisecond);
+
+// Parse plus one invariant: subtract BM_Parse for the invariant's own cost.
+void BM_Kind(benchmark::State& state, const char* invariant) {
+  auto contract = invar::Contract::load_string(std::string(R"({"contract": "k", "invariants": [)") + invariant + "]}",
+                                               std::string(INVAR_SOURCE_DIR) + "/rules", "k");
+  if (!contract) return state.SkipWithError(contract.error().to_string().c_str());
+  if (plan_100k().empty()) return state.SkipWithError("run bench/run first: no bench/work/dns-100000.json");
+  invar::CheckContext ctx;
+  ctx.now = invar::parse_time("2025-10-20T06:45:00Z");
+  for (auto _ : state) benchmark::DoNotOptimize(contract->check(plan_100k(), ctx).verdict);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * plan_100k().size()));
+}
+BENCHMARK_CAPTURE(BM_Kind, schema, R"({"id": "s", "schema": "$", "file": "../schemas/dns-plan.schema.json"})")
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Kind, count, R"({"id": "c", "count": "$.records[*]", "min": 1})")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Kind, count_each, R"({"id": "c", "each": "$.records[*]", "count": "@.targets[*]", "min": 1})")
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Kind, refs, R"({"id": "r", "refs": "$.records[*].plan", "in": "$.plans[*].id"})")
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Kind, unique, R"({"id": "u", "unique": "$.records[*].name"})")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Kind, match, R"({"id": "m", "match": "$.records[*].name", "pattern": "r[0-9]+\\..*"})")
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Kind, freshness, R"({"id": "f", "freshness": "$.generated_at", "max_age": "10m"})")
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

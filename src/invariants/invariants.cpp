@@ -198,20 +198,21 @@ void eval_refs(const Invariant& inv, const NodeRef& node, const RefsIndex& known
 // explanation) the nodes: no path is copied per node.
 // count needs the number of nodes; where their parent is and (for an
 // explanation) the nodes themselves only when it fails, found by a second walk.
-void eval_count(const Invariant& inv, element scope, const selector::Path& base, const EvalContext& ctx, Sink& sink) {
+void eval_count(const Invariant& inv, element scope, selector::Path& base, const EvalContext& ctx, Sink& sink) {
   uint64_t n = 0;
-  selector::Path path = base;
+  selector::Path& path = base;  // extended and restored by select()
   inv.target.select(scope, path, [&](element, const selector::Path&) { ++n; });
   bool under = inv.min && n < *inv.min;
   bool over = inv.effective_max && n > *inv.effective_max;
   if (!under && !over) return;
   std::vector<element> values;
   std::string where = selector::to_pointer(base);
+  const size_t depth = base.size();
   bool first = true;
   inv.target.select(scope, path, [&](element e, const selector::Path& p) {
     if (first) {
       selector::Path parent = p;
-      if (parent.size() > base.size()) parent.pop_back();
+      if (parent.size() > depth) parent.pop_back();
       where = selector::to_pointer(parent);
       first = false;
     }
@@ -366,10 +367,9 @@ uint64_t evaluate(const Invariant& inv, element root, const EvalContext& ctx, st
   if (!inv.each) {
     evaluate_at(inv, root, path, root, ctx, sink);
   } else {
-    inv.each->select(root, path, [&](element scope, const selector::Path& at) {
-      selector::Path base = at;
-      evaluate_at(inv, scope, base, root, ctx, sink);
-    });
+    // `at` is `path` itself (select() passes it through), restored after each
+    // visit: evaluation extends and restores it in place, copying nothing.
+    inv.each->select(root, path, [&](element scope, const selector::Path&) { evaluate_at(inv, scope, path, root, ctx, sink); });
   }
   return sink.total();
 }
