@@ -256,8 +256,10 @@ class Compiler {
     auto it = j.find(kw);
     if (it == j.end()) return std::nullopt;
     if (it->is_number_unsigned()) return it->get<uint64_t>();
-    if (it->is_number_float() && it->get<double>() >= 0 && std::floor(it->get<double>()) == it->get<double>())
-      return static_cast<uint64_t>(it->get<double>());
+    if (it->is_number_float() && it->get<double>() >= 0 && std::floor(it->get<double>()) == it->get<double>()) {
+      double d = it->get<double>();  // 2^64 and beyond: no count can reach it
+      return d >= 18446744073709551615.0 ? UINT64_MAX : static_cast<uint64_t>(d);
+    }
     fail(at, kw, std::string("\"") + kw + "\" must be a non-negative integer");
     return std::nullopt;
   }

@@ -20,6 +20,7 @@
 #include <cstring>
 #include <filesystem>
 #include <set>
+#include <type_traits>
 
 #include "common/digest.hpp"
 #include "common/fault.hpp"
@@ -120,6 +121,11 @@ template <class T>
 bool get(const json& j, const char* key, T& out) {
   auto it = j.find(key);
   if (it == j.end()) return false;
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // Only integers of the right sign: converting 1e88 would be undefined.
+    if (!it->is_number_integer()) return false;
+    if (std::is_unsigned_v<T> && !it->is_number_unsigned()) return false;
+  }
   try {
     out = it->get<T>();
     return true;
