@@ -1,8 +1,7 @@
 // (c) JSON Schema bytes compiled (2020-12 or draft-07) and evaluated, on the
 // fast and the diagnostics path, on fixed instances. Input: [flags] schema.
-#include "engine/plan.hpp"
 #include "fuzz.hpp"
-#include "schema/schema.hpp"
+#include "schema_input.hpp"
 
 namespace {
 
@@ -21,22 +20,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static simdjson::dom::parser parser;
   fuzz::Input in(data, size);
   uint8_t flags = in.byte();
-  auto doc = invar::contract::parse_json(in.rest(), "fuzz.schema.json");
-  if (!doc) return 0;
-  invar::schema::CompileOptions options;
-  options.default_draft = flags & 1 ? invar::schema::Draft::draft7 : invar::schema::Draft::draft2020_12;
-  options.format_assertion = flags & 2;
-  auto validator = invar::schema::Validator::compile(*doc, "file:///fuzz/fuzz.schema.json", options);
+  auto validator = fuzz::compile_schema(in.rest(), flags);
   if (!validator) return 0;
   invar::schema::Budget budget;
   budget.max_steps = 200'000;
   for (const auto& text : instance_texts()) {
     auto element = parser.parse(text);
     if (element.error()) __builtin_trap();
-    auto fast = validator.value()->validate(element.value(), budget);
+    auto fast = validator->validate(element.value(), budget);
     std::vector<invar::schema::Issue> issues;
     invar::selector::Path base;
-    validator.value()->explain(element.value(), base, issues, 100, budget);
+    validator->explain(element.value(), base, issues, 100, budget);
     (void)fast;
   }
   return 0;
