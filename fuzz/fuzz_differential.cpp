@@ -1,6 +1,9 @@
-// (f) The fast verdict path and the diagnostics path of the schema engine
-// must agree: valid exactly when explain() finds no issue (unless a budget
-// ran out). Input: [flags] schema \0 instance.
+// (f) Fast paths and the slower paths that locate must agree: the schema
+// engine's validate() is valid exactly when explain() finds no issue (unless
+// a budget ran out), also when it splits arrays across threads; the reading
+// scan over simdjson's tape finds a problem exactly when the element walk
+// does. Input: [flags] schema \0 instance.
+#include "artifact/reader.hpp"
 #include "fuzz.hpp"
 #include "schema_input.hpp"
 
@@ -11,6 +14,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint8_t flags = in.byte();
   std::string_view schema_text = in.part();
   std::string instance(in.rest());
+  invar::artifact::ReadLimits limits;
+  limits.max_string_bytes = flags & 32 ? 4 : limits.max_string_bytes;
+  limits.max_nodes = flags & 64 ? 16 : limits.max_nodes;
+  limits.allow_duplicate_keys = flags & 128;
+  if (auto read = invar::artifact::parse(instance, limits, false, /*scan=*/false); read.document) {
+    uint64_t by_tape = 0, by_elements = 0;
+    auto tape = invar::artifact::scan(*read.document, limits, &by_tape);
+    auto elements = invar::artifact::scan_elements(read.document->root, limits, &by_elements);
+    if (tape.has_value() != elements.has_value()) __builtin_trap();
+    if (!tape && by_tape != by_elements) __builtin_trap();
+  }
   auto element = parser.parse(instance);
   if (element.error()) return 0;
   auto validator = fuzz::compile_schema(schema_text, flags);
@@ -25,5 +39,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!fast.limit.empty() || !slow.limit.empty()) return 0;
   if (fast.valid != slow.valid) __builtin_trap();
   if (fast.valid != issues.empty()) __builtin_trap();
+  budget.threads = 2;
+  budget.split_min_items = 2;
+  auto split = validator->validate(element.value(), budget);
+  if (split.limit.empty() && split.valid != fast.valid) __builtin_trap();
   return 0;
 }

@@ -100,3 +100,47 @@ TEST_CASE("max_depth never exceeds the hard ceiling", "[artifact]") {
   CHECK(p.rule == "depth");
   CHECK(p.message == "nesting deeper than max_depth 10000");
 }
+
+// The scan decides on simdjson's tape and locates on the element walk: both
+// must agree on every document, clean or not, and on the number of values.
+TEST_CASE("the tape scan agrees with the element walk", "[artifact]") {
+  ReadLimits tight;
+  tight.max_string_bytes = 3;
+  tight.max_nodes = 6;
+  ReadLimits lenient;
+  lenient.allow_duplicate_keys = true;
+  const std::vector<std::string> documents = {
+      "1", "\"abc\"", "[]", "{}", "null", "[1, 2.5, -3, true, false, null, \"x\"]",
+      R"({"a": [1, "x", {"b": null}], "c": 2.5})",
+      R"({"a": 1, "a": 2})",
+      R"({"a": {"x": 1, "y": 2}, "b": {"x": 1, "y": 2}})",          // same keys in sibling objects
+      R"({"a": {"a": {"a": 1}}})",                                  // same key at each depth
+      R"({"a": {"x": 1, "x": 2}, "b": 1})",                         // repeated deep inside
+      R"({"a": {"x": 1}, "b": 1, "a": 2})",                         // repeated after a nested object
+      R"([{"k": 1, "k": 2}])",
+      R"({"k01":1,"k02":1,"k03":1,"k04":1,"k05":1,"k06":1,"k07":1,"k08":1,"k09":1,"k10":1,"k11":1,"k12":1,"k13":1,"k14":1,"k15":1,"k16":1,"k17":1})",
+      R"({"k01":1,"k02":1,"k03":1,"k04":1,"k05":1,"k06":1,"k07":1,"k08":1,"k09":1,"k10":1,"k11":1,"k12":1,"k13":1,"k14":1,"k15":1,"k16":1,"k01":1})",
+      R"({"long key": 1})", R"(["long value"])", R"([18446744073709551615, -9223372036854775808, 1e300])",
+      R"([[[[[[[1]]]]]]])"};
+  for (const auto& text : documents) {
+    for (const ReadLimits& limits : {ReadLimits{}, tight, lenient}) {
+      INFO(text << " max_string_bytes " << limits.max_string_bytes << " max_nodes " << limits.max_nodes);
+      auto parsed = parse(text, limits, false, /*scan=*/false);
+      REQUIRE(parsed.document);
+      uint64_t by_tape = 0, by_elements = 0;
+      auto tape = invar::artifact::scan(*parsed.document, limits, &by_tape);
+      auto elements = invar::artifact::scan_elements(parsed.document->root, limits, &by_elements);
+      CHECK(tape.has_value() == elements.has_value());
+      if (tape && elements) {
+        CHECK(tape->rule == elements->rule);
+        CHECK(tape->pointer == elements->pointer);
+      } else {
+        CHECK(by_tape == by_elements);
+      }
+    }
+  }
+  uint64_t values = 0;
+  auto parsed = parse(R"({"a": [1, "x", {"b": null}], "c": 2.5})", {}, false, false);
+  REQUIRE_FALSE(invar::artifact::scan(*parsed.document, {}, &values));
+  CHECK(values == 7);
+}

@@ -5,23 +5,80 @@
 
 using invar::regex::find_superlinear;
 
+using invar::regex::Anchoring;
+
 TEST_CASE("RE2 compilation with a memory budget", "[regex]") {
-  CHECK(invar::regex::compile("^[a-z]+$", 1 << 20).re);
-  auto backref = invar::regex::compile("(a)\\1", 1 << 20);
-  CHECK_FALSE(backref.re);
+  auto simple = invar::regex::compile("^[a-z]+$", Anchoring::anywhere, 1 << 20);
+  REQUIRE(simple.pattern);
+  CHECK_FALSE(simple.pattern->uses_re2());
+  auto backref = invar::regex::compile("(a)\\1", Anchoring::anywhere, 1 << 20);
+  CHECK_FALSE(backref.pattern);
   CHECK(backref.error == "invalid escape sequence: \\1");
-  auto lookahead = invar::regex::compile("a(?=b)", 1 << 20);
+  auto lookahead = invar::regex::compile("a(?=b)", Anchoring::anywhere, 1 << 20);
   CHECK(lookahead.error == "invalid perl operator: (?=");
-  auto big = invar::regex::compile("(?:abcdefghij){1000}", 64 << 10);
-  CHECK_FALSE(big.re);
+  auto big = invar::regex::compile("(?:abcdefghij){1000}", Anchoring::anywhere, 64 << 10);
+  CHECK_FALSE(big.pattern);
   CHECK(big.error == "pattern too large for regex_max_mem 65536 bytes");
+  auto count = invar::regex::compile("^a{1001}$", Anchoring::anywhere, 1 << 20);  // past RE2's repeat limit
+  CHECK_FALSE(count.pattern);
+  CHECK(count.error == "invalid repetition size: {1001}");
 }
 
 TEST_CASE("ECMA patterns are translated for RE2", "[regex]") {
-  CHECK(invar::regex::compile_ecma("^\\p{Letter}+$", 1 << 20).re);
+  auto letters = invar::regex::compile_ecma("^\\p{Letter}+$", 1 << 20);
+  REQUIRE(letters.pattern);
+  CHECK(letters.pattern->uses_re2());
+  CHECK(letters.pattern->matches("\xc3\xa9t\xc3\xa9"));
   auto u = invar::regex::compile_ecma("^\\u00e9$", 1 << 20);
-  REQUIRE(u.re);
-  CHECK(RE2::FullMatch("\xc3\xa9", *u.re));
+  REQUIRE(u.pattern);
+  CHECK(u.pattern->matches("\xc3\xa9"));
+  CHECK_FALSE(u.pattern->matches("e"));
+}
+
+TEST_CASE("class sequences are recognised only where one greedy pass is exact", "[regex]") {
+  for (const char* p : {"^[a-z][a-z0-9_]{0,63}$", "default", "^[A-Za-z0-9.-]+$", "^plan-\\d+$", "abc$", "^v\\d{1,3}\\.\\d{1,3}$",
+                        "^\\w+$", "[.-]", "^$", "", "^[a-f0-9]{64}$", "^a?b$"})
+    CHECK(invar::regex::Sequence::parse(p).has_value());
+  for (const char* p : {"^[a-z]+[a-z]$", "^a*b?$", "a|b", "(a)", "^[^a]$", "^.$", "^\\s$", "^\\D$", "^\\_$",
+                        "^[[:alpha:]]$", "^a{2}{3}$", "^a+?$", "^\xc3\xa9$", "a{,3}", "^[z-a]$", "^\\bx$", "a$b", "^a{1001}$"})
+    CHECK_FALSE(invar::regex::Sequence::parse(p).has_value());
+  // An unanchored variable-length sequence needs a search: RE2's.
+  auto search = invar::regex::compile("[a-z]+0", Anchoring::anywhere, 1 << 20);
+  REQUIRE(search.pattern);
+  CHECK(search.pattern->uses_re2());
+  auto whole = invar::regex::compile("[a-z]+0", Anchoring::whole_string, 1 << 20);
+  REQUIRE(whole.pattern);
+  CHECK_FALSE(whole.pattern->uses_re2());
+}
+
+// Every string of up to 4 characters from a small alphabet (ASCII letters,
+// digits, punctuation and a two-byte UTF-8 letter), for each sequence
+// pattern: the class sequence answers as RE2 does, anchored and not.
+TEST_CASE("class sequences answer exactly as RE2", "[regex]") {
+  const std::vector<std::string> alphabet = {"a", "z", "A", "0", "9", "_", "-", ".", "x", "\xc3\xa9"};
+  std::vector<std::string> strings = {""};
+  for (size_t from = 0, length = 1; length <= 4; ++length) {
+    size_t to = strings.size();
+    for (size_t k = from; k < to; ++k)
+      for (const auto& c : alphabet) strings.push_back(strings[k] + c);
+    from = to;
+  }
+  for (const char* p : {"^[a-z][a-z0-9_]{0,2}$", "default", "ax", "^[A-Za-z0-9.-]+$", "^a\\d+$", "x$", "^z", "^[a-z]+",
+                        "^\\w{2,3}$", "^[.-]?x$", "^$", "", "^-*\\.[0-9]{2}$", "^a?z$", "^\\w*$", "zz"}) {
+    REQUIRE(invar::regex::Sequence::parse(p));
+    std::string error;
+    auto re = invar::regex::compile_re2(p, 1 << 20, error);
+    REQUIRE(re);
+    for (Anchoring anchoring : {Anchoring::whole_string, Anchoring::anywhere}) {
+      auto compiled = invar::regex::compile(p, anchoring, 1 << 20);
+      REQUIRE(compiled.pattern);
+      for (const auto& s : strings) {
+        bool expected = anchoring == Anchoring::whole_string ? RE2::FullMatch(s, *re) : RE2::PartialMatch(s, *re);
+        if (compiled.pattern->matches(s) != expected)
+          FAIL_CHECK("pattern " << p << " on \"" << s << "\": RE2 says " << expected);
+      }
+    }
+  }
 }
 
 TEST_CASE("super-linear shapes for backtracking engines", "[regex]") {

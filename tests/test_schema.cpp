@@ -131,3 +131,37 @@ TEST_CASE("$ref reaches sibling schema files, never outside their folder", "[sch
   REQUIRE_FALSE(escape);
   CHECK(escape.error().message.rfind("cannot resolve $ref", 0) == 0);
 }
+
+// validate() with threads splits a long array's items into slices: the
+// verdict is the one-thread verdict wherever the failing item is, and the
+// step budget is shared, not multiplied.
+TEST_CASE("items split across threads keep the verdict and the budget", "[schema]") {
+  auto v = compile(R"({"type": "array", "items": {"type": "object", "required": ["id"],
+                       "properties": {"id": {"type": "integer", "minimum": 0}}}})");
+  const int n = 10'000;
+  auto array_with_bad_item_at = [&](int bad) {
+    std::string text = "[";
+    for (int i = 0; i < n; ++i) text += (i ? "," : "") + std::string(i == bad ? R"({"id": -1})" : R"({"id": 1})");
+    return text + "]";
+  };
+  Budget split;
+  split.threads = 4;
+  split.split_min_items = 16;
+  for (int bad : {-1, 0, 1, 2'499, 2'500, 5'000, 7'777, n - 1}) {
+    INFO("bad item at " << bad);
+    auto doc = test::parse(array_with_bad_item_at(bad));
+    auto one = v->validate(doc.root);
+    auto many = v->validate(doc.root, split);
+    CHECK(one.valid == (bad < 0));
+    CHECK(many.valid == one.valid);
+    CHECK(many.limit.empty());
+  }
+  // Each item costs a few steps: 10,000 items do not fit in 5,000 steps,
+  // split or not.
+  auto doc = test::parse(array_with_bad_item_at(-1));
+  Budget small = split;
+  small.max_steps = 5'000;
+  auto out = v->validate(doc.root, small);
+  CHECK_FALSE(out.valid);
+  CHECK(out.limit == "max_eval_steps 5000");
+}

@@ -131,12 +131,20 @@ struct Limits {
 //   clock             system clock   "now" for freshness and the gate, when a call gives none
 //   severity          {}             invariant id -> severity, overriding the contract's
 //                                    (an unknown id is a load error)
+//   threads           1              threads one check of an artifact of kParallelMinBytes
+//                                    or more may use: invariants run side by side, and a
+//                                    schema splits a long array's items; 1: the caller's only
 struct Options {
   Limits limits;
   bool format_assertion = false;
   std::function<std::chrono::system_clock::time_point()> clock;
   std::map<std::string, Severity, std::less<>> severity;
+  unsigned threads = 1;
 };
+
+// Smaller artifacts are checked on the calling thread whatever Options::threads
+// says: starting a thread costs more than such a check gains.
+inline constexpr uint64_t kParallelMinBytes = 1 << 20;
 
 // ---------------------------------------------------------------------------
 // Reports.
@@ -174,8 +182,11 @@ struct InvariantResult {
 
 // What a check cost (CheckContext::collect_stats): times in milliseconds.
 struct Stats {
-  double read_ms = 0;   // reading the file (check_file only)
-  double parse_ms = 0;  // parsing and the strict-reading scan
+  double read_ms = 0;      // reading the file (check_file only)
+  double parse_ms = 0;     // parsing
+  double scan_ms = 0;      // the strict-reading scan (duplicate keys, limits), alongside evaluation
+  double evaluate_ms = 0;  // evaluation (and the scan), wall time
+  unsigned threads = 1;    // threads evaluation could use (Options::threads, 1 under kParallelMinBytes)
   uint64_t bytes = 0;
   uint64_t values = 0;  // values in the artifact
   struct Invariant {
@@ -183,7 +194,7 @@ struct Stats {
     std::string kind;
     double ms = 0;
   };
-  std::vector<Invariant> invariants;  // evaluation time per invariant, contract order
+  std::vector<Invariant> invariants;  // evaluation time per invariant (each on its thread), contract order
   uint64_t peak_rss_kb = 0;           // the process's peak resident set after the check
 };
 

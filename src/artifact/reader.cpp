@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -286,7 +287,108 @@ std::optional<ReadProblem> locate_problem(std::string_view bytes, uint32_t max_d
   return Scanner(bytes, max_depth).run();
 }
 
-std::optional<ReadProblem> scan(dom::element root, const ReadLimits& limits, uint64_t* values) {
+namespace {
+
+bool has_duplicate(std::vector<std::string_view>::iterator from, std::vector<std::string_view>::iterator to) {
+  if (to - from <= 16) {  // small objects: compare pairs, no sort
+    for (auto a = from; a != to; ++a)
+      for (auto b = a + 1; b != to; ++b)
+        if (*a == *b) return true;
+    return false;
+  }
+  std::vector<std::string_view> sorted(from, to);
+  std::sort(sorted.begin(), sorted.end());
+  return std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end();
+}
+
+// The scan's fast path: one linear pass over simdjson's tape (the document's
+// `tape` and `string_buf`, public members the simdjson headers mark as
+// internal; the layout is simdjson 3's, pinned below, and tests plus the
+// artifact fuzzer check this pass against the element walk). It only says
+// whether the document is clean; the element walk then locates a problem.
+static_assert(SIMDJSON_VERSION_MAJOR == 3, "the tape layout read by tape_clean() is simdjson 3's");
+
+bool tape_clean(const dom::document& doc, const ReadLimits& limits, uint64_t& values) {
+  const uint64_t* tape = doc.tape.get();
+  const uint8_t* strings = doc.string_buf.get();
+  constexpr uint64_t kPayload = internal::JSON_VALUE_MASK;
+  struct Open {
+    bool object;
+    bool expect_key;
+    size_t keys_from;  // this object's keys in `keys`
+  };
+  std::vector<Open> open;
+  std::vector<std::string_view> keys;
+  auto value_done = [&] {
+    if (!open.empty() && open.back().object) open.back().expect_key = true;
+  };
+  uint64_t nodes = 0;
+  const size_t end = (tape[0] & kPayload) - 1;  // tape[0] opens the root and points past tape[end], which closes it
+  for (size_t i = 1; i < end;) {
+    const uint64_t word = tape[i];
+    switch (static_cast<char>(word >> 56)) {
+      case '{':
+        ++nodes, ++i;
+        open.push_back({true, true, keys.size()});
+        break;
+      case '[':
+        ++nodes, ++i;
+        open.push_back({false, false, 0});
+        break;
+      case '}':
+        if (has_duplicate(keys.begin() + static_cast<ptrdiff_t>(open.back().keys_from), keys.end())) return false;
+        keys.resize(open.back().keys_from);
+        open.pop_back();
+        value_done(), ++i;
+        break;
+      case ']':
+        open.pop_back();
+        value_done(), ++i;
+        break;
+      case '"': {
+        uint32_t length;
+        std::memcpy(&length, strings + (word & kPayload), sizeof length);
+        if (length > limits.max_string_bytes) return false;
+        if (!open.empty() && open.back().object && open.back().expect_key) {
+          if (!limits.allow_duplicate_keys)
+            keys.emplace_back(reinterpret_cast<const char*>(strings + (word & kPayload) + sizeof length), length);
+          open.back().expect_key = false;
+        } else {
+          ++nodes;
+          value_done();
+        }
+        ++i;
+        break;
+      }
+      case 'l':
+      case 'u':
+      case 'd':  // the number is the next word
+        ++nodes, i += 2;
+        value_done();
+        break;
+      default:  // t, f, n
+        ++nodes, ++i;
+        value_done();
+        break;
+    }
+    if (nodes > limits.max_nodes) return false;
+  }
+  values = nodes;
+  return true;
+}
+
+}  // namespace
+
+std::optional<ReadProblem> scan(const Document& doc, const ReadLimits& limits, uint64_t* values) {
+  uint64_t counted = 0;
+  if (tape_clean(doc.parser.doc, limits, counted)) {
+    if (values) *values = counted;
+    return std::nullopt;
+  }
+  return scan_elements(doc.root, limits, values);
+}
+
+std::optional<ReadProblem> scan_elements(dom::element root, const ReadLimits& limits, uint64_t* values) {
   // Depth-first walk with an explicit stack: memory O(depth), no recursion,
   // no allocation per node. Each frame remembers the key or index it is at.
   uint64_t nodes = 0;
@@ -389,7 +491,7 @@ std::optional<ReadProblem> scan(dom::element root, const ReadLimits& limits, uin
   return std::nullopt;
 }
 
-ParseResult parse(std::string_view bytes, const ReadLimits& limits, bool padded) {
+ParseResult parse(std::string_view bytes, const ReadLimits& limits, bool padded, bool run_scan) {
   ParseResult result;
   if (bytes.size() > limits.max_bytes) {
     result.problem = ReadProblem{"size",
@@ -415,7 +517,7 @@ ParseResult parse(std::string_view bytes, const ReadLimits& limits, bool padded)
     return result;
   }
   doc->root = parsed.value_unsafe();
-  if (auto problem = scan(doc->root, limits, &doc->values)) {
+  if (auto problem = run_scan ? scan(*doc, limits, &doc->values) : std::nullopt) {
     result.problem = std::move(problem);
     return result;
   }

@@ -51,7 +51,8 @@ struct ParseResult {
 
 // `padded`: the caller guarantees simdjson::SIMDJSON_PADDING readable bytes
 // after `bytes` (see files::read_file), so they are parsed in place.
-ParseResult parse(std::string_view bytes, const ReadLimits& limits, bool padded = false);
+// `scan`: also run scan() (else the caller must, before trusting the document).
+ParseResult parse(std::string_view bytes, const ReadLimits& limits, bool padded = false, bool scan = true);
 
 // Locates the first syntax error in `bytes` (only called after simdjson has
 // refused them, to say where and why). Iterative: no recursion on depth.
@@ -60,7 +61,11 @@ std::optional<ReadProblem> locate_problem(std::string_view bytes, uint32_t max_d
 // Walks the parsed document once, iteratively: the first object with a
 // repeated key (unless allowed), the first string or key over
 // max_string_bytes, or the value past max_nodes.
-// `values` receives the number of values walked.
-std::optional<ReadProblem> scan(simdjson::dom::element root, const ReadLimits& limits, uint64_t* values = nullptr);
+// `values` receives the number of values walked. A linear pass over the
+// parser's tape decides; scan_elements() locates a problem it finds.
+std::optional<ReadProblem> scan(const Document& doc, const ReadLimits& limits, uint64_t* values = nullptr);
+// The same over the element API (slower; it knows where it is).
+std::optional<ReadProblem> scan_elements(simdjson::dom::element root, const ReadLimits& limits,
+                                         uint64_t* values = nullptr);
 
 }  // namespace invar::artifact

@@ -19,6 +19,7 @@ struct CheckArgs {
   bool quiet = false;
   bool assert_format = false;
   bool stats = false;
+  unsigned threads = 0;
 };
 
 int run_check(const CheckArgs& args) {
@@ -28,6 +29,7 @@ int run_check(const CheckArgs& args) {
   }
   Options options;
   options.format_assertion = args.assert_format;
+  options.threads = threads_or_all(args.threads);
   CheckContext context;
   auto now = parse_now(args.now);
   if (!now) {
@@ -89,6 +91,7 @@ std::function<int()> add_check(CLI::App& app) {
   cmd->add_option("--now", args->now, "The clock for freshness invariants (RFC 3339); default: the system clock");
   cmd->add_option("--format", args->format, "Output format")->check(CLI::IsMember({"human", "json"}));
   cmd->add_flag("--quiet,-q", args->quiet, "Human format: print only the summary line per artifact");
+  cmd->add_option("--threads", args->threads, kThreadsHelp)->check(CLI::Range(0u, 256u));
   cmd->add_flag("--stats", args->stats,
                 "Print to stderr what each check cost: read, parse and per-invariant evaluation time, values, peak RSS");
   cmd->add_flag("--assert-format", args->assert_format,

@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "invar/gate.hpp"
 
@@ -42,6 +44,11 @@ std::string who() {
 
 bool use_color(const std::string& format) {
   return format == "human" && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
+}
+
+unsigned threads_or_all(unsigned requested) {
+  if (requested) return requested;
+  return std::max(1u, std::thread::hardware_concurrency());
 }
 
 }  // namespace invar::cli

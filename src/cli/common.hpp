@@ -31,4 +31,9 @@ std::string who();
 
 bool use_color(const std::string& format);
 
+// --threads: 0 means one per core.
+unsigned threads_or_all(unsigned requested);
+constexpr const char* kThreadsHelp =
+    "Threads for one artifact of 1 MiB or more (invariants side by side, long arrays split); default 0: one per core";
+
 }  // namespace invar::cli

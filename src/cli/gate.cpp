@@ -21,6 +21,7 @@ struct StateArgs {
   uint32_t flap_alternations = 3;
   std::string flap_window = "1h";
   std::string pinned_warn = "1h";
+  unsigned threads = 0;  // gate and backtest
 };
 
 struct GateArgs : StateArgs {
@@ -79,7 +80,9 @@ std::optional<Setup> setup(const StateArgs& args, bool need_contract) {
   s.options.flap = {args.flap_alternations, *window};
   s.options.pinned_warn_ms = *warn;
   if (need_contract) {
-    auto contract = Contract::load_file(args.contract);
+    Options contract_options;
+    contract_options.threads = threads_or_all(args.threads);
+    auto contract = Contract::load_file(args.contract, contract_options);
     if (!contract) return fail(contract.error());
     s.contract = std::move(contract.value());
   }
@@ -233,6 +236,7 @@ std::function<int()> add_gate(CLI::App& app) {
   cmd->add_option("--waive", args->waive, "Record a waiver for this invariant id before deciding (needs --reason, --expires)");
   cmd->add_option("--reason", args->reason, "Why the waiver is needed (recorded in the journal)");
   cmd->add_option("--expires", args->expires, "How long the waiver lasts, such as \"2h\" (at most 30d)");
+  cmd->add_option("--threads", args->threads, kThreadsHelp)->check(CLI::Range(0u, 256u));
   add_flap_flags(cmd, *args);
   return [args] { return run_gate(*args); };
 }
@@ -275,6 +279,7 @@ std::function<int()> add_backtest(CLI::App& app) {
   cmd->footer("Exit codes: 0 no verdict would flip, 1 some would, 3 cannot judge\n");
   cmd->add_option("--contract", args->contract, "The new contract")->required();
   add_state_flags(cmd, *args, true);
+  cmd->add_option("--threads", args->threads, kThreadsHelp)->check(CLI::Range(0u, 256u));
   return [args] { return run_backtest(*args); };
 }
 

@@ -390,11 +390,11 @@ class Loader {
         auto p = j.find("pattern");
         if (p == j.end() || !p->is_string()) return error(at + "/pattern", "\"pattern\" must be an RE2 regular expression string");
         inv.pattern_text = p->get<std::string>();
-        auto compiled = regex::compile(inv.pattern_text, options_.limits.regex_max_mem);
-        if (!compiled.re)
+        auto compiled = regex::compile(inv.pattern_text, regex::Anchoring::whole_string, options_.limits.regex_max_mem);
+        if (!compiled.pattern)
           return error(at + "/pattern", "pattern " + text::quoted(inv.pattern_text) +
                                             " does not compile under RE2: " + compiled.error, ErrorCode::regex);
-        inv.pattern = std::move(compiled.re);
+        inv.pattern = std::move(compiled.pattern);
         break;
       }
       case invariants::Kind::regex_safe: {

@@ -137,23 +137,43 @@ Report Contract::check(std::string_view bytes, const CheckContext& context) cons
 namespace engine {
 
 Report check(const Plan& plan, std::string_view bytes, const CheckContext& context, bool padded) {
-  auto candidate = engine::read(plan, bytes, padded);
+  // The strict-reading scan runs alongside the invariants; when it finds a
+  // problem, their results are dropped for the reading's reject.
+  auto candidate = engine::read(plan, bytes, padded, /*scan=*/false);
   std::optional<Stats> stats;
   if (context.collect_stats) {
     stats.emplace();
     stats->parse_ms = candidate.parse_ms;
     stats->bytes = bytes.size();
-    stats->values = candidate.document ? candidate.document->values : 0;
   }
   Report report;
   if (!candidate.document) {
     report = std::move(*candidate.unreadable);
   } else {
+    artifact::Document& doc = *candidate.document;
+    std::optional<artifact::ReadProblem> problem;
+    double scan_ms = 0;
+    auto scan = [&] {
+      auto start = std::chrono::steady_clock::now();
+      problem = artifact::scan(doc, plan.read_limits, &doc.values);
+      scan_ms = engine::ms_since(start);
+    };
     report = engine::start_report(plan);
     const invariants::Measures* baseline = context.baseline ? &ContractAccess::baseline(*context.baseline) : nullptr;
-    engine::evaluate(plan, candidate.document->root, candidate.size, engine::Phase::all,
-                     engine::now_ms(plan, context.now), baseline, report, nullptr, stats ? &*stats : nullptr);
+    auto start = std::chrono::steady_clock::now();
+    engine::evaluate(plan, doc.root, candidate.size, engine::Phase::all, engine::now_ms(plan, context.now), baseline,
+                     report, nullptr, stats ? &*stats : nullptr, scan);
+    if (problem) {
+      report = engine::unreadable(plan, *problem);
+      if (stats) stats->invariants.clear();
+    }
     engine::finish(plan, report);
+    if (stats) {
+      stats->scan_ms = scan_ms;
+      stats->evaluate_ms = engine::ms_since(start);
+      stats->threads = candidate.size >= kParallelMinBytes ? std::max(1u, plan.options.threads) : 1;
+      stats->values = doc.values;
+    }
   }
   if (stats) {
     stats->peak_rss_kb = engine::peak_rss_kb();

@@ -3,7 +3,10 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <iterator>
 #include <map>
+
+#include "common/parallel.hpp"
 
 namespace invar::engine {
 
@@ -40,20 +43,22 @@ uint64_t peak_rss_kb() {
   return static_cast<uint64_t>(usage.ru_maxrss);
 }
 
-Candidate read(const Plan& plan, std::string_view bytes, bool padded) {
+Report unreadable(const Plan& plan, const artifact::ReadProblem& p) {
+  return unreadable(plan, p.rule, p.message, p.pointer, p.rule == "size" ? size_expectation(plan) : "one strict JSON document",
+                    p.line ? "line " + std::to_string(p.line) + ", column " + std::to_string(p.column) : p.message);
+}
+
+Candidate read(const Plan& plan, std::string_view bytes, bool padded, bool scan) {
   Candidate c;
   c.size = bytes.size();
   auto start = std::chrono::steady_clock::now();
-  auto parsed = artifact::parse(bytes, plan.read_limits, padded);
+  auto parsed = artifact::parse(bytes, plan.read_limits, padded, scan);
   c.parse_ms = ms_since(start);
   if (parsed.document) {
     c.document = std::move(parsed.document);
     return c;
   }
-  const auto& p = *parsed.problem;
-  c.unreadable = unreadable(plan, p.rule, p.message, p.pointer,
-                            p.rule == "size" ? size_expectation(plan) : "one strict JSON document",
-                            p.line ? "line " + std::to_string(p.line) + ", column " + std::to_string(p.column) : p.message);
+  c.unreadable = unreadable(plan, *parsed.problem);
   return c;
 }
 
@@ -65,52 +70,73 @@ Report start_report(const Plan& plan) {
   return report;
 }
 
+namespace {
+
+// One invariant judged: its result, its violations and its time.
+void evaluate_one(const invariants::Invariant& inv, simdjson::dom::element root, uint64_t size,
+                  const invariants::EvalContext& ctx, const invariants::Measures* baseline,
+                  const invariants::Measures* candidate, InvariantResult& result, std::vector<Violation>& violations) {
+  if (!invariants::compares_with_baseline(inv.kind)) {
+    result.violations = invariants::evaluate(inv, root, ctx, violations);
+    result.outcome = result.violations ? Outcome::fail : Outcome::pass;
+    return;
+  }
+    const invariants::Measure* base = nullptr;
+    if (baseline) {
+      auto it = baseline->find(inv.id);
+      if (it != baseline->end() && it->second.definition == inv.definition) base = &it->second;
+    }
+  invariants::Measure computed;
+  const invariants::Measure* mine = nullptr;
+  if (candidate) {
+    auto it = candidate->find(inv.id);
+    if (it != candidate->end()) mine = &it->second;
+  }
+  // Without a baseline only monotonic looks at the candidate's measure.
+  if (!mine && (base || inv.kind == invariants::Kind::monotonic)) computed = invariants::measure(inv, root, size);
+  if (!mine) mine = &computed;
+  auto cmp = invariants::compare(inv, root, *mine, base, ctx, violations);
+  result.violations = cmp.violations;
+  result.outcome = cmp.violations ? Outcome::fail : (cmp.skipped ? Outcome::skipped : Outcome::pass);
+  result.note = cmp.note;
+}
+
+}  // namespace
+
 void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phase phase, int64_t now_ms,
               const invariants::Measures* baseline, Report& report, const invariants::Measures* candidate,
-              Stats* stats) {
+              Stats* stats, const std::function<void()>& alongside) {
+  const unsigned threads = size >= kParallelMinBytes ? std::max(1u, plan.options.threads) : 1;
   invariants::EvalContext ctx;
   ctx.now_ms = now_ms;
   ctx.artifact_bytes = size;
   ctx.limits = &plan.options.limits;
   ctx.budget.max_depth = plan.options.limits.max_schema_depth;
   ctx.budget.max_steps = plan.options.limits.max_eval_steps;
+  ctx.budget.threads = threads;
+  std::vector<size_t> todo;  // this phase's invariants; schemas (usually the longest) first
   for (size_t i = 0; i < plan.invariants.size(); ++i) {
-    const auto& inv = plan.invariants[i];
-    bool late = invariants::judged_under_lock(inv.kind);
+    bool late = invariants::judged_under_lock(plan.invariants[i].kind);
     if ((phase == Phase::before_lock && late) || (phase == Phase::under_lock && !late)) continue;
-    InvariantResult& result = report.invariants[i];
+    todo.push_back(i);
+  }
+  std::stable_partition(todo.begin(), todo.end(),
+                        [&](size_t i) { return plan.invariants[i].kind == invariants::Kind::schema; });
+  std::vector<std::vector<Violation>> found(plan.invariants.size());
+  std::vector<double> took(plan.invariants.size());
+  size_t tasks = todo.size() + (alongside ? 1 : 0);
+  parallel::run(tasks, threads, [&](size_t t) {
+    if (t == todo.size()) return alongside();
+    size_t i = todo[t];
     auto start = std::chrono::steady_clock::now();
-    struct Timer {  // records the invariant's time on every way out of this iteration
-      Stats* stats;
-      const invariants::Invariant& inv;
-      std::chrono::steady_clock::time_point start;
-      ~Timer() {
-        if (stats) stats->invariants.push_back({inv.id, std::string(invariants::kind_name(inv.kind)), ms_since(start)});
-      }
-    } timer{stats, inv, start};
-    if (!invariants::compares_with_baseline(inv.kind)) {
-      result.violations = invariants::evaluate(inv, root, ctx, report.violations);
-      result.outcome = result.violations ? Outcome::fail : Outcome::pass;
-      continue;
-    }
-    const invariants::Measure* base = nullptr;
-    if (baseline) {
-      auto it = baseline->find(inv.id);
-      if (it != baseline->end() && it->second.definition == inv.definition) base = &it->second;
-    }
-    invariants::Measure computed;
-    const invariants::Measure* mine = nullptr;
-    if (candidate) {
-      auto it = candidate->find(inv.id);
-      if (it != candidate->end()) mine = &it->second;
-    }
-    // Without a baseline only monotonic looks at the candidate's measure.
-    if (!mine && (base || inv.kind == invariants::Kind::monotonic)) computed = invariants::measure(inv, root, size);
-    if (!mine) mine = &computed;
-    auto cmp = invariants::compare(inv, root, *mine, base, ctx, report.violations);
-    result.violations = cmp.violations;
-    result.outcome = cmp.violations ? Outcome::fail : (cmp.skipped ? Outcome::skipped : Outcome::pass);
-    result.note = cmp.note;
+    evaluate_one(plan.invariants[i], root, size, ctx, baseline, candidate, report.invariants[i], found[i]);
+    took[i] = ms_since(start);
+  });
+  std::sort(todo.begin(), todo.end());
+  for (size_t i : todo) {
+    const auto& inv = plan.invariants[i];
+    std::move(found[i].begin(), found[i].end(), std::back_inserter(report.violations));
+    if (stats) stats->invariants.push_back({inv.id, std::string(invariants::kind_name(inv.kind)), took[i]});
   }
 }
 

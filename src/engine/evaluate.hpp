@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string_view>
 
@@ -27,12 +28,14 @@ struct Candidate {
   uint64_t size = 0;
   double parse_ms = 0;
 };
-// `padded`: as for artifact::parse.
-Candidate read(const Plan& plan, std::string_view bytes, bool padded = false);
+// `padded` and `scan` as for artifact::parse (without the scan, the caller
+// runs artifact::scan before trusting the document).
+Candidate read(const Plan& plan, std::string_view bytes, bool padded = false, bool scan = true);
 
 // The report for bytes refused before parsing (size, unreadable file).
 Report unreadable(const Plan& plan, std::string rule, std::string message, std::string pointer, std::string expected,
                   std::string actual);
+Report unreadable(const Plan& plan, const artifact::ReadProblem& problem);
 std::string size_expectation(const Plan& plan);
 
 // A report listing every invariant of the plan as passed, to be evaluated.
@@ -43,10 +46,13 @@ Report start_report(const Plan& plan);
 // definition differs from an invariant's are treated as absent: the caller
 // recomputes them first (see measure()). `candidate`, when given, holds the
 // candidate's measures already computed by measure() (a gate computes them
-// before its lock), else they are computed here.
+// before its lock), else they are computed here. Invariants run side by side
+// on up to Options::threads threads (artifacts of kParallelMinBytes or more),
+// and `alongside`, when given, runs as one more task among them.
 void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phase phase, int64_t now_ms,
               const invariants::Measures* baseline, Report& report,
-              const invariants::Measures* candidate = nullptr, Stats* stats = nullptr);
+              const invariants::Measures* candidate = nullptr, Stats* stats = nullptr,
+              const std::function<void()>& alongside = {});
 
 // Milliseconds since `start`, and the process's peak RSS in KiB.
 double ms_since(std::chrono::steady_clock::time_point start);

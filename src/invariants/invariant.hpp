@@ -2,7 +2,6 @@
 // against a parsed artifact. Invariants are immutable after loading.
 #pragma once
 
-#include <re2/re2.h>
 #include <simdjson.h>
 
 #include <memory>
@@ -13,6 +12,7 @@
 #include "common/text.hpp"
 #include "invar/invar.hpp"
 #include "invariants/measure.hpp"
+#include "regex/regex.hpp"
 #include "schema/schema.hpp"
 #include "selector/jsonpath.hpp"
 
@@ -47,7 +47,7 @@ struct Invariant {
   // schema
   std::shared_ptr<const schema::Validator> schema;
   // match / not_match
-  std::unique_ptr<RE2> pattern;
+  std::unique_ptr<regex::Pattern> pattern;
   std::string pattern_text;
   // regex_safe
   Consumer consumer = Consumer::re2;

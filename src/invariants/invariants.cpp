@@ -129,7 +129,7 @@ void eval_match(const Invariant& inv, const NodeRef& node, Sink& sink) {
     return;
   }
   std::string_view s = sj::string_of(node.value);
-  bool matched = RE2::FullMatch(re2::StringPiece(s.data(), s.size()), *inv.pattern);
+  bool matched = inv.pattern->matches(s);
   if (matched == want) return;
   sink.add(selector::to_pointer(node.path),
            text::quoted(s) + (want ? " does not match " : " matches the forbidden pattern ") + text::quoted(inv.pattern_text),
@@ -144,14 +144,15 @@ void eval_regex_safe(const Invariant& inv, const NodeRef& node, const EvalContex
     return;
   }
   std::string_view pattern = sj::string_of(node.value);
-  auto compiled = regex::compile(pattern, ctx.limits->regex_max_mem);
-  if (!compiled.re) {
+  std::string error;
+  auto re = regex::compile_re2(pattern, ctx.limits->regex_max_mem, error);
+  if (!re) {
     sink.add(selector::to_pointer(node.path),
-             "regex " + text::quoted(pattern) + " does not compile under RE2: " + compiled.error,
-             "a pattern RE2 runs in linear time", compiled.error);
+             "regex " + text::quoted(pattern) + " does not compile under RE2: " + error,
+             "a pattern RE2 runs in linear time", error);
     return;
   }
-  int size = compiled.re->ProgramSize();
+  int size = re->ProgramSize();
   if (size > inv.max_program_size) {
     sink.add(selector::to_pointer(node.path),
              "regex " + text::quoted(pattern) + " compiles to " + std::to_string(size) +
@@ -199,9 +200,8 @@ void eval_refs(const Invariant& inv, const NodeRef& node, const RefsIndex& known
 // count needs the number of nodes; where their parent is and (for an
 // explanation) the nodes themselves only when it fails, found by a second walk.
 void eval_count(const Invariant& inv, element scope, selector::Path& base, const EvalContext& ctx, Sink& sink) {
-  uint64_t n = 0;
   selector::Path& path = base;  // extended and restored by select()
-  inv.target.select(scope, path, [&](element, const selector::Path&) { ++n; });
+  const uint64_t n = inv.target.count(scope, path);
   bool under = inv.min && n < *inv.min;
   bool over = inv.effective_max && n > *inv.effective_max;
   if (!under && !over) return;

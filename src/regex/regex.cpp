@@ -4,20 +4,28 @@
 
 namespace invar::regex {
 
-CompileOutcome compile(std::string_view pattern, int64_t max_mem) {
+std::unique_ptr<RE2> compile_re2(std::string_view pattern, int64_t max_mem, std::string& error) {
   RE2::Options options;
   options.set_log_errors(false);
   options.set_max_mem(max_mem);
   options.set_never_capture(true);
-  CompileOutcome out;
   auto re = std::make_unique<RE2>(re2::StringPiece(pattern.data(), pattern.size()), options);
-  if (!re->ok()) {
-    out.error = re->error();
-    if (re->error_code() == RE2::ErrorPatternTooLarge)
-      out.error = "pattern too large for regex_max_mem " + std::to_string(max_mem) + " bytes";
-    return out;
-  }
-  out.re = std::move(re);
+  if (re->ok()) return re;
+  error = re->error();
+  if (re->error_code() == RE2::ErrorPatternTooLarge)
+    error = "pattern too large for regex_max_mem " + std::to_string(max_mem) + " bytes";
+  return nullptr;
+}
+
+CompileOutcome compile(std::string_view pattern, Anchoring anchoring, int64_t max_mem) {
+  CompileOutcome out;
+  auto compiled = std::make_unique<Pattern>();
+  compiled->anchoring_ = anchoring;
+  compiled->sequence_ = Sequence::parse(pattern);
+  if (compiled->sequence_ && anchoring == Anchoring::anywhere && !compiled->sequence_->can_match_anywhere())
+    compiled->sequence_.reset();
+  if (!compiled->sequence_ && !(compiled->re_ = compile_re2(pattern, max_mem, out.error))) return out;
+  out.pattern = std::move(compiled);
   return out;
 }
 
@@ -95,7 +103,7 @@ CompileOutcome compile_ecma(std::string_view pattern, int64_t max_mem) {
     }
     translated += pattern[i];
   }
-  return compile(translated, max_mem);
+  return compile(translated, Anchoring::anywhere, max_mem);
 }
 
 std::string excerpt(std::string_view pattern, size_t max_chars) {

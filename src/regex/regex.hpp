@@ -1,5 +1,9 @@
-// All matching in invar is RE2 (linear time). Patterns are compiled once, at
+// All matching in invar runs in linear time. Patterns are compiled once, at
 // contract or schema load, with log_errors(false) and an explicit memory budget.
+// A pattern that is only a sequence of ASCII classes and literals (most
+// identifier, hostname and enum-like patterns) is matched by a class
+// sequence, without RE2: compiling RE2 costs more than a small check, and a
+// table lookup per byte is faster than RE2's DFA on short strings.
 #pragma once
 
 #include <re2/re2.h>
@@ -9,20 +13,55 @@
 #include <string>
 #include <string_view>
 
+#include "regex/sequence.hpp"
+
 namespace invar::regex {
 
-struct CompileOutcome {
-  std::unique_ptr<RE2> re;  // set on success
-  std::string error;        // RE2's reason on failure
+// Where a match must lie: the whole string (RE2::FullMatch; the contract's
+// match and not_match) or anywhere in it (RE2::PartialMatch; JSON Schema).
+enum class Anchoring { whole_string, anywhere };
+
+struct CompileOutcome;
+
+// A compiled pattern. Immutable; safe to use from many threads.
+class Pattern {
+ public:
+  bool matches(std::string_view s) const {
+    if (re_) {
+      re2::StringPiece piece(s.data(), s.size());
+      return anchoring_ == Anchoring::whole_string ? RE2::FullMatch(piece, *re_) : RE2::PartialMatch(piece, *re_);
+    }
+    return anchoring_ == Anchoring::whole_string ? sequence_->full_match(s) : sequence_->partial_match(s);
+  }
+  // Whether this pattern runs on RE2 (else on a class sequence).
+  bool uses_re2() const { return re_ != nullptr; }
+
+ private:
+  friend CompileOutcome compile(std::string_view pattern, Anchoring anchoring, int64_t max_mem);
+  Anchoring anchoring_ = Anchoring::anywhere;
+  std::optional<Sequence> sequence_;
+  std::unique_ptr<RE2> re_;
 };
 
-// Compiles `pattern` as RE2 syntax (UTF-8, no captures kept).
-CompileOutcome compile(std::string_view pattern, int64_t max_mem);
+struct CompileOutcome {
+  std::unique_ptr<Pattern> pattern;  // set on success
+  std::string error;                 // RE2's reason on failure
+};
+
+// Compiles `pattern` in RE2 syntax (UTF-8, no captures kept): a class
+// sequence when it is one and can be matched that way, else RE2 with
+// `max_mem` as its memory budget.
+CompileOutcome compile(std::string_view pattern, Anchoring anchoring, int64_t max_mem);
 
 // JSON Schema patterns are ECMA-262: rewrites the escapes RE2 spells
-// differently (\uXXXX and surrogate pairs -> \x{...}) and compiles. ECMA-only
-// constructs RE2 cannot run (backreferences, lookaround) fail to compile.
+// differently (\uXXXX and surrogate pairs -> \x{...}) and compiles for
+// Anchoring::anywhere. ECMA-only constructs RE2 cannot run (backreferences,
+// lookaround) fail to compile.
 CompileOutcome compile_ecma(std::string_view pattern, int64_t max_mem);
+
+// RE2 itself, always (regex_safe inspects the program RE2 builds). Null and
+// `error` set on failure.
+std::unique_ptr<RE2> compile_re2(std::string_view pattern, int64_t max_mem, std::string& error);
 
 // For messages: the pattern, shortened.
 std::string excerpt(std::string_view pattern, size_t max_chars = 60);

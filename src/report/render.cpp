@@ -102,10 +102,11 @@ std::string render_human(const Report& report, const RenderOptions& options) {
 std::string render_stats(const Report& report) {
   if (!report.stats) return "";
   const Stats& s = *report.stats;
-  double eval = 0;
-  for (const auto& i : s.invariants) eval += i.ms;
-  std::string out = fmt::format("stats: {} bytes, read {:.2f} ms, parse {:.2f} ms ({} values), evaluate {:.2f} ms, peak RSS {} MiB\n",
-                                s.bytes, s.read_ms, s.parse_ms, s.values, eval, s.peak_rss_kb / 1024);
+  std::string out = fmt::format(
+      "stats: {} bytes, read {:.2f} ms, parse {:.2f} ms ({} values), evaluate {:.2f} ms on {} thread{} "
+      "(strict-reading scan {:.2f} ms), peak RSS {} MiB\n",
+      s.bytes, s.read_ms, s.parse_ms, s.values, s.evaluate_ms, s.threads, s.threads == 1 ? "" : "s", s.scan_ms,
+      s.peak_rss_kb / 1024);
   for (const auto& i : s.invariants) out += fmt::format("  {:<32} {:<12} {:9.3f} ms\n", i.id, i.kind, i.ms);
   return out;
 }

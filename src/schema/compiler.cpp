@@ -309,13 +309,13 @@ class Compiler {
     return 0;
   }
 
-  std::unique_ptr<RE2> pattern(const std::string& text, const Place& at, const std::string& keyword) {
+  std::unique_ptr<regex::Pattern> pattern(const std::string& text, const Place& at, const std::string& keyword) {
     auto compiled = regex::compile_ecma(text, opts_.regex_max_mem);
-    if (!compiled.re)
+    if (!compiled.pattern)
       fail(at, keyword,
            "pattern " + text::quoted(text) + " does not compile under RE2: " + compiled.error +
                " (ECMA-only constructs such as lookaround and backreferences are not supported)");
-    return std::move(compiled.re);
+    return std::move(compiled.pattern);
   }
 
   // Keywords of the validation vocabulary (and format). False on a compile error.
@@ -331,6 +331,14 @@ class Compiler {
     if (auto e = s.find("enum"); e != s.end()) {
       if (!e->is_array()) return fail(at, "enum", "\"enum\" must be an array"), false;
       n.enum_values = &*e;
+      n.enum_strings.emplace();
+      for (const auto& value : *e) {
+        if (!value.is_string()) {
+          n.enum_strings.reset();
+          break;
+        }
+        n.enum_strings->push_back(value.get<std::string>());
+      }
     }
     if (auto c = s.find("const"); c != s.end()) n.const_value = &*c;
 
@@ -410,6 +418,12 @@ class Compiler {
         if (!name.is_string()) return fail(at, "required", "\"required\" must be an array of strings"), &n;
         n.required.push_back(name.get<std::string>());
       }
+    }
+    n.required_by_mask = n.properties.size() <= 64;
+    for (const auto& name : n.required) {
+      auto it = std::find_if(n.properties.begin(), n.properties.end(), [&](const auto& p) { return p.first == name; });
+      if (it == n.properties.end()) n.required_by_mask = false;
+      else n.required_mask |= uint64_t(1) << (it - n.properties.begin());
     }
     auto dependencies = [&](const json& map, bool allow_arrays, bool allow_schemas) {
       for (auto& [name, dep] : map.items()) {

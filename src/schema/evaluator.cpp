@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/parallel.hpp"
 #include "common/text.hpp"
 #include "schema/format.hpp"
 #include "schema/node.hpp"
@@ -50,8 +51,11 @@ struct Context {
   std::string limit;
   std::vector<Issue>* issues = nullptr;
   size_t max_issues = 0;
-  selector::Path path;
+  selector::Path path;  // kept only while issues are collected
+  bool dynamic_scope = false;              // the registry has $dynamicAnchor: track the scope
   std::vector<const std::string*> scope;  // dynamic scope: resources entered
+  unsigned threads = 1;                    // > 1: the next long array may be split
+  uint64_t split_min_items = 0;
 };
 
 std::string number_text(double d) { return nlohmann::json(d).dump(); }
@@ -76,13 +80,42 @@ bool is_multiple(const Value& v, double m) {
   return std::fabs(q - std::nearbyint(q)) <= 1e-9 * std::max(1.0, std::fabs(q));
 }
 
-// Pushes a path segment for the lifetime of the guard.
+// Pushes a path segment for the lifetime of the guard, when issues are being
+// collected (the fast path needs no locations).
 struct PathGuard {
   selector::Path& path;
-  PathGuard(selector::Path& p, std::string_view key) : path(p) { path.push_back({key, 0, false}); }
-  PathGuard(selector::Path& p, uint64_t index) : path(p) { path.push_back({{}, index, true}); }
-  ~PathGuard() { path.pop_back(); }
+  bool active;
+  PathGuard(Context& c, std::string_view key) : path(c.path), active(c.issues) {
+    if (active) path.push_back({key, 0, false});
+  }
+  PathGuard(Context& c, uint64_t index) : path(c.path), active(c.issues) {
+    if (active) path.push_back({{}, index, true});
+  }
+  ~PathGuard() {
+    if (active) path.pop_back();
+  }
 };
+
+// The index of `key` in a node's sorted `properties`, or -1.
+ptrdiff_t find_property(const Node& n, std::string_view key) {
+  const auto& props = n.properties;
+  if (props.size() <= 8) {  // a few names: compare sizes first, no ordering
+    for (size_t k = 0; k < props.size(); ++k)
+      if (props[k].first.size() == key.size() && props[k].first == key) return static_cast<ptrdiff_t>(k);
+    return -1;
+  }
+  auto it = std::lower_bound(props.begin(), props.end(), key,
+                             [](const auto& p, std::string_view k) { return p.first < k; });
+  return it != props.end() && it->first == key ? it - props.begin() : -1;
+}
+
+// Whether the code-point length of `s` is within [min, max], counting code
+// points only when the byte size cannot decide (bytes / 4 <= code points <= bytes).
+bool length_within(std::string_view s, uint64_t min, uint64_t max, size_t& length) {
+  if (s.size() / 4 >= min && s.size() <= max) return true;
+  length = code_points(s);
+  return length >= min && length <= max;
+}
 
 // Switches the issue sink for the lifetime of the guard.
 struct SinkGuard {
@@ -111,7 +144,7 @@ class Evaluator {
       return false;
     }
     ++c_.depth;
-    bool entered = c_.scope.empty() || c_.scope.back() != n.resource;
+    bool entered = c_.dynamic_scope && (c_.scope.empty() || c_.scope.back() != n.resource);
     if (entered) c_.scope.push_back(n.resource);
     Evaluated local;
     Evaluated* mine = ev ? ev : (n.has_unevaluated ? &local : nullptr);
@@ -154,6 +187,7 @@ class Evaluator {
   bool object_keywords(const Node& n, const Value& v, Evaluated* mine);
   bool array_keywords(const Node& n, const Value& v, Evaluated* mine);
   bool branches(const Node& n, const Value& v, Evaluated* mine);
+  bool items_in_parallel(const Node& items, simdjson::dom::array arr, uint64_t size);
   void best_branch(std::vector<std::vector<Issue>>& failed);
 
   Context& c_;
@@ -188,8 +222,16 @@ bool Evaluator::keywords(const Node& n, const Value& v, Evaluated* mine) {
   }
   if (n.enum_values) {
     bool found = false;
-    for (const auto& allowed : *n.enum_values)
-      if ((found = equal(v, allowed))) break;
+    if (n.enum_strings) {
+      if (bits & kString) {
+        std::string_view s = string_of(v);
+        for (const auto& allowed : *n.enum_strings)
+          if ((found = allowed == s)) break;
+      }
+    } else {
+      for (const auto& allowed : *n.enum_values)
+        if ((found = equal(v, allowed))) break;
+    }
     if (!found) {
       report(n, "enum", "value is not one of the allowed values", text::quoted(n.enum_values->dump(), 120),
              describe(v));
@@ -222,8 +264,8 @@ bool Evaluator::keywords(const Node& n, const Value& v, Evaluated* mine) {
 
   if (bits & kString) {
     std::string_view s = string_of(v);
-    if (n.min_length || n.max_length) {
-      size_t len = code_points(s);
+    size_t len = 0;
+    if ((n.min_length || n.max_length) && !length_within(s, n.min_length.value_or(0), n.max_length.value_or(UINT64_MAX), len)) {
       if (n.min_length && len < *n.min_length) {
         report(n, "minLength",
                len == 0 ? "string is empty" : "string is shorter than " + std::to_string(*n.min_length) + " characters",
@@ -236,7 +278,7 @@ bool Evaluator::keywords(const Node& n, const Value& v, Evaluated* mine) {
         if (fail()) return false;
       }
     }
-    if (n.pattern && !RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), *n.pattern)) {
+    if (n.pattern && !n.pattern->matches(s)) {
       report(n, "pattern", "string does not match the pattern " + text::quoted(n.pattern_text),
              "matches " + text::quoted(n.pattern_text), describe(v));
       if (fail()) return false;
@@ -254,7 +296,7 @@ bool Evaluator::keywords(const Node& n, const Value& v, Evaluated* mine) {
   if (n.unevaluated_properties && (bits & kObject)) {
     for (auto field : invar::sj::object_of(v.element)) {
       if (mine->has_property(field.key)) continue;
-      PathGuard at(c_.path, field.key);
+      PathGuard at(c_, field.key);
       const Node& u = *n.unevaluated_properties;
       bool valid = u.is_boolean ? u.boolean_value : eval(u, Value{field.value}, nullptr);
       if (!valid) {
@@ -269,7 +311,7 @@ bool Evaluator::keywords(const Node& n, const Value& v, Evaluated* mine) {
     uint64_t i = 0;
     for (auto child : invar::sj::array_of(v.element)) {
       if (!mine->has_item(i)) {
-        PathGuard at(c_.path, i);
+        PathGuard at(c_, i);
         if (!eval(*n.unevaluated_items, Value{child}, nullptr) && fail()) return false;
       }
       ++i;
@@ -298,7 +340,12 @@ bool Evaluator::object_keywords(const Node& n, const Value& v, Evaluated* mine) 
            "<= " + std::to_string(*n.max_properties), std::to_string(size));
     if (fail()) return false;
   }
+  bool per_member = !n.properties.empty() || !n.pattern_properties.empty() || n.additional_properties ||
+                    n.property_names;
+  // Fast path: `required` from the member walk, not one lookup per name.
+  bool required_by_mask = !c_.issues && per_member && n.required_by_mask;
   for (const auto& name : n.required) {
+    if (required_by_mask) break;
     if (obj.at_key(name).error()) {
       report(n, "required", "required property " + text::quoted(name) + " is missing", "property " + text::quoted(name),
              "absent");
@@ -320,21 +367,19 @@ bool Evaluator::object_keywords(const Node& n, const Value& v, Evaluated* mine) 
     if (obj.at_key(name).error()) continue;
     if (!in_place(*schema, v, mine) && fail()) return false;
   }
-  bool per_member = !n.properties.empty() || !n.pattern_properties.empty() || n.additional_properties ||
-                    n.property_names;
   if (!per_member) return ok;
+  uint64_t seen = 0;  // bits of the properties present, for required_by_mask
   for (auto field : obj) {
-    PathGuard at(c_.path, field.key);
+    PathGuard at(c_, field.key);
     Value child{field.value};
     bool matched = false;
-    auto prop = std::lower_bound(n.properties.begin(), n.properties.end(), field.key,
-                                 [](const auto& p, std::string_view k) { return p.first < k; });
-    if (prop != n.properties.end() && prop->first == field.key) {
+    if (ptrdiff_t k = find_property(n, field.key); k >= 0) {
       matched = true;
-      if (!eval(*prop->second, child, nullptr) && fail()) return false;
+      if (k < 64) seen |= uint64_t(1) << k;
+      if (!eval(*n.properties[static_cast<size_t>(k)].second, child, nullptr) && fail()) return false;
     }
     for (const auto& [re, schema] : n.pattern_properties) {
-      if (RE2::PartialMatch(re2::StringPiece(field.key.data(), field.key.size()), *re)) {
+      if (re->matches(field.key)) {
         matched = true;
         if (!eval(*schema, child, nullptr) && fail()) return false;
       }
@@ -355,6 +400,7 @@ bool Evaluator::object_keywords(const Node& n, const Value& v, Evaluated* mine) 
       if (!eval(*n.property_names, name, nullptr) && fail()) return false;
     }
   }
+  if (required_by_mask && (seen & n.required_mask) != n.required_mask) return false;
   return ok;
 }
 
@@ -380,8 +426,13 @@ bool Evaluator::array_keywords(const Node& n, const Value& v, Evaluated* mine) {
   uint64_t matches = 0;
   bool count_all = mine || n.max_contains;
   uint64_t i = 0;
+  // Fast path, a long array of items under one schema: split across threads.
+  bool split = !c_.issues && c_.threads > 1 && size >= c_.split_min_items && n.items && n.prefix_items.empty() &&
+               !n.contains && !mine;
+  if (split && !items_in_parallel(*n.items, arr, size)) return false;
   for (auto item : arr) {
-    PathGuard at(c_.path, i);
+    if (split) break;
+    PathGuard at(c_, i);
     Value child{item};
     if (i < n.prefix_items.size()) {
       if (!eval(*n.prefix_items[i], child, nullptr) && fail()) return false;
@@ -431,6 +482,42 @@ bool Evaluator::array_keywords(const Node& n, const Value& v, Evaluated* mine) {
     }
   }
   return ok;
+}
+
+// Evaluates every item against `items` in `threads` contiguous slices, each
+// on its own thread with its own context and an equal share of the steps
+// left. No issues are collected (the fast path); no further splits nest.
+bool Evaluator::items_in_parallel(const Node& items, simdjson::dom::array arr, uint64_t size) {
+  const unsigned parts = c_.threads;
+  const uint64_t share = (c_.max_steps - std::min(c_.steps, c_.max_steps)) / parts;
+  std::vector<Context> workers;
+  workers.reserve(parts);
+  for (unsigned k = 0; k < parts; ++k)
+    workers.push_back(Context{c_.registry, share, c_.max_depth, 0, c_.depth, {}, nullptr, 0, {}, c_.dynamic_scope,
+                              c_.scope, 1, 0});
+  std::vector<char> valid(parts, 1);
+  parallel::run(parts, parts, [&](size_t k) {
+    const uint64_t from = size * k / parts, to = size * (k + 1) / parts;
+    Evaluator slice(workers[k]);
+    uint64_t i = 0;
+    for (auto item : arr) {  // walking to `from` touches only each item's first tape word
+      if (i >= to) break;
+      if (i++ < from) continue;
+      if (!slice.eval(items, Value{item}, nullptr)) {
+        valid[k] = 0;
+        return;
+      }
+    }
+  });
+  bool ok = true;
+  for (unsigned k = 0; k < parts; ++k) {
+    c_.steps += workers[k].steps;
+    if (c_.limit.empty() && !workers[k].limit.empty())  // a slice's step limit is its share: name the whole
+      c_.limit = workers[k].limit.rfind("max_eval_steps", 0) == 0 ? "max_eval_steps " + std::to_string(c_.max_steps)
+                                                                  : workers[k].limit;
+    ok &= valid[k] != 0;
+  }
+  return ok && c_.limit.empty();
 }
 
 // Picks the failed branch that came closest: one that failed deeper in the
@@ -528,7 +615,8 @@ bool Evaluator::branches(const Node& n, const Value& v, Evaluated* mine) {
 
 Outcome run(const Registry& registry, const Node* root, element instance, const selector::Path& base,
             std::vector<Issue>* issues, size_t max_issues, const Budget& budget) {
-  Context c{registry, budget.max_steps, budget.max_depth, 0, 0, {}, nullptr, 0, {}, {}};
+  Context c{registry, budget.max_steps, budget.max_depth, 0, 0, {}, nullptr, 0, {}, !registry.dynamic_anchors.empty(), {},
+            issues ? 1 : std::max(1u, budget.threads), std::max<uint64_t>(2, budget.split_min_items)};
   c.issues = issues;
   c.max_issues = max_issues;
   c.path = base;

@@ -2,8 +2,6 @@
 // every node and the documents they came from.
 #pragma once
 
-#include <re2/re2.h>
-
 #include <deque>
 #include <map>
 #include <memory>
@@ -14,13 +12,11 @@
 #include <utility>
 #include <vector>
 
+#include "regex/regex.hpp"
 #include "schema/schema.hpp"
+#include "schema/value.hpp"
 
 namespace invar::schema {
-
-enum TypeBit : uint8_t {
-  kNull = 1, kBoolean = 2, kObject = 4, kArray = 8, kNumber = 16, kInteger = 32, kString = 64
-};
 
 struct Node {
   std::string location;         // keyword location of this schema, for messages
@@ -30,22 +26,27 @@ struct Node {
 
   uint8_t types = 0;  // 0: no "type" keyword
   const nlohmann::json* enum_values = nullptr;
+  std::optional<std::vector<std::string>> enum_strings;  // when every enum value is a string
   const nlohmann::json* const_value = nullptr;
 
   std::optional<double> minimum, maximum, exclusive_minimum, exclusive_maximum, multiple_of;
   std::optional<uint64_t> min_length, max_length;
-  std::unique_ptr<RE2> pattern;
+  std::unique_ptr<regex::Pattern> pattern;
   std::string pattern_text;
   std::string format;  // asserted only when format_assertion is set
   bool format_assertion = false;
 
   // Objects.
   std::vector<std::pair<std::string, const Node*>> properties;  // sorted by name
-  std::vector<std::pair<std::unique_ptr<RE2>, const Node*>> pattern_properties;
+  std::vector<std::pair<std::unique_ptr<regex::Pattern>, const Node*>> pattern_properties;
   std::vector<std::string> pattern_property_texts;
   const Node* additional_properties = nullptr;
   const Node* property_names = nullptr;
   std::vector<std::string> required;
+  // When every required name is one of the first 64 `properties`: their
+  // bits, so the fast path checks `required` during the member walk.
+  bool required_by_mask = false;
+  uint64_t required_mask = 0;
   std::vector<std::pair<std::string, std::vector<std::string>>> dependent_required;
   std::vector<std::pair<std::string, const Node*>> dependent_schemas;
   std::optional<uint64_t> min_properties, max_properties;

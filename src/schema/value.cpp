@@ -13,24 +13,6 @@ namespace invar::schema {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-uint8_t type_bits(const Value& v) {
-  if (v.is_key) return kString;
-  switch (v.element.type()) {
-    case element_type::NULL_VALUE: return kNull;
-    case element_type::BOOL: return kBoolean;
-    case element_type::OBJECT: return kObject;
-    case element_type::ARRAY: return kArray;
-    case element_type::STRING: return kString;
-    case element_type::INT64:
-    case element_type::UINT64: return kNumber | kInteger;
-    case element_type::DOUBLE: {
-      double d = v.element.get_double().value_unsafe();
-      return std::isfinite(d) && std::floor(d) == d ? (kNumber | kInteger) : kNumber;
-    }
-  }
-  return 0;
-}
-
 bool is_number(const Value& v) { return (type_bits(v) & kNumber) != 0; }
 
 double number_of(const Value& v) {

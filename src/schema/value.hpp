@@ -5,12 +5,17 @@
 
 #include <simdjson.h>
 
+#include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
 namespace invar::schema {
+
+enum TypeBit : uint8_t {
+  kNull = 1, kBoolean = 2, kObject = 4, kArray = 8, kNumber = 16, kInteger = 32, kString = 64
+};
 
 struct Value {
   Value(simdjson::dom::element e) : element(e) {}
@@ -26,7 +31,25 @@ struct Value {
   bool is_key = false;
 };
 
-uint8_t type_bits(const Value& v);  // TypeBit flags (integral doubles also kInteger)
+// TypeBit flags (integral doubles also kInteger). Inline: called for every value.
+inline uint8_t type_bits(const Value& v) {
+  using simdjson::dom::element_type;
+  if (v.is_key) return kString;
+  switch (v.element.type()) {
+    case element_type::NULL_VALUE: return kNull;
+    case element_type::BOOL: return kBoolean;
+    case element_type::OBJECT: return kObject;
+    case element_type::ARRAY: return kArray;
+    case element_type::STRING: return kString;
+    case element_type::INT64:
+    case element_type::UINT64: return kNumber | kInteger;
+    case element_type::DOUBLE: {
+      double d = v.element.get_double().value_unsafe();
+      return std::isfinite(d) && std::floor(d) == d ? (kNumber | kInteger) : kNumber;
+    }
+  }
+  return 0;
+}
 bool is_number(const Value& v);
 double number_of(const Value& v);
 std::string_view string_of(const Value& v);

@@ -55,6 +55,23 @@ class Selector {
     walk(0, start, start, path, visit);
   }
 
+  // The number of nodes select() would visit. A final wildcard is counted
+  // from its parents' sizes, without visiting the members.
+  uint64_t count(simdjson::dom::element start, Path& path) const {
+    uint64_t n = 0;
+    if (segments_.empty() || segments_.back().kind != Kind::wildcard) {
+      auto one = [&](simdjson::dom::element, const Path&) { ++n; };
+      walk(0, start, start, path, one);
+      return n;
+    }
+    auto parents = [&](simdjson::dom::element parent, const Path&) {
+      if (parent.type() == simdjson::dom::element_type::ARRAY) n += invar::sj::array_of(parent).size();
+      else if (parent.type() == simdjson::dom::element_type::OBJECT) n += invar::sj::object_of(parent).size();
+    };
+    walk_to(0, segments_.size() - 1, start, start, path, parents);
+    return n;
+  }
+
  private:
   enum class Kind { name, index, wildcard };
   struct Segment {
@@ -65,8 +82,15 @@ class Selector {
 
   template <class Visit>
   void walk(size_t at, simdjson::dom::element el, simdjson::dom::element parent, Path& path, Visit& visit) const {
+    walk_to(at, segments_.size(), el, parent, path, visit);
+  }
+
+  // Walks segments [at, end) and visits what they select.
+  template <class Visit>
+  void walk_to(size_t at, size_t end, simdjson::dom::element el, simdjson::dom::element parent, Path& path,
+               Visit& visit) const {
     using simdjson::dom::element_type;
-    if (at == segments_.size()) {
+    if (at == end) {
       if constexpr (std::is_invocable_v<Visit&, simdjson::dom::element, const Path&, simdjson::dom::element>)
         visit(el, static_cast<const Path&>(path), parent);
       else
@@ -80,7 +104,7 @@ class Selector {
         for (auto field : invar::sj::object_of(el)) {
           if (field.key == seg.name) {
             path.push_back({field.key, 0, false});
-            walk(at + 1, field.value, el, path, visit);
+            walk_to(at + 1, end, field.value, el, path, visit);
             path.pop_back();
             return;
           }
@@ -96,7 +120,7 @@ class Selector {
         auto child = arr.at(static_cast<size_t>(i));
         if (child.error()) return;
         path.push_back({{}, static_cast<uint64_t>(i), true});
-        walk(at + 1, child.value_unsafe(), el, path, visit);
+        walk_to(at + 1, end, child.value_unsafe(), el, path, visit);
         path.pop_back();
         return;
       }
@@ -105,13 +129,13 @@ class Selector {
           uint64_t i = 0;
           for (auto child : invar::sj::array_of(el)) {
             path.push_back({{}, i++, true});
-            walk(at + 1, child, el, path, visit);
+            walk_to(at + 1, end, child, el, path, visit);
             path.pop_back();
           }
         } else if (el.type() == element_type::OBJECT) {
           for (auto field : invar::sj::object_of(el)) {
             path.push_back({field.key, 0, false});
-            walk(at + 1, field.value, el, path, visit);
+            walk_to(at + 1, end, field.value, el, path, visit);
             path.pop_back();
           }
         }
