@@ -115,6 +115,46 @@ expect "baseline: unreadable" 3 "invar: error: $work/truncated.json: /features/0
 expect "baseline: missing" 3 "cannot read baseline: No such file or directory" -- \
   "$INVAR" check --contract $F --baseline "$work/nope.json" examples/cloudflare-2025-features/good.json
 
+# A DNS plan over kParallelMinBytes (1 MiB): one thread or two, the same
+# report; a repeated key deep inside is found by the scan running alongside.
+D=rules/dns-plan.contract.json
+dns_plan() {  # dns_plan RECORDS BAD_RECORD [DUPLICATE_RECORD]
+  awk -v n="$1" -v bad="$2" -v dup="${3:--1}" 'BEGIN {
+    printf "{\"endpoint\": \"ddb.example\", \"generation\": 7, \"generated_at\": \"2025-10-20T06:40:00Z\",\n"
+    printf " \"plans\": [{\"id\": \"p1\"}], \"records\": [\n"
+    for (i = 0; i < n; i++) {
+      targets = (i == bad) ? "" : "\"10.0.0.1\", \"10.0.0.2\""
+      extra = (i == dup) ? ", \"ttl\": 61" : ""
+      printf "  {\"name\": \"r%06d.ddb.example\", \"type\": \"A\", \"ttl\": 60%s, \"plan\": \"p1\", \"targets\": [%s]}%s\n", i, extra, targets, (i < n - 1) ? "," : ""
+    }
+    printf "]}\n" }'
+}
+dns_plan 12000 9000 > "$work/plan-big.json"
+dns_plan 12000 -1 11000 > "$work/plan-dup.json"
+NOW=(--now 2025-10-20T06:45:00Z)
+expect "big plan: one thread" 1 "x records.nonempty [count] at /records/9000: count of @.targets[*] is 0, below min 1" -- \
+  "$INVAR" check "${NOW[@]}" --threads 1 --contract $D "$work/plan-big.json"
+"$INVAR" check "${NOW[@]}" --threads 1 --format json --contract $D "$work/plan-big.json" > "$work/one-thread.json"
+"$INVAR" check "${NOW[@]}" --threads 2 --format json --contract $D "$work/plan-big.json" > "$work/two-threads.json"
+if cmp -s "$work/one-thread.json" "$work/two-threads.json" && grep -q '"verdict": *"reject"' "$work/two-threads.json"; then
+  passed=$((passed + 1))
+else
+  echo "FAIL big plan: --threads 1 and --threads 2 reports differ"; failed=$((failed + 1))
+fi
+expect "big plan: stats name the threads" 1 "on 2 threads" -- \
+  "$INVAR" check "${NOW[@]}" --threads 2 --stats --quiet --contract $D "$work/plan-big.json"
+expect "big plan: a repeated key found alongside" 1 "x artifact.duplicate-key [artifact] at /records/11000: object has the key \"ttl\" more than once" -- \
+  "$INVAR" check "${NOW[@]}" --threads 2 --contract $D "$work/plan-dup.json"
+expect "threads: out of range" 3 "" -- "$INVAR" check --threads 999 --contract $D "$work/plan-big.json"
+
+# Artifacts are memory-mapped: a file truncated while it is checked (the
+# fault point truncates it right after mapping) is "cannot judge", not a crash.
+if [[ "${INVAR_FAULTS:-1}" == 1 ]]; then
+  cp "$work/plan-big.json" "$work/shrinking.json"
+  expect "truncated while mapped: cannot judge" 3 "invar: error: an artifact shrank while it was being checked" -- \
+    env INVAR_FAULT=check:mapped "$INVAR" check "${NOW[@]}" --contract $D "$work/shrinking.json"
+fi
+
 # The pipeline example of docs/gate.md: publish on 0 and 2, alert otherwise.
 mkdir -p "$work/edge"
 cat > "$work/publish" <<'SH'

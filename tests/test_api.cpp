@@ -182,3 +182,50 @@ TEST_CASE("Options: severity overrides and the clock", "[api]") {
   later.now = invar::parse_time("2025-10-20T07:45:00Z");
   CHECK(dns->check(plan, later).verdict == invar::Verdict::reject);  // an explicit now wins
 }
+
+// Options::threads: invariants side by side, the reading scan alongside and
+// the schema's long array split; the report must be the one-thread report.
+// Options::map_files: check_file() on a mapped file, the same again.
+TEST_CASE("Options::threads and map_files leave the report unchanged", "[api][threads]") {
+  std::string plan = R"({"endpoint": "ddb.example", "generation": 7, "generated_at": "2025-10-20T06:40:00Z",
+                         "plans": [{"id": "p1"}], "records": [)";
+  for (int i = 0; i < 20'000; ++i) {
+    std::string targets = i == 4'321 ? "" : R"("10.0.0.1", "10.0.0.2")";
+    std::string plan_id = i == 15'000 ? "p9" : "p1";
+    std::string type = i == 19'999 ? "MX" : "A";
+    plan += (i ? "," : "") + std::string(R"({"name": "r)") + std::to_string(i) + R"(.ddb.example", "type": ")" + type +
+            R"(", "ttl": 60, "plan": ")" + plan_id + R"(", "targets": [)" + targets + "]}";
+  }
+  plan += "]}";
+  REQUIRE(plan.size() > invar::kParallelMinBytes);
+  invar::CheckContext ctx;
+  ctx.now = invar::parse_time("2025-10-20T06:45:00Z");
+  std::string reports[3];
+  for (unsigned threads : {1u, 4u}) {
+    invar::Options options;
+    options.threads = threads;
+    auto c = invar::Contract::load_file(test::source("rules/dns-plan.contract.json"), options);
+    REQUIRE(c);
+    auto r = c->check(plan, ctx);
+    CHECK(r.verdict == invar::Verdict::reject);
+    reports[threads == 1 ? 0 : 1] = invar::render_json({r});
+  }
+  CHECK(reports[1] == reports[0]);
+  CHECK(reports[0].find("/records/4321") != std::string::npos);   // records.nonempty
+  CHECK(reports[0].find("/records/15000/plan") != std::string::npos);  // records.plans-exist
+  CHECK(reports[0].find("/records/19999/type") != std::string::npos);  // the schema's enum
+
+  test::TempDir tmp;
+  std::string path = tmp / "plan.json";
+  test::spit(path, plan);
+  invar::Options options;
+  options.threads = 2;
+  options.map_files = true;
+  auto c = invar::Contract::load_file(test::source("rules/dns-plan.contract.json"), options);
+  REQUIRE(c);
+  auto r = c->check_file(path, ctx);
+  REQUIRE(r);
+  r->artifact.clear();
+  reports[2] = invar::render_json({*r});
+  CHECK(reports[2] == reports[0]);
+}

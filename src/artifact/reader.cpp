@@ -293,7 +293,7 @@ bool has_duplicate(std::vector<std::string_view>::iterator from, std::vector<std
   if (to - from <= 16) {  // small objects: compare pairs, no sort
     for (auto a = from; a != to; ++a)
       for (auto b = a + 1; b != to; ++b)
-        if (*a == *b) return true;
+        if (text::same(*a, *b)) return true;
     return false;
   }
   std::vector<std::string_view> sorted(from, to);

@@ -1,4 +1,7 @@
 // invar check: stateless, contract (or schema) + artifacts [+ --baseline].
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdio>
 #include <memory>
 
@@ -22,6 +25,18 @@ struct CheckArgs {
   unsigned threads = 0;
 };
 
+// Artifacts are memory-mapped (Options::map_files): a file truncated by
+// another process while it is checked raises SIGBUS. Say so and exit 3
+// (cannot judge) instead of dying of the signal.
+extern "C" void on_sigbus(int) {
+  static const char message[] =
+      "invar: error: an artifact shrank while it was being checked (another process truncated it); "
+      "cannot judge\n";
+  ssize_t ignored = ::write(STDERR_FILENO, message, sizeof message - 1);
+  (void)ignored;
+  ::_exit(kCannotJudge);
+}
+
 int run_check(const CheckArgs& args) {
   if (args.contract.empty() == args.schema.empty()) {
     std::fprintf(stderr, "invar: error: check needs exactly one of --contract or --schema\n");
@@ -30,6 +45,8 @@ int run_check(const CheckArgs& args) {
   Options options;
   options.format_assertion = args.assert_format;
   options.threads = threads_or_all(args.threads);
+  options.map_files = true;
+  std::signal(SIGBUS, on_sigbus);
   CheckContext context;
   auto now = parse_now(args.now);
   if (!now) {

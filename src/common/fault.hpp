@@ -1,10 +1,13 @@
 // Fault injection for the crash tests: compiled in only with
 // -DINVAR_FAULT_INJECTION=ON (test builds). When the environment variable
 // INVAR_FAULT names a point, the process kills itself with SIGKILL there,
-// as a power cut or an OOM kill would.
+// as a power cut or an OOM kill would; or, at a truncation point, the file
+// is truncated to nothing there, as a writer rewriting it in place would.
 #pragma once
 
 #ifdef INVAR_FAULT_INJECTION
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +19,13 @@ inline void point([[maybe_unused]] const char* name) {
 #ifdef INVAR_FAULT_INJECTION
   const char* wanted = std::getenv("INVAR_FAULT");
   if (wanted && std::strcmp(wanted, name) == 0) std::raise(SIGKILL);
+#endif
+}
+
+inline void truncate_point([[maybe_unused]] const char* name, [[maybe_unused]] const char* path) {
+#ifdef INVAR_FAULT_INJECTION
+  const char* wanted = std::getenv("INVAR_FAULT");
+  if (wanted && std::strcmp(wanted, name) == 0 && ::truncate(path, 0) != 0) std::abort();
 #endif
 }
 

@@ -1,6 +1,7 @@
 #include "common/files.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <utility>
 
 #include "common/fault.hpp"
 
@@ -26,9 +28,10 @@ Error io_error(const std::string& path, const std::string& what) {
   return e;
 }
 
-}  // namespace
 
-Result<std::string> read_file(const std::string& path, uint64_t max_bytes, const char* what, size_t padding) {
+// The size of the regular file at `path`, or why it cannot be read (over
+// `max_bytes`: ErrorCode::limit, before anything is read).
+Result<uint64_t> checked_size(const std::string& path, uint64_t max_bytes, const char* what) {
   Error e;
   e.code = ErrorCode::io;
   e.where.file = path;
@@ -47,17 +50,67 @@ Result<std::string> read_file(const std::string& path, uint64_t max_bytes, const
                 std::to_string(max_bytes) + " bytes";
     return e;
   }
+  return static_cast<uint64_t>(st.st_size);
+}
+
+}  // namespace
+
+Result<std::string> read_file(const std::string& path, uint64_t max_bytes, const char* what, size_t padding) {
+  auto size = checked_size(path, max_bytes, what);
+  if (!size) return size.error();
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    e.message = std::string("cannot read ") + what + ": " + std::strerror(errno);
-    return e;
-  }
+  if (!in) return io_error(path, std::string("cannot read ") + what);
   std::string bytes;
-  bytes.reserve(static_cast<size_t>(st.st_size) + padding);
-  bytes.resize(static_cast<size_t>(st.st_size));
-  in.read(bytes.data(), st.st_size);
+  bytes.reserve(static_cast<size_t>(*size) + padding);
+  bytes.resize(static_cast<size_t>(*size));
+  in.read(bytes.data(), static_cast<std::streamsize>(*size));
   bytes.resize(static_cast<size_t>(in.gcount()));
   return bytes;
+}
+
+Result<Mapping> Mapping::open(const std::string& path, uint64_t max_bytes, const char* what, size_t padding) {
+  auto size = checked_size(path, max_bytes, what);
+  if (!size) return size.error();
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return io_error(path, std::string("cannot read ") + what);
+  // Reserve the file's pages and the padding's as zero pages, then map the
+  // file over the start: the bytes past its end read as zeros.
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  Mapping m;
+  m.size_ = static_cast<size_t>(*size);
+  m.mapped_ = (m.size_ + padding + page - 1) / page * page;
+  m.base_ = ::mmap(nullptr, m.mapped_, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m.base_ == MAP_FAILED) {
+    m.base_ = nullptr;
+    auto e = io_error(path, std::string("cannot map ") + what);
+    ::close(fd);
+    return e;
+  }
+  if (m.size_ && ::mmap(m.base_, m.size_, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0) == MAP_FAILED) {
+    auto e = io_error(path, std::string("cannot map ") + what);
+    ::close(fd);
+    return e;
+  }
+  ::close(fd);
+  return m;
+}
+
+Mapping::Mapping(Mapping&& other) noexcept
+    : base_(std::exchange(other.base_, nullptr)), mapped_(std::exchange(other.mapped_, 0)),
+      size_(std::exchange(other.size_, 0)) {}
+
+Mapping& Mapping::operator=(Mapping&& other) noexcept {
+  if (this != &other) {
+    if (base_) ::munmap(base_, mapped_);
+    base_ = std::exchange(other.base_, nullptr);
+    mapped_ = std::exchange(other.mapped_, 0);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+Mapping::~Mapping() {
+  if (base_) ::munmap(base_, mapped_);
 }
 
 std::optional<Error> sync_dir(const std::string& dir) {

@@ -43,4 +43,13 @@ std::string format_duration(int64_t ms);
 // Quotes and escapes a string for messages: "a\"b".
 std::string quoted(std::string_view s, size_t max_chars = 80);
 
+// a == b, inline: for the short keys and enum values compared per value,
+// where a call to memcmp costs more than the comparison.
+inline bool same(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
 }  // namespace invar::text

@@ -2,6 +2,8 @@
 #include <filesystem>
 
 #include "common/digest.hpp"
+#include "common/fault.hpp"
+#include "common/files.hpp"
 #include "common/text.hpp"
 #include "engine/evaluate.hpp"
 #include "engine/plan.hpp"
@@ -186,17 +188,26 @@ Report check(const Plan& plan, std::string_view bytes, const CheckContext& conte
 
 Result<Report> Contract::check_file(const std::string& path, const CheckContext& context) const {
   auto start = std::chrono::steady_clock::now();
-  auto bytes = files::read_file(path, plan_->read_limits.max_bytes, "artifact", simdjson::SIMDJSON_PADDING);
+  std::optional<files::Mapping> mapped;
+  Result<std::string> read = std::string();
+  if (plan_->options.map_files) {
+    auto m = files::Mapping::open(path, plan_->read_limits.max_bytes, "artifact", simdjson::SIMDJSON_PADDING);
+    if (m) mapped = std::move(m.value());
+    else read = m.error();
+    fault::truncate_point("check:mapped", path.c_str());
+  } else {
+    read = files::read_file(path, plan_->read_limits.max_bytes, "artifact", simdjson::SIMDJSON_PADDING);
+  }
   double read_ms = engine::ms_since(start);
-  if (!bytes) {
-    if (bytes.error().code != ErrorCode::limit) return bytes.error();
+  if (!read) {
+    if (read.error().code != ErrorCode::limit) return read.error();
     // Over the size limit: a verdict (reject), not an inability to judge.
-    Report report = engine::unreadable(*plan_, "size", bytes.error().message + " (refused before reading)", "",
-                               engine::size_expectation(*plan_), bytes.error().message);
+    Report report = engine::unreadable(*plan_, "size", read.error().message + " (refused before reading)", "",
+                                       engine::size_expectation(*plan_), read.error().message);
     report.artifact = path;
     return report;
   }
-  Report report = engine::check(*plan_, *bytes, context, true);
+  Report report = engine::check(*plan_, mapped ? mapped->bytes() : std::string_view(*read), context, true);
   report.artifact = path;
   if (report.stats) report.stats->read_ms = read_ms;
   return report;

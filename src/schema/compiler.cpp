@@ -34,6 +34,17 @@ const char* const kSingle[] = {"additionalProperties", "propertyNames", "contain
                                "else", "unevaluatedItems", "unevaluatedProperties", "additionalItems",
                                "contentSchema", "items"};
 const char* const kArrays[] = {"allOf", "anyOf", "oneOf", "prefixItems", "items"};
+// Whether a schema object holds nothing but "$ref" and keywords that assert
+// nothing: evaluating it is evaluating its target.
+bool only_annotations_besides_ref(const nlohmann::json& s) {
+  static const std::string_view kInert[] = {"$ref",    "$id",         "$anchor",    "$schema",  "$comment",
+                                            "$defs",   "definitions", "title",      "description", "default",
+                                            "examples", "deprecated", "readOnly",   "writeOnly"};
+  for (const auto& [key, value] : s.items())
+    if (std::find(std::begin(kInert), std::end(kInert), key) == std::end(kInert)) return false;
+  return true;
+}
+
 const char* const kMaps[] = {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas",
                              "dependencies"};
 
@@ -392,6 +403,7 @@ class Compiler {
     if (auto ref = s.find("$ref"); ref != s.end()) {
       if (!ref->is_string()) return fail(at, "$ref", "\"$ref\" must be a string"), &n;
       pending_.push_back({&n, uri::resolve(at.base, ref->get<std::string>()), false, at, "$ref"});
+      n.ref_only = draft7 || only_annotations_besides_ref(s);
       if (draft7) return &n;  // draft-07: $ref ignores its siblings
     }
     if (auto ref = s.find("$dynamicRef"); !draft7 && ref != s.end() && ref->is_string())
@@ -478,6 +490,12 @@ class Compiler {
       n.then_schema = sub(s, "then");
       n.else_schema = sub(s, "else");
     }
+    n.has_branches = !n.all_of.empty() || !n.any_of.empty() || !n.one_of.empty() || n.not_schema || n.if_schema;
+    n.has_object_keywords = !n.properties.empty() || !n.pattern_properties.empty() || n.additional_properties ||
+                            n.property_names || !n.required.empty() || !n.dependent_required.empty() ||
+                            !n.dependent_schemas.empty() || n.min_properties || n.max_properties;
+    n.has_array_keywords = !n.prefix_items.empty() || n.items || n.contains || n.min_items || n.max_items ||
+                           n.unique_items;
     return &n;
   }
 

@@ -101,7 +101,7 @@ ptrdiff_t find_property(const Node& n, std::string_view key) {
   const auto& props = n.properties;
   if (props.size() <= 8) {  // a few names: compare sizes first, no ordering
     for (size_t k = 0; k < props.size(); ++k)
-      if (props[k].first.size() == key.size() && props[k].first == key) return static_cast<ptrdiff_t>(k);
+      if (text::same(props[k].first, key)) return static_cast<ptrdiff_t>(k);
     return -1;
   }
   auto it = std::lower_bound(props.begin(), props.end(), key,
@@ -143,11 +143,19 @@ class Evaluator {
       c_.limit = "max_schema_depth " + std::to_string(c_.max_depth);
       return false;
     }
+    // A schema that is only a $ref: go straight to its target (not when the
+    // dynamic scope is tracked, where entering this resource matters).
+    if (n.ref_only && !c_.dynamic_scope) {
+      ++c_.depth;
+      bool ok = eval(*n.ref, v, ev);
+      --c_.depth;
+      return ok;
+    }
     ++c_.depth;
     bool entered = c_.dynamic_scope && (c_.scope.empty() || c_.scope.back() != n.resource);
     if (entered) c_.scope.push_back(n.resource);
-    Evaluated local;
-    Evaluated* mine = ev ? ev : (n.has_unevaluated ? &local : nullptr);
+    std::optional<Evaluated> local;  // constructed only when this node needs annotations
+    Evaluated* mine = ev ? ev : (n.has_unevaluated ? &local.emplace() : nullptr);
     bool ok = keywords(n, v, mine);
     if (entered) c_.scope.pop_back();
     --c_.depth;
@@ -226,7 +234,7 @@ bool Evaluator::keywords(const Node& n, const Value& v, Evaluated* mine) {
       if (bits & kString) {
         std::string_view s = string_of(v);
         for (const auto& allowed : *n.enum_strings)
-          if ((found = allowed == s)) break;
+          if ((found = text::same(allowed, s))) break;
       }
     } else {
       for (const auto& allowed : *n.enum_values)
@@ -289,9 +297,9 @@ bool Evaluator::keywords(const Node& n, const Value& v, Evaluated* mine) {
     }
   }
 
-  if ((bits & kObject) && !object_keywords(n, v, mine) && fail()) return false;
-  if ((bits & kArray) && !array_keywords(n, v, mine) && fail()) return false;
-  if (!branches(n, v, mine) && fail()) return false;
+  if ((bits & kObject) && n.has_object_keywords && !object_keywords(n, v, mine) && fail()) return false;
+  if ((bits & kArray) && n.has_array_keywords && !array_keywords(n, v, mine) && fail()) return false;
+  if (n.has_branches && !branches(n, v, mine) && fail()) return false;
 
   if (n.unevaluated_properties && (bits & kObject)) {
     for (auto field : invar::sj::object_of(v.element)) {

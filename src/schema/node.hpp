@@ -68,8 +68,14 @@ struct Node {
   const Node* then_schema = nullptr;
   const Node* else_schema = nullptr;
   const Node* ref = nullptr;
+  bool ref_only = false;  // nothing but $ref (and annotations): the target decides
   const Node* dynamic_ref = nullptr;  // static target of $dynamicRef
   std::string dynamic_anchor;         // non-empty: resolve $dynamicRef in the dynamic scope
+
+  // Which groups of keywords are present, so evaluation skips the others.
+  bool has_branches = false;         // allOf anyOf oneOf not if
+  bool has_object_keywords = false;  // properties ... maxProperties
+  bool has_array_keywords = false;   // prefixItems items contains minItems maxItems uniqueItems
 
   // Whether evaluating this node must collect evaluated-location annotations
   // (it, or a schema it applies in place, has unevaluated*).
