@@ -4,6 +4,7 @@
 // scan over simdjson's tape finds a problem exactly when the element walk
 // does. Input: [flags] schema \0 instance.
 #include "artifact/reader.hpp"
+#include "common/parallel.hpp"
 #include "fuzz.hpp"
 #include "schema_input.hpp"
 
@@ -39,7 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!fast.limit.empty() || !slow.limit.empty()) return 0;
   if (fast.valid != slow.valid) __builtin_trap();
   if (fast.valid != issues.empty()) __builtin_trap();
-  budget.threads = 2;
+  static invar::parallel::Pool pool(2);
+  budget.pool = &pool;
   budget.split_min_items = 2;
   auto split = validator->validate(element.value(), budget);
   if (split.limit.empty() && split.valid != fast.valid) __builtin_trap();

@@ -4,6 +4,7 @@
 
 #include "helpers.hpp"
 #include "engine/plan.hpp"
+#include "common/parallel.hpp"
 #include "schema/schema.hpp"
 
 using namespace invar::schema;
@@ -144,8 +145,9 @@ TEST_CASE("items split across threads keep the verdict and the budget", "[schema
     for (int i = 0; i < n; ++i) text += (i ? "," : "") + std::string(i == bad ? R"({"id": -1})" : R"({"id": 1})");
     return text + "]";
   };
+  invar::parallel::Pool pool(4);
   Budget split;
-  split.threads = 4;
+  split.pool = &pool;
   split.split_min_items = 16;
   for (int bad : {-1, 0, 1, 2'499, 2'500, 5'000, 7'777, n - 1}) {
     INFO("bad item at " << bad);

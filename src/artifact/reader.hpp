@@ -52,7 +52,11 @@ struct ParseResult {
 // `padded`: the caller guarantees simdjson::SIMDJSON_PADDING readable bytes
 // after `bytes` (see files::read_file), so they are parsed in place.
 // `scan`: also run scan() (else the caller must, before trusting the document).
-ParseResult parse(std::string_view bytes, const ReadLimits& limits, bool padded = false, bool scan = true);
+// `threads` > 1: a helper thread may fault in the parser's buffers ahead of
+// it (inputs of kPrefaultMinBytes or more).
+ParseResult parse(std::string_view bytes, const ReadLimits& limits, bool padded = false, bool scan = true,
+                  unsigned threads = 1);
+inline constexpr size_t kPrefaultMinBytes = 8 << 20;
 
 // Locates the first syntax error in `bytes` (only called after simdjson has
 // refused them, to say where and why). Iterative: no recursion on depth.

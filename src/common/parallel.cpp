@@ -1,40 +1,86 @@
 #include "common/parallel.hpp"
 
-#include <atomic>
-#include <exception>
-#include <mutex>
-#include <thread>
-#include <vector>
+#include <system_error>
 
 namespace invar::parallel {
 
-void run(size_t n, unsigned threads, const std::function<void(size_t)>& task) {
-  std::atomic<size_t> next{0};
-  std::exception_ptr failure;
-  std::mutex failure_mutex;
-  auto worker = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < n;) {
-      try {
-        task(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(failure_mutex);
-        if (!failure) failure = std::current_exception();
-      }
-    }
-  };
-  size_t helpers = threads > 1 ? std::min<size_t>(threads, n) - 1 : 0;
-  std::vector<std::thread> pool;
-  pool.reserve(helpers);
-  for (size_t k = 0; k < helpers; ++k) {
+Pool::Pool(unsigned threads) : threads_(threads ? threads : 1) {
+  for (unsigned k = 1; k < threads_; ++k) {
     try {
-      pool.emplace_back(worker);
+      helpers_.emplace_back([this] { helper(); });
     } catch (const std::system_error&) {
-      break;  // no more threads: the ones running (and this one) do the rest
+      break;  // no more threads: those running (and the waiting one) do the work
     }
   }
-  worker();
-  for (auto& t : pool) t.join();
-  if (failure) std::rethrow_exception(failure);
+  threads_ = static_cast<unsigned>(helpers_.size()) + 1;
+}
+
+Pool::~Pool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  for (auto& t : helpers_) t.join();
+}
+
+void Pool::submit(Group& group, std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++group.pending;
+    queue_.push_back({&group, std::move(task)});
+  }
+  changed_.notify_one();
+}
+
+void Pool::execute(Task& task) {
+  std::exception_ptr failure;
+  try {
+    task.run();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (failure && !task.group->failure) task.group->failure = failure;
+    --task.group->pending;
+  }
+  changed_.notify_all();
+}
+
+void Pool::helper() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, nothing left
+    Task task = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    execute(task);
+    lock.lock();
+  }
+}
+
+void Pool::wait(Group& group) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (group.pending > 0) {
+    if (!queue_.empty()) {  // help: run whatever is queued, this group's or not
+      Task task = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      execute(task);
+      lock.lock();
+      continue;
+    }
+    changed_.wait(lock, [&] { return group.pending == 0 || !queue_.empty(); });
+  }
+  if (group.failure) std::rethrow_exception(group.failure);
+}
+
+void run(Pool& pool, size_t n, const std::function<void(size_t)>& task) {
+  Pool::Group group;
+  for (size_t i = 0; i < n; ++i) pool.submit(group, [&task, i] { task(i); });
+  pool.wait(group);
 }
 
 }  // namespace invar::parallel

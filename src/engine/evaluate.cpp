@@ -52,7 +52,8 @@ Candidate read(const Plan& plan, std::string_view bytes, bool padded, bool scan)
   Candidate c;
   c.size = bytes.size();
   auto start = std::chrono::steady_clock::now();
-  auto parsed = artifact::parse(bytes, plan.read_limits, padded, scan);
+  const unsigned threads = bytes.size() >= kParallelMinBytes ? std::max(1u, plan.options.threads) : 1;
+  auto parsed = artifact::parse(bytes, plan.read_limits, padded, scan, threads);
   c.parse_ms = ms_since(start);
   if (parsed.document) {
     c.document = std::move(parsed.document);
@@ -113,7 +114,9 @@ void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phas
   ctx.limits = &plan.options.limits;
   ctx.budget.max_depth = plan.options.limits.max_schema_depth;
   ctx.budget.max_steps = plan.options.limits.max_eval_steps;
-  ctx.budget.threads = threads;
+  std::optional<parallel::Pool> pool;
+  if (threads > 1) pool.emplace(threads);
+  ctx.budget.pool = pool ? &*pool : nullptr;
   std::vector<size_t> todo;  // this phase's invariants; schemas (usually the longest) first
   for (size_t i = 0; i < plan.invariants.size(); ++i) {
     bool late = invariants::judged_under_lock(plan.invariants[i].kind);
@@ -125,13 +128,18 @@ void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phas
   std::vector<std::vector<Violation>> found(plan.invariants.size());
   std::vector<double> took(plan.invariants.size());
   size_t tasks = todo.size() + (alongside ? 1 : 0);
-  parallel::run(tasks, threads, [&](size_t t) {
+  auto task = [&](size_t t) {
     if (t == todo.size()) return alongside();
     size_t i = todo[t];
     auto start = std::chrono::steady_clock::now();
     evaluate_one(plan.invariants[i], root, size, ctx, baseline, candidate, report.invariants[i], found[i]);
     took[i] = ms_since(start);
-  });
+  };
+  if (pool) {
+    parallel::run(*pool, tasks, task);
+  } else {
+    for (size_t t = 0; t < tasks; ++t) task(t);
+  }
   std::sort(todo.begin(), todo.end());
   for (size_t i : todo) {
     const auto& inv = plan.invariants[i];

@@ -3,7 +3,9 @@
 // one it keeps going and records located issues (diagnostics path).
 #include "common/dom.hpp"
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <mutex>
 
 #include "common/parallel.hpp"
 #include "common/text.hpp"
@@ -54,7 +56,7 @@ struct Context {
   selector::Path path;  // kept only while issues are collected
   bool dynamic_scope = false;              // the registry has $dynamicAnchor: track the scope
   std::vector<const std::string*> scope;  // dynamic scope: resources entered
-  unsigned threads = 1;                    // > 1: the next long array may be split
+  parallel::Pool* pool = nullptr;          // set: the next long array may be split into its tasks
   uint64_t split_min_items = 0;
 };
 
@@ -435,8 +437,8 @@ bool Evaluator::array_keywords(const Node& n, const Value& v, Evaluated* mine) {
   bool count_all = mine || n.max_contains;
   uint64_t i = 0;
   // Fast path, a long array of items under one schema: split across threads.
-  bool split = !c_.issues && c_.threads > 1 && size >= c_.split_min_items && n.items && n.prefix_items.empty() &&
-               !n.contains && !mine;
+  bool split = !c_.issues && c_.pool && c_.pool->threads() > 1 && size >= c_.split_min_items && n.items &&
+               n.prefix_items.empty() && !n.contains && !mine;
   if (split && !items_in_parallel(*n.items, arr, size)) return false;
   for (auto item : arr) {
     if (split) break;
@@ -492,40 +494,59 @@ bool Evaluator::array_keywords(const Node& n, const Value& v, Evaluated* mine) {
   return ok;
 }
 
-// Evaluates every item against `items` in `threads` contiguous slices, each
-// on its own thread with its own context and an equal share of the steps
-// left. No issues are collected (the fast path); no further splits nest.
+// Evaluates every item against `items` on the pool's threads. The workers
+// share one cursor and take batches of kBatch items from it, so that no
+// thread walks the array ahead of the others and a thread busy elsewhere
+// (the reading scan) simply takes fewer. Each worker has its own context
+// with the steps left; their sum is charged to this one. The first invalid
+// item stops them all. No issues are collected (the fast path); no further
+// splits nest.
 bool Evaluator::items_in_parallel(const Node& items, simdjson::dom::array arr, uint64_t size) {
-  const unsigned parts = c_.threads;
-  const uint64_t share = (c_.max_steps - std::min(c_.steps, c_.max_steps)) / parts;
+  constexpr uint64_t kBatch = 256;
+  const size_t parts = std::min<uint64_t>(c_.pool->threads(), (size + kBatch - 1) / kBatch);
+  const uint64_t left = c_.max_steps - std::min(c_.steps, c_.max_steps);
   std::vector<Context> workers;
   workers.reserve(parts);
-  for (unsigned k = 0; k < parts; ++k)
-    workers.push_back(Context{c_.registry, share, c_.max_depth, 0, c_.depth, {}, nullptr, 0, {}, c_.dynamic_scope,
-                              c_.scope, 1, 0});
-  std::vector<char> valid(parts, 1);
-  parallel::run(parts, parts, [&](size_t k) {
-    const uint64_t from = size * k / parts, to = size * (k + 1) / parts;
-    Evaluator slice(workers[k]);
-    uint64_t i = 0;
-    for (auto item : arr) {  // walking to `from` touches only each item's first tape word
-      if (i >= to) break;
-      if (i++ < from) continue;
-      if (!slice.eval(items, Value{item}, nullptr)) {
-        valid[k] = 0;
-        return;
+  for (size_t k = 0; k < parts; ++k)
+    workers.push_back(Context{c_.registry, left, c_.max_depth, 0, c_.depth, {}, nullptr, 0, {}, c_.dynamic_scope,
+                              c_.scope, nullptr, 0});
+  std::mutex cursor_mutex;
+  auto cursor = arr.begin();
+  const auto end = arr.end();
+  std::atomic<bool> stop{false};
+  std::vector<char> invalid(parts, 0);
+  parallel::run(*c_.pool, parts, [&](size_t k) {
+    Evaluator worker(workers[k]);
+    while (!stop) {
+      simdjson::dom::array::iterator from, to;
+      {
+        std::lock_guard<std::mutex> lock(cursor_mutex);
+        from = cursor;
+        for (uint64_t n = 0; n < kBatch && cursor != end; ++n) ++cursor;
+        to = cursor;
+      }
+      if (from == to) return;
+      for (auto it = from; it != to; ++it) {
+        if (!worker.eval(items, Value{*it}, nullptr)) {
+          invalid[k] = 1;
+          stop = true;
+          return;
+        }
       }
     }
   });
-  bool ok = true;
-  for (unsigned k = 0; k < parts; ++k) {
+  bool any_invalid = false;
+  for (size_t k = 0; k < parts; ++k) {
     c_.steps += workers[k].steps;
-    if (c_.limit.empty() && !workers[k].limit.empty())  // a slice's step limit is its share: name the whole
+    if (c_.limit.empty() && !workers[k].limit.empty())  // a worker's step limit is what was left: name the whole
       c_.limit = workers[k].limit.rfind("max_eval_steps", 0) == 0 ? "max_eval_steps " + std::to_string(c_.max_steps)
                                                                   : workers[k].limit;
-    ok &= valid[k] != 0;
+    any_invalid |= invalid[k] != 0;
   }
-  return ok && c_.limit.empty();
+  // All valid, but more steps in all than the budget: the one-thread verdict.
+  if (!any_invalid && c_.limit.empty() && c_.steps > c_.max_steps)
+    c_.limit = "max_eval_steps " + std::to_string(c_.max_steps);
+  return !any_invalid && c_.limit.empty();
 }
 
 // Picks the failed branch that came closest: one that failed deeper in the
@@ -624,7 +645,7 @@ bool Evaluator::branches(const Node& n, const Value& v, Evaluated* mine) {
 Outcome run(const Registry& registry, const Node* root, element instance, const selector::Path& base,
             std::vector<Issue>* issues, size_t max_issues, const Budget& budget) {
   Context c{registry, budget.max_steps, budget.max_depth, 0, 0, {}, nullptr, 0, {}, !registry.dynamic_anchors.empty(), {},
-            issues ? 1 : std::max(1u, budget.threads), std::max<uint64_t>(2, budget.split_min_items)};
+            issues ? nullptr : budget.pool, std::max<uint64_t>(2, budget.split_min_items)};
   c.issues = issues;
   c.max_issues = max_issues;
   c.path = base;

@@ -19,6 +19,10 @@
 #include "invar/invar.hpp"
 #include "selector/jsonpath.hpp"
 
+namespace invar::parallel {
+class Pool;
+}
+
 namespace invar::schema {
 
 enum class Draft { draft7, draft2020_12 };
@@ -49,8 +53,8 @@ struct Issue {
 struct Budget {
   uint32_t max_depth = 256;
   uint64_t max_steps = 50'000'000;
-  unsigned threads = 1;  // > 1: validate() may split a long array's items across threads
-  uint64_t split_min_items = 4096;  // the shortest array split (shorter: not worth a thread)
+  parallel::Pool* pool = nullptr;   // set: validate() may split a long array's items into its tasks
+  uint64_t split_min_items = 4096;  // the shortest array split (shorter: not worth a task)
 };
 
 struct Outcome {
