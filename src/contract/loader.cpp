@@ -11,7 +11,6 @@
 #include <sstream>
 
 #include "artifact/reader.hpp"
-#include "common/digest.hpp"
 #include "common/text.hpp"
 #include "engine/plan.hpp"
 #include "regex/regex.hpp"
@@ -504,7 +503,7 @@ Result<std::shared_ptr<const Plan>> load(std::string_view text, const std::strin
   auto doc = parse_json(text, file);
   if (!doc) return doc.error();
   auto plan = Loader(file, base_dir, options).load(*doc);
-  if (plan) std::const_pointer_cast<Plan>(plan.value())->digest = digest::sha256(text);
+  if (plan) std::const_pointer_cast<Plan>(plan.value())->text = std::string(text);
   return plan;
 }
 

@@ -1,7 +1,6 @@
 // The public Contract: load (compile once) and check (evaluate many times).
 #include <filesystem>
 
-#include "common/digest.hpp"
 #include "common/fault.hpp"
 #include "common/files.hpp"
 #include "common/text.hpp"
@@ -83,7 +82,7 @@ Result<Contract> Contract::from_schema_file(const std::string& path, const Optio
   auto plan = std::make_shared<Plan>();
   plan->name = "schema " + fs::path(path).filename().string();
   plan->file = path;
-  if (auto text = files::read_file(path, options.limits.max_contract_bytes, "schema")) plan->digest = digest::sha256(*text);
+  if (auto text = files::read_file(path, options.limits.max_contract_bytes, "schema")) plan->text = std::move(*text);
   plan->options = options;
   plan->read_limits.max_bytes = options.limits.max_artifact_bytes;
   plan->read_limits.max_depth = options.limits.max_depth;
@@ -107,7 +106,7 @@ std::optional<std::chrono::system_clock::time_point> parse_time(std::string_view
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) { return text::parse_duration(s); }
 
 const std::string& Contract::name() const { return plan_->name; }
-const std::string& Contract::digest() const { return plan_->digest; }
+const std::string& Contract::digest() const { return plan_->digest(); }
 
 Result<Baseline> Baseline::measure(const Contract& contract, std::string_view bytes, const std::string& label) {
   const Plan& plan = *contract.plan_;

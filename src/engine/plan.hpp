@@ -1,10 +1,12 @@
 // A compiled contract: the immutable plan every check runs.
 #pragma once
 
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "artifact/reader.hpp"
+#include "common/digest.hpp"
 #include "common/files.hpp"
 #include "invar/invar.hpp"
 #include "invariants/invariant.hpp"
@@ -15,10 +17,21 @@ class Plan {
  public:
   std::string name;
   std::string file;
-  std::string digest;  // sha256 of the contract's text: journaled with each decision
+  std::string text;  // the contract's (or schema's) text, for digest()
   Options options;
   artifact::ReadLimits read_limits;
   std::vector<invariants::Invariant> invariants;
+
+  // sha256 of `text`, journaled with each decision; computed on first use
+  // (a check never needs it). Safe from any number of threads.
+  const std::string& digest() const {
+    std::call_once(digest_once_, [this] { digest_ = digest::sha256(text); });
+    return digest_;
+  }
+
+ private:
+  mutable std::once_flag digest_once_;
+  mutable std::string digest_;
 };
 
 // A baseline's measures (the public Baseline's state).

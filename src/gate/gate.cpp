@@ -280,7 +280,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
       rec.failed.push_back(v.invariant);
   rec.lkg_before = d.lkg_before ? d.lkg_before->digest : "";
   rec.contract = plan.name;
-  rec.contract_digest = plan.digest;
+  rec.contract_digest = plan.digest();
   if (d.action == Action::accept) {
     LkgRecord next;
     next.stream = stream;
@@ -290,7 +290,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     next.generation = d.generation;
     next.accepted_at_ms = now;
     next.contract = plan.name;
-    next.contract_digest = plan.digest;
+    next.contract_digest = plan.digest();
     d.lkg_after = next;
   } else {
     d.lkg_after = d.lkg_before;
