@@ -82,11 +82,11 @@ void evaluate_one(const invariants::Invariant& inv, simdjson::dom::element root,
     result.outcome = result.violations ? Outcome::fail : Outcome::pass;
     return;
   }
-    const invariants::Measure* base = nullptr;
-    if (baseline) {
-      auto it = baseline->find(inv.id);
-      if (it != baseline->end() && it->second.definition == inv.definition) base = &it->second;
-    }
+  const invariants::Measure* base = nullptr;
+  if (baseline) {
+    auto it = baseline->find(inv.id);
+    if (it != baseline->end() && it->second.definition == inv.definition) base = &it->second;
+  }
   invariants::Measure computed;
   const invariants::Measure* mine = nullptr;
   if (candidate) {
