@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 
+#include "common/parallel.hpp"
 #include "schema/schema.hpp"
 
 namespace fs = std::filesystem;
@@ -66,6 +67,12 @@ Tally run_draft(const std::string& draft_dir, Draft draft) {
     if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
   std::sort(files.begin(), files.end());
   simdjson::dom::parser parser;
+  // The third path: the fast one with every array of two items or more split
+  // over a pool (Budget::pool), as a long array is with --threads.
+  invar::parallel::Pool pool(3);
+  Budget split;
+  split.pool = &pool;
+  split.split_min_items = 2;
   for (const auto& file : files) {
     Tally t;
     std::string name = draft_dir + "/" + file.filename().string();
@@ -81,23 +88,25 @@ Tally run_draft(const std::string& draft_dir, Draft draft) {
       auto validator = Validator::compile(group["schema"], "http://invar.test/root.json", options);
       for (const auto& test : group["tests"]) {
         bool expected = test["valid"];
-        bool fast = false, diag = false, explained = true;
+        bool fast = false, diag = false, explained = true, parallel = false;
         if (validator) {
           std::string bytes = test["data"].dump();
           auto doc = parser.parse(bytes);
           REQUIRE(doc.error() == simdjson::SUCCESS);
           fast = validator.value()->validate(doc.value()).valid;
+          parallel = validator.value()->validate(doc.value(), split).valid;
           std::vector<Issue> issues;
           diag = validator.value()->explain(doc.value(), {}, issues, 100).valid;
           explained = diag || !issues.empty();
         }
-        if (validator && fast == expected && diag == expected && explained) {
+        if (validator && fast == expected && diag == expected && parallel == expected && explained) {
           ++t.passed;
         } else {
           ++t.failed;
           std::cout << "  FAIL " << name << " | " << description << " | " << test["description"].get<std::string>()
                     << (validator ? "" : " (compile error: " + validator.error().message + ")")
-                    << " fast=" << fast << " diag=" << diag << " explained=" << explained << "\n";
+                    << " fast=" << fast << " diag=" << diag << " parallel=" << parallel
+                    << " explained=" << explained << "\n";
         }
       }
     }
