@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <system_error>
 #include <thread>
 #include <string>
 #include <vector>
@@ -387,7 +388,9 @@ bool tape_clean(const dom::document& doc, const ReadLimits& limits, uint64_t& va
 // parser: the index first (stage 1 fills it), then the tape and the strings
 // in turn (stage 2), in 1 MiB steps, up to half the input's size in each (so
 // that few pages the document never uses are touched), until the parse ends.
-// MADV_POPULATE_WRITE is Linux 5.14+; where it fails the helper stops.
+// MADV_POPULATE_WRITE is Linux 5.14+; where it fails the helper stops. The
+// regions stay inside the buffers: for inputs of kPrefaultMinBytes or more,
+// each buffer holds at least half the input plus one step.
 class Prefault {
  public:
   Prefault(dom::parser& parser, size_t input_size) {
@@ -560,8 +563,13 @@ ParseResult parse(std::string_view bytes, const ReadLimits& limits, bool padded,
     return result;
   }
   std::optional<Prefault> prefault;
-  if (threads > 1 && bytes.size() >= kPrefaultMinBytes && doc->parser.doc.allocate(bytes.size()) == SUCCESS)
-    prefault.emplace(doc->parser, bytes.size());
+  if (threads > 1 && bytes.size() >= kPrefaultMinBytes && doc->parser.doc.allocate(bytes.size()) == SUCCESS) {
+    try {
+      prefault.emplace(doc->parser, bytes.size());
+    } catch (const std::system_error&) {
+      // no thread to spare: the parser takes its own page faults
+    }
+  }
   auto parsed = doc->parser.parse(bytes.data(), bytes.size(), !padded);
   prefault.reset();
   if (parsed.error() != SUCCESS) {

@@ -29,14 +29,15 @@ Error io_error(const std::string& path, const std::string& what) {
 }
 
 
-// The size of the regular file at `path`, or why it cannot be read (over
-// `max_bytes`: ErrorCode::limit, before anything is read).
-Result<uint64_t> checked_size(const std::string& path, uint64_t max_bytes, const char* what) {
+// The size of a regular file, from stat() of `path` or, when `fd` >= 0,
+// fstat() of that open file; or why it cannot be read (over `max_bytes`:
+// ErrorCode::limit, before anything is read).
+Result<uint64_t> checked_size(const std::string& path, uint64_t max_bytes, const char* what, int fd = -1) {
   Error e;
   e.code = ErrorCode::io;
   e.where.file = path;
   struct stat st;
-  if (stat(path.c_str(), &st) != 0) {
+  if ((fd >= 0 ? ::fstat(fd, &st) : ::stat(path.c_str(), &st)) != 0) {
     e.message = std::string("cannot read ") + what + ": " + std::strerror(errno);
     return e;
   }
@@ -69,10 +70,16 @@ Result<std::string> read_file(const std::string& path, uint64_t max_bytes, const
 }
 
 Result<Mapping> Mapping::open(const std::string& path, uint64_t max_bytes, const char* what, size_t padding) {
-  auto size = checked_size(path, max_bytes, what);
-  if (!size) return size.error();
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Refused before opening (a FIFO would block the open), then sized from
+  // the file actually opened (it may have been replaced in between).
+  if (auto refused = checked_size(path, max_bytes, what); !refused) return refused.error();
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return io_error(path, std::string("cannot read ") + what);
+  auto size = checked_size(path, max_bytes, what, fd);
+  if (!size) {
+    ::close(fd);
+    return size.error();
+  }
   // Reserve the file's pages and the padding's as zero pages, then map the
   // file over the start: the bytes past its end read as zeros.
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));

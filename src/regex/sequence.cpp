@@ -62,7 +62,9 @@ struct Parser {
       uint64_t member[2] = {0, 0};
       int from;
       if (!class_member(member, from)) return false;
-      if (from >= 0 && i + 1 < p.size() && p[i] == '-' && p[i + 1] != ']') {
+      bool range = i + 1 < p.size() && p[i] == '-' && p[i + 1] != ']';
+      if (range && from < 0) return false;  // "[\d-z]": ECMA reads a literal '-', RE2 refuses
+      if (range) {
         ++i;
         int to;
         uint64_t ignored[2] = {0, 0};
