@@ -35,6 +35,12 @@ TEST_CASE("truncated input is located", "[artifact]") {
   CHECK(p.pointer == "/a/2");
 }
 
+TEST_CASE("a located key is decoded in the pointer", "[artifact]") {
+  auto p = problem(R"({"\u0041\ttab~/": [1, 2,)");
+  CHECK(p.rule == "syntax");
+  CHECK(p.pointer == "/A\ttab~0~1/2");
+}
+
 TEST_CASE("trailing garbage", "[artifact]") {
   auto p = problem("{\"a\": 1} x");
   CHECK(p.rule == "syntax");

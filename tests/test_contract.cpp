@@ -26,6 +26,19 @@ TEST_CASE("syntax errors are located by line and column", "[contract]") {
         "test.contract.json:2:17: /invariants/0: expected a JSON value");
 }
 
+// nlohmann keeps the last of repeated keys; a contract (or schema) that says
+// two things at once is refused, as a repeated key in an artifact is.
+TEST_CASE("repeated keys are refused, escaped spellings included", "[contract]") {
+  CHECK(error_of("{\"contract\": \"t\",\n \"invariants\": [{\"id\": \"a\", \"count\": \"$.x[*]\", \"max\": 1, \"max\": 100}]}") ==
+        "test.contract.json:2:58: /invariants/0: object has the key \"max\" more than once (readers disagree on which value "
+        "wins)");
+  CHECK(error_of(R"({"contract": "t", "invariants": [], "\u0063ontract": "u"})") ==
+        "test.contract.json:1:37: object has the key \"contract\" more than once (readers disagree on which value wins)");
+  CHECK(error_of(R"({"contract": "t", "invariants": [{"id": "s", "schema": "$", "inline": {"type": "object", "type": "array"}}]})") ==
+        "test.contract.json:1:90: /invariants/0/inline: object has the key \"type\" more than once (readers disagree on "
+        "which value wins)");
+}
+
 TEST_CASE("unknown keys", "[contract]") {
   CHECK(error_of(R"({"contract": "t", "invariants": [], "extra": 1})") ==
         "test.contract.json: /extra: unknown key \"extra\" (expected contract, description, artifact, invariants)");

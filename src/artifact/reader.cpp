@@ -8,9 +8,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <system_error>
 #include <thread>
-#include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "common/text.hpp"
@@ -21,13 +22,45 @@ using namespace simdjson;
 
 namespace {
 
-// One open container while scanning: its kind and the current key or index.
+// One open container while scanning: its kind and the current key or index
+// (and, when duplicates are looked for, the keys seen so far).
 struct ScanFrame {
   bool object;
   uint64_t index = 0;
   std::string key;
   bool has_key = false;
+  std::unordered_set<std::string> keys;
 };
+
+// The character a one-letter escape stands for (\" \\ \/ \b \f \n \r \t).
+char unescaped(char e) {
+  switch (e) {
+    case 'b': return '\b';
+    case 'f': return '\f';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    default: return e;
+  }
+}
+
+void append_utf8(std::string& out, unsigned code) {
+  if (code < 0x80) {
+    out += static_cast<char>(code);
+  } else if (code < 0x800) {
+    out += static_cast<char>(0xC0 | (code >> 6));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  } else if (code < 0x10000) {
+    out += static_cast<char>(0xE0 | (code >> 12));
+    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (code >> 18));
+    out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  }
+}
 
 std::string pointer_of(const std::vector<ScanFrame>& stack) {
   std::string pointer;
@@ -43,7 +76,8 @@ std::string pointer_of(const std::vector<ScanFrame>& stack) {
 
 class Scanner {
  public:
-  Scanner(std::string_view s, uint32_t max_depth) : s_(s), max_depth_(max_depth) {}
+  Scanner(std::string_view s, uint32_t max_depth, bool duplicate_keys)
+      : s_(s), max_depth_(max_depth), duplicate_keys_(duplicate_keys) {}
 
   std::optional<ReadProblem> run();
 
@@ -69,6 +103,7 @@ class Scanner {
 
   std::string_view s_;
   uint32_t max_depth_;
+  bool duplicate_keys_;
   size_t i_ = 0;
   std::vector<ScanFrame> stack_;
 };
@@ -134,15 +169,16 @@ std::optional<ReadProblem> Scanner::scan_string(std::string* out) {
           }
           if (!pair || low < 0xDC00 || low > 0xDFFF)
             return fail("utf8", "high surrogate in \\u escape not followed by a low surrogate");
+          code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
           i_ += 6;
         }
-        if (out) out->append(s_.substr(i_, 6));
+        if (out) append_utf8(*out, code);  // keys are compared and located decoded
         i_ += 6;
         continue;
       }
       if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos)
         return fail("syntax", "bad escape sequence in string");
-      if (out) out->push_back(e);
+      if (out) out->push_back(unescaped(e));
       i_ += 2;
       continue;
     }
@@ -222,7 +258,7 @@ std::optional<ReadProblem> Scanner::run() {
       if (c == '{' || c == '[') {
         if (stack_.size() >= max_depth_)
           return fail("depth", "nesting deeper than max_depth " + std::to_string(max_depth_));
-        stack_.push_back(ScanFrame{c == '{', 0, {}, false});
+        stack_.push_back(ScanFrame{c == '{', 0, {}, false, {}});
         ++i_;
         first_in_container = true;
         state = c == '{' ? State::key : State::value;
@@ -253,7 +289,14 @@ std::optional<ReadProblem> Scanner::run() {
       }
       if (i_ >= s_.size() || s_[i_] != '"') return fail("syntax", "expected a string key");
       std::string key;
+      size_t key_start = i_;
       if (auto p = scan_string(&key)) return p;
+      if (duplicate_keys_ && !stack_.back().keys.insert(key).second) {
+        i_ = key_start;  // located at the repeated key, pointing at its object
+        stack_.back().has_key = false;
+        return fail("duplicate-key",
+                    "object has the key " + text::quoted(key) + " more than once (readers disagree on which value wins)");
+      }
       stack_.back().key = std::move(key);
       stack_.back().has_key = true;
       skip_ws();
@@ -288,8 +331,8 @@ std::optional<ReadProblem> Scanner::run() {
 
 }  // namespace
 
-std::optional<ReadProblem> locate_problem(std::string_view bytes, uint32_t max_depth) {
-  return Scanner(bytes, max_depth).run();
+std::optional<ReadProblem> locate_problem(std::string_view bytes, uint32_t max_depth, bool duplicate_keys) {
+  return Scanner(bytes, max_depth, duplicate_keys).run();
 }
 
 namespace {

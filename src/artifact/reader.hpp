@@ -60,7 +60,9 @@ inline constexpr size_t kPrefaultMinBytes = 8 << 20;
 
 // Locates the first syntax error in `bytes` (only called after simdjson has
 // refused them, to say where and why). Iterative: no recursion on depth.
-std::optional<ReadProblem> locate_problem(std::string_view bytes, uint32_t max_depth);
+// `duplicate_keys`: also a repeated key in an object (contracts and schemas,
+// which are read with nlohmann; artifacts' duplicates are scan()'s).
+std::optional<ReadProblem> locate_problem(std::string_view bytes, uint32_t max_depth, bool duplicate_keys = false);
 
 // Walks the parsed document once, iteratively: the first object with a
 // repeated key (unless allowed), the first string or key over

@@ -22,7 +22,7 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 Result<json> parse_json(std::string_view text, const std::string& file) {
-  if (auto problem = artifact::locate_problem(text, schema::kMaxDocumentDepth)) {
+  if (auto problem = artifact::locate_problem(text, schema::kMaxDocumentDepth, /*duplicate_keys=*/true)) {
     Error e;
     e.code = problem->rule == "depth" ? ErrorCode::limit : ErrorCode::syntax;
     e.message = problem->message;

@@ -191,7 +191,7 @@ class Compiler {
     std::stringstream buf;
     buf << in.rdbuf();
     std::string bytes = buf.str();
-    if (artifact::locate_problem(bytes, kMaxDocumentDepth)) return nullptr;
+    if (artifact::locate_problem(bytes, kMaxDocumentDepth, /*duplicate_keys=*/true)) return nullptr;
     json parsed = json::parse(bytes, nullptr, false);
     if (parsed.is_discarded()) return nullptr;
     const json& doc = reg_.documents.emplace_back(std::move(parsed));
