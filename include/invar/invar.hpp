@@ -132,8 +132,8 @@ struct Limits {
 //   severity          {}             invariant id -> severity, overriding the contract's
 //                                    (an unknown id is a load error)
 //   threads           1              threads one check of an artifact of kParallelMinBytes
-//                                    or more may use: invariants run side by side, and a
-//                                    schema splits a long array's items; 1: the caller's only
+//                                    or more may use (at most 64): invariants run side by side,
+//                                    and a schema splits a long array's items; 1: the caller's only
 //   map_files         false          check_file() memory-maps the artifact instead of reading
 //                                    it (no copy; 40 ms less on 80 MB). A file truncated by
 //                                    another process while it is checked then raises SIGBUS,

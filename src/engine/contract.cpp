@@ -172,7 +172,7 @@ Report check(const Plan& plan, std::string_view bytes, const CheckContext& conte
     if (stats) {
       stats->scan_ms = scan_ms;
       stats->evaluate_ms = engine::ms_since(start);
-      stats->threads = candidate.size >= kParallelMinBytes ? std::max(1u, plan.options.threads) : 1;
+      stats->threads = engine::threads_for(plan, candidate.size);
       stats->values = doc.values;
     }
   }

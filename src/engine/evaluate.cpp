@@ -43,6 +43,11 @@ uint64_t peak_rss_kb() {
   return static_cast<uint64_t>(usage.ru_maxrss);
 }
 
+unsigned threads_for(const Plan& plan, uint64_t size) {
+  constexpr unsigned kMaxThreads = 64;
+  return size >= kParallelMinBytes ? std::clamp(plan.options.threads, 1u, kMaxThreads) : 1;
+}
+
 Report unreadable(const Plan& plan, const artifact::ReadProblem& p) {
   return unreadable(plan, p.rule, p.message, p.pointer, p.rule == "size" ? size_expectation(plan) : "one strict JSON document",
                     p.line ? "line " + std::to_string(p.line) + ", column " + std::to_string(p.column) : p.message);
@@ -52,8 +57,7 @@ Candidate read(const Plan& plan, std::string_view bytes, bool padded, bool scan)
   Candidate c;
   c.size = bytes.size();
   auto start = std::chrono::steady_clock::now();
-  const unsigned threads = bytes.size() >= kParallelMinBytes ? std::max(1u, plan.options.threads) : 1;
-  auto parsed = artifact::parse(bytes, plan.read_limits, padded, scan, threads);
+  auto parsed = artifact::parse(bytes, plan.read_limits, padded, scan, threads_for(plan, bytes.size()));
   c.parse_ms = ms_since(start);
   if (parsed.document) {
     c.document = std::move(parsed.document);
@@ -107,7 +111,7 @@ void evaluate_one(const invariants::Invariant& inv, simdjson::dom::element root,
 void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phase phase, int64_t now_ms,
               const invariants::Measures* baseline, Report& report, const invariants::Measures* candidate,
               Stats* stats, const std::function<void()>& alongside) {
-  const unsigned threads = size >= kParallelMinBytes ? std::max(1u, plan.options.threads) : 1;
+  const unsigned threads = threads_for(plan, size);
   invariants::EvalContext ctx;
   ctx.now_ms = now_ms;
   ctx.artifact_bytes = size;

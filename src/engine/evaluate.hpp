@@ -38,6 +38,10 @@ Report unreadable(const Plan& plan, std::string rule, std::string message, std::
 Report unreadable(const Plan& plan, const artifact::ReadProblem& problem);
 std::string size_expectation(const Plan& plan);
 
+// The threads one check of `size` bytes may use: Options::threads (1 to 64)
+// from kParallelMinBytes on, else 1.
+unsigned threads_for(const Plan& plan, uint64_t size);
+
 // A report listing every invariant of the plan as passed, to be evaluated.
 Report start_report(const Plan& plan);
 
