@@ -79,7 +79,15 @@ void Pool::wait(Group& group) {
 
 void run(Pool& pool, size_t n, const std::function<void(size_t)>& task) {
   Pool::Group group;
-  for (size_t i = 0; i < n; ++i) pool.submit(group, [&task, i] { task(i); });
+  try {
+    for (size_t i = 0; i < n; ++i) pool.submit(group, [&task, i] { task(i); });
+  } catch (...) {  // out of memory while queueing: let what was queued finish before `group` goes
+    try {
+      pool.wait(group);
+    } catch (...) {
+    }
+    throw;
+  }
   pool.wait(group);
 }
 
