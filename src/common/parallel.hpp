@@ -5,7 +5,6 @@
 // more threads run than the pool was given.
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
