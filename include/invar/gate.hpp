@@ -68,7 +68,9 @@ struct Waiver {
 
 // One line of a stream's decision journal.
 struct JournalRecord {
-  std::string event;  // "decision" or "waiver"
+  // "decision", "waiver", "repair" (the gate fixed what a crash or a full
+  // disk left: `detail` says what) or "rotate" (first of a new journal file)
+  std::string event;
   int64_t time_ms = 0;
   std::string stream;
   std::string host;
@@ -84,13 +86,15 @@ struct JournalRecord {
   bool flapping = false;
   // waiver
   std::optional<Waiver> waiver;
+  // repair and rotate: what happened (lkg_after: the LKG then)
+  std::string detail;
 };
 
 struct WaiverRequest {
   std::string invariant;
   std::string reason;     // required, not blank
-  int64_t duration_ms = 0;  // required, at most 30 days
-  std::string by;         // who (recorded)
+  int64_t duration_ms = 0;  // required; it must end within 30 days of the system clock
+  std::string by;         // who (recorded): 1-64 of A-Z a-z 0-9 . _ @ + -
 };
 
 struct FlapOptions {
@@ -111,17 +115,26 @@ struct GateOptions {
 };
 
 // Where the artifact to publish goes: prepare() stages the bytes (nothing
-// visible yet), commit() makes them visible; both run under the stream's
-// lock, prepare() before the state changes and commit() after.
+// visible yet) and checks every precondition of publishing them; commit()
+// makes them visible and verifies that what is visible has `digest`. Both
+// run under the stream's lock, prepare() before the state changes and
+// commit() after: a publication that cannot happen never advances the LKG.
 class Publisher {
  public:
   virtual ~Publisher() = default;
-  virtual std::optional<Error> prepare(std::string_view bytes) = 0;
+  virtual std::optional<Error> prepare(std::string_view bytes, const std::string& digest) = 0;
   virtual std::optional<Error> commit() = 0;
+  // The file it publishes to, if it is one (a gate refuses one inside its state).
+  virtual std::optional<std::string> file() const { return std::nullopt; }
 };
 
-// Publishes to a file: a temporary file beside `path` (written, fsynced),
-// renamed over `path` on commit (then the directory is fsynced).
+// Publishes to a file: a staging file beside `path`, created exclusively
+// under an unpredictable name without following links, written and
+// fsynced; renamed over `path` on commit, the directory fsynced, and the
+// published file read back and checked against the decision's digest.
+// Publishers of one directory are serialised (flock on the directory)
+// from prepare() to the end of commit(); staging files left by killed
+// gates are removed then. An existing directory at `path` is refused.
 std::unique_ptr<Publisher> file_publisher(const std::string& path);
 
 // A consumer's own check of a candidate (its parse step): nullopt when it can
@@ -131,7 +144,7 @@ using ConsumerCheck = std::function<std::optional<std::string>(std::string_view 
 struct SubmitOptions {
   bool dry_run = false;  // evaluate and report; change nothing, publish nothing (shadow mode)
   // The clock; Options::clock (the system clock) when unset. Read again under the lock.
-  std::optional<std::chrono::system_clock::time_point> now;
+  std::optional<Time> now;
   std::vector<WaiverRequest> waive;  // recorded (unless dry_run) before deciding
   Publisher* publisher = nullptr;    // where to publish; none: the caller publishes Decision::artifact
   ConsumerCheck consumer_check;      // failing it is a violation "consumer.check"
@@ -178,10 +191,24 @@ class Store;  // internal (src/store)
 
 // Where gates keep their state. The embedded backend is a directory (format
 // in docs/state.md). Copies share the same store.
+// A state store's configuration.
+//
+//   option                default  meaning
+//   trust_shared          false    use a state whose directories are owned by another user
+//                                  (not root) or writable by group or others (refused by default:
+//                                  whoever can write the state can choose what is published)
+//   journal_rotate_bytes  8 MiB    a stream's journal is rotated before it passes this (0: never)
+//   journal_keep          4        rotated journals kept per stream (journal.1.jsonl is the newest)
+struct StoreOptions {
+  bool trust_shared = false;
+  uint64_t journal_rotate_bytes = 8ull << 20;
+  uint32_t journal_keep = 4;
+};
+
 class StateStore {
  public:
   // Opens (does not yet create) the directory store at `dir`.
-  static Result<StateStore> open_directory(const std::string& dir);
+  static Result<StateStore> open_directory(const std::string& dir, const StoreOptions& options = {});
 
   // Streams with state, sorted.
   Result<std::vector<std::string>> streams() const;
@@ -220,8 +247,10 @@ class Gate {
   // Records a waiver for one invariant on `stream`: refused (ErrorCode::usage)
   // without a reason, without an expiry in (0, 30 days], for an id not in the
   // contract or one declared "waivable": false.
+  // `now` is when the waiver starts (default: the contract's clock); its end
+  // is capped at 30 days from the system clock, whatever `now` says.
   Result<Waiver> waive(const std::string& stream, const WaiverRequest& request,
-                       std::optional<std::chrono::system_clock::time_point> now = {}) const;
+                       std::optional<Time> now = {}) const;
 
   // Replays the stream's stored accepted artifacts (oldest first) through this
   // gate's contract; a row whose report rejects would flip.
@@ -255,8 +284,7 @@ class Guard {
 
   // Thread-safe; updates are serialised. `check` runs the consumer's own
   // parse step on an accepted candidate; failing it pins.
-  Update update(std::string_view bytes, const ConsumerCheck& check = {},
-                std::optional<std::chrono::system_clock::time_point> now = {});
+  Update update(std::string_view bytes, const ConsumerCheck& check = {}, std::optional<Time> now = {});
   std::shared_ptr<const std::string> current() const;
 
  private:
@@ -284,7 +312,7 @@ class TypedGuard {
     }
   }
 
-  Update update(std::string_view bytes, std::optional<std::chrono::system_clock::time_point> now = {}) {
+  Update update(std::string_view bytes, std::optional<Time> now = {}) {
     std::lock_guard<std::mutex> lock(mutex_);
     std::shared_ptr<const T> parsed;
     auto check = [&](std::string_view candidate) -> std::optional<std::string> {

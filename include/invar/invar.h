@@ -85,8 +85,8 @@ INVAR_API invar_status invar_contract_load_string(const char* text, size_t len, 
                                                   invar_contract** out);
 INVAR_API void invar_contract_free(invar_contract* contract);
 
-/* Stateless check. `now_ms` (Unix epoch milliseconds, 0: the system clock)
- * is the clock for freshness; `baseline` (NULL: none) the artifact the delta
+/* Stateless check. `now_ms` (Unix epoch milliseconds, 0: the system clock;
+ * outside the years 0001-9999: INVAR_E_ARGUMENT) is the clock for freshness; `baseline` (NULL: none) the artifact the delta
  * family compares with. Unreadable bytes are a reject, not an error. */
 INVAR_API invar_status invar_check(const invar_contract* contract, const char* bytes, size_t len,
                                    const char* baseline, size_t baseline_len, int64_t now_ms, invar_report** out);

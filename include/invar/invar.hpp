@@ -122,6 +122,32 @@ struct Limits {
   uint32_t max_report_violations = 1'000;
 };
 
+// A point in time: milliseconds since the Unix epoch, within the years
+// 0001-9999 (what RFC 3339 writes). Every clock invar is given (--now,
+// CheckContext::now, SubmitOptions::now, the C ABI's now_ms) is a Time, so
+// none can wrap: std::chrono::system_clock counts nanoseconds in 64 bits and
+// ends in 2262.
+class Time {
+ public:
+  static constexpr int64_t kMinMs = -62'135'596'800'000;  // 0001-01-01T00:00:00Z
+  static constexpr int64_t kMaxMs = 253'402'300'799'999;  // 9999-12-31T23:59:59.999Z
+
+  // nullopt outside [kMinMs, kMaxMs].
+  static std::optional<Time> from_ms(int64_t ms);
+  // An RFC 3339 date-time; nullopt when malformed.
+  static std::optional<Time> parse(std::string_view rfc3339);
+  static Time now();
+  // Every system_clock time point is within range (libstdc++: 1677-2262).
+  Time(std::chrono::system_clock::time_point t);  // NOLINT: implicit on purpose
+
+  int64_t ms() const { return ms_; }
+  friend bool operator==(Time a, Time b) { return a.ms_ == b.ms_; }
+
+ private:
+  explicit Time(int64_t ms) : ms_(ms) {}
+  int64_t ms_ = 0;
+};
+
 // Options of a contract, fixed when it is loaded.
 //
 //   option            default        meaning
@@ -141,7 +167,7 @@ struct Limits {
 struct Options {
   Limits limits;
   bool format_assertion = false;
-  std::function<std::chrono::system_clock::time_point()> clock;
+  std::function<Time()> clock;
   std::map<std::string, Severity, std::less<>> severity;
   unsigned threads = 1;
   bool map_files = false;
@@ -238,8 +264,8 @@ class Baseline {
 };
 
 struct CheckContext {
-  // The clock for freshness; the system clock when unset.
-  std::optional<std::chrono::system_clock::time_point> now;
+  // The clock for freshness; Options::clock, else the system clock, when unset.
+  std::optional<Time> now;
   // The baseline for the delta family. Without one, those invariants are
   // `skipped` (or fail when they say require_baseline: true).
   const Baseline* baseline = nullptr;
@@ -297,7 +323,7 @@ std::string render_stats(const Report& report);
 // Parsing of the values the contract language uses, for callers' flags.
 
 // RFC 3339 date-time ("2025-11-18T11:20:00Z", offsets, fractional seconds).
-std::optional<std::chrono::system_clock::time_point> parse_time(std::string_view text);
+std::optional<Time> parse_time(std::string_view text);
 // "250ms", "30s", "10m", "2h", "7d", and sums such as "1h30m".
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 // One JSON object per report, following schemas/report.schema.json.

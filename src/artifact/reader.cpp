@@ -74,12 +74,23 @@ std::string pointer_of(const std::vector<ScanFrame>& stack) {
   return pointer;
 }
 
+}  // namespace
+
+namespace {
+
 class Scanner {
  public:
   Scanner(std::string_view s, uint32_t max_depth, bool duplicate_keys)
       : s_(s), max_depth_(max_depth), duplicate_keys_(duplicate_keys) {}
 
   std::optional<ReadProblem> run();
+
+  // Stops run() at the value at `pointer` (then found() says where it is).
+  void stop_at(std::string_view pointer) {
+    target_ = std::string(pointer);
+    target_depth_ = static_cast<size_t>(std::count(pointer.begin(), pointer.end(), '/'));
+  }
+  const std::optional<Location>& found() const { return found_; }
 
  private:
   std::optional<ReadProblem> fail(std::string rule, std::string message) {
@@ -101,11 +112,16 @@ class Scanner {
   std::optional<ReadProblem> scan_number();
   std::optional<ReadProblem> scan_literal();
 
+  bool at_target() const { return target_ && stack_.size() == target_depth_ && pointer_of(stack_) == *target_; }
+
   std::string_view s_;
   uint32_t max_depth_;
   bool duplicate_keys_;
   size_t i_ = 0;
   std::vector<ScanFrame> stack_;
+  std::optional<std::string> target_;
+  size_t target_depth_ = 0;
+  std::optional<Location> found_;
 };
 
 int hex_value(char c) {
@@ -255,6 +271,10 @@ std::optional<ReadProblem> Scanner::run() {
     if (state == State::value) {
       if (i_ >= s_.size()) return fail(s_.empty() ? "empty" : "syntax", s_.empty() ? "empty input" : "unexpected end of input, a value was expected");
       char c = s_[i_];
+      if (at_target()) {
+        found_ = line_column(s_, i_);
+        if (c == '{' || c == '[') return std::nullopt;
+      }
       if (c == '{' || c == '[') {
         if (stack_.size() >= max_depth_)
           return fail("depth", "nesting deeper than max_depth " + std::to_string(max_depth_));
@@ -277,6 +297,10 @@ std::optional<ReadProblem> Scanner::run() {
       else if (c == '-' || (c >= '0' && c <= '9')) p = scan_number();
       else p = scan_literal();
       if (p) return p;
+      if (found_) {
+        found_->length = i_ - found_->offset;
+        return std::nullopt;
+      }
       state = State::after_value;
       continue;
     }
@@ -333,6 +357,27 @@ std::optional<ReadProblem> Scanner::run() {
 
 std::optional<ReadProblem> locate_problem(std::string_view bytes, uint32_t max_depth, bool duplicate_keys) {
   return Scanner(bytes, max_depth, duplicate_keys).run();
+}
+
+Location line_column(std::string_view bytes, uint64_t offset) {
+  Location at;
+  at.offset = offset;
+  for (uint64_t k = 0; k < offset && k < bytes.size(); ++k) {
+    if (bytes[k] == '\n') {
+      ++at.line;
+      at.column = 1;
+    } else {
+      ++at.column;
+    }
+  }
+  return at;
+}
+
+std::optional<Location> locate(std::string_view bytes, std::string_view pointer, uint32_t max_depth) {
+  Scanner scanner(bytes, max_depth, false);
+  scanner.stop_at(pointer);
+  scanner.run();
+  return scanner.found();
 }
 
 namespace {

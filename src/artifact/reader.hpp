@@ -58,6 +58,21 @@ ParseResult parse(std::string_view bytes, const ReadLimits& limits, bool padded 
                   unsigned threads = 1);
 inline constexpr size_t kPrefaultMinBytes = 8 << 20;
 
+// Where a value is in the source bytes: byte offset and length (0 for a
+// container: only its start), 1-based line and byte column.
+struct Location {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  uint64_t line = 1;
+  uint64_t column = 1;
+};
+Location line_column(std::string_view bytes, uint64_t offset);
+
+// The value at JSON Pointer `pointer` in `bytes` (a document that parses),
+// found by one forward scan that stops there; nullopt when absent. For
+// reporting and exact number text only: linear in the bytes before it.
+std::optional<Location> locate(std::string_view bytes, std::string_view pointer, uint32_t max_depth);
+
 // Locates the first syntax error in `bytes` (only called after simdjson has
 // refused them, to say where and why). Iterative: no recursion on depth.
 // `duplicate_keys`: also a repeated key in an object (contracts and schemas,

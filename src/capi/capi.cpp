@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 
@@ -28,7 +29,10 @@ struct invar_gate {
 
 struct invar_guard {
   invar::Guard guard;
-  std::shared_ptr<const std::string> current;  // keeps invar_guard_current's pointer alive
+  // Keeps invar_guard_current's pointer alive; guarded by `mutex` (updates
+  // from several threads replace it).
+  mutable std::mutex mutex;
+  std::shared_ptr<const std::string> current;
 };
 
 namespace {
@@ -71,10 +75,18 @@ invar_status guarded(Body&& body) {
   }
 }
 
-std::optional<std::chrono::system_clock::time_point> clock_of(int64_t now_ms) {
-  if (now_ms == 0) return std::nullopt;
-  return std::chrono::system_clock::time_point(std::chrono::milliseconds(now_ms));
+// now_ms as a clock: 0 is the system clock; outside years 0001-9999 it is
+// refused (INVAR_E_ARGUMENT) rather than wrapped.
+bool clock_of(int64_t now_ms, std::optional<invar::Time>& out) {
+  out.reset();
+  if (now_ms == 0) return true;
+  out = invar::Time::from_ms(now_ms);
+  return out.has_value();
 }
+
+#define REQUIRE_CLOCK(now_ms, out, fn) \
+  if (!clock_of(now_ms, out))          \
+  return fail(INVAR_E_ARGUMENT, fn ": now_ms is outside the years 0001-9999")
 
 invar_report* make_report(invar::Report report, std::optional<invar::Decision> decision, std::string stream) {
   auto r = std::make_unique<invar_report>();
@@ -141,8 +153,9 @@ invar_status invar_check(const invar_contract* contract, const char* bytes, size
     *out = nullptr;
     REQUIRE_ARG(contract, "invar_check: contract is NULL");
     REQUIRE_ARG(bytes || len == 0, "invar_check: bytes is NULL");
+    REQUIRE_ARG(baseline || baseline_len == 0, "invar_check: baseline is NULL but baseline_len is not 0");
     invar::CheckContext ctx;
-    ctx.now = clock_of(now_ms);
+    REQUIRE_CLOCK(now_ms, ctx.now, "invar_check");
     std::optional<invar::Baseline> base;
     if (baseline) {
       auto b = invar::Baseline::measure(contract->contract, std::string_view(baseline, baseline_len), "<baseline>");
@@ -177,7 +190,7 @@ invar_status invar_gate_submit(invar_gate* gate, const char* stream, const char*
     REQUIRE_ARG(stream, "invar_gate_submit: stream is NULL");
     REQUIRE_ARG(bytes || len == 0, "invar_gate_submit: bytes is NULL");
     invar::SubmitOptions options;
-    options.now = clock_of(now_ms);
+    REQUIRE_CLOCK(now_ms, options.now, "invar_gate_submit");
     auto d = gate->gate.submit(stream, std::string_view(bytes ? bytes : "", len), options);
     if (!d) return from(d.error());
     invar::Report report = d->report;
@@ -197,7 +210,7 @@ invar_status invar_guard_new(const invar_contract* contract, const char* state_d
     REQUIRE_ARG((state_dir == nullptr) == (stream == nullptr),
                 "invar_guard_new: give both state_dir and stream, or neither");
     if (!state_dir) {
-      *out = new invar_guard{invar::Guard(contract->contract), nullptr};
+      *out = new invar_guard{invar::Guard(contract->contract), {}, nullptr};
       return ok();
     }
     auto store = invar::StateStore::open_directory(state_dir);
@@ -205,7 +218,7 @@ invar_status invar_guard_new(const invar_contract* contract, const char* state_d
     auto guard = invar::Guard::persistent(contract->contract, std::move(store.value()), stream);
     if (!guard) return from(guard.error());
     auto current = guard->current();
-    *out = new invar_guard{std::move(guard.value()), std::move(current)};
+    *out = new invar_guard{std::move(guard.value()), {}, std::move(current)};
     return ok();
   });
 }
@@ -216,8 +229,13 @@ invar_status invar_guard_update(invar_guard* guard, const char* bytes, size_t le
     if (decision) *decision = nullptr;
     REQUIRE_ARG(guard, "invar_guard_update: guard is NULL");
     REQUIRE_ARG(bytes || len == 0, "invar_guard_update: bytes is NULL");
-    auto u = guard->guard.update(std::string_view(bytes ? bytes : "", len), {}, clock_of(now_ms));
-    guard->current = u.artifact;
+    std::optional<invar::Time> now;
+    REQUIRE_CLOCK(now_ms, now, "invar_guard_update");
+    auto u = guard->guard.update(std::string_view(bytes ? bytes : "", len), {}, now);
+    {
+      std::lock_guard<std::mutex> lock(guard->mutex);
+      guard->current = u.artifact;
+    }
     if (decision) {
       invar::Report report = u.decision.report;
       *decision = make_report(std::move(report), std::move(u.decision), "");
@@ -232,6 +250,7 @@ invar_status invar_guard_current(const invar_guard* guard, const char** bytes, s
     *bytes = nullptr;
     *len = 0;
     REQUIRE_ARG(guard, "invar_guard_current: guard is NULL");
+    std::lock_guard<std::mutex> lock(guard->mutex);
     if (guard->current) {
       *bytes = guard->current->data();
       *len = guard->current->size();

@@ -1,5 +1,6 @@
 #include "cli/common.hpp"
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,11 +24,13 @@ void print_error(const Error& e, const std::string& format) {
   if (format == "json") std::fputs(render_error_json(e).c_str(), stdout);
 }
 
-Result<std::optional<std::chrono::system_clock::time_point>> parse_now(const std::string& now) {
-  using Now = std::optional<std::chrono::system_clock::time_point>;
+Result<std::optional<Time>> parse_now(const std::string& now) {
+  using Now = std::optional<Time>;
   if (now.empty()) return Now();
   auto t = parse_time(now);
-  if (!t) return Error{ErrorCode::usage, "--now \"" + now + "\" is not an RFC 3339 date-time", {}};
+  if (!t)
+    return Error{ErrorCode::usage,
+                 "--now \"" + now + "\" is not an RFC 3339 date-time between 0001-01-01 and 9999-12-31", {}};
   return Now(*t);
 }
 
@@ -39,7 +42,8 @@ Result<int64_t> parse_duration_ms(const std::string& value, const std::string& f
 
 std::string who() {
   if (const char* user = std::getenv("USER"); user && *user) return user;
-  return "uid " + std::to_string(getuid());
+  if (const passwd* pw = ::getpwuid(::geteuid()); pw && pw->pw_name && *pw->pw_name) return pw->pw_name;
+  return "uid-" + std::to_string(::geteuid());
 }
 
 bool use_color(const std::string& format) {

@@ -20,13 +20,15 @@ extern const char* const kExitCodes;
 // "invar: error: ..." on stderr; with format "json" also an error object on stdout.
 void print_error(const Error& e, const std::string& format);
 
-// Parses --now (RFC 3339); empty: the system clock. Error on a bad value.
-Result<std::optional<std::chrono::system_clock::time_point>> parse_now(const std::string& now);
+// Parses --now (RFC 3339, years 0001-9999); empty: the system clock. Error
+// (bad usage) on a bad value.
+Result<std::optional<Time>> parse_now(const std::string& now);
 
 // Parses a duration flag such as "1h"; Error naming `flag` on a bad value.
 Result<int64_t> parse_duration_ms(const std::string& value, const std::string& flag);
 
-// Who is acting, for the journal: $USER, else "uid N".
+// Who is acting, for the journal: $USER, else the login name of the
+// effective uid, else "uid-N".
 std::string who();
 
 bool use_color(const std::string& format);

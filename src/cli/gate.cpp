@@ -17,6 +17,7 @@ struct StateArgs {
   std::string contract;
   std::string now;
   std::string format = "human";
+  bool trust_shared = false;
   // gate and status
   uint32_t flap_alternations = 3;
   std::string flap_window = "1h";
@@ -35,8 +36,12 @@ struct GateArgs : StateArgs {
   std::string expires;
 };
 
+constexpr const char* kTrustHelp =
+    "Use a state directory owned by another user or writable by group/others (refused by default)";
+
 void add_state_flags(CLI::App* cmd, StateArgs& args, bool stream_required) {
   cmd->add_option("--state", args.state, "State directory (created on first use)")->required();
+  cmd->add_flag("--trust-shared-state", args.trust_shared, kTrustHelp);
   auto* s = cmd->add_option("--stream", args.stream, "Stream name: 1-128 of A-Z a-z 0-9 . _ -");
   if (stream_required) s->required();
   cmd->add_option("--now", args.now, "The clock (RFC 3339); default: the system clock");
@@ -55,13 +60,10 @@ void add_flap_flags(CLI::App* cmd, StateArgs& args) {
 struct Setup {
   std::optional<StateStore> store;
   std::optional<Contract> contract;
-  std::optional<std::chrono::system_clock::time_point> now;
+  std::optional<Time> now;
   GateOptions options;
 
-  int64_t now_ms() const {
-    auto t = now.value_or(std::chrono::system_clock::now());
-    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  }
+  int64_t now_ms() const { return now.value_or(Time::now()).ms(); }
 };
 
 std::optional<Setup> setup(const StateArgs& args, bool need_contract) {
@@ -86,7 +88,9 @@ std::optional<Setup> setup(const StateArgs& args, bool need_contract) {
     if (!contract) return fail(contract.error());
     s.contract = std::move(contract.value());
   }
-  auto store = StateStore::open_directory(args.state);
+  StoreOptions store_options;
+  store_options.trust_shared = args.trust_shared;
+  auto store = StateStore::open_directory(args.state, store_options);
   if (!store) return fail(store.error());
   s.store = std::move(store.value());
   return s;
@@ -256,6 +260,7 @@ std::function<int()> add_status(CLI::App& app) {
   auto args = std::make_shared<StateArgs>();
   auto* cmd = app.add_subcommand("status", "Show and verify the state of one stream, or of all");
   cmd->add_option("--state", args->state, "State directory")->required();
+  cmd->add_flag("--trust-shared-state", args->trust_shared, kTrustHelp);
   cmd->add_option("stream", args->stream, "The stream (default: every stream)");
   cmd->add_option("--now", args->now, "The clock (RFC 3339); default: the system clock");
   cmd->add_option("--format", args->format, "Output format")->check(CLI::IsMember({"human", "json"}));
@@ -267,6 +272,7 @@ std::function<int()> add_history(CLI::App& app) {
   auto args = std::make_shared<HistoryArgs>();
   auto* cmd = app.add_subcommand("history", "Show a stream's decision journal, newest first");
   cmd->add_option("--state", args->state, "State directory")->required();
+  cmd->add_flag("--trust-shared-state", args->trust_shared, kTrustHelp);
   cmd->add_option("stream", args->stream, "The stream")->required();
   cmd->add_option("--limit", args->limit, "Records shown (default 50)");
   cmd->add_option("--format", args->format, "Output format")->check(CLI::IsMember({"human", "json"}));

@@ -1,6 +1,7 @@
 #include "common/files.hpp"
 
 #include <fcntl.h>
+#include <dirent.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,7 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <algorithm>
 #include <utility>
 
 #include "common/fault.hpp"
@@ -29,15 +30,14 @@ Error io_error(const std::string& path, const std::string& what) {
 }
 
 
-// The size of a regular file, from stat() of `path` or, when `fd` >= 0,
-// fstat() of that open file; or why it cannot be read (over `max_bytes`:
-// ErrorCode::limit, before anything is read).
-Result<uint64_t> checked_size(const std::string& path, uint64_t max_bytes, const char* what, int fd = -1) {
+// The size of the regular file open as `fd`; or why it cannot be read
+// (over `max_bytes`: ErrorCode::limit, before anything is read).
+Result<uint64_t> checked_size(int fd, const std::string& path, uint64_t max_bytes, const char* what) {
   Error e;
   e.code = ErrorCode::io;
   e.where.file = path;
   struct stat st;
-  if ((fd >= 0 ? ::fstat(fd, &st) : ::stat(path.c_str(), &st)) != 0) {
+  if (::fstat(fd, &st) != 0) {
     e.message = std::string("cannot read ") + what + ": " + std::strerror(errno);
     return e;
   }
@@ -54,36 +54,103 @@ Result<uint64_t> checked_size(const std::string& path, uint64_t max_bytes, const
   return static_cast<uint64_t>(st.st_size);
 }
 
+Error grew_past(const std::string& path, uint64_t max_bytes, const char* what) {
+  Error e;
+  e.code = ErrorCode::limit;
+  e.message = std::string(what) + " is over the limit of " + std::to_string(max_bytes) + " bytes (read as a stream)";
+  e.where.file = path;
+  return e;
+}
+
 }  // namespace
 
-Result<std::string> read_file(const std::string& path, uint64_t max_bytes, const char* what, size_t padding) {
-  auto size = checked_size(path, max_bytes, what);
+Result<int> open_for_reading(const std::string& path, const char* what, bool follow_links, int dir_fd) {
+  // O_NONBLOCK: a FIFO swapped in for the file must not block the open.
+  int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | (follow_links ? 0 : O_NOFOLLOW);
+  int fd = ::openat(dir_fd, path.c_str(), flags);
+  if (fd < 0) {
+    if (errno == ELOOP && !follow_links) {
+      Error e;
+      e.code = ErrorCode::io;
+      e.message = std::string("cannot read ") + what + ": it is a symbolic link (not followed)";
+      e.where.file = path;
+      return e;
+    }
+    return io_error(path, std::string("cannot read ") + what);
+  }
+  return fd;
+}
+
+Result<std::string> read_fd(int fd, const std::string& path, uint64_t max_bytes, const char* what, size_t padding) {
+  auto size = checked_size(fd, path, max_bytes, what);
   if (!size) return size.error();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return io_error(path, std::string("cannot read ") + what);
   std::string bytes;
   bytes.reserve(static_cast<size_t>(*size) + padding);
-  bytes.resize(static_cast<size_t>(*size));
-  in.read(bytes.data(), static_cast<std::streamsize>(*size));
-  bytes.resize(static_cast<size_t>(in.gcount()));
+  // Read to the end rather than trusting st_size: files under /proc say 0
+  // and have content; a file may also grow while it is read.
+  size_t chunk = *size ? static_cast<size_t>(*size) : 64 * 1024;
+  while (true) {
+    size_t at = bytes.size();
+    if (at > max_bytes) return grew_past(path, max_bytes, what);
+    size_t want = static_cast<size_t>(std::min<uint64_t>(chunk, max_bytes - at + 1));
+    if (want == 0) want = 1;
+    bytes.resize(at + want);
+    ssize_t n = ::read(fd, bytes.data() + at, want);
+    if (n < 0 && errno == EINTR) {
+      bytes.resize(at);
+      continue;
+    }
+    if (n < 0) return io_error(path, std::string("cannot read ") + what);
+    bytes.resize(at + static_cast<size_t>(n));
+    if (n == 0) break;
+    chunk = 64 * 1024;
+  }
+  if (bytes.size() > max_bytes) return grew_past(path, max_bytes, what);
+  if (bytes.capacity() < bytes.size() + padding) bytes.reserve(bytes.size() + padding);
+  return bytes;
+}
+
+Result<std::string> read_file(const std::string& path, uint64_t max_bytes, const char* what, size_t padding) {
+  auto fd = open_for_reading(path, what, true);
+  if (!fd) return fd.error();
+  auto bytes = read_fd(*fd, path, max_bytes, what, padding);
+  ::close(*fd);
   return bytes;
 }
 
 Result<Mapping> Mapping::open(const std::string& path, uint64_t max_bytes, const char* what, size_t padding) {
-  // Refused before opening (a FIFO would block the open), then sized from
-  // the file actually opened (it may have been replaced in between).
-  if (auto refused = checked_size(path, max_bytes, what); !refused) return refused.error();
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return io_error(path, std::string("cannot read ") + what);
-  auto size = checked_size(path, max_bytes, what, fd);
+  // Opened first (without blocking on a FIFO), then sized from the file
+  // actually opened.
+  auto opened = open_for_reading(path, what, true);
+  if (!opened) return opened.error();
+  int fd = *opened;
+  auto size = checked_size(fd, path, max_bytes, what);
   if (!size) {
     ::close(fd);
     return size.error();
   }
-  // Reserve the file's pages and the padding's as zero pages, then map the
-  // file over the start: the bytes past its end read as zeros.
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   Mapping m;
+  if (*size == 0) {
+    // Possibly a stream that reports no size (/proc): read it, then copy it
+    // into an anonymous mapping with the padding.
+    auto bytes = read_fd(fd, path, max_bytes, what, 0);
+    ::close(fd);
+    if (!bytes) return bytes.error();
+    m.size_ = bytes->size();
+    m.mapped_ = (m.size_ + padding + page - 1) / page * page;
+    if (m.mapped_ == 0) m.mapped_ = page;
+    m.base_ = ::mmap(nullptr, m.mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m.base_ == MAP_FAILED) {
+      m.base_ = nullptr;
+      return io_error(path, std::string("cannot map ") + what);
+    }
+    if (m.size_) std::memcpy(m.base_, bytes->data(), m.size_);
+    ::mprotect(m.base_, m.mapped_, PROT_READ);
+    return m;
+  }
+  // Reserve the file's pages and the padding's as zero pages, then map the
+  // file over the start: the bytes past its end read as zeros.
   m.size_ = static_cast<size_t>(*size);
   m.mapped_ = (m.size_ + padding + page - 1) / page * page;
   m.base_ = ::mmap(nullptr, m.mapped_, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -93,7 +160,7 @@ Result<Mapping> Mapping::open(const std::string& path, uint64_t max_bytes, const
     ::close(fd);
     return e;
   }
-  if (m.size_ && ::mmap(m.base_, m.size_, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0) == MAP_FAILED) {
+  if (::mmap(m.base_, m.size_, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0) == MAP_FAILED) {
     auto e = io_error(path, std::string("cannot map ") + what);
     ::close(fd);
     return e;
@@ -177,6 +244,175 @@ std::optional<Error> write_atomic(const std::string& path, std::string_view byte
   }
   fault::point((std::string(fault_prefix) + ":renamed").c_str());
   return sync_dir(dir);
+}
+
+}  // namespace invar::files
+
+namespace invar::files {
+
+namespace {
+
+Error dir_error(const std::string& path, const std::string& what) {
+  Error e;
+  e.code = ErrorCode::io;
+  e.message = what + ": " + std::strerror(errno);
+  e.where.file = path;
+  return e;
+}
+
+}  // namespace
+
+Result<Dir> Dir::open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return dir_error(path, "cannot open directory");
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    auto e = dir_error(path, "cannot stat directory");
+    ::close(fd);
+    return e;
+  }
+  return Dir(fd, path, st.st_uid, st.st_mode);
+}
+
+Result<std::optional<Dir>> Dir::sub(const std::string& name, bool create) const {
+  std::string path = child(name);
+  if (create && ::mkdirat(fd_, name.c_str(), 0755) == 0) {
+    if (auto e = sync()) return *e;
+  } else if (create && errno != EEXIST) {
+    return dir_error(path, "cannot create directory");
+  }
+  int fd = ::openat(fd_, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT && !create) return std::optional<Dir>();
+    if (errno == ELOOP || errno == ENOTDIR) {
+      Error e;
+      e.code = ErrorCode::state;
+      e.message = errno == ELOOP ? "is a symbolic link; invar follows none inside its state"
+                                 : "is not a directory";
+      e.where.file = path;
+      return e;
+    }
+    return dir_error(path, "cannot open directory");
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    auto e = dir_error(path, "cannot stat directory");
+    ::close(fd);
+    return e;
+  }
+  return std::optional<Dir>(Dir(fd, path, st.st_uid, st.st_mode));
+}
+
+Dir::Dir(Dir&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)), uid_(other.uid_), mode_(other.mode_) {}
+
+Dir& Dir::operator=(Dir&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+    path_ = std::move(other.path_);
+    uid_ = other.uid_;
+    mode_ = other.mode_;
+  }
+  return *this;
+}
+
+Dir::~Dir() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<uint64_t> Dir::links() const {
+  struct stat st;
+  if (::fstat(fd_, &st) != 0) return dir_error(path_, "cannot stat directory");
+  return static_cast<uint64_t>(st.st_nlink);
+}
+
+Result<std::optional<std::string>> Dir::read(const std::string& name, uint64_t max_bytes, const char* what,
+                                             size_t padding) const {
+  std::string path = child(name);
+  int fd = ::openat(fd_, name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::optional<std::string>();
+    Error e = dir_error(path, std::string("cannot read ") + what);
+    if (errno == ELOOP) e.message = std::string("cannot read ") + what + ": it is a symbolic link (not followed)";
+    return e;
+  }
+  auto bytes = read_fd(fd, path, max_bytes, what, padding);
+  ::close(fd);
+  if (!bytes) return bytes.error();
+  return std::optional<std::string>(std::move(bytes.value()));
+}
+
+std::optional<Error> Dir::write_atomic(const std::string& name, std::string_view bytes, const char* fault_prefix) const {
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp = "." + name + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  int fd = ::openat(fd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) return dir_error(child(tmp), "cannot create temporary file");
+  size_t done = 0;
+  while (done < bytes.size()) {
+    errno = 0;
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (errno == 0) errno = ENOSPC;  // a short write sets no errno: the device is full
+      auto e = dir_error(child(name), "cannot write");
+      ::close(fd);
+      ::unlinkat(fd_, tmp.c_str(), 0);
+      return e;
+    }
+    done += static_cast<size_t>(n);
+    if (done >= bytes.size() / 2) fault::point((std::string(fault_prefix) + ":half-written").c_str());
+  }
+  if (::fsync(fd) != 0) {
+    auto e = dir_error(child(name), "cannot fsync");
+    ::close(fd);
+    ::unlinkat(fd_, tmp.c_str(), 0);
+    return e;
+  }
+  ::close(fd);
+  fault::point((std::string(fault_prefix) + ":written").c_str());
+  if (::renameat(fd_, tmp.c_str(), fd_, name.c_str()) != 0) {
+    auto e = dir_error(child(name), "cannot rename into place");
+    ::unlinkat(fd_, tmp.c_str(), 0);
+    return e;
+  }
+  fault::point((std::string(fault_prefix) + ":renamed").c_str());
+  return sync();
+}
+
+std::optional<struct stat> Dir::stat(const std::string& name) const {
+  struct stat st;
+  if (::fstatat(fd_, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return std::nullopt;
+  return st;
+}
+
+Result<std::vector<std::string>> Dir::list() const {
+  int fd = ::openat(fd_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return dir_error(path_, "cannot list directory");
+  DIR* d = ::fdopendir(fd);
+  if (!d) {
+    auto e = dir_error(path_, "cannot list directory");
+    ::close(fd);
+    return e;
+  }
+  std::vector<std::string> names;
+  while (struct dirent* entry = ::readdir(d)) {
+    std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(std::move(name));
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::optional<Error> Dir::remove(const std::string& name) const {
+  if (::unlinkat(fd_, name.c_str(), 0) != 0 && errno != ENOENT) return dir_error(child(name), "cannot remove");
+  return std::nullopt;
+}
+
+std::optional<Error> Dir::sync() const {
+  if (::fsync(fd_) != 0) return dir_error(path_, "cannot fsync directory");
+  return std::nullopt;
 }
 
 }  // namespace invar::files

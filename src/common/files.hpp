@@ -6,6 +6,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <optional>
+#include <vector>
+
+#include <sys/stat.h>
 
 #include "invar/invar.hpp"
 
@@ -15,7 +19,16 @@ namespace invar::files {
 // `max_bytes` (ErrorCode::limit). `what` names the file in messages.
 // `padding` extra bytes are allocated (not part of the string) after the
 // content: simdjson parses such a buffer in place, without copying it.
+// The file is opened first (O_NONBLOCK: a FIFO never blocks), then checked
+// with fstat(2) on that descriptor, then read to its end: a file whose size
+// says 0 (/proc) is read as a stream, still bounded by `max_bytes`.
 Result<std::string> read_file(const std::string& path, uint64_t max_bytes, const char* what, size_t padding = 0);
+
+// Opens `path` (relative to `dir_fd`) for reading without blocking; with
+// `follow_links` false a symbolic link is refused (O_NOFOLLOW).
+Result<int> open_for_reading(const std::string& path, const char* what, bool follow_links, int dir_fd = -100);
+// read_file() of an open descriptor (not closed); `path` names it in messages.
+Result<std::string> read_fd(int fd, const std::string& path, uint64_t max_bytes, const char* what, size_t padding = 0);
 
 // A read-only memory map of a whole regular file (refused over `max_bytes`
 // as read_file does), followed by at least `padding` zero bytes. No copy:
@@ -49,5 +62,57 @@ std::optional<Error> sync_dir(const std::string& dir);
 
 // Creates `dir` and its parents (each made durable).
 std::optional<Error> make_dirs(const std::string& dir);
+
+// An open directory that everything below it is reached through (*at(2)
+// calls on its descriptor), never through a symbolic link: what a path's
+// later replacement by a link cannot redirect. Move-only; closes on
+// destruction.
+class Dir {
+ public:
+  // Opens `path` (symbolic links in it are followed: the caller chose it).
+  static Result<Dir> open(const std::string& path);
+  // Opens the subdirectory `name` (a single component, never a link),
+  // creating it (mode 0755, made durable) when `create`. nullopt when it
+  // does not exist and `create` is false.
+  Result<std::optional<Dir>> sub(const std::string& name, bool create) const;
+
+  Dir(Dir&& other) noexcept;
+  Dir& operator=(Dir&& other) noexcept;
+  Dir(const Dir&) = delete;
+  Dir& operator=(const Dir&) = delete;
+  ~Dir();
+
+  int fd() const { return fd_; }
+  const std::string& path() const { return path_; }
+  std::string child(const std::string& name) const { return path_ + "/" + name; }
+  // The directory's owner and mode (fstat(2) when it was opened).
+  uint32_t uid() const { return uid_; }
+  uint32_t mode() const { return mode_; }
+  // Hard links to it: 0 once it was removed while open.
+  Result<uint64_t> links() const;
+
+  // Reads the regular file `name` (never through a link), bounded by
+  // `max_bytes`; nullopt when it does not exist.
+  Result<std::optional<std::string>> read(const std::string& name, uint64_t max_bytes, const char* what,
+                                          size_t padding = 0) const;
+  // Replaces `name` atomically and durably: a temporary file created
+  // exclusively (O_EXCL|O_NOFOLLOW), written, fsynced, renamed over `name`,
+  // then the directory fsynced.
+  std::optional<Error> write_atomic(const std::string& name, std::string_view bytes,
+                                    const char* fault_prefix = "write") const;
+  // lstat(2) of `name`: nullopt when it does not exist.
+  std::optional<struct stat> stat(const std::string& name) const;
+  // Names in the directory (not "." or "..").
+  Result<std::vector<std::string>> list() const;
+  std::optional<Error> remove(const std::string& name) const;
+  std::optional<Error> sync() const;
+
+ private:
+  Dir(int fd, std::string path, uint32_t uid, uint32_t mode) : fd_(fd), path_(std::move(path)), uid_(uid), mode_(mode) {}
+  int fd_ = -1;
+  std::string path_;
+  uint32_t uid_ = 0;
+  uint32_t mode_ = 0;
+};
 
 }  // namespace invar::files

@@ -131,7 +131,17 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
 
 }  // namespace
 
-std::optional<int64_t> parse_rfc3339(std::string_view s) {
+namespace {
+
+// An RFC 3339 instant: whole seconds since the epoch (UTC), whether it is a
+// leap second (23:59:60, after :59), and the fraction's digits.
+struct Instant {
+  int64_t seconds = 0;
+  bool leap = false;
+  std::string_view fraction;
+};
+
+std::optional<Instant> parse_instant(std::string_view s) {
   int year, month, day, hour, minute, second;
   if (s.size() < 20) return std::nullopt;
   if (!read_digits(s, 0, 4, year) || s[4] != '-' || !read_digits(s, 5, 2, month) || s[7] != '-' ||
@@ -144,17 +154,13 @@ std::optional<int64_t> parse_rfc3339(std::string_view s) {
   if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month)) return std::nullopt;
   if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
   size_t i = 19;
-  int64_t millis = 0;
+  Instant out;
   if (i < s.size() && s[i] == '.') {
     ++i;
     size_t start = i;
-    int64_t scale = 100;
-    while (i < s.size() && is_digit(s[i])) {
-      millis += (s[i] - '0') * scale;
-      scale /= 10;
-      ++i;
-    }
+    while (i < s.size() && is_digit(s[i])) ++i;
     if (i == start) return std::nullopt;
+    out.fraction = s.substr(start, i - start);
   }
   if (i >= s.size()) return std::nullopt;
   int offset_minutes = 0;
@@ -175,11 +181,104 @@ std::optional<int64_t> parse_rfc3339(std::string_view s) {
     // A leap second is only valid at 23:59:60 UTC.
     int utc_minutes = ((hour * 60 + minute - offset_minutes) % 1440 + 1440) % 1440;
     if (utc_minutes != 23 * 60 + 59) return std::nullopt;
-    second = 59;  // counted as the last second of the minute
+    second = 59;
+    out.leap = true;
   }
   int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
-  return secs * 1000 + millis;
+  out.seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+  return out;
+}
+
+std::string_view trim_zeros(std::string_view digits) {
+  while (!digits.empty() && digits.back() == '0') digits.remove_suffix(1);
+  return digits;
+}
+
+}  // namespace
+
+std::optional<int64_t> parse_rfc3339(std::string_view s) {
+  auto t = parse_instant(s);
+  if (!t) return std::nullopt;
+  int64_t millis = 0, scale = 100;
+  for (size_t k = 0; k < t->fraction.size() && k < 3; ++k, scale /= 10) millis += (t->fraction[k] - '0') * scale;
+  // A leap second counts as the last second of the minute, in milliseconds.
+  return t->seconds * 1000 + millis;
+}
+
+std::optional<int> compare_rfc3339(std::string_view a, std::string_view b) {
+  auto x = parse_instant(a), y = parse_instant(b);
+  if (!x || !y) return std::nullopt;
+  if (x->seconds != y->seconds) return x->seconds < y->seconds ? -1 : 1;
+  if (x->leap != y->leap) return x->leap ? 1 : -1;
+  auto fx = trim_zeros(x->fraction), fy = trim_zeros(y->fraction);
+  return fx < fy ? -1 : (fx > fy ? 1 : 0);  // equal lengths padded with zeros order lexically
+}
+
+namespace {
+
+// A JSON number as sign, significant digits (no leading or trailing zeros)
+// and the decimal exponent E of 0.DIGITS x 10^E; zero has no digits.
+struct Decimal {
+  bool negative = false;
+  std::string digits;
+  int64_t exponent = 0;
+};
+
+std::optional<Decimal> parse_decimal(std::string_view s) {
+  Decimal d;
+  size_t i = 0;
+  if (i < s.size() && s[i] == '-') {
+    d.negative = true;
+    ++i;
+  }
+  size_t int_start = i;
+  while (i < s.size() && is_digit(s[i])) ++i;
+  std::string_view integer = s.substr(int_start, i - int_start);
+  if (integer.empty() || (integer.size() > 1 && integer[0] == '0')) return std::nullopt;
+  std::string_view fraction;
+  if (i < s.size() && s[i] == '.') {
+    size_t f = ++i;
+    while (i < s.size() && is_digit(s[i])) ++i;
+    fraction = s.substr(f, i - f);
+    if (fraction.empty()) return std::nullopt;
+  }
+  int64_t exp = 0;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    bool neg = false;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
+    size_t e = i;
+    while (i < s.size() && is_digit(s[i])) {
+      if (exp < 1'000'000'000'000) exp = exp * 10 + (s[i] - '0');  // saturates: far past any digit count
+      ++i;
+    }
+    if (i == e) return std::nullopt;
+    if (neg) exp = -exp;
+  }
+  if (i != s.size()) return std::nullopt;
+  std::string all = std::string(integer) + std::string(fraction);
+  size_t lead = all.find_first_not_of('0');
+  if (lead == std::string::npos) {  // zero, whatever its sign
+    d.negative = false;
+    return d;
+  }
+  d.exponent = static_cast<int64_t>(integer.size()) - static_cast<int64_t>(lead) + exp;
+  d.digits = std::string(trim_zeros(std::string_view(all).substr(lead)));
+  return d;
+}
+
+}  // namespace
+
+std::optional<int> compare_numbers(std::string_view a, std::string_view b) {
+  auto x = parse_decimal(a), y = parse_decimal(b);
+  if (!x || !y) return std::nullopt;
+  auto sign = [](const Decimal& d) { return d.digits.empty() ? 0 : (d.negative ? -1 : 1); };
+  if (sign(*x) != sign(*y)) return sign(*x) < sign(*y) ? -1 : 1;
+  if (sign(*x) == 0) return 0;
+  int magnitude = 0;  // |x| vs |y|
+  if (x->exponent != y->exponent) magnitude = x->exponent < y->exponent ? -1 : 1;
+  else if (x->digits != y->digits) magnitude = x->digits < y->digits ? -1 : 1;
+  return x->negative ? -magnitude : magnitude;
 }
 
 std::string format_rfc3339(int64_t epoch_ms) {
@@ -252,6 +351,57 @@ std::string quoted(std::string_view s, size_t max_chars) {
     }
   }
   out += '"';
+  return out;
+}
+
+std::string printable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  auto hex = [&](unsigned c) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02x", c);
+    out += buf;
+  };
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c < 0x20 || c == 0x7f) {
+      hex(c);
+    } else if (c < 0x80) {
+      out += static_cast<char>(c);
+    } else {
+      // A whole UTF-8 sequence, or escapes for its bytes.
+      size_t n = (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+      bool ok = n && i + n <= s.size();
+      for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+      if (ok && n == 3 && c == 0xE0) ok = static_cast<unsigned char>(s[i + 1]) >= 0xA0;
+      if (ok && n == 3 && c == 0xED) ok = static_cast<unsigned char>(s[i + 1]) <= 0x9F;
+      if (ok && n == 4 && c == 0xF0) ok = static_cast<unsigned char>(s[i + 1]) >= 0x90;
+      if (ok && n == 4 && c == 0xF4) ok = static_cast<unsigned char>(s[i + 1]) <= 0x8F;
+      if (!ok) {
+        hex(c);
+        ++i;
+        continue;
+      }
+      if (n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0) {  // C1 controls
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(s[i + 1]));
+        out += buf;
+      } else {
+        out.append(s.substr(i, n));
+      }
+      i += n;
+      continue;
+    }
+    ++i;
+  }
   return out;
 }
 

@@ -34,6 +34,15 @@ std::optional<Amount> parse_amount(std::string_view s);
 // (including leap years; a leap second "60" is accepted only at 23:59 UTC).
 std::optional<int64_t> parse_rfc3339(std::string_view s);
 
+// Orders two RFC 3339 date-times as instants at full precision (any number
+// of fractional digits; offsets applied; a leap second after :59).
+// nullopt when either is malformed.
+std::optional<int> compare_rfc3339(std::string_view a, std::string_view b);
+
+// Orders two JSON number texts by the decimals they write, exactly (any
+// length, any exponent): -1, 0 or 1; nullopt when either is not a JSON number.
+std::optional<int> compare_numbers(std::string_view a, std::string_view b);
+
 // Formats milliseconds since the epoch as "YYYY-MM-DDTHH:MM:SS[.mmm]Z".
 std::string format_rfc3339(int64_t epoch_ms);
 
@@ -42,6 +51,12 @@ std::string format_duration(int64_t ms);
 
 // Quotes and escapes a string for messages: "a\"b".
 std::string quoted(std::string_view s, size_t max_chars = 80);
+
+// `s` made safe to print on a terminal: control characters (C0, DEL, C1),
+// backslashes and bytes that are not UTF-8 are written as escapes ("\n",
+// "\x1b", "\u0085"), so user-supplied text cannot move the cursor, forge
+// lines or recolour output.
+std::string printable(std::string_view s);
 
 // a == b, inline: for the short keys and enum values compared per value,
 // where a call to memcmp costs more than the comparison.

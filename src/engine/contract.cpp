@@ -97,11 +97,23 @@ Result<Contract> Contract::from_schema_file(const std::string& path, const Optio
   return Contract(std::move(plan));
 }
 
-std::optional<std::chrono::system_clock::time_point> parse_time(std::string_view s) {
-  auto ms = text::parse_rfc3339(s);
-  if (!ms) return std::nullopt;
-  return std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms));
+std::optional<Time> Time::from_ms(int64_t ms) {
+  if (ms < kMinMs || ms > kMaxMs) return std::nullopt;
+  return Time(ms);
 }
+
+std::optional<Time> Time::parse(std::string_view rfc3339) {
+  auto ms = text::parse_rfc3339(rfc3339);
+  if (!ms) return std::nullopt;
+  return from_ms(*ms);  // a year 0000 with an offset can fall before 0001
+}
+
+Time Time::now() { return Time(std::chrono::system_clock::now()); }
+
+Time::Time(std::chrono::system_clock::time_point t)
+    : ms_(std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count()) {}
+
+std::optional<Time> parse_time(std::string_view s) { return Time::parse(s); }
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) { return text::parse_duration(s); }
 
@@ -121,7 +133,7 @@ Result<Baseline> Baseline::measure(const Contract& contract, std::string_view by
     return e;
   }
   auto data = std::make_shared<BaselineData>();
-  data->measures = engine::measure(plan, candidate.document->root, candidate.size);
+  data->measures = engine::measure(plan, candidate.document->root, candidate.size, bytes);
   return Baseline(std::move(data));
 }
 
@@ -163,7 +175,7 @@ Report check(const Plan& plan, std::string_view bytes, const CheckContext& conte
     const invariants::Measures* baseline = context.baseline ? &ContractAccess::baseline(*context.baseline) : nullptr;
     auto start = std::chrono::steady_clock::now();
     engine::evaluate(plan, doc.root, candidate.size, engine::Phase::all, engine::now_ms(plan, context.now), baseline,
-                     report, nullptr, stats ? &*stats : nullptr, scan);
+                     report, nullptr, stats ? &*stats : nullptr, scan, bytes);
     if (problem) {
       report = engine::unreadable(plan, *problem);
       if (stats) stats->invariants.clear();

@@ -98,7 +98,8 @@ void evaluate_one(const invariants::Invariant& inv, simdjson::dom::element root,
     if (it != candidate->end()) mine = &it->second;
   }
   // Without a baseline only monotonic looks at the candidate's measure.
-  if (!mine && (base || inv.kind == invariants::Kind::monotonic)) computed = invariants::measure(inv, root, size);
+  if (!mine && (base || inv.kind == invariants::Kind::monotonic))
+    computed = invariants::measure(inv, root, size, ctx.source);
   if (!mine) mine = &computed;
   auto cmp = invariants::compare(inv, root, *mine, base, ctx, violations);
   result.violations = cmp.violations;
@@ -110,11 +111,12 @@ void evaluate_one(const invariants::Invariant& inv, simdjson::dom::element root,
 
 void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phase phase, int64_t now_ms,
               const invariants::Measures* baseline, Report& report, const invariants::Measures* candidate,
-              Stats* stats, const std::function<void()>& alongside) {
+              Stats* stats, const std::function<void()>& alongside, std::string_view source) {
   const unsigned threads = threads_for(plan, size);
   invariants::EvalContext ctx;
   ctx.now_ms = now_ms;
   ctx.artifact_bytes = size;
+  ctx.source = source;
   ctx.limits = &plan.options.limits;
   ctx.budget.max_depth = plan.options.limits.max_schema_depth;
   ctx.budget.max_steps = plan.options.limits.max_eval_steps;
@@ -152,10 +154,11 @@ void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phas
   }
 }
 
-invariants::Measures measure(const Plan& plan, simdjson::dom::element root, uint64_t size) {
+invariants::Measures measure(const Plan& plan, simdjson::dom::element root, uint64_t size, std::string_view source) {
   invariants::Measures out;
   for (const auto& inv : plan.invariants)
-    if (invariants::compares_with_baseline(inv.kind)) out.emplace(inv.id, invariants::measure(inv, root, size));
+    if (invariants::compares_with_baseline(inv.kind))
+      out.emplace(inv.id, invariants::measure(inv, root, size, source));
   return out;
 }
 
@@ -183,9 +186,9 @@ void finish(const Plan& plan, Report& report) {
     if (v.family == "artifact") report.verdict = Verdict::reject;  // unreadable, or refused by the consumer
 }
 
-int64_t now_ms(const Plan& plan, const std::optional<std::chrono::system_clock::time_point>& now) {
-  auto t = now ? *now : (plan.options.clock ? plan.options.clock() : std::chrono::system_clock::now());
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+int64_t now_ms(const Plan& plan, const std::optional<Time>& now) {
+  if (now) return now->ms();
+  return plan.options.clock ? plan.options.clock().ms() : Time::now().ms();
 }
 
 }  // namespace invar::engine

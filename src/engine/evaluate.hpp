@@ -53,17 +53,20 @@ Report start_report(const Plan& plan);
 // before its lock), else they are computed here. Invariants run side by side
 // on up to Options::threads threads (artifacts of kParallelMinBytes or more),
 // and `alongside`, when given, runs as one more task among them.
+// `source`, the artifact's bytes when known, gives monotonic numbers their
+// exact text.
 void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phase phase, int64_t now_ms,
               const invariants::Measures* baseline, Report& report,
               const invariants::Measures* candidate = nullptr, Stats* stats = nullptr,
-              const std::function<void()>& alongside = {});
+              const std::function<void()>& alongside = {}, std::string_view source = {});
 
 // Milliseconds since `start`, and the process's peak RSS in KiB.
 double ms_since(std::chrono::steady_clock::time_point start);
 uint64_t peak_rss_kb();
 
 // The delta-family measures of an artifact under this plan.
-invariants::Measures measure(const Plan& plan, simdjson::dom::element root, uint64_t size);
+invariants::Measures measure(const Plan& plan, simdjson::dom::element root, uint64_t size,
+                             std::string_view source = {});
 
 // True when every delta-family invariant finds a stored measure of its definition.
 bool measures_current(const Plan& plan, const invariants::Measures& measures);
@@ -78,6 +81,6 @@ void finish(const Plan& plan, Report& report);
 // The whole stateless check (Contract::check); `padded` as for read().
 Report check(const Plan& plan, std::string_view bytes, const CheckContext& context, bool padded);
 
-int64_t now_ms(const Plan& plan, const std::optional<std::chrono::system_clock::time_point>& now);
+int64_t now_ms(const Plan& plan, const std::optional<Time>& now);
 
 }  // namespace invar::engine

@@ -9,8 +9,8 @@
 
 namespace invar {
 
-Result<StateStore> StateStore::open_directory(const std::string& dir) {
-  auto s = store::open_fs_store(dir);
+Result<StateStore> StateStore::open_directory(const std::string& dir, const StoreOptions& options) {
+  auto s = store::open_fs_store(dir, options);
   if (!s) return s.error();
   return StateStore(std::shared_ptr<store::Store>(std::move(s.value())));
 }
@@ -27,7 +27,9 @@ Result<std::vector<JournalRecord>> StateStore::history(const std::string& stream
     return Error{ErrorCode::usage, "stream name \"" + stream + "\" is not valid", {}};
   auto lock = impl_->lock(stream, false);
   if (!lock) return lock.error();
-  return impl_->journal(stream);
+  auto journal = impl_->journal(stream);
+  if (!journal) return journal.error();
+  return std::move(journal->records);
 }
 
 Result<std::optional<std::string>> StateStore::lkg_artifact(const std::string& stream) const {
@@ -38,7 +40,7 @@ Result<std::optional<std::string>> StateStore::lkg_artifact(const std::string& s
   auto lkg = impl_->lkg(stream);
   if (!lkg) return lkg.error();
   if (!lkg.value()) return std::optional<std::string>();
-  auto bytes = impl_->artifact(stream, lkg.value()->digest);
+  auto bytes = impl_->artifact(stream, lkg.value()->digest, lkg.value()->bytes);
   if (!bytes) return bytes.error();
   return std::optional<std::string>(std::move(bytes.value()));
 }
@@ -55,8 +57,7 @@ Result<Decision> Gate::submit_file(const std::string& stream, const std::string&
   return gate::submit_file(contract_, *store_.impl_, stream, path, options_, options);
 }
 
-Result<Waiver> Gate::waive(const std::string& stream, const WaiverRequest& request,
-                           std::optional<std::chrono::system_clock::time_point> now) const {
+Result<Waiver> Gate::waive(const std::string& stream, const WaiverRequest& request, std::optional<Time> now) const {
   return gate::waive(contract_, *store_.impl_, stream, request, now);
 }
 
@@ -88,7 +89,7 @@ constexpr size_t kGuardHistory = 64;  // decisions an in-memory guard remembers
 Decision decide_in_memory(const Contract& contract, std::optional<Baseline>& baseline,
                           std::shared_ptr<const std::string>& current, std::deque<JournalRecord>& decisions,
                           const GateOptions& options, std::string_view bytes, const ConsumerCheck& check,
-                          std::optional<std::chrono::system_clock::time_point> now) {
+                          std::optional<Time> now) {
   Decision d;
   d.candidate = digest::sha256(bytes);
   CheckContext ctx;
@@ -137,8 +138,7 @@ Result<Guard> Guard::persistent(Contract contract, StateStore store, const std::
   return guard;
 }
 
-Guard::Update Guard::update(std::string_view bytes, const ConsumerCheck& check,
-                            std::optional<std::chrono::system_clock::time_point> now) {
+Guard::Update Guard::update(std::string_view bytes, const ConsumerCheck& check, std::optional<Time> now) {
   State& s = *state_;
   std::lock_guard<std::mutex> lock(s.mutex);
   Update out;

@@ -75,10 +75,11 @@ std::string generation_of(const Plan& plan, const invariants::Measures& measures
   return "";
 }
 
+// Waivers in force at `now`: started, not yet expired.
 std::vector<Waiver> active(const std::vector<Waiver>& waivers, int64_t now_ms) {
   std::vector<Waiver> out;
   for (const auto& w : waivers)
-    if (w.expires_ms > now_ms) out.push_back(w);
+    if (w.created_ms <= now_ms && w.expires_ms > now_ms) out.push_back(w);
   return out;
 }
 
@@ -95,12 +96,29 @@ void apply_waivers(const Plan& plan, const std::vector<Waiver>& waivers, Report&
   }
 }
 
+bool valid_actor(const std::string& by) {
+  if (by.empty() || by.size() > 64) return false;
+  return std::all_of(by.begin(), by.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '@' || c == '+' || c == '-';
+  });
+}
+
+int64_t system_ms() { return Time::now().ms(); }
+
 Result<Waiver> validate_waiver(const Plan& plan, const WaiverRequest& request, int64_t now_ms) {
   std::string reason = request.reason;
   reason.erase(0, reason.find_first_not_of(" \t\r\n"));
   if (reason.empty()) return usage("a waiver needs a --reason saying why");
   if (request.duration_ms <= 0) return usage("a waiver needs --expires, a positive duration such as \"2h\"");
   if (request.duration_ms > kMaxWaiverMs) return usage("a waiver lasts at most 30d; renew it if it must stay");
+  // The cap is on the real clock: a caller's clock (--now) cannot stretch it.
+  if (now_ms > Time::kMaxMs - request.duration_ms || now_ms + request.duration_ms > system_ms() + kMaxWaiverMs)
+    return usage("a waiver must end within 30d of the system clock (" + text::format_rfc3339(system_ms()) +
+                 "); the clock given starts it at " + text::format_rfc3339(now_ms));
+  if (!valid_actor(request.by))
+    return usage("the waiver's actor " + text::quoted(request.by) +
+                 " is not a name: 1-64 of A-Z a-z 0-9 . _ @ + - (who is waiving must be identifiable)");
   const invariants::Invariant* inv = nullptr;
   for (const auto& i : plan.invariants)
     if (i.id == request.invariant) inv = &i;
@@ -112,42 +130,79 @@ Result<Waiver> validate_waiver(const Plan& plan, const WaiverRequest& request, i
   }
   if (!inv->waivable)
     return usage("invariant " + text::quoted(inv->id) + " is declared \"waivable\": false and cannot be waived");
-  return Waiver{inv->id, request.reason, request.by.empty() ? "unknown" : request.by, now_ms,
-                       now_ms + request.duration_ms};
+  return Waiver{inv->id, request.reason, request.by, now_ms, now_ms + request.duration_ms};
 }
 
 store::Status record_waiver(store::Store& store, const std::string& stream, const Waiver& waiver, int64_t now_ms) {
   auto existing = store.waivers(stream);
   if (!existing) return existing.error();
   // Expired waivers are dropped; the journal keeps their history.
-  std::vector<Waiver> list = active(existing.value(), now_ms);
-  list.erase(std::remove_if(list.begin(), list.end(),
-                            [&](const Waiver& w) { return w.invariant == waiver.invariant; }),
-             list.end());
+  std::vector<Waiver> list;
+  for (const auto& w : existing.value())
+    if (w.expires_ms > now_ms && w.invariant != waiver.invariant) list.push_back(w);
   list.push_back(waiver);
-  if (auto e = store.set_waivers(stream, list)) return e;
   JournalRecord rec = journal_record("waiver", stream, now_ms);
   rec.waiver = waiver;
+  if (auto e = store.reserve(stream, rec)) return e;
+  if (auto e = store.set_waivers(stream, list)) return e;
   return store.append(stream, rec);
 }
 
 // The LKG's measures under `plan`: stored ones when current, else recomputed
-// from the stored bytes. nullopt (with a warning) when unreadable under it.
-Result<std::optional<invariants::Measures>> baseline_of(const Plan& plan, store::Store& store,
-                                                        const std::string& stream, const LkgRecord& lkg,
-                                                        std::vector<std::string>& warnings) {
+// from the stored bytes. An Error string (not a Result error: the gate
+// still decides, fail-closed) when the LKG is unreadable under `plan`.
+struct LkgBaseline {
+  std::optional<invariants::Measures> measures;
+  std::string unreadable;  // why not, when the LKG cannot be read under this contract
+};
+
+Result<LkgBaseline> baseline_of(const Plan& plan, store::Store& store, const std::string& stream,
+                                const LkgRecord& lkg, const std::string& lkg_bytes) {
+  LkgBaseline out;
   auto stored = store.measures(stream, lkg.digest);
   if (!stored) return stored.error();
-  if (stored.value() && engine::measures_current(plan, *stored.value())) return stored.value();
-  auto bytes = store.artifact(stream, lkg.digest);
-  if (!bytes) return bytes.error();
-  auto read = engine::read(plan, *bytes);
-  if (!read.document) {
-    warnings.push_back("the LKG cannot be read under this contract (" + read.unreadable->violations.front().message +
-                       "); delta-family invariants have no baseline");
-    return std::optional<invariants::Measures>();
+  if (stored.value() && engine::measures_current(plan, *stored.value())) {
+    out.measures = std::move(stored.value());
+    return out;
   }
-  return std::optional<invariants::Measures>(engine::measure(plan, read.document->root, read.size));
+  auto read = engine::read(plan, lkg_bytes);
+  if (!read.document) {
+    out.unreadable = read.unreadable->violations.front().message;
+    return out;
+  }
+  out.measures = engine::measure(plan, read.document->root, read.size, lkg_bytes);
+  return out;
+}
+
+bool has_delta_family(const Plan& plan) {
+  for (const auto& inv : plan.invariants)
+    if (invariants::compares_with_baseline(inv.kind)) return true;
+  return false;
+}
+
+// The violation that pins a candidate when the stream's LKG cannot be read
+// under the contract: judging it as a stream without an LKG would let an
+// older artifact through.
+void add_unreadable_baseline(Report& report, const LkgRecord& lkg, const std::string& why) {
+  Violation v;
+  v.invariant = "baseline.unreadable";
+  v.kind = "baseline";
+  v.family = "artifact";
+  v.message = "the stream's LKG " + lkg.digest.substr(0, 19) + " (sequence " + std::to_string(lkg.sequence) +
+              ") cannot be read under this contract (" + why +
+              "): the delta-family invariants have no baseline, so nothing new is accepted (fail closed)";
+  v.expected = "an LKG this contract can read";
+  v.actual = why;
+  v.baseline = lkg.digest;
+  report.violations.push_back(std::move(v));
+}
+
+// The LKG the journal last recorded (lkg_after of its last record that has
+// one); nullopt when the journal records none.
+std::optional<std::string> journaled_lkg(const std::vector<JournalRecord>& journal) {
+  for (size_t i = journal.size(); i-- > 0;)
+    if (journal[i].event != "waiver") return journal[i].lkg_after;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -198,7 +253,10 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     return usage("stream name " + text::quoted(stream) +
                  " must be 1-128 characters of A-Z a-z 0-9 . _ - (not starting with . or -)");
   if (gate.keep == 0) return usage("--keep must be at least 1 (the LKG is always kept)");
-  Publisher* publisher = options.publisher;
+  Publisher* publisher = options.dry_run ? nullptr : options.publisher;
+  if (publisher)
+    if (auto file = publisher->file())
+      if (auto e = store.check_outside(*file)) return *e;
 
   // 1. Before the lock: read, the stateless invariants, the candidate's measures.
   Prepared c;
@@ -214,7 +272,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
       c.document = std::move(read.document);
       c.report = engine::start_report(plan);
       engine::evaluate(plan, c.document->root, c.size, engine::Phase::before_lock, 0, nullptr, c.report);
-      c.measures = engine::measure(plan, c.document->root, c.size);
+      c.measures = engine::measure(plan, c.document->root, c.size, bytes);
       c.generation = generation_of(plan, c.measures);
       engine::finish(plan, c.report);
       if (options.consumer_check && c.report.verdict == Verdict::accept)
@@ -230,38 +288,70 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
   d.dry_run = options.dry_run;
   d.candidate = c.digest;
   d.generation = c.generation;
+  std::vector<JournalRecord> repairs;  // journaled before the decision
+  if (!options.dry_run) {
+    auto torn = store.repair_journal(stream);
+    if (!torn) return torn.error();
+    if (torn.value()) {
+      JournalRecord r = journal_record("repair", stream, now);
+      r.detail = "an incomplete journal record (a write cut short by a full disk or a crash) was moved to " +
+                 *torn.value();
+      repairs.push_back(std::move(r));
+    }
+  }
   auto lkg = store.lkg(stream);
   if (!lkg) return lkg.error();
   d.lkg_before = lkg.value();
   auto journal = store.journal(stream, store::kGateJournalRead);
   if (!journal) return journal.error();
+  if (journal->torn_bytes)
+    d.warnings.push_back("the journal ends with an incomplete record (" + std::to_string(journal->torn_bytes) +
+                         " bytes); the next gate moves it aside");
+  if (d.lkg_before) {
+    auto recorded = journaled_lkg(journal->records);
+    if (!recorded || *recorded != d.lkg_before->digest) {
+      JournalRecord r = journal_record("repair", stream, now);
+      r.lkg_after = d.lkg_before->digest;
+      r.detail = "the LKG " + d.lkg_before->digest + " (sequence " + std::to_string(d.lkg_before->sequence) +
+                 ") was committed without its journal record (a gate died or failed right after its commit)";
+      repairs.push_back(std::move(r));
+    }
+    for (auto& r : repairs) r.lkg_after = d.lkg_before->digest;
+  }
   auto waivers = store.waivers(stream);
   if (!waivers) return waivers.error();
   auto retained = store.accepted(stream);  // verified before anything changes
   if (!retained) return retained.error();
   std::vector<Waiver> in_force = active(waivers.value(), now);
+  std::vector<Waiver> recorded_waivers;
   for (const auto& request : options.waive) {
     auto w = validate_waiver(plan, request, now);
     if (!w) return w.error();
-    if (!options.dry_run)
-      if (auto e = record_waiver(store, stream, *w, now)) return *e;
+    recorded_waivers.push_back(*w);
     in_force.push_back(*w);
   }
-  std::optional<invariants::Measures> baseline;
-  if (d.lkg_before) {
-    auto b = baseline_of(plan, store, stream, *d.lkg_before, d.warnings);
-    if (!b) return b.error();
-    baseline = std::move(b.value());
-  }
+  LkgBaseline baseline;
   std::string lkg_bytes;
   if (d.lkg_before) {  // verified now: a pin must be able to publish it
-    auto b = store.artifact(stream, d.lkg_before->digest);
+    auto b = store.artifact(stream, d.lkg_before->digest, d.lkg_before->bytes);
     if (!b) return b.error();
     lkg_bytes = std::move(b.value());
+    if (lkg_bytes.size() != d.lkg_before->bytes)
+      return store::state_error(stream, "the stored LKG has " + std::to_string(lkg_bytes.size()) +
+                                            " bytes, its record says " + std::to_string(d.lkg_before->bytes));
+    auto base = baseline_of(plan, store, stream, *d.lkg_before, lkg_bytes);
+    if (!base) return base.error();
+    baseline = std::move(base.value());
+    if (d.lkg_before->contract_digest != plan.digest())
+      d.warnings.push_back("the contract changed: the LKG was accepted under " + d.lkg_before->contract + " (" +
+                           d.lkg_before->contract_digest.substr(0, 19) + "), this gate runs " + plan.name + " (" +
+                           plan.digest().substr(0, 19) + ")");
   }
   if (c.document)
-    engine::evaluate(plan, c.document->root, c.size, engine::Phase::under_lock, now, baseline ? &*baseline : nullptr,
-                     c.report, &c.measures);
+    engine::evaluate(plan, c.document->root, c.size, engine::Phase::under_lock, now,
+                     baseline.measures ? &*baseline.measures : nullptr, c.report, &c.measures, nullptr, {}, bytes);
+  if (c.document && d.lkg_before && !baseline.unreadable.empty() && has_delta_family(plan))
+    add_unreadable_baseline(c.report, *d.lkg_before, baseline.unreadable);
   if (c.document) apply_waivers(plan, in_force, c.report);
   engine::finish(plan, c.report);
   d.report = std::move(c.report);
@@ -296,7 +386,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     d.lkg_after = d.lkg_before;
   }
   rec.lkg_after = d.lkg_after ? d.lkg_after->digest : "";
-  std::vector<JournalRecord> decisions = std::move(journal.value());
+  std::vector<JournalRecord> decisions = std::move(journal->records);
   decisions.push_back(rec);
   Flap flap = detect_flap(decisions, now, gate.flap);
   d.flapping = rec.flapping = flap.flapping;
@@ -306,20 +396,45 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     d.warnings.push_back("the stream has been pinned to its LKG for " + text::format_duration(now - *d.pinned_since_ms) +
                          " (since " + text::format_rfc3339(*d.pinned_since_ms) + "), longer than " +
                          text::format_duration(gate.pinned_warn_ms));
+  for (const auto& r : repairs) d.warnings.push_back("repaired: " + r.detail);
   if (d.action == Action::accept) d.artifact = std::make_shared<const std::string>(bytes);
   if (d.action == Action::pin) d.artifact = std::make_shared<const std::string>(std::move(lkg_bytes));
   if (options.dry_run) return d;
 
-  // 3. Stage the publication, commit the state, journal, then publish.
+  // 3. Everything that can fail before the commit: repairs and waivers
+  //    journaled, the publication staged, journal space reserved. Until the
+  //    commit a failure leaves the LKG and what is published as they were.
+  for (const auto& r : repairs) {
+    if (auto e = store.reserve(stream, r)) return *e;
+    if (auto e = store.append(stream, r)) return *e;
+  }
+  for (const auto& w : recorded_waivers)
+    if (auto e = record_waiver(store, stream, w, now)) return *e;
   std::string_view publish = d.artifact ? std::string_view(*d.artifact) : std::string_view();
+  std::string publish_digest = d.action == Action::accept ? d.candidate : (d.lkg_before ? d.lkg_before->digest : "");
   if (publisher && d.action != Action::reject)
-    if (auto e = publisher->prepare(publish)) return *e;
+    if (auto e = publisher->prepare(publish, publish_digest)) return *e;
+  if (auto e = store.reserve(stream, rec)) return *e;
   if (d.action == Action::accept)
     if (auto e = store.promote(stream, bytes, c.measures, *d.lkg_after, gate.keep)) return *e;
   fault::point("gate:promoted");
-  if (auto e = store.append(stream, rec)) return *e;
+  // 4. After an accept's commit the decision stands: what fails now is
+  //    reported, and the next gate repairs the journal.
+  if (auto e = store.append(stream, rec)) {
+    if (d.action != Action::accept) return *e;
+    d.warnings.push_back("the decision is committed but its journal record could not be written (" + e->to_string() +
+                         "); the next gate records the repair");
+  }
+  if (d.action == Action::accept)
+    if (auto e = store.prune(stream))
+      d.warnings.push_back("old stored artifacts could not be pruned (" + e->to_string() + "); the next gate retries");
   if (publisher && d.action != Action::reject)
-    if (auto e = publisher->commit()) return *e;
+    if (auto e = publisher->commit()) {
+      if (d.action == Action::accept)
+        e->message += "; the candidate was accepted and is the LKG (sequence " + std::to_string(d.lkg_after->sequence) +
+                      "): gate the same artifact again to publish it";
+      return *e;
+    }
   return d;
 }
 
@@ -341,7 +456,7 @@ Result<Decision> submit_file(const Contract& contract, store::Store& store, cons
 }
 
 Result<Waiver> waive(const Contract& contract, store::Store& store, const std::string& stream,
-                            const WaiverRequest& request, std::optional<std::chrono::system_clock::time_point> now) {
+                     const WaiverRequest& request, std::optional<Time> now) {
   const Plan& plan = ContractAccess::plan(contract);
   if (!store::valid_stream_name(stream)) return usage("stream name " + text::quoted(stream) + " is not valid");
   auto lock = store.lock(stream, true);
@@ -364,31 +479,46 @@ Result<StreamStatus> status(store::Store& store, const std::string& stream, int6
   if (!lkg) return lkg.error();
   s.lkg = lkg.value();
   if (s.lkg) {  // verify what a pin would publish, and what a gate would compare with
-    auto bytes = store.artifact(stream, s.lkg->digest);
+    auto bytes = store.artifact(stream, s.lkg->digest, s.lkg->bytes);
     if (!bytes) return bytes.error();
     auto measures = store.measures(stream, s.lkg->digest);
     if (!measures) return measures.error();
   }
-  auto accepted = store.accepted(stream);
-  if (!accepted) return accepted.error();
-  s.retained = accepted->size();
-  for (const auto& entry : accepted.value()) {  // every artifact a backtest would read
-    auto bytes = store.artifact(stream, entry.digest);
+  auto stored = store.accepted(stream);
+  if (!stored) return stored.error();
+  auto accepted = store::committed(stored.value(), s.lkg);
+  s.retained = accepted.size();
+  for (const auto& entry : accepted) {  // every artifact a backtest would read
+    auto bytes = store.artifact(stream, entry.digest, store::kMaxStoredArtifact);
     if (!bytes) return bytes.error();
   }
-  if (s.lkg && (accepted->empty() || accepted->back().digest != s.lkg->digest))
-    s.warnings.push_back("the retention list does not end with the LKG (a gate was interrupted right after promoting; the next promotion repairs it)");
+  if (s.lkg && (accepted.empty() || accepted.back().digest != s.lkg->digest))
+    s.warnings.push_back("the retention list does not end with the LKG (written by an older invar; the next promotion repairs it)");
+  if (stored->size() > accepted.size())
+    s.warnings.push_back("the retention list holds an entry of a promotion that never committed (a gate was stopped "
+                         "before its commit); it is ignored, and the next promotion drops it");
   auto waivers = store.waivers(stream);
   if (!waivers) return waivers.error();
   s.active_waivers = active(waivers.value(), now_ms);
   auto journal = store.journal(stream);
   if (!journal) return journal.error();
-  for (size_t i = journal->size(); i-- > 0 && s.recent.size() < recent;)
-    if ((*journal)[i].event == "decision") s.recent.push_back((*journal)[i]);
-  Flap f = detect_flap(journal.value(), now_ms, options.flap);
+  const auto& records = journal->records;
+  for (size_t i = records.size(); i-- > 0 && s.recent.size() < recent;)
+    if (records[i].event == "decision") s.recent.push_back(records[i]);
+  if (journal->torn_bytes)
+    s.warnings.push_back("the journal ends with an incomplete record (" + std::to_string(journal->torn_bytes) +
+                         " bytes: a write cut short by a full disk or a crash); the next gate moves it aside");
+  if (s.lkg) {
+    auto last = journaled_lkg(records);
+    if (!last || *last != s.lkg->digest)
+      s.warnings.push_back("the LKG (sequence " + std::to_string(s.lkg->sequence) +
+                           ") has no journal record: a gate died or failed right after committing it; the next gate "
+                           "journals the repair");
+  }
+  Flap f = detect_flap(records, now_ms, options.flap);
   s.flapping = f.flapping;
   s.flap_history = std::move(f.history);
-  s.pinned_since_ms = pinned_since(journal.value());
+  s.pinned_since_ms = pinned_since(records);
   if (s.pinned_since_ms && now_ms - *s.pinned_since_ms > options.pinned_warn_ms)
     s.warnings.push_back("pinned to the LKG for " + text::format_duration(now_ms - *s.pinned_since_ms) +
                          ", longer than " + text::format_duration(options.pinned_warn_ms));
@@ -400,12 +530,14 @@ Result<std::vector<BacktestRow>> backtest(const Contract& contract, store::Store
   if (!store::valid_stream_name(stream)) return usage("stream name " + text::quoted(stream) + " is not valid");
   auto lock = store.lock(stream, false);
   if (!lock) return lock.error();
+  auto lkg = store.lkg(stream);
+  if (!lkg) return lkg.error();
   auto accepted = store.accepted(stream);
   if (!accepted) return accepted.error();
   std::vector<BacktestRow> rows;
   std::optional<invariants::Measures> previous;
-  for (const auto& entry : accepted.value()) {
-    auto bytes = store.artifact(stream, entry.digest);
+  for (const auto& entry : store::committed(accepted.value(), lkg.value())) {
+    auto bytes = store.artifact(stream, entry.digest, store::kMaxStoredArtifact);
     if (!bytes) return bytes.error();
     BacktestRow row;
     row.entry = entry;
@@ -417,9 +549,9 @@ Result<std::vector<BacktestRow>> backtest(const Contract& contract, store::Store
       row.report = engine::start_report(plan);
       // Judged as of its acceptance: freshness uses the time it was accepted.
       engine::evaluate(plan, read.document->root, read.size, engine::Phase::all, entry.accepted_at_ms,
-                       previous ? &*previous : nullptr, row.report);
+                       previous ? &*previous : nullptr, row.report, nullptr, nullptr, {}, *bytes);
       engine::finish(plan, row.report);
-      previous = engine::measure(plan, read.document->root, read.size);
+      previous = engine::measure(plan, read.document->root, read.size, *bytes);
     }
     rows.push_back(std::move(row));
   }

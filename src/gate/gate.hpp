@@ -24,7 +24,7 @@ Result<Decision> submit_file(const Contract& contract, store::Store& store, cons
                              const std::string& path, const GateOptions& gate, const SubmitOptions& options);
 
 Result<Waiver> waive(const Contract& contract, store::Store& store, const std::string& stream,
-                     const WaiverRequest& request, std::optional<std::chrono::system_clock::time_point> now);
+                     const WaiverRequest& request, std::optional<Time> now);
 
 Result<StreamStatus> status(store::Store& store, const std::string& stream, int64_t now_ms, const GateOptions& options,
                             size_t recent);

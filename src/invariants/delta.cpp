@@ -10,6 +10,7 @@
 
 #include "common/digest.hpp"
 #include "common/dom.hpp"
+#include "artifact/reader.hpp"
 #include "common/text.hpp"
 #include "invariants/invariant.hpp"
 #include "invariants/sink.hpp"
@@ -99,31 +100,13 @@ bool within(const text::Amount& limit, double change, double base) {
   return change <= limit.written;
 }
 
-std::optional<int64_t> as_timestamp(const nlohmann::json& v) {
-  if (!v.is_string()) return std::nullopt;
-  return text::parse_rfc3339(v.get<std::string>());
-}
-
 // -1, 0, 1; nullopt when the two values are not comparable (type mismatch).
-std::optional<int> order(const nlohmann::json& a, const nlohmann::json& b) {
-  if (a.is_number_integer() && b.is_number_integer()) {
-    if (a.is_number_unsigned() || b.is_number_unsigned()) {
-      // at least one is >= 0 and may be above INT64_MAX
-      auto ua = a.is_number_unsigned() ? a.get<uint64_t>() : 0;
-      auto ub = b.is_number_unsigned() ? b.get<uint64_t>() : 0;
-      if (!a.is_number_unsigned()) return -1;
-      if (!b.is_number_unsigned()) return 1;
-      return ua < ub ? -1 : (ua > ub ? 1 : 0);
-    }
-    auto ia = a.get<int64_t>(), ib = b.get<int64_t>();
-    return ia < ib ? -1 : (ia > ib ? 1 : 0);
-  }
-  if (a.is_number() && b.is_number()) {
-    double da = a.get<double>(), db = b.get<double>();
-    return da < db ? -1 : (da > db ? 1 : 0);
-  }
-  auto ta = as_timestamp(a), tb = as_timestamp(b);
-  if (ta && tb) return *ta < *tb ? -1 : (*ta > *tb ? 1 : 0);
+// Numbers are compared as the decimals their texts write, timestamps at
+// full precision: a double or a millisecond would let an older value pass.
+std::optional<int> order(const nlohmann::json& a, const nlohmann::json& b, std::string_view a_text,
+                         std::string_view b_text) {
+  if (a.is_number() && b.is_number()) return text::compare_numbers(a_text, b_text);
+  if (a.is_string() && b.is_string()) return text::compare_rfc3339(a.get<std::string>(), b.get<std::string>());
   return std::nullopt;
 }
 
@@ -240,7 +223,7 @@ void compare_monotonic(const Invariant& inv, const Measure& cand, const Measure&
   }
   auto a = nlohmann::json::parse(cand.value_text, nullptr, false);
   auto b = nlohmann::json::parse(base.value_text, nullptr, false);
-  auto cmp = order(a, b);
+  auto cmp = order(a, b, cand.value_text, base.value_text);
   std::string pointer = cand.items.empty() ? "" : cand.items.front().pointer;
   if (!cmp) {
     Violation* v = sink.add(pointer,
@@ -285,7 +268,7 @@ void compare_immutable(const Measure& cand, const Measure& base, Sink& sink) {
 
 }  // namespace
 
-Measure measure(const Invariant& inv, element root, uint64_t artifact_bytes) {
+Measure measure(const Invariant& inv, element root, uint64_t artifact_bytes, std::string_view source) {
   Measure m;
   m.definition = inv.definition;
   switch (inv.kind) {
@@ -312,7 +295,14 @@ Measure measure(const Invariant& inv, element root, uint64_t artifact_bytes) {
       for (auto& node : select_all(inv, root)) {
         if (inv.kind == Kind::monotonic && m.present) break;  // the first; more is reported by compare()
         m.present = true;
-        if (inv.kind == Kind::monotonic) m.value_text = simdjson::minify(node.value);
+        if (inv.kind == Kind::monotonic) {
+          m.value_text = simdjson::minify(node.value);
+          // A double has lost the digits of its text: compare the text.
+          if (node.value.type() == element_type::DOUBLE && !source.empty())
+            if (auto at = artifact::locate(source, selector::to_pointer(node.path), artifact::kHardMaxDepth);
+                at && at->length)
+              m.value_text = std::string(source.substr(at->offset, at->length));
+        }
         m.items.push_back({selector::to_pointer(node.path), fingerprint(node.value), value_text(node.value)});
       }
       break;

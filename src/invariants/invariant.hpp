@@ -81,6 +81,7 @@ struct Invariant {
 struct EvalContext {
   int64_t now_ms = 0;
   uint64_t artifact_bytes = 0;  // for delta "bytes"
+  std::string_view source;      // the artifact's bytes, when known (exact number texts)
   const Limits* limits = nullptr;
   schema::Budget budget;
 };
@@ -90,8 +91,11 @@ struct EvalContext {
 uint64_t evaluate(const Invariant& inv, simdjson::dom::element root, const EvalContext& ctx,
                   std::vector<Violation>& out);
 
-// The measure a delta-family invariant keeps of an artifact.
-Measure measure(const Invariant& inv, simdjson::dom::element root, uint64_t artifact_bytes);
+// The measure a delta-family invariant keeps of an artifact. `source`, the
+// artifact's bytes when known, gives a monotonic number its exact text
+// (a parsed double has lost digits).
+Measure measure(const Invariant& inv, simdjson::dom::element root, uint64_t artifact_bytes,
+                std::string_view source = {});
 
 // Compares the candidate with the baseline's measure (null: no baseline).
 // Appends violations; returns the total, and sets `skipped` (with a reason)

@@ -40,18 +40,20 @@ json time_or_null(const std::optional<int64_t>& ms) { return ms ? json(text::for
 
 std::string record_line(const JournalRecord& r) {
   std::string when = text::format_rfc3339(r.time_ms);
+  using text::printable;
   if (r.event == "waiver" && r.waiver)
-    return fmt::format("{}  waiver  {} until {} by {}: {}", when, r.waiver->invariant,
-                       text::format_rfc3339(r.waiver->expires_ms), r.waiver->by, r.waiver->reason);
+    return fmt::format("{}  waiver  {} until {} by {}: {}", when, printable(r.waiver->invariant),
+                       text::format_rfc3339(r.waiver->expires_ms), printable(r.waiver->by), printable(r.waiver->reason));
+  if (r.event != "decision") return fmt::format("{}  {:<6}  {}", when, r.event, printable(r.detail));
   std::string line = fmt::format("{}  {:<6}  {}", when, r.verdict, short_digest(r.candidate));
-  if (!r.generation.empty()) line += "  generation " + r.generation;
+  if (!r.generation.empty()) line += "  generation " + printable(r.generation);
   if (!r.failed.empty()) {
     line += "  failed:";
-    for (const auto& f : r.failed) line += " " + f;
+    for (const auto& f : r.failed) line += " " + printable(f);
   }
   if (!r.waived.empty()) {
     line += "  waived:";
-    for (const auto& w : r.waived) line += " " + w;
+    for (const auto& w : r.waived) line += " " + printable(w);
   }
   if (r.flapping) line += "  FLAPPING";
   return line;
@@ -75,13 +77,19 @@ std::string render_decision_human(const Decision& d, const RenderOptions& option
   switch (d.action) {
     case Action::accept:
       out += prefix;
-      out += d.lkg_after ? fmt::format("accept: {} is the new LKG and was published", describe(*d.lkg_after))
-                         : "accept";
+      if (d.dry_run)
+        out += d.lkg_after ? fmt::format("accept: {} would become the new LKG (nothing was promoted or published)",
+                                         describe(*d.lkg_after))
+                           : "accept";
+      else
+        out += d.lkg_after ? fmt::format("accept: {} is the new LKG and was published", describe(*d.lkg_after))
+                           : "accept";
       if (d.lkg_before) out += fmt::format(" (replacing {})", short_digest(d.lkg_before->digest));
       out += "\n";
       break;
     case Action::pin:
-      out += prefix + fmt::format("pin: the candidate {} is rejected; publishing the LKG{}\n",
+      out += prefix + fmt::format(fmt::runtime(d.dry_run ? "pin: the candidate {} is rejected; the LKG{} would be published\n"
+                                                         : "pin: the candidate {} is rejected; publishing the LKG{}\n"),
                                   d.candidate.empty() ? "(unread)" : short_digest(d.candidate),
                                   d.lkg_before ? " " + describe(*d.lkg_before) : "");
       break;
@@ -94,7 +102,7 @@ std::string render_decision_human(const Decision& d, const RenderOptions& option
     out += "  flapping: verdicts alternate between accept and reject (a partially rolled-out upstream?):\n";
     for (const auto& h : d.flap_history) out += "    " + h + "\n";
   }
-  for (const auto& w : d.warnings) out += "  warning: " + w + "\n";
+  for (const auto& w : d.warnings) out += "  warning: " + text::printable(w) + "\n";
   return out;
 }
 
@@ -121,7 +129,7 @@ std::string render_status_human(const StreamStatus& st, int64_t now) {
                        st.lkg->sequence, st.lkg->generation.empty() ? "" : ", generation " + st.lkg->generation,
                        text::format_rfc3339(st.lkg->accepted_at_ms),
                        text::format_duration(std::max<int64_t>(0, now - st.lkg->accepted_at_ms)), st.lkg->bytes,
-                       st.lkg->contract);
+                       text::printable(st.lkg->contract));
   else
     out += "  LKG: none (nothing accepted yet)\n";
   out += fmt::format("  retained: {} accepted artifacts (verified)\n", st.retained);
@@ -133,11 +141,11 @@ std::string render_status_human(const StreamStatus& st, int64_t now) {
     for (const auto& h : st.flap_history) out += "    " + h + "\n";
   }
   for (const auto& w : st.active_waivers)
-    out += fmt::format("  waiver: {} until {} by {}: {}\n", w.invariant, text::format_rfc3339(w.expires_ms), w.by,
-                       w.reason);
+    out += fmt::format("  waiver: {} until {} by {}: {}\n", text::printable(w.invariant),
+                       text::format_rfc3339(w.expires_ms), text::printable(w.by), text::printable(w.reason));
   if (!st.recent.empty()) out += "  last decisions (newest first):\n";
   for (const auto& r : st.recent) out += "    " + record_line(r) + "\n";
-  for (const auto& w : st.warnings) out += "  warning: " + w + "\n";
+  for (const auto& w : st.warnings) out += "  warning: " + text::printable(w) + "\n";
   return out;
 }
 
@@ -216,8 +224,8 @@ std::string render_backtest_json(const std::vector<BacktestRow>& rows, const std
 
 std::string render_waiver(const Waiver& w, const std::string& stream, bool as_json) {
   if (as_json) return dump({{"version", 1}, {"stream", stream}, {"waiver", store::to_json(w)}});
-  return fmt::format("waived {} on stream {} until {} (by {}): {}\n", w.invariant, stream,
-                     text::format_rfc3339(w.expires_ms), w.by, w.reason);
+  return fmt::format("waived {} on stream {} until {} (by {}): {}\n", text::printable(w.invariant), stream,
+                     text::format_rfc3339(w.expires_ms), text::printable(w.by), text::printable(w.reason));
 }
 
 std::string render_error_json(const Error& e) {

@@ -2,25 +2,31 @@
 //
 //   DIR/invar-state.json                 marker: format and version
 //   DIR/streams/S/lock                   flock(2) target
-//   DIR/streams/S/lkg.json               the LKG record (sealed)
+//   DIR/streams/S/lkg.json               the LKG record (sealed): its rename is a promotion's commit
 //   DIR/streams/S/accepted.json          the retention list (sealed)
 //   DIR/streams/S/waivers.json           active and expired waivers (sealed)
 //   DIR/streams/S/journal.jsonl          one sealed record per line, appended
+//   DIR/streams/S/journal.N.jsonl        rotated journals (1 newest)
+//   DIR/streams/S/journal.torn-MS.bin    the bytes of a torn append, moved aside
 //   DIR/streams/S/objects/HEX.json       artifact bytes, named by SHA-256
 //   DIR/streams/S/objects/HEX.measures.json   their measures (sealed)
 //
-// "Sealed": a JSON object with "format", "version" and "checksum", the
-// SHA-256 of its compact serialization without "checksum".
+// Everything below DIR is reached through directory descriptors (*at(2),
+// O_NOFOLLOW): a symbolic link inside the state is an error, never followed.
+// Every directory must be owned by this user (or root) and not writable by
+// group or others, unless StoreOptions::trust_shared.
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
-#include <filesystem>
+#include <mutex>
 #include <set>
-#include <type_traits>
 
 #include "common/digest.hpp"
 #include "common/fault.hpp"
@@ -30,9 +36,6 @@
 
 namespace invar::store {
 
-using nlohmann::json;
-namespace fs = std::filesystem;
-
 bool valid_stream_name(const std::string& stream) {
   if (stream.empty() || stream.size() > 128 || stream[0] == '.' || stream[0] == '-') return false;
   return std::all_of(stream.begin(), stream.end(), [](char c) {
@@ -41,103 +44,59 @@ bool valid_stream_name(const std::string& stream) {
   });
 }
 
-json to_json(const Waiver& w) {
-  return {{"invariant", w.invariant},
-          {"reason", w.reason},
-          {"by", w.by},
-          {"created_ms", w.created_ms},
-          {"expires_ms", w.expires_ms},
-          {"expires_at", text::format_rfc3339(w.expires_ms)}};
-}
-
-json to_json(const JournalRecord& r) {
-  json j = {{"event", r.event},
-            {"time_ms", r.time_ms},
-            {"time", text::format_rfc3339(r.time_ms)},
-            {"stream", r.stream},
-            {"host", r.host},
-            {"pid", r.pid}};
-  if (r.event == "decision") {
-    j["verdict"] = r.verdict;
-    j["candidate"] = r.candidate;
-    j["generation"] = r.generation;
-    j["failed"] = r.failed;
-    j["waived"] = r.waived;
-    j["lkg_before"] = r.lkg_before;
-    j["lkg_after"] = r.lkg_after;
-    j["contract"] = r.contract;
-    j["contract_digest"] = r.contract_digest;
-    j["flapping"] = r.flapping;
-  }
-  if (r.waiver) j["waiver"] = to_json(*r.waiver);
-  return j;
+std::vector<Accepted> committed(const std::vector<Accepted>& list, const std::optional<LkgRecord>& lkg) {
+  std::vector<Accepted> out;
+  if (!lkg) return out;
+  for (const auto& a : list)
+    if (a.sequence <= lkg->sequence) out.push_back(a);
+  return out;
 }
 
 namespace {
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+using files::Dir;
 
-std::string seal(json j, const char* format) {
-  j["format"] = format;
-  j["version"] = kFormatVersion;
-  j.erase("checksum");
-  j["checksum"] = digest::sha256(dump(j));
-  return dump(j);
-}
-
-Error state_error(const std::string& file, const std::string& message, const std::string& pointer = {}) {
+Error io(const std::string& path, const std::string& what, int err = errno) {
   Error e;
-  e.code = ErrorCode::state;
-  e.message = message;
-  e.where.file = file;
-  e.where.pointer = pointer;
+  e.code = ErrorCode::io;
+  e.message = what + ": " + std::strerror(err);
+  e.where.file = path;
   return e;
 }
 
-// Parses and verifies one sealed record of `format`.
-Result<json> unseal(std::string_view text, const std::string& file, const char* format) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    return state_error(file, "not a valid JSON record (truncated or corrupted); invar will not use it");
-  auto f = j.find("format");
-  if (f == j.end() || *f != format)
-    return state_error(file, std::string("not an ") + format + " record; invar will not use it", "/format");
-  auto v = j.find("version");
-  if (v == j.end() || !v->is_number_integer())
-    return state_error(file, "no format version; invar will not use it", "/version");
-  if (*v != kFormatVersion)
-    return state_error(file, "format version " + v->dump() + ", but this invar reads version " +
-                                 std::to_string(kFormatVersion) + "; invar will not use it", "/version");
-  auto c = j.find("checksum");
-  if (c == j.end() || !c->is_string()) return state_error(file, "no checksum; invar will not use it", "/checksum");
-  std::string expected = c->get<std::string>();
-  j.erase("checksum");
-  if (digest::sha256(dump(j)) != expected)
-    return state_error(file, "checksum mismatch (the file is corrupted); invar will not use it", "/checksum");
-  return j;
+bool is_hex64(std::string_view s) {
+  return s.size() == 64 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-template <class T>
-bool get(const json& j, const char* key, T& out) {
-  auto it = j.find(key);
-  if (it == j.end()) return false;
-  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-    // Only integers of the right sign: converting 1e88 would be undefined.
-    if (!it->is_number_integer()) return false;
-    if (std::is_unsigned_v<T> && !it->is_number_unsigned()) return false;
+// An object file's digest hex when `name` is one ("HEX.json", "HEX.measures.json").
+std::optional<std::string> object_hex(const std::string& name) {
+  for (std::string_view suffix : {".json", ".measures.json"})
+    if (name.size() == 64 + suffix.size() && name.compare(64, std::string::npos, suffix) == 0 &&
+        is_hex64(std::string_view(name).substr(0, 64)))
+      return name.substr(0, 64);
+  return std::nullopt;
+}
+
+// A temporary file of Dir::write_atomic for one of `targets`.
+bool is_temp_of(const std::string& name, std::initializer_list<std::string_view> targets) {
+  for (auto t : targets) {
+    std::string prefix = "." + std::string(t) + ".tmp-";
+    if (name.rfind(prefix, 0) == 0) return true;
   }
-  try {
-    out = it->get<T>();
-    return true;
-  } catch (const json::exception&) {
-    return false;
-  }
+  return false;
+}
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 class FsLock : public Lock {
  public:
   explicit FsLock(int fd) : fd_(fd) {}
   ~FsLock() override {
+    if (fd_ < 0) return;
     ::flock(fd_, LOCK_UN);
     ::close(fd_);
   }
@@ -148,343 +107,586 @@ class FsLock : public Lock {
 
 class FsStore : public Store {
  public:
-  explicit FsStore(std::string dir) : dir_(std::move(dir)) {}
-
-  Status check_marker(bool create) {
-    std::string path = dir_ + "/invar-state.json";
-    std::error_code ec;
-    if (!fs::exists(path, ec)) {
-      if (!create) return std::nullopt;
-      if (auto e = files::make_dirs(dir_ + "/streams")) return e;
-      return files::write_atomic(path, seal(json::object(), "invar-state") + "\n", "marker");
-    }
-    auto text = files::read_file(path, kMaxStateFileBytes, "state marker");
-    if (!text) return text.error();
-    auto j = unseal(*text, path, "invar-state");
-    if (!j) return j.error();
-    return std::nullopt;
-  }
+  FsStore(std::string dir, StoreOptions options) : dir_(std::move(dir)), options_(options) {}
 
   Result<std::unique_ptr<Lock>> lock(const std::string& stream, bool exclusive) override {
-    if (auto e = check_marker(exclusive)) return *e;
-    std::string dir = stream_dir(stream);
+    auto s = stream_dir(stream, exclusive);
+    if (!s) return s.error();
+    if (!*s) return std::unique_ptr<Lock>(std::make_unique<FsLock>(-1));  // no such stream yet (readers)
+    const Dir& dir = **s;
     if (exclusive) {
-      if (auto e = files::make_dirs(dir + "/objects")) return *e;
+      auto objects = dir.sub("objects", true);
+      if (!objects) return objects.error();
+      if (auto e = trusted(**objects)) return *e;
     }
-    std::string path = dir + "/lock";
-    int fd = ::open(path.c_str(), (exclusive ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC, 0644);
+    int flags = (exclusive ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+    int fd = ::openat(dir.fd(), "lock", flags, 0644);
     if (fd < 0) {
-      if (!exclusive && errno == ENOENT) return std::unique_ptr<Lock>(std::make_unique<Lock>());  // no such stream yet
-      Error e;
-      e.code = ErrorCode::io;
-      e.message = std::string("cannot open the stream lock: ") + std::strerror(errno);
-      e.where.file = path;
-      return e;
+      if (!exclusive && errno == ENOENT) return std::unique_ptr<Lock>(std::make_unique<FsLock>(-1));
+      if (errno == ELOOP) return state_error(dir.child("lock"), "is a symbolic link; invar follows none inside its state");
+      return io(dir.child("lock"), "cannot open the stream lock");
+    }
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return state_error(dir.child("lock"), "is not a regular file");
     }
     while (::flock(fd, exclusive ? LOCK_EX : LOCK_SH) != 0) {
       if (errno == EINTR) continue;
-      Error e;
-      e.code = ErrorCode::io;
-      e.message = std::string("cannot lock the stream: ") + std::strerror(errno);
-      e.where.file = path;
+      auto e = io(dir.child("lock"), "cannot lock the stream");
       ::close(fd);
       return e;
+    }
+    // Removed while we waited (an operator deleted the state): nothing here is real any more.
+    auto links = dir.links();
+    if (!links || *links == 0) {
+      ::close(fd);
+      return state_error(dir.path(), "the stream's directory was removed while the gate ran; nothing was changed");
     }
     return std::unique_ptr<Lock>(std::make_unique<FsLock>(fd));
   }
 
   Result<std::vector<std::string>> streams() override {
-    if (auto e = check_marker(false)) return *e;
+    auto streams = streams_dir(false);
+    if (!streams) return streams.error();
     std::vector<std::string> out;
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir_ + "/streams", ec))
-      if (entry.is_directory() && valid_stream_name(entry.path().filename().string()))
-        out.push_back(entry.path().filename().string());
-    std::sort(out.begin(), out.end());
+    if (!*streams) return out;
+    auto names = (*streams)->list();
+    if (!names) return names.error();
+    for (const auto& name : *names) {
+      auto st = (*streams)->stat(name);
+      if (st && S_ISDIR(st->st_mode) && valid_stream_name(name)) out.push_back(name);
+    }
     return out;
   }
 
   Result<std::optional<LkgRecord>> lkg(const std::string& stream) override {
-    std::string path = stream_dir(stream) + "/lkg.json";
-    auto j = read_sealed(path, "invar-lkg");
-    if (!j) return j.error();
-    if (!*j) return std::optional<LkgRecord>();
-    const json& r = **j;
-    LkgRecord rec;
-    if (!get(r, "stream", rec.stream) || !get(r, "sequence", rec.sequence) || !get(r, "digest", rec.digest) ||
-        !get(r, "bytes", rec.bytes) || !get(r, "generation", rec.generation) ||
-        !get(r, "accepted_at_ms", rec.accepted_at_ms) || !get(r, "contract", rec.contract) ||
-        !get(r, "contract_digest", rec.contract_digest) || rec.stream != stream || !digest_ok(rec.digest))
-      return state_error(path, "the LKG record is missing fields or names another stream; invar will not use it");
-    return std::optional<LkgRecord>(rec);
+    auto dir = existing(stream);
+    if (!dir) return dir.error();
+    if (!*dir) return std::optional<LkgRecord>();
+    auto text = read_state(**dir, "lkg.json");
+    if (!text) return text.error();
+    if (!*text) {
+      if (auto e = lkg_evidence(stream, **dir)) return *e;
+      return std::optional<LkgRecord>();
+    }
+    auto rec = decode_lkg(**text, (*dir)->child("lkg.json"));
+    if (!rec) return rec.error();
+    if (rec->stream != stream)
+      return state_error((*dir)->child("lkg.json"), "the LKG record names another stream; invar will not use it");
+    return std::optional<LkgRecord>(std::move(rec.value()));
   }
 
-  Result<std::string> artifact(const std::string& stream, const std::string& digest) override {
-    if (!digest_ok(digest)) return state_error(stream_dir(stream), "malformed artifact digest " + text::quoted(digest));
-    std::string path = object_path(stream, digest, ".json");
-    auto bytes = files::read_file(path, UINT64_MAX, "stored artifact");
+  Result<std::string> artifact(const std::string& stream, const std::string& digest, uint64_t max_bytes) override {
+    auto objects = objects_dir(stream);
+    if (!objects) return objects.error();
+    if (!valid_digest(digest)) return state_error(objects->path(), "malformed artifact digest " + text::quoted(digest));
+    std::string name = digest.substr(7) + ".json";
+    auto bytes = objects->read(name, max_bytes, "stored artifact");
     if (!bytes) {
       Error e = bytes.error();
       e.code = ErrorCode::state;
-      e.message += " (the state refers to an artifact that is gone)";
+      if (bytes.error().code == ErrorCode::limit)
+        e.message += " (larger than its record says; invar will not use it)";
       return e;
     }
-    if (digest::sha256(*bytes) != digest)
-      return state_error(path, "the stored artifact does not match its SHA-256 (corrupted); invar will not use it");
-    return bytes;
+    if (!*bytes) return state_error(objects->child(name), "the state refers to an artifact that is gone");
+    if (digest::sha256(**bytes) != digest)
+      return state_error(objects->child(name),
+                         "the stored artifact does not match its SHA-256 (corrupted); invar will not use it");
+    return std::move(**bytes);
   }
 
   Result<std::optional<invariants::Measures>> measures(const std::string& stream, const std::string& digest) override {
-    std::string path = object_path(stream, digest, ".measures.json");
-    auto j = read_sealed(path, "invar-measures");
-    if (!j) return j.error();
-    if (!*j) return std::optional<invariants::Measures>();
-    auto m = invariants::measures_from_json((**j)["measures"]);
-    if (!m || (**j)["artifact"] != digest)
-      return state_error(path, "the measures record is malformed; invar will not use it", "/measures");
-    return std::optional<invariants::Measures>(std::move(*m));
+    auto objects = objects_dir(stream);
+    if (!objects) return objects.error();
+    std::string name = digest.substr(7) + ".measures.json";
+    auto text = read_state(*objects, name);
+    if (!text) return text.error();
+    if (!*text) return std::optional<invariants::Measures>();
+    auto m = decode_measures(**text, objects->child(name), digest);
+    if (!m) return m.error();
+    return std::optional<invariants::Measures>(std::move(m.value()));
   }
 
   Result<std::vector<Accepted>> accepted(const std::string& stream) override {
-    std::string path = stream_dir(stream) + "/accepted.json";
-    auto j = read_sealed(path, "invar-accepted");
-    if (!j) return j.error();
-    std::vector<Accepted> out;
-    if (!*j) return out;
-    const json& list = (**j)["entries"];
-    if (!list.is_array()) return state_error(path, "\"entries\" is not an array; invar will not use it", "/entries");
-    for (const auto& e : list) {
-      Accepted a;
-      if (!get(e, "digest", a.digest) || !get(e, "generation", a.generation) ||
-          !get(e, "accepted_at_ms", a.accepted_at_ms) || !get(e, "sequence", a.sequence) || !digest_ok(a.digest))
-        return state_error(path, "a malformed entry; invar will not use it", "/entries");
-      out.push_back(std::move(a));
-    }
-    return out;
+    auto dir = existing(stream);
+    if (!dir) return dir.error();
+    if (!*dir) return std::vector<Accepted>();
+    auto text = read_state(**dir, "accepted.json");
+    if (!text) return text.error();
+    if (!*text) return std::vector<Accepted>();
+    return decode_accepted(**text, (*dir)->child("accepted.json"));
   }
 
   Result<std::vector<Waiver>> waivers(const std::string& stream) override {
-    std::string path = stream_dir(stream) + "/waivers.json";
-    auto j = read_sealed(path, "invar-waivers");
-    if (!j) return j.error();
-    std::vector<Waiver> out;
-    if (!*j) return out;
-    const json& list = (**j)["waivers"];
-    if (!list.is_array()) return state_error(path, "\"waivers\" is not an array", "/waivers");
-    for (const auto& w : list) {
-      auto waiver = waiver_from(w);
-      if (!waiver) return state_error(path, "a malformed waiver; invar will not use it", "/waivers");
-      out.push_back(*waiver);
+    auto dir = existing(stream);
+    if (!dir) return dir.error();
+    if (!*dir) return std::vector<Waiver>();
+    auto text = read_state(**dir, "waivers.json");
+    if (!text) return text.error();
+    if (!*text) return std::vector<Waiver>();
+    return decode_waivers(**text, (*dir)->child("waivers.json"));
+  }
+
+  Result<JournalRead> journal(const std::string& stream, uint64_t max_bytes) override {
+    auto dir = existing(stream);
+    if (!dir) return dir.error();
+    JournalRead out;
+    if (!*dir) return out;
+    // The current journal, then rotated ones while the budget lasts.
+    std::vector<std::vector<JournalRecord>> parts;
+    uint64_t budget = max_bytes;
+    for (uint32_t n = 0; n <= options_.journal_keep && budget > 0; ++n) {
+      std::string name = journal_name(n);
+      auto st = (*dir)->stat(name);
+      if (!st) {
+        if (n == 0) continue;  // rotated files may exist with no current journal yet
+        break;
+      }
+      uint64_t used = 0;
+      auto part = read_journal(**dir, name, budget, n == 0 ? &out.torn_bytes : nullptr, used);
+      if (!part) return part.error();
+      parts.push_back(std::move(part.value()));
+      budget = used >= budget ? 0 : budget - used;
     }
+    for (size_t i = parts.size(); i-- > 0;)
+      out.records.insert(out.records.end(), parts[i].begin(), parts[i].end());
     return out;
   }
 
-  Result<std::vector<JournalRecord>> journal(const std::string& stream, uint64_t max_bytes) override {
-    std::string path = stream_dir(stream) + "/journal.jsonl";
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    std::vector<JournalRecord> out;
-    if (fd < 0) {
-      if (errno == ENOENT) return out;
-      Error e;
-      e.code = ErrorCode::io;
-      e.message = std::string("cannot read the journal: ") + std::strerror(errno);
-      e.where.file = path;
+  Status promote(const std::string& stream, std::string_view bytes, const invariants::Measures& measures,
+                 const LkgRecord& record, uint32_t keep) override {
+    auto dir = stream_dir(stream, false);
+    if (!dir) return dir.error();
+    if (!*dir) return state_error(stream_path(stream), "the stream's directory is gone; nothing was changed");
+    auto objects = objects_dir(stream);
+    if (!objects) return objects.error();
+    // 1. The artifact and its measures, under names no committed record uses yet.
+    std::string hex = record.digest.substr(7);
+    if (auto e = objects->write_atomic(hex + ".json", bytes, "promote:object")) return e;
+    if (auto e = objects->write_atomic(hex + ".measures.json", encode_measures(record.digest, measures),
+                                       "promote:measures"))
+      return e;
+    // 2. The retention list with the new entry: readers ignore entries past
+    //    the LKG's sequence, so until the commit it changes nothing.
+    auto list = accepted(stream);
+    if (!list) return list.error();
+    std::vector<Accepted> entries;
+    for (const auto& a : list.value())  // drop leftovers of uncommitted promotions, and the same bytes accepted before
+      if (a.sequence < record.sequence && a.digest != record.digest) entries.push_back(a);
+    entries.push_back({record.digest, record.generation, record.accepted_at_ms, record.sequence});
+    if (entries.size() > keep) entries.erase(entries.begin(), entries.end() - keep);
+    if (auto e = (**dir).write_atomic("accepted.json", encode_accepted(entries), "promote:accepted")) return e;
+    // 3. The LKG record: its rename is the commit.
+    if (auto e = (**dir).write_atomic("lkg.json", encode_lkg(record), "promote:lkg")) return e;
+    fault::point("promote:committed");
+    return std::nullopt;
+  }
+
+  Status prune(const std::string& stream) override {
+    auto dir = stream_dir(stream, false);
+    if (!dir) return dir.error();
+    if (!*dir) return std::nullopt;
+    auto current = lkg(stream);
+    if (!current) return current.error();
+    auto list = accepted(stream);
+    if (!list) return list.error();
+    std::set<std::string> keep;
+    if (current.value()) keep.insert(current.value()->digest.substr(7));
+    for (const auto& a : committed(list.value(), current.value())) keep.insert(a.digest.substr(7));
+    auto objects = objects_dir(stream);
+    if (!objects) return objects.error();
+    auto names = objects->list();
+    if (!names) return names.error();
+    for (const auto& name : *names) {
+      auto hex = object_hex(name);
+      bool ours = (hex && !keep.count(*hex)) || (name[0] == '.' && name.find(".json.tmp-") != std::string::npos &&
+                                                 object_hex(name.substr(1, name.find(".tmp-") - 1)));
+      if (!ours) continue;
+      auto st = objects->stat(name);
+      if (!st || !S_ISREG(st->st_mode)) continue;  // only regular files it wrote
+      if (auto e = objects->remove(name)) return e;
+    }
+    auto stream_names = (**dir).list();
+    if (!stream_names) return stream_names.error();
+    for (const auto& name : *stream_names) {
+      if (!is_temp_of(name, {"lkg.json", "accepted.json", "waivers.json", "journal.jsonl"})) continue;
+      auto st = (**dir).stat(name);
+      if (st && S_ISREG(st->st_mode))
+        if (auto e = (**dir).remove(name)) return e;
+    }
+    return std::nullopt;
+  }
+
+  Status reserve(const std::string& stream, const JournalRecord& record) override {
+    auto dir = stream_dir(stream, false);
+    if (!dir) return dir.error();
+    if (!*dir) return state_error(stream_path(stream), "the stream's directory is gone; nothing was changed");
+    uint64_t line = encode_journal(record).size() + 1;
+    auto fd = open_journal(**dir);
+    if (!fd) return fd.error();
+    struct stat st;
+    ::fstat(*fd, &st);
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    if (options_.journal_rotate_bytes && size > 0 && size + line > options_.journal_rotate_bytes) {
+      ::close(*fd);
+      if (auto e = rotate(stream, **dir)) return e;
+      fd = open_journal(**dir);
+      if (!fd) return fd.error();
+      ::fstat(*fd, &st);
+      size = static_cast<uint64_t>(st.st_size);
+    }
+    // Blocks reserved past the end: the append after the commit cannot run
+    // out of space. A file system without fallocate gets no guarantee.
+    int rc = ::fallocate(*fd, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(size), static_cast<off_t>(line));
+    int err = errno;
+    ::close(*fd);
+    if (rc != 0 && err != EOPNOTSUPP && err != ENOSYS)
+      return io((**dir).child("journal.jsonl"), "cannot reserve space for the journal record", err);
+    return std::nullopt;
+  }
+
+  Status append(const std::string& stream, const JournalRecord& record) override {
+    auto dir = stream_dir(stream, false);
+    if (!dir) return dir.error();
+    if (!*dir) return state_error(stream_path(stream), "the stream's directory is gone");
+    return append_line(**dir, encode_journal(record) + "\n");
+  }
+
+  Result<std::optional<std::string>> repair_journal(const std::string& stream) override {
+    auto dir = stream_dir(stream, false);
+    if (!dir) return dir.error();
+    if (!*dir) return std::optional<std::string>();
+    auto fd = open_journal(**dir);
+    if (!fd) return fd.error();
+    struct stat st;
+    ::fstat(*fd, &st);
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    // The torn line is the bytes after the last newline: at most one record.
+    uint64_t from = size > kMaxStateFileBytes ? size - kMaxStateFileBytes : 0;
+    std::string tail(static_cast<size_t>(size - from), '\0');
+    ssize_t got = ::pread(*fd, tail.data(), tail.size(), static_cast<off_t>(from));
+    if (got != static_cast<ssize_t>(tail.size())) {
+      auto e = io((**dir).child("journal.jsonl"), "cannot read the journal");
+      ::close(*fd);
       return e;
     }
-    off_t size = ::lseek(fd, 0, SEEK_END);
-    off_t start = size > static_cast<off_t>(max_bytes) ? size - static_cast<off_t>(max_bytes) : 0;
+    if (tail.empty() || tail.back() == '\n') {
+      ::close(*fd);
+      return std::optional<std::string>();
+    }
+    size_t nl = tail.rfind('\n');
+    uint64_t keep = nl == std::string::npos ? from : from + nl + 1;
+    std::string aside = "journal.torn-" + std::to_string(wall_ms()) + ".bin";
+    if (auto e = (**dir).write_atomic(aside, std::string_view(tail).substr(static_cast<size_t>(keep - from)), "torn")) {
+      ::close(*fd);
+      return *e;
+    }
+    if (::ftruncate(*fd, static_cast<off_t>(keep)) != 0 || ::fsync(*fd) != 0) {
+      auto e = io((**dir).child("journal.jsonl"), "cannot truncate the torn journal record");
+      ::close(*fd);
+      return e;
+    }
+    ::close(*fd);
+    return std::optional<std::string>(aside);
+  }
+
+  Status set_waivers(const std::string& stream, const std::vector<Waiver>& waivers) override {
+    auto dir = stream_dir(stream, false);
+    if (!dir) return dir.error();
+    if (!*dir) return state_error(stream_path(stream), "the stream's directory is gone");
+    return (**dir).write_atomic("waivers.json", encode_waivers(waivers), "waivers");
+  }
+
+  Status check_outside(const std::string& path) override {
+    std::string parent = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
+    char* out_dir = ::realpath(parent.c_str(), nullptr);
+    char* state = ::realpath(dir_.c_str(), nullptr);
+    bool inside = false;
+    if (out_dir && state) {
+      std::string o = out_dir, st = state;
+      inside = o == st || o.rfind(st == "/" ? st : st + "/", 0) == 0;
+    }
+    std::free(out_dir);
+    std::free(state);
+    if (!inside) return std::nullopt;
+    Error e;
+    e.code = ErrorCode::usage;
+    e.message = "--out is inside the state directory " + dir_ + "; publish outside it (the gate never writes into its own state)";
+    e.where.file = path;
+    return e;
+  }
+
+ private:
+  std::string stream_path(const std::string& stream) const { return dir_ + "/streams/" + stream; }
+
+  static std::string journal_name(uint32_t n) {
+    return n == 0 ? "journal.jsonl" : "journal." + std::to_string(n) + ".jsonl";
+  }
+
+  // Refuses a directory another user could have written.
+  Status trusted(const Dir& dir) const {
+    if (options_.trust_shared) return std::nullopt;
+    uid_t me = ::geteuid();
+    if (dir.uid() != me && dir.uid() != 0)
+      return state_error(dir.path(), "is owned by uid " + std::to_string(dir.uid()) + ", not by this user (uid " +
+                                         std::to_string(me) + ") or root; invar will not trust it (--trust-shared-state accepts it)");
+    if (dir.mode() & (S_IWGRP | S_IWOTH))
+      return state_error(dir.path(), std::string("is writable by ") + ((dir.mode() & S_IWOTH) ? "others" : "its group") +
+                                         "; invar will not trust it (chmod go-w, or --trust-shared-state)");
+    return std::nullopt;
+  }
+
+  // The state directory, opened once and kept: a state removed while a
+  // gate runs is then noticed (writes into a removed directory fail)
+  // instead of being silently recreated.
+  Result<const Dir*> root(bool create) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (root_) return &*root_;
+    struct stat st;
+    if (::lstat(dir_.c_str(), &st) != 0) {
+      if (errno != ENOENT || !create) {
+        if (errno == ENOENT) return static_cast<const Dir*>(nullptr);
+        return io(dir_, "cannot open the state directory");
+      }
+      if (auto e = files::make_dirs(dir_)) return *e;
+    }
+    auto d = Dir::open(dir_);
+    if (!d) {
+      Error e = d.error();
+      if (errno == ENOTDIR) e = state_error(dir_, "the state path exists and is not a directory");
+      return e;
+    }
+    if (auto e = trusted(*d)) return *e;
+    auto marker = d->read("invar-state.json", kMaxStateFileBytes, "state marker");
+    if (!marker) return marker.error();
+    if (*marker) {
+      auto j = unseal(**marker, d->child("invar-state.json"), "invar-state");
+      if (!j) return j.error();
+    } else if (create) {
+      if (auto e = d->write_atomic("invar-state.json", seal(nlohmann::json::object(), "invar-state") + "\n", "marker"))
+        return *e;
+    } else {
+      return static_cast<const Dir*>(nullptr);  // a directory, but not (yet) a state: nothing in it
+    }
+    root_.emplace(std::move(d.value()));
+    return &*root_;
+  }
+
+  Result<std::optional<Dir>> streams_dir(bool create) {
+    auto r = root(create);
+    if (!r) return r.error();
+    if (!*r) return std::optional<Dir>();
+    auto s = (*r)->sub("streams", create);
+    if (!s) return s.error();
+    if (*s)
+      if (auto e = trusted(**s)) return *e;
+    return s;
+  }
+
+  Result<std::optional<Dir>> stream_dir(const std::string& stream, bool create) {
+    if (!valid_stream_name(stream)) return state_error(stream_path(stream), "not a valid stream name");
+    auto streams = streams_dir(create);
+    if (!streams) return streams.error();
+    if (!*streams) return std::optional<Dir>();
+    auto s = (*streams)->sub(stream, create);
+    if (!s) return s.error();
+    if (*s)
+      if (auto e = trusted(**s)) return *e;
+    return s;
+  }
+
+  Result<std::optional<Dir>> existing(const std::string& stream) { return stream_dir(stream, false); }
+
+  Result<Dir> objects_dir(const std::string& stream) {
+    auto dir = stream_dir(stream, false);
+    if (!dir) return dir.error();
+    if (!*dir) return state_error(stream_path(stream), "the stream has no state");
+    auto objects = (**dir).sub("objects", false);
+    if (!objects) return objects.error();
+    if (!*objects) return state_error((**dir).child("objects"), "the stream's objects directory is gone");
+    if (auto e = trusted(**objects)) return *e;
+    return std::move(**objects);
+  }
+
+  // A state file's text (nullopt when absent); any other failure is a state error.
+  static Result<std::optional<std::string>> read_state(const Dir& dir, const std::string& name) {
+    auto text = dir.read(name, kMaxStateFileBytes, "state file");
+    if (!text) {
+      Error e = text.error();
+      e.code = ErrorCode::state;
+      return e;
+    }
+    return text;
+  }
+
+  // lkg.json is absent: fine for a stream that never had an LKG, corrupt
+  // for one whose other records show it had one.
+  Status lkg_evidence(const std::string& stream, const Dir& dir) {
+    std::string why;
+    auto list = accepted(stream);
+    if (!list) return list.error();
+    for (const auto& a : list.value())
+      if (a.sequence >= 2) why = "the retention list has promotion " + std::to_string(a.sequence);
+    if (why.empty() && dir.stat(journal_name(1))) why = "the journal was rotated";
+    if (why.empty()) {
+      auto j = journal(stream, kGateJournalRead);
+      if (!j) return j.error();
+      for (const auto& r : j->records)
+        if (!r.lkg_after.empty() || !r.lkg_before.empty()) why = "the journal records an LKG (" + r.lkg_after + ")";
+    }
+    if (why.empty()) return std::nullopt;
+    return state_error(dir.child("lkg.json"), "is missing, but " + why +
+                                                  ": the stream had an LKG and invar will not judge it as a new "
+                                                  "stream (restore lkg.json from a backup)");
+  }
+
+  static Result<int> open_journal(const Dir& dir) {
+    int fd = ::openat(dir.fd(), "journal.jsonl", O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+    if (fd < 0) {
+      if (errno == ELOOP) return state_error(dir.child("journal.jsonl"), "is a symbolic link; invar follows none inside its state");
+      return io(dir.child("journal.jsonl"), "cannot open the journal");
+    }
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return state_error(dir.child("journal.jsonl"), "is not a regular file");
+    }
+    return fd;
+  }
+
+  static Status append_line(const Dir& dir, const std::string& line) {
+    auto fd = open_journal(dir);
+    if (!fd) return fd.error();
+    struct stat st;
+    ::fstat(*fd, &st);
+    // One write(2) per record: O_APPEND makes it land whole, after the others.
+    errno = 0;
+    ssize_t n = ::write(*fd, line.data(), line.size());
+    int err = errno;
+    if (n != static_cast<ssize_t>(line.size())) {
+      if (err == 0) err = ENOSPC;  // a short write sets no errno: the device is full
+      // Take back what landed: a torn line would make the journal unreadable.
+      if (n > 0 && ::ftruncate(*fd, st.st_size) == 0) ::fsync(*fd);
+      ::close(*fd);
+      return io(dir.child("journal.jsonl"), "cannot append to the journal", err);
+    }
+    if (::fsync(*fd) != 0) {
+      err = errno;
+      ::close(*fd);
+      return io(dir.child("journal.jsonl"), "cannot fsync the journal", err);
+    }
+    ::close(*fd);
+    return std::nullopt;
+  }
+
+  // journal.jsonl -> journal.1.jsonl (older ones shift; the oldest beyond
+  // journal_keep goes), then a new journal that starts with a "rotate"
+  // record naming the rotated file's digest and the LKG.
+  Status rotate(const std::string& stream, const Dir& dir) {
+    auto current = dir.read("journal.jsonl", UINT64_MAX, "journal");
+    if (!current) return current.error();
+    std::string digest = *current ? digest::sha256(**current) : "";
+    uint64_t size = *current ? (*current)->size() : 0;
+    current = Result<std::optional<std::string>>(std::optional<std::string>());  // release it
+    auto lkg_record = lkg(stream);
+    if (!lkg_record) return lkg_record.error();
+    if (options_.journal_keep == 0) {
+      if (auto e = dir.remove("journal.jsonl")) return e;
+    } else {
+      for (uint32_t n = options_.journal_keep; n >= 1; --n)
+        if (dir.stat(journal_name(n - 1)) &&
+            ::renameat(dir.fd(), journal_name(n - 1).c_str(), dir.fd(), journal_name(n).c_str()) != 0)
+          return io(dir.child(journal_name(n - 1)), "cannot rotate the journal");
+    }
+    if (auto e = dir.sync()) return e;
+    JournalRecord rec;
+    rec.event = "rotate";
+    rec.time_ms = wall_ms();
+    rec.stream = stream;
+    char host[256] = {0};
+    rec.host = ::gethostname(host, sizeof host - 1) == 0 ? host : "unknown";
+    rec.pid = ::getpid();
+    rec.lkg_after = lkg_record.value() ? lkg_record.value()->digest : "";
+    rec.detail = (options_.journal_keep ? journal_name(1) : std::string("the previous journal (not kept)")) + ": " +
+                 std::to_string(size) + " bytes, " + digest;
+    return append_line(dir, encode_journal(rec) + "\n");
+  }
+
+  // The last `budget` bytes of one journal file, verified. `torn`, when
+  // given, receives the length of an incomplete last line (else it is an
+  // error); `used` the bytes read.
+  static Result<std::vector<JournalRecord>> read_journal(const Dir& dir, const std::string& name, uint64_t budget,
+                                                         uint64_t* torn, uint64_t& used) {
+    std::string path = dir.child(name);
+    int fd = ::openat(dir.fd(), name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+      if (errno == ELOOP) return state_error(path, "is a symbolic link; invar follows none inside its state");
+      return io(path, "cannot read the journal");
+    }
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return state_error(path, "is not a regular file");
+    }
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    uint64_t start = size > budget ? size - budget : 0;
     std::string text(static_cast<size_t>(size - start), '\0');
-    ssize_t got = ::pread(fd, text.data(), text.size(), start);
+    ssize_t got = ::pread(fd, text.data(), text.size(), static_cast<off_t>(start));
     ::close(fd);
     if (got != static_cast<ssize_t>(text.size())) return state_error(path, "cannot read the journal");
+    used = text.size();
+    std::vector<JournalRecord> out;
     size_t pos = 0;
     if (start > 0) pos = text.find('\n') == std::string::npos ? text.size() : text.find('\n') + 1;  // a partial line
     uint64_t line = 0;
     while (pos < text.size()) {
       size_t end = text.find('\n', pos);
       ++line;
-      if (end == std::string::npos)
+      if (end == std::string::npos) {
+        if (torn) {
+          *torn = text.size() - pos;
+          break;
+        }
         return state_error(path, "the last journal record is incomplete (truncated); invar will not use the journal");
-      auto j = unseal(std::string_view(text).substr(pos, end - pos), path, "invar-journal");
-      if (!j) {
-        Error e = j.error();
+      }
+      auto rec = decode_journal(std::string_view(text).substr(pos, end - pos), path);
+      if (!rec) {
+        Error e = rec.error();
         e.message = "journal record " + std::to_string(line) + (start ? " of the tail" : "") + ": " + e.message;
         return e;
       }
-      auto rec = record_from(*j);
-      if (!rec) return state_error(path, "journal record " + std::to_string(line) + " is malformed");
-      out.push_back(std::move(*rec));
+      out.push_back(std::move(rec.value()));
       pos = end + 1;
     }
     return out;
   }
 
-  Status promote(const std::string& stream, std::string_view bytes, const invariants::Measures& measures,
-                 const LkgRecord& record, uint32_t keep) override {
-    // 1. The artifact and its measures, under names no reader uses yet.
-    if (auto e = files::write_atomic(object_path(stream, record.digest, ".json"), bytes, "promote:object")) return e;
-    json m = {{"artifact", record.digest}, {"measures", invariants::to_json(measures)}};
-    if (auto e = files::write_atomic(object_path(stream, record.digest, ".measures.json"),
-                                     seal(m, "invar-measures") + "\n", "promote:measures"))
-      return e;
-    // 2. The LKG record: its rename is the commit.
-    json r = {{"stream", record.stream},
-              {"sequence", record.sequence},
-              {"digest", record.digest},
-              {"bytes", record.bytes},
-              {"generation", record.generation},
-              {"accepted_at_ms", record.accepted_at_ms},
-              {"accepted_at", text::format_rfc3339(record.accepted_at_ms)},
-              {"contract", record.contract},
-              {"contract_digest", record.contract_digest}};
-    if (auto e = files::write_atomic(stream_dir(stream) + "/lkg.json", seal(r, "invar-lkg") + "\n", "promote:lkg"))
-      return e;
-    fault::point("promote:committed");
-    // 3. The retention list; only now may anything go, and never the LKG.
-    auto list = accepted(stream);
-    if (!list) return list.error();
-    std::vector<Accepted> entries = list.value();
-    // The same bytes accepted again move to the end rather than being kept twice.
-    std::erase_if(entries, [&](const Accepted& a) { return a.digest == record.digest; });
-    entries.push_back({record.digest, record.generation, record.accepted_at_ms, record.sequence});
-    if (entries.size() > keep) entries.erase(entries.begin(), entries.end() - keep);
-    if (auto e = write_accepted(stream, entries)) return e;
-    return prune(stream, entries, record.digest);
-  }
-
-  Status append(const std::string& stream, const JournalRecord& record) override {
-    std::string path = stream_dir(stream) + "/journal.jsonl";
-    std::string line = seal(to_json(record), "invar-journal") + "\n";
-    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return io(path, "cannot open the journal");
-    // One write(2) per record: O_APPEND makes it land whole, after the others.
-    ssize_t n = ::write(fd, line.data(), line.size());
-    bool ok = n == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
-    ::close(fd);
-    if (!ok) return io(path, "cannot append to the journal");
-    return std::nullopt;
-  }
-
-  Status set_waivers(const std::string& stream, const std::vector<Waiver>& waivers) override {
-    json list = json::array();
-    for (const auto& w : waivers) list.push_back(to_json(w));
-    return files::write_atomic(stream_dir(stream) + "/waivers.json", seal({{"waivers", list}}, "invar-waivers") + "\n",
-                               "waivers");
-  }
-
- private:
-  std::string stream_dir(const std::string& stream) const { return dir_ + "/streams/" + stream; }
-
-  static bool digest_ok(const std::string& d) {
-    return d.size() == 71 && d.rfind("sha256:", 0) == 0 &&
-           std::all_of(d.begin() + 7, d.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-  }
-
-  std::string object_path(const std::string& stream, const std::string& digest, const char* suffix) const {
-    return stream_dir(stream) + "/objects/" + digest.substr(7) + suffix;
-  }
-
-  static Error io(const std::string& path, const std::string& what) {
-    Error e;
-    e.code = ErrorCode::io;
-    e.message = what + ": " + std::strerror(errno);
-    e.where.file = path;
-    return e;
-  }
-
-  // nullopt when the file does not exist; an Error when it is unusable.
-  Result<std::optional<json>> read_sealed(const std::string& path, const char* format) {
-    std::error_code ec;
-    if (!fs::exists(path, ec)) return std::optional<json>();
-    auto text = files::read_file(path, kMaxStateFileBytes, "state file");
-    if (!text) {
-      Error e = text.error();
-      e.code = ErrorCode::state;
-      return e;
-    }
-    auto j = unseal(*text, path, format);
-    if (!j) return j.error();
-    return std::optional<json>(std::move(j.value()));
-  }
-
-  Status write_accepted(const std::string& stream, const std::vector<Accepted>& entries) {
-    json list = json::array();
-    for (const auto& a : entries)
-      list.push_back({{"digest", a.digest},
-                      {"generation", a.generation},
-                      {"accepted_at_ms", a.accepted_at_ms},
-                      {"sequence", a.sequence}});
-    return files::write_atomic(stream_dir(stream) + "/accepted.json", seal({{"entries", list}}, "invar-accepted") + "\n",
-                               "promote:accepted");
-  }
-
-  // Deletes stored artifacts outside the retention list (and temporary files
-  // of interrupted writes: under the exclusive lock nobody else is writing).
-  Status prune(const std::string& stream, const std::vector<Accepted>& entries, const std::string& lkg) {
-    std::set<std::string> keep = {lkg.substr(7)};
-    for (const auto& a : entries) keep.insert(a.digest.substr(7));
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(stream_dir(stream) + "/objects", ec)) {
-      std::string name = entry.path().filename().string();
-      std::string hex = name.substr(0, name.find('.'));
-      if (name[0] == '.' || !keep.count(hex)) fs::remove(entry.path(), ec);
-    }
-    for (const auto& entry : fs::directory_iterator(stream_dir(stream), ec)) {
-      std::string name = entry.path().filename().string();
-      if (name[0] == '.' && name.find(".tmp-") != std::string::npos) fs::remove(entry.path(), ec);
-    }
-    return std::nullopt;
-  }
-
-  static std::optional<Waiver> waiver_from(const json& j) {
-    Waiver w;
-    if (!get(j, "invariant", w.invariant) || !get(j, "reason", w.reason) || !get(j, "by", w.by) ||
-        !get(j, "created_ms", w.created_ms) || !get(j, "expires_ms", w.expires_ms))
-      return std::nullopt;
-    return w;
-  }
-
-  static std::optional<JournalRecord> record_from(const json& j) {
-    JournalRecord r;
-    if (!get(j, "event", r.event) || !get(j, "time_ms", r.time_ms) || !get(j, "stream", r.stream) ||
-        !get(j, "host", r.host) || !get(j, "pid", r.pid))
-      return std::nullopt;
-    if (r.event == "decision") {
-      if (!get(j, "verdict", r.verdict) || !get(j, "candidate", r.candidate) || !get(j, "generation", r.generation) ||
-          !get(j, "failed", r.failed) || !get(j, "waived", r.waived) || !get(j, "lkg_before", r.lkg_before) ||
-          !get(j, "lkg_after", r.lkg_after) || !get(j, "contract", r.contract) ||
-          !get(j, "contract_digest", r.contract_digest) || !get(j, "flapping", r.flapping))
-        return std::nullopt;
-    } else if (r.event == "waiver") {
-      auto w = j.find("waiver");
-      if (w == j.end() || !(r.waiver = waiver_from(*w))) return std::nullopt;
-    } else {
-      return std::nullopt;
-    }
-    return r;
-  }
-
   std::string dir_;
+  StoreOptions options_;
+  std::mutex mutex_;
+  std::optional<Dir> root_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> open_fs_store(const std::string& dir) {
+Result<std::unique_ptr<Store>> open_fs_store(const std::string& dir, const StoreOptions& options) {
   if (dir.empty()) {
     Error e;
     e.code = ErrorCode::usage;
     e.message = "the state directory must not be empty";
     return e;
   }
-  std::error_code ec;
-  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
     Error e;
     e.code = ErrorCode::state;
     e.message = "the state path exists and is not a directory";
     e.where.file = dir;
     return e;
   }
-  return std::unique_ptr<Store>(std::make_unique<FsStore>(dir));
+  return std::unique_ptr<Store>(std::make_unique<FsStore>(dir, options));
 }
 
 }  // namespace invar::store

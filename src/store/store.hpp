@@ -1,7 +1,8 @@
 // The state store: per stream, the last-known-good (LKG) artifact with its
 // measures, the last N accepted artifacts, the waivers, and an append-only
 // decision journal. The embedded backend is a directory (FsStore); the
-// on-disk format (version 1) is documented in docs/state.md.
+// on-disk format (version 1) is documented in docs/state.md, the records'
+// codecs are in records.hpp.
 //
 // Every record carries a SHA-256 checksum and every artifact is stored under
 // its SHA-256: a file that fails either check is an ErrorCode::state error,
@@ -18,13 +19,16 @@
 #include "invar/gate.hpp"
 #include "invar/invar.hpp"
 #include "invariants/measure.hpp"
+#include "store/records.hpp"
 
 namespace invar::store {
 
-inline constexpr int kFormatVersion = 1;
 inline constexpr uint64_t kMaxJournalRead = 16ull << 20;   // journal bytes status/history read from its end
 inline constexpr uint64_t kGateJournalRead = 1ull << 20;   // ... and a gate (flap detection, pinned-since)
 inline constexpr uint64_t kMaxStateFileBytes = 64ull << 20; // records, measures, waivers
+// A stored artifact is read only up to this (or the size its record names):
+// the artifact ceiling of docs/limits.md.
+inline constexpr uint64_t kMaxStoredArtifact = 4ull << 30;
 
 using Status = std::optional<Error>;  // nullopt: success
 
@@ -41,6 +45,13 @@ class Lock {
   virtual ~Lock() = default;
 };
 
+// What journal() read: the records, oldest first, and the bytes of an
+// incomplete last line (a torn append), which are not a record.
+struct JournalRead {
+  std::vector<JournalRecord> records;
+  uint64_t torn_bytes = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -51,32 +62,52 @@ class Store {
   virtual Result<std::vector<std::string>> streams() = 0;
 
   // The following need the stream's lock (exclusive for the writers).
+  // nullopt for a stream that never had an LKG; an Error when it had one
+  // and its record is gone (other records show it existed).
   virtual Result<std::optional<LkgRecord>> lkg(const std::string& stream) = 0;
-  virtual Result<std::string> artifact(const std::string& stream, const std::string& digest) = 0;
+  // The artifact's bytes, verified against `digest`; refused unread when
+  // larger than `max_bytes`.
+  virtual Result<std::string> artifact(const std::string& stream, const std::string& digest, uint64_t max_bytes) = 0;
   // nullopt when no measures were stored for that artifact.
   virtual Result<std::optional<invariants::Measures>> measures(const std::string& stream, const std::string& digest) = 0;
+  // The retention list as stored, oldest first. Entries whose sequence is
+  // past the LKG's belong to a promotion that never committed: see committed().
   virtual Result<std::vector<Accepted>> accepted(const std::string& stream) = 0;
   virtual Result<std::vector<Waiver>> waivers(const std::string& stream) = 0;
-  // Journal records, oldest first, from the last `max_bytes` of the journal.
-  virtual Result<std::vector<JournalRecord>> journal(const std::string& stream, uint64_t max_bytes = kMaxJournalRead) = 0;
+  // Journal records from the last `max_bytes` of the journal (and of its
+  // rotated files, newest first, when the current one is shorter).
+  virtual Result<JournalRead> journal(const std::string& stream, uint64_t max_bytes = kMaxJournalRead) = 0;
 
-  // Makes `bytes` the stream's LKG, atomically: after a crash at any point
-  // the LKG is the old one or the new one, complete. Then prunes the
-  // retention list to `keep` entries (never the LKG).
+  // Makes `bytes` the stream's LKG, atomically: after a crash or a failure
+  // at any point the LKG is the old one or the new one, complete. The
+  // retention list gains the new entry before the commit.
   virtual Status promote(const std::string& stream, std::string_view bytes, const invariants::Measures& measures,
                          const LkgRecord& record, uint32_t keep) = 0;
+  // Deletes stored artifacts outside the retention list (never the LKG)
+  // and temporary files of interrupted writes. Only files it recognises
+  // by name are touched.
+  virtual Status prune(const std::string& stream) = 0;
+  // Makes sure `record` can be appended later without running out of
+  // space (rotating the journal first when it is due).
+  virtual Status reserve(const std::string& stream, const JournalRecord& record) = 0;
   virtual Status append(const std::string& stream, const JournalRecord& record) = 0;
+  // Moves an incomplete last journal line aside (kept in a file beside the
+  // journal) and truncates it off; returns that file's name, or nullopt
+  // when the journal was whole.
+  virtual Result<std::optional<std::string>> repair_journal(const std::string& stream) = 0;
   virtual Status set_waivers(const std::string& stream, const std::vector<Waiver>& waivers) = 0;
+  // Refuses (ErrorCode::usage) a publication path inside the store.
+  virtual Status check_outside(const std::string& path) = 0;
 };
 
-// The JSON form of journal records and waivers (as stored, without the seal).
-nlohmann::json to_json(const JournalRecord& record);
-nlohmann::json to_json(const Waiver& waiver);
+// The entries of `list` that a committed promotion wrote (sequence at most
+// the LKG's; none without an LKG).
+std::vector<Accepted> committed(const std::vector<Accepted>& list, const std::optional<LkgRecord>& lkg);
 
 // A stream name: 1-128 characters of [A-Za-z0-9._-], not starting with '.' or '-'.
 bool valid_stream_name(const std::string& stream);
 
 // The filesystem backend rooted at `dir` (created on first write).
-Result<std::unique_ptr<Store>> open_fs_store(const std::string& dir);
+Result<std::unique_ptr<Store>> open_fs_store(const std::string& dir, const StoreOptions& options);
 
 }  // namespace invar::store

@@ -1,0 +1,237 @@
+#include "store/records.hpp"
+
+#include <algorithm>
+#include <type_traits>
+
+#include "common/digest.hpp"
+#include "common/text.hpp"
+
+namespace invar::store {
+
+using nlohmann::json;
+
+namespace {
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+template <class T>
+bool get(const json& j, const char* key, T& out) {
+  auto it = j.find(key);
+  if (it == j.end()) return false;
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // Only integers of the right sign: converting 1e88 would be undefined.
+    if (!it->is_number_integer()) return false;
+    if (std::is_unsigned_v<T> && !it->is_number_unsigned()) return false;
+  }
+  try {
+    out = it->get<T>();
+    return true;
+  } catch (const json::exception&) {
+    return false;
+  }
+}
+
+std::optional<Waiver> waiver_from(const json& j) {
+  Waiver w;
+  if (!get(j, "invariant", w.invariant) || !get(j, "reason", w.reason) || !get(j, "by", w.by) ||
+      !get(j, "created_ms", w.created_ms) || !get(j, "expires_ms", w.expires_ms))
+    return std::nullopt;
+  return w;
+}
+
+}  // namespace
+
+std::string seal(json j, const char* format) {
+  j["format"] = format;
+  j["version"] = kFormatVersion;
+  j.erase("checksum");
+  j["checksum"] = digest::sha256(dump(j));
+  return dump(j);
+}
+
+Error state_error(const std::string& where, const std::string& message, const std::string& pointer) {
+  Error e;
+  e.code = ErrorCode::state;
+  e.message = message;
+  e.where.file = where;
+  e.where.pointer = pointer;
+  return e;
+}
+
+Result<json> unseal(std::string_view text, const std::string& where, const char* format) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return state_error(where, "not a valid JSON record (truncated or corrupted); invar will not use it");
+  auto f = j.find("format");
+  if (f == j.end() || *f != format)
+    return state_error(where, std::string("not an ") + format + " record; invar will not use it", "/format");
+  auto v = j.find("version");
+  if (v == j.end() || !v->is_number_integer())
+    return state_error(where, "no format version; invar will not use it", "/version");
+  if (*v != kFormatVersion)
+    return state_error(where, "format version " + v->dump() + ", but this invar reads version " +
+                                  std::to_string(kFormatVersion) + "; invar will not use it", "/version");
+  auto c = j.find("checksum");
+  if (c == j.end() || !c->is_string()) return state_error(where, "no checksum; invar will not use it", "/checksum");
+  std::string expected = c->get<std::string>();
+  j.erase("checksum");
+  if (digest::sha256(dump(j)) != expected)
+    return state_error(where, "checksum mismatch (the file is corrupted); invar will not use it", "/checksum");
+  return j;
+}
+
+bool valid_digest(const std::string& d) {
+  return d.size() == 71 && d.rfind("sha256:", 0) == 0 &&
+         std::all_of(d.begin() + 7, d.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+std::string encode_lkg(const LkgRecord& record) {
+  json r = {{"stream", record.stream},
+            {"sequence", record.sequence},
+            {"digest", record.digest},
+            {"bytes", record.bytes},
+            {"generation", record.generation},
+            {"accepted_at_ms", record.accepted_at_ms},
+            {"accepted_at", text::format_rfc3339(record.accepted_at_ms)},
+            {"contract", record.contract},
+            {"contract_digest", record.contract_digest}};
+  return seal(r, "invar-lkg") + "\n";
+}
+
+Result<LkgRecord> decode_lkg(std::string_view text, const std::string& where) {
+  auto j = unseal(text, where, "invar-lkg");
+  if (!j) return j.error();
+  const json& r = *j;
+  LkgRecord rec;
+  if (!get(r, "stream", rec.stream) || !get(r, "sequence", rec.sequence) || !get(r, "digest", rec.digest) ||
+      !get(r, "bytes", rec.bytes) || !get(r, "generation", rec.generation) ||
+      !get(r, "accepted_at_ms", rec.accepted_at_ms) || !get(r, "contract", rec.contract) ||
+      !get(r, "contract_digest", rec.contract_digest) || !valid_digest(rec.digest) || rec.sequence == 0)
+    return state_error(where, "the LKG record is missing fields; invar will not use it");
+  return rec;
+}
+
+std::string encode_accepted(const std::vector<Accepted>& entries) {
+  json list = json::array();
+  for (const auto& a : entries)
+    list.push_back({{"digest", a.digest},
+                    {"generation", a.generation},
+                    {"accepted_at_ms", a.accepted_at_ms},
+                    {"sequence", a.sequence}});
+  return seal({{"entries", list}}, "invar-accepted") + "\n";
+}
+
+Result<std::vector<Accepted>> decode_accepted(std::string_view text, const std::string& where) {
+  auto j = unseal(text, where, "invar-accepted");
+  if (!j) return j.error();
+  const json& list = (*j)["entries"];
+  if (!list.is_array()) return state_error(where, "\"entries\" is not an array; invar will not use it", "/entries");
+  std::vector<Accepted> out;
+  for (const auto& e : list) {
+    Accepted a;
+    if (!get(e, "digest", a.digest) || !get(e, "generation", a.generation) ||
+        !get(e, "accepted_at_ms", a.accepted_at_ms) || !get(e, "sequence", a.sequence) || !valid_digest(a.digest))
+      return state_error(where, "a malformed entry; invar will not use it", "/entries");
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+json to_json(const Waiver& w) {
+  return {{"invariant", w.invariant},
+          {"reason", w.reason},
+          {"by", w.by},
+          {"created_ms", w.created_ms},
+          {"expires_ms", w.expires_ms},
+          {"expires_at", text::format_rfc3339(w.expires_ms)}};
+}
+
+std::string encode_waivers(const std::vector<Waiver>& waivers) {
+  json list = json::array();
+  for (const auto& w : waivers) list.push_back(to_json(w));
+  return seal({{"waivers", list}}, "invar-waivers") + "\n";
+}
+
+Result<std::vector<Waiver>> decode_waivers(std::string_view text, const std::string& where) {
+  auto j = unseal(text, where, "invar-waivers");
+  if (!j) return j.error();
+  const json& list = (*j)["waivers"];
+  if (!list.is_array()) return state_error(where, "\"waivers\" is not an array", "/waivers");
+  std::vector<Waiver> out;
+  for (const auto& w : list) {
+    auto waiver = waiver_from(w);
+    if (!waiver) return state_error(where, "a malformed waiver; invar will not use it", "/waivers");
+    out.push_back(*waiver);
+  }
+  return out;
+}
+
+std::string encode_measures(const std::string& digest, const invariants::Measures& measures) {
+  json m = {{"artifact", digest}, {"measures", invariants::to_json(measures)}};
+  return seal(m, "invar-measures") + "\n";
+}
+
+Result<invariants::Measures> decode_measures(std::string_view text, const std::string& where,
+                                             const std::string& digest) {
+  auto j = unseal(text, where, "invar-measures");
+  if (!j) return j.error();
+  auto m = invariants::measures_from_json((*j)["measures"]);
+  if (!m || (*j)["artifact"] != digest)
+    return state_error(where, "the measures record is malformed; invar will not use it", "/measures");
+  return std::move(*m);
+}
+
+json to_json(const JournalRecord& r) {
+  json j = {{"event", r.event},
+            {"time_ms", r.time_ms},
+            {"time", text::format_rfc3339(r.time_ms)},
+            {"stream", r.stream},
+            {"host", r.host},
+            {"pid", r.pid}};
+  if (r.event == "decision") {
+    j["verdict"] = r.verdict;
+    j["candidate"] = r.candidate;
+    j["generation"] = r.generation;
+    j["failed"] = r.failed;
+    j["waived"] = r.waived;
+    j["lkg_before"] = r.lkg_before;
+    j["contract"] = r.contract;
+    j["contract_digest"] = r.contract_digest;
+    j["flapping"] = r.flapping;
+  }
+  if (r.event != "waiver") j["lkg_after"] = r.lkg_after;
+  if (!r.detail.empty()) j["detail"] = r.detail;
+  if (r.waiver) j["waiver"] = to_json(*r.waiver);
+  return j;
+}
+
+std::string encode_journal(const JournalRecord& record) { return seal(to_json(record), "invar-journal"); }
+
+Result<JournalRecord> decode_journal(std::string_view line, const std::string& where) {
+  auto unsealed = unseal(line, where, "invar-journal");
+  if (!unsealed) return unsealed.error();
+  const json& j = *unsealed;
+  JournalRecord r;
+  auto malformed = [&] { return state_error(where, "a malformed journal record; invar will not use it"); };
+  if (!get(j, "event", r.event) || !get(j, "time_ms", r.time_ms) || !get(j, "stream", r.stream) ||
+      !get(j, "host", r.host) || !get(j, "pid", r.pid))
+    return malformed();
+  if (j.contains("detail") && !get(j, "detail", r.detail)) return malformed();
+  if (r.event == "decision") {
+    if (!get(j, "verdict", r.verdict) || !get(j, "candidate", r.candidate) || !get(j, "generation", r.generation) ||
+        !get(j, "failed", r.failed) || !get(j, "waived", r.waived) || !get(j, "lkg_before", r.lkg_before) ||
+        !get(j, "lkg_after", r.lkg_after) || !get(j, "contract", r.contract) ||
+        !get(j, "contract_digest", r.contract_digest) || !get(j, "flapping", r.flapping))
+      return malformed();
+  } else if (r.event == "waiver") {
+    auto w = j.find("waiver");
+    if (w == j.end() || !(r.waiver = waiver_from(*w))) return malformed();
+  } else if (r.event == "repair" || r.event == "rotate") {
+    if (!get(j, "lkg_after", r.lkg_after)) return malformed();
+  } else {
+    return malformed();
+  }
+  return r;
+}
+
+}  // namespace invar::store

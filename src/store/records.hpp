@@ -1,0 +1,52 @@
+// The records of the state store and their sealed JSON form, shared by
+// every backend (docs/state.md). "Sealed": a JSON object with "format",
+// "version" and "checksum", the SHA-256 of its compact serialization
+// without "checksum". A record that fails any check is an
+// ErrorCode::state error naming `where`: never used.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "invar/gate.hpp"
+#include "invariants/measure.hpp"
+
+namespace invar::store {
+
+inline constexpr int kFormatVersion = 1;
+
+std::string seal(nlohmann::json j, const char* format);
+// Parses and verifies one sealed record of `format`.
+Result<nlohmann::json> unseal(std::string_view text, const std::string& where, const char* format);
+
+Error state_error(const std::string& where, const std::string& message, const std::string& pointer = {});
+
+// "sha256:" and 64 lowercase hex digits.
+bool valid_digest(const std::string& digest);
+
+std::string encode_lkg(const LkgRecord& record);
+Result<LkgRecord> decode_lkg(std::string_view text, const std::string& where);
+
+std::string encode_accepted(const std::vector<Accepted>& entries);
+Result<std::vector<Accepted>> decode_accepted(std::string_view text, const std::string& where);
+
+std::string encode_waivers(const std::vector<Waiver>& waivers);
+Result<std::vector<Waiver>> decode_waivers(std::string_view text, const std::string& where);
+
+std::string encode_measures(const std::string& digest, const invariants::Measures& measures);
+Result<invariants::Measures> decode_measures(std::string_view text, const std::string& where,
+                                             const std::string& digest);
+
+// One journal line, without its newline.
+std::string encode_journal(const JournalRecord& record);
+Result<JournalRecord> decode_journal(std::string_view line, const std::string& where);
+
+// The JSON form of journal records and waivers (as stored, without the seal).
+nlohmann::json to_json(const JournalRecord& record);
+nlohmann::json to_json(const Waiver& waiver);
+
+}  // namespace invar::store
