@@ -35,7 +35,16 @@ struct Run {
 };
 
 // Runs `invar ARGS...` with `env` ("NAME=value") added to the environment.
+// (run(): the same through a wrapper command, such as unshare, whose argv
+// `prefix` ends with the invar binary.)
+inline Run run(const std::vector<std::string>& prefix, const std::vector<std::string>& args,
+               const std::vector<std::string>& env = {});
 inline Run invar(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+  return run({}, args, env);
+}
+
+inline Run run(const std::vector<std::string>& prefix, const std::vector<std::string>& args,
+               const std::vector<std::string>& env) {
   int fds[2];
   if (pipe(fds) != 0) return {};
   pid_t pid = fork();
@@ -45,7 +54,13 @@ inline Run invar(const std::vector<std::string>& args, const std::vector<std::st
     close(fds[0]);
     close(fds[1]);
     for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
-    exec_invar(args);
+    if (prefix.empty()) exec_invar(args);
+    std::vector<char*> argv;
+    for (const auto& a : prefix) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
   }
   close(fds[1]);
   Run r;

@@ -2,7 +2,9 @@
 // arguments, verdicts and violations, gates and guards, no exceptions.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -203,5 +205,64 @@ TEST_CASE("C ABI: one contract checked from 8 threads gives identical reports", 
   for (auto& t : threads) t.join();
   for (const auto& r : results) CHECK(r == results[0]);
   CHECK(results[0].find("\"verdict\": \"reject\"") != std::string::npos);
+  invar_contract_free(c);
+}
+
+TEST_CASE("C ABI: four threads updating one guard race on nothing", "[capi][threads]") {
+  // Regression (issue 11.1): invar_guard_update assigned the guard's current
+  // artifact outside its mutex: heap corruption within a few thousand updates.
+  const char* contract_text = R"({"contract": "g", "invariants": [{"id": "n", "count": "$.items[*]", "min": 1}]})";
+  invar_contract* c = nullptr;
+  REQUIRE(invar_contract_load_string(contract_text, std::strlen(contract_text), nullptr, &c) == INVAR_OK);
+  invar_guard* guard = nullptr;
+  REQUIRE(invar_guard_new(c, nullptr, nullptr, &guard) == INVAR_OK);
+  const std::string good = R"({"items": [1]})", other = R"({"items": [1, 2]})", bad = R"({"items": []})";
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20000; ++i) {
+        const std::string& bytes = (i + t) % 3 == 0 ? good : ((i + t) % 3 == 1 ? other : bad);
+        if (invar_guard_update(guard, bytes.data(), bytes.size(), 0, nullptr) != INVAR_OK) ++failures;
+      }
+    });
+  for (auto& t : threads) t.join();
+  CHECK(failures == 0);
+  const char* bytes = nullptr;
+  size_t len = 0;
+  REQUIRE(invar_guard_current(guard, &bytes, &len) == INVAR_OK);
+  std::string current(bytes, len);
+  CHECK((current == good || current == other));  // never the rejected one
+  invar_guard_free(guard);
+  invar_contract_free(c);
+}
+
+TEST_CASE("C ABI: a clock outside the years 0001-9999 and a baseline length without bytes are refused",
+          "[capi]") {
+  // Regression (issue 11.10 and 11.12): now_ms = INT64_MAX wrapped to 1969;
+  // baseline = NULL with baseline_len 5 was taken as "no baseline".
+  invar_contract* c = load(feature_contract());
+  std::string good = test::slurp(test::source("examples/cloudflare-2025-features/good.json"));
+  invar_report* r = nullptr;
+  CHECK(invar_check(c, good.data(), good.size(), nullptr, 5, 0, &r) == INVAR_E_ARGUMENT);
+  CHECK(std::string(invar_last_error()) == "invar_check: baseline is NULL but baseline_len is not 0");
+  CHECK(r == nullptr);
+  CHECK(invar_check(c, good.data(), good.size(), nullptr, 0, INT64_MAX, &r) == INVAR_E_ARGUMENT);
+  CHECK(std::string(invar_last_error()) == "invar_check: now_ms is outside the years 0001-9999");
+  CHECK(invar_check(c, good.data(), good.size(), nullptr, 0, INT64_MIN, &r) == INVAR_E_ARGUMENT);
+  test::TempDir tmp;
+  invar_gate* gate = nullptr;
+  REQUIRE(invar_gate_open(c, (tmp / "state").c_str(), &gate) == INVAR_OK);
+  CHECK(invar_gate_submit(gate, "s", good.data(), good.size(), INT64_MAX, &r) == INVAR_E_ARGUMENT);
+  CHECK(!std::filesystem::exists(tmp / "state"));  // refused before anything was written
+  // The last millisecond of 9999 is a clock.
+  REQUIRE(invar_gate_submit(gate, "s", good.data(), good.size(), 253402300799999, &r) == INVAR_OK);
+  CHECK(invar_report_verdict(r) == INVAR_ACCEPT);
+  invar_report_free(r);
+  invar_gate_free(gate);
+  invar_guard* guard = nullptr;
+  REQUIRE(invar_guard_new(c, nullptr, nullptr, &guard) == INVAR_OK);
+  CHECK(invar_guard_update(guard, good.data(), good.size(), INT64_MAX, nullptr) == INVAR_E_ARGUMENT);
+  invar_guard_free(guard);
   invar_contract_free(c);
 }

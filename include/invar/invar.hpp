@@ -108,6 +108,9 @@ enum class Severity { error, warn };
 //   regex_max_mem            8 MiB       RE2 memory budget per pattern
 //   max_regex_program_size   20,000      RE2 program size for regex_safe values
 //   max_report_violations    1,000       violations kept per invariant
+//   max_invariant_bytes      128 MiB     memory all invariants of one check may hold for their
+//                                        own state (unique's keys, refs' index, count's
+//                                        explanation), shared by its threads
 struct Limits {
   uint64_t max_artifact_bytes = 256ull << 20;
   uint32_t max_depth = 128;
@@ -120,6 +123,7 @@ struct Limits {
   int64_t regex_max_mem = 8 << 20;
   int max_regex_program_size = 20'000;
   uint32_t max_report_violations = 1'000;
+  uint64_t max_invariant_bytes = 128ull << 20;
 };
 
 // A point in time: milliseconds since the Unix epoch, within the years
@@ -326,6 +330,8 @@ std::string render_stats(const Report& report);
 std::optional<Time> parse_time(std::string_view text);
 // "250ms", "30s", "10m", "2h", "7d", and sums such as "1h30m".
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+// "16MiB", "512KiB", "1GiB", "100kB", "42B" or a bare number of bytes.
+std::optional<uint64_t> parse_bytes(std::string_view text);
 // One JSON object per report, following schemas/report.schema.json.
 std::string render_json(const std::vector<Report>& reports);
 

@@ -18,6 +18,7 @@ struct StateArgs {
   std::string now;
   std::string format = "human";
   bool trust_shared = false;
+  std::string journal_rotate = "8MiB";
   // gate and status
   uint32_t flap_alternations = 3;
   std::string flap_window = "1h";
@@ -90,6 +91,9 @@ std::optional<Setup> setup(const StateArgs& args, bool need_contract) {
   }
   StoreOptions store_options;
   store_options.trust_shared = args.trust_shared;
+  auto rotate = parse_bytes(args.journal_rotate);
+  if (!rotate) return fail({ErrorCode::usage, "--journal-rotate \"" + args.journal_rotate + "\" is not a size such as \"8MiB\"", {}});
+  store_options.journal_rotate_bytes = *rotate;
   auto store = StateStore::open_directory(args.state, store_options);
   if (!store) return fail(store.error());
   s.store = std::move(store.value());
@@ -237,6 +241,8 @@ std::function<int()> add_gate(CLI::App& app) {
   cmd->add_flag("--dry-run", args->dry_run, "Evaluate and report; change no state and publish nothing (shadow mode)");
   cmd->add_flag("--quiet,-q", args->quiet, "Human format: the summary and the decision only");
   cmd->add_option("--keep", args->keep, "Accepted artifacts kept for backtests (default 10; the LKG is always kept)");
+  cmd->add_option("--journal-rotate", args->journal_rotate,
+                  "Rotate the stream's journal before it passes this size (default 8MiB; 0: never; 4 rotated files kept)");
   cmd->add_option("--waive", args->waive, "Record a waiver for this invariant id before deciding (needs --reason, --expires)");
   cmd->add_option("--reason", args->reason, "Why the waiver is needed (recorded in the journal)");
   cmd->add_option("--expires", args->expires, "How long the waiver lasts, such as \"2h\" (at most 30d)");

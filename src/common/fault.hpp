@@ -1,8 +1,10 @@
 // Fault injection for the crash tests: compiled in only with
 // -DINVAR_FAULT_INJECTION=ON (test builds). When the environment variable
 // INVAR_FAULT names a point, the process kills itself with SIGKILL there,
-// as a power cut or an OOM kill would; or, at a truncation point, the file
-// is truncated to nothing there, as a writer rewriting it in place would.
+// as a power cut or an OOM kill would (with INVAR_FAULT_STOP=1 it stops
+// itself with SIGSTOP instead, as a paused VM would, and goes on when
+// continued); or, at a truncation point, the file is truncated to nothing
+// there, as a writer rewriting it in place would.
 #pragma once
 
 #ifdef INVAR_FAULT_INJECTION
@@ -18,7 +20,7 @@ namespace invar::fault {
 inline void point([[maybe_unused]] const char* name) {
 #ifdef INVAR_FAULT_INJECTION
   const char* wanted = std::getenv("INVAR_FAULT");
-  if (wanted && std::strcmp(wanted, name) == 0) std::raise(SIGKILL);
+  if (wanted && std::strcmp(wanted, name) == 0) std::raise(std::getenv("INVAR_FAULT_STOP") ? SIGSTOP : SIGKILL);
 #endif
 }
 

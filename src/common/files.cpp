@@ -3,10 +3,13 @@
 #include <fcntl.h>
 #include <dirent.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -207,45 +210,6 @@ std::optional<Error> make_dirs(const std::string& dir) {
   return sync_dir(parent.empty() ? "." : parent);
 }
 
-std::optional<Error> write_atomic(const std::string& path, std::string_view bytes, const char* fault_prefix) {
-  static std::atomic<uint64_t> counter{0};
-  fs::path target(path);
-  std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
-  std::string tmp = (fs::path(dir) / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
-                                      std::to_string(counter++)))
-                        .string();
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return io_error(tmp, "cannot create temporary file");
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      auto e = io_error(tmp, "cannot write");
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return e;
-    }
-    done += static_cast<size_t>(n);
-    if (done >= bytes.size() / 2) fault::point((std::string(fault_prefix) + ":half-written").c_str());
-  }
-  if (::fsync(fd) != 0) {
-    auto e = io_error(tmp, "cannot fsync");
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return e;
-  }
-  ::close(fd);
-  fault::point((std::string(fault_prefix) + ":written").c_str());
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    auto e = io_error(path, "cannot rename into place");
-    ::unlink(tmp.c_str());
-    return e;
-  }
-  fault::point((std::string(fault_prefix) + ":renamed").c_str());
-  return sync_dir(dir);
-}
-
 }  // namespace invar::files
 
 namespace invar::files {
@@ -285,10 +249,13 @@ Result<std::optional<Dir>> Dir::sub(const std::string& name, bool create) const 
   if (fd < 0) {
     if (errno == ENOENT && !create) return std::optional<Dir>();
     if (errno == ELOOP || errno == ENOTDIR) {
+      // O_NOFOLLOW|O_DIRECTORY on a link fails with ENOTDIR: ask what it is.
+      struct stat st;
+      bool link = errno == ELOOP ||
+                  (::fstatat(fd_, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode));
       Error e;
       e.code = ErrorCode::state;
-      e.message = errno == ELOOP ? "is a symbolic link; invar follows none inside its state"
-                                 : "is not a directory";
+      e.message = link ? "is a symbolic link; invar follows none inside its state" : "is not a directory";
       e.where.file = path;
       return e;
     }
@@ -344,8 +311,14 @@ Result<std::optional<std::string>> Dir::read(const std::string& name, uint64_t m
 }
 
 std::optional<Error> Dir::write_atomic(const std::string& name, std::string_view bytes, const char* fault_prefix) const {
+  // Unique across processes even where two share a pid (PID namespaces).
   static std::atomic<uint64_t> counter{0};
-  std::string tmp = "." + name + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  uint64_t nonce = 0;
+  if (::getrandom(&nonce, sizeof nonce, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof nonce))
+    nonce = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  char suffix[17];
+  std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(nonce));
+  std::string tmp = "." + name + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" + suffix;
   int fd = ::openat(fd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) return dir_error(child(tmp), "cannot create temporary file");
   size_t done = 0;

@@ -53,10 +53,6 @@ class Mapping {
   size_t size_ = 0;
 };
 
-// Replaces `path` with `bytes` atomically. `fault_prefix` names the fault
-// injection points passed on the way ("<prefix>:written", ":renamed").
-std::optional<Error> write_atomic(const std::string& path, std::string_view bytes, const char* fault_prefix = "write");
-
 // fsync on a directory, so that a rename or a new file in it is durable.
 std::optional<Error> sync_dir(const std::string& dir);
 
@@ -97,7 +93,8 @@ class Dir {
                                           size_t padding = 0) const;
   // Replaces `name` atomically and durably: a temporary file created
   // exclusively (O_EXCL|O_NOFOLLOW), written, fsynced, renamed over `name`,
-  // then the directory fsynced.
+  // then the directory fsynced. `fault_prefix` names the fault injection
+  // points passed on the way ("<prefix>:half-written", ":written", ":renamed").
   std::optional<Error> write_atomic(const std::string& name, std::string_view bytes,
                                     const char* fault_prefix = "write") const;
   // lstat(2) of `name`: nullopt when it does not exist.

@@ -116,6 +116,7 @@ Time::Time(std::chrono::system_clock::time_point t)
 std::optional<Time> parse_time(std::string_view s) { return Time::parse(s); }
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) { return text::parse_duration(s); }
+std::optional<uint64_t> parse_bytes(std::string_view s) { return text::parse_bytes(s); }
 
 const std::string& Contract::name() const { return plan_->name; }
 const std::string& Contract::digest() const { return plan_->digest(); }

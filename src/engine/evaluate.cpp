@@ -120,6 +120,8 @@ void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phas
   ctx.limits = &plan.options.limits;
   ctx.budget.max_depth = plan.options.limits.max_schema_depth;
   ctx.budget.max_steps = plan.options.limits.max_eval_steps;
+  invariants::MemoryBudget memory(plan.options.limits.max_invariant_bytes);
+  ctx.memory = &memory;
   std::optional<parallel::Pool> pool;
   if (threads > 1) pool.emplace(threads);
   ctx.budget.pool = pool ? &*pool : nullptr;

@@ -350,8 +350,12 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
   if (c.document)
     engine::evaluate(plan, c.document->root, c.size, engine::Phase::under_lock, now,
                      baseline.measures ? &*baseline.measures : nullptr, c.report, &c.measures, nullptr, {}, bytes);
-  if (c.document && d.lkg_before && !baseline.unreadable.empty() && has_delta_family(plan))
+  if (c.document && d.lkg_before && !baseline.unreadable.empty() && has_delta_family(plan)) {
     add_unreadable_baseline(c.report, *d.lkg_before, baseline.unreadable);
+    for (size_t i = 0; i < plan.invariants.size(); ++i)
+      if (c.report.invariants[i].outcome == Outcome::skipped && invariants::compares_with_baseline(plan.invariants[i].kind))
+        c.report.invariants[i].note = "the stream's LKG cannot be read under this contract (see baseline.unreadable)";
+  }
   if (c.document) apply_waivers(plan, in_force, c.report);
   engine::finish(plan, c.report);
   d.report = std::move(c.report);
@@ -400,6 +404,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
   if (d.action == Action::accept) d.artifact = std::make_shared<const std::string>(bytes);
   if (d.action == Action::pin) d.artifact = std::make_shared<const std::string>(std::move(lkg_bytes));
   if (options.dry_run) return d;
+  fault::point("gate:judged");
 
   // 3. Everything that can fail before the commit: repairs and waivers
   //    journaled, the publication staged, journal space reserved. Until the

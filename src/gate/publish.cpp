@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "common/digest.hpp"
+#include "common/fault.hpp"
 #include "common/files.hpp"
 #include "invar/gate.hpp"
 
@@ -103,6 +104,7 @@ class FilePublisher : public Publisher {
     if (!dir_ || staged_.empty()) return usage("nothing was staged to publish");
     if (::renameat(dir_->fd(), staged_.c_str(), dir_->fd(), name_.c_str()) != 0) return io("cannot publish");
     staged_.clear();
+    fault::truncate_point("publish:renamed", path_.c_str());  // another writer, in the tests
     if (auto e = dir_->sync()) return e;
     // What is visible now must be what was decided.
     auto published = dir_->read(name_, size_, "the published artifact");

@@ -2,6 +2,10 @@
 // against a parsed artifact. Invariants are immutable after loading.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+
 #include <simdjson.h>
 
 #include <memory>
@@ -78,12 +82,53 @@ struct Invariant {
   std::string definition;
 };
 
+// The memory the invariants of one check may hold for their own state
+// (Limits::max_invariant_bytes), shared by every thread of the check: the
+// bound does not grow with threads or invariants.
+class MemoryBudget {
+ public:
+  explicit MemoryBudget(uint64_t bytes) : left_(static_cast<int64_t>(std::min<uint64_t>(bytes, INT64_MAX))) {}
+  // Takes `bytes`, or nothing and false when they are not left.
+  bool take(uint64_t bytes) {
+    int64_t want = static_cast<int64_t>(std::min<uint64_t>(bytes, INT64_MAX));
+    if (left_.fetch_sub(want, std::memory_order_relaxed) >= want) return true;
+    left_.fetch_add(want, std::memory_order_relaxed);
+    return false;
+  }
+  void give(uint64_t bytes) { left_.fetch_add(static_cast<int64_t>(bytes), std::memory_order_relaxed); }
+
+ private:
+  std::atomic<int64_t> left_;
+};
+
+// What one evaluation took from a MemoryBudget, given back on destruction.
+class Charge {
+ public:
+  explicit Charge(MemoryBudget* budget) : budget_(budget) {}
+  Charge(const Charge&) = delete;
+  Charge& operator=(const Charge&) = delete;
+  ~Charge() {
+    if (budget_) budget_->give(taken_);
+  }
+  bool take(uint64_t bytes) {
+    if (!budget_) return true;
+    if (!budget_->take(bytes)) return false;
+    taken_ += bytes;
+    return true;
+  }
+
+ private:
+  MemoryBudget* budget_;
+  uint64_t taken_ = 0;
+};
+
 struct EvalContext {
   int64_t now_ms = 0;
   uint64_t artifact_bytes = 0;  // for delta "bytes"
   std::string_view source;      // the artifact's bytes, when known (exact number texts)
   const Limits* limits = nullptr;
   schema::Budget budget;
+  MemoryBudget* memory = nullptr;  // null: unbounded (tests)
 };
 
 // Appends the invariant's violations (at most limits.max_report_violations)

@@ -63,11 +63,6 @@ struct NodeRef {
   const selector::Path& path;
 };
 
-struct Node {
-  element value;
-  selector::Path path;
-};
-
 }  // namespace
 
 std::string value_text(element e) {
@@ -91,17 +86,6 @@ std::string identity(element e) {
 }
 
 namespace {
-
-// The selected nodes, at most `cap` of them (max_selector_matches); `cut`
-// says whether more were selected.
-std::vector<Node> select(const selector::Selector& sel, element start, selector::Path& base, uint64_t cap, bool& cut) {
-  std::vector<Node> nodes;
-  sel.select(start, base, [&](element e, const selector::Path& p) {
-    if (nodes.size() < cap) nodes.push_back({e, p});
-    else cut = true;
-  });
-  return nodes;
-}
 
 void eval_schema(const Invariant& inv, const NodeRef& node, const EvalContext& ctx, Sink& sink) {
   auto fast = inv.schema->validate(node.value, ctx.budget);
@@ -176,9 +160,20 @@ struct RefsIndex {
   std::unordered_set<std::string_view> strings;
   std::unordered_set<std::string> others;
 
-  RefsIndex(const Invariant& inv, element root) {
+  bool complete = true;  // false: the check's memory budget ran out while building it
+
+  // About what one entry of the sets costs (node, bucket, view or string).
+  static constexpr uint64_t kEntryBytes = 64;
+
+  RefsIndex(const Invariant& inv, element root, Charge& charge) {
     selector::Path root_path;
+    uint64_t entries = 0;
     inv.refs_in->select(root, root_path, [&](element e, const selector::Path&) {
+      if (!complete) return;
+      if (entries++ % 4096 == 0 && !charge.take(4096 * kEntryBytes)) {
+        complete = false;
+        return;
+      }
       if (e.type() == element_type::STRING) strings.insert(sj::string_of(e));
       else others.insert(identity(e));
     });
@@ -206,6 +201,8 @@ void eval_count(const Invariant& inv, element scope, selector::Path& base, const
   bool over = inv.effective_max && n > *inv.effective_max;
   if (!under && !over) return;
   std::vector<element> values;
+  Charge charge(ctx.memory);
+  bool room = true;
   std::string where = selector::to_pointer(base);
   const size_t depth = base.size();
   bool first = true;
@@ -216,7 +213,16 @@ void eval_count(const Invariant& inv, element scope, selector::Path& base, const
       where = selector::to_pointer(parent);
       first = false;
     }
-    if (over && values.size() < ctx.limits->max_selector_matches) values.push_back(e);
+    if (!over || values.size() >= ctx.limits->max_selector_matches || !room) return;
+    if (values.size() == values.capacity()) {
+      size_t grow = std::max<size_t>(1024, values.capacity());
+      if (!charge.take(grow * sizeof(element))) {
+        room = false;  // the explanation covers the values collected so far
+        return;
+      }
+      values.reserve(values.capacity() + grow);
+    }
+    values.push_back(e);
   });
   if (under) {
     sink.add(where, "count of " + inv.target.text() + " is " + std::to_string(n) + ", below min " + std::to_string(*inv.min),
@@ -236,28 +242,102 @@ void eval_count(const Invariant& inv, element scope, selector::Path& base, const
   }
 }
 
-void eval_unique(const std::vector<Node>& nodes, Sink& sink) {
-  std::vector<std::pair<std::string, uint32_t>> keyed;
-  keyed.reserve(nodes.size());
-  for (uint32_t i = 0; i < nodes.size(); ++i) keyed.push_back({identity(nodes[i].value), i});
+std::string too_many(const Invariant& inv, const EvalContext& ctx, const char* what) {
+  return inv.target.text() + " selects more than max_selector_matches " + std::to_string(ctx.limits->max_selector_matches) +
+         " nodes; " + what;
+}
+
+// A value's identity hashed (strings by content, others by minified JSON):
+// equal identities hash equal; distinct ones collide with odds of 2^-64.
+uint64_t identity_hash(element e) {
+  if (e.type() == element_type::STRING) return std::hash<std::string_view>{}(sj::string_of(e)) * 0x9E3779B97F4A7C15ull + 1;
+  std::string text = simdjson::minify(e);
+  return std::hash<std::string_view>{}(text) * 0x9E3779B97F4A7C15ull + 2;
+}
+
+std::string budget_spent(const EvalContext& ctx, const char* what) {
+  return std::string("the check's memory for invariant state (max_invariant_bytes ") +
+         std::to_string(ctx.limits->max_invariant_bytes) + ") is spent; " + what;
+}
+
+// unique: one (hash, ordinal) pair per selected value, 16 bytes, taken from
+// the check's memory budget; values whose hash repeats are walked again to
+// name them (paths and texts are built only for violations).
+void eval_unique(const Invariant& inv, element scope, selector::Path& base, const EvalContext& ctx, Sink& sink) {
+  const uint64_t cap = ctx.limits->max_selector_matches;
+  Charge charge(ctx.memory);
+  std::vector<std::pair<uint64_t, uint64_t>> keyed;
+  // Counted first (O(1) per parent for a final wildcard), so the keys are
+  // charged and allocated once, or refused before any work.
+  const uint64_t n = inv.target.count(scope, base);
+  bool over_cap = n > cap;
+  bool over_budget = !over_cap && !charge.take(n * sizeof(keyed[0]));
+  if (!over_cap && !over_budget) {
+    keyed.reserve(static_cast<size_t>(n));
+    inv.target.select(scope, base, [&](element e, const selector::Path&) {
+      if (keyed.size() < n) keyed.push_back({identity_hash(e), keyed.size()});
+    });
+  }
+  if (over_cap || over_budget) {
+    std::string why = over_cap ? too_many(inv, ctx, "the invariant was not evaluated")
+                               : budget_spent(ctx, "the invariant was not evaluated");
+    sink.add(selector::to_pointer(base), why, "within the limits", "more");
+    return;
+  }
   std::sort(keyed.begin(), keyed.end());
+  // Repeated hashes, in the order of their first occurrence.
+  struct Group {
+    uint64_t first = 0;  // ordinal
+    uint64_t hash = 0;
+    uint64_t size = 0;
+  };
+  std::vector<Group> groups;
   for (size_t i = 0; i < keyed.size();) {
     size_t j = i + 1;
     while (j < keyed.size() && keyed[j].first == keyed[i].first) ++j;
-    if (j - i > 1) {
-      std::vector<uint32_t> where;
-      for (size_t k = i; k < j; ++k) where.push_back(keyed[k].second);
-      std::sort(where.begin(), where.end());
-      const Node& first = nodes[where[0]];
-      std::string places;
-      for (size_t k = 0; k < where.size() && k < 5; ++k)
-        places += (k ? ", " : "") + selector::to_pointer(nodes[where[k]].path);
-      if (where.size() > 5) places += ", ...";
-      sink.add(selector::to_pointer(nodes[where[1]].path),
-               value_text(first.value) + " appears " + std::to_string(where.size()) + " times (" + places + ")",
-               "each value once", std::to_string(where.size()) + " times");
-    }
+    if (j - i > 1) groups.push_back({keyed[i].second, keyed[i].first, j - i});
     i = j;
+  }
+  keyed = {};
+  if (groups.empty()) return;
+  std::sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) { return a.first < b.first; });
+  // Named in full: the groups the report keeps; the rest are counted.
+  struct Detail {
+    std::string identity, text;
+    std::vector<std::string> places;  // the first five
+    uint64_t equal = 0;               // members equal to the first (a hash collision is not a repeat)
+  };
+  const size_t named = std::min<size_t>(groups.size(), ctx.limits->max_report_violations);
+  std::unordered_map<uint64_t, Detail> details;
+  for (size_t g = 0; g < named; ++g) details.emplace(groups[g].hash, Detail{});
+  inv.target.select(scope, base, [&](element e, const selector::Path& p) {
+    auto it = details.find(identity_hash(e));
+    if (it == details.end()) return;
+    Detail& d = it->second;
+    std::string id = identity(e);
+    if (d.equal == 0) {
+      d.identity = std::move(id);
+      d.text = value_text(e);
+    } else if (id != d.identity) {
+      return;
+    }
+    ++d.equal;
+    if (d.places.size() < 5 || d.equal == 2) {
+      if (d.places.size() < 5) d.places.push_back(selector::to_pointer(p));
+    }
+  });
+  for (size_t g = 0; g < groups.size(); ++g) {
+    if (g >= named) {
+      sink.add({}, {});  // counted, not kept
+      continue;
+    }
+    const Detail& d = details[groups[g].hash];
+    if (d.equal < 2) continue;  // a collision of distinct values
+    std::string places;
+    for (size_t k = 0; k < d.places.size(); ++k) places += (k ? ", " : "") + d.places[k];
+    if (d.equal > d.places.size()) places += ", ...";
+    sink.add(d.places[1], d.text + " appears " + std::to_string(d.equal) + " times (" + places + ")",
+             "each value once", std::to_string(d.equal) + " times");
   }
 }
 
@@ -271,41 +351,30 @@ std::optional<int64_t> timestamp_ms(element e) {
   return std::nullopt;
 }
 
-void eval_freshness(const Invariant& inv, const std::vector<Node>& nodes, const selector::Path& base,
-                    const EvalContext& ctx, Sink& sink) {
-  if (nodes.empty()) {
-    sink.add(selector::to_pointer(base), "no timestamp at " + inv.target.text(), "an RFC 3339 or epoch timestamp",
-             "nothing selected");
-    return;
-  }
+// One timestamp judged against [now - max_age, now + max_skew].
+void judge_timestamp(const Invariant& inv, element value, const selector::Path& path, const EvalContext& ctx,
+                     Sink& sink) {
   int64_t oldest = ctx.now_ms - inv.max_age_ms;
   int64_t newest = ctx.now_ms + inv.max_skew_ms;
-  for (const auto& node : nodes) {
-    auto ts = timestamp_ms(node.value);
-    std::string pointer = selector::to_pointer(node.path);
-    if (!ts) {
-      sink.add(pointer, value_text(node.value) + " is not an RFC 3339 date-time or an epoch time in seconds",
-               "an RFC 3339 or epoch timestamp", value_text(node.value));
-      continue;
-    }
-    std::string range = "between " + text::format_rfc3339(oldest) + " and " + text::format_rfc3339(newest);
-    if (*ts < oldest) {
-      sink.add(pointer,
-               "timestamp " + text::format_rfc3339(*ts) + " is " + text::format_duration(ctx.now_ms - *ts) +
-                   " old, over max_age " + text::format_duration(inv.max_age_ms),
-               range, text::format_rfc3339(*ts));
-    } else if (*ts > newest) {
-      sink.add(pointer,
-               "timestamp " + text::format_rfc3339(*ts) + " is " + text::format_duration(*ts - ctx.now_ms) +
-                   " in the future, over max_skew " + text::format_duration(inv.max_skew_ms),
-               range, text::format_rfc3339(*ts));
-    }
+  auto ts = timestamp_ms(value);
+  if (!ts) {
+    sink.add(selector::to_pointer(path), value_text(value) + " is not an RFC 3339 date-time or an epoch time in seconds",
+             "an RFC 3339 or epoch timestamp", value_text(value));
+    return;
   }
-}
-
-std::string too_many(const Invariant& inv, const EvalContext& ctx, const char* what) {
-  return inv.target.text() + " selects more than max_selector_matches " + std::to_string(ctx.limits->max_selector_matches) +
-         " nodes; " + what;
+  if (*ts >= oldest && *ts <= newest) return;
+  std::string range = "between " + text::format_rfc3339(oldest) + " and " + text::format_rfc3339(newest);
+  if (*ts < oldest) {
+    sink.add(selector::to_pointer(path),
+             "timestamp " + text::format_rfc3339(*ts) + " is " + text::format_duration(ctx.now_ms - *ts) +
+                 " old, over max_age " + text::format_duration(inv.max_age_ms),
+             range, text::format_rfc3339(*ts));
+  } else {
+    sink.add(selector::to_pointer(path),
+             "timestamp " + text::format_rfc3339(*ts) + " is " + text::format_duration(*ts - ctx.now_ms) +
+                 " in the future, over max_skew " + text::format_duration(inv.max_skew_ms),
+             range, text::format_rfc3339(*ts));
+  }
 }
 
 void evaluate_at(const Invariant& inv, element scope, selector::Path& base, element root, const EvalContext& ctx,
@@ -321,8 +390,16 @@ void evaluate_at(const Invariant& inv, element scope, selector::Path& base, elem
     case Kind::refs: {
       // Each node is judged alone: judged while the selection is walked, so
       // that nothing is kept per node.
+      Charge charge(ctx.memory);
       std::optional<RefsIndex> refs;
-      if (inv.kind == Kind::refs) refs.emplace(inv, root);
+      if (inv.kind == Kind::refs) {
+        refs.emplace(inv, root, charge);
+        if (!refs->complete) {
+          sink.add(selector::to_pointer(base), budget_spent(ctx, "the invariant was not evaluated"), "within the limits",
+                   "more");
+          return;
+        }
+      }
       uint64_t seen = 0;
       inv.target.select(scope, base, [&](element e, const selector::Path& p) {
         if (++seen > cap) return;
@@ -340,17 +417,19 @@ void evaluate_at(const Invariant& inv, element scope, selector::Path& base, elem
                  "more");
       return;
     }
-    case Kind::unique:
+    case Kind::unique: return eval_unique(inv, scope, base, ctx, sink);
     case Kind::freshness: {
-      bool cut = false;
-      std::vector<Node> nodes = select(inv.target, scope, base, cap, cut);
-      if (cut) {
-        sink.add(selector::to_pointer(base), too_many(inv, ctx, "the invariant was not evaluated"), limit_expected,
+      uint64_t seen = 0;
+      inv.target.select(scope, base, [&](element e, const selector::Path& p) {
+        if (++seen <= cap) judge_timestamp(inv, e, p, ctx, sink);
+      });
+      if (seen == 0)
+        sink.add(selector::to_pointer(base), "no timestamp at " + inv.target.text(), "an RFC 3339 or epoch timestamp",
+                 "nothing selected");
+      if (seen > cap)
+        sink.add(selector::to_pointer(base), too_many(inv, ctx, "those past it were not evaluated"), limit_expected,
                  "more");
-        return;
-      }
-      if (inv.kind == Kind::unique) return eval_unique(nodes, sink);
-      return eval_freshness(inv, nodes, base, ctx, sink);
+      return;
     }
     case Kind::delta:
     case Kind::churn:

@@ -1,0 +1,72 @@
+// A gate stream in a temporary directory, driven through the CLI: the
+// fixture of the gate's tests (test_gate.cpp, test_hardening.cpp).
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "process.hpp"
+
+namespace test {
+
+inline const char* kRaceContract = R"j({"contract": "race", "invariants": [
+  {"id": "gen", "monotonic": "$.generation", "strict": true},
+  {"id": "items", "count": "$.items[*]", "min": 1, "max": 100}]})j";
+
+// A stream fixture: a contract and numbered artifacts in a temp dir.
+struct Fixture {
+  test::TempDir tmp;
+  std::string contract = tmp / "race.contract.json";
+  std::string state = tmp / "state";
+  std::string out = tmp / "publish.json";
+
+  Fixture() { test::spit(contract, kRaceContract); }
+
+  std::string artifact(int generation, int items = 1) {
+    std::string path = tmp / ("g" + std::to_string(generation) + "-" + std::to_string(items) + ".json");
+    if (!std::filesystem::exists(path)) {
+      std::string list;
+      for (int i = 0; i < items; ++i) list += (i ? "," : "") + std::to_string(i);
+      test::spit(path, "{\"generation\": " + std::to_string(generation) + ", \"items\": [" + list + "]}\n");
+    }
+    return path;
+  }
+
+  test::Run gate(const std::string& artifact, std::vector<std::string> extra = {},
+                 const std::vector<std::string>& env = {}) {
+    std::vector<std::string> args = {"gate", "--contract", contract, "--stream", "s", "--state", state, "--out", out};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back(artifact);
+    return test::invar(args, env);
+  }
+
+  nlohmann::json status() {
+    auto r = test::invar({"status", "--state", state, "s", "--format", "json"});
+    INFO(r.out);
+    REQUIRE(r.exit == 0);
+    return nlohmann::json::parse(r.out)["streams"][0];
+  }
+
+  // Decisions, oldest first.
+  std::vector<nlohmann::json> journal() {
+    auto r = test::invar({"history", "--state", state, "s", "--format", "json", "--limit", "100000"});
+    INFO(r.out);
+    REQUIRE(r.exit == 0);
+    std::vector<nlohmann::json> out;
+    nlohmann::json parsed = nlohmann::json::parse(r.out);
+    for (const auto& rec : parsed["records"])
+      if (rec["event"] == "decision") out.push_back(rec);
+    std::reverse(out.begin(), out.end());
+    return out;
+  }
+
+  std::string stream_file(const std::string& name) { return state + "/streams/s/" + name; }
+};
+
+
+}  // namespace test
