@@ -221,9 +221,12 @@ TEST_CASE("C ABI: four threads updating one guard race on nothing", "[capi][thre
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&, t] {
-      for (int i = 0; i < 20000; ++i) {
+      for (int i = 0; i < 50000; ++i) {
         const std::string& bytes = (i + t) % 3 == 0 ? good : ((i + t) % 3 == 1 ? other : bad);
         if (invar_guard_update(guard, bytes.data(), bytes.size(), 0, nullptr) != INVAR_OK) ++failures;
+        const char* current = nullptr;
+        size_t len = 0;
+        if (invar_guard_current(guard, &current, &len) != INVAR_OK) ++failures;
       }
     });
   for (auto& t : threads) t.join();

@@ -52,3 +52,38 @@ TEST_CASE("JSON Pointer tokens and quoting", "[text]") {
   CHECK(quoted("a\"b\n") == "\"a\\\"b\\n\"");
   CHECK(quoted(std::string(100, 'x'), 5) == "\"xxxxx...");
 }
+
+TEST_CASE("compare_numbers orders JSON number texts exactly", "[text]") {
+  CHECK(compare_numbers("9007199254740992.0", "9007199254740993") == -1);
+  CHECK(compare_numbers("0.3", "0.30000000000000001") == -1);
+  CHECK(compare_numbers("1e2", "100.0") == 0);
+  CHECK(compare_numbers("-0", "0.0e5") == 0);
+  CHECK(compare_numbers("-1.5", "-1.25") == -1);
+  CHECK(compare_numbers("-2", "1") == -1);
+  CHECK(compare_numbers("123456789012345678901234567890", "123456789012345678901234567891") == -1);
+  CHECK(compare_numbers("1E-999999999999999999999", "0") == 1);  // huge exponents saturate, never overflow
+  CHECK(compare_numbers("1e400", "9.99e399") == 1);
+  CHECK(compare_numbers("0.001", "1e-3") == 0);
+  CHECK_FALSE(compare_numbers("01", "1"));
+  CHECK_FALSE(compare_numbers("1.", "1"));
+  CHECK_FALSE(compare_numbers("\"1\"", "1"));
+}
+
+TEST_CASE("compare_rfc3339 orders instants at full precision", "[text]") {
+  CHECK(compare_rfc3339("2025-10-20T06:40:00.0001Z", "2025-10-20T06:40:00.0009Z") == -1);
+  CHECK(compare_rfc3339("2025-10-20T06:40:00.5000Z", "2025-10-20T06:40:00.5Z") == 0);
+  CHECK(compare_rfc3339("2025-10-20T07:40:00+01:00", "2025-10-20T06:40:00Z") == 0);
+  CHECK(compare_rfc3339("1998-12-31T23:59:60.1Z", "1998-12-31T23:59:59.9Z") == 1);  // the leap second is later
+  CHECK(compare_rfc3339("1998-12-31T23:59:60Z", "1999-01-01T00:00:00Z") == -1);
+  CHECK_FALSE(compare_rfc3339("2025-10-20", "2025-10-20T06:40:00Z"));
+}
+
+TEST_CASE("printable escapes what could drive a terminal", "[text]") {
+  CHECK(printable("plain text, ünïcode") == "plain text, ünïcode");
+  CHECK(printable("a\nb\tc\rd") == "a\\nb\\tc\\rd");
+  CHECK(printable("\x1b[31mred") == "\\x1b[31mred");
+  CHECK(printable("back\\slash") == "back\\\\slash");
+  CHECK(printable("\xc2\x85next line") == "\\u0085next line");  // C1 NEL
+  CHECK(printable("bad \xff byte") == "bad \\xff byte");
+  CHECK(printable("\x7f") == "\\x7f");
+}
