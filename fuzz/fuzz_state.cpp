@@ -50,6 +50,9 @@ Fixture& fixture() {
     if (!contract) __builtin_trap();
     auto store = invar::StateStore::open_directory(dir);
     invar::Gate gate(*contract, *store);
+    invar::InitOptions init;
+    init.by = "fuzzer";
+    if (!gate.init("s", init)) __builtin_trap();
     gate.submit("s", artifact(1, 4));
     gate.submit("s", artifact(2, 5));
     gate.waive("s", {"gen", "fuzz", 3'600'000, "fuzzer"});

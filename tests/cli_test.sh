@@ -171,6 +171,9 @@ pipeline() {
     PUBLISH_CMD="$work/publish" ALERT_CMD="$work/alert" examples/pipeline/gate-and-publish.sh "$@"
 }
 G=examples/cloudflare-2025-features
+expect "pipeline: a gate on a stream nobody created publishes nothing" 3 "invar init" -- pipeline $G/good.json
+expect "pipeline: the stream is created on purpose" 0 "init: stream bot-features created for contract bot-features" -- \
+  "$INVAR" init --state "$work/pipeline-state" --stream bot-features --contract $F --by ci
 expect "pipeline: accept publishes" 0 "gate: accept" -- pipeline $G/good.json
 expect "pipeline: pin publishes the LKG" 0 "gate: pin" -- pipeline $G/bad.json
 if cmp -s "$work/edge/features.json" $G/good.json && grep -q "ALERT: invar pinned bot-features" "$work/edge/alerts"; then
@@ -179,7 +182,7 @@ else
   echo "FAIL pipeline: the edge should serve good.json and an alert should say pinned"; failed=$((failed + 1))
 fi
 expect "pipeline: cannot judge alerts and fails" 3 "" -- pipeline "$work/missing.json"
-if grep -q "ALERT: invar gate exited 3 on bot-features" "$work/edge/alerts" && cmp -s "$work/edge/features.json" $G/good.json; then
+if grep -q "ALERT: invar gate exited 3 on bot-features for $work/missing.json" "$work/edge/alerts" && cmp -s "$work/edge/features.json" $G/good.json; then
   passed=$((passed + 1))
 else
   echo "FAIL pipeline: exit 3 should alert and publish nothing"; failed=$((failed + 1))

@@ -37,8 +37,19 @@ struct Fixture {
     return path;
   }
 
+  // Creates the stream "s" (once; gates refuse streams that were not created).
+  std::string created;  // the state the stream was created in
+  void init() {
+    if (created == state) return;
+    created = state;
+    auto r = test::invar({"init", "--state", state, "--stream", "s", "--contract", contract, "--by", "test"});
+    INFO(r.out);
+    REQUIRE(r.exit == 0);
+  }
+
   test::Run gate(const std::string& artifact, std::vector<std::string> extra = {},
                  const std::vector<std::string>& env = {}) {
+    init();
     std::vector<std::string> args = {"gate", "--contract", contract, "--stream", "s", "--state", state, "--out", out};
     args.insert(args.end(), extra.begin(), extra.end());
     args.push_back(artifact);

@@ -25,6 +25,10 @@ TEST_CASE("Gate: submit decides and the caller publishes Decision::artifact", "[
   auto store = invar::StateStore::open_directory(tmp / "state");
   REQUIRE(store);
   invar::Gate gate(features(), *store);
+  CHECK(!gate.submit("bot", good()));  // streams are created on purpose
+  invar::InitOptions init;
+  init.by = "test";
+  REQUIRE(gate.init("bot", init));
   auto first = gate.submit("bot", good());
   REQUIRE(first);
   CHECK(first->action == invar::Action::accept);
@@ -40,7 +44,8 @@ TEST_CASE("Gate: submit decides and the caller publishes Decision::artifact", "[
   CHECK(lkg.value() == good());
   auto history = store->history("bot");
   REQUIRE(history);
-  CHECK(history->size() == 2);
+  CHECK(history->size() == 3);  // init, accept, accept
+  CHECK(history->front().event == "init");
   auto status = store->status("bot", 0);
   REQUIRE(status);
   CHECK(status->lkg->sequence == 1);
@@ -117,6 +122,10 @@ TEST_CASE("Guard: persistent guards share the stream with gates and survive rest
   test::TempDir tmp;
   auto store = invar::StateStore::open_directory(tmp / "state");
   REQUIRE(store);
+  CHECK(!invar::Guard::persistent(features(), *store, "bot"));  // no such stream: fail closed
+  invar::InitOptions init;
+  init.by = "test";
+  REQUIRE(invar::Gate(features(), *store).init("bot", init));
   {
     auto guard = invar::Guard::persistent(features(), *store, "bot");
     REQUIRE(guard);

@@ -123,6 +123,14 @@ TEST_CASE("C ABI: gates publish the candidate or the LKG", "[capi]") {
   std::string bad = test::slurp(test::source("examples/cloudflare-2025-features/bad.json"));
   invar_report* r = nullptr;
   CHECK(invar_gate_submit(g, "../x", good.data(), good.size(), 0, &r) == INVAR_E_USAGE);
+  // Streams are created on purpose.
+  CHECK(invar_gate_submit(g, "bot", good.data(), good.size(), 0, &r) == INVAR_E_USAGE);
+  CHECK(std::string(invar_last_error()).find("invar init") != std::string::npos);
+  CHECK(invar_gate_init(g, "bot", bad.data(), bad.size(), "seed", "test", &r) == INVAR_OK);
+  CHECK(invar_report_verdict(r) == INVAR_REJECT);  // a seed that fails its contract creates nothing
+  invar_report_free(r);
+  REQUIRE(invar_gate_init(g, "bot", nullptr, 0, nullptr, "test", nullptr) == INVAR_OK);
+  CHECK(invar_gate_init(g, "bot", nullptr, 0, nullptr, "test", nullptr) == INVAR_E_USAGE);  // exists
   REQUIRE(invar_gate_submit(g, "bot", good.data(), good.size(), 0, &r) == INVAR_OK);
   CHECK(invar_report_verdict(r) == INVAR_ACCEPT);
   invar_report_free(r);
@@ -149,6 +157,10 @@ TEST_CASE("C ABI: a guard keeps serving through bad updates, persistent or not",
   invar_contract* c = load(feature_contract());
   std::string good = test::slurp(test::source("examples/cloudflare-2025-features/good.json"));
   std::string bad = test::slurp(test::source("examples/cloudflare-2025-features/bad.json"));
+  invar_gate* creator = nullptr;
+  REQUIRE(invar_gate_open(c, (tmp / "state").c_str(), &creator) == INVAR_OK);
+  REQUIRE(invar_gate_init(creator, "bot", nullptr, 0, nullptr, "test", nullptr) == INVAR_OK);
+  invar_gate_free(creator);
   for (bool persistent : {false, true}) {
     INFO("persistent " << persistent);
     invar_guard* guard = nullptr;
@@ -221,7 +233,7 @@ TEST_CASE("C ABI: four threads updating one guard race on nothing", "[capi][thre
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&, t] {
-      for (int i = 0; i < 50000; ++i) {
+      for (int i = 0; i < 20000; ++i) {
         const std::string& bytes = (i + t) % 3 == 0 ? good : ((i + t) % 3 == 1 ? other : bad);
         if (invar_guard_update(guard, bytes.data(), bytes.size(), 0, nullptr) != INVAR_OK) ++failures;
         const char* current = nullptr;
@@ -258,6 +270,7 @@ TEST_CASE("C ABI: a clock outside the years 0001-9999 and a baseline length with
   REQUIRE(invar_gate_open(c, (tmp / "state").c_str(), &gate) == INVAR_OK);
   CHECK(invar_gate_submit(gate, "s", good.data(), good.size(), INT64_MAX, &r) == INVAR_E_ARGUMENT);
   CHECK(!std::filesystem::exists(tmp / "state"));  // refused before anything was written
+  REQUIRE(invar_gate_init(gate, "s", nullptr, 0, nullptr, "test", nullptr) == INVAR_OK);
   // The last millisecond of 9999 is a clock.
   REQUIRE(invar_gate_submit(gate, "s", good.data(), good.size(), 253402300799999, &r) == INVAR_OK);
   CHECK(invar_report_verdict(r) == INVAR_ACCEPT);

@@ -75,7 +75,7 @@ TEST_CASE("gate: an unreadable or oversized candidate is pinned, not a crash", "
   // Over the contract's max_bytes: refused before reading, and pinned.
   test::spit(f.contract, R"j({"contract": "small", "artifact": {"limits": {"max_bytes": 64}},
     "invariants": [{"id": "gen", "monotonic": "$.generation", "strict": true}]})j");
-  r = f.gate(f.artifact(3, 40));
+  r = f.gate(f.artifact(3, 40), {"--contract-change"});
   CHECK(r.exit == 2);
   CHECK(r.out.find("x artifact.size [artifact]") != std::string::npos);
   CHECK(r.out.find("bytes, over the limit of 64 bytes (refused before reading)") != std::string::npos);
@@ -127,7 +127,7 @@ TEST_CASE("gate --dry-run changes no state and publishes nothing", "[gate]") {
   CHECK(r.exit == 0);
   CHECK(r.out.find("gate (dry run, nothing written): accept") != std::string::npos);
   r = test::invar({"gate", "--contract", f.contract, "--stream", "s", "--state", f.state, "--dry-run", "--out", f.out,
-                   f.artifact(1)});
+                   f.artifact(1, 2)});
   CHECK(r.exit == 2);
   CHECK(test::slurp(f.stream_file("lkg.json")) == lkg);
   CHECK(test::slurp(f.stream_file("journal.jsonl")) == journal);
@@ -219,11 +219,15 @@ TEST_CASE("backtest lists the stored artifacts a new contract would reject", "[g
   for (const auto& e : fs::directory_iterator(f.stream_file("objects"))) objects += e.path().extension() == ".json";
   CHECK(objects == 4);  // two artifacts and their measures
   CHECK(f.status()["retained"] == 2);
-  // The same bytes accepted again are retained once.
+  // The LKG's own bytes again (a pipeline retry) are "unchanged": published, nothing promoted.
   test::spit(f.contract, R"j({"contract": "any", "invariants": [{"id": "items", "count": "$.items[*]", "min": 1}]})j");
-  REQUIRE(f.gate(f.artifact(5, 50), {"--keep", "2"}).exit == 0);
+  auto retry = f.gate(f.artifact(5, 50), {"--keep", "2", "--contract-change"});
+  INFO(retry.out);
+  REQUIRE(retry.exit == 0);
+  CHECK(retry.out.find("gate: unchanged: the candidate is the LKG sha256:") != std::string::npos);
   CHECK(f.status()["retained"] == 2);
-  CHECK(f.status()["lkg"]["sequence"] == 6);
+  CHECK(f.status()["lkg"]["sequence"] == 5);
+  CHECK(f.journal().back()["verdict"] == "unchanged");
 }
 
 TEST_CASE("a corrupted state file is reported (exit 3) and the LKG is not replaced", "[gate][state]") {
@@ -252,6 +256,7 @@ TEST_CASE("a corrupted state file is reported (exit 3) and the LKG is not replac
       Fixture f;
       fs::remove_all(f.state);
       fs::copy(pristine.state, f.state, fs::copy_options::recursive);
+      f.created = f.state;  // the copy has the stream
       std::string path = f.state + "/" + target.file;
       std::string bytes = test::slurp(path);
       if (mode == "truncate") {
@@ -298,6 +303,7 @@ TEST_CASE("a corrupted state file is reported (exit 3) and the LKG is not replac
   Fixture f;
   fs::remove_all(f.state);
   fs::copy(pristine.state, f.state, fs::copy_options::recursive);
+  f.created = f.state;
   std::string old = f.stream_file("objects/" + invar::digest::sha256_hex(test::slurp(pristine.artifact(1))) + ".json");
   test::spit(old, "{}");
   auto status = test::invar({"status", "--state", f.state, "s"});
@@ -314,6 +320,7 @@ TEST_CASE("eight racing gates: the highest generation wins, nothing lost or inve
   for (int round = 0; round < kRounds; ++round) {
     INFO("round " << round);
     Fixture f;
+    f.init();  // before the workers race
     const int top = kWorkers * kPerWorker;
     for (int g = 1; g <= top; ++g) f.artifact(g);
     std::vector<pid_t> workers;

@@ -49,6 +49,10 @@ void replay(const fs::path& file) {
     return named.count(ref) ? named[ref] : (dir / ref).string();
   };
   size_t decisions = 0, waivers = 0;
+  // Streams are created on purpose (invar init), then gated.
+  auto init = test::invar({"init", "--contract", contract, "--stream", spec["stream"], "--state", state, "--by", "replay"});
+  INFO(init.out);
+  REQUIRE(init.exit == 0);
   for (size_t i = 0; i < spec["steps"].size(); ++i) {
     const json& step = spec["steps"][i];
     const json& expect = step["expect"];
@@ -105,7 +109,8 @@ void replay(const fs::path& file) {
   REQUIRE(h.exit == 0);
   json records = json::parse(h.out)["records"];
   size_t seen_decisions = 0, seen_waivers = 0;
-  for (const auto& rec : records) (rec["event"] == "decision" ? seen_decisions : seen_waivers)++;
+  for (const auto& rec : records)
+    if (rec["event"] != "init") (rec["event"] == "decision" ? seen_decisions : seen_waivers)++;
   CHECK(seen_decisions == decisions);
   CHECK(seen_waivers == waivers);
   CHECK(test::invar({"status", "--state", state}).exit == 0);

@@ -28,6 +28,15 @@ int main(int argc, char** argv) {
     return 3;
   }
   invar::Gate gate(*contract, *store);
+  // Streams are created on purpose: the first run creates it.
+  if (!store->lkg_artifact("bot-features")) {
+    invar::InitOptions init;
+    init.by = "embed-cpp";
+    if (auto created = gate.init("bot-features", init); !created) {
+      std::fprintf(stderr, "state: %s\n", created.error().to_string().c_str());
+      return 3;
+    }
+  }
   auto publisher = invar::file_publisher(argv[3]);
   int code = 3;
   for (int i = 4; i < argc; ++i) {

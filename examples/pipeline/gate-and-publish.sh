@@ -4,6 +4,10 @@
 # alert otherwise (1: rejected with nothing to fall back on; 3: could not
 # judge; anything else: killed). Never publish the candidate yourself.
 #
+# Once, when the stream is set up (a gate refuses a stream nobody created,
+# so a mistyped or lost --state publishes nothing instead of starting over):
+#   invar init --state "$STATE" --stream "$STREAM" --contract "$CONTRACT" [--reason "..." SEED]
+#
 # usage: CONTRACT=... STREAM=... STATE=... PUBLISH_CMD=... ALERT_CMD=... gate-and-publish.sh ARTIFACT
 #   PUBLISH_CMD FILE   pushes FILE to the fleet (e.g. your distributor's upload command)
 #   ALERT_CMD MESSAGE  pages someone

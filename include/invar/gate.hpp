@@ -35,7 +35,10 @@
 
 namespace invar {
 
-enum class Action { accept, reject, pin };
+// accept: the candidate is the new LKG; pin: it is rejected and the LKG is
+// published again; reject: rejected, and no LKG to publish; unchanged: the
+// candidate is the LKG's bytes (a retry): the LKG is published, nothing changes.
+enum class Action { accept, reject, pin, unchanged };
 std::string_view to_string(Action a);
 
 // The LKG of a stream, as stored.
@@ -68,8 +71,10 @@ struct Waiver {
 
 // One line of a stream's decision journal.
 struct JournalRecord {
-  // "decision", "waiver", "repair" (the gate fixed what a crash or a full
-  // disk left: `detail` says what) or "rotate" (first of a new journal file)
+  // "decision", "init" (the stream was created; verdict "seed" when a first
+  // LKG came with it, else "create"), "waiver", "contract-change", "repair"
+  // (the gate fixed what a crash or a full disk left: `detail` says what) or
+  // "rotate" (first of a new journal file)
   std::string event;
   int64_t time_ms = 0;
   std::string stream;
@@ -86,8 +91,18 @@ struct JournalRecord {
   bool flapping = false;
   // waiver
   std::optional<Waiver> waiver;
-  // repair and rotate: what happened (lkg_after: the LKG then)
+  // init, contract-change, repair and rotate: what happened (lkg_after: the LKG then)
   std::string detail;
+};
+
+// Who a stream was created for (stream.json): a gate running another
+// contract on it needs SubmitOptions::contract_change.
+struct StreamInfo {
+  std::string stream;
+  std::string contract;  // the contract's name
+  std::string contract_digest;
+  int64_t created_ms = 0;
+  std::string created_by;
 };
 
 struct WaiverRequest {
@@ -109,6 +124,9 @@ struct FlapOptions {
 //   flap            3 in 1h  see FlapOptions
 //   pinned_warn_ms  1h       warn when a stream has been pinned longer
 struct GateOptions {
+  // A gate on a stream that does not exist: false (default) refuses it
+  // (ErrorCode::usage, naming `invar init`); true creates it first.
+  bool create_streams = false;
   uint32_t keep = 10;
   FlapOptions flap;
   int64_t pinned_warn_ms = 3'600'000;
@@ -147,6 +165,9 @@ struct SubmitOptions {
   std::optional<Time> now;
   std::vector<WaiverRequest> waive;  // recorded (unless dry_run) before deciding
   Publisher* publisher = nullptr;    // where to publish; none: the caller publishes Decision::artifact
+  // The stream was created for another contract (by name): judge anyway and
+  // record the change (journal "contract-change"); without it, an Error.
+  bool contract_change = false;
   ConsumerCheck consumer_check;      // failing it is a violation "consumer.check"
 };
 
@@ -176,6 +197,17 @@ struct StreamStatus {
   std::vector<Waiver> active_waivers;
   uint64_t retained = 0;  // accepted artifacts kept (all verified)
   std::vector<std::string> warnings;
+};
+
+// Creating a stream (Gate::init).
+struct InitOptions {
+  // A first LKG: judged by the stateless invariants (no baseline exists);
+  // needs a reason. Without one the stream starts empty.
+  std::optional<std::string_view> seed;
+  std::string seed_file;  // or the file holding it (read under the contract's max_bytes)
+  std::string reason;
+  std::string by;  // who (recorded), as for waivers
+  std::optional<Time> now;
 };
 
 struct BacktestRow {
@@ -251,6 +283,15 @@ class Gate {
   // is capped at 30 days from the system clock, whatever `now` says.
   Result<Waiver> waive(const std::string& stream, const WaiverRequest& request,
                        std::optional<Time> now = {}) const;
+  // Several at once: all are validated before any is recorded.
+  Result<std::vector<Waiver>> waive(const std::string& stream, const std::vector<WaiverRequest>& requests,
+                                    std::optional<Time> now = {}) const;
+
+  // Creates `stream` (and the state location), recorded as created for this
+  // contract; an Error (ErrorCode::usage) when it exists. With a seed:
+  // nullopt never; the decision is accept (the seed is the LKG, journaled as
+  // "init"/"seed") or reject (nothing was created). Without: nullopt.
+  Result<std::optional<Decision>> init(const std::string& stream, const InitOptions& options) const;
 
   // Replays the stream's stored accepted artifacts (oldest first) through this
   // gate's contract; a row whose report rejects would flip.

@@ -51,8 +51,9 @@ typedef enum invar_status {
   INVAR_E_INTERNAL = 7  /* a bug or out of memory: nothing was changed */
 } invar_status;
 
-/* A report's verdict, or a gate's / guard's decision. */
-typedef enum invar_verdict { INVAR_ACCEPT = 0, INVAR_REJECT = 1, INVAR_PIN = 2 } invar_verdict;
+/* A report's verdict, or a gate's / guard's decision. INVAR_UNCHANGED: the
+ * candidate was the LKG's bytes (a retry); the LKG is served, nothing changed. */
+typedef enum invar_verdict { INVAR_ACCEPT = 0, INVAR_REJECT = 1, INVAR_PIN = 2, INVAR_UNCHANGED = 3 } invar_verdict;
 
 typedef struct invar_contract invar_contract;
 typedef struct invar_report invar_report;
@@ -97,6 +98,14 @@ INVAR_API invar_status invar_check(const invar_contract* contract, const char* b
 INVAR_API invar_status invar_gate_open(const invar_contract* contract, const char* state_dir, invar_gate** out);
 INVAR_API invar_status invar_gate_submit(invar_gate* gate, const char* stream, const char* bytes, size_t len,
                                          int64_t now_ms, invar_report** out);
+/* Creates `stream` in the gate's state (gates refuse streams that were not
+ * created). `seed` (NULL with seed_len 0: none) is a first LKG, judged by
+ * the stateless invariants, and needs a `reason`; `by` names who (required).
+ * `out` (may be NULL) receives the seed's decision: INVAR_ACCEPT (it is the
+ * LKG) or INVAR_REJECT (nothing was created). A stream that exists is
+ * INVAR_E_USAGE. */
+INVAR_API invar_status invar_gate_init(invar_gate* gate, const char* stream, const char* seed, size_t seed_len,
+                                       const char* reason, const char* by, invar_report** out);
 INVAR_API void invar_gate_free(invar_gate* gate);
 
 /* Guarded loading for consumers. With `state_dir` and `stream` NULL the

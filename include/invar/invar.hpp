@@ -317,6 +317,9 @@ class Contract {
 struct RenderOptions {
   bool color = false;  // ANSI colour for the human format
   bool quiet = false;  // human format: summary line only
+  // The report of a gate's candidate: its summary line is headed "candidate"
+  // instead of a verdict (the decision line that follows is the verdict).
+  bool candidate = false;
 };
 
 std::string render_human(const Report& report, const RenderOptions& options = {});

@@ -199,6 +199,27 @@ invar_status invar_gate_submit(invar_gate* gate, const char* stream, const char*
   });
 }
 
+invar_status invar_gate_init(invar_gate* gate, const char* stream, const char* seed, size_t seed_len,
+                             const char* reason, const char* by, invar_report** out) {
+  return guarded([&] {
+    if (out) *out = nullptr;
+    REQUIRE_ARG(gate, "invar_gate_init: gate is NULL");
+    REQUIRE_ARG(stream, "invar_gate_init: stream is NULL");
+    REQUIRE_ARG(seed || seed_len == 0, "invar_gate_init: seed is NULL but seed_len is not 0");
+    invar::InitOptions options;
+    if (seed) options.seed = std::string_view(seed, seed_len);
+    options.reason = reason ? reason : "";
+    options.by = by ? by : "";
+    auto d = gate->gate.init(stream, options);
+    if (!d) return from(d.error());
+    if (out && d.value()) {
+      invar::Report report = d.value()->report;
+      *out = make_report(std::move(report), std::move(*d.value()), stream);
+    }
+    return ok();
+  });
+}
+
 void invar_gate_free(invar_gate* gate) { delete gate; }
 
 invar_status invar_guard_new(const invar_contract* contract, const char* state_dir, const char* stream,
@@ -266,6 +287,7 @@ invar_verdict invar_report_verdict(const invar_report* report) {
   if (report->decision) {
     switch (report->decision->action) {
       case invar::Action::accept: return INVAR_ACCEPT;
+      case invar::Action::unchanged: return INVAR_UNCHANGED;
       case invar::Action::pin: return INVAR_PIN;
       case invar::Action::reject: return INVAR_REJECT;
     }

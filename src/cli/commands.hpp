@@ -10,6 +10,7 @@ namespace invar::cli {
 // and returns the process's exit code.
 std::function<int()> add_check(CLI::App& app);
 std::function<int()> add_gate(CLI::App& app);
+std::function<int()> add_init(CLI::App& app);
 std::function<int()> add_waive(CLI::App& app);
 std::function<int()> add_status(CLI::App& app);
 std::function<int()> add_history(CLI::App& app);

@@ -40,10 +40,13 @@ Result<int64_t> parse_duration_ms(const std::string& value, const std::string& f
   return static_cast<int64_t>(d->count());
 }
 
-std::string who() {
-  if (const char* user = std::getenv("USER"); user && *user) return user;
+std::string who(const std::string& by) {
+  if (!by.empty()) return by;
+  for (const char* name : {"GITHUB_ACTOR", "GITLAB_USER_LOGIN", "BUILDKITE_BUILD_CREATOR_EMAIL", "CIRCLE_USERNAME",
+                           "BITBUCKET_STEP_TRIGGERER_UUID", "USER", "LOGNAME"})
+    if (const char* value = std::getenv(name); value && *value) return value;
   if (const passwd* pw = ::getpwuid(::geteuid()); pw && pw->pw_name && *pw->pw_name) return pw->pw_name;
-  return "uid-" + std::to_string(::geteuid());
+  return "";
 }
 
 bool use_color(const std::string& format) {

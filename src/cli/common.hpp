@@ -27,9 +27,11 @@ Result<std::optional<Time>> parse_now(const std::string& now);
 // Parses a duration flag such as "1h"; Error naming `flag` on a bad value.
 Result<int64_t> parse_duration_ms(const std::string& value, const std::string& flag);
 
-// Who is acting, for the journal: $USER, else the login name of the
-// effective uid, else "uid-N".
-std::string who();
+// Who is acting, for the journal: `by` when given, else the actor a CI
+// system names (GITHUB_ACTOR, GITLAB_USER_LOGIN, BUILDKITE_BUILD_CREATOR_EMAIL,
+// CIRCLE_USERNAME, BITBUCKET_STEP_TRIGGERER_UUID), else $USER or $LOGNAME,
+// else the effective uid's login name; "" when none is known.
+std::string who(const std::string& by = {});
 
 bool use_color(const std::string& format);
 

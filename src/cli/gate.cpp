@@ -27,6 +27,9 @@ struct StateArgs {
 };
 
 struct GateArgs : StateArgs {
+  std::string by;
+  bool create = false;
+  bool contract_change = false;
   std::string artifact;
   std::string out;
   bool dry_run = false;
@@ -37,11 +40,13 @@ struct GateArgs : StateArgs {
   std::string expires;
 };
 
+constexpr const char* kByHelp =
+    "Who is waiving (recorded); default: the CI system's actor (GITHUB_ACTOR, GITLAB_USER_LOGIN, ...), else $USER";
 constexpr const char* kTrustHelp =
     "Use a state directory owned by another user or writable by group/others (refused by default)";
 
 void add_state_flags(CLI::App* cmd, StateArgs& args, bool stream_required) {
-  cmd->add_option("--state", args.state, "State directory (created on first use)")->required();
+  cmd->add_option("--state", args.state, "State directory (created by invar init)")->required();
   cmd->add_flag("--trust-shared-state", args.trust_shared, kTrustHelp);
   auto* s = cmd->add_option("--stream", args.stream, "Stream name: 1-128 of A-Z a-z 0-9 . _ -");
   if (stream_required) s->required();
@@ -108,8 +113,10 @@ int run_gate(const GateArgs& args) {
   auto s = setup(args, true);
   if (!s) return kCannotJudge;
   s->options.keep = args.keep;
+  s->options.create_streams = args.create;
   SubmitOptions options;
   options.dry_run = args.dry_run;
+  options.contract_change = args.contract_change;
   options.now = s->now;
   if (!args.waive.empty()) {
     auto expires = args.expires.empty() ? Result<int64_t>(int64_t{0}) : parse_duration_ms(args.expires, "--expires");
@@ -117,7 +124,7 @@ int run_gate(const GateArgs& args) {
       print_error(expires.error(), args.format);
       return kCannotJudge;
     }
-    for (const auto& id : args.waive) options.waive.push_back({id, args.reason, *expires, who()});
+    for (const auto& id : args.waive) options.waive.push_back({id, args.reason, *expires, who(args.by)});
   } else if (!args.reason.empty() || !args.expires.empty()) {
     print_error({ErrorCode::usage, "--reason and --expires go with --waive ID", {}}, args.format);
     return kCannotJudge;
@@ -134,6 +141,7 @@ int run_gate(const GateArgs& args) {
   else std::fputs(render_decision_human(*d, {use_color(args.format), args.quiet}).c_str(), stdout);
   switch (d->action) {
     case Action::accept: return kAccept;
+    case Action::unchanged: return kAccept;
     case Action::pin: return kPin;
     case Action::reject: return kReject;
   }
@@ -141,7 +149,8 @@ int run_gate(const GateArgs& args) {
 }
 
 struct WaiveArgs : StateArgs {
-  std::string id;
+  std::vector<std::string> ids;
+  std::string by;
   std::string reason;
   std::string expires;
 };
@@ -155,12 +164,14 @@ int run_waive(const WaiveArgs& args) {
     return kCannotJudge;
   }
   Gate gate(*s->contract, *s->store, s->options);
-  auto w = gate.waive(args.stream, {args.id, args.reason, *expires, who()}, s->now);
-  if (!w) {
-    print_error(w.error(), args.format);
+  std::vector<WaiverRequest> requests;
+  for (const auto& id : args.ids) requests.push_back({id, args.reason, *expires, who(args.by)});
+  auto waivers = gate.waive(args.stream, requests, s->now);
+  if (!waivers) {
+    print_error(waivers.error(), args.format);
     return kCannotJudge;
   }
-  std::fputs(render_waiver(*w, args.stream, args.format == "json").c_str(), stdout);
+  for (const auto& w : *waivers) std::fputs(render_waiver(w, args.stream, args.format == "json").c_str(), stdout);
   return kAccept;
 }
 
@@ -246,9 +257,68 @@ std::function<int()> add_gate(CLI::App& app) {
   cmd->add_option("--waive", args->waive, "Record a waiver for this invariant id before deciding (needs --reason, --expires)");
   cmd->add_option("--reason", args->reason, "Why the waiver is needed (recorded in the journal)");
   cmd->add_option("--expires", args->expires, "How long the waiver lasts, such as \"2h\" (at most 30d)");
+  cmd->add_option("--by", args->by, kByHelp);
+  cmd->add_flag("--create", args->create, "Create the stream if it does not exist (default: refuse; see invar init)");
+  cmd->add_flag("--contract-change", args->contract_change,
+                "Judge a stream created for another contract under this one (journaled)");
   cmd->add_option("--threads", args->threads, kThreadsHelp)->check(CLI::Range(0u, 256u));
   add_flap_flags(cmd, *args);
   return [args] { return run_gate(*args); };
+}
+
+struct InitArgs : StateArgs {
+  std::string artifact;
+  std::string reason;
+  std::string by;
+};
+
+int run_init(const InitArgs& args) {
+  auto s = setup(args, true);
+  if (!s) return kCannotJudge;
+  InitOptions options;
+  options.seed_file = args.artifact;
+  options.reason = args.reason;
+  options.by = who(args.by);
+  options.now = s->now;
+  Gate gate(*s->contract, *s->store, s->options);
+  auto d = gate.init(args.stream, options);
+  if (!d) {
+    print_error(d.error(), args.format);
+    return kCannotJudge;
+  }
+  if (!d.value()) {
+    if (args.format == "json")
+      std::printf("{\"version\": 1, \"stream\": \"%s\", \"created\": true, \"seeded\": false}\n", args.stream.c_str());
+    else
+      std::printf("init: stream %s created for contract %s (no LKG yet: the first accepted candidate becomes it)\n",
+                  args.stream.c_str(), s->contract->name().c_str());
+    return kAccept;
+  }
+  const Decision& decision = *d.value();
+  if (args.format == "json") {
+    std::fputs(render_decision_json(decision, args.stream).c_str(), stdout);
+  } else {
+    RenderOptions render{use_color(args.format), false, true};
+    std::fputs(render_human(decision.report, render).c_str(), stdout);
+    if (decision.action == Action::accept)
+      std::printf("init: stream %s created for contract %s and seeded: %s is its LKG (sequence 1)\n",
+                  args.stream.c_str(), s->contract->name().c_str(), decision.candidate.substr(0, 19).c_str());
+    else
+      std::printf("init: the seed is rejected; nothing was created\n");
+  }
+  return decision.action == Action::accept ? kAccept : kReject;
+}
+
+std::function<int()> add_init(CLI::App& app) {
+  auto args = std::make_shared<InitArgs>();
+  auto* cmd = app.add_subcommand("init", "Create a stream (and the state location), optionally with a first LKG");
+  cmd->footer("Exit codes: 0 created (and seeded), 1 the seed is rejected (nothing created), 3 cannot (exists, bad usage)\n");
+  cmd->add_option("--contract", args->contract, "The contract the stream is created for")->required();
+  add_state_flags(cmd, *args, true);
+  cmd->add_option("artifact", args->artifact, "A first LKG, judged by the stateless invariants (needs --reason)");
+  cmd->add_option("--reason", args->reason, "Why the seed can be trusted (recorded in the journal)");
+  cmd->add_option("--by", args->by, kByHelp);
+  return [args] { return run_init(*args); };
 }
 
 std::function<int()> add_waive(CLI::App& app) {
@@ -256,7 +326,8 @@ std::function<int()> add_waive(CLI::App& app) {
   auto* cmd = app.add_subcommand("waive", "Waive one invariant of a stream for a while, with a recorded reason");
   cmd->add_option("--contract", args->contract, "Contract file (the id must be in it and waivable)")->required();
   add_state_flags(cmd, *args, true);
-  cmd->add_option("id", args->id, "The invariant id to waive")->required();
+  cmd->add_option("id", args->ids, "The invariant ids to waive (all are validated before any is recorded)")->required();
+  cmd->add_option("--by", args->by, kByHelp);
   cmd->add_option("--reason", args->reason, "Why (recorded in the journal)")->required();
   cmd->add_option("--expires", args->expires, "How long it lasts, such as \"2h\" (at most 30d)")->required();
   return [args] { return run_waive(*args); };

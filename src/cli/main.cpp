@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   using Add = std::function<int()> (*)(CLI::App&);
   const std::pair<std::string_view, Add> table[] = {{"check", add_check},     {"gate", add_gate},
+                                                    {"init", add_init},
                                                     {"waive", add_waive},     {"status", add_status},
                                                     {"history", add_history}, {"backtest", add_backtest}};
   // Set up only the subcommand being run when argv[1] names one: building

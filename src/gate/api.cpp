@@ -15,7 +15,13 @@ Result<StateStore> StateStore::open_directory(const std::string& dir, const Stor
   return StateStore(std::shared_ptr<store::Store>(std::move(s.value())));
 }
 
-Result<std::vector<std::string>> StateStore::streams() const { return impl_->streams(); }
+Result<std::vector<std::string>> StateStore::streams() const {
+  auto location = impl_->has_location();
+  if (!location) return location.error();
+  if (!*location)
+    return Error{ErrorCode::usage, "there is no invar state at this location (create one with `invar init`)", {}};
+  return impl_->streams();
+}
 
 Result<StreamStatus> StateStore::status(const std::string& stream, int64_t now_ms, const GateOptions& options,
                                         size_t recent) const {
@@ -25,6 +31,7 @@ Result<StreamStatus> StateStore::status(const std::string& stream, int64_t now_m
 Result<std::vector<JournalRecord>> StateStore::history(const std::string& stream) const {
   if (!store::valid_stream_name(stream))
     return Error{ErrorCode::usage, "stream name \"" + stream + "\" is not valid", {}};
+  if (auto e = gate::require_stream(*impl_, stream)) return *e;
   auto lock = impl_->lock(stream, false);
   if (!lock) return lock.error();
   auto journal = impl_->journal(stream);
@@ -35,6 +42,7 @@ Result<std::vector<JournalRecord>> StateStore::history(const std::string& stream
 Result<std::optional<std::string>> StateStore::lkg_artifact(const std::string& stream) const {
   if (!store::valid_stream_name(stream))
     return Error{ErrorCode::usage, "stream name \"" + stream + "\" is not valid", {}};
+  if (auto e = gate::require_stream(*impl_, stream)) return *e;
   auto lock = impl_->lock(stream, false);
   if (!lock) return lock.error();
   auto lkg = impl_->lkg(stream);
@@ -58,7 +66,18 @@ Result<Decision> Gate::submit_file(const std::string& stream, const std::string&
 }
 
 Result<Waiver> Gate::waive(const std::string& stream, const WaiverRequest& request, std::optional<Time> now) const {
-  return gate::waive(contract_, *store_.impl_, stream, request, now);
+  auto w = gate::waive(contract_, *store_.impl_, stream, {request}, now);
+  if (!w) return w.error();
+  return w->front();
+}
+
+Result<std::vector<Waiver>> Gate::waive(const std::string& stream, const std::vector<WaiverRequest>& requests,
+                                        std::optional<Time> now) const {
+  return gate::waive(contract_, *store_.impl_, stream, requests, now);
+}
+
+Result<std::optional<Decision>> Gate::init(const std::string& stream, const InitOptions& options) const {
+  return gate::init(contract_, *store_.impl_, stream, options);
 }
 
 Result<std::vector<BacktestRow>> Gate::backtest(const std::string& stream) const {

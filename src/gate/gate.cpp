@@ -21,6 +21,7 @@ std::string_view to_string(Action a) {
     case Action::accept: return "accept";
     case Action::reject: return "reject";
     case Action::pin: return "pin";
+    case Action::unchanged: return "unchanged";
   }
   return "?";
 }
@@ -116,6 +117,9 @@ Result<Waiver> validate_waiver(const Plan& plan, const WaiverRequest& request, i
   if (now_ms > Time::kMaxMs - request.duration_ms || now_ms + request.duration_ms > system_ms() + kMaxWaiverMs)
     return usage("a waiver must end within 30d of the system clock (" + text::format_rfc3339(system_ms()) +
                  "); the clock given starts it at " + text::format_rfc3339(now_ms));
+  if (request.by.empty())
+    return usage("a waiver needs an identifiable actor: give --by NAME (none was found in the CI environment, "
+                 "$USER, $LOGNAME or the login name)");
   if (!valid_actor(request.by))
     return usage("the waiver's actor " + text::quoted(request.by) +
                  " is not a name: 1-64 of A-Z a-z 0-9 . _ @ + - (who is waiving must be identifiable)");
@@ -207,14 +211,29 @@ std::optional<std::string> journaled_lkg(const std::vector<JournalRecord>& journ
 
 }  // namespace
 
+store::Status require_stream(store::Store& store, const std::string& stream) {
+  auto exists = store.has_stream(stream);
+  if (!exists) return exists.error();
+  if (*exists) return std::nullopt;
+  auto location = store.has_location();
+  if (!location) return location.error();
+  return usage(std::string(*location ? "stream " + text::quoted(stream) + " does not exist in this state"
+                                     : "there is no invar state at this location") +
+               ": streams are created on purpose, with `invar init --state ... --stream " + stream +
+               " --contract ...` (or `invar gate --create`); nothing was judged or published");
+}
+
 Flap detect_flap(const std::vector<JournalRecord>& journal, int64_t now_ms, const FlapOptions& options) {
   Flap flap;
   std::vector<const JournalRecord*> decisions;
   for (const auto& r : journal)
     if (r.event == "decision" && r.time_ms >= now_ms - options.window_ms) decisions.push_back(&r);
+  // "unchanged" (the LKG's bytes again) counts as a good candidate: a retry
+  // after an accept is no flip; the good file after a bad one is.
+  auto good = [](const JournalRecord* d) { return d->verdict == "accept" || d->verdict == "unchanged"; };
   uint32_t flips = 0;
   for (size_t i = 1; i < decisions.size(); ++i)
-    if ((decisions[i]->verdict == "accept") != (decisions[i - 1]->verdict == "accept")) ++flips;
+    if (good(decisions[i]) != good(decisions[i - 1])) ++flips;
   flap.flapping = options.alternations > 0 && flips >= options.alternations;
   if (flap.flapping)
     for (const auto* d : decisions) flap.history.push_back(d->verdict + " " + text::format_rfc3339(d->time_ms));
@@ -226,7 +245,7 @@ std::optional<int64_t> pinned_since(const std::vector<JournalRecord>& journal) {
   for (size_t i = journal.size(); i-- > 0;) {
     const auto& d = journal[i];
     if (d.event != "decision") continue;
-    if (d.verdict == "accept") break;
+    if (d.verdict == "accept" || d.verdict == "unchanged") break;  // serving a candidate that passed
     if (d.verdict == "pin") since = d.time_ms;
     else break;  // a reject: no LKG, nothing pinned
   }
@@ -257,6 +276,15 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
   if (publisher)
     if (auto file = publisher->file())
       if (auto e = store.check_outside(*file)) return *e;
+  if (gate.create_streams && !options.dry_run) {
+    auto exists = store.has_stream(stream);
+    if (!exists) return exists.error();
+    if (!*exists) {
+      StreamInfo info{stream, plan.name, plan.digest(), Time::now().ms(), "invar gate --create"};
+      if (auto e = store.create_stream(info); e && e->code != ErrorCode::usage) return *e;  // usage: created meanwhile
+    }
+  }
+  if (auto e = require_stream(store, stream)) return *e;
 
   // 1. Before the lock: read, the stateless invariants, the candidate's measures.
   Prepared c;
@@ -289,6 +317,22 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
   d.candidate = c.digest;
   d.generation = c.generation;
   std::vector<JournalRecord> repairs;  // journaled before the decision
+  auto info = store.stream_info(stream);
+  if (!info) return info.error();
+  std::optional<StreamInfo> switched;  // the stream's record after a deliberate contract change
+  if (info.value() && info.value()->contract != plan.name) {
+    if (!options.contract_change)
+      return usage("stream " + text::quoted(stream) + " was created for contract " + text::quoted(info.value()->contract) +
+                   ", and this gate runs " + text::quoted(plan.name) +
+                   ": give --contract-change to judge it under the new contract (journaled)");
+    switched = info.value();
+    switched->contract = plan.name;
+    switched->contract_digest = plan.digest();
+    JournalRecord r = journal_record("contract-change", stream, now);
+    r.detail = "the stream's contract changed from " + info.value()->contract + " (" +
+               info.value()->contract_digest.substr(0, 19) + ") to " + plan.name + " (" + plan.digest().substr(0, 19) + ")";
+    repairs.push_back(std::move(r));
+  }
   if (!options.dry_run) {
     auto torn = store.repair_journal(stream);
     if (!torn) return torn.error();
@@ -347,10 +391,21 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
                            d.lkg_before->contract_digest.substr(0, 19) + "), this gate runs " + plan.name + " (" +
                            plan.digest().substr(0, 19) + ")");
   }
-  if (c.document)
+  // A retry of the LKG's own bytes that still passes the stateless
+  // invariants (and the consumer's check): nothing to judge against itself.
+  const bool retry = !refused && d.lkg_before && c.digest == d.lkg_before->digest && c.document &&
+                     c.report.verdict == Verdict::accept;
+  if (retry) {
+    for (size_t i = 0; i < plan.invariants.size(); ++i)
+      if (invariants::judged_under_lock(plan.invariants[i].kind)) {
+        c.report.invariants[i].outcome = Outcome::skipped;
+        c.report.invariants[i].note = "unchanged: the candidate is the LKG's bytes";
+      }
+  } else if (c.document) {
     engine::evaluate(plan, c.document->root, c.size, engine::Phase::under_lock, now,
                      baseline.measures ? &*baseline.measures : nullptr, c.report, &c.measures, nullptr, {}, bytes);
-  if (c.document && d.lkg_before && !baseline.unreadable.empty() && has_delta_family(plan)) {
+  }
+  if (!retry && c.document && d.lkg_before && !baseline.unreadable.empty() && has_delta_family(plan)) {
     add_unreadable_baseline(c.report, *d.lkg_before, baseline.unreadable);
     for (size_t i = 0; i < plan.invariants.size(); ++i)
       if (c.report.invariants[i].outcome == Outcome::skipped && invariants::compares_with_baseline(plan.invariants[i].kind))
@@ -360,7 +415,9 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
   engine::finish(plan, c.report);
   d.report = std::move(c.report);
 
-  d.action = d.report.verdict == Verdict::accept ? Action::accept : (d.lkg_before ? Action::pin : Action::reject);
+  d.action = retry ? Action::unchanged
+                   : d.report.verdict == Verdict::accept ? Action::accept
+                                                         : (d.lkg_before ? Action::pin : Action::reject);
   JournalRecord rec = journal_record("decision", stream, now);
   rec.verdict = std::string(to_string(d.action));
   rec.candidate = d.candidate;
@@ -400,9 +457,11 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     d.warnings.push_back("the stream has been pinned to its LKG for " + text::format_duration(now - *d.pinned_since_ms) +
                          " (since " + text::format_rfc3339(*d.pinned_since_ms) + "), longer than " +
                          text::format_duration(gate.pinned_warn_ms));
-  for (const auto& r : repairs) d.warnings.push_back("repaired: " + r.detail);
+  for (const auto& r : repairs)
+    d.warnings.push_back((r.event == "repair" ? "repaired: " : "") + r.detail);
   if (d.action == Action::accept) d.artifact = std::make_shared<const std::string>(bytes);
-  if (d.action == Action::pin) d.artifact = std::make_shared<const std::string>(std::move(lkg_bytes));
+  if (d.action == Action::pin || d.action == Action::unchanged)
+    d.artifact = std::make_shared<const std::string>(std::move(lkg_bytes));
   if (options.dry_run) return d;
   fault::point("gate:judged");
 
@@ -413,6 +472,8 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     if (auto e = store.reserve(stream, r)) return *e;
     if (auto e = store.append(stream, r)) return *e;
   }
+  if (switched)
+    if (auto e = store.set_stream_info(*switched)) return *e;
   for (const auto& w : recorded_waivers)
     if (auto e = record_waiver(store, stream, w, now)) return *e;
   std::string_view publish = d.artifact ? std::string_view(*d.artifact) : std::string_view();
@@ -460,22 +521,108 @@ Result<Decision> submit_file(const Contract& contract, store::Store& store, cons
   return d;
 }
 
-Result<Waiver> waive(const Contract& contract, store::Store& store, const std::string& stream,
-                     const WaiverRequest& request, std::optional<Time> now) {
+Result<std::optional<Decision>> init(const Contract& contract, store::Store& store, const std::string& stream,
+                                     const InitOptions& options) {
   const Plan& plan = ContractAccess::plan(contract);
-  if (!store::valid_stream_name(stream)) return usage("stream name " + text::quoted(stream) + " is not valid");
+  if (!store::valid_stream_name(stream))
+    return usage("stream name " + text::quoted(stream) +
+                 " must be 1-128 characters of A-Z a-z 0-9 . _ - (not starting with . or -)");
+  int64_t now = engine::now_ms(plan, options.now);
+  auto exists = store.has_stream(stream);
+  if (!exists) return exists.error();
+  if (*exists) return usage("stream " + text::quoted(stream) + " exists already; nothing was changed");
+  std::string by = options.by;
+  if (by.empty()) return usage("init needs an identifiable actor: give --by NAME");
+  if (!valid_actor(by)) return usage("the actor " + text::quoted(by) + " is not a name: 1-64 of A-Z a-z 0-9 . _ @ + -");
+  std::optional<Decision> d;
+  Prepared c;
+  std::string file_bytes;
+  InitOptions opts = options;
+  if (!opts.seed_file.empty()) {
+    auto bytes = files::read_file(opts.seed_file, plan.read_limits.max_bytes, "seed artifact");
+    if (!bytes) return bytes.error();
+    file_bytes = std::move(bytes.value());
+    opts.seed = file_bytes;
+  }
+  if (opts.seed) {
+    std::string reason = opts.reason;
+    reason.erase(0, reason.find_first_not_of(" \t\r\n"));
+    if (reason.empty()) return usage("seeding a stream's first LKG needs a --reason saying why it can be trusted");
+    // Judged by the stateless invariants: there is nothing to compare it with.
+    std::string_view bytes = *opts.seed;
+    c.digest = digest::sha256(bytes);
+    auto read = engine::read(plan, bytes);
+    c.size = read.size;
+    d.emplace();
+    d->candidate = c.digest;
+    if (!read.document) {
+      d->report = std::move(*read.unreadable);
+    } else {
+      d->report = engine::start_report(plan);
+      engine::evaluate(plan, read.document->root, c.size, engine::Phase::before_lock, now, nullptr, d->report);
+      c.measures = engine::measure(plan, read.document->root, c.size, bytes);
+      d->generation = generation_of(plan, c.measures);
+      for (size_t i = 0; i < plan.invariants.size(); ++i)
+        if (invariants::judged_under_lock(plan.invariants[i].kind)) {
+          d->report.invariants[i].outcome = Outcome::skipped;
+          d->report.invariants[i].note = "a seed is judged by the stateless invariants only";
+        }
+    }
+    engine::finish(plan, d->report);
+    if (d->report.verdict != Verdict::accept) {
+      d->action = Action::reject;  // nothing is created for a seed that fails its contract
+      return d;
+    }
+  }
+  if (auto e = store.create_stream({stream, plan.name, plan.digest(), now, by})) return *e;
   auto lock = store.lock(stream, true);
   if (!lock) return lock.error();
+  JournalRecord rec = journal_record("init", stream, now);
+  rec.verdict = d ? "seed" : "create";
+  rec.contract = plan.name;
+  rec.contract_digest = plan.digest();
+  rec.detail = "created for contract " + plan.name + " by " + by + (d ? ": " + opts.reason : "");
+  if (d) {
+    rec.candidate = c.digest;
+    rec.generation = d->generation;
+    rec.lkg_after = c.digest;
+  }
+  if (auto e = store.reserve(stream, rec)) return *e;
+  if (d) {
+    LkgRecord next{stream, 1, c.digest, opts.seed->size(), d->generation, now, plan.name, plan.digest()};
+    if (auto e = store.promote(stream, *opts.seed, c.measures, next, 1)) return *e;
+    d->action = Action::accept;
+    d->lkg_after = next;
+    d->artifact = std::make_shared<const std::string>(*opts.seed);
+  }
+  if (auto e = store.append(stream, rec)) return *e;
+  return d;
+}
+
+Result<std::vector<Waiver>> waive(const Contract& contract, store::Store& store, const std::string& stream,
+                                  const std::vector<WaiverRequest>& requests, std::optional<Time> now) {
+  const Plan& plan = ContractAccess::plan(contract);
+  if (!store::valid_stream_name(stream)) return usage("stream name " + text::quoted(stream) + " is not valid");
+  if (requests.empty()) return usage("name at least one invariant id to waive");
+  if (auto e = require_stream(store, stream)) return *e;
   int64_t now_ms = engine::now_ms(plan, now);
-  auto w = validate_waiver(plan, request, now_ms);
-  if (!w) return w.error();
-  if (auto e = record_waiver(store, stream, *w, now_ms)) return *e;
-  return w;
+  std::vector<Waiver> out;
+  for (const auto& request : requests) {  // all valid, or none recorded
+    auto w = validate_waiver(plan, request, now_ms);
+    if (!w) return w.error();
+    out.push_back(*w);
+  }
+  auto lock = store.lock(stream, true);
+  if (!lock) return lock.error();
+  for (const auto& w : out)
+    if (auto e = record_waiver(store, stream, w, now_ms)) return *e;
+  return out;
 }
 
 Result<StreamStatus> status(store::Store& store, const std::string& stream, int64_t now_ms, const GateOptions& options,
                             size_t recent) {
   if (!store::valid_stream_name(stream)) return usage("stream name " + text::quoted(stream) + " is not valid");
+  if (auto e = require_stream(store, stream)) return *e;
   auto lock = store.lock(stream, false);
   if (!lock) return lock.error();
   StreamStatus s;
@@ -533,6 +680,7 @@ Result<StreamStatus> status(store::Store& store, const std::string& stream, int6
 Result<std::vector<BacktestRow>> backtest(const Contract& contract, store::Store& store, const std::string& stream) {
   const Plan& plan = ContractAccess::plan(contract);
   if (!store::valid_stream_name(stream)) return usage("stream name " + text::quoted(stream) + " is not valid");
+  if (auto e = require_stream(store, stream)) return *e;
   auto lock = store.lock(stream, false);
   if (!lock) return lock.error();
   auto lkg = store.lkg(stream);

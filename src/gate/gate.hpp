@@ -23,8 +23,8 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
 Result<Decision> submit_file(const Contract& contract, store::Store& store, const std::string& stream,
                              const std::string& path, const GateOptions& gate, const SubmitOptions& options);
 
-Result<Waiver> waive(const Contract& contract, store::Store& store, const std::string& stream,
-                     const WaiverRequest& request, std::optional<Time> now);
+Result<std::vector<Waiver>> waive(const Contract& contract, store::Store& store, const std::string& stream,
+                                  const std::vector<WaiverRequest>& requests, std::optional<Time> now);
 
 Result<StreamStatus> status(store::Store& store, const std::string& stream, int64_t now_ms, const GateOptions& options,
                             size_t recent);
@@ -41,6 +41,13 @@ Flap detect_flap(const std::vector<JournalRecord>& journal, int64_t now_ms, cons
 // Since when the stream has served its LKG instead of new candidates (the
 // last decisions were pins), if it has.
 std::optional<int64_t> pinned_since(const std::vector<JournalRecord>& journal);
+
+// An Error (ErrorCode::usage, naming `invar init`) when `stream` does not exist.
+store::Status require_stream(store::Store& store, const std::string& stream);
+
+// Creates a stream, optionally seeded; see Gate::init.
+Result<std::optional<Decision>> init(const Contract& contract, store::Store& store, const std::string& stream,
+                                     const InitOptions& options);
 
 // Adds the violation of a consumer's failed check to `report` (a reject).
 void add_consumer_violation(Report& report, const std::string& message);

@@ -93,7 +93,8 @@ std::string render_human(const Report& report, const RenderOptions& options) {
   }
   bool accepted = report.verdict == Verdict::accept;
   out += fmt::format("{}{}{} {} (contract {}): {} invariants, {} passed, {} failed, {} warned, {} skipped{}\n",
-                     accepted ? c.green : c.red, accepted ? "ACCEPT" : "REJECT", c.reset,
+                     options.candidate ? c.dim : (accepted ? c.green : c.red),
+                     options.candidate ? "candidate" : (accepted ? "ACCEPT" : "REJECT"), c.reset,
                      report.artifact.empty() ? "<artifact>" : report.artifact, report.contract, report.invariants.size(),
                      passed, failed, warned, skipped, waived ? fmt::format(", {} waived", waived) : "");
   return out;

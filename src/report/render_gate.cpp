@@ -72,7 +72,9 @@ std::vector<std::string> failed_ids(const Report& report) {
 }  // namespace
 
 std::string render_decision_human(const Decision& d, const RenderOptions& options) {
-  std::string out = render_human(d.report, options);
+  RenderOptions as_candidate = options;
+  as_candidate.candidate = true;
+  std::string out = render_human(d.report, as_candidate);
   std::string prefix = d.dry_run ? "gate (dry run, nothing written): " : "gate: ";
   switch (d.action) {
     case Action::accept:
@@ -95,6 +97,11 @@ std::string render_decision_human(const Decision& d, const RenderOptions& option
       break;
     case Action::reject:
       out += prefix + "reject: the candidate is rejected and there is no LKG to publish\n";
+      break;
+    case Action::unchanged:
+      out += prefix + fmt::format(fmt::runtime(d.dry_run ? "unchanged: the candidate is the LKG {}; it would be published again\n"
+                                                         : "unchanged: the candidate is the LKG {}; published again, nothing else changed\n"),
+                                  d.lkg_before ? describe(*d.lkg_before) : short_digest(d.candidate));
       break;
   }
   if (d.pinned_since_ms) out += "  pinned since " + text::format_rfc3339(*d.pinned_since_ms) + "\n";

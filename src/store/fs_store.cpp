@@ -109,10 +109,65 @@ class FsStore : public Store {
  public:
   FsStore(std::string dir, StoreOptions options) : dir_(std::move(dir)), options_(options) {}
 
-  Result<std::unique_ptr<Lock>> lock(const std::string& stream, bool exclusive) override {
-    auto s = stream_dir(stream, exclusive);
+  Result<bool> has_location() override {
+    auto r = root(false);
+    if (!r) return r.error();
+    return *r != nullptr;
+  }
+
+  Result<bool> has_stream(const std::string& stream) override {
+    auto s = stream_dir(stream, false);
     if (!s) return s.error();
-    if (!*s) return std::unique_ptr<Lock>(std::make_unique<FsLock>(-1));  // no such stream yet (readers)
+    return s->has_value();
+  }
+
+  Status create_stream(const StreamInfo& info) override {
+    auto existing = stream_dir(info.stream, false);
+    if (!existing) return existing.error();
+    if (*existing) {
+      Error e;
+      e.code = ErrorCode::usage;
+      e.message = "stream " + text::quoted(info.stream) + " exists already in " + dir_;
+      return e;
+    }
+    auto s = stream_dir(info.stream, true);
+    if (!s) return s.error();
+    auto objects = (**s).sub("objects", true);
+    if (!objects) return objects.error();
+    return (**s).write_atomic("stream.json", encode_stream(info), "stream");
+  }
+
+  Result<std::optional<StreamInfo>> stream_info(const std::string& stream) override {
+    auto dir = existing(stream);
+    if (!dir) return dir.error();
+    if (!*dir) return std::optional<StreamInfo>();
+    auto text = read_state(**dir, "stream.json");
+    if (!text) return text.error();
+    if (!*text) return std::optional<StreamInfo>();
+    auto info = decode_stream(**text, (*dir)->child("stream.json"));
+    if (!info) return info.error();
+    if (info->stream != stream)
+      return state_error((*dir)->child("stream.json"), "the stream record names another stream; invar will not use it");
+    return std::optional<StreamInfo>(std::move(info.value()));
+  }
+
+  Status set_stream_info(const StreamInfo& info) override {
+    auto dir = stream_dir(info.stream, false);
+    if (!dir) return dir.error();
+    if (!*dir) return state_error(stream_path(info.stream), "the stream's directory is gone");
+    return (**dir).write_atomic("stream.json", encode_stream(info), "stream");
+  }
+
+  Result<std::unique_ptr<Lock>> lock(const std::string& stream, bool exclusive) override {
+    auto s = stream_dir(stream, false);
+    if (!s) return s.error();
+    if (!*s) {
+      if (!exclusive) return std::unique_ptr<Lock>(std::make_unique<FsLock>(-1));  // readers find no records
+      Error e;
+      e.code = ErrorCode::usage;
+      e.message = "stream " + text::quoted(stream) + " does not exist in " + dir_;
+      return e;
+    }
     const Dir& dir = **s;
     if (exclusive) {
       auto objects = dir.sub("objects", true);
@@ -311,7 +366,7 @@ class FsStore : public Store {
     auto stream_names = (**dir).list();
     if (!stream_names) return stream_names.error();
     for (const auto& name : *stream_names) {
-      if (!is_temp_of(name, {"lkg.json", "accepted.json", "waivers.json", "journal.jsonl"})) continue;
+      if (!is_temp_of(name, {"lkg.json", "accepted.json", "waivers.json", "journal.jsonl", "stream.json"})) continue;
       auto st = (**dir).stat(name);
       if (st && S_ISREG(st->st_mode))
         if (auto e = (**dir).remove(name)) return e;

@@ -85,6 +85,27 @@ bool valid_digest(const std::string& d) {
          std::all_of(d.begin() + 7, d.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
+std::string encode_stream(const StreamInfo& info) {
+  json r = {{"stream", info.stream},
+            {"contract", info.contract},
+            {"contract_digest", info.contract_digest},
+            {"created_ms", info.created_ms},
+            {"created_at", text::format_rfc3339(info.created_ms)},
+            {"created_by", info.created_by}};
+  return seal(r, "invar-stream") + "\n";
+}
+
+Result<StreamInfo> decode_stream(std::string_view text, const std::string& where) {
+  auto j = unseal(text, where, "invar-stream");
+  if (!j) return j.error();
+  StreamInfo info;
+  if (!get(*j, "stream", info.stream) || !get(*j, "contract", info.contract) ||
+      !get(*j, "contract_digest", info.contract_digest) || !get(*j, "created_ms", info.created_ms) ||
+      !get(*j, "created_by", info.created_by))
+    return state_error(where, "the stream record is missing fields; invar will not use it");
+  return info;
+}
+
 std::string encode_lkg(const LkgRecord& record) {
   json r = {{"stream", record.stream},
             {"sequence", record.sequence},
@@ -188,7 +209,7 @@ json to_json(const JournalRecord& r) {
             {"stream", r.stream},
             {"host", r.host},
             {"pid", r.pid}};
-  if (r.event == "decision") {
+  if (r.event == "decision" || r.event == "init") {
     j["verdict"] = r.verdict;
     j["candidate"] = r.candidate;
     j["generation"] = r.generation;
@@ -217,7 +238,7 @@ Result<JournalRecord> decode_journal(std::string_view line, const std::string& w
       !get(j, "host", r.host) || !get(j, "pid", r.pid))
     return malformed();
   if (j.contains("detail") && !get(j, "detail", r.detail)) return malformed();
-  if (r.event == "decision") {
+  if (r.event == "decision" || r.event == "init") {
     if (!get(j, "verdict", r.verdict) || !get(j, "candidate", r.candidate) || !get(j, "generation", r.generation) ||
         !get(j, "failed", r.failed) || !get(j, "waived", r.waived) || !get(j, "lkg_before", r.lkg_before) ||
         !get(j, "lkg_after", r.lkg_after) || !get(j, "contract", r.contract) ||
@@ -226,7 +247,7 @@ Result<JournalRecord> decode_journal(std::string_view line, const std::string& w
   } else if (r.event == "waiver") {
     auto w = j.find("waiver");
     if (w == j.end() || !(r.waiver = waiver_from(*w))) return malformed();
-  } else if (r.event == "repair" || r.event == "rotate") {
+  } else if (r.event == "repair" || r.event == "rotate" || r.event == "contract-change") {
     if (!get(j, "lkg_after", r.lkg_after)) return malformed();
   } else {
     return malformed();

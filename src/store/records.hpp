@@ -28,6 +28,9 @@ Error state_error(const std::string& where, const std::string& message, const st
 // "sha256:" and 64 lowercase hex digits.
 bool valid_digest(const std::string& digest);
 
+std::string encode_stream(const StreamInfo& info);
+Result<StreamInfo> decode_stream(std::string_view text, const std::string& where);
+
 std::string encode_lkg(const LkgRecord& record);
 Result<LkgRecord> decode_lkg(std::string_view text, const std::string& where);
 

@@ -34,6 +34,7 @@ using Status = std::optional<Error>;  // nullopt: success
 
 // The records are the public ones (include/invar/gate.hpp).
 using invar::Accepted;
+using invar::StreamInfo;
 using invar::JournalRecord;
 using invar::LkgRecord;
 using invar::Waiver;
@@ -56,8 +57,19 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // Waits for the stream's lock. Creates the stream when `exclusive`.
+  // Waits for the stream's lock. An exclusive lock on a stream that does
+  // not exist is an Error; a shared one is a lock on nothing (readers find
+  // no records).
   virtual Result<std::unique_ptr<Lock>> lock(const std::string& stream, bool exclusive) = 0;
+  // Whether the state location exists (with its marker), and the stream in it.
+  virtual Result<bool> has_location() = 0;
+  virtual Result<bool> has_stream(const std::string& stream) = 0;
+  // Creates the location (if needed) and the stream with its record; an
+  // Error (ErrorCode::usage) when the stream exists.
+  virtual Status create_stream(const StreamInfo& info) = 0;
+  // The stream's record (nullopt for a stream of an older invar that has none).
+  virtual Result<std::optional<StreamInfo>> stream_info(const std::string& stream) = 0;
+  virtual Status set_stream_info(const StreamInfo& info) = 0;
   // Streams that have state, sorted.
   virtual Result<std::vector<std::string>> streams() = 0;
 
