@@ -38,13 +38,24 @@ struct Run {
 // (run(): the same through a wrapper command, such as unshare, whose argv
 // `prefix` ends with the invar binary.)
 inline Run run(const std::vector<std::string>& prefix, const std::vector<std::string>& args,
-               const std::vector<std::string>& env = {});
+               const std::vector<std::string>& env = {}, unsigned seconds = 0);
 inline Run invar(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
   return run({}, args, env);
 }
 
+// Everything readable from `fd` until its end (then closes it).
+inline std::string read_all(int fd) {
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return out;
+}
+
+// `seconds` > 0: SIGALRM ends the child then (a hang is a result, not a stuck test).
 inline Run run(const std::vector<std::string>& prefix, const std::vector<std::string>& args,
-               const std::vector<std::string>& env) {
+               const std::vector<std::string>& env, unsigned seconds) {
   int fds[2];
   if (pipe(fds) != 0) return {};
   pid_t pid = fork();
@@ -54,6 +65,7 @@ inline Run run(const std::vector<std::string>& prefix, const std::vector<std::st
     close(fds[0]);
     close(fds[1]);
     for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
+    if (seconds) alarm(seconds);  // survives exec
     if (prefix.empty()) exec_invar(args);
     std::vector<char*> argv;
     for (const auto& a : prefix) argv.push_back(const_cast<char*>(a.c_str()));
@@ -64,10 +76,7 @@ inline Run run(const std::vector<std::string>& prefix, const std::vector<std::st
   }
   close(fds[1]);
   Run r;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof buf)) > 0) r.out.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
+  r.out = read_all(fds[0]);
   int status = 0;
   waitpid(pid, &status, 0);
   if (WIFEXITED(status)) r.exit = WEXITSTATUS(status);

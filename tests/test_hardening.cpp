@@ -39,33 +39,8 @@ std::vector<std::string> named(const std::string& dir, const std::string& part) 
   return out;
 }
 
-// Runs `invar ARGS...` with `env`, killing it after `seconds` (a hang is a
-// failure, not a stuck test run).
-test::Run invar_within(const std::vector<std::string>& args, int seconds, const std::vector<std::string>& env = {}) {
-  int fds[2];
-  REQUIRE(pipe(fds) == 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    close(fds[0]);
-    close(fds[1]);
-    for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
-    alarm(static_cast<unsigned>(seconds));  // survives exec: SIGALRM ends a hung invar
-    test::exec_invar(args);
-  }
-  close(fds[1]);
-  test::Run r;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof buf)) > 0) r.out.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (WIFEXITED(status)) r.exit = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
-  return r;
-}
+// Runs `invar ARGS...`, ended by SIGALRM after `seconds`.
+test::Run invar_within(const std::vector<std::string>& args, unsigned seconds) { return test::run({}, args, {}, seconds); }
 
 // Peak RSS (KiB) of `invar ARGS...`, from wait4(2).
 long peak_rss_kb(const std::vector<std::string>& args, int* exit_code) {
@@ -414,11 +389,7 @@ TEST_CASE("11.6 inversions: a state directory removed during a gate is exit 3, n
   REQUIRE(WIFSTOPPED(status));
   fs::remove_all(f.state);
   kill(pid, SIGCONT);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
+  std::string out = test::read_all(fds[0]);
   waitpid(pid, &status, 0);
   INFO(out);
   CHECK(WIFEXITED(status));

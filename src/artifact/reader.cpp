@@ -94,16 +94,8 @@ class Scanner {
 
  private:
   std::optional<ReadProblem> fail(std::string rule, std::string message) {
-    ReadProblem p{std::move(rule), std::move(message), pointer_of(stack_), i_, 1, 1};
-    for (size_t k = 0; k < i_ && k < s_.size(); ++k) {
-      if (s_[k] == '\n') {
-        ++p.line;
-        p.column = 1;
-      } else {
-        ++p.column;
-      }
-    }
-    return p;
+    Location at = line_column(s_, i_);
+    return ReadProblem{std::move(rule), std::move(message), pointer_of(stack_), i_, at.line, at.column};
   }
   void skip_ws() {
     while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;

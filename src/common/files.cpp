@@ -210,28 +210,14 @@ std::optional<Error> make_dirs(const std::string& dir) {
   return sync_dir(parent.empty() ? "." : parent);
 }
 
-}  // namespace invar::files
-
-namespace invar::files {
-
-namespace {
-
-Error dir_error(const std::string& path, const std::string& what) {
-  Error e;
-  e.code = ErrorCode::io;
-  e.message = what + ": " + std::strerror(errno);
-  e.where.file = path;
-  return e;
-}
-
-}  // namespace
+// Dir: everything below a directory reached through its descriptor.
 
 Result<Dir> Dir::open(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return dir_error(path, "cannot open directory");
+  if (fd < 0) return io_error(path, "cannot open directory");
   struct stat st;
   if (::fstat(fd, &st) != 0) {
-    auto e = dir_error(path, "cannot stat directory");
+    auto e = io_error(path, "cannot stat directory");
     ::close(fd);
     return e;
   }
@@ -243,7 +229,7 @@ Result<std::optional<Dir>> Dir::sub(const std::string& name, bool create) const 
   if (create && ::mkdirat(fd_, name.c_str(), 0755) == 0) {
     if (auto e = sync()) return *e;
   } else if (create && errno != EEXIST) {
-    return dir_error(path, "cannot create directory");
+    return io_error(path, "cannot create directory");
   }
   int fd = ::openat(fd_, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
@@ -259,11 +245,11 @@ Result<std::optional<Dir>> Dir::sub(const std::string& name, bool create) const 
       e.where.file = path;
       return e;
     }
-    return dir_error(path, "cannot open directory");
+    return io_error(path, "cannot open directory");
   }
   struct stat st;
   if (::fstat(fd, &st) != 0) {
-    auto e = dir_error(path, "cannot stat directory");
+    auto e = io_error(path, "cannot stat directory");
     ::close(fd);
     return e;
   }
@@ -290,7 +276,7 @@ Dir::~Dir() {
 
 Result<uint64_t> Dir::links() const {
   struct stat st;
-  if (::fstat(fd_, &st) != 0) return dir_error(path_, "cannot stat directory");
+  if (::fstat(fd_, &st) != 0) return io_error(path_, "cannot stat directory");
   return static_cast<uint64_t>(st.st_nlink);
 }
 
@@ -300,7 +286,7 @@ Result<std::optional<std::string>> Dir::read(const std::string& name, uint64_t m
   int fd = ::openat(fd_, name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
   if (fd < 0) {
     if (errno == ENOENT) return std::optional<std::string>();
-    Error e = dir_error(path, std::string("cannot read ") + what);
+    Error e = io_error(path, std::string("cannot read ") + what);
     if (errno == ELOOP) e.message = std::string("cannot read ") + what + ": it is a symbolic link (not followed)";
     return e;
   }
@@ -320,7 +306,7 @@ std::optional<Error> Dir::write_atomic(const std::string& name, std::string_view
   std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(nonce));
   std::string tmp = "." + name + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" + suffix;
   int fd = ::openat(fd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0) return dir_error(child(tmp), "cannot create temporary file");
+  if (fd < 0) return io_error(child(tmp), "cannot create temporary file");
   size_t done = 0;
   while (done < bytes.size()) {
     errno = 0;
@@ -328,7 +314,7 @@ std::optional<Error> Dir::write_atomic(const std::string& name, std::string_view
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       if (errno == 0) errno = ENOSPC;  // a short write sets no errno: the device is full
-      auto e = dir_error(child(name), "cannot write");
+      auto e = io_error(child(name), "cannot write");
       ::close(fd);
       ::unlinkat(fd_, tmp.c_str(), 0);
       return e;
@@ -337,7 +323,7 @@ std::optional<Error> Dir::write_atomic(const std::string& name, std::string_view
     if (done >= bytes.size() / 2) fault::point((std::string(fault_prefix) + ":half-written").c_str());
   }
   if (::fsync(fd) != 0) {
-    auto e = dir_error(child(name), "cannot fsync");
+    auto e = io_error(child(name), "cannot fsync");
     ::close(fd);
     ::unlinkat(fd_, tmp.c_str(), 0);
     return e;
@@ -345,7 +331,7 @@ std::optional<Error> Dir::write_atomic(const std::string& name, std::string_view
   ::close(fd);
   fault::point((std::string(fault_prefix) + ":written").c_str());
   if (::renameat(fd_, tmp.c_str(), fd_, name.c_str()) != 0) {
-    auto e = dir_error(child(name), "cannot rename into place");
+    auto e = io_error(child(name), "cannot rename into place");
     ::unlinkat(fd_, tmp.c_str(), 0);
     return e;
   }
@@ -361,10 +347,10 @@ std::optional<struct stat> Dir::stat(const std::string& name) const {
 
 Result<std::vector<std::string>> Dir::list() const {
   int fd = ::openat(fd_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return dir_error(path_, "cannot list directory");
+  if (fd < 0) return io_error(path_, "cannot list directory");
   DIR* d = ::fdopendir(fd);
   if (!d) {
-    auto e = dir_error(path_, "cannot list directory");
+    auto e = io_error(path_, "cannot list directory");
     ::close(fd);
     return e;
   }
@@ -379,12 +365,12 @@ Result<std::vector<std::string>> Dir::list() const {
 }
 
 std::optional<Error> Dir::remove(const std::string& name) const {
-  if (::unlinkat(fd_, name.c_str(), 0) != 0 && errno != ENOENT) return dir_error(child(name), "cannot remove");
+  if (::unlinkat(fd_, name.c_str(), 0) != 0 && errno != ENOENT) return io_error(child(name), "cannot remove");
   return std::nullopt;
 }
 
 std::optional<Error> Dir::sync() const {
-  if (::fsync(fd_) != 0) return dir_error(path_, "cannot fsync directory");
+  if (::fsync(fd_) != 0) return io_error(path_, "cannot fsync directory");
   return std::nullopt;
 }
 
