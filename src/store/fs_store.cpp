@@ -640,10 +640,14 @@ class FsStore : public Store {
   // journal_keep goes), then a new journal that starts with a "rotate"
   // record naming the rotated file's digest and the LKG.
   Status rotate(const std::string& stream, const Dir& dir) {
-    auto current = dir.read("journal.jsonl", UINT64_MAX, "journal");
-    if (!current) return current.error();
-    std::string digest = *current ? digest::sha256(**current) : "";
-    uint64_t size = *current ? (*current)->size() : 0;
+    // Bounded like every state read: a journal past it (from before rotation
+    // existed) is rotated without its digest rather than read whole.
+    std::string digest = "not digested (over 64 MiB)";
+    uint64_t size = 0;
+    if (auto st = dir.stat("journal.jsonl")) size = static_cast<uint64_t>(st->st_size);
+    auto current = dir.read("journal.jsonl", kMaxStateFileBytes, "journal");
+    if (!current && current.error().code != ErrorCode::limit) return current.error();
+    if (current && *current) digest = digest::sha256(**current);
     current = Result<std::optional<std::string>>(std::optional<std::string>());  // release it
     auto lkg_record = lkg(stream);
     if (!lkg_record) return lkg_record.error();
