@@ -19,6 +19,7 @@
 // processes too, for a directory store).
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -61,6 +62,16 @@ struct Accepted {
   uint64_t sequence = 0;
 };
 
+// A rejected candidate kept as evidence (GateOptions::quarantine): its bytes
+// are stored under `digest` beside the stream's state.
+struct Quarantined {
+  std::string digest;
+  uint64_t bytes = 0;
+  int64_t time_ms = 0;               // when it was judged
+  std::string verdict;               // "reject" or "pin"
+  std::vector<std::string> failed;   // the invariants it failed
+};
+
 struct Waiver {
   std::string invariant;
   std::string reason;
@@ -89,6 +100,9 @@ struct JournalRecord {
   std::string lkg_before, lkg_after;
   std::string contract, contract_digest;
   bool flapping = false;
+  // decision: decisions on the stream so far, this one included, by action
+  // (accept, reject, pin, unchanged); empty in records of invar 0.1
+  std::vector<uint64_t> totals;
   // waiver
   std::optional<Waiver> waiver;
   // init, contract-change, repair and rotate: what happened (lkg_after: the LKG then)
@@ -121,6 +135,7 @@ struct FlapOptions {
 //
 //   option          default  meaning
 //   keep            10       accepted artifacts kept per stream for backtests (>= 1)
+//   quarantine      5        rejected candidates kept per stream as evidence (0: none; at most 1000)
 //   flap            3 in 1h  see FlapOptions
 //   pinned_warn_ms  1h       warn when a stream has been pinned longer
 struct GateOptions {
@@ -128,6 +143,7 @@ struct GateOptions {
   // (ErrorCode::usage, naming `invar init`); true creates it first.
   bool create_streams = false;
   uint32_t keep = 10;
+  uint32_t quarantine = 5;
   FlapOptions flap;
   int64_t pinned_warn_ms = 3'600'000;
 };
@@ -159,6 +175,19 @@ std::unique_ptr<Publisher> file_publisher(const std::string& path);
 // use the bytes, else why not. Runs only when the contract accepts.
 using ConsumerCheck = std::function<std::optional<std::string>(std::string_view bytes)>;
 
+// A number one invariant measured of a candidate (SubmitOptions::observe):
+// what operators watch between incidents.
+struct Observation {
+  std::string invariant;
+  std::string kind;
+  // count: "count" (nodes selected; without `each`); delta: "count", "sum" or
+  // "bytes"; churn: "keys"; monotonic: "value" (a number); freshness:
+  // "age_seconds" (one timestamp, without `each`, at the decision's clock)
+  std::string measure;
+  double value = 0;
+  std::optional<double> baseline;  // the LKG's, for delta and churn
+};
+
 struct SubmitOptions {
   bool dry_run = false;  // evaluate and report; change nothing, publish nothing (shadow mode)
   // The clock; Options::clock (the system clock) when unset. Read again under the lock.
@@ -169,6 +198,8 @@ struct SubmitOptions {
   // record the change (journal "contract-change"); without it, an Error.
   bool contract_change = false;
   ConsumerCheck consumer_check;      // failing it is a violation "consumer.check"
+  // Fill Decision::observed (a walk of each counted selection: off by default).
+  bool observe = false;
 };
 
 struct Decision {
@@ -185,6 +216,12 @@ struct Decision {
   std::optional<int64_t> pinned_since_ms;
   std::vector<std::string> warnings;
   bool dry_run = false;
+  bool quarantined = false;  // the rejected candidate's bytes were kept (see Quarantined)
+  // Decisions on the stream so far, this one included, by action (indexed by
+  // Action): counters for monitoring, kept in the journal.
+  std::array<uint64_t, 4> decisions_total{};
+  double judge_ms = 0;  // wall time from reading the candidate to the decision
+  std::vector<Observation> observed;  // with SubmitOptions::observe
 };
 
 struct StreamStatus {
@@ -196,6 +233,8 @@ struct StreamStatus {
   std::vector<std::string> flap_history;
   std::vector<Waiver> active_waivers;
   uint64_t retained = 0;  // accepted artifacts kept (all verified)
+  std::vector<Quarantined> quarantined;  // oldest first
+  std::array<uint64_t, 4> decisions_total{};  // decisions so far by action (indexed by Action)
   std::vector<std::string> warnings;
 };
 
@@ -252,6 +291,13 @@ class StateStore {
   Result<std::vector<JournalRecord>> history(const std::string& stream) const;
   // The LKG's bytes, verified; nullopt when the stream has none.
   Result<std::optional<std::string>> lkg_artifact(const std::string& stream) const;
+  // The quarantined candidates, oldest first.
+  Result<std::vector<Quarantined>> quarantine(const std::string& stream) const;
+  // Any artifact the stream keeps (the LKG, a retained accepted one, a
+  // quarantined one) by its digest or a unique prefix of at least 8 hex
+  // digits ("sha256:" optional); verified. An Error (ErrorCode::usage) when
+  // none or several match.
+  Result<std::string> artifact(const std::string& stream, const std::string& digest) const;
 
  private:
   friend class Gate;
@@ -385,8 +431,23 @@ std::string render_decision_human(const Decision& decision, const RenderOptions&
 std::string render_decision_json(const Decision& decision, const std::string& stream);
 std::string render_status_human(const StreamStatus& status, int64_t now_ms);
 std::string render_status_json(const std::vector<StreamStatus>& statuses, const std::vector<Error>& errors);
-std::string render_history_human(const std::vector<JournalRecord>& records, size_t limit);
-std::string render_history_json(const std::string& stream, const std::vector<JournalRecord>& records, size_t limit);
+// History lines mark the decisions whose candidate is in `quarantine`.
+std::string render_history_human(const std::vector<JournalRecord>& records, size_t limit,
+                                 const std::vector<Quarantined>& quarantine = {});
+std::string render_history_json(const std::string& stream, const std::vector<JournalRecord>& records, size_t limit,
+                                const std::vector<Quarantined>& quarantine = {});
+// Prometheus text exposition format (for node_exporter's textfile
+// collector): per stream, decisions by verdict, the LKG's age, pinned
+// seconds, flapping; from a decision also its measured values and how long
+// judging took. docs/gate.md lists the metrics.
+std::string render_metrics(const std::vector<StreamStatus>& statuses, int64_t now_ms);
+// The same for the stream a gate just decided on, at the decision's clock.
+std::string render_metrics(const Decision& decision, const std::string& stream, int64_t now_ms);
+
+// Replaces the file at `path` with `bytes` atomically (a temporary file
+// beside it, fsynced, renamed over it): a reader sees the old file or the
+// new one, whole. For metrics files; an Error when it cannot.
+std::optional<Error> write_file_atomically(const std::string& path, std::string_view bytes);
 std::string render_backtest_human(const std::vector<BacktestRow>& rows, const std::string& contract);
 std::string render_backtest_json(const std::vector<BacktestRow>& rows, const std::string& stream);
 std::string render_waiver(const Waiver& waiver, const std::string& stream, bool json);

@@ -14,6 +14,8 @@ std::function<int()> add_init(CLI::App& app);
 std::function<int()> add_waive(CLI::App& app);
 std::function<int()> add_status(CLI::App& app);
 std::function<int()> add_history(CLI::App& app);
+std::function<int()> add_show(CLI::App& app);
+std::function<int()> add_suggest(CLI::App& app);
 std::function<int()> add_backtest(CLI::App& app);
 
 }  // namespace invar::cli

@@ -24,6 +24,7 @@ struct StateArgs {
   std::string flap_window = "1h";
   std::string pinned_warn = "1h";
   unsigned threads = 0;  // gate and backtest
+  std::string metrics;   // status
 };
 
 struct GateArgs : StateArgs {
@@ -35,6 +36,8 @@ struct GateArgs : StateArgs {
   bool dry_run = false;
   bool quiet = false;
   uint32_t keep = 10;
+  uint32_t quarantine = 5;
+  std::string metrics;
   std::vector<std::string> waive;
   std::string reason;
   std::string expires;
@@ -105,16 +108,34 @@ std::optional<Setup> setup(const StateArgs& args, bool need_contract) {
   return s;
 }
 
+// Writes the metrics after the decision: a failure is a warning, the
+// decision (and its exit code) stands.
+void write_metrics(const std::string& path, const std::string& text) {
+  if (path.empty()) return;
+  if (auto e = write_file_atomically(path, text))
+    std::fprintf(stderr, "invar: warning: the metrics were not written: %s\n", e->to_string().c_str());
+}
+
 int run_gate(const GateArgs& args) {
   if (args.out.empty() && !args.dry_run) {
     print_error({ErrorCode::usage, "gate needs --out PUBLISH (the file to publish), or --dry-run", {}}, args.format);
     return kCannotJudge;
   }
+  if (args.dry_run && !args.metrics.empty()) {
+    print_error({ErrorCode::usage,
+                 "--metrics describes decisions taken; a dry run takes none (use invar status --metrics for the "
+                 "stream's state)",
+                 {}},
+                args.format);
+    return kCannotJudge;
+  }
   auto s = setup(args, true);
   if (!s) return kCannotJudge;
   s->options.keep = args.keep;
+  s->options.quarantine = args.quarantine;
   s->options.create_streams = args.create;
   SubmitOptions options;
+  options.observe = !args.metrics.empty();
   options.dry_run = args.dry_run;
   options.contract_change = args.contract_change;
   options.now = s->now;
@@ -139,6 +160,8 @@ int run_gate(const GateArgs& args) {
   }
   if (args.format == "json") std::fputs(render_decision_json(*d, args.stream).c_str(), stdout);
   else std::fputs(render_decision_human(*d, {use_color(args.format), args.quiet}).c_str(), stdout);
+  std::fflush(stdout);
+  write_metrics(args.metrics, render_metrics(*d, args.stream, s->now_ms()));
   switch (d->action) {
     case Action::accept: return kAccept;
     case Action::unchanged: return kAccept;
@@ -203,6 +226,8 @@ int run_status(const StateArgs& args) {
   }
   if (args.format == "json") std::fputs(render_status_json(statuses, errors).c_str(), stdout);
   else if (streams.empty()) std::printf("no streams in %s\n", args.state.c_str());
+  std::fflush(stdout);
+  write_metrics(args.metrics, render_metrics(statuses, s->now_ms()));
   return errors.empty() ? kAccept : kCannotJudge;
 }
 
@@ -218,8 +243,34 @@ int run_history(const HistoryArgs& args) {
     print_error(records.error(), args.format);
     return kCannotJudge;
   }
-  if (args.format == "json") std::fputs(render_history_json(args.stream, *records, args.limit).c_str(), stdout);
-  else std::fputs(render_history_human(*records, args.limit).c_str(), stdout);
+  auto quarantine = s->store->quarantine(args.stream);
+  if (!quarantine) {
+    print_error(quarantine.error(), args.format);
+    return kCannotJudge;
+  }
+  if (args.format == "json")
+    std::fputs(render_history_json(args.stream, *records, args.limit, *quarantine).c_str(), stdout);
+  else
+    std::fputs(render_history_human(*records, args.limit, *quarantine).c_str(), stdout);
+  return kAccept;
+}
+
+struct ShowArgs : StateArgs {
+  std::string digest;
+};
+
+int run_show(const ShowArgs& args) {
+  auto s = setup(args, false);
+  if (!s) return kCannotJudge;
+  auto bytes = s->store->artifact(args.stream, args.digest);
+  if (!bytes) {
+    print_error(bytes.error(), args.format);
+    return kCannotJudge;
+  }
+  if (std::fwrite(bytes->data(), 1, bytes->size(), stdout) != bytes->size() || std::fflush(stdout) != 0) {
+    print_error({ErrorCode::io, "cannot write the artifact to standard output", {}}, args.format);
+    return kCannotJudge;
+  }
   return kAccept;
 }
 
@@ -252,6 +303,10 @@ std::function<int()> add_gate(CLI::App& app) {
   cmd->add_flag("--dry-run", args->dry_run, "Evaluate and report; change no state and publish nothing (shadow mode)");
   cmd->add_flag("--quiet,-q", args->quiet, "Human format: the summary and the decision only");
   cmd->add_option("--keep", args->keep, "Accepted artifacts kept for backtests (default 10; the LKG is always kept)");
+  cmd->add_option("--quarantine", args->quarantine,
+                  "Rejected candidates kept as evidence (default 5; 0: none; at most 1000); see invar show");
+  cmd->add_option("--metrics", args->metrics,
+                  "Write Prometheus metrics of the decision to this file, atomically (a failure is a warning)");
   cmd->add_option("--journal-rotate", args->journal_rotate,
                   "Rotate the stream's journal before it passes this size (default 8MiB; 0: never; 4 rotated files kept)");
   cmd->add_option("--waive", args->waive, "Record a waiver for this invariant id before deciding (needs --reason, --expires)");
@@ -341,8 +396,21 @@ std::function<int()> add_status(CLI::App& app) {
   cmd->add_option("stream", args->stream, "The stream (default: every stream)");
   cmd->add_option("--now", args->now, "The clock (RFC 3339); default: the system clock");
   cmd->add_option("--format", args->format, "Output format")->check(CLI::IsMember({"human", "json"}));
+  cmd->add_option("--metrics", args->metrics,
+                  "Also write Prometheus metrics of the streams to this file, atomically (a failure is a warning)");
   add_flap_flags(cmd, *args);
   return [args] { return run_status(*args); };
+}
+
+std::function<int()> add_show(CLI::App& app) {
+  auto args = std::make_shared<ShowArgs>();
+  auto* cmd = app.add_subcommand("show", "Print an artifact the stream keeps (LKG, retained or quarantined) by digest");
+  cmd->footer("Exit codes: 0 printed, 3 cannot (no such artifact, ambiguous prefix, corrupted state)\n");
+  cmd->add_option("--state", args->state, "State directory")->required();
+  cmd->add_flag("--trust-shared-state", args->trust_shared, kTrustHelp);
+  cmd->add_option("--stream", args->stream, "The stream")->required();
+  cmd->add_option("digest", args->digest, "sha256:HEX, or at least 8 of its hex digits (as history shows them)")->required();
+  return [args] { return run_show(*args); };
 }
 
 std::function<int()> add_history(CLI::App& app) {

@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
   const std::pair<std::string_view, Add> table[] = {{"check", add_check},     {"gate", add_gate},
                                                     {"init", add_init},
                                                     {"waive", add_waive},     {"status", add_status},
-                                                    {"history", add_history}, {"backtest", add_backtest}};
+                                                    {"history", add_history}, {"show", add_show},
+                                                    {"backtest", add_backtest}};
   // Set up only the subcommand being run when argv[1] names one: building
   // every option of every subcommand is a tenth of a small check's time.
   // Anything else (--help, --version, a typo) gets them all.

@@ -1,5 +1,6 @@
 // The public stateful API (include/invar/gate.hpp) over src/gate and src/store.
 #include <deque>
+#include <map>
 #include <mutex>
 
 #include "common/digest.hpp"
@@ -51,6 +52,55 @@ Result<std::optional<std::string>> StateStore::lkg_artifact(const std::string& s
   auto bytes = impl_->artifact(stream, lkg.value()->digest, lkg.value()->bytes);
   if (!bytes) return bytes.error();
   return std::optional<std::string>(std::move(bytes.value()));
+}
+
+Result<std::vector<Quarantined>> StateStore::quarantine(const std::string& stream) const {
+  if (!store::valid_stream_name(stream))
+    return Error{ErrorCode::usage, "stream name \"" + stream + "\" is not valid", {}};
+  if (auto e = gate::require_stream(*impl_, stream)) return *e;
+  auto lock = impl_->lock(stream, false);
+  if (!lock) return lock.error();
+  return impl_->quarantined(stream);
+}
+
+Result<std::string> StateStore::artifact(const std::string& stream, const std::string& digest) const {
+  if (!store::valid_stream_name(stream))
+    return Error{ErrorCode::usage, "stream name \"" + stream + "\" is not valid", {}};
+  std::string hex = digest.rfind("sha256:", 0) == 0 ? digest.substr(7) : digest;
+  bool is_hex = hex.size() >= 8 && hex.size() <= 64 &&
+                hex.find_first_not_of("0123456789abcdef") == std::string::npos;
+  if (!is_hex)
+    return Error{ErrorCode::usage,
+                 "\"" + digest + "\" is not a digest: give sha256:HEX or at least 8 of its lowercase hex digits", {}};
+  if (auto e = gate::require_stream(*impl_, stream)) return *e;
+  auto lock = impl_->lock(stream, false);
+  if (!lock) return lock.error();
+  auto lkg = impl_->lkg(stream);
+  if (!lkg) return lkg.error();
+  auto accepted = impl_->accepted(stream);
+  if (!accepted) return accepted.error();
+  auto quarantined = impl_->quarantined(stream);
+  if (!quarantined) return quarantined.error();
+  // Every digest the stream keeps, and where its bytes are.
+  std::map<std::string, bool> kept;  // digest -> quarantined
+  for (const auto& a : store::committed(accepted.value(), lkg.value())) kept[a.digest] = false;
+  if (lkg.value()) kept[lkg.value()->digest] = false;
+  for (const auto& q : quarantined.value()) kept.emplace(q.digest, true);
+  std::vector<std::pair<std::string, bool>> matches;
+  for (const auto& [d, q] : kept)
+    if (d.compare(7, hex.size(), hex) == 0) matches.emplace_back(d, q);
+  if (matches.empty())
+    return Error{ErrorCode::usage,
+                 "stream \"" + stream + "\" keeps no artifact " + digest +
+                     " (it keeps its LKG, its retained accepted artifacts and its quarantine: see `invar status` "
+                     "and `invar history`)",
+                 {}};
+  if (matches.size() > 1)
+    return Error{ErrorCode::usage,
+                 "\"" + digest + "\" matches " + std::to_string(matches.size()) + " artifacts; give more digits", {}};
+  const auto& [full, in_quarantine] = matches.front();
+  return in_quarantine ? impl_->quarantined_artifact(stream, full, store::kMaxStoredArtifact)
+                       : impl_->artifact(stream, full, store::kMaxStoredArtifact);
 }
 
 Gate::Gate(Contract contract, StateStore store, GateOptions options)

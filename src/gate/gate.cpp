@@ -13,6 +13,7 @@
 #include "common/files.hpp"
 #include "common/text.hpp"
 #include "engine/evaluate.hpp"
+#include "engine/observe.hpp"
 
 namespace invar {
 
@@ -209,7 +210,29 @@ std::optional<std::string> journaled_lkg(const std::vector<JournalRecord>& journ
   return std::nullopt;
 }
 
+size_t action_index(std::string_view verdict) {
+  for (Action a : {Action::accept, Action::reject, Action::pin, Action::unchanged})
+    if (to_string(a) == verdict) return static_cast<size_t>(a);
+  return 4;
+}
+
 }  // namespace
+
+std::array<uint64_t, 4> decision_totals(const std::vector<JournalRecord>& journal) {
+  std::array<uint64_t, 4> totals{};
+  // The last record that carries totals, plus the decisions after it
+  // (recorded by an invar that kept none); from 0 when none carries them.
+  for (size_t i = journal.size(); i-- > 0;) {
+    const auto& r = journal[i];
+    if (r.event != "decision") continue;
+    if (r.totals.size() == 4) {
+      for (size_t k = 0; k < 4; ++k) totals[k] += r.totals[k];
+      break;
+    }
+    if (size_t k = action_index(r.verdict); k < 4) ++totals[k];
+  }
+  return totals;
+}
 
 store::Status require_stream(store::Store& store, const std::string& stream) {
   auto exists = store.has_stream(stream);
@@ -272,6 +295,8 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     return usage("stream name " + text::quoted(stream) +
                  " must be 1-128 characters of A-Z a-z 0-9 . _ - (not starting with . or -)");
   if (gate.keep == 0) return usage("--keep must be at least 1 (the LKG is always kept)");
+  if (gate.quarantine > kMaxQuarantine)
+    return usage("--quarantine keeps at most " + std::to_string(kMaxQuarantine) + " rejected candidates per stream");
   Publisher* publisher = options.dry_run ? nullptr : options.publisher;
   if (publisher)
     if (auto file = publisher->file())
@@ -287,6 +312,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
   if (auto e = require_stream(store, stream)) return *e;
 
   // 1. Before the lock: read, the stateless invariants, the candidate's measures.
+  const auto started = std::chrono::steady_clock::now();
   Prepared c;
   if (refused) {
     c.report = *refused;
@@ -414,6 +440,8 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
   if (c.document) apply_waivers(plan, in_force, c.report);
   engine::finish(plan, c.report);
   d.report = std::move(c.report);
+  if (options.observe && c.document)
+    d.observed = engine::observe(plan, c.document->root, c.measures, baseline.measures ? &*baseline.measures : nullptr, now);
 
   d.action = retry ? Action::unchanged
                    : d.report.verdict == Verdict::accept ? Action::accept
@@ -447,6 +475,10 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     d.lkg_after = d.lkg_before;
   }
   rec.lkg_after = d.lkg_after ? d.lkg_after->digest : "";
+  d.decisions_total = decision_totals(journal->records);
+  ++d.decisions_total[static_cast<size_t>(d.action)];
+  rec.totals.assign(d.decisions_total.begin(), d.decisions_total.end());
+  d.judge_ms = engine::ms_since(started);
   std::vector<JournalRecord> decisions = std::move(journal->records);
   decisions.push_back(rec);
   Flap flap = detect_flap(decisions, now, gate.flap);
@@ -501,6 +533,15 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
                       "): gate the same artifact again to publish it";
       return *e;
     }
+  // 5. Evidence: the rejected bytes, kept after the decision is published
+  //    (a failure here loses no decision; it is a warning).
+  if ((d.action == Action::pin || d.action == Action::reject) && !refused && gate.quarantine > 0) {
+    Quarantined q{d.candidate, bytes.size(), now, rec.verdict, rec.failed};
+    if (auto e = store.quarantine(stream, bytes, q, gate.quarantine))
+      d.warnings.push_back("the rejected candidate could not be quarantined (" + e->to_string() + ")");
+    else
+      d.quarantined = true;
+  }
   return d;
 }
 
@@ -667,6 +708,10 @@ Result<StreamStatus> status(store::Store& store, const std::string& stream, int6
                            ") has no journal record: a gate died or failed right after committing it; the next gate "
                            "journals the repair");
   }
+  s.decisions_total = decision_totals(records);
+  auto quarantined = store.quarantined(stream);
+  if (!quarantined) return quarantined.error();
+  s.quarantined = std::move(quarantined.value());
   Flap f = detect_flap(records, now_ms, options.flap);
   s.flapping = f.flapping;
   s.flap_history = std::move(f.history);

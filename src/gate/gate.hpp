@@ -3,6 +3,7 @@
 // semantics.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 
 namespace invar::gate {
 
+inline constexpr uint32_t kMaxQuarantine = 1000;  // GateOptions::quarantine at most
 inline constexpr int64_t kMaxWaiverMs = 30ll * 24 * 3600 * 1000;  // a waiver lasts at most 30 days
 
 // Judges `bytes` (or a file already refused unread: pass its report as
@@ -41,6 +43,9 @@ Flap detect_flap(const std::vector<JournalRecord>& journal, int64_t now_ms, cons
 // Since when the stream has served its LKG instead of new candidates (the
 // last decisions were pins), if it has.
 std::optional<int64_t> pinned_since(const std::vector<JournalRecord>& journal);
+
+// Decisions so far by action (indexed by Action), from the journal's totals.
+std::array<uint64_t, 4> decision_totals(const std::vector<JournalRecord>& journal);
 
 // An Error (ErrorCode::usage, naming `invar init`) when `stream` does not exist.
 store::Status require_stream(store::Store& store, const std::string& stream);

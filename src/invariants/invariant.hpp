@@ -153,6 +153,10 @@ struct Comparison {
 Comparison compare(const Invariant& inv, simdjson::dom::element root, const Measure& candidate,
                    const Measure* baseline, const EvalContext& ctx, std::vector<Violation>& out);
 
+// A timestamp as freshness reads it (RFC 3339, or a number of epoch
+// seconds), in epoch milliseconds; nullopt when it is neither.
+std::optional<int64_t> timestamp_ms(simdjson::dom::element e);
+
 // Explanations for a count breach over `nodes`: which field values dominate.
 std::vector<std::string> explain_count(const std::vector<simdjson::dom::element>& nodes);
 

@@ -341,16 +341,6 @@ void eval_unique(const Invariant& inv, element scope, selector::Path& base, cons
   }
 }
 
-std::optional<int64_t> timestamp_ms(element e) {
-  if (e.type() == element_type::STRING) return text::parse_rfc3339(sj::string_of(e));
-  if (e.type() == element_type::INT64 || e.type() == element_type::UINT64 || e.type() == element_type::DOUBLE) {
-    double seconds = schema::number_of(schema::Value{e});
-    if (!std::isfinite(seconds) || std::fabs(seconds) > 1e13) return std::nullopt;
-    return static_cast<int64_t>(seconds * 1000);
-  }
-  return std::nullopt;
-}
-
 // One timestamp judged against [now - max_age, now + max_skew].
 void judge_timestamp(const Invariant& inv, element value, const selector::Path& path, const EvalContext& ctx,
                      Sink& sink) {
@@ -439,6 +429,16 @@ void evaluate_at(const Invariant& inv, element scope, selector::Path& base, elem
 }
 
 }  // namespace
+
+std::optional<int64_t> timestamp_ms(element e) {
+  if (e.type() == element_type::STRING) return text::parse_rfc3339(sj::string_of(e));
+  if (e.type() == element_type::INT64 || e.type() == element_type::UINT64 || e.type() == element_type::DOUBLE) {
+    double seconds = schema::number_of(schema::Value{e});
+    if (!std::isfinite(seconds) || std::fabs(seconds) > 1e13) return std::nullopt;
+    return static_cast<int64_t>(seconds * 1000);
+  }
+  return std::nullopt;
+}
 
 uint64_t evaluate(const Invariant& inv, element root, const EvalContext& ctx, std::vector<Violation>& out) {
   Sink sink(inv, out, ctx.limits->max_report_violations);

@@ -38,7 +38,13 @@ json lkg_json(const std::optional<LkgRecord>& r) {
 
 json time_or_null(const std::optional<int64_t>& ms) { return ms ? json(text::format_rfc3339(*ms)) : json(nullptr); }
 
-std::string record_line(const JournalRecord& r) {
+// Whether the candidate of decision `r` is in the quarantine.
+bool in_quarantine(const JournalRecord& r, const std::vector<Quarantined>& quarantine) {
+  if (r.event != "decision" || (r.verdict != "pin" && r.verdict != "reject")) return false;
+  return std::any_of(quarantine.begin(), quarantine.end(), [&](const Quarantined& q) { return q.digest == r.candidate; });
+}
+
+std::string record_line(const JournalRecord& r, bool quarantined = false) {
   std::string when = text::format_rfc3339(r.time_ms);
   using text::printable;
   if (r.event == "waiver" && r.waiver)
@@ -56,6 +62,7 @@ std::string record_line(const JournalRecord& r) {
     for (const auto& w : r.waived) line += " " + printable(w);
   }
   if (r.flapping) line += "  FLAPPING";
+  if (quarantined) line += "  [quarantined]";
   return line;
 }
 
@@ -109,6 +116,8 @@ std::string render_decision_human(const Decision& d, const RenderOptions& option
     out += "  flapping: verdicts alternate between accept and reject (a partially rolled-out upstream?):\n";
     for (const auto& h : d.flap_history) out += "    " + h + "\n";
   }
+  if (d.quarantined)
+    out += "  the candidate is kept in quarantine as " + d.candidate + " (invar show retrieves it)\n";
   for (const auto& w : d.warnings) out += "  warning: " + text::printable(w) + "\n";
   return out;
 }
@@ -125,6 +134,7 @@ std::string render_decision_json(const Decision& d, const std::string& stream) {
                {"flapping", d.flapping},
                {"flap_history", d.flap_history},
                {"pinned_since", time_or_null(d.pinned_since_ms)},
+               {"quarantined", d.quarantined},
                {"warnings", d.warnings},
                {"report", report_to_json(d.report)}});
 }
@@ -140,6 +150,9 @@ std::string render_status_human(const StreamStatus& st, int64_t now) {
   else
     out += "  LKG: none (nothing accepted yet)\n";
   out += fmt::format("  retained: {} accepted artifacts (verified)\n", st.retained);
+  if (!st.quarantined.empty())
+    out += fmt::format("  quarantine: {} rejected candidates kept, the last {} ({})\n", st.quarantined.size(),
+                       short_digest(st.quarantined.back().digest), text::format_rfc3339(st.quarantined.back().time_ms));
   if (st.pinned_since_ms)
     out += fmt::format("  PINNED since {} ({})\n", text::format_rfc3339(*st.pinned_since_ms),
                        text::format_duration(std::max<int64_t>(0, now - *st.pinned_since_ms)));
@@ -151,7 +164,7 @@ std::string render_status_human(const StreamStatus& st, int64_t now) {
     out += fmt::format("  waiver: {} until {} by {}: {}\n", text::printable(w.invariant),
                        text::format_rfc3339(w.expires_ms), text::printable(w.by), text::printable(w.reason));
   if (!st.recent.empty()) out += "  last decisions (newest first):\n";
-  for (const auto& r : st.recent) out += "    " + record_line(r) + "\n";
+  for (const auto& r : st.recent) out += "    " + record_line(r, in_quarantine(r, st.quarantined)) + "\n";
   for (const auto& w : st.warnings) out += "  warning: " + text::printable(w) + "\n";
   return out;
 }
@@ -163,9 +176,21 @@ std::string render_status_json(const std::vector<StreamStatus>& statuses, const 
     for (const auto& r : st.recent) recent.push_back(store::to_json(r));
     json waivers = json::array();
     for (const auto& w : st.active_waivers) waivers.push_back(store::to_json(w));
+    json quarantine = json::array();
+    for (const auto& q : st.quarantined)
+      quarantine.push_back({{"digest", q.digest},
+                            {"bytes", q.bytes},
+                            {"time", text::format_rfc3339(q.time_ms)},
+                            {"verdict", q.verdict},
+                            {"failed", q.failed}});
+    json totals = json::object();
+    for (Action a : {Action::accept, Action::reject, Action::pin, Action::unchanged})
+      totals[std::string(to_string(a))] = st.decisions_total[static_cast<size_t>(a)];
     list.push_back({{"stream", st.stream},
                     {"lkg", lkg_json(st.lkg)},
                     {"retained", st.retained},
+                    {"quarantine", quarantine},
+                    {"decisions_total", totals},
                     {"pinned_since", time_or_null(st.pinned_since_ms)},
                     {"flapping", st.flapping},
                     {"flap_history", st.flap_history},
@@ -178,17 +203,24 @@ std::string render_status_json(const std::vector<StreamStatus>& statuses, const 
   return dump({{"version", 1}, {"streams", list}, {"errors", problems}});
 }
 
-std::string render_history_human(const std::vector<JournalRecord>& records, size_t limit) {
+std::string render_history_human(const std::vector<JournalRecord>& records, size_t limit,
+                                 const std::vector<Quarantined>& quarantine) {
   std::string out;
   size_t shown = 0;
-  for (size_t i = records.size(); i-- > 0 && shown < limit; ++shown) out += record_line(records[i]) + "\n";
+  for (size_t i = records.size(); i-- > 0 && shown < limit; ++shown)
+    out += record_line(records[i], in_quarantine(records[i], quarantine)) + "\n";
   return out;
 }
 
-std::string render_history_json(const std::string& stream, const std::vector<JournalRecord>& records, size_t limit) {
+std::string render_history_json(const std::string& stream, const std::vector<JournalRecord>& records, size_t limit,
+                                 const std::vector<Quarantined>& quarantine) {
   json list = json::array();
   size_t shown = 0;
-  for (size_t i = records.size(); i-- > 0 && shown < limit; ++shown) list.push_back(store::to_json(records[i]));
+  for (size_t i = records.size(); i-- > 0 && shown < limit; ++shown) {
+    json r = store::to_json(records[i]);
+    if (in_quarantine(records[i], quarantine)) r["quarantined"] = true;
+    list.push_back(std::move(r));
+  }
   return dump({{"version", 1}, {"stream", stream}, {"records", list}});
 }
 

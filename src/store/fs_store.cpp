@@ -235,6 +235,12 @@ class FsStore : public Store {
   Result<std::string> artifact(const std::string& stream, const std::string& digest, uint64_t max_bytes) override {
     auto objects = objects_dir(stream);
     if (!objects) return objects.error();
+    return verified_object(*objects, digest, max_bytes);
+  }
+
+  // The artifact stored in `dir` under `digest`, verified.
+  static Result<std::string> verified_object(const Dir& dir, const std::string& digest, uint64_t max_bytes) {
+    const Dir* objects = &dir;
     if (!valid_digest(digest)) return state_error(objects->path(), "malformed artifact digest " + text::quoted(digest));
     std::string name = digest.substr(7) + ".json";
     auto bytes = objects->read(name, max_bytes, "stored artifact");
@@ -352,21 +358,13 @@ class FsStore : public Store {
     for (const auto& a : committed(list.value(), current.value())) keep.insert(a.digest.substr(7));
     auto objects = objects_dir(stream);
     if (!objects) return objects.error();
-    auto names = objects->list();
-    if (!names) return names.error();
-    for (const auto& name : *names) {
-      auto hex = object_hex(name);
-      bool ours = (hex && !keep.count(*hex)) || (name[0] == '.' && name.find(".json.tmp-") != std::string::npos &&
-                                                 object_hex(name.substr(1, name.find(".tmp-") - 1)));
-      if (!ours) continue;
-      auto st = objects->stat(name);
-      if (!st || !S_ISREG(st->st_mode)) continue;  // only regular files it wrote
-      if (auto e = objects->remove(name)) return e;
-    }
+    if (auto e = remove_unlisted(*objects, keep)) return e;
     auto stream_names = (**dir).list();
     if (!stream_names) return stream_names.error();
     for (const auto& name : *stream_names) {
-      if (!is_temp_of(name, {"lkg.json", "accepted.json", "waivers.json", "journal.jsonl", "stream.json"})) continue;
+      if (!is_temp_of(name, {"lkg.json", "accepted.json", "waivers.json", "journal.jsonl", "stream.json",
+                             "quarantine.json"}))
+        continue;
       auto st = (**dir).stat(name);
       if (st && S_ISREG(st->st_mode))
         if (auto e = (**dir).remove(name)) return e;
@@ -454,6 +452,51 @@ class FsStore : public Store {
     return (**dir).write_atomic("waivers.json", encode_waivers(waivers), "waivers");
   }
 
+  Status quarantine(const std::string& stream, std::string_view bytes, const Quarantined& entry,
+                    uint32_t keep) override {
+    auto dir = stream_dir(stream, false);
+    if (!dir) return dir.error();
+    if (!*dir) return state_error(stream_path(stream), "the stream's directory is gone");
+    auto q = (**dir).sub("quarantine", true);
+    if (!q) return q.error();
+    if (auto e = trusted(**q)) return e;
+    auto list = quarantined(stream);
+    if (!list) return list.error();
+    std::vector<Quarantined> entries;
+    for (const auto& old : list.value())
+      if (old.digest != entry.digest) entries.push_back(old);
+    entries.push_back(entry);
+    if (entries.size() > keep) entries.erase(entries.begin(), entries.end() - keep);
+    if (keep > 0)
+      if (auto e = (**q).write_atomic(entry.digest.substr(7) + ".json", bytes, "quarantine:object")) return e;
+    if (auto e = (**dir).write_atomic("quarantine.json", encode_quarantine(entries), "quarantine:list")) return e;
+    std::set<std::string> listed;
+    for (const auto& e : entries) listed.insert(e.digest.substr(7));
+    return remove_unlisted(**q, listed);
+  }
+
+  Result<std::vector<Quarantined>> quarantined(const std::string& stream) override {
+    auto dir = existing(stream);
+    if (!dir) return dir.error();
+    if (!*dir) return std::vector<Quarantined>();
+    auto text = read_state(**dir, "quarantine.json");
+    if (!text) return text.error();
+    if (!*text) return std::vector<Quarantined>();
+    return decode_quarantine(**text, (*dir)->child("quarantine.json"));
+  }
+
+  Result<std::string> quarantined_artifact(const std::string& stream, const std::string& digest,
+                                           uint64_t max_bytes) override {
+    auto dir = stream_dir(stream, false);
+    if (!dir) return dir.error();
+    if (!*dir) return state_error(stream_path(stream), "the stream has no state");
+    auto q = (**dir).sub("quarantine", false);
+    if (!q) return q.error();
+    if (!*q) return state_error((**dir).child("quarantine"), "the quarantine directory is gone");
+    if (auto e = trusted(**q)) return *e;
+    return verified_object(**q, digest, max_bytes);
+  }
+
   Status check_outside(const std::string& path) override {
     std::string parent = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
     char* out_dir = ::realpath(parent.c_str(), nullptr);
@@ -475,6 +518,24 @@ class FsStore : public Store {
 
  private:
   std::string stream_path(const std::string& stream) const { return dir_ + "/streams/" + stream; }
+
+  // Deletes the artifacts in `dir` whose digest is not in `keep`, and
+  // temporary files of interrupted writes: only regular files named as
+  // invar names them.
+  static Status remove_unlisted(const Dir& dir, const std::set<std::string>& keep) {
+    auto names = dir.list();
+    if (!names) return names.error();
+    for (const auto& name : *names) {
+      auto hex = object_hex(name);
+      bool ours = (hex && !keep.count(*hex)) || (name[0] == '.' && name.find(".json.tmp-") != std::string::npos &&
+                                                 object_hex(name.substr(1, name.find(".tmp-") - 1)));
+      if (!ours) continue;
+      auto st = dir.stat(name);
+      if (!st || !S_ISREG(st->st_mode)) continue;
+      if (auto e = dir.remove(name)) return e;
+    }
+    return std::nullopt;
+  }
 
   static std::string journal_name(uint32_t n) {
     return n == 0 ? "journal.jsonl" : "journal." + std::to_string(n) + ".jsonl";

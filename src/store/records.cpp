@@ -187,6 +187,34 @@ Result<std::vector<Waiver>> decode_waivers(std::string_view text, const std::str
   return out;
 }
 
+std::string encode_quarantine(const std::vector<Quarantined>& entries) {
+  json list = json::array();
+  for (const auto& q : entries)
+    list.push_back({{"digest", q.digest},
+                    {"bytes", q.bytes},
+                    {"time_ms", q.time_ms},
+                    {"time", text::format_rfc3339(q.time_ms)},
+                    {"verdict", q.verdict},
+                    {"failed", q.failed}});
+  return seal({{"entries", list}}, "invar-quarantine") + "\n";
+}
+
+Result<std::vector<Quarantined>> decode_quarantine(std::string_view text, const std::string& where) {
+  auto j = unseal(text, where, "invar-quarantine");
+  if (!j) return j.error();
+  const json& list = (*j)["entries"];
+  if (!list.is_array()) return state_error(where, "\"entries\" is not an array; invar will not use it", "/entries");
+  std::vector<Quarantined> out;
+  for (const auto& e : list) {
+    Quarantined q;
+    if (!get(e, "digest", q.digest) || !get(e, "bytes", q.bytes) || !get(e, "time_ms", q.time_ms) ||
+        !get(e, "verdict", q.verdict) || !get(e, "failed", q.failed) || !valid_digest(q.digest))
+      return state_error(where, "a malformed entry; invar will not use it", "/entries");
+    out.push_back(std::move(q));
+  }
+  return out;
+}
+
 std::string encode_measures(const std::string& digest, const invariants::Measures& measures) {
   json m = {{"artifact", digest}, {"measures", invariants::to_json(measures)}};
   return seal(m, "invar-measures") + "\n";
@@ -222,6 +250,7 @@ json to_json(const JournalRecord& r) {
   }
   if (r.event != "waiver") j["lkg_after"] = r.lkg_after;
   if (!r.detail.empty()) j["detail"] = r.detail;
+  if (!r.totals.empty()) j["totals"] = r.totals;
   if (r.waiver) j["waiver"] = to_json(*r.waiver);
   return j;
 }
@@ -238,6 +267,7 @@ Result<JournalRecord> decode_journal(std::string_view line, const std::string& w
       !get(j, "host", r.host) || !get(j, "pid", r.pid))
     return malformed();
   if (j.contains("detail") && !get(j, "detail", r.detail)) return malformed();
+  if (j.contains("totals") && (!get(j, "totals", r.totals) || r.totals.size() != 4)) return malformed();
   if (r.event == "decision" || r.event == "init") {
     if (!get(j, "verdict", r.verdict) || !get(j, "candidate", r.candidate) || !get(j, "generation", r.generation) ||
         !get(j, "failed", r.failed) || !get(j, "waived", r.waived) || !get(j, "lkg_before", r.lkg_before) ||

@@ -37,6 +37,9 @@ Result<LkgRecord> decode_lkg(std::string_view text, const std::string& where);
 std::string encode_accepted(const std::vector<Accepted>& entries);
 Result<std::vector<Accepted>> decode_accepted(std::string_view text, const std::string& where);
 
+std::string encode_quarantine(const std::vector<Quarantined>& entries);
+Result<std::vector<Quarantined>> decode_quarantine(std::string_view text, const std::string& where);
+
 std::string encode_waivers(const std::vector<Waiver>& waivers);
 Result<std::vector<Waiver>> decode_waivers(std::string_view text, const std::string& where);
 

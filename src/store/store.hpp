@@ -37,6 +37,7 @@ using invar::Accepted;
 using invar::StreamInfo;
 using invar::JournalRecord;
 using invar::LkgRecord;
+using invar::Quarantined;
 using invar::Waiver;
 
 // Held while a stream is read (shared) or written (exclusive); released on
@@ -108,6 +109,16 @@ class Store {
   // when the journal was whole.
   virtual Result<std::optional<std::string>> repair_journal(const std::string& stream) = 0;
   virtual Status set_waivers(const std::string& stream, const std::vector<Waiver>& waivers) = 0;
+
+  // Keeps a rejected candidate as evidence: its bytes under their digest,
+  // the list newest last; entries past the newest `keep`, and their files,
+  // are deleted. The same bytes rejected again move to the end.
+  virtual Status quarantine(const std::string& stream, std::string_view bytes, const Quarantined& entry,
+                            uint32_t keep) = 0;
+  virtual Result<std::vector<Quarantined>> quarantined(const std::string& stream) = 0;
+  // A quarantined candidate's bytes, verified against `digest`.
+  virtual Result<std::string> quarantined_artifact(const std::string& stream, const std::string& digest,
+                                                   uint64_t max_bytes) = 0;
   // Refuses (ErrorCode::usage) a publication path inside the store.
   virtual Status check_outside(const std::string& path) = 0;
 };

@@ -1,0 +1,170 @@
+// Prometheus text exposition format (version 0.0.4) of streams and decisions,
+// for node_exporter's textfile collector. Samples of one metric are kept
+// together under its HELP and TYPE lines, as the format requires.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <map>
+
+#include "common/files.hpp"
+#include "invar/gate.hpp"
+
+namespace invar {
+
+namespace {
+
+// What one stream contributes, from a status or from a decision.
+struct StreamSample {
+  std::string stream;
+  std::array<uint64_t, 4> totals{};
+  std::optional<int64_t> last_decision_ms;
+  std::optional<LkgRecord> lkg;
+  std::optional<int64_t> pinned_since_ms;
+  bool flapping = false;
+  std::optional<uint64_t> quarantined;
+  const Decision* decision = nullptr;
+};
+
+std::string escape_label(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+std::string number(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  return fmt::format("{}", v);
+}
+
+class Exposition {
+ public:
+  // One metric family: its samples follow until the next family.
+  void family(const char* name, const char* type, const char* help) {
+    name_ = name;
+    out_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  }
+  void sample(const std::vector<std::pair<const char*, std::string_view>>& labels, double value) {
+    out_ += name_;
+    for (size_t i = 0; i < labels.size(); ++i)
+      out_ += fmt::format("{}{}=\"{}\"", i ? "," : "{", labels[i].first, escape_label(labels[i].second));
+    if (!labels.empty()) out_ += "}";
+    out_ += " " + number(value) + "\n";
+  }
+  std::string text() && { return std::move(out_); }
+
+ private:
+  std::string name_;
+  std::string out_;
+};
+
+std::string render(const std::vector<StreamSample>& streams, int64_t now_ms) {
+  Exposition x;
+  auto seconds = [](int64_t ms) { return static_cast<double>(ms) / 1000.0; };
+  x.family("invar_decisions_total", "counter", "Gate decisions on the stream by verdict (kept in its journal).");
+  for (const auto& s : streams)
+    for (Action a : {Action::accept, Action::reject, Action::pin, Action::unchanged})
+      x.sample({{"stream", s.stream}, {"verdict", to_string(a)}}, static_cast<double>(s.totals[static_cast<size_t>(a)]));
+  x.family("invar_last_decision_timestamp_seconds", "gauge", "When the stream's last decision was taken (Unix time).");
+  for (const auto& s : streams)
+    if (s.last_decision_ms) x.sample({{"stream", s.stream}}, seconds(*s.last_decision_ms));
+  x.family("invar_lkg_sequence", "gauge", "Promotions on the stream so far (the LKG's sequence; 0: no LKG).");
+  for (const auto& s : streams) x.sample({{"stream", s.stream}}, s.lkg ? static_cast<double>(s.lkg->sequence) : 0);
+  x.family("invar_lkg_age_seconds", "gauge", "Time since the stream's LKG was accepted.");
+  for (const auto& s : streams)
+    if (s.lkg) x.sample({{"stream", s.stream}}, seconds(std::max<int64_t>(0, now_ms - s.lkg->accepted_at_ms)));
+  x.family("invar_lkg_bytes", "gauge", "Size of the stream's LKG.");
+  for (const auto& s : streams)
+    if (s.lkg) x.sample({{"stream", s.stream}}, static_cast<double>(s.lkg->bytes));
+  x.family("invar_pinned", "gauge", "1 while the stream serves its LKG because the last candidates were rejected.");
+  for (const auto& s : streams) x.sample({{"stream", s.stream}}, s.pinned_since_ms ? 1 : 0);
+  x.family("invar_pinned_seconds", "gauge", "How long the stream has been pinned to its LKG (0: not pinned).");
+  for (const auto& s : streams)
+    x.sample({{"stream", s.stream}}, s.pinned_since_ms ? seconds(std::max<int64_t>(0, now_ms - *s.pinned_since_ms)) : 0);
+  x.family("invar_flapping", "gauge", "1 when verdicts alternate between accept and reject within the flap window.");
+  for (const auto& s : streams) x.sample({{"stream", s.stream}}, s.flapping ? 1 : 0);
+  x.family("invar_quarantined_candidates", "gauge", "Rejected candidates kept in the stream's quarantine.");
+  for (const auto& s : streams)
+    if (s.quarantined) x.sample({{"stream", s.stream}}, static_cast<double>(*s.quarantined));
+
+  // From a decision: what its candidate measured and cost.
+  x.family("invar_check_duration_seconds", "gauge", "Time the last decision took, from reading the candidate to the verdict.");
+  for (const auto& s : streams)
+    if (s.decision) x.sample({{"stream", s.stream}}, s.decision->judge_ms / 1000.0);
+  x.family("invar_invariant_violations", "gauge", "Violations of each invariant in the last candidate (0: it held).");
+  for (const auto& s : streams)
+    if (s.decision)
+      for (const auto& r : s.decision->report.invariants)
+        x.sample({{"stream", s.stream}, {"invariant", r.id}, {"kind", r.kind}}, static_cast<double>(r.violations));
+  x.family("invar_measure", "gauge", "What an invariant measured of the last candidate (count, sum, bytes, keys, value, age_seconds).");
+  for (const auto& s : streams)
+    if (s.decision)
+      for (const auto& o : s.decision->observed)
+        x.sample({{"stream", s.stream}, {"invariant", o.invariant}, {"kind", o.kind}, {"measure", o.measure}}, o.value);
+  x.family("invar_measure_baseline", "gauge", "The same measure of the LKG the candidate was compared with.");
+  for (const auto& s : streams)
+    if (s.decision)
+      for (const auto& o : s.decision->observed)
+        if (o.baseline)
+          x.sample({{"stream", s.stream}, {"invariant", o.invariant}, {"kind", o.kind}, {"measure", o.measure}}, *o.baseline);
+  x.family("invar_measure_change_ratio", "gauge", "Candidate measure / LKG measure - 1 (0.1: grew 10%).");
+  for (const auto& s : streams)
+    if (s.decision)
+      for (const auto& o : s.decision->observed)
+        if (o.baseline && *o.baseline != 0)
+          x.sample({{"stream", s.stream}, {"invariant", o.invariant}, {"kind", o.kind}, {"measure", o.measure}},
+                   o.value / *o.baseline - 1);
+  return std::move(x).text();
+}
+
+}  // namespace
+
+std::string render_metrics(const std::vector<StreamStatus>& statuses, int64_t now_ms) {
+  std::vector<StreamSample> samples;
+  for (const auto& st : statuses) {
+    StreamSample s;
+    s.stream = st.stream;
+    s.totals = st.decisions_total;
+    if (!st.recent.empty()) s.last_decision_ms = st.recent.front().time_ms;
+    s.lkg = st.lkg;
+    s.pinned_since_ms = st.pinned_since_ms;
+    s.flapping = st.flapping;
+    s.quarantined = st.quarantined.size();
+    samples.push_back(std::move(s));
+  }
+  return render(samples, now_ms);
+}
+
+std::string render_metrics(const Decision& d, const std::string& stream, int64_t now_ms) {
+  StreamSample s;
+  s.stream = stream;
+  s.totals = d.decisions_total;
+  s.last_decision_ms = now_ms;
+  s.lkg = d.lkg_after;
+  s.pinned_since_ms = d.pinned_since_ms;
+  s.flapping = d.flapping;
+  s.decision = &d;
+  return render({s}, now_ms);
+}
+
+std::optional<Error> write_file_atomically(const std::string& path, std::string_view bytes) {
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (name.empty() || name == "." || name == "..") {
+    Error e;
+    e.code = ErrorCode::usage;
+    e.message = "\"" + path + "\" names a directory, not a file";
+    return e;
+  }
+  auto d = files::Dir::open(dir);
+  if (!d) return d.error();
+  return d->write_atomic(name, bytes, "metrics");
+}
+
+}  // namespace invar

@@ -1,0 +1,245 @@
+// The gate's operational edges (issue 12): evidence kept in a quarantine and
+// retrieved with `invar show`, and metrics for monitoring, validated by
+// Prometheus's own promtool.
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "gate_fixture.hpp"
+#include "process.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using test::Fixture;
+
+namespace {
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// Regular files in `dir`.
+size_t files_in(const std::string& dir) {
+  size_t n = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) n += e.is_regular_file();
+  return n;
+}
+
+std::string digest_of(const std::string& gate_json) { return json::parse(gate_json)["candidate"]; }
+
+// `promtool check metrics` on `path`: its exit code and output; -1 when
+// promtool is not installed (scripts/install-deps installs it).
+std::pair<int, std::string> promtool(const std::string& path) {
+  if (std::system("command -v promtool >/dev/null 2>&1") != 0) return {-1, ""};
+  std::string out = path + ".promtool";
+  int rc = std::system(("promtool check metrics < '" + path + "' > '" + out + "' 2>&1").c_str());
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, test::slurp(out)};
+}
+
+void require_promtool_accepts(const std::string& path) {
+  auto [rc, out] = promtool(path);
+  if (rc == -1) {
+    if (std::getenv("CI")) FAIL("promtool is not installed (scripts/install-deps installs Debian's prometheus)");
+    WARN("promtool is not installed: the metrics file was not validated (scripts/install-deps installs it)");
+    return;
+  }
+  INFO(test::slurp(path));
+  INFO(out);
+  REQUIRE(rc == 0);
+}
+
+// The value of the sample `name{labels}` in a metrics file ("" when absent).
+std::string sample(const std::string& text, const std::string& series) {
+  size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return "";
+  size_t start = at + series.size() + 2;
+  return text.substr(start, text.find('\n', start) - start);
+}
+
+}  // namespace
+
+TEST_CASE("12.3 quarantine: the last N rejected candidates are kept, listed and retrievable", "[operations][gate]") {
+  Fixture f;
+  REQUIRE(f.gate(f.artifact(1)).exit == 0);
+  std::vector<std::string> bad;  // three distinct rejected candidates (no items)
+  for (int g = 2; g <= 4; ++g) {
+    auto r = f.gate(f.artifact(g, 0), {"--quarantine", "2", "--format", "json"});
+    INFO(r.out);
+    REQUIRE(r.exit == 2);
+    REQUIRE(json::parse(r.out)["quarantined"] == true);
+    bad.push_back(digest_of(r.out));
+  }
+  // Only the newest two are kept, on disk and in the status.
+  CHECK(files_in(f.stream_file("quarantine")) == 2);
+  auto quarantine = f.status()["quarantine"];
+  REQUIRE(quarantine.size() == 2);
+  CHECK(quarantine[0]["digest"] == bad[1]);
+  CHECK(quarantine[1]["digest"] == bad[2]);
+  CHECK(quarantine[1]["verdict"] == "pin");
+  CHECK(quarantine[1]["failed"] == json::array({"items"}));
+  // History marks the decisions whose candidate can still be retrieved.
+  auto journal = f.journal();
+  REQUIRE(journal.size() == 4);
+  CHECK_FALSE(journal[1].contains("quarantined"));
+  CHECK(journal[2]["quarantined"] == true);
+  CHECK(journal[3]["quarantined"] == true);
+  auto human = test::invar({"history", "--state", f.state, "s"});
+  CHECK(contains(human.out, bad[2].substr(0, 19) + "  generation 4  failed: items  [quarantined]\n"));
+  CHECK(contains(human.out, bad[0].substr(0, 19) + "  generation 2  failed: items\n"));
+  // `show` prints the bytes exactly, by full digest or by a prefix.
+  auto shown = test::invar({"show", "--state", f.state, "--stream", "s", bad[2]});
+  CHECK(shown.exit == 0);
+  CHECK(shown.out == test::slurp(f.artifact(4, 0)));
+  shown = test::invar({"show", "--state", f.state, "--stream", "s", bad[1].substr(7, 12)});
+  CHECK(shown.exit == 0);
+  CHECK(shown.out == test::slurp(f.artifact(3, 0)));
+  // ... and the LKG too; the oldest rejected one is gone.
+  CHECK(test::invar({"show", "--state", f.state, "--stream", "s", f.status()["lkg"]["digest"]}).out ==
+        test::slurp(f.artifact(1)));
+  auto gone = test::invar({"show", "--state", f.state, "--stream", "s", bad[0]});
+  CHECK(gone.exit == 3);
+  CHECK(contains(gone.out, "stream \"s\" keeps no artifact " + bad[0]));
+}
+
+TEST_CASE("12.3 quarantine: the same bytes rejected again are kept once; 0 keeps nothing", "[operations][gate]") {
+  Fixture f;
+  REQUIRE(f.gate(f.artifact(1)).exit == 0);
+  REQUIRE(f.gate(f.artifact(2, 0)).exit == 2);
+  REQUIRE(f.gate(f.artifact(2, 0)).exit == 2);
+  CHECK(f.status()["quarantine"].size() == 1);
+  auto r = f.gate(f.artifact(3, 0), {"--quarantine", "0", "--format", "json"});
+  REQUIRE(r.exit == 2);
+  CHECK(json::parse(r.out)["quarantined"] == false);
+  CHECK(f.status()["quarantine"].size() == 1);  // what was kept stays
+  CHECK(files_in(f.stream_file("quarantine")) == 1);
+  // A stream with no LKG rejects, and keeps the evidence too.
+  Fixture g;
+  REQUIRE(g.gate(g.artifact(1, 0)).exit == 1);
+  CHECK(g.status()["quarantine"].size() == 1);
+  CHECK(g.gate(g.artifact(1), {"--quarantine", "1001"}).exit == 3);
+}
+
+TEST_CASE("12.3 quarantine: a quarantine that cannot be written loses no decision", "[operations][gate]") {
+  Fixture f;
+  REQUIRE(f.gate(f.artifact(1)).exit == 0);
+  // Something that is not a directory where the quarantine goes.
+  test::spit(f.stream_file("quarantine"), "not a directory");
+  auto r = f.gate(f.artifact(2, 0));
+  INFO(r.out);
+  CHECK(r.exit == 2);  // the pin stands, and the LKG was published
+  CHECK(contains(r.out, "warning: the rejected candidate could not be quarantined"));
+  CHECK(test::slurp(f.out) == test::slurp(f.artifact(1)));
+  CHECK(f.journal().back()["verdict"] == "pin");
+}
+
+TEST_CASE("12.3 show: bad digests, unknown streams and locations are exit 3 with a reason", "[operations]") {
+  Fixture f;
+  REQUIRE(f.gate(f.artifact(1)).exit == 0);
+  auto show = [&](const std::string& state, const std::string& stream, const std::string& digest) {
+    return test::invar({"show", "--state", state, "--stream", stream, digest});
+  };
+  auto r = show(f.state, "s", "xyz");
+  CHECK(r.exit == 3);
+  CHECK(contains(r.out, "\"xyz\" is not a digest: give sha256:HEX or at least 8 of its lowercase hex digits"));
+  CHECK(show(f.state, "s", "0123").exit == 3);  // too short to name one artifact
+  r = show(f.state, "nope", "01234567");
+  CHECK(r.exit == 3);
+  CHECK(contains(r.out, "stream \"nope\" does not exist"));
+  r = show(f.tmp / "missing", "s", "01234567");
+  CHECK(r.exit == 3);
+  CHECK(contains(r.out, "there is no invar state at this location"));
+  CHECK(test::invar({"show", "--state", f.state, "--stream", "s"}).exit == 3);  // no digest
+}
+
+TEST_CASE("12.5 metrics: a gate writes Prometheus metrics promtool accepts, counters that survive rotation",
+          "[operations][metrics]") {
+  Fixture f;
+  std::string metrics = f.tmp / "invar-s.prom";
+  const std::vector<std::string> flags = {"--metrics", metrics, "--journal-rotate", "600B"};
+  auto at = [](const char* time) { return std::vector<std::string>{"--now", time}; };
+  auto gate = [&](const std::string& artifact, const char* time) {
+    auto extra = flags;
+    for (const auto& a : at(time)) extra.push_back(a);
+    return f.gate(artifact, extra);
+  };
+  REQUIRE(gate(f.artifact(1, 3), "2026-01-01T00:00:00Z").exit == 0);
+  REQUIRE(gate(f.artifact(2, 0), "2026-01-01T00:01:00Z").exit == 2);
+  REQUIRE(gate(f.artifact(3, 0), "2026-01-01T00:02:00Z").exit == 2);
+  REQUIRE(gate(f.artifact(4, 5), "2026-01-01T00:10:00Z").exit == 0);
+  REQUIRE(gate(f.artifact(4, 5), "2026-01-01T00:11:00Z").exit == 0);  // unchanged
+  REQUIRE(gate(f.artifact(5, 0), "2026-01-01T00:12:00Z").exit == 2);
+  REQUIRE(fs::exists(f.stream_file("journal.1.jsonl")));  // the journal was rotated meanwhile
+  std::string text = test::slurp(metrics);
+  require_promtool_accepts(metrics);
+  CHECK(sample(text, "invar_decisions_total{stream=\"s\",verdict=\"accept\"}") == "2");
+  CHECK(sample(text, "invar_decisions_total{stream=\"s\",verdict=\"pin\"}") == "3");
+  CHECK(sample(text, "invar_decisions_total{stream=\"s\",verdict=\"unchanged\"}") == "1");
+  CHECK(sample(text, "invar_decisions_total{stream=\"s\",verdict=\"reject\"}") == "0");
+  CHECK(sample(text, "invar_lkg_sequence{stream=\"s\"}") == "2");
+  CHECK(sample(text, "invar_lkg_age_seconds{stream=\"s\"}") == "120");
+  CHECK(sample(text, "invar_pinned{stream=\"s\"}") == "1");
+  CHECK(sample(text, "invar_pinned_seconds{stream=\"s\"}") == "0");
+  CHECK(sample(text, "invar_last_decision_timestamp_seconds{stream=\"s\"}") == "1767226320");
+  CHECK(sample(text, "invar_invariant_violations{stream=\"s\",invariant=\"items\",kind=\"count\"}") == "1");
+  CHECK(sample(text, "invar_measure{stream=\"s\",invariant=\"items\",kind=\"count\",measure=\"count\"}") == "0");
+  CHECK(sample(text, "invar_measure{stream=\"s\",invariant=\"gen\",kind=\"monotonic\",measure=\"value\"}") == "5");
+  CHECK(contains(text, "\ninvar_check_duration_seconds{stream=\"s\"} "));
+
+  // status: every stream, from the state alone.
+  std::string all = f.tmp / "all.prom";
+  auto st = test::invar({"status", "--state", f.state, "--metrics", all, "--now", "2026-01-01T01:12:00Z"});
+  INFO(st.out);
+  REQUIRE(st.exit == 0);
+  require_promtool_accepts(all);
+  std::string status_text = test::slurp(all);
+  CHECK(sample(status_text, "invar_pinned_seconds{stream=\"s\"}") == "3600");
+  CHECK(sample(status_text, "invar_decisions_total{stream=\"s\",verdict=\"pin\"}") == "3");
+  CHECK(sample(status_text, "invar_quarantined_candidates{stream=\"s\"}") == "3");
+}
+
+TEST_CASE("12.5 metrics: a delta invariant exports the LKG's measure and the change ratio", "[operations][metrics]") {
+  Fixture f;
+  test::spit(f.contract, R"j({"contract": "growth", "invariants": [
+    {"id": "gen", "monotonic": "$.generation", "strict": true},
+    {"id": "growth", "delta": "count($.items[*])", "max_increase": "50%"},
+    {"id": "age", "freshness": "$.at", "max_age": "1h"}]})j");
+  test::spit(f.tmp / "a.json", R"({"generation": 1, "at": "2026-01-01T00:00:00Z", "items": [1, 2, 3, 4]})");
+  test::spit(f.tmp / "b.json", R"({"generation": 2, "at": "2026-01-01T00:00:00Z", "items": [1, 2, 3, 4, 5]})");
+  std::string metrics = f.tmp / "m.prom";
+  REQUIRE(f.gate(f.tmp / "a.json", {"--now", "2026-01-01T00:00:30Z"}).exit == 0);
+  REQUIRE(f.gate(f.tmp / "b.json", {"--now", "2026-01-01T00:05:00Z", "--metrics", metrics}).exit == 0);
+  require_promtool_accepts(metrics);
+  std::string text = test::slurp(metrics);
+  CHECK(sample(text, "invar_measure{stream=\"s\",invariant=\"growth\",kind=\"delta\",measure=\"count\"}") == "5");
+  CHECK(sample(text, "invar_measure_baseline{stream=\"s\",invariant=\"growth\",kind=\"delta\",measure=\"count\"}") ==
+        "4");
+  CHECK(sample(text, "invar_measure_change_ratio{stream=\"s\",invariant=\"growth\",kind=\"delta\",measure=\"count\"}") ==
+        "0.25");
+  CHECK(sample(text, "invar_measure{stream=\"s\",invariant=\"age\",kind=\"freshness\",measure=\"age_seconds\"}") ==
+        "300");
+}
+
+TEST_CASE("12.5 metrics: a metrics file that cannot be written is a warning, the decision stands",
+          "[operations][metrics]") {
+  Fixture f;
+  auto r = f.gate(f.artifact(1), {"--metrics", f.tmp / "no-such-dir/m.prom"});
+  INFO(r.out);
+  CHECK(r.exit == 0);
+  CHECK(contains(r.out, "invar: warning: the metrics were not written: "));
+  CHECK(test::slurp(f.out) == test::slurp(f.artifact(1)));
+  CHECK(f.status()["lkg"]["sequence"] == 1);
+  r = f.gate(f.artifact(2, 0), {"--metrics", f.tmp.path.string()});  // a directory
+  CHECK(r.exit == 2);
+  CHECK(contains(r.out, "invar: warning: the metrics were not written: "));
+  // A dry run takes no decision to describe.
+  r = f.gate(f.artifact(3), {"--dry-run", "--metrics", f.tmp / "m.prom"});
+  CHECK(r.exit == 3);
+  CHECK(contains(r.out, "--metrics describes decisions taken; a dry run takes none"));
+  CHECK_FALSE(fs::exists(f.tmp / "m.prom"));
+}
