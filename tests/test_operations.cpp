@@ -243,3 +243,60 @@ TEST_CASE("12.5 metrics: a metrics file that cannot be written is a warning, the
   CHECK(contains(r.out, "--metrics describes decisions taken; a dry run takes none"));
   CHECK_FALSE(fs::exists(f.tmp / "m.prom"));
 }
+
+TEST_CASE("12.6 suggest: learned from a stream's history, the suggestion's backtest accepts all of it",
+          "[operations][suggest]") {
+  Fixture f;
+  int items[] = {20, 22, 21, 24, 23, 25};
+  for (int g = 1; g <= 6; ++g) {
+    char now[32];
+    std::snprintf(now, sizeof now, "2026-01-01T00:%02d:00Z", 5 * g);
+    REQUIRE(f.gate(f.artifact(g, items[g - 1]), {"--now", now, "--keep", "50"}).exit == 0);
+  }
+  std::string suggested = f.tmp / "suggested.contract.json";
+  auto r = test::invar({"suggest", "--state", f.state, "--stream", "s", "--name", "learned", "--out", suggested});
+  INFO(r.out);
+  REQUIRE(r.exit == 0);
+  CHECK(contains(r.out, "suggest: learned from 6 artifacts; replaying them through the suggestion accepts them all"));
+  json contract = json::parse(test::slurp(suggested));
+  CHECK(contract["contract"] == "learned");
+  std::vector<std::string> ids;
+  for (const auto& inv : contract["invariants"]) ids.push_back(inv["id"]);
+  CHECK(ids == std::vector<std::string>{"items.count", "items.delta", "artifact.bytes.delta", "generation.monotonic",
+                                        "items.unique", "items.churn"});
+  auto backtest = test::invar({"backtest", "--state", f.state, "--stream", "s", "--contract", suggested});
+  INFO(backtest.out);
+  CHECK(backtest.exit == 0);
+  CHECK(contains(backtest.out, "backtest: 6 stored accepted artifacts replayed through learned: 0 would flip"));
+  // What it learned rejects a candidate twice the size it ever was.
+  auto doubled = test::invar({"gate", "--contract", suggested, "--stream", "s", "--state", f.state, "--out", f.out,
+                         "--contract-change", f.artifact(7, 50)});
+  CHECK(doubled.exit == 2);
+  CHECK(contains(doubled.out, "x items.count [count] at /items: count of $.items[*] is 50, over max 38 by 12"));
+  CHECK(contains(doubled.out, "x items.delta [delta] at /items: count($.items[*]) grew from 25 to 50"));
+  // JSON: proposals with their evidence, and the contract.
+  auto j = test::invar({"suggest", "--state", f.state, "--stream", "s", "--format", "json"});
+  REQUIRE(j.exit == 0);
+  json doc = json::parse(j.out);
+  CHECK(doc["samples"] == 6);
+  CHECK(doc["proposals"][0]["evidence"].get<std::string>().rfind("count min 20, ", 0) == 0);
+  CHECK(doc["contract"]["invariants"].size() == doc["proposals"].size());
+}
+
+TEST_CASE("12.6 suggest: one artifact, no stream, no samples, both sources: exit 3 saying why", "[operations][suggest]") {
+  Fixture f;
+  REQUIRE(f.gate(f.artifact(1)).exit == 0);
+  auto r = test::invar({"suggest", "--state", f.state, "--stream", "s"});
+  CHECK(r.exit == 3);
+  CHECK(contains(r.out, "suggest needs at least two readable artifacts to learn from (1 given)"));
+  r = test::invar({"suggest", "--state", f.state, "--stream", "nope"});
+  CHECK(r.exit == 3);
+  CHECK(contains(r.out, "stream \"nope\" does not exist"));
+  r = test::invar({"suggest"});
+  CHECK(r.exit == 3);
+  CHECK(contains(r.out, "suggest learns from a stream (--state DIR --stream S) or from sample files"));
+  CHECK(test::invar({"suggest", "--state", f.state, "--stream", "s", f.artifact(1)}).exit == 3);
+  CHECK(test::invar({"suggest", f.tmp / "missing.json", f.artifact(1)}).exit == 3);
+  CHECK(test::invar({"suggest", "--headroom", "lots", f.artifact(1), f.artifact(2)}).exit == 3);
+  CHECK(test::invar({"suggest", "--quantile", "0", f.artifact(1), f.artifact(2)}).exit == 3);
+}

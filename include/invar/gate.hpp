@@ -249,6 +249,12 @@ struct InitOptions {
   std::optional<Time> now;
 };
 
+// One stored accepted artifact with its bytes (StateStore::retained).
+struct RetainedArtifact {
+  Accepted entry;
+  std::string bytes;
+};
+
 struct BacktestRow {
   Accepted entry;
   Report report;  // under the new contract, the previous accepted artifact as baseline
@@ -291,6 +297,8 @@ class StateStore {
   Result<std::vector<JournalRecord>> history(const std::string& stream) const;
   // The LKG's bytes, verified; nullopt when the stream has none.
   Result<std::optional<std::string>> lkg_artifact(const std::string& stream) const;
+  // The retained accepted artifacts (the LKG last), oldest first, verified.
+  Result<std::vector<RetainedArtifact>> retained(const std::string& stream) const;
   // The quarantined candidates, oldest first.
   Result<std::vector<Quarantined>> quarantine(const std::string& stream) const;
   // Any artifact the stream keeps (the LKG, a retained accepted one, a

@@ -54,6 +54,25 @@ Result<std::optional<std::string>> StateStore::lkg_artifact(const std::string& s
   return std::optional<std::string>(std::move(bytes.value()));
 }
 
+Result<std::vector<RetainedArtifact>> StateStore::retained(const std::string& stream) const {
+  if (!store::valid_stream_name(stream))
+    return Error{ErrorCode::usage, "stream name \"" + stream + "\" is not valid", {}};
+  if (auto e = gate::require_stream(*impl_, stream)) return *e;
+  auto lock = impl_->lock(stream, false);
+  if (!lock) return lock.error();
+  auto lkg = impl_->lkg(stream);
+  if (!lkg) return lkg.error();
+  auto accepted = impl_->accepted(stream);
+  if (!accepted) return accepted.error();
+  std::vector<RetainedArtifact> out;
+  for (const auto& entry : store::committed(accepted.value(), lkg.value())) {
+    auto bytes = impl_->artifact(stream, entry.digest, store::kMaxStoredArtifact);
+    if (!bytes) return bytes.error();
+    out.push_back({entry, std::move(bytes.value())});
+  }
+  return out;
+}
+
 Result<std::vector<Quarantined>> StateStore::quarantine(const std::string& stream) const {
   if (!store::valid_stream_name(stream))
     return Error{ErrorCode::usage, "stream name \"" + stream + "\" is not valid", {}};
