@@ -167,7 +167,7 @@ echo "ALERT: $*" >> "$EDGE/alerts"
 SH
 chmod +x "$work/publish" "$work/alert"
 pipeline() {
-  INVAR="$INVAR" EDGE="$work/edge" CONTRACT=$F STREAM=bot-features STATE="$work/pipeline-state" \
+  INVAR="$INVAR" EDGE="$work/edge" CONTRACT=$F STREAM=bot-features STATE="$work/pipeline-state" METRICS="$work/invar.prom" \
     PUBLISH_CMD="$work/publish" ALERT_CMD="$work/alert" examples/pipeline/gate-and-publish.sh "$@"
 }
 G=examples/cloudflare-2025-features
@@ -180,6 +180,12 @@ if cmp -s "$work/edge/features.json" $G/good.json && grep -q "ALERT: invar pinne
   passed=$((passed + 1))
 else
   echo "FAIL pipeline: the edge should serve good.json and an alert should say pinned"; failed=$((failed + 1))
+fi
+if grep -q '^invar_pinned{stream="bot-features"} 1$' "$work/invar.prom" &&
+   grep -q '^invar_decisions_total{stream="bot-features",verdict="pin"} 1$' "$work/invar.prom"; then
+  passed=$((passed + 1))
+else
+  echo "FAIL pipeline: the metrics should say pinned, one pin"; failed=$((failed + 1))
 fi
 expect "pipeline: cannot judge alerts and fails" 3 "" -- pipeline "$work/missing.json"
 if grep -q "ALERT: invar gate exited 3 on bot-features for $work/missing.json" "$work/edge/alerts" && cmp -s "$work/edge/features.json" $G/good.json; then

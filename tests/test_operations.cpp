@@ -300,3 +300,14 @@ TEST_CASE("12.6 suggest: one artifact, no stream, no samples, both sources: exit
   CHECK(test::invar({"suggest", "--headroom", "lots", f.artifact(1), f.artifact(2)}).exit == 3);
   CHECK(test::invar({"suggest", "--quantile", "0", f.artifact(1), f.artifact(2)}).exit == 3);
 }
+
+TEST_CASE("12.5 metrics: any invariant id is a valid label value (escaped)", "[operations][metrics]") {
+  Fixture f;
+  test::spit(f.contract, "{\"contract\": \"esc\", \"invariants\": [{\"id\": \"a\\\"b\\\\c\\nd\", \"count\": \"$.items[*]\", "
+                         "\"max\": 0}]}");
+  std::string metrics = f.tmp / "m.prom";
+  REQUIRE(f.gate(f.artifact(1), {"--metrics", metrics}).exit == 1);
+  require_promtool_accepts(metrics);
+  CHECK(sample(test::slurp(metrics), "invar_invariant_violations{stream=\"s\",invariant=\"a\\\"b\\\\c\\nd\",kind=\"count\"}") ==
+        "1");
+}

@@ -12,11 +12,16 @@
 #   PUBLISH_CMD FILE   pushes FILE to the fleet (e.g. your distributor's upload command)
 #   ALERT_CMD MESSAGE  pages someone
 #   INVAR              the invar binary (default: invar on PATH)
+#   METRICS            where the gate writes its Prometheus metrics for node_exporter's textfile
+#                      collector (default: /var/lib/node_exporter/textfile/invar-$STREAM.prom);
+#                      alert on invar_pinned_seconds and invar_flapping (docs/gate.md#metrics)
 set -uo pipefail
 artifact=$1
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-"${INVAR:-invar}" gate --quiet --contract "$CONTRACT" --stream "$STREAM" --state "$STATE" --out "$out" "$artifact"
+metrics=${METRICS:-/var/lib/node_exporter/textfile/invar-$STREAM.prom}
+"${INVAR:-invar}" gate --quiet --contract "$CONTRACT" --stream "$STREAM" --state "$STATE" --out "$out" \
+  --metrics "$metrics" "$artifact"
 code=$?
 case $code in
   0) $PUBLISH_CMD "$out" ;;
