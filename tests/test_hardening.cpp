@@ -23,12 +23,9 @@
 namespace fs = std::filesystem;
 using nlohmann::json;
 using test::Fixture;
+using test::contains;
 
 namespace {
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 // Files in `dir` whose names contain `part`.
 std::vector<std::string> named(const std::string& dir, const std::string& part) {

@@ -16,12 +16,9 @@
 namespace fs = std::filesystem;
 using nlohmann::json;
 using test::Fixture;
+using test::contains;
 
 namespace {
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 // Regular files in `dir`.
 size_t files_in(const std::string& dir) {

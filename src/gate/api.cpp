@@ -10,6 +10,19 @@
 
 namespace invar {
 
+namespace {
+
+// A reader's shared lock on an existing stream: a usage Error for a bad
+// name or a stream nobody created.
+Result<std::unique_ptr<store::Lock>> read_lock(store::Store& store, const std::string& stream) {
+  if (!store::valid_stream_name(stream))
+    return Error{ErrorCode::usage, "stream name \"" + stream + "\" is not valid", {}};
+  if (auto e = gate::require_stream(store, stream)) return *e;
+  return store.lock(stream, false);
+}
+
+}  // namespace
+
 Result<StateStore> StateStore::open_directory(const std::string& dir, const StoreOptions& options) {
   auto s = store::open_fs_store(dir, options);
   if (!s) return s.error();
@@ -30,10 +43,7 @@ Result<StreamStatus> StateStore::status(const std::string& stream, int64_t now_m
 }
 
 Result<std::vector<JournalRecord>> StateStore::history(const std::string& stream) const {
-  if (!store::valid_stream_name(stream))
-    return Error{ErrorCode::usage, "stream name \"" + stream + "\" is not valid", {}};
-  if (auto e = gate::require_stream(*impl_, stream)) return *e;
-  auto lock = impl_->lock(stream, false);
+  auto lock = read_lock(*impl_, stream);
   if (!lock) return lock.error();
   auto journal = impl_->journal(stream);
   if (!journal) return journal.error();
@@ -41,10 +51,7 @@ Result<std::vector<JournalRecord>> StateStore::history(const std::string& stream
 }
 
 Result<std::optional<std::string>> StateStore::lkg_artifact(const std::string& stream) const {
-  if (!store::valid_stream_name(stream))
-    return Error{ErrorCode::usage, "stream name \"" + stream + "\" is not valid", {}};
-  if (auto e = gate::require_stream(*impl_, stream)) return *e;
-  auto lock = impl_->lock(stream, false);
+  auto lock = read_lock(*impl_, stream);
   if (!lock) return lock.error();
   auto lkg = impl_->lkg(stream);
   if (!lkg) return lkg.error();
@@ -55,10 +62,7 @@ Result<std::optional<std::string>> StateStore::lkg_artifact(const std::string& s
 }
 
 Result<std::vector<RetainedArtifact>> StateStore::retained(const std::string& stream) const {
-  if (!store::valid_stream_name(stream))
-    return Error{ErrorCode::usage, "stream name \"" + stream + "\" is not valid", {}};
-  if (auto e = gate::require_stream(*impl_, stream)) return *e;
-  auto lock = impl_->lock(stream, false);
+  auto lock = read_lock(*impl_, stream);
   if (!lock) return lock.error();
   auto lkg = impl_->lkg(stream);
   if (!lkg) return lkg.error();
@@ -74,25 +78,19 @@ Result<std::vector<RetainedArtifact>> StateStore::retained(const std::string& st
 }
 
 Result<std::vector<Quarantined>> StateStore::quarantine(const std::string& stream) const {
-  if (!store::valid_stream_name(stream))
-    return Error{ErrorCode::usage, "stream name \"" + stream + "\" is not valid", {}};
-  if (auto e = gate::require_stream(*impl_, stream)) return *e;
-  auto lock = impl_->lock(stream, false);
+  auto lock = read_lock(*impl_, stream);
   if (!lock) return lock.error();
   return impl_->quarantined(stream);
 }
 
 Result<std::string> StateStore::artifact(const std::string& stream, const std::string& digest) const {
-  if (!store::valid_stream_name(stream))
-    return Error{ErrorCode::usage, "stream name \"" + stream + "\" is not valid", {}};
   std::string hex = digest.rfind("sha256:", 0) == 0 ? digest.substr(7) : digest;
   bool is_hex = hex.size() >= 8 && hex.size() <= 64 &&
                 hex.find_first_not_of("0123456789abcdef") == std::string::npos;
   if (!is_hex)
     return Error{ErrorCode::usage,
                  "\"" + digest + "\" is not a digest: give sha256:HEX or at least 8 of its lowercase hex digits", {}};
-  if (auto e = gate::require_stream(*impl_, stream)) return *e;
-  auto lock = impl_->lock(stream, false);
+  auto lock = read_lock(*impl_, stream);
   if (!lock) return lock.error();
   auto lkg = impl_->lkg(stream);
   if (!lkg) return lkg.error();
