@@ -153,6 +153,8 @@ struct GateOptions {
 // makes them visible and verifies that what is visible has `digest`. Both
 // run under the stream's lock, prepare() before the state changes and
 // commit() after: a publication that cannot happen never advances the LKG.
+// prepare() may be called again before commit() (a decision judged again
+// because another gate changed the LKG): the new bytes replace the staged ones.
 class Publisher {
  public:
   virtual ~Publisher() = default;
@@ -212,7 +214,7 @@ struct Decision {
   // on pin, null on reject.
   std::shared_ptr<const std::string> artifact;
   bool flapping = false;
-  std::vector<std::string> flap_history;  // "accept 2025-...Z", oldest first, within the window
+  std::vector<std::string> flap_history;  // "accept 2025-...Z", oldest first: the last 16 within the window
   std::optional<int64_t> pinned_since_ms;
   std::vector<std::string> warnings;
   bool dry_run = false;

@@ -44,6 +44,7 @@ enum class ErrorCode {
   limit,     // a named resource limit was exceeded while loading
   usage,     // the caller passed something meaningless (bad option value)
   state,     // a state file is corrupted, truncated or of another version
+  conflict,  // the stream's LKG changed under a decision more times than a gate re-judges (fenced)
 };
 
 std::string_view to_string(ErrorCode code);

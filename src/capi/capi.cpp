@@ -54,7 +54,8 @@ invar_status from(const invar::Error& e) {
   switch (e.code) {
     case invar::ErrorCode::io: status = INVAR_E_IO; break;
     case invar::ErrorCode::limit: status = INVAR_E_LIMIT; break;
-    case invar::ErrorCode::state: status = INVAR_E_STATE; break;
+    case invar::ErrorCode::state:
+    case invar::ErrorCode::conflict: status = INVAR_E_STATE; break;
     case invar::ErrorCode::usage: status = INVAR_E_USAGE; break;
     default: status = INVAR_E_CONTRACT; break;
   }

@@ -23,6 +23,7 @@ std::string_view to_string(ErrorCode code) {
     case ErrorCode::limit: return "limit";
     case ErrorCode::usage: return "usage";
     case ErrorCode::state: return "state";
+    case ErrorCode::conflict: return "conflict";
   }
   return "error";
 }

@@ -1,5 +1,4 @@
 // The public stateful API (include/invar/gate.hpp) over src/gate and src/store.
-#include <deque>
 #include <map>
 #include <mutex>
 
@@ -155,69 +154,35 @@ Result<std::vector<BacktestRow>> Gate::backtest(const std::string& stream) const
 // Guard
 
 struct Guard::State {
-  Contract contract;
-  GateOptions options;
-  std::optional<Gate> gate;  // persistent guards decide through a gate
+  std::optional<Gate> gate;  // over the stream's store: in memory, or shared
   std::string stream;
   mutable std::mutex mutex;
   std::shared_ptr<const std::string> current;
-  std::optional<Baseline> baseline;  // in memory: the current artifact's measures
-  std::deque<JournalRecord> decisions;  // in memory: recent decisions, for flap detection
-
-  State(Contract c, GateOptions o) : contract(std::move(c)), options(o) {}
 };
 
 namespace {
 
-constexpr size_t kGuardHistory = 64;  // decisions an in-memory guard remembers
-
-// A decision made in memory: the gate's semantics without a store.
-Decision decide_in_memory(const Contract& contract, std::optional<Baseline>& baseline,
-                          std::shared_ptr<const std::string>& current, std::deque<JournalRecord>& decisions,
-                          const GateOptions& options, std::string_view bytes, const ConsumerCheck& check,
-                          std::optional<Time> now) {
-  Decision d;
-  d.candidate = digest::sha256(bytes);
-  CheckContext ctx;
-  ctx.now = now;
-  ctx.baseline = baseline ? &*baseline : nullptr;
-  d.report = contract.check(bytes, ctx);
-  if (check && d.report.verdict == Verdict::accept)
-    if (auto why = check(bytes)) gate::add_consumer_violation(d.report, *why);
-  int64_t now_ms = engine::now_ms(ContractAccess::plan(contract), now);
-  if (d.report.verdict == Verdict::accept) {
-    d.action = Action::accept;
-    auto next = std::make_shared<const std::string>(bytes);
-    auto measured = Baseline::measure(contract, *next);
-    if (measured) baseline = std::move(measured.value());
-    current = std::move(next);
-  } else {
-    d.action = current ? Action::pin : Action::reject;
-  }
-  d.artifact = d.action == Action::reject ? nullptr : current;
-  JournalRecord rec;
-  rec.event = "decision";
-  rec.time_ms = now_ms;
-  rec.verdict = std::string(to_string(d.action));
-  decisions.push_back(rec);
-  if (decisions.size() > kGuardHistory) decisions.pop_front();
-  std::vector<JournalRecord> list(decisions.begin(), decisions.end());
-  auto flap = gate::detect_flap(list, now_ms, options.flap);
-  d.flapping = flap.flapping;
-  d.flap_history = std::move(flap.history);
-  d.pinned_since_ms = gate::pinned_since(list);
-  return d;
-}
+constexpr size_t kGuardJournal = 64;  // decisions an in-memory guard remembers (flap detection, pinned-since)
+constexpr const char* kGuardStream = "guard";
 
 }  // namespace
 
-Guard::Guard(Contract contract, GateOptions options)
-    : state_(std::make_shared<State>(std::move(contract), options)) {}
+Guard::Guard(Contract contract, GateOptions options) : state_(std::make_shared<State>()) {
+  // The gate's own decisions, over a store in memory: the LKG is the last
+  // accepted candidate, and only it is kept.
+  options.create_streams = true;
+  options.keep = 1;
+  options.quarantine = 0;
+  StateStore store(std::shared_ptr<store::Store>(store::open_mem_store(kGuardJournal)));
+  state_->gate.emplace(std::move(contract), std::move(store), options);
+  state_->stream = kGuardStream;
+}
 
 Result<Guard> Guard::persistent(Contract contract, StateStore store, const std::string& stream, GateOptions options) {
   auto lkg = store.lkg_artifact(stream);
   if (!lkg) return lkg.error();
   Guard guard(contract, options);
+  guard.state_->gate.reset();
   guard.state_->gate.emplace(std::move(contract), std::move(store), options);
   guard.state_->stream = stream;
   if (lkg.value()) guard.state_->current = std::make_shared<const std::string>(std::move(*lkg.value()));
@@ -229,23 +194,19 @@ Guard::Update Guard::update(std::string_view bytes, const ConsumerCheck& check, 
   std::lock_guard<std::mutex> lock(s.mutex);
   Update out;
   try {
-    if (s.gate) {
-      SubmitOptions options;
-      options.now = now;
-      options.consumer_check = check;
-      auto d = s.gate->submit(s.stream, bytes, options);
-      if (!d) {
-        // Cannot judge (e.g. the store is unreadable): keep serving what we have.
-        out.decision.action = s.current ? Action::pin : Action::reject;
-        out.decision.report.verdict = Verdict::reject;
-        out.decision.warnings.push_back("the gate could not judge: " + d.error().to_string());
-        out.decision.artifact = s.current;
-      } else {
-        out.decision = std::move(d.value());
-        if (out.decision.action == Action::accept) s.current = out.decision.artifact;
-      }
+    SubmitOptions options;
+    options.now = now;
+    options.consumer_check = check;
+    auto d = s.gate->submit(s.stream, bytes, options);
+    if (!d) {
+      // Cannot judge (e.g. the store is unreadable): keep serving what we have.
+      out.decision.action = s.current ? Action::pin : Action::reject;
+      out.decision.report.verdict = Verdict::reject;
+      out.decision.warnings.push_back("the gate could not judge: " + d.error().to_string());
+      out.decision.artifact = s.current;
     } else {
-      out.decision = decide_in_memory(s.contract, s.baseline, s.current, s.decisions, s.options, bytes, check, now);
+      out.decision = std::move(d.value());
+      if (out.decision.action == Action::accept) s.current = out.decision.artifact;
     }
   } catch (const std::exception& e) {  // such as std::bad_alloc: the consumer keeps its artifact
     out.decision = Decision();

@@ -258,8 +258,9 @@ Flap detect_flap(const std::vector<JournalRecord>& journal, int64_t now_ms, cons
   for (size_t i = 1; i < decisions.size(); ++i)
     if (good(decisions[i]) != good(decisions[i - 1])) ++flips;
   flap.flapping = options.alternations > 0 && flips >= options.alternations;
-  if (flap.flapping)
-    for (const auto* d : decisions) flap.history.push_back(d->verdict + " " + text::format_rfc3339(d->time_ms));
+  if (flap.flapping)  // the last kFlapHistory of them: enough to see the pattern
+    for (size_t i = decisions.size() > kFlapHistory ? decisions.size() - kFlapHistory : 0; i < decisions.size(); ++i)
+      flap.history.push_back(decisions[i]->verdict + " " + text::format_rfc3339(decisions[i]->time_ms));
   return flap;
 }
 
@@ -334,215 +335,238 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     }
   }
 
-  // 2. Under the lock: the stream as it is now.
-  auto lock = store.lock(stream, !options.dry_run);
-  if (!lock) return lock.error();
-  int64_t now = engine::now_ms(plan, options.now);
-  Decision d;
-  d.dry_run = options.dry_run;
-  d.candidate = c.digest;
-  d.generation = c.generation;
-  std::vector<JournalRecord> repairs;  // journaled before the decision
-  auto info = store.stream_info(stream);
-  if (!info) return info.error();
-  std::optional<StreamInfo> switched;  // the stream's record after a deliberate contract change
-  if (info.value() && info.value()->contract != plan.name) {
-    if (!options.contract_change)
-      return usage("stream " + text::quoted(stream) + " was created for contract " + text::quoted(info.value()->contract) +
-                   ", and this gate runs " + text::quoted(plan.name) +
-                   ": give --contract-change to judge it under the new contract (journaled)");
-    switched = info.value();
-    switched->contract = plan.name;
-    switched->contract_digest = plan.digest();
-    JournalRecord r = journal_record("contract-change", stream, now);
-    r.detail = "the stream's contract changed from " + info.value()->contract + " (" +
-               info.value()->contract_digest.substr(0, 19) + ") to " + plan.name + " (" + plan.digest().substr(0, 19) + ")";
-    repairs.push_back(std::move(r));
-  }
-  if (!options.dry_run) {
-    auto torn = store.repair_journal(stream);
-    if (!torn) return torn.error();
-    if (torn.value()) {
-      JournalRecord r = journal_record("repair", stream, now);
-      r.detail = "an incomplete journal record (a write cut short by a full disk or a crash) was moved to " +
-                 *torn.value();
+  // 2. Under the lock: the stream as it is now. Judged again (at most
+  //    kMaxJudgements times) when the write is refused because another gate
+  //    changed the LKG meanwhile: a decision is fenced, not merely locked.
+  const Report before_lock = c.report;
+  std::vector<std::string> refusals;
+  for (uint32_t attempt = 1;; ++attempt) {
+    c.report = before_lock;
+    auto lock = store.lock(stream, !options.dry_run);
+    if (!lock) return lock.error();
+    auto fence = store.fence(stream);  // before the LKG is read: a change after it is a conflict
+    if (!fence) return fence.error();
+    int64_t now = engine::now_ms(plan, options.now);
+    Decision d;
+    d.dry_run = options.dry_run;
+    d.candidate = c.digest;
+    d.generation = c.generation;
+    std::vector<JournalRecord> repairs;  // journaled before the decision
+    auto info = store.stream_info(stream);
+    if (!info) return info.error();
+    std::optional<StreamInfo> switched;  // the stream's record after a deliberate contract change
+    if (info.value() && info.value()->contract != plan.name) {
+      if (!options.contract_change)
+        return usage("stream " + text::quoted(stream) + " was created for contract " + text::quoted(info.value()->contract) +
+                     ", and this gate runs " + text::quoted(plan.name) +
+                     ": give --contract-change to judge it under the new contract (journaled)");
+      switched = info.value();
+      switched->contract = plan.name;
+      switched->contract_digest = plan.digest();
+      JournalRecord r = journal_record("contract-change", stream, now);
+      r.detail = "the stream's contract changed from " + info.value()->contract + " (" +
+                 info.value()->contract_digest.substr(0, 19) + ") to " + plan.name + " (" + plan.digest().substr(0, 19) + ")";
       repairs.push_back(std::move(r));
     }
-  }
-  auto lkg = store.lkg(stream);
-  if (!lkg) return lkg.error();
-  d.lkg_before = lkg.value();
-  auto journal = store.journal(stream, store::kGateJournalRead);
-  if (!journal) return journal.error();
-  if (journal->torn_bytes)
-    d.warnings.push_back("the journal ends with an incomplete record (" + std::to_string(journal->torn_bytes) +
-                         " bytes); the next gate moves it aside");
-  if (d.lkg_before) {
-    auto recorded = journaled_lkg(journal->records);
-    if (!recorded || *recorded != d.lkg_before->digest) {
-      JournalRecord r = journal_record("repair", stream, now);
-      r.lkg_after = d.lkg_before->digest;
-      r.detail = "the LKG " + d.lkg_before->digest + " (sequence " + std::to_string(d.lkg_before->sequence) +
-                 ") was committed without its journal record (a gate died or failed right after its commit)";
-      repairs.push_back(std::move(r));
-    }
-    for (auto& r : repairs) r.lkg_after = d.lkg_before->digest;
-  }
-  auto waivers = store.waivers(stream);
-  if (!waivers) return waivers.error();
-  auto retained = store.accepted(stream);  // verified before anything changes
-  if (!retained) return retained.error();
-  std::vector<Waiver> in_force = active(waivers.value(), now);
-  std::vector<Waiver> recorded_waivers;
-  for (const auto& request : options.waive) {
-    auto w = validate_waiver(plan, request, now);
-    if (!w) return w.error();
-    recorded_waivers.push_back(*w);
-    in_force.push_back(*w);
-  }
-  LkgBaseline baseline;
-  std::string lkg_bytes;
-  if (d.lkg_before) {  // verified now: a pin must be able to publish it
-    auto b = store.artifact(stream, d.lkg_before->digest, d.lkg_before->bytes);
-    if (!b) return b.error();
-    lkg_bytes = std::move(b.value());
-    if (lkg_bytes.size() != d.lkg_before->bytes)
-      return store::state_error(stream, "the stored LKG has " + std::to_string(lkg_bytes.size()) +
-                                            " bytes, its record says " + std::to_string(d.lkg_before->bytes));
-    auto base = baseline_of(plan, store, stream, *d.lkg_before, lkg_bytes);
-    if (!base) return base.error();
-    baseline = std::move(base.value());
-    if (d.lkg_before->contract_digest != plan.digest())
-      d.warnings.push_back("the contract changed: the LKG was accepted under " + d.lkg_before->contract + " (" +
-                           d.lkg_before->contract_digest.substr(0, 19) + "), this gate runs " + plan.name + " (" +
-                           plan.digest().substr(0, 19) + ")");
-  }
-  // A retry of the LKG's own bytes that still passes the stateless
-  // invariants (and the consumer's check): nothing to judge against itself.
-  const bool retry = !refused && d.lkg_before && c.digest == d.lkg_before->digest && c.document &&
-                     c.report.verdict == Verdict::accept;
-  if (retry) {
-    for (size_t i = 0; i < plan.invariants.size(); ++i)
-      if (invariants::judged_under_lock(plan.invariants[i].kind)) {
-        c.report.invariants[i].outcome = Outcome::skipped;
-        c.report.invariants[i].note = "unchanged: the candidate is the LKG's bytes";
+    if (!options.dry_run) {
+      auto torn = store.repair_journal(stream);
+      if (!torn) return torn.error();
+      if (torn.value()) {
+        JournalRecord r = journal_record("repair", stream, now);
+        r.detail = "an incomplete journal record (a write cut short by a full disk or a crash) was moved to " +
+                   *torn.value();
+        repairs.push_back(std::move(r));
       }
-  } else if (c.document) {
-    engine::evaluate(plan, c.document->root, c.size, engine::Phase::under_lock, now,
-                     baseline.measures ? &*baseline.measures : nullptr, c.report, &c.measures, nullptr, {}, bytes);
-  }
-  if (!retry && c.document && d.lkg_before && !baseline.unreadable.empty() && has_delta_family(plan)) {
-    add_unreadable_baseline(c.report, *d.lkg_before, baseline.unreadable);
-    for (size_t i = 0; i < plan.invariants.size(); ++i)
-      if (c.report.invariants[i].outcome == Outcome::skipped && invariants::compares_with_baseline(plan.invariants[i].kind))
-        c.report.invariants[i].note = "the stream's LKG cannot be read under this contract (see baseline.unreadable)";
-  }
-  if (c.document) apply_waivers(plan, in_force, c.report);
-  engine::finish(plan, c.report);
-  d.report = std::move(c.report);
-  if (options.observe && c.document)
-    d.observed = engine::observe(plan, c.document->root, c.measures, baseline.measures ? &*baseline.measures : nullptr, now);
-
-  d.action = retry ? Action::unchanged
-                   : d.report.verdict == Verdict::accept ? Action::accept
-                                                         : (d.lkg_before ? Action::pin : Action::reject);
-  JournalRecord rec = journal_record("decision", stream, now);
-  rec.verdict = std::string(to_string(d.action));
-  rec.candidate = d.candidate;
-  rec.generation = d.generation;
-  for (const auto& r : d.report.invariants) {
-    if (r.outcome == Outcome::fail && r.severity == Severity::error) rec.failed.push_back(r.id);
-    if (r.outcome == Outcome::waived) rec.waived.push_back(r.id);
-  }
-  for (const auto& v : d.report.violations)
-    if (v.family == "artifact" && std::find(rec.failed.begin(), rec.failed.end(), v.invariant) == rec.failed.end())
-      rec.failed.push_back(v.invariant);
-  rec.lkg_before = d.lkg_before ? d.lkg_before->digest : "";
-  rec.contract = plan.name;
-  rec.contract_digest = plan.digest();
-  if (d.action == Action::accept) {
-    LkgRecord next;
-    next.stream = stream;
-    next.sequence = d.lkg_before ? d.lkg_before->sequence + 1 : 1;
-    next.digest = d.candidate;
-    next.bytes = bytes.size();
-    next.generation = d.generation;
-    next.accepted_at_ms = now;
-    next.contract = plan.name;
-    next.contract_digest = plan.digest();
-    d.lkg_after = next;
-  } else {
-    d.lkg_after = d.lkg_before;
-  }
-  rec.lkg_after = d.lkg_after ? d.lkg_after->digest : "";
-  d.decisions_total = decision_totals(journal->records);
-  ++d.decisions_total[static_cast<size_t>(d.action)];
-  rec.totals.assign(d.decisions_total.begin(), d.decisions_total.end());
-  d.judge_ms = engine::ms_since(started);
-  std::vector<JournalRecord> decisions = std::move(journal->records);
-  decisions.push_back(rec);
-  Flap flap = detect_flap(decisions, now, gate.flap);
-  d.flapping = rec.flapping = flap.flapping;
-  d.flap_history = std::move(flap.history);
-  d.pinned_since_ms = pinned_since(decisions);
-  if (d.pinned_since_ms && now - *d.pinned_since_ms > gate.pinned_warn_ms)
-    d.warnings.push_back("the stream has been pinned to its LKG for " + text::format_duration(now - *d.pinned_since_ms) +
-                         " (since " + text::format_rfc3339(*d.pinned_since_ms) + "), longer than " +
-                         text::format_duration(gate.pinned_warn_ms));
-  for (const auto& r : repairs)
-    d.warnings.push_back((r.event == "repair" ? "repaired: " : "") + r.detail);
-  if (d.action == Action::accept) d.artifact = std::make_shared<const std::string>(bytes);
-  if (d.action == Action::pin || d.action == Action::unchanged)
-    d.artifact = std::make_shared<const std::string>(std::move(lkg_bytes));
-  if (options.dry_run) return d;
-  fault::point("gate:judged");
-
-  // 3. Everything that can fail before the commit: repairs and waivers
-  //    journaled, the publication staged, journal space reserved. Until the
-  //    commit a failure leaves the LKG and what is published as they were.
-  for (const auto& r : repairs) {
-    if (auto e = store.reserve(stream, r)) return *e;
-    if (auto e = store.append(stream, r)) return *e;
-  }
-  if (switched)
-    if (auto e = store.set_stream_info(*switched)) return *e;
-  for (const auto& w : recorded_waivers)
-    if (auto e = record_waiver(store, stream, w, now)) return *e;
-  std::string_view publish = d.artifact ? std::string_view(*d.artifact) : std::string_view();
-  std::string publish_digest = d.action == Action::accept ? d.candidate : (d.lkg_before ? d.lkg_before->digest : "");
-  if (publisher && d.action != Action::reject)
-    if (auto e = publisher->prepare(publish, publish_digest)) return *e;
-  if (auto e = store.reserve(stream, rec)) return *e;
-  if (d.action == Action::accept)
-    if (auto e = store.promote(stream, bytes, c.measures, *d.lkg_after, gate.keep)) return *e;
-  fault::point("gate:promoted");
-  // 4. After an accept's commit the decision stands: what fails now is
-  //    reported, and the next gate repairs the journal.
-  if (auto e = store.append(stream, rec)) {
-    if (d.action != Action::accept) return *e;
-    d.warnings.push_back("the decision is committed but its journal record could not be written (" + e->to_string() +
-                         "); the next gate records the repair");
-  }
-  if (d.action == Action::accept)
-    if (auto e = store.prune(stream))
-      d.warnings.push_back("old stored artifacts could not be pruned (" + e->to_string() + "); the next gate retries");
-  if (publisher && d.action != Action::reject)
-    if (auto e = publisher->commit()) {
-      if (d.action == Action::accept)
-        e->message += "; the candidate was accepted and is the LKG (sequence " + std::to_string(d.lkg_after->sequence) +
-                      "): gate the same artifact again to publish it";
-      return *e;
     }
-  // 5. Evidence: the rejected bytes, kept after the decision is published
-  //    (a failure here loses no decision; it is a warning).
-  if ((d.action == Action::pin || d.action == Action::reject) && !refused && gate.quarantine > 0) {
-    Quarantined q{d.candidate, bytes.size(), now, rec.verdict, rec.failed};
-    if (auto e = store.quarantine(stream, bytes, q, gate.quarantine))
-      d.warnings.push_back("the rejected candidate could not be quarantined (" + e->to_string() + ")");
-    else
-      d.quarantined = true;
+    auto lkg = store.lkg(stream);
+    if (!lkg) return lkg.error();
+    d.lkg_before = lkg.value();
+    auto journal = store.journal(stream, store::kGateJournalRead);
+    if (!journal) return journal.error();
+    if (journal->torn_bytes)
+      d.warnings.push_back("the journal ends with an incomplete record (" + std::to_string(journal->torn_bytes) +
+                           " bytes); the next gate moves it aside");
+    if (d.lkg_before) {
+      auto recorded = journaled_lkg(journal->records);
+      if (!recorded || *recorded != d.lkg_before->digest) {
+        JournalRecord r = journal_record("repair", stream, now);
+        r.lkg_after = d.lkg_before->digest;
+        r.detail = "the LKG " + d.lkg_before->digest + " (sequence " + std::to_string(d.lkg_before->sequence) +
+                   ") was committed without its journal record (a gate died or failed right after its commit)";
+        repairs.push_back(std::move(r));
+      }
+      for (auto& r : repairs) r.lkg_after = d.lkg_before->digest;
+    }
+    auto waivers = store.waivers(stream);
+    if (!waivers) return waivers.error();
+    auto retained = store.accepted(stream);  // verified before anything changes
+    if (!retained) return retained.error();
+    std::vector<Waiver> in_force = active(waivers.value(), now);
+    std::vector<Waiver> recorded_waivers;
+    for (const auto& request : options.waive) {
+      auto w = validate_waiver(plan, request, now);
+      if (!w) return w.error();
+      recorded_waivers.push_back(*w);
+      in_force.push_back(*w);
+    }
+    LkgBaseline baseline;
+    std::string lkg_bytes;
+    if (d.lkg_before) {  // verified now: a pin must be able to publish it
+      auto b = store.artifact(stream, d.lkg_before->digest, d.lkg_before->bytes);
+      if (!b) return b.error();
+      lkg_bytes = std::move(b.value());
+      if (lkg_bytes.size() != d.lkg_before->bytes)
+        return store::state_error(stream, "the stored LKG has " + std::to_string(lkg_bytes.size()) +
+                                              " bytes, its record says " + std::to_string(d.lkg_before->bytes));
+      auto base = baseline_of(plan, store, stream, *d.lkg_before, lkg_bytes);
+      if (!base) return base.error();
+      baseline = std::move(base.value());
+      if (d.lkg_before->contract_digest != plan.digest())
+        d.warnings.push_back("the contract changed: the LKG was accepted under " + d.lkg_before->contract + " (" +
+                             d.lkg_before->contract_digest.substr(0, 19) + "), this gate runs " + plan.name + " (" +
+                             plan.digest().substr(0, 19) + ")");
+    }
+    // A retry of the LKG's own bytes that still passes the stateless
+    // invariants (and the consumer's check): nothing to judge against itself.
+    const bool retry = !refused && d.lkg_before && c.digest == d.lkg_before->digest && c.document &&
+                       c.report.verdict == Verdict::accept;
+    if (retry) {
+      for (size_t i = 0; i < plan.invariants.size(); ++i)
+        if (invariants::judged_under_lock(plan.invariants[i].kind)) {
+          c.report.invariants[i].outcome = Outcome::skipped;
+          c.report.invariants[i].note = "unchanged: the candidate is the LKG's bytes";
+        }
+    } else if (c.document) {
+      engine::evaluate(plan, c.document->root, c.size, engine::Phase::under_lock, now,
+                       baseline.measures ? &*baseline.measures : nullptr, c.report, &c.measures, nullptr, {}, bytes);
+    }
+    if (!retry && c.document && d.lkg_before && !baseline.unreadable.empty() && has_delta_family(plan)) {
+      add_unreadable_baseline(c.report, *d.lkg_before, baseline.unreadable);
+      for (size_t i = 0; i < plan.invariants.size(); ++i)
+        if (c.report.invariants[i].outcome == Outcome::skipped && invariants::compares_with_baseline(plan.invariants[i].kind))
+          c.report.invariants[i].note = "the stream's LKG cannot be read under this contract (see baseline.unreadable)";
+    }
+    if (c.document) apply_waivers(plan, in_force, c.report);
+    engine::finish(plan, c.report);
+    d.report = std::move(c.report);
+    if (options.observe && c.document)
+      d.observed = engine::observe(plan, c.document->root, c.measures, baseline.measures ? &*baseline.measures : nullptr, now);
+
+    d.action = retry ? Action::unchanged
+                     : d.report.verdict == Verdict::accept ? Action::accept
+                                                           : (d.lkg_before ? Action::pin : Action::reject);
+    JournalRecord rec = journal_record("decision", stream, now);
+    rec.verdict = std::string(to_string(d.action));
+    rec.candidate = d.candidate;
+    rec.generation = d.generation;
+    for (const auto& r : d.report.invariants) {
+      if (r.outcome == Outcome::fail && r.severity == Severity::error) rec.failed.push_back(r.id);
+      if (r.outcome == Outcome::waived) rec.waived.push_back(r.id);
+    }
+    for (const auto& v : d.report.violations)
+      if (v.family == "artifact" && std::find(rec.failed.begin(), rec.failed.end(), v.invariant) == rec.failed.end())
+        rec.failed.push_back(v.invariant);
+    rec.lkg_before = d.lkg_before ? d.lkg_before->digest : "";
+    rec.contract = plan.name;
+    rec.contract_digest = plan.digest();
+    if (d.action == Action::accept) {
+      LkgRecord next;
+      next.stream = stream;
+      next.sequence = d.lkg_before ? d.lkg_before->sequence + 1 : 1;
+      next.digest = d.candidate;
+      next.bytes = bytes.size();
+      next.generation = d.generation;
+      next.accepted_at_ms = now;
+      next.contract = plan.name;
+      next.contract_digest = plan.digest();
+      d.lkg_after = next;
+    } else {
+      d.lkg_after = d.lkg_before;
+    }
+    rec.lkg_after = d.lkg_after ? d.lkg_after->digest : "";
+    if (!refusals.empty()) {
+      rec.detail = "judged " + std::to_string(attempt) + " times: " + std::to_string(refusals.size()) +
+                   " write(s) refused because another gate changed the LKG meanwhile (fenced)";
+      d.warnings.push_back(rec.detail);
+    }
+    d.decisions_total = decision_totals(journal->records);
+    ++d.decisions_total[static_cast<size_t>(d.action)];
+    rec.totals.assign(d.decisions_total.begin(), d.decisions_total.end());
+    d.judge_ms = engine::ms_since(started);
+    std::vector<JournalRecord> decisions = std::move(journal->records);
+    decisions.push_back(rec);
+    Flap flap = detect_flap(decisions, now, gate.flap);
+    d.flapping = rec.flapping = flap.flapping;
+    d.flap_history = std::move(flap.history);
+    d.pinned_since_ms = pinned_since(decisions);
+    if (d.pinned_since_ms && now - *d.pinned_since_ms > gate.pinned_warn_ms)
+      d.warnings.push_back("the stream has been pinned to its LKG for " + text::format_duration(now - *d.pinned_since_ms) +
+                           " (since " + text::format_rfc3339(*d.pinned_since_ms) + "), longer than " +
+                           text::format_duration(gate.pinned_warn_ms));
+    for (const auto& r : repairs)
+      d.warnings.push_back((r.event == "repair" ? "repaired: " : "") + r.detail);
+    if (d.action == Action::accept) d.artifact = std::make_shared<const std::string>(bytes);
+    if (d.action == Action::pin || d.action == Action::unchanged)
+      d.artifact = std::make_shared<const std::string>(std::move(lkg_bytes));
+    if (options.dry_run) return d;
+    fault::point("gate:judged");
+
+    // 3. Everything that can fail before the commit: repairs and waivers
+    //    journaled, the publication staged, journal space reserved. Until the
+    //    commit a failure leaves the LKG and what is published as they were.
+    for (const auto& r : repairs) {
+      if (auto e = store.reserve(stream, r)) return *e;
+      if (auto e = store.append(stream, r)) return *e;
+    }
+    if (switched)
+      if (auto e = store.set_stream_info(*switched)) return *e;
+    if (attempt == 1)  // recorded once; a judgement again finds them in force
+      for (const auto& w : recorded_waivers)
+        if (auto e = record_waiver(store, stream, w, now)) return *e;
+    std::string_view publish = d.artifact ? std::string_view(*d.artifact) : std::string_view();
+    std::string publish_digest = d.action == Action::accept ? d.candidate : (d.lkg_before ? d.lkg_before->digest : "");
+    if (publisher && d.action != Action::reject)
+      if (auto e = publisher->prepare(publish, publish_digest)) return *e;
+    if (auto e = store.reserve(stream, rec)) return *e;
+    store::Promotion promotion{bytes, &c.measures, d.lkg_after.value_or(LkgRecord{}), gate.keep};
+    bool committed = false;
+    auto written = store.decide(stream, *fence, rec, d.action == Action::accept ? &promotion : nullptr, committed);
+    if (written && written->code == ErrorCode::conflict && !committed) {
+      refusals.push_back(written->message);
+      if (attempt < kMaxJudgements) continue;
+      written->message = "the stream's LKG changed under each of " + std::to_string(attempt) +
+                         " judgements (other gates are deciding on it); nothing was decided or published";
+      return *written;
+    }
+    fault::point("gate:promoted");
+    // 4. After an accept's commit the decision stands: what fails now is
+    //    reported, and the next gate repairs the journal.
+    if (written) {
+      if (!committed) return *written;
+      d.warnings.push_back("the decision is committed but its journal record could not be written (" +
+                           written->to_string() + "); the next gate records the repair");
+    }
+    if (d.action == Action::accept)
+      if (auto e = store.prune(stream))
+        d.warnings.push_back("old stored artifacts could not be pruned (" + e->to_string() + "); the next gate retries");
+    if (publisher && d.action != Action::reject)
+      if (auto e = publisher->commit()) {
+        if (d.action == Action::accept)
+          e->message += "; the candidate was accepted and is the LKG (sequence " + std::to_string(d.lkg_after->sequence) +
+                        "): gate the same artifact again to publish it";
+        return *e;
+      }
+    // 5. Evidence: the rejected bytes, kept after the decision is published
+    //    (a failure here loses no decision; it is a warning).
+    if ((d.action == Action::pin || d.action == Action::reject) && !refused && gate.quarantine > 0) {
+      Quarantined q{d.candidate, bytes.size(), now, rec.verdict, rec.failed};
+      if (auto e = store.quarantine(stream, bytes, q, gate.quarantine))
+        d.warnings.push_back("the rejected candidate could not be quarantined (" + e->to_string() + ")");
+      else
+        d.quarantined = true;
+    }
+    return d;
   }
-  return d;
 }
 
 Result<Decision> submit_file(const Contract& contract, store::Store& store, const std::string& stream,

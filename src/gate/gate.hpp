@@ -13,6 +13,8 @@
 
 namespace invar::gate {
 
+inline constexpr uint32_t kMaxJudgements = 4;  // a decision judged again when its fenced write is refused
+inline constexpr size_t kFlapHistory = 16;      // decisions a flapping report lists
 inline constexpr uint32_t kMaxQuarantine = 1000;  // GateOptions::quarantine at most
 inline constexpr int64_t kMaxWaiverMs = 30ll * 24 * 3600 * 1000;  // a waiver lasts at most 30 days
 

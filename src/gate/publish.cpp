@@ -54,6 +54,10 @@ class FilePublisher : public Publisher {
   std::optional<std::string> file() const override { return path_; }
 
   std::optional<Error> prepare(std::string_view bytes, const std::string& digest) override {
+    if (dir_ && !staged_.empty()) {  // prepared again (a re-judged decision): the new bytes replace the old
+      ::unlinkat(dir_->fd(), staged_.c_str(), 0);
+      staged_.clear();
+    }
     fs::path target(path_);
     name_ = target.filename().string();
     if (name_.empty() || name_ == "." || name_ == "..")

@@ -44,6 +44,34 @@ bool valid_stream_name(const std::string& stream) {
   });
 }
 
+Result<Fence> sequence_fence(Store& store, const std::string& stream) {
+  auto lkg = store.lkg(stream);
+  if (!lkg) return lkg.error();
+  return Fence{lkg.value() ? lkg.value()->sequence : 0};
+}
+
+Error fence_conflict(const std::string& stream, const Fence& fence, uint64_t now) {
+  Error e;
+  e.code = ErrorCode::conflict;
+  e.message = "stream " + text::quoted(stream) + ": the LKG changed while the decision was judged (version " +
+              std::to_string(fence.version) + ", now " + std::to_string(now) + "); nothing was written";
+  return e;
+}
+
+Status decide_in_steps(Store& store, const std::string& stream, const Fence& fence, const JournalRecord& record,
+                       const Promotion* promotion, bool& committed) {
+  committed = false;
+  auto now = sequence_fence(store, stream);
+  if (!now) return now.error();
+  if (now->version != fence.version) return fence_conflict(stream, fence, now->version);
+  if (promotion) {
+    if (auto e = store.promote(stream, promotion->bytes, *promotion->measures, promotion->record, promotion->keep))
+      return e;
+    committed = true;
+  }
+  return store.append(stream, record);
+}
+
 std::vector<Accepted> committed(const std::vector<Accepted>& list, const std::optional<LkgRecord>& lkg) {
   std::vector<Accepted> out;
   if (!lkg) return out;
@@ -343,6 +371,13 @@ class FsStore : public Store {
     if (auto e = (**dir).write_atomic("lkg.json", encode_lkg(record), "promote:lkg")) return e;
     fault::point("promote:committed");
     return std::nullopt;
+  }
+
+  Result<Fence> fence(const std::string& stream) override { return sequence_fence(*this, stream); }
+
+  Status decide(const std::string& stream, const Fence& fence, const JournalRecord& record, const Promotion* promotion,
+                bool& committed) override {
+    return decide_in_steps(*this, stream, fence, record, promotion, committed);
   }
 
   Status prune(const std::string& stream) override {
@@ -645,7 +680,6 @@ class FsStore : public Store {
     if (!list) return list.error();
     for (const auto& a : list.value())
       if (a.sequence >= 2) why = "the retention list has promotion " + std::to_string(a.sequence);
-    if (why.empty() && dir.stat(journal_name(1))) why = "the journal was rotated";
     if (why.empty()) {
       auto j = journal(stream, kGateJournalRead);
       if (!j) return j.error();

@@ -45,6 +45,25 @@ using invar::Waiver;
 class Lock {
  public:
   virtual ~Lock() = default;
+  // True once the lock is known to be lost (a lease that expired while the
+  // holder was paused). Correctness never rests on it: decisions are fenced
+  // (see Store::fence); it only saves work that would be refused.
+  virtual bool lost() const { return false; }
+};
+
+// The version of a stream's LKG as a decision was judged against it.
+// Decisions are fenced: a decision is written only if the LKG is still that
+// version (a gate paused past any lock or lease finds its write refused).
+struct Fence {
+  uint64_t version = 0;  // the directory: the LKG's sequence; etcd: the LKG key's mod_revision
+};
+
+// What an accept writes before its journal record.
+struct Promotion {
+  std::string_view bytes;
+  const invariants::Measures* measures = nullptr;
+  LkgRecord record;
+  uint32_t keep = 10;
 };
 
 // What journal() read: the records, oldest first, and the bytes of an
@@ -75,6 +94,16 @@ class Store {
   virtual Result<std::vector<std::string>> streams() = 0;
 
   // The following need the stream's lock (exclusive for the writers).
+  // The LKG's version now: taken before lkg() is read for a judgement.
+  virtual Result<Fence> fence(const std::string& stream) = 0;
+  // Writes one decision: the promotion (for an accept) and `record`,
+  // refused with ErrorCode::conflict (nothing written) when the LKG is no
+  // longer at `fence`. `committed` says whether the LKG changed, also on an
+  // error: a backend that cannot write both at once (the directory) may
+  // commit the promotion and then fail to append the record.
+  virtual Status decide(const std::string& stream, const Fence& fence, const JournalRecord& record,
+                        const Promotion* promotion, bool& committed) = 0;
+
   // nullopt for a stream that never had an LKG; an Error when it had one
   // and its record is gone (other records show it existed).
   virtual Result<std::optional<LkgRecord>> lkg(const std::string& stream) = 0;
@@ -127,8 +156,22 @@ class Store {
 // the LKG's; none without an LKG).
 std::vector<Accepted> committed(const std::vector<Accepted>& list, const std::optional<LkgRecord>& lkg);
 
+// fence() and decide() for a backend whose writers are serialised by its
+// lock (the directory, memory): the fence is the LKG's sequence, and a
+// decision is written in steps (promote, then append).
+Result<Fence> sequence_fence(Store& store, const std::string& stream);
+Status decide_in_steps(Store& store, const std::string& stream, const Fence& fence, const JournalRecord& record,
+                       const Promotion* promotion, bool& committed);
+
+// The conflict of a fenced write: the LKG moved from `fence`.
+Error fence_conflict(const std::string& stream, const Fence& fence, uint64_t now);
+
 // A stream name: 1-128 characters of [A-Za-z0-9._-], not starting with '.' or '-'.
 bool valid_stream_name(const std::string& stream);
+
+// The in-memory backend (an in-memory Guard's): a stream keeps at most
+// `max_journal` journal records.
+std::unique_ptr<Store> open_mem_store(size_t max_journal = 1024);
 
 // The filesystem backend rooted at `dir` (created on first write).
 Result<std::unique_ptr<Store>> open_fs_store(const std::string& dir, const StoreOptions& options);

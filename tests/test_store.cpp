@@ -1,0 +1,285 @@
+// The Store conformance suite (src/store/store.hpp): every backend passes
+// the same cases. A backend added later (etcd) joins `backends()`.
+#include <catch2/catch.hpp>
+
+#include <functional>
+#include <memory>
+
+#include "common/digest.hpp"
+#include "gate/gate.hpp"
+#include "process.hpp"
+#include "store/store.hpp"
+
+using namespace invar;
+using store::Status;
+
+namespace {
+
+struct Backend {
+  std::string name;
+  std::function<std::unique_ptr<store::Store>(const std::string& dir)> open;
+};
+
+std::vector<Backend> backends() {
+  return {{"directory",
+           [](const std::string& dir) {
+             return std::move(store::open_fs_store(dir, {}).value());
+           }},
+          {"memory", [](const std::string&) { return store::open_mem_store(); }}};
+}
+
+LkgRecord lkg_record(const std::string& stream, uint64_t sequence, const std::string& bytes) {
+  return {stream, sequence, digest::sha256(bytes), bytes.size(), std::to_string(sequence), 1000 * int64_t(sequence),
+          "c", "sha256:" + std::string(64, '0')};
+}
+
+JournalRecord decision(const std::string& stream, const std::string& verdict, int64_t at) {
+  JournalRecord r;
+  r.event = "decision";
+  r.time_ms = at;
+  r.stream = stream;
+  r.host = "h";
+  r.pid = 1;
+  r.verdict = verdict;
+  r.totals = {1, 0, 0, 0};
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("store conformance: streams exist only once created, and say for which contract", "[store]") {
+  for (const auto& backend : backends()) {
+    INFO(backend.name);
+    test::TempDir tmp;
+    auto s = backend.open(tmp / "state");
+    CHECK_FALSE(s->has_location().value());
+    CHECK_FALSE(s->has_stream("a").value());
+    CHECK(s->lock("a", false));        // readers of nothing find nothing
+    auto exclusive = s->lock("a", true);  // writers need a stream
+    REQUIRE_FALSE(exclusive);
+    CHECK(exclusive.error().code == ErrorCode::usage);
+    REQUIRE_FALSE(s->create_stream({"b", "c", "sha256:x", 5, "me"}));
+    REQUIRE_FALSE(s->create_stream({"a", "c", "sha256:x", 5, "me"}));
+    auto again = s->create_stream({"a", "c", "sha256:x", 5, "me"});
+    REQUIRE(again);
+    CHECK(again->code == ErrorCode::usage);
+    CHECK(s->has_location().value());
+    CHECK(s->has_stream("a").value());
+    CHECK(s->streams().value() == std::vector<std::string>{"a", "b"});
+    auto info = s->stream_info("a");
+    REQUIRE(info);
+    REQUIRE(info.value());
+    CHECK(info.value()->created_by == "me");
+    CHECK(s->lkg("a").value() == std::nullopt);
+    CHECK(s->accepted("a").value().empty());
+    CHECK(s->journal("a").value().records.empty());
+  }
+}
+
+TEST_CASE("store conformance: promotion, retention and pruning keep the LKG and the last N", "[store]") {
+  for (const auto& backend : backends()) {
+    INFO(backend.name);
+    test::TempDir tmp;
+    auto s = backend.open(tmp / "state");
+    REQUIRE_FALSE(s->create_stream({"a", "c", "sha256:x", 5, "me"}));
+    auto lock = s->lock("a", true);
+    REQUIRE(lock);
+    std::vector<std::string> bytes = {"{\"g\": 1}", "{\"g\": 2}", "{\"g\": 3}"};
+    for (uint64_t i = 0; i < bytes.size(); ++i) {
+      invariants::Measures m;
+      m["n"].definition = "delta count($.x)";
+      m["n"].number = static_cast<double>(i);
+      REQUIRE_FALSE(s->promote("a", bytes[i], m, lkg_record("a", i + 1, bytes[i]), 2));
+      REQUIRE_FALSE(s->prune("a"));
+    }
+    auto lkg = s->lkg("a").value();
+    REQUIRE(lkg);
+    CHECK(lkg->sequence == 3);
+    CHECK(lkg->digest == digest::sha256(bytes[2]));
+    CHECK(s->artifact("a", lkg->digest, 100).value() == bytes[2]);
+    CHECK(s->measures("a", lkg->digest).value().value().at("n").number == 2);
+    auto list = s->accepted("a").value();
+    REQUIRE(list.size() == 2);
+    CHECK(list[0].sequence == 2);
+    CHECK(list[1].sequence == 3);
+    CHECK(s->artifact("a", digest::sha256(bytes[1]), 100));  // retained
+    auto pruned = s->artifact("a", digest::sha256(bytes[0]), 100);
+    REQUIRE_FALSE(pruned);  // outside the retention list: gone
+    CHECK(pruned.error().code == ErrorCode::state);
+    auto small = s->artifact("a", lkg->digest, 3);  // larger than the caller allows
+    REQUIRE_FALSE(small);
+    CHECK(small.error().code == ErrorCode::state);
+    // An entry past the LKG's sequence belongs to an uncommitted promotion.
+    std::vector<Accepted> with_leftover = list;
+    with_leftover.push_back({"sha256:" + std::string(64, 'f'), "9", 9, 4});
+    CHECK(store::committed(with_leftover, lkg).size() == 2);
+  }
+}
+
+TEST_CASE("store conformance: journal, waivers and quarantine read back as written", "[store]") {
+  for (const auto& backend : backends()) {
+    INFO(backend.name);
+    test::TempDir tmp;
+    auto s = backend.open(tmp / "state");
+    REQUIRE_FALSE(s->create_stream({"a", "c", "sha256:x", 5, "me"}));
+    auto lock = s->lock("a", true);
+    REQUIRE(lock);
+    for (int i = 0; i < 3; ++i) {
+      auto r = decision("a", i == 1 ? "pin" : "accept", 100 + i);
+      REQUIRE_FALSE(s->reserve("a", r));
+      REQUIRE_FALSE(s->append("a", r));
+    }
+    auto journal = s->journal("a").value();
+    REQUIRE(journal.records.size() == 3);
+    CHECK(journal.records[1].verdict == "pin");
+    CHECK(journal.records[2].time_ms == 102);
+    CHECK(journal.records[2].totals == std::vector<uint64_t>{1, 0, 0, 0});
+    CHECK(journal.torn_bytes == 0);
+    CHECK_FALSE(s->repair_journal("a").value());
+
+    std::vector<Waiver> waivers = {{"n", "why", "me", 1, 2}, {"m", "because", "you", 3, 4}};
+    REQUIRE_FALSE(s->set_waivers("a", waivers));
+    auto read = s->waivers("a").value();
+    REQUIRE(read.size() == 2);
+    CHECK(read[1].reason == "because");
+
+    std::vector<std::string> bad = {"[1]", "[2]", "[3]"};
+    for (size_t i = 0; i < bad.size(); ++i)
+      REQUIRE_FALSE(s->quarantine("a", bad[i], {digest::sha256(bad[i]), bad[i].size(), int64_t(i), "pin", {"n"}}, 2));
+    REQUIRE_FALSE(s->quarantine("a", bad[2], {digest::sha256(bad[2]), bad[2].size(), 9, "pin", {"n"}}, 2));  // again
+    auto q = s->quarantined("a").value();
+    REQUIRE(q.size() == 2);
+    CHECK(q[0].digest == digest::sha256(bad[1]));
+    CHECK(q[1].time_ms == 9);
+    CHECK(s->quarantined_artifact("a", digest::sha256(bad[2]), 100).value() == bad[2]);
+    CHECK_FALSE(s->quarantined_artifact("a", digest::sha256(bad[0]), 100));
+  }
+}
+
+TEST_CASE("store conformance: a decision is written only while the LKG is at its fence", "[store]") {
+  for (const auto& backend : backends()) {
+    INFO(backend.name);
+    test::TempDir tmp;
+    auto s = backend.open(tmp / "state");
+    REQUIRE_FALSE(s->create_stream({"a", "c", "sha256:x", 5, "me"}));
+    auto lock = s->lock("a", true);
+    REQUIRE(lock);
+    auto before = s->fence("a");
+    REQUIRE(before);
+    invariants::Measures none;
+    std::string first = "{\"g\": 1}", second = "{\"g\": 2}";
+    store::Promotion p1{first, &none, lkg_record("a", 1, first), 10};
+    bool committed = false;
+    REQUIRE_FALSE(s->decide("a", *before, decision("a", "accept", 1), &p1, committed));
+    CHECK(committed);
+    // A decision judged against the old fence is refused, and writes nothing.
+    store::Promotion p2{second, &none, lkg_record("a", 2, second), 10};
+    auto refused = s->decide("a", *before, decision("a", "accept", 2), &p2, committed);
+    REQUIRE(refused);
+    CHECK(refused->code == ErrorCode::conflict);
+    CHECK_FALSE(committed);
+    CHECK(s->lkg("a").value()->sequence == 1);
+    CHECK(s->journal("a").value().records.size() == 1);
+    auto pin = s->decide("a", *before, decision("a", "pin", 3), nullptr, committed);  // pins are fenced too
+    REQUIRE(pin);
+    CHECK(pin->code == ErrorCode::conflict);
+    auto now = s->fence("a");
+    REQUIRE(now);
+    CHECK(now->version != before->version);
+    REQUIRE_FALSE(s->decide("a", *now, decision("a", "accept", 4), &p2, committed));
+    CHECK(s->lkg("a").value()->digest == digest::sha256(second));
+    CHECK(s->journal("a").value().records.size() == 2);
+  }
+}
+
+namespace {
+
+// A store on which another gate promotes `intruder` just before this
+// gate's first write: the race a lock cannot prevent across hosts.
+class RacingStore : public store::Store {
+ public:
+  explicit RacingStore(std::unique_ptr<store::Store> inner) : inner_(std::move(inner)) {}
+  int refused = 0;
+  void arm(std::string intruder) { intruder_ = std::move(intruder); }
+
+  Status decide(const std::string& stream, const store::Fence& fence, const JournalRecord& record,
+                const store::Promotion* promotion, bool& committed) override {
+    if (!intruder_.empty()) {
+      auto lkg = inner_->lkg(stream).value();
+      uint64_t next = lkg ? lkg->sequence + 1 : 1;
+      invariants::Measures none;
+      REQUIRE_FALSE(inner_->promote(stream, intruder_, none, lkg_record(stream, next, intruder_), 10));
+      intruder_.clear();
+    }
+    auto e = inner_->decide(stream, fence, record, promotion, committed);
+    refused += e && e->code == ErrorCode::conflict;
+    return e;
+  }
+
+  Result<std::unique_ptr<store::Lock>> lock(const std::string& s, bool x) override { return inner_->lock(s, x); }
+  Result<bool> has_location() override { return inner_->has_location(); }
+  Result<bool> has_stream(const std::string& s) override { return inner_->has_stream(s); }
+  Status create_stream(const StreamInfo& i) override { return inner_->create_stream(i); }
+  Result<std::optional<StreamInfo>> stream_info(const std::string& s) override { return inner_->stream_info(s); }
+  Status set_stream_info(const StreamInfo& i) override { return inner_->set_stream_info(i); }
+  Result<std::vector<std::string>> streams() override { return inner_->streams(); }
+  Result<store::Fence> fence(const std::string& s) override { return inner_->fence(s); }
+  Result<std::optional<LkgRecord>> lkg(const std::string& s) override { return inner_->lkg(s); }
+  Result<std::string> artifact(const std::string& s, const std::string& d, uint64_t m) override {
+    return inner_->artifact(s, d, m);
+  }
+  Result<std::optional<invariants::Measures>> measures(const std::string& s, const std::string& d) override {
+    return inner_->measures(s, d);
+  }
+  Result<std::vector<Accepted>> accepted(const std::string& s) override { return inner_->accepted(s); }
+  Result<std::vector<Waiver>> waivers(const std::string& s) override { return inner_->waivers(s); }
+  Result<store::JournalRead> journal(const std::string& s, uint64_t m) override { return inner_->journal(s, m); }
+  Status promote(const std::string& s, std::string_view b, const invariants::Measures& m, const LkgRecord& r,
+                 uint32_t k) override {
+    return inner_->promote(s, b, m, r, k);
+  }
+  Status prune(const std::string& s) override { return inner_->prune(s); }
+  Status reserve(const std::string& s, const JournalRecord& r) override { return inner_->reserve(s, r); }
+  Status append(const std::string& s, const JournalRecord& r) override { return inner_->append(s, r); }
+  Result<std::optional<std::string>> repair_journal(const std::string& s) override { return inner_->repair_journal(s); }
+  Status set_waivers(const std::string& s, const std::vector<Waiver>& w) override { return inner_->set_waivers(s, w); }
+  Status quarantine(const std::string& s, std::string_view b, const Quarantined& q, uint32_t k) override {
+    return inner_->quarantine(s, b, q, k);
+  }
+  Result<std::vector<Quarantined>> quarantined(const std::string& s) override { return inner_->quarantined(s); }
+  Result<std::string> quarantined_artifact(const std::string& s, const std::string& d, uint64_t m) override {
+    return inner_->quarantined_artifact(s, d, m);
+  }
+  Status check_outside(const std::string& p) override { return inner_->check_outside(p); }
+
+ private:
+  std::unique_ptr<store::Store> inner_;
+  std::string intruder_;
+};
+
+}  // namespace
+
+TEST_CASE("fencing: a decision whose write is refused is judged again; an older generation ends in pin",
+          "[store][gate]") {
+  auto contract = Contract::load_string(R"j({"contract": "race", "invariants": [
+    {"id": "gen", "monotonic": "$.generation", "strict": true}]})j", ".", "race");
+  REQUIRE(contract);
+  std::string g1 = R"({"generation": 1})", g2 = R"({"generation": 2})", g3 = R"({"generation": 3})";
+  RacingStore racing(store::open_mem_store());
+  GateOptions options;
+  options.create_streams = true;
+  REQUIRE(gate::submit(*contract, racing, "s", g1, options, {}).value().action == Action::accept);
+  // g3 is promoted by "another gate" after this one judged g2 against g1.
+  racing.arm(g3);
+  auto d = gate::submit(*contract, racing, "s", g2, options, {});
+  REQUIRE(d);
+  CHECK(racing.refused == 1);
+  CHECK(d->action == Action::pin);
+  REQUIRE(d->artifact);
+  CHECK(*d->artifact == g3);  // the LKG in service, never g2
+  CHECK(racing.lkg("s").value()->digest == digest::sha256(g3));
+  auto journal = racing.journal("s", store::kMaxJournalRead).value().records;
+  REQUIRE_FALSE(journal.empty());
+  CHECK(journal.back().verdict == "pin");
+  CHECK(journal.back().detail == "judged 2 times: 1 write(s) refused because another gate changed the LKG meanwhile (fenced)");
+}
