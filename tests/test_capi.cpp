@@ -66,7 +66,7 @@ TEST_CASE("C ABI: invalid arguments are status codes, never crashes", "[capi]") 
   invar_string_free(nullptr);
 }
 
-TEST_CASE("C ABI: check gives verdicts and violations; garbage bytes are a reject", "[capi]") {
+TEST_CASE("C ABI: check gives verdicts and violations, garbage bytes are a reject", "[capi]") {
   invar_contract* c = load(feature_contract());
   std::string good = test::slurp(test::source("examples/cloudflare-2025-features/good.json"));
   std::string bad = test::slurp(test::source("examples/cloudflare-2025-features/bad.json"));

@@ -396,7 +396,7 @@ TEST_CASE("11.6 inversions: a state directory removed during a gate is exit 3, n
 }
 #endif
 
-TEST_CASE("11.7 waivers: the 30-day cap is on the system clock; actors are names; output is escaped",
+TEST_CASE("11.7 waivers: the 30-day cap is on the system clock, actors are names, output is escaped",
           "[hardening][gate]") {
   Fixture f;
   REQUIRE(f.gate(f.artifact(2)).exit == 0);
@@ -426,7 +426,7 @@ TEST_CASE("11.7 waivers: the 30-day cap is on the system clock; actors are names
   CHECK(f.gate(f.artifact(1)).exit == 0);
 }
 
-TEST_CASE("11.8 special files: FIFOs never block a read path; /proc files are read as streams", "[hardening]") {
+TEST_CASE("11.8 special files: FIFOs never block a read path, /proc files are read as streams", "[hardening]") {
   Fixture f;
   std::string fifo = f.tmp / "fifo.json";
   REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);

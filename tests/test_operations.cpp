@@ -104,7 +104,7 @@ TEST_CASE("12.3 quarantine: the last N rejected candidates are kept, listed and 
   CHECK(contains(gone.out, "stream \"s\" keeps no artifact " + bad[0]));
 }
 
-TEST_CASE("12.3 quarantine: the same bytes rejected again are kept once; 0 keeps nothing", "[operations][gate]") {
+TEST_CASE("12.3 quarantine: the same bytes rejected again are kept once, 0 keeps nothing", "[operations][gate]") {
   Fixture f;
   REQUIRE(f.gate(f.artifact(1)).exit == 0);
   REQUIRE(f.gate(f.artifact(2, 0)).exit == 2);

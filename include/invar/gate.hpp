@@ -278,16 +278,33 @@ class Store;  // internal (src/store)
 //                                  whoever can write the state can choose what is published)
 //   journal_rotate_bytes  8 MiB    a stream's journal is rotated before it passes this (0: never)
 //   journal_keep          4        rotated journals kept per stream (journal.1.jsonl is the newest)
+//
+// etcd (a location "etcd://HOST:PORT[,HOST:PORT...][/PREFIX]", docs/fleet.md):
+//   timeout_ms            5000     each request to a member (then the next member is tried)
+//   cacert, cert, key     ""       TLS: the CA to trust, the client certificate and key (https)
+//   user, password        ""       etcd authentication (the CLI reads the password from INVAR_ETCD_PASSWORD)
+//   max_artifact_bytes    64 MiB   an artifact stored in etcd (in 768 KiB chunks); larger is refused
+//   journal_keep_records  10000    journal records kept per stream (the oldest are deleted)
+//   orphan_grace_ms       10 min   stored artifacts outside the LKG and the retention list are
+//                                  collected once older than this (a commit checks its artifact
+//                                  still exists, so a shorter grace costs retries, never safety)
 struct StoreOptions {
   bool trust_shared = false;
   uint64_t journal_rotate_bytes = 8ull << 20;
   uint32_t journal_keep = 4;
+  int64_t timeout_ms = 5000;
+  std::string cacert, cert, key, user, password;
+  uint64_t max_artifact_bytes = 64ull << 20;
+  uint64_t journal_keep_records = 10000;
+  int64_t orphan_grace_ms = 600'000;
 };
 
 class StateStore {
  public:
   // Opens (does not yet create) the directory store at `dir`.
   static Result<StateStore> open_directory(const std::string& dir, const StoreOptions& options = {});
+  // A location: "etcd://..." (the etcd backend) or a directory path.
+  static Result<StateStore> open(const std::string& location, const StoreOptions& options = {});
 
   // Streams with state, sorted.
   Result<std::vector<std::string>> streams() const;

@@ -53,6 +53,50 @@ bool use_color(const std::string& format) {
   return format == "human" && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
 }
 
+void add_store_flags(CLI::App* cmd, StoreFlags& f, bool required, bool writer) {
+  auto* state = cmd->add_option("--state", f.state,
+                                "State location: a directory (created by invar init) or etcd://HOST:PORT[,HOST:PORT...][/PREFIX]");
+  if (required) state->required();
+  cmd->add_flag("--trust-shared-state", f.trust_shared,
+                "Use a state directory owned by another user or writable by group/others (refused by default)");
+  cmd->add_option("--state-timeout", f.timeout, "etcd: the time each request may take per member (default 5s)");
+  cmd->add_option("--etcd-cacert", f.cacert, "etcd over TLS: the CA certificate to trust");
+  cmd->add_option("--etcd-cert", f.cert, "etcd over TLS: the client certificate");
+  cmd->add_option("--etcd-key", f.key, "etcd over TLS: the client key");
+  cmd->add_option("--etcd-user", f.user, "etcd authentication: the user (password from INVAR_ETCD_PASSWORD)");
+  if (writer) {
+    cmd->add_option("--journal-rotate", f.journal_rotate,
+                    "Directory: rotate the stream's journal before it passes this size (default 8MiB; 0: never; 4 kept)");
+    cmd->add_option("--etcd-max-artifact", f.max_artifact, "etcd: the largest artifact stored (default 64MiB)");
+  }
+}
+
+Result<StateStore> open_store(const StoreFlags& f) {
+  StoreOptions options;
+  options.trust_shared = f.trust_shared;
+  auto rotate = parse_bytes(f.journal_rotate);
+  if (!rotate) return Error{ErrorCode::usage, "--journal-rotate \"" + f.journal_rotate + "\" is not a size such as \"8MiB\"", {}};
+  options.journal_rotate_bytes = *rotate;
+  auto timeout = parse_duration(f.timeout);
+  if (!timeout || timeout->count() <= 0 || timeout->count() > 3'600'000)
+    return Error{ErrorCode::usage, "--state-timeout \"" + f.timeout + "\" is not a duration between 1ms and 1h", {}};
+  options.timeout_ms = timeout->count();
+  auto max = parse_bytes(f.max_artifact);
+  if (!max || *max == 0)
+    return Error{ErrorCode::usage, "--etcd-max-artifact \"" + f.max_artifact + "\" is not a size such as \"64MiB\"", {}};
+  options.max_artifact_bytes = *max;
+  options.cacert = f.cacert;
+  options.cert = f.cert;
+  options.key = f.key;
+  options.user = f.user;
+  if (!f.user.empty()) {
+    const char* password = std::getenv("INVAR_ETCD_PASSWORD");
+    if (!password) return Error{ErrorCode::usage, "--etcd-user needs the password in INVAR_ETCD_PASSWORD", {}};
+    options.password = password;
+  }
+  return StateStore::open(f.state, options);
+}
+
 unsigned threads_or_all(unsigned requested) {
   if (requested) return requested;
   return std::max(1u, std::thread::hardware_concurrency());

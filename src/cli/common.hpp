@@ -5,6 +5,9 @@
 #include <optional>
 #include <string>
 
+#include <CLI/CLI.hpp>
+
+#include "invar/gate.hpp"
 #include "invar/invar.hpp"
 
 namespace invar::cli {
@@ -34,6 +37,21 @@ Result<int64_t> parse_duration_ms(const std::string& value, const std::string& f
 std::string who(const std::string& by = {});
 
 bool use_color(const std::string& format);
+
+// Where the state is, and how to reach it: --state DIR or etcd://..., and
+// the options of each backend. One set for every command that takes --state.
+struct StoreFlags {
+  std::string state;
+  bool trust_shared = false;
+  std::string journal_rotate = "8MiB";
+  std::string timeout = "5s";
+  std::string cacert, cert, key, user;
+  std::string max_artifact = "64MiB";
+};
+// `required`: --state must be given. `writer`: also the flags of writers (--journal-rotate).
+void add_store_flags(CLI::App* cmd, StoreFlags& flags, bool required, bool writer);
+// The password of --etcd-user comes from INVAR_ETCD_PASSWORD (never a flag: argv is public).
+Result<StateStore> open_store(const StoreFlags& flags);
 
 // --threads: 0 means one per core.
 unsigned threads_or_all(unsigned requested);

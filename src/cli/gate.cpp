@@ -12,13 +12,11 @@ namespace invar::cli {
 namespace {
 
 struct StateArgs {
-  std::string state;
+  StoreFlags store;
   std::string stream;
   std::string contract;
   std::string now;
   std::string format = "human";
-  bool trust_shared = false;
-  std::string journal_rotate = "8MiB";
   // gate and status
   uint32_t flap_alternations = 3;
   std::string flap_window = "1h";
@@ -45,12 +43,9 @@ struct GateArgs : StateArgs {
 
 constexpr const char* kByHelp =
     "Who is waiving (recorded); default: the CI system's actor (GITHUB_ACTOR, GITLAB_USER_LOGIN, ...), else $USER";
-constexpr const char* kTrustHelp =
-    "Use a state directory owned by another user or writable by group/others (refused by default)";
 
 void add_state_flags(CLI::App* cmd, StateArgs& args, bool stream_required) {
-  cmd->add_option("--state", args.state, "State directory (created by invar init)")->required();
-  cmd->add_flag("--trust-shared-state", args.trust_shared, kTrustHelp);
+  add_store_flags(cmd, args.store, true, true);
   auto* s = cmd->add_option("--stream", args.stream, "Stream name: 1-128 of A-Z a-z 0-9 . _ -");
   if (stream_required) s->required();
   cmd->add_option("--now", args.now, "The clock (RFC 3339); default: the system clock");
@@ -97,12 +92,7 @@ std::optional<Setup> setup(const StateArgs& args, bool need_contract) {
     if (!contract) return fail(contract.error());
     s.contract = std::move(contract.value());
   }
-  StoreOptions store_options;
-  store_options.trust_shared = args.trust_shared;
-  auto rotate = parse_bytes(args.journal_rotate);
-  if (!rotate) return fail({ErrorCode::usage, "--journal-rotate \"" + args.journal_rotate + "\" is not a size such as \"8MiB\"", {}});
-  store_options.journal_rotate_bytes = *rotate;
-  auto store = StateStore::open_directory(args.state, store_options);
+  auto store = open_store(args.store);
   if (!store) return fail(store.error());
   s.store = std::move(store.value());
   return s;
@@ -225,7 +215,7 @@ int run_status(const StateArgs& args) {
     statuses.push_back(std::move(st.value()));
   }
   if (args.format == "json") std::fputs(render_status_json(statuses, errors).c_str(), stdout);
-  else if (streams.empty()) std::printf("no streams in %s\n", args.state.c_str());
+  else if (streams.empty()) std::printf("no streams in %s\n", args.store.state.c_str());
   std::fflush(stdout);
   write_metrics(args.metrics, render_metrics(statuses, s->now_ms()));
   return errors.empty() ? kAccept : kCannotJudge;
@@ -307,8 +297,6 @@ std::function<int()> add_gate(CLI::App& app) {
                   "Rejected candidates kept as evidence (default 5; 0: none; at most 1000); see invar show");
   cmd->add_option("--metrics", args->metrics,
                   "Write Prometheus metrics of the decision to this file, atomically (a failure is a warning)");
-  cmd->add_option("--journal-rotate", args->journal_rotate,
-                  "Rotate the stream's journal before it passes this size (default 8MiB; 0: never; 4 rotated files kept)");
   cmd->add_option("--waive", args->waive, "Record a waiver for this invariant id before deciding (needs --reason, --expires)");
   cmd->add_option("--reason", args->reason, "Why the waiver is needed (recorded in the journal)");
   cmd->add_option("--expires", args->expires, "How long the waiver lasts, such as \"2h\" (at most 30d)");
@@ -391,8 +379,7 @@ std::function<int()> add_waive(CLI::App& app) {
 std::function<int()> add_status(CLI::App& app) {
   auto args = std::make_shared<StateArgs>();
   auto* cmd = app.add_subcommand("status", "Show and verify the state of one stream, or of all");
-  cmd->add_option("--state", args->state, "State directory")->required();
-  cmd->add_flag("--trust-shared-state", args->trust_shared, kTrustHelp);
+  add_store_flags(cmd, args->store, true, false);
   cmd->add_option("stream", args->stream, "The stream (default: every stream)");
   cmd->add_option("--now", args->now, "The clock (RFC 3339); default: the system clock");
   cmd->add_option("--format", args->format, "Output format")->check(CLI::IsMember({"human", "json"}));
@@ -406,8 +393,7 @@ std::function<int()> add_show(CLI::App& app) {
   auto args = std::make_shared<ShowArgs>();
   auto* cmd = app.add_subcommand("show", "Print an artifact the stream keeps (LKG, retained or quarantined) by digest");
   cmd->footer("Exit codes: 0 printed, 3 cannot (no such artifact, ambiguous prefix, corrupted state)\n");
-  cmd->add_option("--state", args->state, "State directory")->required();
-  cmd->add_flag("--trust-shared-state", args->trust_shared, kTrustHelp);
+  add_store_flags(cmd, args->store, true, false);
   cmd->add_option("--stream", args->stream, "The stream")->required();
   cmd->add_option("digest", args->digest, "sha256:HEX, or at least 8 of its hex digits (as history shows them)")->required();
   return [args] { return run_show(*args); };
@@ -416,8 +402,7 @@ std::function<int()> add_show(CLI::App& app) {
 std::function<int()> add_history(CLI::App& app) {
   auto args = std::make_shared<HistoryArgs>();
   auto* cmd = app.add_subcommand("history", "Show a stream's decision journal, newest first");
-  cmd->add_option("--state", args->state, "State directory")->required();
-  cmd->add_flag("--trust-shared-state", args->trust_shared, kTrustHelp);
+  add_store_flags(cmd, args->store, true, false);
   cmd->add_option("stream", args->stream, "The stream")->required();
   cmd->add_option("--limit", args->limit, "Records shown (default 50)");
   cmd->add_option("--format", args->format, "Output format")->check(CLI::IsMember({"human", "json"}));

@@ -16,9 +16,8 @@ namespace invar::cli {
 namespace {
 
 struct SuggestArgs {
-  std::string state;
+  StoreFlags store;
   std::string stream;
-  bool trust_shared = false;
   std::vector<std::string> samples;
   std::string contract;
   std::string format = "human";
@@ -30,14 +29,12 @@ struct SuggestArgs {
 };
 
 Result<std::vector<Sample>> gather(const SuggestArgs& args) {
-  if (!args.state.empty() == !args.samples.empty() || args.state.empty() != args.stream.empty())
+  if (!args.store.state.empty() == !args.samples.empty() || args.store.state.empty() != args.stream.empty())
     return Error{ErrorCode::usage,
                  "suggest learns from a stream (--state DIR --stream S) or from sample files (FILE|DIR...), one of them",
                  {}};
   if (!args.samples.empty()) return read_samples(args.samples, 256ull << 20, args.options.max_samples);
-  StoreOptions store_options;
-  store_options.trust_shared = args.trust_shared;
-  auto store = StateStore::open_directory(args.state, store_options);
+  auto store = open_store(args.store);
   if (!store) return store.error();
   auto retained = store->retained(args.stream);
   if (!retained) return retained.error();
@@ -107,10 +104,8 @@ std::function<int()> add_suggest(CLI::App& app) {
   auto args = std::make_shared<SuggestArgs>();
   auto* cmd = app.add_subcommand("suggest", "Propose a contract (or amendments to one) from accepted artifacts");
   cmd->footer("Exit codes: 0 proposed, 3 cannot (fewer than two readable artifacts, bad usage, unreadable state)\n");
-  cmd->add_option("--state", args->state, "Learn from this state's stream (its retained accepted artifacts)");
+  add_store_flags(cmd, args->store, false, false);
   cmd->add_option("--stream", args->stream, "The stream (with --state); gate with a larger --keep to learn from more");
-  cmd->add_flag("--trust-shared-state", args->trust_shared,
-                "Use a state directory owned by another user or writable by group/others (refused by default)");
   cmd->add_option("samples", args->samples, "Or learn from these files (a directory: its files in name order)");
   cmd->add_option("--contract", args->contract, "An existing contract to amend (its invariants are kept and checked)");
   cmd->add_option("--name", args->options.name, "The proposed contract's name (default \"suggested\")");

@@ -2,7 +2,7 @@
 // -DINVAR_FAULT_INJECTION=ON (test builds). When the environment variable
 // INVAR_FAULT names a point, the process kills itself with SIGKILL there,
 // as a power cut or an OOM kill would (with INVAR_FAULT_STOP=1 it stops
-// itself with SIGSTOP instead, as a paused VM would, and goes on when
+// itself with SIGSTOP instead, once, as a paused VM would, and goes on when
 // continued); or, at a truncation point, the file is truncated to nothing
 // there, as a writer rewriting it in place would.
 #pragma once
@@ -20,7 +20,10 @@ namespace invar::fault {
 inline void point([[maybe_unused]] const char* name) {
 #ifdef INVAR_FAULT_INJECTION
   const char* wanted = std::getenv("INVAR_FAULT");
-  if (wanted && std::strcmp(wanted, name) == 0) std::raise(std::getenv("INVAR_FAULT_STOP") ? SIGSTOP : SIGKILL);
+  if (!wanted || std::strcmp(wanted, name) != 0) return;
+  if (!std::getenv("INVAR_FAULT_STOP")) std::raise(SIGKILL);
+  ::unsetenv("INVAR_FAULT");  // stopped once: a point reached again (a decision judged again) goes on
+  std::raise(SIGSTOP);
 #endif
 }
 

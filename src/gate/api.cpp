@@ -28,6 +28,18 @@ Result<StateStore> StateStore::open_directory(const std::string& dir, const Stor
   return StateStore(std::shared_ptr<store::Store>(std::move(s.value())));
 }
 
+Result<StateStore> StateStore::open(const std::string& location, const StoreOptions& options) {
+  if (location.rfind("etcd://", 0) == 0) {
+    auto s = store::open_etcd_store(location, options);
+    if (!s) return s.error();
+    return StateStore(std::shared_ptr<store::Store>(std::move(s.value())));
+  }
+  if (location.find("://") != std::string::npos)
+    return Error{ErrorCode::usage,
+                 "state location \"" + location + "\": the only URL scheme is etcd:// (a plain path is a directory)", {}};
+  return open_directory(location, options);
+}
+
 Result<std::vector<std::string>> StateStore::streams() const {
   auto location = impl_->has_location();
   if (!location) return location.error();

@@ -173,6 +173,9 @@ bool valid_stream_name(const std::string& stream);
 // `max_journal` journal records.
 std::unique_ptr<Store> open_mem_store(size_t max_journal = 1024);
 
+// The etcd backend at "etcd://HOST:PORT[,HOST:PORT...][/PREFIX]" (docs/fleet.md).
+Result<std::unique_ptr<Store>> open_etcd_store(const std::string& url, const StoreOptions& options);
+
 // The filesystem backend rooted at `dir` (created on first write).
 Result<std::unique_ptr<Store>> open_fs_store(const std::string& dir, const StoreOptions& options);
 

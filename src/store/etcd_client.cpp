@@ -1,0 +1,292 @@
+#include "store/etcd_client.hpp"
+
+#include <curl/curl.h>
+
+#include <mutex>
+
+#include "common/text.hpp"
+
+namespace invar::store {
+
+using nlohmann::json;
+
+namespace {
+
+Error usage(std::string message) { return Error{ErrorCode::usage, std::move(message), {}}; }
+Error unreachable(std::string message) { return Error{ErrorCode::io, std::move(message), {}}; }
+
+// The end of the range of keys starting with `prefix`.
+std::string range_end(const std::string& prefix) {
+  std::string end = prefix;
+  while (!end.empty()) {
+    if (static_cast<unsigned char>(end.back()) < 0xff) {
+      end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+      return end;
+    }
+    end.pop_back();
+  }
+  return std::string(1, '\0');  // every key
+}
+
+uint64_t number(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end()) return 0;
+  if (it->is_string()) return std::strtoull(it->get<std::string>().c_str(), nullptr, 10);
+  if (it->is_number_unsigned()) return it->get<uint64_t>();
+  return 0;
+}
+
+size_t collect(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+std::once_flag curl_init;
+std::mutex client_mutex;  // one request at a time per process: the handle is shared state
+
+}  // namespace
+
+std::string base64_encode(std::string_view bytes) {
+  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
+    for (int k = 18; k >= 0; k -= 6) out += alphabet[(v >> k) & 63];
+  }
+  if (i < bytes.size()) {
+    uint32_t v = uint8_t(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) v |= uint8_t(bytes[i + 1]) << 8;
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += i + 1 < bytes.size() ? alphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  if (text.size() % 4) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  for (size_t i = 0; i < text.size(); i += 4) {
+    int v[4];
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      char c = text[i + k];
+      if (c == '=' && i + 4 == text.size() && k >= 2) {
+        v[k] = 0;
+        ++pad;
+        continue;
+      }
+      if (pad || (v[k] = value(c)) < 0) return std::nullopt;
+    }
+    uint32_t n = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
+    out += static_cast<char>(n >> 16);
+    if (pad < 2) out += static_cast<char>((n >> 8) & 0xff);
+    if (pad < 1) out += static_cast<char>(n & 0xff);
+  }
+  return out;
+}
+
+Result<EtcdEndpoints> parse_etcd_url(const std::string& url) {
+  const std::string scheme = "etcd://";
+  if (url.rfind(scheme, 0) != 0) return usage("an etcd location starts with etcd://, not " + text::quoted(url));
+  std::string rest = url.substr(scheme.size());
+  size_t slash = rest.find('/');
+  std::string hosts = rest.substr(0, slash);
+  std::string prefix = slash == std::string::npos ? "invar" : rest.substr(slash + 1);
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  if (prefix.empty()) prefix = "invar";
+  EtcdEndpoints out;
+  out.prefix = prefix + "/";
+  size_t start = 0;
+  while (start <= hosts.size()) {
+    size_t comma = hosts.find(',', start);
+    std::string member = hosts.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    size_t colon = member.rfind(':');
+    bool port_ok = colon != std::string::npos && colon + 1 < member.size() &&
+                   member.find_first_not_of("0123456789", colon + 1) == std::string::npos &&
+                   member.size() - colon - 1 <= 5 && std::stoul(member.substr(colon + 1)) <= 65535;
+    bool host_ok = colon != std::string::npos && colon > 0 &&
+                   member.find_first_of(" /@?#") == std::string::npos;
+    if (!port_ok || !host_ok)
+      return usage("etcd location " + text::quoted(url) + ": " + text::quoted(member) +
+                   " is not HOST:PORT (expected etcd://HOST:PORT[,HOST:PORT...][/PREFIX])");
+    out.members.push_back(member);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+EtcdClient::EtcdClient(EtcdEndpoints endpoints, StoreOptions options)
+    : endpoints_(std::move(endpoints)), options_(std::move(options)) {
+  std::call_once(curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  curl_ = curl_easy_init();
+}
+
+EtcdClient::~EtcdClient() {
+  if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
+}
+
+Result<json> EtcdClient::post(const std::string& member, const std::string& path, const std::string& body) {
+  CURL* c = static_cast<CURL*>(curl_);
+  if (!c) return unreachable("cannot start an HTTP client (libcurl)");
+  bool tls = !options_.cacert.empty() || !options_.cert.empty();
+  std::string url = std::string(tls ? "https://" : "http://") + member + path;
+  std::string response;
+  curl_easy_reset(c);
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_POST, 1L);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &response);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout_ms));
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(options_.timeout_ms, 2000)));
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, tls ? "https" : "http");
+  if (!options_.cacert.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.cacert.c_str());
+  if (!options_.cert.empty()) curl_easy_setopt(c, CURLOPT_SSLCERT, options_.cert.c_str());
+  if (!options_.key.empty()) curl_easy_setopt(c, CURLOPT_SSLKEY, options_.key.c_str());
+  struct curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  std::string auth = "Authorization: " + token_;
+  if (!token_.empty() && path != "/v3/auth/authenticate") headers = curl_slist_append(headers, auth.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  CURLcode rc = curl_easy_perform(c);
+  curl_slist_free_all(headers);
+  if (rc != CURLE_OK) return unreachable("etcd member " + member + ": " + curl_easy_strerror(rc));
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  json j = json::parse(response, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return Error{ErrorCode::state, "etcd member " + member + " answered " + std::to_string(status) + " with no JSON", {}};
+  if (status != 200) {
+    std::string message = j.value("message", j.value("error", std::string("HTTP ") + std::to_string(status)));
+    Error e{ErrorCode::io, "etcd member " + member + ": " + message, {}};
+    if (message.find("authentication") != std::string::npos || message.find("permission denied") != std::string::npos ||
+        message.find("user name") != std::string::npos || message.find("token") != std::string::npos)
+      e.code = ErrorCode::usage;  // wrong credentials: no other member will take them either
+    return e;
+  }
+  return j;
+}
+
+std::optional<Error> EtcdClient::authenticate(const std::string& member) {
+  if (options_.user.empty() || !token_.empty()) return std::nullopt;
+  auto r = post(member, "/v3/auth/authenticate", json{{"name", options_.user}, {"password", options_.password}}.dump());
+  if (!r) return r.error();
+  token_ = r->value("token", "");
+  if (token_.empty()) return usage("etcd refused the credentials of user " + text::quoted(options_.user));
+  return std::nullopt;
+}
+
+Result<json> EtcdClient::call(const std::string& path, const json& body) {
+  std::lock_guard<std::mutex> lock(client_mutex);
+  const std::string text = body.dump();
+  std::string failures;
+  for (size_t k = 0; k < endpoints_.members.size(); ++k) {
+    size_t i = (preferred_ + k) % endpoints_.members.size();
+    const std::string& member = endpoints_.members[i];
+    if (auto e = authenticate(member)) {
+      if (e->code == ErrorCode::usage) return *e;
+      failures += (failures.empty() ? "" : "; ") + e->message;
+      continue;
+    }
+    auto r = post(member, path, text);
+    if (r) {
+      preferred_ = i;
+      return r;
+    }
+    if (r.error().code == ErrorCode::usage) return r.error();
+    failures += (failures.empty() ? "" : "; ") + r.error().message;
+  }
+  return unreachable("etcd is unreachable (each member within " + std::to_string(options_.timeout_ms) +
+                     " ms, --state-timeout): " + failures);
+}
+
+Result<std::optional<KeyValue>> EtcdClient::get(const std::string& key) {
+  auto r = call("/v3/kv/range", {{"key", base64_encode(key)}});
+  if (!r) return r.error();
+  auto kvs = r->find("kvs");
+  if (kvs == r->end() || kvs->empty()) return std::optional<KeyValue>();
+  const json& kv = kvs->front();
+  auto value = base64_decode(kv.value("value", ""));
+  if (!value) return Error{ErrorCode::state, "etcd returned a value that is not base64 at " + key, {}};
+  return std::optional<KeyValue>(
+      KeyValue{key, std::move(*value), number(kv, "create_revision"), number(kv, "mod_revision")});
+}
+
+Result<std::vector<KeyValue>> EtcdClient::range(const std::string& prefix, uint64_t limit, bool by_creation,
+                                                bool descending, bool keys_only) {
+  json body = {{"key", base64_encode(prefix)}, {"range_end", base64_encode(range_end(prefix))}};
+  if (limit) body["limit"] = std::to_string(limit);
+  body["sort_target"] = by_creation ? "CREATE" : "KEY";
+  body["sort_order"] = descending ? "DESCEND" : "ASCEND";
+  if (keys_only) body["keys_only"] = true;
+  auto r = call("/v3/kv/range", body);
+  if (!r) return r.error();
+  std::vector<KeyValue> out;
+  for (const auto& kv : r->value("kvs", json::array())) {
+    auto key = base64_decode(kv.value("key", ""));
+    auto value = base64_decode(kv.value("value", ""));
+    if (!key || !value) return Error{ErrorCode::state, "etcd returned a key or value that is not base64", {}};
+    out.push_back({std::move(*key), std::move(*value), number(kv, "create_revision"), number(kv, "mod_revision")});
+  }
+  return out;
+}
+
+Result<uint64_t> EtcdClient::count(const std::string& prefix) {
+  auto r = call("/v3/kv/range",
+                {{"key", base64_encode(prefix)}, {"range_end", base64_encode(range_end(prefix))}, {"count_only", true}});
+  if (!r) return r.error();
+  return number(*r, "count");
+}
+
+std::optional<Error> EtcdClient::put(const std::string& key, const std::string& value) {
+  auto r = call("/v3/kv/put", {{"key", base64_encode(key)}, {"value", base64_encode(value)}});
+  if (!r) return r.error();
+  return std::nullopt;
+}
+
+std::optional<Error> EtcdClient::remove_prefix(const std::string& prefix) {
+  auto r = call("/v3/kv/deleterange",
+                {{"key", base64_encode(prefix)}, {"range_end", base64_encode(range_end(prefix))}});
+  if (!r) return r.error();
+  return std::nullopt;
+}
+
+Result<bool> EtcdClient::txn(const std::vector<TxnCompare>& compares, const std::vector<TxnOp>& ops) {
+  json compare = json::array();
+  for (const auto& c : compares) {
+    if (c.exists)
+      compare.push_back({{"key", base64_encode(c.key)}, {"target", "CREATE"}, {"result", "GREATER"},
+                         {"create_revision", "0"}});
+    else
+      compare.push_back({{"key", base64_encode(c.key)}, {"target", "MOD"}, {"result", "EQUAL"},
+                         {"mod_revision", std::to_string(c.mod_revision)}});
+  }
+  json success = json::array();
+  for (const auto& op : ops) {
+    if (op.kind == TxnOp::put)
+      success.push_back({{"request_put", {{"key", base64_encode(op.key)}, {"value", base64_encode(op.value)}}}});
+    else
+      success.push_back({{"request_delete_range",
+                          {{"key", base64_encode(op.key)}, {"range_end", base64_encode(range_end(op.key))}}}});
+  }
+  auto r = call("/v3/kv/txn", {{"compare", compare}, {"success", success}});
+  if (!r) return r.error();
+  return r->value("succeeded", false);
+}
+
+}  // namespace invar::store

@@ -1,0 +1,83 @@
+// A small client of etcd's v3 API through its JSON gateway (POST /v3/...),
+// over libcurl: ranges, puts, transactions and deletes, with failover between
+// members and a bounded time per request. docs/fleet.md says why the
+// gateway and not gRPC. Keys and values are bytes (base64 on the wire).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "invar/gate.hpp"
+#include "invar/invar.hpp"
+
+namespace invar::store {
+
+struct EtcdEndpoints {
+  std::vector<std::string> members;  // "127.0.0.1:2379"
+  std::string prefix;                // every key starts with it ("invar/")
+};
+
+// "etcd://HOST:PORT[,HOST:PORT...][/PREFIX]": the members and the key
+// prefix (default "invar"); an Error (ErrorCode::usage) saying what is wrong.
+Result<EtcdEndpoints> parse_etcd_url(const std::string& url);
+
+struct KeyValue {
+  std::string key, value;
+  uint64_t create_revision = 0, mod_revision = 0;
+};
+
+// One operation of a transaction.
+struct TxnOp {
+  enum Kind { put, remove_prefix } kind = put;
+  std::string key, value;
+};
+// A condition of a transaction: the key's mod_revision equals `mod_revision`
+// (0: the key does not exist), or (exists) the key exists.
+struct TxnCompare {
+  std::string key;
+  uint64_t mod_revision = 0;
+  bool exists = false;
+};
+
+class EtcdClient {
+ public:
+  // Checks nothing yet: the first request does (and authenticates).
+  EtcdClient(EtcdEndpoints endpoints, StoreOptions options);
+  ~EtcdClient();
+  EtcdClient(const EtcdClient&) = delete;
+  EtcdClient& operator=(const EtcdClient&) = delete;
+
+  const std::string& prefix() const { return endpoints_.prefix; }
+
+  Result<std::optional<KeyValue>> get(const std::string& key);
+  // Keys starting with `prefix`, by key, or oldest first by creation when
+  // `by_creation`; at most `limit` (0: all), newest first when `descending`.
+  Result<std::vector<KeyValue>> range(const std::string& prefix, uint64_t limit = 0, bool by_creation = false,
+                                      bool descending = false, bool keys_only = false);
+  Result<uint64_t> count(const std::string& prefix);
+  std::optional<Error> put(const std::string& key, const std::string& value);
+  std::optional<Error> remove_prefix(const std::string& prefix);
+  // All of `ops` when every compare holds: true; else nothing: false.
+  Result<bool> txn(const std::vector<TxnCompare>& compares, const std::vector<TxnOp>& ops);
+
+ private:
+  Result<nlohmann::json> call(const std::string& path, const nlohmann::json& body);
+  Result<nlohmann::json> post(const std::string& member, const std::string& path, const std::string& body);
+  std::optional<Error> authenticate(const std::string& member);
+
+  EtcdEndpoints endpoints_;
+  StoreOptions options_;
+  size_t preferred_ = 0;  // the member that answered last
+  std::string token_;
+  void* curl_ = nullptr;
+};
+
+std::string base64_encode(std::string_view bytes);
+std::optional<std::string> base64_decode(std::string_view text);
+
+}  // namespace invar::store

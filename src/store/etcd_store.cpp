@@ -1,0 +1,418 @@
+// The etcd backend (docs/fleet.md): the stream's state as keys under a
+// prefix, the same sealed records as the directory backend (records.hpp),
+// artifacts in chunks, and every decision one transaction fenced by the
+// LKG key's mod_revision. Locks are not needed for correctness and are not
+// taken: a gate that judged against an LKG that moved finds its transaction
+// refused and judges again (src/gate/gate.cpp).
+//
+//   PREFIX/invar-state                     marker
+//   PREFIX/streams/S/stream                stream record
+//   PREFIX/streams/S/lkg, accepted, waivers, quarantine
+//   PREFIX/streams/S/objects/HEX/meta      an artifact: size and chunk count (sealed)
+//   PREFIX/streams/S/objects/HEX/c/NNNNNN  its bytes, 768 KiB per chunk
+//   PREFIX/streams/S/measures/HEX/...      its measures, the same way
+//   PREFIX/streams/S/quarantined/HEX/...   a quarantined candidate, the same way
+//   PREFIX/streams/S/journal/MS-RAND       one journal record (read in creation order)
+#include <unistd.h>
+
+#include <chrono>
+#include <random>
+#include <set>
+
+#include "common/digest.hpp"
+#include "common/fault.hpp"
+#include "common/text.hpp"
+#include "store/etcd_client.hpp"
+#include "store/store.hpp"
+
+namespace invar::store {
+
+namespace {
+
+constexpr size_t kChunk = 768 << 10;  // raw bytes per chunk: base64 stays under etcd's 1.5 MiB request limit
+
+class NoLock : public Lock {};
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string random_hex() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+class EtcdStore : public Store {
+ public:
+  EtcdStore(EtcdEndpoints endpoints, const StoreOptions& options)
+      : client_(std::move(endpoints), options), options_(options) {}
+
+  Result<std::unique_ptr<Lock>> lock(const std::string& stream, bool exclusive) override {
+    if (exclusive) {
+      auto exists = has_stream(stream);
+      if (!exists) return exists.error();
+      if (!*exists) return Error{ErrorCode::usage, "stream " + text::quoted(stream) + " does not exist in etcd", {}};
+    }
+    return std::unique_ptr<Lock>(std::make_unique<NoLock>());
+  }
+
+  Result<bool> has_location() override {
+    auto marker = client_.get(client_.prefix() + "invar-state");
+    if (!marker) return marker.error();
+    if (!*marker) return false;
+    auto j = unseal(marker.value()->value, where("invar-state"), "invar-state");
+    if (!j) return j.error();
+    return true;
+  }
+
+  Result<bool> has_stream(const std::string& stream) override {
+    auto s = client_.get(key(stream, "stream"));
+    if (!s) return s.error();
+    return s->has_value();
+  }
+
+  Status create_stream(const StreamInfo& info) override {
+    auto location = has_location();
+    if (!location) return location.error();
+    std::vector<TxnOp> ops = {{TxnOp::put, key(info.stream, "stream"), encode_stream(info)}};
+    if (!*location) ops.push_back({TxnOp::put, client_.prefix() + "invar-state", seal(nlohmann::json::object(), "invar-state")});
+    auto done = client_.txn({{key(info.stream, "stream"), 0, false}}, ops);
+    if (!done) return done.error();
+    if (!*done) return Error{ErrorCode::usage, "stream " + text::quoted(info.stream) + " exists already in etcd", {}};
+    return std::nullopt;
+  }
+
+  Result<std::optional<StreamInfo>> stream_info(const std::string& stream) override {
+    auto text = read(stream, "stream");
+    if (!text) return text.error();
+    if (!*text) return std::optional<StreamInfo>();
+    auto info = decode_stream(**text, where(stream, "stream"));
+    if (!info) return info.error();
+    if (info->stream != stream) return state_error(where(stream, "stream"), "the stream record names another stream");
+    return std::optional<StreamInfo>(std::move(info.value()));
+  }
+
+  Status set_stream_info(const StreamInfo& info) override {
+    return client_.put(key(info.stream, "stream"), encode_stream(info));
+  }
+
+  Result<std::vector<std::string>> streams() override {
+    std::string base = client_.prefix() + "streams/";
+    auto keys = client_.range(base, 0, false, false, true);
+    if (!keys) return keys.error();
+    std::vector<std::string> out;
+    for (const auto& kv : *keys) {
+      std::string rest = kv.key.substr(base.size());
+      size_t slash = rest.find('/');
+      if (slash != std::string::npos && rest.substr(slash) == "/stream" && valid_stream_name(rest.substr(0, slash)))
+        out.push_back(rest.substr(0, slash));
+    }
+    return out;
+  }
+
+  Result<Fence> fence(const std::string& stream) override {
+    auto kv = client_.get(key(stream, "lkg"));
+    if (!kv) return kv.error();
+    return Fence{kv.value() ? kv.value()->mod_revision : 0};
+  }
+
+  Result<std::optional<LkgRecord>> lkg(const std::string& stream) override {
+    auto text = read(stream, "lkg");
+    if (!text) return text.error();
+    if (!*text) {
+      auto list = accepted(stream);
+      if (!list) return list.error();
+      for (const auto& a : list.value())
+        if (a.sequence >= 2)
+          return state_error(where(stream, "lkg"), "is missing, but the retention list has promotion " +
+                                                       std::to_string(a.sequence) +
+                                                       ": the stream had an LKG and invar will not judge it as new");
+      return std::optional<LkgRecord>();
+    }
+    auto rec = decode_lkg(**text, where(stream, "lkg"));
+    if (!rec) return rec.error();
+    if (rec->stream != stream) return state_error(where(stream, "lkg"), "the LKG record names another stream");
+    return std::optional<LkgRecord>(std::move(rec.value()));
+  }
+
+  Result<std::string> artifact(const std::string& stream, const std::string& digest, uint64_t max_bytes) override {
+    return read_object(stream, "objects", digest, max_bytes);
+  }
+
+  Result<std::optional<invariants::Measures>> measures(const std::string& stream, const std::string& digest) override {
+    auto meta = client_.get(key(stream, "measures/" + hex_of(digest) + "/meta"));
+    if (!meta) return meta.error();
+    if (!*meta) return std::optional<invariants::Measures>();
+    auto text = read_object(stream, "measures", digest, kMaxStateFileBytes, false);
+    if (!text) return text.error();
+    auto m = decode_measures(*text, where(stream, "measures/" + hex_of(digest)), digest);
+    if (!m) return m.error();
+    return std::optional<invariants::Measures>(std::move(m.value()));
+  }
+
+  Result<std::vector<Accepted>> accepted(const std::string& stream) override {
+    auto text = read(stream, "accepted");
+    if (!text) return text.error();
+    if (!*text) return std::vector<Accepted>();
+    return decode_accepted(**text, where(stream, "accepted"));
+  }
+
+  Result<std::vector<Waiver>> waivers(const std::string& stream) override {
+    auto text = read(stream, "waivers");
+    if (!text) return text.error();
+    if (!*text) return std::vector<Waiver>();
+    return decode_waivers(**text, where(stream, "waivers"));
+  }
+
+  Result<JournalRead> journal(const std::string& stream, uint64_t max_bytes) override {
+    // Newest first, at most as many records as the budget would hold.
+    uint64_t limit = std::max<uint64_t>(1, max_bytes / 256);
+    auto kvs = client_.range(key(stream, "journal/"), limit, true, true);
+    if (!kvs) return kvs.error();
+    JournalRead out;
+    for (auto it = kvs->rbegin(); it != kvs->rend(); ++it) {
+      auto rec = decode_journal(it->value, where(stream, it->key.substr(key(stream, "").size())));
+      if (!rec) return rec.error();
+      out.records.push_back(std::move(rec.value()));
+    }
+    return out;
+  }
+
+  Status promote(const std::string& stream, std::string_view bytes, const invariants::Measures& measures,
+                 const LkgRecord& record, uint32_t keep) override {
+    auto ops = promotion_ops(stream, bytes, measures, record, keep);
+    if (!ops) return ops.error();
+    auto done = client_.txn(object_compares(stream, record.digest), *ops);
+    if (!done) return done.error();
+    if (!*done) return state_error(where(stream, "objects"), "the artifact's chunks were collected before the commit");
+    return std::nullopt;
+  }
+
+  Status decide(const std::string& stream, const Fence& fence, const JournalRecord& record, const Promotion* promotion,
+                bool& committed) override {
+    committed = false;
+    std::vector<TxnCompare> compares = {{key(stream, "lkg"), fence.version, false}};
+    std::vector<TxnOp> ops;
+    if (promotion) {
+      auto p = promotion_ops(stream, promotion->bytes, *promotion->measures, promotion->record, promotion->keep);
+      if (!p) return p.error();
+      ops = std::move(*p);
+      for (auto& c : object_compares(stream, promotion->record.digest)) compares.push_back(std::move(c));
+    }
+    ops.push_back({TxnOp::put, journal_key(stream, record), encode_journal(record)});
+    fault::point("etcd:objects-written");  // chunks written, the commit not yet
+    auto done = client_.txn(compares, ops);
+    if (!done) return done.error();
+    if (!*done) {
+      auto now = this->fence(stream);
+      return fence_conflict(stream, fence, now ? now->version : 0);
+    }
+    committed = promotion != nullptr;
+    trim_journal(stream);
+    return std::nullopt;
+  }
+
+  // Collects objects outside the LKG and the retention list once they are
+  // older than the grace period (a gate between writing its chunks and its
+  // commit is younger; and its commit checks that they still exist).
+  Status prune(const std::string& stream) override {
+    auto current = lkg(stream);
+    if (!current) return current.error();
+    auto list = accepted(stream);
+    if (!list) return list.error();
+    std::set<std::string> keep;
+    if (current.value()) keep.insert(hex_of(current.value()->digest));
+    for (const auto& a : committed(list.value(), current.value())) keep.insert(hex_of(a.digest));
+    for (const char* kind : {"objects/", "measures/"}) {
+      auto metas = client_.range(key(stream, kind));
+      if (!metas) return metas.error();
+      for (const auto& kv : *metas) {
+        if (kv.key.size() < 5 || kv.key.compare(kv.key.size() - 5, 5, "/meta") != 0) continue;
+        std::string hex = kv.key.substr(key(stream, kind).size(), 64);
+        if (keep.count(hex)) continue;
+        auto meta = unseal(kv.value, kv.key, "invar-object");
+        if (meta && wall_ms() - meta->value("written_ms", int64_t{0}) < options_.orphan_grace_ms) continue;
+        if (auto e = client_.remove_prefix(key(stream, kind) + hex + "/")) return e;
+      }
+    }
+    return std::nullopt;
+  }
+
+  Status reserve(const std::string&, const JournalRecord&) override { return std::nullopt; }
+
+  Status append(const std::string& stream, const JournalRecord& record) override {
+    if (auto e = client_.put(journal_key(stream, record), encode_journal(record))) return e;
+    trim_journal(stream);
+    return std::nullopt;
+  }
+
+  Result<std::optional<std::string>> repair_journal(const std::string&) override {
+    return std::optional<std::string>();  // a record is one key: never torn
+  }
+
+  Status set_waivers(const std::string& stream, const std::vector<Waiver>& waivers) override {
+    return client_.put(key(stream, "waivers"), encode_waivers(waivers));
+  }
+
+  Status quarantine(const std::string& stream, std::string_view bytes, const Quarantined& entry,
+                    uint32_t keep) override {
+    auto list = quarantined(stream);
+    if (!list) return list.error();
+    std::vector<Quarantined> entries;
+    for (const auto& q : list.value())
+      if (q.digest != entry.digest) entries.push_back(q);
+    entries.push_back(entry);
+    std::vector<std::string> dropped;
+    while (entries.size() > keep) {
+      dropped.push_back(entries.front().digest);
+      entries.erase(entries.begin());
+    }
+    if (keep > 0) {
+      auto ops = object_ops(stream, "quarantined", entry.digest, bytes);
+      if (!ops) return ops.error();
+      for (const auto& op : *ops)
+        if (auto e = client_.put(op.key, op.value)) return e;
+    }
+    if (auto e = client_.put(key(stream, "quarantine"), encode_quarantine(entries))) return e;
+    for (const auto& d : dropped)
+      if (auto e = client_.remove_prefix(key(stream, "quarantined/" + hex_of(d) + "/"))) return e;
+    return std::nullopt;
+  }
+
+  Result<std::vector<Quarantined>> quarantined(const std::string& stream) override {
+    auto text = read(stream, "quarantine");
+    if (!text) return text.error();
+    if (!*text) return std::vector<Quarantined>();
+    return decode_quarantine(**text, where(stream, "quarantine"));
+  }
+
+  Result<std::string> quarantined_artifact(const std::string& stream, const std::string& digest,
+                                           uint64_t max_bytes) override {
+    return read_object(stream, "quarantined", digest, max_bytes);
+  }
+
+  Status check_outside(const std::string&) override { return std::nullopt; }
+
+ private:
+  std::string key(const std::string& stream, const std::string& name) const {
+    return client_.prefix() + "streams/" + stream + "/" + name;
+  }
+  std::string where(const std::string& name) const { return "etcd:" + client_.prefix() + name; }
+  std::string where(const std::string& stream, const std::string& name) const { return "etcd:" + key(stream, name); }
+  static std::string hex_of(const std::string& digest) { return digest.size() > 7 ? digest.substr(7) : digest; }
+
+  std::string journal_key(const std::string& stream, const JournalRecord& record) const {
+    char ms[24];
+    std::snprintf(ms, sizeof ms, "%020lld", static_cast<long long>(std::max<int64_t>(0, record.time_ms)));
+    return key(stream, "journal/" + std::string(ms) + "-" + random_hex());
+  }
+
+  Result<std::optional<std::string>> read(const std::string& stream, const std::string& name) {
+    auto kv = client_.get(key(stream, name));
+    if (!kv) return kv.error();
+    if (!*kv) return std::optional<std::string>();
+    return std::optional<std::string>(std::move(kv.value()->value));
+  }
+
+  // The puts that store `bytes` under kind/HEX: chunks, then the meta that says they are complete.
+  Result<std::vector<TxnOp>> object_ops(const std::string& stream, const std::string& kind, const std::string& digest,
+                                        std::string_view bytes) {
+    if (bytes.size() > options_.max_artifact_bytes)
+      return Error{ErrorCode::limit,
+                   "an artifact of " + std::to_string(bytes.size()) + " bytes is over the " +
+                       std::to_string(options_.max_artifact_bytes) +
+                       " bytes the etcd backend stores (StoreOptions::max_artifact_bytes, --etcd-max-artifact)",
+                   {}};
+    std::vector<TxnOp> ops;
+    std::string base = key(stream, kind + "/" + hex_of(digest) + "/");
+    const size_t chunks = std::max<size_t>(1, (bytes.size() + kChunk - 1) / kChunk);
+    for (size_t i = 0; i < chunks; ++i) {
+      char name[32];
+      std::snprintf(name, sizeof name, "c/%06zu", i);
+      size_t at = i * kChunk;
+      ops.push_back({TxnOp::put, base + name, std::string(bytes.substr(std::min(at, bytes.size()), kChunk))});
+    }
+    nlohmann::json meta = {{"digest", digest}, {"bytes", bytes.size()}, {"chunks", chunks}, {"written_ms", wall_ms()}};
+    ops.push_back({TxnOp::put, base + "meta", seal(meta, "invar-object")});
+    return ops;
+  }
+
+  // The compares a promotion needs: its objects still exist (not collected).
+  std::vector<TxnCompare> object_compares(const std::string& stream, const std::string& digest) const {
+    return {{key(stream, "objects/" + hex_of(digest) + "/meta"), 0, true},
+            {key(stream, "measures/" + hex_of(digest) + "/meta"), 0, true}};
+  }
+
+  // Writes the artifact's chunks and measures now (content-addressed: harmless
+  // if never committed), and returns the puts of the commit itself.
+  Result<std::vector<TxnOp>> promotion_ops(const std::string& stream, std::string_view bytes,
+                                           const invariants::Measures& measures, const LkgRecord& record,
+                                           uint32_t keep) {
+    for (auto [kind, data] : {std::pair<std::string, std::string>{"objects", std::string(bytes)},
+                              {"measures", encode_measures(record.digest, measures)}}) {
+      auto ops = object_ops(stream, kind, record.digest, data);
+      if (!ops) return ops.error();
+      for (const auto& op : *ops)
+        if (auto e = client_.put(op.key, op.value)) return *e;
+    }
+    auto list = accepted(stream);
+    if (!list) return list.error();
+    std::vector<Accepted> entries;
+    for (const auto& a : list.value())
+      if (a.sequence < record.sequence && a.digest != record.digest) entries.push_back(a);
+    entries.push_back({record.digest, record.generation, record.accepted_at_ms, record.sequence});
+    if (entries.size() > keep) entries.erase(entries.begin(), entries.end() - keep);
+    return std::vector<TxnOp>{{TxnOp::put, key(stream, "accepted"), encode_accepted(entries)},
+                              {TxnOp::put, key(stream, "lkg"), encode_lkg(record)}};
+  }
+
+  Result<std::string> read_object(const std::string& stream, const std::string& kind, const std::string& digest,
+                                  uint64_t max_bytes, bool verify = true) {
+    if (!valid_digest(digest)) return state_error(where(stream, kind), "malformed artifact digest " + text::quoted(digest));
+    std::string base = key(stream, kind + "/" + hex_of(digest) + "/");
+    auto meta_kv = client_.get(base + "meta");
+    if (!meta_kv) return meta_kv.error();
+    if (!*meta_kv) return state_error("etcd:" + base, "the state refers to an artifact that is gone");
+    auto meta = unseal(meta_kv.value()->value, "etcd:" + base + "meta", "invar-object");
+    if (!meta) return meta.error();
+    uint64_t size = meta->value("bytes", uint64_t{0}), chunks = meta->value("chunks", uint64_t{0});
+    if (size > max_bytes)
+      return state_error("etcd:" + base, "the stored artifact is larger than its record says; invar will not use it");
+    auto parts = client_.range(base + "c/");
+    if (!parts) return parts.error();
+    if (parts->size() != chunks)
+      return state_error("etcd:" + base, "the artifact has " + std::to_string(parts->size()) + " chunks, its record says " +
+                                             std::to_string(chunks));
+    std::string out;
+    out.reserve(size);
+    for (const auto& p : *parts) out += p.value;
+    if (out.size() != size || (verify && digest::sha256(out) != digest))
+      return state_error("etcd:" + base, "the stored artifact does not match its SHA-256 (corrupted); invar will not use it");
+    return out;
+  }
+
+  // Keeps the newest journal_keep_records records of the stream (best effort).
+  void trim_journal(const std::string& stream) {
+    auto n = client_.count(key(stream, "journal/"));
+    if (!n || *n <= options_.journal_keep_records) return;
+    auto oldest = client_.range(key(stream, "journal/"), *n - options_.journal_keep_records, true, false, true);
+    if (!oldest) return;
+    for (const auto& kv : *oldest) client_.remove_prefix(kv.key);
+  }
+
+  EtcdClient client_;
+  StoreOptions options_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_etcd_store(const std::string& url, const StoreOptions& options) {
+  auto endpoints = parse_etcd_url(url);
+  if (!endpoints) return endpoints.error();
+  return std::unique_ptr<Store>(std::make_unique<EtcdStore>(std::move(*endpoints), options));
+}
+
+}  // namespace invar::store

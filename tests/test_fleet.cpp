@@ -1,0 +1,258 @@
+// invar on a fleet (issue 13): gate replicas sharing one stream in a real
+// 3-member etcd cluster on loopback. Every case drives the CLI as processes.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "etcd_cluster.hpp"
+#include "gate_fixture.hpp"
+#include "process.hpp"
+
+using nlohmann::json;
+using test::contains;
+
+namespace {
+
+// The fleet's view of one stream: a contract, numbered artifacts, and the
+// state in etcd at `url`.
+struct Fleet {
+  test::Fixture files;  // the contract and the artifacts
+  std::string url;
+
+  explicit Fleet(const std::string& state_url) : url(state_url) {
+    auto r = test::invar({"init", "--state", url, "--stream", "s", "--contract", files.contract, "--by", "test"});
+    INFO(r.out);
+    REQUIRE(r.exit == 0);
+  }
+
+  std::vector<std::string> gate_args(const std::string& state, const std::string& artifact, const std::string& out) {
+    return {"gate", "--contract", files.contract, "--stream", "s", "--state", state, "--out", out, "--state-timeout",
+            "2s", artifact};
+  }
+
+  json status(const std::string& state) {
+    auto r = test::invar({"status", "--state", state, "s", "--format", "json"});
+    INFO(r.out);
+    REQUIRE(r.exit == 0);
+    return json::parse(r.out)["streams"][0];
+  }
+
+  std::vector<json> decisions(const std::string& state) {
+    auto r = test::invar({"history", "--state", state, "s", "--format", "json", "--limit", "100000"});
+    REQUIRE(r.exit == 0);
+    std::vector<json> out;
+    json history = json::parse(r.out);
+    for (const auto& rec : history["records"])
+      if (rec["event"] == "decision") out.push_back(rec);
+    std::reverse(out.begin(), out.end());
+    return out;
+  }
+};
+
+test::EtcdCluster* cluster_or_skip() {
+  auto* c = test::shared_etcd();
+  if (!c) {
+    if (std::getenv("CI")) FAIL("etcd is not installed (scripts/install-deps installs etcd-server)");
+    WARN("etcd is not installed: the fleet tests were skipped");
+  }
+  return c;
+}
+
+int wait_exit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+TEST_CASE("fleet: three gate replicas on three members race, the LKG only ever rises", "[fleet]") {
+  auto* etcd = cluster_or_skip();
+  if (!etcd) return;
+  std::string prefix = test::fresh_prefix("race");
+  Fleet fleet(etcd->url(prefix));
+  std::mt19937 rng(7);
+  for (int round = 0; round < 4; ++round) {
+    std::vector<pid_t> gates;
+    for (int replica = 0; replica < 3; ++replica) {
+      std::vector<int> generations;
+      for (int g = 1; g <= 6; ++g) generations.push_back(round * 6 + g);
+      std::shuffle(generations.begin(), generations.end(), rng);
+      // Each replica submits its six, one after another, against its own member.
+      std::string script;
+      for (int g : generations) {
+        std::string out = fleet.files.tmp / ("out-" + std::to_string(replica));
+        std::string cmd;
+        for (const auto& a : fleet.gate_args(etcd->url_from(replica, prefix), fleet.files.artifact(g), out))
+          cmd += " '" + a + "'";
+        script += std::string(INVAR_CLI) + cmd + " >> " + (fleet.files.tmp / ("log-" + std::to_string(replica))) +
+                  " 2>&1; echo \"$?\" >> " + (fleet.files.tmp / ("codes-" + std::to_string(replica))) + "\n";
+      }
+      pid_t pid = fork();
+      if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+      }
+      gates.push_back(pid);
+    }
+    for (pid_t pid : gates) REQUIRE(wait_exit(pid) == 0);
+    for (int replica = 0; replica < 3; ++replica) {
+      std::string codes = test::slurp(fleet.files.tmp / ("codes-" + std::to_string(replica)));
+      INFO(test::slurp(fleet.files.tmp / ("log-" + std::to_string(replica))));
+      CHECK(codes.find('3') == std::string::npos);  // every gate could judge
+    }
+    auto status = fleet.status(etcd->url(prefix));
+    CHECK(status["lkg"]["generation"] == std::to_string(round * 6 + 6));
+  }
+  // Every accept raised the generation: no older plan was ever promoted after a newer one.
+  int last = 0, accepts = 0;
+  auto decisions = fleet.decisions(etcd->url(prefix));
+  INFO(decisions.size() << " decisions; the last: " << (decisions.empty() ? json() : decisions.back()).dump());
+  for (const auto& d : decisions) {
+    if (d["verdict"] != "accept") continue;
+    int g = std::stoi(d["generation"].get<std::string>());
+    CHECK(g > last);
+    last = g;
+    ++accepts;
+  }
+  CHECK(last == 24);
+  CHECK(accepts >= 4);
+}
+
+#ifdef INVAR_TEST_FAULTS
+TEST_CASE("fleet: the delayed Enactor: a gate paused after judging finds its commit refused and pins",
+          "[fleet]") {
+  auto* etcd = cluster_or_skip();
+  if (!etcd) return;
+  for (const char* point : {"gate:judged", "etcd:objects-written"}) {
+    INFO(point);
+    std::string prefix = test::fresh_prefix("enactor");
+    Fleet fleet(etcd->url(prefix));
+    std::string state_a = etcd->url_from(0, prefix), state_b = etcd->url_from(1, prefix),
+                state_c = etcd->url_from(2, prefix);
+    REQUIRE(test::invar(fleet.gate_args(state_b, fleet.files.artifact(1), fleet.files.tmp / "b.json")).exit == 0);
+    // A judges generation 2 against 1, and stops there (a paused host). It
+    // publishes on its own host: another directory than B's and C's.
+    std::filesystem::create_directory(fleet.files.tmp / "host-a");
+    std::string out_a = fleet.files.tmp / "host-a/plan.json";
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    pid_t a = fork();
+    if (a == 0) {
+      dup2(fds[1], 1);
+      dup2(fds[1], 2);
+      close(fds[0]);
+      setenv("INVAR_FAULT", point, 1);
+      setenv("INVAR_FAULT_STOP", "1", 1);
+      test::exec_invar(fleet.gate_args(state_a, fleet.files.artifact(2), out_a));
+    }
+    close(fds[1]);
+    int status = 0;
+    REQUIRE(waitpid(a, &status, WUNTRACED) == a);
+    REQUIRE(WIFSTOPPED(status));
+    // Meanwhile B and C promote 3 and 4.
+    REQUIRE(test::invar(fleet.gate_args(state_b, fleet.files.artifact(3), fleet.files.tmp / "b.json")).exit == 0);
+    REQUIRE(test::invar(fleet.gate_args(state_c, fleet.files.artifact(4), fleet.files.tmp / "c.json")).exit == 0);
+    kill(a, SIGCONT);
+    std::string out = test::read_all(fds[0]);
+    waitpid(a, &status, 0);
+    INFO(out);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 2);  // pin: generation 2 is older than the LKG 4
+    CHECK(contains(out, "judged 2 times: 1 write(s) refused because another gate changed the LKG meanwhile"));
+    CHECK(test::slurp(out_a) == test::slurp(fleet.files.artifact(4)));  // A published the LKG 4, never 2
+    CHECK(fleet.status(state_b)["lkg"]["generation"] == "4");
+  }
+}
+
+TEST_CASE("fleet: a gate killed at any point of an etcd promotion leaves the old LKG or the new, verified",
+          "[fleet]") {
+  auto* etcd = cluster_or_skip();
+  if (!etcd) return;
+  for (const char* point : {"gate:judged", "etcd:objects-written", "gate:promoted"}) {
+    INFO(point);
+    std::string prefix = test::fresh_prefix("kill");
+    Fleet fleet(etcd->url(prefix));
+    REQUIRE(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(1), fleet.files.tmp / "o.json")).exit == 0);
+    auto killed = test::run({}, fleet.gate_args(fleet.url, fleet.files.artifact(2), fleet.files.tmp / "o.json"),
+                            {std::string("INVAR_FAULT=") + point});
+    CHECK(killed.signal == SIGKILL);
+    auto status = fleet.status(fleet.url);  // verifies every record and artifact
+    std::string generation = status["lkg"]["generation"];
+    CHECK((generation == "1" || generation == "2"));
+    if (std::string(point) == "gate:promoted") CHECK(generation == "2");  // killed after its commit
+    // A later gate decides as usual.
+    CHECK(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(3), fleet.files.tmp / "o.json")).exit == 0);
+    CHECK(fleet.status(fleet.url)["lkg"]["generation"] == "3");
+  }
+}
+#endif
+
+TEST_CASE("fleet: losing one member of three changes nothing, losing two is exit 3 with the LKG intact",
+          "[fleet]") {
+  if (!cluster_or_skip()) return;
+  test::EtcdCluster etcd;  // its own: members are stopped here
+  REQUIRE(etcd.ready());
+  Fleet fleet(etcd.url("loss"));
+  std::string out = fleet.files.tmp / "o.json";
+  REQUIRE(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(1), out)).exit == 0);
+  etcd.stop(0, SIGKILL);
+  CHECK(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(2), out)).exit == 0);
+  CHECK(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(3), out)).exit == 0);
+  etcd.stop(1, SIGKILL);
+  test::spit(out, "untouched");
+  auto r = test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(4), out));
+  INFO(r.out);
+  CHECK(r.exit == 3);
+  CHECK(contains(r.out, "etcd is unreachable"));
+  CHECK(test::slurp(out) == "untouched");  // nothing published
+  etcd.restart(0);
+  etcd.restart(1);
+  REQUIRE(etcd.ready());
+  CHECK(fleet.status(fleet.url)["lkg"]["generation"] == "3");  // intact
+  CHECK(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(4), out)).exit == 0);
+  CHECK(test::slurp(out) == test::slurp(fleet.files.artifact(4)));
+}
+
+TEST_CASE("fleet: bad locations, unreachable members and foreign keys are exit 3, nothing published", "[fleet]") {
+  test::Fixture f;
+  auto gate = [&](const std::string& state) {
+    test::spit(f.out, "untouched");
+    return test::invar({"gate", "--contract", f.contract, "--stream", "s", "--state", state, "--out", f.out,
+                        "--state-timeout", "1s", f.artifact(1)});
+  };
+  for (const char* bad : {"etcd://", "etcd://host", "etcd://127.0.0.1:99999/p", "etcd://:2379/p", "http://127.0.0.1:2379"}) {
+    INFO(bad);
+    auto r = gate(bad);
+    CHECK(r.exit == 3);
+    CHECK(test::slurp(f.out) == "untouched");
+  }
+  CHECK(contains(gate("etcd://127.0.0.1/p").out, "is not HOST:PORT (expected etcd://HOST:PORT[,HOST:PORT...][/PREFIX])"));
+  auto unreachable = gate("etcd://127.0.0.1:" + std::to_string(test::free_port()) + "/p");
+  CHECK(unreachable.exit == 3);
+  CHECK(contains(unreachable.out, "etcd is unreachable"));
+  auto* etcd = cluster_or_skip();
+  if (!etcd) return;
+  // Keys that are not invar's records where they should be.
+  std::string prefix = test::fresh_prefix("foreign");
+  invar::StoreOptions options;
+  invar::store::EtcdClient client({{etcd->member(0)}, prefix + "/"}, options);
+  REQUIRE_FALSE(client.put(prefix + "/invar-state", "not a record"));
+  auto r = gate(etcd->url(prefix));
+  INFO(r.out);
+  CHECK(r.exit == 3);
+  CHECK(test::slurp(f.out) == "untouched");
+  std::string other = test::fresh_prefix("corrupt");
+  Fleet fleet(etcd->url(other));
+  REQUIRE(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(1), fleet.files.out)).exit == 0);
+  invar::store::EtcdClient raw({{etcd->member(0)}, other + "/"}, options);
+  REQUIRE_FALSE(raw.put(other + "/streams/s/lkg", "{\"format\": \"invar-lkg\"}"));
+  test::spit(fleet.files.out, "untouched");
+  auto corrupt = test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(2), fleet.files.out));
+  CHECK(corrupt.exit == 3);
+  CHECK(test::slurp(fleet.files.out) == "untouched");
+}
