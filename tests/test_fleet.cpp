@@ -7,7 +7,11 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
+#include <sstream>
+#include <thread>
 
+#include "common/digest.hpp"
 #include "etcd_cluster.hpp"
 #include "gate_fixture.hpp"
 #include "process.hpp"
@@ -232,6 +236,9 @@ TEST_CASE("fleet: bad locations, unreachable members and foreign keys are exit 3
     CHECK(test::slurp(f.out) == "untouched");
   }
   CHECK(contains(gate("etcd://127.0.0.1/p").out, "is not HOST:PORT (expected etcd://HOST:PORT[,HOST:PORT...][/PREFIX])"));
+  // watch: an unknown stream, a bad interval.
+  CHECK(test::invar({"watch", "--state", f.state, "--stream", "s", "--out", f.out, "--once"}).exit == 3);
+  CHECK(test::invar({"watch", "--state", f.state, "--stream", "s", "--out", f.out, "--interval", "0s"}).exit == 3);
   auto unreachable = gate("etcd://127.0.0.1:" + std::to_string(test::free_port()) + "/p");
   CHECK(unreachable.exit == 3);
   CHECK(contains(unreachable.out, "etcd is unreachable"));
@@ -255,4 +262,88 @@ TEST_CASE("fleet: bad locations, unreachable members and foreign keys are exit 3
   auto corrupt = test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(2), fleet.files.out));
   CHECK(corrupt.exit == 3);
   CHECK(test::slurp(fleet.files.out) == "untouched");
+}
+
+namespace {
+
+// Polls (up to 30 s) until `done` holds: waiting on processes, not timing them.
+template <class F>
+bool eventually(F done) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("fleet: followers see each promotion in order, never a rejected one, across a restart and a compaction",
+          "[fleet]") {
+  if (!cluster_or_skip()) return;
+  test::EtcdCluster etcd;  // its own: it is restarted here
+  REQUIRE(etcd.ready());
+  Fleet fleet(etcd.url("follow"));
+  std::string out = fleet.files.tmp / "gate.json";
+  REQUIRE(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(1), out)).exit == 0);
+  std::vector<pid_t> watchers;
+  for (int i = 0; i < 3; ++i) {
+    std::string file = fleet.files.tmp / ("w" + std::to_string(i) + ".json");
+    std::string log = fleet.files.tmp / ("w" + std::to_string(i) + ".log");
+    pid_t pid = fork();
+    if (pid == 0) {
+      int null = open("/dev/null", O_WRONLY);
+      dup2(null, 1);
+      dup2(null, 2);
+      test::exec_invar({"watch", "--state", etcd.url_from(i, "follow"), "--stream", "s", "--out", file, "--interval",
+                        "100ms", "--state-timeout", "1s", "--exec",
+                        "echo \"$INVAR_LKG_SEQUENCE $INVAR_LKG_DIGEST\" >> '" + log + "'"});
+    }
+    watchers.push_back(pid);
+  }
+  auto all_serve = [&](const std::string& artifact) {
+    return eventually([&] {
+      for (int i = 0; i < 3; ++i)
+        if (test::slurp(fleet.files.tmp / ("w" + std::to_string(i) + ".json")) != test::slurp(artifact)) return false;
+      return true;
+    });
+  };
+  CHECK(all_serve(fleet.files.artifact(1)));  // they start with the LKG in service
+  REQUIRE(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(2), out)).exit == 0);
+  std::string rejected = fleet.files.artifact(3, 0);  // no items: pinned
+  REQUIRE(test::invar(fleet.gate_args(fleet.url, rejected, out)).exit == 2);
+  REQUIRE(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(4), out)).exit == 0);
+  CHECK(all_serve(fleet.files.artifact(4)));
+  // A compaction of everything so far, and a restart of the whole cluster.
+  std::string compact = "rev=$(etcdctl --endpoints " + etcd.member(0) +
+                        " endpoint status -w json | grep -o '\"revision\":[0-9]*' | head -1 | cut -d: -f2) && "
+                        "etcdctl --endpoints " + etcd.member(0) + " compact \"$rev\" >/dev/null";
+  CHECK(std::system(compact.c_str()) == 0);
+  for (int i = 0; i < 3; ++i) etcd.stop(i);
+  for (int i = 0; i < 3; ++i) etcd.restart(i);
+  REQUIRE(etcd.ready());
+  REQUIRE(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(5), out)).exit == 0);
+  CHECK(all_serve(fleet.files.artifact(5)));
+  for (pid_t pid : watchers) {
+    kill(pid, SIGTERM);
+    CHECK(wait_exit(pid) == 0);
+  }
+  // What each follower wrote: rising sequences, accepted artifacts only.
+  std::set<std::string> accepted;
+  for (int g : {1, 2, 4, 5}) accepted.insert(invar::digest::sha256(test::slurp(fleet.files.artifact(g))));
+  for (int i = 0; i < 3; ++i) {
+    std::istringstream log(test::slurp(fleet.files.tmp / ("w" + std::to_string(i) + ".log")));
+    uint64_t last = 0, sequence = 0;
+    std::string digest;
+    int lines = 0;
+    while (log >> sequence >> digest) {
+      CHECK(sequence > last);
+      CHECK(accepted.count(digest) == 1);
+      last = sequence;
+      ++lines;
+    }
+    CHECK(last == 4);  // the fourth promotion: generation 5
+    CHECK(lines >= 2);
+  }
 }

@@ -314,6 +314,8 @@ class StateStore {
                               size_t recent = 10) const;
   // The journal, oldest first (the last 16 MiB of it).
   Result<std::vector<JournalRecord>> history(const std::string& stream) const;
+  // The LKG's record (not its bytes); nullopt when the stream has none.
+  Result<std::optional<LkgRecord>> lkg(const std::string& stream) const;
   // The LKG's bytes, verified; nullopt when the stream has none.
   Result<std::optional<std::string>> lkg_artifact(const std::string& stream) const;
   // The retained accepted artifacts (the LKG last), oldest first, verified.

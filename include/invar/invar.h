@@ -92,7 +92,8 @@ INVAR_API void invar_contract_free(invar_contract* contract);
 INVAR_API invar_status invar_check(const invar_contract* contract, const char* bytes, size_t len,
                                    const char* baseline, size_t baseline_len, int64_t now_ms, invar_report** out);
 
-/* Gates over a state directory (docs/gate.md). The decision is a report whose
+/* Gates over a state location (docs/gate.md): a directory, or
+ * "etcd://HOST:PORT[,HOST:PORT...][/PREFIX]" (docs/fleet.md, default options). The decision is a report whose
  * verdict is INVAR_ACCEPT, INVAR_REJECT or INVAR_PIN; on accept and pin,
  * invar_report_artifact gives the bytes to publish. */
 INVAR_API invar_status invar_gate_open(const invar_contract* contract, const char* state_dir, invar_gate** out);

@@ -175,7 +175,7 @@ invar_status invar_gate_open(const invar_contract* contract, const char* state_d
     *out = nullptr;
     REQUIRE_ARG(contract, "invar_gate_open: contract is NULL");
     REQUIRE_ARG(state_dir, "invar_gate_open: state_dir is NULL");
-    auto store = invar::StateStore::open_directory(state_dir);
+    auto store = invar::StateStore::open(state_dir);
     if (!store) return from(store.error());
     *out = new invar_gate{invar::Gate(contract->contract, std::move(store.value()))};
     return ok();
@@ -235,7 +235,7 @@ invar_status invar_guard_new(const invar_contract* contract, const char* state_d
       *out = new invar_guard{invar::Guard(contract->contract), {}, nullptr};
       return ok();
     }
-    auto store = invar::StateStore::open_directory(state_dir);
+    auto store = invar::StateStore::open(state_dir);
     if (!store) return from(store.error());
     auto guard = invar::Guard::persistent(contract->contract, std::move(store.value()), stream);
     if (!guard) return from(guard.error());

@@ -61,6 +61,12 @@ Result<std::vector<JournalRecord>> StateStore::history(const std::string& stream
   return std::move(journal->records);
 }
 
+Result<std::optional<LkgRecord>> StateStore::lkg(const std::string& stream) const {
+  auto lock = read_lock(*impl_, stream);
+  if (!lock) return lock.error();
+  return impl_->lkg(stream);
+}
+
 Result<std::optional<std::string>> StateStore::lkg_artifact(const std::string& stream) const {
   auto lock = read_lock(*impl_, stream);
   if (!lock) return lock.error();

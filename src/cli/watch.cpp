@@ -1,0 +1,121 @@
+// invar watch: a distributor's side of the gate. Follows a stream's LKG and
+// writes each newly promoted one to --out (verified against its digest,
+// atomically), then runs --exec. It polls the store: it cannot miss the
+// latest promotion across restarts, lost connections or etcd compactions,
+// may skip intermediate ones, and never goes back to an older sequence.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <thread>
+
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+
+namespace invar::cli {
+
+namespace {
+
+volatile sig_atomic_t stopping = 0;
+void stop(int) { stopping = 1; }
+
+struct WatchArgs {
+  StoreFlags store;
+  std::string stream;
+  std::string out;
+  std::string exec;
+  std::string interval = "1s";
+  bool once = false;
+};
+
+// Runs `command` with the LKG in its environment; its exit status is reported, not fatal.
+void run_exec(const std::string& command, const std::string& out, const LkgRecord& lkg) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    setenv("INVAR_LKG_FILE", out.c_str(), 1);
+    setenv("INVAR_LKG_DIGEST", lkg.digest.c_str(), 1);
+    setenv("INVAR_LKG_SEQUENCE", std::to_string(lkg.sequence).c_str(), 1);
+    setenv("INVAR_LKG_GENERATION", lkg.generation.c_str(), 1);
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+  if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    std::fprintf(stderr, "invar watch: warning: --exec did not succeed for sequence %llu\n",
+                 static_cast<unsigned long long>(lkg.sequence));
+}
+
+int run_watch(const WatchArgs& args) {
+  auto interval = parse_duration_ms(args.interval, "--interval");
+  if (!interval || *interval <= 0) {
+    print_error(interval ? Error{ErrorCode::usage, "--interval must be positive", {}} : interval.error(), "human");
+    return kCannotJudge;
+  }
+  auto store = open_store(args.store);
+  if (!store) {
+    print_error(store.error(), "human");
+    return kCannotJudge;
+  }
+  signal(SIGTERM, stop);
+  signal(SIGINT, stop);
+  uint64_t served = 0;  // the sequence written last: never written backwards
+  bool first = true;
+  while (!stopping) {
+    auto lkg = store->lkg(args.stream);
+    if (!lkg) {
+      // A usage error (no such stream) is final on the first look; anything
+      // else (etcd unreachable, a state being repaired) is waited out.
+      if (first && lkg.error().code == ErrorCode::usage) {
+        print_error(lkg.error(), "human");
+        return kCannotJudge;
+      }
+      std::fprintf(stderr, "invar watch: %s (retrying)\n", lkg.error().to_string().c_str());
+    } else if (lkg.value() && lkg.value()->sequence > served) {
+      auto bytes = store->artifact(args.stream, lkg.value()->digest);  // verified against the digest
+      if (!bytes) {
+        std::fprintf(stderr, "invar watch: %s (retrying)\n", bytes.error().to_string().c_str());
+      } else if (auto e = write_file_atomically(args.out, *bytes)) {
+        std::fprintf(stderr, "invar watch: cannot write --out: %s (retrying)\n", e->to_string().c_str());
+      } else {
+        served = lkg.value()->sequence;
+        std::printf("watch: sequence %llu %s%s written to %s\n", static_cast<unsigned long long>(served),
+                    lkg.value()->digest.substr(0, 19).c_str(),
+                    lkg.value()->generation.empty() ? "" : (" (generation " + lkg.value()->generation + ")").c_str(),
+                    args.out.c_str());
+        std::fflush(stdout);
+        if (!args.exec.empty()) run_exec(args.exec, args.out, *lkg.value());
+      }
+    }
+    first = false;
+    if (args.once) return served ? kAccept : kCannotJudge;
+    // Sliced, so that a stop signal is answered within 100 ms.
+    for (int64_t waited = 0; waited < *interval && !stopping; waited += 100)
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(100, *interval - waited)));
+  }
+  return kAccept;
+}
+
+}  // namespace
+
+std::function<int()> add_watch(CLI::App& app) {
+  auto args = std::make_shared<WatchArgs>();
+  auto* cmd = app.add_subcommand("watch", "Follow a stream's LKG: write each new one to a file, then run a command");
+  cmd->footer("Runs until SIGTERM/SIGINT (exit 0); 3 on bad usage or an unknown stream. --once: one look, exit 0 when "
+              "an LKG was written, 3 when there is none.\n");
+  add_store_flags(cmd, args->store, true, false);
+  cmd->add_option("--stream", args->stream, "The stream")->required();
+  cmd->add_option("--out", args->out, "Where each new LKG is written (atomically, after verifying its digest)")->required();
+  cmd->add_option("--exec", args->exec,
+                  "Run after each write (sh -c; INVAR_LKG_FILE, INVAR_LKG_DIGEST, INVAR_LKG_SEQUENCE, "
+                  "INVAR_LKG_GENERATION in its environment)");
+  cmd->add_option("--interval", args->interval, "How often the LKG is read (default 1s)");
+  cmd->add_flag("--once", args->once, "Write the current LKG once and exit");
+  return [args] { return run_watch(*args); };
+}
+
+}  // namespace invar::cli
