@@ -273,8 +273,7 @@ class EtcdStore : public Store {
     if (keep > 0) {
       auto ops = object_ops(stream, "quarantined", entry.digest, bytes);
       if (!ops) return ops.error();
-      for (const auto& op : *ops)
-        if (auto e = client_.put(op.key, op.value)) return e;
+      if (auto e = write_batched(*ops)) return e;
     }
     if (auto e = client_.put(key(stream, "quarantine"), encode_quarantine(entries))) return e;
     for (const auto& d : dropped)
@@ -340,6 +339,30 @@ class EtcdStore : public Store {
     return ops;
   }
 
+  // Puts `ops` in as few unconditional transactions as etcd's limits allow
+  // (one commit each, instead of one per key). Their order is kept: an
+  // object's meta, last, lands with or after its chunks.
+  std::optional<Error> write_batched(const std::vector<TxnOp>& ops) {
+    constexpr size_t kMaxOps = 64, kMaxBytes = 1 << 20;
+    std::vector<TxnOp> batch;
+    size_t bytes = 0;
+    auto flush = [&]() -> std::optional<Error> {
+      if (batch.empty()) return std::nullopt;
+      auto done = client_.txn({}, batch);
+      batch.clear();
+      bytes = 0;
+      if (!done) return done.error();
+      return std::nullopt;
+    };
+    for (const auto& op : ops) {
+      if (!batch.empty() && (batch.size() >= kMaxOps || bytes + op.value.size() > kMaxBytes))
+        if (auto e = flush()) return e;
+      bytes += op.value.size();
+      batch.push_back(op);
+    }
+    return flush();
+  }
+
   // The compares a promotion needs: its objects still exist (not collected).
   std::vector<TxnCompare> object_compares(const std::string& stream, const std::string& digest) const {
     return {{key(stream, "objects/" + hex_of(digest) + "/meta"), 0, true},
@@ -351,13 +374,14 @@ class EtcdStore : public Store {
   Result<std::vector<TxnOp>> promotion_ops(const std::string& stream, std::string_view bytes,
                                            const invariants::Measures& measures, const LkgRecord& record,
                                            uint32_t keep) {
+    std::vector<TxnOp> writes;
     for (auto [kind, data] : {std::pair<std::string, std::string>{"objects", std::string(bytes)},
                               {"measures", encode_measures(record.digest, measures)}}) {
       auto ops = object_ops(stream, kind, record.digest, data);
       if (!ops) return ops.error();
-      for (const auto& op : *ops)
-        if (auto e = client_.put(op.key, op.value)) return *e;
+      writes.insert(writes.end(), ops->begin(), ops->end());
     }
+    if (auto e = write_batched(writes)) return *e;
     auto list = accepted(stream);
     if (!list) return list.error();
     std::vector<Accepted> entries;
