@@ -384,12 +384,7 @@ class EtcdStore : public Store {
     if (auto e = write_batched(writes)) return *e;
     auto list = accepted(stream);
     if (!list) return list.error();
-    std::vector<Accepted> entries;
-    for (const auto& a : list.value())
-      if (a.sequence < record.sequence && a.digest != record.digest) entries.push_back(a);
-    entries.push_back({record.digest, record.generation, record.accepted_at_ms, record.sequence});
-    if (entries.size() > keep) entries.erase(entries.begin(), entries.end() - keep);
-    return std::vector<TxnOp>{{TxnOp::put, key(stream, "accepted"), encode_accepted(entries)},
+    return std::vector<TxnOp>{{TxnOp::put, key(stream, "accepted"), encode_accepted(retained_after(list.value(), record, keep))},
                               {TxnOp::put, key(stream, "lkg"), encode_lkg(record)}};
   }
 

@@ -72,6 +72,15 @@ Status decide_in_steps(Store& store, const std::string& stream, const Fence& fen
   return store.append(stream, record);
 }
 
+std::vector<Accepted> retained_after(const std::vector<Accepted>& list, const LkgRecord& record, uint32_t keep) {
+  std::vector<Accepted> entries;
+  for (const auto& a : list)
+    if (a.sequence < record.sequence && a.digest != record.digest) entries.push_back(a);
+  entries.push_back({record.digest, record.generation, record.accepted_at_ms, record.sequence});
+  if (entries.size() > keep) entries.erase(entries.begin(), entries.end() - keep);
+  return entries;
+}
+
 std::vector<Accepted> committed(const std::vector<Accepted>& list, const std::optional<LkgRecord>& lkg) {
   std::vector<Accepted> out;
   if (!lkg) return out;
@@ -361,11 +370,7 @@ class FsStore : public Store {
     //    the LKG's sequence, so until the commit it changes nothing.
     auto list = accepted(stream);
     if (!list) return list.error();
-    std::vector<Accepted> entries;
-    for (const auto& a : list.value())  // drop leftovers of uncommitted promotions, and the same bytes accepted before
-      if (a.sequence < record.sequence && a.digest != record.digest) entries.push_back(a);
-    entries.push_back({record.digest, record.generation, record.accepted_at_ms, record.sequence});
-    if (entries.size() > keep) entries.erase(entries.begin(), entries.end() - keep);
+    auto entries = retained_after(list.value(), record, keep);
     if (auto e = (**dir).write_atomic("accepted.json", encode_accepted(entries), "promote:accepted")) return e;
     // 3. The LKG record: its rename is the commit.
     if (auto e = (**dir).write_atomic("lkg.json", encode_lkg(record), "promote:lkg")) return e;

@@ -138,12 +138,7 @@ class MemStore : public Store {
     if (!s) return state_error(stream, "the stream is gone; nothing was changed");
     s->objects[record.digest] = std::string(bytes);
     s->measures[record.digest] = measures;
-    std::vector<Accepted> entries;
-    for (const auto& a : s->accepted)
-      if (a.sequence < record.sequence && a.digest != record.digest) entries.push_back(a);
-    entries.push_back({record.digest, record.generation, record.accepted_at_ms, record.sequence});
-    if (entries.size() > keep) entries.erase(entries.begin(), entries.end() - keep);
-    s->accepted = std::move(entries);
+    s->accepted = retained_after(s->accepted, record, keep);
     s->lkg = record;
     return std::nullopt;
   }

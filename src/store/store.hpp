@@ -166,6 +166,11 @@ Status decide_in_steps(Store& store, const std::string& stream, const Fence& fen
 // The conflict of a fenced write: the LKG moved from `fence`.
 Error fence_conflict(const std::string& stream, const Fence& fence, uint64_t now);
 
+// The retention list after promoting `record`: leftovers of uncommitted
+// promotions and the same bytes accepted before dropped, the new entry
+// last, the newest `keep` kept. One rule for every backend.
+std::vector<Accepted> retained_after(const std::vector<Accepted>& list, const LkgRecord& record, uint32_t keep);
+
 // A stream name: 1-128 characters of [A-Za-z0-9._-], not starting with '.' or '-'.
 bool valid_stream_name(const std::string& stream);
 
