@@ -17,6 +17,8 @@
 
 #include <chrono>
 #include <random>
+#include <map>
+#include <mutex>
 #include <set>
 
 #include "common/digest.hpp"
@@ -69,8 +71,16 @@ class EtcdStore : public Store {
   }
 
   Result<bool> has_stream(const std::string& stream) override {
+    {
+      std::lock_guard<std::mutex> g(mutex_);
+      if (known_.count(stream)) return true;  // invar never deletes a stream: one read per process
+    }
     auto s = client_.get(key(stream, "stream"));
     if (!s) return s.error();
+    if (s->has_value()) {
+      std::lock_guard<std::mutex> g(mutex_);
+      known_.insert(stream);
+    }
     return s->has_value();
   }
 
@@ -113,14 +123,29 @@ class EtcdStore : public Store {
     return out;
   }
 
+  // The LKG key as the fence read it: the next lkg() of the stream uses it,
+  // so the record judged against is exactly the fenced one (and one read
+  // is saved).
   Result<Fence> fence(const std::string& stream) override {
     auto kv = client_.get(key(stream, "lkg"));
     if (!kv) return kv.error();
+    std::lock_guard<std::mutex> g(mutex_);
+    fenced_[stream] = kv.value() ? std::optional<std::string>(kv.value()->value) : std::nullopt;
     return Fence{kv.value() ? kv.value()->mod_revision : 0};
   }
 
   Result<std::optional<LkgRecord>> lkg(const std::string& stream) override {
-    auto text = read(stream, "lkg");
+    Result<std::optional<std::string>> text = std::optional<std::string>();
+    bool cached = false;
+    {
+      std::lock_guard<std::mutex> g(mutex_);
+      if (auto it = fenced_.find(stream); it != fenced_.end()) {
+        text = std::move(it->second);
+        fenced_.erase(it);
+        cached = true;
+      }
+    }
+    if (!cached) text = read(stream, "lkg");
     if (!text) return text.error();
     if (!*text) {
       auto list = accepted(stream);
@@ -139,16 +164,14 @@ class EtcdStore : public Store {
   }
 
   Result<std::string> artifact(const std::string& stream, const std::string& digest, uint64_t max_bytes) override {
-    return read_object(stream, "objects", digest, max_bytes);
+    return present(read_object(stream, "objects", digest, max_bytes), stream, "objects", digest);
   }
 
   Result<std::optional<invariants::Measures>> measures(const std::string& stream, const std::string& digest) override {
-    auto meta = client_.get(key(stream, "measures/" + hex_of(digest) + "/meta"));
-    if (!meta) return meta.error();
-    if (!*meta) return std::optional<invariants::Measures>();
     auto text = read_object(stream, "measures", digest, kMaxStateFileBytes, false);
     if (!text) return text.error();
-    auto m = decode_measures(*text, where(stream, "measures/" + hex_of(digest)), digest);
+    if (!*text) return std::optional<invariants::Measures>();
+    auto m = decode_measures(**text, where(stream, "measures/" + hex_of(digest)), digest);
     if (!m) return m.error();
     return std::optional<invariants::Measures>(std::move(m.value()));
   }
@@ -183,6 +206,7 @@ class EtcdStore : public Store {
 
   Status promote(const std::string& stream, std::string_view bytes, const invariants::Measures& measures,
                  const LkgRecord& record, uint32_t keep) override {
+    forget_fenced(stream);
     auto ops = promotion_ops(stream, bytes, measures, record, keep);
     if (!ops) return ops.error();
     auto done = client_.txn(object_compares(stream, record.digest), *ops);
@@ -194,6 +218,7 @@ class EtcdStore : public Store {
   Status decide(const std::string& stream, const Fence& fence, const JournalRecord& record, const Promotion* promotion,
                 bool& committed) override {
     committed = false;
+    forget_fenced(stream);  // what fence() read is stale once anything is written
     std::vector<TxnCompare> compares = {{key(stream, "lkg"), fence.version, false}};
     std::vector<TxnOp> ops;
     if (promotion) {
@@ -207,8 +232,8 @@ class EtcdStore : public Store {
     auto done = client_.txn(compares, ops);
     if (!done) return done.error();
     if (!*done) {
-      auto now = this->fence(stream);
-      return fence_conflict(stream, fence, now ? now->version : 0);
+      auto now = client_.get(key(stream, "lkg"));
+      return fence_conflict(stream, fence, now && now.value() ? now.value()->mod_revision : 0);
     }
     committed = promotion != nullptr;
     trim_journal(stream);
@@ -227,13 +252,16 @@ class EtcdStore : public Store {
     if (current.value()) keep.insert(hex_of(current.value()->digest));
     for (const auto& a : committed(list.value(), current.value())) keep.insert(hex_of(a.digest));
     for (const char* kind : {"objects/", "measures/"}) {
-      auto metas = client_.range(key(stream, kind));
-      if (!metas) return metas.error();
-      for (const auto& kv : *metas) {
+      auto keys = client_.range(key(stream, kind), 0, false, false, true);  // keys only: never the chunks' bytes
+      if (!keys) return keys.error();
+      for (const auto& kv : *keys) {
         if (kv.key.size() < 5 || kv.key.compare(kv.key.size() - 5, 5, "/meta") != 0) continue;
         std::string hex = kv.key.substr(key(stream, kind).size(), 64);
         if (keep.count(hex)) continue;
-        auto meta = unseal(kv.value, kv.key, "invar-object");
+        auto meta_kv = client_.get(kv.key);
+        if (!meta_kv) return meta_kv.error();
+        if (!*meta_kv) continue;
+        auto meta = unseal(meta_kv.value()->value, kv.key, "invar-object");
         if (meta && wall_ms() - meta->value("written_ms", int64_t{0}) < options_.orphan_grace_ms) continue;
         if (auto e = client_.remove_prefix(key(stream, kind) + hex + "/")) return e;
       }
@@ -290,7 +318,7 @@ class EtcdStore : public Store {
 
   Result<std::string> quarantined_artifact(const std::string& stream, const std::string& digest,
                                            uint64_t max_bytes) override {
-    return read_object(stream, "quarantined", digest, max_bytes);
+    return present(read_object(stream, "quarantined", digest, max_bytes), stream, "quarantined", digest);
   }
 
   Status check_outside(const std::string&) override { return std::nullopt; }
@@ -388,13 +416,22 @@ class EtcdStore : public Store {
                               {TxnOp::put, key(stream, "lkg"), encode_lkg(record)}};
   }
 
-  Result<std::string> read_object(const std::string& stream, const std::string& kind, const std::string& digest,
-                                  uint64_t max_bytes, bool verify = true) {
+  // An object that must exist: its absence is corruption.
+  Result<std::string> present(Result<std::optional<std::string>> read, const std::string& stream,
+                              const std::string& kind, const std::string& digest) const {
+    if (!read) return read.error();
+    if (!*read) return state_error(where(stream, kind + "/" + hex_of(digest)), "the state refers to an artifact that is gone");
+    return std::move(**read);
+  }
+
+  // The object's bytes, verified; nullopt when it is not stored.
+  Result<std::optional<std::string>> read_object(const std::string& stream, const std::string& kind,
+                                                 const std::string& digest, uint64_t max_bytes, bool verify = true) {
     if (!valid_digest(digest)) return state_error(where(stream, kind), "malformed artifact digest " + text::quoted(digest));
     std::string base = key(stream, kind + "/" + hex_of(digest) + "/");
     auto meta_kv = client_.get(base + "meta");
     if (!meta_kv) return meta_kv.error();
-    if (!*meta_kv) return state_error("etcd:" + base, "the state refers to an artifact that is gone");
+    if (!*meta_kv) return std::optional<std::string>();
     auto meta = unseal(meta_kv.value()->value, "etcd:" + base + "meta", "invar-object");
     if (!meta) return meta.error();
     uint64_t size = meta->value("bytes", uint64_t{0}), chunks = meta->value("chunks", uint64_t{0});
@@ -410,11 +447,18 @@ class EtcdStore : public Store {
     for (const auto& p : *parts) out += p.value;
     if (out.size() != size || (verify && digest::sha256(out) != digest))
       return state_error("etcd:" + base, "the stored artifact does not match its SHA-256 (corrupted); invar will not use it");
-    return out;
+    return std::optional<std::string>(std::move(out));
   }
 
-  // Keeps the newest journal_keep_records records of the stream (best effort).
+  void forget_fenced(const std::string& stream) {
+    std::lock_guard<std::mutex> g(mutex_);
+    fenced_.erase(stream);
+  }
+
+  // Keeps about the newest journal_keep_records records of the stream (best
+  // effort, checked on one decision in 16: a count is a request).
   void trim_journal(const std::string& stream) {
+    if (random_hex()[0] != '0') return;
     auto n = client_.count(key(stream, "journal/"));
     if (!n || *n <= options_.journal_keep_records) return;
     auto oldest = client_.range(key(stream, "journal/"), *n - options_.journal_keep_records, true, false, true);
@@ -424,6 +468,9 @@ class EtcdStore : public Store {
 
   EtcdClient client_;
   StoreOptions options_;
+  std::mutex mutex_;
+  std::set<std::string> known_;                                  // streams seen to exist
+  std::map<std::string, std::optional<std::string>> fenced_;     // LKG values read by fence()
 };
 
 }  // namespace
