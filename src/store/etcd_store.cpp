@@ -8,7 +8,7 @@
 //   PREFIX/invar-state                     marker
 //   PREFIX/streams/S/stream                stream record
 //   PREFIX/streams/S/lkg, accepted, waivers, quarantine
-//   PREFIX/streams/S/objects/HEX/meta      an artifact: size and chunk count (sealed)
+//   PREFIX/streams/S/meta/objects/HEX      an artifact: size, chunk count, when written (sealed)
 //   PREFIX/streams/S/objects/HEX/c/NNNNNN  its bytes, 768 KiB per chunk
 //   PREFIX/streams/S/measures/HEX/...      its measures, the same way
 //   PREFIX/streams/S/quarantined/HEX/...   a quarantined candidate, the same way
@@ -251,19 +251,20 @@ class EtcdStore : public Store {
     std::set<std::string> keep;
     if (current.value()) keep.insert(hex_of(current.value()->digest));
     for (const auto& a : committed(list.value(), current.value())) keep.insert(hex_of(a.digest));
-    for (const char* kind : {"objects/", "measures/"}) {
-      auto keys = client_.range(key(stream, kind), 0, false, false, true);  // keys only: never the chunks' bytes
-      if (!keys) return keys.error();
-      for (const auto& kv : *keys) {
-        if (kv.key.size() < 5 || kv.key.compare(kv.key.size() - 5, 5, "/meta") != 0) continue;
-        std::string hex = kv.key.substr(key(stream, kind).size(), 64);
+    for (const char* kind : {"objects", "measures"}) {
+      // The metas alone, in one read (never the chunks' bytes).
+      std::string metas_prefix = meta_key(stream, kind, "");
+      auto metas = client_.range(metas_prefix);
+      if (!metas) return metas.error();
+      for (const auto& kv : *metas) {
+        std::string hex = kv.key.substr(metas_prefix.size());
         if (keep.count(hex)) continue;
-        auto meta_kv = client_.get(kv.key);
-        if (!meta_kv) return meta_kv.error();
-        if (!*meta_kv) continue;
-        auto meta = unseal(meta_kv.value()->value, kv.key, "invar-object");
+        auto meta = unseal(kv.value, kv.key, "invar-object");
         if (meta && wall_ms() - meta->value("written_ms", int64_t{0}) < options_.orphan_grace_ms) continue;
-        if (auto e = client_.remove_prefix(key(stream, kind) + hex + "/")) return e;
+        // The meta first: from then on a commit naming it is refused, and a reader finds it gone.
+        auto done = client_.txn({}, {{TxnOp::remove_prefix, kv.key, ""},
+                                     {TxnOp::remove_prefix, key(stream, std::string(kind) + "/" + hex + "/"), ""}});
+        if (!done) return done.error();
       }
     }
     return std::nullopt;
@@ -305,7 +306,10 @@ class EtcdStore : public Store {
     }
     if (auto e = client_.put(key(stream, "quarantine"), encode_quarantine(entries))) return e;
     for (const auto& d : dropped)
-      if (auto e = client_.remove_prefix(key(stream, "quarantined/" + hex_of(d) + "/"))) return e;
+      if (auto e = client_.txn({}, {{TxnOp::remove_prefix, meta_key(stream, "quarantined", hex_of(d)), ""},
+                                    {TxnOp::remove_prefix, key(stream, "quarantined/" + hex_of(d) + "/"), ""}});
+          !e)
+        return e.error();
     return std::nullopt;
   }
 
@@ -329,6 +333,10 @@ class EtcdStore : public Store {
   }
   std::string where(const std::string& name) const { return "etcd:" + client_.prefix() + name; }
   std::string where(const std::string& stream, const std::string& name) const { return "etcd:" + key(stream, name); }
+  // Where an object's meta is: apart from its chunks, so that all metas are one small read.
+  std::string meta_key(const std::string& stream, const std::string& kind, const std::string& hex) const {
+    return key(stream, "meta/" + kind + "/" + hex);
+  }
   static std::string hex_of(const std::string& digest) { return digest.size() > 7 ? digest.substr(7) : digest; }
 
   std::string journal_key(const std::string& stream, const JournalRecord& record) const {
@@ -363,7 +371,7 @@ class EtcdStore : public Store {
       ops.push_back({TxnOp::put, base + name, std::string(bytes.substr(std::min(at, bytes.size()), kChunk))});
     }
     nlohmann::json meta = {{"digest", digest}, {"bytes", bytes.size()}, {"chunks", chunks}, {"written_ms", wall_ms()}};
-    ops.push_back({TxnOp::put, base + "meta", seal(meta, "invar-object")});
+    ops.push_back({TxnOp::put, meta_key(stream, kind, hex_of(digest)), seal(meta, "invar-object")});
     return ops;
   }
 
@@ -393,8 +401,8 @@ class EtcdStore : public Store {
 
   // The compares a promotion needs: its objects still exist (not collected).
   std::vector<TxnCompare> object_compares(const std::string& stream, const std::string& digest) const {
-    return {{key(stream, "objects/" + hex_of(digest) + "/meta"), 0, true},
-            {key(stream, "measures/" + hex_of(digest) + "/meta"), 0, true}};
+    return {{meta_key(stream, "objects", hex_of(digest)), 0, true},
+            {meta_key(stream, "measures", hex_of(digest)), 0, true}};
   }
 
   // Writes the artifact's chunks and measures now (content-addressed: harmless
@@ -429,10 +437,10 @@ class EtcdStore : public Store {
                                                  const std::string& digest, uint64_t max_bytes, bool verify = true) {
     if (!valid_digest(digest)) return state_error(where(stream, kind), "malformed artifact digest " + text::quoted(digest));
     std::string base = key(stream, kind + "/" + hex_of(digest) + "/");
-    auto meta_kv = client_.get(base + "meta");
+    auto meta_kv = client_.get(meta_key(stream, kind, hex_of(digest)));
     if (!meta_kv) return meta_kv.error();
     if (!*meta_kv) return std::optional<std::string>();
-    auto meta = unseal(meta_kv.value()->value, "etcd:" + base + "meta", "invar-object");
+    auto meta = unseal(meta_kv.value()->value, "etcd:" + meta_key(stream, kind, hex_of(digest)), "invar-object");
     if (!meta) return meta.error();
     uint64_t size = meta->value("bytes", uint64_t{0}), chunks = meta->value("chunks", uint64_t{0});
     if (size > max_bytes)
