@@ -257,7 +257,7 @@ TEST_CASE("fleet: bad locations, unreachable members and foreign keys are exit 3
   Fleet fleet(etcd->url(other));
   REQUIRE(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(1), fleet.files.out)).exit == 0);
   invar::store::EtcdClient raw({{etcd->member(0)}, other + "/"}, options);
-  REQUIRE_FALSE(raw.put(other + "/streams/s/lkg", "{\"format\": \"invar-lkg\"}"));
+  REQUIRE_FALSE(raw.put(other + "/streams/s/r/lkg", "{\"format\": \"invar-lkg\"}"));
   test::spit(fleet.files.out, "untouched");
   auto corrupt = test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(2), fleet.files.out));
   CHECK(corrupt.exit == 3);

@@ -6,8 +6,8 @@
 // refused and judges again (src/gate/gate.cpp).
 //
 //   PREFIX/invar-state                     marker
-//   PREFIX/streams/S/stream                stream record
-//   PREFIX/streams/S/lkg, accepted, waivers, quarantine
+//   PREFIX/streams/S/r/stream              stream record
+//   PREFIX/streams/S/r/lkg, accepted, waivers, quarantine (the small records: one range reads them all)
 //   PREFIX/streams/S/meta/objects/HEX      an artifact: size, chunk count, when written (sealed)
 //   PREFIX/streams/S/objects/HEX/c/NNNNNN  its bytes, 768 KiB per chunk
 //   PREFIX/streams/S/measures/HEX/...      its measures, the same way
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <random>
 #include <map>
 #include <mutex>
@@ -33,7 +34,16 @@ namespace {
 
 constexpr size_t kChunk = 768 << 10;  // raw bytes per chunk: base64 stays under etcd's 1.5 MiB request limit
 
-class NoLock : public Lock {};
+// Not a lock (decisions are fenced): the scope of a judgement's snapshot,
+// which ends with it.
+class SnapshotScope : public Lock {
+ public:
+  explicit SnapshotScope(std::function<void()> end) : end_(std::move(end)) {}
+  ~SnapshotScope() override { end_(); }
+
+ private:
+  std::function<void()> end_;
+};
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -58,7 +68,7 @@ class EtcdStore : public Store {
       if (!exists) return exists.error();
       if (!*exists) return Error{ErrorCode::usage, "stream " + text::quoted(stream) + " does not exist in etcd", {}};
     }
-    return std::unique_ptr<Lock>(std::make_unique<NoLock>());
+    return std::unique_ptr<Lock>(std::make_unique<SnapshotScope>([this, stream] { forget_snapshot(stream); }));
   }
 
   Result<bool> has_location() override {
@@ -75,7 +85,7 @@ class EtcdStore : public Store {
       std::lock_guard<std::mutex> g(mutex_);
       if (known_.count(stream)) return true;  // invar never deletes a stream: one read per process
     }
-    auto s = client_.get(key(stream, "stream"));
+    auto s = client_.get(rec(stream, "stream"));
     if (!s) return s.error();
     if (s->has_value()) {
       std::lock_guard<std::mutex> g(mutex_);
@@ -87,9 +97,9 @@ class EtcdStore : public Store {
   Status create_stream(const StreamInfo& info) override {
     auto location = has_location();
     if (!location) return location.error();
-    std::vector<TxnOp> ops = {{TxnOp::put, key(info.stream, "stream"), encode_stream(info)}};
+    std::vector<TxnOp> ops = {{TxnOp::put, rec(info.stream, "stream"), encode_stream(info)}};
     if (!*location) ops.push_back({TxnOp::put, client_.prefix() + "invar-state", seal(nlohmann::json::object(), "invar-state")});
-    auto done = client_.txn({{key(info.stream, "stream"), 0, false}}, ops);
+    auto done = client_.txn({{rec(info.stream, "stream"), 0, false}}, ops);
     if (!done) return done.error();
     if (!*done) return Error{ErrorCode::usage, "stream " + text::quoted(info.stream) + " exists already in etcd", {}};
     return std::nullopt;
@@ -106,7 +116,8 @@ class EtcdStore : public Store {
   }
 
   Status set_stream_info(const StreamInfo& info) override {
-    return client_.put(key(info.stream, "stream"), encode_stream(info));
+    forget_snapshot(info.stream);
+    return client_.put(rec(info.stream, "stream"), encode_stream(info));
   }
 
   Result<std::vector<std::string>> streams() override {
@@ -117,35 +128,28 @@ class EtcdStore : public Store {
     for (const auto& kv : *keys) {
       std::string rest = kv.key.substr(base.size());
       size_t slash = rest.find('/');
-      if (slash != std::string::npos && rest.substr(slash) == "/stream" && valid_stream_name(rest.substr(0, slash)))
+      if (slash != std::string::npos && rest.substr(slash) == "/r/stream" && valid_stream_name(rest.substr(0, slash)))
         out.push_back(rest.substr(0, slash));
     }
     return out;
   }
 
-  // The LKG key as the fence read it: the next lkg() of the stream uses it,
-  // so the record judged against is exactly the fenced one (and one read
-  // is saved).
+  // One read of the stream's small records, at one revision: the fence is
+  // the LKG's mod_revision in it, and until the stream's lock is released
+  // (or this process writes) the records a judgement reads come from it.
   Result<Fence> fence(const std::string& stream) override {
-    auto kv = client_.get(key(stream, "lkg"));
-    if (!kv) return kv.error();
+    auto kvs = client_.range(rec(stream, ""));
+    if (!kvs) return kvs.error();
+    Snapshot snap;
+    for (auto& kv : *kvs) snap[kv.key.substr(rec(stream, "").size())] = std::move(kv);
+    uint64_t version = snap.count("lkg") ? snap["lkg"].mod_revision : 0;
     std::lock_guard<std::mutex> g(mutex_);
-    fenced_[stream] = kv.value() ? std::optional<std::string>(kv.value()->value) : std::nullopt;
-    return Fence{kv.value() ? kv.value()->mod_revision : 0};
+    snapshots_[stream] = std::move(snap);
+    return Fence{version};
   }
 
   Result<std::optional<LkgRecord>> lkg(const std::string& stream) override {
-    Result<std::optional<std::string>> text = std::optional<std::string>();
-    bool cached = false;
-    {
-      std::lock_guard<std::mutex> g(mutex_);
-      if (auto it = fenced_.find(stream); it != fenced_.end()) {
-        text = std::move(it->second);
-        fenced_.erase(it);
-        cached = true;
-      }
-    }
-    if (!cached) text = read(stream, "lkg");
+    auto text = read(stream, "lkg");
     if (!text) return text.error();
     if (!*text) {
       auto list = accepted(stream);
@@ -206,7 +210,7 @@ class EtcdStore : public Store {
 
   Status promote(const std::string& stream, std::string_view bytes, const invariants::Measures& measures,
                  const LkgRecord& record, uint32_t keep) override {
-    forget_fenced(stream);
+    forget_snapshot(stream);
     auto ops = promotion_ops(stream, bytes, measures, record, keep);
     if (!ops) return ops.error();
     auto done = client_.txn(object_compares(stream, record.digest), *ops);
@@ -218,8 +222,8 @@ class EtcdStore : public Store {
   Status decide(const std::string& stream, const Fence& fence, const JournalRecord& record, const Promotion* promotion,
                 bool& committed) override {
     committed = false;
-    forget_fenced(stream);  // what fence() read is stale once anything is written
-    std::vector<TxnCompare> compares = {{key(stream, "lkg"), fence.version, false}};
+    forget_snapshot(stream);  // what fence() read is stale once anything is written
+    std::vector<TxnCompare> compares = {{rec(stream, "lkg"), fence.version, false}};
     std::vector<TxnOp> ops;
     if (promotion) {
       auto p = promotion_ops(stream, promotion->bytes, *promotion->measures, promotion->record, promotion->keep);
@@ -232,7 +236,7 @@ class EtcdStore : public Store {
     auto done = client_.txn(compares, ops);
     if (!done) return done.error();
     if (!*done) {
-      auto now = client_.get(key(stream, "lkg"));
+      auto now = client_.get(rec(stream, "lkg"));
       return fence_conflict(stream, fence, now && now.value() ? now.value()->mod_revision : 0);
     }
     committed = promotion != nullptr;
@@ -283,7 +287,8 @@ class EtcdStore : public Store {
   }
 
   Status set_waivers(const std::string& stream, const std::vector<Waiver>& waivers) override {
-    return client_.put(key(stream, "waivers"), encode_waivers(waivers));
+    forget_snapshot(stream);
+    return client_.put(rec(stream, "waivers"), encode_waivers(waivers));
   }
 
   Status quarantine(const std::string& stream, std::string_view bytes, const Quarantined& entry,
@@ -304,7 +309,8 @@ class EtcdStore : public Store {
       if (!ops) return ops.error();
       if (auto e = write_batched(*ops)) return e;
     }
-    if (auto e = client_.put(key(stream, "quarantine"), encode_quarantine(entries))) return e;
+    forget_snapshot(stream);
+    if (auto e = client_.put(rec(stream, "quarantine"), encode_quarantine(entries))) return e;
     for (const auto& d : dropped)
       if (auto e = client_.txn({}, {{TxnOp::remove_prefix, meta_key(stream, "quarantined", hex_of(d)), ""},
                                     {TxnOp::remove_prefix, key(stream, "quarantined/" + hex_of(d) + "/"), ""}});
@@ -328,6 +334,8 @@ class EtcdStore : public Store {
   Status check_outside(const std::string&) override { return std::nullopt; }
 
  private:
+  // A small record of the stream (stream, lkg, accepted, waivers, quarantine).
+  std::string rec(const std::string& stream, const std::string& name) const { return key(stream, "r/" + name); }
   std::string key(const std::string& stream, const std::string& name) const {
     return client_.prefix() + "streams/" + stream + "/" + name;
   }
@@ -346,7 +354,15 @@ class EtcdStore : public Store {
   }
 
   Result<std::optional<std::string>> read(const std::string& stream, const std::string& name) {
-    auto kv = client_.get(key(stream, name));
+    {
+      std::lock_guard<std::mutex> g(mutex_);
+      if (auto snap = snapshots_.find(stream); snap != snapshots_.end()) {
+        auto it = snap->second.find(name);
+        if (it == snap->second.end()) return std::optional<std::string>();  // the snapshot covers every record
+        return std::optional<std::string>(it->second.value);
+      }
+    }
+    auto kv = client_.get(rec(stream, name));
     if (!kv) return kv.error();
     if (!*kv) return std::optional<std::string>();
     return std::optional<std::string>(std::move(kv.value()->value));
@@ -420,8 +436,8 @@ class EtcdStore : public Store {
     if (auto e = write_batched(writes)) return *e;
     auto list = accepted(stream);
     if (!list) return list.error();
-    return std::vector<TxnOp>{{TxnOp::put, key(stream, "accepted"), encode_accepted(retained_after(list.value(), record, keep))},
-                              {TxnOp::put, key(stream, "lkg"), encode_lkg(record)}};
+    return std::vector<TxnOp>{{TxnOp::put, rec(stream, "accepted"), encode_accepted(retained_after(list.value(), record, keep))},
+                              {TxnOp::put, rec(stream, "lkg"), encode_lkg(record)}};
   }
 
   // An object that must exist: its absence is corruption.
@@ -458,9 +474,9 @@ class EtcdStore : public Store {
     return std::optional<std::string>(std::move(out));
   }
 
-  void forget_fenced(const std::string& stream) {
+  void forget_snapshot(const std::string& stream) {
     std::lock_guard<std::mutex> g(mutex_);
-    fenced_.erase(stream);
+    snapshots_.erase(stream);
   }
 
   // Keeps about the newest journal_keep_records records of the stream (best
@@ -478,7 +494,8 @@ class EtcdStore : public Store {
   StoreOptions options_;
   std::mutex mutex_;
   std::set<std::string> known_;                                  // streams seen to exist
-  std::map<std::string, std::optional<std::string>> fenced_;     // LKG values read by fence()
+  using Snapshot = std::map<std::string, KeyValue>;              // record name -> key
+  std::map<std::string, Snapshot> snapshots_;                    // per stream, taken by fence()
 };
 
 }  // namespace
