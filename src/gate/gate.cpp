@@ -202,12 +202,26 @@ void add_unreadable_baseline(Report& report, const LkgRecord& lkg, const std::st
   report.violations.push_back(std::move(v));
 }
 
-// The LKG the journal last recorded (lkg_after of its last record that has
-// one); nullopt when the journal records none.
-std::optional<std::string> journaled_lkg(const std::vector<JournalRecord>& journal) {
+// Whether the journal records the promotion of `lkg` (its accept or seed,
+// at its acceptance time, or a repair naming it). Not "the last record names
+// it": gates of a fleet read the journal after the LKG, and may find the
+// record of a newer promotion there.
+bool journaled(const std::vector<JournalRecord>& journal, const LkgRecord& lkg) {
+  // The last record naming an LKG names this one (a long run of pins may
+  // have pushed the accept out of the journal tail that was read).
   for (size_t i = journal.size(); i-- > 0;)
-    if (journal[i].event != "waiver") return journal[i].lkg_after;
-  return std::nullopt;
+    if (journal[i].event != "waiver") {
+      if (journal[i].lkg_after == lkg.digest) return true;
+      break;
+    }
+  for (size_t i = journal.size(); i-- > 0;) {
+    const auto& r = journal[i];
+    if (r.event == "repair" && r.lkg_after == lkg.digest) return true;
+    if ((r.event == "decision" || r.event == "init") && r.candidate == lkg.digest && r.lkg_after == lkg.digest &&
+        r.time_ms == lkg.accepted_at_ms)
+      return true;
+  }
+  return false;
 }
 
 size_t action_index(std::string_view verdict) {
@@ -387,8 +401,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
       d.warnings.push_back("the journal ends with an incomplete record (" + std::to_string(journal->torn_bytes) +
                            " bytes); the next gate moves it aside");
     if (d.lkg_before) {
-      auto recorded = journaled_lkg(journal->records);
-      if (!recorded || *recorded != d.lkg_before->digest) {
+      if (!journaled(journal->records, *d.lkg_before)) {
         JournalRecord r = journal_record("repair", stream, now);
         r.lkg_after = d.lkg_before->digest;
         r.detail = "the LKG " + d.lkg_before->digest + " (sequence " + std::to_string(d.lkg_before->sequence) +
@@ -726,8 +739,7 @@ Result<StreamStatus> status(store::Store& store, const std::string& stream, int6
     s.warnings.push_back("the journal ends with an incomplete record (" + std::to_string(journal->torn_bytes) +
                          " bytes: a write cut short by a full disk or a crash); the next gate moves it aside");
   if (s.lkg) {
-    auto last = journaled_lkg(records);
-    if (!last || *last != s.lkg->digest)
+    if (!journaled(records, *s.lkg))
       s.warnings.push_back("the LKG (sequence " + std::to_string(s.lkg->sequence) +
                            ") has no journal record: a gate died or failed right after committing it; the next gate "
                            "journals the repair");
