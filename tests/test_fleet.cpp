@@ -262,6 +262,12 @@ TEST_CASE("fleet: bad locations, unreachable members and foreign keys are exit 3
   auto corrupt = test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(2), fleet.files.out));
   CHECK(corrupt.exit == 3);
   CHECK(test::slurp(fleet.files.out) == "untouched");
+  // An LKG key deleted is not a new stream: the journal shows there was one.
+  REQUIRE_FALSE(raw.remove_prefix(other + "/streams/s/r/lkg"));
+  auto gone = test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(2), fleet.files.out));
+  CHECK(gone.exit == 3);
+  CHECK(contains(gone.out, "is missing, but the journal records an LKG"));
+  CHECK(test::slurp(fleet.files.out) == "untouched");
 }
 
 namespace {

@@ -159,6 +159,13 @@ class EtcdStore : public Store {
           return state_error(where(stream, "lkg"), "is missing, but the retention list has promotion " +
                                                        std::to_string(a.sequence) +
                                                        ": the stream had an LKG and invar will not judge it as new");
+      // Fail closed as the directory does: a journal that records an LKG means one existed.
+      auto journal_tail = journal(stream, kGateJournalRead);
+      if (!journal_tail) return journal_tail.error();
+      for (const auto& r : journal_tail->records)
+        if (!r.lkg_after.empty() || !r.lkg_before.empty())
+          return state_error(where(stream, "lkg"), "is missing, but the journal records an LKG (" + r.lkg_after +
+                                                       "): the stream had an LKG and invar will not judge it as new");
       return std::optional<LkgRecord>();
     }
     auto rec = decode_lkg(**text, where(stream, "lkg"));
