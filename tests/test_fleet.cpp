@@ -15,6 +15,8 @@
 #include "etcd_cluster.hpp"
 #include "gate_fixture.hpp"
 #include "process.hpp"
+#include "store/etcd_client.hpp"
+#include "store/store.hpp"
 
 using nlohmann::json;
 using test::contains;
@@ -268,6 +270,53 @@ TEST_CASE("fleet: bad locations, unreachable members and foreign keys are exit 3
   CHECK(gone.exit == 3);
   CHECK(contains(gone.out, "is missing, but the journal records an LKG"));
   CHECK(test::slurp(fleet.files.out) == "untouched");
+}
+
+TEST_CASE("fleet: the journal in etcd keeps the newest N records, and none past the age limit but the newest 64",
+          "[fleet]") {
+  auto* etcd = cluster_or_skip();
+  if (!etcd) return;
+  std::string prefix = test::fresh_prefix("journal");
+  Fleet fleet(etcd->url(prefix));
+  invar::StoreOptions options;
+  invar::store::EtcdClient raw({{etcd->member(0)}, prefix + "/"}, options);
+  const std::string journal = prefix + "/streams/s/journal/";
+  auto count = [&] { return raw.count(journal).value(); };
+  // 100 records of 60 days ago (repairs, appended as an older gate would have).
+  const int64_t days_ago_60 = invar::Time::now().ms() - 60ll * 86'400'000;
+  auto store = invar::store::open_etcd_store(etcd->url(prefix), options);
+  REQUIRE(store);
+  for (int i = 0; i < 100; ++i) {
+    invar::JournalRecord r;
+    r.event = "repair";
+    r.stream = "s";
+    r.time_ms = days_ago_60 + i * 1000;
+    r.detail = "old " + std::to_string(i);
+    REQUIRE_FALSE((*store)->append("s", r));
+  }
+  REQUIRE(count() == 101);  // and the init record
+  // Under both limits (10000 records, 90 days) nothing goes.
+  auto first = test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(1), fleet.files.out));
+  INFO(first.out);
+  REQUIRE(first.exit == 0);
+  CHECK(count() == 102);
+  // Past the age limit: the old ones go, but the newest 64 stay.
+  auto args = fleet.gate_args(fleet.url, fleet.files.artifact(2), fleet.files.out);
+  args.insert(args.end() - 1, {"--journal-max-age", "30d"});
+  REQUIRE(test::invar(args).exit == 0);
+  CHECK(count() == 64);
+  auto history = fleet.decisions(fleet.url);
+  REQUIRE(history.size() == 2);
+  // Past the record limit: exactly the newest N stay, whatever their age.
+  args = fleet.gate_args(fleet.url, fleet.files.artifact(3), fleet.files.out);
+  args.insert(args.end() - 1, {"--journal-keep", "10"});
+  REQUIRE(test::invar(args).exit == 0);
+  CHECK(count() == 10);
+  CHECK(fleet.decisions(fleet.url).size() == 3);
+  // The stream still verifies and gates on.
+  CHECK(fleet.status(fleet.url)["lkg"]["sequence"] == 3);
+  CHECK(test::invar({"gate", "--contract", fleet.files.contract, "--stream", "s", "--state", fleet.url, "--out",
+                     fleet.files.out, "--journal-keep", "0", fleet.files.artifact(4)}).exit == 3);
 }
 
 namespace {

@@ -285,6 +285,7 @@ class Store;  // internal (src/store)
 //   user, password        ""       etcd authentication (the CLI reads the password from INVAR_ETCD_PASSWORD)
 //   max_artifact_bytes    64 MiB   an artifact stored in etcd (in 768 KiB chunks); larger is refused
 //   journal_keep_records  10000    journal records kept per stream (the oldest are deleted)
+//   journal_keep_ms       90 days  older journal records are deleted too, except a stream's newest 64
 //   orphan_grace_ms       10 min   stored artifacts outside the LKG and the retention list are
 //                                  collected once older than this (a commit checks its artifact
 //                                  still exists, so a shorter grace costs retries, never safety)
@@ -296,6 +297,7 @@ struct StoreOptions {
   std::string cacert, cert, key, user, password;
   uint64_t max_artifact_bytes = 64ull << 20;
   uint64_t journal_keep_records = 10000;
+  int64_t journal_keep_ms = 90ll * 24 * 3'600'000;
   int64_t orphan_grace_ms = 600'000;
 };
 

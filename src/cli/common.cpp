@@ -68,6 +68,10 @@ void add_store_flags(CLI::App* cmd, StoreFlags& f, bool required, bool writer) {
     cmd->add_option("--journal-rotate", f.journal_rotate,
                     "Directory: rotate the stream's journal before it passes this size (default 8MiB; 0: never; 4 kept)");
     cmd->add_option("--etcd-max-artifact", f.max_artifact, "etcd: the largest artifact stored (default 64MiB)");
+    cmd->add_option("--journal-keep", f.journal_keep, "etcd: journal records kept per stream (default 10000)")
+        ->check(CLI::Range(uint64_t{1}, uint64_t{100'000'000}));
+    cmd->add_option("--journal-max-age", f.journal_max_age,
+                    "etcd: journal records older than this are deleted, except the newest 64 (default 90d)");
   }
 }
 
@@ -85,6 +89,13 @@ Result<StateStore> open_store(const StoreFlags& f) {
   if (!max || *max == 0)
     return Error{ErrorCode::usage, "--etcd-max-artifact \"" + f.max_artifact + "\" is not a size such as \"64MiB\"", {}};
   options.max_artifact_bytes = *max;
+  if (f.journal_keep) options.journal_keep_records = f.journal_keep;
+  if (!f.journal_max_age.empty()) {
+    auto age = parse_duration(f.journal_max_age);
+    if (!age || age->count() <= 0)
+      return Error{ErrorCode::usage, "--journal-max-age \"" + f.journal_max_age + "\" is not a duration such as \"30d\"", {}};
+    options.journal_keep_ms = age->count();
+  }
   options.cacert = f.cacert;
   options.cert = f.cert;
   options.key = f.key;

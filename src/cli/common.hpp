@@ -47,6 +47,8 @@ struct StoreFlags {
   std::string timeout = "5s";
   std::string cacert, cert, key, user;
   std::string max_artifact = "64MiB";
+  uint64_t journal_keep = 0;     // 0: StoreOptions' default
+  std::string journal_max_age;  // "": StoreOptions' default
 };
 // `required`: --state must be given. `writer`: also the flags of writers (--journal-rotate).
 void add_store_flags(CLI::App* cmd, StoreFlags& flags, bool required, bool writer);

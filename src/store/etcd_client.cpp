@@ -2,6 +2,9 @@
 
 #include <curl/curl.h>
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 
 #include "common/text.hpp"
@@ -39,6 +42,16 @@ uint64_t number(const json& j, const char* key) {
 size_t collect(char* data, size_t size, size_t n, void* out) {
   static_cast<std::string*>(out)->append(data, size * n);
   return size * n;
+}
+
+// INVAR_ETCD_TRACE=1: one line per request on stderr (path, member, bytes
+// each way, milliseconds), to see where a gate's time goes (docs/fleet.md).
+bool tracing() {
+  static const bool on = [] {
+    const char* v = std::getenv("INVAR_ETCD_TRACE");
+    return v && *v && std::string(v) != "0";
+  }();
+  return on;
 }
 
 std::once_flag curl_init;
@@ -163,8 +176,13 @@ Result<json> EtcdClient::post(const std::string& member, const std::string& path
   std::string auth = "Authorization: " + token_;
   if (!token_.empty() && path != "/v3/auth/authenticate") headers = curl_slist_append(headers, auth.c_str());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  auto started = std::chrono::steady_clock::now();
   CURLcode rc = curl_easy_perform(c);
   curl_slist_free_all(headers);
+  if (tracing())
+    std::fprintf(stderr, "etcd %s %s sent %zu received %zu %.2f ms\n", path.c_str(), member.c_str(), body.size(),
+                 response.size(),
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
   if (rc != CURLE_OK) return unreachable("etcd member " + member + ": " + curl_easy_strerror(rc));
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -215,35 +233,77 @@ Result<json> EtcdClient::call(const std::string& path, const json& body) {
                      " ms, --state-timeout): " + failures);
 }
 
-Result<std::optional<KeyValue>> EtcdClient::get(const std::string& key) {
-  auto r = call("/v3/kv/range", {{"key", base64_encode(key)}});
+namespace {
+
+json range_body(const RangeRequest& r) {
+  json body = {{"key", base64_encode(r.key)}};
+  if (r.prefix) body["range_end"] = base64_encode(range_end(r.key));
+  if (r.limit) body["limit"] = std::to_string(r.limit);
+  if (r.prefix) {
+    body["sort_target"] = r.by_creation ? "CREATE" : "KEY";
+    body["sort_order"] = r.descending ? "DESCEND" : "ASCEND";
+  }
+  if (r.keys_only) body["keys_only"] = true;
+  return body;
+}
+
+Result<RangeResult> range_result(const json& response) {
+  RangeResult out;
+  out.count = number(response, "count");
+  auto kvs = response.find("kvs");
+  if (kvs == response.end() || !kvs->is_array()) return out;
+  for (const auto& kv : *kvs) {
+    auto key = base64_decode(kv.value("key", ""));
+    auto value = base64_decode(kv.value("value", ""));
+    if (!key || !value) return Error{ErrorCode::state, "etcd returned a key or value that is not base64", {}};
+    out.kvs.push_back({std::move(*key), std::move(*value), number(kv, "create_revision"), number(kv, "mod_revision")});
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<RangeResult>> EtcdClient::read(const std::vector<RangeRequest>& reads) {
+  std::vector<RangeResult> out;
+  if (reads.size() == 1) {
+    auto r = call("/v3/kv/range", range_body(reads[0]));
+    if (!r) return r.error();
+    auto kvs = range_result(*r);
+    if (!kvs) return kvs.error();
+    out.push_back(std::move(*kvs));
+    return out;
+  }
+  json success = json::array();
+  for (const auto& r : reads) success.push_back({{"request_range", range_body(r)}});
+  auto r = call("/v3/kv/txn", {{"success", success}});
   if (!r) return r.error();
-  auto kvs = r->find("kvs");
-  if (kvs == r->end() || kvs->empty()) return std::optional<KeyValue>();
-  const json& kv = kvs->front();
-  auto value = base64_decode(kv.value("value", ""));
-  if (!value) return Error{ErrorCode::state, "etcd returned a value that is not base64 at " + key, {}};
-  return std::optional<KeyValue>(
-      KeyValue{key, std::move(*value), number(kv, "create_revision"), number(kv, "mod_revision")});
+  const json responses = r->value("responses", json::array());
+  if (!responses.is_array() || responses.size() != reads.size())
+    return Error{ErrorCode::state, "etcd answered a read of " + std::to_string(reads.size()) + " ranges with " +
+                                       std::to_string(responses.is_array() ? responses.size() : 0) + " results", {}};
+  for (const auto& one : responses) {
+    auto kvs = range_result(one.value("response_range", json::object()));
+    if (!kvs) return kvs.error();
+    out.push_back(std::move(*kvs));
+  }
+  return out;
+}
+
+Result<std::optional<KeyValue>> EtcdClient::get(const std::string& key) {
+  RangeRequest r;
+  r.key = key;
+  r.prefix = false;
+  auto kvs = read({r});
+  if (!kvs) return kvs.error();
+  if (kvs->front().kvs.empty()) return std::optional<KeyValue>();
+  return std::optional<KeyValue>(std::move(kvs->front().kvs.front()));
 }
 
 Result<std::vector<KeyValue>> EtcdClient::range(const std::string& prefix, uint64_t limit, bool by_creation,
                                                 bool descending, bool keys_only) {
-  json body = {{"key", base64_encode(prefix)}, {"range_end", base64_encode(range_end(prefix))}};
-  if (limit) body["limit"] = std::to_string(limit);
-  body["sort_target"] = by_creation ? "CREATE" : "KEY";
-  body["sort_order"] = descending ? "DESCEND" : "ASCEND";
-  if (keys_only) body["keys_only"] = true;
-  auto r = call("/v3/kv/range", body);
-  if (!r) return r.error();
-  std::vector<KeyValue> out;
-  for (const auto& kv : r->value("kvs", json::array())) {
-    auto key = base64_decode(kv.value("key", ""));
-    auto value = base64_decode(kv.value("value", ""));
-    if (!key || !value) return Error{ErrorCode::state, "etcd returned a key or value that is not base64", {}};
-    out.push_back({std::move(*key), std::move(*value), number(kv, "create_revision"), number(kv, "mod_revision")});
-  }
-  return out;
+  auto kvs = read({{prefix, true, limit, by_creation, descending, keys_only}});
+  if (!kvs) return kvs.error();
+  return std::move(kvs->front().kvs);
 }
 
 Result<uint64_t> EtcdClient::count(const std::string& prefix) {
@@ -262,6 +322,12 @@ std::optional<Error> EtcdClient::put(const std::string& key, const std::string& 
 std::optional<Error> EtcdClient::remove_prefix(const std::string& prefix) {
   auto r = call("/v3/kv/deleterange",
                 {{"key", base64_encode(prefix)}, {"range_end", base64_encode(range_end(prefix))}});
+  if (!r) return r.error();
+  return std::nullopt;
+}
+
+std::optional<Error> EtcdClient::remove_range(const std::string& from, const std::string& to) {
+  auto r = call("/v3/kv/deleterange", {{"key", base64_encode(from)}, {"range_end", base64_encode(to)}});
   if (!r) return r.error();
   return std::nullopt;
 }

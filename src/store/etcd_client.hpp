@@ -31,6 +31,23 @@ struct KeyValue {
   uint64_t create_revision = 0, mod_revision = 0;
 };
 
+// One read: the key `key` alone, or every key starting with it (`prefix`),
+// by key or oldest first by creation (`by_creation`), at most `limit` (0:
+// all), newest first when `descending`.
+struct RangeRequest {
+  std::string key;
+  bool prefix = true;
+  uint64_t limit = 0;
+  bool by_creation = false, descending = false, keys_only = false;
+};
+
+// What one read found: the keys (up to its limit) and how many keys the
+// range holds in all.
+struct RangeResult {
+  std::vector<KeyValue> kvs;
+  uint64_t count = 0;
+};
+
 // One operation of a transaction.
 struct TxnOp {
   enum Kind { put, remove_prefix } kind = put;
@@ -60,8 +77,13 @@ class EtcdClient {
   Result<std::vector<KeyValue>> range(const std::string& prefix, uint64_t limit = 0, bool by_creation = false,
                                       bool descending = false, bool keys_only = false);
   Result<uint64_t> count(const std::string& prefix);
+  // Several reads in one request, at one revision (a read-only transaction:
+  // no raft proposal), their results in order.
+  Result<std::vector<RangeResult>> read(const std::vector<RangeRequest>& reads);
   std::optional<Error> put(const std::string& key, const std::string& value);
   std::optional<Error> remove_prefix(const std::string& prefix);
+  // Deletes the keys in [from, to).
+  std::optional<Error> remove_range(const std::string& from, const std::string& to);
   // All of `ops` when every compare holds: true; else nothing: false.
   Result<bool> txn(const std::vector<TxnCompare>& compares, const std::vector<TxnOp>& ops);
 

@@ -13,6 +13,11 @@
 //   PREFIX/streams/S/measures/HEX/...      its measures, the same way
 //   PREFIX/streams/S/quarantined/HEX/...   a quarantined candidate, the same way
 //   PREFIX/streams/S/journal/MS-RAND       one journal record (read in creation order)
+//
+// Round trips matter more than bytes on this path (each is a request through
+// etcd's gateway): a gate reads the small records and the journal's tail in
+// one request, the LKG's bytes and measures in a second, commits a small
+// promotion with its chunks in one transaction, and prunes with one read.
 #include <unistd.h>
 
 #include <chrono>
@@ -33,6 +38,16 @@ namespace invar::store {
 namespace {
 
 constexpr size_t kChunk = 768 << 10;  // raw bytes per chunk: base64 stays under etcd's 1.5 MiB request limit
+// A promotion whose objects are at most this (raw) is one transaction with
+// its commit; a larger one writes its chunks first (then the commit checks
+// that they still exist). Under etcd's request limit and max-txn-ops (128).
+constexpr size_t kInlineBytes = 512 << 10;
+constexpr size_t kInlineOps = 96;
+// Journal records a gate reads (flap detection, pinned-since, totals): the
+// newest ones; status and history read more (journal()'s budget / 4 KiB).
+constexpr uint64_t kJournalTail = kGateJournalRead / 4096;
+// Records always kept by the journal's age limit (a quiet stream keeps its story).
+constexpr uint64_t kJournalKeepNewest = 64;
 
 // Not a lock (decisions are fenced): the scope of a judgement's snapshot,
 // which ends with it.
@@ -62,11 +77,15 @@ class EtcdStore : public Store {
   EtcdStore(EtcdEndpoints endpoints, const StoreOptions& options)
       : client_(std::move(endpoints), options), options_(options) {}
 
+  // Takes the stream's snapshot (see fence()): one read.
   Result<std::unique_ptr<Lock>> lock(const std::string& stream, bool exclusive) override {
+    if (auto e = take_snapshot(stream)) return *e;
     if (exclusive) {
-      auto exists = has_stream(stream);
-      if (!exists) return exists.error();
-      if (!*exists) return Error{ErrorCode::usage, "stream " + text::quoted(stream) + " does not exist in etcd", {}};
+      std::lock_guard<std::mutex> g(mutex_);
+      if (!snapshots_[stream].records.count("stream")) {
+        snapshots_.erase(stream);
+        return Error{ErrorCode::usage, "stream " + text::quoted(stream) + " does not exist in etcd", {}};
+      }
     }
     return std::unique_ptr<Lock>(std::make_unique<SnapshotScope>([this, stream] { forget_snapshot(stream); }));
   }
@@ -95,6 +114,7 @@ class EtcdStore : public Store {
   }
 
   Status create_stream(const StreamInfo& info) override {
+    forget_snapshot(info.stream);
     auto location = has_location();
     if (!location) return location.error();
     std::vector<TxnOp> ops = {{TxnOp::put, rec(info.stream, "stream"), encode_stream(info)}};
@@ -134,18 +154,20 @@ class EtcdStore : public Store {
     return out;
   }
 
-  // One read of the stream's small records, at one revision: the fence is
-  // the LKG's mod_revision in it, and until the stream's lock is released
-  // (or this process writes) the records a judgement reads come from it.
+  // The stream's small records and the journal's tail, read at one
+  // revision by lock(): the fence is the LKG's mod_revision in it, and until
+  // the stream's lock is released (or this process writes) the records a
+  // judgement reads come from it.
   Result<Fence> fence(const std::string& stream) override {
-    auto kvs = client_.range(rec(stream, ""));
-    if (!kvs) return kvs.error();
-    Snapshot snap;
-    for (auto& kv : *kvs) snap[kv.key.substr(rec(stream, "").size())] = std::move(kv);
-    uint64_t version = snap.count("lkg") ? snap["lkg"].mod_revision : 0;
-    std::lock_guard<std::mutex> g(mutex_);
-    snapshots_[stream] = std::move(snap);
-    return Fence{version};
+    {
+      std::lock_guard<std::mutex> g(mutex_);
+      if (auto it = snapshots_.find(stream); it != snapshots_.end()) {
+        auto lkg = it->second.records.find("lkg");
+        return Fence{lkg == it->second.records.end() ? 0 : lkg->second.mod_revision};
+      }
+    }
+    if (auto e = take_snapshot(stream)) return *e;
+    return fence(stream);
   }
 
   Result<std::optional<LkgRecord>> lkg(const std::string& stream) override {
@@ -174,12 +196,33 @@ class EtcdStore : public Store {
     return std::optional<LkgRecord>(std::move(rec.value()));
   }
 
+  // Reads the measures with the bytes (one request): a gate reads both.
   Result<std::string> artifact(const std::string& stream, const std::string& digest, uint64_t max_bytes) override {
-    return present(read_object(stream, "objects", digest, max_bytes), stream, "objects", digest);
+    auto both = read_objects(stream, digest, {{"objects", max_bytes, true}, {"measures", kMaxStateFileBytes, false}});
+    if (!both) return both.error();
+    {
+      std::lock_guard<std::mutex> g(mutex_);
+      prefetched_measures_ = {hex_of(digest), std::move((*both)[1])};
+    }
+    return present(std::move((*both)[0]), stream, "objects", digest);
   }
 
   Result<std::optional<invariants::Measures>> measures(const std::string& stream, const std::string& digest) override {
-    auto text = read_object(stream, "measures", digest, kMaxStateFileBytes, false);
+    Result<std::optional<std::string>> text = std::optional<std::string>();
+    bool prefetched = false;
+    {
+      std::lock_guard<std::mutex> g(mutex_);
+      if (prefetched_measures_.first == hex_of(digest)) {
+        text = std::move(prefetched_measures_.second);
+        prefetched_measures_ = {};
+        prefetched = true;
+      }
+    }
+    if (!prefetched) {
+      auto read = read_objects(stream, digest, {{"measures", kMaxStateFileBytes, false}});
+      if (!read) return read.error();
+      text = std::move((*read)[0]);
+    }
     if (!text) return text.error();
     if (!*text) return std::optional<invariants::Measures>();
     auto m = decode_measures(**text, where(stream, "measures/" + hex_of(digest)), digest);
@@ -202,12 +245,25 @@ class EtcdStore : public Store {
   }
 
   Result<JournalRead> journal(const std::string& stream, uint64_t max_bytes) override {
-    // Newest first, at most as many records as the budget would hold.
-    uint64_t limit = std::max<uint64_t>(1, max_bytes / 256);
-    auto kvs = client_.range(key(stream, "journal/"), limit, true, true);
-    if (!kvs) return kvs.error();
+    // The newest records, one per 4 KiB of the budget (a record is smaller).
+    uint64_t limit = std::max<uint64_t>(1, max_bytes / 4096);
+    std::vector<KeyValue> kvs;
+    bool from_snapshot = false;
+    {
+      std::lock_guard<std::mutex> g(mutex_);
+      if (auto it = snapshots_.find(stream); it != snapshots_.end() && limit <= kJournalTail) {
+        kvs.assign(it->second.journal.begin(),
+                   it->second.journal.begin() + std::min<size_t>(limit, it->second.journal.size()));
+        from_snapshot = true;
+      }
+    }
+    if (!from_snapshot) {
+      auto read = client_.range(key(stream, "journal/"), limit, true, true);
+      if (!read) return read.error();
+      kvs = std::move(*read);
+    }
     JournalRead out;
-    for (auto it = kvs->rbegin(); it != kvs->rend(); ++it) {
+    for (auto it = kvs.rbegin(); it != kvs.rend(); ++it) {
       auto rec = decode_journal(it->value, where(stream, it->key.substr(key(stream, "").size())));
       if (!rec) return rec.error();
       out.records.push_back(std::move(rec.value()));
@@ -217,10 +273,11 @@ class EtcdStore : public Store {
 
   Status promote(const std::string& stream, std::string_view bytes, const invariants::Measures& measures,
                  const LkgRecord& record, uint32_t keep) override {
+    std::vector<TxnCompare> compares;
+    auto ops = promotion_ops(stream, bytes, measures, record, keep, compares);
     forget_snapshot(stream);
-    auto ops = promotion_ops(stream, bytes, measures, record, keep);
     if (!ops) return ops.error();
-    auto done = client_.txn(object_compares(stream, record.digest), *ops);
+    auto done = client_.txn(compares, *ops);
     if (!done) return done.error();
     if (!*done) return state_error(where(stream, "objects"), "the artifact's chunks were collected before the commit");
     return std::nullopt;
@@ -229,15 +286,15 @@ class EtcdStore : public Store {
   Status decide(const std::string& stream, const Fence& fence, const JournalRecord& record, const Promotion* promotion,
                 bool& committed) override {
     committed = false;
-    forget_snapshot(stream);  // what fence() read is stale once anything is written
     std::vector<TxnCompare> compares = {{rec(stream, "lkg"), fence.version, false}};
     std::vector<TxnOp> ops;
-    if (promotion) {
-      auto p = promotion_ops(stream, promotion->bytes, *promotion->measures, promotion->record, promotion->keep);
+    if (promotion) {  // the retention list as judged (the compare on the LKG covers it: they change together)
+      auto p = promotion_ops(stream, promotion->bytes, *promotion->measures, promotion->record, promotion->keep, compares);
       if (!p) return p.error();
       ops = std::move(*p);
-      for (auto& c : object_compares(stream, promotion->record.digest)) compares.push_back(std::move(c));
     }
+    auto trim = trim_due(stream);
+    forget_snapshot(stream);  // what fence() read is stale once anything is written
     ops.push_back({TxnOp::put, journal_key(stream, record), encode_journal(record)});
     fault::point("etcd:objects-written");  // chunks written, the commit not yet
     auto done = client_.txn(compares, ops);
@@ -247,34 +304,46 @@ class EtcdStore : public Store {
       return fence_conflict(stream, fence, now && now.value() ? now.value()->mod_revision : 0);
     }
     committed = promotion != nullptr;
-    trim_journal(stream);
+    if (trim) trim_journal(stream, *trim);
     return std::nullopt;
   }
 
   // Collects objects outside the LKG and the retention list once they are
   // older than the grace period (a gate between writing its chunks and its
-  // commit is younger; and its commit checks that they still exist).
+  // commit is younger; and its commit checks that they still exist). One
+  // read (the records and the objects' metas); a delete per object collected.
+  // A stream without an LKG record is left alone: nothing says what to keep.
   Status prune(const std::string& stream) override {
-    auto current = lkg(stream);
-    if (!current) return current.error();
-    auto list = accepted(stream);
-    if (!list) return list.error();
-    std::set<std::string> keep;
-    if (current.value()) keep.insert(hex_of(current.value()->digest));
-    for (const auto& a : committed(list.value(), current.value())) keep.insert(hex_of(a.digest));
-    for (const char* kind : {"objects", "measures"}) {
-      // The metas alone, in one read (never the chunks' bytes).
-      std::string metas_prefix = meta_key(stream, kind, "");
-      auto metas = client_.range(metas_prefix);
-      if (!metas) return metas.error();
-      for (const auto& kv : *metas) {
+    auto read = client_.read({{rec(stream, "")}, {meta_key(stream, "objects", "")}, {meta_key(stream, "measures", "")}});
+    if (!read) return read.error();
+    std::optional<LkgRecord> current;
+    std::vector<Accepted> list;
+    for (const auto& kv : (*read)[0].kvs) {
+      std::string name = kv.key.substr(rec(stream, "").size());
+      if (name == "lkg") {
+        auto r = decode_lkg(kv.value, "etcd:" + kv.key);
+        if (!r) return r.error();
+        current = std::move(r.value());
+      } else if (name == "accepted") {
+        auto r = decode_accepted(kv.value, "etcd:" + kv.key);
+        if (!r) return r.error();
+        list = std::move(r.value());
+      }
+    }
+    if (!current) return std::nullopt;
+    std::set<std::string> keep = {hex_of(current->digest)};
+    for (const auto& a : committed(list, current)) keep.insert(hex_of(a.digest));
+    const char* kinds[] = {"objects", "measures"};
+    for (size_t k = 0; k < 2; ++k) {
+      std::string metas_prefix = meta_key(stream, kinds[k], "");
+      for (const auto& kv : (*read)[k + 1].kvs) {
         std::string hex = kv.key.substr(metas_prefix.size());
         if (keep.count(hex)) continue;
         auto meta = unseal(kv.value, kv.key, "invar-object");
         if (meta && wall_ms() - meta->value("written_ms", int64_t{0}) < options_.orphan_grace_ms) continue;
         // The meta first: from then on a commit naming it is refused, and a reader finds it gone.
         auto done = client_.txn({}, {{TxnOp::remove_prefix, kv.key, ""},
-                                     {TxnOp::remove_prefix, key(stream, std::string(kind) + "/" + hex + "/"), ""}});
+                                     {TxnOp::remove_prefix, key(stream, std::string(kinds[k]) + "/" + hex + "/"), ""}});
         if (!done) return done.error();
       }
     }
@@ -284,9 +353,8 @@ class EtcdStore : public Store {
   Status reserve(const std::string&, const JournalRecord&) override { return std::nullopt; }
 
   Status append(const std::string& stream, const JournalRecord& record) override {
-    if (auto e = client_.put(journal_key(stream, record), encode_journal(record))) return e;
-    trim_journal(stream);
-    return std::nullopt;
+    forget_snapshot(stream);
+    return client_.put(journal_key(stream, record), encode_journal(record));
   }
 
   Result<std::optional<std::string>> repair_journal(const std::string&) override {
@@ -364,8 +432,8 @@ class EtcdStore : public Store {
     {
       std::lock_guard<std::mutex> g(mutex_);
       if (auto snap = snapshots_.find(stream); snap != snapshots_.end()) {
-        auto it = snap->second.find(name);
-        if (it == snap->second.end()) return std::optional<std::string>();  // the snapshot covers every record
+        auto it = snap->second.records.find(name);
+        if (it == snap->second.records.end()) return std::optional<std::string>();  // the snapshot covers every record
         return std::optional<std::string>(it->second.value);
       }
     }
@@ -422,29 +490,35 @@ class EtcdStore : public Store {
     return flush();
   }
 
-  // The compares a promotion needs: its objects still exist (not collected).
-  std::vector<TxnCompare> object_compares(const std::string& stream, const std::string& digest) const {
-    return {{meta_key(stream, "objects", hex_of(digest)), 0, true},
-            {meta_key(stream, "measures", hex_of(digest)), 0, true}};
-  }
-
-  // Writes the artifact's chunks and measures now (content-addressed: harmless
-  // if never committed), and returns the puts of the commit itself.
+  // The ops of a promotion's commit (the retention list and the LKG record),
+  // preceded by its objects' puts when they are small enough to go in the
+  // same transaction; else the objects are written now (content-addressed:
+  // harmless if never committed) and `compares` gains the checks that they
+  // still exist at the commit (not collected meanwhile).
   Result<std::vector<TxnOp>> promotion_ops(const std::string& stream, std::string_view bytes,
                                            const invariants::Measures& measures, const LkgRecord& record,
-                                           uint32_t keep) {
+                                           uint32_t keep, std::vector<TxnCompare>& compares) {
     std::vector<TxnOp> writes;
+    size_t raw = 0;
     for (auto [kind, data] : {std::pair<std::string, std::string>{"objects", std::string(bytes)},
                               {"measures", encode_measures(record.digest, measures)}}) {
       auto ops = object_ops(stream, kind, record.digest, data);
       if (!ops) return ops.error();
+      raw += data.size();
       writes.insert(writes.end(), ops->begin(), ops->end());
     }
-    if (auto e = write_batched(writes)) return *e;
     auto list = accepted(stream);
     if (!list) return list.error();
-    return std::vector<TxnOp>{{TxnOp::put, rec(stream, "accepted"), encode_accepted(retained_after(list.value(), record, keep))},
-                              {TxnOp::put, rec(stream, "lkg"), encode_lkg(record)}};
+    std::vector<TxnOp> commit;
+    if (raw <= kInlineBytes && writes.size() <= kInlineOps) {
+      commit = std::move(writes);
+    } else {
+      if (auto e = write_batched(writes)) return *e;
+      for (const char* kind : {"objects", "measures"}) compares.push_back({meta_key(stream, kind, hex_of(record.digest)), 0, true});
+    }
+    commit.push_back({TxnOp::put, rec(stream, "accepted"), encode_accepted(retained_after(list.value(), record, keep))});
+    commit.push_back({TxnOp::put, rec(stream, "lkg"), encode_lkg(record)});
+    return commit;
   }
 
   // An object that must exist: its absence is corruption.
@@ -455,30 +529,73 @@ class EtcdStore : public Store {
     return std::move(**read);
   }
 
-  // The object's bytes, verified; nullopt when it is not stored.
+  struct ObjectRead {
+    std::string kind;
+    uint64_t max_bytes;
+    bool verify;
+  };
+  // Objects stored under one digest (the artifact, its measures), each
+  // verified, in one request; nullopt for one that is not stored.
+  Result<std::vector<std::optional<std::string>>> read_objects(const std::string& stream, const std::string& digest,
+                                                               const std::vector<ObjectRead>& objects) {
+    if (!valid_digest(digest)) return state_error(where(stream, objects.front().kind), "malformed artifact digest " + text::quoted(digest));
+    std::vector<RangeRequest> reads;
+    for (const auto& o : objects) {
+      reads.push_back({meta_key(stream, o.kind, hex_of(digest)), false});
+      reads.push_back({key(stream, o.kind + "/" + hex_of(digest) + "/c/")});
+    }
+    auto read = client_.read(reads);
+    if (!read) return read.error();
+    std::vector<std::optional<std::string>> out;
+    for (size_t i = 0; i < objects.size(); ++i) {
+      const auto& metas = (*read)[2 * i].kvs;
+      const auto& parts = (*read)[2 * i + 1].kvs;
+      if (metas.empty()) {
+        out.emplace_back();
+        continue;
+      }
+      std::string base = "etcd:" + key(stream, objects[i].kind + "/" + hex_of(digest) + "/");
+      auto meta = unseal(metas.front().value, "etcd:" + metas.front().key, "invar-object");
+      if (!meta) return meta.error();
+      uint64_t size = meta->value("bytes", uint64_t{0}), chunks = meta->value("chunks", uint64_t{0});
+      if (size > objects[i].max_bytes)
+        return state_error(base, "the stored artifact is larger than its record says; invar will not use it");
+      if (parts.size() != chunks)
+        return state_error(base, "the artifact has " + std::to_string(parts.size()) + " chunks, its record says " +
+                                     std::to_string(chunks));
+      std::string bytes;
+      bytes.reserve(size);
+      for (const auto& p : parts) bytes += p.value;
+      if (bytes.size() != size || (objects[i].verify && digest::sha256(bytes) != digest))
+        return state_error(base, "the stored artifact does not match its SHA-256 (corrupted); invar will not use it");
+      out.push_back(std::move(bytes));
+    }
+    return out;
+  }
+
   Result<std::optional<std::string>> read_object(const std::string& stream, const std::string& kind,
-                                                 const std::string& digest, uint64_t max_bytes, bool verify = true) {
-    if (!valid_digest(digest)) return state_error(where(stream, kind), "malformed artifact digest " + text::quoted(digest));
-    std::string base = key(stream, kind + "/" + hex_of(digest) + "/");
-    auto meta_kv = client_.get(meta_key(stream, kind, hex_of(digest)));
-    if (!meta_kv) return meta_kv.error();
-    if (!*meta_kv) return std::optional<std::string>();
-    auto meta = unseal(meta_kv.value()->value, "etcd:" + meta_key(stream, kind, hex_of(digest)), "invar-object");
-    if (!meta) return meta.error();
-    uint64_t size = meta->value("bytes", uint64_t{0}), chunks = meta->value("chunks", uint64_t{0});
-    if (size > max_bytes)
-      return state_error("etcd:" + base, "the stored artifact is larger than its record says; invar will not use it");
-    auto parts = client_.range(base + "c/");
-    if (!parts) return parts.error();
-    if (parts->size() != chunks)
-      return state_error("etcd:" + base, "the artifact has " + std::to_string(parts->size()) + " chunks, its record says " +
-                                             std::to_string(chunks));
-    std::string out;
-    out.reserve(size);
-    for (const auto& p : *parts) out += p.value;
-    if (out.size() != size || (verify && digest::sha256(out) != digest))
-      return state_error("etcd:" + base, "the stored artifact does not match its SHA-256 (corrupted); invar will not use it");
-    return std::optional<std::string>(std::move(out));
+                                                 const std::string& digest, uint64_t max_bytes) {
+    auto read = read_objects(stream, digest, {{kind, max_bytes, true}});
+    if (!read) return read.error();
+    return std::move((*read)[0]);
+  }
+
+  // The stream's small records and the journal's newest kJournalTail
+  // records, at one revision (one request).
+  std::optional<Error> take_snapshot(const std::string& stream) {
+    RangeRequest tail{key(stream, "journal/"), true, kJournalTail, true, true};
+    RangeRequest oldest{key(stream, "journal/"), true, 1, false, false, true};
+    auto read = client_.read({{rec(stream, "")}, tail, oldest});
+    if (!read) return read.error();
+    Snapshot snap;
+    for (auto& kv : (*read)[0].kvs) snap.records[kv.key.substr(rec(stream, "").size())] = std::move(kv);
+    snap.journal = std::move((*read)[1].kvs);
+    snap.journal_count = (*read)[1].count;
+    if (!(*read)[2].kvs.empty()) snap.oldest_journal_key = (*read)[2].kvs.front().key;
+    std::lock_guard<std::mutex> g(mutex_);
+    if (snap.records.count("stream")) known_.insert(stream);
+    snapshots_[stream] = std::move(snap);
+    return std::nullopt;
   }
 
   void forget_snapshot(const std::string& stream) {
@@ -486,23 +603,59 @@ class EtcdStore : public Store {
     snapshots_.erase(stream);
   }
 
-  // Keeps about the newest journal_keep_records records of the stream (best
-  // effort, checked on one decision in 16: a count is a request).
-  void trim_journal(const std::string& stream) {
-    if (random_hex()[0] != '0') return;
-    auto n = client_.count(key(stream, "journal/"));
-    if (!n || *n <= options_.journal_keep_records) return;
-    auto oldest = client_.range(key(stream, "journal/"), *n - options_.journal_keep_records, true, false, true);
-    if (!oldest) return;
-    for (const auto& kv : *oldest) client_.remove_prefix(kv.key);
+  // The journal's retention: at most the newest journal_keep_records
+  // records, and none older than journal_keep_ms except the newest
+  // kJournalKeepNewest. The snapshot a decision was judged on says whether
+  // either limit is passed (its count and oldest key, read with it); if so,
+  // the decision's commit is followed by the trim. nullopt: nothing to do.
+  std::optional<uint64_t> trim_due(const std::string& stream) {
+    std::lock_guard<std::mutex> g(mutex_);
+    auto it = snapshots_.find(stream);
+    if (it == snapshots_.end()) return std::nullopt;
+    const Snapshot& snap = it->second;
+    uint64_t count = snap.journal_count + 1;  // with the decision's record
+    if (count > options_.journal_keep_records) return count;
+    if (count > kJournalKeepNewest && !snap.oldest_journal_key.empty() && snap.oldest_journal_key < age_cut(stream))
+      return count;
+    return std::nullopt;
+  }
+
+  // Journal keys before it are older than journal_keep_ms.
+  std::string age_cut(const std::string& stream) const {
+    char ms[24];
+    std::snprintf(ms, sizeof ms, "%020lld", static_cast<long long>(std::max<int64_t>(0, wall_ms() - options_.journal_keep_ms)));
+    return key(stream, "journal/") + ms;
+  }
+
+  // Keys sort by the record's time: each limit is one key, the trim one
+  // delete (best effort: the next decision tries again).
+  void trim_journal(const std::string& stream, uint64_t count) {
+    const std::string base = key(stream, "journal/");
+    std::vector<RangeRequest> reads = {{base, true, kJournalKeepNewest, false, true, true}};
+    if (count > options_.journal_keep_records) reads.push_back({base, true, count - options_.journal_keep_records, false, false, true});
+    auto keys = client_.read(reads);
+    if (!keys) return;
+    // Too old, but never one of the newest kJournalKeepNewest ...
+    std::string cut = age_cut(stream);
+    const auto& newest = (*keys)[0].kvs;
+    cut = newest.size() < kJournalKeepNewest ? base : std::min(cut, newest.back().key);
+    // ... and past the newest journal_keep_records in any case (cut after the last of the excess).
+    if (keys->size() > 1 && !(*keys)[1].kvs.empty()) cut = std::max(cut, (*keys)[1].kvs.back().key + '\0');
+    if (cut > base) client_.remove_range(base, cut);
   }
 
   EtcdClient client_;
   StoreOptions options_;
   std::mutex mutex_;
   std::set<std::string> known_;                                  // streams seen to exist
-  using Snapshot = std::map<std::string, KeyValue>;              // record name -> key
-  std::map<std::string, Snapshot> snapshots_;                    // per stream, taken by fence()
+  struct Snapshot {
+    std::map<std::string, KeyValue> records;  // record name -> key
+    std::vector<KeyValue> journal;            // the newest kJournalTail records, newest first
+    uint64_t journal_count = 0;               // records in the journal
+    std::string oldest_journal_key;
+  };
+  std::map<std::string, Snapshot> snapshots_;  // per stream, taken by lock()
+  std::pair<std::string, std::optional<std::string>> prefetched_measures_;  // read with the LKG's bytes
 };
 
 }  // namespace
