@@ -272,6 +272,48 @@ TEST_CASE("fleet: bad locations, unreachable members and foreign keys are exit 3
   CHECK(test::slurp(fleet.files.out) == "untouched");
 }
 
+TEST_CASE("fleet: chunks of a gate killed before its commit are collected by a later gate or status --repair",
+          "[fleet]") {
+  auto* etcd = cluster_or_skip();
+  if (!etcd) return;
+  std::string prefix = test::fresh_prefix("orphans");
+  Fleet fleet(etcd->url(prefix));
+  invar::StoreOptions options;
+  invar::store::EtcdClient raw({{etcd->member(0)}, prefix + "/"}, options);
+  auto stored = [&] { return raw.count(prefix + "/streams/s/meta/objects/").value(); };
+  // Over 512 KiB: its chunks are written before the commit (a small one commits with them).
+  auto large = [&](int generation) {
+    std::string path = fleet.files.tmp / ("large" + std::to_string(generation) + ".json");
+    test::spit(path, "{\"generation\": " + std::to_string(generation) + ", \"items\": [1], \"pad\": \"" +
+                         std::string(600 << 10, 'x') + "\"}");
+    return path;
+  };
+  REQUIRE(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(1), fleet.files.out)).exit == 0);
+  auto killed = test::run({}, fleet.gate_args(fleet.url, large(2), fleet.files.out), {"INVAR_FAULT=etcd:objects-written"});
+  REQUIRE(killed.signal == SIGKILL);
+  CHECK(stored() == 2);  // the LKG and the orphan
+  // Younger than the grace period (10 minutes by default): kept, a gate may be about to commit it.
+  auto args = fleet.gate_args(fleet.url, fleet.files.artifact(3), fleet.files.out);
+  REQUIRE(test::invar(args).exit == 0);
+  CHECK(stored() == 3);
+  // A later gate past the grace collects it (and keeps the retained ones).
+  args = fleet.gate_args(fleet.url, fleet.files.artifact(4), fleet.files.out);
+  args.insert(args.end() - 1, {"--orphan-grace", "0s"});
+  REQUIRE(test::invar(args).exit == 0);
+  CHECK(stored() == 3);  // generations 1, 3 and 4
+  CHECK(raw.count(prefix + "/streams/s/objects/" + invar::digest::sha256(test::slurp(large(2))).substr(7) + "/").value() == 0);
+  // status --repair does the same, and journals it.
+  killed = test::run({}, fleet.gate_args(fleet.url, large(5), fleet.files.out), {"INVAR_FAULT=etcd:objects-written"});
+  REQUIRE(killed.signal == SIGKILL);
+  CHECK(stored() == 4);
+  auto repaired = test::invar({"status", "--state", fleet.url, "s", "--repair", "--orphan-grace", "0s"});
+  INFO(repaired.out);
+  CHECK(repaired.exit == 0);
+  CHECK(contains(repaired.out, "invar: repaired s: collected 1 stored object(s) outside the LKG and the retention list"));
+  CHECK(stored() == 3);
+  CHECK(fleet.status(fleet.url)["lkg"]["generation"] == "4");
+}
+
 TEST_CASE("fleet: the journal in etcd keeps the newest N records, and none past the age limit but the newest 64",
           "[fleet]") {
   auto* etcd = cluster_or_skip();

@@ -100,8 +100,11 @@ TEST_CASE("store conformance: promotion, retention and pruning keep the LKG and 
       m["n"].definition = "delta count($.x)";
       m["n"].number = static_cast<double>(i);
       REQUIRE_FALSE(s->promote("a", bytes[i], m, lkg_record("a", i + 1, bytes[i]), 2));
-      REQUIRE_FALSE(s->prune("a"));
+      auto removed = s->prune("a");
+      REQUIRE(removed);
+      CHECK(removed.value() == (i == 2 ? 1u : 0u));  // the first, once two newer are kept
     }
+    CHECK(s->prune("a").value() == 0);
     auto lkg = s->lkg("a").value();
     REQUIRE(lkg);
     CHECK(lkg->sequence == 3);
@@ -248,7 +251,7 @@ class RacingStore : public store::Store {
                  uint32_t k) override {
     return inner_->promote(s, b, m, r, k);
   }
-  Status prune(const std::string& s) override { return inner_->prune(s); }
+  Result<uint64_t> prune(const std::string& s) override { return inner_->prune(s); }
   Status reserve(const std::string& s, const JournalRecord& r) override { return inner_->reserve(s, r); }
   Status append(const std::string& s, const JournalRecord& r) override { return inner_->append(s, r); }
   Result<std::optional<std::string>> repair_journal(const std::string& s) override { return inner_->repair_journal(s); }

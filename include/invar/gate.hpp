@@ -329,6 +329,12 @@ class StateStore {
   // digits ("sha256:" optional); verified. An Error (ErrorCode::usage) when
   // none or several match.
   Result<std::string> artifact(const std::string& stream, const std::string& digest) const;
+  // Repairs what interrupted writers left in `stream` under its exclusive
+  // lock, journaling each repair: a torn journal line moved aside, an LKG
+  // committed without its journal record, stored objects outside the LKG
+  // and the retention list (etcd: once older than orphan_grace_ms). Returns
+  // one line per repair; none when there was nothing to repair.
+  Result<std::vector<std::string>> repair(const std::string& stream);
 
  private:
   friend class Gate;

@@ -64,6 +64,8 @@ void add_store_flags(CLI::App* cmd, StoreFlags& f, bool required, bool writer) {
   cmd->add_option("--etcd-cert", f.cert, "etcd over TLS: the client certificate");
   cmd->add_option("--etcd-key", f.key, "etcd over TLS: the client key");
   cmd->add_option("--etcd-user", f.user, "etcd authentication: the user (password from INVAR_ETCD_PASSWORD)");
+  cmd->add_option("--orphan-grace", f.orphan_grace,
+                  "etcd: stored objects no record names are collected once older than this (default 10m)");
   if (writer) {
     cmd->add_option("--journal-rotate", f.journal_rotate,
                     "Directory: rotate the stream's journal before it passes this size (default 8MiB; 0: never; 4 kept)");
@@ -95,6 +97,11 @@ Result<StateStore> open_store(const StoreFlags& f) {
     if (!age || age->count() <= 0)
       return Error{ErrorCode::usage, "--journal-max-age \"" + f.journal_max_age + "\" is not a duration such as \"30d\"", {}};
     options.journal_keep_ms = age->count();
+  }
+  if (!f.orphan_grace.empty()) {
+    auto grace = parse_duration(f.orphan_grace);
+    if (!grace) return Error{ErrorCode::usage, "--orphan-grace \"" + f.orphan_grace + "\" is not a duration such as \"10m\"", {}};
+    options.orphan_grace_ms = grace->count();
   }
   options.cacert = f.cacert;
   options.cert = f.cert;

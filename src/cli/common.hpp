@@ -49,6 +49,7 @@ struct StoreFlags {
   std::string max_artifact = "64MiB";
   uint64_t journal_keep = 0;     // 0: StoreOptions' default
   std::string journal_max_age;  // "": StoreOptions' default
+  std::string orphan_grace;     // "": StoreOptions' default
 };
 // `required`: --state must be given. `writer`: also the flags of writers (--journal-rotate).
 void add_store_flags(CLI::App* cmd, StoreFlags& flags, bool required, bool writer);

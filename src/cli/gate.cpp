@@ -23,6 +23,7 @@ struct StateArgs {
   std::string pinned_warn = "1h";
   unsigned threads = 0;  // gate and backtest
   std::string metrics;   // status
+  bool repair = false;   // status
 };
 
 struct GateArgs : StateArgs {
@@ -205,6 +206,15 @@ int run_status(const StateArgs& args) {
   std::vector<StreamStatus> statuses;
   std::vector<Error> errors;
   for (const auto& stream : streams) {
+    if (args.repair) {
+      auto repaired = s->store->repair(stream);
+      if (!repaired) {
+        print_error(repaired.error(), "human");
+        errors.push_back(repaired.error());
+        continue;
+      }
+      for (const auto& line : *repaired) std::fprintf(stderr, "invar: repaired %s: %s\n", stream.c_str(), line.c_str());
+    }
     auto st = s->store->status(stream, s->now_ms(), s->options);
     if (!st) {
       print_error(st.error(), "human");
@@ -385,6 +395,9 @@ std::function<int()> add_status(CLI::App& app) {
   cmd->add_option("--format", args->format, "Output format")->check(CLI::IsMember({"human", "json"}));
   cmd->add_option("--metrics", args->metrics,
                   "Also write Prometheus metrics of the streams to this file, atomically (a failure is a warning)");
+  cmd->add_flag("--repair", args->repair,
+                "First repair what interrupted gates left (a torn journal line, a commit without its journal record, "
+                "orphaned stored objects), journaling each repair");
   add_flap_flags(cmd, *args);
   return [args] { return run_status(*args); };
 }

@@ -53,6 +53,10 @@ Result<StreamStatus> StateStore::status(const std::string& stream, int64_t now_m
   return gate::status(*impl_, stream, now_ms, options, recent);
 }
 
+Result<std::vector<std::string>> StateStore::repair(const std::string& stream) {
+  return gate::repair(*impl_, stream, Time::now().ms());
+}
+
 Result<std::vector<JournalRecord>> StateStore::history(const std::string& stream) const {
   auto lock = read_lock(*impl_, stream);
   if (!lock) return lock.error();

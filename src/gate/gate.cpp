@@ -560,8 +560,9 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
                            written->to_string() + "); the next gate records the repair");
     }
     if (d.action == Action::accept)
-      if (auto e = store.prune(stream))
-        d.warnings.push_back("old stored artifacts could not be pruned (" + e->to_string() + "); the next gate retries");
+      if (auto pruned = store.prune(stream); !pruned)
+        d.warnings.push_back("old stored artifacts could not be pruned (" + pruned.error().to_string() +
+                             "); the next gate retries");
     if (publisher && d.action != Action::reject)
       if (auto e = publisher->commit()) {
         if (d.action == Action::accept)
@@ -695,6 +696,49 @@ Result<std::vector<Waiver>> waive(const Contract& contract, store::Store& store,
   for (const auto& w : out)
     if (auto e = record_waiver(store, stream, w, now_ms)) return *e;
   return out;
+}
+
+Result<std::vector<std::string>> repair(store::Store& store, const std::string& stream, int64_t now_ms) {
+  if (!store::valid_stream_name(stream)) return usage("stream name " + text::quoted(stream) + " is not valid");
+  if (auto e = require_stream(store, stream)) return *e;
+  auto lock = store.lock(stream, true);
+  if (!lock) return lock.error();
+  std::vector<std::string> done;
+  auto journal_repair = [&](const std::string& detail, const std::string& lkg_after) -> store::Status {
+    JournalRecord r = journal_record("repair", stream, now_ms);
+    r.detail = detail;
+    r.lkg_after = lkg_after;
+    if (auto e = store.reserve(stream, r)) return e;
+    if (auto e = store.append(stream, r)) return e;
+    done.push_back(detail);
+    return std::nullopt;
+  };
+  auto torn = store.repair_journal(stream);
+  if (!torn) return torn.error();
+  auto lkg = store.lkg(stream);
+  if (!lkg) return lkg.error();
+  const std::string lkg_digest = lkg.value() ? lkg.value()->digest : "";
+  if (torn.value())
+    if (auto e = journal_repair("an incomplete journal record (a write cut short by a full disk or a crash) was moved to " +
+                                    *torn.value(), lkg_digest))
+      return *e;
+  if (lkg.value()) {
+    auto journal = store.journal(stream, store::kGateJournalRead);
+    if (!journal) return journal.error();
+    if (!journaled(journal->records, *lkg.value()))
+      if (auto e = journal_repair("the LKG " + lkg_digest + " (sequence " + std::to_string(lkg.value()->sequence) +
+                                      ") was committed without its journal record (a gate died or failed right after its commit)",
+                                  lkg_digest))
+        return *e;
+  }
+  auto removed = store.prune(stream);
+  if (!removed) return removed.error();
+  if (*removed)
+    if (auto e = journal_repair("collected " + std::to_string(*removed) +
+                                    " stored object(s) outside the LKG and the retention list (left by interrupted gates)",
+                                lkg_digest))
+      return *e;
+  return done;
 }
 
 Result<StreamStatus> status(store::Store& store, const std::string& stream, int64_t now_ms, const GateOptions& options,

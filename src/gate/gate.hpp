@@ -33,6 +33,13 @@ Result<std::vector<Waiver>> waive(const Contract& contract, store::Store& store,
 Result<StreamStatus> status(store::Store& store, const std::string& stream, int64_t now_ms, const GateOptions& options,
                             size_t recent);
 
+// Repairs what interrupted writers left in `stream`, under its exclusive
+// lock: a torn journal line moved aside, an LKG committed without its
+// journal record, stored objects outside the LKG and the retention list
+// (etcd: once older than StoreOptions::orphan_grace_ms). Each repair is
+// journaled; returns one line per repair (none: nothing to repair).
+Result<std::vector<std::string>> repair(store::Store& store, const std::string& stream, int64_t now_ms);
+
 Result<std::vector<BacktestRow>> backtest(const Contract& contract, store::Store& store, const std::string& stream);
 
 // Flapping among the decisions of `journal` within the window ending at now.

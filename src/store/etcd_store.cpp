@@ -313,7 +313,7 @@ class EtcdStore : public Store {
   // commit is younger; and its commit checks that they still exist). One
   // read (the records and the objects' metas); a delete per object collected.
   // A stream without an LKG record is left alone: nothing says what to keep.
-  Status prune(const std::string& stream) override {
+  Result<uint64_t> prune(const std::string& stream) override {
     auto read = client_.read({{rec(stream, "")}, {meta_key(stream, "objects", "")}, {meta_key(stream, "measures", "")}});
     if (!read) return read.error();
     std::optional<LkgRecord> current;
@@ -330,7 +330,8 @@ class EtcdStore : public Store {
         list = std::move(r.value());
       }
     }
-    if (!current) return std::nullopt;
+    if (!current) return uint64_t{0};
+    uint64_t removed = 0;
     std::set<std::string> keep = {hex_of(current->digest)};
     for (const auto& a : committed(list, current)) keep.insert(hex_of(a.digest));
     const char* kinds[] = {"objects", "measures"};
@@ -345,9 +346,10 @@ class EtcdStore : public Store {
         auto done = client_.txn({}, {{TxnOp::remove_prefix, kv.key, ""},
                                      {TxnOp::remove_prefix, key(stream, std::string(kinds[k]) + "/" + hex + "/"), ""}});
         if (!done) return done.error();
+        if (k == 0) ++removed;
       }
     }
-    return std::nullopt;
+    return removed;
   }
 
   Status reserve(const std::string&, const JournalRecord&) override { return std::nullopt; }

@@ -385,10 +385,10 @@ class FsStore : public Store {
     return decide_in_steps(*this, stream, fence, record, promotion, committed);
   }
 
-  Status prune(const std::string& stream) override {
+  Result<uint64_t> prune(const std::string& stream) override {
     auto dir = stream_dir(stream, false);
     if (!dir) return dir.error();
-    if (!*dir) return std::nullopt;
+    if (!*dir) return uint64_t{0};
     auto current = lkg(stream);
     if (!current) return current.error();
     auto list = accepted(stream);
@@ -398,7 +398,8 @@ class FsStore : public Store {
     for (const auto& a : committed(list.value(), current.value())) keep.insert(a.digest.substr(7));
     auto objects = objects_dir(stream);
     if (!objects) return objects.error();
-    if (auto e = remove_unlisted(*objects, keep)) return e;
+    uint64_t removed = 0;
+    if (auto e = remove_unlisted(*objects, keep, &removed)) return *e;
     auto stream_names = (**dir).list();
     if (!stream_names) return stream_names.error();
     for (const auto& name : *stream_names) {
@@ -406,10 +407,12 @@ class FsStore : public Store {
                              "quarantine.json"}))
         continue;
       auto st = (**dir).stat(name);
-      if (st && S_ISREG(st->st_mode))
-        if (auto e = (**dir).remove(name)) return e;
+      if (st && S_ISREG(st->st_mode)) {
+        if (auto e = (**dir).remove(name)) return *e;
+        ++removed;
+      }
     }
-    return std::nullopt;
+    return removed;
   }
 
   Status reserve(const std::string& stream, const JournalRecord& record) override {
@@ -562,7 +565,7 @@ class FsStore : public Store {
   // Deletes the artifacts in `dir` whose digest is not in `keep`, and
   // temporary files of interrupted writes: only regular files named as
   // invar names them.
-  static Status remove_unlisted(const Dir& dir, const std::set<std::string>& keep) {
+  static Status remove_unlisted(const Dir& dir, const std::set<std::string>& keep, uint64_t* removed = nullptr) {
     auto names = dir.list();
     if (!names) return names.error();
     for (const auto& name : *names) {
@@ -573,6 +576,7 @@ class FsStore : public Store {
       auto st = dir.stat(name);
       if (!st || !S_ISREG(st->st_mode)) continue;
       if (auto e = dir.remove(name)) return e;
+      if (removed && !name.ends_with(".measures.json")) ++*removed;
     }
     return std::nullopt;
   }

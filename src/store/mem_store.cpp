@@ -150,15 +150,15 @@ class MemStore : public Store {
     return decide_in_steps(*this, stream, fence, record, promotion, committed);
   }
 
-  Status prune(const std::string& stream) override {
+  Result<uint64_t> prune(const std::string& stream) override {
     StreamData* s = find(stream);
-    if (!s) return std::nullopt;
+    if (!s) return uint64_t{0};
     std::set<std::string> keep;
     if (s->lkg) keep.insert(s->lkg->digest);
     for (const auto& a : committed(s->accepted, s->lkg)) keep.insert(a.digest);
-    std::erase_if(s->objects, [&](const auto& kv) { return !keep.count(kv.first); });
+    uint64_t removed = std::erase_if(s->objects, [&](const auto& kv) { return !keep.count(kv.first); });
     std::erase_if(s->measures, [&](const auto& kv) { return !keep.count(kv.first); });
-    return std::nullopt;
+    return removed;
   }
 
   Status reserve(const std::string&, const JournalRecord&) override { return std::nullopt; }

@@ -127,8 +127,9 @@ class Store {
                          const LkgRecord& record, uint32_t keep) = 0;
   // Deletes stored artifacts outside the retention list (never the LKG)
   // and temporary files of interrupted writes. Only files it recognises
-  // by name are touched.
-  virtual Status prune(const std::string& stream) = 0;
+  // by name are touched. Returns how many stored objects (and leftovers of
+  // interrupted writes) were deleted.
+  virtual Result<uint64_t> prune(const std::string& stream) = 0;
   // Makes sure `record` can be appended later without running out of
   // space (rotating the journal first when it is due).
   virtual Status reserve(const std::string& stream, const JournalRecord& record) = 0;
