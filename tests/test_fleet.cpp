@@ -314,6 +314,60 @@ TEST_CASE("fleet: chunks of a gate killed before its commit are collected by a l
   CHECK(fleet.status(fleet.url)["lkg"]["generation"] == "4");
 }
 
+TEST_CASE("fleet: an artifact over the etcd limit is exit 3 naming it, or goes to a shared blob directory, verified",
+          "[fleet]") {
+  auto* etcd = cluster_or_skip();
+  if (!etcd) return;
+  Fleet fleet(etcd->url(test::fresh_prefix("blobs")));
+  std::string blobs = fleet.files.tmp / "blobs";
+  std::filesystem::create_directory(blobs);
+  auto big = [&](int generation) {
+    std::string path = fleet.files.tmp / ("big" + std::to_string(generation) + ".json");
+    test::spit(path, "{\"generation\": " + std::to_string(generation) + ", \"items\": [1], \"pad\": \"" +
+                         std::string(300 << 10, 'y') + "\"}");
+    return path;
+  };
+  auto gate = [&](const std::string& artifact, std::vector<std::string> extra) {
+    auto args = fleet.gate_args(fleet.url, artifact, fleet.files.out);
+    args.insert(args.end() - 1, {"--etcd-max-artifact", "100KiB"});
+    args.insert(args.end() - 1, extra.begin(), extra.end());
+    return test::invar(args);
+  };
+  test::spit(fleet.files.out, "untouched");
+  auto refused = gate(big(1), {});
+  CHECK(refused.exit == 3);
+  CHECK(contains(refused.out, "bytes is over the 102400 bytes the etcd backend stores (StoreOptions::max_artifact_bytes, "
+                              "--etcd-max-artifact); give a shared blob directory (--blobs DIR) to store larger ones"));
+  CHECK(test::slurp(fleet.files.out) == "untouched");
+  REQUIRE(gate(big(1), {"--blobs", blobs}).exit == 0);
+  REQUIRE(gate(fleet.files.artifact(2), {"--blobs", blobs}).exit == 0);  // small: in etcd
+  CHECK(test::slurp(fleet.files.out) == test::slurp(fleet.files.artifact(2)));
+  std::string hex = invar::digest::sha256(test::slurp(big(1))).substr(7);
+  std::string blob = blobs + "/s/objects/" + hex;
+  CHECK(test::slurp(blob) == test::slurp(big(1)));
+  // Readers need the directory too; with it they verify the blob.
+  auto status = test::invar({"status", "--state", fleet.url, "s", "--blobs", blobs});
+  CHECK(status.exit == 0);
+  auto blind = test::invar({"status", "--state", fleet.url, "s"});
+  CHECK(blind.exit == 3);
+  CHECK(contains(blind.out, "the object is stored in a blob directory: give it (--blobs DIR, StoreOptions::blobs_dir)"));
+  REQUIRE(gate(big(3), {"--blobs", blobs}).exit == 0);
+  CHECK(test::invar({"watch", "--state", fleet.url, "--stream", "s", "--out", fleet.files.tmp / "w.json", "--once",
+                     "--blobs", blobs}).exit == 0);
+  CHECK(test::slurp(fleet.files.tmp / "w.json") == test::slurp(big(3)));
+  // A blob changed behind invar's back is never used: a pin cannot publish it, so nothing is.
+  std::string hex3 = invar::digest::sha256(test::slurp(big(3))).substr(7);
+  std::string text = test::slurp(blobs + "/s/objects/" + hex3);
+  text[text.size() / 2] = 'z';
+  test::spit(blobs + "/s/objects/" + hex3, text);
+  test::spit(fleet.files.out, "untouched");
+  auto corrupt = gate(fleet.files.artifact(2), {"--blobs", blobs});  // older: would pin to the corrupt LKG
+  INFO(corrupt.out);
+  CHECK(corrupt.exit == 3);
+  CHECK(contains(corrupt.out, "does not match its SHA-256 (corrupted); invar will not use it"));
+  CHECK(test::slurp(fleet.files.out) == "untouched");
+}
+
 TEST_CASE("fleet: the journal in etcd keeps the newest N records, and none past the age limit but the newest 64",
           "[fleet]") {
   auto* etcd = cluster_or_skip();

@@ -286,6 +286,9 @@ class Store;  // internal (src/store)
 //   max_artifact_bytes    64 MiB   an artifact stored in etcd (in 768 KiB chunks); larger is refused
 //   journal_keep_records  10000    journal records kept per stream (the oldest are deleted)
 //   journal_keep_ms       90 days  older journal records are deleted too, except a stream's newest 64
+//   blobs_dir             ""       a directory shared by the gates (NFS, a mounted volume) that
+//                                  holds artifacts over max_artifact_bytes, content-addressed
+//                                  and verified like chunks; "": such artifacts are refused
 //   orphan_grace_ms       10 min   stored artifacts outside the LKG and the retention list are
 //                                  collected once older than this (a commit checks its artifact
 //                                  still exists, so a shorter grace costs retries, never safety)
@@ -299,6 +302,7 @@ struct StoreOptions {
   uint64_t journal_keep_records = 10000;
   int64_t journal_keep_ms = 90ll * 24 * 3'600'000;
   int64_t orphan_grace_ms = 600'000;
+  std::string blobs_dir;
 };
 
 class StateStore {

@@ -64,6 +64,9 @@ void add_store_flags(CLI::App* cmd, StoreFlags& f, bool required, bool writer) {
   cmd->add_option("--etcd-cert", f.cert, "etcd over TLS: the client certificate");
   cmd->add_option("--etcd-key", f.key, "etcd over TLS: the client key");
   cmd->add_option("--etcd-user", f.user, "etcd authentication: the user (password from INVAR_ETCD_PASSWORD)");
+  cmd->add_option("--blobs", f.blobs,
+                  "etcd: a directory shared by the gates for artifacts over --etcd-max-artifact (content-addressed, "
+                  "verified); readers need it too");
   cmd->add_option("--orphan-grace", f.orphan_grace,
                   "etcd: stored objects no record names are collected once older than this (default 10m)");
   if (writer) {
@@ -103,6 +106,7 @@ Result<StateStore> open_store(const StoreFlags& f) {
     if (!grace) return Error{ErrorCode::usage, "--orphan-grace \"" + f.orphan_grace + "\" is not a duration such as \"10m\"", {}};
     options.orphan_grace_ms = grace->count();
   }
+  options.blobs_dir = f.blobs;
   options.cacert = f.cacert;
   options.cert = f.cert;
   options.key = f.key;

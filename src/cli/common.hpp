@@ -50,6 +50,7 @@ struct StoreFlags {
   uint64_t journal_keep = 0;     // 0: StoreOptions' default
   std::string journal_max_age;  // "": StoreOptions' default
   std::string orphan_grace;     // "": StoreOptions' default
+  std::string blobs;
 };
 // `required`: --state must be given. `writer`: also the flags of writers (--journal-rotate).
 void add_store_flags(CLI::App* cmd, StoreFlags& flags, bool required, bool writer);

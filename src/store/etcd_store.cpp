@@ -13,6 +13,8 @@
 //   PREFIX/streams/S/measures/HEX/...      its measures, the same way
 //   PREFIX/streams/S/quarantined/HEX/...   a quarantined candidate, the same way
 //   PREFIX/streams/S/journal/MS-RAND       one journal record (read in creation order)
+//   BLOBS/S/KIND/HEX                       an object over max_artifact_bytes, when a blob
+//                                          directory is given (its meta says "blob")
 //
 // Round trips matter more than bytes on this path (each is a request through
 // etcd's gateway): a gate reads the small records and the journal's tail in
@@ -28,6 +30,7 @@
 #include <set>
 
 #include "common/digest.hpp"
+#include "common/files.hpp"
 #include "common/fault.hpp"
 #include "common/text.hpp"
 #include "store/etcd_client.hpp"
@@ -342,10 +345,7 @@ class EtcdStore : public Store {
         if (keep.count(hex)) continue;
         auto meta = unseal(kv.value, kv.key, "invar-object");
         if (meta && wall_ms() - meta->value("written_ms", int64_t{0}) < options_.orphan_grace_ms) continue;
-        // The meta first: from then on a commit naming it is refused, and a reader finds it gone.
-        auto done = client_.txn({}, {{TxnOp::remove_prefix, kv.key, ""},
-                                     {TxnOp::remove_prefix, key(stream, std::string(kinds[k]) + "/" + hex + "/"), ""}});
-        if (!done) return done.error();
+        if (auto e = remove_object(stream, kinds[k], hex, meta && meta->value("blob", false))) return *e;
         if (k == 0) ++removed;
       }
     }
@@ -389,10 +389,7 @@ class EtcdStore : public Store {
     forget_snapshot(stream);
     if (auto e = client_.put(rec(stream, "quarantine"), encode_quarantine(entries))) return e;
     for (const auto& d : dropped)
-      if (auto e = client_.txn({}, {{TxnOp::remove_prefix, meta_key(stream, "quarantined", hex_of(d)), ""},
-                                    {TxnOp::remove_prefix, key(stream, "quarantined/" + hex_of(d) + "/"), ""}});
-          !e)
-        return e.error();
+      if (auto e = remove_object(stream, "quarantined", hex_of(d), true)) return e;
     return std::nullopt;
   }
 
@@ -448,12 +445,22 @@ class EtcdStore : public Store {
   // The puts that store `bytes` under kind/HEX: chunks, then the meta that says they are complete.
   Result<std::vector<TxnOp>> object_ops(const std::string& stream, const std::string& kind, const std::string& digest,
                                         std::string_view bytes) {
-    if (bytes.size() > options_.max_artifact_bytes)
-      return Error{ErrorCode::limit,
-                   "an artifact of " + std::to_string(bytes.size()) + " bytes is over the " +
-                       std::to_string(options_.max_artifact_bytes) +
-                       " bytes the etcd backend stores (StoreOptions::max_artifact_bytes, --etcd-max-artifact)",
-                   {}};
+    nlohmann::json meta = {{"digest", digest}, {"bytes", bytes.size()}, {"written_ms", wall_ms()}};
+    if (bytes.size() > options_.max_artifact_bytes) {
+      if (options_.blobs_dir.empty())
+        return Error{ErrorCode::limit,
+                     "an artifact of " + std::to_string(bytes.size()) + " bytes is over the " +
+                         std::to_string(options_.max_artifact_bytes) +
+                         " bytes the etcd backend stores (StoreOptions::max_artifact_bytes, --etcd-max-artifact); "
+                         "give a shared blob directory (--blobs DIR) to store larger ones",
+                     {}};
+      auto dir = blob_dir(stream, kind, true);
+      if (!dir) return dir.error();
+      if (auto e = (*dir)->write_atomic(hex_of(digest), bytes, "blob")) return *e;
+      meta["chunks"] = 0;
+      meta["blob"] = true;
+      return std::vector<TxnOp>{{TxnOp::put, meta_key(stream, kind, hex_of(digest)), seal(meta, "invar-object")}};
+    }
     std::vector<TxnOp> ops;
     std::string base = key(stream, kind + "/" + hex_of(digest) + "/");
     const size_t chunks = std::max<size_t>(1, (bytes.size() + kChunk - 1) / kChunk);
@@ -463,7 +470,7 @@ class EtcdStore : public Store {
       size_t at = i * kChunk;
       ops.push_back({TxnOp::put, base + name, std::string(bytes.substr(std::min(at, bytes.size()), kChunk))});
     }
-    nlohmann::json meta = {{"digest", digest}, {"bytes", bytes.size()}, {"chunks", chunks}, {"written_ms", wall_ms()}};
+    meta["chunks"] = chunks;
     ops.push_back({TxnOp::put, meta_key(stream, kind, hex_of(digest)), seal(meta, "invar-object")});
     return ops;
   }
@@ -506,7 +513,7 @@ class EtcdStore : public Store {
                               {"measures", encode_measures(record.digest, measures)}}) {
       auto ops = object_ops(stream, kind, record.digest, data);
       if (!ops) return ops.error();
-      raw += data.size();
+      for (const auto& op : *ops) raw += op.value.size();
       writes.insert(writes.end(), ops->begin(), ops->end());
     }
     auto list = accepted(stream);
@@ -566,8 +573,14 @@ class EtcdStore : public Store {
         return state_error(base, "the artifact has " + std::to_string(parts.size()) + " chunks, its record says " +
                                      std::to_string(chunks));
       std::string bytes;
-      bytes.reserve(size);
-      for (const auto& p : parts) bytes += p.value;
+      if (meta->value("blob", false)) {
+        auto blob = read_blob(stream, objects[i].kind, hex_of(digest), size);
+        if (!blob) return blob.error();
+        bytes = std::move(*blob);
+      } else {
+        bytes.reserve(size);
+        for (const auto& p : parts) bytes += p.value;
+      }
       if (bytes.size() != size || (objects[i].verify && digest::sha256(bytes) != digest))
         return state_error(base, "the stored artifact does not match its SHA-256 (corrupted); invar will not use it");
       out.push_back(std::move(bytes));
@@ -580,6 +593,46 @@ class EtcdStore : public Store {
     auto read = read_objects(stream, digest, {{kind, max_bytes, true}});
     if (!read) return read.error();
     return std::move((*read)[0]);
+  }
+
+  // The blob directory of a stream's objects of one kind (created when `create`).
+  Result<std::optional<files::Dir>> blob_dir(const std::string& stream, const std::string& kind, bool create) const {
+    auto root = files::Dir::open(options_.blobs_dir);
+    if (!root) return root.error();
+    auto s = root->sub(stream, create);
+    if (!s || !*s) return s;
+    return (*s)->sub(kind, create);
+  }
+
+  Result<std::string> read_blob(const std::string& stream, const std::string& kind, const std::string& hex,
+                                uint64_t size) const {
+    std::string path = options_.blobs_dir + "/" + stream + "/" + kind + "/" + hex;
+    if (options_.blobs_dir.empty())
+      return state_error(where(stream, kind + "/" + hex),
+                         "the object is stored in a blob directory: give it (--blobs DIR, StoreOptions::blobs_dir)");
+    auto dir = blob_dir(stream, kind, false);
+    if (!dir) return dir.error();
+    std::optional<std::string> bytes;
+    if (*dir) {
+      auto read = (*dir)->read(hex, size, "blob");
+      if (!read) return read.error();
+      bytes = std::move(*read);
+    }
+    if (!bytes) return state_error(path, "the blob its record names is gone");
+    return std::move(*bytes);
+  }
+
+  // Deletes an object: its meta first (from then on a commit naming it is
+  // refused, and a reader finds it gone), then its chunks, then its blob.
+  Status remove_object(const std::string& stream, const std::string& kind, const std::string& hex, bool blob) {
+    auto done = client_.txn({}, {{TxnOp::remove_prefix, meta_key(stream, kind, hex), ""},
+                                 {TxnOp::remove_prefix, key(stream, kind + "/" + hex + "/"), ""}});
+    if (!done) return done.error();
+    if (blob && !options_.blobs_dir.empty()) {
+      auto dir = blob_dir(stream, kind, false);
+      if (dir && *dir) (*dir)->remove(hex);  // a blob left behind is only space: never read without its meta
+    }
+    return std::nullopt;
   }
 
   // The stream's small records and the journal's newest kJournalTail
