@@ -198,6 +198,49 @@ TEST_CASE("C ABI: a guard keeps serving through bad updates, persistent or not",
   invar_contract_free(c);
 }
 
+TEST_CASE("C ABI: a persistent guard follows what gates promote in its stream", "[capi]") {
+  test::TempDir tmp;
+  invar_contract* c = load(feature_contract());
+  std::string good = test::slurp(test::source("examples/cloudflare-2025-features/good.json"));
+  std::string bad = test::slurp(test::source("examples/cloudflare-2025-features/bad.json"));
+  invar_gate* gate = nullptr;
+  REQUIRE(invar_gate_open(c, (tmp / "state").c_str(), &gate) == INVAR_OK);
+  REQUIRE(invar_gate_init(gate, "bot", nullptr, 0, nullptr, "test", nullptr) == INVAR_OK);
+  invar_guard* follower = nullptr;
+  REQUIRE(invar_guard_new(c, (tmp / "state").c_str(), "bot", &follower) == INVAR_OK);
+  int changed = -1;
+  REQUIRE(invar_guard_refresh(follower, &changed) == INVAR_OK);
+  CHECK(changed == 0);  // nothing promoted yet
+  invar_report* d = nullptr;
+  REQUIRE(invar_gate_submit(gate, "bot", good.data(), good.size(), 0, &d) == INVAR_OK);
+  REQUIRE(invar_report_verdict(d) == INVAR_ACCEPT);
+  invar_report_free(d);
+  REQUIRE(invar_guard_refresh(follower, &changed) == INVAR_OK);
+  CHECK(changed == 1);
+  const char* bytes = nullptr;
+  size_t len = 0;
+  REQUIRE(invar_guard_current(follower, &bytes, &len) == INVAR_OK);
+  CHECK(std::string(bytes, len) == good);
+  // A pinned candidate changes nothing a follower serves.
+  REQUIRE(invar_gate_submit(gate, "bot", bad.data(), bad.size(), 0, &d) == INVAR_OK);
+  CHECK(invar_report_verdict(d) == INVAR_PIN);
+  invar_report_free(d);
+  REQUIRE(invar_guard_refresh(follower, &changed) == INVAR_OK);
+  CHECK(changed == 0);
+  REQUIRE(invar_guard_current(follower, &bytes, &len) == INVAR_OK);
+  CHECK(std::string(bytes, len) == good);
+  CHECK(invar_guard_refresh(nullptr, &changed) == INVAR_E_ARGUMENT);
+  // An in-memory guard has nothing to follow.
+  invar_guard* alone = nullptr;
+  REQUIRE(invar_guard_new(c, nullptr, nullptr, &alone) == INVAR_OK);
+  REQUIRE(invar_guard_refresh(alone, &changed) == INVAR_OK);
+  CHECK(changed == 0);
+  invar_guard_free(alone);
+  invar_guard_free(follower);
+  invar_gate_free(gate);
+  invar_contract_free(c);
+}
+
 TEST_CASE("C ABI: one contract checked from 8 threads gives identical reports", "[capi][threads]") {
   invar_contract* c = load(feature_contract());
   std::string bad = test::slurp(test::source("examples/cloudflare-2025-features/bad.json"));

@@ -368,6 +368,49 @@ TEST_CASE("fleet: an artifact over the etcd limit is exit 3 naming it, or goes t
   CHECK(test::slurp(fleet.files.out) == "untouched");
 }
 
+TEST_CASE("fleet: a Guard fed by the stream in etcd serves each promotion, verified, and what its consumer can use",
+          "[fleet][api]") {
+  auto* etcd = cluster_or_skip();
+  if (!etcd) return;
+  Fleet fleet(etcd->url(test::fresh_prefix("guard")));
+  REQUIRE(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(1), fleet.files.out)).exit == 0);
+  auto contract = invar::Contract::load_file(fleet.files.contract);
+  REQUIRE(contract);
+  auto store = invar::StateStore::open(fleet.url);
+  REQUIRE(store);
+  auto guard = invar::Guard::persistent(*contract, *store, "s");
+  REQUIRE(guard);
+  REQUIRE(guard->current());
+  CHECK(*guard->current() == test::slurp(fleet.files.artifact(1)));  // it starts with the LKG in service
+  CHECK(guard->refresh().value() == std::nullopt);
+  REQUIRE(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(2), fleet.files.out)).exit == 0);
+  REQUIRE(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(3), fleet.files.out)).exit == 0);
+  auto next = guard->refresh();
+  REQUIRE(next);
+  REQUIRE(next.value());
+  CHECK(next.value()->sequence == 3);  // the newest: intermediate ones may be skipped
+  CHECK(*guard->current() == test::slurp(fleet.files.artifact(3)));
+  // A rejected candidate is never served; an LKG its consumer cannot use is not either, until it can.
+  CHECK(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(4, 0), fleet.files.out)).exit == 2);
+  CHECK(guard->refresh().value() == std::nullopt);
+  REQUIRE(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(5), fleet.files.out)).exit == 0);
+  auto refused = guard->refresh([](std::string_view) { return std::optional<std::string>("too new for me"); });
+  REQUIRE_FALSE(refused);
+  CHECK(contains(refused.error().message, "the consumer cannot use LKG sequence 4"));
+  CHECK(contains(refused.error().message, "too new for me; the guard keeps serving what it had"));
+  CHECK(*guard->current() == test::slurp(fleet.files.artifact(3)));
+  auto later = guard->refresh();
+  REQUIRE(later);
+  REQUIRE(later.value());
+  CHECK(later.value()->sequence == 4);
+  CHECK(*guard->current() == test::slurp(fleet.files.artifact(5)));
+  // Its own accepted update counts as served: it does not go back.
+  auto u = guard->update(test::slurp(fleet.files.artifact(6)));
+  CHECK(u.decision.action == invar::Action::accept);
+  CHECK(guard->refresh().value() == std::nullopt);
+  CHECK(*guard->current() == test::slurp(fleet.files.artifact(6)));
+}
+
 TEST_CASE("fleet: the journal in etcd keeps the newest N records, and none past the age limit but the newest 64",
           "[fleet]") {
   auto* etcd = cluster_or_skip();

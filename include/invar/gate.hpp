@@ -347,6 +347,33 @@ class StateStore {
   std::shared_ptr<store::Store> impl_;
 };
 
+// Follows a stream's LKG in a store, for distributors that serve only what
+// gates accepted (invar watch and a following Guard are built on it). It
+// polls: each poll() reads the LKG record once, so it cannot miss the latest
+// promotion across restarts, lost connections or etcd compactions; it may
+// skip intermediate ones, and it never goes back to an older sequence.
+class Follower {
+ public:
+  struct Change {
+    LkgRecord lkg;
+    std::shared_ptr<const std::string> artifact;  // verified against lkg.digest
+  };
+  // `sequence`: the LKG sequence already served (0: none).
+  Follower(StateStore store, std::string stream, uint64_t sequence = 0);
+  // One look: the LKG when its sequence is past the one served; nullopt
+  // when it is not, or the stream has no LKG yet; an Error when the store
+  // cannot be read or the LKG fails verification. Call served() once the
+  // change is in service (until then, the next poll() returns it again).
+  Result<std::optional<Change>> poll();
+  void served(uint64_t sequence) { sequence_ = std::max(sequence_, sequence); }
+  uint64_t sequence() const { return sequence_; }
+
+ private:
+  StateStore store_;
+  std::string stream_;
+  uint64_t sequence_ = 0;
+};
+
 class Gate {
  public:
   Gate(Contract contract, StateStore store, GateOptions options = {});
@@ -414,6 +441,15 @@ class Guard {
   // parse step on an accepted candidate; failing it pins.
   Update update(std::string_view bytes, const ConsumerCheck& check = {}, std::optional<Time> now = {});
   std::shared_ptr<const std::string> current() const;
+
+  // Fed by a store watch (a persistent Guard): one look at the stream's LKG
+  // (Follower::poll). When gates promoted a newer one than the guard serves
+  // and it passes `check`, the guard serves it and returns its record;
+  // nullopt when there is nothing newer (always, for an in-memory Guard).
+  // An Error when the store cannot be read or `check` refuses the new LKG
+  // (ErrorCode::usage, with the reason): the guard keeps serving what it
+  // had, and a later refresh() tries again. Call it from a timer or loop.
+  Result<std::optional<LkgRecord>> refresh(const ConsumerCheck& check = {});
 
  private:
   struct State;

@@ -111,7 +111,8 @@ INVAR_API void invar_gate_free(invar_gate* gate);
 
 /* Guarded loading for consumers. With `state_dir` and `stream` NULL the
  * last-known-good lives in memory; with both, in that stream of the state
- * directory (and a restarted consumer starts with it). */
+ * location (a directory, or "etcd://HOST:PORT[,...][/PREFIX]"), and a
+ * restarted consumer starts with it. */
 INVAR_API invar_status invar_guard_new(const invar_contract* contract, const char* state_dir, const char* stream,
                                        invar_guard** out);
 /* Judges `bytes`; `decision` (may be NULL) receives the decision report. The
@@ -120,6 +121,13 @@ INVAR_API invar_status invar_guard_update(invar_guard* guard, const char* bytes,
                                           invar_report** decision);
 /* The artifact in service: *bytes is NULL (and *len 0) before any was accepted. */
 INVAR_API invar_status invar_guard_current(const invar_guard* guard, const char** bytes, size_t* len);
+/* A persistent guard fed by its stream (gates elsewhere promote, this guard
+ * follows): one look at the stored LKG. *changed (may be NULL) is 1 when a
+ * newer LKG than the one in service was read, verified, and is now served;
+ * 0 when there is none (always, for an in-memory guard). An error (the state
+ * cannot be read) leaves the artifact in service as it was: call it again
+ * later, from a timer or a loop. */
+INVAR_API invar_status invar_guard_refresh(invar_guard* guard, int* changed);
 INVAR_API void invar_guard_free(invar_guard* guard);
 
 /* Reports. */

@@ -281,6 +281,21 @@ invar_status invar_guard_current(const invar_guard* guard, const char** bytes, s
   });
 }
 
+invar_status invar_guard_refresh(invar_guard* guard, int* changed) {
+  return guarded([&] {
+    if (changed) *changed = 0;
+    REQUIRE_ARG(guard, "invar_guard_refresh: guard is NULL");
+    auto lkg = guard->guard.refresh();
+    if (!lkg) return from(lkg.error());
+    if (lkg.value()) {
+      std::lock_guard<std::mutex> lock(guard->mutex);
+      guard->current = guard->guard.current();
+      if (changed) *changed = 1;
+    }
+    return ok();
+  });
+}
+
 void invar_guard_free(invar_guard* guard) { delete guard; }
 
 invar_verdict invar_report_verdict(const invar_report* report) {

@@ -63,36 +63,33 @@ int run_watch(const WatchArgs& args) {
   }
   signal(SIGTERM, stop);
   signal(SIGINT, stop);
-  uint64_t served = 0;  // the sequence written last: never written backwards
+  Follower follower(std::move(store.value()), args.stream);  // never writes an older sequence
   bool first = true;
   while (!stopping) {
-    auto lkg = store->lkg(args.stream);
-    if (!lkg) {
+    auto change = follower.poll();
+    if (!change) {
       // A usage error (no such stream) is final on the first look; anything
       // else (etcd unreachable, a state being repaired) is waited out.
-      if (first && lkg.error().code == ErrorCode::usage) {
-        print_error(lkg.error(), "human");
+      if (first && change.error().code == ErrorCode::usage) {
+        print_error(change.error(), "human");
         return kCannotJudge;
       }
-      std::fprintf(stderr, "invar watch: %s (retrying)\n", lkg.error().to_string().c_str());
-    } else if (lkg.value() && lkg.value()->sequence > served) {
-      auto bytes = store->artifact(args.stream, lkg.value()->digest);  // verified against the digest
-      if (!bytes) {
-        std::fprintf(stderr, "invar watch: %s (retrying)\n", bytes.error().to_string().c_str());
-      } else if (auto e = write_file_atomically(args.out, *bytes)) {
+      std::fprintf(stderr, "invar watch: %s (retrying)\n", change.error().to_string().c_str());
+    } else if (change.value()) {
+      const LkgRecord& lkg = change.value()->lkg;
+      if (auto e = write_file_atomically(args.out, *change.value()->artifact)) {
         std::fprintf(stderr, "invar watch: cannot write --out: %s (retrying)\n", e->to_string().c_str());
       } else {
-        served = lkg.value()->sequence;
-        std::printf("watch: sequence %llu %s%s written to %s\n", static_cast<unsigned long long>(served),
-                    lkg.value()->digest.substr(0, 19).c_str(),
-                    lkg.value()->generation.empty() ? "" : (" (generation " + lkg.value()->generation + ")").c_str(),
-                    args.out.c_str());
+        follower.served(lkg.sequence);
+        std::printf("watch: sequence %llu %s%s written to %s\n", static_cast<unsigned long long>(lkg.sequence),
+                    lkg.digest.substr(0, 19).c_str(),
+                    lkg.generation.empty() ? "" : (" (generation " + lkg.generation + ")").c_str(), args.out.c_str());
         std::fflush(stdout);
-        if (!args.exec.empty()) run_exec(args.exec, args.out, *lkg.value());
+        if (!args.exec.empty()) run_exec(args.exec, args.out, lkg);
       }
     }
     first = false;
-    if (args.once) return served ? kAccept : kCannotJudge;
+    if (args.once) return follower.sequence() ? kAccept : kCannotJudge;
     // Sliced, so that a stop signal is answered within 100 ms.
     for (int64_t waited = 0; waited < *interval && !stopping; waited += 100)
       std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(100, *interval - waited)));

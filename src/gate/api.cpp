@@ -180,6 +180,7 @@ struct Guard::State {
   std::string stream;
   mutable std::mutex mutex;
   std::shared_ptr<const std::string> current;
+  std::optional<Follower> follower;  // a persistent guard's: the LKG sequence served
 };
 
 namespace {
@@ -201,14 +202,41 @@ Guard::Guard(Contract contract, GateOptions options) : state_(std::make_shared<S
 }
 
 Result<Guard> Guard::persistent(Contract contract, StateStore store, const std::string& stream, GateOptions options) {
-  auto lkg = store.lkg_artifact(stream);
-  if (!lkg) return lkg.error();
+  Follower follower(store, stream);
+  auto first = follower.poll();  // the stored LKG, verified
+  if (!first) return first.error();
   Guard guard(contract, options);
   guard.state_->gate.reset();
   guard.state_->gate.emplace(std::move(contract), std::move(store), options);
   guard.state_->stream = stream;
-  if (lkg.value()) guard.state_->current = std::make_shared<const std::string>(std::move(*lkg.value()));
+  if (first.value()) {
+    guard.state_->current = first.value()->artifact;
+    follower.served(first.value()->lkg.sequence);
+  }
+  guard.state_->follower.emplace(std::move(follower));
   return guard;
+}
+
+Result<std::optional<LkgRecord>> Guard::refresh(const ConsumerCheck& check) {
+  State& s = *state_;
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!s.follower) return std::optional<LkgRecord>();
+  try {
+    auto change = s.follower->poll();
+    if (!change) return change.error();
+    if (!change.value()) return std::optional<LkgRecord>();
+    Follower::Change& c = *change.value();
+    if (check)
+      if (auto why = check(*c.artifact)) {  // not served: the next refresh() looks at it again
+        return Error{ErrorCode::usage, "the consumer cannot use LKG sequence " + std::to_string(c.lkg.sequence) + " (" +
+                                           c.lkg.digest + "): " + *why + "; the guard keeps serving what it had", {}};
+      }
+    s.current = c.artifact;
+    s.follower->served(c.lkg.sequence);
+    return std::optional<LkgRecord>(c.lkg);
+  } catch (const std::exception& e) {
+    return Error{ErrorCode::io, std::string("the guard failed while following its stream: ") + e.what(), {}};
+  }
 }
 
 Guard::Update Guard::update(std::string_view bytes, const ConsumerCheck& check, std::optional<Time> now) {
@@ -228,7 +256,10 @@ Guard::Update Guard::update(std::string_view bytes, const ConsumerCheck& check, 
       out.decision.artifact = s.current;
     } else {
       out.decision = std::move(d.value());
-      if (out.decision.action == Action::accept) s.current = out.decision.artifact;
+      if (out.decision.action == Action::accept) {
+        s.current = out.decision.artifact;
+        if (s.follower && out.decision.lkg_after) s.follower->served(out.decision.lkg_after->sequence);
+      }
     }
   } catch (const std::exception& e) {  // such as std::bad_alloc: the consumer keeps its artifact
     out.decision = Decision();
@@ -238,6 +269,18 @@ Guard::Update Guard::update(std::string_view bytes, const ConsumerCheck& check, 
   }
   out.artifact = s.current;
   return out;
+}
+
+Follower::Follower(StateStore store, std::string stream, uint64_t sequence)
+    : store_(std::move(store)), stream_(std::move(stream)), sequence_(sequence) {}
+
+Result<std::optional<Follower::Change>> Follower::poll() {
+  auto lkg = store_.lkg(stream_);
+  if (!lkg) return lkg.error();
+  if (!lkg.value() || lkg.value()->sequence <= sequence_) return std::optional<Change>();
+  auto bytes = store_.artifact(stream_, lkg.value()->digest);  // verified against the digest
+  if (!bytes) return bytes.error();
+  return std::optional<Change>(Change{*lkg.value(), std::make_shared<const std::string>(std::move(bytes.value()))});
 }
 
 std::shared_ptr<const std::string> Guard::current() const {
