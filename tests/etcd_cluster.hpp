@@ -43,7 +43,8 @@ class EtcdCluster {
  public:
   static constexpr int kMembers = 3;
 
-  EtcdCluster() {
+  // `extra`: more etcd flags for every member (such as --auth-token-ttl).
+  explicit EtcdCluster(std::vector<std::string> extra = {}) : extra_(std::move(extra)) {
     for (int i = 0; i < kMembers; ++i) {
       client_.push_back(free_port());
       peer_.push_back(free_port());
@@ -117,6 +118,7 @@ class EtcdCluster {
                                      "--initial-cluster-token", "invar-test",
                                      "--heartbeat-interval", "50",
                                      "--election-timeout", "500"};
+    args.insert(args.end(), extra_.begin(), extra_.end());
     pid_t pid = fork();
     if (pid == 0) {
       prctl(PR_SET_PDEATHSIG, SIGTERM);  // a test process that dies leaves no member running
@@ -132,6 +134,7 @@ class EtcdCluster {
     pids_[i] = pid;
   }
 
+  std::vector<std::string> extra_;
   TempDir dir_;
   std::vector<int> client_, peer_;
   std::vector<pid_t> pids_;

@@ -411,6 +411,61 @@ TEST_CASE("fleet: a Guard fed by the stream in etcd serves each promotion, verif
   CHECK(*guard->current() == test::slurp(fleet.files.artifact(6)));
 }
 
+TEST_CASE("fleet: etcd with authentication: wrong or missing credentials are exit 3, the right ones gate",
+          "[fleet]") {
+  if (!cluster_or_skip()) return;
+  test::EtcdCluster etcd({"--auth-token-ttl", "1"});  // its own: authentication is enabled on it
+  REQUIRE(etcd.ready());
+  std::string ctl = "etcdctl --endpoints " + etcd.member(0);
+  REQUIRE(std::system((ctl + " user add root --new-user-password=s3cret >/dev/null").c_str()) == 0);
+  REQUIRE(std::system((ctl + " role add root >/dev/null && " + ctl + " user grant-role root root >/dev/null").c_str()) == 0);
+  REQUIRE(std::system((ctl + " auth enable >/dev/null").c_str()) == 0);
+  test::Fixture files;
+  std::string url = etcd.url("auth");
+  auto init = [&](std::vector<std::string> extra, std::vector<std::string> env) {
+    std::vector<std::string> args = {"init", "--state", url, "--stream", "s", "--contract", files.contract, "--by", "t"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return test::run({}, args, env);
+  };
+  auto none = init({}, {});
+  CHECK(none.exit == 3);
+  auto wrong = init({"--etcd-user", "root"}, {"INVAR_ETCD_PASSWORD=guess"});
+  INFO(wrong.out);
+  CHECK(wrong.exit == 3);
+  CHECK(contains(wrong.out, "authentication failed"));
+  auto unset = init({"--etcd-user", "root"}, {});
+  CHECK(unset.exit == 3);
+  CHECK(contains(unset.out, "--etcd-user needs the password in INVAR_ETCD_PASSWORD"));
+  REQUIRE(init({"--etcd-user", "root"}, {"INVAR_ETCD_PASSWORD=s3cret"}).exit == 0);
+  auto gate = [&](const std::string& artifact, std::vector<std::string> env) {
+    return test::run({}, {"gate", "--contract", files.contract, "--stream", "s", "--state", url, "--out", files.out,
+                          "--etcd-user", "root", artifact}, env);
+  };
+  test::spit(files.out, "untouched");
+  CHECK(gate(files.artifact(1), {"INVAR_ETCD_PASSWORD=guess"}).exit == 3);
+  CHECK(test::slurp(files.out) == "untouched");
+  CHECK(gate(files.artifact(1), {"INVAR_ETCD_PASSWORD=s3cret"}).exit == 0);
+  CHECK(test::slurp(files.out) == test::slurp(files.artifact(1)));
+  // A follower outlives its token (1 s here; 5 min by default): it authenticates again.
+  invar::StoreOptions options;
+  options.user = "root";
+  options.password = "s3cret";
+  auto store = invar::StateStore::open(url, options);
+  REQUIRE(store);
+  invar::Follower follower(*store, "s");
+  auto first = follower.poll();
+  REQUIRE(first);
+  REQUIRE(first.value());
+  follower.served(first.value()->lkg.sequence);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // the token's lifetime passing, not synchronisation
+  CHECK(gate(files.artifact(2), {"INVAR_ETCD_PASSWORD=s3cret"}).exit == 0);
+  auto after = follower.poll();
+  INFO((after ? std::string() : after.error().to_string()));
+  REQUIRE(after);
+  REQUIRE(after.value());
+  CHECK(*after.value()->artifact == test::slurp(files.artifact(2)));
+}
+
 TEST_CASE("fleet: the journal in etcd keeps the newest N records, and none past the age limit but the newest 64",
           "[fleet]") {
   auto* etcd = cluster_or_skip();

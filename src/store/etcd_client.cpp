@@ -222,6 +222,13 @@ Result<json> EtcdClient::call(const std::string& path, const json& body) {
       continue;
     }
     auto r = post(member, path, text);
+    if (!r && !token_.empty() && r.error().message.find("invalid auth token") != std::string::npos) {
+      // A simple token expires (etcd's --auth-token-ttl, 5 min by default): a long-running
+      // watcher authenticates again, once.
+      token_.clear();
+      if (auto e = authenticate(member)) return *e;
+      r = post(member, path, text);
+    }
     if (r) {
       preferred_ = i;
       return r;
