@@ -339,7 +339,8 @@ std::optional<Error> EtcdClient::remove_range(const std::string& from, const std
   return std::nullopt;
 }
 
-Result<bool> EtcdClient::txn(const std::vector<TxnCompare>& compares, const std::vector<TxnOp>& ops) {
+Result<bool> EtcdClient::txn(const std::vector<TxnCompare>& compares, const std::vector<TxnOp>& ops,
+                             const std::vector<RangeRequest>& reads, std::vector<RangeResult>* read_results) {
   json compare = json::array();
   for (const auto& c : compares) {
     if (c.exists)
@@ -357,9 +358,24 @@ Result<bool> EtcdClient::txn(const std::vector<TxnCompare>& compares, const std:
       success.push_back({{"request_delete_range",
                           {{"key", base64_encode(op.key)}, {"range_end", base64_encode(range_end(op.key))}}}});
   }
+  for (const auto& read : reads) success.push_back({{"request_range", range_body(read)}});
   auto r = call("/v3/kv/txn", {{"compare", compare}, {"success", success}});
   if (!r) return r.error();
-  return r->value("succeeded", false);
+  const bool succeeded = r->value("succeeded", false);
+  if (succeeded && read_results && !reads.empty()) {
+    const json responses = r->value("responses", json::array());
+    if (!responses.is_array() || responses.size() != ops.size() + reads.size())
+      return Error{ErrorCode::state, "etcd answered a transaction with " +
+                                         std::to_string(responses.is_array() ? responses.size() : 0) + " results for " +
+                                         std::to_string(ops.size() + reads.size()) + " requests", {}};
+    read_results->clear();
+    for (size_t i = ops.size(); i < responses.size(); ++i) {
+      auto kvs = range_result(responses[i].value("response_range", json::object()));
+      if (!kvs) return kvs.error();
+      read_results->push_back(std::move(*kvs));
+    }
+  }
+  return succeeded;
 }
 
 }  // namespace invar::store

@@ -85,7 +85,10 @@ class EtcdClient {
   // Deletes the keys in [from, to).
   std::optional<Error> remove_range(const std::string& from, const std::string& to);
   // All of `ops` when every compare holds: true; else nothing: false.
-  Result<bool> txn(const std::vector<TxnCompare>& compares, const std::vector<TxnOp>& ops);
+  // `reads` run after the ops, in the same transaction (they see its
+  // writes); their results go to `read_results` when it succeeded.
+  Result<bool> txn(const std::vector<TxnCompare>& compares, const std::vector<TxnOp>& ops,
+                   const std::vector<RangeRequest>& reads = {}, std::vector<RangeResult>* read_results = nullptr);
 
  private:
   Result<nlohmann::json> call(const std::string& path, const nlohmann::json& body);

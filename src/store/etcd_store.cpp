@@ -82,7 +82,16 @@ class EtcdStore : public Store {
 
   // Takes the stream's snapshot (see fence()): one read.
   Result<std::unique_ptr<Lock>> lock(const std::string& stream, bool exclusive) override {
-    if (auto e = take_snapshot(stream)) return *e;
+    bool reuse = false;
+    {
+      std::lock_guard<std::mutex> g(mutex_);
+      if (auto it = snapshots_.find(stream); it != snapshots_.end() && it->second.for_lock) {
+        it->second.for_lock = false;  // once: a judgement again reads again
+        reuse = true;
+      }
+    }
+    if (!reuse)
+      if (auto e = take_snapshot(stream)) return *e;
     if (exclusive) {
       std::lock_guard<std::mutex> g(mutex_);
       if (!snapshots_[stream].records.count("stream")) {
@@ -107,13 +116,10 @@ class EtcdStore : public Store {
       std::lock_guard<std::mutex> g(mutex_);
       if (known_.count(stream)) return true;  // invar never deletes a stream: one read per process
     }
-    auto s = client_.get(rec(stream, "stream"));
-    if (!s) return s.error();
-    if (s->has_value()) {
-      std::lock_guard<std::mutex> g(mutex_);
-      known_.insert(stream);
-    }
-    return s->has_value();
+    // The snapshot a lock() that follows uses (one read for both).
+    if (auto e = take_snapshot(stream, true)) return *e;
+    std::lock_guard<std::mutex> g(mutex_);
+    return known_.count(stream) > 0;
   }
 
   Status create_stream(const StreamInfo& info) override {
@@ -277,12 +283,14 @@ class EtcdStore : public Store {
   Status promote(const std::string& stream, std::string_view bytes, const invariants::Measures& measures,
                  const LkgRecord& record, uint32_t keep) override {
     std::vector<TxnCompare> compares;
-    auto ops = promotion_ops(stream, bytes, measures, record, keep, compares);
+    auto plan = promotion_ops(stream, bytes, measures, record, keep, compares);
     forget_snapshot(stream);
-    if (!ops) return ops.error();
-    auto done = client_.txn(compares, *ops);
+    if (!plan) return plan.error();
+    std::vector<RangeResult> metas;
+    auto done = client_.txn(compares, plan->ops, metas_reads(stream), &metas);
     if (!done) return done.error();
     if (!*done) return state_error(where(stream, "objects"), "the artifact's chunks were collected before the commit");
+    committed_promotion(stream, *plan, std::move(metas));
     return std::nullopt;
   }
 
@@ -290,33 +298,50 @@ class EtcdStore : public Store {
                 bool& committed) override {
     committed = false;
     std::vector<TxnCompare> compares = {{rec(stream, "lkg"), fence.version, false}};
-    std::vector<TxnOp> ops;
+    PromotionPlan plan;
     if (promotion) {  // the retention list as judged (the compare on the LKG covers it: they change together)
       auto p = promotion_ops(stream, promotion->bytes, *promotion->measures, promotion->record, promotion->keep, compares);
       if (!p) return p.error();
-      ops = std::move(*p);
+      plan = std::move(*p);
     }
     auto trim = trim_due(stream);
     forget_snapshot(stream);  // what fence() read is stale once anything is written
-    ops.push_back({TxnOp::put, journal_key(stream, record), encode_journal(record)});
+    plan.ops.push_back({TxnOp::put, journal_key(stream, record), encode_journal(record)});
     fault::point("etcd:objects-written");  // chunks written, the commit not yet
-    auto done = client_.txn(compares, ops);
+    std::vector<RangeResult> metas;
+    auto done = client_.txn(compares, plan.ops, promotion ? metas_reads(stream) : std::vector<RangeRequest>{}, &metas);
     if (!done) return done.error();
     if (!*done) {
       auto now = client_.get(rec(stream, "lkg"));
       return fence_conflict(stream, fence, now && now.value() ? now.value()->mod_revision : 0);
     }
     committed = promotion != nullptr;
+    if (promotion) committed_promotion(stream, plan, std::move(metas));
     if (trim) trim_journal(stream, *trim);
     return std::nullopt;
   }
 
   // Collects objects outside the LKG and the retention list once they are
   // older than the grace period (a gate between writing its chunks and its
-  // commit is younger; and its commit checks that they still exist). One
-  // read (the records and the objects' metas); a delete per object collected.
-  // A stream without an LKG record is left alone: nothing says what to keep.
+  // commit is younger; and its commit checks that they still exist). After
+  // this process's promotion, what its commit deleted (the objects that left
+  // the retention list) and the metas its commit read back: no request
+  // unless there is an orphan to delete. Else one read (the records and the
+  // metas). A stream without an LKG record is left alone: nothing says what to keep.
   Result<uint64_t> prune(const std::string& stream) override {
+    std::optional<AfterCommit> after;
+    {
+      std::lock_guard<std::mutex> g(mutex_);
+      if (auto it = after_commit_.find(stream); it != after_commit_.end()) {
+        after = std::move(it->second);
+        after_commit_.erase(it);
+      }
+    }
+    if (after) {
+      auto orphans = collect(stream, after->lkg, after->retained, after->metas);
+      if (!orphans) return orphans.error();
+      return after->dropped + *orphans;
+    }
     auto read = client_.read({{rec(stream, "")}, {meta_key(stream, "objects", "")}, {meta_key(stream, "measures", "")}});
     if (!read) return read.error();
     std::optional<LkgRecord> current;
@@ -334,13 +359,20 @@ class EtcdStore : public Store {
       }
     }
     if (!current) return uint64_t{0};
+    return collect(stream, *current, committed(list, current), {std::move((*read)[1]), std::move((*read)[2])});
+  }
+
+  // Deletes the objects (metas in `metas`: objects, measures) that neither
+  // `lkg` nor `retained` names, once past the grace period.
+  Result<uint64_t> collect(const std::string& stream, const LkgRecord& lkg, const std::vector<Accepted>& retained,
+                           const std::vector<RangeResult>& metas) {
     uint64_t removed = 0;
-    std::set<std::string> keep = {hex_of(current->digest)};
-    for (const auto& a : committed(list, current)) keep.insert(hex_of(a.digest));
+    std::set<std::string> keep = {hex_of(lkg.digest)};
+    for (const auto& a : retained) keep.insert(hex_of(a.digest));
     const char* kinds[] = {"objects", "measures"};
-    for (size_t k = 0; k < 2; ++k) {
+    for (size_t k = 0; k < 2 && k < metas.size(); ++k) {
       std::string metas_prefix = meta_key(stream, kinds[k], "");
-      for (const auto& kv : (*read)[k + 1].kvs) {
+      for (const auto& kv : metas[k].kvs) {
         std::string hex = kv.key.substr(metas_prefix.size());
         if (keep.count(hex)) continue;
         auto meta = unseal(kv.value, kv.key, "invar-object");
@@ -504,9 +536,18 @@ class EtcdStore : public Store {
   // same transaction; else the objects are written now (content-addressed:
   // harmless if never committed) and `compares` gains the checks that they
   // still exist at the commit (not collected meanwhile).
-  Result<std::vector<TxnOp>> promotion_ops(const std::string& stream, std::string_view bytes,
-                                           const invariants::Measures& measures, const LkgRecord& record,
-                                           uint32_t keep, std::vector<TxnCompare>& compares) {
+  //
+  // Objects that leave the retention list with this promotion are deleted
+  // by the same transaction (their blobs after it): they are no longer named.
+  struct PromotionPlan {
+    std::vector<TxnOp> ops;
+    LkgRecord lkg;
+    std::vector<Accepted> retained;   // the retention list after it
+    std::vector<std::string> dropped;  // hex of the objects it deletes
+  };
+  Result<PromotionPlan> promotion_ops(const std::string& stream, std::string_view bytes,
+                                      const invariants::Measures& measures, const LkgRecord& record,
+                                      uint32_t keep, std::vector<TxnCompare>& compares) {
     std::vector<TxnOp> writes;
     size_t raw = 0;
     for (auto [kind, data] : {std::pair<std::string, std::string>{"objects", std::string(bytes)},
@@ -525,9 +566,38 @@ class EtcdStore : public Store {
       if (auto e = write_batched(writes)) return *e;
       for (const char* kind : {"objects", "measures"}) compares.push_back({meta_key(stream, kind, hex_of(record.digest)), 0, true});
     }
-    commit.push_back({TxnOp::put, rec(stream, "accepted"), encode_accepted(retained_after(list.value(), record, keep))});
-    commit.push_back({TxnOp::put, rec(stream, "lkg"), encode_lkg(record)});
-    return commit;
+    PromotionPlan plan{std::move(commit), record, retained_after(list.value(), record, keep), {}};
+    std::set<std::string> named = {hex_of(record.digest)};
+    for (const auto& a : plan.retained) named.insert(hex_of(a.digest));
+    std::set<std::string> before;
+    for (const auto& a : list.value()) before.insert(hex_of(a.digest));
+    for (const auto& hex : before)
+      if (!named.count(hex)) {
+        plan.dropped.push_back(hex);
+        for (const char* kind : {"objects", "measures"}) {
+          plan.ops.push_back({TxnOp::remove_prefix, meta_key(stream, kind, hex), ""});
+          plan.ops.push_back({TxnOp::remove_prefix, key(stream, std::string(kind) + "/" + hex + "/"), ""});
+        }
+      }
+    plan.ops.push_back({TxnOp::put, rec(stream, "accepted"), encode_accepted(plan.retained)});
+    plan.ops.push_back({TxnOp::put, rec(stream, "lkg"), encode_lkg(record)});
+    return plan;
+  }
+
+  // Read back by a promotion's commit, for prune().
+  std::vector<RangeRequest> metas_reads(const std::string& stream) const {
+    return {{meta_key(stream, "objects", "")}, {meta_key(stream, "measures", "")}};
+  }
+
+  // After a promotion's commit: the dropped objects' blobs go, and prune()
+  // gets what the commit read back.
+  void committed_promotion(const std::string& stream, const PromotionPlan& plan, std::vector<RangeResult> metas) {
+    if (!options_.blobs_dir.empty())
+      for (const auto& hex : plan.dropped)
+        for (const char* kind : {"objects", "measures"})
+          if (auto dir = blob_dir(stream, kind, false); dir && *dir) (*dir)->remove(hex);
+    std::lock_guard<std::mutex> g(mutex_);
+    after_commit_[stream] = AfterCommit{plan.lkg, plan.retained, std::move(metas), plan.dropped.size()};
   }
 
   // An object that must exist: its absence is corruption.
@@ -637,7 +707,7 @@ class EtcdStore : public Store {
 
   // The stream's small records and the journal's newest kJournalTail
   // records, at one revision (one request).
-  std::optional<Error> take_snapshot(const std::string& stream) {
+  std::optional<Error> take_snapshot(const std::string& stream, bool for_lock = false) {
     RangeRequest tail{key(stream, "journal/"), true, kJournalTail, true, true};
     RangeRequest oldest{key(stream, "journal/"), true, 1, false, false, true};
     auto read = client_.read({{rec(stream, "")}, tail, oldest});
@@ -647,6 +717,7 @@ class EtcdStore : public Store {
     snap.journal = std::move((*read)[1].kvs);
     snap.journal_count = (*read)[1].count;
     if (!(*read)[2].kvs.empty()) snap.oldest_journal_key = (*read)[2].kvs.front().key;
+    snap.for_lock = for_lock;
     std::lock_guard<std::mutex> g(mutex_);
     if (snap.records.count("stream")) known_.insert(stream);
     snapshots_[stream] = std::move(snap);
@@ -707,10 +778,18 @@ class EtcdStore : public Store {
     std::map<std::string, KeyValue> records;  // record name -> key
     std::vector<KeyValue> journal;            // the newest kJournalTail records, newest first
     uint64_t journal_count = 0;               // records in the journal
+    bool for_lock = false;                    // taken by has_stream() for the lock() that follows
     std::string oldest_journal_key;
   };
   std::map<std::string, Snapshot> snapshots_;  // per stream, taken by lock()
   std::pair<std::string, std::optional<std::string>> prefetched_measures_;  // read with the LKG's bytes
+  struct AfterCommit {
+    LkgRecord lkg;
+    std::vector<Accepted> retained;
+    std::vector<RangeResult> metas;  // objects, measures: as the commit left them
+    uint64_t dropped = 0;            // objects the commit deleted
+  };
+  std::map<std::string, AfterCommit> after_commit_;  // per stream, for prune()
 };
 
 }  // namespace
