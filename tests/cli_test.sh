@@ -27,7 +27,7 @@ expect() {
 F=rules/feature-file.contract.json
 expect "accept" 0 "ACCEPT examples/cloudflare-2025-features/good.json (contract bot-features): 5 invariants, 4 passed, 0 failed, 0 warned, 1 skipped" -- \
   "$INVAR" check --contract $F examples/cloudflare-2025-features/good.json
-expect "reject" 1 "x features.bounded [count] at /features: count of \$.features[*] is 212, over the headroom limit 160 by 52" -- \
+expect "reject" 1 "x features.bounded [count] at examples/cloudflare-2025-features/bad.json:4:15 /features: count of \$.features[*] is 212, over the headroom limit 160 by 52" -- \
   "$INVAR" check --contract $F examples/cloudflare-2025-features/bad.json
 expect "reject explains the excess" 1 'database: "default" x106, "r0" x106' -- \
   "$INVAR" check --contract $F examples/cloudflare-2025-features/bad.json
@@ -51,7 +51,7 @@ expect "bad --now" 3 'invar: error: --now "yesterday" is not an RFC 3339 date-ti
   "$INVAR" check --now yesterday --contract rules/dns-plan.contract.json examples/aws-2025-dns/good.json
 
 expect "schema mode accepts" 0 "ACCEPT" -- "$INVAR" check --schema schemas/feature-file.schema.json examples/cloudflare-2025-features/good.json
-expect "schema mode rejects" 1 "at /features/2/type: value is not one of the allowed values" -- \
+expect "schema mode rejects" 1 "at tests/contracts/bad-feature-type.json:7:35 /features/2/type: value is not one of the allowed values" -- \
   "$INVAR" check --schema schemas/feature-file.schema.json tests/contracts/bad-feature-type.json
 expect "format assertion" 1 "string is not a valid date-time" -- \
   "$INVAR" check --assert-format --schema schemas/feature-file.schema.json tests/contracts/bad-feature-type.json
@@ -73,18 +73,18 @@ printf '{"version": 1, "features": [], "version": 2}' > "$work/dup.json"
 printf '{"version": 1, "features": ["\xff"]}' > "$work/utf8.json"
 printf '{"version": 1, "features": []} trailing' > "$work/trailing.json"
 printf '{"version": NaN, "features": []}' > "$work/nan.json"
-expect "empty artifact" 1 "x artifact.empty [artifact] at /: empty input" -- "$INVAR" check --contract $F "$work/empty.json"
-expect "truncated artifact" 1 "x artifact.syntax [artifact] at /features/0: unexpected end of input, a value was expected" -- \
+expect "empty artifact" 1 "x artifact.empty [artifact] at $work/empty.json:1:1 /: empty input" -- "$INVAR" check --contract $F "$work/empty.json"
+expect "truncated artifact" 1 "x artifact.syntax [artifact] at $work/truncated.json:1:29 /features/0: unexpected end of input, a value was expected" -- \
   "$INVAR" check --contract $F "$work/truncated.json"
-expect "duplicate keys" 1 'x artifact.duplicate-key [artifact] at /: object has the key "version" more than once' -- \
+expect "duplicate keys" 1 'x artifact.duplicate-key [artifact] at '"$work"'/dup.json:1:1 /: object has the key "version" more than once' -- \
   "$INVAR" check --contract $F "$work/dup.json"
-expect "invalid UTF-8" 1 "x artifact.utf8 [artifact] at /features/0: invalid UTF-8 byte sequence" -- \
+expect "invalid UTF-8" 1 "x artifact.utf8 [artifact] at $work/utf8.json:1:30 /features/0: invalid UTF-8 byte sequence" -- \
   "$INVAR" check --contract $F "$work/utf8.json"
-expect "trailing garbage" 1 "x artifact.syntax [artifact] at /: trailing content after the JSON value" -- \
+expect "trailing garbage" 1 "x artifact.syntax [artifact] at $work/trailing.json:1:32 /: trailing content after the JSON value" -- \
   "$INVAR" check --contract $F "$work/trailing.json"
-expect "NaN" 1 "x artifact.syntax [artifact] at /version: NaN is not a JSON value" -- "$INVAR" check --contract $F "$work/nan.json"
+expect "NaN" 1 "x artifact.syntax [artifact] at $work/nan.json:1:13 /version: NaN is not a JSON value" -- "$INVAR" check --contract $F "$work/nan.json"
 awk 'BEGIN { for (i = 0; i < 40; i++) printf "["; for (i = 0; i < 40; i++) printf "]" }' > "$work/deep.json"
-expect "too deep" 1 "x artifact.depth [artifact] at /0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0: nesting deeper than max_depth 32" -- \
+expect "too deep" 1 "x artifact.depth [artifact] at $work/deep.json:1:33 /0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0: nesting deeper than max_depth 32" -- \
   "$INVAR" check --contract $F "$work/deep.json"
 truncate -s 2G "$work/huge.json"
 expect "2 GiB sparse file refused before reading" 1 "artifact is 2147483648 bytes, over the limit of 16777216 bytes (refused before reading)" -- \
@@ -104,7 +104,7 @@ expect "stats: per invariant" 0 "features.unique                  unique" -- \
   "$INVAR" check --stats --quiet --contract $F examples/cloudflare-2025-features/good.json
 
 # check --baseline: the delta family, statelessly.
-expect "baseline: growth over 50%" 1 "x features.growth [delta] at /features: count(\$.features[*]) grew from 60 to 212 (+152, +253.3%), over max_increase 50%" -- \
+expect "baseline: growth over 50%" 1 "x features.growth [delta] at examples/cloudflare-2025-features/bad.json:4:15 /features: count(\$.features[*]) grew from 60 to 212 (+152, +253.3%), over max_increase 50%" -- \
   "$INVAR" check --contract $F --baseline examples/cloudflare-2025-features/good.json examples/cloudflare-2025-features/bad.json
 expect "baseline: the baseline's value is shown" 1 "baseline: 60" -- \
   "$INVAR" check --contract $F --baseline examples/cloudflare-2025-features/good.json examples/cloudflare-2025-features/bad.json
@@ -132,7 +132,7 @@ dns_plan() {  # dns_plan RECORDS BAD_RECORD [DUPLICATE_RECORD]
 dns_plan 12000 9000 > "$work/plan-big.json"
 dns_plan 12000 -1 11000 > "$work/plan-dup.json"
 NOW=(--now 2025-10-20T06:45:00Z)
-expect "big plan: one thread" 1 "x records.nonempty [count] at /records/9000: count of @.targets[*] is 0, below min 1" -- \
+expect "big plan: one thread" 1 "x records.nonempty [count] at $work/plan-big.json:9003:3 /records/9000: count of @.targets[*] is 0, below min 1" -- \
   "$INVAR" check "${NOW[@]}" --threads 1 --contract $D "$work/plan-big.json"
 "$INVAR" check "${NOW[@]}" --threads 1 --format json --contract $D "$work/plan-big.json" > "$work/one-thread.json"
 "$INVAR" check "${NOW[@]}" --threads 2 --format json --contract $D "$work/plan-big.json" > "$work/two-threads.json"
@@ -143,7 +143,7 @@ else
 fi
 expect "big plan: stats name the threads" 1 "on 2 threads" -- \
   "$INVAR" check "${NOW[@]}" --threads 2 --stats --quiet --contract $D "$work/plan-big.json"
-expect "big plan: a repeated key found alongside" 1 "x artifact.duplicate-key [artifact] at /records/11000: object has the key \"ttl\" more than once" -- \
+expect "big plan: a repeated key found alongside" 1 "x artifact.duplicate-key [artifact] at $work/plan-dup.json:11003:3 /records/11000: object has the key \"ttl\" more than once" -- \
   "$INVAR" check "${NOW[@]}" --threads 2 --contract $D "$work/plan-dup.json"
 expect "threads: out of range" 3 "" -- "$INVAR" check --threads 999 --contract $D "$work/plan-big.json"
 

@@ -269,8 +269,8 @@ TEST_CASE("12.6 suggest: learned from a stream's history, the suggestion's backt
   auto doubled = test::invar({"gate", "--contract", suggested, "--stream", "s", "--state", f.state, "--out", f.out,
                          "--contract-change", f.artifact(7, 50)});
   CHECK(doubled.exit == 2);
-  CHECK(contains(doubled.out, "x items.count [count] at /items: count of $.items[*] is 50, over max 38 by 12"));
-  CHECK(contains(doubled.out, "x items.delta [delta] at /items: count($.items[*]) grew from 25 to 50"));
+  CHECK(contains(doubled.out, "x items.count [count] at " + f.artifact(7, 50) + ":1:28 /items: count of $.items[*] is 50, over max 38 by 12"));
+  CHECK(contains(doubled.out, "x items.delta [delta] at " + f.artifact(7, 50) + ":1:28 /items: count($.items[*]) grew from 25 to 50"));
   // JSON: proposals with their evidence, and the contract.
   auto j = test::invar({"suggest", "--state", f.state, "--stream", "s", "--format", "json"});
   REQUIRE(j.exit == 0);

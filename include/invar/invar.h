@@ -140,6 +140,15 @@ INVAR_API invar_status invar_report_artifact(const invar_report* report, const c
  * for a gate's or guard's decision) or as human text; free with invar_string_free. */
 INVAR_API char* invar_report_json(const invar_report* report);
 INVAR_API char* invar_report_text(const invar_report* report);
+/* The report in any format of `invar check --format` ("human", "json",
+ * "sarif", "junit", "github", "tap"); NULL for an unknown name (then
+ * invar_last_error lists the valid ones) or a NULL report. Free with
+ * invar_string_free. */
+INVAR_API char* invar_report_render(const invar_report* report, const char* format);
+/* Where violation `index` is in the artifact's text: 1-based line and
+ * column (in characters); both 0 when unknown. */
+INVAR_API invar_status invar_report_violation_location(const invar_report* report, size_t index, uint64_t* line,
+                                                       uint64_t* column);
 INVAR_API void invar_report_free(invar_report* report);
 
 #ifdef __cplusplus

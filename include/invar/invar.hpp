@@ -199,6 +199,11 @@ struct Violation {
   Severity severity = Severity::error;
   std::string message;    // one line: what is wrong
   std::string pointer;    // JSON Pointer of the offending node in the artifact
+  // Where that node (or the reading problem) is in the artifact's text:
+  // 1-based line, column in characters; 0 when unknown or not in the text.
+  // Computed only for violations, by a second pass over the bytes.
+  uint64_t line = 0;
+  uint64_t column = 0;
   std::string expected;
   std::string actual;
   std::string baseline;         // delta family: the baseline's (LKG's) value
@@ -311,6 +316,11 @@ class Contract {
   explicit Contract(std::shared_ptr<const Plan> plan) : plan_(std::move(plan)) {}
   std::shared_ptr<const Plan> plan_;
 };
+
+// invar's version ("0.1.0"), and that with the libraries it was built with
+// (simdjson, RE2, fmt), as `invar --version` prints it.
+std::string_view version();
+std::string build_info();
 
 // ---------------------------------------------------------------------------
 // Rendering (src/report).

@@ -11,6 +11,8 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <set>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -91,6 +93,15 @@ class Scanner {
     target_depth_ = static_cast<size_t>(std::count(pointer.begin(), pointer.end(), '/'));
   }
   const std::optional<Location>& found() const { return found_; }
+  // Records the byte offset of each value at one of `pointers` (run() stops
+  // once all are found); offsets() says where.
+  void find_all(const std::vector<std::string>& pointers) {
+    for (const auto& p : pointers) {
+      targets_.insert(p);
+      depths_.insert(static_cast<size_t>(std::count(p.begin(), p.end(), '/')));
+    }
+  }
+  const std::unordered_map<std::string, uint64_t>& offsets() const { return offsets_; }
 
  private:
   std::optional<ReadProblem> fail(std::string rule, std::string message) {
@@ -114,6 +125,9 @@ class Scanner {
   std::optional<std::string> target_;
   size_t target_depth_ = 0;
   std::optional<Location> found_;
+  std::unordered_set<std::string> targets_;
+  std::set<size_t> depths_;
+  std::unordered_map<std::string, uint64_t> offsets_;
 };
 
 int hex_value(char c) {
@@ -263,6 +277,11 @@ std::optional<ReadProblem> Scanner::run() {
     if (state == State::value) {
       if (i_ >= s_.size()) return fail(s_.empty() ? "empty" : "syntax", s_.empty() ? "empty input" : "unexpected end of input, a value was expected");
       char c = s_[i_];
+      if (!targets_.empty() && depths_.count(stack_.size())) {
+        std::string here = pointer_of(stack_);
+        if (targets_.count(here)) offsets_.emplace(std::move(here), i_);
+        if (offsets_.size() == targets_.size()) return std::nullopt;
+      }
       if (at_target()) {
         found_ = line_column(s_, i_);
         if (c == '{' || c == '[') return std::nullopt;
@@ -358,11 +377,39 @@ Location line_column(std::string_view bytes, uint64_t offset) {
     if (bytes[k] == '\n') {
       ++at.line;
       at.column = 1;
-    } else {
+    } else if ((static_cast<unsigned char>(bytes[k]) & 0xC0) != 0x80) {  // a character starts here
       ++at.column;
     }
   }
   return at;
+}
+
+std::unordered_map<std::string, Location> locate_all(std::string_view bytes, const std::vector<std::string>& pointers,
+                                                     uint32_t max_depth) {
+  std::unordered_map<std::string, Location> out;
+  if (pointers.empty()) return out;
+  Scanner scanner(bytes, max_depth, false);
+  scanner.find_all(pointers);
+  scanner.run();
+  // Line and column of every offset in one pass over the bytes before the last.
+  std::vector<std::pair<uint64_t, const std::string*>> found;
+  for (const auto& [pointer, offset] : scanner.offsets()) found.emplace_back(offset, &pointer);
+  std::sort(found.begin(), found.end());
+  Location at;
+  uint64_t k = 0;
+  for (const auto& [offset, pointer] : found) {
+    for (; k < offset && k < bytes.size(); ++k) {
+      if (bytes[k] == '\n') {
+        ++at.line;
+        at.column = 1;
+      } else if ((static_cast<unsigned char>(bytes[k]) & 0xC0) != 0x80) {
+        ++at.column;
+      }
+    }
+    at.offset = offset;
+    out.emplace(*pointer, at);
+  }
+  return out;
 }
 
 std::optional<Location> locate(std::string_view bytes, std::string_view pointer, uint32_t max_depth) {

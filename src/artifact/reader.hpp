@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 namespace invar::artifact {
 
@@ -59,7 +61,8 @@ ParseResult parse(std::string_view bytes, const ReadLimits& limits, bool padded 
 inline constexpr size_t kPrefaultMinBytes = 8 << 20;
 
 // Where a value is in the source bytes: byte offset and length (0 for a
-// container: only its start), 1-based line and byte column.
+// container: only its start), 1-based line and column (in characters:
+// Unicode code points).
 struct Location {
   uint64_t offset = 0;
   uint64_t length = 0;
@@ -67,6 +70,13 @@ struct Location {
   uint64_t column = 1;
 };
 Location line_column(std::string_view bytes, uint64_t offset);
+
+// Where each of `pointers` is in `bytes` (a document that parses): one
+// forward scan that stops once all are found (pointers absent from the
+// document are absent from the result). For reporting violations: run only
+// when there are some, never on the accept path. Lengths are not set.
+std::unordered_map<std::string, Location> locate_all(std::string_view bytes, const std::vector<std::string>& pointers,
+                                                     uint32_t max_depth);
 
 // The value at JSON Pointer `pointer` in `bytes` (a document that parses),
 // found by one forward scan that stops there; nullopt when absent. For

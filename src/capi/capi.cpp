@@ -9,6 +9,7 @@
 #include <string>
 
 #include "invar/gate.hpp"
+#include "invar/report.hpp"
 #include "invar/invar.h"
 #include "invar/invar.hpp"
 
@@ -344,6 +345,40 @@ char* invar_report_json(const invar_report* report) {
   } catch (...) {
     return nullptr;
   }
+}
+
+char* invar_report_render(const invar_report* report, const char* format) {
+  if (!report || !format) {
+    fail(INVAR_E_ARGUMENT, "invar_report_render: report or format is NULL");
+    return nullptr;
+  }
+  try {
+    const invar::ReportFormat* f = invar::find_report_format(format);
+    if (!f) {
+      fail(INVAR_E_ARGUMENT, std::string("invar_report_render: unknown format \"") + format + "\" (valid: " +
+                                 invar::report_format_names() + ")");
+      return nullptr;
+    }
+    ok();
+    if (report->decision) return copy_string(invar::render_decision(*f, *report->decision, report->stream));
+    return copy_string(f->render({report->report}, {}));
+  } catch (...) {
+    fail(INVAR_E_IO, "invar_report_render: out of memory");
+    return nullptr;
+  }
+}
+
+invar_status invar_report_violation_location(const invar_report* report, size_t index, uint64_t* line,
+                                             uint64_t* column) {
+  return guarded([&] {
+    REQUIRE_ARG(line && column, "invar_report_violation_location: line or column is NULL");
+    *line = *column = 0;
+    REQUIRE_ARG(report, "invar_report_violation_location: report is NULL");
+    REQUIRE_ARG(index < report->report.violations.size(), "invar_report_violation_location: index out of range");
+    *line = report->report.violations[index].line;
+    *column = report->report.violations[index].column;
+    return ok();
+  });
 }
 
 char* invar_report_text(const invar_report* report) {

@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "invar/report.hpp"
 
 namespace invar::cli {
 
@@ -71,7 +72,8 @@ int run_check(const CheckArgs& args) {
     baseline = std::move(measured.value());
     context.baseline = &*baseline;
   }
-  bool color = use_color(args.format);
+  const ReportFormat& format = *find_report_format(args.format);  // checked by --format's validator
+  const RenderOptions render{use_color(args.format), args.quiet};
   std::vector<Report> reports;
   int code = kAccept;
   for (const auto& path : args.artifacts) {
@@ -82,14 +84,14 @@ int run_check(const CheckArgs& args) {
       continue;
     }
     if (report->verdict == Verdict::reject && code == kAccept) code = kReject;
-    if (args.format == "human") std::fputs(render_human(*report, {color, args.quiet}).c_str(), stdout);
+    if (format.streams) std::fputs(format.render({*report}, render).c_str(), stdout);
     if (args.stats) {
       std::fflush(stdout);
       std::fputs(render_stats(*report).c_str(), stderr);
     }
     reports.push_back(std::move(report.value()));
   }
-  if (args.format == "json") std::fputs(render_json(reports).c_str(), stdout);
+  if (!format.streams) std::fputs(format.render(reports, render).c_str(), stdout);
   return code;
 }
 
@@ -106,7 +108,7 @@ std::function<int()> add_check(CLI::App& app) {
   cmd->add_option("--baseline", args->baseline,
                   "Compare delta-family invariants (delta, churn, monotonic, immutable) with this artifact");
   cmd->add_option("--now", args->now, "The clock for freshness invariants (RFC 3339); default: the system clock");
-  cmd->add_option("--format", args->format, "Output format")->check(CLI::IsMember({"human", "json"}));
+  add_report_format(cmd, args->format);
   cmd->add_flag("--quiet,-q", args->quiet, "Human format: print only the summary line per artifact");
   cmd->add_option("--threads", args->threads, kThreadsHelp)->check(CLI::Range(0u, 256u));
   cmd->add_flag("--stats", args->stats,

@@ -1,5 +1,7 @@
 #include "cli/common.hpp"
 
+#include "invar/report.hpp"
+
 #include <pwd.h>
 #include <unistd.h>
 
@@ -51,6 +53,20 @@ std::string who(const std::string& by) {
 
 bool use_color(const std::string& format) {
   return format == "human" && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
+}
+
+void add_report_format(CLI::App* cmd, std::string& format) {
+  std::vector<std::string> names;
+  std::string help = "Output format (default human):";
+  for (const auto& f : report_formats()) {
+    names.emplace_back(f.name);
+    help += "\n  " + std::string(f.name) + ": " + std::string(f.help);
+  }
+  cmd->add_option("--format", format, help)->check(CLI::IsMember(names));
+}
+
+void add_plain_format(CLI::App* cmd, std::string& format) {
+  cmd->add_option("--format", format, "Output format: human (default) or json")->check(CLI::IsMember({"human", "json"}));
 }
 
 void add_store_flags(CLI::App* cmd, StoreFlags& f, bool required, bool writer) {

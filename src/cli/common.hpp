@@ -57,6 +57,12 @@ void add_store_flags(CLI::App* cmd, StoreFlags& flags, bool required, bool write
 // The password of --etcd-user comes from INVAR_ETCD_PASSWORD (never a flag: argv is public).
 Result<StateStore> open_store(const StoreFlags& flags);
 
+// --format with every report format of the registry (invar/report.hpp):
+// its choices and help come from there; an unknown name lists them.
+void add_report_format(CLI::App* cmd, std::string& format);
+// --format human|json, for the commands whose output is not a report.
+void add_plain_format(CLI::App* cmd, std::string& format);
+
 // --threads: 0 means one per core.
 unsigned threads_or_all(unsigned requested);
 constexpr const char* kThreadsHelp =

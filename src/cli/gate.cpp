@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "invar/report.hpp"
 #include "invar/gate.hpp"
 
 namespace invar::cli {
@@ -50,7 +51,6 @@ void add_state_flags(CLI::App* cmd, StateArgs& args, bool stream_required) {
   auto* s = cmd->add_option("--stream", args.stream, "Stream name: 1-128 of A-Z a-z 0-9 . _ -");
   if (stream_required) s->required();
   cmd->add_option("--now", args.now, "The clock (RFC 3339); default: the system clock");
-  cmd->add_option("--format", args.format, "Output format")->check(CLI::IsMember({"human", "json"}));
 }
 
 void add_flap_flags(CLI::App* cmd, StateArgs& args) {
@@ -149,8 +149,9 @@ int run_gate(const GateArgs& args) {
     print_error(d.error(), args.format);
     return kCannotJudge;
   }
-  if (args.format == "json") std::fputs(render_decision_json(*d, args.stream).c_str(), stdout);
-  else std::fputs(render_decision_human(*d, {use_color(args.format), args.quiet}).c_str(), stdout);
+  std::fputs(render_decision(*find_report_format(args.format), *d, args.stream, {use_color(args.format), args.quiet})
+                 .c_str(),
+             stdout);
   std::fflush(stdout);
   write_metrics(args.metrics, render_metrics(*d, args.stream, s->now_ms()));
   switch (d->action) {
@@ -298,6 +299,7 @@ std::function<int()> add_gate(CLI::App& app) {
   cmd->footer(kExitCodes);
   cmd->add_option("--contract", args->contract, "Contract file")->required();
   add_state_flags(cmd, *args, true);
+  add_report_format(cmd, args->format);
   cmd->add_option("--out", args->out, "Where to publish: the candidate on accept, the LKG on pin (atomic replace)");
   cmd->add_option("artifact", args->artifact, "The candidate artifact")->required();
   cmd->add_flag("--dry-run", args->dry_run, "Evaluate and report; change no state and publish nothing (shadow mode)");
@@ -368,6 +370,7 @@ std::function<int()> add_init(CLI::App& app) {
   cmd->footer("Exit codes: 0 created (and seeded), 1 the seed is rejected (nothing created), 3 cannot (exists, bad usage)\n");
   cmd->add_option("--contract", args->contract, "The contract the stream is created for")->required();
   add_state_flags(cmd, *args, true);
+  add_plain_format(cmd, args->format);
   cmd->add_option("artifact", args->artifact, "A first LKG, judged by the stateless invariants (needs --reason)");
   cmd->add_option("--reason", args->reason, "Why the seed can be trusted (recorded in the journal)");
   cmd->add_option("--by", args->by, kByHelp);
@@ -379,6 +382,7 @@ std::function<int()> add_waive(CLI::App& app) {
   auto* cmd = app.add_subcommand("waive", "Waive one invariant of a stream for a while, with a recorded reason");
   cmd->add_option("--contract", args->contract, "Contract file (the id must be in it and waivable)")->required();
   add_state_flags(cmd, *args, true);
+  add_plain_format(cmd, args->format);
   cmd->add_option("id", args->ids, "The invariant ids to waive (all are validated before any is recorded)")->required();
   cmd->add_option("--by", args->by, kByHelp);
   cmd->add_option("--reason", args->reason, "Why (recorded in the journal)")->required();
@@ -392,7 +396,7 @@ std::function<int()> add_status(CLI::App& app) {
   add_store_flags(cmd, args->store, true, false);
   cmd->add_option("stream", args->stream, "The stream (default: every stream)");
   cmd->add_option("--now", args->now, "The clock (RFC 3339); default: the system clock");
-  cmd->add_option("--format", args->format, "Output format")->check(CLI::IsMember({"human", "json"}));
+  add_plain_format(cmd, args->format);
   cmd->add_option("--metrics", args->metrics,
                   "Also write Prometheus metrics of the streams to this file, atomically (a failure is a warning)");
   cmd->add_flag("--repair", args->repair,
@@ -418,7 +422,7 @@ std::function<int()> add_history(CLI::App& app) {
   add_store_flags(cmd, args->store, true, false);
   cmd->add_option("stream", args->stream, "The stream")->required();
   cmd->add_option("--limit", args->limit, "Records shown (default 50)");
-  cmd->add_option("--format", args->format, "Output format")->check(CLI::IsMember({"human", "json"}));
+  add_plain_format(cmd, args->format);
   return [args] { return run_history(*args); };
 }
 
@@ -428,6 +432,7 @@ std::function<int()> add_backtest(CLI::App& app) {
   cmd->footer("Exit codes: 0 no verdict would flip, 1 some would, 3 cannot judge\n");
   cmd->add_option("--contract", args->contract, "The new contract")->required();
   add_state_flags(cmd, *args, true);
+  add_plain_format(cmd, args->format);
   cmd->add_option("--threads", args->threads, kThreadsHelp)->check(CLI::Range(0u, 256u));
   return [args] { return run_backtest(*args); };
 }

@@ -11,7 +11,7 @@ int main(int argc, char** argv) {
   using namespace invar::cli;
   CLI::App app{"invar: a gate for generated configuration artifacts", "invar"};
   app.footer(kExitCodes);
-  app.set_version_flag("--version", "invar 0.1.0");
+  app.set_version_flag("--version", invar::build_info());
   app.require_subcommand(1);
   using Add = std::function<int()> (*)(CLI::App&);
   const std::pair<std::string_view, Add> table[] = {{"check", add_check},     {"gate", add_gate},

@@ -183,6 +183,7 @@ Report check(const Plan& plan, std::string_view bytes, const CheckContext& conte
       if (stats) stats->invariants.clear();
     }
     engine::finish(plan, report);
+    engine::locate_violations(plan, bytes, report);  // also a problem the scan found: the bytes parsed
     if (stats) {
       stats->scan_ms = scan_ms;
       stats->evaluate_ms = engine::ms_since(start);

@@ -49,8 +49,27 @@ unsigned threads_for(const Plan& plan, uint64_t size) {
 }
 
 Report unreadable(const Plan& plan, const artifact::ReadProblem& p) {
-  return unreadable(plan, p.rule, p.message, p.pointer, p.rule == "size" ? size_expectation(plan) : "one strict JSON document",
-                    p.line ? "line " + std::to_string(p.line) + ", column " + std::to_string(p.column) : p.message);
+  Report report = unreadable(plan, p.rule, p.message, p.pointer,
+                             p.rule == "size" ? size_expectation(plan) : "one strict JSON document",
+                             p.line ? "line " + std::to_string(p.line) + ", column " + std::to_string(p.column) : p.message);
+  report.violations.front().line = p.line;
+  report.violations.front().column = p.column;
+  return report;
+}
+
+void locate_violations(const Plan& plan, std::string_view bytes, Report& report) {
+  std::vector<std::string> pointers;
+  for (const auto& v : report.violations)
+    if (v.line == 0) pointers.push_back(v.pointer);
+  if (pointers.empty()) return;
+  std::sort(pointers.begin(), pointers.end());
+  pointers.erase(std::unique(pointers.begin(), pointers.end()), pointers.end());
+  auto where = artifact::locate_all(bytes, pointers, plan.read_limits.max_depth);
+  for (auto& v : report.violations)
+    if (auto it = where.find(v.pointer); v.line == 0 && it != where.end()) {
+      v.line = it->second.line;
+      v.column = it->second.column;
+    }
 }
 
 Candidate read(const Plan& plan, std::string_view bytes, bool padded, bool scan) {

@@ -36,6 +36,10 @@ Candidate read(const Plan& plan, std::string_view bytes, bool padded = false, bo
 Report unreadable(const Plan& plan, std::string rule, std::string message, std::string pointer, std::string expected,
                   std::string actual);
 Report unreadable(const Plan& plan, const artifact::ReadProblem& problem);
+// Sets the line and column of each violation whose pointer is in `bytes`
+// (a document that parsed): one more pass over the bytes, for reports that
+// have violations (never on the accept path).
+void locate_violations(const Plan& plan, std::string_view bytes, Report& report);
 std::string size_expectation(const Plan& plan);
 
 // The threads one check of `size` bytes may use: Options::threads (1 to 64)

@@ -461,6 +461,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     }
     if (c.document) apply_waivers(plan, in_force, c.report);
     engine::finish(plan, c.report);
+    if (c.document) engine::locate_violations(plan, bytes, c.report);
     d.report = std::move(c.report);
     if (options.observe && c.document)
       d.observed = engine::observe(plan, c.document->root, c.measures, baseline.measures ? &*baseline.measures : nullptr, now);

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "invar/invar.hpp"
+#include "invar/report.hpp"
+#include "report/escape.hpp"
 #include "report/render.hpp"
 
 namespace invar {
@@ -30,6 +32,29 @@ Palette palette(bool color) {
 }  // namespace
 
 constexpr size_t kShownPerInvariant = 3;  // the human format's sample; JSON has them all
+
+namespace {
+
+// Text from a report as one line a terminal shows as is: control characters
+// (an artifact's value may hold ESC sequences, CR, LF) as \uXXXX, invalid
+// UTF-8 as U+FFFD.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (char ch : report::valid_utf8(text)) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) out += fmt::format("\\u{:04x}", c);
+    else out += ch;
+  }
+  return out;
+}
+
+// "FILE:LINE:COL /pointer" when the line is known, else "/pointer".
+std::string where(const Report& report, const Violation& v) {
+  std::string pointer = v.pointer.empty() ? "/" : v.pointer;
+  return printable(v.line ? location_of(report, v) + " " + pointer : pointer);
+}
+
+}  // namespace
 
 std::string render_human(const Report& report, const RenderOptions& options) {
   Palette c = palette(options.color);
@@ -61,41 +86,42 @@ std::string render_human(const Report& report, const RenderOptions& options) {
     bool is_waived = result && result->outcome == Outcome::waived;
     bool error = first.severity == Severity::error && !is_waived;
     std::string mark = fmt::format("{}{}{} {}{}{} [{}{}]", error ? c.red : c.yellow, is_waived ? "~" : (error ? "x" : "!"),
-                                   c.reset, c.bold, id, c.reset, first.kind,
+                                   c.reset, c.bold, printable(id), c.reset, printable(first.kind),
                                    is_waived ? ", waived" : (first.severity == Severity::error ? "" : ", warn"));
     auto details = [&](const Violation& v, const char* indent) {
       if (!v.expected.empty() || !v.actual.empty())
-        out += fmt::format("{}{}expected:{} {}  {}actual:{} {}\n", indent, c.dim, c.reset, v.expected, c.dim, c.reset,
-                           v.actual);
-      if (!v.baseline.empty()) out += fmt::format("{}{}baseline:{} {}\n", indent, c.dim, c.reset, v.baseline);
-      if (!v.schema_location.empty()) out += fmt::format("{}{}schema:{} {}\n", indent, c.dim, c.reset, v.schema_location);
-      for (const auto& line : v.explain) out += fmt::format("{}{}\n", indent, line);
+        out += fmt::format("{}{}expected:{} {}  {}actual:{} {}\n", indent, c.dim, c.reset, printable(v.expected), c.dim,
+                           c.reset, printable(v.actual));
+      if (!v.baseline.empty()) out += fmt::format("{}{}baseline:{} {}\n", indent, c.dim, c.reset, printable(v.baseline));
+      if (!v.schema_location.empty())
+        out += fmt::format("{}{}schema:{} {}\n", indent, c.dim, c.reset, printable(v.schema_location));
+      for (const auto& line : v.explain) out += fmt::format("{}{}\n", indent, printable(line));
     };
     if (total == 1) {
-      out += fmt::format("{} at {}: {}\n", mark, first.pointer.empty() ? "/" : first.pointer, first.message);
+      out += fmt::format("{} at {}: {}\n", mark, where(report, first), printable(first.message));
       details(first, "    ");
     } else {
       out += fmt::format("{}: {} violations\n", mark, total);
       for (size_t k = 0; k < group.size() && k < kShownPerInvariant; ++k) {
         const Violation& v = *group[k];
-        out += fmt::format("    at {}: {}\n", v.pointer.empty() ? "/" : v.pointer, v.message);
+        out += fmt::format("    at {}: {}\n", where(report, v), printable(v.message));
         details(v, "      ");
       }
       if (total > kShownPerInvariant)
         out += fmt::format("    ... and {} more (--format json lists them)\n", total - kShownPerInvariant);
     }
-    if (!first.why.empty()) out += fmt::format("    {}why:{} {}\n", c.dim, c.reset, first.why);
-    if (is_waived) out += fmt::format("    {}{}{}\n", c.yellow, result->note, c.reset);
+    if (!first.why.empty()) out += fmt::format("    {}why:{} {}\n", c.dim, c.reset, printable(first.why));
+    if (is_waived) out += fmt::format("    {}{}{}\n", c.yellow, printable(result->note), c.reset);
   }
   for (const auto& r : report.invariants) {
     if (options.quiet || r.outcome != Outcome::skipped || r.note.empty()) continue;
-    out += fmt::format("{}-{} {} [{}] skipped: {}\n", c.dim, c.reset, r.id, r.kind, r.note);
+    out += fmt::format("{}-{} {} [{}] skipped: {}\n", c.dim, c.reset, printable(r.id), r.kind, printable(r.note));
   }
   bool accepted = report.verdict == Verdict::accept;
   out += fmt::format("{}{}{} {} (contract {}): {} invariants, {} passed, {} failed, {} warned, {} skipped{}\n",
                      options.candidate ? c.dim : (accepted ? c.green : c.red),
                      options.candidate ? "candidate" : (accepted ? "ACCEPT" : "REJECT"), c.reset,
-                     report.artifact.empty() ? "<artifact>" : report.artifact, report.contract, report.invariants.size(),
+                     printable(report.artifact.empty() ? "<artifact>" : report.artifact), printable(report.contract), report.invariants.size(),
                      passed, failed, warned, skipped, waived ? fmt::format(", {} waived", waived) : "");
   return out;
 }
@@ -134,6 +160,10 @@ nlohmann::json report_to_json(const Report& report) {
     json j = {{"invariant", v.invariant}, {"kind", v.kind},         {"family", v.family},
               {"severity", to_string(v.severity)}, {"message", v.message}, {"pointer", v.pointer},
               {"expected", v.expected},   {"actual", v.actual}};
+    if (v.line) {
+      j["line"] = v.line;
+      j["column"] = v.column;
+    }
     if (!v.baseline.empty()) j["baseline"] = v.baseline;
     if (!v.why.empty()) j["why"] = v.why;
     if (!v.schema_location.empty()) j["schema_location"] = v.schema_location;

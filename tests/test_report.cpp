@@ -1,0 +1,279 @@
+// include/invar/report.hpp: the format registry, each format's exact output
+// (golden files in tests/golden/, one report with every outcome and content
+// that tries to break each syntax), SARIF validated against the official
+// schema, JUnit parsed as XML, and violations located by line and column.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "helpers.hpp"
+#include "invar/invar.h"
+#include "invar/report.hpp"
+#include "process.hpp"
+
+using nlohmann::json;
+using test::contains;
+
+namespace {
+
+// Text that tries to break every format: XML's "]]>" and markup, control
+// characters, invalid UTF-8, GitHub's escapes (% CR LF : ,), TAP's '#'.
+const std::string kNasty = "a]]>b <x> & \"q\" 'a' \x01\x1f tab\there %25 50% # not a directive\r\nline2 \xff\xfe end";
+
+invar::Report nasty_report() {
+  invar::Report r;
+  r.contract = "demo<contract>";
+  r.artifact = "configs/a b.json";
+  r.verdict = invar::Verdict::reject;
+  using invar::Outcome;
+  using invar::Severity;
+  r.invariants = {{"ok.one", "count", Severity::error, Outcome::pass, 0, ""},
+                  {"bad:id,1", "match", Severity::error, Outcome::fail, 3, ""},
+                  {"warn.size", "count", Severity::warn, Outcome::fail, 1, ""},
+                  {"delta.growth", "delta", Severity::error, Outcome::skipped, 0, "no baseline"},
+                  {"waived.count", "count", Severity::error, Outcome::waived, 1, "waived by ops until 2026-12-03T00:00:00Z: " + kNasty}};
+  invar::Violation v;
+  v.invariant = "bad:id,1";
+  v.kind = "match";
+  v.family = "schema";
+  v.message = "value does not match: " + kNasty;
+  v.pointer = "/rules/0/expr";
+  v.line = 12;
+  v.column = 7;
+  v.expected = "matches \"^[a-z]+$\"";
+  v.actual = kNasty;
+  v.why = "the consumer compiles every rule";
+  r.violations.push_back(v);
+  v.pointer = "/rules/4/expr";
+  v.line = 40;
+  v.column = 3;
+  v.message = "second";
+  r.violations.push_back(v);
+  invar::Violation w;
+  w.invariant = "warn.size";
+  w.kind = "count";
+  w.family = "cardinality";
+  w.severity = Severity::warn;
+  w.message = "count is 90, near max 100";
+  w.pointer = "";
+  r.violations.push_back(w);
+  invar::Violation x = w;
+  x.invariant = "waived.count";
+  x.severity = Severity::error;
+  x.message = "count is 101, over max 100";
+  x.line = 1;
+  x.column = 1;
+  r.violations.push_back(x);
+  invar::Violation s;
+  s.invariant = "artifact.duplicate-key";
+  s.kind = "artifact";
+  s.family = "artifact";
+  s.message = "duplicate key \"a\"";
+  s.pointer = "/a";
+  s.line = 3;
+  s.column = 5;
+  r.violations.push_back(s);
+  return r;
+}
+
+std::string golden_path(const std::string& name) { return test::source("tests/golden/" + name); }
+
+// Compares with the golden file; INVAR_UPDATE_GOLDEN=1 rewrites it instead.
+void check_golden(const std::string& name, const std::string& actual) {
+  if (std::getenv("INVAR_UPDATE_GOLDEN")) {
+    test::spit(golden_path(name), actual);
+    WARN("rewrote " << golden_path(name));
+    return;
+  }
+  INFO("golden " << name << " (INVAR_UPDATE_GOLDEN=1 rewrites it after a deliberate change)");
+  CHECK(actual == test::slurp(golden_path(name)));
+}
+
+// python3 with the jsonschema module, or the reason the check cannot run.
+bool have_python_jsonschema() { return std::system("python3 -c 'import jsonschema' >/dev/null 2>&1") == 0; }
+
+void require_valid_sarif(const std::string& path) {
+  std::string schema = test::source("../shared/sarif/sarif-schema-2.1.0.json");
+  if (!std::filesystem::exists(schema)) {
+    WARN("../shared/sarif/sarif-schema-2.1.0.json is absent: SARIF output was not validated");
+    return;
+  }
+  if (!have_python_jsonschema()) {
+    if (std::getenv("CI")) FAIL("python3-jsonschema is not installed (scripts/install-deps installs it)");
+    WARN("python3-jsonschema is not installed: SARIF output was not validated");
+    return;
+  }
+  std::string out = path + ".validation";
+  std::string command = "python3 -c 'import json, sys, jsonschema; "
+                        "schema = json.load(open(sys.argv[1])); doc = json.load(open(sys.argv[2])); "
+                        "jsonschema.Draft4Validator.check_schema(schema); "
+                        "errors = list(jsonschema.Draft4Validator(schema).iter_errors(doc)); "
+                        "[print(e.json_path if hasattr(e, \"json_path\") else list(e.path), e.message) for e in errors]; "
+                        "sys.exit(1 if errors else 0)' '" + schema + "' '" + path + "' > '" + out + "' 2>&1";
+  int rc = std::system(command.c_str());
+  INFO(test::slurp(out));
+  REQUIRE(rc == 0);
+}
+
+void require_well_formed_xml(const std::string& path) {
+  std::string out = path + ".parse";
+  std::string command = "python3 -c 'import sys, xml.etree.ElementTree as ET; root = ET.parse(sys.argv[1]).getroot(); "
+                        "assert root.tag == \"testsuites\", root.tag' '" + path + "' > '" + out + "' 2>&1";
+  int rc = std::system(command.c_str());
+  INFO(test::slurp(out));
+  REQUIRE(rc == 0);
+}
+
+}  // namespace
+
+TEST_CASE("report formats: one registry names them, finds them and lists them", "[report]") {
+  std::vector<std::string> names;
+  for (const auto& f : invar::report_formats()) {
+    names.emplace_back(f.name);
+    CHECK_FALSE(f.help.empty());
+    CHECK(f.render != nullptr);
+  }
+  CHECK(names == std::vector<std::string>{"human", "json", "sarif", "junit", "github", "tap"});
+  CHECK(invar::report_format_names() == "human, json, sarif, junit, github, tap");
+  REQUIRE(invar::find_report_format("sarif"));
+  CHECK(invar::find_report_format("sarif")->name == "sarif");
+  CHECK(invar::find_report_format("SARIF") == nullptr);
+  CHECK(invar::find_report_format("") == nullptr);
+  auto r = test::invar({"check", "--contract", test::source("rules/feature-file.contract.json"), "--format", "xml",
+                        test::source("examples/cloudflare-2025-features/good.json")});
+  CHECK(r.exit == 3);
+  CHECK(contains(r.out, "--format: xml not in {human,json,sarif,junit,github,tap}"));
+}
+
+TEST_CASE("report formats: each format's exact output for every outcome and hostile content", "[report]") {
+  const auto report = nasty_report();
+  for (const auto& f : invar::report_formats()) {
+    INFO(f.name);
+    check_golden("nasty." + std::string(f.name), f.render({report, report}, {}));
+  }
+}
+
+TEST_CASE("report formats: SARIF validates against the official 2.1.0 schema, also with hostile content", "[report]") {
+  test::TempDir tmp;
+  std::string path = tmp / "nasty.sarif";
+  test::spit(path, invar::render_sarif({nasty_report()}));
+  require_valid_sarif(path);
+  auto sarif = json::parse(test::slurp(path));
+  const auto& run = sarif["runs"][0];
+  CHECK(run["tool"]["driver"]["name"] == "invar");
+  CHECK(run["columnKind"] == "unicodeCodePoints");
+  // One rule per invariant, results pointing at them, located, levels by severity.
+  CHECK(run["tool"]["driver"]["rules"].size() == 6);  // 5 invariants and artifact.duplicate-key
+  const auto& first = run["results"][0];
+  CHECK(first["ruleId"] == "bad:id,1");
+  CHECK(run["tool"]["driver"]["rules"][first["ruleIndex"].get<size_t>()]["id"] == "bad:id,1");
+  CHECK(first["level"] == "error");
+  CHECK(first["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "configs/a%20b.json");
+  CHECK(first["locations"][0]["physicalLocation"]["region"]["startLine"] == 12);
+  CHECK(first["locations"][0]["physicalLocation"]["region"]["startColumn"] == 7);
+  CHECK(run["results"][2]["level"] == "warning");
+  CHECK_FALSE(run["results"][2]["locations"][0]["physicalLocation"].contains("region"));  // no line known
+  CHECK(run["results"][3]["suppressions"][0]["kind"] == "external");  // waived
+  // From the CLI, on the bundled incident: validates too.
+  auto r = test::invar({"check", "--contract", test::source("rules/feature-file.contract.json"), "--format", "sarif",
+                        test::source("examples/cloudflare-2025-features/bad.json")});
+  CHECK(r.exit == 1);
+  test::spit(tmp / "cli.sarif", r.out);
+  require_valid_sarif(tmp / "cli.sarif");
+}
+
+TEST_CASE("report formats: JUnit is well-formed XML whatever the content, one testsuite per artifact", "[report]") {
+  test::TempDir tmp;
+  std::string path = tmp / "nasty.xml";
+  test::spit(path, invar::render_junit({nasty_report(), nasty_report()}));
+  require_well_formed_xml(path);
+  std::string xml = test::slurp(path);
+  CHECK_FALSE(contains(xml, "]]>"));
+  CHECK_FALSE(contains(xml, "\x01"));
+  CHECK(contains(xml, "<testsuites name=\"invar\" tests=\"12\" failures=\"4\" errors=\"0\" skipped=\"4\">"));
+  auto r = test::invar({"check", "--contract", test::source("rules/feature-file.contract.json"), "--format", "junit",
+                        test::source("examples/cloudflare-2025-features/good.json"),
+                        test::source("examples/cloudflare-2025-features/bad.json")});
+  CHECK(r.exit == 1);
+  test::spit(tmp / "cli.xml", r.out);
+  require_well_formed_xml(tmp / "cli.xml");
+  CHECK(contains(r.out, "... and 56 more"));  // 106 violations, 50 listed
+}
+
+TEST_CASE("report formats: GitHub commands escape %, CR, LF in messages and : , in properties", "[report]") {
+  std::string out = invar::render_github({nasty_report()});
+  CHECK(contains(out, "::error file=configs/a b.json,line=12,col=7,title=bad%3Aid%2C1 [match]::at /rules/0/expr: "));
+  CHECK(contains(out, "%2525 50%25"));
+  CHECK(contains(out, "%0D%0Aline2"));
+  CHECK(contains(out, "::warning file=configs/a b.json,title=warn.size [count]::count is 90, near max 100"));
+  CHECK(contains(out, "::notice file=configs/a b.json,line=1,col=1,title=waived.count [count] (waived)::"));
+  // Every line is one command or the summary: no raw CR or LF inside a command.
+  size_t lines = 0;
+  for (char c : out) lines += c == '\n';
+  CHECK(lines == 6);
+  CHECK_FALSE(contains(out, "\r"));
+  CHECK_FALSE(contains(out, "\x01"));
+}
+
+TEST_CASE("report formats: violations are located by line and column (characters) in the artifact", "[report]") {
+  test::TempDir tmp;
+  test::spit(tmp / "s.json", R"({"properties": {"b": {"items": {"type": "integer"}}}})");
+  test::spit(tmp / "a.json", "{\n  \"n\xc3\xa9v\": \"\xc3\xa9\", \"b\": [1, \"x\"]\n}\n");
+  auto r = test::invar({"check", "--schema", tmp / "s.json", "--format", "json", tmp / "a.json"});
+  REQUIRE(r.exit == 1);
+  auto v = json::parse(r.out)["reports"][0]["violations"][0];
+  CHECK(v["pointer"] == "/b/1");
+  CHECK(v["line"] == 2);
+  CHECK(v["column"] == 24);  // 26 in bytes: two characters before it take two bytes each
+  auto human = test::invar({"check", "--schema", tmp / "s.json", tmp / "a.json"});
+  CHECK(contains(human.out, tmp / "a.json:2:24 /b/1: "));
+  // A reading problem is located too.
+  test::spit(tmp / "broken.json", "{\n  \"a\": 1,,\n}");
+  auto broken = test::invar({"check", "--schema", tmp / "s.json", "--format", "github", tmp / "broken.json"});
+  CHECK(broken.exit == 1);
+  CHECK(contains(broken.out, "::error file=" + tmp / "broken.json" + ",line=2,col="));
+  // An accepted artifact has no violations to locate; nothing else changes.
+  test::spit(tmp / "ok.json", R"({"b": [1, 2]})");
+  CHECK(test::invar({"check", "--schema", tmp / "s.json", "--format", "sarif", tmp / "ok.json"}).exit == 0);
+}
+
+TEST_CASE("report formats: the gate renders its candidate's report in the CI formats", "[report]") {
+  test::TempDir tmp;
+  std::string contract = test::source("rules/feature-file.contract.json");
+  std::string state = tmp / "state";
+  REQUIRE(test::invar({"init", "--state", state, "--stream", "bot", "--contract", contract, "--by", "t"}).exit == 0);
+  auto r = test::invar({"gate", "--state", state, "--stream", "bot", "--contract", contract, "--out", tmp / "out.json",
+                        "--format", "sarif", test::source("examples/cloudflare-2025-features/bad.json")});
+  CHECK(r.exit == 1);  // no LKG yet: reject
+  test::spit(tmp / "gate.sarif", r.out);
+  require_valid_sarif(tmp / "gate.sarif");
+  auto tap = test::invar({"gate", "--state", state, "--stream", "bot", "--contract", contract, "--out", tmp / "out.json",
+                          "--format", "tap", test::source("examples/cloudflare-2025-features/good.json")});
+  CHECK(tap.exit == 0);
+  CHECK(contains(tap.out, "TAP version 13\n1..5\nok 1 - "));
+  CHECK_FALSE(contains(tap.out, "not ok"));
+}
+
+TEST_CASE("report formats: the C ABI renders any format and locates violations", "[report][capi]") {
+  std::string bad = test::slurp(test::source("examples/cloudflare-2025-features/bad.json"));
+  invar_contract* c = nullptr;
+  REQUIRE(invar_contract_load(test::source("rules/feature-file.contract.json").c_str(), &c) == INVAR_OK);
+  invar_report* r = nullptr;
+  REQUIRE(invar_check(c, bad.data(), bad.size(), nullptr, 0, 0, &r) == INVAR_OK);
+  char* junit = invar_report_render(r, "junit");
+  REQUIRE(junit);
+  CHECK(contains(junit, "<testsuites name=\"invar\""));
+  invar_string_free(junit);
+  CHECK(invar_report_render(r, "yaml") == nullptr);
+  CHECK(std::string(invar_last_error()) ==
+        "invar_report_render: unknown format \"yaml\" (valid: human, json, sarif, junit, github, tap)");
+  uint64_t line = 0, column = 0;
+  REQUIRE(invar_report_violation_location(r, 0, &line, &column) == INVAR_OK);
+  CHECK(line == 4);
+  CHECK(column == 15);
+  CHECK(invar_report_violation_location(r, 100000, &line, &column) == INVAR_E_ARGUMENT);
+  invar_report_free(r);
+  invar_contract_free(c);
+}
