@@ -18,5 +18,6 @@ std::function<int()> add_show(CLI::App& app);
 std::function<int()> add_suggest(CLI::App& app);
 std::function<int()> add_backtest(CLI::App& app);
 std::function<int()> add_watch(CLI::App& app);
+std::function<int()> add_test(CLI::App& app);
 
 }  // namespace invar::cli

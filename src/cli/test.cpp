@@ -1,0 +1,384 @@
+// invar test: contract unit tests kept next to contracts (conftest verify,
+// `jsonschema test`). A test file (*.test.json) names a contract and cases:
+// an artifact (a file, or inline JSON), an optional baseline and clock, and
+// what the contract must decide. docs/ci.md describes the format.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "artifact/reader.hpp"
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "common/files.hpp"
+#include "invar/report.hpp"
+#include "report/escape.hpp"
+
+namespace invar::cli {
+
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr uint64_t kMaxTestFileBytes = 16ull << 20;
+constexpr size_t kMaxCases = 10000;  // per file
+
+struct Expectation {
+  Verdict verdict = Verdict::accept;
+  std::optional<std::set<std::string>> failing;  // exact set, when given
+  std::map<std::string, uint64_t> violations;    // per id, when given
+};
+
+struct Case {
+  std::string name;
+  std::string artifact_path;            // or
+  std::optional<std::string> inline_artifact;
+  std::string baseline_path;
+  std::optional<std::string> inline_baseline;
+  std::optional<Time> now;
+  Expectation expect;
+};
+
+struct TestFile {
+  std::string path;
+  std::string contract_path;
+  std::vector<Case> cases;
+};
+
+struct CaseResult {
+  std::string name;
+  bool passed = false;
+  std::vector<std::string> problems;  // what differed
+  Report report;
+};
+
+struct FileResult {
+  std::string path;
+  std::string contract;
+  std::vector<CaseResult> cases;
+};
+
+// A located error in a test file: FILE:LINE:COL: /pointer: message.
+Error located(const std::string& path, std::string_view bytes, const std::string& pointer, const std::string& message) {
+  std::string where = path;
+  if (auto at = artifact::locate(bytes, pointer, 128))
+    where += ":" + std::to_string(at->line) + ":" + std::to_string(at->column);
+  return Error{ErrorCode::usage, where + ": " + (pointer.empty() ? "/" : pointer) + ": " + message, {}};
+}
+
+Result<TestFile> load_test_file(const std::string& path) {
+  auto bytes = files::read_file(path, kMaxTestFileBytes, "test file");
+  if (!bytes) return bytes.error();
+  json doc = json::parse(*bytes, nullptr, false);
+  if (doc.is_discarded()) {
+    // Where nlohmann stopped: find it with invar's own reader for a located message.
+    auto parsed = artifact::parse(*bytes, artifact::ReadLimits{});
+    std::string where = path;
+    if (parsed.problem && parsed.problem->line)
+      where += ":" + std::to_string(parsed.problem->line) + ":" + std::to_string(parsed.problem->column);
+    return Error{ErrorCode::usage,
+                 where + ": not a JSON test file" + (parsed.problem ? " (" + parsed.problem->message + ")" : ""), {}};
+  }
+  auto fail = [&](const std::string& pointer, const std::string& message) {
+    return located(path, *bytes, pointer, message);
+  };
+  auto unknown_keys = [&](const json& object, const std::string& pointer,
+                          std::initializer_list<std::string_view> known) -> std::optional<Error> {
+    for (const auto& [key, value] : object.items())
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        std::string list;
+        for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+        return fail(pointer + "/" + key, "unknown key \"" + key + "\" (known: " + list + ")");
+      }
+    return std::nullopt;
+  };
+  if (!doc.is_object()) return fail("", "a test file is an object with \"contract\" and \"tests\"");
+  if (auto e = unknown_keys(doc, "", {"$schema", "description", "contract", "tests"})) return *e;
+  if (!doc.contains("contract") || !doc["contract"].is_string())
+    return fail("", "\"contract\" (the contract's path, relative to the test file) is required");
+  if (!doc.contains("tests") || !doc["tests"].is_array() || doc["tests"].empty())
+    return fail("", "\"tests\" (a non-empty array of cases) is required");
+  if (doc["tests"].size() > kMaxCases) return fail("/tests", "more than " + std::to_string(kMaxCases) + " cases");
+  TestFile file;
+  file.path = path;
+  const fs::path dir = fs::path(path).parent_path();
+  auto relative = [&](const std::string& p) { return fs::path(p).is_absolute() ? p : (dir / p).string(); };
+  file.contract_path = relative(doc["contract"].get<std::string>());
+  std::set<std::string> names;
+  for (size_t i = 0; i < doc["tests"].size(); ++i) {
+    const json& c = doc["tests"][i];
+    const std::string at = "/tests/" + std::to_string(i);
+    if (!c.is_object()) return fail(at, "a case is an object");
+    if (auto e = unknown_keys(c, at, {"name", "description", "artifact", "inline", "baseline", "baseline_inline", "now",
+                                      "expect"}))
+      return *e;
+    Case t;
+    if (!c.contains("name") || !c["name"].is_string() || c["name"].get<std::string>().empty())
+      return fail(at, "\"name\" (a non-empty string) is required");
+    t.name = c["name"];
+    if (!names.insert(t.name).second) return fail(at + "/name", "another case has the name \"" + t.name + "\"");
+    if (c.contains("artifact") == c.contains("inline"))
+      return fail(at, "give exactly one of \"artifact\" (a file, relative to the test file) and \"inline\" (the JSON itself)");
+    if (c.contains("artifact")) {
+      if (!c["artifact"].is_string()) return fail(at + "/artifact", "a path (string)");
+      t.artifact_path = relative(c["artifact"]);
+      if (!fs::exists(t.artifact_path)) return fail(at + "/artifact", "no such file: " + t.artifact_path);
+    } else {
+      t.inline_artifact = c["inline"].dump();
+    }
+    if (c.contains("baseline") && c.contains("baseline_inline"))
+      return fail(at, "give at most one of \"baseline\" and \"baseline_inline\"");
+    if (c.contains("baseline")) {
+      if (!c["baseline"].is_string()) return fail(at + "/baseline", "a path (string)");
+      t.baseline_path = relative(c["baseline"]);
+      if (!fs::exists(t.baseline_path)) return fail(at + "/baseline", "no such file: " + t.baseline_path);
+    }
+    if (c.contains("baseline_inline")) t.inline_baseline = c["baseline_inline"].dump();
+    if (c.contains("now")) {
+      auto now = c["now"].is_string() ? parse_time(c["now"].get<std::string>()) : std::nullopt;
+      if (!now) return fail(at + "/now", "an RFC 3339 date-time such as \"2025-10-20T06:45:00Z\"");
+      t.now = *now;
+    }
+    if (!c.contains("expect") || !c["expect"].is_object()) return fail(at, "\"expect\" (an object) is required");
+    const json& x = c["expect"];
+    if (auto e = unknown_keys(x, at + "/expect", {"verdict", "failing", "violations"})) return *e;
+    if (!x.contains("verdict") || !x["verdict"].is_string() ||
+        (x["verdict"] != "accept" && x["verdict"] != "reject"))
+      return fail(at + "/expect", "\"verdict\": \"accept\" or \"reject\" is required");
+    t.expect.verdict = x["verdict"] == "accept" ? Verdict::accept : Verdict::reject;
+    if (x.contains("failing")) {
+      if (!x["failing"].is_array()) return fail(at + "/expect/failing", "an array of invariant ids");
+      std::set<std::string> ids;
+      for (size_t k = 0; k < x["failing"].size(); ++k) {
+        if (!x["failing"][k].is_string()) return fail(at + "/expect/failing/" + std::to_string(k), "an invariant id (string)");
+        ids.insert(x["failing"][k].get<std::string>());
+      }
+      t.expect.failing = std::move(ids);
+    }
+    if (x.contains("violations")) {
+      if (!x["violations"].is_object()) return fail(at + "/expect/violations", "an object: invariant id -> count");
+      for (const auto& [id, n] : x["violations"].items()) {
+        if (!n.is_number_unsigned()) return fail(at + "/expect/violations/" + id, "a count (a non-negative integer)");
+        t.expect.violations[id] = n.get<uint64_t>();
+      }
+    }
+    file.cases.push_back(std::move(t));
+  }
+  return file;
+}
+
+std::string join(const std::set<std::string>& ids) {
+  std::string out;
+  for (const auto& id : ids) out += (out.empty() ? "" : ", ") + id;
+  return "[" + out + "]";
+}
+
+// The invariants a report fails (error severity, not waived), and reading problems.
+std::set<std::string> failing_of(const Report& report) {
+  std::set<std::string> ids;
+  for (const auto& r : report.invariants)
+    if (r.outcome == Outcome::fail && r.severity == Severity::error) ids.insert(r.id);
+  for (const auto& v : report.violations)
+    if (v.family == "artifact") ids.insert(v.invariant);
+  return ids;
+}
+
+uint64_t violations_of(const Report& report, const std::string& id) {
+  for (const auto& r : report.invariants)
+    if (r.id == id) return r.violations;
+  return static_cast<uint64_t>(
+      std::count_if(report.violations.begin(), report.violations.end(), [&](const Violation& v) { return v.invariant == id; }));
+}
+
+Result<FileResult> run_file(const TestFile& file) {
+  auto contract = Contract::load_file(file.contract_path);
+  if (!contract) return contract.error();
+  FileResult out{file.path, contract->name(), {}};
+  for (const auto& t : file.cases) {
+    CaseResult r{t.name, false, {}, {}};
+    CheckContext context;
+    context.now = t.now;
+    std::optional<Baseline> baseline;
+    if (!t.baseline_path.empty() || t.inline_baseline) {
+      auto b = t.inline_baseline ? Baseline::measure(*contract, *t.inline_baseline, "baseline")
+                                 : Baseline::measure_file(*contract, t.baseline_path);
+      if (!b) return Error{ErrorCode::usage, file.path + ": case \"" + t.name + "\": its baseline: " + b.error().to_string(), {}};
+      baseline = std::move(b.value());
+      context.baseline = &*baseline;
+    }
+    if (t.inline_artifact) {
+      r.report = contract->check(*t.inline_artifact, context);
+      r.report.artifact = "<inline>";
+    } else {
+      auto report = contract->check_file(t.artifact_path, context);
+      if (!report) return Error{ErrorCode::usage, file.path + ": case \"" + t.name + "\": " + report.error().to_string(), {}};
+      r.report = std::move(report.value());
+    }
+    if (r.report.verdict != t.expect.verdict)
+      r.problems.push_back(fmt::format("expected verdict {}, got {}", to_string(t.expect.verdict), to_string(r.report.verdict)));
+    std::set<std::string> failing = failing_of(r.report);
+    if (t.expect.failing && *t.expect.failing != failing)
+      r.problems.push_back("expected failing " + join(*t.expect.failing) + ", got " + join(failing));
+    for (const auto& [id, n] : t.expect.violations)
+      if (uint64_t got = violations_of(r.report, id); got != n)
+        r.problems.push_back(fmt::format("expected {} violation(s) of {}, got {}", n, id, got));
+    r.passed = r.problems.empty();
+    out.cases.push_back(std::move(r));
+  }
+  return out;
+}
+
+// ---- Rendering: one function per format, in a table.
+
+std::string render_test_human(const std::vector<FileResult>& files) {
+  std::string out;
+  size_t passed = 0, failed = 0;
+  for (const auto& f : files)
+    for (const auto& c : f.cases) {
+      c.passed ? ++passed : ++failed;
+      out += fmt::format("{} {}: {}\n", c.passed ? "PASS" : "FAIL", f.path, c.name);
+      for (const auto& p : c.problems) out += "    " + p + "\n";
+      if (!c.passed)
+        for (const auto& v : c.report.violations)
+          out += fmt::format("      {} at {} {}: {}\n", v.invariant, location_of(c.report, v), v.pointer.empty() ? "/" : v.pointer,
+                             report::valid_utf8(v.message));
+    }
+  out += fmt::format("invar test: {} passed, {} failed ({} file{})\n", passed, failed, files.size(),
+                     files.size() == 1 ? "" : "s");
+  return out;
+}
+
+std::string render_test_json(const std::vector<FileResult>& files) {
+  json out = {{"version", 1}};
+  size_t passed = 0, failed = 0;
+  json list = json::array();
+  for (const auto& f : files) {
+    json cases = json::array();
+    for (const auto& c : f.cases) {
+      c.passed ? ++passed : ++failed;
+      json failing = json::array();
+      for (const auto& id : failing_of(c.report)) failing.push_back(id);
+      cases.push_back({{"name", c.name},
+                       {"passed", c.passed},
+                       {"problems", c.problems},
+                       {"verdict", to_string(c.report.verdict)},
+                       {"failing", failing}});
+    }
+    list.push_back({{"file", f.path}, {"contract", f.contract}, {"cases", cases}});
+  }
+  out["passed"] = passed;
+  out["failed"] = failed;
+  out["files"] = list;
+  return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+std::string render_test_junit(const std::vector<FileResult>& files) {
+  using report::xml_escape;
+  std::string suites;
+  size_t tests = 0, failures = 0;
+  for (const auto& f : files) {
+    std::string body;
+    size_t suite_failures = 0;
+    for (const auto& c : f.cases) {
+      body += fmt::format("    <testcase name=\"{}\" classname=\"{}\" file=\"{}\">\n", xml_escape(c.name),
+                          xml_escape(f.contract), xml_escape(f.path));
+      if (!c.passed) {
+        ++suite_failures;
+        std::string details;
+        for (const auto& p : c.problems) details += p + "\n";
+        body += fmt::format("      <failure message=\"{}\" type=\"expectation\">{}</failure>\n",
+                            xml_escape(c.problems.front()), xml_escape(details));
+      }
+      body += "    </testcase>\n";
+    }
+    tests += f.cases.size();
+    failures += suite_failures;
+    suites += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\">\n{}  </testsuite>\n",
+                          xml_escape(f.path), f.cases.size(), suite_failures, body);
+  }
+  return fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                     "<testsuites name=\"invar test\" tests=\"{}\" failures=\"{}\" errors=\"0\">\n{}</testsuites>\n",
+                     tests, failures, suites);
+}
+
+struct TestFormat {
+  const char* name;
+  std::string (*render)(const std::vector<FileResult>&);
+};
+constexpr TestFormat kTestFormats[] = {
+    {"human", render_test_human}, {"json", render_test_json}, {"junit", render_test_junit}};
+
+struct TestArgs {
+  std::vector<std::string> paths;
+  std::string format = "human";
+};
+
+// The test files named: files as given, directories searched for *.test.json (sorted).
+Result<std::vector<std::string>> test_files(const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      std::vector<std::string> found;
+      for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+        if (it->is_regular_file() && it->path().filename().string().ends_with(".test.json")) found.push_back(it->path().string());
+      if (ec) return Error{ErrorCode::io, p + ": " + ec.message(), {}};
+      std::sort(found.begin(), found.end());
+      if (found.empty()) return Error{ErrorCode::usage, p + ": no *.test.json files in it", {}};
+      out.insert(out.end(), found.begin(), found.end());
+    } else if (fs::exists(p, ec)) {
+      out.push_back(p);
+    } else {
+      return Error{ErrorCode::usage, p + ": no such file or directory", {}};
+    }
+  }
+  return out;
+}
+
+int run_test(const TestArgs& args) {
+  auto paths = test_files(args.paths);
+  if (!paths) {
+    print_error(paths.error(), "human");
+    return kCannotJudge;
+  }
+  std::vector<FileResult> results;
+  for (const auto& path : *paths) {
+    auto file = load_test_file(path);
+    if (!file) {
+      print_error(file.error(), "human");
+      return kCannotJudge;
+    }
+    auto result = run_file(*file);
+    if (!result) {
+      print_error(result.error(), "human");
+      return kCannotJudge;
+    }
+    results.push_back(std::move(result.value()));
+  }
+  for (const auto& f : kTestFormats)
+    if (args.format == f.name) std::fputs(f.render(results).c_str(), stdout);
+  for (const auto& f : results)
+    for (const auto& c : f.cases)
+      if (!c.passed) return kReject;
+  return kAccept;
+}
+
+}  // namespace
+
+std::function<int()> add_test(CLI::App& app) {
+  auto args = std::make_shared<TestArgs>();
+  auto* cmd = app.add_subcommand("test", "Run contract unit tests (*.test.json): what each contract must accept and reject");
+  cmd->footer("Exit codes: 0 every case passed, 1 a case failed, 3 a test file, contract or artifact cannot be loaded\n");
+  cmd->add_option("paths", args->paths, "Test files, or directories searched for *.test.json")->required();
+  std::vector<std::string> names;
+  for (const auto& f : kTestFormats) names.emplace_back(f.name);
+  cmd->add_option("--format", args->format, "Output format: human (default), json or junit")->check(CLI::IsMember(names));
+  return [args] { return run_test(*args); };
+}
+
+}  // namespace invar::cli
