@@ -194,5 +194,18 @@ else
   echo "FAIL pipeline: exit 3 should alert and publish nothing"; failed=$((failed + 1))
 fi
 
+# Standard input: "-" as the artifact, named <stdin>, bounded by the contract's max_bytes.
+expect "stdin: check" 1 "REJECT <stdin> (contract bot-features)" -- \
+  bash -c "\"$INVAR\" check --contract $F -q - < examples/cloudflare-2025-features/bad.json"
+expect "stdin: a pipe, CI annotations" 1 "::error file=<stdin>,line=2,col=1,title=artifact.syntax [artifact]::" -- \
+  bash -c "printf '{\"features\": []\n' | \"$INVAR\" check --contract $F --format github -"
+expect "stdin: given twice" 3 '"-" (standard input) can be given once' -- "$INVAR" check --contract $F - -
+expect "stdin: over max_bytes" 1 "over the limit of 16777216 bytes" -- \
+  bash -c "head -c 17000000 /dev/zero | tr '\\0' ' ' | \"$INVAR\" check --contract $F -"
+"$INVAR" init --state "$work/stdin-state" --stream s --contract $F --by t >/dev/null
+expect "stdin: gate publishes the exact bytes it judged" 0 "gate: accept" -- \
+  bash -c "\"$INVAR\" gate --state \"$work/stdin-state\" --stream s --contract $F --out \"$work/stdin-out.json\" - < $G/good.json"
+if cmp -s "$work/stdin-out.json" $G/good.json; then passed=$((passed + 1)); else echo "FAIL stdin: published bytes differ"; failed=$((failed + 1)); fi
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

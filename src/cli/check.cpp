@@ -1,6 +1,7 @@
 // invar check: stateless, contract (or schema) + artifacts [+ --baseline].
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -39,6 +40,10 @@ extern "C" void on_sigbus(int) {
 }
 
 int run_check(const CheckArgs& args) {
+  if (std::count(args.artifacts.begin(), args.artifacts.end(), "-") > 1) {
+    std::fprintf(stderr, "invar: error: \"-\" (standard input) can be given once\n");
+    return kCannotJudge;
+  }
   if (args.contract.empty() == args.schema.empty()) {
     std::fprintf(stderr, "invar: error: check needs exactly one of --contract or --schema\n");
     return kCannotJudge;
@@ -104,7 +109,7 @@ std::function<int()> add_check(CLI::App& app) {
   auto* contract_opt = cmd->add_option("--contract", args->contract, "Contract file (JSON, see docs/contract-language.md)");
   auto* schema_opt = cmd->add_option("--schema", args->schema, "Check against this JSON Schema alone (2020-12 or draft-07)");
   contract_opt->excludes(schema_opt);
-  cmd->add_option("artifacts", args->artifacts, "Artifact files to check")->required();
+  cmd->add_option("artifacts", args->artifacts, "Artifact files to check (\"-\": standard input)")->required();
   cmd->add_option("--baseline", args->baseline,
                   "Compare delta-family invariants (delta, churn, monotonic, immutable) with this artifact");
   cmd->add_option("--now", args->now, "The clock for freshness invariants (RFC 3339); default: the system clock");

@@ -301,7 +301,7 @@ std::function<int()> add_gate(CLI::App& app) {
   add_state_flags(cmd, *args, true);
   add_report_format(cmd, args->format);
   cmd->add_option("--out", args->out, "Where to publish: the candidate on accept, the LKG on pin (atomic replace)");
-  cmd->add_option("artifact", args->artifact, "The candidate artifact")->required();
+  cmd->add_option("artifact", args->artifact, "The candidate artifact (\"-\": standard input; the exact bytes read are judged and published)")->required();
   cmd->add_flag("--dry-run", args->dry_run, "Evaluate and report; change no state and publish nothing (shadow mode)");
   cmd->add_flag("--quiet,-q", args->quiet, "Human format: the summary and the decision only");
   cmd->add_option("--keep", args->keep, "Accepted artifacts kept for backtests (default 10; the LKG is always kept)");

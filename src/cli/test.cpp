@@ -126,8 +126,9 @@ Result<TestFile> load_test_file(const std::string& path) {
       return fail(at, "give exactly one of \"artifact\" (a file, relative to the test file) and \"inline\" (the JSON itself)");
     if (c.contains("artifact")) {
       if (!c["artifact"].is_string()) return fail(at + "/artifact", "a path (string)");
-      t.artifact_path = relative(c["artifact"]);
-      if (!fs::exists(t.artifact_path)) return fail(at + "/artifact", "no such file: " + t.artifact_path);
+      t.artifact_path = c["artifact"] == files::kStdin ? std::string(files::kStdin) : relative(c["artifact"]);
+      if (t.artifact_path != files::kStdin && !fs::exists(t.artifact_path))
+        return fail(at + "/artifact", "no such file: " + t.artifact_path);
     } else {
       t.inline_artifact = c["inline"].dump();
     }

@@ -44,6 +44,9 @@ Result<uint64_t> checked_size(int fd, const std::string& path, uint64_t max_byte
     e.message = std::string("cannot read ") + what + ": " + std::strerror(errno);
     return e;
   }
+  // Standard input may be a pipe or a terminal: read to its end, bounded below.
+  if (!S_ISREG(st.st_mode) && path == "<stdin>" && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode)))
+    return uint64_t{0};
   if (!S_ISREG(st.st_mode)) {
     e.message = std::string("cannot read ") + what + ": not a regular file";
     return e;
@@ -114,6 +117,7 @@ Result<std::string> read_fd(int fd, const std::string& path, uint64_t max_bytes,
 }
 
 Result<std::string> read_file(const std::string& path, uint64_t max_bytes, const char* what, size_t padding) {
+  if (path == kStdin) return read_fd(STDIN_FILENO, "<stdin>", max_bytes, what, padding);
   auto fd = open_for_reading(path, what, true);
   if (!fd) return fd.error();
   auto bytes = read_fd(*fd, path, max_bytes, what, padding);

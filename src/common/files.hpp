@@ -22,7 +22,12 @@ namespace invar::files {
 // The file is opened first (O_NONBLOCK: a FIFO never blocks), then checked
 // with fstat(2) on that descriptor, then read to its end: a file whose size
 // says 0 (/proc) is read as a stream, still bounded by `max_bytes`.
+// "-" is standard input (read to its end, bounded the same way; named
+// "<stdin>" in messages).
 Result<std::string> read_file(const std::string& path, uint64_t max_bytes, const char* what, size_t padding = 0);
+inline constexpr const char* kStdin = "-";
+// How reports name `path` ("<stdin>" for "-").
+inline std::string display_name(const std::string& path) { return path == kStdin ? "<stdin>" : path; }
 
 // Opens `path` (relative to `dir_fd`) for reading without blocking; with
 // `follow_links` false a symbolic link is refused (O_NOFOLLOW).

@@ -204,7 +204,7 @@ Result<Report> Contract::check_file(const std::string& path, const CheckContext&
   auto start = std::chrono::steady_clock::now();
   std::optional<files::Mapping> mapped;
   Result<std::string> read = std::string();
-  if (plan_->options.map_files) {
+  if (plan_->options.map_files && path != files::kStdin) {
     auto m = files::Mapping::open(path, plan_->read_limits.max_bytes, "artifact", simdjson::SIMDJSON_PADDING);
     if (m) mapped = std::move(m.value());
     else read = m.error();
@@ -218,11 +218,11 @@ Result<Report> Contract::check_file(const std::string& path, const CheckContext&
     // Over the size limit: a verdict (reject), not an inability to judge.
     Report report = engine::unreadable(*plan_, "size", read.error().message + " (refused before reading)", "",
                                        engine::size_expectation(*plan_), read.error().message);
-    report.artifact = path;
+    report.artifact = files::display_name(path);
     return report;
   }
   Report report = engine::check(*plan_, mapped ? mapped->bytes() : std::string_view(*read), context, true);
-  report.artifact = path;
+  report.artifact = files::display_name(path);
   if (report.stats) report.stats->read_ms = read_ms;
   return report;
 }

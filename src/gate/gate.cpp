@@ -593,11 +593,11 @@ Result<Decision> submit_file(const Contract& contract, store::Store& store, cons
     // Over the size limit: a verdict (reject/pin), not an inability to judge.
     Report refused = engine::unreadable(plan, "size", bytes.error().message + " (refused before reading)", "",
                                         engine::size_expectation(plan), bytes.error().message);
-    refused.artifact = path;
+    refused.artifact = files::display_name(path);
     return submit(contract, store, stream, {}, gate, options, &refused);
   }
   auto d = submit(contract, store, stream, *bytes, gate, options);
-  if (d) d->report.artifact = path;
+  if (d) d->report.artifact = files::display_name(path);
   return d;
 }
 
