@@ -66,5 +66,47 @@ for kind in shared static; do
   check "C++ example ($kind): the good file is what is published" cmp -s "$publish" "$good"
 done
 
+# The packages a pipeline drops in (CPack): the .deb and the relocatable tarball.
+pkg="$work/pkg"
+if (cd "$BUILD" && cpack -G DEB -B "$pkg" >"$work/cpack-deb.log" 2>&1 && cpack -G TGZ -B "$pkg" >"$work/cpack-tgz.log" 2>&1); then
+  passed=$((passed + 1))
+  deb=$(ls "$pkg"/invar_*_amd64.deb)
+  info=$(dpkg-deb --info "$deb")
+  for dep in libc6 libcurl4 libfmt9 libre2-9 libsimdjson14 libstdc++6; do
+    check "deb: Depends names Debian's $dep" contains "$(grep '^ Depends:' <<<"$info")" "$dep"
+  done
+  contents=$(dpkg-deb --contents "$deb" | awk '{ print $6 }')
+  for f in ./usr/bin/invar ./usr/lib/libinvar.so.0 ./usr/include/invar/report.hpp ./usr/share/man/man1/invar.1 \
+           ./usr/share/bash-completion/completions/invar ./usr/share/zsh/vendor-completions/_invar \
+           ./usr/share/fish/vendor_completions.d/invar.fish ./usr/share/invar/rules/feature-file.contract.json; do
+    check "deb: holds $f" contains "$contents" "$f"
+  done
+  check "deb: holds no bundled third-party library" test -z "$(grep -e libsimdjson -e libcurl -e libfmt <<<"$contents")"
+  tarball=$(ls "$pkg"/invar-*-linux-x86_64.tar.gz)
+  mkdir "$work/unpacked" && tar xzf "$tarball" -C "$work/unpacked"
+  root=$(ls -d "$work"/unpacked/invar-*-linux-x86_64)
+  check "tarball: RUNPATH \$ORIGIN/../lib" contains "$(readelf -d "$root/bin/invar")" 'Library runpath: [$ORIGIN/../lib]'
+  # Every library but glibc's resolves inside the tarball.
+  outside=$(env -i ldd "$root/bin/invar" | grep '=>' | grep -v "$root/" | grep -v -e 'libc\.so' -e 'libm\.so' -e 'libresolv\.so' -e 'ld-linux')  # glibc's
+  check "tarball: no library outside it but glibc's" test -z "$outside"
+  [[ -n $outside ]] && echo "$outside"
+  out=$(cd "$work" && env -i "$root/bin/invar" check --contract "$root/share/invar/rules/feature-file.contract.json" -q \
+        "$SRC/examples/cloudflare-2025-features/bad.json" 2>&1)
+  check "tarball: its CLI runs with a clean environment (exit 1 on the incident)" test $? -eq 1
+  check "tarball: and judges" contains "$out" "REJECT"
+  check "tarball: --version names the libraries" contains "$(env -i "$root/bin/invar" --version)" "built with simdjson"
+else
+  echo "FAIL cpack"; tail -20 "$work"/cpack-*.log; failed=$((failed + 1))
+fi
+
+# Completions and the man page, as installed.
+comp="$prefix/share/bash-completion/completions/invar"
+words=$(bash -c "source '$comp'; COMP_WORDS=(invar ch); COMP_CWORD=1; _invar; echo \"\${COMPREPLY[*]}\"")
+check "bash completion: subcommands" contains "$words" "check"
+words=$(bash -c "source '$comp'; COMP_WORDS=(invar gate --etcd-u); COMP_CWORD=2; _invar; echo \"\${COMPREPLY[*]}\"")
+check "bash completion: a subcommand's flags" test "$words" = "--etcd-user"
+check "fish completion: every subcommand" test "$(grep -c "__fish_use_subcommand' -a " "$prefix/share/fish/vendor_completions.d/invar.fish")" -eq 11
+check "man page" contains "$(cat "$prefix/share/man/man1/invar.1")" ".SH DESCRIPTION"
+
 echo "package: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
