@@ -8,13 +8,18 @@
 #include "fuzz.hpp"
 #include "invar/gate.hpp"
 #include "invar/invar.hpp"
+#include "invar/report.hpp"
+#include "report/escape.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace {
 
 const std::vector<invar::Contract>& contracts() {
   static const std::vector<invar::Contract> all = [] {
     std::vector<std::string> paths;  // sorted: the first input byte picks one
-    for (const auto& e : std::filesystem::directory_iterator(fuzz::source("rules"))) paths.push_back(e.path().string());
+    for (const auto& e : std::filesystem::directory_iterator(fuzz::source("rules")))
+      if (e.path().string().ends_with(".contract.json")) paths.push_back(e.path().string());
     std::sort(paths.begin(), paths.end());
     std::vector<invar::Contract> out;
     for (const auto& path : paths) {
@@ -52,6 +57,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (v.severity == invar::Severity::error) __builtin_trap();  // an accept never carries an error
   invar::render_human(report, {bool(flags & 4), bool(flags & 8)});
   invar::render_json({report});
+  // Every format of the registry keeps its own syntax whatever the artifact holds.
+  uint64_t lines = 1 + static_cast<uint64_t>(std::count(artifact.begin(), artifact.end(), '\n'));
+  for (const auto& v : report.violations)
+    if (v.line > lines) __builtin_trap();  // a location inside the artifact
+  for (const auto& format : invar::report_formats()) {
+    std::string out = format.render({report}, {});
+    if (invar::report::valid_utf8(out) != out) __builtin_trap();
+    if (format.name == "sarif" && !nlohmann::json::accept(out)) __builtin_trap();
+    if (format.name == "junit" || format.name == "github")
+      for (char c : out)
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') __builtin_trap();
+  }
 
   if (flags & 16) {  // the guard over two updates: never without a config once it had one
     invar::Guard guard(contract);
