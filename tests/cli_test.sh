@@ -56,7 +56,7 @@ expect "schema mode rejects" 1 "at tests/contracts/bad-feature-type.json:7:35 /f
 expect "format assertion" 1 "string is not a valid date-time" -- \
   "$INVAR" check --assert-format --schema schemas/feature-file.schema.json tests/contracts/bad-feature-type.json
 
-expect "contract error" 3 "invar: error: tests/contracts/unknown-kind.json: /invariants/0/cardinality: unknown invariant kind \"cardinality\"" -- \
+expect "contract error" 3 "invar: error: tests/contracts/unknown-kind.json:3:47: /invariants/0/cardinality: unknown invariant kind \"cardinality\"" -- \
   "$INVAR" check --contract tests/contracts/unknown-kind.json examples/cloudflare-2025-features/good.json
 expect "contract syntax error" 3 "invar: error: tests/contracts/truncated.json:4:1: /invariants/0: unexpected end of input, a value was expected" -- \
   "$INVAR" check --contract tests/contracts/truncated.json examples/cloudflare-2025-features/good.json

@@ -87,3 +87,16 @@ TEST_CASE("printable escapes what could drive a terminal", "[text]") {
   CHECK(printable("bad \xff byte") == "bad \\xff byte");
   CHECK(printable("\x7f") == "\\x7f");
 }
+
+TEST_CASE("closest: the candidate a typo meant, or none", "[text]") {
+  using invar::text::closest;
+  CHECK(closest("headrom", {"min", "max", "headroom"}) == "headroom");
+  CHECK(closest("cuont", {"count", "unique"}) == "count");  // a transposition is one edit
+  CHECK(closest("requried", {"required", "properties"}) == "required");
+  CHECK(closest("minimun", {"minimum", "maximum"}) == "minimum");
+  CHECK(closest("zzz", {"min", "max"}).empty());
+  CHECK(closest("", {"a"}).empty());
+  CHECK(closest(std::string(100, 'a'), {std::string(100, 'a')}).empty());  // bounded: long words get no guess
+  CHECK(invar::text::did_you_mean("invarients", {"invariants"}) == " (did you mean \"invariants\"?)");
+  CHECK(invar::text::did_you_mean("x", {"invariants"}).empty());
+}

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "common/text.hpp"
 
 #include <cmath>
@@ -325,6 +326,36 @@ std::string format_duration(int64_t ms) {
   if (m) out += std::to_string(m) + "m";
   if (sec || out.empty() || out == "-") out += std::to_string(sec) + "s";
   return out;
+}
+
+std::string closest(std::string_view word, const std::vector<std::string_view>& candidates) {
+  if (word.empty() || word.size() > 64) return "";  // bounded work: at most 65 x 65 cells per candidate
+  std::string_view best;
+  size_t best_distance = std::max<size_t>(1, word.size() / 3) + 1;
+  std::vector<std::vector<size_t>> d;
+  for (std::string_view c : candidates) {
+    if (c.size() > 64) continue;
+    // Optimal string alignment: Levenshtein plus adjacent transpositions ("cuont").
+    d.assign(word.size() + 1, std::vector<size_t>(c.size() + 1, 0));
+    for (size_t i = 0; i <= word.size(); ++i) d[i][0] = i;
+    for (size_t j = 0; j <= c.size(); ++j) d[0][j] = j;
+    for (size_t i = 1; i <= word.size(); ++i)
+      for (size_t j = 1; j <= c.size(); ++j) {
+        d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (word[i - 1] == c[j - 1] ? 0 : 1)});
+        if (i > 1 && j > 1 && word[i - 1] == c[j - 2] && word[i - 2] == c[j - 1])
+          d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    if (d[word.size()][c.size()] < best_distance) {
+      best_distance = d[word.size()][c.size()];
+      best = c;
+    }
+  }
+  return std::string(best);
+}
+
+std::string did_you_mean(std::string_view word, const std::vector<std::string_view>& candidates) {
+  std::string c = closest(word, candidates);
+  return c.empty() ? "" : " (did you mean " + quoted(c) + "?)";
 }
 
 std::string quoted(std::string_view s, size_t max_chars) {

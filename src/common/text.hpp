@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace invar::text {
 
@@ -51,6 +52,13 @@ std::string format_duration(int64_t ms);
 
 // Quotes and escapes a string for messages: "a\"b".
 std::string quoted(std::string_view s, size_t max_chars = 80);
+
+// The candidate closest to `word` by edit distance (Levenshtein), when it is
+// close enough to be the word meant (at most a third of its length, and at
+// least 1 edit); "" otherwise. For "did you mean" hints.
+std::string closest(std::string_view word, const std::vector<std::string_view>& candidates);
+// " (did you mean \"X\"?)" for closest(), or "".
+std::string did_you_mean(std::string_view word, const std::vector<std::string_view>& candidates);
 
 // `s` made safe to print on a terminal: control characters (C0, DEL, C1),
 // backslashes and bytes that are not UTF-8 are written as escapes ("\n",

@@ -104,6 +104,7 @@ class Loader {
       (void)value;
       if (key != "$schema" && key != "contract" && key != "description" && key != "artifact" && key != "invariants")
         return error("/" + key, "unknown key " + text::quoted(key) +
+                                    text::did_you_mean(key, {"contract", "description", "artifact", "invariants"}) +
                                     " (expected contract, description, artifact, invariants)");
     }
     auto name = doc.find("contract");
@@ -305,10 +306,12 @@ class Loader {
       }
     }
     if (!kind) {
+      std::vector<std::string_view> kinds;
+      for (const auto& k : kKinds) kinds.push_back(k.key);
       for (auto& [key, value] : j.items()) {
         (void)value;
         if (!kCommon.count(key))
-          return error(at + "/" + key, "unknown invariant kind " + text::quoted(key) +
+          return error(at + "/" + key, "unknown invariant kind " + text::quoted(key) + text::did_you_mean(key, kinds) +
                                            " (known: schema, match, not_match, regex_safe, refs, count, unique, "
                                            "freshness, delta, churn, monotonic, immutable)");
       }
@@ -317,13 +320,19 @@ class Loader {
     inv.kind = kind->kind;
     for (auto& [key, value] : j.items()) {
       (void)value;
-      if (key != kind_key && !kCommon.count(key) && !kind->params.count(key))
-        return error(at + "/" + key, "unknown key " + text::quoted(key) + " for a " + std::string(kind->key) + " invariant");
+      if (key != kind_key && !kCommon.count(key) && !kind->params.count(key)) {
+        std::vector<std::string_view> known(kCommon.begin(), kCommon.end());
+        known.insert(known.end(), kind->params.begin(), kind->params.end());
+        return error(at + "/" + key, "unknown key " + text::quoted(key) + " for a " + std::string(kind->key) +
+                                         " invariant" + text::did_you_mean(key, known));
+      }
     }
     if (auto s = j.find("severity"); s != j.end()) {
       if (*s == "error") inv.severity = Severity::error;
       else if (*s == "warn") inv.severity = Severity::warn;
-      else return error(at + "/severity", "\"severity\" must be \"error\" or \"warn\"");
+      else
+        return error(at + "/severity", "\"severity\" must be \"error\" or \"warn\"" +
+                                           (s->is_string() ? text::did_you_mean(s->get<std::string>(), {"error", "warn"}) : ""));
     }
     if (auto w = j.find("why"); w != j.end()) {
       if (!w->is_string()) return error(at + "/why", "\"why\" must be a string");
@@ -503,8 +512,18 @@ Result<std::shared_ptr<const Plan>> load(std::string_view text, const std::strin
   auto doc = parse_json(text, file);
   if (!doc) return doc.error();
   auto plan = Loader(file, base_dir, options).load(*doc);
-  if (plan) std::const_pointer_cast<Plan>(plan.value())->text = std::string(text);
-  return plan;
+  if (plan) {
+    std::const_pointer_cast<Plan>(plan.value())->text = std::string(text);
+    return plan;
+  }
+  // Where the error is in the contract's text (the pointer's value), when it is in this file.
+  Error e = plan.error();
+  if (e.where.line == 0 && e.where.file == file)
+    if (auto at = artifact::locate(text, e.where.pointer, options.limits.max_depth)) {
+      e.where.line = at->line;
+      e.where.column = at->column;
+    }
+  return e;
 }
 
 }  // namespace invar::contract
