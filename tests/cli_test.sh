@@ -207,5 +207,12 @@ expect "stdin: gate publishes the exact bytes it judged" 0 "gate: accept" -- \
   bash -c "\"$INVAR\" gate --state \"$work/stdin-state\" --stream s --contract $F --out \"$work/stdin-out.json\" - < $G/good.json"
 if cmp -s "$work/stdin-out.json" $G/good.json; then passed=$((passed + 1)); else echo "FAIL stdin: published bytes differ"; failed=$((failed + 1)); fi
 
+# A typo in a schema keyword is refused (the specification would ignore it and accept anything).
+printf '{"type": "object", "requried": ["version"]}' > "$work/typo.schema.json"
+expect "schema: unknown keyword refused" 3 'unknown keyword "requried" (did you mean "required"?)' -- \
+  "$INVAR" check --schema "$work/typo.schema.json" examples/cloudflare-2025-features/good.json
+expect "schema: --allow-unknown-keywords ignores it" 0 "ACCEPT" -- \
+  "$INVAR" check --allow-unknown-keywords --schema "$work/typo.schema.json" examples/cloudflare-2025-features/good.json
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -167,3 +167,24 @@ TEST_CASE("items split across threads keep the verdict and the budget", "[schema
   CHECK_FALSE(out.valid);
   CHECK(out.limit == "max_eval_steps 5000");
 }
+
+TEST_CASE("a keyword the draft does not define is refused, with the keyword meant; x- annotations pass", "[schema]") {
+  auto v = Validator::compile(json::parse(R"({"type": "object", "properties": {"a": {"minimun": 1}}})"),
+                              "http://invar.test/s.json", {});
+  REQUIRE_FALSE(v);
+  CHECK(v.error().where.pointer == "/properties/a/minimun");
+  CHECK(v.error().message.rfind("unknown keyword \"minimun\" (did you mean \"minimum\"?) in a 2020-12 schema: ", 0) == 0);
+  // draft-07 knows additionalItems but not prefixItems.
+  auto d7 = Validator::compile(json::parse(R"({"$schema": "http://json-schema.org/draft-07/schema#", "prefixItems": []})"),
+                               "http://invar.test/s.json", {});
+  REQUIRE_FALSE(d7);
+  CHECK(d7.error().message.rfind("unknown keyword \"prefixItems\" in a draft-07 schema", 0) == 0);
+  // Annotations of one's own, and property names that look like keywords, are fine.
+  compile(R"({"x-owner": "dns-team", "properties": {"requried": {"type": "string"}}, "title": "t"})");
+  // The specification's behaviour, on request.
+  CompileOptions ignore;
+  ignore.allow_unknown_keywords = true;
+  auto lax = compile(R"({"type": "object", "requried": ["a"]})", ignore);
+  auto doc = test::parse("{}");
+  CHECK(lax->validate(doc.root).valid);  // ignored: "a" is not required
+}

@@ -159,6 +159,9 @@ class Time {
 //   limits            (see Limits)   resource budgets
 //   format_assertion  false          JSON Schema "format": an annotation (false) or an
 //                                    assertion for date-time, ipv4, ipv6, hostname, uuid
+//   allow_unknown_keywords false     a JSON Schema keyword its draft does not define is a load
+//                                    error (true: ignored, as the specification says); "x-"
+//                                    prefixed annotations are always allowed
 //   clock             system clock   "now" for freshness and the gate, when a call gives none
 //   severity          {}             invariant id -> severity, overriding the contract's
 //                                    (an unknown id is a load error)
@@ -172,6 +175,7 @@ class Time {
 struct Options {
   Limits limits;
   bool format_assertion = false;
+  bool allow_unknown_keywords = false;
   std::function<Time()> clock;
   std::map<std::string, Severity, std::less<>> severity;
   unsigned threads = 1;

@@ -23,6 +23,7 @@ struct CheckArgs {
   std::string format = "human";
   bool quiet = false;
   bool assert_format = false;
+  bool allow_unknown_keywords = false;
   bool stats = false;
   unsigned threads = 0;
 };
@@ -50,6 +51,7 @@ int run_check(const CheckArgs& args) {
   }
   Options options;
   options.format_assertion = args.assert_format;
+  options.allow_unknown_keywords = args.allow_unknown_keywords;
   options.threads = threads_or_all(args.threads);
   options.map_files = true;
   std::signal(SIGBUS, on_sigbus);
@@ -118,6 +120,9 @@ std::function<int()> add_check(CLI::App& app) {
   cmd->add_option("--threads", args->threads, kThreadsHelp)->check(CLI::Range(0u, 256u));
   cmd->add_flag("--stats", args->stats,
                 "Print to stderr what each check cost: read, parse and per-invariant evaluation time, values, peak RSS");
+  cmd->add_flag("--allow-unknown-keywords", args->allow_unknown_keywords,
+                "Ignore JSON Schema keywords the draft does not define, as the specification says (refused by default: "
+                "a typo such as \"requried\" would accept what the schema means to refuse)");
   cmd->add_flag("--assert-format", args->assert_format,
                 "Treat JSON Schema \"format\" as an assertion for date-time, ipv4, ipv6, hostname, uuid");
   return [args] { return run_check(*args); };

@@ -49,6 +49,7 @@ Result<std::shared_ptr<const schema::Validator>> load_schema_file(const std::str
   if (!doc) return doc.error();
   schema::CompileOptions co;
   co.format_assertion = options.format_assertion;
+  co.allow_unknown_keywords = options.allow_unknown_keywords;
   co.regex_max_mem = options.limits.regex_max_mem;
   co.max_document_bytes = options.limits.max_contract_bytes;
   co.file_root = absolute.parent_path().lexically_normal().string();
@@ -381,6 +382,7 @@ class Loader {
         } else {
           schema::CompileOptions co;
           co.format_assertion = options_.format_assertion;
+          co.allow_unknown_keywords = options_.allow_unknown_keywords;
           co.regex_max_mem = options_.limits.regex_max_mem;
           co.file_root = fs::absolute(base_dir_).lexically_normal().string();
           std::string base = schema::uri::from_path(co.file_root + "/" + inv.id + ".inline.json");

@@ -1,6 +1,7 @@
 // Schema compilation: index every resource, anchor and subschema by URI,
 // compile the root, then resolve $ref/$dynamicRef targets until none remain.
 #include <algorithm>
+#include <iterator>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -34,6 +35,37 @@ const char* const kSingle[] = {"additionalProperties", "propertyNames", "contain
                                "else", "unevaluatedItems", "unevaluatedProperties", "additionalItems",
                                "contentSchema", "items"};
 const char* const kArrays[] = {"allOf", "anyOf", "oneOf", "prefixItems", "items"};
+// The keywords each draft defines (all vocabularies, annotations included),
+// and "definitions"/"$defs" in both: older and newer schemas keep their
+// $ref targets under either name.
+constexpr std::string_view kDraft2020Keywords[] = {
+    "$schema", "$id", "$ref", "$anchor", "$dynamicRef", "$dynamicAnchor", "$vocabulary", "$comment", "$defs",
+    "definitions", "$recursiveRef", "$recursiveAnchor",
+    "allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependentSchemas", "prefixItems", "items", "contains",
+    "properties", "patternProperties", "additionalProperties", "propertyNames", "unevaluatedItems",
+    "unevaluatedProperties", "type", "enum", "const", "multipleOf", "maximum", "exclusiveMaximum", "minimum",
+    "exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems", "uniqueItems", "maxContains",
+    "minContains", "maxProperties", "minProperties", "required", "dependentRequired", "format", "contentEncoding",
+    "contentMediaType", "contentSchema", "title", "description", "default", "deprecated", "readOnly", "writeOnly",
+    "examples", "dependencies"};
+constexpr std::string_view kDraft7Keywords[] = {
+    "$schema", "$id", "$ref", "$comment", "definitions", "$defs", "allOf", "anyOf", "oneOf", "not", "if", "then",
+    "else", "items", "additionalItems", "contains", "properties", "patternProperties", "additionalProperties",
+    "propertyNames", "dependencies", "type", "enum", "const", "multipleOf", "maximum", "exclusiveMaximum", "minimum",
+    "exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems", "uniqueItems", "maxProperties",
+    "minProperties", "required", "format", "contentEncoding", "contentMediaType", "title", "description", "default",
+    "readOnly", "writeOnly", "examples", "dependentRequired", "dependentSchemas"};
+
+std::vector<std::string_view> keywords_of(Draft draft) {
+  if (draft == Draft::draft7) return {std::begin(kDraft7Keywords), std::end(kDraft7Keywords)};
+  return {std::begin(kDraft2020Keywords), std::end(kDraft2020Keywords)};
+}
+
+bool known_keyword(std::string_view key, Draft draft) {
+  if (draft == Draft::draft7) return std::find(std::begin(kDraft7Keywords), std::end(kDraft7Keywords), key) != std::end(kDraft7Keywords);
+  return std::find(std::begin(kDraft2020Keywords), std::end(kDraft2020Keywords), key) != std::end(kDraft2020Keywords);
+}
+
 // Whether a schema object holds nothing but "$ref" and keywords that assert
 // nothing: evaluating it is evaluating its target.
 bool only_annotations_besides_ref(const nlohmann::json& s) {
@@ -399,6 +431,17 @@ class Compiler {
     }
     const json& s = *j;
     bool draft7 = at.draft == Draft::draft7;
+    if (!opts_.allow_unknown_keywords)
+      for (auto& [key, value] : s.items()) {
+        (void)value;
+        if (known_keyword(key, at.draft) || key.rfind("x-", 0) == 0) continue;
+        fail(at, key,
+             "unknown keyword " + text::quoted(key) + text::did_you_mean(key, keywords_of(at.draft)) + " in a " +
+                 (draft7 ? "draft-07" : "2020-12") +
+                 " schema: the specification ignores it, so a typo would accept what the schema means to refuse "
+                 "(allow_unknown_keywords / --allow-unknown-keywords ignores such keywords; \"x-\" annotations are allowed)");
+        return &n;
+      }
 
     if (auto ref = s.find("$ref"); ref != s.end()) {
       if (!ref->is_string()) return fail(at, "$ref", "\"$ref\" must be a string"), &n;

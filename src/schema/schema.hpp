@@ -33,6 +33,11 @@ inline constexpr uint32_t kMaxDocumentDepth = 128;
 struct CompileOptions {
   Draft default_draft = Draft::draft2020_12;  // when "$schema" does not say
   bool format_assertion = false;
+  // A keyword the draft does not define is an error (a typo such as
+  // "requried" would otherwise make the schema accept what it meant to
+  // refuse). true: ignored, as the specification says. "x-" prefixed
+  // annotations are always allowed.
+  bool allow_unknown_keywords = false;
   int64_t regex_max_mem = 8 << 20;
   uint64_t max_document_bytes = 4ull << 20;  // for schema files loaded by $ref
   // Documents known by URI before compiling (tests register the suite's remotes).
