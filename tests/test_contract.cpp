@@ -65,6 +65,30 @@ TEST_CASE("load errors are located by line and column, and suggest the key meant
         "test.contract.json: /invariants/0/zzz: unknown key \"zzz\" for a count invariant");
 }
 
+TEST_CASE("every load error at once, each located, in order", "[contract]") {
+  auto c = test::contract("{\"contract\": \"t\", \"extra\": 1, \"invariants\": [\n"
+                          "  {\"id\": \"a\", \"count\": \"$.x[*]\", \"max\": 1, \"headrom\": 1},\n"
+                          "  {\"id\": \"ok\", \"count\": \"$.x[*]\", \"max\": 1},\n"
+                          "  {\"id\": \"b\", \"cuont\": \"$.x[*]\"},\n"
+                          "  {\"id\": \"ok\", \"count\": \"$.x[*]\", \"max\": 2}]}");
+  REQUIRE_FALSE(c);
+  const invar::Error& e = c.error();
+  CHECK(e.to_string() == "test.contract.json:1:28: /extra: unknown key \"extra\" (expected contract, description, "
+                         "artifact, invariants)");
+  REQUIRE(e.also.size() == 3);
+  CHECK(e.also[0].to_string() == "test.contract.json:2:55: /invariants/0/headrom: unknown key \"headrom\" for a count "
+                                 "invariant (did you mean \"headroom\"?)");
+  CHECK(e.also[1].to_string().rfind("test.contract.json:4:24: /invariants/2/cuont: unknown invariant kind \"cuont\" (did "
+                                    "you mean \"count\"?)", 0) == 0);
+  CHECK(e.also[2].to_string() == "test.contract.json:5:10: /invariants/3/id: duplicate invariant id \"ok\"");
+  // Bounded: a contract with a thousand bad invariants reports twenty.
+  std::string many = kHead;
+  for (int i = 0; i < 1000; ++i) many += std::string(i ? "," : "") + "{\"id\": \"i" + std::to_string(i) + "\", \"cuont\": 1}";
+  auto bad = test::contract(many + "]}");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().also.size() == 19);
+}
+
 TEST_CASE("unknown keys", "[contract]") {
   CHECK(message_of(R"({"contract": "t", "invariants": [], "extra": 1})") ==
         "test.contract.json: /extra: unknown key \"extra\" (expected contract, description, artifact, invariants)");

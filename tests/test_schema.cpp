@@ -168,7 +168,7 @@ TEST_CASE("items split across threads keep the verdict and the budget", "[schema
   CHECK(out.limit == "max_eval_steps 5000");
 }
 
-TEST_CASE("a keyword the draft does not define is refused, with the keyword meant; x- annotations pass", "[schema]") {
+TEST_CASE("a keyword the draft does not define is refused, with the keyword meant, and x- annotations pass", "[schema]") {
   auto v = Validator::compile(json::parse(R"({"type": "object", "properties": {"a": {"minimun": 1}}})"),
                               "http://invar.test/s.json", {});
   REQUIRE_FALSE(v);

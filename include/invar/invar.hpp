@@ -60,6 +60,9 @@ struct Error {
   ErrorCode code = ErrorCode::contract;
   std::string message;
   Location where;
+  // Further errors found in the same input (a contract's load reports every
+  // invalid invariant and key at once, up to kMaxLoadErrors), in order.
+  std::vector<Error> also = {};
 
   // "file:line:col: pointer: message" with the parts that are known.
   std::string to_string() const;

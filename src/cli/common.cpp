@@ -23,6 +23,7 @@ const char* const kExitCodes =
 
 void print_error(const Error& e, const std::string& format) {
   std::fprintf(stderr, "invar: error: %s\n", e.to_string().c_str());
+  for (const auto& more : e.also) std::fprintf(stderr, "invar: error: %s\n", more.to_string().c_str());
   if (format == "json") std::fputs(render_error_json(e).c_str(), stdout);
 }
 

@@ -87,6 +87,9 @@ const KindInfo kKinds[] = {
 
 const std::set<std::string_view> kCommon = {"id", "severity", "why", "each", "waivable"};
 
+// Load errors reported at once; past this they are not listed.
+constexpr size_t kMaxLoadErrors = 20;
+
 class Loader {
  public:
   Loader(const std::string& file, const std::string& base_dir, const Options& options)
@@ -101,34 +104,54 @@ class Loader {
     plan->read_limits.max_nodes = options_.limits.max_nodes;
     plan->read_limits.max_string_bytes = options_.limits.max_string_bytes;
     if (!doc.is_object()) return error("", "a contract is a JSON object");
+    // Every mistake at once (up to kMaxLoadErrors): each key and invariant is
+    // checked even after one failed; the first error carries the others.
+    std::vector<Error> errors;
+    auto note = [&](Error e) {
+      if (errors.size() < kMaxLoadErrors) errors.push_back(std::move(e));
+    };
     for (auto& [key, value] : doc.items()) {
       (void)value;
       if (key != "$schema" && key != "contract" && key != "description" && key != "artifact" && key != "invariants")
-        return error("/" + key, "unknown key " + text::quoted(key) +
-                                    text::did_you_mean(key, {"contract", "description", "artifact", "invariants"}) +
-                                    " (expected contract, description, artifact, invariants)");
+        note(error("/" + key, "unknown key " + text::quoted(key) +
+                                  text::did_you_mean(key, {"contract", "description", "artifact", "invariants"}) +
+                                  " (expected contract, description, artifact, invariants)"));
     }
     auto name = doc.find("contract");
     if (name == doc.end() || !name->is_string() || name->get<std::string>().empty())
-      return error("/contract", "\"contract\" must be a non-empty string naming the contract");
-    plan->name = name->get<std::string>();
+      note(error("/contract", "\"contract\" must be a non-empty string naming the contract"));
+    else
+      plan->name = name->get<std::string>();
 
     if (auto art = doc.find("artifact"); art != doc.end()) {
-      if (auto e = artifact_section(*art, *plan)) return *e;
+      if (auto e = artifact_section(*art, *plan)) note(*e);
     }
     auto list = doc.find("invariants");
-    if (list == doc.end() || !list->is_array())
-      return error("/invariants", "\"invariants\" must be an array of invariants");
-    std::set<std::string> ids;
-    for (const auto& inv : plan->invariants) ids.insert(inv.id);
-    for (size_t i = 0; i < list->size(); ++i) {
-      std::string at = "/invariants/" + std::to_string(i);
-      auto inv = invariant((*list)[i], at);
-      if (!inv) return inv.error();
-      if (!ids.insert(inv->id).second) return error(at + "/id", "duplicate invariant id " + text::quoted(inv->id));
-      plan->invariants.push_back(std::move(inv.value()));
+    if (list == doc.end() || !list->is_array()) {
+      note(error("/invariants", "\"invariants\" must be an array of invariants"));
+    } else {
+      std::set<std::string> ids;
+      for (const auto& inv : plan->invariants) ids.insert(inv.id);
+      for (size_t i = 0; i < list->size(); ++i) {
+        std::string at = "/invariants/" + std::to_string(i);
+        auto inv = invariant((*list)[i], at);
+        if (!inv) {
+          note(inv.error());
+          continue;
+        }
+        if (!ids.insert(inv->id).second) {
+          note(error(at + "/id", "duplicate invariant id " + text::quoted(inv->id)));
+          continue;
+        }
+        plan->invariants.push_back(std::move(inv.value()));
+      }
+      if (plan->invariants.empty() && errors.empty()) note(error("/invariants", "a contract needs at least one invariant"));
     }
-    if (plan->invariants.empty()) return error("/invariants", "a contract needs at least one invariant");
+    if (!errors.empty()) {
+      Error first = std::move(errors.front());
+      first.also.assign(std::make_move_iterator(errors.begin() + 1), std::make_move_iterator(errors.end()));
+      return first;
+    }
     for (const auto& [id, severity] : options_.severity) {
       invariants::Invariant* found = nullptr;
       for (auto& inv : plan->invariants)
@@ -518,13 +541,17 @@ Result<std::shared_ptr<const Plan>> load(std::string_view text, const std::strin
     std::const_pointer_cast<Plan>(plan.value())->text = std::string(text);
     return plan;
   }
-  // Where the error is in the contract's text (the pointer's value), when it is in this file.
+  // Where each error is in the contract's text (the pointer's value), when it is in this file.
   Error e = plan.error();
-  if (e.where.line == 0 && e.where.file == file)
-    if (auto at = artifact::locate(text, e.where.pointer, options.limits.max_depth)) {
-      e.where.line = at->line;
-      e.where.column = at->column;
-    }
+  auto place = [&](Error& x) {
+    if (x.where.line == 0 && x.where.file == file)
+      if (auto at = artifact::locate(text, x.where.pointer, options.limits.max_depth)) {
+        x.where.line = at->line;
+        x.where.column = at->column;
+      }
+  };
+  place(e);
+  for (auto& more : e.also) place(more);
   return e;
 }
 

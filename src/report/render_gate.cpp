@@ -268,15 +268,15 @@ std::string render_waiver(const Waiver& w, const std::string& stream, bool as_js
 }
 
 std::string render_error_json(const Error& e) {
-  return dump({{"version", 1},
-               {"verdict", "error"},
-               {"error",
-                {{"code", to_string(e.code)},
-                 {"message", e.message},
-                 {"file", e.where.file},
-                 {"pointer", e.where.pointer},
-                 {"line", e.where.line},
-                 {"column", e.where.column}}}});
+  auto one = [](const Error& x) {
+    return nlohmann::json{{"code", to_string(x.code)}, {"message", x.message}, {"file", x.where.file},
+                          {"pointer", x.where.pointer}, {"line", x.where.line}, {"column", x.where.column}};
+  };
+  nlohmann::json also = nlohmann::json::array();
+  for (const auto& more : e.also) also.push_back(one(more));
+  nlohmann::json out = {{"version", 1}, {"verdict", "error"}, {"error", one(e)}};
+  if (!also.empty()) out["also"] = also;
+  return dump(out);
 }
 
 }  // namespace invar
