@@ -34,34 +34,34 @@ constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
 
 }  // namespace
 
-std::string valid_utf8(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
+// Calls f(code point, its bytes) for each character of `text`; an invalid
+// byte is U+FFFD (and its UTF-8 bytes).
+template <class F>
+void for_each_character(std::string_view text, F f) {
   for (size_t i = 0; i < text.size();) {
     uint32_t cp = 0;
     size_t n = sequence(text, i, cp);
     if (n == 0) {
-      out += kReplacement;
+      f(0xFFFD, kReplacement);
       ++i;
     } else {
-      out.append(text.substr(i, n));
+      f(cp, text.substr(i, n));
       i += n;
     }
   }
+}
+
+std::string valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for_each_character(text, [&](uint32_t, std::string_view bytes) { out.append(bytes); });
   return out;
 }
 
 std::string xml_escape(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 16);
-  for (size_t i = 0; i < text.size();) {
-    uint32_t cp = 0;
-    size_t n = sequence(text, i, cp);
-    if (n == 0) {
-      out += kReplacement;
-      ++i;
-      continue;
-    }
+  for_each_character(text, [&](uint32_t cp, std::string_view bytes) {
     switch (cp) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
@@ -73,10 +73,9 @@ std::string xml_escape(std::string_view text) {
       case '\r': out += "&#13;"; break;
       default:
         if (cp < 0x20 || cp == 0xFFFE || cp == 0xFFFF) out += kReplacement;
-        else out.append(text.substr(i, n));
+        else out.append(bytes);
     }
-    i += n;
-  }
+  });
   return out;
 }
 
