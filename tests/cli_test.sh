@@ -214,5 +214,22 @@ expect "schema: unknown keyword refused" 3 'unknown keyword "requried" (did you 
 expect "schema: --allow-unknown-keywords ignores it" 0 "ACCEPT" -- \
   "$INVAR" check --allow-unknown-keywords --schema "$work/typo.schema.json" examples/cloudflare-2025-features/good.json
 
+# Dialects: "$schema" decides, --default-dialect covers schemas without one, --metaschema checks the schema itself.
+printf '{"maximum": 10, "exclusiveMaximum": true}' > "$work/bare4.schema.json"
+printf '10' > "$work/ten.json"
+expect "schema: a draft-04 form in a 2020-12 schema names draft-04" 3 "a boolean here is draft-04's form" -- \
+  "$INVAR" check --schema "$work/bare4.schema.json" "$work/ten.json"
+expect "schema: --default-dialect draft-04" 1 "value must be < 10.0" -- \
+  "$INVAR" check --default-dialect draft-04 --schema "$work/bare4.schema.json" "$work/ten.json"
+expect "schema: unknown --default-dialect" 3 'unknown JSON Schema dialect "draft-05" (supported: draft-04, draft-06, draft-07, 2019-09, 2020-12)' -- \
+  "$INVAR" check --default-dialect draft-05 --schema "$work/bare4.schema.json" "$work/ten.json"
+expect "--metaschema accepts a valid schema" 0 "ACCEPT schemas/feature-file.schema.json (contract metaschema of feature-file.schema.json)" -- \
+  "$INVAR" check --metaschema --schema schemas/feature-file.schema.json
+printf '{"$schema": "http://json-schema.org/draft-07/schema#", "type": "strnig"}' > "$work/meta-bad.schema.json"
+expect "--metaschema rejects an invalid schema, and judges no artifact" 1 "/type: value is not one of the allowed values" -- \
+  "$INVAR" check --metaschema --schema "$work/meta-bad.schema.json" examples/cloudflare-2025-features/good.json
+expect "--metaschema needs --schema" 3 "invar: error: --metaschema needs --schema" -- \
+  "$INVAR" check --metaschema --contract $F examples/cloudflare-2025-features/good.json
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

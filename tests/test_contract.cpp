@@ -51,7 +51,7 @@ TEST_CASE("repeated keys are refused, escaped spellings included", "[contract]")
 TEST_CASE("load errors are located by line and column, and suggest the key meant", "[contract]") {
   CHECK(error_of("{\"contract\": \"t\",\n \"invarients\": []}") ==
         "test.contract.json:2:16: /invarients: unknown key \"invarients\" (did you mean \"invariants\"?) (expected "
-        "contract, description, artifact, invariants)");
+        "contract, description, schema_dialect, artifact, invariants)");
   CHECK(error_of(with("{\"id\": \"a\", \"count\": \"$.x[*]\", \"max\": 10,\n  \"headrom\": \"10%\"}")) ==
         "test.contract.json:2:14: /invariants/0/headrom: unknown key \"headrom\" for a count invariant (did you mean "
         "\"headroom\"?)");
@@ -74,7 +74,7 @@ TEST_CASE("every load error at once, each located, in order", "[contract]") {
   REQUIRE_FALSE(c);
   const invar::Error& e = c.error();
   CHECK(e.to_string() == "test.contract.json:1:28: /extra: unknown key \"extra\" (expected contract, description, "
-                         "artifact, invariants)");
+                         "schema_dialect, artifact, invariants)");
   REQUIRE(e.also.size() == 3);
   CHECK(e.also[0].to_string() == "test.contract.json:2:55: /invariants/0/headrom: unknown key \"headrom\" for a count "
                                  "invariant (did you mean \"headroom\"?)");
@@ -91,7 +91,7 @@ TEST_CASE("every load error at once, each located, in order", "[contract]") {
 
 TEST_CASE("unknown keys", "[contract]") {
   CHECK(message_of(R"({"contract": "t", "invariants": [], "extra": 1})") ==
-        "test.contract.json: /extra: unknown key \"extra\" (expected contract, description, artifact, invariants)");
+        "test.contract.json: /extra: unknown key \"extra\" (expected contract, description, schema_dialect, artifact, invariants)");
   CHECK(message_of(with(R"({"id": "a", "count": "$.x[*]", "max": 1, "maximum": 2})")) ==
         "test.contract.json: /invariants/0/maximum: unknown key \"maximum\" for a count invariant");
   CHECK(message_of(R"({"contract": "t", "artifact": {"limits": {"max_values": 1}}, "invariants": []})") ==
@@ -183,4 +183,20 @@ TEST_CASE("a contract needs invariants", "[contract]") {
         "test.contract.json: /invariants: a contract needs at least one invariant");
   CHECK(message_of(R"({"invariants": []})") ==
         "test.contract.json: /contract: \"contract\" must be a non-empty string naming the contract");
+}
+
+TEST_CASE("schema_dialect names the dialect of the contract's schemas without $schema", "[contract][dialect]") {
+  const std::string draft4 = R"({"contract": "t", "schema_dialect": "draft-04", "invariants": [
+      {"id": "n", "schema": "$.n", "inline": {"maximum": 10, "exclusiveMaximum": true}}]})";
+  auto c = test::contract(draft4);
+  REQUIRE(c);
+  CHECK(c->check(R"({"n": 9})").verdict == invar::Verdict::accept);
+  CHECK(c->check(R"({"n": 10})").verdict == invar::Verdict::reject);
+  // The contract's key wins over Options::default_dialect.
+  invar::Options options;
+  options.default_dialect = "draft-07";  // would refuse the boolean exclusiveMaximum
+  CHECK(invar::Contract::load_string(draft4, ".", "t.contract.json", options));
+  CHECK(error_of(R"({"contract": "t", "schema_dialect": "draft-4", "invariants": [{"id": "n", "count": "$", "max": 1}]})") ==
+        "test.contract.json:1:37: /schema_dialect: unknown JSON Schema dialect \"draft-4\" (did you mean \"draft-04\"?) "
+        "(supported: draft-04, draft-06, draft-07, 2019-09, 2020-12)");
 }

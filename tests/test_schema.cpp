@@ -188,3 +188,91 @@ TEST_CASE("a keyword the draft does not define is refused, with the keyword mean
   auto doc = test::parse("{}");
   CHECK(lax->validate(doc.root).valid);  // ignored: "a" is not required
 }
+
+TEST_CASE("each dialect is chosen by $schema, and a default dialect covers schemas without one", "[schema][dialect]") {
+  // draft-04: exclusiveMaximum is a boolean that makes maximum exclusive.
+  auto d4 = compile(R"({"$schema": "http://json-schema.org/draft-04/schema#", "maximum": 10, "exclusiveMaximum": true})");
+  CHECK(issues(*d4, "9").empty());
+  REQUIRE(issues(*d4, "10").size() == 1);
+  CHECK(issues(*d4, "10")[0].message == "value must be < 10.0");
+  // The same schema without "$schema" is a 2020-12 schema: a boolean is an error that names draft-04.
+  auto as2020 = Validator::compile(json::parse(R"({"maximum": 10, "exclusiveMaximum": true})"), "http://invar.test/s.json", {});
+  REQUIRE_FALSE(as2020);
+  CHECK(as2020.error().message ==
+        "\"exclusiveMaximum\" must be a number (a boolean here is draft-04's form: declare \"$schema\" or choose the "
+        "dialect draft-04)");
+  CompileOptions draft4;
+  draft4.default_draft = Draft::draft4;
+  CHECK(issues(*compile(R"({"maximum": 10, "exclusiveMaximum": true})", draft4), "10").size() == 1);
+  // draft-06 has no if/then/else: refused as unknown, ignored when allowed (never evaluated).
+  auto d6 = Validator::compile(json::parse(R"({"$schema": "http://json-schema.org/draft-06/schema#", "if": true, "then": false})"),
+                               "http://invar.test/s.json", {});
+  REQUIRE_FALSE(d6);
+  CHECK(d6.error().message.rfind("unknown keyword \"if\" in a draft-06 schema", 0) == 0);
+  CompileOptions lax;
+  lax.allow_unknown_keywords = true;
+  CHECK(issues(*compile(R"({"$schema": "http://json-schema.org/draft-06/schema#", "if": true, "then": false})", lax), "1").empty());
+  // 2019-09: items as an array is a tuple (2020-12 says prefixItems).
+  auto d2019 = compile(R"({"$schema": "https://json-schema.org/draft/2019-09/schema",
+                           "items": [{"type": "integer"}], "additionalItems": false})");
+  CHECK(issues(*d2019, "[1]").empty());
+  CHECK(issues(*d2019, "[1, 2]").size() == 1);
+}
+
+TEST_CASE("an unknown $schema is an error naming the dialects", "[schema][dialect]") {
+  auto v = Validator::compile(json::parse(R"({"$schema": "http://json-schema.org/draft-05/schema#"})"),
+                              "http://invar.test/s.json", {});
+  REQUIRE_FALSE(v);
+  CHECK(v.error().where.pointer == "/$schema");
+  CHECK(v.error().message ==
+        "unknown \"$schema\" \"http://json-schema.org/draft-05/schema#\": invar evaluates draft-04 "
+        "\"http://json-schema.org/draft-04/schema\", draft-06 \"http://json-schema.org/draft-06/schema\", draft-07 "
+        "\"http://json-schema.org/draft-07/schema\", 2019-09 \"https://json-schema.org/draft/2019-09/schema\", 2020-12 "
+        "\"https://json-schema.org/draft/2020-12/schema\" (a custom metaschema must be registered beforehand and "
+        "declare one of these)");
+  auto not_string = Validator::compile(json::parse(R"({"$schema": 7})"), "http://invar.test/s.json", {});
+  REQUIRE_FALSE(not_string);
+  CHECK(not_string.error().message == "\"$schema\" must be a URI (a string)");
+}
+
+TEST_CASE("the official metaschemas are bundled: $ref to them works offline", "[schema][dialect]") {
+  // A schema that says "my value is a draft-07 schema".
+  auto v = compile(R"({"$ref": "http://json-schema.org/draft-07/schema#"})");
+  auto fine = test::parse(R"({"type": "string", "minLength": 1})");
+  CHECK(v->validate(fine.root).valid);
+  auto broken = issues(*v, R"({"type": "strin"})");
+  REQUIRE_FALSE(broken.empty());
+  CHECK(broken[0].instance_pointer == "/type");
+  for (const char* uri : {"http://json-schema.org/draft-04/schema#", "http://json-schema.org/draft-06/schema#",
+                          "https://json-schema.org/draft/2019-09/schema", "https://json-schema.org/draft/2020-12/schema"}) {
+    auto meta = compile(std::string(R"({"$ref": ")") + uri + "\"}");
+    CHECK(meta->validate(fine.root).valid);
+    auto bad = test::parse(R"({"minLength": -1})");
+    CHECK_FALSE(meta->validate(bad.root).valid);
+  }
+}
+
+TEST_CASE("a $ref chain across dialects evaluates each schema under its own", "[schema][dialect]") {
+  invar::Options options;
+  auto v = invar::contract::load_schema_file(test::source("tests/schemas/dialects/root.schema.json"), options);
+  REQUIRE(v);
+  CHECK(issues(*v.value(), R"({"legacy": 9, "modern": 9})").empty());
+  auto found = issues(*v.value(), R"({"legacy": 10, "modern": 10})");
+  REQUIRE(found.size() == 2);
+  CHECK(found[0].keyword_location == "legacy.schema.json#/exclusiveMaximum");
+  CHECK(found[1].keyword_location == "root.schema.json#/properties/modern/exclusiveMaximum");
+}
+
+TEST_CASE("metaschema_of validates a schema file against its dialect's metaschema", "[schema][dialect]") {
+  auto good = invar::Contract::metaschema_of(test::source("tests/schemas/dialects/legacy.schema.json"));
+  REQUIRE(good);
+  auto report = good->check_file(test::source("tests/schemas/dialects/legacy.schema.json"));
+  REQUIRE(report);
+  CHECK(report->verdict == invar::Verdict::accept);
+  // The unknown-dialect default is refused before anything is read.
+  invar::Options wrong;
+  wrong.default_dialect = "draft-05";
+  auto refused = invar::Contract::from_schema_file(test::source("tests/schemas/dialects/legacy.schema.json"), wrong);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message == "unknown JSON Schema dialect \"draft-05\" (supported: draft-04, draft-06, draft-07, 2019-09, 2020-12)");
+}

@@ -165,6 +165,9 @@ class Time {
 //   allow_unknown_keywords false     a JSON Schema keyword its draft does not define is a load
 //                                    error (true: ignored, as the specification says); "x-"
 //                                    prefixed annotations are always allowed
+//   default_dialect   "" (2020-12)   JSON Schema dialect of a schema without "$schema", unless the
+//                                    contract's "schema_dialect" says: draft-04, draft-06, draft-07,
+//                                    2019-09 or 2020-12 (an unknown name is a load error)
 //   clock             system clock   "now" for freshness and the gate, when a call gives none
 //   severity          {}             invariant id -> severity, overriding the contract's
 //                                    (an unknown id is a load error)
@@ -179,6 +182,7 @@ struct Options {
   Limits limits;
   bool format_assertion = false;
   bool allow_unknown_keywords = false;
+  std::string default_dialect;
   std::function<Time()> clock;
   std::map<std::string, Severity, std::less<>> severity;
   unsigned threads = 1;
@@ -302,8 +306,14 @@ class Contract {
                                       const std::string& label, const Options& options = {});
 
   // A contract holding only one `schema` invariant on "$", for plain JSON
-  // Schema validation (draft 2020-12 or draft-07, as "$schema" says).
+  // Schema validation (draft-04 to 2020-12, as "$schema" or
+  // Options::default_dialect says).
   static Result<Contract> from_schema_file(const std::string& path, const Options& options = {});
+
+  // A contract that checks a schema document against its dialect's official
+  // metaschema (bundled: no network). The dialect is that of the file's
+  // "$schema" (one of the official URIs), else Options::default_dialect.
+  static Result<Contract> metaschema_of(const std::string& schema_path, const Options& options = {});
 
   // Checks artifact bytes. Never throws on bad input: unreadable bytes are a
   // reject with an "artifact.*" violation. Thread-safe.

@@ -24,6 +24,8 @@ struct CheckArgs {
   bool quiet = false;
   bool assert_format = false;
   bool allow_unknown_keywords = false;
+  std::string default_dialect;
+  bool metaschema = false;
   bool stats = false;
   unsigned threads = 0;
 };
@@ -40,6 +42,9 @@ extern "C" void on_sigbus(int) {
   ::_exit(kCannotJudge);
 }
 
+int check_artifacts(const CheckArgs& args, const Options& options, CheckContext& context, const ReportFormat& format,
+                    const RenderOptions& render, std::vector<Report>& reports);
+
 int run_check(const CheckArgs& args) {
   if (std::count(args.artifacts.begin(), args.artifacts.end(), "-") > 1) {
     std::fprintf(stderr, "invar: error: \"-\" (standard input) can be given once\n");
@@ -49,9 +54,18 @@ int run_check(const CheckArgs& args) {
     std::fprintf(stderr, "invar: error: check needs exactly one of --contract or --schema\n");
     return kCannotJudge;
   }
+  if (args.metaschema && args.schema.empty()) {
+    std::fprintf(stderr, "invar: error: --metaschema needs --schema (it checks that schema against its dialect)\n");
+    return kCannotJudge;
+  }
+  if (args.artifacts.empty() && !args.metaschema) {
+    std::fprintf(stderr, "invar: error: check needs at least one artifact (\"-\": standard input)\n");
+    return kCannotJudge;
+  }
   Options options;
   options.format_assertion = args.assert_format;
   options.allow_unknown_keywords = args.allow_unknown_keywords;
+  options.default_dialect = args.default_dialect;
   options.threads = threads_or_all(args.threads);
   options.map_files = true;
   std::signal(SIGBUS, on_sigbus);
@@ -63,6 +77,37 @@ int run_check(const CheckArgs& args) {
   }
   context.now = *now;
   context.collect_stats = args.stats;
+  const ReportFormat& format = *find_report_format(args.format);  // checked by --format's validator
+  const RenderOptions render{use_color(args.format), args.quiet};
+  std::vector<Report> reports;
+  int code = kAccept;
+  // --metaschema: the schema itself first, against its dialect's metaschema;
+  // an invalid schema judges no artifact.
+  if (args.metaschema) {
+    auto meta = Contract::metaschema_of(args.schema, options);
+    if (!meta) {
+      print_error(meta.error(), args.format);
+      return kCannotJudge;
+    }
+    auto report = meta->check_file(args.schema, context);
+    if (!report) {
+      print_error(report.error(), args.format);
+      return kCannotJudge;
+    }
+    if (report->verdict == Verdict::reject) code = kReject;
+    if (format.streams) std::fputs(format.render({*report}, render).c_str(), stdout);
+    reports.push_back(std::move(report.value()));
+  }
+  if (code == kAccept && !args.artifacts.empty()) {
+    int artifacts_code = check_artifacts(args, options, context, format, render, reports);
+    if (artifacts_code != kAccept) code = artifacts_code;
+  }
+  if (!format.streams) std::fputs(format.render(reports, render).c_str(), stdout);
+  return code;
+}
+
+int check_artifacts(const CheckArgs& args, const Options& options, CheckContext& context, const ReportFormat& format,
+                    const RenderOptions& render, std::vector<Report>& reports) {
   auto contract = args.contract.empty() ? Contract::from_schema_file(args.schema, options)
                                         : Contract::load_file(args.contract, options);
   if (!contract) {
@@ -79,9 +124,6 @@ int run_check(const CheckArgs& args) {
     baseline = std::move(measured.value());
     context.baseline = &*baseline;
   }
-  const ReportFormat& format = *find_report_format(args.format);  // checked by --format's validator
-  const RenderOptions render{use_color(args.format), args.quiet};
-  std::vector<Report> reports;
   int code = kAccept;
   for (const auto& path : args.artifacts) {
     auto report = contract->check_file(path, context);
@@ -98,7 +140,6 @@ int run_check(const CheckArgs& args) {
     }
     reports.push_back(std::move(report.value()));
   }
-  if (!format.streams) std::fputs(format.render(reports, render).c_str(), stdout);
   return code;
 }
 
@@ -109,9 +150,9 @@ std::function<int()> add_check(CLI::App& app) {
   auto* cmd = app.add_subcommand("check", "Check artifacts against a contract (or a JSON Schema), statelessly");
   cmd->footer(kExitCodes);
   auto* contract_opt = cmd->add_option("--contract", args->contract, "Contract file (JSON, see docs/contract-language.md)");
-  auto* schema_opt = cmd->add_option("--schema", args->schema, "Check against this JSON Schema alone (2020-12 or draft-07)");
+  auto* schema_opt = cmd->add_option("--schema", args->schema, "Check against this JSON Schema alone (draft-04, -06, -07, 2019-09 or 2020-12, as its \"$schema\" says)");
   contract_opt->excludes(schema_opt);
-  cmd->add_option("artifacts", args->artifacts, "Artifact files to check (\"-\": standard input)")->required();
+  cmd->add_option("artifacts", args->artifacts, "Artifact files to check (\"-\": standard input)");
   cmd->add_option("--baseline", args->baseline,
                   "Compare delta-family invariants (delta, churn, monotonic, immutable) with this artifact");
   cmd->add_option("--now", args->now, "The clock for freshness invariants (RFC 3339); default: the system clock");
@@ -123,6 +164,12 @@ std::function<int()> add_check(CLI::App& app) {
   cmd->add_flag("--allow-unknown-keywords", args->allow_unknown_keywords,
                 "Ignore JSON Schema keywords the draft does not define, as the specification says (refused by default: "
                 "a typo such as \"requried\" would accept what the schema means to refuse)");
+  cmd->add_option("--default-dialect", args->default_dialect,
+                  "JSON Schema dialect of schemas without \"$schema\" when the contract's \"schema_dialect\" does not say: "
+                  "draft-04, draft-06, draft-07, 2019-09 or 2020-12 (default)");
+  cmd->add_flag("--metaschema", args->metaschema,
+                "With --schema: first validate the schema against its dialect's official metaschema (bundled); "
+                "artifacts, if any, are checked only when it is valid");
   cmd->add_flag("--assert-format", args->assert_format,
                 "Treat JSON Schema \"format\" as an assertion for date-time, ipv4, ipv6, hostname, uuid");
   return [args] { return run_check(*args); };

@@ -40,26 +40,89 @@ Result<json> parse_json(std::string_view text, const std::string& file) {
   return parsed;
 }
 
-Result<std::shared_ptr<const schema::Validator>> load_schema_file(const std::string& path, const Options& options) {
-  std::error_code ec;
-  fs::path absolute = fs::absolute(path, ec);
-  auto bytes = files::read_file(path, options.limits.max_contract_bytes, "schema");
-  if (!bytes) return bytes.error();
-  auto doc = parse_json(*bytes, path);
-  if (!doc) return doc.error();
+Result<schema::Draft> default_draft(const Options& options) {
+  if (options.default_dialect.empty()) return schema::kDefaultDraft;
+  if (auto draft = schema::draft_from_name(options.default_dialect)) return *draft;
+  Error e;
+  e.code = ErrorCode::usage;
+  e.message = "unknown JSON Schema dialect " + text::quoted(options.default_dialect) + " (supported: " +
+              schema::dialect_names() + ")";
+  return e;
+}
+
+schema::CompileOptions compile_options(const Options& options, schema::Draft draft, std::string file_root) {
   schema::CompileOptions co;
+  co.default_draft = draft;
   co.format_assertion = options.format_assertion;
   co.allow_unknown_keywords = options.allow_unknown_keywords;
   co.regex_max_mem = options.limits.regex_max_mem;
   co.max_document_bytes = options.limits.max_contract_bytes;
-  co.file_root = absolute.parent_path().lexically_normal().string();
-  auto validator = schema::Validator::compile(*doc, schema::uri::from_path(absolute.lexically_normal().string()), co);
+  co.file_root = std::move(file_root);
+  return co;
+}
+
+namespace {
+
+Result<json> read_schema_document(const std::string& path, const Options& options, std::string* text = nullptr) {
+  auto bytes = files::read_file(path, options.limits.max_contract_bytes, "schema");
+  if (!bytes) return bytes.error();
+  auto doc = parse_json(*bytes, path);
+  if (text) *text = std::move(*bytes);
+  return doc;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const schema::Validator>> load_schema_file(const std::string& path, const Options& options,
+                                                                  std::optional<schema::Draft> draft) {
+  if (!draft) {
+    auto from_options = default_draft(options);
+    if (!from_options) return from_options.error();
+    draft = *from_options;
+  }
+  std::error_code ec;
+  std::string absolute = fs::absolute(path, ec).lexically_normal().string();
+  std::string text;
+  auto doc = read_schema_document(path, options, &text);
+  if (!doc) return doc.error();
+  auto co = compile_options(options, *draft, fs::path(absolute).parent_path().string());
+  auto validator = schema::Validator::compile(*doc, schema::uri::from_path(absolute), co);
   if (!validator) {
     Error e = validator.error();
-    if (e.where.file.empty()) e.where.file = path;
+    if (e.where.file.empty() || e.where.file == absolute) {
+      e.where.file = path;  // as the user named it
+      if (auto at = artifact::locate(text, e.where.pointer, schema::kMaxDocumentDepth)) {
+        e.where.line = at->line;
+        e.where.column = at->column;
+      }
+    }
     return e;
   }
   return validator.value();
+}
+
+Result<std::shared_ptr<const schema::Validator>> load_metaschema_of(const std::string& path, const Options& options) {
+  auto doc = read_schema_document(path, options);
+  if (!doc) return doc.error();
+  auto draft = default_draft(options);
+  if (!draft) return draft.error();
+  if (doc->is_object() && doc->contains("$schema")) {
+    const json& declared = (*doc)["$schema"];
+    auto named = declared.is_string() ? schema::draft_from_uri(declared.get<std::string>()) : std::nullopt;
+    if (!named) {
+      Error e;
+      e.code = ErrorCode::schema;
+      e.message = "unknown \"$schema\" " + declared.dump() + ": the metaschemas bundled are " + schema::dialect_uris();
+      e.where.file = path;
+      e.where.pointer = "/$schema";
+      return e;
+    }
+    draft = *named;
+  }
+  const auto& dialect = schema::dialect(*draft);
+  auto co = compile_options(options, *draft, "");
+  co.allow_unknown_keywords = false;  // the bundled metaschemas use their own keywords only
+  return schema::Validator::compile(json::parse(schema::bundled_metaschema(dialect.uri)), std::string(dialect.uri), co);
 }
 
 namespace {
@@ -110,12 +173,30 @@ class Loader {
     auto note = [&](Error e) {
       if (errors.size() < kMaxLoadErrors) errors.push_back(std::move(e));
     };
+    static const std::vector<std::string_view> kTopKeys = {"contract", "description", "schema_dialect", "artifact",
+                                                           "invariants"};
     for (auto& [key, value] : doc.items()) {
       (void)value;
-      if (key != "$schema" && key != "contract" && key != "description" && key != "artifact" && key != "invariants")
-        note(error("/" + key, "unknown key " + text::quoted(key) +
-                                  text::did_you_mean(key, {"contract", "description", "artifact", "invariants"}) +
-                                  " (expected contract, description, artifact, invariants)"));
+      if (key != "$schema" && std::find(kTopKeys.begin(), kTopKeys.end(), key) == kTopKeys.end())
+        note(error("/" + key, "unknown key " + text::quoted(key) + text::did_you_mean(key, kTopKeys) +
+                                  " (expected contract, description, schema_dialect, artifact, invariants)"));
+    }
+    if (auto dialect = doc.find("schema_dialect"); dialect != doc.end()) {
+      auto draft = dialect->is_string() ? schema::draft_from_name(dialect->get<std::string>()) : std::nullopt;
+      if (draft) {
+        draft_ = *draft;
+      } else {
+        std::vector<std::string_view> names;
+        for (const auto& d : schema::dialects()) names.push_back(d.name);
+        std::string given = dialect->is_string() ? dialect->get<std::string>() : dialect->dump();
+        note(error("/schema_dialect", "unknown JSON Schema dialect " + text::quoted(given) +
+                                          text::did_you_mean(given, names) + " (supported: " +
+                                          schema::dialect_names() + ")"));
+      }
+    } else if (auto draft = default_draft(options_)) {
+      draft_ = *draft;
+    } else {
+      return draft.error();
     }
     auto name = doc.find("contract");
     if (name == doc.end() || !name->is_string() || name->get<std::string>().empty())
@@ -228,7 +309,7 @@ class Loader {
 
   Result<std::shared_ptr<const schema::Validator>> schema_file(const std::string& relative, const std::string& at) {
     fs::path path = fs::path(relative).is_absolute() ? fs::path(relative) : fs::path(base_dir_) / relative;
-    auto v = load_schema_file(path.lexically_normal().string(), options_);
+    auto v = load_schema_file(path.lexically_normal().string(), options_, draft_);
     if (!v) {
       Error e = v.error();
       if (e.code == ErrorCode::io)
@@ -403,11 +484,7 @@ class Loader {
           if (!v) return v.error();
           inv.schema = v.value();
         } else {
-          schema::CompileOptions co;
-          co.format_assertion = options_.format_assertion;
-          co.allow_unknown_keywords = options_.allow_unknown_keywords;
-          co.regex_max_mem = options_.limits.regex_max_mem;
-          co.file_root = fs::absolute(base_dir_).lexically_normal().string();
+          auto co = compile_options(options_, draft_, fs::absolute(base_dir_).lexically_normal().string());
           std::string base = schema::uri::from_path(co.file_root + "/" + inv.id + ".inline.json");
           auto v = schema::Validator::compile(j["inline"], base, co);
           if (!v) {
@@ -528,6 +605,7 @@ class Loader {
   std::string file_;
   std::string base_dir_;
   const Options& options_;
+  schema::Draft draft_ = schema::kDefaultDraft;  // for schemas without "$schema"
 };
 
 }  // namespace

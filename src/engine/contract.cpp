@@ -77,11 +77,13 @@ Result<Contract> Contract::load_string(std::string_view text, const std::string&
   return Contract(std::move(plan.value()));
 }
 
-Result<Contract> Contract::from_schema_file(const std::string& path, const Options& options) {
-  auto validator = contract::load_schema_file(path, options);
-  if (!validator) return validator.error();
+namespace {
+
+// A contract of one `schema` invariant on "$".
+std::shared_ptr<Plan> schema_plan(std::string name, const std::string& path,
+                                  std::shared_ptr<const schema::Validator> validator, const Options& options) {
   auto plan = std::make_shared<Plan>();
-  plan->name = "schema " + fs::path(path).filename().string();
+  plan->name = std::move(name);
   plan->file = path;
   if (auto text = files::read_file(path, options.limits.max_contract_bytes, "schema")) plan->text = std::move(*text);
   plan->options = options;
@@ -93,9 +95,24 @@ Result<Contract> Contract::from_schema_file(const std::string& path, const Optio
   inv.id = "schema";
   inv.kind = invariants::Kind::schema;
   inv.target = selector::Selector::compile("$").value();
-  inv.schema = validator.value();
+  inv.schema = std::move(validator);
   plan->invariants.push_back(std::move(inv));
-  return Contract(std::move(plan));
+  return plan;
+}
+
+}  // namespace
+
+Result<Contract> Contract::from_schema_file(const std::string& path, const Options& options) {
+  auto validator = contract::load_schema_file(path, options);
+  if (!validator) return validator.error();
+  return Contract(schema_plan("schema " + fs::path(path).filename().string(), path, validator.value(), options));
+}
+
+Result<Contract> Contract::metaschema_of(const std::string& schema_path, const Options& options) {
+  auto validator = contract::load_metaschema_of(schema_path, options);
+  if (!validator) return validator.error();
+  return Contract(schema_plan("metaschema of " + fs::path(schema_path).filename().string(), schema_path,
+                              validator.value(), options));
 }
 
 std::optional<Time> Time::from_ms(int64_t ms) {

@@ -54,8 +54,17 @@ Result<std::shared_ptr<const Plan>> load(std::string_view text, const std::strin
 // Parses contract/schema JSON with located syntax errors (line, column).
 Result<nlohmann::json> parse_json(std::string_view text, const std::string& file);
 
-// Compiles the JSON Schema file at `path` (siblings reachable by $ref).
-Result<std::shared_ptr<const schema::Validator>> load_schema_file(const std::string& path, const Options& options);
+// Options::default_dialect as a draft (empty: schema::kDefaultDraft).
+Result<schema::Draft> default_draft(const Options& options);
+// The one place contract Options become schema CompileOptions.
+schema::CompileOptions compile_options(const Options& options, schema::Draft draft, std::string file_root);
+
+// Compiles the JSON Schema file at `path` (siblings reachable by $ref);
+// `draft` for a schema without "$schema" (none: Options::default_dialect).
+Result<std::shared_ptr<const schema::Validator>> load_schema_file(const std::string& path, const Options& options,
+                                                                  std::optional<schema::Draft> draft = std::nullopt);
+// The official metaschema of the dialect the schema file at `path` declares.
+Result<std::shared_ptr<const schema::Validator>> load_metaschema_of(const std::string& path, const Options& options);
 
 }  // namespace contract
 }  // namespace invar

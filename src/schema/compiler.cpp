@@ -5,6 +5,7 @@
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 #include <sys/stat.h>
 
 #include "artifact/reader.hpp"
@@ -35,36 +36,9 @@ const char* const kSingle[] = {"additionalProperties", "propertyNames", "contain
                                "else", "unevaluatedItems", "unevaluatedProperties", "additionalItems",
                                "contentSchema", "items"};
 const char* const kArrays[] = {"allOf", "anyOf", "oneOf", "prefixItems", "items"};
-// The keywords each draft defines (all vocabularies, annotations included),
-// and "definitions"/"$defs" in both: older and newer schemas keep their
-// $ref targets under either name.
-constexpr std::string_view kDraft2020Keywords[] = {
-    "$schema", "$id", "$ref", "$anchor", "$dynamicRef", "$dynamicAnchor", "$vocabulary", "$comment", "$defs",
-    "definitions", "$recursiveRef", "$recursiveAnchor",
-    "allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependentSchemas", "prefixItems", "items", "contains",
-    "properties", "patternProperties", "additionalProperties", "propertyNames", "unevaluatedItems",
-    "unevaluatedProperties", "type", "enum", "const", "multipleOf", "maximum", "exclusiveMaximum", "minimum",
-    "exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems", "uniqueItems", "maxContains",
-    "minContains", "maxProperties", "minProperties", "required", "dependentRequired", "format", "contentEncoding",
-    "contentMediaType", "contentSchema", "title", "description", "default", "deprecated", "readOnly", "writeOnly",
-    "examples", "dependencies"};
-constexpr std::string_view kDraft7Keywords[] = {
-    "$schema", "$id", "$ref", "$comment", "definitions", "$defs", "allOf", "anyOf", "oneOf", "not", "if", "then",
-    "else", "items", "additionalItems", "contains", "properties", "patternProperties", "additionalProperties",
-    "propertyNames", "dependencies", "type", "enum", "const", "multipleOf", "maximum", "exclusiveMaximum", "minimum",
-    "exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems", "uniqueItems", "maxProperties",
-    "minProperties", "required", "format", "contentEncoding", "contentMediaType", "title", "description", "default",
-    "readOnly", "writeOnly", "examples", "dependentRequired", "dependentSchemas"};
-
-std::vector<std::string_view> keywords_of(Draft draft) {
-  if (draft == Draft::draft7) return {std::begin(kDraft7Keywords), std::end(kDraft7Keywords)};
-  return {std::begin(kDraft2020Keywords), std::end(kDraft2020Keywords)};
-}
-
-bool known_keyword(std::string_view key, Draft draft) {
-  if (draft == Draft::draft7) return std::find(std::begin(kDraft7Keywords), std::end(kDraft7Keywords), key) != std::end(kDraft7Keywords);
-  return std::find(std::begin(kDraft2020Keywords), std::end(kDraft2020Keywords), key) != std::end(kDraft2020Keywords);
-}
+// The name a $recursiveAnchor (2019-09) is kept under among the dynamic
+// anchors: '$' cannot start an anchor name, so it meets no $dynamicAnchor.
+constexpr std::string_view kRecursiveAnchor = "$recursive";
 
 // Whether a schema object holds nothing but "$ref" and keywords that assert
 // nothing: evaluating it is evaluating its target.
@@ -79,21 +53,6 @@ bool only_annotations_besides_ref(const nlohmann::json& s) {
 
 const char* const kMaps[] = {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas",
                              "dependencies"};
-
-Draft draft_of(const json& doc, Draft fallback) {
-  if (doc.is_object()) {
-    auto it = doc.find("$schema");
-    if (it != doc.end() && it->is_string()) {
-      const auto& s = it->get_ref<const std::string&>();
-      if (s.find("draft-07") != std::string::npos || s.find("draft-06") != std::string::npos ||
-          s.find("draft-04") != std::string::npos)
-        return Draft::draft7;
-      if (s.find("2020-12") != std::string::npos || s.find("2019-09") != std::string::npos)
-        return Draft::draft2020_12;
-    }
-  }
-  return fallback;
-}
 
 std::string file_label(const std::string& uri) {
   if (uri.rfind("file://", 0) == 0) {
@@ -114,7 +73,7 @@ class Compiler {
   const Node* run(const json& root, const std::string& uri) {
     const json& doc = reg_.documents.emplace_back(root);
     validation_vocabulary_ = uses_validation_vocabulary(root);
-    add_document(doc, uri, draft_of(doc, opts_.default_draft));
+    add_document(doc, uri);
     const Node* node = compile(&doc);
     resolve_pending();
     return error_ ? nullptr : node;
@@ -136,22 +95,52 @@ class Compiler {
     error_ = std::move(e);
   }
 
-  void add_document(const json& doc, const std::string& uri, Draft draft) {
+  void add_document(const json& doc, const std::string& uri) {
     std::string base = uri::normalize(uri::split_fragment(uri).first);
     const std::string* resource = intern(base);
     reg_.index[base] = &doc;
-    Place place{base, resource, {{base, ""}}, file_label(base) + "#", file_of(base), "", draft};
+    Place place{base, resource, {{base, ""}}, file_label(base) + "#", file_of(base), "", opts_.default_draft};
     walk(doc, std::move(place));
+  }
+
+  // The dialect a "$schema" URI names: an official one, or a registered
+  // metaschema that declares one (followed a few steps, never in a loop).
+  std::optional<Draft> dialect_of(const std::string& metaschema_uri, int steps = 0) {
+    if (auto d = draft_from_uri(metaschema_uri)) return d;
+    if (steps >= 4) return std::nullopt;
+    auto pre = opts_.preloaded.find(metaschema_uri);
+    if (pre == opts_.preloaded.end()) pre = opts_.preloaded.find(uri::normalize(metaschema_uri));
+    if (pre == opts_.preloaded.end() || !pre->second.is_object()) return std::nullopt;
+    auto declared = pre->second.find("$schema");
+    if (declared == pre->second.end() || !declared->is_string()) return std::nullopt;
+    return dialect_of(declared->get<std::string>(), steps + 1);
+  }
+
+  // A resource root's "$schema" sets the dialect of everything under it.
+  void switch_dialect(const json& j, Place& place) {
+    auto declared = j.find("$schema");
+    if (declared == j.end()) return;
+    bool resource_root = place.pointer.empty() || j.contains("$id") || j.contains("id");
+    if (!resource_root) return;
+    if (!declared->is_string()) return fail(place, "$schema", "\"$schema\" must be a URI (a string)");
+    const auto& text = declared->get_ref<const std::string&>();
+    auto draft = dialect_of(text);
+    if (!draft)
+      return fail(place, "$schema",
+                  "unknown \"$schema\" " + text::quoted(text) + ": invar evaluates " + dialect_uris() +
+                      " (a custom metaschema must be registered beforehand and declare one of these)");
+    place.draft = *draft;
   }
 
   void walk(const json& j, Place place) {
     if (walk_depth_ > 512) return;  // documents are parsed with a depth limit; this is a backstop
     if (j.is_object()) {
-      bool ref_hides_siblings = place.draft == Draft::draft7 && j.contains("$ref");
-      auto id = j.find("$id");
-      if (!ref_hides_siblings && id != j.end() && id->is_string()) {
+      switch_dialect(j, place);
+      bool hidden_by_ref = ref_hides_siblings(place.draft) && j.contains("$ref");
+      auto id = j.find(std::string(id_keyword(place.draft)));
+      if (!hidden_by_ref && id != j.end() && id->is_string()) {
         const auto& text = id->get_ref<const std::string&>();
-        if (place.draft == Draft::draft7 && !text.empty() && text[0] == '#') {
+        if (place.draft <= Draft::draft7 && !text.empty() && text[0] == '#') {
           reg_.index[uri::split_fragment(place.base).first + text] = &j;
         } else {
           std::string resolved = uri::normalize(uri::split_fragment(uri::resolve(place.base, text)).first);
@@ -160,16 +149,18 @@ class Compiler {
           place.scopes.push_back({resolved, ""});
         }
       }
-      if (place.draft == Draft::draft2020_12) {
-        for (const char* kw : {"$anchor", "$dynamicAnchor"}) {
-          auto a = j.find(kw);
-          if (a != j.end() && a->is_string()) {
-            std::string key = *place.resource + "#" + a->get<std::string>();
-            reg_.index[key] = &j;
-            if (std::string_view(kw) == "$dynamicAnchor") dynamic_keys_.push_back(key);
-          }
+      if (place.draft >= Draft::draft2019_09)
+        if (auto a = j.find("$anchor"); a != j.end() && a->is_string())
+          reg_.index[*place.resource + "#" + a->get<std::string>()] = &j;
+      if (place.draft == Draft::draft2020_12)
+        if (auto a = j.find("$dynamicAnchor"); a != j.end() && a->is_string()) {
+          std::string key = *place.resource + "#" + a->get<std::string>();
+          reg_.index[key] = &j;
+          dynamic_targets_.push_back({key, &j});
         }
-      }
+      if (place.draft == Draft::draft2019_09)
+        if (auto a = j.find("$recursiveAnchor"); a != j.end() && *a == true)
+          dynamic_targets_.push_back({*place.resource + "#" + std::string(kRecursiveAnchor), &j});
     }
     for (const auto& [res, ptr] : place.scopes) reg_.index.emplace(ptr.empty() ? res : res + "#" + ptr, &j);
     places_.emplace(&j, place);
@@ -208,7 +199,12 @@ class Compiler {
     auto pre = opts_.preloaded.find(doc_uri);
     if (pre != opts_.preloaded.end()) {
       const json& doc = reg_.documents.emplace_back(pre->second);
-      add_document(doc, doc_uri, draft_of(doc, opts_.default_draft));
+      add_document(doc, doc_uri);
+      return &doc;
+    }
+    if (auto bundled = bundled_metaschema(doc_uri); !bundled.empty()) {
+      const json& doc = reg_.documents.emplace_back(json::parse(bundled));
+      add_document(doc, doc_uri);
       return &doc;
     }
     if (opts_.file_root.empty() || doc_uri.rfind("file://", 0) != 0) return nullptr;
@@ -227,7 +223,7 @@ class Compiler {
     json parsed = json::parse(bytes, nullptr, false);
     if (parsed.is_discarded()) return nullptr;
     const json& doc = reg_.documents.emplace_back(std::move(parsed));
-    add_document(doc, doc_uri, draft_of(doc, opts_.default_draft));
+    add_document(doc, doc_uri);
     return &doc;
   }
 
@@ -292,12 +288,22 @@ class Compiler {
     if (pre == opts_.preloaded.end() || !pre->second.is_object()) return true;
     auto vocab = pre->second.find("$vocabulary");
     if (vocab == pre->second.end() || !vocab->is_object()) return true;
-    return vocab->contains("https://json-schema.org/draft/2020-12/vocab/validation");
+    return vocab->contains("https://json-schema.org/draft/2020-12/vocab/validation") ||
+           vocab->contains("https://json-schema.org/draft/2019-09/vocab/validation");
+  }
+
+  // The value of keyword `kw` in schema `j`, when present and defined by the
+  // schema's draft (a keyword of another draft is an error unless
+  // allow_unknown_keywords, and then it is ignored, never evaluated).
+  static const json* keyword(const json& j, const Place& at, std::string_view kw) {
+    if (!defines_keyword(at.draft, kw)) return nullptr;
+    auto it = j.find(kw);
+    return it == j.end() ? nullptr : &*it;
   }
 
   std::optional<uint64_t> count_of(const json& j, const Place& at, const char* kw) {
-    auto it = j.find(kw);
-    if (it == j.end()) return std::nullopt;
+    const json* it = keyword(j, at, kw);
+    if (!it) return std::nullopt;
     if (it->is_number_unsigned()) return it->get<uint64_t>();
     if (it->is_number_float() && it->get<double>() >= 0 && std::floor(it->get<double>()) == it->get<double>()) {
       double d = it->get<double>();  // 2^64 and beyond: no count can reach it
@@ -308,25 +314,28 @@ class Compiler {
   }
 
   std::optional<double> number_at(const json& j, const Place& at, const char* kw) {
-    auto it = j.find(kw);
-    if (it == j.end()) return std::nullopt;
+    const json* it = keyword(j, at, kw);
+    if (!it) return std::nullopt;
     if (!it->is_number()) {
-      fail(at, kw, std::string("\"") + kw + "\" must be a number");
+      std::string hint = it->is_boolean() && std::string_view(kw).rfind("exclusive", 0) == 0
+                             ? " (a boolean here is draft-04's form: declare \"$schema\" or choose the dialect draft-04)"
+                             : "";
+      fail(at, kw, std::string("\"") + kw + "\" must be a number" + hint);
       return std::nullopt;
     }
     return it->get<double>();
   }
 
-  const Node* sub(const json& j, const char* kw) {
-    auto it = j.find(kw);
-    if (it == j.end() || !(it->is_object() || it->is_boolean())) return nullptr;
-    return compile(&*it);
+  const Node* sub(const json& j, const Place& at, const char* kw) {
+    const json* it = keyword(j, at, kw);
+    if (!it || !(it->is_object() || it->is_boolean())) return nullptr;
+    return compile(it);
   }
 
   std::vector<const Node*> sub_list(const json& j, const Place& at, const char* kw) {
     std::vector<const Node*> out;
-    auto it = j.find(kw);
-    if (it == j.end()) return out;
+    const json* it = keyword(j, at, kw);
+    if (!it) return out;
     if (!it->is_array() || it->empty()) {
       fail(at, kw, std::string("\"") + kw + "\" must be a non-empty array of schemas");
       return out;
@@ -363,7 +372,7 @@ class Compiler {
 
   // Keywords of the validation vocabulary (and format). False on a compile error.
   bool compile_validation(Node& n, const json& s, const Place& at) {
-    if (auto t = s.find("type"); t != s.end()) {
+    if (const json* t = keyword(s, at, "type")) {
       std::vector<json> names = t->is_array() ? t->get<std::vector<json>>() : std::vector<json>{*t};
       for (const auto& name : names) {
         uint8_t bit = name.is_string() ? type_bit(name.get<std::string>()) : 0;
@@ -371,9 +380,9 @@ class Compiler {
         n.types |= bit;
       }
     }
-    if (auto e = s.find("enum"); e != s.end()) {
+    if (const json* e = keyword(s, at, "enum")) {
       if (!e->is_array()) return fail(at, "enum", "\"enum\" must be an array"), false;
-      n.enum_values = &*e;
+      n.enum_values = e;
       n.enum_strings.emplace();
       for (const auto& value : *e) {
         if (!value.is_string()) {
@@ -383,27 +392,68 @@ class Compiler {
         n.enum_strings->push_back(value.get<std::string>());
       }
     }
-    if (auto c = s.find("const"); c != s.end()) n.const_value = &*c;
+    n.const_value = keyword(s, at, "const");
 
     n.minimum = number_at(s, at, "minimum");
     n.maximum = number_at(s, at, "maximum");
-    n.exclusive_minimum = number_at(s, at, "exclusiveMinimum");
-    n.exclusive_maximum = number_at(s, at, "exclusiveMaximum");
+    if (at.draft == Draft::draft4) {
+      // draft-04: exclusiveMinimum/exclusiveMaximum are booleans that make
+      // minimum/maximum exclusive.
+      for (auto [kw, bound, exclusive] : {std::tuple{"exclusiveMinimum", &n.minimum, &n.exclusive_minimum},
+                                          std::tuple{"exclusiveMaximum", &n.maximum, &n.exclusive_maximum}}) {
+        const json* flag = keyword(s, at, kw);
+        if (!flag) continue;
+        if (!flag->is_boolean())
+          return fail(at, kw, std::string("\"") + kw + "\" must be a boolean in a draft-04 schema"), false;
+        if (*flag == true && *bound) {
+          *exclusive = *bound;
+          bound->reset();
+        }
+      }
+    } else {
+      n.exclusive_minimum = number_at(s, at, "exclusiveMinimum");
+      n.exclusive_maximum = number_at(s, at, "exclusiveMaximum");
+    }
     n.multiple_of = number_at(s, at, "multipleOf");
     if (n.multiple_of && *n.multiple_of <= 0) fail(at, "multipleOf", "\"multipleOf\" must be greater than 0");
     n.min_length = count_of(s, at, "minLength");
     n.max_length = count_of(s, at, "maxLength");
-    if (auto p = s.find("pattern"); p != s.end()) {
+    if (const json* p = keyword(s, at, "pattern")) {
       if (!p->is_string()) return fail(at, "pattern", "\"pattern\" must be a string"), false;
       n.pattern_text = p->get<std::string>();
       n.pattern = pattern(n.pattern_text, at, "pattern");
     }
-    if (auto f = s.find("format"); f != s.end() && f->is_string()) {
+    if (const json* f = keyword(s, at, "format"); f && f->is_string()) {
       n.format = f->get<std::string>();
       n.format_assertion = opts_.format_assertion;
     }
-
+    n.min_properties = count_of(s, at, "minProperties");
+    n.max_properties = count_of(s, at, "maxProperties");
+    n.min_items = count_of(s, at, "minItems");
+    n.max_items = count_of(s, at, "maxItems");
     return !error_;
+  }
+
+  void compile_dependencies(Node& n, const json& s, const Place& at) {
+    auto add = [&](const json* map, bool allow_arrays, bool allow_schemas) {
+      if (!map || !map->is_object()) return;
+      for (auto& [name, dep] : map->items()) {
+        if (dep.is_array() && allow_arrays) {
+          std::vector<std::string> names;
+          for (const auto& d : dep)
+            if (d.is_string()) names.push_back(d.get<std::string>());
+          n.dependent_required.push_back({name, std::move(names)});
+        } else if ((dep.is_object() || dep.is_boolean()) && allow_schemas) {
+          n.dependent_schemas.push_back({name, compile(&dep)});
+        }
+      }
+    };
+    if (at.draft <= Draft::draft7) {
+      add(keyword(s, at, "dependencies"), true, true);
+    } else {
+      add(keyword(s, at, "dependentRequired"), true, false);
+      add(keyword(s, at, "dependentSchemas"), false, true);
+    }
   }
 
   const Node* compile(const json* j) {
@@ -430,44 +480,46 @@ class Compiler {
       return &n;
     }
     const json& s = *j;
-    bool draft7 = at.draft == Draft::draft7;
     if (!opts_.allow_unknown_keywords)
       for (auto& [key, value] : s.items()) {
         (void)value;
-        if (known_keyword(key, at.draft) || key.rfind("x-", 0) == 0) continue;
+        if (defines_keyword(at.draft, key) || key.rfind("x-", 0) == 0) continue;
         fail(at, key,
-             "unknown keyword " + text::quoted(key) + text::did_you_mean(key, keywords_of(at.draft)) + " in a " +
-                 (draft7 ? "draft-07" : "2020-12") +
+             "unknown keyword " + text::quoted(key) + text::did_you_mean(key, {keywords(at.draft).begin(), keywords(at.draft).end()}) + " in a " +
+                 std::string(dialect(at.draft).name) +
                  " schema: the specification ignores it, so a typo would accept what the schema means to refuse "
                  "(allow_unknown_keywords / --allow-unknown-keywords ignores such keywords; \"x-\" annotations are allowed)");
         return &n;
       }
 
-    if (auto ref = s.find("$ref"); ref != s.end()) {
+    bool hides_siblings = ref_hides_siblings(at.draft);
+    if (const json* ref = keyword(s, at, "$ref")) {
       if (!ref->is_string()) return fail(at, "$ref", "\"$ref\" must be a string"), &n;
-      pending_.push_back({&n, uri::resolve(at.base, ref->get<std::string>()), false, at, "$ref"});
-      n.ref_only = draft7 || only_annotations_besides_ref(s);
-      if (draft7) return &n;  // draft-07: $ref ignores its siblings
+      pending_.push_back({&n, uri::resolve(at.base, ref->get<std::string>()), RefKind::plain, at, "$ref"});
+      n.ref_only = hides_siblings || only_annotations_besides_ref(s);
+      if (hides_siblings) return &n;
     }
-    if (auto ref = s.find("$dynamicRef"); !draft7 && ref != s.end() && ref->is_string())
-      pending_.push_back({&n, uri::resolve(at.base, ref->get<std::string>()), true, at, "$dynamicRef"});
+    if (const json* ref = keyword(s, at, "$dynamicRef"); ref && ref->is_string())
+      pending_.push_back({&n, uri::resolve(at.base, ref->get<std::string>()), RefKind::dynamic, at, "$dynamicRef"});
+    if (const json* ref = keyword(s, at, "$recursiveRef"); ref && ref->is_string())
+      pending_.push_back({&n, uri::resolve(at.base, ref->get<std::string>()), RefKind::recursive, at, "$recursiveRef"});
 
     if (validation_vocabulary_ && !compile_validation(n, s, at)) return &n;
 
-    if (auto p = s.find("properties"); p != s.end() && p->is_object()) {
+    if (const json* p = keyword(s, at, "properties"); p && p->is_object()) {
       for (auto& [name, sub_schema] : p->items()) n.properties.push_back({name, compile(&sub_schema)});
       std::sort(n.properties.begin(), n.properties.end(),
                 [](const auto& a, const auto& b) { return a.first < b.first; });
     }
-    if (auto p = s.find("patternProperties"); p != s.end() && p->is_object()) {
+    if (const json* p = keyword(s, at, "patternProperties"); p && p->is_object()) {
       for (auto& [text, sub_schema] : p->items()) {
         n.pattern_properties.push_back({pattern(text, at, "patternProperties"), compile(&sub_schema)});
         n.pattern_property_texts.push_back(text);
       }
     }
-    n.additional_properties = sub(s, "additionalProperties");
-    n.property_names = sub(s, "propertyNames");
-    if (auto r = s.find("required"); r != s.end()) {
+    n.additional_properties = sub(s, at, "additionalProperties");
+    n.property_names = sub(s, at, "propertyNames");
+    if (const json* r = keyword(s, at, "required")) {
       if (!r->is_array()) return fail(at, "required", "\"required\" must be an array of strings"), &n;
       for (const auto& name : *r) {
         if (!name.is_string()) return fail(at, "required", "\"required\" must be an array of strings"), &n;
@@ -480,58 +532,35 @@ class Compiler {
       if (it == n.properties.end()) n.required_by_mask = false;
       else n.required_mask |= uint64_t(1) << (it - n.properties.begin());
     }
-    auto dependencies = [&](const json& map, bool allow_arrays, bool allow_schemas) {
-      for (auto& [name, dep] : map.items()) {
-        if (dep.is_array() && allow_arrays) {
-          std::vector<std::string> names;
-          for (const auto& d : dep)
-            if (d.is_string()) names.push_back(d.get<std::string>());
-          n.dependent_required.push_back({name, std::move(names)});
-        } else if ((dep.is_object() || dep.is_boolean()) && allow_schemas) {
-          n.dependent_schemas.push_back({name, compile(&dep)});
-        }
-      }
-    };
-    if (draft7) {
-      if (auto d = s.find("dependencies"); d != s.end() && d->is_object()) dependencies(*d, true, true);
-    } else {
-      if (auto d = s.find("dependentRequired"); d != s.end() && d->is_object()) dependencies(*d, true, false);
-      if (auto d = s.find("dependentSchemas"); d != s.end() && d->is_object()) dependencies(*d, false, true);
-    }
-    if (validation_vocabulary_) n.min_properties = count_of(s, at, "minProperties");
-    if (validation_vocabulary_) n.max_properties = count_of(s, at, "maxProperties");
+    compile_dependencies(n, s, at);
 
-    if (draft7) {
-      auto items = s.find("items");
-      if (items != s.end() && items->is_array()) {
-        for (const auto& item : *items) n.prefix_items.push_back(compile(&item));
-        n.items = sub(s, "additionalItems");
-      } else {
-        n.items = sub(s, "items");
-      }
+    // Items: "items" as an array (and "additionalItems") up to 2019-09,
+    // "prefixItems" (and "items" for the rest) in 2020-12.
+    const json* items = keyword(s, at, "items");
+    if (at.draft <= Draft::draft2019_09 && items && items->is_array()) {
+      for (const auto& item : *items) n.prefix_items.push_back(compile(&item));
+      n.items = sub(s, at, "additionalItems");
     } else {
-      if (auto p = s.find("prefixItems"); p != s.end() && p->is_array())
+      if (const json* p = keyword(s, at, "prefixItems"); p && p->is_array())
         for (const auto& item : *p) n.prefix_items.push_back(compile(&item));
-      n.items = sub(s, "items");
-      n.min_contains = count_of(s, at, "minContains");
-      n.max_contains = count_of(s, at, "maxContains");
-      n.unevaluated_items = sub(s, "unevaluatedItems");
-      n.unevaluated_properties = sub(s, "unevaluatedProperties");
-      n.has_unevaluated = n.unevaluated_items || n.unevaluated_properties;
+      n.items = sub(s, at, "items");
     }
-    n.contains = sub(s, "contains");
-    if (validation_vocabulary_) n.min_items = count_of(s, at, "minItems");
-    if (validation_vocabulary_) n.max_items = count_of(s, at, "maxItems");
-    if (auto u = s.find("uniqueItems"); u != s.end() && u->is_boolean()) n.unique_items = u->get<bool>();
+    n.min_contains = count_of(s, at, "minContains");
+    n.max_contains = count_of(s, at, "maxContains");
+    n.unevaluated_items = sub(s, at, "unevaluatedItems");
+    n.unevaluated_properties = sub(s, at, "unevaluatedProperties");
+    n.has_unevaluated = n.unevaluated_items || n.unevaluated_properties;
+    n.contains = sub(s, at, "contains");
+    if (const json* u = keyword(s, at, "uniqueItems"); u && u->is_boolean()) n.unique_items = u->get<bool>();
 
     n.all_of = sub_list(s, at, "allOf");
     n.any_of = sub_list(s, at, "anyOf");
     n.one_of = sub_list(s, at, "oneOf");
-    n.not_schema = sub(s, "not");
-    n.if_schema = sub(s, "if");
+    n.not_schema = sub(s, at, "not");
+    n.if_schema = sub(s, at, "if");
     if (n.if_schema) {
-      n.then_schema = sub(s, "then");
-      n.else_schema = sub(s, "else");
+      n.then_schema = sub(s, at, "then");
+      n.else_schema = sub(s, at, "else");
     }
     n.has_branches = !n.all_of.empty() || !n.any_of.empty() || !n.one_of.empty() || n.not_schema || n.if_schema;
     n.has_object_keywords = !n.properties.empty() || !n.pattern_properties.empty() || n.additional_properties ||
@@ -546,10 +575,10 @@ class Compiler {
     size_t dynamic_done = 0;
     while (!error_) {
       if (pending_.empty()) {
-        if (dynamic_done == dynamic_keys_.size()) return;
-        for (; dynamic_done < dynamic_keys_.size(); ++dynamic_done) {
-          const std::string& key = dynamic_keys_[dynamic_done];
-          reg_.dynamic_anchors[key] = compile(reg_.index.at(key));
+        if (dynamic_done == dynamic_targets_.size()) return;
+        for (; dynamic_done < dynamic_targets_.size(); ++dynamic_done) {
+          const auto& [key, target] = dynamic_targets_[dynamic_done];
+          reg_.dynamic_anchors[key] = compile(target);
         }
         continue;
       }
@@ -558,27 +587,35 @@ class Compiler {
       const json* target = lookup(p.target);
       if (!target) {
         fail(p.at, p.keyword, "cannot resolve " + p.keyword + " " + text::quoted(p.target) +
-                                  " (only references within the document, to files beside it, or to"
-                                  " documents registered beforehand are followed)");
+                                  " (only references within the document, to files beside it, to the official"
+                                  " metaschemas, or to documents registered beforehand are followed)");
         return;
       }
       const Node* node = compile(target);
-      if (!p.dynamic) {
+      if (p.kind == RefKind::plain) {
         p.node->ref = node;
         continue;
       }
+      // $dynamicRef/$recursiveRef: the static target, unless it carries the
+      // matching dynamic anchor: then the outermost one in the dynamic scope.
       p.node->dynamic_ref = node;
-      std::string fragment = uri::split_fragment(p.target).second;
-      auto anchor = target->is_object() ? target->find("$dynamicAnchor") : json::const_iterator();
-      if (target->is_object() && anchor != target->end() && anchor->is_string() && *anchor == fragment)
-        p.node->dynamic_anchor = fragment;
+      if (!target->is_object()) continue;
+      if (p.kind == RefKind::dynamic) {
+        std::string fragment = uri::split_fragment(p.target).second;
+        auto anchor = target->find("$dynamicAnchor");
+        if (anchor != target->end() && anchor->is_string() && *anchor == fragment) p.node->dynamic_anchor = fragment;
+      } else {
+        auto anchor = target->find("$recursiveAnchor");
+        if (anchor != target->end() && *anchor == true) p.node->dynamic_anchor = kRecursiveAnchor;
+      }
     }
   }
 
+  enum class RefKind { plain, dynamic, recursive };
   struct Pending {
     Node* node;
     std::string target;
-    bool dynamic;
+    RefKind kind;
     Place at;
     std::string keyword;
   };
@@ -588,7 +625,7 @@ class Compiler {
   std::map<const json*, Place> places_;
   std::map<const json*, Node*> compiled_;
   std::vector<Pending> pending_;
-  std::vector<std::string> dynamic_keys_;
+  std::vector<std::pair<std::string, const json*>> dynamic_targets_;  // (resource#anchor, schema)
   int walk_depth_ = 0;
   bool validation_vocabulary_ = true;
 };

@@ -1,4 +1,4 @@
-// JSON Schema (draft 2020-12 and draft-07) compiled once into an immutable
+// JSON Schema (draft-04, -06, -07, 2019-09, 2020-12) compiled once into an immutable
 // tree of nodes, then evaluated against simdjson DOM values.
 //
 // Two evaluation paths share one evaluator: validate() is the fast boolean
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "invar/invar.hpp"
+#include "schema/dialect.hpp"
 #include "selector/jsonpath.hpp"
 
 namespace invar::parallel {
@@ -25,13 +26,14 @@ class Pool;
 
 namespace invar::schema {
 
-enum class Draft { draft7, draft2020_12 };
-
 // Nesting limit for contract and schema documents (the control plane).
 inline constexpr uint32_t kMaxDocumentDepth = 128;
 
 struct CompileOptions {
-  Draft default_draft = Draft::draft2020_12;  // when "$schema" does not say
+  // The dialect of a schema whose root has no "$schema". A "$schema" must be
+  // one of the dialects' URIs, or the URI of a registered (preloaded)
+  // metaschema whose own "$schema" is one: anything else is an error.
+  Draft default_draft = kDefaultDraft;
   bool format_assertion = false;
   // A keyword the draft does not define is an error (a typo such as
   // "requried" would otherwise make the schema accept what it meant to
