@@ -1,4 +1,4 @@
-// (c) JSON Schema bytes compiled (2020-12 or draft-07) and evaluated, on the
+// (c) JSON Schema bytes compiled (any of the five dialects) and evaluated, on the
 // fast and the diagnostics path, on fixed instances. Input: [flags] schema.
 #include "fuzz.hpp"
 #include "schema_input.hpp"

@@ -11,13 +11,16 @@
 
 namespace fuzz {
 
-// Null when the text is not JSON or not a schema (flags: 1 draft-07 default, 2 format assertion).
+// Null when the text is not JSON or not a schema. Flags: bits 0-2 the default
+// dialect (0-4: draft-04 ... 2020-12, modulo 5), bit 3 format assertion,
+// bit 4 unknown keywords allowed.
 inline std::shared_ptr<const invar::schema::Validator> compile_schema(std::string_view text, uint8_t flags) {
   auto doc = invar::contract::parse_json(text, "fuzz.schema.json");
   if (!doc) return nullptr;
   invar::schema::CompileOptions options;
-  options.default_draft = flags & 1 ? invar::schema::Draft::draft7 : invar::schema::Draft::draft2020_12;
-  options.format_assertion = flags & 2;
+  options.default_draft = static_cast<invar::schema::Draft>((flags & 7) % 5);
+  options.format_assertion = flags & 8;
+  options.allow_unknown_keywords = flags & 16;
   auto validator = invar::schema::Validator::compile(*doc, "file:///fuzz/fuzz.schema.json", options);
   return validator ? validator.value() : nullptr;
 }

@@ -152,3 +152,33 @@ TEST_CASE("a contract is safe to check from many threads", "[invariants]") {
   for (auto& t : threads) t.join();
   CHECK(rejects == 400);
 }
+
+TEST_CASE("unique with a composite key names the repeated tuple", "[invariants][key]") {
+  const char* routes = R"({"routes": [{"host": "api", "path": "/v1"}, {"host": "api", "path": "/v2"},
+                                      {"host": "www", "path": "/v1"}, {"host": "api", "path": "/v1"},
+                                      {"host": "api"}, {"host": "api", "path": null}, {"host": "api"}]})";
+  auto r = check(R"({"id": "u", "unique": "$.routes[*]", "key": ["@.host", "@.path"]})", routes);
+  REQUIRE(r.violations.size() == 2);
+  CHECK(r.violations[0].message == R"(("api", "/v1") appears 2 times (/routes/0, /routes/3))");
+  CHECK(r.violations[0].pointer == "/routes/3");
+  CHECK(r.violations[0].expected == "each (@.host, @.path) once");
+  // A missing component is "absent": two records without a path repeat; null is a value of its own.
+  CHECK(r.violations[1].message == R"(("api", absent) appears 2 times (/routes/4, /routes/6))");
+  CHECK(check(R"({"id": "u", "unique": "$.routes[*]", "key": ["@.host", "@.path"]})",
+              R"({"routes": [{"host": "a", "path": "/"}, {"host": "a", "path": "/x"}, {"host": "b", "path": "/"}]})")
+            .verdict == invar::Verdict::accept);
+}
+
+TEST_CASE("refs with a composite key compares tuples, in_key names the other side", "[invariants][key]") {
+  const char* doc = R"({"zones": [{"zone": "a", "name": "x"}, {"zone": "b", "name": "y"}],
+                        "routes": [{"z": "a", "n": "x"}, {"z": "b", "n": "x"}]})";
+  auto r = check(R"({"id": "r", "refs": "$.routes[*]", "key": ["@.z", "@.n"], "in": "$.zones[*]",
+                     "in_key": ["@.zone", "@.name"]})", doc);
+  REQUIRE(r.violations.size() == 1);
+  CHECK(r.violations[0].message == R"(("b", "x") does not occur among (@.zone, @.name) of $.zones[*])");
+  CHECK(r.violations[0].pointer == "/routes/1");
+  auto c = test::contract(R"({"contract": "t", "invariants": [{"id": "r", "refs": "$.a[*]", "in": "$.b[*]",
+                              "key": ["@.x"], "in_key": ["@.y", "@.z"]}]})");
+  REQUIRE_FALSE(c);
+  CHECK(c.error().message == "\"in_key\" has 2 selectors and \"key\" 1: a tuple is compared with a tuple of the same length");
+}

@@ -138,9 +138,9 @@ const KindInfo kKinds[] = {
     {"match", invariants::Kind::match, {"pattern"}},
     {"not_match", invariants::Kind::not_match, {"pattern"}},
     {"regex_safe", invariants::Kind::regex_safe, {"consumer", "max_program_size"}},
-    {"refs", invariants::Kind::refs, {"in"}},
+    {"refs", invariants::Kind::refs, {"in", "key", "in_key"}},
     {"count", invariants::Kind::count, {"min", "max", "headroom"}},
-    {"unique", invariants::Kind::unique, {}},
+    {"unique", invariants::Kind::unique, {"key"}},
     {"freshness", invariants::Kind::freshness, {"max_age", "max_skew"}},
     {"delta", invariants::Kind::delta, {"max_increase", "max_decrease", "require_baseline"}},
     {"churn", invariants::Kind::churn, {"max_added", "max_removed", "max_changed", "min_existing", "require_baseline"}},
@@ -320,6 +320,31 @@ class Loader {
       return e;
     }
     return v;
+  }
+
+  // "key": ["@.host", "@.path_prefix"]: the tuple a unique/refs invariant
+  // compares instead of the selected value itself.
+  std::optional<Error> composite_key(const json& j, const std::string& at, const char* name,
+                                     std::vector<selector::Selector>& out) {
+    auto key = j.find(name);
+    if (key == j.end()) return std::nullopt;
+    std::string kat = at + "/" + name;
+    if (!key->is_array() || key->empty() || key->size() > invariants::kMaxKeySelectors)
+      return error(kat, std::string("\"") + name + "\" must be a list of 1 to " +
+                            std::to_string(invariants::kMaxKeySelectors) +
+                            " relative selectors, such as [\"@.host\", \"@.path_prefix\"]");
+    for (size_t i = 0; i < key->size(); ++i) {
+      std::string iat = kat + "/" + std::to_string(i);
+      if ((*key)[i].is_string() && (*key)[i].get<std::string>().rfind('$', 0) == 0)
+        return error(iat, "a key selector is relative to each selected element: start with '@'", ErrorCode::selector);
+      auto sel = compile_selector((*key)[i], iat, true);
+      if (!sel) return sel.error();
+      if (!sel->singular())
+        return error(iat, "a key selector selects one value per element: " + text::quoted(sel->text()) +
+                              " has a wildcard or a filter", ErrorCode::selector);
+      out.push_back(std::move(sel.value()));
+    }
+    return std::nullopt;
   }
 
   Result<selector::Selector> compile_selector(const json& value, const std::string& at, bool relative) {
@@ -527,6 +552,14 @@ class Loader {
         auto sel = compile_selector(*in, at + "/in", false);
         if (!sel) return sel.error();
         inv.refs_in = std::move(sel.value());
+        if (auto e = composite_key(j, at, "key", inv.key)) return *e;
+        if (auto e = composite_key(j, at, "in_key", inv.in_key)) return *e;
+        if (!inv.in_key.empty() && inv.key.empty()) return error(at + "/in_key", "\"in_key\" needs \"key\"");
+        if (inv.in_key.empty()) inv.in_key = inv.key;
+        if (inv.in_key.size() != inv.key.size())
+          return error(at + "/in_key", "\"in_key\" has " + std::to_string(inv.in_key.size()) +
+                                           " selectors and \"key\" " + std::to_string(inv.key.size()) +
+                                           ": a tuple is compared with a tuple of the same length");
         break;
       }
       case invariants::Kind::count: {
@@ -555,6 +588,8 @@ class Loader {
         break;
       }
       case invariants::Kind::unique:
+        if (auto e = composite_key(j, at, "key", inv.key)) return *e;
+        break;
       case invariants::Kind::immutable:
         break;
       case invariants::Kind::delta: {

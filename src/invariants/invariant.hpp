@@ -38,6 +38,9 @@ enum class DeltaMeasure { count, sum, bytes };
 
 enum class Consumer { re2, backtracking };
 
+// The most selectors a composite key may have.
+inline constexpr size_t kMaxKeySelectors = 8;
+
 struct Invariant {
   std::string id;
   Kind kind = Kind::count;
@@ -58,6 +61,10 @@ struct Invariant {
   int max_program_size = 0;
   // refs
   std::optional<selector::Selector> refs_in;
+  // unique and refs: a composite key (relative, singular selectors) compared
+  // instead of the selected value; refs compares `key` of its values with
+  // `in_key` of the values referred to (the same selectors unless given).
+  std::vector<selector::Selector> key, in_key;
   // count
   std::optional<uint64_t> min, max;
   std::optional<uint64_t> effective_max;  // max less headroom

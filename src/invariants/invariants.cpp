@@ -87,6 +87,52 @@ std::string identity(element e) {
 
 namespace {
 
+// A composite key's identity: each component's identity, length-prefixed;
+// a component that selects nothing is "absent" (distinct from null).
+std::string key_identity(const std::vector<selector::Selector>& key, element record) {
+  std::string out;
+  selector::Path scratch;
+  for (const auto& component : key) {
+    bool found = false;
+    component.select(record, scratch, [&](element e, const selector::Path&) {
+      if (found) return;
+      found = true;
+      std::string id = identity(e);
+      out += std::to_string(id.size());
+      out += ':';
+      out += id;
+    });
+    if (!found) out += '-';
+  }
+  return out;
+}
+
+// ("api.example.com", "/v1"): a composite key as reports show it.
+std::string key_text(const std::vector<selector::Selector>& key, element record) {
+  std::string out = "(";
+  selector::Path scratch;
+  for (size_t i = 0; i < key.size(); ++i) {
+    std::string part = "absent";
+    key[i].select(record, scratch, [&](element e, const selector::Path&) { part = value_text(e); });
+    out += (i ? ", " : "") + part;
+  }
+  return out + ")";
+}
+
+std::string key_names(const std::vector<selector::Selector>& key) {
+  std::string out = "(";
+  for (size_t i = 0; i < key.size(); ++i) out += (i ? ", " : "") + key[i].text();
+  return out + ")";
+}
+
+// What unique/refs compare for a selected element: the value, or its key.
+std::string compared_identity(const std::vector<selector::Selector>& key, element e) {
+  return key.empty() ? identity(e) : key_identity(key, e);
+}
+std::string compared_text(const std::vector<selector::Selector>& key, element e) {
+  return key.empty() ? value_text(e) : key_text(key, e);
+}
+
 void eval_schema(const Invariant& inv, const NodeRef& node, const EvalContext& ctx, Sink& sink) {
   auto fast = inv.schema->validate(node.value, ctx.budget);
   if (fast.valid) return;
@@ -174,20 +220,23 @@ struct RefsIndex {
         complete = false;
         return;
       }
-      if (e.type() == element_type::STRING) strings.insert(sj::string_of(e));
+      if (!inv.in_key.empty()) others.insert(key_identity(inv.in_key, e));
+      else if (e.type() == element_type::STRING) strings.insert(sj::string_of(e));
       else others.insert(identity(e));
     });
   }
-  bool contains(element e) const {
+  bool contains(const Invariant& inv, element e) const {
+    if (!inv.key.empty()) return others.count(key_identity(inv.key, e)) > 0;
     return e.type() == element_type::STRING ? strings.count(sj::string_of(e)) > 0 : others.count(identity(e)) > 0;
   }
 };
 
 void eval_refs(const Invariant& inv, const NodeRef& node, const RefsIndex& known, Sink& sink) {
-  if (known.contains(node.value)) return;
-  sink.add(selector::to_pointer(node.path),
-           value_text(node.value) + " does not occur among the values at " + inv.refs_in->text(),
-           "a value of " + inv.refs_in->text(), value_text(node.value));
+  if (known.contains(inv, node.value)) return;
+  std::string among = inv.in_key.empty() ? "the values at " + inv.refs_in->text()
+                                         : key_names(inv.in_key) + " of " + inv.refs_in->text();
+  sink.add(selector::to_pointer(node.path), compared_text(inv.key, node.value) + " does not occur among " + among,
+           "a value of " + inv.refs_in->text(), compared_text(inv.key, node.value));
 }
 
 // count needs the number of nodes, where their parent is, and (only for an
@@ -249,7 +298,8 @@ std::string too_many(const Invariant& inv, const EvalContext& ctx, const char* w
 
 // A value's identity hashed (strings by content, others by minified JSON):
 // equal identities hash equal; distinct ones collide with odds of 2^-64.
-uint64_t identity_hash(element e) {
+uint64_t identity_hash(const std::vector<selector::Selector>& key, element e) {
+  if (!key.empty()) return std::hash<std::string>{}(key_identity(key, e)) * 0x9E3779B97F4A7C15ull + 3;
   if (e.type() == element_type::STRING) return std::hash<std::string_view>{}(sj::string_of(e)) * 0x9E3779B97F4A7C15ull + 1;
   std::string text = simdjson::minify(e);
   return std::hash<std::string_view>{}(text) * 0x9E3779B97F4A7C15ull + 2;
@@ -275,7 +325,7 @@ void eval_unique(const Invariant& inv, element scope, selector::Path& base, cons
   if (!over_cap && !over_budget) {
     keyed.reserve(static_cast<size_t>(n));
     inv.target.select(scope, base, [&](element e, const selector::Path&) {
-      if (keyed.size() < n) keyed.push_back({identity_hash(e), keyed.size()});
+      if (keyed.size() < n) keyed.push_back({identity_hash(inv.key, e), keyed.size()});
     });
   }
   if (over_cap || over_budget) {
@@ -311,13 +361,13 @@ void eval_unique(const Invariant& inv, element scope, selector::Path& base, cons
   std::unordered_map<uint64_t, Detail> details;
   for (size_t g = 0; g < named; ++g) details.emplace(groups[g].hash, Detail{});
   inv.target.select(scope, base, [&](element e, const selector::Path& p) {
-    auto it = details.find(identity_hash(e));
+    auto it = details.find(identity_hash(inv.key, e));
     if (it == details.end()) return;
     Detail& d = it->second;
-    std::string id = identity(e);
+    std::string id = compared_identity(inv.key, e);
     if (d.equal == 0) {
       d.identity = std::move(id);
-      d.text = value_text(e);
+      d.text = compared_text(inv.key, e);
     } else if (id != d.identity) {
       return;
     }
@@ -337,7 +387,8 @@ void eval_unique(const Invariant& inv, element scope, selector::Path& base, cons
     for (size_t k = 0; k < d.places.size(); ++k) places += (k ? ", " : "") + d.places[k];
     if (d.equal > d.places.size()) places += ", ...";
     sink.add(d.places[1], d.text + " appears " + std::to_string(d.equal) + " times (" + places + ")",
-             "each value once", std::to_string(d.equal) + " times");
+             inv.key.empty() ? "each value once" : "each " + key_names(inv.key) + " once",
+             std::to_string(d.equal) + " times");
   }
 }
 
