@@ -182,3 +182,15 @@ TEST_CASE("refs with a composite key compares tuples, in_key names the other sid
   REQUIRE_FALSE(c);
   CHECK(c.error().message == "\"in_key\" has 2 selectors and \"key\" 1: a tuple is compared with a tuple of the same length");
 }
+
+TEST_CASE("filters select what an invariant judges", "[invariants][filter]") {
+  const char* doc = R"({"routes": [{"host": "a", "weight": 0}, {"host": "b", "weight": 5}, {"host": "b", "weight": 1}]})";
+  auto r = check(R"({"id": "live", "count": "$.routes[?@.weight > 0]", "max": 1})", doc);
+  REQUIRE(r.violations.size() == 1);
+  CHECK(r.violations[0].message == "count of $.routes[?@.weight > 0] is 2, over max 1 by 1");
+  auto u = check(R"({"id": "u", "unique": "$.routes[?@.weight > 0].host"})", doc);
+  REQUIRE(u.violations.size() == 1);
+  CHECK(u.violations[0].message == "\"b\" appears 2 times (/routes/1/host, /routes/2/host)");
+  CHECK(check(R"({"id": "m", "match": "$.routes[?@.weight == 0].host", "pattern": "a"})", doc).verdict ==
+        invar::Verdict::accept);
+}

@@ -30,16 +30,26 @@ Error selector_error(std::string_view text, size_t at, const std::string& what) 
 }  // namespace
 
 Result<Selector> Selector::compile(std::string_view text) {
-  Selector sel;
-  sel.text_ = std::string(text);
+  size_t at = 0;
   if (text.empty()) return selector_error(text, 0, "empty selector (use \"$\" for the root)");
-  if (text[0] == '@') sel.relative_ = true;
-  else if (text[0] != '$') return selector_error(text, 0, "a selector starts with '$' (or '@' inside `each`)");
-  size_t i = 1;
+  return parse(text, at, 0, false, text[0] == '@');
+}
+
+Result<Selector> Selector::parse_embedded(std::string_view text, size_t& at, int nesting, bool outer_relative) {
+  return parse(text, at, nesting, true, outer_relative);
+}
+
+Result<Selector> Selector::parse(std::string_view text, size_t& at, int nesting, bool embedded, bool outer_relative) {
+  Selector sel;
+  const size_t begin = at;
+  if (text[at] == '@') sel.relative_ = true;
+  else if (text[at] != '$') return selector_error(text, at, "a selector starts with '$' (or '@' inside `each`)");
+  size_t i = at + 1;
   while (i < text.size()) {
     if (sel.segments_.size() >= kMaxSegments)
       return selector_error(text, i, "more than " + std::to_string(kMaxSegments) + " segments");
     char c = text[i];
+    if (embedded && c != '.' && c != '[') break;  // the end of a query inside a filter
     if (c == '.') {
       if (i + 1 < text.size() && text[i + 1] == '.')
         return selector_error(text, i, "descendant segment '..' is outside the supported subset");
@@ -103,7 +113,12 @@ Result<Selector> Selector::compile(std::string_view text) {
         return selector_error(text, i, "slices and unions are outside the supported subset");
       sel.segments_.push_back({Kind::index, {}, index});
     } else if (d == '?') {
-      return selector_error(text, i, "filter expressions are outside the supported subset");
+      ++i;
+      auto filter = Filter::parse(text, i, nesting, outer_relative);
+      if (!filter) return filter.error();
+      sel.segments_.push_back({Kind::filter, {}, 0, std::move(filter.value())});
+      sel.singular_ = false;
+      while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) ++i;
     } else if (d == ':') {
       return selector_error(text, i, "slices are outside the supported subset");
     } else {
@@ -116,6 +131,8 @@ Result<Selector> Selector::compile(std::string_view text) {
     }
     ++i;
   }
+  sel.text_ = std::string(text.substr(begin, i - begin));
+  at = i;
   return sel;
 }
 

@@ -4,23 +4,27 @@
 //   .name        a member by name           ['name']    the same, any characters
 //   [n]          an array element (n < 0 counts from the end)
 //   [*] or .*    every element of an array or every member value of an object
+//   [?expr]      the elements (member values) for which the filter holds
+//                (selector/filter.hpp: comparisons, && || !, length() ...)
 //
-// Anything else (descendants "..", filters, slices, unions, functions) is
-// refused at compile time with the column of the offending character.
-// Evaluation recurses only over the selector's segments (at most
-// kMaxSegments), never over the document's depth.
+// Anything else (descendants "..", slices, unions) is refused at compile
+// time with the column of the offending character. Evaluation recurses only
+// over the selector's segments (at most kMaxSegments) and filters' nesting
+// (at most kMaxFilterNesting), never over the document's depth.
 #pragma once
 
 #include "common/dom.hpp"
 #include <simdjson.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
 
 #include "invar/invar.hpp"
+#include "selector/filter.hpp"
 
 namespace invar::selector {
 
@@ -41,8 +45,14 @@ class Selector {
   // `relative` selectors start with "@", absolute ones with "$".
   static Result<Selector> compile(std::string_view text);
 
+  // For filters: the query that starts at text[at] ('@' or '$'), ending
+  // before the first character that cannot continue it; `at` is moved past
+  // it. `nesting`: filters around it; `outer_relative`: the selector holding
+  // the filter is relative.
+  static Result<Selector> parse_embedded(std::string_view text, size_t& at, int nesting, bool outer_relative);
+
   bool relative() const { return relative_; }
-  // True when the selector selects at most one node (no wildcard).
+  // True when the selector selects at most one node (no wildcard, no filter).
   bool singular() const { return singular_; }
   const std::string& text() const { return text_; }
 
@@ -52,7 +62,7 @@ class Selector {
   // entry and is restored on return.
   template <class Visit>
   void select(simdjson::dom::element start, Path& path, Visit&& visit) const {
-    walk(0, start, start, path, visit);
+    walk_to(0, segments_.size(), start, start, start, path, visit);
   }
 
   // The number of nodes select() would visit. A final wildcard is counted
@@ -61,34 +71,33 @@ class Selector {
     uint64_t n = 0;
     if (segments_.empty() || segments_.back().kind != Kind::wildcard) {
       auto one = [&](simdjson::dom::element, const Path&) { ++n; };
-      walk(0, start, start, path, one);
+      walk_to(0, segments_.size(), start, start, start, path, one);
       return n;
     }
     auto parents = [&](simdjson::dom::element parent, const Path&) {
       if (parent.type() == simdjson::dom::element_type::ARRAY) n += invar::sj::array_of(parent).size();
       else if (parent.type() == simdjson::dom::element_type::OBJECT) n += invar::sj::object_of(parent).size();
     };
-    walk_to(0, segments_.size() - 1, start, start, path, parents);
+    walk_to(0, segments_.size() - 1, start, start, start, path, parents);
     return n;
   }
 
  private:
-  enum class Kind { name, index, wildcard };
+  enum class Kind { name, index, wildcard, filter };
   struct Segment {
     Kind kind;
     std::string name;
     int64_t index = 0;
+    std::shared_ptr<const Filter> filter = {};
   };
 
-  template <class Visit>
-  void walk(size_t at, simdjson::dom::element el, simdjson::dom::element parent, Path& path, Visit& visit) const {
-    walk_to(at, segments_.size(), el, parent, path, visit);
-  }
+  static Result<Selector> parse(std::string_view text, size_t& at, int nesting, bool embedded, bool outer_relative);
 
-  // Walks segments [at, end) and visits what they select.
+  // Walks segments [at, end) and visits what they select; `root` is what a
+  // filter's "$" means (the start of an absolute selector).
   template <class Visit>
-  void walk_to(size_t at, size_t end, simdjson::dom::element el, simdjson::dom::element parent, Path& path,
-               Visit& visit) const {
+  void walk_to(size_t at, size_t end, simdjson::dom::element el, simdjson::dom::element parent,
+               simdjson::dom::element root, Path& path, Visit& visit) const {
     using simdjson::dom::element_type;
     if (at == end) {
       if constexpr (std::is_invocable_v<Visit&, simdjson::dom::element, const Path&, simdjson::dom::element>)
@@ -104,7 +113,7 @@ class Selector {
         for (auto field : invar::sj::object_of(el)) {
           if (field.key == seg.name) {
             path.push_back({field.key, 0, false});
-            walk_to(at + 1, end, field.value, el, path, visit);
+            walk_to(at + 1, end, field.value, el, root, path, visit);
             path.pop_back();
             return;
           }
@@ -120,7 +129,7 @@ class Selector {
         auto child = arr.at(static_cast<size_t>(i));
         if (child.error()) return;
         path.push_back({{}, static_cast<uint64_t>(i), true});
-        walk_to(at + 1, end, child.value_unsafe(), el, path, visit);
+        walk_to(at + 1, end, child.value_unsafe(), el, root, path, visit);
         path.pop_back();
         return;
       }
@@ -129,13 +138,34 @@ class Selector {
           uint64_t i = 0;
           for (auto child : invar::sj::array_of(el)) {
             path.push_back({{}, i++, true});
-            walk_to(at + 1, end, child, el, path, visit);
+            walk_to(at + 1, end, child, el, root, path, visit);
             path.pop_back();
           }
         } else if (el.type() == element_type::OBJECT) {
           for (auto field : invar::sj::object_of(el)) {
             path.push_back({field.key, 0, false});
-            walk_to(at + 1, end, field.value, el, path, visit);
+            walk_to(at + 1, end, field.value, el, root, path, visit);
+            path.pop_back();
+          }
+        }
+        return;
+      }
+      case Kind::filter: {
+        if (el.type() == element_type::ARRAY) {
+          uint64_t i = 0;
+          for (auto child : invar::sj::array_of(el)) {
+            if (seg.filter->test(child, root)) {
+              path.push_back({{}, i, true});
+              walk_to(at + 1, end, child, el, root, path, visit);
+              path.pop_back();
+            }
+            ++i;
+          }
+        } else if (el.type() == element_type::OBJECT) {
+          for (auto field : invar::sj::object_of(el)) {
+            if (!seg.filter->test(field.value, root)) continue;
+            path.push_back({field.key, 0, false});
+            walk_to(at + 1, end, field.value, el, root, path, visit);
             path.pop_back();
           }
         }
