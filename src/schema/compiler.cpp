@@ -448,9 +448,10 @@ class Compiler {
         }
       }
     };
-    if (at.draft <= Draft::draft7) {
-      add(keyword(s, at, "dependencies"), true, true);
-    } else {
+    // 2019-09 and 2020-12 metaschemas still define "dependencies" (for
+    // compatibility): it keeps its meaning there.
+    add(keyword(s, at, "dependencies"), true, true);
+    if (at.draft >= Draft::draft2019_09) {
       add(keyword(s, at, "dependentRequired"), true, false);
       add(keyword(s, at, "dependentSchemas"), false, true);
     }
