@@ -231,5 +231,18 @@ expect "--metaschema rejects an invalid schema, and judges no artifact" 1 "/type
 expect "--metaschema needs --schema" 3 "invar: error: --metaschema needs --schema" -- \
   "$INVAR" check --metaschema --contract $F examples/cloudflare-2025-features/good.json
 
+# invar lint: the bundled contracts have warnings only (pinned by tests/golden/lint-rules.txt).
+expect "lint: the bundled contracts" 0 "ACCEPT rules/waf-ruleset-re2.contract.json (contract invar lint)" -- \
+  "$INVAR" lint --quiet rules/dns-plan.contract.json rules/feature-file.contract.json rules/service-policy.contract.json \
+  rules/waf-ruleset.contract.json rules/waf-ruleset-re2.contract.json
+expect "lint: an error-level finding is exit 1" 1 'x lint.never-valid [lint] at tests/contracts/lint/audit.contract.json:9:57' -- \
+  "$INVAR" lint tests/contracts/lint/audit.contract.json --example tests/contracts/lint/audit.example.json
+expect "lint: sarif" 1 '"ruleId": "lint.unbounded-array"' -- \
+  "$INVAR" lint --format sarif tests/contracts/lint/audit.contract.json
+expect "lint: a contract that is not JSON is exit 3" 3 "invar: error: tests/contracts/truncated.json:4:1" -- \
+  "$INVAR" lint tests/contracts/truncated.json
+expect "lint: an unreadable example is exit 3" 3 "cannot read example" -- \
+  "$INVAR" lint rules/dns-plan.contract.json --example nope.json
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

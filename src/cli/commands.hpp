@@ -19,5 +19,6 @@ std::function<int()> add_suggest(CLI::App& app);
 std::function<int()> add_backtest(CLI::App& app);
 std::function<int()> add_watch(CLI::App& app);
 std::function<int()> add_test(CLI::App& app);
+std::function<int()> add_lint(CLI::App& app);
 
 }  // namespace invar::cli
