@@ -244,5 +244,10 @@ expect "lint: a contract that is not JSON is exit 3" 3 "invar: error: tests/cont
 expect "lint: an unreadable example is exit 3" 3 "cannot read example" -- \
   "$INVAR" lint rules/dns-plan.contract.json --example nope.json
 
+# Did you mean, for commands and options.
+expect "an unknown command names the one meant" 3 'invar: unknown command chek (did you mean check?)' -- "$INVAR" chek x.json
+expect "an unknown option names the one meant" 3 'invar: unknown option --defualt-dialect (did you mean --default-dialect?)' -- \
+  "$INVAR" check --defualt-dialect draft-04 --schema schemas/feature-file.schema.json examples/cloudflare-2025-features/good.json
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -339,6 +339,10 @@ class Contract {
 std::string_view version();
 std::string build_info();
 
+// The candidate closest to `word` by edit distance when it is close enough
+// to be a typo of it, else "": for "did you mean" in messages.
+std::string closest_word(std::string_view word, const std::vector<std::string_view>& candidates);
+
 // ---------------------------------------------------------------------------
 // Rendering (src/report).
 

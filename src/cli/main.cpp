@@ -2,10 +2,38 @@
 // Exit codes (stable): 0 accept, 1 reject, 2 pin, 3 cannot judge.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <cstdio>
 #include <string_view>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+
+namespace {
+
+// An unexpected "--flag": name the subcommand's option it is closest to.
+void suggest_option(const std::vector<std::pair<CLI::App*, std::function<int()>>>& commands, int argc, char** argv) {
+  for (const auto& [cmd, run] : commands) {
+    if (!cmd->parsed()) continue;
+    std::vector<std::string> names;
+    for (const CLI::Option* option : cmd->get_options())
+      for (const auto& name : option->get_lnames()) names.push_back("--" + name);
+    std::vector<std::string_view> candidates(names.begin(), names.end());
+    for (int i = 2; i < argc; ++i) {
+      std::string_view arg = argv[i];
+      if (arg.rfind("--", 0) != 0) continue;
+      arg = arg.substr(0, arg.find('='));
+      if (std::find(candidates.begin(), candidates.end(), arg) != candidates.end()) continue;
+      std::string meant = invar::closest_word(arg, candidates);
+      if (!meant.empty())
+        std::fprintf(stderr, "invar: unknown option %.*s (did you mean %s?)\n", static_cast<int>(arg.size()), arg.data(),
+                     meant.c_str());
+    }
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace invar::cli;
@@ -33,8 +61,20 @@ int main(int argc, char** argv) {
     auto run = add(app);
     commands.push_back({app.get_subcommands({})[before], run});
   }
+  if (!named && argc > 1 && argv[1][0] != '-') {
+    std::vector<std::string_view> names;
+    for (const auto& [name, add] : table) names.push_back(name);
+    std::string meant = invar::closest_word(argv[1], names);
+    std::fprintf(stderr, "invar: unknown command %s%s%s%s\n", argv[1], meant.empty() ? "" : " (did you mean ",
+                 meant.c_str(), meant.empty() ? "" : "?)");
+    return kCannotJudge;
+  }
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ExtrasError& e) {
+    suggest_option(commands, argc, argv);
+    app.exit(e);
+    return kCannotJudge;
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : kCannotJudge;

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include "common/text.hpp"
+#include "invar/invar.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -437,3 +438,7 @@ std::string printable(std::string_view s) {
 }
 
 }  // namespace invar::text
+
+std::string invar::closest_word(std::string_view word, const std::vector<std::string_view>& candidates) {
+  return text::closest(word, candidates);
+}
