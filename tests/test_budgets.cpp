@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "helpers.hpp"
+#include "schema/schema.hpp"
 
 namespace {
 
@@ -92,4 +93,51 @@ TEST_CASE("budgets: a huge enum and a $ref cycle load and end", "[budgets]") {
                      "1");
   CHECK(cycle.verdict == invar::Verdict::reject);
   CHECK(only(cycle).message == "schema evaluation stopped at the limit max_schema_depth 256");
+}
+
+TEST_CASE("budgets: 10,000 invariants load, check and report", "[budgets]") {
+  std::string invariants;
+  for (int i = 0; i < 10'000; ++i)
+    invariants += std::string(i ? "," : "") + R"({"id": "c)" + std::to_string(i) + R"(", "count": "$.a[?@ > )" +
+                  std::to_string(i % 10) + R"(]", "max": 5})";
+  std::string contract = R"({"contract": "t", "invariants": [)" + invariants + "]}";
+  auto r = check(contract, "[]");
+  CHECK(r.verdict == invar::Verdict::accept);
+  CHECK(r.invariants.size() == 10'000);
+  auto over = check(contract, R"({"a": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]})");
+  CHECK(over.verdict == invar::Verdict::reject);
+  // "$.a[?@ > k]" selects 10 - k values: over max 5 for k < 5.
+  uint64_t failed = 0;
+  for (const auto& inv : over.invariants) failed += inv.outcome == invar::Outcome::fail;
+  CHECK(failed == 5'000);
+}
+
+TEST_CASE("budgets: a metaschema loop and a dialect chain end in a clear error", "[budgets][dialect]") {
+  using nlohmann::json;
+  invar::schema::CompileOptions options;
+  // Two registered metaschemas that name each other: no dialect is reached.
+  options.preloaded["http://invar.test/a"] = json::parse(R"({"$schema": "http://invar.test/b"})");
+  options.preloaded["http://invar.test/b"] = json::parse(R"({"$schema": "http://invar.test/a"})");
+  auto loop = invar::schema::Validator::compile(json::parse(R"({"$schema": "http://invar.test/a"})"),
+                                                "http://invar.test/s.json", options);
+  REQUIRE_FALSE(loop);
+  CHECK(loop.error().message.rfind("unknown \"$schema\" \"http://invar.test/a\": invar evaluates draft-04", 0) == 0);
+  // A chain of custom metaschemas that ends at an official one is that dialect.
+  options.preloaded["http://invar.test/c"] = json::parse(R"({"$schema": "http://json-schema.org/draft-04/schema#"})");
+  options.preloaded["http://invar.test/d"] = json::parse(R"({"$schema": "http://invar.test/c"})");
+  auto chain = invar::schema::Validator::compile(
+      json::parse(R"({"$schema": "http://invar.test/d", "maximum": 1, "exclusiveMaximum": true})"),
+      "http://invar.test/s.json", options);
+  REQUIRE(chain);
+  auto doc = test::parse("1");
+  CHECK_FALSE(chain.value()->validate(doc.root).valid);
+  // A $ref loop through the official metaschemas and back ends at the depth budget, not in a crash.
+  auto meta = invar::schema::Validator::compile(
+      json::parse(R"({"$defs": {"x": {"$ref": "#/$defs/y"}, "y": {"allOf": [{"$ref": "https://json-schema.org/draft/2020-12/schema"}, {"$ref": "#/$defs/x"}]}}, "$ref": "#/$defs/x"})"),
+      "http://invar.test/s.json", {});
+  REQUIRE(meta);
+  auto schema_doc = test::parse(R"({"type": "object"})");
+  auto outcome = meta.value()->validate(schema_doc.root);
+  CHECK_FALSE(outcome.valid);
+  CHECK(outcome.limit == "max_schema_depth 256");
 }
