@@ -252,11 +252,16 @@ TEST_CASE("the official metaschemas are bundled: $ref to them works offline", "[
   }
 }
 
-TEST_CASE("a $ref chain across dialects evaluates each schema under its own", "[schema][dialect]") {
+TEST_CASE("a $ref chain through the five dialects evaluates each schema under its own", "[schema][dialect]") {
   invar::Options options;
   auto v = invar::contract::load_schema_file(test::source("tests/schemas/dialects/root.schema.json"), options);
   REQUIRE(v);
-  CHECK(issues(*v.value(), R"({"legacy": 9, "modern": 9})").empty());
+  CHECK(issues(*v.value(), R"({"legacy": 9, "modern": 9, "tuple": ["a"]})").empty());
+  CHECK(issues(*v.value(), R"({"tuple": [7]})").empty());  // draft-07's if: not a string, no then
+  auto chain = issues(*v.value(), R"({"tuple": ["c", 1]})");
+  REQUIRE(chain.size() == 2);  // 2019-09's additionalItems, draft-06's enum behind $ref
+  CHECK(chain[0].keyword_location == "constant.schema.json#/definitions/ok/enum");
+  CHECK(chain[1].keyword_location == "tuple.schema.json#/additionalItems");
   auto found = issues(*v.value(), R"({"legacy": 10, "modern": 10})");
   REQUIRE(found.size() == 2);
   CHECK(found[0].keyword_location == "legacy.schema.json#/exclusiveMaximum");
