@@ -100,6 +100,14 @@ void require_valid_sarif(const std::string& path) {
     WARN("../shared/sarif/sarif-schema-2.1.0.json is absent: SARIF output was not validated");
     return;
   }
+  // Two validators of the official (draft-04) schema: invar's own engine, and
+  // python-jsonschema's, so that a shared misreading of the schema is unlikely.
+  auto own = invar::Contract::from_schema_file(schema);
+  REQUIRE(own);
+  auto verdict = own->check_file(path);
+  REQUIRE(verdict);
+  INFO(invar::render_human(*verdict));
+  REQUIRE(verdict->verdict == invar::Verdict::accept);
   if (!have_python_jsonschema()) {
     if (std::getenv("CI")) FAIL("python3-jsonschema is not installed (scripts/install-deps installs it)");
     WARN("python3-jsonschema is not installed: SARIF output was not validated");

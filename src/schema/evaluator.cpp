@@ -243,8 +243,13 @@ bool Evaluator::keywords(const Node& n, const Value& v, Evaluated* mine) {
         if ((found = equal(v, allowed))) break;
     }
     if (!found) {
-      report(n, "enum", "value is not one of the allowed values", text::quoted(n.enum_values->dump(), 120),
-             describe(v));
+      std::string allowed = n.enum_values->dump();
+      if (allowed.size() > 120) {
+        size_t cut = 117;  // on a character boundary
+        while (cut > 0 && (static_cast<unsigned char>(allowed[cut]) & 0xC0) == 0x80) --cut;
+        allowed = allowed.substr(0, cut) + "...";
+      }
+      report(n, "enum", "value is not one of the allowed values", "one of " + allowed, describe(v));
       if (fail()) return false;
     }
   }
