@@ -46,23 +46,6 @@ char unescaped(char e) {
   }
 }
 
-void append_utf8(std::string& out, unsigned code) {
-  if (code < 0x80) {
-    out += static_cast<char>(code);
-  } else if (code < 0x800) {
-    out += static_cast<char>(0xC0 | (code >> 6));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  } else if (code < 0x10000) {
-    out += static_cast<char>(0xE0 | (code >> 12));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (code >> 18));
-    out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  }
-}
 
 std::string pointer_of(const std::vector<ScanFrame>& stack) {
   std::string pointer;
@@ -194,7 +177,7 @@ std::optional<ReadProblem> Scanner::scan_string(std::string* out) {
           code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
           i_ += 6;
         }
-        if (out) append_utf8(*out, code);  // keys are compared and located decoded
+        if (out) text::append_utf8(*out, code);  // keys are compared and located decoded
         i_ += 6;
         continue;
       }

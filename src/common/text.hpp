@@ -53,6 +53,9 @@ std::string format_duration(int64_t ms);
 // Quotes and escapes a string for messages: "a\"b".
 std::string quoted(std::string_view s, size_t max_chars = 80);
 
+// Appends code point `code` (at most 0x10FFFF, not a surrogate) as UTF-8.
+void append_utf8(std::string& out, uint32_t code);
+
 // The candidate closest to `word` by edit distance (Levenshtein), when it is
 // close enough to be the word meant (at most a third of its length, and at
 // least 1 edit); "" otherwise. For "did you mean" hints.

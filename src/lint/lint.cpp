@@ -17,6 +17,7 @@
 
 #include "artifact/reader.hpp"
 #include "common/files.hpp"
+#include "common/json_pointer.hpp"
 #include "common/text.hpp"
 #include "engine/plan.hpp"
 #include "selector/jsonpath.hpp"
@@ -73,36 +74,6 @@ struct Doc {
   fs::path dir;
 };
 
-const json* at_pointer(const json& root, std::string_view pointer) {
-  const json* at = &root;
-  size_t i = 0;
-  while (i < pointer.size()) {
-    if (pointer[i] != '/') return nullptr;
-    size_t next = pointer.find('/', i + 1);
-    std::string token(pointer.substr(i + 1, next == std::string_view::npos ? std::string_view::npos : next - i - 1));
-    std::string unescaped;
-    for (size_t k = 0; k < token.size(); ++k) {
-      if (token[k] == '~' && k + 1 < token.size()) unescaped += token[++k] == '1' ? '/' : '~';
-      else unescaped += token[k];
-    }
-    if (at->is_object()) {
-      auto f = at->find(unescaped);
-      if (f == at->end()) return nullptr;
-      at = &*f;
-    } else if (at->is_array()) {
-      if (unescaped.empty() || unescaped.size() > 9 || unescaped.find_first_not_of("0123456789") != std::string::npos)
-        return nullptr;
-      size_t index = std::stoul(unescaped);
-      if (index >= at->size()) return nullptr;
-      at = &(*at)[index];
-    } else {
-      return nullptr;
-    }
-    if (next == std::string_view::npos) break;
-    i = next;
-  }
-  return at;
-}
 
 bool identifier(const std::string& name) {
   if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_')) return false;
@@ -367,7 +338,7 @@ class Auditor {
         if (auto t = s.find(kw); t != s.end()) child(*t, std::string("/") + kw, v.path);
       if (auto r = s.find("$ref"); r != s.end() && r->is_string())
         if (auto target = resolve(v.doc, r->get<std::string>()))
-          pending.push_back({target->first, target->second, at_pointer(*target->first.root, target->second), v.path,
+          pending.push_back({target->first, target->second, json_at_pointer(*target->first.root, target->second), v.path,
                              v.depth + 1});
     }
   }
@@ -386,7 +357,7 @@ class Auditor {
       if (!other) return std::nullopt;
       doc = *other;
     }
-    if (!at_pointer(*doc.root, fragment)) return std::nullopt;
+    if (!json_at_pointer(*doc.root, fragment)) return std::nullopt;
     return std::make_pair(doc, fragment);
   }
 
@@ -467,7 +438,7 @@ class Auditor {
       }
     if (auto r = s.find("$ref"); r != s.end() && r->is_string())
       if (auto target = resolve(doc, r->get<std::string>()))
-        if (const json* t = at_pointer(*target->first.root, target->second))
+        if (const json* t = json_at_pointer(*target->first.root, target->second))
           if (t != &s && never_valid(target->first, *t, target->second, depth + 1, why)) return true;
     auto required = s.find("required");
     auto props = s.find("properties");

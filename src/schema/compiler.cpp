@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "artifact/reader.hpp"
+#include "common/json_pointer.hpp"
 #include "common/text.hpp"
 #include "regex/regex.hpp"
 #include "schema/node.hpp"
@@ -239,35 +240,8 @@ class Compiler {
     if (!fragment.empty() && fragment[0] != '/') return nullptr;  // unknown anchor
     // A JSON Pointer to a place the index did not visit (inside an unknown keyword).
     std::string decoded = uri::percent_decode(fragment);
-    const json* at = doc;
-    size_t i = 0;
-    while (i < decoded.size()) {
-      size_t next = decoded.find('/', i + 1);
-      std::string token = decoded.substr(i + 1, next == std::string::npos ? std::string::npos : next - i - 1);
-      std::string unescaped;
-      for (size_t k = 0; k < token.size(); ++k) {
-        if (token[k] == '~' && k + 1 < token.size()) {
-          unescaped += token[k + 1] == '1' ? '/' : '~';
-          ++k;
-        } else {
-          unescaped += token[k];
-        }
-      }
-      if (at->is_object()) {
-        auto f = at->find(unescaped);
-        if (f == at->end()) return nullptr;
-        at = &*f;
-      } else if (at->is_array()) {
-        if (unescaped.empty() || unescaped.find_first_not_of("0123456789") != std::string::npos) return nullptr;
-        size_t index = std::stoul(unescaped.substr(0, 9));
-        if (index >= at->size()) return nullptr;
-        at = &(*at)[index];
-      } else {
-        return nullptr;
-      }
-      if (next == std::string::npos) break;
-      i = next;
-    }
+    const json* at = json_at_pointer(*doc, decoded);
+    if (!at) return nullptr;
     if (!places_.count(at)) {
       const Place& doc_place = places_.at(doc);
       Place p = doc_place;

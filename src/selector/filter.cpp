@@ -34,23 +34,6 @@ constexpr int64_t kFilterRegexMaxMem = 1 << 20;
 
 using Operand = Filter::Operand;
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 // A document node as an Operand (strings, numbers, booleans and null by value).
 Operand of_node(element e) {
@@ -241,34 +224,25 @@ class FilterParser {
     return static_cast<uint32_t>(out_.program_.size() - 1);
   }
 
-  Type logical_or() {
-    Type left = logical_and();
-    while (!error_) {
-      spaces();
-      if (text_.substr(i_, 2) != "||") return left;
-      size_t at = i_;
-      i_ += 2;
-      if (left != Type::logical) return fail(at, "'||' needs a test or a comparison on its left"), Type::error;
-      uint32_t jump = emit(Code::jump_if_true);
-      Type right = logical_and();
-      if (right != Type::logical) return fail(at, "'||' needs a test or a comparison on its right"), Type::error;
-      out_.program_[jump].arg = static_cast<uint32_t>(out_.program_.size());
-    }
-    return Type::error;
-  }
+  Type logical_or() { return binary("||", Code::jump_if_true, &FilterParser::logical_and); }
+  Type logical_and() { return binary("&&", Code::jump_if_false, &FilterParser::basic); }
 
-  Type logical_and() {
-    Type left = basic();
+  // operand (token operand)*, short-circuit: `jump` skips the right operand
+  // when the left one decides.
+  Type binary(std::string_view token, Code jump, Type (FilterParser::*operand)()) {
+    Type left = (this->*operand)();
     while (!error_) {
       spaces();
-      if (text_.substr(i_, 2) != "&&") return left;
+      if (text_.substr(i_, 2) != token) return left;
       size_t at = i_;
       i_ += 2;
-      if (left != Type::logical) return fail(at, "'&&' needs a test or a comparison on its left"), Type::error;
-      uint32_t jump = emit(Code::jump_if_false);
-      Type right = basic();
-      if (right != Type::logical) return fail(at, "'&&' needs a test or a comparison on its right"), Type::error;
-      out_.program_[jump].arg = static_cast<uint32_t>(out_.program_.size());
+      std::string op(token);
+      if (left != Type::logical) return fail(at, "'" + op + "' needs a test or a comparison on its left"), Type::error;
+      uint32_t jump_at = emit(jump);
+      Type right = (this->*operand)();
+      if (error_) return Type::error;
+      if (right != Type::logical) return fail(at, "'" + op + "' needs a test or a comparison on its right"), Type::error;
+      out_.program_[jump_at].arg = static_cast<uint32_t>(out_.program_.size());
     }
     return Type::error;
   }
@@ -526,7 +500,7 @@ class FilterParser {
             fail(i_, "a lone low surrogate");
             return std::nullopt;
           }
-          append_utf8(out, cp);
+          text::append_utf8(out, cp);
           break;
         }
         default:
