@@ -6,10 +6,25 @@
 
 #include "common/digest.hpp"
 
+using invar::digest::Sha256Engine;
 using invar::digest::sha256;
-using invar::digest::sha256_hex;
+
+namespace {
+// Every test runs on each engine this CPU has: the scalar code always, the
+// SHA extensions where CPUID reports them (a WARN says when they are absent).
+Sha256Engine engine_under_test() {
+  auto engine = GENERATE(Sha256Engine::scalar, Sha256Engine::sha_ni, Sha256Engine::best);
+  if (!invar::digest::sha256_engine_available(engine)) {
+    WARN("this CPU has no SHA extensions: the sha_ni engine is not tested here");
+    return Sha256Engine::scalar;
+  }
+  return engine;
+}
+}  // namespace
 
 TEST_CASE("sha256 matches the FIPS 180-4 example vectors", "[digest]") {
+  const Sha256Engine engine = engine_under_test();
+  auto sha256_hex = [engine](std::string_view bytes) { return invar::digest::sha256_hex(bytes, engine); };
   CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   CHECK(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
@@ -21,6 +36,8 @@ TEST_CASE("sha256 matches the FIPS 180-4 example vectors", "[digest]") {
 }
 
 TEST_CASE("sha256 pads every length around the 56-, 64- and 120-byte edges", "[digest]") {
+  const Sha256Engine engine = engine_under_test();
+  auto sha256_hex = [engine](std::string_view bytes) { return invar::digest::sha256_hex(bytes, engine); };
   // Values from `printf '%*s' N | tr ' ' x | sha256sum` (coreutils).
   CHECK(sha256_hex(std::string(55, 'x')) == "d5e285683cd4efc02d021a5c62014694958901005d6f71e89e0989fac77e4072");
   CHECK(sha256_hex(std::string(56, 'x')) == "04c26261370ee7541549d16dee320c723e3fd14671e66a099afe0a377c16888e");
@@ -29,4 +46,18 @@ TEST_CASE("sha256 pads every length around the 56-, 64- and 120-byte edges", "[d
   CHECK(sha256_hex(std::string(65, 'x')) == "9537c5fdf120482f7d58d25e9ed583f52c02b4e304ea814db1633ad565aed7e9");
   CHECK(sha256_hex(std::string(119, 'x')) == "000b48d4edf0fa7bee3c6236ecd2785baa5db4eeb8bb54341b029e0d9fa5fb0c");
   CHECK(sha256_hex(std::string(120, 'x')) == "13f05a0b594787f5ecd315edc96141bd3243203d1b7d4f0836f37308b276ba98");
+}
+
+TEST_CASE("sha256: the engines agree on every length up to 1 KiB", "[digest]") {
+  if (!invar::digest::sha256_engine_available(Sha256Engine::sha_ni)) {
+    WARN("this CPU has no SHA extensions: nothing to compare");
+    return;
+  }
+  std::string bytes;
+  for (int n = 0; n <= 1024; ++n) {
+    INFO(n << " bytes");
+    REQUIRE(invar::digest::sha256_hex(bytes, Sha256Engine::sha_ni) ==
+            invar::digest::sha256_hex(bytes, Sha256Engine::scalar));
+    bytes += static_cast<char>(n * 131 + 7);
+  }
 }

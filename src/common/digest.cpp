@@ -3,6 +3,11 @@
 #include <array>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
 namespace invar::digest {
 
 namespace {
@@ -24,7 +29,7 @@ constexpr std::array<uint32_t, 64> kRound = {
 
 constexpr uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
-void compress(std::array<uint32_t, 8>& h, const unsigned char* block) {
+void compress_block(std::array<uint32_t, 8>& h, const unsigned char* block) {
   uint32_t w[64];
   for (int i = 0; i < 16; ++i)
     w[i] = uint32_t(block[4 * i]) << 24 | uint32_t(block[4 * i + 1]) << 16 | uint32_t(block[4 * i + 2]) << 8 |
@@ -50,23 +55,97 @@ void compress(std::array<uint32_t, 8>& h, const unsigned char* block) {
   h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += k;
 }
 
+void compress_scalar(std::array<uint32_t, 8>& h, const unsigned char* data, size_t blocks) {
+  for (size_t i = 0; i < blocks; ++i) compress_block(h, data + 64 * i);
+}
+
+#if defined(__x86_64__)
+// The same compression with the SHA extensions (Intel SHA-NI: sha256rnds2
+// does two rounds, sha256msg1/msg2 the message schedule): about 5x the
+// scalar code. The state is kept as ABEF/CDGH, the layout the instructions use.
+__attribute__((target("sha,sse4.1"))) void compress_sha_ni(std::array<uint32_t, 8>& h, const unsigned char* data,
+                                                             size_t blocks) {
+  const __m128i byte_swap = _mm_set_epi64x(0x0c0d0e0f08090a0bll, 0x0405060700010203ll);
+  __m128i dcba = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&h[0]));
+  __m128i hgfe = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&h[4]));
+  __m128i cdab = _mm_shuffle_epi32(dcba, 0xB1);
+  __m128i efgh = _mm_shuffle_epi32(hgfe, 0x1B);
+  __m128i abef = _mm_alignr_epi8(cdab, efgh, 8);
+  __m128i cdgh = _mm_blend_epi16(efgh, cdab, 0xF0);
+  for (size_t b = 0; b < blocks; ++b, data += 64) {
+    const __m128i abef_in = abef, cdgh_in = cdgh;
+    __m128i w[4];  // the message words of four rounds each, rolling
+#pragma GCC unroll 16
+    for (int g = 0; g < 16; ++g) {
+      __m128i& current = w[g % 4];
+      __m128i& next = w[(g + 1) % 4];
+      __m128i& previous = w[(g + 3) % 4];
+      if (g < 4)
+        current = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * g)), byte_swap);
+      __m128i message =
+          _mm_add_epi32(current, _mm_loadu_si128(reinterpret_cast<const __m128i*>(&kRound[static_cast<size_t>(4 * g)])));
+      cdgh = _mm_sha256rnds2_epu32(cdgh, abef, message);
+      if (g >= 3 && g <= 14) {
+        next = _mm_add_epi32(next, _mm_alignr_epi8(current, previous, 4));
+        next = _mm_sha256msg2_epu32(next, current);
+      }
+      message = _mm_shuffle_epi32(message, 0x0E);
+      abef = _mm_sha256rnds2_epu32(abef, cdgh, message);
+      if (g >= 1 && g <= 12) previous = _mm_sha256msg1_epu32(previous, current);
+    }
+    abef = _mm_add_epi32(abef, abef_in);
+    cdgh = _mm_add_epi32(cdgh, cdgh_in);
+  }
+  __m128i feba = _mm_shuffle_epi32(abef, 0x1B);
+  __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&h[0]), _mm_blend_epi16(feba, dchg, 0xF0));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&h[4]), _mm_alignr_epi8(dchg, feba, 8));
+}
+
+bool cpu_has_sha_ni() {
+  unsigned eax, ebx, ecx, edx;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & bit_SSE4_1) || !(ecx & bit_SSSE3)) return false;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+  return ebx & (1u << 29);  // CPUID.(EAX=7,ECX=0):EBX.SHA
+}
+#endif
+
+using Compress = void (*)(std::array<uint32_t, 8>&, const unsigned char*, size_t);
+
+Compress compressor(Sha256Engine engine) {
+#if defined(__x86_64__)
+  if (engine != Sha256Engine::scalar && cpu_has_sha_ni()) return compress_sha_ni;
+#endif
+  (void)engine;
+  return compress_scalar;
+}
+
 }  // namespace
 
-std::string sha256_hex(std::string_view bytes) {
+bool sha256_engine_available(Sha256Engine engine) {
+#if defined(__x86_64__)
+  if (engine == Sha256Engine::sha_ni) return cpu_has_sha_ni();
+#endif
+  return engine != Sha256Engine::sha_ni;
+}
+
+std::string sha256_hex(std::string_view bytes, Sha256Engine engine) {
+  static const Compress best = compressor(Sha256Engine::best);
+  const Compress compress = engine == Sha256Engine::best ? best : compressor(engine);
   std::array<uint32_t, 8> h = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
   const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
-  size_t full = bytes.size() / 64 * 64;
-  for (size_t i = 0; i < full; i += 64) compress(h, data + i);
+  size_t full = bytes.size() / 64;
+  compress(h, data, full);
   // The tail: remaining bytes, 0x80, zeros, then the length in bits (big endian).
   unsigned char tail[128] = {};
-  size_t rest = bytes.size() - full;
-  if (rest) std::memcpy(tail, data + full, rest);
+  size_t rest = bytes.size() - full * 64;
+  if (rest) std::memcpy(tail, data + full * 64, rest);
   tail[rest] = 0x80;
   size_t tail_size = rest < 56 ? 64 : 128;
   uint64_t bits = static_cast<uint64_t>(bytes.size()) * 8;
   for (int i = 0; i < 8; ++i) tail[tail_size - 1 - i] = static_cast<unsigned char>(bits >> (8 * i));
-  for (size_t i = 0; i < tail_size; i += 64) compress(h, tail + i);
+  compress(h, tail, tail_size / 64);
 
   static const char* hex = "0123456789abcdef";
   std::string out;
