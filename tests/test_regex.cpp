@@ -81,6 +81,45 @@ TEST_CASE("class sequences answer exactly as RE2", "[regex]") {
   }
 }
 
+TEST_CASE("literal alternations are recognised only where comparing literals is exact", "[regex]") {
+  using invar::regex::Alternation;
+  for (const char* p : {"A|AAAA|CNAME", "^(A|AAAA|CNAME)$", "^(?:GET|POST)", "(a|b)$", "x\\.y|z", "(only)"})
+    CHECK(Alternation::parse(p));
+  // Anchors that bind to one branch, empty branches, nested groups, classes, a lone literal (Sequence's).
+  for (const char* p : {"^A|B$", "A|", "|A", "(A)|(B)", "[A]|B", "A|B*", "(?:A|(B))", "plain", "A|\\d", "(?i:A|B)"})
+    CHECK_FALSE(Alternation::parse(p));
+}
+
+TEST_CASE("literal alternations answer exactly as RE2", "[regex]") {
+  const std::vector<std::string> alphabet = {"A", "C", "N", "x", "-", " ", ".", "\xc3\xa9"};
+  std::vector<std::string> strings = {""};
+  for (size_t from = 0, length = 1; length <= 4; ++length) {
+    size_t to = strings.size();
+    for (size_t k = from; k < to; ++k)
+      for (const auto& c : alphabet) strings.push_back(strings[k] + c);
+    from = to;
+  }
+  strings.push_back("CNAME");
+  strings.push_back("xCNAMEx");
+  for (const char* p : {"A|AAAA|CNAME", "^(A|AAAA|CNAME)$", "^(?:A|C)", "(A|C)$", "(?:AA|A)", "A\\.C|x", "^(x- A)$",
+                        "N|NA|NAN", "(C|CN)$"}) {
+    REQUIRE(invar::regex::Alternation::parse(p));
+    std::string error;
+    auto re = invar::regex::compile_re2(p, 1 << 20, error);
+    REQUIRE(re);
+    for (Anchoring anchoring : {Anchoring::whole_string, Anchoring::anywhere}) {
+      auto compiled = invar::regex::compile(p, anchoring, 1 << 20);
+      REQUIRE(compiled.pattern);
+      CHECK_FALSE(compiled.pattern->uses_re2());
+      for (const auto& s : strings) {
+        bool expected = anchoring == Anchoring::whole_string ? RE2::FullMatch(s, *re) : RE2::PartialMatch(s, *re);
+        if (compiled.pattern->matches(s) != expected)
+          FAIL_CHECK("pattern " << p << " on \"" << s << "\": RE2 says " << expected);
+      }
+    }
+  }
+}
+
 TEST_CASE("super-linear shapes for backtracking engines", "[regex]") {
   auto nested = find_superlinear("^(a+)+$");
   REQUIRE(nested);

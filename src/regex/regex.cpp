@@ -24,7 +24,9 @@ CompileOutcome compile(std::string_view pattern, Anchoring anchoring, int64_t ma
   compiled->sequence_ = Sequence::parse(pattern);
   if (compiled->sequence_ && anchoring == Anchoring::anywhere && !compiled->sequence_->can_match_anywhere())
     compiled->sequence_.reset();
-  if (!compiled->sequence_ && !(compiled->re_ = compile_re2(pattern, max_mem, out.error))) return out;
+  if (!compiled->sequence_) compiled->alternation_ = Alternation::parse(pattern);
+  if (!compiled->sequence_ && !compiled->alternation_ && !(compiled->re_ = compile_re2(pattern, max_mem, out.error)))
+    return out;
   out.pattern = std::move(compiled);
   return out;
 }
