@@ -49,6 +49,11 @@ TEST_CASE("repeated keys are refused, escaped spellings included", "[contract]")
 }
 
 TEST_CASE("load errors are located by line and column, and suggest the key meant", "[contract]") {
+  // A missing key is located at the object that lacks it.
+  CHECK(error_of("{\"contract\": \"t\",\n \"invariants\": [\n  {\"id\": \"a\", \"count\": \"$\"}]}") ==
+        "test.contract.json:3:3: /invariants/0: a count invariant needs \"min\", \"max\" or both");
+  CHECK(error_of("{\"invariants\": [{\"id\": \"a\", \"count\": \"$\", \"max\": 1}]}") ==
+        "test.contract.json:1:1: /contract: \"contract\" must be a non-empty string naming the contract");
   CHECK(error_of("{\"contract\": \"t\",\n \"invarients\": []}") ==
         "test.contract.json:2:16: /invarients: unknown key \"invarients\" (did you mean \"invariants\"?) (expected "
         "contract, description, schema_dialect, artifact, invariants)");

@@ -656,12 +656,17 @@ Result<std::shared_ptr<const Plan>> load(std::string_view text, const std::strin
   }
   // Where each error is in the contract's text (the pointer's value), when it is in this file.
   Error e = plan.error();
+  // A missing key is located at the object that lacks it.
   auto place = [&](Error& x) {
-    if (x.where.line == 0 && x.where.file == file)
-      if (auto at = artifact::locate(text, x.where.pointer, options.limits.max_depth)) {
-        x.where.line = at->line;
-        x.where.column = at->column;
+    if (x.where.file != file) return;
+    for (std::string at = x.where.pointer; x.where.line == 0;) {
+      if (auto found = artifact::locate(text, at, options.limits.max_depth)) {
+        x.where.line = found->line;
+        x.where.column = found->column;
       }
+      if (at.empty()) break;
+      at.erase(at.rfind('/'));
+    }
   };
   place(e);
   for (auto& more : e.also) place(more);
