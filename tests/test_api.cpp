@@ -238,3 +238,28 @@ TEST_CASE("Options::threads and map_files leave the report unchanged", "[api][th
   reports[2] = invar::render_json({*r});
   CHECK(reports[2] == reports[0]);
 }
+
+// Options::reuse_parsers: a contract checks with the parsers of its earlier
+// checks; nothing of an earlier artifact may show through in a later report.
+TEST_CASE("parsers kept between checks never change a report", "[api][reuse]") {
+  const std::string contract = R"({"contract": "t", "invariants": [
+      {"id": "n", "count": "$.items[*]", "min": 1, "max": 3}, {"id": "u", "unique": "$.items[*]"},
+      {"id": "s", "match": "$.items[*]", "pattern": "[a-z]+"}]})";
+  invar::Options fresh_options;
+  fresh_options.reuse_parsers = false;
+  auto reused = invar::Contract::load_string(contract, ".", "t");
+  auto fresh = invar::Contract::load_string(contract, ".", "t", fresh_options);
+  REQUIRE(reused);
+  REQUIRE(fresh);
+  std::string big = R"({"items": [)";
+  for (int i = 0; i < 5000; ++i) big += (i ? ", \"" : "\"") + std::string(i % 7 + 1, 'a' + i % 26) + "\"";
+  big += "]}";
+  const std::vector<std::string> artifacts = {big, R"({"items": ["a", "b"]})", R"({"items": ["a", "a", "B"]})",
+                                              R"({"items": [)", R"({"items": ["x"], "items": []})", "{}",
+                                              R"({"items": ["q"]})", big + " ", R"({"items": ["z", "y"]})"};
+  for (int round = 0; round < 2; ++round)
+    for (const auto& artifact : artifacts) {
+      INFO("round " << round << ", artifact of " << artifact.size() << " bytes");
+      CHECK(invar::render_json({reused->check(artifact)}) == invar::render_json({fresh->check(artifact)}));
+    }
+}

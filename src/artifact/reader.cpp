@@ -657,7 +657,26 @@ std::optional<ReadProblem> scan_elements(dom::element root, const ReadLimits& li
   return std::nullopt;
 }
 
-ParseResult parse(std::string_view bytes, const ReadLimits& limits, bool padded, bool run_scan, unsigned threads) {
+std::unique_ptr<Document> DocumentPool::take() {
+  std::lock_guard lock(mutex_);
+  if (free_.empty()) return nullptr;
+  auto document = std::move(free_.back());
+  free_.pop_back();
+  return document;
+}
+
+void DocumentPool::give(std::unique_ptr<Document> document) {
+  std::lock_guard lock(mutex_);
+  if (free_.size() < kKept) free_.push_back(std::move(document));
+}
+
+void DocumentReturn::operator()(Document* document) const {
+  if (pool) pool->give(std::unique_ptr<Document>(document));
+  else delete document;
+}
+
+ParseResult parse(std::string_view bytes, const ReadLimits& limits, bool padded, bool run_scan, unsigned threads,
+                  const std::shared_ptr<DocumentPool>& pool) {
   ParseResult result;
   if (bytes.size() > limits.max_bytes) {
     result.problem = ReadProblem{"size",
@@ -667,13 +686,20 @@ ParseResult parse(std::string_view bytes, const ReadLimits& limits, bool padded,
     return result;
   }
   const uint32_t max_depth = std::min(limits.max_depth, kHardMaxDepth);
-  auto doc = std::make_unique<Document>();
-  if (doc->parser.allocate(std::max<size_t>(bytes.size(), 64), max_depth) != SUCCESS) {
+  DocumentHandle doc(pool ? pool->take().release() : nullptr, DocumentReturn{pool});
+  if (!doc) doc.reset(new Document());
+  // A pooled parser is sized with an eighth to spare, so that an artifact
+  // that grows a little between checks still fits it.
+  const size_t needed = std::max<size_t>(bytes.size(), 64);
+  const bool fresh = doc->parser.capacity() < needed || doc->parser.max_depth() != max_depth ||
+                     doc->parser.doc.capacity() < needed;
+  if (fresh && doc->parser.allocate(pool ? needed + needed / 8 : needed, max_depth) != SUCCESS) {
     result.problem = ReadProblem{"size", "cannot allocate a parser for the artifact", "", 0, 0, 0};
     return result;
   }
   std::optional<Prefault> prefault;
-  if (threads > 1 && bytes.size() >= kPrefaultMinBytes && doc->parser.doc.allocate(bytes.size()) == SUCCESS) {
+  if (fresh && threads > 1 && bytes.size() >= kPrefaultMinBytes &&
+      doc->parser.doc.allocate(doc->parser.capacity()) == SUCCESS) {
     try {
       prefault.emplace(doc->parser, bytes.size());
     } catch (const std::system_error&) {

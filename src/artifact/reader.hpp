@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,8 +47,31 @@ struct Document {
   uint64_t values = 0;  // counted by the strict-reading scan
 };
 
+// Parsers kept for the next parse. Parsing touches buffers of about 3.5x the
+// artifact; touching them the first time costs a page fault per 4 KiB, most
+// of a parse's time on a large file. A long-lived contract (a distributor's
+// guard re-checking its config) keeps its last parsers (at most kKept), so
+// later checks of a similar size take none. Thread-safe.
+class DocumentPool {
+ public:
+  static constexpr size_t kKept = 2;
+  std::unique_ptr<Document> take();
+  void give(std::unique_ptr<Document> document);
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Document>> free_;
+};
+
+// Deletes a document, or gives it back to the pool it came from.
+struct DocumentReturn {
+  std::shared_ptr<DocumentPool> pool;
+  void operator()(Document* document) const;
+};
+using DocumentHandle = std::unique_ptr<Document, DocumentReturn>;
+
 struct ParseResult {
-  std::unique_ptr<Document> document;  // set on success
+  DocumentHandle document;             // set on success
   std::optional<ReadProblem> problem;  // set on failure
 };
 
@@ -55,9 +79,11 @@ struct ParseResult {
 // after `bytes` (see files::read_file), so they are parsed in place.
 // `scan`: also run scan() (else the caller must, before trusting the document).
 // `threads` > 1: a helper thread may fault in the parser's buffers ahead of
-// it (inputs of kPrefaultMinBytes or more).
+// it (inputs of kPrefaultMinBytes or more, when no pooled parser is large
+// enough). `pool`: parse with one of its parsers when it has one, and give
+// the document back to it when the handle is dropped.
 ParseResult parse(std::string_view bytes, const ReadLimits& limits, bool padded = false, bool scan = true,
-                  unsigned threads = 1);
+                  unsigned threads = 1, const std::shared_ptr<DocumentPool>& pool = nullptr);
 inline constexpr size_t kPrefaultMinBytes = 8 << 20;
 
 // Where a value is in the source bytes: byte offset and length (0 for a

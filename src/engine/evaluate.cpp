@@ -76,7 +76,8 @@ Candidate read(const Plan& plan, std::string_view bytes, bool padded, bool scan)
   Candidate c;
   c.size = bytes.size();
   auto start = std::chrono::steady_clock::now();
-  auto parsed = artifact::parse(bytes, plan.read_limits, padded, scan, threads_for(plan, bytes.size()));
+  auto parsed = artifact::parse(bytes, plan.read_limits, padded, scan, threads_for(plan, bytes.size()),
+                                plan.options.reuse_parsers ? plan.documents : nullptr);
   c.parse_ms = ms_since(start);
   if (parsed.document) {
     c.document = std::move(parsed.document);

@@ -23,7 +23,7 @@ enum class Phase {
 // The candidate's bytes read under the plan's limits: a document, or the
 // reject report saying why it could not be read.
 struct Candidate {
-  std::unique_ptr<artifact::Document> document;
+  artifact::DocumentHandle document;
   std::optional<Report> unreadable;
   uint64_t size = 0;
   double parse_ms = 0;

@@ -21,6 +21,8 @@ class Plan {
   Options options;
   artifact::ReadLimits read_limits;
   std::vector<invariants::Invariant> invariants;
+  // Parsers kept between checks (Options::reuse_parsers).
+  std::shared_ptr<artifact::DocumentPool> documents = std::make_shared<artifact::DocumentPool>();
 
   // sha256 of `text`, journaled with each decision; computed on first use
   // (a check never needs it). Safe from any number of threads.

@@ -63,7 +63,7 @@ JournalRecord journal_record(const char* event, const std::string& stream, int64
 struct Prepared {
   Report report;
   invariants::Measures measures;
-  std::unique_ptr<artifact::Document> document;  // null when unreadable
+  artifact::DocumentHandle document;  // null when unreadable
   uint64_t size = 0;
   std::string digest, generation;
 };
