@@ -249,5 +249,11 @@ expect "an unknown command names the one meant" 3 'invar: unknown command chek (
 expect "an unknown option names the one meant" 3 'invar: unknown option --defualt-dialect (did you mean --default-dialect?)' -- \
   "$INVAR" check --defualt-dialect draft-04 --schema schemas/feature-file.schema.json examples/cloudflare-2025-features/good.json
 
+# libcurl is loaded only for etcd; where it cannot be, the gate cannot judge (exit 3), and says why.
+expect "etcd without libcurl: exit 3, named" 3 "cannot load libcurl (Debian: libcurl4): libinvar-absent.so" -- \
+  env INVAR_LIBCURL=libinvar-absent.so "$INVAR" status --state etcd://127.0.0.1:1 s
+expect "no etcd, no libcurl needed" 0 "ACCEPT" -- \
+  env INVAR_LIBCURL=libinvar-absent.so "$INVAR" check --contract $F examples/cloudflare-2025-features/good.json
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

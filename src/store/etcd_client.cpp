@@ -1,6 +1,6 @@
 #include "store/etcd_client.hpp"
 
-#include <curl/curl.h>
+#include "store/curl_api.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -54,7 +54,6 @@ bool tracing() {
   return on;
 }
 
-std::once_flag curl_init;
 std::mutex client_mutex;  // one request at a time per process: the handle is shared state
 
 }  // namespace
@@ -144,48 +143,49 @@ Result<EtcdEndpoints> parse_etcd_url(const std::string& url) {
 
 EtcdClient::EtcdClient(EtcdEndpoints endpoints, StoreOptions options)
     : endpoints_(std::move(endpoints)), options_(std::move(options)) {
-  std::call_once(curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  curl_ = curl_easy_init();
+  api_ = curl_api(&api_error_);
+  if (api_) curl_ = api_->easy_init();
 }
 
 EtcdClient::~EtcdClient() {
-  if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
+  if (curl_) api_->easy_cleanup(static_cast<CURL*>(curl_));
 }
 
 Result<json> EtcdClient::post(const std::string& member, const std::string& path, const std::string& body) {
   CURL* c = static_cast<CURL*>(curl_);
+  if (!api_) return unreachable(api_error_ + ": the etcd backend needs it");
   if (!c) return unreachable("cannot start an HTTP client (libcurl)");
   bool tls = !options_.cacert.empty() || !options_.cert.empty();
   std::string url = std::string(tls ? "https://" : "http://") + member + path;
   std::string response;
-  curl_easy_reset(c);
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_POST, 1L);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &response);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout_ms));
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(options_.timeout_ms, 2000)));
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, tls ? "https" : "http");
-  if (!options_.cacert.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.cacert.c_str());
-  if (!options_.cert.empty()) curl_easy_setopt(c, CURLOPT_SSLCERT, options_.cert.c_str());
-  if (!options_.key.empty()) curl_easy_setopt(c, CURLOPT_SSLKEY, options_.key.c_str());
-  struct curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  api_->easy_reset(c);
+  api_->easy_setopt(c, CURLOPT_URL, url.c_str());
+  api_->easy_setopt(c, CURLOPT_POST, 1L);
+  api_->easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+  api_->easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  api_->easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+  api_->easy_setopt(c, CURLOPT_WRITEDATA, &response);
+  api_->easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout_ms));
+  api_->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(options_.timeout_ms, 2000)));
+  api_->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  api_->easy_setopt(c, CURLOPT_PROTOCOLS_STR, tls ? "https" : "http");
+  if (!options_.cacert.empty()) api_->easy_setopt(c, CURLOPT_CAINFO, options_.cacert.c_str());
+  if (!options_.cert.empty()) api_->easy_setopt(c, CURLOPT_SSLCERT, options_.cert.c_str());
+  if (!options_.key.empty()) api_->easy_setopt(c, CURLOPT_SSLKEY, options_.key.c_str());
+  struct curl_slist* headers = api_->slist_append(nullptr, "Content-Type: application/json");
   std::string auth = "Authorization: " + token_;
-  if (!token_.empty() && path != "/v3/auth/authenticate") headers = curl_slist_append(headers, auth.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  if (!token_.empty() && path != "/v3/auth/authenticate") headers = api_->slist_append(headers, auth.c_str());
+  api_->easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   auto started = std::chrono::steady_clock::now();
-  CURLcode rc = curl_easy_perform(c);
-  curl_slist_free_all(headers);
+  CURLcode rc = api_->easy_perform(c);
+  api_->slist_free_all(headers);
   if (tracing())
     std::fprintf(stderr, "etcd %s %s sent %zu received %zu %.2f ms\n", path.c_str(), member.c_str(), body.size(),
                  response.size(),
                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
-  if (rc != CURLE_OK) return unreachable("etcd member " + member + ": " + curl_easy_strerror(rc));
+  if (rc != CURLE_OK) return unreachable("etcd member " + member + ": " + api_->easy_strerror(rc));
   long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  api_->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   json j = json::parse(response, nullptr, false);
   if (j.is_discarded() || !j.is_object())
     return Error{ErrorCode::state, "etcd member " + member + " answered " + std::to_string(status) + " with no JSON", {}};

@@ -100,6 +100,8 @@ class EtcdClient {
   size_t preferred_ = 0;  // the member that answered last
   std::string token_;
   void* curl_ = nullptr;
+  const struct CurlApi* api_ = nullptr;  // null: libcurl could not be loaded (api_error_ says why)
+  std::string api_error_;
 };
 
 std::string base64_encode(std::string_view bytes);
