@@ -51,11 +51,10 @@ TEST_CASE("class sequences are recognised only where one greedy pass is exact", 
   CHECK_FALSE(whole.pattern->uses_re2());
 }
 
-// Every string of up to 4 characters from a small alphabet (ASCII letters,
-// digits, punctuation and a two-byte UTF-8 letter), for each sequence
-// pattern: the class sequence answers as RE2 does, anchored and not.
-TEST_CASE("class sequences answer exactly as RE2", "[regex]") {
-  const std::vector<std::string> alphabet = {"a", "z", "A", "0", "9", "_", "-", ".", "x", "\xc3\xa9"};
+namespace {
+
+// Every string of up to four characters from `alphabet` (and `extra`).
+std::vector<std::string> strings_over(const std::vector<std::string>& alphabet, std::vector<std::string> extra = {}) {
   std::vector<std::string> strings = {""};
   for (size_t from = 0, length = 1; length <= 4; ++length) {
     size_t to = strings.size();
@@ -63,21 +62,39 @@ TEST_CASE("class sequences answer exactly as RE2", "[regex]") {
       for (const auto& c : alphabet) strings.push_back(strings[k] + c);
     from = to;
   }
+  strings.insert(strings.end(), extra.begin(), extra.end());
+  return strings;
+}
+
+// invar's compiled `pattern` answers as RE2 does on every string, matching
+// the whole string and anywhere; `fast`: it must not run on RE2.
+void expect_same_as_re2(const char* pattern, const std::vector<std::string>& strings, bool fast) {
+  std::string error;
+  auto re = invar::regex::compile_re2(pattern, 1 << 20, error);
+  REQUIRE(re);
+  for (Anchoring anchoring : {Anchoring::whole_string, Anchoring::anywhere}) {
+    auto compiled = invar::regex::compile(pattern, anchoring, 1 << 20);
+    REQUIRE(compiled.pattern);
+    if (fast && anchoring == Anchoring::whole_string) CHECK_FALSE(compiled.pattern->uses_re2());
+    for (const auto& s : strings) {
+      bool expected = anchoring == Anchoring::whole_string ? RE2::FullMatch(s, *re) : RE2::PartialMatch(s, *re);
+      if (compiled.pattern->matches(s) != expected)
+        FAIL_CHECK("pattern " << pattern << " on \"" << s << "\": RE2 says " << expected);
+    }
+  }
+}
+
+}  // namespace
+
+// Every string of up to 4 characters from a small alphabet (ASCII letters,
+// digits, punctuation and a two-byte UTF-8 letter), for each sequence
+// pattern: the class sequence answers as RE2 does, anchored and not.
+TEST_CASE("class sequences answer exactly as RE2", "[regex]") {
+  const auto strings = strings_over({"a", "z", "A", "0", "9", "_", "-", ".", "x", "\xc3\xa9"});
   for (const char* p : {"^[a-z][a-z0-9_]{0,2}$", "default", "ax", "^[A-Za-z0-9.-]+$", "^a\\d+$", "x$", "^z", "^[a-z]+",
                         "^\\w{2,3}$", "^[.-]?x$", "^$", "", "^-*\\.[0-9]{2}$", "^a?z$", "^\\w*$", "zz"}) {
     REQUIRE(invar::regex::Sequence::parse(p));
-    std::string error;
-    auto re = invar::regex::compile_re2(p, 1 << 20, error);
-    REQUIRE(re);
-    for (Anchoring anchoring : {Anchoring::whole_string, Anchoring::anywhere}) {
-      auto compiled = invar::regex::compile(p, anchoring, 1 << 20);
-      REQUIRE(compiled.pattern);
-      for (const auto& s : strings) {
-        bool expected = anchoring == Anchoring::whole_string ? RE2::FullMatch(s, *re) : RE2::PartialMatch(s, *re);
-        if (compiled.pattern->matches(s) != expected)
-          FAIL_CHECK("pattern " << p << " on \"" << s << "\": RE2 says " << expected);
-      }
-    }
+    expect_same_as_re2(p, strings, false);
   }
 }
 
@@ -91,32 +108,11 @@ TEST_CASE("literal alternations are recognised only where comparing literals is 
 }
 
 TEST_CASE("literal alternations answer exactly as RE2", "[regex]") {
-  const std::vector<std::string> alphabet = {"A", "C", "N", "x", "-", " ", ".", "\xc3\xa9"};
-  std::vector<std::string> strings = {""};
-  for (size_t from = 0, length = 1; length <= 4; ++length) {
-    size_t to = strings.size();
-    for (size_t k = from; k < to; ++k)
-      for (const auto& c : alphabet) strings.push_back(strings[k] + c);
-    from = to;
-  }
-  strings.push_back("CNAME");
-  strings.push_back("xCNAMEx");
+  const auto strings = strings_over({"A", "C", "N", "x", "-", " ", ".", "\xc3\xa9"}, {"CNAME", "xCNAMEx"});
   for (const char* p : {"A|AAAA|CNAME", "^(A|AAAA|CNAME)$", "^(?:A|C)", "(A|C)$", "(?:AA|A)", "A\\.C|x", "^(x- A)$",
                         "N|NA|NAN", "(C|CN)$"}) {
     REQUIRE(invar::regex::Alternation::parse(p));
-    std::string error;
-    auto re = invar::regex::compile_re2(p, 1 << 20, error);
-    REQUIRE(re);
-    for (Anchoring anchoring : {Anchoring::whole_string, Anchoring::anywhere}) {
-      auto compiled = invar::regex::compile(p, anchoring, 1 << 20);
-      REQUIRE(compiled.pattern);
-      CHECK_FALSE(compiled.pattern->uses_re2());
-      for (const auto& s : strings) {
-        bool expected = anchoring == Anchoring::whole_string ? RE2::FullMatch(s, *re) : RE2::PartialMatch(s, *re);
-        if (compiled.pattern->matches(s) != expected)
-          FAIL_CHECK("pattern " << p << " on \"" << s << "\": RE2 says " << expected);
-      }
-    }
+    expect_same_as_re2(p, strings, true);
   }
 }
 
