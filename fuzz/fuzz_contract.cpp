@@ -31,6 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       lint.contract = options;
       lint.examples = {fuzz::source("examples/aws-2025-dns/good.json")};
       auto reports = invar::lint_contract(path, lint);
+      std::remove(path.c_str());
       if (reports)
         for (const auto& r : *reports) invar::render_json({r});
       else if (reports.error().message.empty())
