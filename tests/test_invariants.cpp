@@ -177,6 +177,12 @@ TEST_CASE("refs with a composite key compares tuples, in_key names the other sid
   REQUIRE(r.violations.size() == 1);
   CHECK(r.violations[0].message == R"(("b", "x") does not occur among (@.zone, @.name) of $.zones[*])");
   CHECK(r.violations[0].pointer == "/routes/1");
+  // An absent component never resolves, not even to a target lacking it too.
+  auto absent = check(R"({"id": "r", "refs": "$.routes[*]", "key": ["@.z", "@.n"], "in": "$.zones[*]",
+                          "in_key": ["@.zone", "@.name"]})",
+                      R"({"zones": [{"zone": "a"}], "routes": [{"z": "a"}]})");
+  REQUIRE(absent.violations.size() == 1);
+  CHECK(absent.violations[0].message == R"(("a", absent) does not occur among (@.zone, @.name) of $.zones[*])");
   auto c = test::contract(R"({"contract": "t", "invariants": [{"id": "r", "refs": "$.a[*]", "in": "$.b[*]",
                               "key": ["@.x"], "in_key": ["@.y", "@.z"]}]})");
   REQUIRE_FALSE(c);

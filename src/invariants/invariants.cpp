@@ -89,9 +89,11 @@ namespace {
 
 // A composite key's identity: each component's identity, length-prefixed;
 // a component that selects nothing is "absent" (distinct from null).
-std::string key_identity(const std::vector<selector::Selector>& key, element record) {
+// `complete`, when given, is set to whether every component was present.
+std::string key_identity(const std::vector<selector::Selector>& key, element record, bool* complete = nullptr) {
   std::string out;
   selector::Path scratch;
+  if (complete) *complete = true;
   for (const auto& component : key) {
     bool found = false;
     component.select(record, scratch, [&](element e, const selector::Path&) {
@@ -102,7 +104,10 @@ std::string key_identity(const std::vector<selector::Selector>& key, element rec
       out += ':';
       out += id;
     });
-    if (!found) out += '-';
+    if (!found) {
+      out += '-';
+      if (complete) *complete = false;
+    }
   }
   return out;
 }
@@ -220,7 +225,13 @@ struct RefsIndex {
         complete = false;
         return;
       }
-      if (!inv.in_key.empty()) others.insert(key_identity(inv.in_key, e));
+      if (!inv.in_key.empty()) {
+        // A value referred to lacking a component resolves nothing: an
+        // absent reference never matches an absent target.
+        bool complete = false;
+        std::string id = key_identity(inv.in_key, e, &complete);
+        if (complete) others.insert(std::move(id));
+      }
       else if (e.type() == element_type::STRING) strings.insert(sj::string_of(e));
       else others.insert(identity(e));
     });
