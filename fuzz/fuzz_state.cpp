@@ -2,8 +2,9 @@
 // record, the retention list, waivers, a measures record, the journal, the
 // marker, or the stored artifact) is replaced by the input, then the state is
 // verified (status), judged against (a dry-run gate) and replayed (backtest).
-// With flag 1 the input is "resealed" (a valid checksum is computed for it),
-// so that the field checks behind the checksum are reached too.
+// With flag 1 the input is "resealed" (a valid checksum is computed for it,
+// and for a measures record its payload's digest), so that the field checks
+// behind the checksum are reached too.
 // Input: [file][flags] bytes.
 #include <algorithm>
 #include <cstdlib>
@@ -89,6 +90,18 @@ std::string reseal(std::string_view text, bool lines) {
   return out;
 }
 
+// A measures record: the header line resealed with the payload's size and
+// digest, so that the payload decoder is reached with the input's bytes.
+std::string reseal_measures(std::string_view text) {
+  size_t end = text.find('\n');
+  if (end == std::string_view::npos) return reseal_one(text);
+  std::string_view payload = text.substr(end + 1);
+  auto j = nlohmann::json::parse(text.substr(0, end), nullptr, false);
+  if (!j.is_object()) return std::string(text);
+  j["payload"] = {{"bytes", payload.size()}, {"sha256", invar::digest::sha256(payload)}};
+  return reseal_one(j.dump()) + "\n" + std::string(payload);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -99,7 +112,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint8_t flags = in.byte();
   std::string path = f.dir + "/" + f.files[which];
   bool journal = f.files[which].find("journal") != std::string::npos;
-  std::string bytes = flags & 1 ? reseal(in.rest(), journal) : std::string(in.rest());
+  bool measures = f.files[which].ends_with(".measures.json");
+  std::string bytes = !(flags & 1) ? std::string(in.rest())
+                      : measures   ? reseal_measures(in.rest())
+                                   : reseal(in.rest(), journal);
   write(path, bytes);
 
   auto store = invar::StateStore::open_directory(f.dir);

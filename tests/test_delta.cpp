@@ -2,7 +2,12 @@
 // messages, skipping without a baseline, require_baseline.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "common/digest.hpp"
 #include "helpers.hpp"
+#include "store/records.hpp"
 
 namespace {
 
@@ -188,4 +193,56 @@ TEST_CASE("count: max 200 accepts 200 and rejects 201", "[delta][boundaries]") {
   std::string min = R"j({"id": "n", "count": "$.f[*]", "min": 10})j";
   CHECK(check(min, items(10), nullptr).verdict == invar::Verdict::accept);
   CHECK(check(min, items(9), nullptr).verdict == invar::Verdict::reject);
+}
+
+TEST_CASE("churn measures: about 8 bytes a key when stored, read back exactly, refused when damaged", "[delta][state]") {
+  invar::invariants::Measures measures;
+  auto& churn = measures["keys"];
+  churn.definition = "churn $.r[*].name";
+  for (uint64_t i = 0; i < 100000; ++i)  // spread as key hashes are
+    churn.keys.push_back({(i * 0x9E3779B97F4A7C15ull) >> (64 - invar::invariants::kChurnKeyBits),
+                          static_cast<uint32_t>(i * 2654435761u) & 0xffffff});
+  std::sort(churn.keys.begin(), churn.keys.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
+  measures["gen"].definition = "monotonic $.generation";
+  measures["gen"].present = true;
+  measures["gen"].value_text = "7";
+  const std::string digest = invar::digest::sha256("artifact");
+  std::string stored = invar::store::encode_measures(digest, measures);
+  CHECK(stored.size() < 100000 * 17 / 2);
+  auto back = invar::store::decode_measures(stored, "m", digest);
+  REQUIRE(back);
+  REQUIRE(back.value());
+  CHECK(back.value()->at("keys").keys == churn.keys);
+  CHECK(back.value()->at("gen").value_text == "7");
+  CHECK(!invar::store::decode_measures(stored, "m", invar::digest::sha256("another")));
+
+  std::string flipped = stored;
+  flipped[flipped.size() - 10] ^= 1;
+  auto damaged = invar::store::decode_measures(flipped, "m", digest);
+  REQUIRE(!damaged);
+  CHECK(damaged.error().to_string() ==
+        "m: /payload: the measures payload does not match its SHA-256 (corrupted); invar will not use it");
+  auto cut = invar::store::decode_measures(stored.substr(0, stored.size() - 1), "m", digest);
+  REQUIRE(!cut);
+  CHECK(cut.error().to_string() == "m: /payload: the measures payload is truncated; invar will not use it");
+
+  // A version 1 record (keys as JSON texts) is measured again, not refused.
+  nlohmann::json v1 = {{"artifact", digest}, {"measures", nlohmann::json::object()}};
+  auto legacy = invar::store::decode_measures(invar::store::seal(v1, "invar-measures", 1) + "\n", "m", digest);
+  REQUIRE(legacy);
+  CHECK(!legacy.value());
+}
+
+TEST_CASE("churn names removed keys from the baseline artifact, in its order", "[delta]") {
+  std::string inv = R"j({"id": "c", "churn": "$.r[*].name", "max_removed": 1, "max_added": 1, "min_existing": 1})j";
+  auto plan = [](std::vector<std::string> names) {
+    std::string out = R"({"r": [)";
+    for (size_t i = 0; i < names.size(); ++i) out += (i ? "," : "") + std::string(R"({"name": ")") + names[i] + "\"}";
+    return out + "]}";
+  };
+  auto base = plan({"z", "y", "x", "a", "b"});
+  auto r = check(inv, plan({"a", "b", "new1", "new2"}), base.c_str());
+  REQUIRE(r.violations.size() == 2);
+  CHECK(r.violations[0].explain == std::vector<std::string>{"added: \"new1\", \"new2\""});
+  CHECK(r.violations[1].explain == std::vector<std::string>{"removed: \"z\", \"y\", \"x\""});
 }

@@ -61,3 +61,25 @@ TEST_CASE("sha256: the engines agree on every length up to 1 KiB", "[digest]") {
     bytes += static_cast<char>(n * 131 + 7);
   }
 }
+
+TEST_CASE("sha256: given in pieces of any size, the digest is the whole's", "[digest]") {
+  std::string bytes;
+  for (int n = 0; n < 700; ++n) bytes += static_cast<char>(n * 97 + 3);
+  const std::string whole = invar::digest::sha256_hex(bytes);
+  for (size_t piece : {1u, 3u, 63u, 64u, 65u, 128u, 500u}) {
+    INFO(piece << "-byte pieces");
+    invar::digest::Sha256 hash;
+    for (size_t at = 0; at < bytes.size(); at += piece) hash.update(std::string_view(bytes).substr(at, piece));
+    CHECK(hash.finish_hex() == whole);
+  }
+}
+
+TEST_CASE("hash64: the values stored measures depend on never change", "[digest]") {
+  // Churn keys and fingerprints are stored (docs/state.md): a change of these
+  // values would make every stored measure compare as changed.
+  CHECK(invar::digest::hash64("") == 0x5a2dc9e0481681c7ull);
+  CHECK(invar::digest::hash64("abc", 's') == 0xb5138d21a3b36a1bull);
+  CHECK(invar::digest::hash64("r000001.ddb.us-east-1.amazonaws.com", 's') == 0x5b0fb792ae6da35full);
+  CHECK(invar::digest::hash64("abc", 's') != invar::digest::hash64("abd", 's'));
+  CHECK(invar::digest::hash64("abc", 's') != invar::digest::hash64("abc", 'j'));
+}

@@ -9,6 +9,7 @@
 #include "common/digest.hpp"
 #include "gate_fixture.hpp"
 #include "helpers.hpp"
+#include "store/records.hpp"
 #include "process.hpp"
 
 namespace fs = std::filesystem;
@@ -19,13 +20,16 @@ using test::kRaceContract;
 namespace {
 
 // Rewrites a sealed record with another format version and a valid checksum,
-// as a future invar would write it.
+// as another invar would write it. For measures, the header line is
+// resealed and the binary payload after it kept.
 std::string with_version(const std::string& text, int version) {
-  json j = json::parse(text);
+  size_t line = text.find('\n');
+  std::string rest = line == std::string::npos ? "" : text.substr(line + 1);
+  json j = json::parse(text.substr(0, line));
   j["version"] = version;
   j.erase("checksum");
   j["checksum"] = invar::digest::sha256(j.dump(-1, ' ', false, json::error_handler_t::replace));
-  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n" + rest;
 }
 
 }  // namespace
@@ -266,6 +270,8 @@ TEST_CASE("a corrupted state file is reported (exit 3) and the LKG is not replac
       } else if (target.file.find("journal") != std::string::npos) {
         size_t last = bytes.rfind('\n', bytes.size() - 2) + 1;
         bytes = bytes.substr(0, last) + with_version(bytes.substr(last), 2);
+      } else if (target.file.ends_with(".measures.json")) {
+        bytes = with_version(bytes, invar::store::kMeasuresVersion + 1);
       } else {
         bytes = with_version(bytes, 2);
       }
@@ -292,7 +298,10 @@ TEST_CASE("a corrupted state file is reported (exit 3) and the LKG is not replac
       INFO(r.out);
       CHECK(r.exit == 3);
       CHECK(r.out.find(fs::path(target.file).filename().string()) != std::string::npos);
-      if (mode == "version") CHECK(r.out.find("format version 2, but this invar reads version 1") != std::string::npos);
+      if (mode == "version")
+        CHECK(r.out.find(target.file.ends_with(".measures.json") ? "format version 3, but this invar reads version 2"
+                                                                 : "format version 2, but this invar reads version 1") !=
+              std::string::npos);
       CHECK(!fs::exists(f.out));
       CHECK(test::slurp(f.stream_file("lkg.json")) == lkg_before);
       CHECK(test::invar({"status", "--state", f.state, "s"}).exit == 3);
@@ -418,3 +427,33 @@ TEST_CASE("a gate killed at any step of a promotion leaves the old or the new LK
   }
 }
 #endif
+
+TEST_CASE("gate: churn names the keys the LKG had, read back from the stored LKG, and a version 1 measures record is measured again",
+          "[gate][state]") {
+  test::Fixture f;
+  test::spit(f.contract, R"j({"contract": "race", "invariants": [
+    {"id": "gen", "monotonic": "$.generation", "strict": true},
+    {"id": "names", "churn": "$.r[*].name", "max_removed": 1, "min_existing": 1}]})j");
+  auto plan = [&](int generation, std::vector<std::string> names) {
+    std::string list;
+    for (size_t i = 0; i < names.size(); ++i) list += (i ? "," : "") + std::string(R"({"name": ")") + names[i] + "\"}";
+    std::string path = f.tmp / ("p" + std::to_string(generation) + ".json");
+    test::spit(path, "{\"generation\": " + std::to_string(generation) + ", \"r\": [" + list + "]}\n");
+    return path;
+  };
+  REQUIRE(f.gate(plan(1, {"zeta", "eta", "theta", "alpha"})).exit == 0);
+  auto pinned = f.gate(plan(2, {"alpha", "beta"}));
+  INFO(pinned.out);
+  CHECK(pinned.exit == 2);  // pin
+  CHECK(pinned.out.find("removed: \"zeta\", \"eta\", \"theta\"") != std::string::npos);
+
+  // The LKG's measures as version 1 wrote them: the gate measures the LKG again.
+  std::string lkg_hex = invar::digest::sha256_hex(test::slurp(f.tmp / "p1.json"));
+  json v1 = {{"artifact", "sha256:" + lkg_hex}, {"measures", json::object()}};
+  test::spit(f.stream_file("objects/" + lkg_hex + ".measures.json"), invar::store::seal(v1, "invar-measures", 1) + "\n");
+  auto again = f.gate(plan(3, {"alpha", "beta"}));
+  INFO(again.out);
+  CHECK(again.exit == 2);
+  CHECK(again.out.find("3 of the baseline's 4 keys at $.r[*].name were removed") != std::string::npos);
+  CHECK(f.gate(plan(4, {"zeta", "eta", "theta", "alpha", "beta"})).exit == 0);
+}

@@ -3,7 +3,6 @@
 
 #include <sys/mman.h>
 
-#include <fstream>
 
 #include <algorithm>
 #include <atomic>
@@ -18,6 +17,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/memory.hpp"
 #include "common/text.hpp"
 
 namespace invar::artifact {
@@ -661,31 +661,11 @@ std::optional<ReadProblem> scan_elements(dom::element root, const ReadLimits& li
 
 namespace {
 
-// Whether the kernel gives transparent huge pages to regions that ask
-// (/sys/kernel/mm/transparent_hugepage/enabled is "always" or "madvise").
-bool huge_pages_available() {
-  static const bool available = [] {
-    std::ifstream in("/sys/kernel/mm/transparent_hugepage/enabled");
-    std::string line;
-    std::getline(in, line);
-    return line.find("[always]") != std::string::npos || line.find("[madvise]") != std::string::npos;
-  }();
-  return available;
-}
-
-// Asks for transparent huge pages on a large parser's buffers: a 2 MiB page
-// is one fault where 4 KiB pages are 512. Only the 2 MiB-aligned part of each
-// buffer is advised.
+// Asks for transparent huge pages on a large parser's buffers.
 void advise_huge_pages(dom::parser& parser, size_t capacity) {
-  constexpr uintptr_t kHuge = 2 << 20;
-  auto advise = [](const void* start, size_t bytes) {
-    uintptr_t first = (reinterpret_cast<uintptr_t>(start) + kHuge - 1) & ~(kHuge - 1);
-    uintptr_t end = (reinterpret_cast<uintptr_t>(start) + bytes) & ~(kHuge - 1);
-    if (end > first) ::madvise(reinterpret_cast<void*>(first), end - first, MADV_HUGEPAGE);
-  };
-  advise(parser.implementation->structural_indexes.get(), capacity * sizeof(uint32_t));
-  advise(parser.doc.tape.get(), capacity * sizeof(uint64_t));
-  advise(parser.doc.string_buf.get(), capacity);
+  memory::advise_huge_pages(parser.implementation->structural_indexes.get(), capacity * sizeof(uint32_t));
+  memory::advise_huge_pages(parser.doc.tape.get(), capacity * sizeof(uint64_t));
+  memory::advise_huge_pages(parser.doc.string_buf.get(), capacity);
 }
 
 }  // namespace
@@ -732,7 +712,7 @@ ParseResult parse(std::string_view bytes, const ReadLimits& limits, bool padded,
   }
   // Large buffers: huge pages where the kernel has them (the faults all but
   // vanish), else a helper thread that faults pages in ahead of the parser.
-  const bool huge = fresh && bytes.size() >= kPrefaultMinBytes && huge_pages_available() &&
+  const bool huge = fresh && bytes.size() >= kPrefaultMinBytes && memory::huge_pages_available() &&
                     doc->parser.doc.allocate(doc->parser.capacity()) == SUCCESS;
   if (huge) advise_huge_pages(doc->parser, bytes.size());
   std::optional<Prefault> prefault;

@@ -1,6 +1,8 @@
 #include "common/digest.hpp"
 
+#include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 
 #if defined(__x86_64__)
@@ -129,30 +131,54 @@ bool sha256_engine_available(Sha256Engine engine) {
   return engine != Sha256Engine::sha_ni;
 }
 
-std::string sha256_hex(std::string_view bytes, Sha256Engine engine) {
+Sha256::Sha256(Sha256Engine engine) {
   static const Compress best = compressor(Sha256Engine::best);
-  const Compress compress = engine == Sha256Engine::best ? best : compressor(engine);
-  std::array<uint32_t, 8> h = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                               0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  compress_ = engine == Sha256Engine::best ? best : compressor(engine);
+}
+
+void Sha256::update(std::string_view bytes) {
+  const Compress compress = compress_;
   const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
-  size_t full = bytes.size() / 64;
-  compress(h, data, full);
+  size_t n = bytes.size();
+  length_ += n;
+  if (pending_) {  // complete the block begun by an earlier update
+    size_t take = std::min(n, sizeof block_ - pending_);
+    std::memcpy(block_ + pending_, data, take);
+    pending_ += take;
+    data += take;
+    n -= take;
+    if (pending_ < sizeof block_) return;
+    compress(h_, block_, 1);
+    pending_ = 0;
+  }
+  size_t full = n / 64;
+  compress(h_, data, full);
+  pending_ = n - full * 64;
+  if (pending_) std::memcpy(block_, data + full * 64, pending_);
+}
+
+std::string Sha256::finish_hex() {
+  const Compress compress = compress_;
   // The tail: remaining bytes, 0x80, zeros, then the length in bits (big endian).
   unsigned char tail[128] = {};
-  size_t rest = bytes.size() - full * 64;
-  if (rest) std::memcpy(tail, data + full * 64, rest);
-  tail[rest] = 0x80;
-  size_t tail_size = rest < 56 ? 64 : 128;
-  uint64_t bits = static_cast<uint64_t>(bytes.size()) * 8;
+  if (pending_) std::memcpy(tail, block_, pending_);
+  tail[pending_] = 0x80;
+  size_t tail_size = pending_ < 56 ? 64 : 128;
+  uint64_t bits = length_ * 8;
   for (int i = 0; i < 8; ++i) tail[tail_size - 1 - i] = static_cast<unsigned char>(bits >> (8 * i));
-  compress(h, tail, tail_size / 64);
-
+  compress(h_, tail, tail_size / 64);
   static const char* hex = "0123456789abcdef";
   std::string out;
   out.reserve(64);
-  for (uint32_t word : h)
+  for (uint32_t word : h_)
     for (int shift = 28; shift >= 0; shift -= 4) out += hex[(word >> shift) & 15];
   return out;
+}
+
+std::string sha256_hex(std::string_view bytes, Sha256Engine engine) {
+  Sha256 hash(engine);
+  hash.update(bytes);
+  return hash.finish_hex();
 }
 
 std::string sha256(std::string_view bytes) { return "sha256:" + sha256_hex(bytes); }
@@ -164,6 +190,43 @@ uint64_t fnv1a64(std::string_view bytes, uint64_t seed) {
     h *= 0x100000001b3ull;
   }
   return h;
+}
+
+namespace {
+
+// The 128-bit product folded to 64 bits (the mixing step of wyhash and mum).
+__extension__ using u128 = unsigned __int128;
+
+uint64_t fold_multiply(uint64_t a, uint64_t b) {
+  u128 r = static_cast<u128>(a) * b;
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
+uint64_t load_le(const unsigned char* p, size_t n) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
+  return v;
+}
+
+uint64_t load_le8(const unsigned char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  return v;
+}
+
+}  // namespace
+
+uint64_t mix64(uint64_t a, uint64_t b) { return fold_multiply(a ^ 0xa0761d6478bd642full, b ^ 0xe7037ed1a0b428dbull); }
+
+uint64_t hash64(std::string_view bytes, uint64_t seed) {
+  constexpr uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull, k2 = 0x8ebc6af09c88c6e3ull;
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  size_t n = bytes.size();
+  uint64_t h = fold_multiply(seed ^ k0, static_cast<uint64_t>(n) ^ k1);
+  for (; n >= 8; n -= 8, p += 8) h = fold_multiply(h ^ load_le8(p), k1);
+  if (n) h = fold_multiply(h ^ load_le(p, n), k2);
+  return fold_multiply(h ^ k0, k2);
 }
 
 }  // namespace invar::digest

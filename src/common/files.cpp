@@ -1,4 +1,6 @@
 #include "common/files.hpp"
+#include "common/digest.hpp"
+#include "common/memory.hpp"
 
 #include <fcntl.h>
 #include <dirent.h>
@@ -92,6 +94,7 @@ Result<std::string> read_fd(int fd, const std::string& path, uint64_t max_bytes,
   if (!size) return size.error();
   std::string bytes;
   bytes.reserve(static_cast<size_t>(*size) + padding);
+  memory::advise_huge_pages(bytes.data(), bytes.capacity());
   // Read to the end rather than trusting st_size: files under /proc say 0
   // and have content; a file may also grow while it is read.
   size_t chunk = *size ? static_cast<size_t>(*size) : 64 * 1024;
@@ -298,6 +301,43 @@ Result<std::optional<std::string>> Dir::read(const std::string& name, uint64_t m
   ::close(fd);
   if (!bytes) return bytes.error();
   return std::optional<std::string>(std::move(bytes.value()));
+}
+
+Result<std::optional<Dir::Digest>> Dir::digest(const std::string& name, uint64_t max_bytes, const char* what) const {
+  std::string path = child(name);
+  int fd = ::openat(fd_, name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::optional<Digest>();
+    Error e = io_error(path, std::string("cannot read ") + what);
+    if (errno == ELOOP) e.message = std::string("cannot read ") + what + ": it is a symbolic link (not followed)";
+    return e;
+  }
+  auto size = checked_size(fd, path, max_bytes, what);
+  if (!size) {
+    ::close(fd);
+    return size.error();
+  }
+  digest::Sha256 hash;
+  std::vector<char> chunk(1 << 20);
+  uint64_t total = 0;
+  for (;;) {
+    ssize_t n = ::read(fd, chunk.data(), chunk.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Error e = io_error(path, std::string("cannot read ") + what);
+      ::close(fd);
+      return e;
+    }
+    if (n == 0) break;
+    total += static_cast<uint64_t>(n);
+    if (total > max_bytes) {
+      ::close(fd);
+      return grew_past(path, max_bytes, what);
+    }
+    hash.update(std::string_view(chunk.data(), static_cast<size_t>(n)));
+  }
+  ::close(fd);
+  return std::optional<Digest>(Digest{total, "sha256:" + hash.finish_hex()});
 }
 
 std::optional<Error> Dir::write_atomic(const std::string& name, std::string_view bytes, const char* fault_prefix) const {

@@ -96,6 +96,13 @@ class Dir {
   // `max_bytes`; nullopt when it does not exist.
   Result<std::optional<std::string>> read(const std::string& name, uint64_t max_bytes, const char* what,
                                           size_t padding = 0) const;
+  // What read() would return, hashed as it is read (1 MiB at a time, never
+  // held whole): its size and "sha256:..." digest. Refused the same way.
+  struct Digest {
+    uint64_t size = 0;
+    std::string sha256;
+  };
+  Result<std::optional<Digest>> digest(const std::string& name, uint64_t max_bytes, const char* what) const;
   // Replaces `name` atomically and durably: a temporary file created
   // exclusively (O_EXCL|O_NOFOLLOW), written, fsynced, renamed over `name`,
   // then the directory fsynced. `fault_prefix` names the fault injection

@@ -1,4 +1,5 @@
 // The public Contract: load (compile once) and check (evaluate many times).
+#include <algorithm>
 #include <filesystem>
 
 #include "common/fault.hpp"
@@ -139,9 +140,12 @@ std::optional<uint64_t> parse_bytes(std::string_view s) { return text::parse_byt
 const std::string& Contract::name() const { return plan_->name; }
 const std::string& Contract::digest() const { return plan_->digest(); }
 
-Result<Baseline> Baseline::measure(const Contract& contract, std::string_view bytes, const std::string& label) {
-  const Plan& plan = *contract.plan_;
-  auto candidate = engine::read(plan, bytes);
+namespace {
+
+// `padded` as for engine::read.
+Result<std::shared_ptr<BaselineData>> measure_baseline(const Plan& plan, std::string_view bytes,
+                                                       const std::string& label, bool padded) {
+  auto candidate = engine::read(plan, bytes, padded);
   if (!candidate.document) {
     const Violation& v = candidate.unreadable->violations.front();
     Error e;
@@ -153,13 +157,39 @@ Result<Baseline> Baseline::measure(const Contract& contract, std::string_view by
   }
   auto data = std::make_shared<BaselineData>();
   data->measures = engine::measure(plan, candidate.document->root, candidate.size, bytes);
-  return Baseline(std::move(data));
+  return data;
+}
+
+// Only a churn invariant names keys from the baseline's bytes.
+bool names_baseline_keys(const Plan& plan) {
+  return std::any_of(plan.invariants.begin(), plan.invariants.end(),
+                     [](const auto& inv) { return inv.kind == invariants::Kind::churn; });
+}
+
+}  // namespace
+
+Result<Baseline> Baseline::measure(const Contract& contract, std::string_view bytes, const std::string& label) {
+  auto data = measure_baseline(*contract.plan_, bytes, label, false);
+  if (!data) return data.error();
+  if (names_baseline_keys(*contract.plan_))  // a copy: `bytes` may not outlive this Baseline
+    (*data)->artifact = [kept = std::make_shared<const std::string>(bytes)] { return std::optional<std::string>(*kept); };
+  return Baseline(std::move(*data));
 }
 
 Result<Baseline> Baseline::measure_file(const Contract& contract, const std::string& path) {
-  auto bytes = files::read_file(path, contract.plan_->read_limits.max_bytes, "baseline");
+  const uint64_t max_bytes = contract.plan_->read_limits.max_bytes;
+  auto bytes = files::read_file(path, max_bytes, "baseline", simdjson::SIMDJSON_PADDING);
   if (!bytes) return bytes.error();
-  return measure(contract, *bytes, path);
+  auto data = measure_baseline(*contract.plan_, *bytes, path, true);
+  if (!data) return data.error();
+  // Read again to name removed churn keys, and used only while unchanged.
+  if (names_baseline_keys(*contract.plan_))
+    (*data)->artifact = [path, max_bytes, digest = digest::sha256(*bytes)]() -> std::optional<std::string> {
+      auto again = files::read_file(path, max_bytes, "baseline");
+      if (!again || digest::sha256(*again) != digest) return std::nullopt;
+      return std::move(*again);
+    };
+  return Baseline(std::move(*data));
 }
 
 Report Contract::check(std::string_view bytes, const CheckContext& context) const {
@@ -191,7 +221,7 @@ Report check(const Plan& plan, std::string_view bytes, const CheckContext& conte
       scan_ms = engine::ms_since(start);
     };
     report = engine::start_report(plan);
-    const invariants::Measures* baseline = context.baseline ? &ContractAccess::baseline(*context.baseline) : nullptr;
+    const BaselineData* baseline = context.baseline ? &ContractAccess::baseline(*context.baseline) : nullptr;
     auto start = std::chrono::steady_clock::now();
     engine::evaluate(plan, doc.root, candidate.size, engine::Phase::all, engine::now_ms(plan, context.now), baseline,
                      report, nullptr, stats ? &*stats : nullptr, scan, bytes);

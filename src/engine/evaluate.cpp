@@ -130,7 +130,7 @@ void evaluate_one(const invariants::Invariant& inv, simdjson::dom::element root,
 }  // namespace
 
 void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phase phase, int64_t now_ms,
-              const invariants::Measures* baseline, Report& report, const invariants::Measures* candidate,
+              const BaselineData* baseline, Report& report, const invariants::Measures* candidate,
               Stats* stats, const std::function<void()>& alongside, std::string_view source) {
   const unsigned threads = threads_for(plan, size);
   invariants::EvalContext ctx;
@@ -142,6 +142,18 @@ void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phas
   ctx.budget.max_steps = plan.options.limits.max_eval_steps;
   invariants::MemoryBudget memory(plan.options.limits.max_invariant_bytes);
   ctx.memory = &memory;
+  invariants::KeyNamer baseline_names;
+  if (baseline && baseline->artifact) {
+    baseline_names = [&plan, baseline](const invariants::Invariant& inv, const std::vector<uint64_t>& hashes,
+                                       size_t limit) -> std::vector<std::string> {
+      auto bytes = baseline->artifact();
+      if (!bytes) return {};
+      auto read = engine::read(plan, *bytes);
+      if (!read.document) return {};
+      return invariants::key_texts(inv, read.document->root, hashes, limit);
+    };
+    ctx.baseline_names = &baseline_names;
+  }
   std::optional<parallel::Pool> pool;
   if (threads > 1) pool.emplace(threads);
   ctx.budget.pool = pool ? &*pool : nullptr;
@@ -160,7 +172,8 @@ void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phas
     if (t == todo.size()) return alongside();
     size_t i = todo[t];
     auto start = std::chrono::steady_clock::now();
-    evaluate_one(plan.invariants[i], root, size, ctx, baseline, candidate, report.invariants[i], found[i]);
+    evaluate_one(plan.invariants[i], root, size, ctx, baseline ? &baseline->measures : nullptr, candidate,
+                 report.invariants[i], found[i]);
     took[i] = ms_since(start);
   };
   if (pool) {

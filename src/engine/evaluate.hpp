@@ -50,7 +50,8 @@ unsigned threads_for(const Plan& plan, uint64_t size);
 Report start_report(const Plan& plan);
 
 // Evaluates the phase's invariants into `report` (started by start_report).
-// `baseline` holds the baseline's measures (null: none). Measures whose
+// `baseline` holds the baseline's measures (null: none), and reads its
+// artifact again only to name the churn keys a violation lists. Measures whose
 // definition differs from an invariant's are treated as absent: the caller
 // recomputes them first (see measure()). `candidate`, when given, holds the
 // candidate's measures already computed by measure() (a gate computes them
@@ -60,7 +61,7 @@ Report start_report(const Plan& plan);
 // `source`, the artifact's bytes when known, gives monotonic numbers their
 // exact text.
 void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phase phase, int64_t now_ms,
-              const invariants::Measures* baseline, Report& report,
+              const BaselineData* baseline, Report& report,
               const invariants::Measures* candidate = nullptr, Stats* stats = nullptr,
               const std::function<void()>& alongside = {}, std::string_view source = {});
 

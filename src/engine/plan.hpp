@@ -1,7 +1,9 @@
 // A compiled contract: the immutable plan every check runs.
 #pragma once
 
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,14 +38,18 @@ class Plan {
   mutable std::string digest_;
 };
 
-// A baseline's measures (the public Baseline's state).
+// A baseline for the delta family (the public Baseline's state, a gate's
+// LKG): its measures, and its artifact's bytes read again, only when a
+// violation must name churn keys that only the baseline has (empty, or
+// nullopt: the keys are counted, not named).
 struct BaselineData {
   invariants::Measures measures;
+  std::function<std::optional<std::string>()> artifact;
 };
 
 struct ContractAccess {
   static const Plan& plan(const Contract& c) { return *c.plan_; }
-  static const invariants::Measures& baseline(const Baseline& b) { return b.data_->measures; }
+  static const BaselineData& baseline(const Baseline& b) { return *b.data_; }
 };
 
 namespace contract {

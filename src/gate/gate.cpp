@@ -153,29 +153,46 @@ store::Status record_waiver(store::Store& store, const std::string& stream, cons
   return store.append(stream, rec);
 }
 
-// The LKG's measures under `plan`: stored ones when current, else recomputed
-// from the stored bytes. An Error string (not a Result error: the gate
-// still decides, fail-closed) when the LKG is unreadable under `plan`.
+// The LKG's bytes from the store, verified, of the size its record says.
+Result<std::string> lkg_artifact(store::Store& store, const std::string& stream, const LkgRecord& lkg) {
+  auto b = store.artifact(stream, lkg.digest, lkg.bytes);
+  if (!b) return b.error();
+  if (b->size() != lkg.bytes)
+    return store::state_error(stream, "the stored LKG has " + std::to_string(b->size()) + " bytes, its record says " +
+                                          std::to_string(lkg.bytes));
+  return b;
+}
+
+// The LKG as a baseline under `plan`: its stored measures when current,
+// else measured again from its bytes; its bytes are read again only to name
+// churn keys in a violation. `unreadable` (not a Result error: the gate
+// still decides, fail-closed) says why the LKG cannot be read under `plan`.
 struct LkgBaseline {
-  std::optional<invariants::Measures> measures;
-  std::string unreadable;  // why not, when the LKG cannot be read under this contract
+  std::optional<BaselineData> data;
+  std::string unreadable;
 };
 
 Result<LkgBaseline> baseline_of(const Plan& plan, store::Store& store, const std::string& stream,
-                                const LkgRecord& lkg, const std::string& lkg_bytes) {
+                                const LkgRecord& lkg) {
   LkgBaseline out;
+  auto artifact = [&store, stream, lkg]() -> std::optional<std::string> {
+    auto bytes = lkg_artifact(store, stream, lkg);
+    return bytes ? std::optional<std::string>(std::move(*bytes)) : std::nullopt;
+  };
   auto stored = store.measures(stream, lkg.digest);
   if (!stored) return stored.error();
   if (stored.value() && engine::measures_current(plan, *stored.value())) {
-    out.measures = std::move(stored.value());
+    out.data = BaselineData{std::move(*stored.value()), artifact};
     return out;
   }
-  auto read = engine::read(plan, lkg_bytes);
+  auto bytes = lkg_artifact(store, stream, lkg);
+  if (!bytes) return bytes.error();
+  auto read = engine::read(plan, *bytes);
   if (!read.document) {
     out.unreadable = read.unreadable->violations.front().message;
     return out;
   }
-  out.measures = engine::measure(plan, read.document->root, read.size, lkg_bytes);
+  out.data = BaselineData{engine::measure(plan, read.document->root, read.size, *bytes), artifact};
   return out;
 }
 
@@ -304,7 +321,7 @@ void add_consumer_violation(Report& report, const std::string& message) {
 
 Result<Decision> submit(const Contract& contract, store::Store& store, const std::string& stream,
                         std::string_view bytes, const GateOptions& gate, const SubmitOptions& options,
-                        const Report* refused) {
+                        const Report* refused, std::shared_ptr<const std::string> owned) {
   const Plan& plan = ContractAccess::plan(contract);
   if (!store::valid_stream_name(stream))
     return usage("stream name " + text::quoted(stream) +
@@ -333,15 +350,16 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     c.report = *refused;
   } else {
     c.digest = digest::sha256(bytes);
-    auto read = engine::read(plan, bytes);
+    auto read = engine::read(plan, bytes, owned != nullptr);
     c.size = read.size;
     if (!read.document) {
       c.report = std::move(*read.unreadable);
     } else {
       c.document = std::move(read.document);
       c.report = engine::start_report(plan);
-      engine::evaluate(plan, c.document->root, c.size, engine::Phase::before_lock, 0, nullptr, c.report);
-      c.measures = engine::measure(plan, c.document->root, c.size, bytes);
+      // The measures are one more task beside the invariants (one walk each, on the threads there are).
+      engine::evaluate(plan, c.document->root, c.size, engine::Phase::before_lock, 0, nullptr, c.report, nullptr,
+                       nullptr, [&] { c.measures = engine::measure(plan, c.document->root, c.size, bytes); });
       c.generation = generation_of(plan, c.measures);
       engine::finish(plan, c.report);
       if (options.consumer_check && c.report.verdict == Verdict::accept)
@@ -423,15 +441,10 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
       in_force.push_back(*w);
     }
     LkgBaseline baseline;
-    std::string lkg_bytes;
-    if (d.lkg_before) {  // verified now: a pin must be able to publish it
-      auto b = store.artifact(stream, d.lkg_before->digest, d.lkg_before->bytes);
-      if (!b) return b.error();
-      lkg_bytes = std::move(b.value());
-      if (lkg_bytes.size() != d.lkg_before->bytes)
-        return store::state_error(stream, "the stored LKG has " + std::to_string(lkg_bytes.size()) +
-                                              " bytes, its record says " + std::to_string(d.lkg_before->bytes));
-      auto base = baseline_of(plan, store, stream, *d.lkg_before, lkg_bytes);
+    if (d.lkg_before) {
+      // Verified now, whatever the verdict: a pin must be able to publish it.
+      if (auto e = store.verify_artifact(stream, d.lkg_before->digest, d.lkg_before->bytes)) return *e;
+      auto base = baseline_of(plan, store, stream, *d.lkg_before);
       if (!base) return base.error();
       baseline = std::move(base.value());
       if (d.lkg_before->contract_digest != plan.digest())
@@ -451,7 +464,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
         }
     } else if (c.document) {
       engine::evaluate(plan, c.document->root, c.size, engine::Phase::under_lock, now,
-                       baseline.measures ? &*baseline.measures : nullptr, c.report, &c.measures, nullptr, {}, bytes);
+                       baseline.data ? &*baseline.data : nullptr, c.report, &c.measures, nullptr, {}, bytes);
     }
     if (!retry && c.document && d.lkg_before && !baseline.unreadable.empty() && has_delta_family(plan)) {
       add_unreadable_baseline(c.report, *d.lkg_before, baseline.unreadable);
@@ -464,7 +477,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     if (c.document) engine::locate_violations(plan, bytes, c.report);
     d.report = std::move(c.report);
     if (options.observe && c.document)
-      d.observed = engine::observe(plan, c.document->root, c.measures, baseline.measures ? &*baseline.measures : nullptr, now);
+      d.observed = engine::observe(plan, c.document->root, c.measures, baseline.data ? &baseline.data->measures : nullptr, now);
 
     d.action = retry ? Action::unchanged
                      : d.report.verdict == Verdict::accept ? Action::accept
@@ -519,9 +532,12 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
                            text::format_duration(gate.pinned_warn_ms));
     for (const auto& r : repairs)
       d.warnings.push_back((r.event == "repair" ? "repaired: " : "") + r.detail);
-    if (d.action == Action::accept) d.artifact = std::make_shared<const std::string>(bytes);
-    if (d.action == Action::pin || d.action == Action::unchanged)
-      d.artifact = std::make_shared<const std::string>(std::move(lkg_bytes));
+    if (d.action == Action::accept) d.artifact = owned ? owned : std::make_shared<const std::string>(bytes);
+    if (d.action == Action::pin || d.action == Action::unchanged) {
+      auto lkg_bytes = lkg_artifact(store, stream, *d.lkg_before);
+      if (!lkg_bytes) return lkg_bytes.error();
+      d.artifact = std::make_shared<const std::string>(std::move(*lkg_bytes));
+    }
     if (options.dry_run) return d;
     fault::point("gate:judged");
 
@@ -596,7 +612,8 @@ Result<Decision> submit_file(const Contract& contract, store::Store& store, cons
     refused.artifact = files::display_name(path);
     return submit(contract, store, stream, {}, gate, options, &refused);
   }
-  auto d = submit(contract, store, stream, *bytes, gate, options);
+  auto owned = std::make_shared<const std::string>(std::move(*bytes));
+  auto d = submit(contract, store, stream, *owned, gate, options, nullptr, owned);
   if (d) d->report.artifact = files::display_name(path);
   return d;
 }
@@ -814,7 +831,7 @@ Result<std::vector<BacktestRow>> backtest(const Contract& contract, store::Store
   auto accepted = store.accepted(stream);
   if (!accepted) return accepted.error();
   std::vector<BacktestRow> rows;
-  std::optional<invariants::Measures> previous;
+  std::optional<BaselineData> previous;
   for (const auto& entry : store::committed(accepted.value(), lkg.value())) {
     auto bytes = store.artifact(stream, entry.digest, store::kMaxStoredArtifact);
     if (!bytes) return bytes.error();
@@ -830,7 +847,10 @@ Result<std::vector<BacktestRow>> backtest(const Contract& contract, store::Store
       engine::evaluate(plan, read.document->root, read.size, engine::Phase::all, entry.accepted_at_ms,
                        previous ? &*previous : nullptr, row.report, nullptr, nullptr, {}, *bytes);
       engine::finish(plan, row.report);
-      previous = engine::measure(plan, read.document->root, read.size, *bytes);
+      previous = BaselineData{engine::measure(plan, read.document->root, read.size, *bytes),
+                              [kept = std::make_shared<const std::string>(std::move(*bytes))] {
+                                return std::optional<std::string>(*kept);
+                              }};
     }
     rows.push_back(std::move(row));
   }

@@ -19,10 +19,13 @@ inline constexpr uint32_t kMaxQuarantine = 1000;  // GateOptions::quarantine at 
 inline constexpr int64_t kMaxWaiverMs = 30ll * 24 * 3600 * 1000;  // a waiver lasts at most 30 days
 
 // Judges `bytes` (or a file already refused unread: pass its report as
-// `refused`) on `stream`; see Gate::submit.
+// `refused`) on `stream`; see Gate::submit. `owned`, when given, holds
+// `bytes` followed by simdjson::SIMDJSON_PADDING bytes (files::read_file
+// with that padding): parsed in place, and an accept publishes it rather
+// than a copy.
 Result<Decision> submit(const Contract& contract, store::Store& store, const std::string& stream,
                         std::string_view bytes, const GateOptions& gate, const SubmitOptions& options,
-                        const Report* refused = nullptr);
+                        const Report* refused = nullptr, std::shared_ptr<const std::string> owned = nullptr);
 
 Result<Decision> submit_file(const Contract& contract, store::Store& store, const std::string& stream,
                              const std::string& path, const GateOptions& gate, const SubmitOptions& options);

@@ -111,8 +111,8 @@ class FilePublisher : public Publisher {
     fault::truncate_point("publish:renamed", path_.c_str());  // another writer, in the tests
     if (auto e = dir_->sync()) return e;
     // What is visible now must be what was decided.
-    auto published = dir_->read(name_, size_, "the published artifact");
-    if (!published || !*published || digest::sha256(**published) != digest_) {
+    auto published = dir_->digest(name_, size_, "the published artifact");
+    if (!published || !*published || (*published)->size != size_ || (*published)->sha256 != digest_) {
       Error e;
       e.code = ErrorCode::io;
       e.message = "the published file does not hold the decided artifact " + digest_.substr(0, 19) +

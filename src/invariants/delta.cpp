@@ -3,6 +3,7 @@
 // Percent limits are exact: "100%" allows an exact doubling and no more
 // (compared as change * 100 <= baseline * percent, never through a rounded ratio).
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 
@@ -25,60 +26,49 @@ namespace {
 
 constexpr size_t kListed = 5;  // keys named per explanation line
 
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20) {
-      out += fmt::format("\\u{:04x}", c);
-    } else {
-      out += ch;
-    }
-  }
-  out += '"';
-}
-
-// Canonical JSON: object members sorted by key, so that equal values have
-// equal fingerprints whatever their member order. Recursion is bounded by the
+// A structural fingerprint: equal JSON values fingerprint equal whatever
+// their member order or spacing (object members are combined by a sum, which
+// does not depend on order; duplicate members are refused when reading).
+// Strings are hashed in place: no text is built. Numbers keep their type, so
+// 1 and 1.0 differ, as their texts do. Recursion is bounded by the
 // artifact's max_depth (checked when it was read).
-void canonical(element e, std::string& out) {
+uint64_t fingerprint(element e) {
   switch (e.type()) {
     case element_type::OBJECT: {
-      std::vector<std::pair<std::string_view, element>> fields;
-      for (auto field : sj::object_of(e)) fields.push_back({field.key, field.value});
-      std::sort(fields.begin(), fields.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-      out += '{';
-      for (size_t i = 0; i < fields.size(); ++i) {
-        if (i) out += ',';
-        append_json_string(out, fields[i].first);
-        out += ':';
-        canonical(fields[i].second, out);
+      uint64_t sum = 0, n = 0;
+      for (auto field : sj::object_of(e)) {
+        sum += digest::mix64(digest::hash64(field.key, 'k'), fingerprint(field.value));
+        ++n;
       }
-      out += '}';
-      return;
+      return digest::mix64(sum, n ^ 0x6f626a656374ull);  // "object"
     }
     case element_type::ARRAY: {
-      out += '[';
-      bool first = true;
-      for (auto child : sj::array_of(e)) {
-        if (!first) out += ',';
-        first = false;
-        canonical(child, out);
-      }
-      out += ']';
-      return;
+      uint64_t h = 0x6172726179ull;  // "array"
+      for (auto child : sj::array_of(e)) h = digest::mix64(h, fingerprint(child));
+      return h;
     }
-    default: out += simdjson::minify(e); return;
+    case element_type::STRING: return digest::hash64(sj::string_of(e), 's');
+    case element_type::INT64: return digest::mix64('i', static_cast<uint64_t>(e.get_int64().value_unsafe()));
+    case element_type::UINT64: return digest::mix64('u', e.get_uint64().value_unsafe());
+    case element_type::DOUBLE: return digest::mix64('d', std::bit_cast<uint64_t>(e.get_double().value_unsafe()));
+    case element_type::BOOL: return e.get_bool().value_unsafe() ? 0x74727565ull : 0x66616c7365ull;
+    case element_type::NULL_VALUE: return 0x6e756c6cull;
   }
+  return 0;
 }
 
-uint64_t fingerprint(element e) {
-  std::string text;
-  canonical(e, text);
-  return digest::fnv1a64(text);
+// A churn key: its identity hashed (strings by content, others by minified
+// JSON, so "1" and 1 differ), in kChurnKeyBits.
+uint64_t key_hash(element key) {
+  uint64_t h = key.type() == element_type::STRING ? digest::hash64(sj::string_of(key), 's')
+                                                  : digest::hash64(simdjson::minify(key), 'j');
+  return h >> (64 - kChurnKeyBits);
+}
+
+uint32_t item_print(element item) { return static_cast<uint32_t>(fingerprint(item) >> (64 - kChurnItemBits)); }
+
+std::string key_text(element key) {
+  return key.type() == element_type::STRING ? text::quoted(sj::string_of(key)) : simdjson::minify(key);
 }
 
 std::string number_text(double x) {
@@ -122,14 +112,14 @@ std::vector<Selected> select_all(const Invariant& inv, element root) {
   return nodes;
 }
 
-std::string list_keys(const std::vector<std::string>& keys) {
+// "a", "b", ... (N in all): the first kListed of `total` keys.
+std::string list_keys(const std::vector<std::string>& texts, size_t total) {
   std::string out;
-  for (size_t i = 0; i < keys.size() && i < kListed; ++i) {
+  for (size_t i = 0; i < texts.size() && i < kListed; ++i) {
     if (i) out += ", ";
-    const std::string& k = keys[i];
-    out += k.size() && k[0] == 's' ? text::quoted(std::string_view(k).substr(1)) : std::string(k.substr(1));
+    out += texts[i];
   }
-  if (keys.size() > kListed) out += fmt::format(", ... ({} in all)", keys.size());
+  if (total > kListed) out += fmt::format(", ... ({} in all)", total);
   return out;
 }
 
@@ -177,7 +167,8 @@ void compare_delta(const Invariant& inv, element root, const Measure& cand, cons
   }
 }
 
-Comparison compare_churn(const Invariant& inv, const Measure& cand, const Measure& base, Sink& sink) {
+Comparison compare_churn(const Invariant& inv, element root, const Measure& cand, const Measure& base,
+                         const EvalContext& ctx, Sink& sink) {
   Comparison result;
   double existing = static_cast<double>(base.keys.size());
   if (base.keys.size() < inv.min_existing) {
@@ -185,16 +176,21 @@ Comparison compare_churn(const Invariant& inv, const Measure& cand, const Measur
     result.note = fmt::format("the baseline has {} keys, fewer than min_existing {}", base.keys.size(), inv.min_existing);
     return result;
   }
-  std::vector<std::string> added, removed, changed;
-  for (const auto& [key, fp] : cand.keys) {
-    auto it = base.keys.find(key);
-    if (it == base.keys.end()) added.push_back(key);
-    else if (it->second != fp) changed.push_back(key);
+  // Both sorted by key: one merge.
+  std::vector<uint64_t> added, removed, changed;
+  auto c = cand.keys.begin(), b = base.keys.begin();
+  while (c != cand.keys.end() || b != base.keys.end()) {
+    if (b == base.keys.end() || (c != cand.keys.end() && c->key < b->key)) {
+      added.push_back((c++)->key);
+    } else if (c == cand.keys.end() || b->key < c->key) {
+      removed.push_back((b++)->key);
+    } else {
+      if (c->item != b->item) changed.push_back(c->key);
+      ++c, ++b;
+    }
   }
-  for (const auto& [key, fp] : base.keys)
-    if (!cand.keys.count(key)) removed.push_back(key);
   auto check = [&](const std::optional<text::Amount>& limit, const std::string& limit_text, const char* name,
-                   const char* verb, const std::vector<std::string>& keys) {
+                   const char* verb, const std::vector<uint64_t>& keys, bool in_baseline) {
     if (!limit || within(*limit, static_cast<double>(keys.size()), existing)) return;
     Violation* v = sink.add("",
                             fmt::format("{} of the baseline's {} keys at {} were {} ({}), over {} {}", keys.size(),
@@ -202,14 +198,19 @@ Comparison compare_churn(const Invariant& inv, const Measure& cand, const Measur
                                         percent_text(static_cast<double>(keys.size()), existing), name, limit_text),
                             fmt::format("<= {} {}", number_text(std::floor(allowance(*limit, existing) + 1e-9)), verb),
                             fmt::format("{} {}", keys.size(), verb));
-    if (v) {
-      v->baseline = fmt::format("{} keys", base.keys.size());
-      v->explain.push_back(std::string(verb) + ": " + list_keys(keys));
-    }
+    if (!v) return;
+    v->baseline = fmt::format("{} keys", base.keys.size());
+    std::vector<std::string> texts;
+    if (!in_baseline) texts = key_texts(inv, root, keys, kListed);
+    else if (ctx.baseline_names && *ctx.baseline_names) texts = (*ctx.baseline_names)(inv, keys, kListed);
+    if (texts.empty() && !keys.empty())
+      v->explain.push_back(fmt::format("{}: {} keys (the baseline artifact is not at hand to name them)", verb, keys.size()));
+    else
+      v->explain.push_back(std::string(verb) + ": " + list_keys(texts, keys.size()));
   };
-  check(inv.max_added, inv.max_added_text, "max_added", "added", added);
-  check(inv.max_removed, inv.max_removed_text, "max_removed", "removed", removed);
-  check(inv.max_changed, inv.max_changed_text, "max_changed", "changed", changed);
+  check(inv.max_added, inv.max_added_text, "max_added", "added", added, false);
+  check(inv.max_removed, inv.max_removed_text, "max_removed", "removed", removed, true);
+  check(inv.max_changed, inv.max_changed_text, "max_changed", "changed", changed, false);
   return result;
 }
 
@@ -286,8 +287,12 @@ Measure measure(const Invariant& inv, element root, uint64_t artifact_bytes, std
     case Kind::churn: {
       selector::Path path;
       inv.target.select(root, path, [&](element key, const selector::Path&, element item) {
-        m.keys.emplace(identity(key), fingerprint(item));
+        m.keys.push_back({key_hash(key), item_print(item)});
       });
+      // One entry per key, the first occurrence's (a stable sort keeps the order of equal keys).
+      std::stable_sort(m.keys.begin(), m.keys.end(), [](const KeyEntry& a, const KeyEntry& b) { return a.key < b.key; });
+      m.keys.erase(std::unique(m.keys.begin(), m.keys.end(), [](const KeyEntry& a, const KeyEntry& b) { return a.key == b.key; }),
+                   m.keys.end());
       break;
     }
     case Kind::monotonic:
@@ -347,7 +352,7 @@ Comparison compare(const Invariant& inv, element root, const Measure& candidate,
   switch (inv.kind) {
     case Kind::delta: compare_delta(inv, root, candidate, *baseline, sink); break;
     case Kind::churn: {
-      auto r = compare_churn(inv, candidate, *baseline, sink);
+      auto r = compare_churn(inv, root, candidate, *baseline, ctx, sink);
       result.skipped = r.skipped;
       result.note = r.note;
       break;
@@ -360,86 +365,20 @@ Comparison compare(const Invariant& inv, element root, const Measure& candidate,
   return result;
 }
 
-// ---------------------------------------------------------------------------
-// Storage form (version 1; docs/state.md).
-
-namespace {
-
-std::string hex64(uint64_t v) { return fmt::format("{:016x}", v); }
-
-std::optional<uint64_t> parse_hex64(const nlohmann::json& j) {
-  if (!j.is_string()) return std::nullopt;
-  const std::string& s = j.get_ref<const std::string&>();
-  uint64_t v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 16);
-  if (ec != std::errc() || end != s.data() + s.size() || s.size() != 16) return std::nullopt;
-  return v;
-}
-
-}  // namespace
-
-nlohmann::json to_json(const Measures& measures) {
-  nlohmann::json out = nlohmann::json::object();
-  for (const auto& [id, m] : measures) {
-    nlohmann::json j = {{"definition", m.definition}};
-    if (m.definition.rfind("delta ", 0) == 0) j["number"] = m.number;
-    if (m.definition.rfind("monotonic ", 0) == 0) {
-      j["present"] = m.present;
-      j["value"] = m.value_text;
-    }
-    if (!m.items.empty() || m.definition.rfind("immutable ", 0) == 0) {
-      j["items"] = nlohmann::json::array();
-      for (const auto& item : m.items) j["items"].push_back({item.pointer, hex64(item.fingerprint), item.preview});
-    }
-    if (m.definition.rfind("churn ", 0) == 0) {
-      auto& keys = j["keys"] = nlohmann::json::array();
-      for (const auto& [key, fp] : m.keys) keys.push_back({key, hex64(fp)});
-    }
-    out[id] = std::move(j);
-  }
-  return out;
-}
-
-std::optional<Measures> measures_from_json(const nlohmann::json& j) {
-  if (!j.is_object()) return std::nullopt;
-  Measures out;
-  for (const auto& [id, v] : j.items()) {
-    if (!v.is_object() || !v.contains("definition") || !v["definition"].is_string()) return std::nullopt;
-    Measure m;
-    m.definition = v["definition"].get<std::string>();
-    if (auto n = v.find("number"); n != v.end()) {
-      if (!n->is_number()) return std::nullopt;
-      m.number = n->get<double>();
-    }
-    if (auto p = v.find("present"); p != v.end()) {
-      if (!p->is_boolean()) return std::nullopt;
-      m.present = p->get<bool>();
-    }
-    if (auto val = v.find("value"); val != v.end()) {
-      if (!val->is_string()) return std::nullopt;
-      m.value_text = val->get<std::string>();
-    }
-    if (auto items = v.find("items"); items != v.end()) {
-      if (!items->is_array()) return std::nullopt;
-      for (const auto& item : *items) {
-        if (!item.is_array() || item.size() != 3 || !item[0].is_string() || !item[2].is_string()) return std::nullopt;
-        auto fp = parse_hex64(item[1]);
-        if (!fp) return std::nullopt;
-        m.items.push_back({item[0].get<std::string>(), *fp, item[2].get<std::string>()});
-      }
-    }
-    if (auto keys = v.find("keys"); keys != v.end()) {
-      if (!keys->is_array()) return std::nullopt;
-      for (const auto& pair : *keys) {
-        if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string()) return std::nullopt;
-        auto fp = parse_hex64(pair[1]);
-        if (!fp) return std::nullopt;
-        m.keys.emplace(pair[0].get<std::string>(), *fp);
-      }
-    }
-    out.emplace(id, std::move(m));
-  }
-  return out;
+std::vector<std::string> key_texts(const Invariant& inv, element root, const std::vector<uint64_t>& hashes,
+                                   size_t limit) {
+  std::vector<std::string> texts;
+  std::vector<uint64_t> named;  // each key once, whatever its repeats
+  selector::Path path;
+  inv.target.select(root, path, [&](element key, const selector::Path&, element) {
+    if (texts.size() >= limit) return;
+    uint64_t h = key_hash(key);
+    if (!std::binary_search(hashes.begin(), hashes.end(), h) || std::find(named.begin(), named.end(), h) != named.end())
+      return;
+    named.push_back(h);
+    texts.push_back(key_text(key));
+  });
+  return texts;
 }
 
 }  // namespace invar::invariants

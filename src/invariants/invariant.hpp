@@ -136,6 +136,7 @@ struct EvalContext {
   const Limits* limits = nullptr;
   schema::Budget budget;
   MemoryBudget* memory = nullptr;  // null: unbounded (tests)
+  const KeyNamer* baseline_names = nullptr;  // churn's removed keys; null: named by hash
 };
 
 // Appends the invariant's violations (at most limits.max_report_violations)
@@ -159,6 +160,11 @@ struct Comparison {
 };
 Comparison compare(const Invariant& inv, simdjson::dom::element root, const Measure& candidate,
                    const Measure* baseline, const EvalContext& ctx, std::vector<Violation>& out);
+
+// The texts of churn invariant `inv`'s keys in `root` whose hashes are in
+// `hashes` (sorted), in document order, at most `limit` (a KeyNamer's work).
+std::vector<std::string> key_texts(const Invariant& inv, simdjson::dom::element root,
+                                   const std::vector<uint64_t>& hashes, size_t limit);
 
 // A timestamp as freshness reads it (RFC 3339, or a number of epoch
 // seconds), in epoch milliseconds; nullopt when it is neither.

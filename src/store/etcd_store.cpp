@@ -236,7 +236,7 @@ class EtcdStore : public Store {
     if (!*text) return std::optional<invariants::Measures>();
     auto m = decode_measures(**text, where(stream, "measures/" + hex_of(digest)), digest);
     if (!m) return m.error();
-    return std::optional<invariants::Measures>(std::move(m.value()));
+    return std::move(m.value());
   }
 
   Result<std::vector<Accepted>> accepted(const std::string& stream) override {

@@ -9,7 +9,7 @@
 //   DIR/streams/S/journal.N.jsonl        rotated journals (1 newest)
 //   DIR/streams/S/journal.torn-MS.bin    the bytes of a torn append, moved aside
 //   DIR/streams/S/objects/HEX.json       artifact bytes, named by SHA-256
-//   DIR/streams/S/objects/HEX.measures.json   their measures (sealed)
+//   DIR/streams/S/objects/HEX.measures.json   their measures (a sealed JSON line, then binary keys)
 //
 // Everything below DIR is reached through directory descriptors (*at(2),
 // O_NOFOLLOW): a symbolic link inside the state is an error, never followed.
@@ -275,6 +275,29 @@ class FsStore : public Store {
     return verified_object(*objects, digest, max_bytes);
   }
 
+  // Hashed as it is read: the gate verifies the LKG without holding it.
+  Status verify_artifact(const std::string& stream, const std::string& digest, uint64_t size) override {
+    auto objects = objects_dir(stream);
+    if (!objects) return objects.error();
+    if (!valid_digest(digest)) return state_error(objects->path(), "malformed artifact digest " + text::quoted(digest));
+    std::string name = digest.substr(7) + ".json";
+    auto found = objects->digest(name, size, "stored artifact");
+    if (!found) {
+      Error e = found.error();
+      e.code = ErrorCode::state;
+      if (found.error().code == ErrorCode::limit) e.message += " (larger than its record says; invar will not use it)";
+      return e;
+    }
+    if (!*found) return state_error(objects->child(name), "the state refers to an artifact that is gone");
+    if ((*found)->sha256 != digest)
+      return state_error(objects->child(name),
+                         "the stored artifact does not match its SHA-256 (corrupted); invar will not use it");
+    if ((*found)->size != size)
+      return state_error(stream, "the stored LKG has " + std::to_string((*found)->size) + " bytes, its record says " +
+                                     std::to_string(size));
+    return std::nullopt;
+  }
+
   // The artifact stored in `dir` under `digest`, verified.
   static Result<std::string> verified_object(const Dir& dir, const std::string& digest, uint64_t max_bytes) {
     const Dir* objects = &dir;
@@ -304,7 +327,7 @@ class FsStore : public Store {
     if (!*text) return std::optional<invariants::Measures>();
     auto m = decode_measures(**text, objects->child(name), digest);
     if (!m) return m.error();
-    return std::optional<invariants::Measures>(std::move(m.value()));
+    return std::move(m.value());
   }
 
   Result<std::vector<Accepted>> accepted(const std::string& stream) override {

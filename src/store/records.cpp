@@ -5,6 +5,7 @@
 
 #include "common/digest.hpp"
 #include "common/text.hpp"
+#include "store/store.hpp"
 
 namespace invar::store {
 
@@ -41,9 +42,9 @@ std::optional<Waiver> waiver_from(const json& j) {
 
 }  // namespace
 
-std::string seal(json j, const char* format) {
+std::string seal(json j, const char* format, int version) {
   j["format"] = format;
-  j["version"] = kFormatVersion;
+  j["version"] = version;
   j.erase("checksum");
   j["checksum"] = digest::sha256(dump(j));
   return dump(j);
@@ -58,7 +59,7 @@ Error state_error(const std::string& where, const std::string& message, const st
   return e;
 }
 
-Result<json> unseal(std::string_view text, const std::string& where, const char* format) {
+Result<json> unseal(std::string_view text, const std::string& where, const char* format, int version) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object())
     return state_error(where, "not a valid JSON record (truncated or corrupted); invar will not use it");
@@ -68,9 +69,9 @@ Result<json> unseal(std::string_view text, const std::string& where, const char*
   auto v = j.find("version");
   if (v == j.end() || !v->is_number_integer())
     return state_error(where, "no format version; invar will not use it", "/version");
-  if (*v != kFormatVersion)
+  if (*v != version)
     return state_error(where, "format version " + v->dump() + ", but this invar reads version " +
-                                  std::to_string(kFormatVersion) + "; invar will not use it", "/version");
+                                  std::to_string(version) + "; invar will not use it", "/version");
   auto c = j.find("checksum");
   if (c == j.end() || !c->is_string()) return state_error(where, "no checksum; invar will not use it", "/checksum");
   std::string expected = c->get<std::string>();
@@ -216,18 +217,35 @@ Result<std::vector<Quarantined>> decode_quarantine(std::string_view text, const 
 }
 
 std::string encode_measures(const std::string& digest, const invariants::Measures& measures) {
-  json m = {{"artifact", digest}, {"measures", invariants::to_json(measures)}};
-  return seal(m, "invar-measures") + "\n";
+  std::string payload;
+  json m = {{"artifact", digest}, {"measures", invariants::to_json(measures, payload)}};
+  m["payload"] = {{"bytes", payload.size()}, {"sha256", digest::sha256(payload)}};
+  return seal(m, "invar-measures", kMeasuresVersion) + "\n" + payload;
 }
 
-Result<invariants::Measures> decode_measures(std::string_view text, const std::string& where,
-                                             const std::string& digest) {
-  auto j = unseal(text, where, "invar-measures");
-  if (!j) return j.error();
-  auto m = invariants::measures_from_json((*j)["measures"]);
+Result<std::optional<invariants::Measures>> decode_measures(std::string_view text, const std::string& where,
+                                                            const std::string& digest) {
+  // The header is compact JSON: its only newline is the one that ends it.
+  size_t end = text.find('\n');
+  std::string_view header = text.substr(0, end), payload = end == text.npos ? "" : text.substr(end + 1);
+  auto j = unseal(header, where, "invar-measures", kMeasuresVersion);
+  if (!j) {
+    json peek = json::parse(header, nullptr, false);
+    if (peek.is_object() && peek.contains("version") && peek["version"].is_number_integer() &&
+        peek["version"].get<int64_t>() < kMeasuresVersion && peek["version"].get<int64_t>() >= 1)
+      return std::optional<invariants::Measures>();
+    return j.error();
+  }
+  const json& p = (*j)["payload"];
+  if (!p.is_object() || !p.contains("bytes") || p["bytes"] != payload.size())
+    return state_error(where, "the measures payload is truncated; invar will not use it", "/payload");
+  if (p["sha256"] != digest::sha256(payload))
+    return state_error(where, "the measures payload does not match its SHA-256 (corrupted); invar will not use it",
+                       "/payload");
+  auto m = invariants::measures_from_json((*j)["measures"], payload);
   if (!m || (*j)["artifact"] != digest)
     return state_error(where, "the measures record is malformed; invar will not use it", "/measures");
-  return std::move(*m);
+  return std::optional<invariants::Measures>(std::move(*m));
 }
 
 json to_json(const JournalRecord& r) {
@@ -283,6 +301,15 @@ Result<JournalRecord> decode_journal(std::string_view line, const std::string& w
     return malformed();
   }
   return r;
+}
+
+Status Store::verify_artifact(const std::string& stream, const std::string& digest, uint64_t size) {
+  auto bytes = artifact(stream, digest, size);
+  if (!bytes) return bytes.error();
+  if (bytes->size() != size)
+    return state_error(stream, "the stored LKG has " + std::to_string(bytes->size()) + " bytes, its record says " +
+                                   std::to_string(size));
+  return std::nullopt;
 }
 
 }  // namespace invar::store

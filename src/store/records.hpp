@@ -18,10 +18,14 @@
 namespace invar::store {
 
 inline constexpr int kFormatVersion = 1;
+// Measures changed form in version 2 (binary churn keys); a version 1
+// measures record is read as absent (the gate measures the LKG again).
+inline constexpr int kMeasuresVersion = 2;
 
-std::string seal(nlohmann::json j, const char* format);
+std::string seal(nlohmann::json j, const char* format, int version = kFormatVersion);
 // Parses and verifies one sealed record of `format`.
-Result<nlohmann::json> unseal(std::string_view text, const std::string& where, const char* format);
+Result<nlohmann::json> unseal(std::string_view text, const std::string& where, const char* format,
+                              int version = kFormatVersion);
 
 Error state_error(const std::string& where, const std::string& message, const std::string& pointer = {});
 
@@ -43,9 +47,12 @@ Result<std::vector<Quarantined>> decode_quarantine(std::string_view text, const 
 std::string encode_waivers(const std::vector<Waiver>& waivers);
 Result<std::vector<Waiver>> decode_waivers(std::string_view text, const std::string& where);
 
+// Measures: a sealed JSON header line, then a binary payload (the churn
+// keys) whose size and SHA-256 the header holds. nullopt: a record of an
+// older version, to be measured again.
 std::string encode_measures(const std::string& digest, const invariants::Measures& measures);
-Result<invariants::Measures> decode_measures(std::string_view text, const std::string& where,
-                                             const std::string& digest);
+Result<std::optional<invariants::Measures>> decode_measures(std::string_view text, const std::string& where,
+                                                            const std::string& digest);
 
 // One journal line, without its newline.
 std::string encode_journal(const JournalRecord& record);

@@ -110,6 +110,10 @@ class Store {
   // The artifact's bytes, verified against `digest`; refused unread when
   // larger than `max_bytes`.
   virtual Result<std::string> artifact(const std::string& stream, const std::string& digest, uint64_t max_bytes) = 0;
+  // What artifact() would check (present, exactly `size` bytes, matching
+  // `digest`), without keeping the bytes. This default reads them whole; a
+  // backend that can hash its objects as it reads them overrides it.
+  virtual Status verify_artifact(const std::string& stream, const std::string& digest, uint64_t size);
   // nullopt when no measures were stored for that artifact.
   virtual Result<std::optional<invariants::Measures>> measures(const std::string& stream, const std::string& digest) = 0;
   // The retention list as stored, oldest first. Entries whose sequence is
