@@ -122,6 +122,14 @@ TEST_CASE("store conformance: promotion, retention and pruning keep the LKG and 
     auto small = s->artifact("a", lkg->digest, 3);  // larger than the caller allows
     REQUIRE_FALSE(small);
     CHECK(small.error().code == ErrorCode::state);
+    // verify_artifact checks what artifact() checks, without returning the bytes.
+    CHECK_FALSE(s->verify_artifact("a", lkg->digest, bytes[2].size()));
+    auto wrong_size = s->verify_artifact("a", lkg->digest, bytes[2].size() - 1);
+    REQUIRE(wrong_size);
+    CHECK(wrong_size->code == ErrorCode::state);
+    auto gone = s->verify_artifact("a", digest::sha256(bytes[0]), bytes[0].size());
+    REQUIRE(gone);
+    CHECK(gone->code == ErrorCode::state);
     // An entry past the LKG's sequence belongs to an uncommitted promotion.
     std::vector<Accepted> with_leftover = list;
     with_leftover.push_back({"sha256:" + std::string(64, 'f'), "9", 9, 4});
