@@ -349,17 +349,30 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
   if (refused) {
     c.report = *refused;
   } else {
-    c.digest = digest::sha256(bytes);
-    auto read = engine::read(plan, bytes, owned != nullptr);
+    // As check does: the strict-reading scan runs beside the invariants, and
+    // so do the digest and the measures (one more task on the threads there
+    // are); a reading problem replaces the invariants' results.
+    auto read = engine::read(plan, bytes, owned != nullptr, /*scan=*/false);
     c.size = read.size;
     if (!read.document) {
+      c.digest = digest::sha256(bytes);
       c.report = std::move(*read.unreadable);
     } else {
       c.document = std::move(read.document);
       c.report = engine::start_report(plan);
-      // The measures are one more task beside the invariants (one walk each, on the threads there are).
+      std::optional<artifact::ReadProblem> problem;
       engine::evaluate(plan, c.document->root, c.size, engine::Phase::before_lock, 0, nullptr, c.report, nullptr,
-                       nullptr, [&] { c.measures = engine::measure(plan, c.document->root, c.size, bytes); });
+                       nullptr, [&] {
+                         c.digest = digest::sha256(bytes);
+                         problem = artifact::scan(*c.document, plan.read_limits, &c.document->values);
+                         if (!problem) c.measures = engine::measure(plan, c.document->root, c.size, bytes);
+                       });
+      if (problem) {
+        c.report = engine::unreadable(plan, *problem);
+        c.document.reset();
+      }
+    }
+    if (c.document) {
       c.generation = generation_of(plan, c.measures);
       engine::finish(plan, c.report);
       if (options.consumer_check && c.report.verdict == Verdict::accept)
