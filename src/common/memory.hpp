@@ -19,4 +19,21 @@ bool huge_pages_available();
 // when available and `bytes` >= kHugePageMinBytes; otherwise nothing.
 void advise_huge_pages(const void* start, size_t bytes);
 
+// Zero-filled memory straight from the kernel (mmap): a page costs memory
+// only once written, and a buffer of kHugePageMinBytes or more is 2 MiB
+// aligned and asks for huge pages. Throws std::bad_alloc when refused.
+class ZeroedPages {
+ public:
+  explicit ZeroedPages(size_t bytes);
+  ~ZeroedPages();
+  ZeroedPages(const ZeroedPages&) = delete;
+  ZeroedPages& operator=(const ZeroedPages&) = delete;
+  void* data() const { return data_; }
+
+ private:
+  void* mapping_ = nullptr;
+  size_t mapped_ = 0;
+  void* data_ = nullptr;
+};
+
 }  // namespace invar::memory

@@ -1,11 +1,15 @@
 // Evaluation of the stateless invariant kinds. Each kind first runs a cheap
 // pass; strings for messages are built only for nodes that violate.
 #include <algorithm>
+#include <bit>
+#include <memory>
+#include <optional>
 #include <cmath>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "common/dom.hpp"
+#include "common/memory.hpp"
 #include "common/text.hpp"
 #include "invariants/invariant.hpp"
 #include "invariants/sink.hpp"
@@ -321,47 +325,150 @@ std::string budget_spent(const EvalContext& ctx, const char* what) {
          std::to_string(ctx.limits->max_invariant_bytes) + ") is spent; " + what;
 }
 
-// unique: one (hash, ordinal) pair per selected value, 16 bytes, taken from
-// the check's memory budget; values whose hash repeats are walked again to
-// name them (paths and texts are built only for violations).
+// A set of 64-bit identity hashes: open addressing with linear probing,
+// kept at most half full (so at most 16 bytes a value, 8 a slot). One pass,
+// no sort: a repeated hash is noticed when it is inserted.
+class HashSet {
+ public:
+  // Room for `expected` values at most 3/4 full.
+  explicit HashSet(size_t expected) { allocate(slots_for(expected)); }
+  static size_t slots_for(size_t expected) { return std::max<size_t>(1024, std::bit_ceil(expected / 3 * 4 + 4)); }
+  // False when `h` was there already.
+  bool insert(uint64_t h) {
+    h = h ? h : 1;  // 0 marks an empty slot
+    for (size_t i = index(h);; i = (i + 1) & mask_) {
+      if (slots_[i] == h) return false;
+      if (slots_[i] == 0) {
+        slots_[i] = h;
+        ++size_;
+        return true;
+      }
+    }
+  }
+  // Starts fetching the slot `h` will probe (insert it a few values later:
+  // the set is larger than the caches, and a miss costs far more than a hash).
+  void prefetch(uint64_t h) const { __builtin_prefetch(&slots_[index(h ? h : 1)]); }
+  bool full(size_t more) const { return 4 * (size_ + more) > 3 * capacity_; }
+  size_t grown_bytes() const { return capacity_ * 2 * sizeof(uint64_t); }
+  void grow() {
+    auto old = std::move(pages_);
+    const uint64_t* old_slots = slots_;
+    size_t old_capacity = capacity_;
+    allocate(capacity_ * 2);
+    for (size_t i = 0; i < old_capacity; ++i)
+      if (old_slots[i]) insert(old_slots[i]);
+  }
+
+ private:
+  // Zeroed by the kernel: with few distinct values few pages are ever touched.
+  void allocate(size_t capacity) {
+    pages_ = std::make_unique<memory::ZeroedPages>(capacity * sizeof(uint64_t));
+    slots_ = static_cast<uint64_t*>(pages_->data());
+    capacity_ = capacity;
+    mask_ = capacity - 1;
+    shift_ = 64 - std::countr_zero(capacity);
+    size_ = 0;
+  }
+  size_t index(uint64_t h) const { return static_cast<size_t>((h * 0x9E3779B97F4A7C15ull) >> shift_); }
+
+  std::unique_ptr<memory::ZeroedPages> pages_;
+  uint64_t* slots_ = nullptr;
+  size_t capacity_ = 0, mask_ = 0, size_ = 0;
+  int shift_ = 64;  // the top bits of a Fibonacci hash index the slots
+};
+
+// unique: the selected values' identity hashes in a HashSet (charged to the
+// check's memory budget as it grows); values whose hash repeats are walked
+// again to name them (paths and texts are built only for violations).
 void eval_unique(const Invariant& inv, element scope, selector::Path& base, const EvalContext& ctx, Sink& sink) {
   const uint64_t cap = ctx.limits->max_selector_matches;
   Charge charge(ctx.memory);
-  std::vector<std::pair<uint64_t, uint64_t>> keyed;
-  // Counted first (O(1) per parent for a final wildcard), so the keys are
-  // charged and allocated once, or refused before any work.
-  const uint64_t n = inv.target.count(scope, base);
-  bool over_cap = n > cap;
-  bool over_budget = !over_cap && !charge.take(n * sizeof(keyed[0]));
-  if (!over_cap && !over_budget) {
-    keyed.reserve(static_cast<size_t>(n));
-    inv.target.select(scope, base, [&](element e, const selector::Path&) {
-      if (keyed.size() < n) keyed.push_back({identity_hash(inv.key, e), keyed.size()});
-    });
-  }
+  // Counted first (O(1) per parent for a final wildcard), so that the set is
+  // sized once, or refused before any work.
+  const uint64_t expected = inv.target.count(scope, base);
+  bool over_cap = expected > cap;
+  const size_t slots = HashSet::slots_for(static_cast<size_t>(std::min(expected, cap)));
+  bool over_budget = !over_cap && !charge.take(slots * sizeof(uint64_t));
   if (over_cap || over_budget) {
     std::string why = over_cap ? too_many(inv, ctx, "the invariant was not evaluated")
                                : budget_spent(ctx, "the invariant was not evaluated");
     sink.add(selector::to_pointer(base), why, "within the limits", "more");
     return;
   }
-  std::sort(keyed.begin(), keyed.end());
+  HashSet seen(static_cast<size_t>(expected));
+  std::optional<HashSet> again;    // hashes seen more than once (charged as they come)
+  std::vector<uint64_t> repeated;  // the same, each once
+  uint64_t n = 0;
+  constexpr size_t kAhead = 16;  // hashes prefetched before they are inserted
+  uint64_t pending[kAhead];
+  size_t queued = 0;
+  auto insert = [&](uint64_t h) {
+    if (seen.insert(h)) return;
+    if (!again) again.emplace(0);
+    if (again->full(1)) {
+      if (!charge.take(again->grown_bytes() / 2)) {
+        over_budget = true;
+        return;
+      }
+      again->grow();
+    }
+    if (!again->insert(h)) return;
+    if (!charge.take(sizeof h)) over_budget = true;
+    else repeated.push_back(h);
+  };
+  inv.target.select(scope, base, [&](element e, const selector::Path&) {
+    if (over_cap || over_budget) return;
+    if (++n > cap) {
+      over_cap = true;
+      return;
+    }
+    if (seen.full(kAhead + 1)) {
+      if (!charge.take(seen.grown_bytes() / 2)) {
+        over_budget = true;
+        return;
+      }
+      seen.grow();
+      for (size_t i = 0; i < queued; ++i) seen.prefetch(pending[i]);
+    }
+    uint64_t h = identity_hash(inv.key, e);
+    seen.prefetch(h);
+    if (queued == kAhead) {
+      insert(pending[n % kAhead]);
+      pending[n % kAhead] = h;
+    } else {
+      pending[queued++] = h;
+    }
+  });
+  for (size_t i = 0; i < queued && !over_budget; ++i) insert(pending[i]);
+  if (over_cap || over_budget) {
+    std::string why = over_cap ? too_many(inv, ctx, "the invariant was not evaluated")
+                               : budget_spent(ctx, "the invariant was not evaluated");
+    sink.add(selector::to_pointer(base), why, "within the limits", "more");
+    return;
+  }
+  if (repeated.empty()) return;
+  std::sort(repeated.begin(), repeated.end());
+  repeated.erase(std::unique(repeated.begin(), repeated.end()), repeated.end());
   // Repeated hashes, in the order of their first occurrence.
   struct Group {
     uint64_t first = 0;  // ordinal
     uint64_t hash = 0;
-    uint64_t size = 0;
   };
   std::vector<Group> groups;
-  for (size_t i = 0; i < keyed.size();) {
-    size_t j = i + 1;
-    while (j < keyed.size() && keyed[j].first == keyed[i].first) ++j;
-    if (j - i > 1) groups.push_back({keyed[i].second, keyed[i].first, j - i});
-    i = j;
+  {
+    uint64_t ordinal = 0;
+    std::vector<bool> placed(repeated.size());
+    inv.target.select(scope, base, [&](element e, const selector::Path&) {
+      uint64_t h = identity_hash(inv.key, e);
+      auto it = std::lower_bound(repeated.begin(), repeated.end(), h);
+      if (it != repeated.end() && *it == h && !placed[static_cast<size_t>(it - repeated.begin())]) {
+        placed[static_cast<size_t>(it - repeated.begin())] = true;
+        groups.push_back({ordinal, h});
+      }
+      ++ordinal;
+    });
   }
-  keyed = {};
-  if (groups.empty()) return;
-  std::sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) { return a.first < b.first; });
+
   // Named in full: the groups the report keeps; the rest are counted.
   struct Detail {
     std::string identity, text;
