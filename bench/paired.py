@@ -62,3 +62,8 @@ for name, runs in results.items():
     print("%-20s wall median %.3f s (%.3f-%.3f)  x bare parse %.2f  peak RSS %.0f MB  minor faults %d" %
           (name, statistics.median(walls), min(walls), max(walls), statistics.median(ratios),
            statistics.median(r[1] for r in runs), statistics.median(r[2] for r in runs)))
+# What `unique` adds, pair by pair (the same round's run without it).
+for with_unique, without in (("invar +unique", "invar contract"), ("invar +unique -t1", "invar contract -t1")):
+    added = [(a[0] - b[0]) * 1000 for a, b in zip(results[with_unique], results[without])]
+    print("%-20s adds %.0f ms (median of the pairs; %.0f to %.0f)" %
+          (with_unique, statistics.median(added), min(added), max(added)))

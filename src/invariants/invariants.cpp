@@ -383,12 +383,12 @@ class HashSet {
 void eval_unique(const Invariant& inv, element scope, selector::Path& base, const EvalContext& ctx, Sink& sink) {
   const uint64_t cap = ctx.limits->max_selector_matches;
   Charge charge(ctx.memory);
-  // Counted first (O(1) per parent for a final wildcard), so that the set is
-  // sized once, or refused before any work.
-  const uint64_t expected = inv.target.count(scope, base);
-  bool over_cap = expected > cap;
-  const size_t slots = HashSet::slots_for(static_cast<size_t>(std::min(expected, cap)));
-  bool over_budget = !over_cap && !charge.take(slots * sizeof(uint64_t));
+  // Bounded first (O(1) per parent for $.a[*] or $.a[*].b), so that the set
+  // is sized once, or refused before any work.
+  const uint64_t expected = std::min(inv.target.count_at_most(scope, base), cap);
+  bool over_cap = false;
+  const size_t slots = HashSet::slots_for(static_cast<size_t>(expected));
+  bool over_budget = !charge.take(slots * sizeof(uint64_t));
   if (over_cap || over_budget) {
     std::string why = over_cap ? too_many(inv, ctx, "the invariant was not evaluated")
                                : budget_spent(ctx, "the invariant was not evaluated");

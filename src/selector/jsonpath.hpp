@@ -82,6 +82,18 @@ class Selector {
     return n;
   }
 
+  // At least count(), cheaply: trailing name and index segments select at
+  // most one node per parent, so the count of the selector without them
+  // bounds it ($.records[*].name: the size of $.records).
+  uint64_t count_at_most(simdjson::dom::element start, Path& path) const {
+    size_t end = segments_.size();
+    while (end > 0 && (segments_[end - 1].kind == Kind::name || segments_[end - 1].kind == Kind::index)) --end;
+    if (end == segments_.size()) return count(start, path);
+    Selector prefix = *this;
+    prefix.segments_.resize(end);
+    return prefix.count(start, path);
+  }
+
  private:
   enum class Kind { name, index, wildcard, filter };
   struct Segment {
