@@ -137,6 +137,30 @@ TEST_CASE("store conformance: promotion, retention and pruning keep the LKG and 
   }
 }
 
+TEST_CASE("store conformance: a staged artifact is promoted, or collected when no promotion follows", "[store]") {
+  for (const auto& backend : backends()) {
+    INFO(backend.name);
+    test::TempDir tmp;
+    auto s = backend.open(tmp / "state");
+    REQUIRE_FALSE(s->create_stream({"a", "c", "sha256:x", 5, "me"}));
+    auto lock = s->lock("a", true);
+    REQUIRE(lock);
+    invariants::Measures m;
+    m["n"].definition = "delta count($.x)";
+    std::string first = "{\"g\": 1}", second = "{\"g\": 2}", dropped = "{\"g\": 3}";
+    REQUIRE_FALSE(s->stage("a", first, m, digest::sha256(first)));
+    REQUIRE_FALSE(s->promote("a", first, m, lkg_record("a", 1, first), 2));
+    CHECK(s->artifact("a", digest::sha256(first), 100).value() == first);
+    REQUIRE_FALSE(s->stage("a", dropped, m, digest::sha256(dropped)));  // judged, then not promoted
+    REQUIRE_FALSE(s->promote("a", second, m, lkg_record("a", 2, second), 2));  // promote writes what was not staged
+    CHECK(s->artifact("a", digest::sha256(second), 100).value() == second);
+    CHECK(s->measures("a", digest::sha256(second)).value());
+    REQUIRE(s->prune("a"));
+    CHECK_FALSE(s->artifact("a", digest::sha256(dropped), 100));
+    CHECK(s->artifact("a", digest::sha256(first), 100));
+  }
+}
+
 TEST_CASE("store conformance: journal, waivers and quarantine read back as written", "[store]") {
   for (const auto& backend : backends()) {
     INFO(backend.name);

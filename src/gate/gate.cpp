@@ -7,6 +7,9 @@
 #include <filesystem>
 
 #include <algorithm>
+#include <functional>
+#include <system_error>
+#include <thread>
 
 #include "common/digest.hpp"
 #include "common/fault.hpp"
@@ -151,6 +154,23 @@ store::Status record_waiver(store::Store& store, const std::string& stream, cons
   if (auto e = store.reserve(stream, rec)) return e;
   if (auto e = store.set_waivers(stream, list)) return e;
   return store.append(stream, rec);
+}
+
+// Runs `prepare` while a thread stages the candidate in the store (serially
+// when no thread can be started); the first error, if any.
+store::Status stage_beside(store::Store& store, const std::string& stream, std::string_view bytes,
+                           const invariants::Measures& measures, const std::string& digest,
+                           const std::function<std::optional<Error>()>& prepare) {
+  store::Status staged;
+  std::optional<std::thread> helper;
+  try {
+    helper.emplace([&] { staged = store.stage(stream, bytes, measures, digest); });
+  } catch (const std::system_error&) {
+    staged = store.stage(stream, bytes, measures, digest);
+  }
+  auto prepared = prepare();
+  if (helper) helper->join();
+  return prepared ? prepared : staged;
 }
 
 // The LKG's bytes from the store, verified, of the size its record says.
@@ -568,8 +588,15 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
         if (auto e = record_waiver(store, stream, w, now)) return *e;
     std::string_view publish = d.artifact ? std::string_view(*d.artifact) : std::string_view();
     std::string publish_digest = d.action == Action::accept ? d.candidate : (d.lkg_before ? d.lkg_before->digest : "");
-    if (publisher && d.action != Action::reject)
+    if (publisher && d.action == Action::accept) {
+      // Two large durable writes, side by side: the publication staged, and
+      // the artifact stored for the promotion (committed below).
+      if (auto e = stage_beside(store, stream, bytes, c.measures, d.candidate,
+                                [&] { return publisher->prepare(publish, publish_digest); }))
+        return *e;
+    } else if (publisher && d.action != Action::reject) {
       if (auto e = publisher->prepare(publish, publish_digest)) return *e;
+    }
     if (auto e = store.reserve(stream, rec)) return *e;
     store::Promotion promotion{bytes, &c.measures, d.lkg_after.value_or(LkgRecord{}), gate.keep};
     bool committed = false;

@@ -381,14 +381,16 @@ class FsStore : public Store {
     auto dir = stream_dir(stream, false);
     if (!dir) return dir.error();
     if (!*dir) return state_error(stream_path(stream), "the stream's directory is gone; nothing was changed");
-    auto objects = objects_dir(stream);
-    if (!objects) return objects.error();
-    // 1. The artifact and its measures, under names no committed record uses yet.
-    std::string hex = record.digest.substr(7);
-    if (auto e = objects->write_atomic(hex + ".json", bytes, "promote:object")) return e;
-    if (auto e = objects->write_atomic(hex + ".measures.json", encode_measures(record.digest, measures),
-                                       "promote:measures"))
-      return e;
+    // 1. The artifact and its measures, under names no committed record uses
+    //    yet (already written when stage() was called for them).
+    bool staged = false;
+    {
+      std::lock_guard<std::mutex> g(staged_mutex_);
+      staged = staged_ == stream + "/" + record.digest;
+      staged_.clear();
+    }
+    if (!staged)
+      if (auto e = stage(stream, bytes, measures, record.digest)) return e;
     // 2. The retention list with the new entry: readers ignore entries past
     //    the LKG's sequence, so until the commit it changes nothing.
     auto list = accepted(stream);
@@ -398,6 +400,19 @@ class FsStore : public Store {
     // 3. The LKG record: its rename is the commit.
     if (auto e = (**dir).write_atomic("lkg.json", encode_lkg(record), "promote:lkg")) return e;
     fault::point("promote:committed");
+    return std::nullopt;
+  }
+
+  Status stage(const std::string& stream, std::string_view bytes, const invariants::Measures& measures,
+               const std::string& digest) override {
+    auto objects = objects_dir(stream);
+    if (!objects) return objects.error();
+    std::string hex = digest.substr(7);
+    if (auto e = objects->write_atomic(hex + ".json", bytes, "promote:object")) return e;
+    if (auto e = objects->write_atomic(hex + ".measures.json", encode_measures(digest, measures), "promote:measures"))
+      return e;
+    std::lock_guard<std::mutex> g(staged_mutex_);
+    staged_ = stream + "/" + digest;
     return std::nullopt;
   }
 
@@ -852,6 +867,8 @@ class FsStore : public Store {
   std::string dir_;
   StoreOptions options_;
   std::mutex mutex_;
+  std::mutex staged_mutex_;
+  std::string staged_;  // "STREAM/DIGEST" written by stage(), until the next promote()
   std::optional<Dir> root_;
 };
 

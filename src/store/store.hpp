@@ -129,6 +129,17 @@ class Store {
   // retention list gains the new entry before the commit.
   virtual Status promote(const std::string& stream, std::string_view bytes, const invariants::Measures& measures,
                          const LkgRecord& record, uint32_t keep) = 0;
+  // Writes ahead what a promotion of `bytes` (digest `digest`) will store,
+  // under names no record uses yet, so that the caller can overlap it with
+  // other work (the gate stages its publication meanwhile); nothing is
+  // committed, and a later prune collects it if no promotion follows. The
+  // next promote() of that digest by this Store skips the write. Call it
+  // under the stream's lock. Default: nothing (promote() writes it all).
+  virtual Status stage(const std::string& stream, std::string_view bytes, const invariants::Measures& measures,
+                       const std::string& digest) {
+    (void)stream, (void)bytes, (void)measures, (void)digest;
+    return std::nullopt;
+  }
   // Deletes stored artifacts outside the retention list (never the LKG)
   // and temporary files of interrupted writes. Only files it recognises
   // by name are touched. Returns how many stored objects (and leftovers of
