@@ -96,23 +96,29 @@ Result<std::string> read_fd(int fd, const std::string& path, uint64_t max_bytes,
   bytes.reserve(static_cast<size_t>(*size) + padding);
   memory::advise_huge_pages(bytes.data(), bytes.capacity());
   // Read to the end rather than trusting st_size: files under /proc say 0
-  // and have content; a file may also grow while it is read.
-  size_t chunk = *size ? static_cast<size_t>(*size) : 64 * 1024;
+  // and have content; a file may also grow while it is read. The expected
+  // size is read in place; what follows (usually nothing: one read that
+  // returns 0) goes through a stack buffer, so that probing for the end
+  // touches no new memory.
+  char more[16 * 1024];
+  size_t expected = static_cast<size_t>(std::min<uint64_t>(*size, max_bytes + 1));
   while (true) {
     size_t at = bytes.size();
     if (at > max_bytes) return grew_past(path, max_bytes, what);
-    size_t want = static_cast<size_t>(std::min<uint64_t>(chunk, max_bytes - at + 1));
-    if (want == 0) want = 1;
-    bytes.resize(at + want);
-    ssize_t n = ::read(fd, bytes.data() + at, want);
-    if (n < 0 && errno == EINTR) {
-      bytes.resize(at);
-      continue;
+    ssize_t n;
+    if (at < expected) {
+      bytes.resize(expected);
+      n = ::read(fd, bytes.data() + at, expected - at);
+      bytes.resize(at + static_cast<size_t>(std::max<ssize_t>(n, 0)));
+      if (n == 0) break;
+    } else {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(sizeof more, max_bytes - at + 1));
+      n = ::read(fd, more, want);
+      if (n > 0) bytes.append(more, static_cast<size_t>(n));
+      if (n == 0) break;
     }
+    if (n < 0 && errno == EINTR) continue;
     if (n < 0) return io_error(path, std::string("cannot read ") + what);
-    bytes.resize(at + static_cast<size_t>(n));
-    if (n == 0) break;
-    chunk = 64 * 1024;
   }
   if (bytes.size() > max_bytes) return grew_past(path, max_bytes, what);
   if (bytes.capacity() < bytes.size() + padding) bytes.reserve(bytes.size() + padding);
