@@ -254,8 +254,6 @@ void eval_refs(const Invariant& inv, const NodeRef& node, const RefsIndex& known
            "a value of " + inv.refs_in->text(), compared_text(inv.key, node.value));
 }
 
-// count needs the number of nodes, where their parent is, and (only for an
-// explanation) the nodes: no path is copied per node.
 // count needs the number of nodes; where their parent is and (for an
 // explanation) the nodes themselves only when it fails, found by a second walk.
 void eval_count(const Invariant& inv, element scope, selector::Path& base, const EvalContext& ctx, Sink& sink) {
