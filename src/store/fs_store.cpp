@@ -279,19 +279,11 @@ class FsStore : public Store {
   Status verify_artifact(const std::string& stream, const std::string& digest, uint64_t size) override {
     auto objects = objects_dir(stream);
     if (!objects) return objects.error();
-    if (!valid_digest(digest)) return state_error(objects->path(), "malformed artifact digest " + text::quoted(digest));
+    if (!valid_digest(digest)) return malformed_digest(*objects, digest);
     std::string name = digest.substr(7) + ".json";
     auto found = objects->digest(name, size, "stored artifact");
-    if (!found) {
-      Error e = found.error();
-      e.code = ErrorCode::state;
-      if (found.error().code == ErrorCode::limit) e.message += " (larger than its record says; invar will not use it)";
-      return e;
-    }
-    if (!*found) return state_error(objects->child(name), "the state refers to an artifact that is gone");
-    if ((*found)->sha256 != digest)
-      return state_error(objects->child(name),
-                         "the stored artifact does not match its SHA-256 (corrupted); invar will not use it");
+    if (!found) return stored_read_error(found.error());
+    if (auto e = refuse_object(*objects, name, *found ? (*found)->sha256 : "", digest)) return e;
     if ((*found)->size != size)
       return state_error(stream, "the stored LKG has " + std::to_string((*found)->size) + " bytes, its record says " +
                                      std::to_string(size));
@@ -300,22 +292,31 @@ class FsStore : public Store {
 
   // The artifact stored in `dir` under `digest`, verified.
   static Result<std::string> verified_object(const Dir& dir, const std::string& digest, uint64_t max_bytes) {
-    const Dir* objects = &dir;
-    if (!valid_digest(digest)) return state_error(objects->path(), "malformed artifact digest " + text::quoted(digest));
+    if (!valid_digest(digest)) return malformed_digest(dir, digest);
     std::string name = digest.substr(7) + ".json";
-    auto bytes = objects->read(name, max_bytes, "stored artifact");
-    if (!bytes) {
-      Error e = bytes.error();
-      e.code = ErrorCode::state;
-      if (bytes.error().code == ErrorCode::limit)
-        e.message += " (larger than its record says; invar will not use it)";
-      return e;
-    }
-    if (!*bytes) return state_error(objects->child(name), "the state refers to an artifact that is gone");
-    if (digest::sha256(**bytes) != digest)
-      return state_error(objects->child(name),
-                         "the stored artifact does not match its SHA-256 (corrupted); invar will not use it");
+    auto bytes = dir.read(name, max_bytes, "stored artifact");
+    if (!bytes) return stored_read_error(bytes.error());
+    if (auto e = refuse_object(dir, name, *bytes ? digest::sha256(**bytes) : "", digest)) return *e;
     return std::move(**bytes);
+  }
+
+  // What verified_object() and verify_artifact() refuse, in the same words.
+  static Error malformed_digest(const Dir& dir, const std::string& digest) {
+    return state_error(dir.path(), "malformed artifact digest " + text::quoted(digest));
+  }
+  static Error stored_read_error(Error e) {
+    if (e.code == ErrorCode::limit) e.message += " (larger than its record says; invar will not use it)";
+    e.code = ErrorCode::state;
+    return e;
+  }
+  // `actual`: the stored file's digest, "" when it is gone.
+  static Status refuse_object(const Dir& dir, const std::string& name, const std::string& actual,
+                              const std::string& digest) {
+    if (actual.empty()) return state_error(dir.child(name), "the state refers to an artifact that is gone");
+    if (actual != digest)
+      return state_error(dir.child(name),
+                         "the stored artifact does not match its SHA-256 (corrupted); invar will not use it");
+    return std::nullopt;
   }
 
   Result<std::optional<invariants::Measures>> measures(const std::string& stream, const std::string& digest) override {
