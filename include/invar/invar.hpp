@@ -278,8 +278,12 @@ class Baseline {
  public:
   // Reads `bytes` under `contract`'s limits and measures them. An Error when
   // they cannot be read (a baseline must itself be a readable artifact).
+  // When the contract has a `churn` invariant the Baseline keeps a copy of
+  // `bytes`, to name the keys a violation says were removed.
   static Result<Baseline> measure(const Contract& contract, std::string_view bytes, const std::string& label = {});
-  // The same for the file at `path` (refused over the contract's max_bytes).
+  // The same for the file at `path` (refused over the contract's max_bytes);
+  // the file is not kept: it is read again to name removed churn keys, and
+  // only while its SHA-256 is unchanged (else the keys are counted, not named).
   static Result<Baseline> measure_file(const Contract& contract, const std::string& path);
 
  private:
