@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -56,12 +57,30 @@ class EtcdCluster {
     for (int i = 0; i < kMembers; ++i) stop(i);
   }
 
-  // Waits (polling, up to `seconds`) until every running member answers.
+  // A cluster that answered, or nullptr after `attempts`. A member whose
+  // port was taken between free_port() and its bind (another test's
+  // connection, under ctest -j) exits at once: the cluster starts again on
+  // new ports rather than failing the test.
+  static std::unique_ptr<EtcdCluster> start(std::vector<std::string> extra = {}, int attempts = 3) {
+    for (int i = 0; i < attempts; ++i) {
+      auto cluster = std::make_unique<EtcdCluster>(extra);
+      if (cluster->ready()) return cluster;
+    }
+    return nullptr;
+  }
+
+  // Waits (polling, up to `seconds`) until every running member answers;
+  // false at once when one has exited.
   bool ready(int seconds = 30) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
     for (int i = 0; i < kMembers; ++i) {
       if (pids_[i] < 0) continue;
       while (!answers(i)) {
+        int status = 0;
+        if (waitpid(pids_[i], &status, WNOHANG) == pids_[i]) {
+          pids_[i] = -1;
+          return false;
+        }
         if (std::chrono::steady_clock::now() > deadline) return false;
         std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling a server, not synchronising threads
       }
@@ -147,12 +166,8 @@ namespace test {
 // One cluster for the tests that only need it up (each uses its own key
 // prefix); nullptr when etcd is not installed (a failure under CI=true).
 inline EtcdCluster* shared_etcd() {
-  static EtcdCluster* cluster = [] () -> EtcdCluster* {
-    if (!etcd_installed()) return nullptr;
-    static EtcdCluster c;
-    return c.ready() ? &c : nullptr;
-  }();
-  return cluster;
+  static std::unique_ptr<EtcdCluster> cluster = etcd_installed() ? EtcdCluster::start() : nullptr;
+  return cluster.get();
 }
 
 // A key prefix no other test uses.

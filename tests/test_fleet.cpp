@@ -62,6 +62,7 @@ struct Fleet {
 test::EtcdCluster* cluster_or_skip() {
   auto* c = test::shared_etcd();
   if (!c) {
+    if (test::etcd_installed()) FAIL("the etcd cluster did not answer (three starts on fresh ports; see the members' logs)");
     if (std::getenv("CI")) FAIL("etcd is not installed (scripts/install-deps installs etcd-server)");
     WARN("etcd is not installed: the fleet tests were skipped");
   }
@@ -201,8 +202,9 @@ TEST_CASE("fleet: a gate killed at any point of an etcd promotion leaves the old
 TEST_CASE("fleet: losing one member of three changes nothing, losing two is exit 3 with the LKG intact",
           "[fleet]") {
   if (!cluster_or_skip()) return;
-  test::EtcdCluster etcd;  // its own: members are stopped here
-  REQUIRE(etcd.ready());
+  auto own = test::EtcdCluster::start();  // its own: members are stopped here
+  REQUIRE(own);
+  test::EtcdCluster& etcd = *own;
   Fleet fleet(etcd.url("loss"));
   std::string out = fleet.files.tmp / "o.json";
   REQUIRE(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(1), out)).exit == 0);
@@ -414,8 +416,9 @@ TEST_CASE("fleet: a Guard fed by the stream in etcd serves each promotion, verif
 TEST_CASE("fleet: etcd with authentication: wrong or missing credentials are exit 3, the right ones gate",
           "[fleet]") {
   if (!cluster_or_skip()) return;
-  test::EtcdCluster etcd({"--auth-token-ttl", "1"});  // its own: authentication is enabled on it
-  REQUIRE(etcd.ready());
+  auto own = test::EtcdCluster::start({"--auth-token-ttl", "1"});  // its own: authentication is enabled on it
+  REQUIRE(own);
+  test::EtcdCluster& etcd = *own;
   std::string ctl = "etcdctl --endpoints " + etcd.member(0);
   REQUIRE(std::system((ctl + " user add root --new-user-password=s3cret >/dev/null").c_str()) == 0);
   REQUIRE(std::system((ctl + " role add root >/dev/null && " + ctl + " user grant-role root root >/dev/null").c_str()) == 0);
@@ -531,8 +534,9 @@ bool eventually(F done) {
 TEST_CASE("fleet: followers see each promotion in order, never a rejected one, across a restart and a compaction",
           "[fleet]") {
   if (!cluster_or_skip()) return;
-  test::EtcdCluster etcd;  // its own: it is restarted here
-  REQUIRE(etcd.ready());
+  auto own = test::EtcdCluster::start();  // its own: it is restarted here
+  REQUIRE(own);
+  test::EtcdCluster& etcd = *own;
   Fleet fleet(etcd.url("follow"));
   std::string out = fleet.files.tmp / "gate.json";
   REQUIRE(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(1), out)).exit == 0);

@@ -35,6 +35,21 @@ TEST_CASE("selectors select nodes with their JSON Pointers", "[selector]") {
   CHECK(pointers("$.missing[*]", doc).empty());
 }
 
+TEST_CASE("count_at_most bounds count from the parents' sizes", "[selector]") {
+  auto doc = test::parse(R"({"f": [{"name": "a"}, {"name": "b"}, {"x": 1}], "g": {"h": [1, 2]}})");
+  auto counts = [&](const std::string& text) {
+    auto s = Selector::compile(text);
+    REQUIRE(s);
+    Path path;
+    return std::pair<uint64_t, uint64_t>{s->count(doc.root, path), s->count_at_most(doc.root, path)};
+  };
+  CHECK(counts("$.f[*].name") == std::pair<uint64_t, uint64_t>{2, 3});  // three records, two with a name
+  CHECK(counts("$.f[*]") == std::pair<uint64_t, uint64_t>{3, 3});
+  CHECK(counts("$.g.h[0]") == std::pair<uint64_t, uint64_t>{1, 1});   // no wildcard: at most the root
+  CHECK(counts("$.f[?@.name]") == std::pair<uint64_t, uint64_t>{2, 2});  // a filter is counted
+  CHECK(counts("$.missing[*].x") == std::pair<uint64_t, uint64_t>{0, 0});
+}
+
 TEST_CASE("relative selectors and singularity", "[selector]") {
   auto s = Selector::compile("@.targets[*]");
   REQUIRE(s);
