@@ -43,6 +43,21 @@ LkgRecord lkg_record(const std::string& stream, uint64_t sequence, const std::st
           "c", "sha256:" + std::string(64, '0')};
 }
 
+// A fresh store whose stream "a" is created and locked for writing (the
+// lock is released first when this goes out of scope).
+struct Locked {
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<store::Lock> lock;
+};
+Locked created_and_locked(const Backend& backend, const std::string& dir) {
+  Locked out{backend.open(dir), nullptr};
+  REQUIRE_FALSE(out.store->create_stream({"a", "c", "sha256:x", 5, "me"}));
+  auto lock = out.store->lock("a", true);
+  REQUIRE(lock);
+  out.lock = std::move(lock.value());
+  return out;
+}
+
 JournalRecord decision(const std::string& stream, const std::string& verdict, int64_t at) {
   JournalRecord r;
   r.event = "decision";
@@ -90,10 +105,7 @@ TEST_CASE("store conformance: promotion, retention and pruning keep the LKG and 
   for (const auto& backend : backends()) {
     INFO(backend.name);
     test::TempDir tmp;
-    auto s = backend.open(tmp / "state");
-    REQUIRE_FALSE(s->create_stream({"a", "c", "sha256:x", 5, "me"}));
-    auto lock = s->lock("a", true);
-    REQUIRE(lock);
+    auto [s, lock] = created_and_locked(backend, tmp / "state");
     std::vector<std::string> bytes = {"{\"g\": 1}", "{\"g\": 2}", "{\"g\": 3}"};
     for (uint64_t i = 0; i < bytes.size(); ++i) {
       invariants::Measures m;
@@ -141,10 +153,7 @@ TEST_CASE("store conformance: a staged artifact is promoted, or collected when n
   for (const auto& backend : backends()) {
     INFO(backend.name);
     test::TempDir tmp;
-    auto s = backend.open(tmp / "state");
-    REQUIRE_FALSE(s->create_stream({"a", "c", "sha256:x", 5, "me"}));
-    auto lock = s->lock("a", true);
-    REQUIRE(lock);
+    auto [s, lock] = created_and_locked(backend, tmp / "state");
     invariants::Measures m;
     m["n"].definition = "delta count($.x)";
     std::string first = "{\"g\": 1}", second = "{\"g\": 2}", dropped = "{\"g\": 3}";
@@ -165,10 +174,7 @@ TEST_CASE("store conformance: journal, waivers and quarantine read back as writt
   for (const auto& backend : backends()) {
     INFO(backend.name);
     test::TempDir tmp;
-    auto s = backend.open(tmp / "state");
-    REQUIRE_FALSE(s->create_stream({"a", "c", "sha256:x", 5, "me"}));
-    auto lock = s->lock("a", true);
-    REQUIRE(lock);
+    auto [s, lock] = created_and_locked(backend, tmp / "state");
     for (int i = 0; i < 3; ++i) {
       auto r = decision("a", i == 1 ? "pin" : "accept", 100 + i);
       REQUIRE_FALSE(s->reserve("a", r));
@@ -205,10 +211,7 @@ TEST_CASE("store conformance: a decision is written only while the LKG is at its
   for (const auto& backend : backends()) {
     INFO(backend.name);
     test::TempDir tmp;
-    auto s = backend.open(tmp / "state");
-    REQUIRE_FALSE(s->create_stream({"a", "c", "sha256:x", 5, "me"}));
-    auto lock = s->lock("a", true);
-    REQUIRE(lock);
+    auto [s, lock] = created_and_locked(backend, tmp / "state");
     auto before = s->fence("a");
     REQUIRE(before);
     invariants::Measures none;
