@@ -167,6 +167,12 @@ TEST_CASE("store conformance: a staged artifact is promoted, or collected when n
     REQUIRE(s->prune("a"));
     CHECK_FALSE(s->artifact("a", digest::sha256(dropped), 100));
     CHECK(s->artifact("a", digest::sha256(first), 100));
+    // Staged, collected before any promotion (another gate's prune), then promoted: written again.
+    REQUIRE_FALSE(s->stage("a", dropped, m, digest::sha256(dropped)));
+    REQUIRE(s->prune("a"));
+    REQUIRE_FALSE(s->promote("a", dropped, m, lkg_record("a", 3, dropped), 2));
+    CHECK(s->artifact("a", digest::sha256(dropped), 100).value() == dropped);
+    CHECK(s->measures("a", digest::sha256(dropped)).value());
   }
 }
 

@@ -390,6 +390,16 @@ class FsStore : public Store {
       staged = staged_ == stream + "/" + record.digest;
       staged_.clear();
     }
+    // A stage() of an earlier decision that did not promote may have been
+    // pruned since by another gate: skip the write only if the files are there.
+    if (staged) {
+      auto objects = objects_dir(stream);
+      if (!objects) return objects.error();
+      std::string hex = record.digest.substr(7);
+      auto object = objects->stat(hex + ".json"), stored = objects->stat(hex + ".measures.json");
+      staged = object && S_ISREG(object->st_mode) && static_cast<uint64_t>(object->st_size) == bytes.size() &&
+               stored && S_ISREG(stored->st_mode);
+    }
     if (!staged)
       if (auto e = stage(stream, bytes, measures, record.digest)) return e;
     // 2. The retention list with the new entry: readers ignore entries past
