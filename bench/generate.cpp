@@ -4,6 +4,8 @@
 //
 // usage: invar_generate OUT_DIR
 #include <cstdio>
+#include <filesystem>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <string>
@@ -50,7 +52,12 @@ std::string dns_plan(size_t records) {
 }
 
 void write(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
+  std::ofstream out(path, std::ios::binary);
+  out << bytes;
+  if (!out.flush()) {
+    std::fprintf(stderr, "cannot write %s\n", path.c_str());
+    std::exit(1);
+  }
   std::printf("%s: %zu bytes\n", path.c_str(), bytes.size());
 }
 
@@ -62,6 +69,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string dir = argv[1];
+  std::filesystem::create_directories(dir);
   write(dir + "/features-60.json", feature_file(60));
   write(dir + "/features-10000.json", feature_file(10000));
   for (size_t n : {1000, 100000, 500000}) write(dir + "/dns-" + std::to_string(n) + ".json", dns_plan(n));

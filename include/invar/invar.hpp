@@ -182,6 +182,14 @@ class Time {
 //                                    it (no copy; 40 ms less on 80 MB). A file truncated by
 //                                    another process while it is checked then raises SIGBUS,
 //                                    which the process must handle (the CLI reports it, exit 3)
+//   stream_min_bytes  16 MiB         check_file() reads an artifact of at least this size in
+//                                    batches when the contract allows (docs/performance.md:
+//                                    every invariant judged element by element over one array
+//                                    member of the root, no baseline): memory bounded by the
+//                                    batch, not the file. Anything not proven to pass is
+//                                    judged again on the whole document, so reports are the
+//                                    same either way. 0: never
+//   stream_batch_bytes 1 MiB         the elements parsed at once in that mode
 struct Options {
   Limits limits;
   bool format_assertion = false;
@@ -192,6 +200,8 @@ struct Options {
   unsigned threads = 1;
   bool reuse_parsers = true;
   bool map_files = false;
+  uint64_t stream_min_bytes = 16ull << 20;
+  uint64_t stream_batch_bytes = 1ull << 20;
 };
 
 // Smaller artifacts are checked on the calling thread whatever Options::threads
@@ -246,6 +256,7 @@ struct Stats {
   unsigned threads = 1;    // threads evaluation could use (Options::threads, 1 under kParallelMinBytes)
   uint64_t bytes = 0;
   uint64_t values = 0;  // values in the artifact
+  uint64_t batches = 0; // check_file read it in this many batches (Options::stream_min_bytes); 0: whole
   struct Invariant {
     std::string id;
     std::string kind;

@@ -6,6 +6,7 @@
 #include "common/files.hpp"
 #include "common/text.hpp"
 #include "engine/evaluate.hpp"
+#include "engine/stream.hpp"
 #include "engine/plan.hpp"
 #include "invar/invar.hpp"
 
@@ -249,6 +250,10 @@ Report check(const Plan& plan, std::string_view bytes, const CheckContext& conte
 
 Result<Report> Contract::check_file(const std::string& path, const CheckContext& context) const {
   auto start = std::chrono::steady_clock::now();
+  if (auto streamed = engine::check_streamed(*plan_, path, context)) {
+    streamed->artifact = files::display_name(path);
+    return std::move(*streamed);
+  }
   std::optional<files::Mapping> mapped;
   Result<std::string> read = std::string();
   if (plan_->options.map_files && path != files::kStdin) {

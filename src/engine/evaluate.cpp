@@ -95,12 +95,22 @@ Report start_report(const Plan& plan) {
   return report;
 }
 
-namespace {
+invariants::EvalContext context_for(const Plan& plan, uint64_t size, int64_t now_ms, std::string_view source,
+                                    invariants::MemoryBudget& memory) {
+  invariants::EvalContext ctx;
+  ctx.now_ms = now_ms;
+  ctx.artifact_bytes = size;
+  ctx.source = source;
+  ctx.limits = &plan.options.limits;
+  ctx.budget.max_depth = plan.options.limits.max_schema_depth;
+  ctx.budget.max_steps = plan.options.limits.max_eval_steps;
+  ctx.memory = &memory;
+  return ctx;
+}
 
-// One invariant judged: its result, its violations and its time.
-void evaluate_one(const invariants::Invariant& inv, simdjson::dom::element root, uint64_t size,
-                  const invariants::EvalContext& ctx, const invariants::Measures* baseline,
-                  const invariants::Measures* candidate, InvariantResult& result, std::vector<Violation>& violations) {
+void judge(const invariants::Invariant& inv, simdjson::dom::element root, uint64_t size,
+           const invariants::EvalContext& ctx, const invariants::Measures* baseline,
+           const invariants::Measures* candidate, InvariantResult& result, std::vector<Violation>& violations) {
   if (!invariants::compares_with_baseline(inv.kind)) {
     result.violations = invariants::evaluate(inv, root, ctx, violations);
     result.outcome = result.violations ? Outcome::fail : Outcome::pass;
@@ -127,21 +137,12 @@ void evaluate_one(const invariants::Invariant& inv, simdjson::dom::element root,
   result.note = cmp.note;
 }
 
-}  // namespace
-
 void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phase phase, int64_t now_ms,
               const BaselineData* baseline, Report& report, const invariants::Measures* candidate,
               Stats* stats, const std::function<void()>& alongside, std::string_view source) {
   const unsigned threads = threads_for(plan, size);
-  invariants::EvalContext ctx;
-  ctx.now_ms = now_ms;
-  ctx.artifact_bytes = size;
-  ctx.source = source;
-  ctx.limits = &plan.options.limits;
-  ctx.budget.max_depth = plan.options.limits.max_schema_depth;
-  ctx.budget.max_steps = plan.options.limits.max_eval_steps;
   invariants::MemoryBudget memory(plan.options.limits.max_invariant_bytes);
-  ctx.memory = &memory;
+  invariants::EvalContext ctx = context_for(plan, size, now_ms, source, memory);
   invariants::KeyNamer baseline_names;
   if (baseline && baseline->artifact) {
     baseline_names = [&plan, baseline](const invariants::Invariant& inv, const std::vector<uint64_t>& hashes,
@@ -172,7 +173,7 @@ void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phas
     if (t == todo.size()) return alongside();
     size_t i = todo[t];
     auto start = std::chrono::steady_clock::now();
-    evaluate_one(plan.invariants[i], root, size, ctx, baseline ? &baseline->measures : nullptr, candidate,
+    judge(plan.invariants[i], root, size, ctx, baseline ? &baseline->measures : nullptr, candidate,
                  report.invariants[i], found[i]);
     took[i] = ms_since(start);
   };

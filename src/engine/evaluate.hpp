@@ -65,6 +65,17 @@ void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phas
               const invariants::Measures* candidate = nullptr, Stats* stats = nullptr,
               const std::function<void()>& alongside = {}, std::string_view source = {});
 
+// The context invariants are judged in (evaluate() and the streamed check).
+invariants::EvalContext context_for(const Plan& plan, uint64_t size, int64_t now_ms, std::string_view source,
+                                    invariants::MemoryBudget& memory);
+
+// One invariant judged, whatever the phase: its outcome into `result`, its
+// violations appended to `violations`. `baseline` and `candidate` as for
+// evaluate().
+void judge(const invariants::Invariant& inv, simdjson::dom::element root, uint64_t size,
+           const invariants::EvalContext& ctx, const invariants::Measures* baseline,
+           const invariants::Measures* candidate, InvariantResult& result, std::vector<Violation>& violations);
+
 // Milliseconds since `start`, and the process's peak RSS in KiB.
 double ms_since(std::chrono::steady_clock::time_point start);
 uint64_t peak_rss_kb();

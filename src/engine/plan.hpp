@@ -15,6 +15,10 @@
 
 namespace invar {
 
+namespace engine {
+struct StreamLayout;
+}
+
 class Plan {
  public:
   std::string name;
@@ -33,9 +37,14 @@ class Plan {
     return digest_;
   }
 
+  // How check_file may read large artifacts in batches (engine/stream.hpp);
+  // null when the invariants need the whole document. Computed on first use.
+  const engine::StreamLayout* stream_layout() const;
+
  private:
-  mutable std::once_flag digest_once_;
+  mutable std::once_flag digest_once_, layout_once_;
   mutable std::string digest_;
+  mutable std::shared_ptr<const engine::StreamLayout> layout_;
 };
 
 // A baseline for the delta family (the public Baseline's state, a gate's

@@ -11,6 +11,7 @@
 #include "common/dom.hpp"
 #include "common/memory.hpp"
 #include "common/text.hpp"
+#include "invariants/identity.hpp"
 #include "invariants/invariant.hpp"
 #include "invariants/sink.hpp"
 #include "regex/backtracking.hpp"
@@ -309,71 +310,22 @@ std::string too_many(const Invariant& inv, const EvalContext& ctx, const char* w
          " nodes; " + what;
 }
 
-// A value's identity hashed (strings by content, others by minified JSON):
-// equal identities hash equal; distinct ones collide with odds of 2^-64.
-uint64_t identity_hash(const std::vector<selector::Selector>& key, element e) {
-  if (!key.empty()) return std::hash<std::string>{}(key_identity(key, e)) * 0x9E3779B97F4A7C15ull + 3;
+}  // namespace
+
+uint64_t identity_hash(const std::vector<selector::Selector>& key, element e, bool* complete) {
+  if (!key.empty()) return std::hash<std::string>{}(key_identity(key, e, complete)) * 0x9E3779B97F4A7C15ull + 3;
+  if (complete) *complete = true;
   if (e.type() == element_type::STRING) return std::hash<std::string_view>{}(sj::string_of(e)) * 0x9E3779B97F4A7C15ull + 1;
   std::string text = simdjson::minify(e);
   return std::hash<std::string_view>{}(text) * 0x9E3779B97F4A7C15ull + 2;
 }
 
+namespace {
+
 std::string budget_spent(const EvalContext& ctx, const char* what) {
   return std::string("the check's memory for invariant state (max_invariant_bytes ") +
          std::to_string(ctx.limits->max_invariant_bytes) + ") is spent; " + what;
 }
-
-// A set of 64-bit identity hashes: open addressing with linear probing,
-// kept at most half full (so at most 16 bytes a value, 8 a slot). One pass,
-// no sort: a repeated hash is noticed when it is inserted.
-class HashSet {
- public:
-  // Room for `expected` values at most 3/4 full.
-  explicit HashSet(size_t expected) { allocate(slots_for(expected)); }
-  static size_t slots_for(size_t expected) { return std::max<size_t>(1024, std::bit_ceil(expected / 3 * 4 + 4)); }
-  // False when `h` was there already.
-  bool insert(uint64_t h) {
-    h = h ? h : 1;  // 0 marks an empty slot
-    for (size_t i = index(h);; i = (i + 1) & mask_) {
-      if (slots_[i] == h) return false;
-      if (slots_[i] == 0) {
-        slots_[i] = h;
-        ++size_;
-        return true;
-      }
-    }
-  }
-  // Starts fetching the slot `h` will probe (insert it a few values later:
-  // the set is larger than the caches, and a miss costs far more than a hash).
-  void prefetch(uint64_t h) const { __builtin_prefetch(&slots_[index(h ? h : 1)]); }
-  bool full(size_t more) const { return 4 * (size_ + more) > 3 * capacity_; }
-  size_t grown_bytes() const { return capacity_ * 2 * sizeof(uint64_t); }
-  void grow() {
-    auto old = std::move(pages_);
-    const uint64_t* old_slots = slots_;
-    size_t old_capacity = capacity_;
-    allocate(capacity_ * 2);
-    for (size_t i = 0; i < old_capacity; ++i)
-      if (old_slots[i]) insert(old_slots[i]);
-  }
-
- private:
-  // Zeroed by the kernel: with few distinct values few pages are ever touched.
-  void allocate(size_t capacity) {
-    pages_ = std::make_unique<memory::ZeroedPages>(capacity * sizeof(uint64_t));
-    slots_ = static_cast<uint64_t*>(pages_->data());
-    capacity_ = capacity;
-    mask_ = capacity - 1;
-    shift_ = 64 - std::countr_zero(capacity);
-    size_ = 0;
-  }
-  size_t index(uint64_t h) const { return static_cast<size_t>((h * 0x9E3779B97F4A7C15ull) >> shift_); }
-
-  std::unique_ptr<memory::ZeroedPages> pages_;
-  uint64_t* slots_ = nullptr;
-  size_t capacity_ = 0, mask_ = 0, size_ = 0;
-  int shift_ = 64;  // the top bits of a Fibonacci hash index the slots
-};
 
 // unique: the selected values' identity hashes in a HashSet (charged to the
 // check's memory budget as it grows); values whose hash repeats are walked

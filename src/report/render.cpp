@@ -129,11 +129,15 @@ std::string render_human(const Report& report, const RenderOptions& options) {
 std::string render_stats(const Report& report) {
   if (!report.stats) return "";
   const Stats& s = *report.stats;
-  std::string out = fmt::format(
-      "stats: {} bytes, read {:.2f} ms, parse {:.2f} ms ({} values), evaluate {:.2f} ms on {} thread{} "
-      "(strict-reading scan {:.2f} ms), peak RSS {} MiB\n",
-      s.bytes, s.read_ms, s.parse_ms, s.values, s.evaluate_ms, s.threads, s.threads == 1 ? "" : "s", s.scan_ms,
-      s.peak_rss_kb / 1024);
+  std::string out =
+      s.batches ? fmt::format("stats: {} bytes in {} batches, parsed in {:.2f} ms ({} values), all in {:.2f} ms on {} "
+                              "thread{}, peak RSS {} MiB\n",
+                              s.bytes, s.batches, s.parse_ms, s.values, s.evaluate_ms, s.threads,
+                              s.threads == 1 ? "" : "s", s.peak_rss_kb / 1024)
+                : fmt::format("stats: {} bytes, read {:.2f} ms, parse {:.2f} ms ({} values), evaluate {:.2f} ms on {} "
+                              "thread{} (strict-reading scan {:.2f} ms), peak RSS {} MiB\n",
+                              s.bytes, s.read_ms, s.parse_ms, s.values, s.evaluate_ms, s.threads,
+                              s.threads == 1 ? "" : "s", s.scan_ms, s.peak_rss_kb / 1024);
   for (const auto& i : s.invariants) out += fmt::format("  {:<32} {:<12} {:9.3f} ms\n", i.id, i.kind, i.ms);
   return out;
 }

@@ -607,7 +607,7 @@ class Compiler {
 
 }  // namespace
 
-Validator::Validator() : registry_(std::make_unique<Registry>()) {}
+Validator::Validator() : registry_(std::make_shared<Registry>()) {}
 Validator::~Validator() = default;
 Validator::Validator(Validator&&) noexcept = default;
 
@@ -619,6 +619,63 @@ Result<std::shared_ptr<const Validator>> Validator::compile(const json& document
   v->root_ = compiler.run(document, uri);
   if (compiler.error_) return *compiler.error_;
   return std::shared_ptr<const Validator>(std::move(v));
+}
+
+namespace {
+
+// Root keywords that cannot see a member's value (besides through
+// "properties"): what items_of_member allows at the root.
+bool blind_to_member_values(std::string_view keyword) {
+  static constexpr std::string_view kAllowed[] = {
+      "$schema", "$id", "id", "$defs", "definitions", "$comment", "$anchor", "title", "description", "default",
+      "examples", "deprecated", "readOnly", "writeOnly", "type", "required", "properties", "additionalProperties",
+      "minProperties", "maxProperties", "propertyNames", "dependentRequired"};
+  return keyword.rfind("x-", 0) == 0 || std::find(std::begin(kAllowed), std::end(kAllowed), keyword) != std::end(kAllowed);
+}
+
+}  // namespace
+
+std::shared_ptr<const Validator> Validator::items_of_member(std::string_view name) const {
+  if (!root_ || start_depth_ != 0 || registry_->documents.empty() || !registry_->dynamic_anchors.empty()) return nullptr;
+  const json& doc = registry_->documents.front();
+  if (!doc.is_object() || root_->ref_only) return nullptr;
+  for (const auto& [keyword, value] : doc.items())
+    if (!blind_to_member_values(keyword)) return nullptr;
+  auto properties = doc.find("properties");
+  if (properties == doc.end() || !properties->is_object()) return nullptr;
+  auto member = properties->find(std::string(name));
+  if (member == properties->end() || !member->is_object()) return nullptr;
+  static constexpr std::string_view kMemberAllowed[] = {"type", "items", "title", "description", "$comment",
+                                                        "default", "examples", "deprecated", "readOnly", "writeOnly"};
+  for (const auto& [keyword, value] : member->items())
+    if (keyword.rfind("x-", 0) != 0 &&
+        std::find(std::begin(kMemberAllowed), std::end(kMemberAllowed), keyword) == std::end(kMemberAllowed))
+      return nullptr;
+  auto items = member->find("items");
+  if (items == member->end() || !(items->is_object() || items->is_boolean())) return nullptr;  // not a tuple
+  std::string location = root_->location;
+  for (std::string_view token : {std::string_view("properties"), name, std::string_view("items")})
+    text::append_pointer_token(location, token);
+  const Node* node = nullptr;
+  for (const Node& n : registry_->nodes)
+    if (n.location == location && n.resource == root_->resource) node = &n;
+  if (!node) return nullptr;
+  std::shared_ptr<Validator> v(new Validator());
+  v->registry_ = registry_;
+  v->root_ = node;
+  v->start_depth_ = 2;  // the root, then properties/<name>, entered before items
+  return v;
+}
+
+std::vector<std::string> Validator::splittable_members() const {
+  std::vector<std::string> names;
+  if (registry_->documents.empty()) return names;
+  const json& doc = registry_->documents.front();
+  auto properties = doc.is_object() ? doc.find("properties") : doc.end();
+  if (properties == doc.end() || !properties->is_object()) return names;
+  for (const auto& [name, ignored] : properties->items())
+    if (items_of_member(name)) names.push_back(name);
+  return names;
 }
 
 }  // namespace invar::schema

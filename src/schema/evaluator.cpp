@@ -647,29 +647,46 @@ bool Evaluator::branches(const Node& n, const Value& v, Evaluated* mine) {
   return ok;
 }
 
-Outcome run(const Registry& registry, const Node* root, element instance, const selector::Path& base,
-            std::vector<Issue>* issues, size_t max_issues, const Budget& budget) {
+Outcome run(const Registry& registry, const Node* root, uint32_t start_depth, element instance,
+            const selector::Path& base, std::vector<Issue>* issues, size_t max_issues, const Budget& budget) {
   Context c{registry, budget.max_steps, budget.max_depth, 0, 0, {}, nullptr, 0, {}, !registry.dynamic_anchors.empty(), {},
             issues ? nullptr : budget.pool, std::max<uint64_t>(2, budget.split_min_items)};
   c.issues = issues;
   c.max_issues = max_issues;
   c.path = base;
+  c.depth = start_depth;
   Evaluator evaluator(c);
   Outcome out;
   out.valid = evaluator.eval(*root, Value{instance}, nullptr);
   out.limit = c.limit;
+  out.steps = c.steps;
   return out;
 }
 
 }  // namespace
 
 Outcome Validator::validate(element instance, const Budget& budget) const {
-  return run(*registry_, root_, instance, {}, nullptr, 0, budget);
+  return run(*registry_, root_, start_depth_, instance, {}, nullptr, 0, budget);
+}
+
+Outcome Validator::validate_items(simdjson::dom::array array, const Budget& budget) const {
+  Context c{*registry_, budget.max_steps, budget.max_depth, 0, start_depth_, {}, nullptr, 0, {},
+            !registry_->dynamic_anchors.empty(), {}, nullptr, 2};
+  Evaluator evaluator(c);
+  Outcome out;
+  for (element e : array)
+    if (!evaluator.eval(*root_, Value{e}, nullptr)) {
+      out.valid = false;
+      break;
+    }
+  out.limit = c.limit;
+  out.steps = c.steps;
+  return out;
 }
 
 Outcome Validator::explain(element instance, const selector::Path& base, std::vector<Issue>& issues,
                            size_t max_issues, const Budget& budget) const {
-  return run(*registry_, root_, instance, base, &issues, max_issues, budget);
+  return run(*registry_, root_, start_depth_, instance, base, &issues, max_issues, budget);
 }
 
 }  // namespace invar::schema

@@ -67,6 +67,7 @@ struct Budget {
 struct Outcome {
   bool valid = true;
   std::string limit;  // set when a budget ran out: the limit's name and value
+  uint64_t steps = 0; // evaluation steps taken (charged to Budget::max_steps)
 };
 
 struct Node;
@@ -86,15 +87,31 @@ class Validator {
   // Fast path: true when valid. Thread-safe.
   Outcome validate(simdjson::dom::element instance, const Budget& budget = {}) const;
 
+  // validate() of each element of `array`, in order, as one evaluation:
+  // stops at the first invalid one; steps add up. Thread-safe.
+  Outcome validate_items(simdjson::dom::array array, const Budget& budget = {}) const;
+
   // Diagnostics path: appends issues (at most `max_issues`); `base` is the
   // instance's location in the artifact. Thread-safe.
   Outcome explain(simdjson::dom::element instance, const selector::Path& base,
                   std::vector<Issue>& issues, size_t max_issues, const Budget& budget = {}) const;
 
+  // For reading an object's array member in batches (engine/stream.cpp): when
+  // the root schema sees the value of member `name` only through
+  // properties/<name> = {"type": ..., "items": S} (no applicator, const, enum,
+  // pattern or unevaluated keyword at the root, no dynamic reference in the
+  // schema), the validator of S, evaluated at the depth it has under the root;
+  // then the root validated against the object with an empty array for `name`,
+  // plus S against each item, decides exactly what the root decides. Else null.
+  std::shared_ptr<const Validator> items_of_member(std::string_view name) const;
+  // The members items_of_member() splits, in the schema's order.
+  std::vector<std::string> splittable_members() const;
+
  private:
   Validator();
-  std::unique_ptr<Registry> registry_;
+  std::shared_ptr<Registry> registry_;  // shared with items_of_member's validators
   const Node* root_ = nullptr;
+  uint32_t start_depth_ = 0;  // the depth root_ has under the schema's root
 };
 
 }  // namespace invar::schema

@@ -82,6 +82,23 @@ class Selector {
     return n;
   }
 
+  // For reading an array member of the root in batches (engine/stream.cpp).
+  // The member the first segment names ("records" for $.records[*].name), or
+  // empty when the first segment is not a name (or there is none).
+  std::string_view first_name() const {
+    return !segments_.empty() && segments_[0].kind == Kind::name ? std::string_view(segments_[0].name) : std::string_view();
+  }
+  // The number of segments.
+  size_t depth() const { return segments_.size(); }
+  // True when segment `at` is a wildcard or a filter: it selects elements one
+  // by one, each on its own merits.
+  bool selects_each_at(size_t at) const {
+    return at < segments_.size() && (segments_[at].kind == Kind::wildcard || segments_[at].kind == Kind::filter);
+  }
+  // True when a filter may look at "$" (any "$" past the first character:
+  // a string literal holding one counts too).
+  bool may_use_root() const { return text_.find('$', relative_ ? 0 : 1) != std::string::npos; }
+
   // At least count(), cheaply: trailing name and index segments select at
   // most one node per parent, so the count of the selector without them
   // bounds it ($.records[*].name: the size of $.records).
