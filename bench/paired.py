@@ -9,7 +9,9 @@ of the same round, median peak RSS and median minor page faults (wait4).
 Defaults: build/release/invar, build/bench/bench/baseline_simdjson, and
 Sourcemeta's native binary from bench/peers/node_modules (bench/run installs
 it). The contracts are the bundled DNS contract, the same plus `unique` on
-each record's name (written to a temporary file), and the schema alone."""
+each record's name (written to a temporary file), and the schema alone. The
+"whole" rows turn the batched reading off (--stream-from 0): the same check
+on the whole document, for the memory and time the batches save or cost."""
 import json, os, statistics, subprocess, sys, tempfile, time
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,6 +38,9 @@ commands = {
     "invar contract -t1": [invar, "check", "--quiet", "--threads", "1", "--now", now, "--contract", contract, plan],
     "invar +unique": [invar, "check", "--quiet", "--now", now, "--contract", unique.name, plan],
     "invar +unique -t1": [invar, "check", "--quiet", "--threads", "1", "--now", now, "--contract", unique.name, plan],
+    "invar +unique whole": [invar, "check", "--quiet", "--stream-from", "0", "--now", now, "--contract", unique.name, plan],
+    "invar +unique whole -t1": [invar, "check", "--quiet", "--stream-from", "0", "--threads", "1", "--now", now,
+                                "--contract", unique.name, plan],
     "invar schema": [invar, "check", "--quiet", "--schema", schema, plan],
     "sourcemeta --fast": [sourcemeta, "validate", "--fast", schema, plan],
 }
@@ -59,11 +64,17 @@ base = results["simdjson parse"]
 for name, runs in results.items():
     walls = [r[0] for r in runs]
     ratios = [r[0] / b[0] for r, b in zip(runs, base)]
-    print("%-20s wall median %.3f s (%.3f-%.3f)  x bare parse %.2f  peak RSS %.0f MB  minor faults %d" %
+    print("%-24s wall median %.3f s (%.3f-%.3f)  x bare parse %.2f  peak RSS %.0f MB  minor faults %d" %
           (name, statistics.median(walls), min(walls), max(walls), statistics.median(ratios),
            statistics.median(r[1] for r in runs), statistics.median(r[2] for r in runs)))
+# Batches against the whole document, pair by pair.
+for batched, whole in (("invar +unique", "invar +unique whole"), ("invar +unique -t1", "invar +unique whole -t1")):
+    ratios = [a[0] / b[0] for a, b in zip(results[batched], results[whole])]
+    rss = [a[1] / b[1] for a, b in zip(results[batched], results[whole])]
+    print("%-24s x whole document: wall %.2f (%.2f-%.2f), peak RSS %.2f" %
+          (batched, statistics.median(ratios), min(ratios), max(ratios), statistics.median(rss)))
 # What `unique` adds, pair by pair (the same round's run without it).
 for with_unique, without in (("invar +unique", "invar contract"), ("invar +unique -t1", "invar contract -t1")):
     added = [(a[0] - b[0]) * 1000 for a, b in zip(results[with_unique], results[without])]
-    print("%-20s adds %.0f ms (median of the pairs; %.0f to %.0f)" %
+    print("%-24s adds %.0f ms (median of the pairs; %.0f to %.0f)" %
           (with_unique, statistics.median(added), min(added), max(added)))

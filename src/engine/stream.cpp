@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "artifact/split.hpp"
@@ -116,7 +117,7 @@ struct Worker {
       : plan(plan), judges(plan.invariants.size()), took(plan.invariants.size()), pool(std::move(pool)) {
     for (size_t i = 0; i < plan.invariants.size(); ++i)
       if (layout.roles[i] == invariants::StreamRole::member)
-        judges[i] = invariants::streamed(plan.invariants[i], ctx, layout.items[i], layout.member, workers);
+        judges[i] = invariants::streamed(plan.invariants[i], ctx, layout.splits[i], layout.member, workers);
   }
 
   // One batch parsed strictly and judged; false when not proven to pass.
@@ -208,13 +209,13 @@ std::shared_ptr<const StreamLayout> layout_of(const Plan& plan) {
   auto layout = std::make_shared<StreamLayout>();
   layout->member = best->first;
   for (const auto& inv : plan.invariants) {
-    std::shared_ptr<const schema::Validator> items;
+    std::optional<schema::Validator::MemberSplit> split;
     if (inv.kind == invariants::Kind::schema && inv.schema && inv.target.depth() == 0 && !inv.target.relative())
-      items = inv.schema->items_of_member(layout->member);
-    auto role = invariants::stream_role(inv, layout->member, items != nullptr);
+      split = inv.schema->split_member(layout->member);
+    auto role = invariants::stream_role(inv, layout->member, split.has_value());
     if (role == invariants::StreamRole::none) return nullptr;
     layout->roles.push_back(role);
-    layout->items.push_back(std::move(items));
+    layout->splits.push_back(std::move(split));
   }
   return layout;
 }
@@ -246,7 +247,13 @@ std::optional<Report> check_streamed(const Plan& plan, const std::string& path, 
   std::vector<std::thread> running;
   if (threads > 1) {
     queue.emplace(2 * threads);
-    for (auto& worker : workers) running.emplace_back([&queue, &worker] { worker.drain(*queue); });
+    try {
+      for (auto& worker : workers) running.emplace_back([&queue, &worker] { worker.drain(*queue); });
+    } catch (const std::system_error&) {  // no thread to be had: the whole document, as before
+      queue->stop();
+      for (auto& t : running) t.join();
+      return std::nullopt;
+    }
   }
   auto batch = [&](std::string_view bytes) { return queue ? queue->push(bytes) : workers[0].judge(bytes); };
   const bool split = read_split(fd.get(), plan.read_limits.max_bytes, splitter, batch);

@@ -25,7 +25,7 @@ namespace invar::engine {
 struct StreamLayout {
   std::string member;  // the root's array member read in batches
   std::vector<invariants::StreamRole> roles;                      // per invariant: skeleton or member
-  std::vector<std::shared_ptr<const schema::Validator>> items;    // per invariant: a schema on "$", split
+  std::vector<std::optional<schema::Validator::MemberSplit>> splits;  // per invariant: a schema on "$", split
 };
 
 // The layout for `plan`: the member most of its selectors go through, when

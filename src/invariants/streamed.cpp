@@ -241,24 +241,30 @@ class Refs : public Streamed {
   static constexpr uint64_t kWholeEntryBytes = 64;  // RefsIndex::kEntryBytes
 };
 
-// A schema on "$" split in two: each element against the items schema (at
-// the depth it has under the root), then the skeleton against the root; the
+// A schema on "$" split: each element against the items schema (at the
+// depth it has under the root), the element count against the member's
+// minItems/maxItems, then the skeleton against the root less those; the
 // steps of all count against max_eval_steps as one evaluation's would.
 class SplitSchema : public Streamed {
  public:
-  SplitSchema(const Invariant& inv, const EvalContext& ctx, std::shared_ptr<const schema::Validator> items,
-              std::string_view member)
-      : inv_(inv), ctx_(ctx), items_(std::move(items)), member_(member) {}
+  SplitSchema(const EvalContext& ctx, schema::Validator::MemberSplit split, std::string_view member)
+      : ctx_(ctx), split_(std::move(split)), member_(member) {}
   bool batch(element root, uint64_t) override {
     simdjson::dom::array array;
     if (root.at_key(member_).get(array)) return false;
-    return judged(items_->validate_items(array, budget()));
+    elements_ += array.size();
+    return judged(split_.items->validate_items(array, budget()));
   }
   bool merge(Streamed& other) override {
-    steps_ += static_cast<SplitSchema&>(other).steps_;
+    auto& o = static_cast<SplitSchema&>(other);
+    steps_ += o.steps_;
+    elements_ += o.elements_;
     return steps_ <= ctx_.budget.max_steps;
   }
-  bool finish(element skeleton) override { return judged(inv_.schema->validate(skeleton, budget())); }
+  bool finish(element skeleton) override {
+    if (elements_ < split_.min_items || (split_.max_items && elements_ > *split_.max_items)) return false;
+    return judged(split_.root->validate(skeleton, budget()));
+  }
 
  private:
   schema::Budget budget() const {
@@ -272,11 +278,10 @@ class SplitSchema : public Streamed {
     return outcome.valid && outcome.limit.empty() && steps_ <= ctx_.budget.max_steps;
   }
 
-  const Invariant& inv_;
   const EvalContext& ctx_;
-  std::shared_ptr<const schema::Validator> items_;
+  schema::Validator::MemberSplit split_;
   std::string_view member_;
-  uint64_t steps_ = 0;
+  uint64_t steps_ = 0, elements_ = 0;
 };
 
 }  // namespace
@@ -309,12 +314,12 @@ StreamRole stream_role(const Invariant& inv, std::string_view member, bool schem
 }
 
 std::unique_ptr<Streamed> streamed(const Invariant& inv, const EvalContext& ctx,
-                                   std::shared_ptr<const schema::Validator> items, std::string_view member,
+                                   const std::optional<schema::Validator::MemberSplit>& split, std::string_view member,
                                    unsigned workers) {
   if (inv.each) return std::make_unique<PerBatch>(inv, ctx);
   switch (inv.kind) {
     case Kind::schema:
-      if (items) return std::make_unique<SplitSchema>(inv, ctx, std::move(items), member);
+      if (split) return std::make_unique<SplitSchema>(ctx, *split, member);
       return std::make_unique<PerBatch>(inv, ctx);
     case Kind::count: return std::make_unique<Count>(inv);
     case Kind::unique: return std::make_unique<Unique>(inv, ctx, std::max(workers, 1u));

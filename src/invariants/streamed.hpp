@@ -28,7 +28,7 @@ enum class StreamRole {
 
 // `inv`'s role when `member` is read in batches and there is no baseline.
 // `schema_splits`: for a schema on "$", whether the schema's root splits into a part
-// for the skeleton and one for each element (Validator::items_of_member).
+// for the skeleton and one for each element (Validator::split_member).
 StreamRole stream_role(const Invariant& inv, std::string_view member, bool schema_splits);
 
 class Streamed {
@@ -47,12 +47,12 @@ class Streamed {
 // at least what the whole-document judge would, so that a check the whole
 // document would refuse for its budget is never accepted here.
 //
-// The batch-by-batch judge of an invariant whose role is `member`. `items`:
-// the validator of one element, for a schema on "$". `workers`: how many
+// The batch-by-batch judge of an invariant whose role is `member`. `split`:
+// for a schema on "$", its parts. `workers`: how many
 // judges of this invariant share the batches (state is sized for a share).
 // `ctx` (and what it points to) must outlive the result.
 std::unique_ptr<Streamed> streamed(const Invariant& inv, const EvalContext& ctx,
-                                   std::shared_ptr<const schema::Validator> items, std::string_view member,
+                                   const std::optional<schema::Validator::MemberSplit>& split, std::string_view member,
                                    unsigned workers = 1);
 
 }  // namespace invar::invariants

@@ -618,6 +618,8 @@ Result<std::shared_ptr<const Validator>> Validator::compile(const json& document
   Compiler compiler(*v->registry_, options);
   v->root_ = compiler.run(document, uri);
   if (compiler.error_) return *compiler.error_;
+  v->uri_ = uri;
+  v->options_ = std::make_shared<const CompileOptions>(options);
   return std::shared_ptr<const Validator>(std::move(v));
 }
 
@@ -635,36 +637,64 @@ bool blind_to_member_values(std::string_view keyword) {
 
 }  // namespace
 
-std::shared_ptr<const Validator> Validator::items_of_member(std::string_view name) const {
-  if (!root_ || start_depth_ != 0 || registry_->documents.empty() || !registry_->dynamic_anchors.empty()) return nullptr;
+std::optional<Validator::MemberSplit> Validator::split_member(std::string_view name) const {
+  if (!root_ || start_depth_ != 0 || !options_ || registry_->documents.empty() || !registry_->dynamic_anchors.empty())
+    return std::nullopt;
   const json& doc = registry_->documents.front();
-  if (!doc.is_object() || root_->ref_only) return nullptr;
+  if (!doc.is_object() || root_->ref_only) return std::nullopt;
   for (const auto& [keyword, value] : doc.items())
-    if (!blind_to_member_values(keyword)) return nullptr;
+    if (!blind_to_member_values(keyword)) return std::nullopt;
   auto properties = doc.find("properties");
-  if (properties == doc.end() || !properties->is_object()) return nullptr;
+  if (properties == doc.end() || !properties->is_object()) return std::nullopt;
   auto member = properties->find(std::string(name));
-  if (member == properties->end() || !member->is_object()) return nullptr;
-  static constexpr std::string_view kMemberAllowed[] = {"type", "items", "title", "description", "$comment",
-                                                        "default", "examples", "deprecated", "readOnly", "writeOnly"};
+  if (member == properties->end() || !member->is_object()) return std::nullopt;
+  static constexpr std::string_view kMemberAllowed[] = {"type",     "items",      "minItems", "maxItems",
+                                                        "title",    "description", "$comment", "default",
+                                                        "examples", "deprecated", "readOnly", "writeOnly"};
   for (const auto& [keyword, value] : member->items())
     if (keyword.rfind("x-", 0) != 0 &&
         std::find(std::begin(kMemberAllowed), std::end(kMemberAllowed), keyword) == std::end(kMemberAllowed))
-      return nullptr;
+      return std::nullopt;
   auto items = member->find("items");
-  if (items == member->end() || !(items->is_object() || items->is_boolean())) return nullptr;  // not a tuple
+  if (items == member->end() || !(items->is_object() || items->is_boolean())) return std::nullopt;  // not a tuple
+  MemberSplit split;
+  auto bound = [&](const char* keyword, uint64_t& out) {
+    auto it = member->find(keyword);
+    if (it == member->end()) return true;
+    if (!it->is_number() || (it->is_number_float() && it->get<double>() != std::floor(it->get<double>())) ||
+        it->get<double>() < 0 || it->get<double>() > 1e18)
+      return false;
+    out = static_cast<uint64_t>(it->get<double>());
+    return true;
+  };
+  uint64_t max = 0;
+  if (!bound("minItems", split.min_items) || !bound("maxItems", max)) return std::nullopt;
+  if (member->contains("maxItems")) split.max_items = max;
+  // The items node, compiled with the root (same registry): found by its location.
   std::string location = root_->location;
   for (std::string_view token : {std::string_view("properties"), name, std::string_view("items")})
     text::append_pointer_token(location, token);
   const Node* node = nullptr;
   for (const Node& n : registry_->nodes)
     if (n.location == location && n.resource == root_->resource) node = &n;
-  if (!node) return nullptr;
-  std::shared_ptr<Validator> v(new Validator());
-  v->registry_ = registry_;
-  v->root_ = node;
-  v->start_depth_ = 2;  // the root, then properties/<name>, entered before items
-  return v;
+  if (!node) return std::nullopt;
+  std::shared_ptr<Validator> element(new Validator());
+  element->registry_ = registry_;
+  element->root_ = node;
+  element->start_depth_ = 2;  // the root, then properties/<name>, entered before items
+  split.items = std::move(element);
+  if (!member->contains("minItems") && !member->contains("maxItems")) {
+    split.root = shared_from_this();
+    return split;
+  }
+  // The root less the bounds the element count is checked against instead.
+  json without = doc;
+  without["properties"][std::string(name)].erase("minItems");
+  without["properties"][std::string(name)].erase("maxItems");
+  auto root = compile(without, uri_, *options_);
+  if (!root) return std::nullopt;
+  split.root = std::move(root.value());
+  return split;
 }
 
 std::vector<std::string> Validator::splittable_members() const {
@@ -674,7 +704,7 @@ std::vector<std::string> Validator::splittable_members() const {
   auto properties = doc.is_object() ? doc.find("properties") : doc.end();
   if (properties == doc.end() || !properties->is_object()) return names;
   for (const auto& [name, ignored] : properties->items())
-    if (items_of_member(name)) names.push_back(name);
+    if (split_member(name)) names.push_back(name);
   return names;
 }
 

@@ -73,7 +73,7 @@ struct Outcome {
 struct Node;
 class Registry;
 
-class Validator {
+class Validator : public std::enable_shared_from_this<Validator> {
  public:
   ~Validator();
   Validator(Validator&&) noexcept;
@@ -96,22 +96,31 @@ class Validator {
   Outcome explain(simdjson::dom::element instance, const selector::Path& base,
                   std::vector<Issue>& issues, size_t max_issues, const Budget& budget = {}) const;
 
-  // For reading an object's array member in batches (engine/stream.cpp): when
-  // the root schema sees the value of member `name` only through
-  // properties/<name> = {"type": ..., "items": S} (no applicator, const, enum,
-  // pattern or unevaluated keyword at the root, no dynamic reference in the
-  // schema), the validator of S, evaluated at the depth it has under the root;
-  // then the root validated against the object with an empty array for `name`,
-  // plus S against each item, decides exactly what the root decides. Else null.
-  std::shared_ptr<const Validator> items_of_member(std::string_view name) const;
-  // The members items_of_member() splits, in the schema's order.
+  // For reading an object's array member in batches (engine/stream.cpp).
+  // When the root schema sees the value of member `name` only through
+  // properties/<name> = {"type": ..., "items": S, "minItems": .., "maxItems": ..}
+  // (no applicator, const, enum, pattern or unevaluated keyword at the root,
+  // no dynamic reference in the schema), the split: then `root` against the
+  // object with an empty array for `name`, the element count against the
+  // bounds, and `items` against each element decide exactly what this schema
+  // decides. Else nullopt.
+  struct MemberSplit {
+    std::shared_ptr<const Validator> root;   // this schema, less the member's minItems/maxItems
+    std::shared_ptr<const Validator> items;  // S, evaluated at the depth it has under the root
+    uint64_t min_items = 0;
+    std::optional<uint64_t> max_items;
+  };
+  std::optional<MemberSplit> split_member(std::string_view name) const;
+  // The members split_member() splits, in the schema's order.
   std::vector<std::string> splittable_members() const;
 
  private:
   Validator();
-  std::shared_ptr<Registry> registry_;  // shared with items_of_member's validators
+  std::shared_ptr<Registry> registry_;  // shared with split_member's items validator
   const Node* root_ = nullptr;
   uint32_t start_depth_ = 0;  // the depth root_ has under the schema's root
+  std::string uri_;           // what compile() was given, for split_member's root
+  std::shared_ptr<const CompileOptions> options_;
 };
 
 }  // namespace invar::schema
