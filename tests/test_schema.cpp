@@ -281,3 +281,36 @@ TEST_CASE("metaschema_of validates a schema file against its dialect's metaschem
   REQUIRE_FALSE(refused);
   CHECK(refused.error().message == "unknown JSON Schema dialect \"draft-05\" (supported: draft-04, draft-06, draft-07, 2019-09, 2020-12)");
 }
+
+TEST_CASE("split_member: only a root that sees the member through type, items and bounds splits", "[schema]") {
+  auto split = [](const std::string& schema) { return compile(schema)->split_member("records"); };
+  auto s = split(R"({"type": "object", "required": ["records"], "additionalProperties": false,
+      "properties": {"records": {"type": "array", "minItems": 2, "maxItems": 5, "items": {"$ref": "#/$defs/r"}},
+                     "n": {"type": "integer"}},
+      "$defs": {"r": {"type": "object", "required": ["id"]}}})");
+  REQUIRE(s);
+  CHECK(s->min_items == 2);
+  CHECK(s->max_items == std::optional<uint64_t>(5));
+  // The items validator judges one element; the root, the object with the member emptied.
+  auto element = test::parse(R"({"id": 1})");
+  auto no_id = test::parse(R"({"name": 1})");
+  CHECK(s->items->validate(element.root).valid);
+  CHECK_FALSE(s->items->validate(no_id.root).valid);
+  auto skeleton = test::parse(R"({"records": [], "n": 3})");
+  CHECK(s->root->validate(skeleton.root).valid);  // minItems is the count's to check, not the skeleton's
+  CHECK_FALSE(compile(R"({"properties": {"records": {"minItems": 2, "items": true}}})")->validate(skeleton.root).valid);
+
+  CHECK(split(R"({"properties": {"records": {"items": {"type": "object"}}}})"));
+  CHECK_FALSE(split(R"({"properties": {"other": {"items": true}}})"));
+  CHECK_FALSE(split(R"({"properties": {"records": {"type": "array"}}})"));                        // no items
+  CHECK_FALSE(split(R"({"properties": {"records": {"items": true, "uniqueItems": true}}})"));    // looks across
+  CHECK_FALSE(split(R"({"properties": {"records": {"items": true, "contains": {}}}})"));
+  CHECK_FALSE(split(R"({"properties": {"records": {"items": true}}, "allOf": [{}]})"));          // an applicator
+  CHECK_FALSE(split(R"({"properties": {"records": {"items": true}}, "const": {}})"));
+  CHECK_FALSE(split(R"({"properties": {"records": {"items": true}}, "unevaluatedProperties": false})"));
+  CHECK_FALSE(split(R"({"properties": {"records": {"items": true}}, "patternProperties": {"^r": {}}})"));
+  CHECK_FALSE(split(R"({"$schema": "http://json-schema.org/draft-07/schema#",
+                        "properties": {"records": {"items": [{"type": "string"}]}}})"));           // a tuple
+  CHECK_FALSE(split(R"({"properties": {"records": {"items": {"$dynamicRef": "#meta"}}},
+                        "$dynamicAnchor": "meta"})"));
+}
