@@ -22,6 +22,10 @@ namespace invar::invariants {
 uint64_t identity_hash(const std::vector<selector::Selector>& key, simdjson::dom::element e,
                        bool* complete = nullptr);
 
+// What unique takes from the check's memory budget with its set, for the
+// state of values that repeat.
+inline constexpr uint64_t kRepeatReserveBytes = 64 << 10;
+
 // A set of 64-bit identity hashes: open addressing with linear probing,
 // kept at most 3/4 full (8 bytes a slot: 11 to 21 bytes a value). One pass,
 // no sort: a repeated hash is noticed when it is inserted.

@@ -338,7 +338,17 @@ void eval_unique(const Invariant& inv, element scope, selector::Path& base, cons
   const uint64_t expected = std::min(inv.target.count_at_most(scope, base), cap);
   bool over_cap = false;
   const size_t slots = HashSet::slots_for(static_cast<size_t>(expected));
-  bool over_budget = !charge.take(slots * sizeof(uint64_t));
+  // Repeats' own state is taken with the set, so that two sets that each got
+  // their share cannot both be starved of it by the other: one finishes.
+  uint64_t reserve = kRepeatReserveBytes;
+  auto take = [&](uint64_t bytes) {
+    if (bytes <= reserve) {
+      reserve -= bytes;
+      return true;
+    }
+    return charge.take(bytes);
+  };
+  bool over_budget = !charge.take(slots * sizeof(uint64_t) + kRepeatReserveBytes);
   if (over_cap || over_budget) {
     std::string why = over_cap ? too_many(inv, ctx, "the invariant was not evaluated")
                                : budget_spent(ctx, "the invariant was not evaluated");
@@ -356,14 +366,14 @@ void eval_unique(const Invariant& inv, element scope, selector::Path& base, cons
     if (seen.insert(h)) return;
     if (!again) again.emplace(0);
     if (again->full(1)) {
-      if (!charge.take(again->grown_bytes() / 2)) {
+      if (!take(again->grown_bytes() / 2)) {
         over_budget = true;
         return;
       }
       again->grow();
     }
     if (!again->insert(h)) return;
-    if (!charge.take(sizeof h)) over_budget = true;
+    if (!take(sizeof h)) over_budget = true;
     else repeated.push_back(h);
   };
   inv.target.select(scope, base, [&](element e, const selector::Path&) {

@@ -159,7 +159,7 @@ class Unique : public Streamed {
   // What the whole-document judge sizes its set by, taken on top.
   bool finish(element) override {
     uint64_t expected = std::min(at_most_, ctx_.limits->max_selector_matches);
-    return whole_.take(HashSet::slots_for(static_cast<size_t>(expected)) * sizeof(uint64_t));
+    return whole_.take(HashSet::slots_for(static_cast<size_t>(expected)) * sizeof(uint64_t) + kRepeatReserveBytes);
   }
 
  private:
