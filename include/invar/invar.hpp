@@ -304,6 +304,13 @@ class Baseline {
   std::shared_ptr<const BaselineData> data_;
 };
 
+// How an artifact's bytes are read. json: one JSON document. ndjson: JSON
+// Lines, one value per line, read as the array of its records ("$[*]").
+enum class ArtifactFormat { json, ndjson };
+std::string_view to_string(ArtifactFormat f);
+// "json", "ndjson" (also "jsonl"); nullopt otherwise.
+std::optional<ArtifactFormat> artifact_format_named(std::string_view name);
+
 struct CheckContext {
   // The clock for freshness; Options::clock, else the system clock, when unset.
   std::optional<Time> now;
@@ -312,6 +319,9 @@ struct CheckContext {
   const Baseline* baseline = nullptr;
   // Measure what the check costs into Report::stats (a clock read per invariant).
   bool collect_stats = false;
+  // How to read the artifact. When unset: the contract's artifact.format, else
+  // (check_file) by the file's extension (.ndjson, .jsonl: ndjson), else json.
+  std::optional<ArtifactFormat> format;
 };
 
 class Contract {

@@ -30,6 +30,7 @@ struct CheckArgs {
   bool stats = false;
   unsigned threads = 0;
   std::string stream_from;
+  std::string input_format;
 };
 
 // Artifacts are memory-mapped (Options::map_files): a file truncated by
@@ -87,6 +88,7 @@ int run_check(const CheckArgs& args) {
   }
   context.now = *now;
   context.collect_stats = args.stats;
+  if (!args.input_format.empty()) context.format = artifact_format_named(args.input_format);
   const ReportFormat& format = *find_report_format(args.format);  // checked by --format's validator
   const RenderOptions render{use_color(args.format), args.quiet};
   std::vector<Report> reports;
@@ -169,6 +171,11 @@ std::function<int()> add_check(CLI::App& app) {
   add_report_format(cmd, args->format);
   cmd->add_flag("--quiet,-q", args->quiet, "Human format: print only the summary line per artifact");
   cmd->add_option("--threads", args->threads, kThreadsHelp)->check(CLI::Range(0u, 256u));
+  cmd->add_option("--input-format", args->input_format,
+                  "How to read the artifacts: json, or ndjson (JSON Lines: one value per line, read as the array of "
+                  "its records, \"$[*]\"). Default: the contract's artifact.format, else .ndjson/.jsonl files as "
+                  "ndjson, else json")
+      ->check(CLI::IsMember({"json", "ndjson", "jsonl"}));
   cmd->add_option("--stream-from", args->stream_from,
                   "Read artifacts of at least this size in batches, in memory bounded by the batch, when the contract "
                   "allows (docs/performance.md); reports are the same either way. Default 16MiB; 0: never");

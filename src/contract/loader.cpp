@@ -260,7 +260,9 @@ class Loader {
     for (auto& [key, value] : art.items()) {
       std::string at = "/artifact/" + key;
       if (key == "format") {
-        if (value != "json") return error(at, "unsupported format " + value.dump() + " (supported: \"json\")");
+        auto format = value.is_string() ? artifact_format_named(value.get<std::string>()) : std::nullopt;
+        if (!format) return error(at, "unsupported format " + value.dump() + " (supported: \"json\", \"ndjson\")");
+        plan.format = *format;
       } else if (key == "schema") {
         if (!value.is_string()) return error(at, "\"schema\" must be a path to a JSON Schema file");
         auto validator = schema_file(value.get<std::string>(), at);

@@ -1,5 +1,6 @@
 // The public Contract: load (compile once) and check (evaluate many times).
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 
 #include "common/fault.hpp"
@@ -31,6 +32,14 @@ std::string_view to_string(ErrorCode code) {
 }
 
 std::string_view to_string(Verdict v) { return v == Verdict::accept ? "accept" : "reject"; }
+
+std::string_view to_string(ArtifactFormat f) { return f == ArtifactFormat::ndjson ? "ndjson" : "json"; }
+
+std::optional<ArtifactFormat> artifact_format_named(std::string_view name) {
+  if (name == "json") return ArtifactFormat::json;
+  if (name == "ndjson" || name == "jsonl") return ArtifactFormat::ndjson;
+  return std::nullopt;
+}
 std::string_view to_string(Severity s) { return s == Severity::error ? "error" : "warn"; }
 std::string_view to_string(Outcome o) {
   switch (o) {
@@ -157,7 +166,7 @@ Result<std::shared_ptr<BaselineData>> measure_baseline(const Plan& plan, std::st
     return e;
   }
   auto data = std::make_shared<BaselineData>();
-  data->measures = engine::measure(plan, candidate.document->root, candidate.size, bytes);
+  data->measures = engine::measure(plan, candidate.document->root, candidate.size, candidate.text(bytes));
   return data;
 }
 
@@ -202,7 +211,7 @@ namespace engine {
 Report check(const Plan& plan, std::string_view bytes, const CheckContext& context, bool padded) {
   // The strict-reading scan runs alongside the invariants; when it finds a
   // problem, their results are dropped for the reading's reject.
-  auto candidate = engine::read(plan, bytes, padded, /*scan=*/false);
+  auto candidate = engine::read(plan, bytes, padded, /*scan=*/false, context.format);
   std::optional<Stats> stats;
   if (context.collect_stats) {
     stats.emplace();
@@ -225,13 +234,15 @@ Report check(const Plan& plan, std::string_view bytes, const CheckContext& conte
     const BaselineData* baseline = context.baseline ? &ContractAccess::baseline(*context.baseline) : nullptr;
     auto start = std::chrono::steady_clock::now();
     engine::evaluate(plan, doc.root, candidate.size, engine::Phase::all, engine::now_ms(plan, context.now), baseline,
-                     report, nullptr, stats ? &*stats : nullptr, scan, bytes);
+                     report, nullptr, stats ? &*stats : nullptr, scan, candidate.text(bytes));
     if (problem) {
       report = engine::unreadable(plan, *problem);
+      if (candidate.lines) report.violations.front().expected = "one strict JSON value per line";
       if (stats) stats->invariants.clear();
     }
     engine::finish(plan, report);
-    engine::locate_violations(plan, bytes, report);  // also a problem the scan found: the bytes parsed
+    // Also a problem the scan found: the bytes parsed.
+    engine::locate_violations(plan, bytes, report, candidate.lines.get());
     if (stats) {
       stats->scan_ms = scan_ms;
       stats->evaluate_ms = engine::ms_since(start);
@@ -248,8 +259,22 @@ Report check(const Plan& plan, std::string_view bytes, const CheckContext& conte
 
 }  // namespace engine
 
-Result<Report> Contract::check_file(const std::string& path, const CheckContext& context) const {
+namespace {
+
+// NDJSON by the file's extension; nullopt: nothing said.
+std::optional<ArtifactFormat> format_of_path(const std::string& path) {
+  for (const char* ext : {".ndjson", ".jsonl"})
+    if (path.size() > std::strlen(ext) && path.compare(path.size() - std::strlen(ext), std::string::npos, ext) == 0)
+      return ArtifactFormat::ndjson;
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<Report> Contract::check_file(const std::string& path, const CheckContext& given) const {
   auto start = std::chrono::steady_clock::now();
+  CheckContext context = given;
+  if (!context.format) context.format = plan_->format ? plan_->format : format_of_path(path);
   if (auto streamed = engine::check_streamed(*plan_, path, context)) {
     streamed->artifact = files::display_name(path);
     return std::move(*streamed);

@@ -57,14 +57,15 @@ Report unreadable(const Plan& plan, const artifact::ReadProblem& p) {
   return report;
 }
 
-void locate_violations(const Plan& plan, std::string_view bytes, Report& report) {
+void locate_violations(const Plan& plan, std::string_view bytes, Report& report, const artifact::Lines* lines) {
   std::vector<std::string> pointers;
   for (const auto& v : report.violations)
     if (v.line == 0) pointers.push_back(v.pointer);
   if (pointers.empty()) return;
   std::sort(pointers.begin(), pointers.end());
   pointers.erase(std::unique(pointers.begin(), pointers.end()), pointers.end());
-  auto where = artifact::locate_all(bytes, pointers, plan.read_limits.max_depth);
+  auto where = lines ? artifact::locate_all(bytes, *lines, pointers, plan.read_limits.max_depth)
+                     : artifact::locate_all(bytes, pointers, plan.read_limits.max_depth);
   for (auto& v : report.violations)
     if (auto it = where.find(v.pointer); v.line == 0 && it != where.end()) {
       v.line = it->second.line;
@@ -72,18 +73,43 @@ void locate_violations(const Plan& plan, std::string_view bytes, Report& report)
     }
 }
 
-Candidate read(const Plan& plan, std::string_view bytes, bool padded, bool scan) {
+Candidate read(const Plan& plan, std::string_view bytes, bool padded, bool scan, std::optional<ArtifactFormat> format) {
   Candidate c;
   c.size = bytes.size();
   auto start = std::chrono::steady_clock::now();
-  auto parsed = artifact::parse(bytes, plan.read_limits, padded, scan, threads_for(plan, bytes.size()),
+  std::string_view text = bytes;
+  if (format.value_or(plan.format.value_or(ArtifactFormat::json)) == ArtifactFormat::ndjson) {
+    if (bytes.size() > plan.read_limits.max_bytes) {
+      c.unreadable = unreadable(plan, artifact::ReadProblem{"size",
+                                                             "artifact is " + std::to_string(bytes.size()) +
+                                                                 " bytes, over max_bytes " +
+                                                                 std::to_string(plan.read_limits.max_bytes),
+                                                             "", 0, 0, 0});
+      return c;
+    }
+    auto split = artifact::split_lines(bytes, simdjson::SIMDJSON_PADDING);
+    if (auto* problem = std::get_if<artifact::ReadProblem>(&split)) {
+      c.unreadable = unreadable(plan, *problem);
+      c.unreadable->violations.front().expected = "one strict JSON value per line";
+      return c;
+    }
+    c.lines = std::make_shared<const artifact::Lines>(std::move(std::get<artifact::Lines>(split)));
+    text = c.lines->text();
+    padded = true;
+  }
+  // The array text of NDJSON may exceed max_bytes by its commas: the file's size is what is limited.
+  artifact::ReadLimits limits = plan.read_limits;
+  if (c.lines) limits.max_bytes = std::max<uint64_t>(limits.max_bytes, text.size());
+  auto parsed = artifact::parse(text, limits, padded, scan, threads_for(plan, bytes.size()),
                                 plan.options.reuse_parsers ? plan.documents : nullptr);
   c.parse_ms = ms_since(start);
   if (parsed.document) {
     c.document = std::move(parsed.document);
     return c;
   }
+  if (c.lines) artifact::relocate(*c.lines, bytes, *parsed.problem);
   c.unreadable = unreadable(plan, *parsed.problem);
+  if (c.lines && parsed.problem->rule != "size") c.unreadable->violations.front().expected = "one strict JSON value per line";
   return c;
 }
 

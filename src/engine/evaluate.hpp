@@ -8,6 +8,7 @@
 #include <optional>
 #include <string_view>
 
+#include "artifact/ndjson.hpp"
 #include "artifact/reader.hpp"
 #include "engine/plan.hpp"
 #include "invariants/measure.hpp"
@@ -27,10 +28,15 @@ struct Candidate {
   std::optional<Report> unreadable;
   uint64_t size = 0;
   double parse_ms = 0;
+  std::shared_ptr<const artifact::Lines> lines;  // NDJSON: the records, for locating
+  // The text the document was parsed from: `bytes`, or NDJSON's array of records.
+  std::string_view text(std::string_view bytes) const { return lines ? lines->text() : bytes; }
 };
 // `padded` and `scan` as for artifact::parse (without the scan, the caller
-// runs artifact::scan before trusting the document).
-Candidate read(const Plan& plan, std::string_view bytes, bool padded = false, bool scan = true);
+// runs artifact::scan before trusting the document). `format`: how to read
+// the bytes; unset: the plan's, else json.
+Candidate read(const Plan& plan, std::string_view bytes, bool padded = false, bool scan = true,
+               std::optional<ArtifactFormat> format = std::nullopt);
 
 // The report for bytes refused before parsing (size, unreadable file).
 Report unreadable(const Plan& plan, std::string rule, std::string message, std::string pointer, std::string expected,
@@ -39,7 +45,9 @@ Report unreadable(const Plan& plan, const artifact::ReadProblem& problem);
 // Sets the line and column of each violation whose pointer is in `bytes`
 // (a document that parsed): one more pass over the bytes, for reports that
 // have violations (never on the accept path).
-void locate_violations(const Plan& plan, std::string_view bytes, Report& report);
+// `lines`: the NDJSON records the bytes were read as (null: JSON).
+void locate_violations(const Plan& plan, std::string_view bytes, Report& report,
+                       const artifact::Lines* lines = nullptr);
 std::string size_expectation(const Plan& plan);
 
 // The threads one check of `size` bytes may use: Options::threads (1 to 64)

@@ -26,6 +26,7 @@ class Plan {
   std::string text;  // the contract's (or schema's) text, for digest()
   Options options;
   artifact::ReadLimits read_limits;
+  std::optional<ArtifactFormat> format;  // the contract's artifact.format, when it says
   std::vector<invariants::Invariant> invariants;
   // Parsers kept between checks (Options::reuse_parsers).
   std::shared_ptr<artifact::DocumentPool> documents = std::make_shared<artifact::DocumentPool>();

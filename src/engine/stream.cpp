@@ -224,7 +224,7 @@ std::optional<Report> check_streamed(const Plan& plan, const std::string& path, 
   const StreamLayout* layout = plan.stream_layout();
   const Options& options = plan.options;
   if (!layout || options.stream_min_bytes == 0 || path == files::kStdin || context.baseline ||
-      plan.read_limits.allow_duplicate_keys)
+      plan.read_limits.allow_duplicate_keys || context.format.value_or(ArtifactFormat::json) != ArtifactFormat::json)
     return std::nullopt;
   auto opened = files::open_for_reading(path, "artifact", true);
   if (!opened) return std::nullopt;

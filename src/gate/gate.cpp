@@ -67,8 +67,11 @@ struct Prepared {
   Report report;
   invariants::Measures measures;
   artifact::DocumentHandle document;  // null when unreadable
+  std::shared_ptr<const artifact::Lines> lines;  // NDJSON: the records (the document is their array)
   uint64_t size = 0;
   std::string digest, generation;
+  // The text the document was parsed from: `bytes` itself, or NDJSON's array.
+  std::string_view text(std::string_view bytes) const { return lines ? lines->text() : bytes; }
 };
 
 std::string generation_of(const Plan& plan, const invariants::Measures& measures) {
@@ -212,7 +215,7 @@ Result<LkgBaseline> baseline_of(const Plan& plan, store::Store& store, const std
     out.unreadable = read.unreadable->violations.front().message;
     return out;
   }
-  out.data = BaselineData{engine::measure(plan, read.document->root, read.size, *bytes), artifact};
+  out.data = BaselineData{engine::measure(plan, read.document->root, read.size, read.text(*bytes)), artifact};
   return out;
 }
 
@@ -379,13 +382,14 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
       c.report = std::move(*read.unreadable);
     } else {
       c.document = std::move(read.document);
+      c.lines = std::move(read.lines);
       c.report = engine::start_report(plan);
       std::optional<artifact::ReadProblem> problem;
       engine::evaluate(plan, c.document->root, c.size, engine::Phase::before_lock, 0, nullptr, c.report, nullptr,
                        nullptr, [&] {
                          c.digest = digest::sha256(bytes);
                          problem = artifact::scan(*c.document, plan.read_limits, &c.document->values);
-                         if (!problem) c.measures = engine::measure(plan, c.document->root, c.size, bytes);
+                         if (!problem) c.measures = engine::measure(plan, c.document->root, c.size, c.text(bytes));
                        });
       if (problem) {
         c.report = engine::unreadable(plan, *problem);
@@ -497,7 +501,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
         }
     } else if (c.document) {
       engine::evaluate(plan, c.document->root, c.size, engine::Phase::under_lock, now,
-                       baseline.data ? &*baseline.data : nullptr, c.report, &c.measures, nullptr, {}, bytes);
+                       baseline.data ? &*baseline.data : nullptr, c.report, &c.measures, nullptr, {}, c.text(bytes));
     }
     if (!retry && c.document && d.lkg_before && !baseline.unreadable.empty() && has_delta_family(plan)) {
       add_unreadable_baseline(c.report, *d.lkg_before, baseline.unreadable);
@@ -507,7 +511,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     }
     if (c.document) apply_waivers(plan, in_force, c.report);
     engine::finish(plan, c.report);
-    if (c.document) engine::locate_violations(plan, bytes, c.report);
+    if (c.document) engine::locate_violations(plan, bytes, c.report, c.lines.get());
     d.report = std::move(c.report);
     if (options.observe && c.document)
       d.observed = engine::observe(plan, c.document->root, c.measures, baseline.data ? &baseline.data->measures : nullptr, now);
@@ -697,7 +701,7 @@ Result<std::optional<Decision>> init(const Contract& contract, store::Store& sto
     } else {
       d->report = engine::start_report(plan);
       engine::evaluate(plan, read.document->root, c.size, engine::Phase::before_lock, now, nullptr, d->report);
-      c.measures = engine::measure(plan, read.document->root, c.size, bytes);
+      c.measures = engine::measure(plan, read.document->root, c.size, read.text(bytes));
       d->generation = generation_of(plan, c.measures);
       for (size_t i = 0; i < plan.invariants.size(); ++i)
         if (invariants::judged_under_lock(plan.invariants[i].kind)) {
@@ -887,7 +891,7 @@ Result<std::vector<BacktestRow>> backtest(const Contract& contract, store::Store
       engine::evaluate(plan, read.document->root, read.size, engine::Phase::all, entry.accepted_at_ms,
                        previous ? &*previous : nullptr, row.report, nullptr, nullptr, {}, *bytes);
       engine::finish(plan, row.report);
-      previous = BaselineData{engine::measure(plan, read.document->root, read.size, *bytes),
+      previous = BaselineData{engine::measure(plan, read.document->root, read.size, read.text(*bytes)),
                               [kept = std::make_shared<const std::string>(std::move(*bytes))] {
                                 return std::optional<std::string>(*kept);
                               }};

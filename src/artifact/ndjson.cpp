@@ -1,0 +1,125 @@
+#include "artifact/ndjson.hpp"
+
+#include <algorithm>
+
+
+namespace invar::artifact {
+
+namespace {
+
+bool blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+// Why the line [begin, end) is not one whole JSON value on its own, judged by
+// its structure only (the parse judges the rest): a ',' outside any
+// container, or a container or string left open at the line's end.
+std::optional<std::string> structure_problem(std::string_view line, uint64_t& at) {
+  int64_t depth = 0;
+  bool in_string = false, escaped = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '[' || c == '{') ++depth;
+    else if (c == ']' || c == '}') --depth;
+    else if (c == ',' && depth <= 0) {
+      at = i;
+      return "more than one value on this line (NDJSON: one JSON value per line)";
+    }
+  }
+  if (in_string || depth > 0) {
+    at = line.size();
+    return "the value does not end on its line (NDJSON: one JSON value per line)";
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+uint64_t Lines::source_offset(uint64_t joined) const {
+  auto after = std::upper_bound(records.begin(), records.end(), joined,
+                                [](uint64_t at, const Record& r) { return at < r.joined; });
+  if (after == records.begin()) return 0;
+  const Record& r = *(after - 1);
+  return r.source + std::min(joined - r.joined, r.length);
+}
+
+std::variant<Lines, ReadProblem> split_lines(std::string_view bytes, size_t padding) {
+  Lines lines;
+  lines.array.reserve(bytes.size() + 2 + padding);
+  lines.array += '[';
+  size_t at = bytes.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
+  uint64_t line = 1;
+  while (at <= bytes.size()) {
+    size_t end = bytes.find('\n', at);
+    if (end == std::string_view::npos) end = bytes.size();
+    size_t last = end;
+    while (last > at && blank(bytes[last - 1])) --last;
+    size_t first = at;
+    while (first < last && blank(bytes[first])) ++first;
+    if (first < last) {
+      std::string_view text = bytes.substr(at, last - at);
+      uint64_t where = 0;
+      if (auto problem = structure_problem(text, where)) {
+        Location loc = line_column(bytes, at + where);
+        return ReadProblem{"syntax", "line " + std::to_string(line) + ": " + *problem, "", at + where, loc.line,
+                           loc.column};
+      }
+      if (!lines.records.empty()) lines.array += ',';
+      lines.records.push_back({at, lines.array.size(), text.size(), line});
+      lines.array.append(text);
+    }
+    if (end == bytes.size()) break;
+    at = end + 1;
+    ++line;
+  }
+  lines.array += ']';
+  lines.length = lines.array.size();
+  lines.array.resize(lines.length + padding, ' ');
+  return lines;
+}
+
+void relocate(const Lines& lines, std::string_view bytes, ReadProblem& problem) {
+  if (problem.line == 0) return;  // not located in the text (a scan's problem is located by its pointer)
+  uint64_t offset = lines.source_offset(problem.offset);
+  Location loc = line_column(bytes, offset);
+  // What the parser says of the array of records, said of the lines.
+  if (problem.message.find("after an array element") != std::string::npos)
+    problem.message = "more than one value on this line (NDJSON: one JSON value per line)";
+  problem.offset = offset;
+  problem.line = loc.line;
+  problem.column = loc.column;
+}
+
+std::unordered_map<std::string, Location> locate_all(std::string_view bytes, const Lines& lines,
+                                                     const std::vector<std::string>& pointers, uint32_t max_depth) {
+  std::unordered_map<std::string, Location> out;
+  for (const auto& pointer : pointers) {
+    if (pointer.empty()) {
+      out.emplace(pointer, Location{});
+      continue;
+    }
+    size_t slash = pointer.find('/', 1);
+    std::string_view first = std::string_view(pointer).substr(1, slash == std::string::npos ? std::string::npos : slash - 1);
+    if (first.empty() || first.size() > 18 || !std::all_of(first.begin(), first.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      continue;
+    uint64_t index = std::stoull(std::string(first));
+    if (index >= lines.records.size()) continue;
+    const auto& record = lines.records[index];
+    std::string_view text = bytes.substr(record.source, record.length);
+    auto inner = locate(text, slash == std::string::npos ? std::string_view() : std::string_view(pointer).substr(slash),
+                        max_depth);
+    if (!inner) continue;
+    Location loc = *inner;
+    loc.offset += record.source;
+    loc.line = record.line;
+    out.emplace(pointer, loc);
+  }
+  return out;
+}
+
+}  // namespace invar::artifact

@@ -1,0 +1,50 @@
+// NDJSON / JSON Lines: one JSON value per line, read as the JSON array of its
+// records ("$" is that array; contracts write "$[*]"). Blank lines and a final
+// newline are allowed, CRLF line ends too, and a UTF-8 byte order mark at the
+// start is skipped. A record over several lines, or two values on one line, is
+// refused with its line. The records are joined into one array text that
+// simdjson parses strictly; offsets in it map back to the file's.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "artifact/reader.hpp"
+
+namespace invar::artifact {
+
+struct Lines {
+  struct Record {
+    uint64_t source = 0;  // byte offset of the record in the file
+    uint64_t joined = 0;  // byte offset of the record in `array`
+    uint64_t length = 0;  // its bytes (without the line end)
+    uint64_t line = 0;    // 1-based
+  };
+  std::string array;  // "[r1,r2,...]", then the padding asked for
+  size_t length = 0;  // of the array text, without the padding
+  std::vector<Record> records;
+
+  std::string_view text() const { return std::string_view(array.data(), length); }
+
+  // The file offset of byte `joined` of `array`.
+  uint64_t source_offset(uint64_t joined) const;
+};
+
+// The records of `bytes`, or why they are not NDJSON (rule "syntax", located).
+// `padding` bytes follow the array text (the parser's padding).
+std::variant<Lines, ReadProblem> split_lines(std::string_view bytes, size_t padding);
+
+// A problem found in `lines.array`, located in the file instead.
+void relocate(const Lines& lines, std::string_view bytes, ReadProblem& problem);
+
+// Where each of `pointers` (into the array) is in the file: the record's line,
+// and the column within it (see locate_all).
+std::unordered_map<std::string, Location> locate_all(std::string_view bytes, const Lines& lines,
+                                                     const std::vector<std::string>& pointers, uint32_t max_depth);
+
+}  // namespace invar::artifact
