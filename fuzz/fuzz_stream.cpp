@@ -1,6 +1,7 @@
 // (h) The bounded-memory path against the whole-document path: artifact
 // bytes checked by check_file with streaming forced (small batches drawn from
-// the input) and with it off, against each bundled contract; the two reports
+// the input) and with it off, against each bundled contract and an NDJSON
+// one (the last: first byte 5); the two reports
 // must be identical, accept or reject (engine/stream.hpp).
 // Input: [contract][batch] artifact.
 #include <sys/mman.h>
@@ -24,28 +25,41 @@ struct Pair {
   invar::Contract whole;
 };
 
+// NDJSON records, judged by the kinds a batch can prove.
+const char* kNdjsonContract = R"({"contract": "events", "artifact": {"format": "ndjson"}, "invariants": [
+  {"id": "ids", "unique": "$[*].id"},
+  {"id": "shape", "schema": "$", "inline": {"type": "array", "maxItems": 50, "items": {"type": "object", "required": ["id"]}}},
+  {"id": "kinds", "match": "$[*].kind", "pattern": "a|b"},
+  {"id": "tags", "each": "$[*]", "count": "@.tags[*]", "max": 3},
+  {"id": "parents", "refs": "$[*].parent", "in": "$[*].id"}]})";
+
+// The contract at `path` (or of `text`), loaded with `options`.
+invar::Contract load(const std::string& path, const char* text, const invar::Options& options) {
+  auto c = text ? invar::Contract::load_string(text, ".", "events.json", options) : invar::Contract::load_file(path, options);
+  if (!c) __builtin_trap();  // the bundled contracts must load
+  return std::move(c.value());
+}
+
 const std::vector<Pair>& contracts() {
   static const std::vector<Pair> all = [] {
     std::vector<std::string> paths;  // sorted: the first input byte picks one
     for (const auto& e : std::filesystem::directory_iterator(fuzz::source("rules")))
       if (e.path().string().ends_with(".contract.json")) paths.push_back(e.path().string());
     std::sort(paths.begin(), paths.end());
+    paths.push_back("");  // kNdjsonContract
     std::vector<Pair> out;
     for (const auto& path : paths) {
+      const char* text = path.empty() ? kNdjsonContract : nullptr;
       invar::Options whole;
       whole.stream_min_bytes = 0;
-      auto w = invar::Contract::load_file(path, whole);
-      if (!w) __builtin_trap();  // the bundled contracts must load
       std::vector<invar::Contract> streaming;
       for (uint64_t batch : kBatchBytes) {
         invar::Options options;
         options.stream_min_bytes = 1;
         options.stream_batch_bytes = batch;
-        auto s = invar::Contract::load_file(path, options);
-        if (!s) __builtin_trap();
-        streaming.push_back(std::move(s.value()));
+        streaming.push_back(load(path, text, options));
       }
-      out.push_back({std::move(streaming), std::move(w.value())});
+      out.push_back({std::move(streaming), load(path, text, whole)});
     }
     return out;
   }();

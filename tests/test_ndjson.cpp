@@ -2,10 +2,12 @@
 // the array of its records, every problem and violation located by line.
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <string>
 
 #include "helpers.hpp"
 #include "process.hpp"
+#include "report/render.hpp"
 
 namespace {
 
@@ -18,6 +20,12 @@ invar::Report check(const std::string& bytes, const char* contract = kContract) 
   auto c = test::contract(contract);
   REQUIRE(c);
   return c->check(bytes);
+}
+
+// `r` with its first `from` replaced by `to`.
+std::string edited(std::string r, const std::string& from, const std::string& to) {
+  size_t at = r.find(from);
+  return at == std::string::npos ? r : r.replace(at, from.size(), to);
 }
 
 std::string first(const invar::Report& r) {
@@ -116,4 +124,61 @@ TEST_CASE("ndjson: the gate publishes the bytes as they came and compares them w
   CHECK(pinned.out.find("2 of the baseline's 2 keys at $[*].id were removed") != std::string::npos);
   CHECK(pinned.out.find("removed: \"a\", \"b\"") != std::string::npos);
   CHECK(test::slurp(tmp / "out.ndjson") == first_bytes);
+}
+
+TEST_CASE("ndjson: read in batches, with the whole file's report", "[ndjson][stream]") {
+  const char* contract = R"({"contract": "events", "artifact": {"format": "ndjson"}, "invariants": [
+    {"id": "ids", "unique": "$[*].id"},
+    {"id": "shape", "schema": "$", "inline": {"type": "array", "minItems": 1,
+                                             "items": {"type": "object", "required": ["id"]}}},
+    {"id": "kinds", "match": "$[*].kind", "pattern": "a|b"},
+    {"id": "tags", "each": "$[*]", "count": "@.tags[*]", "max": 3},
+    {"id": "some", "count": "$[*]", "min": 1}]})";
+  auto records = [](int n, const std::function<std::string(int, std::string)>& tweak) {
+    std::string out;
+    for (int i = 0; i < n; ++i) {
+      std::string r = "{\"id\": " + std::to_string(i) + ", \"kind\": \"" + (i % 2 ? "a" : "b") +
+                      "\", \"tags\": [\"x\", \"]\\\"[,\"]}";
+      out += (tweak ? tweak(i, r) : r) + (i % 7 == 0 ? "\r\n\n" : "\n");
+    }
+    return out;
+  };
+  struct Case {
+    const char* what;
+    std::string bytes;
+    bool accept;
+  };
+  std::vector<Case> cases = {
+      {"valid", records(300, {}), true},
+      {"a repeated id", records(300, [](int i, std::string r) { return i == 250 ? edited(r, "250", "5") : r; }), false},
+      {"a record without an id", records(300, [](int i, std::string r) { return i == 120 ? std::string("{\"kind\": \"a\"}") : r; }), false},
+      {"too many tags", records(300, [](int i, std::string r) { return i == 299 ? edited(r, "\"x\"", "1,2,3") : r; }), false},
+      {"two values on a line", records(300, [](int i, std::string r) { return i == 77 ? r + " {}" : r; }), false},
+      {"a value over two lines", records(300, [](int i, std::string r) { return i == 3 ? edited(r, ",", ",\n") : r; }), false},
+      {"a syntax error", records(300, [](int i, std::string r) { return i == 200 ? edited(r, "{", "[") : r; }), false},
+      {"no records", "\n\n", false},
+  };
+  test::TempDir tmp;
+  for (const auto& c : cases) {
+    INFO(c.what);
+    test::spit(tmp / "e.ndjson", c.bytes);
+    for (uint64_t batch : {1, 200, 1 << 20}) {
+      invar::Options streaming, whole;
+      streaming.stream_min_bytes = 1;
+      streaming.stream_batch_bytes = batch;
+      streaming.threads = batch == 200 ? 3 : 1;
+      whole.stream_min_bytes = 0;
+      invar::CheckContext ctx;
+      ctx.collect_stats = true;
+      auto s = invar::Contract::load_string(contract, ".", "e.json", streaming)->check_file(tmp / "e.ndjson", ctx);
+      auto w = invar::Contract::load_string(contract, ".", "e.json", whole)->check_file(tmp / "e.ndjson", ctx);
+      REQUIRE(s);
+      REQUIRE(w);
+      CHECK((w->verdict == invar::Verdict::accept) == c.accept);
+      CHECK((s->stats->batches > 0) == c.accept);
+      s->stats.reset();
+      w->stats.reset();
+      CHECK(invar::report_to_json(*s).dump() == invar::report_to_json(*w).dump());
+    }
+  }
 }

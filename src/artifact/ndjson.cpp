@@ -122,4 +122,67 @@ std::unordered_map<std::string, Location> locate_all(std::string_view bytes, con
   return out;
 }
 
+LineSplitter::LineSplitter(uint64_t batch_bytes) : batch_bytes_(batch_bytes) {}
+
+bool LineSplitter::line(std::string_view text, const Batch& batch) {
+  size_t last = text.size();
+  while (last > 0 && blank(text[last - 1])) --last;
+  text = text.substr(0, last);
+  size_t first = 0;
+  while (first < text.size() && blank(text[first])) ++first;
+  if (first == text.size()) return true;  // a blank line
+  uint64_t where = 0;
+  if (structure_problem(text, where)) return false;
+  if (batch_.size() > 1) batch_ += ',';
+  batch_.append(text);
+  return batch_.size() < batch_bytes_ || emit(batch);
+}
+
+bool LineSplitter::emit(const Batch& batch) {
+  const size_t length = batch_.size() + 1;
+  batch_ += ']';
+  batch_.resize(length + kPadding, ' ');
+  ++batches_;
+  bool go_on = batch(std::string_view(batch_.data(), length));
+  batch_.resize(1);
+  return go_on;
+}
+
+bool LineSplitter::feed(std::string_view chunk, const Batch& batch) {
+  if (failed_) return false;
+  if (first_ && !chunk.empty()) {
+    // A byte order mark split across chunks is not followed: the whole read decides.
+    if (chunk.substr(0, 3) == "\xEF\xBB\xBF") chunk.remove_prefix(3);
+    first_ = false;
+  }
+  size_t at = 0;
+  for (;;) {
+    size_t end = chunk.find('\n', at);
+    if (end == std::string_view::npos) {
+      partial_.append(chunk.substr(at));
+      return true;
+    }
+    bool ok;
+    if (partial_.empty()) {
+      ok = line(chunk.substr(at, end - at), batch);
+    } else {
+      partial_.append(chunk.substr(at, end - at));
+      ok = line(partial_, batch);
+      partial_.clear();
+    }
+    if (!ok) {
+      failed_ = true;
+      return false;
+    }
+    at = end + 1;
+  }
+}
+
+bool LineSplitter::finish(const Batch& batch) {
+  if (failed_) return false;
+  if (!partial_.empty() && !line(partial_, batch)) return false;
+  partial_.clear();
+  return batch_.size() == 1 || emit(batch);
+}
+
 }  // namespace invar::artifact

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "artifact/reader.hpp"
+#include "artifact/split.hpp"
 
 namespace invar::artifact {
 
@@ -46,5 +47,30 @@ void relocate(const Lines& lines, std::string_view bytes, ReadProblem& problem);
 // and the column within it (see locate_all).
 std::unordered_map<std::string, Location> locate_all(std::string_view bytes, const Lines& lines,
                                                      const std::vector<std::string>& pointers, uint32_t max_depth);
+
+// NDJSON read in batches (engine/stream.cpp): runs of whole lines, each batch
+// the text [r1,r2,...]; a line that is not one value on its own ends the split
+// (the whole-file read says where and why). The skeleton is "[]".
+class LineSplitter : public BatchSplitter {
+ public:
+  explicit LineSplitter(uint64_t batch_bytes);
+  bool feed(std::string_view chunk, const Batch& batch) override;
+  bool finish(const Batch& batch) override;
+  const std::string& skeleton() const override { return skeleton_; }
+  uint64_t batches() const override { return batches_; }
+  uint64_t wrapper_values() const override { return 1; }
+
+ private:
+  bool line(std::string_view text, const Batch& batch);  // one whole line, its end removed
+  bool emit(const Batch& batch);
+
+  uint64_t batch_bytes_;
+  std::string skeleton_ = "[]";
+  std::string batch_ = "[";
+  std::string partial_;  // a line begun in an earlier chunk
+  bool first_ = true;    // no byte seen yet (a byte order mark may come)
+  bool failed_ = false;
+  uint64_t batches_ = 0;
+};
 
 }  // namespace invar::artifact

@@ -264,7 +264,7 @@ bool MemberSplitter::feed(std::string_view chunk, const Batch& batch) {
   return !failed_;
 }
 
-bool MemberSplitter::finish() const {
+bool MemberSplitter::finish(const Batch&) {
   return !failed_ && started_ && !in_string_ && depth_ == 0 && where_ == Where::after;
 }
 

@@ -13,31 +13,46 @@
 
 namespace invar::artifact {
 
-class MemberSplitter {
+// What engine/stream.cpp reads a file through: batches of whole elements,
+// then what is left of the file (the skeleton).
+class BatchSplitter {
+ public:
+  virtual ~BatchSplitter() = default;
+  // Receives a batch's text, followed by at least kPadding bytes the parser
+  // may read; returns false to stop.
+  using Batch = std::function<bool(std::string_view)>;
+  static constexpr size_t kPadding = 64;  // at least simdjson::SIMDJSON_PADDING
+
+  // The next bytes of the file. False once the split has failed or a batch
+  // returned false.
+  virtual bool feed(std::string_view chunk, const Batch& batch) = 0;
+  // At the end of the file: false when it could not be split as a whole.
+  virtual bool finish(const Batch& batch) = 0;
+  // The rest of the file as a document, the batched array empty.
+  virtual const std::string& skeleton() const = 0;
+  virtual uint64_t batches() const = 0;
+  // Values a batch's text holds besides its elements (its own containers).
+  virtual uint64_t wrapper_values() const = 0;
+};
+
+class MemberSplitter : public BatchSplitter {
  public:
   // `member`: the key as written in the file (a key written with escapes is
   // not recognised). Batches gather about `batch_bytes` of elements; the
   // skeleton may hold at most `max_skeleton_bytes`.
   MemberSplitter(std::string member, uint64_t batch_bytes, uint64_t max_skeleton_bytes);
 
-  // Receives a batch: the text {"<member>":[e1,e2,...]} of consecutive whole
-  // elements, followed by at least `padding` bytes the parser may read. Its
-  // bytes may be changed; returns false to stop.
-  using Batch = std::function<bool(std::string_view)>;
-
-  // The next bytes of the file. False once the split has failed or a batch
-  // returned false.
-  bool feed(std::string_view chunk, const Batch& batch);
-  // At the end of the file: false when the file did not hold the member's
-  // array as a whole (or feed failed). The last batch was given by feed().
-  bool finish() const;
+  // A batch is the text {"<member>":[e1,e2,...]} of consecutive whole elements.
+  bool feed(std::string_view chunk, const Batch& batch) override;
+  // False when the file did not hold the member's array as a whole (or feed
+  // failed). The last batch was given by feed().
+  bool finish(const Batch& batch) override;
 
   // The file with the member's array emptied ("<member>":[]), once finish()
   // returned true.
-  const std::string& skeleton() const { return skeleton_; }
-  uint64_t batches() const { return batches_; }
-
-  static constexpr size_t kPadding = 64;  // at least simdjson::SIMDJSON_PADDING
+  const std::string& skeleton() const override { return skeleton_; }
+  uint64_t batches() const override { return batches_; }
+  uint64_t wrapper_values() const override { return 2; }
 
  private:
   enum class Where { before, inside, after };

@@ -38,14 +38,15 @@ class Plan {
     return digest_;
   }
 
-  // How check_file may read large artifacts in batches (engine/stream.hpp);
-  // null when the invariants need the whole document. Computed on first use.
-  const engine::StreamLayout* stream_layout() const;
+  // How check_file may read large artifacts of `format` in batches
+  // (engine/stream.hpp); null when the invariants need the whole document.
+  // Computed on first use.
+  const engine::StreamLayout* stream_layout(ArtifactFormat format) const;
 
  private:
-  mutable std::once_flag digest_once_, layout_once_;
+  mutable std::once_flag digest_once_, layout_once_[2];
   mutable std::string digest_;
-  mutable std::shared_ptr<const engine::StreamLayout> layout_;
+  mutable std::shared_ptr<const engine::StreamLayout> layout_[2];  // by format
 };
 
 // A baseline for the delta family (the public Baseline's state, a gate's

@@ -12,15 +12,17 @@
 #include <system_error>
 #include <thread>
 
+#include "artifact/ndjson.hpp"
 #include "artifact/split.hpp"
 #include "common/files.hpp"
 #include "engine/evaluate.hpp"
 
 namespace invar {
 
-const engine::StreamLayout* Plan::stream_layout() const {
-  std::call_once(layout_once_, [this] { layout_ = engine::layout_of(*this); });
-  return layout_.get();
+const engine::StreamLayout* Plan::stream_layout(ArtifactFormat format) const {
+  const size_t k = format == ArtifactFormat::ndjson ? 1 : 0;
+  std::call_once(layout_once_[k], [this, format, k] { layout_[k] = engine::layout_of(*this, format); });
+  return layout_[k].get();
 }
 
 namespace engine {
@@ -65,7 +67,7 @@ class BatchQueue {
       free_.pop_back();
     }
     lock.unlock();
-    buffer.assign(bytes.data(), bytes.size() + artifact::MemberSplitter::kPadding);
+    buffer.assign(bytes.data(), bytes.size() + artifact::BatchSplitter::kPadding);
     lock.lock();
     ready_.push_back({std::move(buffer), bytes.size()});
     work_.notify_one();
@@ -126,7 +128,7 @@ struct Worker {
     auto parsed = artifact::parse(bytes, plan.read_limits, /*padded=*/true, /*scan=*/true, 1, pool);
     parse_ms += ms_since(parse_start);
     if (!parsed.document) return passed = false;
-    values += parsed.document->values - 2;  // not the batch's own object and array
+    values += parsed.document->values - wrapper_values;  // not the batch's own containers
     if (values > plan.read_limits.max_nodes) return passed = false;
     for (size_t i = 0; i < judges.size(); ++i) {
       if (!judges[i]) continue;
@@ -163,14 +165,14 @@ struct Worker {
   std::vector<std::unique_ptr<invariants::Streamed>> judges;
   std::vector<double> took;
   std::shared_ptr<artifact::DocumentPool> pool;
-  uint64_t values = 0;
+  uint64_t values = 0, wrapper_values = 0;
   double parse_ms = 0;
   bool passed = true;
 };
 
 // Reads the file through the splitter; false when the split fails or a
 // batch is not proven to pass.
-bool read_split(int fd, uint64_t max_bytes, artifact::MemberSplitter& splitter, const artifact::MemberSplitter::Batch& batch) {
+bool read_split(int fd, uint64_t max_bytes, artifact::BatchSplitter& splitter, const artifact::BatchSplitter::Batch& batch) {
   std::string chunk(kReadChunkBytes, '\0');
   uint64_t total = 0;
   for (;;) {
@@ -182,22 +184,26 @@ bool read_split(int fd, uint64_t max_bytes, artifact::MemberSplitter& splitter, 
     if (total > max_bytes) return false;  // it grew: the whole read refuses it
     if (!splitter.feed(std::string_view(chunk.data(), static_cast<size_t>(n)), batch)) return false;
   }
-  return splitter.finish();
+  return splitter.finish(batch);
 }
 
 }  // namespace
 
-std::shared_ptr<const StreamLayout> layout_of(const Plan& plan) {
+std::shared_ptr<const StreamLayout> layout_of(const Plan& plan, ArtifactFormat format) {
   std::map<std::string, size_t, std::less<>> votes;
-  for (const auto& inv : plan.invariants) {
-    if (inv.each) vote(*inv.each, votes);
-    vote(inv.target, votes);
-    if (inv.refs_in) vote(*inv.refs_in, votes);
+  if (format == ArtifactFormat::ndjson) {
+    votes[""] = 1;  // the records, whatever the selectors say
+  } else {
+    for (const auto& inv : plan.invariants) {
+      if (inv.each) vote(*inv.each, votes);
+      vote(inv.target, votes);
+      if (inv.refs_in) vote(*inv.refs_in, votes);
+    }
   }
   auto best = votes.begin();
   for (auto it = votes.begin(); it != votes.end(); ++it)
     if (it->second > best->second) best = it;
-  if (best == votes.end() && plan.invariants.size() == 1 && plan.invariants[0].kind == invariants::Kind::schema) {
+  if (best == votes.end() && format == ArtifactFormat::json && plan.invariants.size() == 1 && plan.invariants[0].kind == invariants::Kind::schema) {
     // A plain schema: the member its root splits on, when exactly one does.
     if (plan.invariants[0].schema && plan.invariants[0].target.depth() == 0) {
       auto names = plan.invariants[0].schema->splittable_members();
@@ -221,10 +227,11 @@ std::shared_ptr<const StreamLayout> layout_of(const Plan& plan) {
 }
 
 std::optional<Report> check_streamed(const Plan& plan, const std::string& path, const CheckContext& context) {
-  const StreamLayout* layout = plan.stream_layout();
+  const ArtifactFormat format = context.format.value_or(plan.format.value_or(ArtifactFormat::json));
+  const StreamLayout* layout = plan.stream_layout(format);
   const Options& options = plan.options;
   if (!layout || options.stream_min_bytes == 0 || path == files::kStdin || context.baseline ||
-      plan.read_limits.allow_duplicate_keys || context.format.value_or(ArtifactFormat::json) != ArtifactFormat::json)
+      plan.read_limits.allow_duplicate_keys)
     return std::nullopt;
   auto opened = files::open_for_reading(path, "artifact", true);
   if (!opened) return std::nullopt;
@@ -242,7 +249,11 @@ std::optional<Report> check_streamed(const Plan& plan, const std::string& path, 
   std::vector<Worker> workers;
   for (unsigned w = 0; w < threads; ++w) workers.emplace_back(plan, *layout, ctx, pool, threads);
 
-  artifact::MemberSplitter splitter(layout->member, std::max<uint64_t>(options.stream_batch_bytes, 1), kMaxSkeletonBytes);
+  const uint64_t batch_bytes = std::max<uint64_t>(options.stream_batch_bytes, 1);
+  std::unique_ptr<artifact::BatchSplitter> splitter;
+  if (format == ArtifactFormat::ndjson) splitter = std::make_unique<artifact::LineSplitter>(batch_bytes);
+  else splitter = std::make_unique<artifact::MemberSplitter>(layout->member, batch_bytes, kMaxSkeletonBytes);
+  for (auto& worker : workers) worker.wrapper_values = splitter->wrapper_values();
   std::optional<BatchQueue> queue;
   std::vector<std::thread> running;
   if (threads > 1) {
@@ -256,7 +267,7 @@ std::optional<Report> check_streamed(const Plan& plan, const std::string& path, 
     }
   }
   auto batch = [&](std::string_view bytes) { return queue ? queue->push(bytes) : workers[0].judge(bytes); };
-  const bool split = read_split(fd.get(), plan.read_limits.max_bytes, splitter, batch);
+  const bool split = read_split(fd.get(), plan.read_limits.max_bytes, *splitter, batch);
   if (queue) {
     queue->close();
     for (auto& t : running) t.join();
@@ -269,12 +280,11 @@ std::optional<Report> check_streamed(const Plan& plan, const std::string& path, 
   uint64_t values = judges.values;
   double parse_ms = judges.parse_ms;
   std::vector<double>& took = judges.took;
-  if (!splitter.finish()) return std::nullopt;
 
   // The skeleton, strictly read, with the member's array empty.
-  std::string skeleton = splitter.skeleton();
+  std::string skeleton = splitter->skeleton();
   const size_t skeleton_size = skeleton.size();
-  skeleton.resize(skeleton_size + artifact::MemberSplitter::kPadding, ' ');
+  skeleton.resize(skeleton_size + artifact::BatchSplitter::kPadding, ' ');
   auto parse_start = std::chrono::steady_clock::now();
   auto parsed = artifact::parse(std::string_view(skeleton.data(), skeleton_size), plan.read_limits, true, true, 1, pool);
   parse_ms += ms_since(parse_start);
@@ -283,7 +293,8 @@ std::optional<Report> check_streamed(const Plan& plan, const std::string& path, 
   if (values > plan.read_limits.max_nodes) return std::nullopt;
   simdjson::dom::element root = parsed.document->root;
   simdjson::dom::array emptied;
-  if (root.at_key(layout->member).get(emptied) || emptied.size() != 0) return std::nullopt;
+  auto error = layout->member.empty() ? root.get(emptied) : root.at_key(layout->member).get(emptied);
+  if (error != simdjson::SUCCESS || emptied.size() != 0) return std::nullopt;
 
   Report report = start_report(plan);
   ctx.source = std::string_view(skeleton.data(), skeleton_size);
@@ -306,7 +317,7 @@ std::optional<Report> check_streamed(const Plan& plan, const std::string& path, 
     stats.evaluate_ms = ms_since(start);
     stats.bytes = size;
     stats.values = values;
-    stats.batches = splitter.batches();
+    stats.batches = splitter->batches();
     stats.threads = threads;
     for (size_t i = 0; i < plan.invariants.size(); ++i)
       stats.invariants.push_back(

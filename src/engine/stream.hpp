@@ -23,14 +23,15 @@
 namespace invar::engine {
 
 struct StreamLayout {
-  std::string member;  // the root's array member read in batches
+  std::string member;  // the root's array member read in batches; "": the root (NDJSON's records)
   std::vector<invariants::StreamRole> roles;                      // per invariant: skeleton or member
   std::vector<std::optional<schema::Validator::MemberSplit>> splits;  // per invariant: a schema on "$", split
 };
 
-// The layout for `plan`: the member most of its selectors go through, when
-// every invariant can be judged in batches of it; else null.
-std::shared_ptr<const StreamLayout> layout_of(const Plan& plan);
+// The layout for `plan` reading `format`: the member most of its selectors go
+// through (NDJSON: the records), when every invariant can be judged in
+// batches of it; else null.
+std::shared_ptr<const StreamLayout> layout_of(const Plan& plan, ArtifactFormat format);
 
 // The report of the file at `path` read in batches, when the plan has a
 // layout, the file is a regular file of at least Options::stream_min_bytes

@@ -15,13 +15,16 @@ using simdjson::dom::element;
 
 namespace {
 
-// Selects elements of `member` one by one, each on its own merits.
+// Selects elements of `member` one by one, each on its own merits ("": of
+// the root, an array: NDJSON's records).
 bool under(const selector::Selector& s, std::string_view member) {
-  return !s.relative() && s.first_name() == member && s.selects_each_at(1) && !s.may_use_root();
+  if (s.relative() || s.may_use_root()) return false;
+  return member.empty() ? s.selects_each_at(0) : s.first_name() == member && s.selects_each_at(1);
 }
 // Never reaches `member`: starts at another member of the root.
 bool apart(const selector::Selector& s, std::string_view member) {
-  return !s.relative() && !s.first_name().empty() && s.first_name() != member && !s.may_use_root();
+  return !member.empty() && !s.relative() && !s.first_name().empty() && s.first_name() != member &&
+         !s.may_use_root();
 }
 bool local(const selector::Selector& s) { return s.relative() && !s.may_use_root(); }
 bool all_local(const std::vector<selector::Selector>& key) {
@@ -251,7 +254,7 @@ class SplitSchema : public Streamed {
       : ctx_(ctx), split_(std::move(split)), member_(member) {}
   bool batch(element root, uint64_t) override {
     simdjson::dom::array array;
-    if (root.at_key(member_).get(array)) return false;
+    if ((member_.empty() ? root.get(array) : root.at_key(member_).get(array)) != simdjson::SUCCESS) return false;
     elements_ += array.size();
     return judged(split_.items->validate_items(array, budget()));
   }

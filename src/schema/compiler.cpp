@@ -642,19 +642,30 @@ std::optional<Validator::MemberSplit> Validator::split_member(std::string_view n
     return std::nullopt;
   const json& doc = registry_->documents.front();
   if (!doc.is_object() || root_->ref_only) return std::nullopt;
-  for (const auto& [keyword, value] : doc.items())
-    if (!blind_to_member_values(keyword)) return std::nullopt;
-  auto properties = doc.find("properties");
-  if (properties == doc.end() || !properties->is_object()) return std::nullopt;
-  auto member = properties->find(std::string(name));
-  if (member == properties->end() || !member->is_object()) return std::nullopt;
   static constexpr std::string_view kMemberAllowed[] = {"type",     "items",      "minItems", "maxItems",
                                                         "title",    "description", "$comment", "default",
                                                         "examples", "deprecated", "readOnly", "writeOnly"};
-  for (const auto& [keyword, value] : member->items())
-    if (keyword.rfind("x-", 0) != 0 &&
-        std::find(std::begin(kMemberAllowed), std::end(kMemberAllowed), keyword) == std::end(kMemberAllowed))
-      return std::nullopt;
+  auto allowed = [](std::string_view keyword) {
+    return keyword.rfind("x-", 0) == 0 ||
+           std::find(std::begin(kMemberAllowed), std::end(kMemberAllowed), keyword) != std::end(kMemberAllowed);
+  };
+  const json* member = &doc;  // "": the root is the array
+  if (name.empty()) {
+    for (const auto& [keyword, value] : doc.items())
+      if (!allowed(keyword) && keyword != "$schema" && keyword != "$id" && keyword != "id" && keyword != "$defs" &&
+          keyword != "definitions" && keyword != "$anchor")
+        return std::nullopt;
+  } else {
+    for (const auto& [keyword, value] : doc.items())
+      if (!blind_to_member_values(keyword)) return std::nullopt;
+    auto properties = doc.find("properties");
+    if (properties == doc.end() || !properties->is_object()) return std::nullopt;
+    auto it = properties->find(std::string(name));
+    if (it == properties->end() || !it->is_object()) return std::nullopt;
+    member = &*it;
+    for (const auto& [keyword, value] : member->items())
+      if (!allowed(keyword)) return std::nullopt;
+  }
   auto items = member->find("items");
   if (items == member->end() || !(items->is_object() || items->is_boolean())) return std::nullopt;  // not a tuple
   MemberSplit split;
@@ -672,8 +683,9 @@ std::optional<Validator::MemberSplit> Validator::split_member(std::string_view n
   if (member->contains("maxItems")) split.max_items = max;
   // The items node, compiled with the root (same registry): found by its location.
   std::string location = root_->location;
-  for (std::string_view token : {std::string_view("properties"), name, std::string_view("items")})
-    text::append_pointer_token(location, token);
+  if (!name.empty())
+    for (std::string_view token : {std::string_view("properties"), name}) text::append_pointer_token(location, token);
+  text::append_pointer_token(location, "items");
   const Node* node = nullptr;
   for (const Node& n : registry_->nodes)
     if (n.location == location && n.resource == root_->resource) node = &n;
@@ -681,7 +693,7 @@ std::optional<Validator::MemberSplit> Validator::split_member(std::string_view n
   std::shared_ptr<Validator> element(new Validator());
   element->registry_ = registry_;
   element->root_ = node;
-  element->start_depth_ = 2;  // the root, then properties/<name>, entered before items
+  element->start_depth_ = name.empty() ? 1 : 2;  // the root (then properties/<name>) entered before items
   split.items = std::move(element);
   if (!member->contains("minItems") && !member->contains("maxItems")) {
     split.root = shared_from_this();
@@ -689,8 +701,9 @@ std::optional<Validator::MemberSplit> Validator::split_member(std::string_view n
   }
   // The root less the bounds the element count is checked against instead.
   json without = doc;
-  without["properties"][std::string(name)].erase("minItems");
-  without["properties"][std::string(name)].erase("maxItems");
+  json& bounded = name.empty() ? without : without["properties"][std::string(name)];
+  bounded.erase("minItems");
+  bounded.erase("maxItems");
   auto root = compile(without, uri_, *options_);
   if (!root) return std::nullopt;
   split.root = std::move(root.value());

@@ -103,7 +103,8 @@ class Validator : public std::enable_shared_from_this<Validator> {
   // no dynamic reference in the schema), the split: then `root` against the
   // object with an empty array for `name`, the element count against the
   // bounds, and `items` against each element decide exactly what this schema
-  // decides. Else nullopt.
+  // decides. Else nullopt. `name` "": the root itself is the array (NDJSON's
+  // records), with only type, items, minItems and maxItems (and annotations).
   struct MemberSplit {
     std::shared_ptr<const Validator> root;   // this schema, less the member's minItems/maxItems
     std::shared_ptr<const Validator> items;  // S, evaluated at the depth it has under the root
