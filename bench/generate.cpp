@@ -51,6 +51,20 @@ std::string dns_plan(size_t records) {
   return out + "  ]\n}\n";
 }
 
+// The plan's records as NDJSON (JSON Lines): one record a line.
+std::string ndjson_of(const std::string& plan) {
+  std::string out;
+  size_t at = 0;
+  while ((at = plan.find("    {\"name\"", at)) != std::string::npos) {
+    size_t end = plan.find('\n', at);
+    std::string line = plan.substr(at + 4, end - at - 4);
+    if (line.back() == ',') line.pop_back();
+    out += line + "\n";
+    at = end;
+  }
+  return out;
+}
+
 void write(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);
   out << bytes;
@@ -72,7 +86,11 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir);
   write(dir + "/features-60.json", feature_file(60));
   write(dir + "/features-10000.json", feature_file(10000));
-  for (size_t n : {1000, 100000, 500000}) write(dir + "/dns-" + std::to_string(n) + ".json", dns_plan(n));
+  for (size_t n : {1000, 100000, 500000}) {
+    std::string plan = dns_plan(n);
+    write(dir + "/dns-" + std::to_string(n) + ".json", plan);
+    if (n >= 100000) write(dir + "/dns-" + std::to_string(n) + ".ndjson", ndjson_of(plan));
+  }
   // A 1 MB string for the linear-time matching probe: 'a' * N then '!'.
   write(dir + "/redos-1mb.json", "{\"s\": \"" + std::string(1 << 20, 'a') + "!\"}\n");
   return 0;

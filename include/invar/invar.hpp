@@ -188,7 +188,8 @@ class Time {
 //                                    member of the root, no baseline): memory bounded by the
 //                                    batch, not the file. Anything not proven to pass is
 //                                    judged again on the whole document, so reports are the
-//                                    same either way. 0: never
+//                                    same either way. 0: never. NDJSON: from 1 MiB (or this,
+//                                    if smaller): its records need no skeleton
 //   stream_batch_bytes 1 MiB         the elements parsed at once in that mode
 struct Options {
   Limits limits;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "artifact/blocks.hpp"
 
 namespace invar::artifact {
 
@@ -9,13 +10,36 @@ namespace {
 
 bool blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
-// Why the line [begin, end) is not one whole JSON value on its own, judged by
-// its structure only (the parse judges the rest): a ',' outside any
-// container, or a container or string left open at the line's end.
+// Why `line` is not one whole JSON value on its own, judged by its structure
+// only (the parse judges the rest): a ',' outside any container, or a
+// container or string left open at the line's end. `at`: where.
 std::optional<std::string> structure_problem(std::string_view line, uint64_t& at) {
   int64_t depth = 0;
   bool in_string = false, escaped = false;
-  for (size_t i = 0; i < line.size(); ++i) {
+  size_t i = 0;
+  auto comma = [&](size_t k) {
+    at = k;
+    return std::optional<std::string>("more than one value on this line (NDJSON: one JSON value per line)");
+  };
+#if defined(__SSE2__)
+  // Whole 64-byte blocks: only the brackets and commas outside strings.
+  uint64_t inside_carry = 0;
+  for (; line.size() - i >= 64; i += 64) {
+    simd::Block block(line.data() + i);
+    const uint64_t quotes = block.quote & ~simd::escaped_bytes(block.backslash, escaped);
+    const uint64_t inside = simd::prefix_xor(quotes) ^ inside_carry;
+    inside_carry = static_cast<uint64_t>(static_cast<int64_t>(inside) >> 63);
+    for (uint64_t s = (block.open | block.close | block.comma) & ~inside; s; s &= s - 1) {
+      const size_t k = i + static_cast<size_t>(__builtin_ctzll(s));
+      const char c = line[k];
+      if (c == '[' || c == '{') ++depth;
+      else if (c == ']' || c == '}') --depth;
+      else if (depth <= 0) return comma(k);
+    }
+  }
+  in_string = inside_carry != 0;
+#endif
+  for (; i < line.size(); ++i) {
     char c = line[i];
     if (in_string) {
       if (escaped) escaped = false;
@@ -26,10 +50,7 @@ std::optional<std::string> structure_problem(std::string_view line, uint64_t& at
     if (c == '"') in_string = true;
     else if (c == '[' || c == '{') ++depth;
     else if (c == ']' || c == '}') --depth;
-    else if (c == ',' && depth <= 0) {
-      at = i;
-      return "more than one value on this line (NDJSON: one JSON value per line)";
-    }
+    else if (c == ',' && depth <= 0) return comma(i);
   }
   if (in_string || depth > 0) {
     at = line.size();

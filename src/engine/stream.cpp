@@ -34,6 +34,8 @@ constexpr size_t kReadChunkBytes = 1 << 20;
 // The most the skeleton may hold: beyond, another member is large too, and
 // the whole document is read instead.
 constexpr uint64_t kMaxSkeletonBytes = 16 << 20;
+// NDJSON is read in batches from this size, or from Options::stream_min_bytes if smaller.
+constexpr uint64_t kNdjsonStreamMinBytes = 1 << 20;
 
 class Descriptor {
  public:
@@ -239,7 +241,10 @@ std::optional<Report> check_streamed(const Plan& plan, const std::string& path, 
   struct stat st;
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   const uint64_t size = static_cast<uint64_t>(st.st_size);
-  if (size < options.stream_min_bytes || size > plan.read_limits.max_bytes) return std::nullopt;
+  // NDJSON has no skeleton to read again, so batches pay from smaller sizes.
+  const uint64_t from = format == ArtifactFormat::ndjson ? std::min(options.stream_min_bytes, kNdjsonStreamMinBytes)
+                                                         : options.stream_min_bytes;
+  if (size < from || size > plan.read_limits.max_bytes) return std::nullopt;
 
   const auto start = std::chrono::steady_clock::now();
   invariants::MemoryBudget memory(options.limits.max_invariant_bytes);
