@@ -2,12 +2,15 @@
 // (RE2's re2_fuzzer.cc discipline), and the bundled files they start from.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace fuzz {
 
@@ -39,6 +42,15 @@ class Input {
 };
 
 inline std::string source(const std::string& relative) { return std::string(INVAR_SOURCE_DIR) + "/" + relative; }
+
+// The bundled contracts' paths, sorted: an input byte picks one.
+inline std::vector<std::string> bundled_contracts() {
+  std::vector<std::string> paths;
+  for (const auto& e : std::filesystem::directory_iterator(source("rules")))
+    if (e.path().string().ends_with(".contract.json")) paths.push_back(e.path().string());
+  std::sort(paths.begin(), paths.end());
+  return paths;
+}
 
 inline std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

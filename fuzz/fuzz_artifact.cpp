@@ -17,10 +17,7 @@ namespace {
 
 const std::vector<invar::Contract>& contracts() {
   static const std::vector<invar::Contract> all = [] {
-    std::vector<std::string> paths;  // sorted: the first input byte picks one
-    for (const auto& e : std::filesystem::directory_iterator(fuzz::source("rules")))
-      if (e.path().string().ends_with(".contract.json")) paths.push_back(e.path().string());
-    std::sort(paths.begin(), paths.end());
+    std::vector<std::string> paths = fuzz::bundled_contracts();  // the first input byte picks one
     std::vector<invar::Contract> out;
     for (const auto& path : paths) {
       auto c = invar::Contract::load_file(path);

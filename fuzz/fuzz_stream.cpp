@@ -42,10 +42,7 @@ invar::Contract load(const std::string& path, const char* text, const invar::Opt
 
 const std::vector<Pair>& contracts() {
   static const std::vector<Pair> all = [] {
-    std::vector<std::string> paths;  // sorted: the first input byte picks one
-    for (const auto& e : std::filesystem::directory_iterator(fuzz::source("rules")))
-      if (e.path().string().ends_with(".contract.json")) paths.push_back(e.path().string());
-    std::sort(paths.begin(), paths.end());
+    std::vector<std::string> paths = fuzz::bundled_contracts();  // the first input byte picks one
     paths.push_back("");  // kNdjsonContract
     std::vector<Pair> out;
     for (const auto& path : paths) {
