@@ -40,6 +40,7 @@ std::optional<ArtifactFormat> artifact_format_named(std::string_view name) {
   if (name == "ndjson" || name == "jsonl") return ArtifactFormat::ndjson;
   return std::nullopt;
 }
+
 std::string_view to_string(Severity s) { return s == Severity::error ? "error" : "warn"; }
 std::string_view to_string(Outcome o) {
   switch (o) {
