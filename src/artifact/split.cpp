@@ -117,6 +117,14 @@ bool MemberSplitter::feed(std::string_view chunk, const Batch& batch) {
     region = comma + 1;  // the ',' between batches is neither's
     emit(batch, false);
   };
+  // The member's array ends at `bracket`: its last batch, then the skeleton again.
+  auto close_member = [&](const char* bracket) {
+    flush(bracket);
+    if (!emit(batch, true)) return false;
+    where_ = Where::after;
+    depth_ = 1;
+    return true;
+  };
   for (const char* at = begin; at < end && !failed_; ++at) {
 #if defined(__SSE2__)
     // Inside the member's array, whole 64-byte blocks at a time.
@@ -128,11 +136,7 @@ bool MemberSplitter::feed(std::string_view chunk, const Batch& batch) {
         --at;
         continue;
       }
-      // The member's array ends at `at`.
-      flush(at);
-      if (!emit(batch, true)) break;
-      where_ = Where::after;
-      depth_ = 1;
+      if (!close_member(at)) break;
       continue;
     }
 #endif
@@ -198,10 +202,7 @@ bool MemberSplitter::feed(std::string_view chunk, const Batch& batch) {
             failed_ = true;
             break;
           }
-          flush(at);
-          if (!emit(batch, true)) break;
-          where_ = Where::after;
-          depth_ = 1;
+          close_member(at);
           break;
         }
         if (depth_ == 0) {

@@ -200,6 +200,7 @@ class Refs : public Streamed {
     referred_ += o.referred_;
     if (n_ > ctx_.limits->max_selector_matches || !known_.absorb(o.known_, false)) return false;
     if (!charge_.take(o.references_.size() * sizeof(uint64_t))) return false;
+    references_.reserve(references_.size() + o.references_.size());  // what was charged, not a doubling
     references_.insert(references_.end(), o.references_.begin(), o.references_.end());
     return true;
   }
