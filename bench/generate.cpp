@@ -1,6 +1,6 @@
 // Deterministic workloads for the benchmarks (seeded; the same bytes on every
-// machine): feature files and DNS plans of PRODUCT.md's sizes, and a draft-07
-// variant of the DNS plan schema.
+// machine): feature files and DNS plans of PRODUCT.md's sizes (as JSON, as
+// NDJSON records and as block YAML).
 //
 // usage: invar_generate OUT_DIR
 #include <cstdio>
@@ -9,6 +9,8 @@
 #include <fstream>
 #include <random>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 namespace {
 
@@ -65,6 +67,45 @@ std::string ndjson_of(const std::string& plan) {
   return out;
 }
 
+// The same data as block-style YAML, strings double-quoted (every YAML reader
+// types them alike).
+void yaml_value(const nlohmann::ordered_json& v, size_t indent, std::string& out);
+void yaml_block(const nlohmann::ordered_json& v, size_t indent, std::string& out) {
+  const std::string pad(indent, ' ');
+  if (v.is_object()) {
+    bool first = true;
+    for (const auto& [key, value] : v.items()) {
+      if (!first || indent == 0 || out.back() == '\n') out += pad;
+      first = false;
+      out += key + ":";
+      yaml_value(value, indent + 2, out);
+    }
+  } else {
+    for (const auto& item : v) {
+      out += pad + "- ";
+      if (item.is_object() && !item.empty()) {
+        yaml_block(item, indent + 2, out);
+      } else {
+        out.pop_back();
+        yaml_value(item, indent + 2, out);
+      }
+    }
+  }
+}
+void yaml_value(const nlohmann::ordered_json& v, size_t indent, std::string& out) {
+  if ((v.is_object() || v.is_array()) && !v.empty()) {
+    out += "\n";
+    yaml_block(v, v.is_array() ? indent - 2 : indent, out);
+  } else {
+    out += " " + v.dump() + "\n";
+  }
+}
+std::string yaml_of(const std::string& json) {
+  std::string out;
+  yaml_block(nlohmann::ordered_json::parse(json), 0, out);
+  return out;
+}
+
 void write(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);
   out << bytes;
@@ -90,6 +131,7 @@ int main(int argc, char** argv) {
     std::string plan = dns_plan(n);
     write(dir + "/dns-" + std::to_string(n) + ".json", plan);
     if (n >= 100000) write(dir + "/dns-" + std::to_string(n) + ".ndjson", ndjson_of(plan));
+    write(dir + "/dns-" + std::to_string(n) + ".yaml", yaml_of(plan));
   }
   // A 1 MB string for the linear-time matching probe: 'a' * N then '!'.
   write(dir + "/redos-1mb.json", "{\"s\": \"" + std::string(1 << 20, 'a') + "!\"}\n");

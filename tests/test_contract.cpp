@@ -101,7 +101,9 @@ TEST_CASE("unknown keys", "[contract]") {
         "test.contract.json: /invariants/0/maximum: unknown key \"maximum\" for a count invariant");
   CHECK(message_of(R"({"contract": "t", "artifact": {"limits": {"max_values": 1}}, "invariants": []})") ==
         "test.contract.json: /artifact/limits/max_values: unknown limit \"max_values\" (expected max_bytes, max_depth, "
-        "max_nodes, max_string_bytes)");
+        "max_nodes, max_string_bytes, max_alias_nodes)");
+  CHECK(message_of(R"({"contract": "t", "artifact": {"format": "yaml", "yaml": {"merge": "allow"}}, "invariants": []})") ==
+        "test.contract.json: /artifact/yaml/merge: unknown key \"merge\" (expected consumer, merge_keys)");
 }
 
 TEST_CASE("unknown and unsupported kinds", "[contract]") {

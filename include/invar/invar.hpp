@@ -307,9 +307,10 @@ class Baseline {
 
 // How an artifact's bytes are read. json: one JSON document. ndjson: JSON
 // Lines, one value per line, read as the array of its records ("$[*]").
-enum class ArtifactFormat { json, ndjson };
+// yaml: YAML 1.2 in the JSON data model (docs/contract-language.md, "Formats").
+enum class ArtifactFormat { json, ndjson, yaml };
 std::string_view to_string(ArtifactFormat f);
-// "json", "ndjson" (also "jsonl"); nullopt otherwise.
+// "json", "ndjson" (also "jsonl"), "yaml" (also "yml"); nullopt otherwise.
 std::optional<ArtifactFormat> artifact_format_named(std::string_view name);
 
 struct CheckContext {
@@ -321,7 +322,8 @@ struct CheckContext {
   // Measure what the check costs into Report::stats (a clock read per invariant).
   bool collect_stats = false;
   // How to read the artifact. When unset: the contract's artifact.format, else
-  // (check_file) by the file's extension (.ndjson, .jsonl: ndjson), else json.
+  // (check_file) by the file's extension (.ndjson, .jsonl: ndjson; .yaml,
+  // .yml: yaml), else json.
   std::optional<ArtifactFormat> format;
 };
 

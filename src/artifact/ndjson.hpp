@@ -14,12 +14,19 @@
 #include <variant>
 #include <vector>
 
+#include "artifact/origin.hpp"
 #include "artifact/reader.hpp"
 #include "artifact/split.hpp"
 
 namespace invar::artifact {
 
-struct Lines {
+// Where each of `pointers` (into the array) is in the file: the record's line,
+// and the column within it (see locate_all).
+struct Lines;
+std::unordered_map<std::string, Location> locate_all(std::string_view bytes, const Lines& lines,
+                                                     const std::vector<std::string>& pointers, uint32_t max_depth);
+
+struct Lines : Origin {
   struct Record {
     uint64_t source = 0;  // byte offset of the record in the file
     uint64_t joined = 0;  // byte offset of the record in `array`
@@ -34,6 +41,13 @@ struct Lines {
 
   // The file offset of byte `joined` of `array`.
   uint64_t source_offset(uint64_t joined) const;
+
+  std::string_view json_text() const override { return text(); }
+  std::string_view expected() const override { return "one strict JSON value per line"; }
+  std::unordered_map<std::string, Location> locate_all(std::string_view bytes, const std::vector<std::string>& pointers,
+                                                       uint32_t max_depth) const override {
+    return artifact::locate_all(bytes, *this, pointers, max_depth);
+  }
 };
 
 // The records of `bytes`, or why they are not NDJSON (rule "syntax", located).
@@ -42,11 +56,6 @@ std::variant<Lines, ReadProblem> split_lines(std::string_view bytes, size_t padd
 
 // A problem found in `lines.array`, located in the file instead.
 void relocate(const Lines& lines, std::string_view bytes, ReadProblem& problem);
-
-// Where each of `pointers` (into the array) is in the file: the record's line,
-// and the column within it (see locate_all).
-std::unordered_map<std::string, Location> locate_all(std::string_view bytes, const Lines& lines,
-                                                     const std::vector<std::string>& pointers, uint32_t max_depth);
 
 // NDJSON read in batches (engine/stream.cpp): runs of whole lines, each batch
 // the text [r1,r2,...]; a line that is not one value on its own ends the split

@@ -30,6 +30,7 @@ struct CheckArgs {
   bool stats = false;
   unsigned threads = 0;
   std::string stream_from;
+  std::string max_artifact_bytes;
   std::string input_format;
 };
 
@@ -78,6 +79,14 @@ int run_check(const CheckArgs& args) {
       return kCannotJudge;
     }
     options.stream_min_bytes = *bytes;
+  }
+  if (!args.max_artifact_bytes.empty()) {
+    auto bytes = text::parse_bytes(args.max_artifact_bytes);
+    if (!bytes || *bytes == 0) {
+      std::fprintf(stderr, "invar: error: --max-artifact-bytes must be a size such as \"4GiB\" or a number of bytes\n");
+      return kCannotJudge;
+    }
+    options.limits.max_artifact_bytes = *bytes;
   }
   std::signal(SIGBUS, on_sigbus);
   CheckContext context;
@@ -172,10 +181,14 @@ std::function<int()> add_check(CLI::App& app) {
   cmd->add_flag("--quiet,-q", args->quiet, "Human format: print only the summary line per artifact");
   cmd->add_option("--threads", args->threads, kThreadsHelp)->check(CLI::Range(0u, 256u));
   cmd->add_option("--input-format", args->input_format,
-                  "How to read the artifacts: json, or ndjson (JSON Lines: one value per line, read as the array of "
-                  "its records, \"$[*]\"). Default: the contract's artifact.format, else .ndjson/.jsonl files as "
-                  "ndjson, else json")
-      ->check(CLI::IsMember({"json", "ndjson", "jsonl"}));
+                  "How to read the artifacts: json; ndjson (JSON Lines: one value per line, read as the array of "
+                  "its records, \"$[*]\"); or yaml (YAML 1.2 in the JSON data model). Default: the contract's "
+                  "artifact.format, else by extension (.ndjson/.jsonl: ndjson, .yaml/.yml: yaml), else json")
+      ->check(CLI::IsMember({"json", "ndjson", "jsonl", "yaml", "yml"}));
+  cmd->add_option("--max-artifact-bytes", args->max_artifact_bytes,
+                  "The largest artifact read (default 256MiB; a contract's artifact.limits.max_bytes may only lower "
+                  "it). Raising it lets large NDJSON or JSON files be read in batches; an artifact the batches do not "
+                  "accept is judged again whole, in memory of about 5 times its size");
   cmd->add_option("--stream-from", args->stream_from,
                   "Read artifacts of at least this size in batches, in memory bounded by the batch, when the contract "
                   "allows (docs/performance.md); reports are the same either way. Default 16MiB; 0: never");

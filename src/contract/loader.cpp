@@ -257,11 +257,13 @@ class Loader {
 
   std::optional<Error> artifact_section(const json& art, Plan& plan) {
     if (!art.is_object()) return error("/artifact", "\"artifact\" must be an object");
+    std::string yaml_said;  // where "documents" or "yaml" was given (they need format yaml)
     for (auto& [key, value] : art.items()) {
       std::string at = "/artifact/" + key;
       if (key == "format") {
         auto format = value.is_string() ? artifact_format_named(value.get<std::string>()) : std::nullopt;
-        if (!format) return error(at, "unsupported format " + value.dump() + " (supported: \"json\", \"ndjson\")");
+        if (!format)
+          return error(at, "unsupported format " + value.dump() + " (supported: \"json\", \"ndjson\", \"yaml\")");
         plan.format = *format;
       } else if (key == "schema") {
         if (!value.is_string()) return error(at, "\"schema\" must be a path to a JSON Schema file");
@@ -273,6 +275,13 @@ class Loader {
         inv.target = selector::Selector::compile("$").value();
         inv.schema = validator.value();
         plan.invariants.push_back(std::move(inv));
+      } else if (key == "documents") {
+        if (value != "one" && value != "many") return error(at, "\"documents\" must be \"one\" or \"many\"");
+        plan.yaml.many_documents = value == "many";
+        yaml_said = at;
+      } else if (key == "yaml") {
+        if (auto e = yaml_section(value, at, plan)) return e;
+        yaml_said = at;
       } else if (key == "duplicate_keys") {
         if (value != "reject" && value != "allow")
           return error(at, "\"duplicate_keys\" must be \"reject\" or \"allow\"");
@@ -291,19 +300,43 @@ class Loader {
               return error(lat, "\"max_depth\" must be a positive integer");
             plan.read_limits.max_depth =
                 static_cast<uint32_t>(std::min<uint64_t>(v.get<uint64_t>(), options_.limits.max_depth));
-          } else if (limit == "max_nodes" || limit == "max_string_bytes") {
+          } else if (limit == "max_nodes" || limit == "max_string_bytes" || limit == "max_alias_nodes") {
             auto n = v.is_number_unsigned() ? std::optional<uint64_t>(v.get<uint64_t>())
                                             : (v.is_string() ? text::parse_bytes(v.get<std::string>()) : std::nullopt);
             if (!n || *n == 0) return error(lat, "\"" + limit + "\" must be a positive number");
-            uint64_t& target = limit == "max_nodes" ? plan.read_limits.max_nodes : plan.read_limits.max_string_bytes;
+            uint64_t& target = limit == "max_nodes"          ? plan.read_limits.max_nodes
+                               : limit == "max_string_bytes" ? plan.read_limits.max_string_bytes
+                                                             : plan.yaml.max_alias_nodes;
             target = std::min(*n, target);
           } else {
             return error(lat, "unknown limit " + text::quoted(limit) +
-                                  " (expected max_bytes, max_depth, max_nodes, max_string_bytes)");
+                                  " (expected max_bytes, max_depth, max_nodes, max_string_bytes, max_alias_nodes)");
           }
         }
       } else {
-        return error(at, "unknown key " + text::quoted(key) + " (expected format, schema, limits, duplicate_keys)");
+        return error(at, "unknown key " + text::quoted(key) +
+                             " (expected format, schema, limits, duplicate_keys, documents, yaml)");
+      }
+    }
+    if (!yaml_said.empty() && plan.format != ArtifactFormat::yaml)
+      return error(yaml_said, "\"documents\" and \"yaml\" apply to YAML artifacts: add \"format\": \"yaml\"");
+    return std::nullopt;
+  }
+
+  // "yaml": {"consumer": "yaml1.2" | "yaml1.1", "merge_keys": "refuse" | "allow"}
+  std::optional<Error> yaml_section(const json& yaml, const std::string& at, Plan& plan) {
+    if (!yaml.is_object()) return error(at, "\"yaml\" must be an object");
+    for (auto& [key, value] : yaml.items()) {
+      if (key == "consumer") {
+        if (value != "yaml1.2" && value != "yaml1.1")
+          return error(at + "/consumer", "\"consumer\" must be \"yaml1.2\" or \"yaml1.1\" (the YAML version its parser reads)");
+        plan.yaml.consumer_yaml11 = value == "yaml1.1";
+      } else if (key == "merge_keys") {
+        if (value != "refuse" && value != "allow")
+          return error(at + "/merge_keys", "\"merge_keys\" must be \"refuse\" or \"allow\"");
+        plan.yaml.merge_keys = value == "allow";
+      } else {
+        return error(at + "/" + key, "unknown key " + text::quoted(key) + " (expected consumer, merge_keys)");
       }
     }
     return std::nullopt;

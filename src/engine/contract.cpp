@@ -33,11 +33,19 @@ std::string_view to_string(ErrorCode code) {
 
 std::string_view to_string(Verdict v) { return v == Verdict::accept ? "accept" : "reject"; }
 
-std::string_view to_string(ArtifactFormat f) { return f == ArtifactFormat::ndjson ? "ndjson" : "json"; }
+std::string_view to_string(ArtifactFormat f) {
+  switch (f) {
+    case ArtifactFormat::ndjson: return "ndjson";
+    case ArtifactFormat::yaml: return "yaml";
+    case ArtifactFormat::json: break;
+  }
+  return "json";
+}
 
 std::optional<ArtifactFormat> artifact_format_named(std::string_view name) {
   if (name == "json") return ArtifactFormat::json;
   if (name == "ndjson" || name == "jsonl") return ArtifactFormat::ndjson;
+  if (name == "yaml" || name == "yml") return ArtifactFormat::yaml;
   return std::nullopt;
 }
 
@@ -238,12 +246,13 @@ Report check(const Plan& plan, std::string_view bytes, const CheckContext& conte
                      report, nullptr, stats ? &*stats : nullptr, scan, candidate.text(bytes));
     if (problem) {
       report = engine::unreadable(plan, *problem);
-      if (candidate.lines) report.violations.front().expected = "one strict JSON value per line";
+      if (candidate.origin) report.violations.front().expected = candidate.origin->expected();
       if (stats) stats->invariants.clear();
     }
+    if (!problem) engine::add_ambiguities(candidate.ambiguous, report);
     engine::finish(plan, report);
     // Also a problem the scan found: the bytes parsed.
-    engine::locate_violations(plan, bytes, report, candidate.lines.get());
+    engine::locate_violations(plan, bytes, report, candidate.origin.get());
     if (stats) {
       stats->scan_ms = scan_ms;
       stats->evaluate_ms = engine::ms_since(start);
@@ -262,11 +271,14 @@ Report check(const Plan& plan, std::string_view bytes, const CheckContext& conte
 
 namespace {
 
-// NDJSON by the file's extension; nullopt: nothing said.
+// The format the file's extension names; nullopt: nothing said.
 std::optional<ArtifactFormat> format_of_path(const std::string& path) {
-  for (const char* ext : {".ndjson", ".jsonl"})
+  static constexpr std::pair<const char*, ArtifactFormat> kExtensions[] = {
+      {".ndjson", ArtifactFormat::ndjson}, {".jsonl", ArtifactFormat::ndjson},
+      {".yaml", ArtifactFormat::yaml},     {".yml", ArtifactFormat::yaml}};
+  for (auto [ext, format] : kExtensions)
     if (path.size() > std::strlen(ext) && path.compare(path.size() - std::strlen(ext), std::string::npos, ext) == 0)
-      return ArtifactFormat::ndjson;
+      return format;
   return std::nullopt;
 }
 

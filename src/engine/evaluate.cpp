@@ -6,6 +6,7 @@
 #include <iterator>
 #include <map>
 
+#include "artifact/ndjson.hpp"
 #include "common/parallel.hpp"
 
 namespace invar::engine {
@@ -57,15 +58,15 @@ Report unreadable(const Plan& plan, const artifact::ReadProblem& p) {
   return report;
 }
 
-void locate_violations(const Plan& plan, std::string_view bytes, Report& report, const artifact::Lines* lines) {
+void locate_violations(const Plan& plan, std::string_view bytes, Report& report, const artifact::Origin* origin) {
   std::vector<std::string> pointers;
   for (const auto& v : report.violations)
     if (v.line == 0) pointers.push_back(v.pointer);
   if (pointers.empty()) return;
   std::sort(pointers.begin(), pointers.end());
   pointers.erase(std::unique(pointers.begin(), pointers.end()), pointers.end());
-  auto where = lines ? artifact::locate_all(bytes, *lines, pointers, plan.read_limits.max_depth)
-                     : artifact::locate_all(bytes, pointers, plan.read_limits.max_depth);
+  auto where = origin ? origin->locate_all(bytes, pointers, plan.read_limits.max_depth)
+                      : artifact::locate_all(bytes, pointers, plan.read_limits.max_depth);
   for (auto& v : report.violations)
     if (auto it = where.find(v.pointer); v.line == 0 && it != where.end()) {
       v.line = it->second.line;
@@ -73,12 +74,70 @@ void locate_violations(const Plan& plan, std::string_view bytes, Report& report,
     }
 }
 
+void add_ambiguities(const std::vector<artifact::Ambiguity>& ambiguous, Report& report) {
+  for (const auto& a : ambiguous) {
+    Violation v;
+    v.invariant = "artifact.ambiguous_scalar";
+    v.kind = "artifact";
+    v.family = "artifact";
+    v.message = "\"" + a.text + "\" is " + a.yaml12 + " in YAML 1.2 but " + a.yaml11 +
+                " to a YAML 1.1 parser (the contract's consumer): quote it, or write what both read alike";
+    v.pointer = a.pointer;
+    v.expected = a.yaml12;
+    v.actual = a.yaml11;
+    v.line = a.where.line;
+    v.column = a.where.column;
+    report.violations.push_back(std::move(v));
+  }
+}
+
+namespace {
+
+// A JSON read that failed at its first byte of something that looks like YAML
+// says how to read YAML.
+void hint_yaml(std::string_view bytes, Report& report) {
+  size_t i = bytes.find_first_not_of(" \t\r\n");
+  if (i == std::string_view::npos) return;
+  const char c = bytes[i];
+  const bool json_start = c == '{' || c == '[' || c == '"' || c == '-' || (c >= '0' && c <= '9') || c == 't' ||
+                          c == 'f' || c == 'n';
+  const bool yaml_start = bytes.substr(i, 3) == "---" || bytes.substr(i, 2) == "- " || c == '#' ||
+                          (!json_start && bytes.substr(i, bytes.find('\n', i) - i).find(": ") != std::string_view::npos);
+  if (!yaml_start) return;
+  auto& v = report.violations.front();
+  v.message += " (this looks like YAML: the contract reads JSON; set \"artifact\": {\"format\": \"yaml\"} in the "
+               "contract, or pass --input-format yaml)";
+}
+
+Candidate read_yaml(const Plan& plan, std::string_view bytes) {
+  Candidate c;
+  c.size = bytes.size();
+  auto start = std::chrono::steady_clock::now();
+  auto read = artifact::read_yaml(bytes, plan.read_limits, plan.yaml);
+  c.parse_ms = ms_since(start);
+  auto origin = std::make_shared<const artifact::YamlOrigin>(plan.read_limits, plan.yaml);
+  if (read.problem) {
+    c.unreadable = unreadable(plan, *read.problem);
+    if (read.problem->rule != "size") c.unreadable->violations.front().expected = origin->expected();
+    return c;
+  }
+  c.document = std::move(read.document);
+  c.ambiguous = std::move(read.ambiguous);
+  c.origin = std::move(origin);
+  return c;
+}
+
+}  // namespace
+
 Candidate read(const Plan& plan, std::string_view bytes, bool padded, bool scan, std::optional<ArtifactFormat> format) {
+  const ArtifactFormat chosen = format.value_or(plan.format.value_or(ArtifactFormat::json));
+  if (chosen == ArtifactFormat::yaml) return read_yaml(plan, bytes);
   Candidate c;
   c.size = bytes.size();
   auto start = std::chrono::steady_clock::now();
   std::string_view text = bytes;
-  if (format.value_or(plan.format.value_or(ArtifactFormat::json)) == ArtifactFormat::ndjson) {
+  std::shared_ptr<const artifact::Lines> lines;
+  if (chosen == ArtifactFormat::ndjson) {
     if (bytes.size() > plan.read_limits.max_bytes) {
       c.unreadable = unreadable(plan, artifact::ReadProblem{"size",
                                                              "artifact is " + std::to_string(bytes.size()) +
@@ -93,13 +152,14 @@ Candidate read(const Plan& plan, std::string_view bytes, bool padded, bool scan,
       c.unreadable->violations.front().expected = "one strict JSON value per line";
       return c;
     }
-    c.lines = std::make_shared<const artifact::Lines>(std::move(std::get<artifact::Lines>(split)));
-    text = c.lines->text();
+    lines = std::make_shared<const artifact::Lines>(std::move(std::get<artifact::Lines>(split)));
+    c.origin = lines;
+    text = lines->text();
     padded = true;
   }
   // The array text of NDJSON may exceed max_bytes by its commas: the file's size is what is limited.
   artifact::ReadLimits limits = plan.read_limits;
-  if (c.lines) limits.max_bytes = std::max<uint64_t>(limits.max_bytes, text.size());
+  if (lines) limits.max_bytes = std::max<uint64_t>(limits.max_bytes, text.size());
   auto parsed = artifact::parse(text, limits, padded, scan, threads_for(plan, bytes.size()),
                                 plan.options.reuse_parsers ? plan.documents : nullptr);
   c.parse_ms = ms_since(start);
@@ -107,9 +167,11 @@ Candidate read(const Plan& plan, std::string_view bytes, bool padded, bool scan,
     c.document = std::move(parsed.document);
     return c;
   }
-  if (c.lines) artifact::relocate(*c.lines, bytes, *parsed.problem);
+  if (lines) artifact::relocate(*lines, bytes, *parsed.problem);
   c.unreadable = unreadable(plan, *parsed.problem);
-  if (c.lines && parsed.problem->rule != "size") c.unreadable->violations.front().expected = "one strict JSON value per line";
+  if (lines && parsed.problem->rule != "size") c.unreadable->violations.front().expected = lines->expected();
+  if (!lines && parsed.problem->rule == "syntax") hint_yaml(bytes, *c.unreadable);
+  c.origin.reset();
   return c;
 }
 

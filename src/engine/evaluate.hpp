@@ -8,8 +8,9 @@
 #include <optional>
 #include <string_view>
 
-#include "artifact/ndjson.hpp"
+#include "artifact/origin.hpp"
 #include "artifact/reader.hpp"
+#include "artifact/yaml.hpp"
 #include "engine/plan.hpp"
 #include "invariants/measure.hpp"
 
@@ -28,9 +29,13 @@ struct Candidate {
   std::optional<Report> unreadable;
   uint64_t size = 0;
   double parse_ms = 0;
-  std::shared_ptr<const artifact::Lines> lines;  // NDJSON: the records, for locating
-  // The text the document was parsed from: `bytes`, or NDJSON's array of records.
-  std::string_view text(std::string_view bytes) const { return lines ? lines->text() : bytes; }
+  // NDJSON and YAML: how the document maps back to the bytes (null: JSON).
+  std::shared_ptr<const artifact::Origin> origin;
+  // YAML read for a YAML 1.1 consumer: the scalars it would read otherwise.
+  std::vector<artifact::Ambiguity> ambiguous;
+  // The JSON text the document was parsed from: `bytes`, NDJSON's array of
+  // records, or none (YAML).
+  std::string_view text(std::string_view bytes) const { return origin ? origin->json_text() : bytes; }
 };
 // `padded` and `scan` as for artifact::parse (without the scan, the caller
 // runs artifact::scan before trusting the document). `format`: how to read
@@ -45,9 +50,12 @@ Report unreadable(const Plan& plan, const artifact::ReadProblem& problem);
 // Sets the line and column of each violation whose pointer is in `bytes`
 // (a document that parsed): one more pass over the bytes, for reports that
 // have violations (never on the accept path).
-// `lines`: the NDJSON records the bytes were read as (null: JSON).
+// `origin`: how the document maps back to the bytes (null: JSON).
 void locate_violations(const Plan& plan, std::string_view bytes, Report& report,
-                       const artifact::Lines* lines = nullptr);
+                       const artifact::Origin* origin = nullptr);
+// Adds a violation (artifact.ambiguous_scalar, a reject) for each scalar a
+// YAML 1.1 consumer reads otherwise.
+void add_ambiguities(const std::vector<artifact::Ambiguity>& ambiguous, Report& report);
 std::string size_expectation(const Plan& plan);
 
 // The threads one check of `size` bytes may use: Options::threads (1 to 64)

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "artifact/reader.hpp"
+#include "artifact/yaml.hpp"
 #include "common/digest.hpp"
 #include "common/files.hpp"
 #include "invar/invar.hpp"
@@ -27,6 +28,7 @@ class Plan {
   Options options;
   artifact::ReadLimits read_limits;
   std::optional<ArtifactFormat> format;  // the contract's artifact.format, when it says
+  artifact::YamlOptions yaml;            // how YAML is read (artifact.documents, artifact.yaml, limits)
   std::vector<invariants::Invariant> invariants;
   // Parsers kept between checks (Options::reuse_parsers).
   std::shared_ptr<artifact::DocumentPool> documents = std::make_shared<artifact::DocumentPool>();

@@ -20,6 +20,7 @@
 namespace invar {
 
 const engine::StreamLayout* Plan::stream_layout(ArtifactFormat format) const {
+  if (format == ArtifactFormat::yaml) return nullptr;  // read whole (no batches of YAML yet)
   const size_t k = format == ArtifactFormat::ndjson ? 1 : 0;
   std::call_once(layout_once_[k], [this, format, k] { layout_[k] = engine::layout_of(*this, format); });
   return layout_[k].get();

@@ -67,11 +67,12 @@ struct Prepared {
   Report report;
   invariants::Measures measures;
   artifact::DocumentHandle document;  // null when unreadable
-  std::shared_ptr<const artifact::Lines> lines;  // NDJSON: the records (the document is their array)
+  std::shared_ptr<const artifact::Origin> origin;  // NDJSON and YAML: how the document maps to the bytes
+  std::vector<artifact::Ambiguity> ambiguous;      // YAML for a YAML 1.1 consumer
   uint64_t size = 0;
   std::string digest, generation;
   // The text the document was parsed from: `bytes` itself, or NDJSON's array.
-  std::string_view text(std::string_view bytes) const { return lines ? lines->text() : bytes; }
+  std::string_view text(std::string_view bytes) const { return origin ? origin->json_text() : bytes; }
 };
 
 std::string generation_of(const Plan& plan, const invariants::Measures& measures) {
@@ -382,7 +383,8 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
       c.report = std::move(*read.unreadable);
     } else {
       c.document = std::move(read.document);
-      c.lines = std::move(read.lines);
+      c.origin = std::move(read.origin);
+      c.ambiguous = std::move(read.ambiguous);
       c.report = engine::start_report(plan);
       std::optional<artifact::ReadProblem> problem;
       engine::evaluate(plan, c.document->root, c.size, engine::Phase::before_lock, 0, nullptr, c.report, nullptr,
@@ -398,6 +400,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     }
     if (c.document) {
       c.generation = generation_of(plan, c.measures);
+      engine::add_ambiguities(c.ambiguous, c.report);
       engine::finish(plan, c.report);
       if (options.consumer_check && c.report.verdict == Verdict::accept)
         if (auto why = options.consumer_check(bytes)) add_consumer_violation(c.report, *why);
@@ -511,7 +514,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     }
     if (c.document) apply_waivers(plan, in_force, c.report);
     engine::finish(plan, c.report);
-    if (c.document) engine::locate_violations(plan, bytes, c.report, c.lines.get());
+    if (c.document) engine::locate_violations(plan, bytes, c.report, c.origin.get());
     d.report = std::move(c.report);
     if (options.observe && c.document)
       d.observed = engine::observe(plan, c.document->root, c.measures, baseline.data ? &baseline.data->measures : nullptr, now);

@@ -1,0 +1,693 @@
+#include "artifact/yaml.hpp"
+
+#include <libfyaml.h>
+
+#include <cstring>
+#include <memory>
+#include <unordered_set>
+
+#include "artifact/yaml_scalar.hpp"
+
+namespace invar::artifact {
+
+namespace {
+
+static_assert(simdjson::SIMDJSON_VERSION_MAJOR == 3, "the tape written here is simdjson 3's (see tape_clean in reader.cpp)");
+constexpr uint64_t kPayload = simdjson::internal::JSON_VALUE_MASK;
+constexpr uint64_t kMaxCount = simdjson::internal::JSON_COUNT_MASK;
+
+uint64_t word(char type, uint64_t payload) { return (uint64_t(uint8_t(type)) << 56) | payload; }
+char type_of(uint64_t w) { return static_cast<char>(w >> 56); }
+
+std::string escape_segment(std::string_view key) {
+  std::string out;
+  out.reserve(key.size() + 1);
+  out += '/';
+  for (char c : key) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
+
+std::string quoted(std::string_view s, size_t max = 60) {
+  std::string out = "\"";
+  out.append(s.substr(0, max));
+  if (s.size() > max) out += "...";
+  return out + "\"";
+}
+
+// The first byte of `bytes` that is not valid UTF-8.
+size_t first_invalid_utf8(std::string_view bytes) {
+  size_t i = 0;
+  while (i < bytes.size()) {
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > bytes.size()) return i;
+    if (n > 1 && !simdjson::validate_utf8(bytes.data() + i, n)) return i;
+    i += n;
+  }
+  return i;
+}
+
+// A parser and its diagnostics, freed together.
+struct Parser {
+  fy_diag* diag = nullptr;
+  fy_parser* parser = nullptr;
+  ~Parser() {
+    if (parser) fy_parser_destroy(parser);
+    if (diag) fy_diag_destroy(diag);
+  }
+};
+
+void discard(fy_diag*, void*, const char*, size_t) {}
+
+// A growable array that becomes the document's own buffer (no copy at the
+// end) and leaves its capacity untouched until written (no zeroing): the
+// capacity is reserved generously, and pages never written cost nothing.
+template <class T>
+class Buffer {
+ public:
+  size_t size() const { return size_; }
+  T* data() { return data_.get(); }
+  const T* data() const { return data_.get(); }
+  T& operator[](size_t i) { return data_[i]; }
+  T operator[](size_t i) const { return data_[i]; }
+  void reserve(size_t n) {
+    if (n <= capacity_) return;
+    size_t capacity = std::max(n, capacity_ * 2);
+    std::unique_ptr<T[]> grown(new T[capacity]);
+    if (size_) std::memcpy(grown.get(), data_.get(), size_ * sizeof(T));
+    data_ = std::move(grown);
+    capacity_ = capacity;
+  }
+  void push_back(T v) {
+    if (size_ == capacity_) reserve(size_ + 1);
+    data_[size_++] = v;
+  }
+  // Grows without initialising, or shrinks.
+  void resize(size_t n) {
+    reserve(n);
+    size_ = n;
+  }
+  std::unique_ptr<T[]> release() { return std::move(data_); }
+
+ private:
+  std::unique_ptr<T[]> data_;
+  size_t size_ = 0, capacity_ = 0;
+};
+
+class Builder {
+ public:
+  Builder(std::string_view bytes, const ReadLimits& limits, const YamlOptions& options,
+          const std::unordered_set<std::string>* wanted, std::unordered_map<std::string, Location>* found)
+      : bytes_(bytes), limits_(limits), options_(options), wanted_(wanted), found_(found) {}
+
+  YamlResult run();
+
+ private:
+  struct Key {
+    uint64_t offset;  // in strings_
+    Location where;
+  };
+  struct Frame {
+    bool mapping = false;
+    size_t start = 0;  // the '{' or '[' word
+    uint64_t count = 0;
+    bool expect_key = true;
+    uint64_t nodes_at_start = 0;
+    uint32_t depth_below = 0;  // levels of nesting inside this container
+    std::string anchor;
+    std::vector<Key> keys;
+    std::unordered_map<std::string_view, size_t> index;  // over keys_, once a mapping is large
+    uint64_t key = 0;  // mapping: the key whose value is being read (offset in strings_)
+    bool merge_pending = false;
+    size_t merge_begin = 0;
+    std::vector<std::pair<size_t, size_t>> merges;  // tape ranges of "<<" values
+  };
+  struct Anchor {
+    size_t begin = 0, end = 0;
+    uint64_t nodes = 0;
+    uint32_t depth = 0;  // levels, counting the node itself when a container
+    bool open = true;
+    bool moved = false;  // inside a mapping rewritten by merge keys
+  };
+
+  bool event(fy_event* e);
+  bool scalar(fy_event* e);
+  bool start(fy_event* e, bool mapping);
+  bool end();
+  bool alias(fy_event* e);
+  bool key_from(std::string_view text, const Location& where);
+  bool merge_ready(Frame& f);
+  void rebuild_merged(Frame& f);
+  void value_done();
+  bool nodes_added(uint64_t n, const Location& where);
+  void note_location(const Location& where, bool alias);
+
+  uint64_t add_string(std::string_view s);
+  std::string_view string_at(uint64_t offset) const;
+  void copy(const uint64_t* from, size_t begin, size_t end, int64_t shift);
+  size_t skip(const uint64_t* t, size_t i) const;
+  std::string pointer() const;
+  Location location(fy_token* t) {
+    if (const fy_mark* m = t ? fy_token_start_mark(t) : nullptr) {
+      last_ = Location{m->input_pos, 0, uint64_t(m->line) + 1, uint64_t(m->column) + 1};
+    }
+    return last_;
+  }
+  // Records the problem (at `at`, else where the reading is) and returns false.
+  bool fail(std::string rule, std::string message, const Location& where, std::optional<std::string> at = {}) {
+    problem_ = ReadProblem{std::move(rule), std::move(message), at ? std::move(*at) : pointer(), where.offset,
+                           where.line, where.column};
+    return false;
+  }
+  bool in_key_position() const { return !frames_.empty() && frames_.back().mapping && frames_.back().expect_key; }
+
+  std::string_view bytes_;
+  const ReadLimits& limits_;
+  const YamlOptions& options_;
+  const std::unordered_set<std::string>* wanted_;
+  std::unordered_map<std::string, Location>* found_;
+
+  Buffer<uint64_t> tape_;
+  Buffer<uint8_t> strings_;
+  std::vector<Frame> frames_;
+  std::unordered_map<std::string, Anchor> anchors_;
+  uint64_t nodes_ = 0, alias_nodes_ = 0, documents_ = 0;
+  Location last_;
+  std::optional<ReadProblem> problem_;
+  std::vector<Ambiguity> ambiguous_;
+};
+
+// `s` must not point into strings_ (it may move).
+uint64_t Builder::add_string(std::string_view s) {
+  const uint64_t at = strings_.size();
+  const auto length = static_cast<uint32_t>(s.size());
+  const uint8_t* before = strings_.data();
+  strings_.resize(at + sizeof length + s.size() + 1);
+  if (strings_.data() != before)  // the key indexes view strings_
+    for (auto& frame : frames_) frame.index.clear();
+  std::memcpy(strings_.data() + at, &length, sizeof length);
+  if (!s.empty()) std::memcpy(strings_.data() + at + sizeof length, s.data(), s.size());
+  strings_[at + sizeof length + s.size()] = 0;
+  return at;
+}
+
+std::string_view Builder::string_at(uint64_t offset) const {
+  uint32_t length;
+  std::memcpy(&length, strings_.data() + offset, sizeof length);
+  return {reinterpret_cast<const char*>(strings_.data() + offset + sizeof length), length};
+}
+
+// Appends words [begin, end) of `from` to the tape; container words point
+// `shift` further (their new place less their old). `from` may be the tape
+// itself when the caller reserved the room first.
+void Builder::copy(const uint64_t* from, size_t begin, size_t end, int64_t shift) {
+  for (size_t i = begin; i < end; ++i) {
+    const uint64_t w = from[i];
+    switch (type_of(w)) {
+      case '{':
+      case '[':
+        tape_.push_back((w & ~uint64_t(0xFFFFFFFF)) | uint32_t(int64_t(uint32_t(w)) + shift));
+        break;
+      case '}':
+      case ']':
+        tape_.push_back(word(type_of(w), uint64_t(int64_t(w & kPayload) + shift)));
+        break;
+      case 'l':
+      case 'u':
+      case 'd':
+        tape_.push_back(w);
+        tape_.push_back(from[++i]);
+        break;
+      default:
+        tape_.push_back(w);
+    }
+  }
+}
+
+size_t Builder::skip(const uint64_t* t, size_t i) const {
+  switch (type_of(t[i])) {
+    case '{':
+    case '[': return uint32_t(t[i]);
+    case 'l':
+    case 'u':
+    case 'd': return i + 2;
+    default: return i + 1;
+  }
+}
+
+std::string Builder::pointer() const {
+  std::string p;
+  for (const auto& f : frames_) {
+    if (f.mapping) {
+      if (!f.expect_key || f.merge_pending) p += escape_segment(string_at(f.key));
+    } else {
+      p += "/" + std::to_string(f.count);
+    }
+  }
+  return p;
+}
+
+void Builder::note_location(const Location& where, bool is_alias) {
+  if (!wanted_) return;
+  std::string p = pointer();
+  if (wanted_->count(p)) found_->try_emplace(p, where);
+  if (is_alias)  // values inside the expansion: at the alias
+    for (const auto& w : *wanted_)
+      if (w.size() > p.size() && w.compare(0, p.size(), p) == 0 && w[p.size()] == '/') found_->try_emplace(w, where);
+}
+
+bool Builder::nodes_added(uint64_t n, const Location& where) {
+  nodes_ += n;
+  if (nodes_ > limits_.max_nodes)
+    return fail("nodes", "more than max_nodes (" + std::to_string(limits_.max_nodes) + ") values, aliases expanded",
+                where);
+  return true;
+}
+
+void Builder::value_done() {
+  if (frames_.empty()) return;
+  Frame& f = frames_.back();
+  if (f.mapping) {
+    if (f.merge_pending) {
+      f.merges.emplace_back(f.merge_begin, tape_.size());
+      f.merge_pending = false;
+    }
+    f.expect_key = true;
+  } else {
+    ++f.count;
+  }
+}
+
+// A key: string text (not pointing into strings_), checked for duplicates,
+// written to the tape.
+bool Builder::key_from(std::string_view text, const Location& where) {
+  Frame& f = frames_.back();
+  if (text.size() > limits_.max_string_bytes)
+    return fail("string", "a key of " + std::to_string(text.size()) + " bytes, over max_string_bytes (" +
+                              std::to_string(limits_.max_string_bytes) + ")", where);
+  if (!limits_.allow_duplicate_keys) {
+    constexpr size_t kIndexFrom = 16;
+    const Key* first = nullptr;
+    if (f.keys.size() >= kIndexFrom) {
+      if (f.index.empty())
+        for (size_t k = 0; k < f.keys.size(); ++k) f.index.emplace(string_at(f.keys[k].offset), k);
+      // string_at views point into strings_, which may move: the index is rebuilt when it does.
+      if (auto it = f.index.find(text); it != f.index.end()) first = &f.keys[it->second];
+    } else {
+      for (const auto& k : f.keys)
+        if (string_at(k.offset) == text) first = &k;
+    }
+    if (first)
+      return fail("duplicate-key",
+                  "duplicate key " + quoted(text) + " (first at line " + std::to_string(first->where.line) +
+                      ", column " + std::to_string(first->where.column) + ")",
+                  where, pointer() + escape_segment(text));
+  }
+  const uint64_t at = add_string(text);
+  if (!limits_.allow_duplicate_keys) {
+    f.keys.push_back({at, where});
+    if (!f.index.empty()) f.index.emplace(string_at(at), f.keys.size() - 1);
+  }
+  tape_.push_back(word('"', at));
+  f.key = at;
+  f.expect_key = false;
+  if (f.count < kMaxCount) ++f.count;
+  return true;
+}
+
+bool Builder::scalar(fy_event* e) {
+  auto& s = e->scalar;
+  const Location where = location(s.value ? s.value : (s.anchor ? s.anchor : s.tag));
+  size_t length = 0;
+  const char* raw = s.value ? fy_token_get_text(s.value, &length) : "";
+  const std::string_view text(raw ? raw : "", raw ? length : 0);
+  const bool plain = !s.value || fy_token_scalar_style(s.value) == FYSS_PLAIN;
+  std::string_view tag;
+  size_t tag_length = 0;
+  if (const char* t = s.tag ? fy_token_get_text(s.tag, &tag_length) : nullptr) tag = std::string_view(t, tag_length);
+
+  yaml::CoreScalar value;  // a string unless typed below
+  if (!tag.empty() && tag != "!") {
+    constexpr std::string_view kCore = "tag:yaml.org,2002:";
+    std::optional<yaml::CoreScalar> typed;
+    if (tag.substr(0, kCore.size()) == kCore) typed = yaml::resolve_tagged(tag.substr(kCore.size()), text);
+    if (!typed)
+      return fail("tag", "tag " + std::string(tag) + " on " + quoted(text) +
+                             " is not one invar reads (the core schema's !!str, !!int, !!float, !!bool, !!null)",
+                  where);
+    value = *typed;
+  } else if (plain && tag.empty()) {
+    value = yaml::resolve_core(text);
+    if (options_.consumer_yaml11)
+      if (auto r = yaml::yaml11_differs(text)) {
+        std::string p = pointer();
+        if (in_key_position()) p += escape_segment(text);
+        ambiguous_.push_back({std::move(p), where, std::string(text), r->yaml12, r->yaml11});
+      }
+  }
+  using Kind = yaml::CoreScalar::Kind;
+  if (in_key_position()) {
+    if (value.kind != Kind::string)
+      return fail("key", "the key " + quoted(text) + " is not a string in YAML 1.2 (JSON keys are strings: quote it)",
+                  where, pointer());
+    if (plain && tag.empty() && text == "<<") {
+      if (!options_.merge_keys)
+        return fail("merge-key",
+                    "a merge key (<<) is refused: to merge, set \"yaml\": {\"merge_keys\": \"allow\"} in the contract; "
+                    "for a key named <<, quote it",
+                    where, pointer());
+      Frame& f = frames_.back();
+      f.merge_pending = true;
+      f.merge_begin = tape_.size();
+      f.expect_key = false;
+      f.key = add_string("<<");
+      return true;
+    }
+    if (s.anchor) {
+      size_t n = 0;
+      const char* name = fy_token_get_text(s.anchor, &n);
+      anchors_[std::string(name ? name : "", name ? n : 0)] = Anchor{tape_.size(), tape_.size() + 1, 1, 0, false, false};
+    }
+    return key_from(text, where);
+  }
+  if (wanted_) note_location(where, false);
+  if (text.size() > limits_.max_string_bytes)
+    return fail("string", "a string of " + std::to_string(text.size()) + " bytes, over max_string_bytes (" +
+                              std::to_string(limits_.max_string_bytes) + ")", where);
+  const size_t begin = tape_.size();
+  switch (value.kind) {
+    case Kind::null: tape_.push_back(word('n', 0)); break;
+    case Kind::boolean: tape_.push_back(word(value.boolean ? 't' : 'f', 0)); break;
+    case Kind::integer:
+      tape_.push_back(word('l', 0));
+      tape_.push_back(static_cast<uint64_t>(value.integer));
+      break;
+    case Kind::unsigned_integer:
+      tape_.push_back(word('u', 0));
+      tape_.push_back(value.unsigned_integer);
+      break;
+    case Kind::floating: {
+      uint64_t bits;
+      std::memcpy(&bits, &value.floating, sizeof bits);
+      tape_.push_back(word('d', 0));
+      tape_.push_back(bits);
+      break;
+    }
+    case Kind::non_finite:
+      return fail("number", quoted(text) + " is not a finite number (JSON has no .inf or .nan)", where);
+    case Kind::out_of_range:
+      return fail("number", quoted(text) + " is out of range for a 64-bit integer or a double", where);
+    case Kind::string: tape_.push_back(word('"', add_string(text))); break;
+  }
+  if (s.anchor) {
+    size_t n = 0;
+    const char* name = fy_token_get_text(s.anchor, &n);
+    anchors_[std::string(name ? name : "", name ? n : 0)] = Anchor{begin, tape_.size(), 1, 0, false, false};
+  }
+  if (!nodes_added(1, where)) return false;
+  value_done();
+  return true;
+}
+
+bool Builder::start(fy_event* e, bool mapping) {
+  fy_token* token = mapping ? e->mapping_start.mapping_start : e->sequence_start.sequence_start;
+  fy_token* tag_token = mapping ? e->mapping_start.tag : e->sequence_start.tag;
+  fy_token* anchor = mapping ? e->mapping_start.anchor : e->sequence_start.anchor;
+  const Location where = location(token ? token : (anchor ? anchor : tag_token));
+  if (in_key_position())
+    return fail("key", std::string("a ") + (mapping ? "mapping" : "sequence") +
+                           " used as a key (JSON keys are strings)", where, pointer());
+  size_t n = 0;
+  if (const char* t = tag_token ? fy_token_get_text(tag_token, &n) : nullptr) {
+    std::string_view tag(t, n);
+    if (tag != "!" && tag != (mapping ? "tag:yaml.org,2002:map" : "tag:yaml.org,2002:seq"))
+      return fail("tag", "tag " + std::string(tag) + " on a " + (mapping ? "mapping" : "sequence") +
+                             " is not one invar reads (!!map, !!seq)", where);
+  }
+  if (frames_.size() + 1 > limits_.max_depth)
+    return fail("depth", "nesting deeper than max_depth (" + std::to_string(limits_.max_depth) + ")", where);
+  if (wanted_) note_location(where, false);
+  if (!nodes_added(1, where)) return false;
+  Frame f;
+  f.mapping = mapping;
+  f.start = tape_.size();
+  f.nodes_at_start = nodes_ - 1;
+  if (anchor) {
+    const char* name = fy_token_get_text(anchor, &n);
+    f.anchor.assign(name ? name : "", name ? n : 0);
+    anchors_[f.anchor] = Anchor{};  // open: an alias to it now would recurse
+  }
+  tape_.push_back(word(mapping ? '{' : '[', 0));
+  frames_.push_back(std::move(f));
+  return true;
+}
+
+// The "<<" values of a mapping: a mapping, or a sequence of mappings.
+bool Builder::merge_ready(Frame& f) {
+  for (auto [begin, end] : f.merges) {
+    bool ok = type_of(tape_[begin]) == '{';
+    if (type_of(tape_[begin]) == '[') {
+      ok = true;
+      for (size_t i = begin + 1; i + 1 < end; i = skip(tape_.data(), i)) ok = ok && type_of(tape_[i]) == '{';
+    }
+    if (!ok) return fail("merge-key", "a merge key's value must be a mapping or a sequence of mappings", last_);
+  }
+  return true;
+}
+
+// Rewrites the mapping at f.start: its own pairs, then each merged pair whose
+// key it does not already have (earlier merges first), as YAML 1.1 says.
+void Builder::rebuild_merged(Frame& f) {
+  const std::vector<uint64_t> old(tape_.data() + f.start, tape_.data() + tape_.size());
+  tape_.resize(f.start);
+  // Container words in `old` hold tape indexes; `old` is indexed from f.start.
+  auto next = [&](size_t i) {
+    const char t = type_of(old[i]);
+    return t == '{' || t == '[' ? size_t(uint32_t(old[i])) - f.start : skip(old.data(), i);
+  };
+  std::unordered_set<std::string_view> keys;
+  std::vector<std::pair<size_t, size_t>> pairs;  // local ranges in `old`: key word, then value
+  size_t m = 0;
+  for (size_t i = 1; i < old.size();) {
+    if (m < f.merges.size() && f.merges[m].first - f.start == i) {
+      i = f.merges[m++].second - f.start;
+      continue;
+    }
+    const size_t after = next(i + 1);
+    if (keys.insert(string_at(old[i] & kPayload)).second) pairs.emplace_back(i, after);
+    i = after;
+  }
+  auto merge_from = [&](size_t object) {  // local index of a '{' in `old`
+    for (size_t i = object + 1; type_of(old[i]) != '}';) {
+      const size_t after = next(i + 1);
+      if (keys.insert(string_at(old[i] & kPayload)).second) pairs.emplace_back(i, after);
+      i = after;
+    }
+  };
+  for (auto [begin, end] : f.merges) {
+    const size_t b = begin - f.start;
+    if (type_of(old[b]) == '{') merge_from(b);
+    else
+      for (size_t i = b + 1; i + 1 < end - f.start; i = next(i)) merge_from(i);
+  }
+  tape_.push_back(word('{', 0));
+  for (auto [begin, end] : pairs) {
+    tape_.reserve(tape_.size() + (end - begin));
+    copy(old.data(), begin, end, int64_t(tape_.size()) - int64_t(f.start + begin));
+  }
+  f.count = std::min<uint64_t>(pairs.size(), kMaxCount);
+  // Anchors inside moved: an alias to one is refused rather than misread.
+  for (auto& [name, anchor] : anchors_)
+    if (!anchor.open && anchor.begin > f.start) anchor.moved = true;
+}
+
+bool Builder::end() {
+  Frame& f = frames_.back();
+  if (!f.merges.empty()) {
+    if (!merge_ready(f)) return false;
+    rebuild_merged(f);
+  }
+  const size_t close = tape_.size();
+  tape_.push_back(word(f.mapping ? '}' : ']', f.start));
+  tape_[f.start] = word(f.mapping ? '{' : '[', (std::min(f.count, kMaxCount) << 32) | (close + 1));
+  if (!f.anchor.empty()) anchors_[f.anchor] = Anchor{f.start, tape_.size(), nodes_ - f.nodes_at_start, f.depth_below + 1, false, false};
+  const uint32_t depth = f.depth_below + 1;
+  frames_.pop_back();
+  if (!frames_.empty()) frames_.back().depth_below = std::max(frames_.back().depth_below, depth);
+  value_done();
+  return true;
+}
+
+bool Builder::alias(fy_event* e) {
+  Location where = location(e->alias.anchor);
+  if (where.offset > 0 && where.offset <= bytes_.size() && bytes_[where.offset - 1] == '*') {
+    --where.offset;  // the token is the name: locate the '*'
+    --where.column;
+  }
+  size_t n = 0;
+  const char* name = fy_token_get_text(e->alias.anchor, &n);
+  auto it = anchors_.find(std::string(name ? name : "", name ? n : 0));
+  const std::string shown = "*" + std::string(name ? name : "", name ? n : 0);
+  if (it == anchors_.end()) return fail("alias", "alias " + shown + " names no anchor before it", where);
+  const Anchor a = it->second;
+  if (a.open) return fail("alias", "alias " + shown + " is inside the node it names (a recursive alias)", where);
+  if (a.moved) return fail("alias", "alias " + shown + " names a node inside a mapping with merge keys (not supported)", where);
+  if (in_key_position()) {
+    if (a.end - a.begin != 1 || type_of(tape_[a.begin]) != '"')
+      return fail("key", "alias " + shown + " used as a key names a value that is not a string", where, pointer());
+    const std::string key(string_at(tape_[a.begin] & kPayload));  // a copy: strings_ may move
+    return key_from(key, where);
+  }
+  if (frames_.size() + a.depth > limits_.max_depth)
+    return fail("depth", "alias " + shown + " nests deeper than max_depth (" + std::to_string(limits_.max_depth) + ")",
+                where);
+  alias_nodes_ += a.nodes;
+  if (alias_nodes_ > options_.max_alias_nodes)
+    return fail("aliases", "aliases expand to more than max_alias_nodes (" + std::to_string(options_.max_alias_nodes) +
+                               ") values", where);
+  if (!nodes_added(a.nodes, where)) return false;
+  if (wanted_) note_location(where, true);
+  tape_.reserve(tape_.size() + (a.end - a.begin));
+  copy(tape_.data(), a.begin, a.end, int64_t(tape_.size()) - int64_t(a.begin));
+  if (!frames_.empty()) frames_.back().depth_below = std::max(frames_.back().depth_below, a.depth);
+  value_done();
+  return true;
+}
+
+bool Builder::event(fy_event* e) {
+  switch (e->type) {
+    case FYET_DOCUMENT_START:
+      ++documents_;
+      anchors_.clear();  // anchors do not cross documents
+      if (documents_ > 1 && !options_.many_documents)
+        return fail("documents",
+                    "a second YAML document (the contract reads one; set \"documents\": \"many\" to read them all)",
+                    location(e->document_start.document_start), "");
+      return true;
+    case FYET_MAPPING_START: return start(e, true);
+    case FYET_SEQUENCE_START: return start(e, false);
+    case FYET_MAPPING_END:
+    case FYET_SEQUENCE_END: return end();
+    case FYET_SCALAR: return scalar(e);
+    case FYET_ALIAS: return alias(e);
+    default: return true;
+  }
+}
+
+YamlResult Builder::run() {
+  YamlResult result;
+  if (bytes_.size() > limits_.max_bytes) {
+    result.problem = ReadProblem{"size", "artifact is " + std::to_string(bytes_.size()) + " bytes, over max_bytes " +
+                                             std::to_string(limits_.max_bytes), "", 0, 0, 0};
+    return result;
+  }
+  if (size_t bad = first_invalid_utf8(bytes_); bad < bytes_.size()) {
+    Location at = line_column(bytes_, bad);
+    result.problem = ReadProblem{"utf8", "invalid UTF-8 (YAML artifacts are read as UTF-8)", "", bad, at.line, at.column};
+    return result;
+  }
+  Parser p;
+  fy_diag_cfg diag_cfg;
+  fy_diag_cfg_default(&diag_cfg);
+  diag_cfg.fp = nullptr;
+  diag_cfg.output_fn = discard;
+  diag_cfg.level = FYET_ERROR;
+  p.diag = fy_diag_create(&diag_cfg);
+  if (p.diag) fy_diag_set_collect_errors(p.diag, true);
+  fy_parse_cfg cfg{};
+  // The depth is limited here (max_depth), before the parser's own limit.
+  cfg.flags = static_cast<fy_parse_cfg_flags>(FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2 | FYPCF_JSON_NONE |
+                                              FYPCF_DISABLE_DEPTH_LIMIT | FYPCF_DISABLE_MMAP_OPT);
+  cfg.diag = p.diag;
+  p.parser = p.diag ? fy_parser_create(&cfg) : nullptr;
+  if (!p.parser || fy_parser_set_string(p.parser, bytes_.data(), bytes_.size()) != 0) {
+    result.problem = ReadProblem{"size", "cannot allocate a YAML parser for the artifact", "", 0, 0, 0};
+    return result;
+  }
+  // Room for usual YAML without growing (block YAML takes about a word of
+  // tape per 8 bytes, flow YAML at most one per byte; a string takes its bytes
+  // plus 5): untouched room costs address space only.
+  tape_.reserve(bytes_.size() / 2 + 64);
+  strings_.reserve(bytes_.size() + bytes_.size() / 2 + 64 + simdjson::SIMDJSON_PADDING);
+  tape_.push_back(word('r', 0));
+  if (options_.many_documents) {
+    Frame root;
+    root.start = 1;
+    tape_.push_back(word('[', 0));
+    frames_.push_back(root);
+  }
+  bool ok = true;
+  while (fy_event* e = fy_parser_parse(p.parser)) {
+    ok = event(e);
+    fy_parser_event_free(p.parser, e);
+    if (!ok) break;
+  }
+  if (ok && fy_parser_get_stream_error(p.parser)) {
+    ok = false;
+    problem_ = ReadProblem{"syntax", "invalid YAML", "", 0, last_.line, last_.column};
+    void* iter = nullptr;
+    while (fy_diag_error* d = fy_diag_errors_iterate(p.diag, &iter))
+      if (d->type == FYET_ERROR) {
+        problem_ = ReadProblem{"syntax", d->msg ? d->msg : "invalid YAML", "", 0, uint64_t(d->line) + 1,
+                               uint64_t(d->column) + 1};
+        break;
+      }
+  }
+  if (ok && documents_ == 0 && !options_.many_documents) {
+    ok = false;
+    problem_ = ReadProblem{"empty", "the artifact holds no YAML document", "", 0, 0, 0};
+  }
+  if (!ok) {
+    result.problem = std::move(problem_);
+    return result;
+  }
+  if (options_.many_documents) {
+    frames_.back().expect_key = false;
+    end();
+  }
+  tape_.push_back(word('r', 0));
+  tape_[0] = word('r', tape_.size());
+  DocumentHandle doc(new Document(), DocumentReturn{});
+  auto& d = doc->parser.doc;
+  const size_t strings = strings_.size();
+  strings_.resize(strings + simdjson::SIMDJSON_PADDING);
+  std::memset(strings_.data() + strings, 0, simdjson::SIMDJSON_PADDING);
+  d.tape = tape_.release();
+  d.string_buf = strings_.release();
+  doc->root = d.root();
+  doc->values = nodes_;
+  result.document = std::move(doc);
+  result.ambiguous = std::move(ambiguous_);
+  return result;
+}
+
+}  // namespace
+
+YamlResult read_yaml(std::string_view bytes, const ReadLimits& limits, const YamlOptions& options) {
+  try {
+    return Builder(bytes, limits, options, nullptr, nullptr).run();
+  } catch (const std::bad_alloc&) {
+    YamlResult out;
+    out.problem = ReadProblem{"size", "not enough memory to read the artifact", "", 0, 0, 0};
+    return out;
+  }
+}
+
+std::unordered_map<std::string, Location> locate_all_yaml(std::string_view bytes, const ReadLimits& limits,
+                                                          const YamlOptions& options,
+                                                          const std::vector<std::string>& pointers) {
+  std::unordered_map<std::string, Location> found;
+  const std::unordered_set<std::string> wanted(pointers.begin(), pointers.end());
+  try {
+    Builder(bytes, limits, options, &wanted, &found).run();
+  } catch (const std::bad_alloc&) {
+    // unlocated: the report keeps its pointers
+  }
+  return found;
+}
+
+}  // namespace invar::artifact

@@ -1,0 +1,286 @@
+// YAML artifacts (artifact/yaml.hpp): the JSON data model of the YAML 1.2
+// core schema, every problem and violation located in the YAML source, and
+// the scalars a YAML 1.1 consumer would read otherwise.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "artifact/yaml.hpp"
+#include "artifact/yaml_scalar.hpp"
+#include "helpers.hpp"
+#include "process.hpp"
+
+namespace {
+
+// The data `yaml` reads to, as minified JSON, or "refused RULE L:C MESSAGE".
+std::string read_as(const std::string& yaml, invar::artifact::YamlOptions options = {},
+                 invar::artifact::ReadLimits limits = {}) {
+  auto r = invar::artifact::read_yaml(yaml, limits, options);
+  if (r.problem)
+    return "refused " + r.problem->rule + " " + std::to_string(r.problem->line) + ":" +
+           std::to_string(r.problem->column) + " " + r.problem->message;
+  return simdjson::minify(r.document->root);
+}
+
+const char* kContract = R"({"contract": "plan", "artifact": {"format": "yaml"}, "invariants": [
+  {"id": "names", "unique": "$.records[*].name"},
+  {"id": "targets", "each": "$.records[*]", "count": "@.targets[*]", "min": 1},
+  {"id": "shape", "schema": "$.records[*]", "inline": {"type": "object", "required": ["name"],
+                                                      "properties": {"ttl": {"type": "integer", "minimum": 1}}}}]})";
+
+invar::Report check(const std::string& bytes, const char* contract = kContract) {
+  auto c = test::contract(contract);
+  REQUIRE(c);
+  return c->check(bytes);
+}
+
+std::string located(const invar::Violation& v) {
+  return v.invariant + " " + std::to_string(v.line) + ":" + std::to_string(v.column) + " " + v.pointer + " " + v.message;
+}
+
+}  // namespace
+
+TEST_CASE("yaml: the core schema types plain scalars, and only plain ones", "[yaml]") {
+  CHECK(read_as("a: 1\nb: -2\nc: 0o17\nd: 0x1F\ne: 1.5\nf: 1e3\ng: true\nh: False\ni: ~\nj: null\nk:\nl: hello\n") ==
+        R"({"a":1,"b":-2,"c":15,"d":31,"e":1.5,"f":1000.0,"g":true,"h":false,"i":null,"j":null,"k":null,"l":"hello"})");
+  CHECK(read_as("a: '1'\nb: \"true\"\nc: |\n  x\n  y\nd: no\ne: 0777\nf: 1_000\n") ==
+        R"({"a":"1","b":"true","c":"x\ny\n","d":"no","e":777,"f":"1_000"})");
+  CHECK(read_as("- !!str 12\n- !!int \"3\"\n- !!float 2\n- ! 5\n") == R"(["12",3,2.0,"5"])");
+  CHECK(read_as("18446744073709551615") == "18446744073709551615");
+  CHECK(read_as("x: 18446744073709551616") == "refused number 1:4 \"18446744073709551616\" is out of range for a 64-bit integer or a double");
+  CHECK(read_as("x: .inf") == "refused number 1:4 \".inf\" is not a finite number (JSON has no .inf or .nan)");
+  CHECK(read_as("x: !!binary aGk=") ==
+        "refused tag 1:13 tag tag:yaml.org,2002:binary on \"aGk=\" is not one invar reads (the core schema's !!str, "
+        "!!int, !!float, !!bool, !!null)");
+  CHECK(read_as("x: !!int abc").rfind("refused tag 1:", 0) == 0);
+  CHECK(read_as("x: !local {a: 1}").rfind("refused tag 1:", 0) == 0);
+}
+
+TEST_CASE("yaml: keys are strings, once each", "[yaml]") {
+  CHECK(read_as("1: a") == "refused key 1:1 the key \"1\" is not a string in YAML 1.2 (JSON keys are strings: quote it)");
+  CHECK(read_as("'1': a\n\"true\": b") == R"({"1":"a","true":"b"})");
+  CHECK(read_as("? [a, b]\n: c").rfind("refused key 1:3 a sequence used as a key", 0) == 0);
+  CHECK(read_as("a: 1\nb:\n  c: 2\n  c: 3\n") == "refused duplicate-key 4:3 duplicate key \"c\" (first at line 3, column 3)");
+  auto r = invar::artifact::read_yaml("a: 1\nb:\n  c: 2\n  c: 3\n", {}, {});
+  CHECK(r.problem->pointer == "/b/c");
+  invar::artifact::ReadLimits allow;
+  allow.allow_duplicate_keys = true;
+  CHECK(read_as("a: 1\na: 2\n", {}, allow) == R"({"a":1,"a":2})");
+  // A large mapping is indexed, and its strings outgrow their first buffer:
+  // the duplicate is found all the same.
+  std::string big;
+  for (int i = 0; i < 2000; ++i) big += "k" + std::to_string(i) + ": v\n";
+  CHECK(read_as(big + "k42: x\n") == "refused duplicate-key 2001:1 duplicate key \"k42\" (first at line 43, column 1)");
+  CHECK(read_as(big + "k2000: x\n").rfind("{\"k0\":\"v\",", 0) == 0);
+}
+
+TEST_CASE("yaml: anchors and aliases expand, under a budget", "[yaml]") {
+  CHECK(read_as("base: &b {x: 1, y: [2, 3]}\ncopy: *b\nname: &n web\n*n : again\n") ==
+        R"({"base":{"x":1,"y":[2,3]},"copy":{"x":1,"y":[2,3]},"name":"web","web":"again"})");
+  CHECK(read_as("a: *nope").rfind("refused alias 1:4 alias *nope names no anchor", 0) == 0);
+  // The billion laughs: nine levels of ten aliases each, 10^9 values once expanded.
+  std::string bomb = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (char c = 'b'; c <= 'i'; ++c) {
+    std::string prev(1, char(c - 1));
+    bomb += std::string(1, c) + ": &" + c + " [";
+    for (int i = 0; i < 10; ++i) bomb += (i ? ", *" : "*") + prev;
+    bomb += "]\n";
+  }
+  auto started = std::chrono::steady_clock::now();
+  auto refused = read_as(bomb);
+  CHECK(refused.rfind("refused aliases ", 0) == 0);
+  CHECK(refused.find("more than max_alias_nodes (1000000) values") != std::string::npos);
+  INFO("bounded: it stops after about a million values, well within the test's time");
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(30));
+  invar::artifact::ReadLimits few;
+  few.max_nodes = 20;
+  CHECK(read_as("a: &a [1, 2, 3, 4, 5, 6, 7, 8]\nb: *a\nc: *a\n", {}, few) ==
+        "refused nodes 3:4 more than max_nodes (20) values, aliases expanded");
+  invar::artifact::ReadLimits shallow;
+  shallow.max_depth = 3;
+  CHECK(read_as("a: &a [[1]]\nb: [*a]\n", {}, shallow) == "refused depth 2:5 alias *a nests deeper than max_depth (3)");
+}
+
+TEST_CASE("yaml: merge keys are refused unless the contract allows them", "[yaml]") {
+  const std::string doc = "base: &b {x: 1, y: 2}\nmore: &m {z: 3, x: 9}\nsite:\n  <<: [*b, *m]\n  y: 5\n  w: 6\n";
+  CHECK(read_as(doc) ==
+        "refused merge-key 4:3 a merge key (<<) is refused: to merge, set \"yaml\": {\"merge_keys\": \"allow\"} in the "
+        "contract; for a key named <<, quote it");
+  invar::artifact::YamlOptions merge;
+  merge.merge_keys = true;
+  CHECK(read_as(doc, merge) == R"({"base":{"x":1,"y":2},"more":{"z":3,"x":9},"site":{"y":5,"w":6,"x":1,"z":3}})");
+  CHECK(read_as("b: &b {x: 1}\nc:\n  <<: *b\n  x: 2\nd: *b\n", merge) == R"({"b":{"x":1},"c":{"x":2},"d":{"x":1}})");
+  CHECK(read_as("c:\n  <<: 5\n", merge).rfind("refused merge-key", 0) == 0);
+  CHECK(read_as("'<<': 1\n") == R"({"<<":1})");
+}
+
+TEST_CASE("yaml: one document, or the array of them all", "[yaml]") {
+  CHECK(read_as("a: 1\n---\nb: 2\n") ==
+        "refused documents 2:1 a second YAML document (the contract reads one; set \"documents\": \"many\" to read "
+        "them all)");
+  invar::artifact::YamlOptions many;
+  many.many_documents = true;
+  CHECK(read_as("a: 1\n---\nb: 2\n", many) == R"([{"a":1},{"b":2}])");
+  CHECK(read_as("", many) == "[]");
+  CHECK(read_as("# only a comment\n") == "refused empty 0:0 the artifact holds no YAML document");
+  CHECK(read_as("--- &a x\n--- *a\n", many).rfind("refused alias", 0) == 0);  // anchors end with their document
+}
+
+TEST_CASE("yaml: bad input is refused with its line and column, in bounded time", "[yaml]") {
+  CHECK(read_as("a: 1\n\tb: 2\n").rfind("refused syntax 2:", 0) == 0);        // a tab in indentation
+  CHECK(read_as("{a: [1, 2\n").rfind("refused syntax ", 0) == 0);             // an unterminated flow mapping
+  CHECK(read_as("a: \"x\xff\"\n") == "refused utf8 1:6 invalid UTF-8 (YAML artifacts are read as UTF-8)");
+  CHECK(read_as("\xEF\xBB\xBF" "a: 1\n") == R"({"a":1})");                    // a byte order mark
+  CHECK(read_as(std::string(100'000, '[') + std::string(100'000, ']')) ==
+        "refused depth 1:129 nesting deeper than max_depth (128)");
+  invar::artifact::ReadLimits small;
+  small.max_string_bytes = 4;
+  CHECK(read_as("a: hello\n", {}, small) == "refused string 1:4 a string of 5 bytes, over max_string_bytes (4)");
+  small.max_bytes = 3;
+  CHECK(read_as("a: hello\n", {}, small) == "refused size 0:0 artifact is 9 bytes, over max_bytes 3");
+}
+
+TEST_CASE("yaml: a 1 GB scalar is refused by its size before it is read", "[yaml]") {
+  test::TempDir tmp;
+  const auto path = tmp / "huge.yaml";
+  {
+    std::ofstream out(path);
+    out << "a: ";
+  }
+  std::filesystem::resize_file(path, (1ull << 30) + 3);  // sparse: no gigabyte is written
+  auto c = test::contract(kContract);
+  REQUIRE(c);
+  auto r = c->check_file(path);
+  REQUIRE(r);
+  CHECK(r->verdict == invar::Verdict::reject);
+  CHECK(r->violations.front().invariant == "artifact.size");
+  CHECK(r->violations.front().message.find("refused before reading") != std::string::npos);
+}
+
+TEST_CASE("yaml: violations are located in the YAML source, in every output", "[yaml]") {
+  const std::string plan =
+      "records:\n"
+      "  - name: a\n"
+      "    ttl: 5\n"
+      "    targets: [1.1.1.1]\n"
+      "  - name: b\n"
+      "    ttl: 0\n"
+      "    targets: []\n"
+      "  - name: a\n"
+      "    targets: [2.2.2.2]\n";
+  auto r = check(plan);
+  CHECK(r.verdict == invar::Verdict::reject);
+  REQUIRE(r.violations.size() == 3);
+  CHECK(located(r.violations[0]) == "names 8:11 /records/2/name \"a\" appears 2 times (/records/0/name, /records/2/name)");
+  CHECK(located(r.violations[1]) == "targets 5:5 /records/1 count of @.targets[*] is 0, below min 1");
+  CHECK(located(r.violations[2]).rfind("shape 6:10 /records/1/ttl ", 0) == 0);
+  test::TempDir tmp;
+  test::spit(tmp / "c.json", kContract);
+  test::spit(tmp / "plan.yaml", plan);
+  for (const char* format : {"human", "json", "sarif", "github", "junit"}) {
+    auto cli = test::invar({"check", "--format", format, "--contract", tmp / "c.json", tmp / "plan.yaml"});
+    INFO(format << ": " << cli.out);
+    CHECK(cli.exit == 1);
+    const bool located_line = cli.out.find("8") != std::string::npos && cli.out.find("11") != std::string::npos;
+    CHECK(located_line);
+  }
+  auto human = test::invar({"check", "--contract", tmp / "c.json", tmp / "plan.yaml"});
+  CHECK(human.out.find("plan.yaml:8:11 /records/2/name") != std::string::npos);
+  // Inside an alias's expansion: located at the alias.
+  auto aliased = check("t: &t []\nrecords:\n  - name: a\n    targets: [x]\n  - name: b\n    targets: *t\n");
+  REQUIRE(aliased.violations.size() == 1);
+  CHECK(located(aliased.violations[0]) == "targets 5:5 /records/1 count of @.targets[*] is 0, below min 1");
+}
+
+TEST_CASE("yaml: for a YAML 1.1 consumer, every scalar it reads otherwise is a violation", "[yaml]") {
+  const char* contract = R"({"contract": "c", "artifact": {"format": "yaml", "yaml": {"consumer": "yaml1.1"}},
+                             "invariants": [{"id": "some", "count": "$.*", "min": 1}]})";
+  auto r = check("country: no\nmode: 0777\nport: \"22\"\nat: 1:20\nsize: 1e3\nnice: 1_000\nok: yes\non: true\nplain: x\n",
+                 contract);
+  CHECK(r.verdict == invar::Verdict::reject);
+  std::vector<std::string> got;
+  for (const auto& v : r.violations) got.push_back(located(v));
+  CHECK(got == std::vector<std::string>{
+      "artifact.ambiguous_scalar 1:10 /country \"no\" is the string \"no\" in YAML 1.2 but the boolean false to a "
+      "YAML 1.1 parser (the contract's consumer): quote it, or write what both read alike",
+      "artifact.ambiguous_scalar 2:7 /mode \"0777\" is the integer 777 in YAML 1.2 but the integer 511 to a YAML 1.1 "
+      "parser (the contract's consumer): quote it, or write what both read alike",
+      "artifact.ambiguous_scalar 4:5 /at \"1:20\" is the string \"1:20\" in YAML 1.2 but the integer 80 to a YAML "
+      "1.1 parser (the contract's consumer): quote it, or write what both read alike",
+      "artifact.ambiguous_scalar 5:7 /size \"1e3\" is the float 1000 in YAML 1.2 but the string \"1e3\" to a YAML "
+      "1.1 parser (the contract's consumer): quote it, or write what both read alike",
+      "artifact.ambiguous_scalar 6:7 /nice \"1_000\" is the string \"1_000\" in YAML 1.2 but the integer 1000 to a "
+      "YAML 1.1 parser (the contract's consumer): quote it, or write what both read alike",
+      "artifact.ambiguous_scalar 7:5 /ok \"yes\" is the string \"yes\" in YAML 1.2 but the boolean true to a YAML 1.1 "
+      "parser (the contract's consumer): quote it, or write what both read alike",
+      "artifact.ambiguous_scalar 8:1 /on \"on\" is the string \"on\" in YAML 1.2 but the boolean true to a YAML 1.1 "
+      "parser (the contract's consumer): quote it, or write what both read alike"});
+  // A YAML 1.2 consumer (the default) reads as invar does: no violation.
+  CHECK(check("country: no\n", R"({"contract": "c", "artifact": {"format": "yaml"},
+                                   "invariants": [{"id": "some", "count": "$.*", "min": 1}]})")
+            .verdict == invar::Verdict::accept);
+  using invar::artifact::yaml::yaml11_differs;
+  for (const char* same : {"true", "false", "null", "~", "12", "-3", "1.5", "0", "0x1F", ".inf", "hello", "1.0e+3", "-0.5"})
+    CHECK_FALSE(yaml11_differs(same));
+  for (const char* differs : {"y", "N", "off", "0o17", "0b101", "1:20:30", "1.0e3", "+12:30.5", "=", "<<", "010"})
+    CHECK(yaml11_differs(differs));
+}
+
+TEST_CASE("yaml: the contract says the format, the documents and the consumer", "[yaml]") {
+  auto wrong = test::contract(R"({"contract": "c", "artifact": {"documents": "many"}, "invariants": []})");
+  REQUIRE(!wrong);
+  CHECK(wrong.error().message == "\"documents\" and \"yaml\" apply to YAML artifacts: add \"format\": \"yaml\"");
+  auto consumer = test::contract(R"({"contract": "c", "artifact": {"format": "yaml", "yaml": {"consumer": "1.1"}}, "invariants": []})");
+  REQUIRE(!consumer);
+  CHECK(consumer.error().message == "\"consumer\" must be \"yaml1.2\" or \"yaml1.1\" (the YAML version its parser reads)");
+  auto many = check("a: 1\n---\na: 2\n", R"({"contract": "c", "artifact": {"format": "yaml", "documents": "many"},
+                                              "invariants": [{"id": "two", "count": "$[*]", "min": 2, "max": 2}]})");
+  CHECK(many.verdict == invar::Verdict::accept);
+  // The format from the call or the file's extension; a JSON contract given YAML says how to read it.
+  test::TempDir tmp;
+  test::spit(tmp / "a.yml", "items: [1, 2]\n");
+  test::spit(tmp / "a.txt", "items: [1, 2]\n");
+  auto plain = test::contract(R"({"contract": "p", "invariants": [{"id": "two", "count": "$.items[*]", "min": 2}]})");
+  REQUIRE(plain);
+  CHECK(plain->check_file(tmp / "a.yml")->verdict == invar::Verdict::accept);
+  auto as_json = plain->check_file(tmp / "a.txt");
+  CHECK(located(as_json->violations.front()) ==
+        "artifact.syntax 1:1  expected a JSON value (this looks like YAML: the contract reads JSON; set \"artifact\": "
+        "{\"format\": \"yaml\"} in the contract, or pass --input-format yaml)");
+  invar::CheckContext ctx;
+  ctx.format = invar::ArtifactFormat::yaml;
+  CHECK(plain->check_file(tmp / "a.txt", ctx)->verdict == invar::Verdict::accept);
+  test::spit(tmp / "s.json", R"({"type": "object", "required": ["items"]})");
+  auto cli = test::invar({"check", "--quiet", "--input-format", "yaml", "--schema", tmp / "s.json", tmp / "a.txt"});
+  INFO(cli.out);
+  CHECK(cli.exit == 0);
+  CHECK(test::invar({"check", "--quiet", "--schema", tmp / "s.json", tmp / "a.txt"}).exit == 1);
+}
+
+TEST_CASE("yaml: the gate publishes the bytes as they came and compares them with the LKG", "[yaml]") {
+  test::TempDir tmp;
+  test::spit(tmp / "c.json", R"({"contract": "g", "artifact": {"format": "yaml"}, "invariants": [
+      {"id": "ids", "unique": "$[*].id"},
+      {"id": "churn", "churn": "$[*].id", "max_removed": "50%", "min_existing": 1}]})");
+  const std::string first_bytes = "# first\n- id: a\n- {id: b}   # flow\n";
+  test::spit(tmp / "1.yaml", first_bytes);
+  test::spit(tmp / "2.yaml", "- id: c\n");
+  auto gate = [&](const std::string& file, bool create) {
+    std::vector<std::string> args = {"gate", "--contract", tmp / "c.json", "--stream", "s", "--state", tmp / "state",
+                                     "--out", tmp / "out.yaml", tmp / file};
+    if (create) args.insert(args.begin() + 1, "--create");
+    return test::invar(args);
+  };
+  auto accepted = gate("1.yaml", true);
+  INFO(accepted.out);
+  CHECK(accepted.exit == 0);
+  CHECK(test::slurp(tmp / "out.yaml") == first_bytes);
+  auto pinned = gate("2.yaml", false);
+  INFO(pinned.out);
+  CHECK(pinned.exit == 2);
+  CHECK(pinned.out.find("2 of the baseline's 2 keys at $[*].id were removed") != std::string::npos);
+  CHECK(test::slurp(tmp / "out.yaml") == first_bytes);
+}
