@@ -63,7 +63,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.max_nodes = limit_bits & 64 ? 50 : 1'000'000;
   limits.max_string_bytes = limit_bits & 128 ? 8 : 1 << 20;
 
-  const uint64_t lines = 1 + static_cast<uint64_t>(std::count(yaml.begin(), yaml.end(), '\n'));
+  uint64_t lines = 1;  // YAML's line breaks: LF, CRLF, and a CR alone
+  for (size_t i = 0; i < yaml.size(); ++i)
+    lines += yaml[i] == '\n' || (yaml[i] == '\r' && (i + 1 == yaml.size() || yaml[i + 1] != '\n'));
   auto read = invar::artifact::read_yaml(yaml, limits, options);
   if (read.problem) {
     if (read.problem->rule.empty() || read.problem->line > lines + 1) __builtin_trap();

@@ -132,8 +132,13 @@ TEST_CASE("yaml: one document, or the array of them all", "[yaml]") {
 TEST_CASE("yaml: bad input is refused with its line and column, in bounded time", "[yaml]") {
   CHECK(read_as("a: 1\n\tb: 2\n").rfind("refused syntax 2:", 0) == 0);        // a tab in indentation
   CHECK(read_as("{a: [1, 2\n").rfind("refused syntax ", 0) == 0);             // an unterminated flow mapping
+  CHECK(read_as("- {locati") == "refused syntax 1:10 missing comma in flow mapping");  // at the end, not past it
   CHECK(read_as("a: \"x\xff\"\n") == "refused utf8 1:6 invalid UTF-8 (YAML artifacts are read as UTF-8)");
+  CHECK(read_as("}\xC2") == "refused utf8 1:2 invalid UTF-8 (YAML artifacts are read as UTF-8)");
   CHECK(read_as("\xEF\xBB\xBF" "a: 1\n") == R"({"a":1})");                    // a byte order mark
+  CHECK(read_as(std::string("a: x\n\0b: y\n", 11)) == "refused syntax 2:1 a control character (U+0000) that YAML does not allow");
+  CHECK(read_as("a: \"\xC2\x80\"\n") == "refused syntax 1:5 a control character (U+0080) that YAML does not allow");
+  CHECK(read_as("a: \"\xC2\x85\xC3\xA9\"\n") == "{\"a\":\"\xC2\x85\xC3\xA9\"}");  // NEL is allowed
   CHECK(read_as(std::string(100'000, '[') + std::string(100'000, ']')) ==
         "refused depth 1:129 nesting deeper than max_depth (128)");
   invar::artifact::ReadLimits small;

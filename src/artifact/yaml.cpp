@@ -2,6 +2,7 @@
 
 #include <libfyaml.h>
 
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <unordered_set>
@@ -38,17 +39,50 @@ std::string quoted(std::string_view s, size_t max = 60) {
   return out + "\"";
 }
 
-// The first byte of `bytes` that is not valid UTF-8.
-size_t first_invalid_utf8(std::string_view bytes) {
+// The first byte of `bytes` that is not valid UTF-8 ("utf8"), or a control
+// character YAML does not allow in a stream (C0 but tab and line breaks, DEL,
+// C1 but NEL: "syntax"); bytes.size() when there is none.
+size_t first_unreadable(std::string_view bytes, std::string& rule) {
+  const bool valid = simdjson::validate_utf8(bytes.data(), bytes.size());
   size_t i = 0;
   while (i < bytes.size()) {
     const auto c = static_cast<unsigned char>(bytes[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i + n > bytes.size()) return i;
-    if (n > 1 && !simdjson::validate_utf8(bytes.data() + i, n)) return i;
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
+      rule = "syntax";
+      return i;
+    }
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    const size_t n = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (!valid && (n == 0 || i + n > bytes.size() || !simdjson::validate_utf8(bytes.data() + i, n))) {
+      rule = "utf8";
+      return i;
+    }
+    if (c == 0xC2 && static_cast<unsigned char>(bytes[i + 1]) < 0xA0 && static_cast<unsigned char>(bytes[i + 1]) != 0x85) {
+      rule = "syntax";
+      return i;
+    }
     i += n;
   }
   return i;
+}
+
+// libfyaml may place an error at the end of input past the last line: such
+// a place becomes the end of the last line (YAML's breaks: LF, CRLF, CR).
+void clamp_to_input(std::string_view bytes, uint64_t& line, uint64_t& column) {
+  uint64_t lines = 1;
+  size_t last_start = 0;
+  for (size_t i = 0; i < bytes.size(); ++i)
+    if (bytes[i] == '\n' || (bytes[i] == '\r' && (i + 1 == bytes.size() || bytes[i + 1] != '\n'))) {
+      ++lines;
+      last_start = i + 1;
+    }
+  if (line == 0 || line > lines) {
+    line = lines;
+    column = line_column(bytes.substr(last_start), bytes.size() - last_start).column;
+  }
 }
 
 // A parser and its diagnostics, freed together.
@@ -140,6 +174,7 @@ class Builder {
   bool end();
   bool alias(fy_event* e);
   bool key_from(std::string_view text, const Location& where);
+  bool single_quoted(fy_token* token, std::string& out) const;
   bool merge_ready(Frame& f);
   void rebuild_merged(Frame& f);
   void value_done();
@@ -180,6 +215,52 @@ class Builder {
   std::optional<ReadProblem> problem_;
   std::vector<Ambiguity> ambiguous_;
 };
+
+// The text of a single-quoted scalar, folded here from the source: libfyaml
+// 0.7.12 leaks its chunk array for scalars of many '' escapes (its issue
+// 233, fixed after that release). YAML 1.2 7.3.2: '' is a quote; a line
+// break folds to a space, or to one \n per empty line after it; white space
+// around breaks goes. False (libfyaml's text is used) when the token's
+// marks do not frame the quotes.
+bool Builder::single_quoted(fy_token* token, std::string& out) const {
+  const fy_mark* start = fy_token_start_mark(token);
+  const fy_mark* end = fy_token_end_mark(token);
+  if (!start || !end || start->input_pos == 0 || end->input_pos < start->input_pos || end->input_pos >= bytes_.size() ||
+      bytes_[start->input_pos - 1] != '\'' || bytes_[end->input_pos] != '\'')
+    return false;
+  const std::string_view raw = bytes_.substr(start->input_pos, end->input_pos - start->input_pos);
+  auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  std::vector<std::string_view> lines;
+  for (size_t at = 0;;) {
+    size_t next = raw.find_first_of("\r\n", at);
+    if (next == std::string_view::npos) {
+      lines.push_back(raw.substr(at));
+      break;
+    }
+    lines.push_back(raw.substr(at, next - at));
+    at = next + (raw[next] == '\r' && next + 1 < raw.size() && raw[next + 1] == '\n' ? 2 : 1);
+  }
+  out.clear();
+  size_t empty = 0;  // empty lines since the last text
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string_view line = lines[i];
+    if (i > 0)
+      while (!line.empty() && blank(line.front())) line.remove_prefix(1);
+    if (i + 1 < lines.size())
+      while (!line.empty() && blank(line.back())) line.remove_suffix(1);
+    if (i > 0 && i + 1 < lines.size() && line.empty()) {
+      ++empty;
+      continue;
+    }
+    if (i > 0) out.append(empty ? empty : 1, empty ? '\n' : ' ');
+    empty = 0;
+    for (size_t k = 0; k < line.size(); ++k) {
+      out += line[k];
+      if (line[k] == '\'' && k + 1 < line.size() && line[k + 1] == '\'') ++k;
+    }
+  }
+  return true;
+}
 
 // `s` must not point into strings_ (it may move).
 uint64_t Builder::add_string(std::string_view s) {
@@ -321,11 +402,23 @@ bool Builder::key_from(std::string_view text, const Location& where) {
 
 bool Builder::scalar(fy_event* e) {
   auto& s = e->scalar;
-  const Location where = location(s.value ? s.value : (s.anchor ? s.anchor : s.tag));
-  size_t length = 0;
-  const char* raw = s.value ? fy_token_get_text(s.value, &length) : "";
-  const std::string_view text(raw ? raw : "", raw ? length : 0);
-  const bool plain = !s.value || fy_token_scalar_style(s.value) == FYSS_PLAIN;
+  Location where = location(s.value ? s.value : (s.anchor ? s.anchor : s.tag));
+  const fy_scalar_style style = s.value ? fy_token_scalar_style(s.value) : FYSS_PLAIN;
+  const bool plain = style == FYSS_PLAIN;
+  const char quote = style == FYSS_SINGLE_QUOTED ? '\'' : style == FYSS_DOUBLE_QUOTED ? '"' : 0;
+  if (quote && where.offset > 0 && where.offset <= bytes_.size() && bytes_[where.offset - 1] == quote) {
+    --where.offset;  // the token starts inside the quotes: locate the opening one
+    --where.column;
+  }
+  std::string folded;
+  std::string_view text;
+  if (style == FYSS_SINGLE_QUOTED && single_quoted(s.value, folded)) {
+    text = folded;
+  } else {
+    size_t length = 0;
+    const char* raw = s.value ? fy_token_get_text(s.value, &length) : "";
+    text = std::string_view(raw ? raw : "", raw ? length : 0);
+  }
   std::string_view tag;
   size_t tag_length = 0;
   if (const char* t = s.tag ? fy_token_get_text(s.tag, &tag_length) : nullptr) tag = std::string_view(t, tag_length);
@@ -585,9 +678,16 @@ YamlResult Builder::run() {
                                              std::to_string(limits_.max_bytes), "", 0, 0, 0};
     return result;
   }
-  if (size_t bad = first_invalid_utf8(bytes_); bad < bytes_.size()) {
+  std::string rule;
+  if (size_t bad = first_unreadable(bytes_, rule); bad < bytes_.size()) {
     Location at = line_column(bytes_, bad);
-    result.problem = ReadProblem{"utf8", "invalid UTF-8 (YAML artifacts are read as UTF-8)", "", bad, at.line, at.column};
+    char code[16];
+    const bool c1 = rule == "syntax" && bytes_[bad] == '\xC2';  // then a second byte follows
+    std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned char>(bytes_[bad + (c1 ? 1 : 0)]));
+    result.problem = ReadProblem{rule,
+                                 rule == "utf8" ? "invalid UTF-8 (YAML artifacts are read as UTF-8)"
+                                                : std::string("a control character (") + code + ") that YAML does not allow",
+                                 "", bad, at.line, at.column};
     return result;
   }
   Parser p;
@@ -636,6 +736,7 @@ YamlResult Builder::run() {
                                uint64_t(d->column) + 1};
         break;
       }
+    clamp_to_input(bytes_, problem_->line, problem_->column);
   }
   if (ok && documents_ == 0 && !options_.many_documents) {
     ok = false;
