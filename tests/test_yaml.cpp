@@ -132,6 +132,7 @@ TEST_CASE("yaml: one document, or the array of them all", "[yaml]") {
 TEST_CASE("yaml: bad input is refused with its line and column, in bounded time", "[yaml]") {
   CHECK(read_as("a: 1\n\tb: 2\n").rfind("refused syntax 2:", 0) == 0);        // a tab in indentation
   CHECK(read_as("{a: [1, 2\n").rfind("refused syntax ", 0) == 0);             // an unterminated flow mapping
+  CHECK(read_as(">\n  oooof \n \n  \tar\n\n  baz\n") == R"("oooof \n\tar\n\nbaz\n")");  // not libfyaml's NULs after it
   CHECK(read_as("- {locati") == "refused syntax 1:10 missing comma in flow mapping");  // at the end, not past it
   CHECK(read_as("a: \"x\xff\"\n") == "refused utf8 1:6 invalid UTF-8 (YAML artifacts are read as UTF-8)");
   CHECK(read_as("}\xC2") == "refused utf8 1:2 invalid UTF-8 (YAML artifacts are read as UTF-8)");
@@ -263,6 +264,24 @@ TEST_CASE("yaml: the contract says the format, the documents and the consumer", 
   INFO(cli.out);
   CHECK(cli.exit == 0);
   CHECK(test::invar({"check", "--quiet", "--schema", tmp / "s.json", tmp / "a.txt"}).exit == 1);
+}
+
+TEST_CASE("yaml: a baseline file is read as its artifact is, by the contract or the extension", "[yaml]") {
+  test::TempDir tmp;
+  test::spit(tmp / "old.yaml", "- id: a\n- id: b\n- id: c\n");
+  test::spit(tmp / "new.yaml", "- id: c\n");
+  auto c = test::contract(R"({"contract": "p", "invariants": [
+      {"id": "churn", "churn": "$[*].id", "max_removed": "50%", "min_existing": 1}]})");
+  REQUIRE(c);
+  auto baseline = invar::Baseline::measure_file(*c, tmp / "old.yaml");
+  REQUIRE(baseline);
+  invar::CheckContext ctx;
+  ctx.baseline = &*baseline;
+  auto r = c->check_file(tmp / "new.yaml", ctx);
+  REQUIRE(r);
+  REQUIRE(r->violations.size() == 1);
+  CHECK(r->violations[0].message.find("2 of the baseline's 3 keys at $[*].id were removed") != std::string::npos);
+  CHECK(r->violations[0].explain == std::vector<std::string>{"removed: \"a\", \"b\""});  // named from the YAML baseline
 }
 
 TEST_CASE("yaml: the gate publishes the bytes as they came and compares them with the LKG", "[yaml]") {

@@ -414,10 +414,16 @@ bool Builder::scalar(fy_event* e) {
   std::string_view text;
   if (style == FYSS_SINGLE_QUOTED && single_quoted(s.value, folded)) {
     text = folded;
-  } else {
+  } else if (style == FYSS_DOUBLE_QUOTED) {  // the only style whose text may hold a NUL (an escape)
     size_t length = 0;
-    const char* raw = s.value ? fy_token_get_text(s.value, &length) : "";
+    const char* raw = fy_token_get_text(s.value, &length);
     text = std::string_view(raw ? raw : "", raw ? length : 0);
+  } else {
+    // libfyaml 0.7.12 may count a folded scalar's text a few bytes long (NULs
+    // at its end); NUL cannot be in these styles (control characters are
+    // refused before parsing), so the text ends at the first.
+    const char* raw = s.value ? fy_token_get_text0(s.value) : "";
+    text = std::string_view(raw ? raw : "");
   }
   std::string_view tag;
   size_t tag_length = 0;

@@ -161,10 +161,22 @@ const std::string& Contract::digest() const { return plan_->digest(); }
 
 namespace {
 
-// `padded` as for engine::read.
+// The format the file's extension names; nullopt: nothing said.
+std::optional<ArtifactFormat> format_of_path(const std::string& path) {
+  static constexpr std::pair<const char*, ArtifactFormat> kExtensions[] = {
+      {".ndjson", ArtifactFormat::ndjson}, {".jsonl", ArtifactFormat::ndjson},
+      {".yaml", ArtifactFormat::yaml},     {".yml", ArtifactFormat::yaml}};
+  for (auto [ext, format] : kExtensions)
+    if (path.size() > std::strlen(ext) && path.compare(path.size() - std::strlen(ext), std::string::npos, ext) == 0)
+      return format;
+  return std::nullopt;
+}
+
+// `padded` as for engine::read; `format`: how to read the bytes (unset: the plan's).
 Result<std::shared_ptr<BaselineData>> measure_baseline(const Plan& plan, std::string_view bytes,
-                                                       const std::string& label, bool padded) {
-  auto candidate = engine::read(plan, bytes, padded);
+                                                       const std::string& label, bool padded,
+                                                       std::optional<ArtifactFormat> format = std::nullopt) {
+  auto candidate = engine::read(plan, bytes, padded, true, format);
   if (!candidate.document) {
     const Violation& v = candidate.unreadable->violations.front();
     Error e;
@@ -176,6 +188,7 @@ Result<std::shared_ptr<BaselineData>> measure_baseline(const Plan& plan, std::st
   }
   auto data = std::make_shared<BaselineData>();
   data->measures = engine::measure(plan, candidate.document->root, candidate.size, candidate.text(bytes));
+  data->format = format;
   return data;
 }
 
@@ -199,7 +212,9 @@ Result<Baseline> Baseline::measure_file(const Contract& contract, const std::str
   const uint64_t max_bytes = contract.plan_->read_limits.max_bytes;
   auto bytes = files::read_file(path, max_bytes, "baseline", simdjson::SIMDJSON_PADDING);
   if (!bytes) return bytes.error();
-  auto data = measure_baseline(*contract.plan_, *bytes, path, true);
+  // As check_file reads an artifact: the contract's format, else the extension's.
+  const auto format = contract.plan_->format ? contract.plan_->format : format_of_path(path);
+  auto data = measure_baseline(*contract.plan_, *bytes, path, true, format);
   if (!data) return data.error();
   // Read again to name removed churn keys, and used only while unchanged.
   if (names_baseline_keys(*contract.plan_))
@@ -268,21 +283,6 @@ Report check(const Plan& plan, std::string_view bytes, const CheckContext& conte
 }
 
 }  // namespace engine
-
-namespace {
-
-// The format the file's extension names; nullopt: nothing said.
-std::optional<ArtifactFormat> format_of_path(const std::string& path) {
-  static constexpr std::pair<const char*, ArtifactFormat> kExtensions[] = {
-      {".ndjson", ArtifactFormat::ndjson}, {".jsonl", ArtifactFormat::ndjson},
-      {".yaml", ArtifactFormat::yaml},     {".yml", ArtifactFormat::yaml}};
-  for (auto [ext, format] : kExtensions)
-    if (path.size() > std::strlen(ext) && path.compare(path.size() - std::strlen(ext), std::string::npos, ext) == 0)
-      return format;
-  return std::nullopt;
-}
-
-}  // namespace
 
 Result<Report> Contract::check_file(const std::string& path, const CheckContext& given) const {
   auto start = std::chrono::steady_clock::now();

@@ -237,7 +237,7 @@ void evaluate(const Plan& plan, simdjson::dom::element root, uint64_t size, Phas
                                        size_t limit) -> std::vector<std::string> {
       auto bytes = baseline->artifact();
       if (!bytes) return {};
-      auto read = engine::read(plan, *bytes);
+      auto read = engine::read(plan, *bytes, false, true, baseline->format);
       if (!read.document) return {};
       return invariants::key_texts(inv, read.document->root, hashes, limit);
     };

@@ -58,6 +58,7 @@ class Plan {
 struct BaselineData {
   invariants::Measures measures;
   std::function<std::optional<std::string>()> artifact;
+  std::optional<ArtifactFormat> format;  // how `artifact` reads (unset: the plan's)
 };
 
 struct ContractAccess {
