@@ -159,6 +159,44 @@ class Builder {
     bool merge_pending = false;
     size_t merge_begin = 0;
     std::vector<std::pair<size_t, size_t>> merges;  // tape ranges of "<<" values
+
+    // Empties it for another container, keeping what its vectors hold room for.
+    void reset(bool is_mapping, size_t at, uint64_t nodes) {
+      mapping = is_mapping;
+      start = at;
+      count = 0;
+      expect_key = true;
+      nodes_at_start = nodes;
+      depth_below = 0;
+      anchor.clear();
+      keys.clear();
+      if (!index.empty()) index = {};  // not clear(): that would touch every bucket of a large one, each time
+      key = 0;
+      merge_pending = false;
+      merges.clear();
+    }
+  };
+  // The open containers. Frames popped stay allocated for the next push: a
+  // million small mappings make no million allocations.
+  class Frames {
+   public:
+    bool empty() const { return depth_ == 0; }
+    size_t size() const { return depth_; }
+    Frame& back() { return all_[depth_ - 1]; }
+    const Frame& back() const { return all_[depth_ - 1]; }
+    Frame* begin() { return all_.data(); }
+    Frame* end() { return all_.data() + depth_; }
+    const Frame* begin() const { return all_.data(); }
+    const Frame* end() const { return all_.data() + depth_; }
+    Frame& push() {
+      if (depth_ == all_.size()) all_.emplace_back();
+      return all_[depth_++];
+    }
+    void pop() { --depth_; }
+
+   private:
+    std::vector<Frame> all_;
+    size_t depth_ = 0;
   };
   struct Anchor {
     size_t begin = 0, end = 0;
@@ -208,7 +246,7 @@ class Builder {
 
   Buffer<uint64_t> tape_;
   Buffer<uint8_t> strings_;
-  std::vector<Frame> frames_;
+  Frames frames_;
   std::unordered_map<std::string, Anchor> anchors_;
   uint64_t nodes_ = 0, alias_nodes_ = 0, documents_ = 0;
   Location last_;
@@ -269,7 +307,8 @@ uint64_t Builder::add_string(std::string_view s) {
   const uint8_t* before = strings_.data();
   strings_.resize(at + sizeof length + s.size() + 1);
   if (strings_.data() != before)  // the key indexes view strings_
-    for (auto& frame : frames_) frame.index.clear();
+    for (auto& frame : frames_)
+      if (!frame.index.empty()) frame.index = {};
   std::memcpy(strings_.data() + at, &length, sizeof length);
   if (!s.empty()) std::memcpy(strings_.data() + at + sizeof length, s.data(), s.size());
   strings_[at + sizeof length + s.size()] = 0;
@@ -414,16 +453,16 @@ bool Builder::scalar(fy_event* e) {
   std::string_view text;
   if (style == FYSS_SINGLE_QUOTED && single_quoted(s.value, folded)) {
     text = folded;
-  } else if (style == FYSS_DOUBLE_QUOTED) {  // the only style whose text may hold a NUL (an escape)
-    size_t length = 0;
-    const char* raw = fy_token_get_text(s.value, &length);
-    text = std::string_view(raw ? raw : "", raw ? length : 0);
   } else {
+    size_t length = 0;
+    const char* raw = s.value ? fy_token_get_text(s.value, &length) : "";
+    text = std::string_view(raw ? raw : "", raw ? length : 0);
     // libfyaml 0.7.12 may count a folded scalar's text a few bytes long (NULs
-    // at its end); NUL cannot be in these styles (control characters are
-    // refused before parsing), so the text ends at the first.
-    const char* raw = s.value ? fy_token_get_text0(s.value) : "";
-    text = std::string_view(raw ? raw : "");
+    // at its end). Only a double-quoted scalar can hold a NUL (an escape):
+    // control characters are refused before parsing.
+    if (style != FYSS_DOUBLE_QUOTED)
+      if (const void* nul = std::memchr(text.data(), 0, text.size()))
+        text = text.substr(0, static_cast<size_t>(static_cast<const char*>(nul) - text.data()));
   }
   std::string_view tag;
   size_t tag_length = 0;
@@ -531,17 +570,14 @@ bool Builder::start(fy_event* e, bool mapping) {
     return fail("depth", "nesting deeper than max_depth (" + std::to_string(limits_.max_depth) + ")", where);
   if (wanted_) note_location(where, false);
   if (!nodes_added(1, where)) return false;
-  Frame f;
-  f.mapping = mapping;
-  f.start = tape_.size();
-  f.nodes_at_start = nodes_ - 1;
+  Frame& f = frames_.push();
+  f.reset(mapping, tape_.size(), nodes_ - 1);
   if (anchor) {
     const char* name = fy_token_get_text(anchor, &n);
     f.anchor.assign(name ? name : "", name ? n : 0);
     anchors_[f.anchor] = Anchor{};  // open: an alias to it now would recurse
   }
   tape_.push_back(word(mapping ? '{' : '[', 0));
-  frames_.push_back(std::move(f));
   return true;
 }
 
@@ -615,7 +651,7 @@ bool Builder::end() {
   tape_[f.start] = word(f.mapping ? '{' : '[', (std::min(f.count, kMaxCount) << 32) | (close + 1));
   if (!f.anchor.empty()) anchors_[f.anchor] = Anchor{f.start, tape_.size(), nodes_ - f.nodes_at_start, f.depth_below + 1, false, false};
   const uint32_t depth = f.depth_below + 1;
-  frames_.pop_back();
+  frames_.pop();
   if (!frames_.empty()) frames_.back().depth_below = std::max(frames_.back().depth_below, depth);
   value_done();
   return true;
@@ -721,10 +757,8 @@ YamlResult Builder::run() {
   strings_.reserve(bytes_.size() + bytes_.size() / 2 + 64 + simdjson::SIMDJSON_PADDING);
   tape_.push_back(word('r', 0));
   if (options_.many_documents) {
-    Frame root;
-    root.start = 1;
+    frames_.push().reset(false, 1, 0);
     tape_.push_back(word('[', 0));
-    frames_.push_back(root);
   }
   bool ok = true;
   while (fy_event* e = fy_parser_parse(p.parser)) {

@@ -191,6 +191,13 @@ std::string yaml11_reading(std::string_view s) {
 
 CoreScalar resolve_core(std::string_view s) {
   CoreScalar r;
+  // Most scalars are words: only these first characters can begin another type.
+  if (!s.empty()) {
+    const char c = s[0];
+    if (!((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == '~' || c == 't' || c == 'T' ||
+          c == 'f' || c == 'F' || c == 'n' || c == 'N'))
+      return r;
+  }
   if (one_of(s, {"", "~", "null", "Null", "NULL"})) {
     r.kind = Kind::null;
     return r;

@@ -31,6 +31,7 @@ struct CheckArgs {
   unsigned threads = 0;
   std::string stream_from;
   std::string max_artifact_bytes;
+  uint64_t max_nodes = 0;
   std::string input_format;
 };
 
@@ -88,6 +89,7 @@ int run_check(const CheckArgs& args) {
     }
     options.limits.max_artifact_bytes = *bytes;
   }
+  if (args.max_nodes) options.limits.max_nodes = args.max_nodes;
   std::signal(SIGBUS, on_sigbus);
   CheckContext context;
   auto now = parse_now(args.now);
@@ -189,6 +191,10 @@ std::function<int()> add_check(CLI::App& app) {
                   "The largest artifact read (default 256MiB; a contract's artifact.limits.max_bytes may only lower "
                   "it). Raising it lets large NDJSON or JSON files be read in batches; an artifact the batches do not "
                   "accept is judged again whole, in memory of about 5 times its size");
+  cmd->add_option("--max-nodes", args->max_nodes,
+                  "The most values an artifact may hold (default 50000000; a contract's artifact.limits.max_nodes "
+                  "may only lower it)")
+      ->check(CLI::Range(uint64_t(1), uint64_t(1) << 40));
   cmd->add_option("--stream-from", args->stream_from,
                   "Read artifacts of at least this size in batches, in memory bounded by the batch, when the contract "
                   "allows (docs/performance.md); reports are the same either way. Default 16MiB; 0: never");
