@@ -111,6 +111,14 @@ class GrowingSet {
   bool absorb(const GrowingSet& other, bool disjoint) {
     if (!other.set_) return true;
     bool ok = ready(other.set_->size());
+    // Room for both first: `other` yields its hashes in slot order, which is
+    // this set's probe order too, and inserting them sorted into a set past
+    // 3/4 full piles them into one ever longer cluster (quadratic: 7 s
+    // instead of 1.5 for 1.2M names on two threads).
+    while (ok && set_->full(other.set_->size())) {
+      ok = charge_.take(set_->grown_bytes() / 2);
+      if (ok) set_->grow();
+    }
     other.set_->for_each([&](uint64_t h) {
       bool fresh = false;
       if (ok) ok = insert(h, fresh) && (fresh || !disjoint);
