@@ -28,10 +28,13 @@ std::string edited(std::string r, const std::string& from, const std::string& to
   return at == std::string::npos ? r : r.replace(at, from.size(), to);
 }
 
+std::string first_of(const invar::Violation& v) {
+  return v.invariant + " " + std::to_string(v.line) + ":" + std::to_string(v.column) + " " + v.pointer + " " + v.message;
+}
+
 std::string first(const invar::Report& r) {
   REQUIRE(!r.violations.empty());
-  const auto& v = r.violations.front();
-  return v.invariant + " " + std::to_string(v.line) + ":" + std::to_string(v.column) + " " + v.pointer + " " + v.message;
+  return first_of(r.violations.front());
 }
 
 }  // namespace
@@ -59,17 +62,41 @@ TEST_CASE("ndjson: violations are located at the record's line and column", "[nd
 
 TEST_CASE("ndjson: what is not one strict value per line is refused with its line", "[ndjson]") {
   CHECK(first(check("{\"id\": \"a\"}\n{\"id\": \"b\"} {\"id\": \"c\"}\n")) ==
-        "artifact.syntax 2:13 /1 more than one value on this line (NDJSON: one JSON value per line)");
+        "artifact.syntax 2:13 /1 line 2: more than one value on this line (NDJSON: one JSON value per line)");
   CHECK(first(check("{\"id\": \"a\"}, {\"id\": \"b\"}\n")) ==
-        "artifact.syntax 1:12  line 1: more than one value on this line (NDJSON: one JSON value per line)");
+        "artifact.syntax 1:12 /0 line 1: more than one value on this line (NDJSON: one JSON value per line)");
   CHECK(first(check("{\"id\": \"a\"}\n{\"id\":\n \"b\"}\n")) ==
-        "artifact.syntax 2:7  line 2: the value does not end on its line (NDJSON: one JSON value per line)");
+        "artifact.syntax 2:7 /1 line 2: the value does not end on its line (NDJSON: one JSON value per line)");
   CHECK(first(check("{\"id\": \"a\"}\n{\"id\": \"b\", \"id\": \"c\"}\n")).rfind("artifact.duplicate-key 2:1 /1 ", 0) == 0);
   auto syntax = check("{\"id\": \"a\"}\n\n{\"id\": tru}\n");
   CHECK(syntax.violations.front().invariant == "artifact.syntax");
   CHECK(syntax.violations.front().line == 3);
   CHECK(syntax.violations.front().expected == "one strict JSON value per line");
   CHECK(check("{\"id\": \"a\xff\"}\n").violations.front().invariant == "artifact.utf8");
+}
+
+TEST_CASE("ndjson: a bad line in the middle is refused at its line, and the other records are still checked", "[ndjson]") {
+  auto r = check("{\"id\": \"a\", \"n\": 1}\n{\"id\": \"b\", \"n\": tru}\n{\"id\": \"c\", \"n\": \"x\"}\n{\"id\": \"a\"}\n");
+  CHECK(r.verdict == invar::Verdict::reject);
+  std::vector<std::string> got;
+  for (const auto& v : r.violations) got.push_back(first_of(v));
+  CHECK(got == std::vector<std::string>{
+      "artifact.syntax 2:18 /1 line 2: expected a JSON value",
+      "ids 4:8 /3/id \"a\" appears 2 times (/0/id, /3/id)",
+      "n 3:18 /2/n expected integer, got string \"x\""});
+  // The bad line's null is not reported by the schema (it requires an object), and counts as a record.
+  const char* counted = R"({"contract": "c", "artifact": {"format": "ndjson"}, "invariants": [
+    {"id": "three", "count": "$[*]", "min": 3, "max": 3}]})";
+  auto three = check("{}\n{\n{}\n", counted);
+  REQUIRE(three.violations.size() == 1);
+  CHECK(first_of(three.violations[0]).rfind("artifact.syntax 2:", 0) == 0);
+  // Past 16 bad lines the file is refused whole, at the first.
+  std::string many;
+  for (int i = 0; i < 20; ++i) many += "{\"id\": " + std::to_string(i) + "}\n{\n";
+  auto refused = check(many);
+  REQUIRE(refused.violations.size() == 1);
+  CHECK(first_of(refused.violations[0]).rfind("artifact.syntax 2:", 0) == 0);
+  for (const auto& inv : refused.invariants) CHECK(inv.outcome == invar::Outcome::skipped);
 }
 
 TEST_CASE("ndjson: the format comes from the call, the contract, or the file's extension", "[ndjson]") {

@@ -69,7 +69,8 @@ uint64_t Lines::source_offset(uint64_t joined) const {
   return r.source + std::min(joined - r.joined, r.length);
 }
 
-std::variant<Lines, ReadProblem> split_lines(std::string_view bytes, size_t padding) {
+std::variant<Lines, ReadProblem> split_lines(std::string_view bytes, size_t padding,
+                                             const std::map<uint64_t, ReadProblem>& unreadable) {
   Lines lines;
   lines.array.reserve(bytes.size() + 2 + padding);
   lines.array += '[';
@@ -85,14 +86,22 @@ std::variant<Lines, ReadProblem> split_lines(std::string_view bytes, size_t padd
     if (first < last) {
       std::string_view text = bytes.substr(at, last - at);
       uint64_t where = 0;
-      if (auto problem = structure_problem(text, where)) {
+      std::optional<ReadProblem> bad;
+      if (auto found = unreadable.find(line); found != unreadable.end()) {
+        bad = found->second;
+      } else if (auto problem = structure_problem(text, where)) {
         Location loc = line_column(bytes, at + where);
-        return ReadProblem{"syntax", "line " + std::to_string(line) + ": " + *problem, "", at + where, loc.line,
-                           loc.column};
+        bad = ReadProblem{"syntax", "line " + std::to_string(line) + ": " + *problem, "", at + where, loc.line,
+                          loc.column};
+      }
+      if (bad) {
+        bad->pointer = "/" + std::to_string(lines.records.size());
+        if (lines.problems.size() == kMaxUnreadableLines) return lines.problems.front();
+        lines.problems.push_back(std::move(*bad));
       }
       if (!lines.records.empty()) lines.array += ',';
-      lines.records.push_back({at, lines.array.size(), text.size(), line});
-      lines.array.append(text);
+      lines.records.push_back({at, lines.array.size(), text.size(), line, bad.has_value()});
+      lines.array.append(bad ? std::string_view("null") : text);
     }
     if (end == bytes.size()) break;
     at = end + 1;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,10 +33,14 @@ struct Lines : Origin {
     uint64_t joined = 0;  // byte offset of the record in `array`
     uint64_t length = 0;  // its bytes (without the line end)
     uint64_t line = 0;    // 1-based
+    bool unreadable = false;  // read as null: see `problems`
   };
   std::string array;  // "[r1,r2,...]", then the padding asked for
   size_t length = 0;  // of the array text, without the padding
   std::vector<Record> records;
+  // The lines that are not one strict JSON value, each read as null (so the
+  // other records keep their index and are still checked), with why.
+  std::vector<ReadProblem> problems;
 
   std::string_view text() const { return std::string_view(array.data(), length); }
 
@@ -50,9 +55,14 @@ struct Lines : Origin {
   }
 };
 
-// The records of `bytes`, or why they are not NDJSON (rule "syntax", located).
-// `padding` bytes follow the array text (the parser's padding).
-std::variant<Lines, ReadProblem> split_lines(std::string_view bytes, size_t padding);
+// The records of `bytes`. `padding` bytes follow the array text (the parser's
+// padding). A line that is not one value on its own, or whose line number is
+// in `unreadable` (a parse found it bad), is read as null with its problem in
+// Lines::problems; past kMaxUnreadableLines of them, the first problem is
+// returned instead (rule "syntax", located): the file is refused whole.
+inline constexpr size_t kMaxUnreadableLines = 16;
+std::variant<Lines, ReadProblem> split_lines(std::string_view bytes, size_t padding,
+                                             const std::map<uint64_t, ReadProblem>& unreadable = {});
 
 // A problem found in `lines.array`, located in the file instead.
 void relocate(const Lines& lines, std::string_view bytes, ReadProblem& problem);

@@ -264,7 +264,10 @@ Report check(const Plan& plan, std::string_view bytes, const CheckContext& conte
       if (candidate.origin) report.violations.front().expected = candidate.origin->expected();
       if (stats) stats->invariants.clear();
     }
-    if (!problem) engine::add_ambiguities(candidate.ambiguous, report);
+    if (!problem) {
+      engine::add_ambiguities(candidate.ambiguous, report);
+      engine::add_unreadable_records(plan, candidate.unreadable_records, report);
+    }
     engine::finish(plan, report);
     // Also a problem the scan found: the bytes parsed.
     engine::locate_violations(plan, bytes, report, candidate.origin.get());

@@ -127,52 +127,115 @@ Candidate read_yaml(const Plan& plan, std::string_view bytes) {
   return c;
 }
 
-}  // namespace
-
-Candidate read(const Plan& plan, std::string_view bytes, bool padded, bool scan, std::optional<ArtifactFormat> format) {
-  const ArtifactFormat chosen = format.value_or(plan.format.value_or(ArtifactFormat::json));
-  if (chosen == ArtifactFormat::yaml) return read_yaml(plan, bytes);
+// NDJSON: a line that is not one strict value is read as null (its problem
+// kept) and the rest parsed again, so that the other records are still
+// checked; a problem that is not one line's (size, nodes), or more than
+// kMaxUnreadableLines bad lines, refuses the file whole.
+Candidate read_ndjson(const Plan& plan, std::string_view bytes, bool scan) {
   Candidate c;
   c.size = bytes.size();
   auto start = std::chrono::steady_clock::now();
-  std::string_view text = bytes;
-  std::shared_ptr<const artifact::Lines> lines;
-  if (chosen == ArtifactFormat::ndjson) {
-    if (bytes.size() > plan.read_limits.max_bytes) {
-      c.unreadable = unreadable(plan, artifact::ReadProblem{"size",
-                                                             "artifact is " + std::to_string(bytes.size()) +
-                                                                 " bytes, over max_bytes " +
-                                                                 std::to_string(plan.read_limits.max_bytes),
-                                                             "", 0, 0, 0});
-      return c;
-    }
-    auto split = artifact::split_lines(bytes, simdjson::SIMDJSON_PADDING);
+  if (bytes.size() > plan.read_limits.max_bytes) {
+    c.unreadable = unreadable(plan, artifact::ReadProblem{"size",
+                                                           "artifact is " + std::to_string(bytes.size()) +
+                                                               " bytes, over max_bytes " +
+                                                               std::to_string(plan.read_limits.max_bytes),
+                                                           "", 0, 0, 0});
+    return c;
+  }
+  std::map<uint64_t, artifact::ReadProblem> bad_lines;
+  for (;;) {
+    auto split = artifact::split_lines(bytes, simdjson::SIMDJSON_PADDING, bad_lines);
     if (auto* problem = std::get_if<artifact::ReadProblem>(&split)) {
       c.unreadable = unreadable(plan, *problem);
       c.unreadable->violations.front().expected = "one strict JSON value per line";
       return c;
     }
-    lines = std::make_shared<const artifact::Lines>(std::move(std::get<artifact::Lines>(split)));
-    c.origin = lines;
-    text = lines->text();
-    padded = true;
+    auto lines = std::make_shared<const artifact::Lines>(std::move(std::get<artifact::Lines>(split)));
+    // The array text may exceed max_bytes by its commas: the file's size is what is limited.
+    artifact::ReadLimits limits = plan.read_limits;
+    limits.max_bytes = std::max<uint64_t>(limits.max_bytes, lines->text().size());
+    auto parsed = artifact::parse(lines->text(), limits, true, scan, threads_for(plan, bytes.size()),
+                                  plan.options.reuse_parsers ? plan.documents : nullptr);
+    c.parse_ms = ms_since(start);
+    if (parsed.document) {
+      c.document = std::move(parsed.document);
+      c.unreadable_records = lines->problems;
+      c.origin = std::move(lines);
+      return c;
+    }
+    artifact::ReadProblem& p = *parsed.problem;
+    artifact::relocate(*lines, bytes, p);
+    const bool one_line = p.line > 0 && p.rule != "size" && p.rule != "nodes" && !bad_lines.count(p.line) &&
+                          lines->problems.size() < artifact::kMaxUnreadableLines;
+    if (!one_line) {
+      c.unreadable = unreadable(plan, p);
+      if (p.rule != "size") c.unreadable->violations.front().expected = lines->expected();
+      return c;
+    }
+    if (p.message.rfind("line ", 0) != 0) p.message = "line " + std::to_string(p.line) + ": " + p.message;
+    bad_lines.emplace(p.line, std::move(p));
   }
-  // The array text of NDJSON may exceed max_bytes by its commas: the file's size is what is limited.
-  artifact::ReadLimits limits = plan.read_limits;
-  if (lines) limits.max_bytes = std::max<uint64_t>(limits.max_bytes, text.size());
-  auto parsed = artifact::parse(text, limits, padded, scan, threads_for(plan, bytes.size()),
+}
+
+}  // namespace
+
+void add_unreadable_records(const Plan& plan, const std::vector<artifact::ReadProblem>& problems, Report& report) {
+  if (problems.empty()) return;
+  std::vector<std::string> records;
+  for (const auto& p : problems) records.push_back(p.pointer);
+  auto under_bad_record = [&](const std::string& pointer) {
+    for (const auto& r : records)
+      if (pointer == r || (pointer.size() > r.size() && pointer.compare(0, r.size(), r) == 0 && pointer[r.size()] == '/'))
+        return true;
+    return false;
+  };
+  // What the invariants said of a bad line's null is not about the artifact.
+  std::vector<Violation> kept;
+  for (auto& v : report.violations) {
+    if (v.family != "artifact" && under_bad_record(v.pointer)) {
+      for (auto& r : report.invariants)
+        if (r.id == v.invariant && r.violations > 0 && --r.violations == 0 && r.outcome == Outcome::fail)
+          r.outcome = Outcome::pass;
+      continue;
+    }
+    kept.push_back(std::move(v));
+  }
+  report.violations = std::move(kept);
+  for (const auto& p : problems) {
+    Violation v = unreadable(plan, p).violations.front();
+    v.expected = "one strict JSON value per line";
+    report.violations.push_back(std::move(v));
+  }
+}
+
+namespace {
+
+Candidate read_json(const Plan& plan, std::string_view bytes, bool padded, bool scan) {
+  Candidate c;
+  c.size = bytes.size();
+  auto start = std::chrono::steady_clock::now();
+  auto parsed = artifact::parse(bytes, plan.read_limits, padded, scan, threads_for(plan, bytes.size()),
                                 plan.options.reuse_parsers ? plan.documents : nullptr);
   c.parse_ms = ms_since(start);
   if (parsed.document) {
     c.document = std::move(parsed.document);
     return c;
   }
-  if (lines) artifact::relocate(*lines, bytes, *parsed.problem);
   c.unreadable = unreadable(plan, *parsed.problem);
-  if (lines && parsed.problem->rule != "size") c.unreadable->violations.front().expected = lines->expected();
-  if (!lines && parsed.problem->rule == "syntax") hint_yaml(bytes, *c.unreadable);
-  c.origin.reset();
+  if (parsed.problem->rule == "syntax") hint_yaml(bytes, *c.unreadable);
   return c;
+}
+
+}  // namespace
+
+Candidate read(const Plan& plan, std::string_view bytes, bool padded, bool scan, std::optional<ArtifactFormat> format) {
+  switch (format.value_or(plan.format.value_or(ArtifactFormat::json))) {
+    case ArtifactFormat::yaml: return read_yaml(plan, bytes);
+    case ArtifactFormat::ndjson: return read_ndjson(plan, bytes, scan);
+    case ArtifactFormat::json: break;
+  }
+  return read_json(plan, bytes, padded, scan);
 }
 
 Report start_report(const Plan& plan) {

@@ -33,6 +33,8 @@ struct Candidate {
   std::shared_ptr<const artifact::Origin> origin;
   // YAML read for a YAML 1.1 consumer: the scalars it would read otherwise.
   std::vector<artifact::Ambiguity> ambiguous;
+  // NDJSON: the lines read as null because they are not one strict value.
+  std::vector<artifact::ReadProblem> unreadable_records;
   // The JSON text the document was parsed from: `bytes`, NDJSON's array of
   // records, or none (YAML).
   std::string_view text(std::string_view bytes) const { return origin ? origin->json_text() : bytes; }
@@ -56,6 +58,9 @@ void locate_violations(const Plan& plan, std::string_view bytes, Report& report,
 // Adds a violation (artifact.ambiguous_scalar, a reject) for each scalar a
 // YAML 1.1 consumer reads otherwise.
 void add_ambiguities(const std::vector<artifact::Ambiguity>& ambiguous, Report& report);
+// Adds a violation (a reject) for each NDJSON line read as null, and drops
+// what the invariants said of those nulls (their counts adjusted).
+void add_unreadable_records(const Plan& plan, const std::vector<artifact::ReadProblem>& problems, Report& report);
 std::string size_expectation(const Plan& plan);
 
 // The threads one check of `size` bytes may use: Options::threads (1 to 64)
