@@ -56,6 +56,9 @@ TEST_CASE("yaml: the core schema types plain scalars, and only plain ones", "[ya
         "refused tag 1:13 tag tag:yaml.org,2002:binary on \"aGk=\" is not one invar reads (the core schema's !!str, "
         "!!int, !!float, !!bool, !!null)");
   CHECK(read_as("x: !!int abc").rfind("refused tag 1:", 0) == 0);
+  CHECK(read_as("x: !foo |\n  two\n  lines\n") ==
+        "refused tag 2:1 tag !foo on \"two\\nlines\\n\" is not one invar reads (the core schema's !!str, !!int, "
+        "!!float, !!bool, !!null)");  // a message is one line
   CHECK(read_as("x: !local {a: 1}").rfind("refused tag 1:", 0) == 0);
 }
 

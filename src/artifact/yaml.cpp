@@ -32,9 +32,16 @@ std::string escape_segment(std::string_view key) {
   return out;
 }
 
+// `s` for a message: quoted, cut at `max` bytes, line breaks and other
+// control characters escaped (a message is one line).
 std::string quoted(std::string_view s, size_t max = 60) {
   std::string out = "\"";
-  out.append(s.substr(0, max));
+  for (char c : s.substr(0, max)) {
+    if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) out += "\\x" + std::string(1, "0123456789abcdef"[(c >> 4) & 15]) + "0123456789abcdef"[c & 15];
+    else out += c;
+  }
   if (s.size() > max) out += "...";
   return out + "\"";
 }
