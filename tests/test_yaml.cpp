@@ -231,6 +231,14 @@ TEST_CASE("yaml: for a YAML 1.1 consumer, every scalar it reads otherwise is a v
   CHECK(check("country: no\n", R"({"contract": "c", "artifact": {"format": "yaml"},
                                    "invariants": [{"id": "some", "count": "$.*", "min": 1}]})")
             .verdict == invar::Verdict::accept);
+  // A report stays bounded: the first max_report_violations are listed, the rest counted.
+  std::string many = "- [";
+  for (int i = 0; i < 1500; ++i) many += i ? ", no" : "no";
+  auto bounded = check(many + "]\n", R"({"contract": "c", "artifact": {"format": "yaml", "yaml": {"consumer": "yaml1.1"}},
+                                         "invariants": [{"id": "some", "count": "$[*]", "min": 1}]})");
+  REQUIRE(bounded.violations.size() == 1000);
+  CHECK(bounded.violations.back().explain ==
+        std::vector<std::string>{"and 500 more ambiguous scalars, not listed (max_report_violations)"});
   using invar::artifact::yaml::yaml11_differs;
   for (const char* same : {"true", "false", "null", "~", "12", "-3", "1.5", "0", "0x1F", ".inf", "hello", "1.0e+3", "-0.5"})
     CHECK_FALSE(yaml11_differs(same));

@@ -259,6 +259,7 @@ class Builder {
   Location last_;
   std::optional<ReadProblem> problem_;
   std::vector<Ambiguity> ambiguous_;
+  uint64_t ambiguous_total_ = 0;
 };
 
 // The text of a single-quoted scalar, folded here from the source: libfyaml
@@ -488,7 +489,7 @@ bool Builder::scalar(fy_event* e) {
   } else if (plain && tag.empty()) {
     value = yaml::resolve_core(text);
     if (options_.consumer_yaml11)
-      if (auto r = yaml::yaml11_differs(text)) {
+      if (auto r = yaml::yaml11_differs(text); r && ++ambiguous_total_ <= options_.max_ambiguities) {
         std::string p = pointer();
         if (in_key_position()) p += escape_segment(text);
         ambiguous_.push_back({std::move(p), where, std::string(text), r->yaml12, r->yaml11});
@@ -810,6 +811,7 @@ YamlResult Builder::run() {
   doc->values = nodes_;
   result.document = std::move(doc);
   result.ambiguous = std::move(ambiguous_);
+  result.ambiguous_total = ambiguous_total_;
   return result;
 }
 

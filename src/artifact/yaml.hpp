@@ -27,6 +27,9 @@ struct YamlOptions {
   // Nodes that alias expansion may add, all aliases together (they also count
   // against max_nodes): the billion-laughs file stops here, in bounded memory.
   uint64_t max_alias_nodes = 1'000'000;
+  // Ambiguities kept (the rest only counted): the engine passes
+  // Limits::max_report_violations, so a report stays bounded.
+  size_t max_ambiguities = SIZE_MAX;
 };
 
 // A plain scalar a YAML 1.1 parser reads as something else (consumer_yaml11).
@@ -41,7 +44,8 @@ struct Ambiguity {
 struct YamlResult {
   DocumentHandle document;             // set on success
   std::optional<ReadProblem> problem;  // set on failure, located
-  std::vector<Ambiguity> ambiguous;    // consumer_yaml11 only
+  std::vector<Ambiguity> ambiguous;    // consumer_yaml11 only, at most max_ambiguities
+  uint64_t ambiguous_total = 0;        // found, kept or not
 };
 
 // Reads `bytes` (YAML, UTF-8, an optional byte order mark) under `limits`.

@@ -265,7 +265,7 @@ Report check(const Plan& plan, std::string_view bytes, const CheckContext& conte
       if (stats) stats->invariants.clear();
     }
     if (!problem) {
-      engine::add_ambiguities(candidate.ambiguous, report);
+      engine::add_ambiguities(candidate.ambiguous, candidate.ambiguous_total, report);
       engine::add_unreadable_records(plan, candidate.unreadable_records, report);
     }
     engine::finish(plan, report);

@@ -74,7 +74,7 @@ void locate_violations(const Plan& plan, std::string_view bytes, Report& report,
     }
 }
 
-void add_ambiguities(const std::vector<artifact::Ambiguity>& ambiguous, Report& report) {
+void add_ambiguities(const std::vector<artifact::Ambiguity>& ambiguous, uint64_t total, Report& report) {
   for (const auto& a : ambiguous) {
     Violation v;
     v.invariant = "artifact.ambiguous_scalar";
@@ -89,6 +89,9 @@ void add_ambiguities(const std::vector<artifact::Ambiguity>& ambiguous, Report& 
     v.column = a.where.column;
     report.violations.push_back(std::move(v));
   }
+  if (total > ambiguous.size() && !ambiguous.empty())
+    report.violations.back().explain.push_back("and " + std::to_string(total - ambiguous.size()) +
+                                               " more ambiguous scalars, not listed (max_report_violations)");
 }
 
 namespace {
@@ -113,7 +116,9 @@ Candidate read_yaml(const Plan& plan, std::string_view bytes) {
   Candidate c;
   c.size = bytes.size();
   auto start = std::chrono::steady_clock::now();
-  auto read = artifact::read_yaml(bytes, plan.read_limits, plan.yaml);
+  artifact::YamlOptions options = plan.yaml;
+  options.max_ambiguities = plan.options.limits.max_report_violations;
+  auto read = artifact::read_yaml(bytes, plan.read_limits, options);
   c.parse_ms = ms_since(start);
   auto origin = std::make_shared<const artifact::YamlOrigin>(plan.read_limits, plan.yaml);
   if (read.problem) {
@@ -123,6 +128,7 @@ Candidate read_yaml(const Plan& plan, std::string_view bytes) {
   }
   c.document = std::move(read.document);
   c.ambiguous = std::move(read.ambiguous);
+  c.ambiguous_total = read.ambiguous_total;
   c.origin = std::move(origin);
   return c;
 }

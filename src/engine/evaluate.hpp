@@ -33,6 +33,7 @@ struct Candidate {
   std::shared_ptr<const artifact::Origin> origin;
   // YAML read for a YAML 1.1 consumer: the scalars it would read otherwise.
   std::vector<artifact::Ambiguity> ambiguous;
+  uint64_t ambiguous_total = 0;  // found, listed in `ambiguous` or not
   // NDJSON: the lines read as null because they are not one strict value.
   std::vector<artifact::ReadProblem> unreadable_records;
   // The JSON text the document was parsed from: `bytes`, NDJSON's array of
@@ -56,8 +57,9 @@ Report unreadable(const Plan& plan, const artifact::ReadProblem& problem);
 void locate_violations(const Plan& plan, std::string_view bytes, Report& report,
                        const artifact::Origin* origin = nullptr);
 // Adds a violation (artifact.ambiguous_scalar, a reject) for each scalar a
-// YAML 1.1 consumer reads otherwise.
-void add_ambiguities(const std::vector<artifact::Ambiguity>& ambiguous, Report& report);
+// YAML 1.1 consumer reads otherwise; the last says how many of `total` are
+// not listed.
+void add_ambiguities(const std::vector<artifact::Ambiguity>& ambiguous, uint64_t total, Report& report);
 // Adds a violation (a reject) for each NDJSON line read as null, and drops
 // what the invariants said of those nulls (their counts adjusted).
 void add_unreadable_records(const Plan& plan, const std::vector<artifact::ReadProblem>& problems, Report& report);

@@ -69,6 +69,7 @@ struct Prepared {
   artifact::DocumentHandle document;  // null when unreadable
   std::shared_ptr<const artifact::Origin> origin;  // NDJSON and YAML: how the document maps to the bytes
   std::vector<artifact::Ambiguity> ambiguous;      // YAML for a YAML 1.1 consumer
+  uint64_t ambiguous_total = 0;
   std::vector<artifact::ReadProblem> unreadable_records;  // NDJSON lines read as null
   uint64_t size = 0;
   std::string digest, generation;
@@ -386,6 +387,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
       c.document = std::move(read.document);
       c.origin = std::move(read.origin);
       c.ambiguous = std::move(read.ambiguous);
+      c.ambiguous_total = read.ambiguous_total;
       c.unreadable_records = std::move(read.unreadable_records);
       c.report = engine::start_report(plan);
       std::optional<artifact::ReadProblem> problem;
@@ -402,7 +404,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     }
     if (c.document) {
       c.generation = generation_of(plan, c.measures);
-      engine::add_ambiguities(c.ambiguous, c.report);
+      engine::add_ambiguities(c.ambiguous, c.ambiguous_total, c.report);
       engine::add_unreadable_records(plan, c.unreadable_records, c.report);
       engine::finish(plan, c.report);
       if (options.consumer_check && c.report.verdict == Verdict::accept)
