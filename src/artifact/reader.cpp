@@ -548,6 +548,10 @@ class Prefault {
 }  // namespace
 
 std::optional<ReadProblem> scan(const Document& doc, const ReadLimits& limits, uint64_t* values) {
+  if (doc.read_strictly) {
+    if (values) *values = doc.values;
+    return std::nullopt;
+  }
   uint64_t counted = 0;
   if (tape_clean(doc.parser.doc, limits, counted)) {
     if (values) *values = counted;

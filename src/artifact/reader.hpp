@@ -45,6 +45,9 @@ struct Document {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   uint64_t values = 0;  // counted by the strict-reading scan
+  // Built by a reader that enforced ReadLimits as it went (YAML's): scan()
+  // has nothing left to find and returns at once.
+  bool read_strictly = false;
 };
 
 // Parsers kept for the next parse. Parsing touches buffers of about 3.5x the

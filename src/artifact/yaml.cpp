@@ -1,12 +1,12 @@
 #include "artifact/yaml.hpp"
 
-#include <libfyaml.h>
-
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <unordered_set>
 
+#include "artifact/yaml_events.hpp"
+#include "common/memory.hpp"
 #include "artifact/yaml_scalar.hpp"
 
 namespace invar::artifact {
@@ -50,7 +50,40 @@ std::string quoted(std::string_view s, size_t max = 60) {
 // character YAML does not allow in a stream (C0 but tab and line breaks, DEL,
 // C1 but NEL: "syntax"); bytes.size() when there is none.
 size_t first_unreadable(std::string_view bytes, std::string& rule) {
-  const bool valid = simdjson::validate_utf8(bytes.data(), bytes.size());
+  auto c1_control = [&](size_t i) {  // bytes[i] is 0xC2
+    const auto next = static_cast<unsigned char>(bytes[i + 1]);
+    return next < 0xA0 && next != 0x85;
+  };
+  if (simdjson::validate_utf8(bytes.data(), bytes.size())) {
+    // Valid UTF-8: only control characters are looked for, 16 bytes at a
+    // time (GCC's and Clang's vector extension: SSE2 or NEON, else scalar
+    // code), byte by byte only in a block that may hold one.
+    using Bytes = unsigned char __attribute__((vector_size(16)));
+    auto bad_at = [&](size_t i) {
+      const auto c = static_cast<unsigned char>(bytes[i]);
+      return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F || (c == 0xC2 && c1_control(i));
+    };
+    size_t i = 0;
+    for (; i + 16 <= bytes.size(); i += 16) {
+      Bytes v;
+      std::memcpy(&v, bytes.data() + i, 16);
+      const auto flagged = ((v < 0x20) & (v != '\t') & (v != '\n') & (v != '\r')) | (v == 0x7F) | (v == 0xC2);
+      uint64_t halves[2];
+      std::memcpy(halves, &flagged, 16);
+      if (halves[0] | halves[1])
+        for (size_t k = i; k < i + 16; ++k)
+          if (bad_at(k)) {
+            rule = "syntax";
+            return k;
+          }
+    }
+    for (; i < bytes.size(); ++i)
+      if (bad_at(i)) {
+        rule = "syntax";
+        return i;
+      }
+    return bytes.size();
+  }
   size_t i = 0;
   while (i < bytes.size()) {
     const auto c = static_cast<unsigned char>(bytes[i]);
@@ -63,11 +96,11 @@ size_t first_unreadable(std::string_view bytes, std::string& rule) {
       continue;
     }
     const size_t n = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (!valid && (n == 0 || i + n > bytes.size() || !simdjson::validate_utf8(bytes.data() + i, n))) {
+    if (n == 0 || i + n > bytes.size() || !simdjson::validate_utf8(bytes.data() + i, n)) {
       rule = "utf8";
       return i;
     }
-    if (c == 0xC2 && static_cast<unsigned char>(bytes[i + 1]) < 0xA0 && static_cast<unsigned char>(bytes[i + 1]) != 0x85) {
+    if (c == 0xC2 && c1_control(i)) {
       rule = "syntax";
       return i;
     }
@@ -75,34 +108,6 @@ size_t first_unreadable(std::string_view bytes, std::string& rule) {
   }
   return i;
 }
-
-// libfyaml may place an error at the end of input past the last line: such
-// a place becomes the end of the last line (YAML's breaks: LF, CRLF, CR).
-void clamp_to_input(std::string_view bytes, uint64_t& line, uint64_t& column) {
-  uint64_t lines = 1;
-  size_t last_start = 0;
-  for (size_t i = 0; i < bytes.size(); ++i)
-    if (bytes[i] == '\n' || (bytes[i] == '\r' && (i + 1 == bytes.size() || bytes[i + 1] != '\n'))) {
-      ++lines;
-      last_start = i + 1;
-    }
-  if (line == 0 || line > lines) {
-    line = lines;
-    column = line_column(bytes.substr(last_start), bytes.size() - last_start).column;
-  }
-}
-
-// A parser and its diagnostics, freed together.
-struct Parser {
-  fy_diag* diag = nullptr;
-  fy_parser* parser = nullptr;
-  ~Parser() {
-    if (parser) fy_parser_destroy(parser);
-    if (diag) fy_diag_destroy(diag);
-  }
-};
-
-void discard(fy_diag*, void*, const char*, size_t) {}
 
 // A growable array that becomes the document's own buffer (no copy at the
 // end) and leaves its capacity untouched until written (no zeroing): the
@@ -119,6 +124,7 @@ class Buffer {
     if (n <= capacity_) return;
     size_t capacity = std::max(n, capacity_ * 2);
     std::unique_ptr<T[]> grown(new T[capacity]);
+    memory::advise_huge_pages(grown.get(), capacity * sizeof(T));  // filled front to back: a fault per 2 MiB
     if (size_) std::memcpy(grown.get(), data_.get(), size_ * sizeof(T));
     data_ = std::move(grown);
     capacity_ = capacity;
@@ -213,13 +219,12 @@ class Builder {
     bool moved = false;  // inside a mapping rewritten by merge keys
   };
 
-  bool event(fy_event* e);
-  bool scalar(fy_event* e);
-  bool start(fy_event* e, bool mapping);
+  bool event(const yaml::Event& e, const yaml::Batch& batch);
+  bool scalar(const yaml::Event& e, const yaml::Batch& batch);
+  bool start(const yaml::Event& e, const yaml::Batch& batch);
   bool end();
-  bool alias(fy_event* e);
+  bool alias(const yaml::Event& e, const yaml::Batch& batch);
   bool key_from(std::string_view text, const Location& where);
-  bool single_quoted(fy_token* token, std::string& out) const;
   bool merge_ready(Frame& f);
   void rebuild_merged(Frame& f);
   void value_done();
@@ -231,11 +236,12 @@ class Builder {
   void copy(const uint64_t* from, size_t begin, size_t end, int64_t shift);
   size_t skip(const uint64_t* t, size_t i) const;
   std::string pointer() const;
-  Location location(fy_token* t) {
-    if (const fy_mark* m = t ? fy_token_start_mark(t) : nullptr) {
-      last_ = Location{m->input_pos, 0, uint64_t(m->line) + 1, uint64_t(m->column) + 1};
-    }
+  Location location(const yaml::Event& e) {
+    if (e.located) last_ = Location{e.offset, 0, e.line, e.column};
     return last_;
+  }
+  void add_anchor(const yaml::Event& e, const yaml::Batch& batch, const Anchor& a) {
+    anchors_[std::string(batch.text_of(e.anchor, e.anchor_length))] = a;
   }
   // Records the problem (at `at`, else where the reading is) and returns false.
   bool fail(std::string rule, std::string message, const Location& where, std::optional<std::string> at = {}) {
@@ -261,52 +267,6 @@ class Builder {
   std::vector<Ambiguity> ambiguous_;
   uint64_t ambiguous_total_ = 0;
 };
-
-// The text of a single-quoted scalar, folded here from the source: libfyaml
-// 0.7.12 leaks its chunk array for scalars of many '' escapes (its issue
-// 233, fixed after that release). YAML 1.2 7.3.2: '' is a quote; a line
-// break folds to a space, or to one \n per empty line after it; white space
-// around breaks goes. False (libfyaml's text is used) when the token's
-// marks do not frame the quotes.
-bool Builder::single_quoted(fy_token* token, std::string& out) const {
-  const fy_mark* start = fy_token_start_mark(token);
-  const fy_mark* end = fy_token_end_mark(token);
-  if (!start || !end || start->input_pos == 0 || end->input_pos < start->input_pos || end->input_pos >= bytes_.size() ||
-      bytes_[start->input_pos - 1] != '\'' || bytes_[end->input_pos] != '\'')
-    return false;
-  const std::string_view raw = bytes_.substr(start->input_pos, end->input_pos - start->input_pos);
-  auto blank = [](char c) { return c == ' ' || c == '\t'; };
-  std::vector<std::string_view> lines;
-  for (size_t at = 0;;) {
-    size_t next = raw.find_first_of("\r\n", at);
-    if (next == std::string_view::npos) {
-      lines.push_back(raw.substr(at));
-      break;
-    }
-    lines.push_back(raw.substr(at, next - at));
-    at = next + (raw[next] == '\r' && next + 1 < raw.size() && raw[next + 1] == '\n' ? 2 : 1);
-  }
-  out.clear();
-  size_t empty = 0;  // empty lines since the last text
-  for (size_t i = 0; i < lines.size(); ++i) {
-    std::string_view line = lines[i];
-    if (i > 0)
-      while (!line.empty() && blank(line.front())) line.remove_prefix(1);
-    if (i + 1 < lines.size())
-      while (!line.empty() && blank(line.back())) line.remove_suffix(1);
-    if (i > 0 && i + 1 < lines.size() && line.empty()) {
-      ++empty;
-      continue;
-    }
-    if (i > 0) out.append(empty ? empty : 1, empty ? '\n' : ' ');
-    empty = 0;
-    for (size_t k = 0; k < line.size(); ++k) {
-      out += line[k];
-      if (line[k] == '\'' && k + 1 < line.size() && line[k + 1] == '\'') ++k;
-    }
-  }
-  return true;
-}
 
 // `s` must not point into strings_ (it may move).
 uint64_t Builder::add_string(std::string_view s) {
@@ -447,34 +407,11 @@ bool Builder::key_from(std::string_view text, const Location& where) {
   return true;
 }
 
-bool Builder::scalar(fy_event* e) {
-  auto& s = e->scalar;
-  Location where = location(s.value ? s.value : (s.anchor ? s.anchor : s.tag));
-  const fy_scalar_style style = s.value ? fy_token_scalar_style(s.value) : FYSS_PLAIN;
-  const bool plain = style == FYSS_PLAIN;
-  const char quote = style == FYSS_SINGLE_QUOTED ? '\'' : style == FYSS_DOUBLE_QUOTED ? '"' : 0;
-  if (quote && where.offset > 0 && where.offset <= bytes_.size() && bytes_[where.offset - 1] == quote) {
-    --where.offset;  // the token starts inside the quotes: locate the opening one
-    --where.column;
-  }
-  std::string folded;
-  std::string_view text;
-  if (style == FYSS_SINGLE_QUOTED && single_quoted(s.value, folded)) {
-    text = folded;
-  } else {
-    size_t length = 0;
-    const char* raw = s.value ? fy_token_get_text(s.value, &length) : "";
-    text = std::string_view(raw ? raw : "", raw ? length : 0);
-    // libfyaml 0.7.12 may count a folded scalar's text a few bytes long (NULs
-    // at its end). Only a double-quoted scalar can hold a NUL (an escape):
-    // control characters are refused before parsing.
-    if (style != FYSS_DOUBLE_QUOTED)
-      if (const void* nul = std::memchr(text.data(), 0, text.size()))
-        text = text.substr(0, static_cast<size_t>(static_cast<const char*>(nul) - text.data()));
-  }
-  std::string_view tag;
-  size_t tag_length = 0;
-  if (const char* t = s.tag ? fy_token_get_text(s.tag, &tag_length) : nullptr) tag = std::string_view(t, tag_length);
+bool Builder::scalar(const yaml::Event& e, const yaml::Batch& batch) {
+  const Location where = location(e);
+  const bool plain = e.style == yaml::Event::Style::plain;
+  const std::string_view text = batch.value(e);
+  const std::string_view tag = e.has_tag ? batch.text_of(e.tag, e.tag_length) : std::string_view();
 
   yaml::CoreScalar value;  // a string unless typed below
   if (!tag.empty() && tag != "!") {
@@ -513,11 +450,7 @@ bool Builder::scalar(fy_event* e) {
       f.key = add_string("<<");
       return true;
     }
-    if (s.anchor) {
-      size_t n = 0;
-      const char* name = fy_token_get_text(s.anchor, &n);
-      anchors_[std::string(name ? name : "", name ? n : 0)] = Anchor{tape_.size(), tape_.size() + 1, 1, 0, false, false};
-    }
+    if (e.has_anchor) add_anchor(e, batch, Anchor{tape_.size(), tape_.size() + 1, 1, 0, false, false});
     return key_from(text, where);
   }
   if (wanted_) note_location(where, false);
@@ -549,27 +482,20 @@ bool Builder::scalar(fy_event* e) {
       return fail("number", quoted(text) + " is out of range for a 64-bit integer or a double", where);
     case Kind::string: tape_.push_back(word('"', add_string(text))); break;
   }
-  if (s.anchor) {
-    size_t n = 0;
-    const char* name = fy_token_get_text(s.anchor, &n);
-    anchors_[std::string(name ? name : "", name ? n : 0)] = Anchor{begin, tape_.size(), 1, 0, false, false};
-  }
+  if (e.has_anchor) add_anchor(e, batch, Anchor{begin, tape_.size(), 1, 0, false, false});
   if (!nodes_added(1, where)) return false;
   value_done();
   return true;
 }
 
-bool Builder::start(fy_event* e, bool mapping) {
-  fy_token* token = mapping ? e->mapping_start.mapping_start : e->sequence_start.sequence_start;
-  fy_token* tag_token = mapping ? e->mapping_start.tag : e->sequence_start.tag;
-  fy_token* anchor = mapping ? e->mapping_start.anchor : e->sequence_start.anchor;
-  const Location where = location(token ? token : (anchor ? anchor : tag_token));
+bool Builder::start(const yaml::Event& e, const yaml::Batch& batch) {
+  const bool mapping = e.type == yaml::Event::Type::mapping_start;
+  const Location where = location(e);
   if (in_key_position())
     return fail("key", std::string("a ") + (mapping ? "mapping" : "sequence") +
                            " used as a key (JSON keys are strings)", where, pointer());
-  size_t n = 0;
-  if (const char* t = tag_token ? fy_token_get_text(tag_token, &n) : nullptr) {
-    std::string_view tag(t, n);
+  if (e.has_tag) {
+    const std::string_view tag = batch.text_of(e.tag, e.tag_length);
     if (tag != "!" && tag != (mapping ? "tag:yaml.org,2002:map" : "tag:yaml.org,2002:seq"))
       return fail("tag", "tag " + std::string(tag) + " on a " + (mapping ? "mapping" : "sequence") +
                              " is not one invar reads (!!map, !!seq)", where);
@@ -580,9 +506,8 @@ bool Builder::start(fy_event* e, bool mapping) {
   if (!nodes_added(1, where)) return false;
   Frame& f = frames_.push();
   f.reset(mapping, tape_.size(), nodes_ - 1);
-  if (anchor) {
-    const char* name = fy_token_get_text(anchor, &n);
-    f.anchor.assign(name ? name : "", name ? n : 0);
+  if (e.has_anchor) {
+    f.anchor.assign(batch.text_of(e.anchor, e.anchor_length));
     anchors_[f.anchor] = Anchor{};  // open: an alias to it now would recurse
   }
   tape_.push_back(word(mapping ? '{' : '[', 0));
@@ -665,16 +590,11 @@ bool Builder::end() {
   return true;
 }
 
-bool Builder::alias(fy_event* e) {
-  Location where = location(e->alias.anchor);
-  if (where.offset > 0 && where.offset <= bytes_.size() && bytes_[where.offset - 1] == '*') {
-    --where.offset;  // the token is the name: locate the '*'
-    --where.column;
-  }
-  size_t n = 0;
-  const char* name = fy_token_get_text(e->alias.anchor, &n);
-  auto it = anchors_.find(std::string(name ? name : "", name ? n : 0));
-  const std::string shown = "*" + std::string(name ? name : "", name ? n : 0);
+bool Builder::alias(const yaml::Event& e, const yaml::Batch& batch) {
+  const Location where = location(e);
+  const std::string_view name = batch.text_of(e.text, e.text_length);
+  auto it = anchors_.find(std::string(name));
+  const std::string shown = "*" + std::string(name);
   if (it == anchors_.end()) return fail("alias", "alias " + shown + " names no anchor before it", where);
   const Anchor a = it->second;
   if (a.open) return fail("alias", "alias " + shown + " is inside the node it names (a recursive alias)", where);
@@ -701,24 +621,24 @@ bool Builder::alias(fy_event* e) {
   return true;
 }
 
-bool Builder::event(fy_event* e) {
-  switch (e->type) {
-    case FYET_DOCUMENT_START:
+bool Builder::event(const yaml::Event& e, const yaml::Batch& batch) {
+  using Type = yaml::Event::Type;
+  switch (e.type) {
+    case Type::document_start:
       ++documents_;
       anchors_.clear();  // anchors do not cross documents
       if (documents_ > 1 && !options_.many_documents)
         return fail("documents",
                     "a second YAML document (the contract reads one; set \"documents\": \"many\" to read them all)",
-                    location(e->document_start.document_start), "");
+                    location(e), "");
       return true;
-    case FYET_MAPPING_START: return start(e, true);
-    case FYET_SEQUENCE_START: return start(e, false);
-    case FYET_MAPPING_END:
-    case FYET_SEQUENCE_END: return end();
-    case FYET_SCALAR: return scalar(e);
-    case FYET_ALIAS: return alias(e);
-    default: return true;
+    case Type::mapping_start:
+    case Type::sequence_start: return start(e, batch);
+    case Type::end: return end();
+    case Type::scalar: return scalar(e, batch);
+    case Type::alias: return alias(e, batch);
   }
+  return true;
 }
 
 YamlResult Builder::run() {
@@ -740,24 +660,6 @@ YamlResult Builder::run() {
                                  "", bad, at.line, at.column};
     return result;
   }
-  Parser p;
-  fy_diag_cfg diag_cfg;
-  fy_diag_cfg_default(&diag_cfg);
-  diag_cfg.fp = nullptr;
-  diag_cfg.output_fn = discard;
-  diag_cfg.level = FYET_ERROR;
-  p.diag = fy_diag_create(&diag_cfg);
-  if (p.diag) fy_diag_set_collect_errors(p.diag, true);
-  fy_parse_cfg cfg{};
-  // The depth is limited here (max_depth), before the parser's own limit.
-  cfg.flags = static_cast<fy_parse_cfg_flags>(FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2 | FYPCF_JSON_NONE |
-                                              FYPCF_DISABLE_DEPTH_LIMIT | FYPCF_DISABLE_MMAP_OPT);
-  cfg.diag = p.diag;
-  p.parser = p.diag ? fy_parser_create(&cfg) : nullptr;
-  if (!p.parser || fy_parser_set_string(p.parser, bytes_.data(), bytes_.size()) != 0) {
-    result.problem = ReadProblem{"size", "cannot allocate a YAML parser for the artifact", "", 0, 0, 0};
-    return result;
-  }
   // Room for usual YAML without growing (block YAML takes about a word of
   // tape per 8 bytes, flow YAML at most one per byte; a string takes its bytes
   // plus 5): untouched room costs address space only.
@@ -769,23 +671,19 @@ YamlResult Builder::run() {
     tape_.push_back(word('[', 0));
   }
   bool ok = true;
-  while (fy_event* e = fy_parser_parse(p.parser)) {
-    ok = event(e);
-    fy_parser_event_free(p.parser, e);
-    if (!ok) break;
-  }
-  if (ok && fy_parser_get_stream_error(p.parser)) {
-    ok = false;
-    problem_ = ReadProblem{"syntax", "invalid YAML", "", 0, last_.line, last_.column};
-    void* iter = nullptr;
-    while (fy_diag_error* d = fy_diag_errors_iterate(p.diag, &iter))
-      if (d->type == FYET_ERROR) {
-        problem_ = ReadProblem{"syntax", d->msg ? d->msg : "invalid YAML", "", 0, uint64_t(d->line) + 1,
-                               uint64_t(d->column) + 1};
-        break;
+  yaml::read_events(bytes_, options_.threads, [&](const yaml::Batch& batch) {
+    for (const auto& e : batch.events)
+      if (!event(e, batch)) return ok = false;
+    if (batch.problem) {
+      ok = false;
+      problem_ = batch.problem;
+      if (problem_->rule == "syntax" && !problem_->line) {  // unlocated: where the reading got to
+        problem_->line = last_.line;
+        problem_->column = last_.column;
       }
-    clamp_to_input(bytes_, problem_->line, problem_->column);
-  }
+    }
+    return true;
+  });
   if (ok && documents_ == 0 && !options_.many_documents) {
     ok = false;
     problem_ = ReadProblem{"empty", "the artifact holds no YAML document", "", 0, 0, 0};
@@ -809,6 +707,7 @@ YamlResult Builder::run() {
   d.string_buf = strings_.release();
   doc->root = d.root();
   doc->values = nodes_;
+  doc->read_strictly = true;  // keys, strings and nodes were checked here
   result.document = std::move(doc);
   result.ambiguous = std::move(ambiguous_);
   result.ambiguous_total = ambiguous_total_;
