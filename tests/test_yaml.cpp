@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 
 #include "artifact/yaml.hpp"
@@ -51,7 +52,19 @@ TEST_CASE("yaml: the core schema types plain scalars, and only plain ones", "[ya
   CHECK(read_as("- !!str 12\n- !!int \"3\"\n- !!float 2\n- ! 5\n") == R"(["12",3,2.0,"5"])");
   CHECK(read_as("18446744073709551615") == "18446744073709551615");
   CHECK(read_as("x: 18446744073709551616") == "refused number 1:4 \"18446744073709551616\" is out of range for a 64-bit integer or a double");
-  CHECK(read_as("x: .inf") == "refused number 1:4 \".inf\" is not a finite number (JSON has no .inf or .nan)");
+  CHECK(read_as("x: .inf") == "refused number 1:4 \".inf\" is not a finite number (JSON has no .inf or .nan; to read "
+                              "infinities, set \"yaml\": {\"infinity\": \"allow\"})");
+  invar::artifact::YamlOptions infinity;
+  infinity.allow_infinity = true;
+  auto infinite = invar::artifact::read_yaml("[.inf, -.Inf, !!float +.INF, 1.5]", {}, infinity);
+  REQUIRE(infinite.document);
+  CHECK(infinite.document->root.at(0).get_double().value() == std::numeric_limits<double>::infinity());
+  CHECK(infinite.document->root.at(1).get_double().value() == -std::numeric_limits<double>::infinity());
+  CHECK(infinite.document->root.at(2).get_double().value() == std::numeric_limits<double>::infinity());
+  for (const char* nan : {"x: .nan", "x: !!float .NaN"})
+    CHECK(read_as(nan, infinity).rfind("refused number 1:", 0) == 0);
+  CHECK(read_as("x: .nan", infinity) == "refused number 1:4 \".nan\" is not a number (NaN), refused always: it fails no "
+                                       "comparison, so no invariant could judge it");
   CHECK(read_as("x: !!binary aGk=") ==
         "refused tag 1:13 tag tag:yaml.org,2002:binary on \"aGk=\" is not one invar reads (the core schema's !!str, "
         "!!int, !!float, !!bool, !!null)");
@@ -283,6 +296,18 @@ TEST_CASE("yaml: the contract says the format, the documents and the consumer", 
   auto many = check("a: 1\n---\na: 2\n", R"({"contract": "c", "artifact": {"format": "yaml", "documents": "many"},
                                               "invariants": [{"id": "two", "count": "$[*]", "min": 2, "max": 2}]})");
   CHECK(many.verdict == invar::Verdict::accept);
+  // Infinities, when allowed, are numbers above every bound.
+  const char* infinite = R"({"contract": "c", "artifact": {"format": "yaml", "yaml": {"infinity": "allow"}},
+      "invariants": [{"id": "ttl", "schema": "$", "inline": {"type": "object", "properties": {"ttl": {"type": "number", "maximum": 86400}}}}]})";
+  CHECK(check("ttl: 60\n", infinite).verdict == invar::Verdict::accept);
+  auto over = check("ttl: .inf\n", infinite);
+  CHECK(over.verdict == invar::Verdict::reject);
+  REQUIRE(!over.violations.empty());
+  CHECK(located(over.violations.front()).rfind("ttl 1:6 /ttl ", 0) == 0);
+  CHECK(check("ttl: .inf\n").violations.front().invariant == "artifact.number");
+  auto bad = test::contract(R"({"contract": "c", "artifact": {"format": "yaml", "yaml": {"infinity": true}}, "invariants": []})");
+  REQUIRE(!bad);
+  CHECK(bad.error().message == "\"infinity\" must be \"refuse\" or \"allow\"");
   // The format from the call or the file's extension; a JSON contract given YAML says how to read it.
   test::TempDir tmp;
   test::spit(tmp / "a.yml", "items: [1, 2]\n");

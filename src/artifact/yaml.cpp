@@ -1,5 +1,6 @@
 #include "artifact/yaml.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -476,8 +477,21 @@ bool Builder::scalar(const yaml::Event& e, const yaml::Batch& batch) {
       tape_.push_back(bits);
       break;
     }
-    case Kind::non_finite:
-      return fail("number", quoted(text) + " is not a finite number (JSON has no .inf or .nan)", where);
+    case Kind::non_finite: {
+      if (std::isnan(value.floating))
+        return fail("number", quoted(text) +
+                                  " is not a number (NaN), refused always: it fails no comparison, so no invariant could "
+                                  "judge it", where);
+      if (!options_.allow_infinity)
+        return fail("number", quoted(text) +
+                                  " is not a finite number (JSON has no .inf or .nan; to read infinities, set \"yaml\": "
+                                  "{\"infinity\": \"allow\"})", where);
+      uint64_t bits;
+      std::memcpy(&bits, &value.floating, sizeof bits);
+      tape_.push_back(word('d', 0));
+      tape_.push_back(bits);
+      break;
+    }
     case Kind::out_of_range:
       return fail("number", quoted(text) + " is out of range for a 64-bit integer or a double", where);
     case Kind::string: tape_.push_back(word('"', add_string(text))); break;

@@ -24,6 +24,7 @@ struct YamlOptions {
   bool many_documents = false;  // "$" is the array of the stream's documents
   bool merge_keys = false;      // "<<" merges mappings (YAML 1.1's merge key)
   bool consumer_yaml11 = false; // report plain scalars a YAML 1.1 parser reads otherwise
+  bool allow_infinity = false;  // .inf and -.inf read as infinite doubles (.nan is always refused)
   // Nodes that alias expansion may add, all aliases together (they also count
   // against max_nodes): the billion-laughs file stops here, in bounded memory.
   uint64_t max_alias_nodes = 1'000'000;

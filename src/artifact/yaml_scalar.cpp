@@ -1,5 +1,7 @@
 #include "artifact/yaml_scalar.hpp"
 
+#include <limits>
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -209,6 +211,9 @@ CoreScalar resolve_core(std::string_view s) {
   }
   if (one_of(s, {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN"})) {
     r.kind = Kind::non_finite;
+    r.floating = s[s.size() - 2] == 'a' || s[s.size() - 2] == 'A' ? std::numeric_limits<double>::quiet_NaN()
+                 : s[0] == '-'                                    ? -std::numeric_limits<double>::infinity()
+                                                                  : std::numeric_limits<double>::infinity();
     return r;
   }
   if (s.size() > 2 && s[0] == '0' && s[1] == 'o' && digits(s.substr(2), 8)) return integer(false, magnitude(s.substr(2), 8));

@@ -23,7 +23,7 @@ struct CoreScalar {
 
 // The YAML 1.2 core schema's reading of plain scalar `text`: null (~, null,
 // empty), true/false (three spellings each), integers (decimal, 0o octal, 0x
-// hex), floats, .inf/.nan (kind non_finite: JSON cannot hold them), else a
+// hex), floats, .inf/.nan (kind non_finite, `floating` set: JSON cannot hold them), else a
 // string. Integers past uint64 and floats past double are out_of_range.
 CoreScalar resolve_core(std::string_view text);
 

@@ -323,7 +323,7 @@ class Loader {
     return std::nullopt;
   }
 
-  // "yaml": {"consumer": "yaml1.2" | "yaml1.1", "merge_keys": "refuse" | "allow"}
+  // "yaml": {"consumer": "yaml1.2" | "yaml1.1", "merge_keys": "refuse" | "allow", "infinity": "refuse" | "allow"}
   std::optional<Error> yaml_section(const json& yaml, const std::string& at, Plan& plan) {
     if (!yaml.is_object()) return error(at, "\"yaml\" must be an object");
     for (auto& [key, value] : yaml.items()) {
@@ -335,8 +335,12 @@ class Loader {
         if (value != "refuse" && value != "allow")
           return error(at + "/merge_keys", "\"merge_keys\" must be \"refuse\" or \"allow\"");
         plan.yaml.merge_keys = value == "allow";
+      } else if (key == "infinity") {
+        if (value != "refuse" && value != "allow")
+          return error(at + "/infinity", "\"infinity\" must be \"refuse\" or \"allow\"");
+        plan.yaml.allow_infinity = value == "allow";
       } else {
-        return error(at + "/" + key, "unknown key " + text::quoted(key) + " (expected consumer, merge_keys)");
+        return error(at + "/" + key, "unknown key " + text::quoted(key) + " (expected consumer, merge_keys, infinity)");
       }
     }
     return std::nullopt;
