@@ -91,7 +91,20 @@ TEST_CASE("regex_safe for RE2 and backtracking consumers", "[invariants]") {
   auto bt = check(R"({"id": "rx", "regex_safe": "$.rules[*]", "consumer": "backtracking"})", artifact);
   REQUIRE(bt.violations.size() == 2);
   CHECK(bt.violations[0].pointer == "/rules/1");
-  CHECK(bt.violations[0].actual == ".* followed by .*");
+  CHECK(bt.violations[0].actual == "polynomial, degree 3");
+  CHECK(bt.violations[0].message ==
+        "regex \".*(?:.*=.*)\" is super-linear on a backtracking engine (polynomial, degree 3) in \".*\": the loop can "
+        "take over input that the search for a start tried, so each start position costs time linear in the input; "
+        "attack: \"\" + \"a\" x n + \"\"");
+  // Past the analysis budgets: a violation, or a warning when the contract says so.
+  std::string big = R"({"rules": [")" + std::string(600, '(') + "a" + std::string(600, ')') + R"("]})";
+  auto unproven = check(R"({"id": "rx", "regex_safe": "$.rules[*]", "consumer": "backtracking"})", big);
+  CHECK(unproven.verdict == invar::Verdict::reject);
+  auto warned = check(R"({"id": "rx", "regex_safe": "$.rules[*]", "consumer": "backtracking", "unproven": "warn"})", big);
+  CHECK(warned.verdict == invar::Verdict::accept);
+  REQUIRE(warned.violations.size() == 1);
+  CHECK(warned.violations[0].severity == invar::Severity::warn);
+  CHECK(warned.violations[0].actual == "unproven");
   auto size = check(R"({"id": "rx", "regex_safe": "$.rules[*]", "max_program_size": 5})", R"({"rules": ["[a-z]{10}"]})");
   REQUIRE(size.violations.size() == 1);
   CHECK(size.violations[0].message.find("over max_program_size 5") != std::string::npos);

@@ -137,7 +137,7 @@ const KindInfo kKinds[] = {
     {"schema", invariants::Kind::schema, {"file", "inline"}},
     {"match", invariants::Kind::match, {"pattern"}},
     {"not_match", invariants::Kind::not_match, {"pattern"}},
-    {"regex_safe", invariants::Kind::regex_safe, {"consumer", "max_program_size"}},
+    {"regex_safe", invariants::Kind::regex_safe, {"consumer", "max_program_size", "unproven"}},
     {"refs", invariants::Kind::refs, {"in", "key", "in_key"}},
     {"count", invariants::Kind::count, {"min", "max", "headroom"}},
     {"unique", invariants::Kind::unique, {"key"}},
@@ -582,6 +582,11 @@ class Loader {
           if (!m->is_number_unsigned() || m->get<uint64_t>() == 0 || m->get<uint64_t>() > 1'000'000)
             return error(at + "/max_program_size", "\"max_program_size\" must be an integer from 1 to 1000000");
           inv.max_program_size = static_cast<int>(m->get<uint64_t>());
+        }
+        if (auto u = j.find("unproven"); u != j.end()) {
+          if (*u != "reject" && *u != "warn")
+            return error(at + "/unproven", "\"unproven\" must be \"reject\" or \"warn\"");
+          inv.unproven_warns = *u == "warn";
         }
         break;
       }

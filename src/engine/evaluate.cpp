@@ -270,8 +270,13 @@ void judge(const invariants::Invariant& inv, simdjson::dom::element root, uint64
            const invariants::EvalContext& ctx, const invariants::Measures* baseline,
            const invariants::Measures* candidate, InvariantResult& result, std::vector<Violation>& violations) {
   if (!invariants::compares_with_baseline(inv.kind)) {
+    const size_t before = violations.size();
     result.violations = invariants::evaluate(inv, root, ctx, violations);
     result.outcome = result.violations ? Outcome::fail : Outcome::pass;
+    // Every violation a warning (regex_safe's unproven patterns, by option): the invariant warns.
+    if (result.violations && result.violations == violations.size() - before &&
+        std::all_of(violations.begin() + before, violations.end(), [](const Violation& v) { return v.severity == Severity::warn; }))
+      result.severity = Severity::warn;
     return;
   }
   const invariants::Measure* base = nullptr;

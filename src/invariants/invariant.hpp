@@ -59,6 +59,7 @@ struct Invariant {
   // regex_safe
   Consumer consumer = Consumer::re2;
   int max_program_size = 0;
+  bool unproven_warns = false;  // "unproven": "warn": a pattern past the analysis budgets is a warning
   // refs
   std::optional<selector::Selector> refs_in;
   // unique and refs: a composite key (relative, singular selectors) compared

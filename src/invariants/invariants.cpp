@@ -201,12 +201,25 @@ void eval_regex_safe(const Invariant& inv, const NodeRef& node, const EvalContex
     return;
   }
   if (inv.consumer == Consumer::backtracking) {
-    if (auto finding = regex::find_superlinear(pattern)) {
-      sink.add(selector::to_pointer(node.path),
-               "regex " + text::quoted(pattern) + " is super-linear on a backtracking engine: " +
-                   text::quoted(finding->sub_pattern) + ": " + finding->reason,
-               "no nested or adjacent overlapping unbounded quantifiers", finding->sub_pattern);
+    using Complexity = regex::BacktrackingFinding::Complexity;
+    auto f = regex::find_superlinear(pattern);
+    if (!f) return;
+    if (f->complexity == Complexity::unproven) {
+      Violation* v = sink.add(selector::to_pointer(node.path),
+                              "regex " + text::quoted(pattern) + " could not be proven safe for a backtracking engine: " +
+                                  f->reason,
+                              "linear time on a backtracking engine", "unproven");
+      if (v && inv.unproven_warns) v->severity = Severity::warn;
+      return;
     }
+    const std::string complexity = f->complexity == Complexity::exponential
+                                       ? "exponential"
+                                       : "polynomial, degree " + std::to_string(f->degree);
+    sink.add(selector::to_pointer(node.path),
+             "regex " + text::quoted(pattern) + " is super-linear on a backtracking engine (" + complexity + ") in " +
+                 text::quoted(f->sub_pattern) + ": " + f->reason + "; attack: " + text::quoted(f->prefix) + " + " +
+                 text::quoted(f->pump) + " x n + " + text::quoted(f->suffix),
+             "linear time on a backtracking engine", complexity);
   }
 }
 

@@ -1,439 +1,561 @@
 #include "regex/backtracking.hpp"
 
-#include <bitset>
-#include <memory>
+#include <algorithm>
+#include <chrono>
+#include <cctype>
+#include <functional>
+#include <map>
+#include <tuple>
+#include <set>
+#include <unordered_map>
 #include <vector>
+
+#include "regex/nfa.hpp"
 
 namespace invar::regex {
 
 namespace {
 
-using Bytes = std::bitset<256>;
+using State = uint32_t;
+using StateSet = std::vector<uint64_t>;  // a bit per automaton state
 
-// A parsed regex: just what the analysis needs.
-struct Node {
-  enum Kind { empty, chars, concat, alt, repeat } kind = empty;
-  Bytes set;                     // for `chars`
-  std::vector<Node*> children;   // concat, alt, repeat (one child)
-  int min = 0, max = 0;          // repeat; max < 0 means unbounded
-  size_t begin = 0, end = 0;     // source span
-};
+struct OutOfBudget {};
 
-constexpr int kLargeRepeat = 16;  // {n,m} with m above this counts as unbounded
-constexpr int kMaxNesting = 200;
-
-Bytes range(int lo, int hi) {
-  Bytes b;
-  for (int c = lo; c <= hi; ++c) b.set(static_cast<size_t>(c));
-  return b;
+// The bytes tried first when a word is built: letters and digits, then
+// punctuation, then the rest.
+const std::vector<int>& byte_preference() {
+  static const std::vector<int> order = [] {
+    std::vector<int> o;
+    for (int c = 'a'; c <= 'z'; ++c) o.push_back(c);
+    for (int c = '0'; c <= '9'; ++c) o.push_back(c);
+    for (int c = 'A'; c <= 'Z'; ++c) o.push_back(c);
+    for (int c = 0x21; c < 0x7F; ++c)
+      if (!std::isalnum(c)) o.push_back(c);
+    o.push_back(' ');
+    for (int c = 0; c < 256; ++c)
+      if (c < 0x20 || c >= 0x7F) o.push_back(c);
+    return o;
+  }();
+  return order;
 }
-Bytes word() { return range('a', 'z') | range('A', 'Z') | range('0', '9') | range('_', '_'); }
-Bytes digit() { return range('0', '9'); }
-Bytes space() { return range('\t', '\r') | range(' ', ' '); }
-Bytes all_bytes() { return Bytes().set(); }
 
-class Parser {
+int pick(const Symbols& s) {
+  for (int c : byte_preference())
+    if (s.test(static_cast<size_t>(c))) return c;
+  return -1;
+}
+
+class Analysis {
  public:
-  explicit Parser(std::string_view p) : p_(p) {}
-  Node* parse() {
-    Node* n = alternation(0);
-    if (!n || i_ != p_.size()) return nullptr;
-    return n;
-  }
+  Analysis(const Nfa& nfa, const PatternTree& tree, std::string_view pattern, const BacktrackingOptions& options)
+      : nfa_(nfa), tree_(tree), pattern_(pattern), options_(options),
+        deadline_(std::chrono::steady_clock::now() + std::chrono::milliseconds(options.max_milliseconds)) {}
+
+  std::optional<BacktrackingFinding> run();
 
  private:
-  Node* make(Node::Kind k, size_t begin) {
-    pool_.push_back(std::make_unique<Node>());
-    Node* n = pool_.back().get();
-    n->kind = k;
-    n->begin = begin;
-    n->end = i_;
-    return n;
+  void step() {
+    if (++steps_ > options_.max_steps || ((steps_ & 4095) == 0 && std::chrono::steady_clock::now() > deadline_))
+      throw OutOfBudget{};
+  }
+  // The real bytes both (or all three) states can be entered on.
+  Symbols common(State a, State b) const {
+    Symbols s = nfa_.symbols[a] & nfa_.symbols[b];
+    s.reset(kBegin).reset(kEnd);
+    return s;
   }
 
-  Node* alternation(int depth) {
-    if (depth > kMaxNesting) return nullptr;
-    size_t begin = i_;
-    std::vector<Node*> branches;
-    while (true) {
-      Node* c = concatenation(depth);
-      if (!c) return nullptr;
-      branches.push_back(c);
-      if (i_ < p_.size() && p_[i_] == '|') {
-        ++i_;
-        continue;
-      }
-      break;
-    }
-    if (branches.size() == 1) return branches[0];
-    Node* n = make(Node::alt, begin);
-    n->children = std::move(branches);
-    return n;
+  void components();
+  std::optional<BacktrackingFinding> exponential(const std::vector<State>& scc);
+  bool ida(size_t from, size_t to, std::string& pump, State& p);
+  std::optional<std::string> prefix_to(State p);
+  std::string loop_path(const std::vector<State>& scc, const std::unordered_map<State, size_t>& local, State from,
+                        State to);
+  std::optional<BacktrackingFinding> attack(BacktrackingFinding::Complexity complexity, State p, const std::string& pump);
+  const std::vector<int>& byte_classes();
+  std::optional<std::string> failing_suffix(const std::string& prefix, const std::string& pump, bool pump_starts);
+  std::string text_of(const std::vector<State>& states) const;
+
+  StateSet start_set() const { return StateSet((nfa_.size() + 63) / 64, 0); }
+  static bool has(const StateSet& s, State x) { return (s[x / 64] >> (x % 64)) & 1; }
+  static void add(StateSet& s, State x) { s[x / 64] |= uint64_t(1) << (x % 64); }
+  StateSet advance(const StateSet& from, size_t symbol) {
+    StateSet to = start_set();
+    for (State s = 0; s < nfa_.size(); ++s)
+      if (has(from, s))
+        for (State t : nfa_.next[s]) {
+          step();
+          if (nfa_.symbols[t].test(symbol)) add(to, t);
+        }
+    return to;
+  }
+  bool matched(const StateSet& s) const {
+    for (State x = 0; x < nfa_.size(); ++x)
+      if (has(s, x) && nfa_.final[x]) return true;
+    return false;
   }
 
-  Node* concatenation(int depth) {
-    size_t begin = i_;
-    Node* n = make(Node::concat, begin);
-    while (i_ < p_.size() && p_[i_] != '|' && p_[i_] != ')') {
-      Node* a = atom(depth);
-      if (!a) return nullptr;
-      a = quantifiers(a);
-      if (!a) return nullptr;
-      n->children.push_back(a);
-    }
-    n->end = i_;
-    return n;
-  }
+  const Nfa& nfa_;
+  const PatternTree& tree_;
+  std::string_view pattern_;
+  const BacktrackingOptions& options_;
+  std::chrono::steady_clock::time_point deadline_;
+  uint64_t steps_ = 0;
 
-  bool read_int(int& out) {
-    size_t start = i_;
-    out = 0;
-    while (i_ < p_.size() && p_[i_] >= '0' && p_[i_] <= '9') {
-      if (out < 100000) out = out * 10 + (p_[i_] - '0');
-      ++i_;
-    }
-    return i_ > start;
-  }
-
-  Node* quantifiers(Node* a) {
-    while (i_ < p_.size()) {
-      char c = p_[i_];
-      int min, max;
-      size_t save = i_;
-      if (c == '*') min = 0, max = -1, ++i_;
-      else if (c == '+') min = 1, max = -1, ++i_;
-      else if (c == '?') min = 0, max = 1, ++i_;
-      else if (c == '{') {
-        ++i_;
-        if (!read_int(min)) {
-          i_ = save;  // a literal '{'
-          return a;
-        }
-        max = min;
-        if (i_ < p_.size() && p_[i_] == ',') {
-          ++i_;
-          if (!read_int(max)) max = -1;
-        }
-        if (i_ >= p_.size() || p_[i_] != '}') {
-          i_ = save;
-          return a;
-        }
-        ++i_;
-      } else {
-        return a;
-      }
-      if (i_ < p_.size() && (p_[i_] == '?' || p_[i_] == '+')) ++i_;  // lazy / possessive
-      Node* r = make(Node::repeat, a->begin);
-      r->children.push_back(a);
-      r->min = min;
-      r->max = max;
-      a = r;
-    }
-    return a;
-  }
-
-  Bytes escape_set(char e, bool& ok) {
-    ok = true;
-    switch (e) {
-      case 'd': return digit();
-      case 'D': return ~digit();
-      case 'w': return word();
-      case 'W': return ~word();
-      case 's': return space();
-      case 'S': return ~space();
-      case 'n': return range('\n', '\n');
-      case 't': return range('\t', '\t');
-      case 'r': return range('\r', '\r');
-      case 'f': return range('\f', '\f');
-      case 'v': return range('\v', '\v');
-      case 'p': case 'P': case 'x': case 'u': {
-        // \p{..}, \x{..}, \xHH, \uHHHH: approximated as "any byte".
-        if (i_ < p_.size() && p_[i_] == '{') {
-          while (i_ < p_.size() && p_[i_] != '}') ++i_;
-          if (i_ < p_.size()) ++i_;
-        } else {
-          size_t n = e == 'p' || e == 'P' ? 1 : (e == 'x' ? 2 : 4);
-          i_ = std::min(p_.size(), i_ + n);
-        }
-        return all_bytes();
-      }
-      default:
-        return range(static_cast<unsigned char>(e), static_cast<unsigned char>(e));
-    }
-  }
-
-  Node* atom(int depth) {
-    size_t begin = i_;
-    char c = p_[i_++];
-    if (c == '(') {
-      if (i_ < p_.size() && p_[i_] == '?') {
-        ++i_;
-        if (i_ < p_.size() && (p_[i_] == '=' || p_[i_] == '!')) {
-          ++i_;  // lookahead: zero width
-          Node* inner = alternation(depth + 1);
-          if (!inner || i_ >= p_.size()) return nullptr;
-          ++i_;
-          return make(Node::empty, begin);
-        }
-        if (i_ + 1 < p_.size() && p_[i_] == '<' && (p_[i_ + 1] == '=' || p_[i_ + 1] == '!')) {
-          i_ += 2;  // lookbehind: zero width
-          Node* inner = alternation(depth + 1);
-          if (!inner || i_ >= p_.size()) return nullptr;
-          ++i_;
-          return make(Node::empty, begin);
-        }
-        // (?:, (?i), (?i:, (?P<name>, (?<name>
-        while (i_ < p_.size() && p_[i_] != ':' && p_[i_] != ')' && p_[i_] != '>') ++i_;
-        if (i_ >= p_.size()) return nullptr;
-        if (p_[i_] == ')') {  // flags only
-          ++i_;
-          return make(Node::empty, begin);
-        }
-        ++i_;
-      }
-      Node* inner = alternation(depth + 1);
-      if (!inner || i_ >= p_.size() || p_[i_] != ')') return nullptr;
-      ++i_;
-      Node* g = make(Node::concat, begin);
-      g->children.push_back(inner);
-      return g;
-    }
-    if (c == '[') return char_class(begin);
-    if (c == '.') {
-      Node* n = make(Node::chars, begin);
-      n->set = all_bytes();
-      n->set.reset('\n');
-      return n;
-    }
-    if (c == '^' || c == '$') return make(Node::empty, begin);
-    if (c == ')' || c == '*' || c == '+' || c == '?') return nullptr;
-    if (c == '\\') {
-      if (i_ >= p_.size()) return nullptr;
-      char e = p_[i_++];
-      if (e == 'b' || e == 'B' || e == 'A' || e == 'z' || e == 'Z' || e == 'G') return make(Node::empty, begin);
-      if (e >= '1' && e <= '9') {  // backreference: repeats earlier text
-        Node* n = make(Node::chars, begin);
-        n->set = all_bytes();
-        return n;
-      }
-      bool ok;
-      Node* n = make(Node::chars, begin);
-      n->set = escape_set(e, ok);
-      n->end = i_;
-      return n;
-    }
-    Node* n = make(Node::chars, begin);
-    n->set.set(static_cast<unsigned char>(c));
-    // A multi-byte UTF-8 character is one atom.
-    while (i_ < p_.size() && (static_cast<unsigned char>(p_[i_]) & 0xC0) == 0x80) ++i_;
-    n->end = i_;
-    return n;
-  }
-
-  Node* char_class(size_t begin) {
-    Bytes set;
-    bool negate = false;
-    if (i_ < p_.size() && p_[i_] == '^') negate = true, ++i_;
-    bool first = true;
-    while (i_ < p_.size() && (p_[i_] != ']' || first)) {
-      first = false;
-      if (p_.substr(i_, 2) == "[:") {  // [:alpha:] and friends
-        size_t close = p_.find(":]", i_);
-        if (close == std::string_view::npos) return nullptr;
-        set |= all_bytes();
-        i_ = close + 2;
-        continue;
-      }
-      unsigned char lo;
-      if (p_[i_] == '\\') {
-        if (i_ + 1 >= p_.size()) return nullptr;
-        char e = p_[i_ + 1];
-        i_ += 2;
-        bool ok;
-        Bytes s = escape_set(e, ok);
-        if (s.count() != 1) {
-          set |= s;
-          continue;
-        }
-        lo = static_cast<unsigned char>(s._Find_first());
-      } else {
-        lo = static_cast<unsigned char>(p_[i_++]);
-      }
-      if (i_ + 1 < p_.size() && p_[i_] == '-' && p_[i_ + 1] != ']') {
-        ++i_;
-        unsigned char hi = static_cast<unsigned char>(p_[i_]);
-        if (hi == '\\' && i_ + 1 < p_.size()) hi = static_cast<unsigned char>(p_[++i_]);
-        ++i_;
-        if (hi >= lo) set |= range(lo, hi);
-      } else {
-        set.set(lo);
-      }
-    }
-    if (i_ >= p_.size()) return nullptr;
-    ++i_;  // ']'
-    Node* n = make(Node::chars, begin);
-    n->set = negate ? ~set : set;
-    if (set.any() && negate) n->set |= range(0x80, 0xFF);  // non-ASCII stays possible
-    return n;
-  }
-
-  std::string_view p_;
-  size_t i_ = 0;
-  std::vector<std::unique_ptr<Node>> pool_;
-
- public:
-  // Keeps nodes alive as long as the parser.
-  size_t size() const { return pool_.size(); }
+  std::vector<std::vector<State>> sccs_;  // cyclic ones, sinks first
+  std::vector<int> scc_of_;               // per state: index in sccs_, or -1
+  std::vector<int> classes_;
 };
 
-bool nullable(const Node* n) {
-  switch (n->kind) {
-    case Node::empty: return true;
-    case Node::chars: return false;
-    case Node::repeat: return n->min == 0 || nullable(n->children[0]);
-    case Node::alt:
-      for (auto* c : n->children) if (nullable(c)) return true;
-      return false;
-    case Node::concat:
-      for (auto* c : n->children) if (!nullable(c)) return false;
+constexpr const char* kExponentialReason =
+    "the loop can read the same input in two ways, so a failing match makes a backtracking engine try exponentially "
+    "many ways";
+
+// Tarjan's algorithm, iteratively; keeps the components with a cycle.
+void Analysis::components() {
+  const size_t n = nfa_.size();
+  std::vector<int> index(n, -1), low(n, 0);
+  std::vector<bool> on_stack(n, false);
+  std::vector<State> stack;
+  std::vector<std::pair<State, size_t>> calls;
+  int counter = 0;
+  scc_of_.assign(n, -1);
+  for (State root = 0; root < n; ++root) {
+    if (index[root] >= 0) continue;
+    calls.push_back({root, 0});
+    index[root] = low[root] = counter++;
+    stack.push_back(root);
+    on_stack[root] = true;
+    while (!calls.empty()) {
+      auto& [v, i] = calls.back();
+      if (i < nfa_.next[v].size()) {
+        const State w = nfa_.next[v][i++];
+        step();
+        if (index[w] < 0) {
+          index[w] = low[w] = counter++;
+          stack.push_back(w);
+          on_stack[w] = true;
+          calls.push_back({w, 0});
+        } else if (on_stack[w]) {
+          low[v] = std::min(low[v], index[w]);
+        }
+        continue;
+      }
+      const State done = v;
+      calls.pop_back();
+      if (!calls.empty()) low[calls.back().first] = std::min(low[calls.back().first], low[done]);
+      if (low[done] != index[done]) continue;
+      std::vector<State> scc;
+      State w;
+      do {
+        w = stack.back();
+        stack.pop_back();
+        on_stack[w] = false;
+        scc.push_back(w);
+      } while (w != done);
+      const bool cyclic = scc.size() > 1 || std::count(nfa_.next[done].begin(), nfa_.next[done].end(), done) > 0;
+      if (!cyclic) continue;
+      std::sort(scc.begin(), scc.end());
+      for (State s : scc) scc_of_[s] = static_cast<int>(sccs_.size());
+      sccs_.push_back(std::move(scc));
+    }
+  }
+}
+
+// The smallest repetition in the pattern that holds every state's symbol.
+std::string Analysis::text_of(const std::vector<State>& states) const {
+  size_t begin = pattern_.size(), end = 0;
+  for (State s : states)
+    if (const PatternNode* n = nfa_.node[s]) {
+      begin = std::min(begin, n->begin);
+      end = std::max(end, n->end);
+    }
+  if (begin >= end) return "";
+  const PatternNode* best = nullptr;
+  for (const auto& n : tree_.nodes())
+    if (n->kind == PatternNode::repeat && n->begin <= begin && n->end >= end &&
+        (!best || n->end - n->begin < best->end - best->begin))
+      best = n.get();
+  if (best) begin = best->begin, end = best->end;
+  return std::string(pattern_.substr(begin, end - begin));
+}
+
+// The shortest input (after kBegin) that takes the automaton to `p`.
+std::optional<std::string> Analysis::prefix_to(State p) {
+  std::vector<int> parent(nfa_.size(), -2), via(nfa_.size(), -1);
+  std::vector<State> queue;
+  for (State t : nfa_.next[Nfa::kStart])
+    if (nfa_.symbols[t].test(kBegin) && parent[t] == -2) parent[t] = -1, queue.push_back(t);
+  for (size_t i = 0; i < queue.size(); ++i) {
+    const State s = queue[i];
+    if (s == p) {
+      std::string word;
+      for (int x = static_cast<int>(s); parent[x] >= 0; x = parent[x]) word += static_cast<char>(via[x]);
+      std::reverse(word.begin(), word.end());
+      return word;
+    }
+    for (State t : nfa_.next[s]) {
+      step();
+      if (parent[t] != -2) continue;
+      Symbols s_bytes = nfa_.symbols[t];
+      s_bytes.reset(kBegin).reset(kEnd);
+      const int c = pick(s_bytes);
+      if (c < 0) continue;
+      parent[t] = static_cast<int>(s);
+      via[t] = c;
+      queue.push_back(t);
+    }
+  }
+  return std::nullopt;
+}
+
+// A suffix after which the framed input kBegin prefix pump^n suffix kEnd is
+// not matched for every large n, or nullopt. The pump's subsets of states
+// repeat with a period; the suffix must fail from all of them at once.
+// Matches that start later than the loop's work do not stop it: the search
+// stops starting new runs after the prefix (`pump_starts`: after the pumps,
+// when the loop is the search's own).
+std::optional<std::string> Analysis::failing_suffix(const std::string& prefix, const std::string& pump,
+                                                    bool pump_starts) {
+  auto stop_starting = [](StateSet& set) { set[Nfa::kSearch / 64] &= ~(uint64_t(1) << (Nfa::kSearch % 64)); };
+  StateSet s = start_set();
+  add(s, Nfa::kStart);
+  if (matched(s)) return std::nullopt;
+  s = advance(s, kBegin);
+  for (char c : prefix) {
+    if (matched(s)) return std::nullopt;
+    s = advance(s, static_cast<unsigned char>(c));
+  }
+  if (matched(s)) return std::nullopt;
+  if (!pump_starts) stop_starting(s);
+  std::vector<StateSet> seen{s};
+  StateSet cycle;
+  for (int k = 0; k < 64 && cycle.empty(); ++k) {
+    for (char c : pump) {
+      s = advance(s, static_cast<unsigned char>(c));
+      if (matched(s)) return std::nullopt;  // the pump reaches a match: the engine stops there
+    }
+    auto again = std::find(seen.begin(), seen.end(), s);
+    if (again != seen.end()) {
+      cycle = start_set();
+      for (auto it = again; it != seen.end(); ++it)
+        for (size_t w = 0; w < cycle.size(); ++w) cycle[w] |= (*it)[w];
+    }
+    seen.push_back(s);
+  }
+  if (cycle.empty()) cycle = s;
+  stop_starting(cycle);
+  // Breadth first over suffixes of up to three bytes, one byte per class of
+  // bytes that the automaton cannot tell apart.
+  const std::vector<int>& classes = byte_classes();
+  std::vector<std::pair<StateSet, std::string>> level{{cycle, ""}};
+  for (int depth = 0; depth <= 3; ++depth) {
+    std::vector<std::pair<StateSet, std::string>> next;
+    for (auto& [set, suffix] : level) {
+      // Not ending in a line break: PCRE, Perl, Python and Java also match $ before a final one.
+      const char last = !suffix.empty() ? suffix.back() : !pump.empty() ? pump.back() : '\0';
+      if (last != '\n' && !matched(advance(set, kEnd))) return suffix;
+      if (depth == 3) continue;
+      for (int c : classes) {
+        StateSet after = advance(set, static_cast<size_t>(c));
+        if (!matched(after) && next.size() < 256) next.push_back({std::move(after), suffix + static_cast<char>(c)});
+      }
+    }
+    level = std::move(next);
+  }
+  return std::nullopt;
+}
+
+// An exponential witness in one component: a pair (p, p) and a pair (p, q)
+// in one component of its square; the pump goes out to the pair and back.
+std::optional<BacktrackingFinding> Analysis::exponential(const std::vector<State>& scc) {
+  const size_t m = scc.size();
+  std::unordered_map<State, size_t> local;
+  for (size_t i = 0; i < m; ++i) local[scc[i]] = i;
+  std::vector<std::vector<size_t>> inside(m);  // successors within the component
+  for (size_t i = 0; i < m; ++i)
+    for (State t : nfa_.next[scc[i]])
+      if (auto it = local.find(t); it != local.end()) inside[i].push_back(it->second);
+  // Two parallel steps p -> t in the loop ((a+)+): two paths back to p on one word.
+  for (size_t i = 0; i < m; ++i) {
+    auto& succ = inside[i];
+    std::sort(succ.begin(), succ.end());
+    auto twice = std::adjacent_find(succ.begin(), succ.end());
+    if (twice == succ.end()) continue;
+    const size_t t = *twice;
+    const int c = pick(common(scc[t], scc[t]));
+    if (c < 0) continue;
+    std::string pump(1, static_cast<char>(c));
+    pump += loop_path(scc, local, scc[t], scc[i]);
+    if (auto f = attack(BacktrackingFinding::Complexity::exponential, scc[i], pump)) {
+      f->sub_pattern = text_of(scc);
+      f->reason = kExponentialReason;
+      return f;
+    }
+  }
+  for (auto& succ : inside) succ.erase(std::unique(succ.begin(), succ.end()), succ.end());
+  auto edges = [&](size_t pair, const std::function<void(size_t, int)>& visit) {
+    const size_t a = pair / m, b = pair % m;
+    for (size_t x : inside[a])
+      for (size_t y : inside[b]) {
+        step();
+        const int c = pick(common(scc[x], scc[y]));
+        if (c >= 0) visit(x * m + y, c);
+      }
+  };
+  // Tarjan over the square (pairs a * m + b), iteratively.
+  constexpr size_t kMaxPairs = size_t(1) << 20;
+  if (m > 1024 || m * m > kMaxPairs) throw OutOfBudget{};
+  const size_t n = m * m;
+  std::vector<int> index(n, -1), low(n, 0), comp(n, -1);
+  std::vector<bool> on_stack(n, false);
+  std::vector<size_t> stack;
+  int counter = 0, comps = 0;
+  for (size_t root = 0; root < n; ++root) {
+    if (index[root] >= 0) continue;
+    std::vector<std::pair<size_t, std::vector<size_t>>> calls;
+    auto enter = [&](size_t v) {
+      index[v] = low[v] = counter++;
+      stack.push_back(v);
+      on_stack[v] = true;
+      std::vector<size_t> succ;
+      edges(v, [&](size_t w, int) { succ.push_back(w); });
+      calls.push_back({v, std::move(succ)});
+    };
+    enter(root);
+    while (!calls.empty()) {
+      auto& [v, succ] = calls.back();
+      if (!succ.empty()) {
+        const size_t w = succ.back();
+        succ.pop_back();
+        if (index[w] < 0) enter(w);
+        else if (on_stack[w]) low[v] = std::min(low[v], index[w]);
+        continue;
+      }
+      const size_t done = v;
+      calls.pop_back();
+      if (!calls.empty()) low[calls.back().first] = std::min(low[calls.back().first], low[done]);
+      if (low[done] != index[done]) continue;
+      size_t w;
+      do {
+        w = stack.back();
+        stack.pop_back();
+        on_stack[w] = false;
+        comp[w] = comps;
+      } while (w != done);
+      ++comps;
+    }
+  }
+  for (size_t a = 0; a < m; ++a) {
+    const size_t diagonal = a * m + a;
+    size_t off = n;
+    for (size_t pair = 0; pair < n && off == n; ++pair)
+      if (pair / m != pair % m && comp[pair] == comp[diagonal]) off = pair;
+    if (off == n) continue;
+    // The pump: (p, p) to the pair and back, breadth first within the component.
+    auto path = [&](size_t from, size_t to) {
+      std::unordered_map<size_t, std::pair<size_t, int>> parent{{from, {from, -1}}};
+      std::vector<size_t> queue{from};
+      for (size_t i = 0; i < queue.size() && !parent.count(to); ++i) {
+        const size_t v = queue[i];
+        edges(v, [&](size_t w, int c) {
+          if (comp[w] == comp[diagonal] && !parent.count(w)) {
+            parent[w] = {v, c};
+            queue.push_back(w);
+          }
+        });
+      }
+      std::string word;
+      for (size_t v = to; v != from && parent.count(v); v = parent[v].first) word += static_cast<char>(parent[v].second);
+      std::reverse(word.begin(), word.end());
+      return word;
+    };
+    const std::string pump = path(diagonal, off) + path(off, diagonal);
+    if (pump.empty()) continue;
+    if (auto f = attack(BacktrackingFinding::Complexity::exponential, scc[a], pump)) {
+      f->sub_pattern = text_of(scc);
+      f->reason = kExponentialReason;
+      return f;
+    }
+  }
+  return std::nullopt;
+}
+
+// A word from `from` to `to` within the component (empty when equal).
+std::string Analysis::loop_path(const std::vector<State>& scc, const std::unordered_map<State, size_t>& local,
+                                State from, State to) {
+  std::unordered_map<State, std::pair<State, int>> parent{{from, {from, -1}}};
+  std::vector<State> queue{from};
+  for (size_t i = 0; i < queue.size() && !parent.count(to); ++i)
+    for (State t : nfa_.next[queue[i]]) {
+      step();
+      const int c = pick(common(t, t));
+      if (c < 0 || !local.count(t) || parent.count(t)) continue;
+      parent[t] = {queue[i], c};
+      queue.push_back(t);
+    }
+  (void)scc;
+  std::string word;
+  for (State v = to; v != from && parent.count(v); v = parent[v].first) word += static_cast<char>(parent[v].second);
+  std::reverse(word.begin(), word.end());
+  return word;
+}
+
+// The attack through `p` with `pump`, when one fails to match: the shortest
+// prefix to p, or that prefix and one more byte p loops on (the search's own
+// loop reads anything, and a prefix that starts a match must be avoided).
+std::optional<BacktrackingFinding> Analysis::attack(BacktrackingFinding::Complexity complexity, State p,
+                                                    const std::string& pump) {
+  auto prefix = prefix_to(p);
+  if (!prefix) return std::nullopt;
+  std::vector<std::string> prefixes{*prefix};
+  for (int c : byte_classes())
+    if (nfa_.symbols[p].test(static_cast<size_t>(c)) &&
+        std::find(nfa_.next[p].begin(), nfa_.next[p].end(), p) != nfa_.next[p].end())
+      prefixes.push_back(*prefix + static_cast<char>(c));
+  for (const auto& tried : prefixes)
+    if (auto suffix = failing_suffix(tried, pump, p == Nfa::kSearch)) {
+      BacktrackingFinding f;
+      f.complexity = complexity;
+      f.prefix = tried;
+      f.pump = pump;
+      f.suffix = *suffix;
+      return f;
+    }
+  return std::nullopt;
+}
+
+// One byte per class of bytes the automaton cannot tell apart.
+const std::vector<int>& Analysis::byte_classes() {
+  if (!classes_.empty()) return classes_;
+  std::set<std::vector<bool>> signatures;
+  for (int c : byte_preference()) {
+    std::vector<bool> sig(nfa_.size());
+    for (State x = 0; x < nfa_.size(); ++x) sig[x] = nfa_.symbols[x].test(static_cast<size_t>(c));
+    if (signatures.insert(std::move(sig)).second) classes_.push_back(c);
+  }
+  return classes_;
+}
+
+// Polynomial step from component `from` to `to`: states p in one, q in the
+// other, and a word w with p->p, p->q and q->q, found in the cube (a, b, c)
+// from (p, p, q) to (p, q, q).
+bool Analysis::ida(size_t from, size_t to, std::string& pump, State& p_out) {
+  const auto& c1 = sccs_[from];
+  const auto& c2 = sccs_[to];
+  for (State p : c1)
+    for (State q : c2) {
+      if (p == q) continue;
+      using Triple = std::tuple<State, State, State>;
+      std::map<Triple, std::pair<Triple, int>> parent;
+      const Triple start{p, p, q}, goal{p, q, q};
+      std::vector<Triple> queue{start};
+      parent[start] = {start, -1};
+      bool found = false;
+      for (size_t i = 0; i < queue.size() && !found; ++i) {
+        auto [a, b, c] = queue[i];
+        for (State a2 : nfa_.next[a]) {
+          if (scc_of_[a2] != static_cast<int>(from)) continue;
+          for (State b2 : nfa_.next[b])
+            for (State c2s : nfa_.next[c]) {
+              step();
+              if (scc_of_[c2s] != static_cast<int>(to)) continue;
+              const Symbols s = common(a2, b2) & nfa_.symbols[c2s];
+              const int ch = pick(s);
+              if (ch < 0) continue;
+              const Triple t{a2, b2, c2s};
+              if (parent.count(t)) continue;
+              parent[t] = {queue[i], ch};
+              if (t == goal) found = true;
+              queue.push_back(t);
+            }
+        }
+      }
+      if (!found) continue;
+      std::string word;
+      for (Triple t = goal; t != start;) {
+        word += static_cast<char>(parent[t].second);
+        t = parent[t].first;
+      }
+      std::reverse(word.begin(), word.end());
+      pump = std::move(word);
+      p_out = p;
       return true;
-  }
-  return true;
-}
-
-Bytes chars(const Node* n) {
-  if (n->kind == Node::chars) return n->set;
-  Bytes b;
-  for (auto* c : n->children) b |= chars(c);
-  return b;
-}
-
-Bytes first(const Node* n) {
-  switch (n->kind) {
-    case Node::empty: return {};
-    case Node::chars: return n->set;
-    case Node::repeat: return first(n->children[0]);
-    case Node::alt: {
-      Bytes b;
-      for (auto* c : n->children) b |= first(c);
-      return b;
     }
-    case Node::concat: {
-      Bytes b;
-      for (auto* c : n->children) {
-        b |= first(c);
-        if (!nullable(c)) break;
+  return false;
+}
+
+std::optional<BacktrackingFinding> Analysis::run() {
+  components();
+  for (const auto& scc : sccs_)
+    if (auto f = exponential(scc)) return f;
+  // Which components reach which (through any states).
+  const size_t k = sccs_.size();
+  std::vector<std::vector<bool>> reaches(k, std::vector<bool>(k, false));
+  for (size_t i = 0; i < k; ++i) {
+    std::vector<bool> seen(nfa_.size(), false);
+    std::vector<State> todo(sccs_[i].begin(), sccs_[i].end());
+    for (State s : todo) seen[s] = true;
+    while (!todo.empty()) {
+      const State s = todo.back();
+      todo.pop_back();
+      if (scc_of_[s] >= 0 && static_cast<size_t>(scc_of_[s]) != i) reaches[i][scc_of_[s]] = true;
+      for (State t : nfa_.next[s]) {
+        step();
+        if (!seen[t]) seen[t] = true, todo.push_back(t);
       }
-      return b;
     }
   }
-  return {};
-}
-
-bool unbounded(const Node* n) {
-  return n->kind == Node::repeat && (n->max < 0 || n->max > kLargeRepeat) && chars(n->children[0]).any();
-}
-
-// Unbounded repeats a match of `n` can end with (everything after them nullable).
-void tail_repeats(const Node* n, std::vector<const Node*>& out) {
-  switch (n->kind) {
-    case Node::repeat:
-      if (unbounded(n)) out.push_back(n);
-      tail_repeats(n->children[0], out);
-      return;
-    case Node::alt:
-      for (auto* c : n->children) tail_repeats(c, out);
-      return;
-    case Node::concat:
-      for (auto it = n->children.rbegin(); it != n->children.rend(); ++it) {
-        tail_repeats(*it, out);
-        if (!nullable(*it)) return;
-      }
-      return;
-    default:
-      return;
-  }
-}
-
-// Unbounded repeats a match of `n` can start with.
-void head_repeats(const Node* n, std::vector<const Node*>& out) {
-  switch (n->kind) {
-    case Node::repeat:
-      if (unbounded(n)) out.push_back(n);
-      head_repeats(n->children[0], out);
-      return;
-    case Node::alt:
-      for (auto* c : n->children) head_repeats(c, out);
-      return;
-    case Node::concat:
-      for (auto* c : n->children) {
-        head_repeats(c, out);
-        if (!nullable(c)) return;
-      }
-      return;
-    default:
-      return;
-  }
-}
-
-class Analyzer {
- public:
-  explicit Analyzer(std::string_view p) : p_(p) {}
-
-  std::optional<BacktrackingFinding> visit(const Node* n) {
-    if (unbounded(n)) {
-      const Node* body = n->children[0];
-      std::vector<const Node*> tails;
-      tail_repeats(body, tails);
-      Bytes start = first(body);
-      for (const Node* inner : tails) {
-        if (inner == body) continue;
-        if ((chars(inner->children[0]) & start).any())
-          return BacktrackingFinding{
-              text(n), "nested unbounded quantifiers: the inner " + text(inner) +
-                           " and the outer repetition can split the same input in exponentially many ways"};
-      }
+  // The polynomial steps that an attack can hold open, then the longest
+  // chain of them (components are sinks first: a chain's tail comes first).
+  std::vector<int> chain(k, 0);
+  std::optional<BacktrackingFinding> best;
+  for (size_t i = 0; i < k; ++i) {
+    for (size_t j = 0; j < k; ++j) {
+      if (!reaches[i][j]) continue;
+      std::string pump;
+      State p = 0;
+      if (!ida(i, j, pump, p)) continue;
+      auto f = attack(BacktrackingFinding::Complexity::polynomial, p, pump);
+      if (!f) continue;
+      chain[i] = std::max(chain[i], chain[j] + 1);
+      if (best && best->degree >= chain[i] + 1) continue;
+      f->degree = chain[i] + 1;
+      const bool search = sccs_[i].front() == Nfa::kSearch;
+      f->sub_pattern = search ? text_of(sccs_[j]) : text_of(sccs_[i]) + " and " + text_of(sccs_[j]);
+      f->reason = search ? "the loop can take over input that the search for a start tried, so each start position "
+                           "costs time linear in the input"
+                         : "the two loops can hand the same input to each other, so a failing match tries every split "
+                           "between them";
+      best = std::move(f);
     }
-    if (n->kind == Node::concat) {
-      const auto& items = n->children;
-      for (size_t i = 0; i < items.size(); ++i) {
-        std::vector<const Node*> left;
-        tail_repeats(items[i], left);
-        if (left.empty()) continue;
-        for (size_t j = i + 1; j < items.size(); ++j) {
-          std::vector<const Node*> right;
-          head_repeats(items[j], right);
-          for (const Node* a : left)
-            for (const Node* b : right)
-              if ((chars(a->children[0]) & chars(b->children[0])).any())
-                return BacktrackingFinding{
-                    text(a) + " followed by " + text(b),
-                    "adjacent unbounded quantifiers over overlapping characters: a backtracking engine "
-                    "tries every split between them (polynomial or worse)"};
-          if (!nullable(items[j])) break;
-        }
-      }
-    }
-    for (const Node* c : n->children)
-      if (auto f = visit(c)) return f;
-    return std::nullopt;
   }
-
- private:
-  std::string text(const Node* n) const { return std::string(p_.substr(n->begin, n->end - n->begin)); }
-  std::string_view p_;
-};
+  return best;
+}
 
 }  // namespace
 
-std::optional<BacktrackingFinding> find_superlinear(std::string_view pattern) {
-  Parser parser(pattern);
-  Node* root = parser.parse();
-  if (!root)
-    return BacktrackingFinding{std::string(pattern),
-                               "the pattern could not be analysed (unsupported syntax or nesting deeper than " +
-                                   std::to_string(kMaxNesting) + ")"};
-  return Analyzer(pattern).visit(root);
+std::optional<BacktrackingFinding> find_superlinear(std::string_view pattern, const BacktrackingOptions& options) {
+  auto unproven = [&](std::string reason) {
+    BacktrackingFinding f;
+    f.sub_pattern = std::string(pattern);
+    f.reason = std::move(reason);
+    return f;
+  };
+  const PatternTree tree = PatternTree::parse(pattern);
+  if (!tree.root())
+    return unproven("the pattern could not be analysed (a backreference, unsupported syntax, or nesting deeper than " +
+                    std::to_string(PatternTree::kMaxNesting) + " groups)");
+  auto nfa = build_nfa(tree, options.max_states);
+  if (!nfa)
+    return unproven("could not be proven safe: its automaton has more than " + std::to_string(options.max_states) +
+                    " states (bounded repetitions unrolled)");
+  try {
+    return Analysis(*nfa, tree, pattern, options).run();
+  } catch (const OutOfBudget&) {
+    return unproven("could not be proven safe within the analysis budget (" + std::to_string(options.max_steps) +
+                    " steps, " + std::to_string(options.max_milliseconds) + " ms)");
+  }
 }
 
 }  // namespace invar::regex

@@ -1,27 +1,49 @@
-// Static analysis of a regex for consumers that run a backtracking engine
-// (PCRE, JavaScript, Java, Python re). It looks for the two shapes behind
-// catastrophic backtracking, without running the pattern:
-//   - nested unbounded quantifiers whose inner loop can hand characters to the
-//     next outer iteration: (a+)+, (\w+\s?)*
-//   - adjacent unbounded quantifiers over overlapping characters, with only
-//     optional items between them: .*(?:.*=.*), \d+\d*
-// It is a sound-ish heuristic, not a proof: an alternation with overlapping
-// branches under a quantifier, such as (a|aa)+, is not detected.
+// Whether a backtracking engine (PCRE, JavaScript, Java, Python re) can take
+// super-linear time on a pattern, decided on its automaton (regex/nfa.hpp),
+// after Weideman, van der Merwe, Berglund and Watson, "Analyzing matching
+// time behavior of backtracking regular expression matchers by using
+// ambiguity of NFA" (2016):
+//   - exponential: a state with two different paths back to itself on one
+//     word (EDA: a strongly connected component of the automaton squared
+//     holding a pair (p, p) and a pair (p, q), p != q);
+//   - polynomial of degree d: a chain of d - 1 states p -> q, each with
+//     paths p->p, p->q and q->q on one word (IDA, found in the automaton
+//     cubed). The search's own loop (a matcher tries every start) counts:
+//     unanchored \s+$ is quadratic.
+// A finding stands only with an attack: a prefix, a pump and a suffix that
+// the pattern does not match however often the pump repeats (a failing
+// match makes the engine try every path; a pattern that matches whatever
+// follows, such as unanchored ([a-z]+)*, is safe). Bounded by named budgets:
+// past them the pattern could not be proven safe, which is a finding too.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace invar::regex {
 
-struct BacktrackingFinding {
-  std::string sub_pattern;  // the offending part of the pattern
-  std::string reason;       // one sentence
+struct BacktrackingOptions {
+  size_t max_states = 2000;           // automaton states after unrolling {n,m}
+  uint64_t max_steps = 20'000'000;    // product-automaton edges walked, in all
+  uint32_t max_milliseconds = 40;     // wall time of one analysis
 };
 
-// Returns the first super-linear shape found, or nullopt. Patterns deeper
-// than 200 groups or that cannot be parsed are reported as findings (fail closed).
-std::optional<BacktrackingFinding> find_superlinear(std::string_view pattern);
+struct BacktrackingFinding {
+  enum class Complexity { exponential, polynomial, unproven };
+  Complexity complexity = Complexity::unproven;
+  int degree = 0;            // polynomial: time grows as n^degree in the pump's repetitions
+  std::string sub_pattern;   // the loops responsible, as written in the pattern
+  std::string reason;        // one sentence
+  // The attack (exponential and polynomial): prefix + pump * n + suffix.
+  std::string prefix, pump, suffix;
+};
+
+// The super-linear behaviour found, or nullopt when the pattern is proven
+// linear for a backtracking engine. A pattern that does not parse (or uses
+// a backreference) is unproven. Never takes longer than the budgets allow.
+std::optional<BacktrackingFinding> find_superlinear(std::string_view pattern, const BacktrackingOptions& options = {});
 
 }  // namespace invar::regex

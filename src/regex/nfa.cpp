@@ -1,0 +1,143 @@
+#include "regex/nfa.hpp"
+
+#include <algorithm>
+
+namespace invar::regex {
+
+namespace {
+
+// What a sub-pattern contributes: the states it can start and end with.
+struct Fragment {
+  std::vector<uint32_t> first, last;
+  bool nullable = true;
+};
+
+class Builder {
+ public:
+  Builder(Nfa& nfa, size_t max_states) : nfa_(nfa), max_states_(max_states) {}
+
+  bool build(const PatternNode* n, Fragment& out) {
+    switch (n->kind) {
+      case PatternNode::empty: out = {}; return true;
+      case PatternNode::symbols: {
+        if (nfa_.size() >= max_states_) return false;
+        const auto s = static_cast<uint32_t>(nfa_.size());
+        nfa_.symbols.push_back(n->set);
+        nfa_.next.emplace_back();
+        nfa_.final.push_back(false);
+        nfa_.node.push_back(n);
+        out = Fragment{{s}, {s}, false};
+        return true;
+      }
+      case PatternNode::concat: {
+        out = {};
+        for (const PatternNode* c : n->children) {
+          Fragment f;
+          if (!build(c, f)) return false;
+          concat(out, f);
+        }
+        return true;
+      }
+      case PatternNode::alt: {
+        out = Fragment{{}, {}, false};
+        for (const PatternNode* c : n->children) {
+          Fragment f;
+          if (!build(c, f)) return false;
+          append(out.first, f.first);
+          append(out.last, f.last);
+          out.nullable = out.nullable || f.nullable;
+        }
+        return true;
+      }
+      case PatternNode::repeat: return repeat(n, out);
+    }
+    return false;
+  }
+
+  // Not deduplicated: the same step made by two constructs, as the inner
+  // and outer loops of (a+)+, is two ways a backtracking matcher can go.
+  void link(const std::vector<uint32_t>& from, const std::vector<uint32_t>& to) {
+    for (uint32_t a : from) nfa_.next[a].insert(nfa_.next[a].end(), to.begin(), to.end());
+  }
+
+ private:
+  static void append(std::vector<uint32_t>& to, const std::vector<uint32_t>& more) {
+    for (uint32_t s : more)
+      if (std::find(to.begin(), to.end(), s) == to.end()) to.push_back(s);
+  }
+
+  void concat(Fragment& a, const Fragment& b) {
+    link(a.last, b.first);
+    if (a.nullable) append(a.first, b.first);
+    if (b.nullable) append(a.last, b.last);
+    else a.last = b.last;
+    a.nullable = a.nullable && b.nullable;
+  }
+
+  // x{n,}: n - 1 copies, then one that loops (x* when n is 0). x{n,m}: n
+  // copies, then m - n optional ones, each only after the one before it,
+  // x(x(x)?)?: one way to read each count, as a counting matcher has.
+  bool repeat(const PatternNode* n, Fragment& out) {
+    const PatternNode* body = n->children[0];
+    out = {};
+    if (n->max == 0) return true;
+    if (n->max < 0) {
+      for (int k = 0; k + 1 < n->min; ++k) {
+        Fragment f;
+        if (!build(body, f)) return false;
+        concat(out, f);
+      }
+      Fragment loop;
+      if (!build(body, loop)) return false;
+      link(loop.last, loop.first);
+      if (n->min == 0) loop.nullable = true;
+      concat(out, loop);
+      return true;
+    }
+    for (int k = 0; k < n->min; ++k) {
+      Fragment f;
+      if (!build(body, f)) return false;
+      concat(out, f);
+    }
+    Fragment tail;
+    for (int k = n->max; k > n->min; --k) {
+      Fragment f;
+      if (!build(body, f)) return false;
+      concat(f, tail);
+      f.nullable = true;
+      tail = std::move(f);
+    }
+    concat(out, tail);
+    return true;
+  }
+
+  Nfa& nfa_;
+  size_t max_states_;
+};
+
+}  // namespace
+
+std::optional<Nfa> build_nfa(const PatternTree& tree, size_t max_states) {
+  if (!tree.root()) return std::nullopt;
+  Nfa nfa;
+  Symbols search;
+  for (size_t c = 0; c < 256; ++c) search.set(c);
+  search.set(kBegin);
+  for (const Symbols& s : {Symbols(), search}) {
+    nfa.symbols.push_back(s);
+    nfa.next.emplace_back();
+    nfa.final.push_back(false);
+    nfa.node.push_back(nullptr);
+  }
+  Builder builder(nfa, max_states);
+  Fragment root;
+  if (!builder.build(tree.root(), root)) return std::nullopt;
+  const std::vector<uint32_t> starts = {Nfa::kStart, Nfa::kSearch};
+  builder.link(starts, root.first);
+  builder.link(starts, {Nfa::kSearch});
+  for (uint32_t s : root.last) nfa.final[s] = true;
+  if (root.nullable) nfa.final[Nfa::kStart] = nfa.final[Nfa::kSearch] = true;
+  return nfa;
+}
+
+}  // namespace invar::regex
