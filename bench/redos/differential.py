@@ -35,7 +35,7 @@ for v in reports["violations"]:
     if v["invariant"] == "re2":
         re2_bad.add(i)
     elif v["invariant"] == "bt":
-        flagged[i] = v["message"]
+        flagged[i] = v["actual"]  # "exponential", "polynomial, degree N" or "unproven"
 
 rows = {"tp": [], "fn": [], "fp": [], "tn": []}
 skipped = []
@@ -52,10 +52,27 @@ print("corpus: %d patterns; judged %d (%d vulnerable and %d safe by recheck), sk
 print("recall: %d of %d vulnerable flagged (%.1f%%); false positives: %d of %d safe (%.1f%%); agreement %.1f%%" % (
     len(rows["tp"]), vul, 100.0 * len(rows["tp"]) / max(vul, 1), len(rows["fp"]), safe,
     100.0 * len(rows["fp"]) / max(safe, 1), 100.0 * (len(rows["tp"]) + len(rows["tn"])) / max(vul + safe, 1)))
+sources = [c.get("source", "?") for c in corpus]
+for source in sorted(set(sources)):
+    mine = {k: [r for r in v if sources[patterns.index(r[0])] == source] for k, v in rows.items()}
+    v_, s_ = len(mine["tp"]) + len(mine["fn"]), len(mine["tn"]) + len(mine["fp"])
+    print("  %-10s recall %d of %d, false positives %d of %d" % (source, len(mine["tp"]), v_, len(mine["fp"]), s_))
+
+
+def recheck_says(lab):
+    return "exponential" if lab["complexity"] == "exponential" else "polynomial, degree %s" % lab["degree"]
+
+
+same = [r for r in rows["tp"] if r[2] == recheck_says(r[1])]
+print("complexity: %d of %d flagged vulnerable patterns have recheck's complexity (and degree)" % (
+    len(same), len(rows["tp"])))
+for p, lab, mine in rows["tp"]:
+    if mine != recheck_says(lab):
+        print("  %-50s invar: %s; recheck: %s" % (p, mine, recheck_says(lab)))
 for name, title in (("fn", "missed (recheck: vulnerable)"), ("fp", "flagged, recheck: safe")):
     print("\n%s: %d" % (title, len(rows[name])))
     for p, lab, why in rows[name]:
-        print("  %-50s %s%s" % (p, lab["complexity"] or "", " degree %s" % lab["degree"] if lab["degree"] else ""))
+        print("  %-50s recheck: %s%s; invar: %s" % (p, lab["complexity"] or "", " degree %s" % lab["degree"] if lab["degree"] else "", why))
 print("\nskipped: %d" % len(skipped))
 for p, why in skipped:
     print("  %-50s %s" % (p, why))

@@ -21,6 +21,10 @@ using StateSet = std::vector<uint64_t>;  // a bit per automaton state
 
 struct OutOfBudget {};
 
+// The largest square or cube searched (states of the product): 1M, 8 to
+// 16 MB of marks, allocated once per analysis; past it the pattern is unproven.
+constexpr size_t kMaxProduct = size_t(1) << 20;
+
 // The bytes tried first when a word is built: letters and digits, then
 // punctuation, then the rest.
 const std::vector<int>& byte_preference() {
@@ -49,21 +53,29 @@ class Analysis {
  public:
   Analysis(const Nfa& nfa, const PatternTree& tree, std::string_view pattern, const BacktrackingOptions& options)
       : nfa_(nfa), tree_(tree), pattern_(pattern), options_(options),
-        deadline_(std::chrono::steady_clock::now() + std::chrono::milliseconds(options.max_milliseconds)) {}
+        deadline_(std::chrono::steady_clock::now() + std::chrono::milliseconds(options.max_milliseconds)) {
+    for (State s = 0; s < nfa.size(); ++s) {
+      bytes_of_.push_back(nfa.symbols[s]);
+      bytes_of_.back().reset(kBegin).reset(kEnd);
+      distinct_next_.push_back(nfa.next[s]);
+      std::sort(distinct_next_.back().begin(), distinct_next_.back().end());
+      distinct_next_.back().erase(std::unique(distinct_next_.back().begin(), distinct_next_.back().end()),
+                                  distinct_next_.back().end());
+    }
+    previous_.resize(nfa.size());
+    for (State s = 0; s < nfa.size(); ++s)
+      for (State t : distinct_next_[s]) previous_[t].push_back(s);
+  }
 
   std::optional<BacktrackingFinding> run();
 
  private:
   void step() {
-    if (++steps_ > options_.max_steps || ((steps_ & 4095) == 0 && std::chrono::steady_clock::now() > deadline_))
+    if (++steps_ > options_.max_steps || ((steps_ & 1023) == 0 && std::chrono::steady_clock::now() > deadline_))
       throw OutOfBudget{};
   }
-  // The real bytes both (or all three) states can be entered on.
-  Symbols common(State a, State b) const {
-    Symbols s = nfa_.symbols[a] & nfa_.symbols[b];
-    s.reset(kBegin).reset(kEnd);
-    return s;
-  }
+  // The real bytes both states can be entered on.
+  Symbols common(State a, State b) const { return bytes_of_[a] & bytes_of_[b]; }
 
   void components();
   std::optional<BacktrackingFinding> exponential(const std::vector<State>& scc);
@@ -105,6 +117,13 @@ class Analysis {
   std::vector<std::vector<State>> sccs_;  // cyclic ones, sinks first
   std::vector<int> scc_of_;               // per state: index in sccs_, or -1
   std::vector<int> classes_;
+  std::vector<Symbols> bytes_of_;                // per state: its symbols less kBegin and kEnd
+  std::vector<std::vector<State>> distinct_next_;  // per state: next, each once (for the products)
+  std::vector<std::vector<State>> previous_;       // per state: the states whose next it is
+  std::vector<uint32_t> cube_stamp_, cube_parent_;  // ida()'s marks, kept between its searches
+  std::vector<std::pair<uint32_t, uint32_t>> square_;  // exponential()'s (mark, parent), forward then backward
+  uint32_t square_search_ = 0;
+  uint32_t cube_search_ = 0;
 };
 
 constexpr const char* kExponentialReason =
@@ -249,16 +268,20 @@ std::optional<std::string> Analysis::failing_suffix(const std::string& prefix, c
   // bytes that the automaton cannot tell apart.
   const std::vector<int>& classes = byte_classes();
   std::vector<std::pair<StateSet, std::string>> level{{cycle, ""}};
+  std::set<StateSet> visited{cycle};
+  const StateSet dead = start_set();
   for (int depth = 0; depth <= 3; ++depth) {
     std::vector<std::pair<StateSet, std::string>> next;
     for (auto& [set, suffix] : level) {
       // Not ending in a line break: PCRE, Perl, Python and Java also match $ before a final one.
       const char last = !suffix.empty() ? suffix.back() : !pump.empty() ? pump.back() : '\0';
       if (last != '\n' && !matched(advance(set, kEnd))) return suffix;
+      if (set == dead) return suffix + "!";  // every run has failed: any byte ends it
       if (depth == 3) continue;
       for (int c : classes) {
         StateSet after = advance(set, static_cast<size_t>(c));
-        if (!matched(after) && next.size() < 256) next.push_back({std::move(after), suffix + static_cast<char>(c)});
+        if (matched(after) || !visited.insert(after).second) continue;
+        next.push_back({std::move(after), suffix + static_cast<char>(c)});
       }
     }
     level = std::move(next);
@@ -294,89 +317,66 @@ std::optional<BacktrackingFinding> Analysis::exponential(const std::vector<State
     }
   }
   for (auto& succ : inside) succ.erase(std::unique(succ.begin(), succ.end()), succ.end());
-  auto edges = [&](size_t pair, const std::function<void(size_t, int)>& visit) {
-    const size_t a = pair / m, b = pair % m;
-    for (size_t x : inside[a])
-      for (size_t y : inside[b]) {
-        step();
-        const int c = pick(common(scc[x], scc[y]));
-        if (c >= 0) visit(x * m + y, c);
-      }
-  };
-  // Tarjan over the square (pairs a * m + b), iteratively.
-  constexpr size_t kMaxPairs = size_t(1) << 20;
-  if (m > 1024 || m * m > kMaxPairs) throw OutOfBudget{};
-  const size_t n = m * m;
-  std::vector<int> index(n, -1), low(n, 0), comp(n, -1);
-  std::vector<bool> on_stack(n, false);
-  std::vector<size_t> stack;
-  int counter = 0, comps = 0;
-  for (size_t root = 0; root < n; ++root) {
-    if (index[root] >= 0) continue;
-    std::vector<std::pair<size_t, std::vector<size_t>>> calls;
-    auto enter = [&](size_t v) {
-      index[v] = low[v] = counter++;
-      stack.push_back(v);
-      on_stack[v] = true;
-      std::vector<size_t> succ;
-      edges(v, [&](size_t w, int) { succ.push_back(w); });
-      calls.push_back({v, std::move(succ)});
-    };
-    enter(root);
-    while (!calls.empty()) {
-      auto& [v, succ] = calls.back();
-      if (!succ.empty()) {
-        const size_t w = succ.back();
-        succ.pop_back();
-        if (index[w] < 0) enter(w);
-        else if (on_stack[w]) low[v] = std::min(low[v], index[w]);
-        continue;
-      }
-      const size_t done = v;
-      calls.pop_back();
-      if (!calls.empty()) low[calls.back().first] = std::min(low[calls.back().first], low[done]);
-      if (low[done] != index[done]) continue;
-      size_t w;
-      do {
-        w = stack.back();
-        stack.pop_back();
-        on_stack[w] = false;
-        comp[w] = comps;
-      } while (w != done);
-      ++comps;
+  // Two different paths p -> p on one word exist exactly when a pair (x, y),
+  // x != y, of the square is reachable from its diagonal and reaches it
+  // again: the paths part at the first pair off it and meet at the diagonal
+  // (whose pairs all reach each other, along the loop). Two breadth-first
+  // searches over the square: forward from the diagonal, backward to it.
+  if (m * m > kMaxProduct) throw OutOfBudget{};
+  std::vector<std::vector<size_t>> before(m);  // predecessors within the component
+  for (size_t i = 0; i < m; ++i)
+    for (size_t t : inside[i]) before[t].push_back(i);
+  // Marks are stamped (kept between searches, never cleared): a search
+  // costs what it visits, not the square's size.
+  if (square_.size() < 2 * m * m) square_.resize(2 * m * m);
+  const uint32_t forward_mark = ++square_search_, backward_mark = ++square_search_;
+  auto search = [&](const std::vector<std::vector<size_t>>& moves, bool forwards, size_t base, uint32_t mark) {
+    std::vector<size_t> queue;
+    for (size_t i = 0; i < m; ++i) square_[base + i * m + i] = {mark, static_cast<uint32_t>(i * m + i)}, queue.push_back(i * m + i);
+    for (size_t k = 0; k < queue.size(); ++k) {
+      const size_t a = queue[k] / m, b = queue[k] % m;
+      for (size_t x : moves[a])
+        for (size_t y : moves[b]) {
+          step();
+          const size_t pair = x * m + y;
+          // The pair's bytes are those of the pair entered: (x, y) going
+          // forward, (a, b) going backward.
+          if (square_[base + pair].first == mark || !common(scc[forwards ? x : a], scc[forwards ? y : b]).any()) continue;
+          square_[base + pair] = {mark, static_cast<uint32_t>(queue[k])};
+          queue.push_back(pair);
+        }
     }
-  }
-  for (size_t a = 0; a < m; ++a) {
-    const size_t diagonal = a * m + a;
-    size_t off = n;
-    for (size_t pair = 0; pair < n && off == n; ++pair)
-      if (pair / m != pair % m && comp[pair] == comp[diagonal]) off = pair;
-    if (off == n) continue;
-    // The pump: (p, p) to the pair and back, breadth first within the component.
-    auto path = [&](size_t from, size_t to) {
-      std::unordered_map<size_t, std::pair<size_t, int>> parent{{from, {from, -1}}};
-      std::vector<size_t> queue{from};
-      for (size_t i = 0; i < queue.size() && !parent.count(to); ++i) {
-        const size_t v = queue[i];
-        edges(v, [&](size_t w, int c) {
-          if (comp[w] == comp[diagonal] && !parent.count(w)) {
-            parent[w] = {v, c};
-            queue.push_back(w);
-          }
-        });
-      }
-      std::string word;
-      for (size_t v = to; v != from && parent.count(v); v = parent[v].first) word += static_cast<char>(parent[v].second);
-      std::reverse(word.begin(), word.end());
-      return word;
-    };
-    const std::string pump = path(diagonal, off) + path(off, diagonal);
-    if (pump.empty()) continue;
-    if (auto f = attack(BacktrackingFinding::Complexity::exponential, scc[a], pump)) {
+    return queue;
+  };
+  const std::vector<size_t> reached = search(inside, true, 0, forward_mark);
+  search(before, false, m * m, backward_mark);
+  auto forward = [&](size_t pair) { return square_[pair].second; };
+  auto backward = [&](size_t pair) { return square_[m * m + pair].second; };
+  int tried = 0;
+  for (size_t pair : reached) {
+    if (tried >= 8) break;
+    if (pair / m == pair % m || square_[m * m + pair].first != backward_mark) continue;
+    // The pump: diagonal (p, p) to the pair, on to a diagonal (q, q), then q back to p.
+    std::string out, back;
+    size_t v = pair;
+    while (forward(v) != v) {
+      out += static_cast<char>(pick(common(scc[v / m], scc[v % m])));
+      v = forward(v);
+    }
+    std::reverse(out.begin(), out.end());
+    const State p = scc[v / m];
+    for (v = pair; backward(v) != v;) {
+      v = backward(v);
+      back += static_cast<char>(pick(common(scc[v / m], scc[v % m])));
+    }
+    const State q = scc[v / m];
+    const std::string pump = out + back + loop_path(scc, local, q, p);
+    if (auto f = attack(BacktrackingFinding::Complexity::exponential, p, pump)) {
       f->sub_pattern = text_of(scc);
       f->reason = kExponentialReason;
       return f;
     }
+    ++tried;  // a few witnesses: each attack costs a simulation, and they rarely differ
   }
   return std::nullopt;
 }
@@ -428,10 +428,13 @@ std::optional<BacktrackingFinding> Analysis::attack(BacktrackingFinding::Complex
 // One byte per class of bytes the automaton cannot tell apart.
 const std::vector<int>& Analysis::byte_classes() {
   if (!classes_.empty()) return classes_;
+  std::vector<Symbols> distinct;  // the states' sets, each once: usually a handful
+  for (const Symbols& set : bytes_of_)
+    if (std::find(distinct.begin(), distinct.end(), set) == distinct.end()) distinct.push_back(set);
   std::set<std::vector<bool>> signatures;
   for (int c : byte_preference()) {
-    std::vector<bool> sig(nfa_.size());
-    for (State x = 0; x < nfa_.size(); ++x) sig[x] = nfa_.symbols[x].test(static_cast<size_t>(c));
+    std::vector<bool> sig(distinct.size());
+    for (size_t k = 0; k < distinct.size(); ++k) sig[k] = distinct[k].test(static_cast<size_t>(c));
     if (signatures.insert(std::move(sig)).second) classes_.push_back(c);
   }
   return classes_;
@@ -443,39 +446,77 @@ const std::vector<int>& Analysis::byte_classes() {
 bool Analysis::ida(size_t from, size_t to, std::string& pump, State& p_out) {
   const auto& c1 = sccs_[from];
   const auto& c2 = sccs_[to];
+  // The cube over (C1, the states between, C2), indexed densely; marks are
+  // stamped per search, so nothing is cleared between the searches.
+  auto reach = [&](const std::vector<State>& from_states, const std::vector<std::vector<State>>& edges) {
+    std::vector<bool> seen(nfa_.size(), false);
+    std::vector<State> todo(from_states);
+    for (State s : todo) seen[s] = true;
+    while (!todo.empty()) {
+      const State s = todo.back();
+      todo.pop_back();
+      for (State t : edges[s]) {
+        step();
+        if (!seen[t]) seen[t] = true, todo.push_back(t);
+      }
+    }
+    return seen;
+  };
+  const std::vector<bool> after_c1 = reach(c1, distinct_next_), before_c2 = reach(c2, previous_);
+  std::vector<int> between_index(nfa_.size(), -1);
+  std::vector<State> between;  // where the middle path can be: after C1 and before C2
+  for (State s = 0; s < nfa_.size(); ++s)
+    if (after_c1[s] && before_c2[s]) between_index[s] = static_cast<int>(between.size()), between.push_back(s);
+  std::vector<int> in1(nfa_.size(), -1), in2(nfa_.size(), -1);
+  for (size_t i = 0; i < c1.size(); ++i) in1[c1[i]] = static_cast<int>(i);
+  for (size_t i = 0; i < c2.size(); ++i) in2[c2[i]] = static_cast<int>(i);
+  const size_t nb = between.size(), n2 = c2.size();
+  if (c1.size() * nb * n2 > kMaxProduct) throw OutOfBudget{};
+  auto index = [&](State a, State b, State c) { return (size_t(in1[a]) * nb + size_t(between_index[b])) * n2 + size_t(in2[c]); };
+  // Reused by every search of this analysis: stamps only grow, so nothing is cleared.
+  if (cube_stamp_.size() < c1.size() * nb * n2) {
+    cube_stamp_.resize(c1.size() * nb * n2, 0);
+    cube_parent_.resize(cube_stamp_.size());
+  }
+  auto& stamp = cube_stamp_;
+  auto& parent = cube_parent_;
+  uint32_t& search = cube_search_;
+  using Triple = std::tuple<State, State, State>;
   for (State p : c1)
     for (State q : c2) {
       if (p == q) continue;
-      using Triple = std::tuple<State, State, State>;
-      std::map<Triple, std::pair<Triple, int>> parent;
+      ++search;
       const Triple start{p, p, q}, goal{p, q, q};
       std::vector<Triple> queue{start};
-      parent[start] = {start, -1};
-      bool found = false;
+      stamp[index(p, p, q)] = search;
+      size_t found = 0;  // the goal's place in the queue
       for (size_t i = 0; i < queue.size() && !found; ++i) {
         auto [a, b, c] = queue[i];
-        for (State a2 : nfa_.next[a]) {
-          if (scc_of_[a2] != static_cast<int>(from)) continue;
-          for (State b2 : nfa_.next[b])
-            for (State c2s : nfa_.next[c]) {
+        for (State a2 : distinct_next_[a]) {
+          if (in1[a2] < 0) continue;
+          for (State b2 : distinct_next_[b]) {
+            if (between_index[b2] < 0) continue;
+            const Symbols ab = common(a2, b2);
+            if (!ab.any()) continue;
+            for (State c2s : distinct_next_[c]) {
               step();
-              if (scc_of_[c2s] != static_cast<int>(to)) continue;
-              const Symbols s = common(a2, b2) & nfa_.symbols[c2s];
-              const int ch = pick(s);
-              if (ch < 0) continue;
-              const Triple t{a2, b2, c2s};
-              if (parent.count(t)) continue;
-              parent[t] = {queue[i], ch};
-              if (t == goal) found = true;
-              queue.push_back(t);
+              if (in2[c2s] < 0 || !(ab & bytes_of_[c2s]).any()) continue;
+              const size_t at = index(a2, b2, c2s);
+              if (stamp[at] == search) continue;
+              stamp[at] = search;
+              parent[at] = static_cast<uint32_t>(i);
+              queue.push_back({a2, b2, c2s});
+              if (Triple{a2, b2, c2s} == goal) found = queue.size() - 1;
             }
+          }
         }
       }
       if (!found) continue;
-      std::string word;
-      for (Triple t = goal; t != start;) {
-        word += static_cast<char>(parent[t].second);
-        t = parent[t].first;
+      std::string word;  // each step's byte: one all three states it enters read
+      for (size_t at = found; at != 0;) {
+        auto [a, b, c] = queue[at];
+        word += static_cast<char>(pick(common(a, b) & bytes_of_[c]));
+        at = parent[index(a, b, c)];
       }
       std::reverse(word.begin(), word.end());
       pump = std::move(word);

@@ -28,7 +28,7 @@ namespace invar::regex {
 struct BacktrackingOptions {
   size_t max_states = 2000;           // automaton states after unrolling {n,m}
   uint64_t max_steps = 20'000'000;    // product-automaton edges walked, in all
-  uint32_t max_milliseconds = 40;     // wall time of one analysis
+  uint32_t max_milliseconds = 30;     // wall time of the search (building the automaton and its marks adds a little)
 };
 
 struct BacktrackingFinding {

@@ -1,6 +1,7 @@
 #include "regex/nfa.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace invar::regex {
 
@@ -61,9 +62,13 @@ class Builder {
   }
 
  private:
+  // First and last sets are kept sorted: a union is one merge.
   static void append(std::vector<uint32_t>& to, const std::vector<uint32_t>& more) {
-    for (uint32_t s : more)
-      if (std::find(to.begin(), to.end(), s) == to.end()) to.push_back(s);
+    if (more.empty()) return;
+    std::vector<uint32_t> both;
+    both.reserve(to.size() + more.size());
+    std::set_union(to.begin(), to.end(), more.begin(), more.end(), std::back_inserter(both));
+    to = std::move(both);
   }
 
   void concat(Fragment& a, const Fragment& b) {
