@@ -57,7 +57,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.merge_keys = flags & 2;
   options.consumer_yaml11 = flags & 4;
   options.max_alias_nodes = flags & 8 ? 64 : 100'000;
-  options.threads = flags & 32 ? 2 : 1;  // parsed on a helper thread
   options.allow_infinity = flags & 64;
   invar::artifact::ReadLimits limits;
   limits.allow_duplicate_keys = flags & 16;

@@ -685,7 +685,7 @@ YamlResult Builder::run() {
     tape_.push_back(word('[', 0));
   }
   bool ok = true;
-  yaml::read_events(bytes_, options_.threads, [&](const yaml::Batch& batch) {
+  yaml::read_events(bytes_, [&](const yaml::Batch& batch) {
     for (const auto& e : batch.events)
       if (!event(e, batch)) return ok = false;
     if (batch.problem) {

@@ -31,8 +31,6 @@ struct YamlOptions {
   // Ambiguities kept (the rest only counted): the engine passes
   // Limits::max_report_violations, so a report stays bounded.
   size_t max_ambiguities = SIZE_MAX;
-  // > 1: a large file is parsed on a helper thread while the tape is built.
-  unsigned threads = 1;
 };
 
 // A plain scalar a YAML 1.1 parser reads as something else (consumer_yaml11).

@@ -2,21 +2,17 @@
 
 #include <libfyaml.h>
 
-#include <condition_variable>
 #include <cstring>
 #include <mutex>
-#include <system_error>
-#include <thread>
 
 namespace invar::artifact::yaml {
 
 namespace {
 
-// A batch is handed over at this many events, or this much text: a few
-// hundred kilobytes each, so a thread never runs far ahead.
+// A batch ends at this many events, or this much text: a few hundred
+// kilobytes, which stay in cache between the parser and the builder.
 constexpr size_t kBatchEvents = 4096;
 constexpr size_t kBatchText = 256 << 10;
-constexpr size_t kBatchesInFlight = 4;
 
 void discard(fy_diag*, void*, const char*, size_t) {}
 
@@ -299,78 +295,13 @@ void Source::fill(Batch& batch) {
   }
 }
 
-// Batches passed from the parsing thread to the building one, and back.
-class Handoff {
- public:
-  Batch* take_empty() { return take(empty_); }
-  Batch* take_full() { return take(full_); }
-  void give_empty(Batch* b) { give(empty_, b); }
-  void give_full(Batch* b) { give(full_, b); }
-  void stop() {
-    std::lock_guard lock(mutex_);
-    stopped_ = true;
-    changed_.notify_all();
-  }
-
- private:
-  Batch* take(std::vector<Batch*>& from) {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return stopped_ || !from.empty(); });
-    if (from.empty()) return nullptr;
-    Batch* b = from.front();
-    from.erase(from.begin());
-    return b;
-  }
-  void give(std::vector<Batch*>& to, Batch* b) {
-    std::lock_guard lock(mutex_);
-    to.push_back(b);
-    changed_.notify_all();
-  }
-
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<Batch*> empty_, full_;  // in order; a few at most
-  bool stopped_ = false;
-};
-
 }  // namespace
 
-void read_events(std::string_view bytes, unsigned threads, const std::function<bool(const Batch&)>& consume) {
+void read_events(std::string_view bytes, const std::function<bool(const Batch&)>& consume) {
   Source source(bytes);
-  auto inline_reading = [&] {
-    Batch batch;
-    do source.fill(batch);
-    while (consume(batch) && !batch.last);
-  };
-  if (threads <= 1) return inline_reading();
-  Batch batches[kBatchesInFlight];
-  Handoff handoff;
-  for (auto& b : batches) handoff.give_empty(&b);
-  std::thread parsing;
-  try {
-    parsing = std::thread([&] {
-      while (Batch* b = handoff.take_empty()) {
-        source.fill(*b);
-        const bool last = b->last;
-        handoff.give_full(b);
-        if (last) return;
-      }
-    });
-  } catch (const std::system_error&) {
-    return inline_reading();  // no thread to be had: read on this one
-  }
-  try {
-    while (Batch* b = handoff.take_full()) {
-      if (!consume(*b) || b->last) break;
-      handoff.give_empty(b);
-    }
-  } catch (...) {  // the consumer's (no memory): stop the parser before passing it on
-    handoff.stop();
-    parsing.join();
-    throw;
-  }
-  handoff.stop();
-  parsing.join();
+  Batch batch;  // reused: its events and text stay in cache for the builder
+  do source.fill(batch);
+  while (consume(batch) && !batch.last);
 }
 
 }  // namespace invar::artifact::yaml

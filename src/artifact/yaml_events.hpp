@@ -1,7 +1,8 @@
-// libfyaml's event stream, captured into compact batches that own their text,
-// so that the YAML builder (yaml.cpp) never touches libfyaml and can run on
-// another thread than the parser: a large file is parsed on one thread while
-// its tape is built on the other (read_events with threads > 1).
+// libfyaml's event stream, captured into compact batches that own their text
+// (or point into the input), so that the YAML builder (yaml.cpp) never
+// touches libfyaml. A pipeline that parsed on one thread while the builder
+// read batches on another was measured slower than one thread (the batches
+// crossing cores cost more than the building they moved): it is not kept.
 #pragma once
 
 #include <cstdint>
@@ -48,12 +49,10 @@ struct Batch {
 };
 
 // Parses `bytes` and hands its events to `consume` in order, batch after
-// batch, until `consume` returns false or the last batch. `threads` > 1:
-// parsing runs on a helper thread, at most a few batches ahead (bounded
-// memory). Throws only what `consume` throws (after stopping the helper); a
-// failure to allocate the parser, or to allocate while parsing, arrives as a
-// last batch with a "size" problem. A syntax problem with line 0 was not
-// placed by libfyaml.
-void read_events(std::string_view bytes, unsigned threads, const std::function<bool(const Batch&)>& consume);
+// batch, until `consume` returns false or the last batch. Throws only what
+// `consume` throws; a failure to allocate the parser, or to allocate while
+// parsing, arrives as a last batch with a "size" problem. A syntax problem
+// with line 0 was not placed by libfyaml.
+void read_events(std::string_view bytes, const std::function<bool(const Batch&)>& consume);
 
 }  // namespace invar::artifact::yaml

@@ -118,7 +118,6 @@ Candidate read_yaml(const Plan& plan, std::string_view bytes) {
   auto start = std::chrono::steady_clock::now();
   artifact::YamlOptions options = plan.yaml;
   options.max_ambiguities = plan.options.limits.max_report_violations;
-  options.threads = threads_for(plan, bytes.size());
   auto read = artifact::read_yaml(bytes, plan.read_limits, options);
   c.parse_ms = ms_since(start);
   auto origin = std::make_shared<const artifact::YamlOrigin>(plan.read_limits, plan.yaml);
