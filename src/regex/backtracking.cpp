@@ -3,10 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cctype>
-#include <functional>
-#include <map>
-#include <tuple>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -81,8 +79,7 @@ class Analysis {
   std::optional<BacktrackingFinding> exponential(const std::vector<State>& scc);
   bool ida(size_t from, size_t to, std::string& pump, State& p);
   std::optional<std::string> prefix_to(State p);
-  std::string loop_path(const std::vector<State>& scc, const std::unordered_map<State, size_t>& local, State from,
-                        State to);
+  std::string loop_path(const std::unordered_map<State, size_t>& local, State from, State to);
   std::optional<BacktrackingFinding> attack(BacktrackingFinding::Complexity complexity, State p, const std::string& pump);
   const std::vector<int>& byte_classes();
   std::optional<std::string> failing_suffix(const std::string& prefix, const std::string& pump, bool pump_starts);
@@ -289,8 +286,8 @@ std::optional<std::string> Analysis::failing_suffix(const std::string& prefix, c
   return std::nullopt;
 }
 
-// An exponential witness in one component: a pair (p, p) and a pair (p, q)
-// in one component of its square; the pump goes out to the pair and back.
+// An exponential witness in one component: two parallel steps in it, or a
+// pair (x, y), x != y, of its square between two pairs of its diagonal.
 std::optional<BacktrackingFinding> Analysis::exponential(const std::vector<State>& scc) {
   const size_t m = scc.size();
   std::unordered_map<State, size_t> local;
@@ -309,7 +306,7 @@ std::optional<BacktrackingFinding> Analysis::exponential(const std::vector<State
     const int c = pick(common(scc[t], scc[t]));
     if (c < 0) continue;
     std::string pump(1, static_cast<char>(c));
-    pump += loop_path(scc, local, scc[t], scc[i]);
+    pump += loop_path(local, scc[t], scc[i]);
     if (auto f = attack(BacktrackingFinding::Complexity::exponential, scc[i], pump)) {
       f->sub_pattern = text_of(scc);
       f->reason = kExponentialReason;
@@ -370,7 +367,7 @@ std::optional<BacktrackingFinding> Analysis::exponential(const std::vector<State
       back += static_cast<char>(pick(common(scc[v / m], scc[v % m])));
     }
     const State q = scc[v / m];
-    const std::string pump = out + back + loop_path(scc, local, q, p);
+    const std::string pump = out + back + loop_path(local, q, p);
     if (auto f = attack(BacktrackingFinding::Complexity::exponential, p, pump)) {
       f->sub_pattern = text_of(scc);
       f->reason = kExponentialReason;
@@ -382,8 +379,7 @@ std::optional<BacktrackingFinding> Analysis::exponential(const std::vector<State
 }
 
 // A word from `from` to `to` within the component (empty when equal).
-std::string Analysis::loop_path(const std::vector<State>& scc, const std::unordered_map<State, size_t>& local,
-                                State from, State to) {
+std::string Analysis::loop_path(const std::unordered_map<State, size_t>& local, State from, State to) {
   std::unordered_map<State, std::pair<State, int>> parent{{from, {from, -1}}};
   std::vector<State> queue{from};
   for (size_t i = 0; i < queue.size() && !parent.count(to); ++i)
@@ -394,7 +390,6 @@ std::string Analysis::loop_path(const std::vector<State>& scc, const std::unorde
       parent[t] = {queue[i], c};
       queue.push_back(t);
     }
-  (void)scc;
   std::string word;
   for (State v = to; v != from && parent.count(v); v = parent[v].first) word += static_cast<char>(parent[v].second);
   std::reverse(word.begin(), word.end());
