@@ -4,6 +4,9 @@
 
 #include <cstring>
 #include <mutex>
+#include <new>
+#include <utility>
+#include <vector>
 
 namespace invar::artifact::yaml {
 
@@ -36,7 +39,7 @@ void clamp_to_input(std::string_view bytes, uint64_t& line, uint64_t& column) {
 // after an implicit key inside a complex key (`? a:\t-`), and destroying
 // that parser then writes through a bad pointer (found by fuzz_yaml). Such
 // parsers are kept instead, reachable from here, never freed: each costs
-// what it had allocated (about 20 KB; docs/yaml-compliance.md).
+// what it had allocated (about 4 KB; docs/yaml-compliance.md).
 constexpr std::string_view kCorruptingError = "cannot use tab for indentation of block entry";
 struct Kept {
   std::mutex mutex;
@@ -54,7 +57,11 @@ class Source {
   ~Source() {
     if (corrupted_) {
       std::lock_guard lock(kept().mutex);
-      kept().parsers.emplace_back(parser_, diag_);
+      try {
+        kept().parsers.emplace_back(parser_, diag_);
+      } catch (const std::bad_alloc&) {
+        // not kept, not freed either: freeing it is what crashes
+      }
       return;
     }
     if (parser_) fy_parser_destroy(parser_);
