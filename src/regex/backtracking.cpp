@@ -22,6 +22,8 @@ struct OutOfBudget {};
 // The largest square or cube searched (states of the product): 1M, 8 to
 // 16 MB of marks, allocated once per analysis; past it the pattern is unproven.
 constexpr size_t kMaxProduct = size_t(1) << 20;
+// The exponential witnesses (pairs of the square) tried for an attack in one loop.
+constexpr int kMaxWitnesses = 8;
 
 // The bytes tried first when a word is built: letters and digits, then
 // punctuation, then the rest.
@@ -76,6 +78,7 @@ class Analysis {
   Symbols common(State a, State b) const { return bytes_of_[a] & bytes_of_[b]; }
 
   void components();
+  std::vector<bool> reachable(const std::vector<State>& from, const std::vector<std::vector<State>>& edges);
   std::optional<BacktrackingFinding> exponential(const std::vector<State>& scc);
   bool ida(size_t from, size_t to, std::string& pump, State& p);
   std::optional<std::string> prefix_to(State p);
@@ -114,6 +117,7 @@ class Analysis {
   std::vector<std::vector<State>> sccs_;  // cyclic ones, sinks first
   std::vector<int> scc_of_;               // per state: index in sccs_, or -1
   std::vector<int> classes_;
+  bool suffix_exhausted_ = false;  // a failing_suffix() search ran out of suffixes (not: the input matched)
   std::vector<Symbols> bytes_of_;                // per state: its symbols less kBegin and kEnd
   std::vector<std::vector<State>> distinct_next_;  // per state: next, each once (for the products)
   std::vector<std::vector<State>> previous_;       // per state: the states whose next it is
@@ -126,6 +130,23 @@ class Analysis {
 constexpr const char* kExponentialReason =
     "the loop can read the same input in two ways, so a failing match makes a backtracking engine try exponentially "
     "many ways";
+
+// The states reachable from `from` along `edges` (distinct_next_, or
+// previous_ to go backwards), `from` included.
+std::vector<bool> Analysis::reachable(const std::vector<State>& from, const std::vector<std::vector<State>>& edges) {
+  std::vector<bool> seen(nfa_.size(), false);
+  std::vector<State> todo(from);
+  for (State s : todo) seen[s] = true;
+  while (!todo.empty()) {
+    const State s = todo.back();
+    todo.pop_back();
+    for (State t : edges[s]) {
+      step();
+      if (!seen[t]) seen[t] = true, todo.push_back(t);
+    }
+  }
+  return seen;
+}
 
 // Tarjan's algorithm, iteratively; keeps the components with a cycle.
 void Analysis::components() {
@@ -213,9 +234,7 @@ std::optional<std::string> Analysis::prefix_to(State p) {
     for (State t : nfa_.next[s]) {
       step();
       if (parent[t] != -2) continue;
-      Symbols s_bytes = nfa_.symbols[t];
-      s_bytes.reset(kBegin).reset(kEnd);
-      const int c = pick(s_bytes);
+      const int c = pick(bytes_of_[t]);
       if (c < 0) continue;
       parent[t] = static_cast<int>(s);
       via[t] = c;
@@ -283,6 +302,7 @@ std::optional<std::string> Analysis::failing_suffix(const std::string& prefix, c
     }
     level = std::move(next);
   }
+  suffix_exhausted_ = true;  // not for want of a failing path: for want of a suffix this short
   return std::nullopt;
 }
 
@@ -350,9 +370,16 @@ std::optional<BacktrackingFinding> Analysis::exponential(const std::vector<State
   auto forward = [&](size_t pair) { return square_[pair].second; };
   auto backward = [&](size_t pair) { return square_[m * m + pair].second; };
   int tried = 0;
+  suffix_exhausted_ = false;
   for (size_t pair : reached) {
-    if (tried >= 8) break;
     if (pair / m == pair % m || square_[m * m + pair].first != backward_mark) continue;
+    // Past a few witnesses: when each attack matched on its prefix or pump
+    // (the engine's first path succeeds), the loop is safe; when a suffix
+    // search ran out, it is not proven safe: unproven.
+    if (tried >= kMaxWitnesses) {
+      if (suffix_exhausted_) throw OutOfBudget{};
+      break;
+    }
     // The pump: diagonal (p, p) to the pair, on to a diagonal (q, q), then q back to p.
     std::string out, back;
     size_t v = pair;
@@ -373,7 +400,7 @@ std::optional<BacktrackingFinding> Analysis::exponential(const std::vector<State
       f->reason = kExponentialReason;
       return f;
     }
-    ++tried;  // a few witnesses: each attack costs a simulation, and they rarely differ
+    ++tried;  // each attack costs a simulation, and they rarely differ
   }
   return std::nullopt;
 }
@@ -404,10 +431,9 @@ std::optional<BacktrackingFinding> Analysis::attack(BacktrackingFinding::Complex
   auto prefix = prefix_to(p);
   if (!prefix) return std::nullopt;
   std::vector<std::string> prefixes{*prefix};
-  for (int c : byte_classes())
-    if (nfa_.symbols[p].test(static_cast<size_t>(c)) &&
-        std::find(nfa_.next[p].begin(), nfa_.next[p].end(), p) != nfa_.next[p].end())
-      prefixes.push_back(*prefix + static_cast<char>(c));
+  if (std::binary_search(distinct_next_[p].begin(), distinct_next_[p].end(), p))  // p loops on itself
+    for (int c : byte_classes())
+      if (bytes_of_[p].test(static_cast<size_t>(c))) prefixes.push_back(*prefix + static_cast<char>(c));
   for (const auto& tried : prefixes)
     if (auto suffix = failing_suffix(tried, pump, p == Nfa::kSearch)) {
       BacktrackingFinding f;
@@ -443,21 +469,7 @@ bool Analysis::ida(size_t from, size_t to, std::string& pump, State& p_out) {
   const auto& c2 = sccs_[to];
   // The cube over (C1, the states between, C2), indexed densely; marks are
   // stamped per search, so nothing is cleared between the searches.
-  auto reach = [&](const std::vector<State>& from_states, const std::vector<std::vector<State>>& edges) {
-    std::vector<bool> seen(nfa_.size(), false);
-    std::vector<State> todo(from_states);
-    for (State s : todo) seen[s] = true;
-    while (!todo.empty()) {
-      const State s = todo.back();
-      todo.pop_back();
-      for (State t : edges[s]) {
-        step();
-        if (!seen[t]) seen[t] = true, todo.push_back(t);
-      }
-    }
-    return seen;
-  };
-  const std::vector<bool> after_c1 = reach(c1, distinct_next_), before_c2 = reach(c2, previous_);
+  const std::vector<bool> after_c1 = reachable(c1, distinct_next_), before_c2 = reachable(c2, previous_);
   std::vector<int> between_index(nfa_.size(), -1);
   std::vector<State> between;  // where the middle path can be: after C1 and before C2
   for (State s = 0; s < nfa_.size(); ++s)
@@ -529,18 +541,9 @@ std::optional<BacktrackingFinding> Analysis::run() {
   const size_t k = sccs_.size();
   std::vector<std::vector<bool>> reaches(k, std::vector<bool>(k, false));
   for (size_t i = 0; i < k; ++i) {
-    std::vector<bool> seen(nfa_.size(), false);
-    std::vector<State> todo(sccs_[i].begin(), sccs_[i].end());
-    for (State s : todo) seen[s] = true;
-    while (!todo.empty()) {
-      const State s = todo.back();
-      todo.pop_back();
-      if (scc_of_[s] >= 0 && static_cast<size_t>(scc_of_[s]) != i) reaches[i][scc_of_[s]] = true;
-      for (State t : nfa_.next[s]) {
-        step();
-        if (!seen[t]) seen[t] = true, todo.push_back(t);
-      }
-    }
+    const std::vector<bool> seen = reachable(sccs_[i], distinct_next_);
+    for (State s = 0; s < nfa_.size(); ++s)
+      if (seen[s] && scc_of_[s] >= 0 && static_cast<size_t>(scc_of_[s]) != i) reaches[i][scc_of_[s]] = true;
   }
   // The polynomial steps that an attack can hold open, then the longest
   // chain of them (components are sinks first: a chain's tail comes first).
