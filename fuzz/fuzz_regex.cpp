@@ -2,8 +2,9 @@
 // pattern, with its budgets drawn from the input, and the same pattern
 // through a contract's regex_safe for both consumers.
 // Input: [budgets] pattern.
-// Checked: no crash or leak; the analysis ends within its time budget (plus
-// slack for sanitizers and the work between two clock readings); a finding
+// Checked: no crash or leak; the analysis ends within a second (its budget
+// counts steps; a second is far past what the default one allows, even
+// under sanitizers: a step that is not charged shows up here); a finding
 // is complete: an attack for exponential and polynomial ones (a pump, a
 // degree of 2 or more), a reason for every one.
 #include <chrono>
@@ -20,11 +21,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   invar::regex::BacktrackingOptions options;
   if (budgets & 1) options.max_states = 16 + (budgets >> 4) * 8;
   if (budgets & 2) options.max_steps = 1000 + (budgets >> 4) * 1000;
-  if (budgets & 4) options.max_milliseconds = 5;
   const auto start = std::chrono::steady_clock::now();
   auto f = invar::regex::find_superlinear(pattern, options);
   const auto took = std::chrono::steady_clock::now() - start;
-  if (took > std::chrono::milliseconds(options.max_milliseconds + 1000)) __builtin_trap();
+  if (took > std::chrono::milliseconds(1000)) __builtin_trap();
   if (f) {
     using C = invar::regex::BacktrackingFinding::Complexity;
     if (f->reason.empty()) __builtin_trap();

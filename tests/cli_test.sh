@@ -149,10 +149,22 @@ expect "threads: out of range" 3 "" -- "$INVAR" check --threads 999 --contract $
 
 # Artifacts are memory-mapped: a file truncated while it is checked (the
 # fault point truncates it right after mapping) is "cannot judge", not a crash.
-if [[ "${INVAR_FAULTS:-1}" == 1 ]]; then
-  cp "$work/plan-big.json" "$work/shrinking.json"
+cp "$work/plan-big.json" "$work/shrinking.json"
+if [[ -n "${INVAR_FAULTS_CLI:-}" ]]; then
   expect "truncated while mapped: cannot judge" 3 "invar: error: an artifact shrank while it was being checked" -- \
-    env INVAR_FAULT=check:mapped "$INVAR" check "${NOW[@]}" --contract $D "$work/shrinking.json"
+    env INVAR_FAULT=check:mapped "$INVAR_FAULTS_CLI" check "${NOW[@]}" --contract $D "$work/shrinking.json"
+fi
+# The shipped CLI has no fault points: the environment cannot kill, stop or truncate it.
+expect "shipped CLI: INVAR_FAULT is not a fault point" 1 "REJECT" -- \
+  env INVAR_FAULT=check:mapped "$INVAR" check "${NOW[@]}" --quiet --contract $D "$work/shrinking.json"
+"$INVAR" init --contract $F --stream no-faults --state "$work/no-faults" >/dev/null 2>&1
+expect "shipped CLI: a gate told to die at gate:judged decides" 0 "gate: accept" -- \
+  env INVAR_FAULT=gate:judged "$INVAR" gate --contract $F --stream no-faults --state "$work/no-faults" \
+  --out "$work/no-faults.json" examples/cloudflare-2025-features/good.json
+if grep -q INVAR_FAULT "$INVAR"; then
+  echo "FAIL shipped CLI: the binary holds the fault points' variable"; failed=$((failed + 1))
+else
+  passed=$((passed + 1))
 fi
 
 # The pipeline example of docs/gate.md: publish on 0 and 2, alert otherwise.

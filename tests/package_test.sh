@@ -81,10 +81,15 @@ if (cd "$BUILD" && cpack -G DEB -B "$pkg" >"$work/cpack-deb.log" 2>&1 && cpack -
            ./usr/share/fish/vendor_completions.d/invar.fish ./usr/share/invar/rules/feature-file.contract.json; do
     check "deb: holds $f" contains "$contents" "$f"
   done
+  mkdir "$work/deb" && dpkg-deb -x "$deb" "$work/deb"
+  for f in usr/bin/invar usr/lib/libinvar.so.0 usr/lib/libinvar.a; do
+    check "deb: $f has no fault-injection points" test ! -e "$work/deb/$f" -o -z "$(grep -l INVAR_FAULT "$work/deb/$f" 2>/dev/null)"
+  done
   check "deb: holds no bundled third-party library" test -z "$(grep -e libsimdjson -e libcurl -e libfmt <<<"$contents")"
   tarball=$(ls "$pkg"/invar-*-linux-x86_64.tar.gz)
   mkdir "$work/unpacked" && tar xzf "$tarball" -C "$work/unpacked"
   root=$(ls -d "$work"/unpacked/invar-*-linux-x86_64)
+  check "tarball: its CLI has no fault-injection points" test -z "$(grep -l INVAR_FAULT "$root/bin/invar")"
   check "tarball: RUNPATH \$ORIGIN/../lib" contains "$(readelf -d "$root/bin/invar")" 'Library runpath: [$ORIGIN/../lib]'
   # Every library but glibc's resolves inside the tarball.
   outside=$(env -i ldd "$root/bin/invar" | grep '=>' | grep -v "$root/" | grep -v -e 'libc\.so' -e 'libm\.so' -e 'libresolv\.so' -e 'ld-linux')  # glibc's
