@@ -44,6 +44,13 @@ expect "json format" 1 '"verdict": "reject"' -- "$INVAR" check --format json --c
 expect "json lists every violation" 1 '"pointer": "/features/211/database"' -- \
   "$INVAR" check --format json --contract $F examples/cloudflare-2025-features/bad.json
 expect "json error" 3 '"code": "contract"' -- "$INVAR" check --format json --contract tests/contracts/unknown-kind.json examples/cloudflare-2025-features/good.json
+# Exit 3 is stated on stdout in the machine formats, never an accept (what action.yml's steps read).
+out=$("$INVAR" check --format json --contract tests/contracts/unknown-kind.json examples/cloudflare-2025-features/good.json 2>/dev/null)
+if [[ $(grep -c '"verdict"' <<<"$out") -eq 1 ]] && grep -qF '"verdict": "error"' <<<"$out"; then passed=$((passed + 1)); else echo "FAIL json error is one document saying error"; echo "$out" | head; failed=$((failed + 1)); fi
+out=$("$INVAR" check --format json --contract $F "$work/absent.json" 2>/dev/null)
+if grep -qF '"verdict": "error"' <<<"$out" && ! grep -qF '"accept"' <<<"$out"; then passed=$((passed + 1)); else echo "FAIL json missing artifact says error"; echo "$out" | head; failed=$((failed + 1)); fi
+out=$("$INVAR" check --format github --contract $F "$work/absent.json" 2>/dev/null)
+if grep -q '^::error .*title=invar cannot judge::' <<<"$out"; then passed=$((passed + 1)); else echo "FAIL github missing artifact is an ::error"; echo "$out" | head; failed=$((failed + 1)); fi
 
 expect "--now drives freshness" 1 "timestamp 2025-10-20T04:10:00Z is 2h39m old, over max_age 10m" -- \
   "$INVAR" check --now 2025-10-20T06:49:00Z --contract rules/dns-plan.contract.json examples/aws-2025-dns/stale.json

@@ -20,7 +20,9 @@ constexpr int kCannotJudge = 3;
 
 extern const char* const kExitCodes;
 
-// "invar: error: ..." on stderr; with format "json" also an error object on stdout.
+// "invar: error: ..." on stderr; with a machine format (json, sarif, junit,
+// tap, github) also that format's statement of the error on stdout (JSON:
+// one document with "verdict": "error"). Nothing else may follow on stdout.
 void print_error(const Error& e, const std::string& format);
 
 // Parses --now (RFC 3339, years 0001-9999); empty: the system clock. Error
