@@ -160,6 +160,9 @@ if [[ "${INVAR_FAULTS:-1}" == 1 ]]; then
   cp "$work/plan-big.json" "$work/shrinking.json"
   expect "truncated while mapped: cannot judge" 3 "invar: error: an artifact shrank while it was being checked" -- \
     env INVAR_FAULT=check:mapped "$INVAR" check "${NOW[@]}" --contract $D "$work/shrinking.json"
+  cp "$work/plan-big.json" "$work/shrinking.json"
+  out=$(env INVAR_FAULT=check:mapped "$INVAR" check "${NOW[@]}" --format json --contract $D "$work/shrinking.json" 2>/dev/null)
+  if [[ $(grep -c '"verdict"' <<<"$out") -eq 1 ]] && grep -qF '"verdict": "error"' <<<"$out"; then passed=$((passed + 1)); else echo "FAIL truncated while mapped: json says error"; echo "$out" | head; failed=$((failed + 1)); fi
 fi
 
 # The pipeline example of docs/gate.md: publish on 0 and 2, alert otherwise.

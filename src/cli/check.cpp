@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
 #include "cli/commands.hpp"
@@ -38,11 +39,17 @@ struct CheckArgs {
 // Artifacts are memory-mapped (Options::map_files): a file truncated by
 // another process while it is checked raises SIGBUS. Say so and exit 3
 // (cannot judge) instead of dying of the signal.
+constexpr const char* kShrank =
+    "an artifact shrank while it was being checked (another process truncated it); cannot judge";
+// What stdout says then, in --format, rendered beforehand: a handler can only write bytes.
+std::string sigbus_stdout;
+
 extern "C" void on_sigbus(int) {
-  static const char message[] =
-      "invar: error: an artifact shrank while it was being checked (another process truncated it); "
-      "cannot judge\n";
-  ssize_t ignored = ::write(STDERR_FILENO, message, sizeof message - 1);
+  static const char prefix[] = "invar: error: ";
+  ssize_t ignored = ::write(STDERR_FILENO, prefix, sizeof prefix - 1);
+  ignored = ::write(STDERR_FILENO, kShrank, std::strlen(kShrank));
+  ignored = ::write(STDERR_FILENO, "\n", 1);
+  if (!sigbus_stdout.empty()) ignored = ::write(STDOUT_FILENO, sigbus_stdout.data(), sigbus_stdout.size());
   (void)ignored;
   ::_exit(kCannotJudge);
 }
@@ -96,6 +103,7 @@ int run_check(const CheckArgs& args) {
   if (!args.input_format.empty()) context.format = artifact_format_named(args.input_format);
   const ReportFormat& format = *find_report_format(args.format);  // checked by --format's validator
   const RenderOptions render{use_color(args.format), args.quiet};
+  sigbus_stdout = render_reports(format, {}, {Error{ErrorCode::io, kShrank, {}}}, render);
   std::vector<Report> reports;
   std::vector<Error> errors;  // what could not be judged: stated once, with the reports, in every format
   int code = kAccept;
@@ -152,8 +160,8 @@ int check_artifacts(const CheckArgs& args, const Options& options, CheckContext&
     }
     if (report->verdict == Verdict::reject && code == kAccept) code = kReject;
     if (format.streams) std::fputs(format.render({*report}, render).c_str(), stdout);
+    std::fflush(stdout);  // before the next artifact is mapped (see on_sigbus)
     if (args.stats) {
-      std::fflush(stdout);
       std::fputs(render_stats(*report).c_str(), stderr);
     }
     reports.push_back(std::move(report.value()));
