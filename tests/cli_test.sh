@@ -49,6 +49,8 @@ out=$("$INVAR" check --format json --contract tests/contracts/unknown-kind.json 
 if [[ $(grep -c '"verdict"' <<<"$out") -eq 1 ]] && grep -qF '"verdict": "error"' <<<"$out"; then passed=$((passed + 1)); else echo "FAIL json error is one document saying error"; echo "$out" | head; failed=$((failed + 1)); fi
 out=$("$INVAR" check --format json --contract $F "$work/absent.json" 2>/dev/null)
 if grep -qF '"verdict": "error"' <<<"$out" && ! grep -qF '"accept"' <<<"$out"; then passed=$((passed + 1)); else echo "FAIL json missing artifact says error"; echo "$out" | head; failed=$((failed + 1)); fi
+out=$("$INVAR" check --format json --threads 9999 --contract $F examples/cloudflare-2025-features/good.json 2>/dev/null)
+if grep -qF '"verdict": "error"' <<<"$out" && grep -qF -- '--threads' <<<"$out"; then passed=$((passed + 1)); else echo "FAIL json bad option says error"; echo "$out" | head; failed=$((failed + 1)); fi
 out=$("$INVAR" check --format github --contract $F "$work/absent.json" 2>/dev/null)
 if grep -q '^::error .*title=invar cannot judge::' <<<"$out"; then passed=$((passed + 1)); else echo "FAIL github missing artifact is an ::error"; echo "$out" | head; failed=$((failed + 1)); fi
 
