@@ -44,6 +44,15 @@ expect "json format" 1 '"verdict": "reject"' -- "$INVAR" check --format json --c
 expect "json lists every violation" 1 '"pointer": "/features/211/database"' -- \
   "$INVAR" check --format json --contract $F examples/cloudflare-2025-features/bad.json
 expect "json error" 3 '"code": "contract"' -- "$INVAR" check --format json --contract tests/contracts/unknown-kind.json examples/cloudflare-2025-features/good.json
+# Exit 3 is stated on stdout in the machine formats, never an accept (what action.yml's steps read).
+out=$("$INVAR" check --format json --contract tests/contracts/unknown-kind.json examples/cloudflare-2025-features/good.json 2>/dev/null)
+if [[ $(grep -c '"verdict"' <<<"$out") -eq 1 ]] && grep -qF '"verdict": "error"' <<<"$out"; then passed=$((passed + 1)); else echo "FAIL json error is one document saying error"; echo "$out" | head; failed=$((failed + 1)); fi
+out=$("$INVAR" check --format json --contract $F "$work/absent.json" 2>/dev/null)
+if grep -qF '"verdict": "error"' <<<"$out" && ! grep -qF '"accept"' <<<"$out"; then passed=$((passed + 1)); else echo "FAIL json missing artifact says error"; echo "$out" | head; failed=$((failed + 1)); fi
+out=$("$INVAR" check --format json --threads 9999 --contract $F examples/cloudflare-2025-features/good.json 2>/dev/null)
+if grep -qF '"verdict": "error"' <<<"$out" && grep -qF -- '--threads' <<<"$out"; then passed=$((passed + 1)); else echo "FAIL json bad option says error"; echo "$out" | head; failed=$((failed + 1)); fi
+out=$("$INVAR" check --format github --contract $F "$work/absent.json" 2>/dev/null)
+if grep -q '^::error .*title=invar cannot judge::' <<<"$out"; then passed=$((passed + 1)); else echo "FAIL github missing artifact is an ::error"; echo "$out" | head; failed=$((failed + 1)); fi
 
 expect "--now drives freshness" 1 "timestamp 2025-10-20T04:10:00Z is 2h39m old, over max_age 10m" -- \
   "$INVAR" check --now 2025-10-20T06:49:00Z --contract rules/dns-plan.contract.json examples/aws-2025-dns/stale.json
@@ -153,6 +162,10 @@ cp "$work/plan-big.json" "$work/shrinking.json"
 if [[ -n "${INVAR_FAULTS_CLI:-}" ]]; then
   expect "truncated while mapped: cannot judge" 3 "invar: error: an artifact shrank while it was being checked" -- \
     env INVAR_FAULT=check:mapped "$INVAR_FAULTS_CLI" check "${NOW[@]}" --contract $D "$work/shrinking.json"
+  cp "$work/plan-big.json" "$work/shrinking.json"
+  out=$(env INVAR_FAULT=check:mapped "$INVAR_FAULTS_CLI" check "${NOW[@]}" --format json --contract $D "$work/shrinking.json" 2>/dev/null)
+  if [[ $(grep -c '"verdict"' <<<"$out") -eq 1 ]] && grep -qF '"verdict": "error"' <<<"$out"; then passed=$((passed + 1)); else echo "FAIL truncated while mapped: json says error"; echo "$out" | head; failed=$((failed + 1)); fi
+  cp "$work/plan-big.json" "$work/shrinking.json"
 fi
 # The shipped CLI has no fault points: the environment cannot kill, stop or truncate it.
 expect "shipped CLI: INVAR_FAULT is not a fault point" 1 "REJECT" -- \

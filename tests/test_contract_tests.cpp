@@ -94,3 +94,86 @@ TEST_CASE("invar test: a test file that cannot be used is exit 3 with its locati
   CHECK(test::invar({"test", s.tmp / "absent.test.json"}).exit == 3);
   CHECK(test::invar({"test", "--format", "tap", s.tmp / "x.test.json"}).exit == 3);  // not a format of invar test
 }
+
+TEST_CASE("invar test: names, ids, keys and paths are escaped in the human output", "[test-command]") {
+  Suite s;
+  // ESC CSI, C1 CSI (U+009B), OSC, U+2028, and line breaks followed by a workflow command.
+  const std::string hostile = "\x1b[2J\xc2\x9b" "31m\x1b]8;;http://x\x07\xe2\x80\xa8\n::error::forged";
+  json t = {{"contract", "c.contract.json"},
+            {"tests", json::array({{{"name", "case " + hostile},
+                                    {"inline", {{"items", json::array({hostile, hostile})}}},
+                                    {"expect", {{"verdict", "accept"}, {"failing", json::array({"id " + hostile})}}}}})}};
+  auto r = test::invar({"test", s.file("hostile.test.json", t.dump())});
+  INFO(r.out);
+  CHECK(r.exit == 1);
+  CHECK_FALSE(contains(r.out, "\x1b"));
+  CHECK_FALSE(contains(r.out, "\x07"));
+  CHECK_FALSE(contains(r.out, "\xc2\x9b"));
+  CHECK_FALSE(contains(r.out, "\xe2\x80\xa8"));
+  CHECK_FALSE(contains(r.out, "\n::"));
+  CHECK(contains(r.out, ": case \\x1b[2J\\u009b31m\\x1b]8;;http://x\\x07\\u2028\\n::error::forged\n"));
+  // A duplicate name (an error message on stderr) is escaped too.
+  t["tests"].push_back(t["tests"][0]);
+  auto dup = test::invar({"test", s.file("dup.test.json", t.dump())});
+  CHECK(dup.exit == 3);
+  CHECK_FALSE(contains(dup.out, "\x1b"));
+  CHECK_FALSE(contains(dup.out, "\n::"));
+}
+
+TEST_CASE("invar test: standard input can be read by one case only", "[test-command]") {
+  Suite s;
+  // Two readers of "-": the second would judge an empty artifact, and a case expecting a reject would pass.
+  auto t = s.file("stdin.test.json", R"({"contract": "c.contract.json", "tests": [
+    {"name": "first", "artifact": "-", "expect": {"verdict": "reject"}},
+    {"name": "second", "artifact": "-", "expect": {"verdict": "reject"}}]})");
+  auto r = test::invar({"test", t});
+  INFO(r.out);
+  CHECK(r.exit == 3);
+  CHECK(contains(r.out, "/tests/1/artifact: \"-\" (standard input) can be read by one case only"));
+  // Across files of one run too.
+  auto one = s.file("one.test.json", R"({"contract": "c.contract.json", "tests": [
+    {"name": "first", "artifact": "-", "expect": {"verdict": "reject"}}]})");
+  auto two = s.file("two.test.json", R"({"contract": "c.contract.json", "tests": [
+    {"name": "again", "artifact": "-", "expect": {"verdict": "reject"}}]})");
+  CHECK(test::invar({"test", one, two}).exit == 3);
+}
+
+TEST_CASE("invar test: paths stay in the test file's directory unless --allow-outside", "[test-command]") {
+  Suite s;
+  test::TempDir outside;
+  test::spit(outside / "secret.json", R"({"items": ["TOKEN-0123", "TOKEN-0123"]})");
+  std::filesystem::create_directory(s.tmp / "sub");
+  std::filesystem::create_symlink(outside / "secret.json", s.tmp / "link.json");
+  test::spit(s.tmp / "sub/two.json", R"({"items": [1, 2]})");
+  auto run = [&](const std::string& field, const std::string& path, bool allow = false) {
+    json t = {{"contract", "c.contract.json"},
+              {"tests", json::array({{{"name", "reads"}, {field, path}, {"expect", {{"verdict", "accept"}}}}})}};
+    if (field == "baseline") t["tests"][0]["inline"] = {{"items", {1}}};
+    std::vector<std::string> args = {"test", s.file("p.test.json", t.dump())};
+    if (allow) args.insert(args.begin() + 1, "--allow-outside");
+    return test::invar(args);
+  };
+  for (const auto& [field, path] : std::vector<std::pair<std::string, std::string>>{
+           {"artifact", outside / "secret.json"},
+           {"artifact", "../" + outside.path.filename().string() + "/secret.json"},
+           {"artifact", "link.json"},
+           {"baseline", outside / "secret.json"},
+           {"baseline", "sub/../../" + outside.path.filename().string() + "/secret.json"}}) {
+    INFO(field << ": " << path);
+    auto r = run(field, path);
+    INFO(r.out);
+    CHECK(r.exit == 3);
+    CHECK(contains(r.out, "/tests/0/" + field + ": \"" + path + "\""));
+    CHECK(contains(r.out, "--allow-outside lifts this"));
+    CHECK_FALSE(contains(r.out, "TOKEN-0123"));
+  }
+  // The contract too.
+  auto contract = s.file("q.test.json", R"({"contract": ")" + outside / "c.json" +
+                                            R"(", "tests": [{"name": "a", "inline": 1, "expect": {"verdict": "accept"}}]})");
+  CHECK(contains(test::invar({"test", contract}).out, "/contract: "));
+  // Inside (also through "..") is fine; --allow-outside reads elsewhere, as before.
+  CHECK(run("artifact", "sub/../sub/two.json").exit == 0);
+  auto allowed = run("artifact", outside / "secret.json", true);
+  CHECK(allowed.exit == 1);
+  CHECK(contains(allowed.out, "FAIL "));
+}

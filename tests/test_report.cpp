@@ -172,6 +172,7 @@ TEST_CASE("report formats: SARIF validates against the official 2.1.0 schema, al
   const auto& run = sarif["runs"][0];
   CHECK(run["tool"]["driver"]["name"] == "invar");
   CHECK(run["columnKind"] == "unicodeCodePoints");
+  CHECK(run["invocations"][0]["executionSuccessful"] == true);
   // One rule per invariant, results pointing at them, located, levels by severity.
   CHECK(run["tool"]["driver"]["rules"].size() == 6);  // 5 invariants and artifact.duplicate-key
   const auto& first = run["results"][0];
@@ -284,4 +285,183 @@ TEST_CASE("report formats: the C ABI renders any format and locates violations",
   CHECK(invar_report_violation_location(r, 100000, &line, &column) == INVAR_E_ARGUMENT);
   invar_report_free(r);
   invar_contract_free(c);
+}
+
+namespace {
+
+// `invar ARGS...` with its stdout alone (stderr discarded): what a pipeline reads.
+test::Run invar_stdout(const std::vector<std::string>& args) {
+  return test::run({"/bin/sh", "-c", "exec \"$@\" 2>/dev/null", "sh", INVAR_CLI}, args);
+}
+
+void require_valid_report_json(const std::string& text) {
+  auto schema = invar::Contract::from_schema_file(test::source("schemas/report.schema.json"));
+  REQUIRE(schema);
+  auto verdict = schema->check(text);
+  INFO(invar::render_human(verdict));
+  REQUIRE(verdict.verdict == invar::Verdict::accept);
+}
+
+// What each format must say when nothing (or not everything) was judged.
+// `judged`: an artifact was judged (and may say ACCEPT for itself) before the error.
+void require_states_error(const std::string& format, const test::Run& r, const test::TempDir& tmp, bool judged = false) {
+  INFO(format << ":\n" << r.out);
+  CHECK(r.exit == 3);
+  if (!judged) CHECK_FALSE(contains(r.out, "ACCEPT"));
+  if (format == "json") {
+    auto doc = json::parse(r.out);  // one document: a second would not parse
+    CHECK(doc["verdict"] == "error");
+    CHECK_FALSE(doc["error"]["message"].get<std::string>().empty());
+    require_valid_report_json(r.out);
+  } else if (format == "sarif") {
+    test::spit(tmp / "error.sarif", r.out);
+    require_valid_sarif(tmp / "error.sarif");
+    auto invocation = json::parse(r.out)["runs"][0]["invocations"][0];
+    CHECK(invocation["executionSuccessful"] == false);
+    CHECK(invocation["toolExecutionNotifications"][0]["level"] == "error");
+    CHECK_FALSE(invocation["toolExecutionNotifications"][0]["message"]["text"].get<std::string>().empty());
+  } else if (format == "junit") {
+    test::spit(tmp / "error.xml", r.out);
+    require_well_formed_xml(tmp / "error.xml");
+    CHECK(contains(r.out, "<error message=\""));
+    CHECK_FALSE(contains(r.out, "errors=\"0\" skipped=\"0\">\n</testsuites>"));
+    CHECK_FALSE(contains(r.out, "<testsuites name=\"invar\" tests=\"0\""));
+  } else if (format == "tap") {
+    CHECK(contains(r.out, "\nnot ok "));
+    CHECK(contains(r.out, "\nBail out! invar cannot judge: "));
+    CHECK_FALSE(contains(r.out, "1..0\n"));
+  } else if (format == "github") {
+    CHECK((r.out.rfind("::error ", 0) == 0 || contains(r.out, "\n::error ")));
+    CHECK(contains(r.out, "title=invar cannot judge::"));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("report formats: exit 3 states the error in every format, never accept", "[report]") {
+  test::TempDir tmp;
+  const std::string good = test::source("examples/cloudflare-2025-features/good.json");
+  const std::string contract = test::source("rules/feature-file.contract.json");
+  const std::string broken = test::source("tests/contracts/unknown-kind.json");
+  for (const auto& f : invar::report_formats()) {
+    const std::string format(f.name);
+    SECTION("check, a broken contract: " + format) {
+      require_states_error(format, invar_stdout({"check", "--format", format, "--contract", broken, good}), tmp);
+    }
+    SECTION("check, a missing artifact: " + format) {
+      require_states_error(format, invar_stdout({"check", "--format", format, "--contract", contract, tmp / "absent.json"}),
+                           tmp);
+    }
+    SECTION("check, a judged artifact and a missing one: " + format) {
+      auto r = invar_stdout({"check", "--format", format, "--contract", contract, good, tmp / "absent.json"});
+      require_states_error(format, r, tmp, true);
+      if (format == "json") CHECK(json::parse(r.out)["reports"].size() == 1);
+    }
+  }
+  SECTION("check, a missing baseline, a bad flag") {
+    require_states_error("json", invar_stdout({"check", "--format", "json", "--contract", contract, "--baseline",
+                                               tmp / "absent.json", good}), tmp);
+    require_states_error("tap", invar_stdout({"check", "--format", "tap", "--contract", contract, "-", "-"}), tmp);
+  }
+  SECTION("gate, a broken contract: SARIF") {
+    require_states_error("sarif", invar_stdout({"gate", "--state", tmp / "state", "--stream", "s", "--contract", broken,
+                                                "--out", tmp / "out.json", "--format", "sarif", good}), tmp);
+  }
+  SECTION("gate, a missing candidate: TAP, GitHub") {
+    REQUIRE(test::invar({"init", "--state", tmp / "state", "--stream", "s", "--contract", contract, "--by", "t"}).exit == 0);
+    for (std::string format : {"tap", "github", "junit"})
+      require_states_error(format, invar_stdout({"gate", "--state", tmp / "state", "--stream", "s", "--contract", contract,
+                                                 "--out", tmp / "out.json", "--format", format, tmp / "absent.json"}), tmp);
+  }
+  SECTION("lint, an unreadable contract: JUnit, JSON") {
+    require_states_error("junit", invar_stdout({"lint", "--format", "junit", tmp / "absent.contract.json"}), tmp);
+    auto r = invar_stdout({"lint", "--format", "json", contract, tmp / "absent.contract.json"});
+    require_states_error("json", r, tmp, true);
+    CHECK(json::parse(r.out)["reports"].size() >= 1);  // the readable contract's findings are kept
+  }
+  SECTION("test, a missing test file: JSON, JUnit") {
+    require_states_error("json", invar_stdout({"test", "--format", "json", tmp / "absent.test.json"}), tmp);
+    require_states_error("junit", invar_stdout({"test", "--format", "junit", tmp / "absent.test.json"}), tmp);
+  }
+}
+
+TEST_CASE("report formats: a SARIF run that judged everything says executionSuccessful: true", "[report]") {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"check", "--format", "sarif", "--contract", test::source("rules/feature-file.contract.json"),
+            test::source("examples/cloudflare-2025-features/bad.json")},
+           {"lint", "--format", "sarif", test::source("rules/feature-file.contract.json")}}) {
+    auto r = invar_stdout(args);
+    INFO(r.out);
+    CHECK(r.exit != 3);
+    auto invocations = json::parse(r.out)["runs"][0]["invocations"];
+    REQUIRE(invocations.size() == 1);
+    CHECK(invocations[0]["executionSuccessful"] == true);
+    CHECK_FALSE(invocations[0].contains("toolExecutionNotifications"));
+  }
+}
+
+TEST_CASE("report formats: the human report escapes C0, C1, OSC and line separators in keys and values", "[report]") {
+  // ESC CSI, C1 CSI (U+009B), OSC (ESC ] ... BEL, and C1 OSC U+009D ... ST U+009C), U+2028, a leading ::error.
+  const std::string hostile = "\x1b[2J \xc2\x9b" "31m \x1b]8;;http://x\x07link \xc2\x9d" "0;title\xc2\x9c \xe2\x80\xa8::error::forged";
+  invar::Report r;
+  r.contract = "c";
+  r.artifact = "a.json";
+  r.verdict = invar::Verdict::reject;
+  r.invariants = {{"k", "match", invar::Severity::error, invar::Outcome::fail, 1, ""},
+                  {"s", "delta", invar::Severity::error, invar::Outcome::skipped, 0, hostile}};
+  invar::Violation v;
+  v.invariant = "k";
+  v.kind = "match";
+  v.message = "key " + hostile + " value " + hostile;
+  v.pointer = "/" + hostile;
+  v.line = 1;
+  v.column = 1;
+  v.expected = hostile;
+  v.actual = "\n::error::" + hostile;
+  v.baseline = hostile;
+  v.explain = {"::error::" + hostile};
+  r.violations.push_back(v);
+  std::string out = invar::render_human(r);
+  INFO(out);
+  CHECK_FALSE(contains(out, "\x1b"));
+  CHECK_FALSE(contains(out, "\x07"));
+  for (std::string c1 : {"\xc2\x9b", "\xc2\x9c", "\xc2\x9d"}) CHECK_FALSE(contains(out, c1));
+  CHECK_FALSE(contains(out, "\xe2\x80\xa8"));
+  CHECK_FALSE(contains(out, "\n::"));
+  CHECK(contains(out, "\\x1b[2J \\u009b31m"));
+  CHECK(contains(out, "\\u2028::error::forged"));
+  // From the CLI: a key and a value of an artifact.
+  test::TempDir tmp;
+  test::spit(tmp / "s.json", R"({"additionalProperties": {"type": "integer"}})");
+  nlohmann::json artifact = {{hostile, hostile}};
+  test::spit(tmp / "a.json", artifact.dump());
+  auto cli = test::invar({"check", "--schema", tmp / "s.json", tmp / "a.json"});
+  INFO(cli.out);
+  CHECK(cli.exit == 1);
+  CHECK_FALSE(contains(cli.out, "\x1b"));
+  CHECK_FALSE(contains(cli.out, "\xc2\x9b"));
+  CHECK_FALSE(contains(cli.out, "\xe2\x80\xa8"));
+  CHECK_FALSE(contains(cli.out, "\n::"));
+  CHECK(contains(cli.out, "\\u009b31m"));
+}
+
+TEST_CASE("report formats: each format's exact output of errors with hostile content", "[report]") {
+  invar::Error error{invar::ErrorCode::io, "cannot read: " + kNasty, {"configs/a b.json", "/x", 3, 4}};
+  error.also.push_back({invar::ErrorCode::contract, "second: " + kNasty, {}});
+  for (const auto& f : invar::report_formats()) {
+    INFO(f.name);
+    REQUIRE(f.render_errors != nullptr);
+    const std::string out = invar::render_reports(f, {nasty_report()}, {error});
+    check_golden("error." + std::string(f.name), out);
+    // Without errors: render() itself.
+    CHECK(invar::render_reports(f, {nasty_report()}, {}) == f.render({nasty_report()}, {}));
+    // A streaming format: the report, then the errors alone, is the same output.
+    if (f.streams) CHECK(f.render({nasty_report()}, {}) + invar::render_reports(f, {}, {error}) == out);
+  }
+  test::TempDir tmp;
+  test::spit(tmp / "error.sarif", invar::render_reports(*invar::find_report_format("sarif"), {nasty_report()}, {error}));
+  require_valid_sarif(tmp / "error.sarif");
+  test::spit(tmp / "error.xml", invar::render_reports(*invar::find_report_format("junit"), {nasty_report()}, {error}));
+  require_well_formed_xml(tmp / "error.xml");
+  require_valid_report_json(invar::render_reports(*invar::find_report_format("json"), {nasty_report()}, {error}));
 }

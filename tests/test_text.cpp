@@ -86,6 +86,9 @@ TEST_CASE("printable escapes what could drive a terminal", "[text]") {
   CHECK(printable("\xc2\x85next line") == "\\u0085next line");  // C1 NEL
   CHECK(printable("bad \xff byte") == "bad \\xff byte");
   CHECK(printable("\x7f") == "\\x7f");
+  CHECK(printable("\xc2\x9b" "31m \xc2\x9d" "0;t\xc2\x9c") == "\\u009b31m \\u009d0;t\\u009c");  // C1 CSI, OSC, ST
+  CHECK(printable("a\xe2\x80\xa8::error::x\xe2\x80\xa9") == "a\\u2028::error::x\\u2029");  // line, paragraph separators
+  CHECK(printable("\xe2\x80\xa7\xe2\x80\xb0") == "\xe2\x80\xa7\xe2\x80\xb0");  // U+2027, U+2030 are text
 }
 
 TEST_CASE("closest: the candidate a typo meant, or none", "[text]") {

@@ -29,6 +29,12 @@ struct ReportFormat {
   // Each report may be written as soon as it is ready (render() of one
   // report at a time, concatenated, is the same output).
   bool streams = false;
+  // The reports judged and the errors that kept the invocation from judging
+  // the rest (exit 3). Every machine format states the error, so that no
+  // reader takes "nothing judged" for "all clear"; human leaves it to stderr.
+  // A format that streams: render() of each report, then this with no reports.
+  std::string (*render_errors)(const std::vector<Report>& reports, const std::vector<Error>& errors,
+                               const RenderOptions& options) = nullptr;
 };
 
 // Every format, in the order --format lists them (human first).
@@ -37,6 +43,14 @@ const std::vector<ReportFormat>& report_formats();
 const ReportFormat* find_report_format(std::string_view name);
 // "human, json, sarif, junit, github, tap".
 std::string report_format_names();
+
+// render(), or render_errors() when there are errors: JSON one document with
+// "verdict": "error"; SARIF a failed invocation with a notification per
+// error (a run without errors says executionSuccessful: true); JUnit an
+// <error> test case per error; TAP a "not ok" point per error and
+// "Bail out!"; GitHub an ::error command per error.
+std::string render_reports(const ReportFormat& format, const std::vector<Report>& reports,
+                           const std::vector<Error>& errors, const RenderOptions& options = {});
 
 // The decision through `format` (its render_decision, or render() of the
 // candidate's report).

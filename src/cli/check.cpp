@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
 #include "cli/commands.hpp"
@@ -38,35 +39,39 @@ struct CheckArgs {
 // Artifacts are memory-mapped (Options::map_files): a file truncated by
 // another process while it is checked raises SIGBUS. Say so and exit 3
 // (cannot judge) instead of dying of the signal.
+constexpr const char* kShrank =
+    "an artifact shrank while it was being checked (another process truncated it); cannot judge";
+// What stdout says then, in --format, rendered beforehand: a handler can only write bytes.
+std::string sigbus_stdout;
+
 extern "C" void on_sigbus(int) {
-  static const char message[] =
-      "invar: error: an artifact shrank while it was being checked (another process truncated it); "
-      "cannot judge\n";
-  ssize_t ignored = ::write(STDERR_FILENO, message, sizeof message - 1);
+  static const char prefix[] = "invar: error: ";
+  ssize_t ignored = ::write(STDERR_FILENO, prefix, sizeof prefix - 1);
+  ignored = ::write(STDERR_FILENO, kShrank, std::strlen(kShrank));
+  ignored = ::write(STDERR_FILENO, "\n", 1);
+  if (!sigbus_stdout.empty()) ignored = ::write(STDOUT_FILENO, sigbus_stdout.data(), sigbus_stdout.size());
   (void)ignored;
   ::_exit(kCannotJudge);
 }
 
 int check_artifacts(const CheckArgs& args, const Options& options, CheckContext& context, const ReportFormat& format,
-                    const RenderOptions& render, std::vector<Report>& reports);
+                    const RenderOptions& render, std::vector<Report>& reports, std::vector<Error>& errors);
+
+// A usage error, stated in --format too (nothing was judged).
+int usage_error(const std::string& message, const std::string& format) {
+  print_error(Error{ErrorCode::usage, message, {}}, format);
+  return kCannotJudge;
+}
 
 int run_check(const CheckArgs& args) {
-  if (std::count(args.artifacts.begin(), args.artifacts.end(), "-") > 1) {
-    std::fprintf(stderr, "invar: error: \"-\" (standard input) can be given once\n");
-    return kCannotJudge;
-  }
-  if (args.contract.empty() == args.schema.empty()) {
-    std::fprintf(stderr, "invar: error: check needs exactly one of --contract or --schema\n");
-    return kCannotJudge;
-  }
-  if (args.metaschema && args.schema.empty()) {
-    std::fprintf(stderr, "invar: error: --metaschema needs --schema (it checks that schema against its dialect)\n");
-    return kCannotJudge;
-  }
-  if (args.artifacts.empty() && !args.metaschema) {
-    std::fprintf(stderr, "invar: error: check needs at least one artifact (\"-\": standard input)\n");
-    return kCannotJudge;
-  }
+  if (std::count(args.artifacts.begin(), args.artifacts.end(), "-") > 1)
+    return usage_error("\"-\" (standard input) can be given once", args.format);
+  if (args.contract.empty() == args.schema.empty())
+    return usage_error("check needs exactly one of --contract or --schema", args.format);
+  if (args.metaschema && args.schema.empty())
+    return usage_error("--metaschema needs --schema (it checks that schema against its dialect)", args.format);
+  if (args.artifacts.empty() && !args.metaschema)
+    return usage_error("check needs at least one artifact (\"-\": standard input)", args.format);
   Options options;
   options.format_assertion = args.assert_format;
   options.allow_unknown_keywords = args.allow_unknown_keywords;
@@ -75,18 +80,14 @@ int run_check(const CheckArgs& args) {
   options.map_files = true;
   if (!args.stream_from.empty()) {
     auto bytes = text::parse_bytes(args.stream_from);
-    if (!bytes) {
-      std::fprintf(stderr, "invar: error: --stream-from must be a size such as \"16MiB\" or a number of bytes (0: never)\n");
-      return kCannotJudge;
-    }
+    if (!bytes)
+      return usage_error("--stream-from must be a size such as \"16MiB\" or a number of bytes (0: never)", args.format);
     options.stream_min_bytes = *bytes;
   }
   if (!args.max_artifact_bytes.empty()) {
     auto bytes = text::parse_bytes(args.max_artifact_bytes);
-    if (!bytes || *bytes == 0) {
-      std::fprintf(stderr, "invar: error: --max-artifact-bytes must be a size such as \"4GiB\" or a number of bytes\n");
-      return kCannotJudge;
-    }
+    if (!bytes || *bytes == 0)
+      return usage_error("--max-artifact-bytes must be a size such as \"4GiB\" or a number of bytes", args.format);
     options.limits.max_artifact_bytes = *bytes;
   }
   if (args.max_nodes) options.limits.max_nodes = args.max_nodes;
@@ -102,7 +103,9 @@ int run_check(const CheckArgs& args) {
   if (!args.input_format.empty()) context.format = artifact_format_named(args.input_format);
   const ReportFormat& format = *find_report_format(args.format);  // checked by --format's validator
   const RenderOptions render{use_color(args.format), args.quiet};
+  sigbus_stdout = render_reports(format, {}, {Error{ErrorCode::io, kShrank, {}}}, render);
   std::vector<Report> reports;
+  std::vector<Error> errors;  // what could not be judged: stated once, with the reports, in every format
   int code = kAccept;
   // --metaschema: the schema itself first, against its dialect's metaschema;
   // an invalid schema judges no artifact.
@@ -122,28 +125,29 @@ int run_check(const CheckArgs& args) {
     reports.push_back(std::move(report.value()));
   }
   if (code == kAccept && !args.artifacts.empty()) {
-    int artifacts_code = check_artifacts(args, options, context, format, render, reports);
+    int artifacts_code = check_artifacts(args, options, context, format, render, reports, errors);
     if (artifacts_code != kAccept) code = artifacts_code;
   }
-  if (!format.streams) std::fputs(format.render(reports, render).c_str(), stdout);
+  // A streaming format printed its reports already: what remains is the errors.
+  if (!format.streams || !errors.empty())
+    std::fputs(render_reports(format, format.streams ? std::vector<Report>{} : reports, errors, render).c_str(), stdout);
   return code;
 }
 
 int check_artifacts(const CheckArgs& args, const Options& options, CheckContext& context, const ReportFormat& format,
-                    const RenderOptions& render, std::vector<Report>& reports) {
+                    const RenderOptions& render, std::vector<Report>& reports, std::vector<Error>& errors) {
+  auto cannot_judge = [&](const Error& e) {
+    print_error(e, "human");  // stderr; stdout states it with the reports
+    errors.push_back(e);
+    return kCannotJudge;
+  };
   auto contract = args.contract.empty() ? Contract::from_schema_file(args.schema, options)
                                         : Contract::load_file(args.contract, options);
-  if (!contract) {
-    print_error(contract.error(), args.format);
-    return kCannotJudge;
-  }
+  if (!contract) return cannot_judge(contract.error());
   std::optional<Baseline> baseline;
   if (!args.baseline.empty()) {
     auto measured = Baseline::measure_file(*contract, args.baseline);
-    if (!measured) {
-      print_error(measured.error(), args.format);
-      return kCannotJudge;
-    }
+    if (!measured) return cannot_judge(measured.error());
     baseline = std::move(measured.value());
     context.baseline = &*baseline;
   }
@@ -151,14 +155,13 @@ int check_artifacts(const CheckArgs& args, const Options& options, CheckContext&
   for (const auto& path : args.artifacts) {
     auto report = contract->check_file(path, context);
     if (!report) {
-      print_error(report.error(), "human");
-      code = kCannotJudge;
+      code = cannot_judge(report.error());
       continue;
     }
     if (report->verdict == Verdict::reject && code == kAccept) code = kReject;
     if (format.streams) std::fputs(format.render({*report}, render).c_str(), stdout);
+    std::fflush(stdout);  // before the next artifact is mapped (see on_sigbus)
     if (args.stats) {
-      std::fflush(stdout);
       std::fputs(render_stats(*report).c_str(), stderr);
     }
     reports.push_back(std::move(report.value()));

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "common/text.hpp"
 #include "invar/gate.hpp"
 
 namespace invar::cli {
@@ -22,9 +23,29 @@ const char* const kExitCodes =
     "  3  cannot judge: bad contract or schema, bad usage, unreadable artifact or state; nothing published\n";
 
 void print_error(const Error& e, const std::string& format) {
-  std::fprintf(stderr, "invar: error: %s\n", e.to_string().c_str());
-  for (const auto& more : e.also) std::fprintf(stderr, "invar: error: %s\n", more.to_string().c_str());
-  if (format == "json") std::fputs(render_error_json(e).c_str(), stdout);
+  // Errors quote paths, names and keys from files: escaped, so they cannot drive the terminal or a CI log.
+  std::fprintf(stderr, "invar: error: %s\n", text::printable(e.to_string()).c_str());
+  for (const auto& more : e.also) std::fprintf(stderr, "invar: error: %s\n", text::printable(more.to_string()).c_str());
+  print_error_stdout(e, format);
+}
+
+void print_error_stdout(const Error& e, const std::string& format) {
+  if (format == "json") {
+    std::fputs(render_error_json(e).c_str(), stdout);
+  } else if (const ReportFormat* f = find_report_format(format); f && format != "human") {
+    std::fputs(render_reports(*f, {}, {e}).c_str(), stdout);  // SARIF, JUnit, TAP, GitHub state it too
+  }
+}
+
+std::string format_in(int argc, const char* const* argv) {
+  std::string format;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "--format" && i + 1 < argc) format = argv[++i];
+    else if (arg.starts_with("--format=")) format = arg.substr(9);
+  }
+  return format;
 }
 
 Result<std::optional<Time>> parse_now(const std::string& now) {

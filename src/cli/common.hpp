@@ -20,8 +20,15 @@ constexpr int kCannotJudge = 3;
 
 extern const char* const kExitCodes;
 
-// "invar: error: ..." on stderr; with format "json" also an error object on stdout.
+// "invar: error: ..." on stderr; with a machine format (json, sarif, junit,
+// tap, github) also that format's statement of the error on stdout (JSON:
+// one document with "verdict": "error"). Nothing else may follow on stdout.
 void print_error(const Error& e, const std::string& format);
+// Only the stdout part of print_error (the message is on stderr already).
+void print_error_stdout(const Error& e, const std::string& format);
+// The value of --format on a command line ("" when none): for errors found
+// before the options are parsed.
+std::string format_in(int argc, const char* const* argv);
 
 // Parses --now (RFC 3339, years 0001-9999); empty: the system clock. Error
 // (bad usage) on a bad value.

@@ -29,11 +29,13 @@ int run_lint(const LintArgs& args) {
   const ReportFormat& format = *find_report_format(args.format);  // checked by --format's validator
   const RenderOptions render{use_color(args.format), args.quiet};
   std::vector<Report> reports;
+  std::vector<Error> errors;  // contracts that cannot be read: stated with the reports, in every format
   int code = kAccept;
   for (const auto& path : args.contracts) {
     auto linted = lint_contract(path, options);
     if (!linted) {
       print_error(linted.error(), "human");
+      errors.push_back(linted.error());
       code = kCannotJudge;
       continue;
     }
@@ -43,7 +45,8 @@ int run_lint(const LintArgs& args) {
       reports.push_back(std::move(report));
     }
   }
-  if (!format.streams) std::fputs(format.render(reports, render).c_str(), stdout);
+  if (!format.streams || !errors.empty())
+    std::fputs(render_reports(format, format.streams ? std::vector<Report>{} : reports, errors, render).c_str(), stdout);
   return code;
 }
 

@@ -74,9 +74,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::ExtrasError& e) {
     suggest_option(commands, argc, argv);
     app.exit(e);
+    print_error_stdout(invar::Error{invar::ErrorCode::usage, e.what(), {}}, format_in(argc, argv));
     return kCannotJudge;
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
+    if (code != 0)  // bad usage: stated in --format too, when it names one
+      print_error_stdout(invar::Error{invar::ErrorCode::usage, e.what(), {}}, format_in(argc, argv));
     return code == 0 ? 0 : kCannotJudge;
   }
   for (auto& [cmd, run] : commands)

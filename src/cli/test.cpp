@@ -15,6 +15,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "common/files.hpp"
+#include "common/text.hpp"
 #include "invar/report.hpp"
 #include "report/escape.hpp"
 
@@ -71,7 +72,33 @@ Error located(const std::string& path, std::string_view bytes, const std::string
   return Error{ErrorCode::usage, where + ": " + (pointer.empty() ? "/" : pointer) + ": " + message, {}};
 }
 
-Result<TestFile> load_test_file(const std::string& path) {
+// What a test file may read: set once per run of `invar test`.
+struct LoadRules {
+  bool allow_outside = false;  // --allow-outside
+  bool stdin_taken = false;    // a case (of this run) reads "-" already
+};
+
+// `p` (from a test file in `dir`) as the path to read. Unless
+// allow_outside, confined to `dir`: not absolute, and inside it once ".."
+// and symlinks are resolved, so that a test file cannot make invar read, and
+// quote, files elsewhere. An error message otherwise.
+Result<std::string> confined(const fs::path& dir, const std::string& p, bool allow_outside) {
+  fs::path joined = fs::path(p).is_absolute() ? fs::path(p) : dir / p;
+  if (allow_outside) return joined.string();
+  const std::string lift = " (test files read inside their own directory; --allow-outside lifts this)";
+  if (fs::path(p).is_absolute()) return Error{ErrorCode::usage, "\"" + p + "\" is an absolute path" + lift, {}};
+  std::error_code ec_root, ec_real;
+  const fs::path root = fs::weakly_canonical(dir.empty() ? fs::path(".") : dir, ec_root);
+  const fs::path real = fs::weakly_canonical(joined, ec_real);
+  if (ec_root || ec_real)
+    return Error{ErrorCode::io, "cannot resolve \"" + p + "\": " + (ec_root ? ec_root : ec_real).message(), {}};
+  auto [r, ignored] = std::mismatch(root.begin(), root.end(), real.begin(), real.end());
+  (void)ignored;
+  if (r != root.end()) return Error{ErrorCode::usage, "\"" + p + "\" leads outside the test file's directory" + lift, {}};
+  return joined.string();
+}
+
+Result<TestFile> load_test_file(const std::string& path, LoadRules& rules) {
   auto bytes = files::read_file(path, kMaxTestFileBytes, "test file");
   if (!bytes) return bytes.error();
   json doc = json::parse(*bytes, nullptr, false);
@@ -107,8 +134,14 @@ Result<TestFile> load_test_file(const std::string& path) {
   TestFile file;
   file.path = path;
   const fs::path dir = fs::path(path).parent_path();
-  auto relative = [&](const std::string& p) { return fs::path(p).is_absolute() ? p : (dir / p).string(); };
-  file.contract_path = relative(doc["contract"].get<std::string>());
+  auto relative = [&](const std::string& pointer, const std::string& p) -> Result<std::string> {
+    auto resolved = confined(dir, p, rules.allow_outside);
+    if (!resolved) return fail(pointer, resolved.error().message);
+    return resolved;
+  };
+  auto contract_path = relative("/contract", doc["contract"].get<std::string>());
+  if (!contract_path) return contract_path.error();
+  file.contract_path = *contract_path;
   std::set<std::string> names;
   for (size_t i = 0; i < doc["tests"].size(); ++i) {
     const json& c = doc["tests"][i];
@@ -126,9 +159,17 @@ Result<TestFile> load_test_file(const std::string& path) {
       return fail(at, "give exactly one of \"artifact\" (a file, relative to the test file) and \"inline\" (the JSON itself)");
     if (c.contains("artifact")) {
       if (!c["artifact"].is_string()) return fail(at + "/artifact", "a path (string)");
-      t.artifact_path = c["artifact"] == files::kStdin ? std::string(files::kStdin) : relative(c["artifact"]);
-      if (t.artifact_path != files::kStdin && !fs::exists(t.artifact_path))
-        return fail(at + "/artifact", "no such file: " + t.artifact_path);
+      if (c["artifact"] == files::kStdin) {
+        // Standard input can be read once: a second reader would judge an empty artifact.
+        if (rules.stdin_taken) return fail(at + "/artifact", "\"-\" (standard input) can be read by one case only");
+        rules.stdin_taken = true;
+        t.artifact_path = files::kStdin;
+      } else {
+        auto artifact = relative(at + "/artifact", c["artifact"]);
+        if (!artifact) return artifact.error();
+        t.artifact_path = *artifact;
+        if (!fs::exists(t.artifact_path)) return fail(at + "/artifact", "no such file: " + t.artifact_path);
+      }
     } else {
       t.inline_artifact = c["inline"].dump();
     }
@@ -136,7 +177,9 @@ Result<TestFile> load_test_file(const std::string& path) {
       return fail(at, "give at most one of \"baseline\" and \"baseline_inline\"");
     if (c.contains("baseline")) {
       if (!c["baseline"].is_string()) return fail(at + "/baseline", "a path (string)");
-      t.baseline_path = relative(c["baseline"]);
+      auto baseline = relative(at + "/baseline", c["baseline"]);
+      if (!baseline) return baseline.error();
+      t.baseline_path = *baseline;
       if (!fs::exists(t.baseline_path)) return fail(at + "/baseline", "no such file: " + t.baseline_path);
     }
     if (c.contains("baseline_inline")) t.inline_baseline = c["baseline_inline"].dump();
@@ -237,17 +280,19 @@ Result<FileResult> run_file(const TestFile& file) {
 // ---- Rendering: one function per format, in a table.
 
 std::string render_test_human(const std::vector<FileResult>& files) {
+  using text::printable;
   std::string out;
   size_t passed = 0, failed = 0;
   for (const auto& f : files)
     for (const auto& c : f.cases) {
       c.passed ? ++passed : ++failed;
-      out += fmt::format("{} {}: {}\n", c.passed ? "PASS" : "FAIL", f.path, c.name);
-      for (const auto& p : c.problems) out += "    " + p + "\n";
+      // Names, ids, keys and paths come from test files and artifacts: escaped as check's report is.
+      out += fmt::format("{} {}: {}\n", c.passed ? "PASS" : "FAIL", printable(f.path), printable(c.name));
+      for (const auto& p : c.problems) out += "    " + printable(p) + "\n";
       if (!c.passed)
         for (const auto& v : c.report.violations)
-          out += fmt::format("      {} at {} {}: {}\n", v.invariant, location_of(c.report, v), v.pointer.empty() ? "/" : v.pointer,
-                             report::valid_utf8(v.message));
+          out += fmt::format("      {} at {} {}: {}\n", printable(v.invariant), printable(location_of(c.report, v)),
+                             printable(v.pointer.empty() ? "/" : v.pointer), printable(v.message));
     }
   out += fmt::format("invar test: {} passed, {} failed ({} file{})\n", passed, failed, files.size(),
                      files.size() == 1 ? "" : "s");
@@ -317,6 +362,7 @@ constexpr TestFormat kTestFormats[] = {
 struct TestArgs {
   std::vector<std::string> paths;
   std::string format = "human";
+  bool allow_outside = false;
 };
 
 // The test files named: files as given, directories searched for *.test.json (sorted).
@@ -342,21 +388,23 @@ Result<std::vector<std::string>> test_files(const std::vector<std::string>& path
 }
 
 int run_test(const TestArgs& args) {
+  // An error is stated in --format too (JSON "verdict": "error", a JUnit <error>).
   auto paths = test_files(args.paths);
   if (!paths) {
-    print_error(paths.error(), "human");
+    print_error(paths.error(), args.format);
     return kCannotJudge;
   }
   std::vector<FileResult> results;
+  LoadRules rules{args.allow_outside};
   for (const auto& path : *paths) {
-    auto file = load_test_file(path);
+    auto file = load_test_file(path, rules);
     if (!file) {
-      print_error(file.error(), "human");
+      print_error(file.error(), args.format);
       return kCannotJudge;
     }
     auto result = run_file(*file);
     if (!result) {
-      print_error(result.error(), "human");
+      print_error(result.error(), args.format);
       return kCannotJudge;
     }
     results.push_back(std::move(result.value()));
@@ -379,6 +427,9 @@ std::function<int()> add_test(CLI::App& app) {
   std::vector<std::string> names;
   for (const auto& f : kTestFormats) names.emplace_back(f.name);
   cmd->add_option("--format", args->format, "Output format: human (default), json or junit")->check(CLI::IsMember(names));
+  cmd->add_flag("--allow-outside", args->allow_outside,
+                "Let test files name contracts, artifacts and baselines outside their own directory (absolute paths, "
+                "\"..\", symlinks leading out); refused by default");
   return [args] { return run_test(*args); };
 }
 

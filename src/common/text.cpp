@@ -422,9 +422,14 @@ std::string printable(std::string_view s) {
         ++i;
         continue;
       }
-      if (n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0) {  // C1 controls
+      const bool c1 = n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0;
+      // U+2028 LINE SEPARATOR, U+2029 PARAGRAPH SEPARATOR: line breaks to some readers.
+      const bool separator = n == 3 && c == 0xE2 && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
+                             (static_cast<unsigned char>(s[i + 2]) & 0xFE) == 0xA8;
+      if (c1 || separator) {
         char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(s[i + 1]));
+        std::snprintf(buf, sizeof buf, "\\u%04x", c1 ? static_cast<unsigned>(static_cast<unsigned char>(s[i + 1]))
+                                                      : 0x2000u + static_cast<unsigned char>(s[i + 2]) - 0x80u);
         out += buf;
       } else {
         out.append(s.substr(i, n));

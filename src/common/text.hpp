@@ -64,9 +64,10 @@ std::string closest(std::string_view word, const std::vector<std::string_view>& 
 std::string did_you_mean(std::string_view word, const std::vector<std::string_view>& candidates);
 
 // `s` made safe to print on a terminal: control characters (C0, DEL, C1),
-// backslashes and bytes that are not UTF-8 are written as escapes ("\n",
-// "\x1b", "\u0085"), so user-supplied text cannot move the cursor, forge
-// lines or recolour output.
+// U+2028/U+2029, backslashes and bytes that are not UTF-8 are written as
+// escapes ("\n", "\x1b", "\u0085", "\u2028"), so user-supplied text cannot
+// move the cursor, forge lines or recolour output. The one escaping of every
+// human output (reports, gate, status, invar test, errors on stderr).
 std::string printable(std::string_view s);
 
 // a == b, inline: for the short keys and enum values compared per value,

@@ -1,6 +1,7 @@
 // The registry of output formats (include/invar/report.hpp).
 #include "invar/gate.hpp"
 #include "invar/report.hpp"
+#include "report/render.hpp"
 
 namespace invar {
 
@@ -26,13 +27,17 @@ std::string json_decision(const Decision& d, const std::string& stream, const Re
 
 const std::vector<ReportFormat>& report_formats() {
   static const std::vector<ReportFormat> formats = {
-      {"human", "for people: violations grouped by invariant, FILE:LINE:COL, a summary line", human, human_decision, true},
+      {"human", "for people: violations grouped by invariant, FILE:LINE:COL, a summary line", human, human_decision, true,
+       render_human_errors},
       {"json", "invar's JSON (schemas/report.schema.json; a gate: schemas/decision.schema.json)", json_reports,
-       json_decision},
-      {"sarif", "SARIF 2.1.0, for code scanning (GitHub, GitLab, Azure DevOps)", render_sarif},
-      {"junit", "JUnit XML: a testsuite per artifact, a testcase per invariant", render_junit},
-      {"github", "GitHub Actions annotations (::error file=...,line=...,col=...::)", render_github, nullptr, true},
-      {"tap", "TAP version 13: a test point per invariant", render_tap},
+       json_decision, false, render_json_errors},
+      {"sarif", "SARIF 2.1.0, for code scanning (GitHub, GitLab, Azure DevOps)", render_sarif, nullptr, false,
+       render_sarif_errors},
+      {"junit", "JUnit XML: a testsuite per artifact, a testcase per invariant", render_junit, nullptr, false,
+       render_junit_errors},
+      {"github", "GitHub Actions annotations (::error file=...,line=...,col=...::)", render_github, nullptr, true,
+       render_github_errors},
+      {"tap", "TAP version 13: a test point per invariant", render_tap, nullptr, false, render_tap_errors},
   };
   return formats;
 }
@@ -47,6 +52,12 @@ std::string report_format_names() {
   std::string out;
   for (const auto& f : report_formats()) out += (out.empty() ? "" : ", ") + std::string(f.name);
   return out;
+}
+
+std::string render_reports(const ReportFormat& format, const std::vector<Report>& reports,
+                           const std::vector<Error>& errors, const RenderOptions& options) {
+  if (errors.empty() || !format.render_errors) return format.render(reports, options);
+  return format.render_errors(reports, errors, options);
 }
 
 std::string render_decision(const ReportFormat& format, const Decision& decision, const std::string& stream,

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/text.hpp"
 #include "invar/invar.hpp"
 #include "invar/report.hpp"
 #include "report/escape.hpp"
@@ -35,18 +36,7 @@ constexpr size_t kShownPerInvariant = 3;  // the human format's sample; JSON has
 
 namespace {
 
-// Text from a report as one line a terminal shows as is: control characters
-// (an artifact's value may hold ESC sequences, CR, LF) as \uXXXX, invalid
-// UTF-8 as U+FFFD.
-std::string printable(std::string_view text) {
-  std::string out;
-  for (char ch : report::valid_utf8(text)) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    if ((c < 0x20 && c != '\t') || c == 0x7f) out += fmt::format("\\u{:04x}", c);
-    else out += ch;
-  }
-  return out;
-}
+using text::printable;  // the one escaping of text for a terminal (C0, DEL, C1, line separators)
 
 // "FILE:LINE:COL /pointer" when the line is known, else "/pointer".
 std::string where(const Report& report, const Violation& v) {
@@ -178,7 +168,31 @@ nlohmann::json report_to_json(const Report& report) {
   return r;
 }
 
-std::string render_json(const std::vector<Report>& reports) {
+nlohmann::json error_to_json(const Error& e) {
+  return nlohmann::json{{"code", to_string(e.code)}, {"message", e.message},   {"file", e.where.file},
+                        {"pointer", e.where.pointer}, {"line", e.where.line}, {"column", e.where.column}};
+}
+
+std::vector<Error> each_error(const std::vector<Error>& errors) {
+  std::vector<Error> out;
+  for (const auto& e : errors) {
+    out.push_back(Error{e.code, e.message, e.where});
+    for (const auto& more : e.also) out.push_back(Error{more.code, more.message, more.where});
+  }
+  return out;
+}
+
+std::string render_human_errors(const std::vector<Report>& reports, const std::vector<Error>&,
+                                const RenderOptions& options) {
+  std::string out;  // the errors themselves are on stderr
+  for (const auto& r : reports) out += render_human(r, options);
+  return out;
+}
+
+// One document: the reports judged, and with errors "verdict": "error", the
+// first error in "error" and the others in "also" (as a load error prints).
+std::string render_json_errors(const std::vector<Report>& reports, const std::vector<Error>& errors,
+                               const RenderOptions&) {
   using nlohmann::json;
   json out;
   out["version"] = 1;
@@ -188,10 +202,19 @@ std::string render_json(const std::vector<Report>& reports) {
     all_accepted &= report.verdict == Verdict::accept;
     list.push_back(report_to_json(report));
   }
-  out["verdict"] = all_accepted ? "accept" : "reject";
+  out["verdict"] = !errors.empty() ? "error" : all_accepted ? "accept" : "reject";
+  std::vector<Error> all = each_error(errors);
+  if (!all.empty()) out["error"] = error_to_json(all.front());
+  if (all.size() > 1) {
+    json also = json::array();
+    for (size_t i = 1; i < all.size(); ++i) also.push_back(error_to_json(all[i]));
+    out["also"] = std::move(also);
+  }
   out["reports"] = std::move(list);
   // Invalid UTF-8 cannot reach here (artifacts are validated), but replace rather than throw.
   return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
+
+std::string render_json(const std::vector<Report>& reports) { return render_json_errors(reports, {}, {}); }
 
 }  // namespace invar

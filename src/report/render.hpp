@@ -9,5 +9,23 @@ namespace invar {
 
 // One report as the JSON object of schemas/report.schema.json's "reports" items.
 nlohmann::json report_to_json(const Report& report);
+// One error as report.schema.json's "error" object.
+nlohmann::json error_to_json(const Error& error);
+// Every error followed by the further errors it carries (Error::also), flat.
+std::vector<Error> each_error(const std::vector<Error>& errors);
+
+// Each format's ReportFormat::render_errors (include/invar/report.hpp).
+std::string render_human_errors(const std::vector<Report>& reports, const std::vector<Error>& errors,
+                                const RenderOptions& options);
+std::string render_json_errors(const std::vector<Report>& reports, const std::vector<Error>& errors,
+                               const RenderOptions& options);
+std::string render_sarif_errors(const std::vector<Report>& reports, const std::vector<Error>& errors,
+                                const RenderOptions& options);
+std::string render_junit_errors(const std::vector<Report>& reports, const std::vector<Error>& errors,
+                                const RenderOptions& options);
+std::string render_github_errors(const std::vector<Report>& reports, const std::vector<Error>& errors,
+                                 const RenderOptions& options);
+std::string render_tap_errors(const std::vector<Report>& reports, const std::vector<Error>& errors,
+                              const RenderOptions& options);
 
 }  // namespace invar

@@ -7,6 +7,7 @@
 
 #include "invar/report.hpp"
 #include "report/escape.hpp"
+#include "report/render.hpp"
 
 namespace invar {
 
@@ -40,6 +41,13 @@ std::string yaml_string(std::string_view text) {
   return nlohmann::json(report::valid_utf8(text)).dump(-1, ' ', true);
 }
 
+
+// A test point's description: never a '#' (it would start a directive), a line break or another control.
+std::string tap_description(std::string text) {
+  for (auto& c : text)
+    if (c == '#' || (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) c = ' ';
+  return report::valid_utf8(text);
+}
 
 // Annotations per invariant and report: GitHub shows only the first few of a
 // step anyway; the rest are counted in a notice.
@@ -78,7 +86,25 @@ std::string render_github(const std::vector<Report>& reports, const RenderOption
   return out;
 }
 
+std::string render_github_errors(const std::vector<Report>& reports, const std::vector<Error>& errors,
+                                 const RenderOptions& options) {
+  std::string out = render_github(reports, options);
+  for (const auto& e : each_error(errors)) {
+    std::string properties;
+    if (!e.where.file.empty()) properties = "file=" + github_property(e.where.file) + ",";
+    if (!e.where.file.empty() && e.where.line)
+      properties += fmt::format("line={},col={},", e.where.line, std::max<uint64_t>(1, e.where.column));
+    out += fmt::format("::error {}title=invar cannot judge::{}\n", properties, github_data(e.to_string()));
+  }
+  return out;
+}
+
 std::string render_tap(const std::vector<Report>& reports, const RenderOptions& options) {
+  return render_tap_errors(reports, {}, options);
+}
+
+std::string render_tap_errors(const std::vector<Report>& reports, const std::vector<Error>& all_errors,
+                              const RenderOptions& options) {
   (void)options;
   std::string points;
   size_t n = 0;
@@ -99,11 +125,7 @@ std::string render_tap(const std::vector<Report>& reports, const RenderOptions& 
       bool waived = result && result->outcome == Outcome::waived;
       bool skipped = result && result->outcome == Outcome::skipped;
       bool failed = !waived && !violations.empty() && violations.front()->severity == Severity::error;
-      // A description never holds '#' (it would start a directive).
-      std::string description = file + ": " + id + " [" + kind + "]";
-      for (auto& c : description)
-        if (c == '#' || c == '\n' || c == '\r') c = ' ';
-      description = report::valid_utf8(description);
+      std::string description = tap_description(file + ": " + id + " [" + kind + "]");
       points += fmt::format("{} {} - {}", failed ? "not ok" : "ok", ++n, description);
       if (skipped || waived)
         points += " # SKIP " + report::valid_utf8(waived ? "waived" : (result->note.empty() ? "skipped" : result->note));
@@ -123,6 +145,14 @@ std::string render_tap(const std::vector<Report>& reports, const RenderOptions& 
       }
     }
   }
+  // Errors: a failing point each (the plan counts them), then Bail out!
+  const std::vector<Error> errors = each_error(all_errors);
+  for (const auto& e : errors) {
+    points += fmt::format("not ok {} - {}\n", ++n, tap_description("cannot judge: " + e.to_string()));
+    points += "  ---\n  severity: error\n  code: " + std::string(to_string(e.code)) + "\n  message: " +
+              yaml_string(e.to_string()) + "\n  ...\n";
+  }
+  if (!errors.empty()) points += "Bail out! " + tap_description("invar cannot judge: " + errors.front().to_string()) + "\n";
   return fmt::format("TAP version 13\n1..{}\n{}", n, points);
 }
 

@@ -8,6 +8,7 @@
 
 #include "invar/report.hpp"
 #include "report/escape.hpp"
+#include "report/render.hpp"
 
 namespace invar {
 
@@ -30,10 +31,28 @@ std::string details_of(const Report& report, const std::vector<const Violation*>
   return out;
 }
 
+// A testsuite of the errors that kept invar from judging: an <error> each.
+std::string error_suite(const std::vector<Error>& errors) {
+  std::string body;
+  for (const auto& e : errors)
+    body += fmt::format(
+        "    <testcase name=\"cannot judge\" classname=\"invar\" file=\"{}\">\n"
+        "      <error message=\"{}\" type=\"{}\">{}</error>\n    </testcase>\n",
+        xml_escape(e.where.file), xml_escape(e.to_string()), to_string(e.code), xml_escape(e.to_string()));
+  return fmt::format("  <testsuite name=\"invar\" tests=\"{}\" failures=\"0\" errors=\"{}\" skipped=\"0\">\n{}  </testsuite>\n",
+                     errors.size(), errors.size(), body);
+}
+
 }  // namespace
 
 std::string render_junit(const std::vector<Report>& reports, const RenderOptions& options) {
+  return render_junit_errors(reports, {}, options);
+}
+
+std::string render_junit_errors(const std::vector<Report>& reports, const std::vector<Error>& all_errors,
+                                const RenderOptions& options) {
   (void)options;
+  const std::vector<Error> errors = each_error(all_errors);
   std::string suites;
   size_t tests = 0, failures = 0, skipped = 0;
   for (const auto& report : reports) {
@@ -84,10 +103,11 @@ std::string render_junit(const std::vector<Report>& reports, const RenderOptions
         xml_escape(report.artifact.empty() ? "<artifact>" : report.artifact), cases.size(), suite_failures, suite_skipped,
         xml_escape(report.contract), to_string(report.verdict), body);
   }
+  if (!errors.empty()) suites += error_suite(errors);
   return fmt::format(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      "<testsuites name=\"invar\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">\n{}</testsuites>\n",
-      tests, failures, skipped, suites);
+      "<testsuites name=\"invar\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">\n{}</testsuites>\n",
+      tests + errors.size(), failures, errors.size(), skipped, suites);
 }
 
 }  // namespace invar

@@ -7,6 +7,7 @@
 
 #include "invar/report.hpp"
 #include "report/escape.hpp"
+#include "report/render.hpp"
 
 namespace invar {
 
@@ -16,9 +17,33 @@ using nlohmann::json;
 
 std::string level_of(Severity severity) { return severity == Severity::error ? "error" : "warning"; }
 
+// The invocation: successful unless errors kept it from judging; each error
+// a notification, located in its file when known.
+json invocation_of(const std::vector<Error>& errors) {
+  json notifications = json::array();
+  for (const auto& e : each_error(errors)) {
+    json n = {{"level", "error"}, {"message", {{"text", e.to_string()}}}, {"properties", {{"code", to_string(e.code)}}}};
+    if (!e.where.file.empty()) {
+      json physical = {{"artifactLocation", {{"uri", report::path_uri(e.where.file)}}}};
+      if (e.where.line > 0)
+        physical["region"] = {{"startLine", e.where.line}, {"startColumn", std::max<uint64_t>(1, e.where.column)}};
+      n["locations"] = json::array({{{"physicalLocation", physical}}});
+    }
+    notifications.push_back(std::move(n));
+  }
+  json invocation = {{"executionSuccessful", errors.empty()}};
+  if (!notifications.empty()) invocation["toolExecutionNotifications"] = std::move(notifications);
+  return invocation;
+}
+
 }  // namespace
 
 std::string render_sarif(const std::vector<Report>& reports, const RenderOptions& options) {
+  return render_sarif_errors(reports, {}, options);
+}
+
+std::string render_sarif_errors(const std::vector<Report>& reports, const std::vector<Error>& errors,
+                                const RenderOptions& options) {
   (void)options;
   // Rules: every invariant of the reports' contracts, then reading problems, in first-seen order.
   json rules = json::array();
@@ -66,6 +91,7 @@ std::string render_sarif(const std::vector<Report>& reports, const RenderOptions
     }
   }
   json run = {{"tool", {{"driver", {{"name", "invar"}, {"version", INVAR_VERSION}, {"rules", rules}}}}},
+              {"invocations", json::array({invocation_of(errors)})},
               {"columnKind", "unicodeCodePoints"},
               {"results", results}};
   json sarif = {{"$schema", "https://json.schemastore.org/sarif-2.1.0.json"}, {"version", "2.1.0"},
