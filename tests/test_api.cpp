@@ -265,7 +265,7 @@ TEST_CASE("parsers kept between checks never change a report", "[api][reuse]") {
     }
 }
 
-TEST_CASE("Gate: a WaiverRequest scoped to one candidate waives it once; StateStore lists and revokes waivers",
+TEST_CASE("Gate: a WaiverRequest scoped to one candidate waives it once, and StateStore lists and revokes waivers",
           "[api][waivers]") {
   test::TempDir tmp;
   auto store = invar::StateStore::open_directory(tmp / "state");

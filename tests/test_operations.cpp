@@ -442,7 +442,7 @@ TEST_CASE("28.22 waivers: --for names one candidate by its digest or a prefix of
   CHECK(waivers_of(f, "2026-01-01T00:05:00Z")[0]["state"] == "used");
 }
 
-TEST_CASE("28.22 waivers: invar waive --revoke ends one, journaled; the next gate is not waived",
+TEST_CASE("28.22 waivers: invar waive --revoke ends one, journaled, and the next gate is not waived",
           "[operations][gate][waivers]") {
   Fixture f;
   REQUIRE(f.gate(f.artifact(1005), {"--now", "2026-01-01T00:00:00Z"}).exit == 0);

@@ -337,7 +337,11 @@ class EtcdStore : public Store {
     if (!done) return done.error();
     if (!*done) {
       auto now = client_.get(rec(stream, "lkg"));
-      return fence_conflict(stream, fence, now && now.value() ? now.value()->mod_revision : 0);
+      uint64_t lkg_now = now && now.value() ? now.value()->mod_revision : 0;
+      if (waivers && lkg_now == fence.version)
+        return Error{ErrorCode::conflict, "stream " + text::quoted(stream) + ": a waiver the decision used was revoked or "
+                                          "used up while it was judged; nothing was written", {}};
+      return fence_conflict(stream, fence, lkg_now);
     }
     committed = promotion != nullptr;
     if (promotion) committed_promotion(stream, plan, std::move(metas));
