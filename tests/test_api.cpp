@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "common/digest.hpp"
 #include "helpers.hpp"
 #include "invar/gate.hpp"
 #include "process.hpp"
@@ -262,4 +263,45 @@ TEST_CASE("parsers kept between checks never change a report", "[api][reuse]") {
       INFO("round " << round << ", artifact of " << artifact.size() << " bytes");
       CHECK(invar::render_json({reused->check(artifact)}) == invar::render_json({fresh->check(artifact)}));
     }
+}
+
+TEST_CASE("Gate: a WaiverRequest scoped to one candidate waives it once, and StateStore lists and revokes waivers",
+          "[api][waivers]") {
+  test::TempDir tmp;
+  auto store = invar::StateStore::open_directory(tmp / "state");
+  REQUIRE(store);
+  auto contract = invar::Contract::load_string(R"j({"contract": "serial", "invariants": [
+    {"id": "serial", "monotonic": "$.serial", "strict": true}]})j", ".", "serial");
+  REQUIRE(contract);
+  invar::Gate gate(*contract, *store);
+  invar::InitOptions init;
+  init.by = "test";
+  REQUIRE(gate.init("dns", init));
+  auto plan = [](int serial) { return "{\"serial\": " + std::to_string(serial) + "}"; };
+  REQUIRE(gate.submit("dns", plan(1005))->action == invar::Action::accept);
+  auto scoped = gate.waive("dns", invar::WaiverRequest{"serial", "rollback to 1003", 3'600'000, "oncall", "", "1003"});
+  REQUIRE(scoped);
+  CHECK(scoped->for_generation == "1003");
+  CHECK(gate.submit("dns", plan(1000))->action == invar::Action::pin);  // a delayed older plan
+  CHECK(gate.submit("dns", plan(1003))->action == invar::Action::accept);
+  CHECK(gate.submit("dns", plan(1002))->action == invar::Action::pin);  // used once
+  // Scoped to the candidate being submitted, by its digest.
+  invar::SubmitOptions options;
+  options.waive.push_back({"serial", "replay 1001", 3'600'000, "oncall", invar::digest::sha256(plan(1001)), ""});
+  auto replay = gate.submit("dns", plan(1001), options);
+  REQUIRE(replay);
+  CHECK(replay->action == invar::Action::accept);
+  auto listed = store->waivers("dns");
+  REQUIRE(listed);
+  REQUIRE(listed->size() == 2);
+  CHECK(listed->at(0).used_by == invar::digest::sha256(plan(1003)));
+  CHECK(listed->at(1).used_by == invar::digest::sha256(plan(1001)));
+  // A stream-wide one, revoked.
+  auto wide = gate.waive("dns", invar::WaiverRequest{"serial", "freeze", 3'600'000, "oncall"});
+  REQUIRE(wide);
+  CHECK(store->status("dns", invar::Time::now().ms())->active_waivers.size() == 1);
+  REQUIRE(store->revoke_waiver("dns", wide->id, "oncall", "freeze over", invar::Time::now().ms()));
+  CHECK(store->status("dns", invar::Time::now().ms())->active_waivers.empty());
+  CHECK(gate.submit("dns", plan(900))->action == invar::Action::pin);
+  CHECK_FALSE(store->revoke_waiver("dns", wide->id, "oncall", "again", invar::Time::now().ms()));
 }

@@ -600,3 +600,145 @@ TEST_CASE("fleet: followers see each promotion in order, never a rejected one, a
     CHECK(lines >= 2);
   }
 }
+
+namespace {
+
+std::vector<std::string> waive_args(Fleet& fleet, const std::string& state, const std::string& id,
+                                    std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"waive", "--contract", fleet.files.contract, "--stream", "s", "--state", state,
+                                   "--reason", "race " + id, "--expires", "1h", "--by", "test", id};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+json waivers_in(const std::string& state) {
+  auto r = test::invar({"waivers", "--state", state, "--stream", "s", "--format", "json"});
+  INFO(r.out);
+  REQUIRE(r.exit == 0);
+  return json::parse(r.out)["waivers"];
+}
+
+// Starts `invar ARGS` with the fault point `point` set to stop it; returns
+// its pid once it has stopped there, and the read end of its output.
+std::pair<pid_t, int> stopped_at(const char* point, const std::vector<std::string>& args) {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    close(fds[0]);
+    setenv("INVAR_FAULT", point, 1);
+    setenv("INVAR_FAULT_STOP", "1", 1);
+    test::exec_invar(args);
+  }
+  close(fds[1]);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, WUNTRACED) == pid);
+  REQUIRE(WIFSTOPPED(status));
+  return {pid, fds[0]};
+}
+
+}  // namespace
+
+TEST_CASE("fleet: racing waivers on etcd: each one recorded is kept (the list is written fenced)",
+          "[fleet][waivers]") {
+  auto* etcd = cluster_or_skip();
+  if (!etcd) return;
+  // Many bounded races, two waivers of different invariants at once: none is lost.
+  std::string prefix = test::fresh_prefix("waive-race");
+  Fleet fleet(etcd->url(prefix));
+  for (int round = 0; round < 8; ++round) {
+    std::vector<pid_t> racers;
+    for (int i = 0; i < 2; ++i) {
+      pid_t pid = fork();
+      if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        test::exec_invar(waive_args(fleet, etcd->url_from(i, prefix), i ? "gen" : "items",
+                                    {"--now", "2026-01-01T00:0" + std::to_string(round) + ":00Z"}));
+      }
+      racers.push_back(pid);
+    }
+    for (pid_t pid : racers) REQUIRE(wait_exit(pid) == 0);
+    json listed = waivers_in(etcd->url(prefix));
+    INFO("round " << round << ": " << listed.dump());
+    std::set<std::string> created;
+    for (const auto& w : listed)
+      if (w["created_at"] == "2026-01-01T00:0" + std::to_string(round) + ":00Z") created.insert(w["invariant"]);
+    CHECK(created == std::set<std::string>{"gen", "items"});
+  }
+#ifdef INVAR_TEST_FAULTS
+  // Deterministically: A read the list, then stops; B records its waiver; A goes on.
+  prefix = test::fresh_prefix("waive-stop");
+  Fleet paused(etcd->url(prefix));
+  auto [a, out_a] = stopped_at("gate:waivers-read", waive_args(paused, etcd->url_from(0, prefix), "gen"));
+  auto b = test::invar(waive_args(paused, etcd->url_from(1, prefix), "items"));
+  INFO(b.out);
+  CHECK(b.exit == 0);
+  kill(a, SIGCONT);
+  std::string a_out = test::read_all(out_a);
+  INFO(a_out);
+  CHECK(wait_exit(a) == 0);
+  json listed = waivers_in(etcd->url(prefix));
+  INFO(listed.dump());
+  REQUIRE(listed.size() == 2);
+  // And so does a gate's --waive racing a waive.
+  auto [g, out_g] = stopped_at("gate:waivers-read",
+                               {"gate", "--contract", paused.files.contract, "--stream", "s", "--state",
+                                etcd->url_from(2, prefix), "--out", paused.files.tmp / "g.json", "--waive", "gen",
+                                "--for-generation", "1", "--reason", "first", "--expires", "1h", "--by", "test",
+                                paused.files.artifact(1)});
+  REQUIRE(test::invar(waive_args(paused, etcd->url_from(0, prefix), "items", {"--for-generation", "9"})).exit == 0);
+  kill(g, SIGCONT);
+  std::string g_out = test::read_all(out_g);
+  INFO(g_out);
+  CHECK(wait_exit(g) == 0);
+  listed = waivers_in(etcd->url(prefix));
+  INFO(listed.dump());
+  CHECK(listed.size() == 4);
+  size_t journaled = 0;
+  auto history = test::invar({"history", "--state", etcd->url(prefix), "s", "--format", "json"});
+  json records = json::parse(history.out)["records"];
+  for (const auto& rec : records) journaled += rec["event"] == "waiver";
+  CHECK(journaled == 4);
+#endif
+}
+
+#ifdef INVAR_TEST_FAULTS
+TEST_CASE("fleet: a waiver revoked while a gate judged with it is not used: its commit is refused, it judges again",
+          "[fleet][waivers]") {
+  auto* etcd = cluster_or_skip();
+  if (!etcd) return;
+  std::string prefix = test::fresh_prefix("revoke");
+  Fleet fleet(etcd->url(prefix));
+  std::string state = etcd->url(prefix);
+  REQUIRE(test::invar(fleet.gate_args(state, fleet.files.artifact(5), fleet.files.tmp / "b.json")).exit == 0);
+  auto w = test::invar(waive_args(fleet, state, "gen", {"--format", "json"}));
+  REQUIRE(w.exit == 0);
+  std::string id = json::parse(w.out)["waiver"]["id"];
+  // A judges generation 3 with the waiver in force, and stops before its commit.
+  std::string out_a = fleet.files.tmp / "a.json";
+  auto [a, fd] = stopped_at("gate:judged", fleet.gate_args(etcd->url_from(0, prefix), fleet.files.artifact(3), out_a));
+  auto revoked = test::invar({"waive", "--state", etcd->url_from(1, prefix), "--stream", "s", "--revoke", id,
+                              "--reason", "wrong stream", "--by", "test"});
+  INFO(revoked.out);
+  REQUIRE(revoked.exit == 0);
+  kill(a, SIGCONT);
+  std::string out = test::read_all(fd);
+  INFO(out);
+  CHECK(wait_exit(a) == 2);  // pin: judged again without the waiver
+  CHECK(contains(out, "judged 2 times"));
+  CHECK(test::slurp(out_a) == test::slurp(fleet.files.artifact(5)));
+  CHECK(fleet.status(state)["lkg"]["generation"] == "5");
+
+  // A scoped waiver is used up by the accept it lets through, in the same transaction.
+  REQUIRE(test::invar(waive_args(fleet, state, "gen", {"--for-generation", "4"})).exit == 0);
+  REQUIRE(test::invar(fleet.gate_args(state, fleet.files.artifact(4), out_a)).exit == 0);
+  CHECK(test::invar(fleet.gate_args(state, fleet.files.artifact(4, 2), out_a)).exit == 2);
+  json listed = waivers_in(state);
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0]["state"] == "used");
+}
+#endif

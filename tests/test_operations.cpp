@@ -342,3 +342,132 @@ TEST_CASE("13.3 status --repair: a torn journal line and orphaned objects are re
   CHECK_FALSE(contains(again.out, "repaired"));
   CHECK(test::invar({"status", "--state", f.state, "nope", "--repair"}).exit == 3);
 }
+
+namespace {
+
+// `invar waive` on the fixture's stream at `now`, with `extra` arguments.
+test::Run waive(Fixture& f, const std::string& now, std::vector<std::string> extra) {
+  std::vector<std::string> args = {"waive", "--contract", f.contract, "--stream", "s", "--state", f.state, "--now", now,
+                                   "--by", "oncall"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return test::invar(args);
+}
+
+json waivers_of(Fixture& f, const std::string& now) {
+  auto r = test::invar({"waivers", "--state", f.state, "--stream", "s", "--now", now, "--format", "json"});
+  INFO(r.out);
+  REQUIRE(r.exit == 0);
+  return json::parse(r.out)["waivers"];
+}
+
+std::string active_metric(Fixture& f, const std::string& now) {
+  std::string path = f.tmp / "waivers.prom";
+  auto st = test::invar({"status", "--state", f.state, "--metrics", path, "--now", now});
+  INFO(st.out);
+  REQUIRE(st.exit == 0);
+  require_promtool_accepts(path);
+  return sample(test::slurp(path), "invar_waivers_active{stream=\"s\"}");
+}
+
+}  // namespace
+
+TEST_CASE("28.22 waivers: one scoped to a generation lets that rollback through once, never a delayed older plan",
+          "[operations][gate][waivers]") {
+  Fixture f;
+  REQUIRE(f.gate(f.artifact(1005), {"--now", "2026-01-01T00:00:00Z"}).exit == 0);
+  auto w = waive(f, "2026-01-01T00:01:00Z",
+                 {"gen", "--for-generation", "1003", "--reason", "rollback to 1003", "--expires", "1h", "--format", "json"});
+  INFO(w.out);
+  REQUIRE(w.exit == 0);
+  json waiver = json::parse(w.out)["waiver"];
+  CHECK(waiver["for_generation"] == "1003");
+  CHECK(active_metric(f, "2026-01-01T00:01:30Z") == "1");
+  // The delayed serial-1000 plan is not waived: the stale-plan race stays closed.
+  auto stale = f.gate(f.artifact(1000), {"--now", "2026-01-01T00:02:00Z"});
+  INFO(stale.out);
+  CHECK(stale.exit == 2);
+  CHECK(contains(stale.out, "x gen [monotonic]"));
+  CHECK(test::slurp(f.out) == test::slurp(f.artifact(1005)));
+  // The rollback is.
+  auto rollback = f.gate(f.artifact(1003), {"--now", "2026-01-01T00:03:00Z", "--format", "json"});
+  INFO(rollback.out);
+  REQUIRE(rollback.exit == 0);
+  CHECK(test::slurp(f.out) == test::slurp(f.artifact(1003)));
+  std::string used_by = json::parse(rollback.out)["candidate"];
+  // Used once: another candidate of generation 1003, and the old plan again, are not waived.
+  CHECK(f.gate(f.artifact(1003, 2), {"--now", "2026-01-01T00:04:00Z"}).exit == 2);
+  CHECK(f.gate(f.artifact(1000), {"--now", "2026-01-01T00:05:00Z"}).exit == 2);
+  CHECK(test::slurp(f.out) == test::slurp(f.artifact(1003)));
+  json listed = waivers_of(f, "2026-01-01T00:06:00Z");
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0]["id"] == waiver["id"]);
+  CHECK(listed[0]["state"] == "used");
+  CHECK(listed[0]["used_by"] == used_by);
+  CHECK(listed[0]["by"] == "oncall");
+  CHECK(listed[0]["expires_at"] == "2026-01-01T01:01:00Z");
+  CHECK(f.status()["waivers"].empty());
+  CHECK(active_metric(f, "2026-01-01T00:06:00Z") == "0");
+  auto human = test::invar({"waivers", "--state", f.state, "--stream", "s", "--now", "2026-01-01T00:06:00Z"});
+  CHECK(contains(human.out, waiver["id"].get<std::string>() + "  used     gen for generation 1003 (once)"));
+}
+
+TEST_CASE("28.22 waivers: --for names one candidate by its digest or a prefix of one the stream keeps",
+          "[operations][gate][waivers]") {
+  Fixture f;
+  REQUIRE(f.gate(f.artifact(1005), {"--now", "2026-01-01T00:00:00Z"}).exit == 0);
+  auto first = f.gate(f.artifact(1003), {"--now", "2026-01-01T00:01:00Z", "--format", "json"});
+  REQUIRE(first.exit == 2);  // pinned, and quarantined
+  std::string digest = digest_of(first.out);
+  auto both = waive(f, "2026-01-01T00:02:00Z", {"gen", "--for", digest, "--for-generation", "1003", "--reason", "x",
+                                                "--expires", "1h"});
+  CHECK(both.exit == 3);
+  CHECK(contains(both.out, "give --for DIGEST or --for-generation N, not both"));
+  auto short_prefix = waive(f, "2026-01-01T00:02:00Z", {"gen", "--for", digest.substr(7, 8), "--reason", "x", "--expires", "1h"});
+  CHECK(short_prefix.exit == 3);
+  CHECK(contains(short_prefix.out, "give its 64 hex digits, or at least 12"));
+  auto unknown = waive(f, "2026-01-01T00:02:00Z", {"gen", "--for", "0123456789ab", "--reason", "x", "--expires", "1h"});
+  CHECK(unknown.exit == 3);
+  CHECK(contains(unknown.out, "no candidate the stream keeps (LKG, retained, quarantined) starts with 0123456789ab"));
+  CHECK(waivers_of(f, "2026-01-01T00:02:00Z").empty());  // nothing was recorded
+  auto w = waive(f, "2026-01-01T00:02:00Z",
+                 {"gen", "--for", digest.substr(7, 12), "--reason", "rollback", "--expires", "1h", "--format", "json"});
+  INFO(w.out);
+  REQUIRE(w.exit == 0);
+  CHECK(json::parse(w.out)["waiver"]["for_candidate"] == digest);
+  CHECK(f.gate(f.artifact(1000), {"--now", "2026-01-01T00:03:00Z"}).exit == 2);
+  auto r = f.gate(f.artifact(1003), {"--now", "2026-01-01T00:04:00Z"});
+  INFO(r.out);
+  CHECK(r.exit == 0);
+  CHECK(contains(r.out, "for this candidate, once"));
+  CHECK(waivers_of(f, "2026-01-01T00:05:00Z")[0]["state"] == "used");
+}
+
+TEST_CASE("28.22 waivers: invar waive --revoke ends one, journaled, and the next gate is not waived",
+          "[operations][gate][waivers]") {
+  Fixture f;
+  REQUIRE(f.gate(f.artifact(1005), {"--now", "2026-01-01T00:00:00Z"}).exit == 0);
+  auto w = waive(f, "2026-01-01T00:01:00Z", {"gen", "--reason", "freeze", "--expires", "2h", "--format", "json"});
+  REQUIRE(w.exit == 0);
+  std::string id = json::parse(w.out)["waiver"]["id"];
+  CHECK(id.size() == 12);
+  json listed = waivers_of(f, "2026-01-01T00:02:00Z");
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0]["state"] == "active");
+  CHECK(active_metric(f, "2026-01-01T00:02:00Z") == "1");
+  auto nope = test::invar({"waive", "--state", f.state, "--stream", "s", "--revoke", "000000000000", "--reason", "done",
+                           "--by", "oncall"});
+  CHECK(nope.exit == 3);
+  CHECK(contains(nope.out, "has no waiver \"000000000000\""));
+  auto no_reason = test::invar({"waive", "--state", f.state, "--stream", "s", "--revoke", id, "--reason", " ", "--by", "oncall"});
+  CHECK(no_reason.exit == 3);
+  auto revoked = test::invar({"waive", "--state", f.state, "--stream", "s", "--revoke", id, "--reason", "freeze over",
+                              "--by", "oncall", "--now", "2026-01-01T00:03:00Z"});
+  INFO(revoked.out);
+  REQUIRE(revoked.exit == 0);
+  CHECK(contains(revoked.out, "revoked waiver " + id));
+  CHECK(waivers_of(f, "2026-01-01T00:04:00Z").empty());
+  CHECK(active_metric(f, "2026-01-01T00:04:00Z") == "0");
+  CHECK(f.gate(f.artifact(1000), {"--now", "2026-01-01T00:05:00Z"}).exit == 2);
+  auto h = test::invar({"history", "--state", f.state, "s"});
+  CHECK(contains(h.out, "revoke  waiver " + id + " of gen: revoked by oncall: freeze over"));
+}

@@ -195,10 +195,24 @@ TEST_CASE("store conformance: journal, waivers and quarantine read back as writt
     CHECK_FALSE(s->repair_journal("a").value());
 
     std::vector<Waiver> waivers = {{"n", "why", "me", 1, 2}, {"m", "because", "you", 3, 4}};
-    REQUIRE_FALSE(s->set_waivers("a", waivers));
+    waivers[1].for_generation = "7";
+    REQUIRE(s->set_waivers("a", waivers, s->waiver_list("a").value().version));
     auto read = s->waivers("a").value();
     REQUIRE(read.size() == 2);
     CHECK(read[1].reason == "because");
+    CHECK(read[1].for_generation == "7");
+    CHECK(read[0].id.size() == 12);
+    CHECK(read[0].id == store::waiver_id(read[0]));
+    // Fenced: a writer that read the list before another changed it writes nothing.
+    auto listed = s->waiver_list("a").value();
+    CHECK(listed.waivers.size() == 2);
+    REQUIRE(s->set_waivers("a", {waivers[0]}, listed.version));
+    auto stale = s->set_waivers("a", waivers, listed.version);
+    if (backend.name == "etcd") {
+      REQUIRE_FALSE(stale);
+      CHECK(stale.error().code == ErrorCode::conflict);
+      CHECK(s->waivers("a").value().size() == 1);
+    }
 
     std::vector<std::string> bad = {"[1]", "[2]", "[3]"};
     for (size_t i = 0; i < bad.size(); ++i)
@@ -257,7 +271,7 @@ class RacingStore : public store::Store {
   void arm(std::string intruder) { intruder_ = std::move(intruder); }
 
   Status decide(const std::string& stream, const store::Fence& fence, const JournalRecord& record,
-                const store::Promotion* promotion, bool& committed) override {
+                const store::Promotion* promotion, bool& committed, const store::WaiverUse* waivers = nullptr) override {
     if (!intruder_.empty()) {
       auto lkg = inner_->lkg(stream).value();
       uint64_t next = lkg ? lkg->sequence + 1 : 1;
@@ -265,7 +279,7 @@ class RacingStore : public store::Store {
       REQUIRE_FALSE(inner_->promote(stream, intruder_, none, lkg_record(stream, next, intruder_), 10));
       intruder_.clear();
     }
-    auto e = inner_->decide(stream, fence, record, promotion, committed);
+    auto e = inner_->decide(stream, fence, record, promotion, committed, waivers);
     refused += e && e->code == ErrorCode::conflict;
     return e;
   }
@@ -296,7 +310,10 @@ class RacingStore : public store::Store {
   Status reserve(const std::string& s, const JournalRecord& r) override { return inner_->reserve(s, r); }
   Status append(const std::string& s, const JournalRecord& r) override { return inner_->append(s, r); }
   Result<std::optional<std::string>> repair_journal(const std::string& s) override { return inner_->repair_journal(s); }
-  Status set_waivers(const std::string& s, const std::vector<Waiver>& w) override { return inner_->set_waivers(s, w); }
+  Result<store::WaiverList> waiver_list(const std::string& s) override { return inner_->waiver_list(s); }
+  Result<uint64_t> set_waivers(const std::string& s, const std::vector<Waiver>& w, uint64_t v) override {
+    return inner_->set_waivers(s, w, v);
+  }
   Status quarantine(const std::string& s, std::string_view b, const Quarantined& q, uint32_t k) override {
     return inner_->quarantine(s, b, q, k);
   }

@@ -78,12 +78,22 @@ struct Waiver {
   std::string by;
   int64_t created_ms = 0;
   int64_t expires_ms = 0;
+  // Scoped (at most one of the two): it waives only this candidate
+  // ("sha256:HEX"), or only a candidate of this generation (the contract's
+  // first monotonic value), and only once: the accept it lets through uses
+  // it up, in the same fenced decision.
+  std::string for_candidate{};
+  std::string for_generation{};
+  std::string id{};          // 12 hex digits naming it (invar waive --revoke ID)
+  std::string used_by{};     // a scoped waiver used up: the candidate it let through ...
+  int64_t used_ms = 0;       // ... and when; no longer in force
 };
 
 // One line of a stream's decision journal.
 struct JournalRecord {
   // "decision", "init" (the stream was created; verdict "seed" when a first
-  // LKG came with it, else "create"), "waiver", "contract-change", "repair"
+  // LKG came with it, else "create"), "waiver", "revoke" (a waiver revoked:
+  // `waiver` is it, `detail` who and why), "contract-change", "repair"
   // (the gate fixed what a crash or a full disk left: `detail` says what) or
   // "rotate" (first of a new journal file)
   std::string event;
@@ -124,6 +134,12 @@ struct WaiverRequest {
   std::string reason;     // required, not blank
   int64_t duration_ms = 0;  // required; it must end within 30 days of the system clock
   std::string by;         // who (recorded): 1-64 of A-Z a-z 0-9 . _ @ + -
+  // Scope it to one candidate (then used once; see Waiver): its digest
+  // ("sha256:" optional; 64 hex digits, or a prefix of at least 12 of a
+  // candidate the stream keeps: LKG, retained or quarantined) ...
+  std::string for_candidate{};
+  // ... or the generation of the candidate (the contract's first monotonic value).
+  std::string for_generation{};
 };
 
 struct FlapOptions {
@@ -328,6 +344,16 @@ class StateStore {
   Result<std::vector<RetainedArtifact>> retained(const std::string& stream) const;
   // The quarantined candidates, oldest first.
   Result<std::vector<Quarantined>> quarantine(const std::string& stream) const;
+  // The waivers recorded on `stream` (in force, used up, or expired but not
+  // yet dropped), oldest first.
+  Result<std::vector<Waiver>> waivers(const std::string& stream) const;
+  // Revokes the waiver `id` (Waiver::id) of `stream`, journaled ("revoke",
+  // with `by` and `reason`, both required) at `now_ms`: from then on no
+  // decision uses it (a gate that judged with it meanwhile finds its commit
+  // refused and judges again). Returns it; an Error (ErrorCode::usage) when
+  // the stream has no such waiver.
+  Result<Waiver> revoke_waiver(const std::string& stream, const std::string& id, const std::string& by,
+                               const std::string& reason, int64_t now_ms) const;
   // Any artifact the stream keeps (the LKG, a retained accepted one, a
   // quarantined one) by its digest or a unique prefix of at least 8 hex
   // digits ("sha256:" optional); verified. An Error (ErrorCode::usage) when
@@ -528,6 +554,9 @@ std::optional<Error> write_file_atomically(const std::string& path, std::string_
 std::string render_backtest_human(const std::vector<BacktestRow>& rows, const std::string& contract);
 std::string render_backtest_json(const std::vector<BacktestRow>& rows, const std::string& stream);
 std::string render_waiver(const Waiver& waiver, const std::string& stream, bool json);
+// `invar waivers`: each waiver with its scope, actor, expiry and state at
+// `now_ms` ("active", "used", "expired", "pending": starts later).
+std::string render_waivers(const std::vector<Waiver>& waivers, const std::string& stream, int64_t now_ms, bool json);
 // The error object of `--format json` ({"version": 1, "verdict": "error", ...}).
 std::string render_error_json(const Error& error);
 

@@ -12,6 +12,7 @@ std::function<int()> add_check(CLI::App& app);
 std::function<int()> add_gate(CLI::App& app);
 std::function<int()> add_init(CLI::App& app);
 std::function<int()> add_waive(CLI::App& app);
+std::function<int()> add_waivers(CLI::App& app);
 std::function<int()> add_status(CLI::App& app);
 std::function<int()> add_history(CLI::App& app);
 std::function<int()> add_show(CLI::App& app);

@@ -41,6 +41,7 @@ struct GateArgs : StateArgs {
   std::vector<std::string> waive;
   std::string reason;
   std::string expires;
+  std::string for_candidate, for_generation;
 };
 
 constexpr const char* kByHelp =
@@ -136,9 +137,11 @@ int run_gate(const GateArgs& args) {
       print_error(expires.error(), args.format);
       return kCannotJudge;
     }
-    for (const auto& id : args.waive) options.waive.push_back({id, args.reason, *expires, who(args.by)});
-  } else if (!args.reason.empty() || !args.expires.empty()) {
-    print_error({ErrorCode::usage, "--reason and --expires go with --waive ID", {}}, args.format);
+    for (const auto& id : args.waive)
+      options.waive.push_back({id, args.reason, *expires, who(args.by), args.for_candidate, args.for_generation});
+  } else if (!args.reason.empty() || !args.expires.empty() || !args.for_candidate.empty() ||
+             !args.for_generation.empty()) {
+    print_error({ErrorCode::usage, "--reason and --expires go with --waive ID (as do --for and --for-generation)", {}}, args.format);
     return kCannotJudge;
   }
   auto publisher = args.dry_run ? nullptr : file_publisher(args.out);
@@ -168,9 +171,38 @@ struct WaiveArgs : StateArgs {
   std::string by;
   std::string reason;
   std::string expires;
+  std::string for_candidate, for_generation;
+  std::string revoke;
 };
 
+int run_revoke(const WaiveArgs& args) {
+  if (!args.ids.empty() || !args.expires.empty() || !args.for_candidate.empty() || !args.for_generation.empty()) {
+    print_error({ErrorCode::usage, "--revoke ID takes no invariant ids, --expires, --for or --for-generation", {}},
+                args.format);
+    return kCannotJudge;
+  }
+  auto s = setup(args, false);
+  if (!s) return kCannotJudge;
+  auto revoked = s->store->revoke_waiver(args.stream, args.revoke, who(args.by), args.reason, s->now_ms());
+  if (!revoked) {
+    print_error(revoked.error(), args.format);
+    return kCannotJudge;
+  }
+  if (args.format == "json")
+    std::fputs(render_waiver(*revoked, args.stream, true).c_str(), stdout);
+  else
+    std::printf("revoked waiver %s (%s) on stream %s\n", revoked->id.c_str(), revoked->invariant.c_str(),
+                args.stream.c_str());
+  return kAccept;
+}
+
 int run_waive(const WaiveArgs& args) {
+  if (!args.revoke.empty()) return run_revoke(args);
+  if (args.contract.empty() || args.ids.empty() || args.expires.empty()) {
+    print_error({ErrorCode::usage, "waive needs --contract, --reason, --expires and the invariant ids (or --revoke ID)", {}},
+                args.format);
+    return kCannotJudge;
+  }
   auto s = setup(args, true);
   if (!s) return kCannotJudge;
   auto expires = parse_duration_ms(args.expires, "--expires");
@@ -180,13 +212,26 @@ int run_waive(const WaiveArgs& args) {
   }
   Gate gate(*s->contract, *s->store, s->options);
   std::vector<WaiverRequest> requests;
-  for (const auto& id : args.ids) requests.push_back({id, args.reason, *expires, who(args.by)});
+  for (const auto& id : args.ids)
+    requests.push_back({id, args.reason, *expires, who(args.by), args.for_candidate, args.for_generation});
   auto waivers = gate.waive(args.stream, requests, s->now);
   if (!waivers) {
     print_error(waivers.error(), args.format);
     return kCannotJudge;
   }
   for (const auto& w : *waivers) std::fputs(render_waiver(w, args.stream, args.format == "json").c_str(), stdout);
+  return kAccept;
+}
+
+int run_waivers(const StateArgs& args) {
+  auto s = setup(args, false);
+  if (!s) return kCannotJudge;
+  auto waivers = s->store->waivers(args.stream);
+  if (!waivers) {
+    print_error(waivers.error(), args.format);
+    return kCannotJudge;
+  }
+  std::fputs(render_waivers(*waivers, args.stream, s->now_ms(), args.format == "json").c_str(), stdout);
   return kAccept;
 }
 
@@ -312,6 +357,8 @@ std::function<int()> add_gate(CLI::App& app) {
   cmd->add_option("--waive", args->waive, "Record a waiver for this invariant id before deciding (needs --reason, --expires)");
   cmd->add_option("--reason", args->reason, "Why the waiver is needed (recorded in the journal)");
   cmd->add_option("--expires", args->expires, "How long the waiver lasts, such as \"2h\" (at most 30d)");
+  cmd->add_option("--for", args->for_candidate, "Scope the waiver to the candidate with this SHA-256 (used once)");
+  cmd->add_option("--for-generation", args->for_generation, "Scope the waiver to a candidate of this generation (used once)");
   cmd->add_option("--by", args->by, kByHelp);
   cmd->add_flag("--create", args->create, "Create the stream if it does not exist (default: refuse; see invar init)");
   cmd->add_flag("--contract-change", args->contract_change,
@@ -380,14 +427,30 @@ std::function<int()> add_init(CLI::App& app) {
 std::function<int()> add_waive(CLI::App& app) {
   auto args = std::make_shared<WaiveArgs>();
   auto* cmd = app.add_subcommand("waive", "Waive one invariant of a stream for a while, with a recorded reason");
-  cmd->add_option("--contract", args->contract, "Contract file (the id must be in it and waivable)")->required();
+  cmd->add_option("--contract", args->contract, "Contract file (the id must be in it and waivable)");
   add_state_flags(cmd, *args, true);
   add_plain_format(cmd, args->format);
-  cmd->add_option("id", args->ids, "The invariant ids to waive (all are validated before any is recorded)")->required();
+  cmd->add_option("id", args->ids, "The invariant ids to waive (all are validated before any is recorded)");
   cmd->add_option("--by", args->by, kByHelp);
   cmd->add_option("--reason", args->reason, "Why (recorded in the journal)")->required();
-  cmd->add_option("--expires", args->expires, "How long it lasts, such as \"2h\" (at most 30d)")->required();
+  cmd->add_option("--expires", args->expires, "How long it lasts, such as \"2h\" (at most 30d)");
+  cmd->add_option("--for", args->for_candidate,
+                  "Only for this candidate: its SHA-256 (64 hex digits, or a unique prefix of at least 12 of one the "
+                  "stream keeps); used once, by the accept it lets through");
+  cmd->add_option("--for-generation", args->for_generation,
+                  "Only for a candidate of this generation (the contract's first monotonic value); used once");
+  cmd->add_option("--revoke", args->revoke, "Revoke the waiver with this id (see invar waivers; journaled)");
   return [args] { return run_waive(*args); };
+}
+
+std::function<int()> add_waivers(CLI::App& app) {
+  auto args = std::make_shared<StateArgs>();
+  auto* cmd = app.add_subcommand("waivers", "List a stream's waivers: scope, actor, expiry, in force or used");
+  add_store_flags(cmd, args->store, true, false);
+  cmd->add_option("--stream", args->stream, "The stream")->required();
+  cmd->add_option("--now", args->now, "The clock (RFC 3339); default: the system clock");
+  add_plain_format(cmd, args->format);
+  return [args] { return run_waivers(*args); };
 }
 
 std::function<int()> add_status(CLI::App& app) {

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   using Add = std::function<int()> (*)(CLI::App&);
   const std::pair<std::string_view, Add> table[] = {{"check", add_check},     {"gate", add_gate},
                                                     {"init", add_init},
-                                                    {"waive", add_waive},     {"status", add_status},
+                                                    {"waive", add_waive},     {"waivers", add_waivers}, {"status", add_status},
                                                     {"history", add_history}, {"show", add_show},
                                                     {"suggest", add_suggest},
                                                     {"backtest", add_backtest}, {"watch", add_watch},

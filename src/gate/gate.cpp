@@ -7,7 +7,9 @@
 #include <filesystem>
 
 #include <algorithm>
+#include <cctype>
 #include <functional>
+#include <set>
 #include <system_error>
 #include <thread>
 
@@ -86,25 +88,63 @@ std::string generation_of(const Plan& plan, const invariants::Measures& measures
   return "";
 }
 
-// Waivers in force at `now`: started, not yet expired.
+bool has_generation(const Plan& plan) {
+  return std::any_of(plan.invariants.begin(), plan.invariants.end(),
+                     [](const auto& inv) { return inv.kind == invariants::Kind::monotonic; });
+}
+
+// Waivers in force at `now`: started, not yet expired, not used up.
 std::vector<Waiver> active(const std::vector<Waiver>& waivers, int64_t now_ms) {
   std::vector<Waiver> out;
   for (const auto& w : waivers)
-    if (w.created_ms <= now_ms && w.expires_ms > now_ms) out.push_back(w);
+    if (w.created_ms <= now_ms && w.expires_ms > now_ms && w.used_by.empty()) out.push_back(w);
   return out;
 }
 
-// Marks failed invariants with an active waiver as waived.
-void apply_waivers(const Plan& plan, const std::vector<Waiver>& waivers, Report& report) {
+bool scoped(const Waiver& w) { return !w.for_candidate.empty() || !w.for_generation.empty(); }
+
+// Whether `w` may waive a failure of this candidate (its scope, if any, names it).
+bool covers(const Waiver& w, const std::string& candidate, const std::string& generation) {
+  if (!w.for_candidate.empty()) return w.for_candidate == candidate;
+  if (!w.for_generation.empty()) return !generation.empty() && w.for_generation == generation;
+  return true;
+}
+
+// Marks failed invariants with an active waiver that covers the candidate
+// as waived; returns the ids of the waivers that waived something.
+std::vector<std::string> apply_waivers(const Plan& plan, const std::vector<Waiver>& waivers, const std::string& candidate,
+                                       const std::string& generation, Report& report) {
+  std::vector<std::string> used;
   for (size_t i = 0; i < plan.invariants.size(); ++i) {
     InvariantResult& r = report.invariants[i];
     if (r.outcome != Outcome::fail || !plan.invariants[i].waivable) continue;
+    const Waiver* by = nullptr;  // a stream-wide waiver before a scoped one (which it would use up)
     for (const auto& w : waivers)
-      if (w.invariant == r.id) {
-        r.outcome = Outcome::waived;
-        r.note = "waived by " + w.by + " until " + text::format_rfc3339(w.expires_ms) + ": " + w.reason;
-      }
+      if (w.invariant == r.id && covers(w, candidate, generation) && (!by || (scoped(*by) && !scoped(w)))) by = &w;
+    if (!by) continue;
+    r.outcome = Outcome::waived;
+    r.note = "waived by " + by->by + " until " + text::format_rfc3339(by->expires_ms) + " (waiver " + by->id +
+             (scoped(*by) ? ", for this candidate, once" : "") + "): " + by->reason;
+    if (std::find(used.begin(), used.end(), by->id) == used.end()) used.push_back(by->id);
   }
+  return used;
+}
+
+// What an accept that waivers let through writes with its decision: fenced
+// on the list, and the scoped ones it used marked used (by `candidate`).
+store::WaiverUse use_waivers(const store::WaiverList& list, const std::vector<std::string>& used,
+                             const std::string& candidate, int64_t now_ms) {
+  store::WaiverUse use{list.version, std::nullopt};
+  std::vector<Waiver> after = list.waivers;
+  bool changed = false;
+  for (auto& w : after)
+    if (scoped(w) && w.used_by.empty() && std::find(used.begin(), used.end(), w.id) != used.end()) {
+      w.used_by = candidate;
+      w.used_ms = now_ms;
+      changed = true;
+    }
+  if (changed) use.after = std::move(after);
+  return use;
 }
 
 bool valid_actor(const std::string& by) {
@@ -144,22 +184,102 @@ Result<Waiver> validate_waiver(const Plan& plan, const WaiverRequest& request, i
   }
   if (!inv->waivable)
     return usage("invariant " + text::quoted(inv->id) + " is declared \"waivable\": false and cannot be waived");
-  return Waiver{inv->id, request.reason, request.by, now_ms, now_ms + request.duration_ms};
+  if (!request.for_candidate.empty() && !request.for_generation.empty())
+    return usage("a waiver is for one candidate: give --for DIGEST or --for-generation N, not both");
+  if (!request.for_generation.empty() && !has_generation(plan))
+    return usage("contract " + text::quoted(plan.name) +
+                 " has no monotonic invariant, so its candidates have no generation: scope the waiver with --for DIGEST");
+  Waiver w{inv->id, request.reason, request.by, now_ms, now_ms + request.duration_ms};
+  w.for_candidate = request.for_candidate;  // resolved to a full digest by resolve_scope()
+  w.for_generation = request.for_generation;
+  return w;
 }
 
-store::Status record_waiver(store::Store& store, const std::string& stream, const Waiver& waiver, int64_t now_ms) {
-  auto existing = store.waivers(stream);
-  if (!existing) return existing.error();
-  // Expired waivers are dropped; the journal keeps their history.
-  std::vector<Waiver> list;
-  for (const auto& w : existing.value())
-    if (w.expires_ms > now_ms && w.invariant != waiver.invariant) list.push_back(w);
-  list.push_back(waiver);
+// The hex digits of a digest or prefix ("sha256:" optional, any case), or "" when it is not one.
+std::string digest_hex(std::string text) {
+  if (text.rfind("sha256:", 0) == 0) text.erase(0, 7);
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (text.empty() || text.size() > 64 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }))
+    return "";
+  return text;
+}
+
+// A waiver's --for: a full digest, or a prefix of at least 12 hex digits of
+// exactly one candidate the stream keeps (the LKG, retained, quarantined)
+// or of `extra` (the candidate being gated); the waiver then names it whole.
+Result<std::string> resolve_candidate(store::Store& store, const std::string& stream, const std::string& given,
+                                      const std::string& extra) {
+  std::string hex = digest_hex(given);
+  if (hex.size() < 12)
+    return usage("--for " + text::quoted(given) + " is not a candidate's SHA-256: give its 64 hex digits, or at least 12");
+  if (hex.size() == 64) return "sha256:" + hex;
+  std::set<std::string> kept;
+  if (!extra.empty()) kept.insert(extra);
+  auto lkg = store.lkg(stream);
+  if (!lkg) return lkg.error();
+  if (lkg.value()) kept.insert(lkg.value()->digest);
+  auto accepted = store.accepted(stream);
+  if (!accepted) return accepted.error();
+  for (const auto& a : accepted.value()) kept.insert(a.digest);
+  auto quarantined = store.quarantined(stream);
+  if (!quarantined) return quarantined.error();
+  for (const auto& q : quarantined.value()) kept.insert(q.digest);
+  std::vector<std::string> matches;
+  for (const auto& d : kept)
+    if (d.rfind("sha256:" + hex, 0) == 0) matches.push_back(d);
+  if (matches.size() == 1) return matches.front();
+  return usage(std::string(matches.empty() ? "no candidate the stream keeps (LKG, retained, quarantined) starts with "
+                                           : "several candidates the stream keeps start with ") +
+               hex + ": give the candidate's 64 hex digits");
+}
+
+// Completes `w`'s scope (a --for prefix resolved) and names it.
+store::Status resolve_scope(store::Store& store, const std::string& stream, Waiver& w, const std::string& extra = "") {
+  if (!w.for_candidate.empty()) {
+    auto digest = resolve_candidate(store, stream, w.for_candidate, extra);
+    if (!digest) return digest.error();
+    w.for_candidate = *digest;
+  }
+  w.id = store::waiver_id(w);
+  return std::nullopt;
+}
+
+// Rewrites the stream's waiver list with `change` (read, changed, written
+// fenced on the version read: a racing writer makes it read again), then
+// journals `rec`. Returns the list written.
+Result<store::WaiverList> change_waivers(store::Store& store, const std::string& stream, const JournalRecord& rec,
+                                         const std::function<Result<std::vector<Waiver>>(const std::vector<Waiver>&)>& change) {
+  if (auto e = store.reserve(stream, rec)) return *e;
+  for (uint32_t attempt = 1;; ++attempt) {
+    auto list = store.waiver_list(stream);
+    if (!list) return list.error();
+    auto next = change(list->waivers);
+    if (!next) return next.error();
+    fault::point("gate:waivers-read");
+    auto version = store.set_waivers(stream, *next, list->version);
+    if (!version && version.error().code == ErrorCode::conflict && attempt < kMaxWaiverWrites) continue;
+    if (!version) return version.error();
+    if (auto e = store.append(stream, rec)) return *e;
+    return store::WaiverList{std::move(*next), *version};
+  }
+}
+
+Result<store::WaiverList> record_waiver(store::Store& store, const std::string& stream, const Waiver& waiver,
+                                        int64_t now_ms) {
   JournalRecord rec = journal_record("waiver", stream, now_ms);
   rec.waiver = waiver;
-  if (auto e = store.reserve(stream, rec)) return e;
-  if (auto e = store.set_waivers(stream, list)) return e;
-  return store.append(stream, rec);
+  return change_waivers(store, stream, rec, [&](const std::vector<Waiver>& existing) -> Result<std::vector<Waiver>> {
+    // Expired waivers are dropped (the journal keeps their history); the
+    // same invariant with the same scope is renewed.
+    std::vector<Waiver> list;
+    for (const auto& w : existing)
+      if (w.expires_ms > now_ms && !(w.invariant == waiver.invariant && w.for_candidate == waiver.for_candidate &&
+                                     w.for_generation == waiver.for_generation))
+        list.push_back(w);
+    list.push_back(waiver);
+    return list;
+  });
 }
 
 // Runs `prepare` while a thread stages the candidate in the store (serially
@@ -473,17 +593,18 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
       }
       for (auto& r : repairs) r.lkg_after = d.lkg_before->digest;
     }
-    auto waivers = store.waivers(stream);
+    auto waivers = store.waiver_list(stream);
     if (!waivers) return waivers.error();
     auto retained = store.accepted(stream);  // verified before anything changes
     if (!retained) return retained.error();
-    std::vector<Waiver> in_force = active(waivers.value(), now);
+    std::vector<Waiver> in_force = active(waivers->waivers, now);
     std::vector<Waiver> recorded_waivers;
     for (const auto& request : options.waive) {
       auto w = validate_waiver(plan, request, now);
       if (!w) return w.error();
+      if (auto e = resolve_scope(store, stream, *w, c.digest)) return *e;
       recorded_waivers.push_back(*w);
-      in_force.push_back(*w);
+      if (attempt == 1) in_force.push_back(*w);  // judged again: read back with the list (maybe used up meanwhile)
     }
     LkgBaseline baseline;
     if (d.lkg_before) {
@@ -517,7 +638,8 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
         if (c.report.invariants[i].outcome == Outcome::skipped && invariants::compares_with_baseline(plan.invariants[i].kind))
           c.report.invariants[i].note = "the stream's LKG cannot be read under this contract (see baseline.unreadable)";
     }
-    if (c.document) apply_waivers(plan, in_force, c.report);
+    std::vector<std::string> waived_by;  // the ids of the waivers that waived a failure
+    if (c.document) waived_by = apply_waivers(plan, in_force, c.digest, c.generation, c.report);
     engine::finish(plan, c.report);
     if (c.document) engine::locate_violations(plan, bytes, c.report, c.origin.get());
     d.report = std::move(c.report);
@@ -596,8 +718,13 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     if (switched)
       if (auto e = store.set_stream_info(*switched)) return *e;
     if (attempt == 1)  // recorded once; a judgement again finds them in force
-      for (const auto& w : recorded_waivers)
-        if (auto e = record_waiver(store, stream, w, now)) return *e;
+      for (const auto& w : recorded_waivers) {
+        auto recorded = record_waiver(store, stream, w, now);
+        if (!recorded) return recorded.error();
+        *waivers = std::move(*recorded);
+      }
+    std::optional<store::WaiverUse> waiver_use;  // an accept waivers let through: fenced on them, scoped ones used up
+    if (d.action == Action::accept && !waived_by.empty()) waiver_use = use_waivers(*waivers, waived_by, d.candidate, now);
     std::string_view publish = d.artifact ? std::string_view(*d.artifact) : std::string_view();
     std::string publish_digest = d.action == Action::accept ? d.candidate : (d.lkg_before ? d.lkg_before->digest : "");
     if (publisher && d.action == Action::accept) {
@@ -612,7 +739,8 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     if (auto e = store.reserve(stream, rec)) return *e;
     store::Promotion promotion{bytes, &c.measures, d.lkg_after.value_or(LkgRecord{}), gate.keep};
     bool committed = false;
-    auto written = store.decide(stream, *fence, rec, d.action == Action::accept ? &promotion : nullptr, committed);
+    auto written = store.decide(stream, *fence, rec, d.action == Action::accept ? &promotion : nullptr, committed,
+                                waiver_use ? &*waiver_use : nullptr);
     if (written && written->code == ErrorCode::conflict && !committed) {
       refusals.push_back(written->message);
       if (attempt < kMaxJudgements) continue;
@@ -763,9 +891,38 @@ Result<std::vector<Waiver>> waive(const Contract& contract, store::Store& store,
   }
   auto lock = store.lock(stream, true);
   if (!lock) return lock.error();
+  for (auto& w : out)  // all resolved before any is recorded
+    if (auto e = resolve_scope(store, stream, w)) return *e;
   for (const auto& w : out)
-    if (auto e = record_waiver(store, stream, w, now_ms)) return *e;
+    if (auto recorded = record_waiver(store, stream, w, now_ms); !recorded) return recorded.error();
   return out;
+}
+
+Result<Waiver> revoke_waiver(store::Store& store, const std::string& stream, const std::string& id, const std::string& by,
+                             const std::string& reason, int64_t now_ms) {
+  if (!store::valid_stream_name(stream)) return usage("stream name " + text::quoted(stream) + " is not valid");
+  if (auto e = require_stream(store, stream)) return *e;
+  if (by.empty() || !valid_actor(by))
+    return usage("revoking a waiver needs an identifiable actor: --by NAME (1-64 of A-Z a-z 0-9 . _ @ + -)");
+  if (reason.find_first_not_of(" \t\r\n") == std::string::npos) return usage("revoking a waiver needs a --reason saying why");
+  auto lock = store.lock(stream, true);
+  if (!lock) return lock.error();
+  auto current = store.waiver_list(stream);
+  if (!current) return current.error();
+  auto is_it = [&](const Waiver& w) { return w.id == id; };
+  auto found = std::find_if(current->waivers.begin(), current->waivers.end(), is_it);
+  auto missing = [&] { return usage("stream " + text::quoted(stream) + " has no waiver " + text::quoted(id) + " (see invar waivers)"); };
+  if (found == current->waivers.end()) return missing();
+  JournalRecord rec = journal_record("revoke", stream, now_ms);
+  rec.waiver = *found;
+  rec.detail = "revoked by " + by + ": " + reason;
+  auto revoked = change_waivers(store, stream, rec, [&](const std::vector<Waiver>& existing) -> Result<std::vector<Waiver>> {
+    std::vector<Waiver> list = existing;
+    if (std::erase_if(list, is_it) == 0) return missing();
+    return list;
+  });
+  if (!revoked) return revoked.error();
+  return *rec.waiver;
 }
 
 Result<std::vector<std::string>> repair(store::Store& store, const std::string& stream, int64_t now_ms) {

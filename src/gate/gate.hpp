@@ -17,6 +17,7 @@ inline constexpr uint32_t kMaxJudgements = 4;  // a decision judged again when i
 inline constexpr size_t kFlapHistory = 16;      // decisions a flapping report lists
 inline constexpr uint32_t kMaxQuarantine = 1000;  // GateOptions::quarantine at most
 inline constexpr int64_t kMaxWaiverMs = 30ll * 24 * 3600 * 1000;  // a waiver lasts at most 30 days
+inline constexpr uint32_t kMaxWaiverWrites = 16;  // a waiver list written again when another writer changed it
 
 // Judges `bytes` (or a file already refused unread: pass its report as
 // `refused`) on `stream`; see Gate::submit. `owned`, when given, holds
@@ -32,6 +33,8 @@ Result<Decision> submit_file(const Contract& contract, store::Store& store, cons
 
 Result<std::vector<Waiver>> waive(const Contract& contract, store::Store& store, const std::string& stream,
                                   const std::vector<WaiverRequest>& requests, std::optional<Time> now);
+Result<Waiver> revoke_waiver(store::Store& store, const std::string& stream, const std::string& id, const std::string& by,
+                             const std::string& reason, int64_t now_ms);
 
 Result<StreamStatus> status(store::Store& store, const std::string& stream, int64_t now_ms, const GateOptions& options,
                             size_t recent);

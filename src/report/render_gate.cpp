@@ -44,12 +44,23 @@ bool in_quarantine(const JournalRecord& r, const std::vector<Quarantined>& quara
   return std::any_of(quarantine.begin(), quarantine.end(), [&](const Quarantined& q) { return q.digest == r.candidate; });
 }
 
+// " for candidate sha256:..." or " for generation N" (once), or "" (every candidate).
+std::string waiver_scope(const Waiver& w) {
+  if (!w.for_candidate.empty()) return " for candidate " + short_digest(w.for_candidate) + " (once)";
+  if (!w.for_generation.empty()) return " for generation " + text::printable(w.for_generation) + " (once)";
+  return "";
+}
+
 std::string record_line(const JournalRecord& r, bool quarantined = false) {
   std::string when = text::format_rfc3339(r.time_ms);
   using text::printable;
   if (r.event == "waiver" && r.waiver)
-    return fmt::format("{}  waiver  {} until {} by {}: {}", when, printable(r.waiver->invariant),
-                       text::format_rfc3339(r.waiver->expires_ms), printable(r.waiver->by), printable(r.waiver->reason));
+    return fmt::format("{}  waiver  {} until {} by {}: {}  [{}{}]", when, printable(r.waiver->invariant),
+                       text::format_rfc3339(r.waiver->expires_ms), printable(r.waiver->by), printable(r.waiver->reason),
+                       r.waiver->id, waiver_scope(*r.waiver));
+  if (r.event == "revoke" && r.waiver)
+    return fmt::format("{}  revoke  waiver {} of {}: {}", when, r.waiver->id, printable(r.waiver->invariant),
+                       printable(r.detail));
   if (r.event != "decision") return fmt::format("{}  {:<6}  {}", when, r.event, printable(r.detail));
   std::string line = fmt::format("{}  {:<6}  {}", when, r.verdict, short_digest(r.candidate));
   if (!r.generation.empty()) line += "  generation " + printable(r.generation);
@@ -161,7 +172,7 @@ std::string render_status_human(const StreamStatus& st, int64_t now) {
     for (const auto& h : st.flap_history) out += "    " + h + "\n";
   }
   for (const auto& w : st.active_waivers)
-    out += fmt::format("  waiver: {} until {} by {}: {}\n", text::printable(w.invariant),
+    out += fmt::format("  waiver {}: {}{} until {} by {}: {}\n", w.id, text::printable(w.invariant), waiver_scope(w),
                        text::format_rfc3339(w.expires_ms), text::printable(w.by), text::printable(w.reason));
   if (!st.recent.empty()) out += "  last decisions (newest first):\n";
   for (const auto& r : st.recent) out += "    " + record_line(r, in_quarantine(r, st.quarantined)) + "\n";
@@ -263,8 +274,43 @@ std::string render_backtest_json(const std::vector<BacktestRow>& rows, const std
 
 std::string render_waiver(const Waiver& w, const std::string& stream, bool as_json) {
   if (as_json) return dump({{"version", 1}, {"stream", stream}, {"waiver", store::to_json(w)}});
-  return fmt::format("waived {} on stream {} until {} (by {}): {}\n", text::printable(w.invariant), stream,
-                     text::format_rfc3339(w.expires_ms), text::printable(w.by), text::printable(w.reason));
+  return fmt::format("waived {}{} on stream {} until {} (by {}): {}  [waiver {}]\n", text::printable(w.invariant),
+                     waiver_scope(w), stream, text::format_rfc3339(w.expires_ms), text::printable(w.by),
+                     text::printable(w.reason), w.id);
+}
+
+namespace {
+
+std::string waiver_state(const Waiver& w, int64_t now_ms) {
+  if (!w.used_by.empty()) return "used";
+  if (w.expires_ms <= now_ms) return "expired";
+  return w.created_ms > now_ms ? "pending" : "active";
+}
+
+}  // namespace
+
+std::string render_waivers(const std::vector<Waiver>& waivers, const std::string& stream, int64_t now_ms, bool as_json) {
+  if (as_json) {
+    json list = json::array();
+    for (const auto& w : waivers) {
+      json j = store::to_json(w);
+      j["state"] = waiver_state(w, now_ms);
+      j["created_at"] = text::format_rfc3339(w.created_ms);
+      if (!w.used_by.empty()) j["used_at"] = text::format_rfc3339(w.used_ms);
+      list.push_back(std::move(j));
+    }
+    return dump({{"version", 1}, {"stream", stream}, {"waivers", list}});
+  }
+  if (waivers.empty()) return "no waivers on stream " + stream + "\n";
+  std::string out;
+  for (const auto& w : waivers) {
+    out += fmt::format("{}  {:<7}  {}{}  until {}  by {}: {}\n", w.id, waiver_state(w, now_ms),
+                       text::printable(w.invariant), waiver_scope(w), text::format_rfc3339(w.expires_ms),
+                       text::printable(w.by), text::printable(w.reason));
+    if (!w.used_by.empty())
+      out += fmt::format("              used by {} at {}\n", short_digest(w.used_by), text::format_rfc3339(w.used_ms));
+  }
+  return out;
 }
 
 std::string render_error_json(const Error& e) {

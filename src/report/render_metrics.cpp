@@ -22,6 +22,7 @@ struct StreamSample {
   std::optional<int64_t> pinned_since_ms;
   bool flapping = false;
   std::optional<uint64_t> quarantined;
+  std::optional<uint64_t> waivers_active;
   const Decision* decision = nullptr;
 };
 
@@ -91,6 +92,9 @@ std::string render(const std::vector<StreamSample>& streams, int64_t now_ms) {
   x.family("invar_quarantined_candidates", "gauge", "Rejected candidates kept in the stream's quarantine.");
   for (const auto& s : streams)
     if (s.quarantined) x.sample({{"stream", s.stream}}, static_cast<double>(*s.quarantined));
+  x.family("invar_waivers_active", "gauge", "Waivers in force on the stream (started, not expired, not used up).");
+  for (const auto& s : streams)
+    if (s.waivers_active) x.sample({{"stream", s.stream}}, static_cast<double>(*s.waivers_active));
 
   // From a decision: what its candidate measured and cost.
   x.family("invar_check_duration_seconds", "gauge", "Time the last decision took, from reading the candidate to the verdict.");
@@ -135,6 +139,7 @@ std::string render_metrics(const std::vector<StreamStatus>& statuses, int64_t no
     s.pinned_since_ms = st.pinned_since_ms;
     s.flapping = st.flapping;
     s.quarantined = st.quarantined.size();
+    s.waivers_active = st.active_waivers.size();
     samples.push_back(std::move(s));
   }
   return render(samples, now_ms);

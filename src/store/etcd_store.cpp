@@ -253,6 +253,28 @@ class EtcdStore : public Store {
     return decode_waivers(**text, where(stream, "waivers"));
   }
 
+  // From the snapshot when there is one (the list and its revision read together).
+  Result<WaiverList> waiver_list(const std::string& stream) override {
+    std::optional<KeyValue> kv;
+    bool from_snapshot = false;
+    {
+      std::lock_guard<std::mutex> g(mutex_);
+      if (auto snap = snapshots_.find(stream); snap != snapshots_.end()) {
+        from_snapshot = true;
+        if (auto it = snap->second.records.find("waivers"); it != snap->second.records.end()) kv = it->second;
+      }
+    }
+    if (!from_snapshot) {
+      auto read = client_.get(rec(stream, "waivers"));
+      if (!read) return read.error();
+      kv = std::move(read.value());
+    }
+    if (!kv) return WaiverList{};
+    auto list = decode_waivers(kv->value, where(stream, "waivers"));
+    if (!list) return list.error();
+    return WaiverList{std::move(list.value()), kv->mod_revision};
+  }
+
   Result<JournalRead> journal(const std::string& stream, uint64_t max_bytes) override {
     // The newest records, one per 4 KiB of the budget (a record is smaller).
     uint64_t limit = std::max<uint64_t>(1, max_bytes / 4096);
@@ -295,9 +317,10 @@ class EtcdStore : public Store {
   }
 
   Status decide(const std::string& stream, const Fence& fence, const JournalRecord& record, const Promotion* promotion,
-                bool& committed) override {
+                bool& committed, const WaiverUse* waivers = nullptr) override {
     committed = false;
     std::vector<TxnCompare> compares = {{rec(stream, "lkg"), fence.version, false}};
+    if (waivers) compares.push_back({rec(stream, "waivers"), waivers->version, false});
     PromotionPlan plan;
     if (promotion) {  // the retention list as judged (the compare on the LKG covers it: they change together)
       auto p = promotion_ops(stream, promotion->bytes, *promotion->measures, promotion->record, promotion->keep, compares);
@@ -306,6 +329,7 @@ class EtcdStore : public Store {
     }
     auto trim = trim_due(stream);
     forget_snapshot(stream);  // what fence() read is stale once anything is written
+    if (waivers && waivers->after) plan.ops.push_back({TxnOp::put, rec(stream, "waivers"), encode_waivers(*waivers->after)});
     plan.ops.push_back({TxnOp::put, journal_key(stream, record), encode_journal(record)});
     fault::point("etcd:objects-written");  // chunks written, the commit not yet
     std::vector<RangeResult> metas;
@@ -313,7 +337,11 @@ class EtcdStore : public Store {
     if (!done) return done.error();
     if (!*done) {
       auto now = client_.get(rec(stream, "lkg"));
-      return fence_conflict(stream, fence, now && now.value() ? now.value()->mod_revision : 0);
+      uint64_t lkg_now = now && now.value() ? now.value()->mod_revision : 0;
+      if (waivers && lkg_now == fence.version)
+        return Error{ErrorCode::conflict, "stream " + text::quoted(stream) + ": a waiver the decision used was revoked or "
+                                          "used up while it was judged; nothing was written", {}};
+      return fence_conflict(stream, fence, lkg_now);
     }
     committed = promotion != nullptr;
     if (promotion) committed_promotion(stream, plan, std::move(metas));
@@ -395,9 +423,21 @@ class EtcdStore : public Store {
     return std::optional<std::string>();  // a record is one key: never torn
   }
 
-  Status set_waivers(const std::string& stream, const std::vector<Waiver>& waivers) override {
+  // Fenced on the key's mod_revision: two writers that read the same list
+  // cannot both write it (the second finds a conflict and reads again).
+  Result<uint64_t> set_waivers(const std::string& stream, const std::vector<Waiver>& waivers,
+                               uint64_t version) override {
     forget_snapshot(stream);
-    return client_.put(rec(stream, "waivers"), encode_waivers(waivers));
+    std::vector<RangeResult> after;
+    auto done = client_.txn({{rec(stream, "waivers"), version, false}},
+                            {{TxnOp::put, rec(stream, "waivers"), encode_waivers(waivers)}}, {{rec(stream, "waivers"), false}},
+                            &after);
+    if (!done) return done.error();
+    if (!*done)
+      return Error{ErrorCode::conflict, "stream " + text::quoted(stream) + ": its waivers changed meanwhile; nothing was written", {}};
+    if (after.empty() || after[0].kvs.empty())
+      return state_error(where(stream, "waivers"), "etcd did not return the waivers it wrote");
+    return after[0].kvs.front().mod_revision;
   }
 
   Status quarantine(const std::string& stream, std::string_view bytes, const Quarantined& entry,

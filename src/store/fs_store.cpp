@@ -59,11 +59,14 @@ Error fence_conflict(const std::string& stream, const Fence& fence, uint64_t now
 }
 
 Status decide_in_steps(Store& store, const std::string& stream, const Fence& fence, const JournalRecord& record,
-                       const Promotion* promotion, bool& committed) {
+                       const Promotion* promotion, bool& committed, const WaiverUse* waivers) {
   committed = false;
   auto now = sequence_fence(store, stream);
   if (!now) return now.error();
   if (now->version != fence.version) return fence_conflict(stream, fence, now->version);
+  // Used up before the commit: a failure between them loses the waiver, never reuses it.
+  if (waivers && waivers->after)
+    if (auto v = store.set_waivers(stream, *waivers->after, waivers->version); !v) return v.error();
   if (promotion) {
     if (auto e = store.promote(stream, promotion->bytes, *promotion->measures, promotion->record, promotion->keep))
       return e;
@@ -430,8 +433,8 @@ class FsStore : public Store {
   Result<Fence> fence(const std::string& stream) override { return sequence_fence(*this, stream); }
 
   Status decide(const std::string& stream, const Fence& fence, const JournalRecord& record, const Promotion* promotion,
-                bool& committed) override {
-    return decide_in_steps(*this, stream, fence, record, promotion, committed);
+                bool& committed, const WaiverUse* waivers = nullptr) override {
+    return decide_in_steps(*this, stream, fence, record, promotion, committed, waivers);
   }
 
   Result<uint64_t> prune(const std::string& stream) override {
@@ -537,11 +540,13 @@ class FsStore : public Store {
     return std::optional<std::string>(aside);
   }
 
-  Status set_waivers(const std::string& stream, const std::vector<Waiver>& waivers) override {
+  // Under the stream's exclusive lock: nothing else writes the list (`version` is 0).
+  Result<uint64_t> set_waivers(const std::string& stream, const std::vector<Waiver>& waivers, uint64_t) override {
     auto dir = stream_dir(stream, false);
     if (!dir) return dir.error();
     if (!*dir) return state_error(stream_path(stream), "the stream's directory is gone");
-    return (**dir).write_atomic("waivers.json", encode_waivers(waivers), "waivers");
+    if (auto e = (**dir).write_atomic("waivers.json", encode_waivers(waivers), "waivers")) return *e;
+    return uint64_t{0};
   }
 
   Status quarantine(const std::string& stream, std::string_view bytes, const Quarantined& entry,

@@ -146,8 +146,8 @@ class MemStore : public Store {
   Result<Fence> fence(const std::string& stream) override { return sequence_fence(*this, stream); }
 
   Status decide(const std::string& stream, const Fence& fence, const JournalRecord& record, const Promotion* promotion,
-                bool& committed) override {
-    return decide_in_steps(*this, stream, fence, record, promotion, committed);
+                bool& committed, const WaiverUse* waivers = nullptr) override {
+    return decide_in_steps(*this, stream, fence, record, promotion, committed, waivers);
   }
 
   Result<uint64_t> prune(const std::string& stream) override {
@@ -175,11 +175,14 @@ class MemStore : public Store {
     return std::optional<std::string>();  // appends are whole
   }
 
-  Status set_waivers(const std::string& stream, const std::vector<Waiver>& waivers) override {
+  // Under the stream's exclusive lock: nothing else writes the list (`version` is 0).
+  Result<uint64_t> set_waivers(const std::string& stream, const std::vector<Waiver>& waivers, uint64_t) override {
     StreamData* s = find(stream);
     if (!s) return state_error(stream, "the stream is gone");
     s->waivers = waivers;
-    return std::nullopt;
+    for (auto& w : s->waivers)  // as a decoded record has one
+      if (w.id.empty()) w.id = waiver_id(w);
+    return uint64_t{0};
   }
 
   Status quarantine(const std::string& stream, std::string_view bytes, const Quarantined& entry,

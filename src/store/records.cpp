@@ -32,11 +32,20 @@ bool get(const json& j, const char* key, T& out) {
   }
 }
 
+// Optional fields: absent means empty (waivers of invar 0.1 have none).
+template <class T>
+bool get_optional(const json& j, const char* key, T& out) {
+  return !j.contains(key) || get(j, key, out);
+}
+
 std::optional<Waiver> waiver_from(const json& j) {
   Waiver w;
   if (!get(j, "invariant", w.invariant) || !get(j, "reason", w.reason) || !get(j, "by", w.by) ||
-      !get(j, "created_ms", w.created_ms) || !get(j, "expires_ms", w.expires_ms))
+      !get(j, "created_ms", w.created_ms) || !get(j, "expires_ms", w.expires_ms) ||
+      !get_optional(j, "for_candidate", w.for_candidate) || !get_optional(j, "for_generation", w.for_generation) ||
+      !get_optional(j, "id", w.id) || !get_optional(j, "used_by", w.used_by) || !get_optional(j, "used_ms", w.used_ms))
     return std::nullopt;
+  if (w.id.empty()) w.id = waiver_id(w);
   return w;
 }
 
@@ -159,23 +168,42 @@ Result<std::vector<Accepted>> decode_accepted(std::string_view text, const std::
   return out;
 }
 
+std::string waiver_id(const Waiver& w) {
+  json what = {w.invariant, w.reason, w.by, w.created_ms, w.expires_ms, w.for_candidate, w.for_generation};
+  return digest::sha256(dump(what)).substr(7, 12);
+}
+
 json to_json(const Waiver& w) {
-  return {{"invariant", w.invariant},
-          {"reason", w.reason},
-          {"by", w.by},
-          {"created_ms", w.created_ms},
-          {"expires_ms", w.expires_ms},
-          {"expires_at", text::format_rfc3339(w.expires_ms)}};
+  json j = {{"id", w.id.empty() ? waiver_id(w) : w.id},
+            {"invariant", w.invariant},
+            {"reason", w.reason},
+            {"by", w.by},
+            {"created_ms", w.created_ms},
+            {"expires_ms", w.expires_ms},
+            {"expires_at", text::format_rfc3339(w.expires_ms)}};
+  if (!w.for_candidate.empty()) j["for_candidate"] = w.for_candidate;
+  if (!w.for_generation.empty()) j["for_generation"] = w.for_generation;
+  if (!w.used_by.empty()) {
+    j["used_by"] = w.used_by;
+    j["used_ms"] = w.used_ms;
+  }
+  return j;
 }
 
 std::string encode_waivers(const std::vector<Waiver>& waivers) {
   json list = json::array();
-  for (const auto& w : waivers) list.push_back(to_json(w));
-  return seal({{"waivers", list}}, "invar-waivers") + "\n";
+  bool scoped = false;
+  for (const auto& w : waivers) {
+    list.push_back(to_json(w));
+    scoped = scoped || !w.for_candidate.empty() || !w.for_generation.empty();
+  }
+  return seal({{"waivers", list}}, "invar-waivers", scoped ? kScopedWaiversVersion : kFormatVersion) + "\n";
 }
 
 Result<std::vector<Waiver>> decode_waivers(std::string_view text, const std::string& where) {
-  auto j = unseal(text, where, "invar-waivers");
+  json peek = json::parse(text, nullptr, false);
+  bool v1 = peek.is_object() && peek.contains("version") && peek["version"] == kFormatVersion;
+  auto j = unseal(text, where, "invar-waivers", v1 ? kFormatVersion : kScopedWaiversVersion);
   if (!j) return j.error();
   const json& list = (*j)["waivers"];
   if (!list.is_array()) return state_error(where, "\"waivers\" is not an array", "/waivers");
@@ -266,7 +294,7 @@ json to_json(const JournalRecord& r) {
     j["contract_digest"] = r.contract_digest;
     j["flapping"] = r.flapping;
   }
-  if (r.event != "waiver") j["lkg_after"] = r.lkg_after;
+  if (r.event != "waiver" && r.event != "revoke") j["lkg_after"] = r.lkg_after;
   if (!r.detail.empty()) j["detail"] = r.detail;
   if (!r.totals.empty()) j["totals"] = r.totals;
   if (r.waiver) j["waiver"] = to_json(*r.waiver);
@@ -292,7 +320,7 @@ Result<JournalRecord> decode_journal(std::string_view line, const std::string& w
         !get(j, "lkg_after", r.lkg_after) || !get(j, "contract", r.contract) ||
         !get(j, "contract_digest", r.contract_digest) || !get(j, "flapping", r.flapping))
       return malformed();
-  } else if (r.event == "waiver") {
+  } else if (r.event == "waiver" || r.event == "revoke") {
     auto w = j.find("waiver");
     if (w == j.end() || !(r.waiver = waiver_from(*w))) return malformed();
   } else if (r.event == "repair" || r.event == "rotate" || r.event == "contract-change") {
@@ -301,6 +329,12 @@ Result<JournalRecord> decode_journal(std::string_view line, const std::string& w
     return malformed();
   }
   return r;
+}
+
+Result<WaiverList> Store::waiver_list(const std::string& stream) {
+  auto list = waivers(stream);
+  if (!list) return list.error();
+  return WaiverList{std::move(list.value()), 0};
 }
 
 Status Store::verify_artifact(const std::string& stream, const std::string& digest, uint64_t size) {

@@ -21,6 +21,9 @@ inline constexpr int kFormatVersion = 1;
 // Measures changed form in version 2 (binary churn keys); a version 1
 // measures record is read as absent (the gate measures the LKG again).
 inline constexpr int kMeasuresVersion = 2;
+// A waiver list holding a scoped waiver is version 2: an older invar, which
+// would apply it to every candidate, refuses the list instead (fail closed).
+inline constexpr int kScopedWaiversVersion = 2;
 
 std::string seal(nlohmann::json j, const char* format, int version = kFormatVersion);
 // Parses and verifies one sealed record of `format`.
@@ -61,5 +64,7 @@ Result<JournalRecord> decode_journal(std::string_view line, const std::string& w
 // The JSON form of journal records and waivers (as stored, without the seal).
 nlohmann::json to_json(const JournalRecord& record);
 nlohmann::json to_json(const Waiver& waiver);
+// The id of a waiver: 12 hex digits of the SHA-256 of what it says.
+std::string waiver_id(const Waiver& waiver);
 
 }  // namespace invar::store

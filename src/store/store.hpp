@@ -58,6 +58,22 @@ struct Fence {
   uint64_t version = 0;  // the directory: the LKG's sequence; etcd: the LKG key's mod_revision
 };
 
+// The stream's waivers and their version: etcd, the waivers key's
+// mod_revision (0: no key); the directory and memory, always 0 (the
+// stream's exclusive lock serialises their writers).
+struct WaiverList {
+  std::vector<Waiver> waivers;
+  uint64_t version = 0;
+};
+
+// A decision that a waiver let through (an accept): it is fenced on the
+// waiver list too (a waiver revoked or used up meanwhile is not used), and
+// `after` (its scoped waivers marked used), when set, is written with it.
+struct WaiverUse {
+  uint64_t version = 0;  // WaiverList::version as judged
+  std::optional<std::vector<Waiver>> after;
+};
+
 // What an accept writes before its journal record.
 struct Promotion {
   std::string_view bytes;
@@ -101,8 +117,9 @@ class Store {
   // longer at `fence`. `committed` says whether the LKG changed, also on an
   // error: a backend that cannot write both at once (the directory) may
   // commit the promotion and then fail to append the record.
+  // `waivers`: see WaiverUse (refused with ErrorCode::conflict as well).
   virtual Status decide(const std::string& stream, const Fence& fence, const JournalRecord& record,
-                        const Promotion* promotion, bool& committed) = 0;
+                        const Promotion* promotion, bool& committed, const WaiverUse* waivers = nullptr) = 0;
 
   // nullopt for a stream that never had an LKG; an Error when it had one
   // and its record is gone (other records show it existed).
@@ -120,6 +137,8 @@ class Store {
   // past the LKG's belong to a promotion that never committed: see committed().
   virtual Result<std::vector<Accepted>> accepted(const std::string& stream) = 0;
   virtual Result<std::vector<Waiver>> waivers(const std::string& stream) = 0;
+  // The same with its version, read at once (for set_waivers). Default: version 0.
+  virtual Result<WaiverList> waiver_list(const std::string& stream);
   // Journal records from the last `max_bytes` of the journal (and of its
   // rotated files, newest first, when the current one is shorter).
   virtual Result<JournalRead> journal(const std::string& stream, uint64_t max_bytes = kMaxJournalRead) = 0;
@@ -153,7 +172,10 @@ class Store {
   // journal) and truncates it off; returns that file's name, or nullopt
   // when the journal was whole.
   virtual Result<std::optional<std::string>> repair_journal(const std::string& stream) = 0;
-  virtual Status set_waivers(const std::string& stream, const std::vector<Waiver>& waivers) = 0;
+  // Replaces the waiver list if it is still at `version` (WaiverList::version),
+  // else ErrorCode::conflict and nothing written; returns its new version.
+  virtual Result<uint64_t> set_waivers(const std::string& stream, const std::vector<Waiver>& waivers,
+                                       uint64_t version) = 0;
 
   // Keeps a rejected candidate as evidence: its bytes under their digest,
   // the list newest last; entries past the newest `keep`, and their files,
@@ -177,7 +199,7 @@ std::vector<Accepted> committed(const std::vector<Accepted>& list, const std::op
 // decision is written in steps (promote, then append).
 Result<Fence> sequence_fence(Store& store, const std::string& stream);
 Status decide_in_steps(Store& store, const std::string& stream, const Fence& fence, const JournalRecord& record,
-                       const Promotion* promotion, bool& committed);
+                       const Promotion* promotion, bool& committed, const WaiverUse* waivers);
 
 // The conflict of a fenced write: the LKG moved from `fence`.
 Error fence_conflict(const std::string& stream, const Fence& fence, uint64_t now);
