@@ -83,6 +83,64 @@ TEST_CASE("Guard: in memory, never without a config once it had one", "[api]") {
   CHECK(u.decision.report.invariants.back().outcome == invar::Outcome::pass);
 }
 
+TEST_CASE("Guard: seed() gives a require_baseline guard its first artifact", "[api]") {
+  // Regression (issue 28.24): with require_baseline (what `invar lint`
+  // recommends) an in-memory Guard rejected every update forever.
+  auto contract = test::contract(R"j({"contract": "g", "invariants": [
+    {"id": "n", "count": "$.items[*]", "min": 1},
+    {"id": "growth", "delta": "count($.items[*])", "max_increase": "50%", "require_baseline": true}]})j");
+  REQUIRE(contract);
+  const std::string four = R"({"items": [1, 2, 3, 4]})", five = R"({"items": [1, 2, 3, 4, 5]})";
+  const std::string ten = R"({"items": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]})";
+  invar::Guard unseeded(*contract);
+  for (int i = 0; i < 3; ++i) CHECK(unseeded.update(four).decision.action == invar::Action::reject);
+  // A seed is judged by the stateless invariants only: one that fails them changes nothing.
+  auto refused = unseeded.seed(R"({"items": []})");
+  REQUIRE(refused);
+  CHECK(refused->action == invar::Action::reject);
+  CHECK(!unseeded.current());
+  // After rejects, a seed still starts the guard; it is then the baseline.
+  auto seeded = unseeded.seed(four);
+  REQUIRE(seeded);
+  CHECK(seeded->action == invar::Action::accept);
+  CHECK(seeded->report.invariants.back().outcome == invar::Outcome::skipped);
+  REQUIRE(unseeded.current());
+  CHECK(*unseeded.current() == four);
+  auto grown = unseeded.update(ten);  // +150% against the seed
+  CHECK(grown.decision.action == invar::Action::pin);
+  CHECK(*grown.artifact == four);
+  CHECK(unseeded.update(five).decision.action == invar::Action::accept);
+  // A seed is a first artifact only.
+  auto again = unseeded.seed(four);
+  REQUIRE(!again);
+  CHECK(again.error().code == invar::ErrorCode::usage);
+  CHECK(again.error().message == "the guard serves an artifact already: a seed is only its first one");
+  // TypedGuard: the parse step runs first; bytes it refuses are not seeded.
+  invar::TypedGuard<size_t> typed(invar::Guard(*contract), [](std::string_view bytes) -> invar::Result<size_t> {
+    if (bytes.find("5") != std::string_view::npos) return invar::Error{invar::ErrorCode::usage, "no fives", {}};
+    return bytes.size();
+  });
+  CHECK(!typed.seed(five));
+  CHECK(!typed.current());
+  auto t = typed.seed(four);
+  REQUIRE(t);
+  CHECK(t->action == invar::Action::accept);
+  REQUIRE(typed.current());
+  CHECK(*typed.current() == four.size());
+  // A persistent guard serves its stream: seed it with Gate::init.
+  test::TempDir tmp;
+  auto store = invar::StateStore::open_directory(tmp / "state");
+  REQUIRE(store);
+  invar::InitOptions init;
+  init.by = "test";
+  REQUIRE(invar::Gate(*contract, *store).init("s", init));
+  auto persistent = invar::Guard::persistent(*contract, *store, "s");
+  REQUIRE(persistent);
+  auto refused_persistent = persistent->seed(four);
+  REQUIRE(!refused_persistent);
+  CHECK(refused_persistent.error().code == invar::ErrorCode::usage);
+}
+
 TEST_CASE("Guard: flapping is reported by an in-memory guard too", "[api]") {
   invar::Guard guard(features());
   invar::Guard::Update u;

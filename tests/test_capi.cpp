@@ -241,6 +241,98 @@ TEST_CASE("C ABI: a persistent guard follows what gates promote in its stream", 
   invar_contract_free(c);
 }
 
+TEST_CASE("C ABI: invar_guard_current's bytes outlive a refresh until the next update", "[capi]") {
+  // Regression (issue 28.18): invar_guard_refresh freed the bytes an earlier
+  // invar_guard_current returned (ASan: heap-use-after-free), though invar.h
+  // promises them until the next invar_guard_update or invar_guard_free.
+  test::TempDir tmp;
+  invar_contract* c = load(feature_contract());
+  const std::string first = test::slurp(test::source("examples/cloudflare-2025-features/good.json"));
+  auto version = [&](const char* v) {
+    std::string bytes = first;
+    const std::string old = "\"version\": 41";
+    const size_t at = bytes.find(old);
+    REQUIRE(at != std::string::npos);
+    return bytes.replace(at, old.size(), std::string("\"version\": ") + v);
+  };
+  const std::string second = version("42"), third = version("43");
+  invar_gate* gate = nullptr;
+  REQUIRE(invar_gate_open(c, (tmp / "state").c_str(), &gate) == INVAR_OK);
+  REQUIRE(invar_gate_init(gate, "bot", nullptr, 0, nullptr, "test", nullptr) == INVAR_OK);
+  auto promote = [&](const std::string& bytes) {
+    invar_report* d = nullptr;
+    REQUIRE(invar_gate_submit(gate, "bot", bytes.data(), bytes.size(), 0, &d) == INVAR_OK);
+    REQUIRE(invar_report_verdict(d) == INVAR_ACCEPT);
+    invar_report_free(d);
+  };
+  promote(first);
+  invar_guard* follower = nullptr;
+  REQUIRE(invar_guard_new(c, (tmp / "state").c_str(), "bot", &follower) == INVAR_OK);
+  const char* held = nullptr;
+  size_t held_len = 0;
+  REQUIRE(invar_guard_current(follower, &held, &held_len) == INVAR_OK);
+  REQUIRE(std::string(held, held_len) == first);
+  int changed = 0;
+  promote(second);
+  REQUIRE(invar_guard_refresh(follower, &changed) == INVAR_OK);
+  REQUIRE(changed == 1);
+  const char* held2 = nullptr;
+  size_t held2_len = 0;
+  REQUIRE(invar_guard_current(follower, &held2, &held2_len) == INVAR_OK);
+  promote(third);
+  REQUIRE(invar_guard_refresh(follower, &changed) == INVAR_OK);
+  REQUIRE(changed == 1);
+  // Both earlier pointers still hold what they held.
+  CHECK(std::string(held, held_len) == first);
+  CHECK(std::string(held2, held2_len) == second);
+  const char* now = nullptr;
+  size_t now_len = 0;
+  REQUIRE(invar_guard_current(follower, &now, &now_len) == INVAR_OK);
+  CHECK(std::string(now, now_len) == third);
+  // Released on request (a follower that never updates): the one in service stays.
+  REQUIRE(invar_guard_release_replaced(follower) == INVAR_OK);
+  CHECK(invar_guard_release_replaced(nullptr) == INVAR_E_ARGUMENT);
+  REQUIRE(invar_guard_current(follower, &now, &now_len) == INVAR_OK);
+  CHECK(std::string(now, now_len) == third);
+  invar_guard_free(follower);
+  invar_gate_free(gate);
+  invar_contract_free(c);
+}
+
+TEST_CASE("C ABI: invar_guard_seed starts a guard whose contract requires a baseline", "[capi]") {
+  // Regression (issue 28.24): such a guard rejected every update forever.
+  const char* text = R"j({"contract": "g", "invariants": [{"id": "n", "count": "$.items[*]", "min": 1},
+    {"id": "growth", "delta": "count($.items[*])", "max_increase": "50%", "require_baseline": true}]})j";
+  invar_contract* c = nullptr;
+  REQUIRE(invar_contract_load_string(text, std::strlen(text), nullptr, &c) == INVAR_OK);
+  invar_guard* guard = nullptr;
+  REQUIRE(invar_guard_new(c, nullptr, nullptr, &guard) == INVAR_OK);
+  const std::string four = R"({"items": [1, 2, 3, 4]})", five = R"({"items": [1, 2, 3, 4, 5]})";
+  invar_report* d = nullptr;
+  REQUIRE(invar_guard_update(guard, four.data(), four.size(), 0, &d) == INVAR_OK);
+  CHECK(invar_report_verdict(d) == INVAR_REJECT);  // no baseline
+  invar_report_free(d);
+  REQUIRE(invar_guard_seed(guard, "{\"items\": []}", 13, 0, &d) == INVAR_OK);
+  CHECK(invar_report_verdict(d) == INVAR_REJECT);  // fails `n`: nothing changed
+  invar_report_free(d);
+  REQUIRE(invar_guard_seed(guard, four.data(), four.size(), 0, &d) == INVAR_OK);
+  CHECK(invar_report_verdict(d) == INVAR_ACCEPT);
+  invar_report_free(d);
+  const char* bytes = nullptr;
+  size_t len = 0;
+  REQUIRE(invar_guard_current(guard, &bytes, &len) == INVAR_OK);
+  CHECK(std::string(bytes, len) == four);
+  REQUIRE(invar_guard_update(guard, five.data(), five.size(), 0, &d) == INVAR_OK);
+  CHECK(invar_report_verdict(d) == INVAR_ACCEPT);
+  invar_report_free(d);
+  CHECK(invar_guard_seed(guard, four.data(), four.size(), 0, nullptr) == INVAR_E_USAGE);
+  CHECK(std::string(invar_last_error()) == "the guard serves an artifact already: a seed is only its first one");
+  CHECK(invar_guard_seed(nullptr, four.data(), four.size(), 0, nullptr) == INVAR_E_ARGUMENT);
+  CHECK(invar_guard_seed(guard, nullptr, 3, 0, nullptr) == INVAR_E_ARGUMENT);
+  invar_guard_free(guard);
+  invar_contract_free(c);
+}
+
 TEST_CASE("C ABI: one contract checked from 8 threads gives identical reports", "[capi][threads]") {
   invar_contract* c = load(feature_contract());
   std::string bad = test::slurp(test::source("examples/cloudflare-2025-features/bad.json"));

@@ -175,6 +175,45 @@ TEST_CASE("bad durations and percentages", "[contract]") {
         "test.contract.json: /artifact/limits/max_bytes: \"max_bytes\" must be a size such as \"16MiB\" or a number of bytes");
 }
 
+TEST_CASE("a contract limit above the one in force is a load error, not ignored", "[contract]") {
+  // Regression (issue 28.23): a max_bytes above --max-artifact-bytes (256MiB by
+  // default) was silently lowered to it; docs/limits.md says contracts only lower limits.
+  auto limits = [](const std::string& l) {
+    return R"({"contract": "t", "artifact": {"format": "yaml", "limits": {)" + l +
+           R"(}}, "invariants": [{"id": "a", "count": "$.x", "max": 1}]})";
+  };
+  CHECK(message_of(limits(R"("max_bytes": "512MiB")")) ==
+        "test.contract.json: /artifact/limits/max_bytes: \"max_bytes\" 536870912 is above the limit in force "
+        "(268435456): a contract may only lower limits; raise it with invar check --max-artifact-bytes, or "
+        "Options::limits.max_artifact_bytes");
+  CHECK(message_of(limits(R"("max_nodes": 50000001)")) ==
+        "test.contract.json: /artifact/limits/max_nodes: \"max_nodes\" 50000001 is above the limit in force "
+        "(50000000): a contract may only lower limits; raise it with invar check --max-nodes, or "
+        "Options::limits.max_nodes");
+  CHECK(message_of(limits(R"("max_depth": 129)")) ==
+        "test.contract.json: /artifact/limits/max_depth: \"max_depth\" 129 is above the limit in force (128): a "
+        "contract may only lower limits; raise it with Options::limits.max_depth (no CLI option)");
+  CHECK(message_of(limits(R"("max_string_bytes": "32MiB")")) ==
+        "test.contract.json: /artifact/limits/max_string_bytes: \"max_string_bytes\" 33554432 is above the limit in "
+        "force (16777216): a contract may only lower limits; raise it with Options::limits.max_string_bytes (no CLI "
+        "option)");
+  CHECK(message_of(limits(R"("max_alias_nodes": 1000001)")) ==
+        "test.contract.json: /artifact/limits/max_alias_nodes: \"max_alias_nodes\" 1000001 is above the limit in "
+        "force (1000000): a contract may only lower limits; this one is fixed");
+  // Equal or lower loads; and the limit in force is the caller's.
+  CHECK(test::contract(limits(R"("max_bytes": "256MiB", "max_nodes": 50000000, "max_depth": 128)")));
+  invar::Options raised;
+  raised.limits.max_artifact_bytes = 1ull << 30;
+  CHECK(invar::Contract::load_string(limits(R"("max_bytes": "512MiB")"), ".", "t.json", raised));
+  invar::Options lowered;
+  lowered.limits.max_artifact_bytes = 1 << 20;
+  auto refused = invar::Contract::load_string(limits(R"("max_bytes": "16MiB")"), ".", "t.json", lowered);
+  REQUIRE(!refused);
+  CHECK(refused.error().message ==
+        "\"max_bytes\" 16777216 is above the limit in force (1048576): a contract may only lower limits; raise it "
+        "with invar check --max-artifact-bytes, or Options::limits.max_artifact_bytes");
+}
+
 TEST_CASE("a missing schema file", "[contract]") {
   CHECK(message_of(R"({"contract": "t", "artifact": {"schema": "nope.schema.json"}, "invariants": []})") ==
         "test.contract.json: /artifact/schema: schema file \"nope.schema.json\": cannot read schema: No such file or directory");

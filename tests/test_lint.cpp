@@ -99,6 +99,21 @@ TEST_CASE("lint: a contract that does not load yields every load error as a find
   CHECK_FALSE(invar::lint_contract(test::source("rules/dns-plan.contract.json"), bad_example));
 }
 
+TEST_CASE("lint: a contract limit above the one in force is a load finding naming what raises it", "[lint]") {
+  // Regression (issue 28.23): it was silently lowered to the limit in force.
+  test::TempDir tmp;
+  std::string path = tmp / "big.contract.json";
+  test::spit(path, "{\"contract\": \"t\",\n \"artifact\": {\"limits\": {\"max_bytes\": \"1GiB\"}},\n \"invariants\": []}");
+  auto reports = invar::lint_contract(path);
+  REQUIRE(reports);
+  REQUIRE(reports->size() == 1);
+  CHECK(reports->at(0).verdict == invar::Verdict::reject);
+  CHECK(findings(*reports) == std::vector<std::string>{
+      "lint.load error " + path + ":2:39 /artifact/limits/max_bytes | \"max_bytes\" 1073741824 is above the limit in "
+      "force (268435456): a contract may only lower limits; raise it with invar check --max-artifact-bytes, or "
+      "Options::limits.max_artifact_bytes"});
+}
+
 TEST_CASE("lint: the rules table names every rule once", "[lint]") {
   std::set<std::string_view> ids;
   for (const auto& rule : invar::lint_rules()) {

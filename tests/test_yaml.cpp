@@ -133,6 +133,32 @@ TEST_CASE("yaml: merge keys are refused unless the contract allows them", "[yaml
   CHECK(read_as("'<<': 1\n") == R"({"<<":1})");
 }
 
+TEST_CASE("yaml: two merge keys in one mapping are a duplicate key", "[yaml]") {
+  // Regression (issue 28.20): invar took the first's values, PyYAML the second's.
+  invar::artifact::YamlOptions merge;
+  merge.merge_keys = true;
+  const std::string two = "a: &a {x: 1}\nb: &b {x: 2}\nc:\n  <<: *a\n  y: 0\n  <<: *b\n";
+  const std::string refused =
+      "refused duplicate-key 6:3 duplicate merge key << (first at line 4, column 3): YAML 1.1 parsers let the last "
+      "one's values win; merge several mappings with one: <<: [*a, *b]";
+  CHECK(read_as(two, merge) == refused);
+  invar::artifact::ReadLimits allow;
+  allow.allow_duplicate_keys = true;
+  CHECK(read_as(two, merge, allow) == refused);  // whatever duplicate_keys says
+  auto r = invar::artifact::read_yaml(two, {}, merge);
+  REQUIRE(r.problem);
+  CHECK(r.problem->pointer == "/c/<<");
+  // In flow style, and nested; one "<<" per mapping stays readable.
+  CHECK(read_as("a: &a {x: 1}\nc: {<<: *a, <<: *a}\n", merge).rfind("refused duplicate-key 2:13 duplicate merge key", 0) == 0);
+  CHECK(read_as("a: &a {x: 1}\nc: {<<: *a, d: {<<: *a}}\n", merge) == R"({"a":{"x":1},"c":{"d":{"x":1},"x":1}})");
+  // Through the engine: a located artifact.duplicate-key violation.
+  auto report = check(two, R"({"contract": "c", "artifact": {"format": "yaml", "yaml": {"merge_keys": "allow"}},
+                               "invariants": [{"id": "some", "count": "$.*", "min": 1}]})");
+  CHECK(report.verdict == invar::Verdict::reject);
+  REQUIRE(report.violations.size() == 1);
+  CHECK(located(report.violations[0]).rfind("artifact.duplicate-key 6:3 /c/<< duplicate merge key <<", 0) == 0);
+}
+
 TEST_CASE("yaml: one document, or the array of them all", "[yaml]") {
   CHECK(read_as("a: 1\n---\nb: 2\n") ==
         "refused documents 2:1 a second YAML document (the contract reads one; set \"documents\": \"many\" to read "
@@ -284,6 +310,38 @@ TEST_CASE("yaml: for a YAML 1.1 consumer, every scalar it reads otherwise is a v
     CHECK_FALSE(yaml11_differs(same));
   for (const char* differs : {"y", "N", "off", "0o17", "0b101", "1:20:30", "1.0e3", "+12:30.5", "=", "<<", "010"})
     CHECK(yaml11_differs(differs));
+}
+
+TEST_CASE("yaml: for a YAML 1.1 consumer, timestamps are ambiguous scalars", "[yaml]") {
+  // Regression (issue 28.19): they passed a `type: string` schema; PyYAML reads a date.
+  const char* contract = R"({"contract": "c", "artifact": {"format": "yaml", "yaml": {"consumer": "yaml1.1"}},
+                             "invariants": [{"id": "s", "schema": "$.*", "inline": {"type": "string"}}]})";
+  auto r = check("released: 2001-12-14\ngenerated_at: 2025-10-20 06:49:00Z\nquoted: '2001-12-14'\n", contract);
+  CHECK(r.verdict == invar::Verdict::reject);
+  std::vector<std::string> got;
+  for (const auto& v : r.violations) got.push_back(located(v));
+  CHECK(got == std::vector<std::string>{
+      "artifact.ambiguous_scalar 1:11 /released \"2001-12-14\" is the string \"2001-12-14\" in YAML 1.2 but the date "
+      "2001-12-14 to a YAML 1.1 parser (the contract's consumer): quote it, or write what both read alike",
+      "artifact.ambiguous_scalar 2:15 /generated_at \"2025-10-20 06:49:00Z\" is the string \"2025-10-20 06:49:00Z\" in "
+      "YAML 1.2 but the timestamp 2025-10-20 06:49:00Z to a YAML 1.1 parser (the contract's consumer): quote it, or "
+      "write what both read alike"});
+  // Every form of the YAML 1.1 timestamp regexp (and PyYAML's blanks before an offset).
+  using invar::artifact::yaml::yaml11_differs;
+  for (const char* stamp : {"2001-12-14", "2001-12-14t21:59:43.10-05:00", "2001-12-14T21:59:43Z", "2001-12-14 21:59:43.10 -5",
+                            "2001-12-15 2:59:43.10", "2002-12-14 21:59:43.", "2001-1-5T1:02:03", "2001-12-14\t21:59:43 Z",
+                            "2001-12-14 21:59:43+5:30", "2001-12-14   21:59:43.123456789+05", "2001-13-45"}) {
+    INFO(stamp);
+    auto d = yaml11_differs(stamp);
+    REQUIRE(d);
+    CHECK((d->yaml11.rfind("the date ", 0) == 0 || d->yaml11.rfind("the timestamp ", 0) == 0));
+  }
+  for (const char* text : {"2001-1-5", "2001-12-14 ", "01-12-14", "2001-12-14T21:59", "2001-12-14T21:59:4",
+                           "2001-12-14T21:59:43+", "2001-12-14T21:59:43+123", "2001-12-14T21:59:43+05:3",
+                           "2001-12-14T21:59:43 x", "2001-12-14x", "12001-12-14", "2001-12-14T21:59:43ZZ"}) {
+    INFO(text);
+    CHECK_FALSE(yaml11_differs(text));
+  }
 }
 
 TEST_CASE("yaml: the contract says the format, the documents and the consumer", "[yaml]") {

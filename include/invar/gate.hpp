@@ -2,12 +2,14 @@
 // stream's last-known-good (LKG), the state store they share, and the Guard
 // that consumers embed to keep serving their LKG through a bad update.
 //
-//   auto contract = invar::Contract::load_file("rules/dns-plan.contract.json");
-//   auto store = invar::StateStore::open_directory("/var/lib/invar");
-//   invar::Gate gate(*contract, *store);
-//   auto decision = gate.submit("dynamodb-us-east-1", bytes);
-//   if (!decision) { ... cannot judge: publish nothing ... }
-//   else if (decision->action != invar::Action::reject) publish(*decision->artifact);
+// ```cpp fragment
+// auto contract = invar::Contract::load_file("rules/dns-plan.contract.json");
+// auto store = invar::StateStore::open_directory("/var/lib/invar");
+// invar::Gate gate(*contract, *store);
+// auto decision = gate.submit("dynamodb-us-east-1", bytes);
+// if (!decision) { /* cannot judge: publish nothing */ }
+// else if (decision->action != invar::Action::reject) publish(*decision->artifact);
+// ```
 //
 // Semantics (docs/gate.md): stateless invariants are evaluated before the
 // stream's lock; baseline comparisons and freshness under it, against the LKG
@@ -468,6 +470,14 @@ class Guard {
   Update update(std::string_view bytes, const ConsumerCheck& check = {}, std::optional<Time> now = {});
   std::shared_ptr<const std::string> current() const;
 
+  // An in-memory Guard's first artifact, judged by the stateless invariants
+  // only (as `invar init --seed`): what a contract whose delta-family
+  // invariants say require_baseline needs, or it rejects every update. The
+  // decision is accept (now served, the baseline of later updates) or reject
+  // (nothing changed). An Error (ErrorCode::usage) when the guard serves an
+  // artifact already or is persistent (seed its stream with Gate::init).
+  Result<Decision> seed(std::string_view bytes, std::optional<Time> now = {});
+
   // Fed by a store watch (a persistent Guard): one look at the stream's LKG
   // (Follower::poll). When gates promoted a newer one than the guard serves
   // and it passes `check`, the guard serves it and returns its record;
@@ -519,6 +529,16 @@ class TypedGuard {
   std::shared_ptr<const T> current() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return value_;
+  }
+
+  // Guard::seed, after the parse step: bytes it refuses are an Error.
+  Result<Decision> seed(std::string_view bytes, std::optional<Time> now = {}) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto parsed = parse_(bytes);
+    if (!parsed) return Error{ErrorCode::usage, "the seed does not parse: " + parsed.error().to_string(), {}};
+    auto d = guard_.seed(bytes, now);
+    if (d && d->action == Action::accept) value_ = std::make_shared<const T>(std::move(parsed.value()));
+    return d;
   }
 
  private:

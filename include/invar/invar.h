@@ -1,17 +1,21 @@
 /* invar's C ABI: for consumers and distributors written in C, Rust, Go,
  * Python or Lua. Opaque handles, explicit free functions, status codes.
  *
- *   invar_contract* contract = NULL;
- *   if (invar_contract_load("rules/feature-file.contract.json", &contract) != INVAR_OK) {
- *     fprintf(stderr, "%s\n", invar_last_error());
- *     return 3;
- *   }
- *   invar_guard* guard = NULL;
- *   invar_guard_new(contract, &guard);
- *   invar_report* decision = NULL;
- *   invar_guard_update(guard, bytes, len, &decision);   // never leaves you without a config
- *   const char* config; size_t config_len;
- *   invar_guard_current(guard, &config, &config_len);   // use this
+ * ```c fragment
+ * invar_contract* contract = NULL;
+ * if (invar_contract_load("rules/feature-file.contract.json", &contract) != INVAR_OK) {
+ *   fprintf(stderr, "%s\n", invar_last_error());
+ *   return 3;
+ * }
+ * invar_guard* guard = NULL;
+ * invar_guard_new(contract, NULL, NULL, &guard);         // in memory
+ * invar_report* decision = NULL;
+ * invar_guard_update(guard, bytes, len, 0, &decision);   // never leaves you without a config
+ * invar_report_free(decision);
+ * const char* config; size_t config_len;
+ * invar_guard_current(guard, &config, &config_len);      // use this
+ * ```
+ * (tests/doc_examples.sh compiles every example of these headers.)
  *
  * Contract of every call:
  * - It returns an invar_status: INVAR_OK, or an error code whose message is
@@ -26,7 +30,9 @@
  * Thread-safety: a contract may be used from any number of threads at once;
  * gates and guards too (calls on one stream are serialised). A report is
  * immutable. invar_guard_current's pointer stays valid until the next
- * invar_guard_update on that guard or invar_guard_free.
+ * invar_guard_update on that guard or invar_guard_free (an
+ * invar_guard_refresh that serves a newer artifact keeps the old one alive
+ * until then, or until invar_guard_release_replaced).
  */
 #ifndef INVAR_INVAR_H
 #define INVAR_INVAR_H
@@ -119,6 +125,14 @@ INVAR_API invar_status invar_guard_new(const invar_contract* contract, const cha
  * guard keeps serving its current artifact unless the candidate is accepted. */
 INVAR_API invar_status invar_guard_update(invar_guard* guard, const char* bytes, size_t len, int64_t now_ms,
                                           invar_report** decision);
+/* An in-memory guard's first artifact, judged by the stateless invariants
+ * only (as `invar init --seed`): a contract whose delta-family invariants say
+ * require_baseline rejects every update of a guard never seeded. `decision`
+ * (may be NULL) receives the decision: INVAR_ACCEPT (now in service) or
+ * INVAR_REJECT (nothing changed). INVAR_E_USAGE when the guard serves an
+ * artifact already or is persistent (seed its stream with invar_gate_init). */
+INVAR_API invar_status invar_guard_seed(invar_guard* guard, const char* bytes, size_t len, int64_t now_ms,
+                                        invar_report** decision);
 /* The artifact in service: *bytes is NULL (and *len 0) before any was accepted. */
 INVAR_API invar_status invar_guard_current(const invar_guard* guard, const char** bytes, size_t* len);
 /* A persistent guard fed by its stream (gates elsewhere promote, this guard
@@ -128,6 +142,12 @@ INVAR_API invar_status invar_guard_current(const invar_guard* guard, const char*
  * cannot be read) leaves the artifact in service as it was: call it again
  * later, from a timer or a loop. */
 INVAR_API invar_status invar_guard_refresh(invar_guard* guard, int* changed);
+/* Frees the artifacts refreshes replaced, which the guard keeps for the
+ * pointers invar_guard_current gave out before (they stay valid until the next
+ * invar_guard_update). A follower that never calls invar_guard_update calls
+ * this once no thread uses an older pointer, or it keeps every artifact it
+ * served. The artifact in service is not touched. */
+INVAR_API invar_status invar_guard_release_replaced(invar_guard* guard);
 INVAR_API void invar_guard_free(invar_guard* guard);
 
 /* Reports. */

@@ -5,10 +5,12 @@
 // on user input: it returns a Result holding either the compiled Contract or an
 // Error with a code, a message and a location (file, JSON Pointer, line/column).
 //
-//   auto contract = invar::Contract::load_file("rules/feature-file.contract.json");
-//   if (!contract) { std::cerr << contract.error().to_string(); return 3; }
-//   invar::Report report = contract->check(bytes);
-//   if (report.verdict != invar::Verdict::accept) ...
+// ```cpp fragment
+// auto contract = invar::Contract::load_file("rules/feature-file.contract.json");
+// if (!contract) { std::cerr << contract.error().to_string(); return 3; }
+// invar::Report report = contract->check(bytes);
+// if (report.verdict != invar::Verdict::accept) { /* refuse it */ }
+// ```
 //
 // Thread-safety: a Contract is immutable once loaded; check() may be called on
 // the same Contract from any number of threads at once.

@@ -7,9 +7,11 @@
 // carries its evidence (in its "why"), and the whole suggestion is verified
 // by replaying the samples through it, as `invar backtest` would.
 //
-//   auto store = invar::StateStore::open_directory("/var/lib/invar");
-//   auto samples = store->retained("dns-plan");
-//   auto s = invar::suggest(*samples);   // s->contract: JSON text to review and edit
+// ```cpp fragment
+// auto store = invar::StateStore::open_directory("/var/lib/invar");
+// auto samples = store->retained("dns-plan");
+// auto s = invar::suggest(invar::samples_of(*samples));   // s->contract: JSON text to review and edit
+// ```
 #pragma once
 
 #include <optional>

@@ -173,6 +173,7 @@ class Builder {
     bool merge_pending = false;
     size_t merge_begin = 0;
     std::vector<std::pair<size_t, size_t>> merges;  // tape ranges of "<<" values
+    Location merge_at;  // the first "<<" key (a second is refused)
 
     // Empties it for another container, keeping what its vectors hold room for.
     void reset(bool is_mapping, size_t at, uint64_t nodes) {
@@ -445,6 +446,16 @@ bool Builder::scalar(const yaml::Event& e, const yaml::Batch& batch) {
                     "for a key named <<, quote it",
                     where, pointer());
       Frame& f = frames_.back();
+      // A 1.1 parser lets the second's values win, invar the first's: refused,
+      // whatever duplicate_keys says (one "<<" takes a sequence of mappings).
+      if (!f.merges.empty())
+        return fail("duplicate-key",
+                    "duplicate merge key << (first at line " + std::to_string(f.merge_at.line) + ", column " +
+                        std::to_string(f.merge_at.column) +
+                        "): YAML 1.1 parsers let the last one's values win; merge several mappings with one: "
+                        "<<: [*a, *b]",
+                    where, pointer() + escape_segment("<<"));
+      f.merge_at = where;
       f.merge_pending = true;
       f.merge_begin = tape_.size();
       f.expect_key = false;

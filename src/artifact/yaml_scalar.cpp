@@ -110,8 +110,49 @@ std::string describe(const CoreScalar& c, std::string_view text) {
   return "the string \"" + std::string(text) + "\"";
 }
 
+// YAML 1.1's timestamp type, as PyYAML resolves it (the spec's regexp, plus
+// blanks before a numeric offset): [0-9]{4}-[0-9]{2}-[0-9]{2}, or
+// [0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(\.[0-9]*)?
+// ([ \t]*(Z|[-+][0-9]{1,2}(:[0-9]{2})?))?. The reading in words, or nullopt.
+std::optional<std::string> yaml11_timestamp(std::string_view s) {
+  size_t i = 0;
+  auto run = [&](size_t min, size_t max) {  // min..max digits
+    size_t n = 0;
+    while (i < s.size() && n < max && s[i] >= '0' && s[i] <= '9') ++i, ++n;
+    return n >= min;
+  };
+  auto eat = [&](char c) { return i < s.size() && s[i] == c ? (++i, true) : false; };
+  auto blanks = [&] {
+    size_t n = 0;
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i, ++n;
+    return n;
+  };
+  if (!run(4, 4) || !eat('-')) return std::nullopt;
+  const size_t month = i;
+  if (!run(1, 2) || !eat('-')) return std::nullopt;
+  const size_t day = i;
+  if (!run(1, 2)) return std::nullopt;
+  if (i == s.size()) {
+    if (day - month != 3 || i - day != 2) return std::nullopt;  // a date alone has two-digit month and day
+    return "the date " + std::string(s);
+  }
+  if (!eat('T') && !eat('t') && blanks() == 0) return std::nullopt;
+  if (!run(1, 2) || !eat(':') || !run(2, 2) || !eat(':') || !run(2, 2)) return std::nullopt;
+  if (eat('.')) run(0, s.size());
+  const size_t blank = blanks();
+  if (eat('Z')) {
+  } else if (eat('-') || eat('+')) {
+    if (!run(1, 2) || (eat(':') && !run(2, 2))) return std::nullopt;
+  } else if (blank > 0) {
+    return std::nullopt;
+  }
+  if (i != s.size()) return std::nullopt;
+  return "the timestamp " + std::string(s);
+}
+
 // The YAML 1.1 reading, in the words describe() uses.
 std::string yaml11_reading(std::string_view s) {
+  if (auto t = yaml11_timestamp(s)) return *t;
   if (one_of(s, {"y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "true", "True", "TRUE"})) return "the boolean true";
   if (one_of(s, {"n", "N", "no", "No", "NO", "off", "Off", "OFF", "false", "False", "FALSE"})) return "the boolean false";
   if (one_of(s, {"", "~", "null", "Null", "NULL"})) return "null";

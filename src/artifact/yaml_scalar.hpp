@@ -35,7 +35,8 @@ std::optional<CoreScalar> resolve_tagged(std::string_view tag, std::string_view 
 // core schema: both readings, in words ("the string \"no\"", "the boolean
 // false"). Covers the 1.1 booleans (y/n, yes/no, on/off), sexagesimal numbers
 // (1:20), 0-prefixed octals (0777), binary (0b1), underscores (1_000), floats
-// without a signed exponent (1e3), and the value and merge keys (=, <<).
+// without a signed exponent (1e3), timestamps (2001-12-14, 2001-12-14 21:59:43Z),
+// and the value and merge keys (=, <<).
 struct Readings {
   std::string yaml12;
   std::string yaml11;

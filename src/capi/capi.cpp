@@ -7,6 +7,7 @@
 #include <mutex>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "invar/gate.hpp"
 #include "invar/report.hpp"
@@ -34,6 +35,9 @@ struct invar_guard {
   // from several threads replace it).
   mutable std::mutex mutex;
   std::shared_ptr<const std::string> current;
+  // What refreshes replaced: invar.h promises invar_guard_current's pointers
+  // until the next update (or invar_guard_release_replaced, or free).
+  std::vector<std::shared_ptr<const std::string>> replaced;
 };
 
 namespace {
@@ -233,7 +237,7 @@ invar_status invar_guard_new(const invar_contract* contract, const char* state_d
     REQUIRE_ARG((state_dir == nullptr) == (stream == nullptr),
                 "invar_guard_new: give both state_dir and stream, or neither");
     if (!state_dir) {
-      *out = new invar_guard{invar::Guard(contract->contract), {}, nullptr};
+      *out = new invar_guard{invar::Guard(contract->contract), {}, nullptr, {}};
       return ok();
     }
     auto store = invar::StateStore::open(state_dir);
@@ -241,7 +245,7 @@ invar_status invar_guard_new(const invar_contract* contract, const char* state_d
     auto guard = invar::Guard::persistent(contract->contract, std::move(store.value()), stream);
     if (!guard) return from(guard.error());
     auto current = guard->current();
-    *out = new invar_guard{std::move(guard.value()), {}, std::move(current)};
+    *out = new invar_guard{std::move(guard.value()), {}, std::move(current), {}};
     return ok();
   });
 }
@@ -258,10 +262,33 @@ invar_status invar_guard_update(invar_guard* guard, const char* bytes, size_t le
     {
       std::lock_guard<std::mutex> lock(guard->mutex);
       guard->current = u.artifact;
+      guard->replaced.clear();
     }
     if (decision) {
       invar::Report report = u.decision.report;
       *decision = make_report(std::move(report), std::move(u.decision), "");
+    }
+    return ok();
+  });
+}
+
+invar_status invar_guard_seed(invar_guard* guard, const char* bytes, size_t len, int64_t now_ms,
+                              invar_report** decision) {
+  return guarded([&] {
+    if (decision) *decision = nullptr;
+    REQUIRE_ARG(guard, "invar_guard_seed: guard is NULL");
+    REQUIRE_ARG(bytes || len == 0, "invar_guard_seed: bytes is NULL");
+    std::optional<invar::Time> now;
+    REQUIRE_CLOCK(now_ms, now, "invar_guard_seed");
+    auto d = guard->guard.seed(std::string_view(bytes ? bytes : "", len), now);
+    if (!d) return from(d.error());
+    if (d->action == invar::Action::accept) {
+      std::lock_guard<std::mutex> lock(guard->mutex);
+      guard->current = d->artifact;
+    }
+    if (decision) {
+      invar::Report report = d->report;
+      *decision = make_report(std::move(report), std::move(d.value()), "");
     }
     return ok();
   });
@@ -290,9 +317,19 @@ invar_status invar_guard_refresh(invar_guard* guard, int* changed) {
     if (!lkg) return from(lkg.error());
     if (lkg.value()) {
       std::lock_guard<std::mutex> lock(guard->mutex);
+      if (guard->current) guard->replaced.push_back(std::move(guard->current));
       guard->current = guard->guard.current();
       if (changed) *changed = 1;
     }
+    return ok();
+  });
+}
+
+invar_status invar_guard_release_replaced(invar_guard* guard) {
+  return guarded([&] {
+    REQUIRE_ARG(guard, "invar_guard_release_replaced: guard is NULL");
+    std::lock_guard<std::mutex> lock(guard->mutex);
+    guard->replaced.clear();
     return ok();
   });
 }

@@ -294,12 +294,13 @@ class Loader {
             auto bytes = v.is_number_unsigned() ? std::optional<uint64_t>(v.get<uint64_t>())
                                                 : (v.is_string() ? text::parse_bytes(v.get<std::string>()) : std::nullopt);
             if (!bytes) return error(lat, "\"max_bytes\" must be a size such as \"16MiB\" or a number of bytes");
-            plan.read_limits.max_bytes = std::min(*bytes, options_.limits.max_artifact_bytes);
+            if (auto e = lower_only(lat, limit, *bytes, plan.read_limits.max_bytes)) return e;
+            plan.read_limits.max_bytes = *bytes;
           } else if (limit == "max_depth") {
             if (!v.is_number_unsigned() || v.get<uint64_t>() == 0)
               return error(lat, "\"max_depth\" must be a positive integer");
-            plan.read_limits.max_depth =
-                static_cast<uint32_t>(std::min<uint64_t>(v.get<uint64_t>(), options_.limits.max_depth));
+            if (auto e = lower_only(lat, limit, v.get<uint64_t>(), plan.read_limits.max_depth)) return e;
+            plan.read_limits.max_depth = static_cast<uint32_t>(v.get<uint64_t>());
           } else if (limit == "max_nodes" || limit == "max_string_bytes" || limit == "max_alias_nodes") {
             auto n = v.is_number_unsigned() ? std::optional<uint64_t>(v.get<uint64_t>())
                                             : (v.is_string() ? text::parse_bytes(v.get<std::string>()) : std::nullopt);
@@ -307,7 +308,8 @@ class Loader {
             uint64_t& target = limit == "max_nodes"          ? plan.read_limits.max_nodes
                                : limit == "max_string_bytes" ? plan.read_limits.max_string_bytes
                                                              : plan.yaml.max_alias_nodes;
-            target = std::min(*n, target);
+            if (auto e = lower_only(lat, limit, *n, target)) return e;
+            target = *n;
           } else {
             return error(lat, "unknown limit " + text::quoted(limit) +
                                   " (expected max_bytes, max_depth, max_nodes, max_string_bytes, max_alias_nodes)");
@@ -321,6 +323,19 @@ class Loader {
     if (!yaml_said.empty() && plan.format != ArtifactFormat::yaml)
       return error(yaml_said, "\"documents\" and \"yaml\" apply to YAML artifacts: add \"format\": \"yaml\"");
     return std::nullopt;
+  }
+
+  // A contract may only lower a limit (docs/limits.md): one above the limit in
+  // force would be ignored, so it is an error naming what raises that limit.
+  std::optional<Error> lower_only(const std::string& at, const std::string& limit, uint64_t asked, uint64_t in_force) {
+    if (asked <= in_force) return std::nullopt;
+    const std::string raise = limit == "max_bytes"   ? "invar check --max-artifact-bytes, or Options::limits.max_artifact_bytes"
+                              : limit == "max_nodes" ? "invar check --max-nodes, or Options::limits.max_nodes"
+                              : limit == "max_alias_nodes" ? ""
+                                                           : "Options::limits." + limit + " (no CLI option)";
+    return error(at, "\"" + limit + "\" " + std::to_string(asked) + " is above the limit in force (" +
+                         std::to_string(in_force) + "): a contract may only lower limits; " +
+                         (raise.empty() ? "this one is fixed" : "raise it with " + raise));
   }
 
   // "yaml": {"consumer": "yaml1.2" | "yaml1.1", "merge_keys": "refuse" | "allow", "infinity": "refuse" | "allow"}

@@ -188,6 +188,7 @@ Result<std::vector<BacktestRow>> Gate::backtest(const std::string& stream) const
 
 struct Guard::State {
   std::optional<Gate> gate;  // over the stream's store: in memory, or shared
+  GateOptions options;       // the gate's (seed() builds another over a fresh store)
   std::string stream;
   mutable std::mutex mutex;
   std::shared_ptr<const std::string> current;
@@ -209,7 +210,39 @@ Guard::Guard(Contract contract, GateOptions options) : state_(std::make_shared<S
   options.quarantine = 0;
   StateStore store(std::shared_ptr<store::Store>(store::open_mem_store(kGuardJournal)));
   state_->gate.emplace(std::move(contract), std::move(store), options);
+  state_->options = options;
   state_->stream = kGuardStream;
+}
+
+Result<Decision> Guard::seed(std::string_view bytes, std::optional<Time> now) {
+  State& s = *state_;
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (s.follower)
+    return Error{ErrorCode::usage,
+                 "a persistent guard serves its stream's LKG: seed the stream with `invar init --seed` (Gate::init)", {}};
+  if (s.current)
+    return Error{ErrorCode::usage, "the guard serves an artifact already: a seed is only its first one", {}};
+  try {
+    // A fresh store in memory, as `invar init` creates a stream: the guard's
+    // earlier decisions (rejects, without an LKG) are forgotten.
+    Gate fresh(s.gate->contract(), StateStore(std::shared_ptr<store::Store>(store::open_mem_store(kGuardJournal))),
+               s.options);
+    InitOptions init;
+    init.seed = bytes;
+    init.reason = "Guard::seed";
+    init.by = "guard";
+    init.now = now;
+    auto d = fresh.init(s.stream, init);
+    if (!d) return d.error();
+    Decision decision = std::move(*d.value());  // a seed's init always decides
+    if (decision.action == Action::accept) {
+      s.gate.emplace(std::move(fresh));
+      s.current = decision.artifact;
+    }
+    return decision;
+  } catch (const std::exception& e) {  // such as std::bad_alloc: nothing changed
+    return Error{ErrorCode::io, std::string("the guard failed while judging its seed: ") + e.what(), {}};
+  }
 }
 
 Result<Guard> Guard::persistent(Contract contract, StateStore store, const std::string& stream, GateOptions options) {
