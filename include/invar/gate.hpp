@@ -98,6 +98,9 @@ struct JournalRecord {
   std::vector<std::string> failed;  // error-severity invariants that failed
   std::vector<std::string> waived;
   std::string lkg_before, lkg_after;
+  // lkg_after's sequence (0: none, or a record of an older invar): the
+  // gate refuses an LKG older than the newest its journal records.
+  uint64_t lkg_sequence = 0;
   std::string contract, contract_digest;
   bool flapping = false;
   // decision: decisions on the stream so far, this one included, by action
@@ -361,8 +364,10 @@ class Follower {
   // `sequence`: the LKG sequence already served (0: none).
   Follower(StateStore store, std::string stream, uint64_t sequence = 0);
   // One look: the LKG when its sequence is past the one served; nullopt
-  // when it is not, or the stream has no LKG yet; an Error when the store
-  // cannot be read or the LKG fails verification. Call served() once the
+  // when it is the one served, or the stream has no LKG yet; an Error when
+  // the store cannot be read, the LKG fails verification, or it is older
+  // than the one served (ErrorCode::state: the state was rolled back; give
+  // a restarted follower the sequence it served). Call served() once the
   // change is in service (until then, the next poll() returns it again).
   Result<std::optional<Change>> poll();
   void served(uint64_t sequence) { sequence_ = std::max(sequence_, sequence); }
