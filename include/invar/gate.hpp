@@ -200,7 +200,8 @@ struct SubmitOptions {
   std::vector<WaiverRequest> waive;  // recorded (unless dry_run) before deciding
   Publisher* publisher = nullptr;    // where to publish; none: the caller publishes Decision::artifact
   // The stream was created for another contract (by name): judge anyway and
-  // record the change (journal "contract-change"); without it, an Error.
+  // record the change (journal "contract-change") with the decision, in its
+  // fenced commit (an Error before it changes nothing); without it, an Error.
   bool contract_change = false;
   ConsumerCheck consumer_check;      // failing it is a violation "consumer.check"
   // Fill Decision::observed (a walk of each counted selection: off by default).
@@ -407,9 +408,12 @@ class Gate {
                                     std::optional<Time> now = {}) const;
 
   // Creates `stream` (and the state location), recorded as created for this
-  // contract; an Error (ErrorCode::usage) when it exists. With a seed:
-  // nullopt never; the decision is accept (the seed is the LKG, journaled as
-  // "init"/"seed") or reject (nothing was created). Without: nullopt.
+  // contract; an Error (ErrorCode::usage) when it exists, and
+  // (ErrorCode::conflict, nothing written) when another writer created it
+  // while this init ran. The stream, its journal record and the seed are
+  // committed as one unit. With a seed: nullopt never; the decision is
+  // accept (the seed is the LKG, journaled as "init"/"seed") or reject
+  // (nothing was created). Without: nullopt.
   Result<std::optional<Decision>> init(const std::string& stream, const InitOptions& options) const;
 
   // Replays the stream's stored accepted artifacts (oldest first) through this

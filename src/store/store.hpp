@@ -188,7 +188,7 @@ std::vector<Accepted> committed(const std::vector<Accepted>& list, const std::op
 
 // fence() and decide() for a backend whose writers are serialised by its
 // lock (the directory, memory): the fence is the LKG's sequence, and a
-// decision is written in steps (promote, then append).
+// decision is written in steps (a contract switch, promote, then append).
 Result<Fence> sequence_fence(Store& store, const std::string& stream);
 Status decide_in_steps(Store& store, const std::string& stream, const Fence& fence, const JournalRecord& record,
                        const Promotion* promotion, bool& committed, const ContractSwitch* switched);
