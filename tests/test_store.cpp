@@ -315,7 +315,8 @@ TEST_CASE("store conformance: a contract switch is written with its decision, ne
     CHECK(s->stream_info("a").value().value().contract == "d");
     auto journal = s->journal("a").value().records;
     REQUIRE(journal.size() == 3);
-    CHECK(std::count_if(journal.begin(), journal.end(), [](const JournalRecord& r) { return r.event == "contract-change"; }) == 1);
+    auto is_switch = [](const JournalRecord& r) { return r.event == "contract-change"; };
+    CHECK(std::count_if(journal.begin(), journal.end(), is_switch) == 1);
   }
 }
 

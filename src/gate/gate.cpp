@@ -789,8 +789,8 @@ Result<std::optional<Decision>> init(const Contract& contract, store::Store& sto
     rec.generation = d->generation;
     rec.lkg_after = c.digest;
     rec.lkg_sequence = 1;
-    seed.emplace(store::Promotion{*opts.seed, &c.measures,
-                                  LkgRecord{stream, 1, c.digest, opts.seed->size(), d->generation, now, plan.name, plan.digest()}, 1});
+    LkgRecord first{stream, 1, c.digest, opts.seed->size(), d->generation, now, plan.name, plan.digest()};
+    seed.emplace(store::Promotion{*opts.seed, &c.measures, first, 1});
   }
   if (auto e = store.init_stream({stream, plan.name, plan.digest(), now, by}, &rec, seed ? &*seed : nullptr)) {
     if (e->code == ErrorCode::usage) return created_meanwhile(store, stream);

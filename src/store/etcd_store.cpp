@@ -138,7 +138,8 @@ class EtcdStore : public Store {
       plan = std::move(*p);
     }
     plan.ops.push_back({TxnOp::put, rec(stream, "stream"), encode_stream(info)});
-    if (!*location) plan.ops.push_back({TxnOp::put, client_.prefix() + "invar-state", seal(nlohmann::json::object(), "invar-state")});
+    if (!*location)
+      plan.ops.push_back({TxnOp::put, client_.prefix() + "invar-state", seal(nlohmann::json::object(), "invar-state")});
     if (record) plan.ops.push_back({TxnOp::put, journal_key(stream, *record), encode_journal(*record)});
     auto done = client_.txn(compares, plan.ops);
     forget_snapshot(stream);
@@ -146,7 +147,9 @@ class EtcdStore : public Store {
     if (!*done) {
       auto exists = client_.get(rec(stream, "stream"));
       if (!exists) return exists.error();
-      if (!*exists) return state_error(where(stream, "objects"), "the seed's chunks were collected before the commit; nothing was created");
+      if (!*exists)
+        return state_error(where(stream, "objects"),
+                           "the seed's chunks were collected before the commit; nothing was created");
       return Error{ErrorCode::usage, "stream " + text::quoted(stream) + " exists already in etcd", {}};
     }
     return std::nullopt;

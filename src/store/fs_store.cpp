@@ -187,11 +187,13 @@ class FsStore : public Store {
     char suffix[24];
     std::snprintf(suffix, sizeof suffix, "-%08x", static_cast<unsigned>(std::random_device{}()));
     const std::string temp = ".init-" + info.stream + suffix;
-    if (::mkdirat((**streams).fd(), temp.c_str(), 0755) != 0) return io((**streams).child(temp), "cannot create directory");
+    if (::mkdirat((**streams).fd(), temp.c_str(), 0755) != 0)
+      return io((**streams).child(temp), "cannot create directory");
     auto built = build_stream(**streams, temp, info, record, seed);
     if (!built) {
       int rc = ::renameat2((**streams).fd(), temp.c_str(), (**streams).fd(), info.stream.c_str(), RENAME_NOREPLACE);
-      if (rc != 0 && errno == EINVAL)  // a file system without RENAME_NOREPLACE: a rename never replaces a non-empty directory
+      // A file system without RENAME_NOREPLACE: a rename never replaces a non-empty directory.
+      if (rc != 0 && errno == EINVAL)
         rc = ::renameat((**streams).fd(), temp.c_str(), (**streams).fd(), info.stream.c_str());
       if (rc == 0) return (**streams).sync();
       built = (errno == EEXIST || errno == ENOTEMPTY) ? exists_already(info.stream)
@@ -654,9 +656,8 @@ class FsStore : public Store {
     if (seed) {
       const std::string hex = seed->record.digest.substr(7);
       if (auto e = (**objects).write_atomic(hex + ".json", seed->bytes, "promote:object")) return e;
-      if (auto e = (**objects).write_atomic(hex + ".measures.json", encode_measures(seed->record.digest, *seed->measures),
-                                            "promote:measures"))
-        return e;
+      std::string measures = encode_measures(seed->record.digest, *seed->measures);
+      if (auto e = (**objects).write_atomic(hex + ".measures.json", measures, "promote:measures")) return e;
       auto entries = retained_after({}, seed->record, seed->keep);
       if (auto e = (**dir).write_atomic("accepted.json", encode_accepted(entries), "promote:accepted")) return e;
       if (auto e = (**dir).write_atomic("lkg.json", encode_lkg(seed->record), "promote:lkg")) return e;
