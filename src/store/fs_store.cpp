@@ -23,11 +23,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
+#include <cstdio>  // renameat2
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
-#include <random>
 #include <set>
 
 #include "common/digest.hpp"
@@ -184,9 +183,7 @@ class FsStore : public Store {
     if (*existing) return exists_already(info.stream);
     auto streams = streams_dir(true);
     if (!streams) return streams.error();
-    char suffix[24];
-    std::snprintf(suffix, sizeof suffix, "-%08x", static_cast<unsigned>(std::random_device{}()));
-    const std::string temp = ".init-" + info.stream + suffix;
+    const std::string temp = ".init-" + info.stream + "-" + std::to_string(::getpid()) + "-" + std::to_string(wall_ms());
     if (::mkdirat((**streams).fd(), temp.c_str(), 0755) != 0)
       return io((**streams).child(temp), "cannot create directory");
     auto built = build_stream(**streams, temp, info, record, seed);
@@ -195,7 +192,10 @@ class FsStore : public Store {
       // A file system without RENAME_NOREPLACE: a rename never replaces a non-empty directory.
       if (rc != 0 && errno == EINVAL)
         rc = ::renameat((**streams).fd(), temp.c_str(), (**streams).fd(), info.stream.c_str());
-      if (rc == 0) return (**streams).sync();
+      if (rc == 0) {
+        (**streams).sync();  // committed: a failure here loses at most the new stream, never an LKG
+        return std::nullopt;
+      }
       built = (errno == EEXIST || errno == ENOTEMPTY) ? exists_already(info.stream)
                                                      : io((**streams).child(info.stream), "cannot create the stream");
     }
