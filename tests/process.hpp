@@ -88,6 +88,43 @@ inline bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
+// `invar ARGS...` started with INVAR_FAULT=`point` and INVAR_FAULT_STOP=1:
+// `stopped` once it stopped itself there (false: it ended without reaching
+// the point). resume() lets it go on and returns how it ended.
+struct Paused {
+  pid_t pid = -1;
+  int out = -1;  // its stdout and stderr
+  bool stopped = false;
+  int status = 0;  // how it ended, when it did not stop
+  Run resume() {
+    if (stopped) kill(pid, SIGCONT);
+    Run r;
+    r.out = read_all(out);
+    if (stopped) waitpid(pid, &status, 0);
+    if (WIFEXITED(status)) r.exit = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
+    return r;
+  }
+};
+inline Paused invar_paused_at(const std::string& point, const std::vector<std::string>& args) {
+  int fds[2];
+  if (pipe(fds) != 0) return {};
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    close(fds[0]);
+    close(fds[1]);
+    setenv("INVAR_FAULT", point.c_str(), 1);
+    setenv("INVAR_FAULT_STOP", "1", 1);
+    exec_invar(args);
+  }
+  close(fds[1]);
+  Paused p{pid, fds[0], false, 0};
+  if (waitpid(pid, &p.status, WUNTRACED) == pid) p.stopped = WIFSTOPPED(p.status);
+  return p;
+}
+
 inline std::string slurp(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};

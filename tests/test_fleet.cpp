@@ -197,7 +197,69 @@ TEST_CASE("fleet: a gate killed at any point of an etcd promotion leaves the old
     CHECK(fleet.status(fleet.url)["lkg"]["generation"] == "3");
   }
 }
+
+TEST_CASE("fleet: init with a seed is one fenced unit: a gate that accepted while the seed uploaded keeps its LKG",
+          "[fleet]") {
+  auto* etcd = cluster_or_skip();
+  if (!etcd) return;
+  std::string prefix = test::fresh_prefix("seed");
+  Fleet fleet(etcd->url(prefix));
+  // Over 512 KiB: its chunks are written before the commit, as a 30 MB seed's are.
+  std::string seed = fleet.files.tmp / "seed.json";
+  test::spit(seed, "{\"generation\": 1, \"items\": [1], \"pad\": \"" + std::string(600 << 10, 'x') + "\"}");
+  auto paused = test::invar_paused_at("init:judged", {"init", "--state", fleet.url, "--stream", "t", "--contract",
+                                                      fleet.files.contract, "--by", "test", "--reason", "in service",
+                                                      seed});
+  REQUIRE(paused.stopped);
+  std::string out = fleet.files.tmp / "t.json";
+  std::vector<std::string> gate = {"gate", "--contract", fleet.files.contract, "--stream", "t", "--state", fleet.url,
+                                   "--out", out, "--create", fleet.files.artifact(2)};
+  REQUIRE(test::invar(gate).exit == 0);  // generation 2, accepted and published meanwhile
+  auto r = paused.resume();
+  INFO(r.out);
+  CHECK(r.exit == 3);
+  CHECK(contains(r.out, "was created while this init ran"));
+  CHECK(contains(r.out, "an LKG appeared: sequence 1"));
+  auto st = test::invar({"status", "--state", fleet.url, "t", "--format", "json"});
+  REQUIRE(st.exit == 0);
+  CHECK(json::parse(st.out)["streams"][0]["lkg"]["generation"] == "2");
+  gate[gate.size() - 1] = fleet.files.artifact(3, 0);  // no items: pinned
+  CHECK(test::invar(gate).exit == 2);
+  CHECK(test::slurp(out) == test::slurp(fleet.files.artifact(2)));  // the LKG in service, never the seed
+}
 #endif
+
+TEST_CASE("fleet: an LKG record rolled back in etcd is refused by the gate and by a restarted watcher", "[fleet]") {
+  auto* etcd = cluster_or_skip();
+  if (!etcd) return;
+  std::string prefix = test::fresh_prefix("rollback");
+  Fleet fleet(etcd->url(prefix));
+  invar::StoreOptions options;
+  invar::store::EtcdClient raw({{etcd->member(0)}, prefix + "/"}, options);
+  const std::string lkg_key = prefix + "/streams/s/r/lkg";
+  REQUIRE(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(1), fleet.files.out)).exit == 0);
+  auto first = raw.get(lkg_key);
+  REQUIRE(first);
+  REQUIRE(first.value());
+  for (int g = 2; g <= 3; ++g)
+    REQUIRE(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(g), fleet.files.out)).exit == 0);
+  std::string served = fleet.files.tmp / "served.json";
+  std::vector<std::string> watch = {"watch", "--state", fleet.url, "--stream", "s", "--out", served, "--once"};
+  REQUIRE(test::invar(watch).exit == 0);
+  REQUIRE(test::slurp(served) == test::slurp(fleet.files.artifact(3)));
+  REQUIRE_FALSE(raw.put(lkg_key, first.value()->value));  // the record of sequence 1, written again
+  auto w = test::invar(watch);  // a watcher started again
+  INFO(w.out);
+  CHECK(w.exit == 3);
+  CHECK(contains(w.out, "is older than the one already served (sequence 3)"));
+  CHECK(test::slurp(served) == test::slurp(fleet.files.artifact(3)));
+  auto r = test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(2), fleet.files.out));
+  INFO(r.out);
+  CHECK(r.exit == 3);
+  CHECK(contains(r.out, "is older than its journal says"));
+  CHECK(test::slurp(fleet.files.out) == test::slurp(fleet.files.artifact(3)));
+  CHECK(fleet.decisions(fleet.url).size() == 3);
+}
 
 TEST_CASE("fleet: losing one member of three changes nothing, losing two is exit 3 with the LKG intact",
           "[fleet]") {

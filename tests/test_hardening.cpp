@@ -363,6 +363,94 @@ TEST_CASE("11.6 inversions: a stream whose LKG record is gone is corrupt, not ne
   CHECK(!contains(st.out, "LKG: none"));
 }
 
+// Issue 28: the decision is one fenced unit.
+TEST_CASE("28.11 rollback: an LKG record older than the journal is refused by the gate and by a restarted watcher",
+          "[hardening][state]") {
+  Fixture f;
+  REQUIRE(f.gate(f.artifact(1)).exit == 0);
+  std::string backup = f.tmp / "lkg-1.json";
+  fs::copy_file(f.stream_file("lkg.json"), backup);
+  for (int g = 2; g <= 3; ++g) REQUIRE(f.gate(f.artifact(g)).exit == 0);
+  std::string served = f.tmp / "served.json";
+  std::vector<std::string> watch = {"watch", "--state", f.state, "--stream", "s", "--out", served, "--once"};
+  REQUIRE(test::invar(watch).exit == 0);
+  REQUIRE(test::slurp(served) == test::slurp(f.artifact(3)));
+  // lkg.json put back from a backup of sequence 1: the journal says 3.
+  fs::copy_file(backup, f.stream_file("lkg.json"), fs::copy_options::overwrite_existing);
+  auto r = f.gate(f.artifact(2));
+  INFO(r.out);
+  CHECK(r.exit == 3);
+  CHECK(contains(r.out, "is older than its journal says"));
+  CHECK(contains(r.out, "records the LKG at sequence 3"));
+  CHECK(contains(r.out, "rolled back"));
+  CHECK(test::slurp(f.out) == test::slurp(f.artifact(3)));  // nothing published
+  CHECK(f.journal().size() == 3);                             // nothing judged
+  // A watcher started again keeps serving sequence 3 and says why.
+  auto w = test::invar(watch);
+  INFO(w.out);
+  CHECK(w.exit == 3);
+  CHECK(contains(w.out, "is older than the one already served (sequence 3)"));
+  CHECK(test::slurp(served) == test::slurp(f.artifact(3)));
+}
+
+#ifdef INVAR_TEST_FAULTS
+TEST_CASE("28.1 init: a seed is committed with its stream, or not at all when a gate created it meanwhile",
+          "[hardening][state]") {
+  Fixture f;
+  std::vector<std::string> init = {"init", "--state", f.state, "--stream", "s", "--contract", f.contract, "--by",
+                                   "test", "--reason", "the plan in service", f.artifact(1)};
+  auto paused = test::invar_paused_at("init:judged", init);  // the seed judged, not committed
+  REQUIRE(paused.stopped);
+  std::vector<std::string> gate = {"gate", "--contract", f.contract, "--stream", "s", "--state", f.state,
+                                   "--out", f.out, f.artifact(2)};
+  auto early = test::invar(gate);
+  CHECK(early.exit == 3);  // no stream yet: it appears whole, with its seed
+  CHECK(contains(early.out, "streams are created on purpose"));
+  gate.push_back("--create");
+  REQUIRE(test::invar(gate).exit == 0);  // created meanwhile, generation 2 accepted
+  auto r = paused.resume();
+  INFO(r.out);
+  CHECK(r.exit == 3);
+  CHECK(contains(r.out, "was created while this init ran"));
+  CHECK(contains(r.out, "an LKG appeared: sequence 1"));
+  CHECK(contains(r.out, "this init changed nothing"));
+  f.created = f.state;
+  CHECK(f.status()["lkg"]["generation"] == "2");
+  CHECK(f.gate(f.artifact(3, 0)).exit == 2);  // a pin publishes generation 2, never the seed
+  CHECK(test::slurp(f.out) == test::slurp(f.artifact(2)));
+  CHECK(named(f.state + "/streams", "init").empty());  // nothing of the refused init is left
+}
+#endif
+
+TEST_CASE("28.15 --contract-change is written with the decision: a gate that exits 3 leaves the stream as it was",
+          "[hardening][gate]") {
+  Fixture f;
+  REQUIRE(f.gate(f.artifact(1)).exit == 0);
+  const std::string before = test::slurp(f.stream_file("stream.json"));
+  std::string renamed = f.tmp / "renamed.contract.json";
+  test::spit(renamed, R"j({"contract": "renamed", "invariants": [
+    {"id": "gen", "monotonic": "$.generation", "strict": true},
+    {"id": "items", "count": "$.items[*]", "min": 1, "max": 100}]})j");
+  auto changed = [&](const std::string& out, int generation) {
+    return test::invar({"gate", "--contract", renamed, "--stream", "s", "--state", f.state, "--out", out,
+                        "--contract-change", f.artifact(generation)});
+  };
+  auto r = changed(f.tmp / "missing/plan.json", 2);  // its --out directory does not exist
+  INFO(r.out);
+  CHECK(r.exit == 3);
+  CHECK(test::slurp(f.stream_file("stream.json")) == before);
+  auto history = test::invar({"history", "--state", f.state, "s", "--format", "json"});
+  CHECK(!contains(history.out, "contract-change"));
+  CHECK(f.gate(f.artifact(2)).exit == 0);  // the old contract still gates
+  // Decided: the switch and its record are written with the decision.
+  r = changed(f.out, 3);
+  CHECK(r.exit == 0);
+  CHECK(json::parse(test::slurp(f.stream_file("stream.json")))["contract"] == "renamed");
+  history = test::invar({"history", "--state", f.state, "s", "--format", "json"});
+  CHECK(contains(history.out, "contract-change"));
+  CHECK(f.gate(f.artifact(4)).exit == 3);  // and now the old contract needs --contract-change
+}
+
 #ifdef INVAR_TEST_FAULTS
 TEST_CASE("11.6 inversions: a state directory removed during a gate is exit 3, never recreated", "[hardening][state]") {
   Fixture f;

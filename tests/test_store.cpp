@@ -2,6 +2,7 @@
 // the same cases. A backend added later (etcd) joins `backends()`.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 
@@ -260,6 +261,79 @@ TEST_CASE("store conformance: a decision is written only while the LKG is at its
   }
 }
 
+TEST_CASE("store conformance: a stream is created with its seed and first record as one unit, only if absent",
+          "[store]") {
+  for (const auto& backend : backends()) {
+    INFO(backend.name);
+    test::TempDir tmp;
+    auto s = backend.open(tmp / "state");
+    invariants::Measures none;
+    std::string seed = "{\"g\": 1}", other = "{\"g\": 2}";
+    JournalRecord init = decision("a", "seed", 1);
+    init.event = "init";
+    init.lkg_sequence = 1;
+    store::Promotion p{seed, &none, lkg_record("a", 1, seed), 1};
+    REQUIRE_FALSE(s->init_stream({"a", "c", "sha256:x", 5, "me"}, &init, &p));
+    CHECK(s->stream_info("a").value().value().created_by == "me");
+    CHECK(s->lkg("a").value().value().digest == digest::sha256(seed));
+    CHECK(s->artifact("a", digest::sha256(seed), 100).value() == seed);
+    CHECK(s->accepted("a").value().size() == 1);
+    auto journal = s->journal("a").value().records;
+    REQUIRE(journal.size() == 1);
+    CHECK(journal[0].event == "init");
+    CHECK(journal[0].lkg_sequence == 1);
+    {  // a gate promotes the next one
+      auto lock = s->lock("a", true);
+      REQUIRE(lock);
+      auto fence = s->fence("a");
+      REQUIRE(fence);
+      store::Promotion next{other, &none, lkg_record("a", 2, other), 10};
+      bool committed = false;
+      REQUIRE_FALSE(s->decide("a", *fence, decision("a", "accept", 2), &next, committed));
+    }
+    // Another init of the same stream changes nothing.
+    auto again = s->init_stream({"a", "c2", "sha256:y", 6, "you"}, &init, &p);
+    REQUIRE(again);
+    CHECK(again->code == ErrorCode::usage);
+    CHECK(s->stream_info("a").value().value().created_by == "me");
+    CHECK(s->lkg("a").value().value().digest == digest::sha256(other));
+    CHECK(s->journal("a").value().records.size() == 2);
+    CHECK(s->streams().value() == std::vector<std::string>{"a"});
+  }
+}
+
+TEST_CASE("store conformance: a contract switch is written with its decision, never by a refused one", "[store]") {
+  for (const auto& backend : backends()) {
+    INFO(backend.name);
+    test::TempDir tmp;
+    auto [s, lock] = created_and_locked(backend, tmp / "state");
+    auto before = s->fence("a");
+    REQUIRE(before);
+    invariants::Measures none;
+    std::string first = "{\"g\": 1}";
+    store::Promotion p1{first, &none, lkg_record("a", 1, first), 10};
+    bool committed = false;
+    REQUIRE_FALSE(s->decide("a", *before, decision("a", "accept", 1), &p1, committed));
+    JournalRecord note = decision("a", "", 2);
+    note.event = "contract-change";
+    note.detail = "from c to d";
+    store::ContractSwitch to_d{{"a", "d", "sha256:d", 5, "me"}, note};
+    auto refused = s->decide("a", *before, decision("a", "pin", 2), nullptr, committed, nullptr, &to_d);  // a stale fence
+    REQUIRE(refused);
+    CHECK(refused->code == ErrorCode::conflict);
+    CHECK(s->stream_info("a").value().value().contract == "c");
+    CHECK(s->journal("a").value().records.size() == 1);
+    auto now = s->fence("a");
+    REQUIRE(now);
+    REQUIRE_FALSE(s->decide("a", *now, decision("a", "pin", 3), nullptr, committed, nullptr, &to_d));
+    CHECK(s->stream_info("a").value().value().contract == "d");
+    auto journal = s->journal("a").value().records;
+    REQUIRE(journal.size() == 3);
+    auto is_switch = [](const JournalRecord& r) { return r.event == "contract-change"; };
+    CHECK(std::count_if(journal.begin(), journal.end(), is_switch) == 1);
+  }
+}
+
 namespace {
 
 // A store on which another gate promotes `intruder` just before this
@@ -271,7 +345,8 @@ class RacingStore : public store::Store {
   void arm(std::string intruder) { intruder_ = std::move(intruder); }
 
   Status decide(const std::string& stream, const store::Fence& fence, const JournalRecord& record,
-                const store::Promotion* promotion, bool& committed, const store::WaiverUse* waivers = nullptr) override {
+                const store::Promotion* promotion, bool& committed, const store::WaiverUse* waivers = nullptr,
+                const store::ContractSwitch* switched = nullptr) override {
     if (!intruder_.empty()) {
       auto lkg = inner_->lkg(stream).value();
       uint64_t next = lkg ? lkg->sequence + 1 : 1;
@@ -279,7 +354,7 @@ class RacingStore : public store::Store {
       REQUIRE_FALSE(inner_->promote(stream, intruder_, none, lkg_record(stream, next, intruder_), 10));
       intruder_.clear();
     }
-    auto e = inner_->decide(stream, fence, record, promotion, committed, waivers);
+    auto e = inner_->decide(stream, fence, record, promotion, committed, waivers, switched);
     refused += e && e->code == ErrorCode::conflict;
     return e;
   }
@@ -287,7 +362,9 @@ class RacingStore : public store::Store {
   Result<std::unique_ptr<store::Lock>> lock(const std::string& s, bool x) override { return inner_->lock(s, x); }
   Result<bool> has_location() override { return inner_->has_location(); }
   Result<bool> has_stream(const std::string& s) override { return inner_->has_stream(s); }
-  Status create_stream(const StreamInfo& i) override { return inner_->create_stream(i); }
+  Status init_stream(const StreamInfo& i, const JournalRecord* r, const store::Promotion* p) override {
+    return inner_->init_stream(i, r, p);
+  }
   Result<std::optional<StreamInfo>> stream_info(const std::string& s) override { return inner_->stream_info(s); }
   Status set_stream_info(const StreamInfo& i) override { return inner_->set_stream_info(i); }
   Result<std::vector<std::string>> streams() override { return inner_->streams(); }

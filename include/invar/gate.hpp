@@ -110,6 +110,9 @@ struct JournalRecord {
   std::vector<std::string> failed;  // error-severity invariants that failed
   std::vector<std::string> waived;
   std::string lkg_before, lkg_after;
+  // lkg_after's sequence (0: none, or a record of an older invar): the
+  // gate refuses an LKG older than the newest its journal records.
+  uint64_t lkg_sequence = 0;
   std::string contract, contract_digest;
   bool flapping = false;
   // decision: decisions on the stream so far, this one included, by action
@@ -215,7 +218,8 @@ struct SubmitOptions {
   std::vector<WaiverRequest> waive;  // recorded (unless dry_run) before deciding
   Publisher* publisher = nullptr;    // where to publish; none: the caller publishes Decision::artifact
   // The stream was created for another contract (by name): judge anyway and
-  // record the change (journal "contract-change"); without it, an Error.
+  // record the change (journal "contract-change") with the decision, in its
+  // fenced commit (an Error before it changes nothing); without it, an Error.
   bool contract_change = false;
   ConsumerCheck consumer_check;      // failing it is a violation "consumer.check"
   // Fill Decision::observed (a walk of each counted selection: off by default).
@@ -389,8 +393,10 @@ class Follower {
   // `sequence`: the LKG sequence already served (0: none).
   Follower(StateStore store, std::string stream, uint64_t sequence = 0);
   // One look: the LKG when its sequence is past the one served; nullopt
-  // when it is not, or the stream has no LKG yet; an Error when the store
-  // cannot be read or the LKG fails verification. Call served() once the
+  // when it is the one served, or the stream has no LKG yet; an Error when
+  // the store cannot be read, the LKG fails verification, or it is older
+  // than the one served (ErrorCode::state: the state was rolled back; give
+  // a restarted follower the sequence it served). Call served() once the
   // change is in service (until then, the next poll() returns it again).
   Result<std::optional<Change>> poll();
   void served(uint64_t sequence) { sequence_ = std::max(sequence_, sequence); }
@@ -430,9 +436,12 @@ class Gate {
                                     std::optional<Time> now = {}) const;
 
   // Creates `stream` (and the state location), recorded as created for this
-  // contract; an Error (ErrorCode::usage) when it exists. With a seed:
-  // nullopt never; the decision is accept (the seed is the LKG, journaled as
-  // "init"/"seed") or reject (nothing was created). Without: nullopt.
+  // contract; an Error (ErrorCode::usage) when it exists, and
+  // (ErrorCode::conflict, nothing written) when another writer created it
+  // while this init ran. The stream, its journal record and the seed are
+  // committed as one unit. With a seed: nullopt never; the decision is
+  // accept (the seed is the LKG, journaled as "init"/"seed") or reject
+  // (nothing was created). Without: nullopt.
   Result<std::optional<Decision>> init(const std::string& stream, const InitOptions& options) const;
 
   // Replays the stream's stored accepted artifacts (oldest first) through this

@@ -2,7 +2,9 @@
 // writes each newly promoted one to --out (verified against its digest,
 // atomically), then runs --exec. It polls the store: it cannot miss the
 // latest promotion across restarts, lost connections or etcd compactions,
-// may skip intermediate ones, and never goes back to an older sequence.
+// may skip intermediate ones, and never goes back to an older sequence: the
+// sequence it served is kept beside --out (.NAME.invar-watch), and an LKG
+// older than it (a rolled-back state) is refused, the newer one kept.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,11 +12,15 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "common/files.hpp"
+#include "common/text.hpp"
 
 namespace invar::cli {
 
@@ -50,6 +56,29 @@ void run_exec(const std::string& command, const std::string& out, const LkgRecor
                  static_cast<unsigned long long>(lkg.sequence));
 }
 
+// Where a watcher keeps what it served to `out`: beside it, hidden.
+std::string served_file(const std::string& out) {
+  std::filesystem::path p(out);
+  return (p.parent_path() / ("." + p.filename().string() + ".invar-watch")).string();
+}
+
+// The LKG sequence served to `out` by an earlier watcher of `stream` (0: none).
+Result<uint64_t> served_before(const std::string& out, const std::string& stream) {
+  std::string path = served_file(out);
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) return uint64_t{0};
+  auto text = files::read_file(path, 64 << 10, "watch state");
+  if (!text) return text.error();
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (!j.is_object() || !j.contains("sequence") || !j["sequence"].is_number_unsigned() || !j.contains("stream") ||
+      !j["stream"].is_string())
+    return Error{ErrorCode::state, "not a watcher's state (remove it only if --out was never served)", {path, {}}};
+  if (j["stream"] != stream)
+    return Error{ErrorCode::usage, "--out was served from stream " + text::quoted(j["stream"].get<std::string>()) +
+                                       " (give another --out)", {path, {}}};
+  return j["sequence"].get<uint64_t>();
+}
+
 int run_watch(const WatchArgs& args) {
   auto interval = parse_duration_ms(args.interval, "--interval");
   if (!interval || *interval <= 0) {
@@ -63,10 +92,19 @@ int run_watch(const WatchArgs& args) {
   }
   signal(SIGTERM, stop);
   signal(SIGINT, stop);
-  Follower follower(std::move(store.value()), args.stream);  // never writes an older sequence
+  auto served = served_before(args.out, args.stream);
+  if (!served) {
+    print_error(served.error(), "human");
+    return kCannotJudge;
+  }
+  Follower follower(std::move(store.value()), args.stream, *served);  // never writes an older sequence
   bool first = true;
   while (!stopping) {
     auto change = follower.poll();
+    if (!change && args.once) {
+      print_error(change.error(), "human");
+      return kCannotJudge;
+    }
     if (!change) {
       // A usage error (no such stream) is final on the first look; anything
       // else (etcd unreachable, a state being repaired) is waited out.
@@ -81,6 +119,9 @@ int run_watch(const WatchArgs& args) {
         std::fprintf(stderr, "invar watch: cannot write --out: %s (retrying)\n", e->to_string().c_str());
       } else {
         follower.served(lkg.sequence);
+        nlohmann::json kept = {{"stream", args.stream}, {"sequence", lkg.sequence}, {"digest", lkg.digest}};
+        if (auto e = write_file_atomically(served_file(args.out), kept.dump() + "\n"))
+          std::fprintf(stderr, "invar watch: warning: cannot keep the sequence served: %s\n", e->to_string().c_str());
         std::printf("watch: sequence %llu %s%s written to %s\n", static_cast<unsigned long long>(lkg.sequence),
                     lkg.digest.substr(0, 19).c_str(),
                     lkg.generation.empty() ? "" : (" (generation " + lkg.generation + ")").c_str(), args.out.c_str());

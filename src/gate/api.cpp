@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "common/digest.hpp"
+#include "common/text.hpp"
 #include "engine/evaluate.hpp"
 #include "gate/gate.hpp"
 #include "invar/gate.hpp"
@@ -321,6 +322,14 @@ Follower::Follower(StateStore store, std::string stream, uint64_t sequence)
 Result<std::optional<Follower::Change>> Follower::poll() {
   auto lkg = store_.lkg(stream_);
   if (!lkg) return lkg.error();
+  if (lkg.value() && lkg.value()->sequence < sequence_)  // or gone: lkg() refuses a stream that had one
+    return Error{ErrorCode::state,
+                 "stream " + text::quoted(stream_) + ": the LKG in the store (sequence " +
+                     std::to_string(lkg.value()->sequence) + ", " + lkg.value()->digest.substr(0, 19) +
+                     ") is older than the one already served (sequence " + std::to_string(sequence_) +
+                     "): the state was rolled back (a restore, or an old value written again); the newer one stays "
+                     "in service",
+                 {}};
   if (!lkg.value() || lkg.value()->sequence <= sequence_) return std::optional<Change>();
   auto bytes = store_.artifact(stream_, lkg.value()->digest);  // verified against the digest
   if (!bytes) return bytes.error();

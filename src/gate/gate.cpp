@@ -387,6 +387,52 @@ bool journaled(const std::vector<JournalRecord>& journal, const LkgRecord& lkg) 
   return false;
 }
 
+// The journal records written before a decision (repairs), and the
+// contract switch written with it: each names the LKG they were judged on.
+std::vector<JournalRecord*> journaled_now(std::vector<JournalRecord>& repairs,
+                                          std::optional<store::ContractSwitch>& switched) {
+  std::vector<JournalRecord*> out;
+  for (auto& r : repairs) out.push_back(&r);
+  if (switched) out.push_back(&switched->record);
+  return out;
+}
+
+// Refuses an LKG older than the journal says it is: its record was rolled
+// back (an etcd restore of that key, a replayed old value, an lkg.json put
+// back from a backup). Judging against it would let through what the
+// journal shows was superseded. (A restore of the journal with it is not
+// seen here: followers keep the sequence they served, see Follower.)
+store::Status check_not_rolled_back(const std::string& stream, const std::vector<JournalRecord>& journal,
+                                    const std::optional<LkgRecord>& lkg) {
+  const JournalRecord* newest = nullptr;
+  for (const auto& r : journal)
+    if (r.lkg_sequence > (newest ? newest->lkg_sequence : 0)) newest = &r;
+  if (!newest || (lkg && lkg->sequence >= newest->lkg_sequence)) return std::nullopt;
+  std::string have = lkg ? "(sequence " + std::to_string(lkg->sequence) + ", " + lkg->digest.substr(0, 19) + ")" : "";
+  return store::state_error(
+      stream, "the stream's LKG " + have + " is older than its journal says: a " + newest->event + " record of " +
+                  text::format_rfc3339(newest->time_ms) + " records the LKG at sequence " +
+                  std::to_string(newest->lkg_sequence) + " (" + newest->lkg_after.substr(0, 19) +
+                  "). The LKG record was rolled back (a restore, or an old value written again), and invar will not "
+                  "judge against it: put back the record of sequence " + std::to_string(newest->lkg_sequence) +
+                  " (or re-create the stream); nothing was judged or published");
+}
+
+// Why an init whose stream did not exist when it began found it at its
+// commit: another init, or a gate --create, made it meanwhile.
+Error created_meanwhile(store::Store& store, const std::string& stream) {
+  Error e;
+  e.code = ErrorCode::conflict;
+  e.message = "stream " + text::quoted(stream) + " was created while this init ran (by another `invar init` or an "
+              "`invar gate --create`)";
+  auto lkg = store.lkg(stream);
+  if (lkg && lkg.value())
+    e.message += ", and an LKG appeared: sequence " + std::to_string(lkg.value()->sequence) + " (" +
+                 lkg.value()->digest.substr(0, 19) + ")";
+  e.message += "; this init changed nothing";
+  return e;
+}
+
 size_t action_index(std::string_view verdict) {
   for (Action a : {Action::accept, Action::reject, Action::pin, Action::unchanged})
     if (to_string(a) == verdict) return static_cast<size_t>(a);
@@ -551,19 +597,19 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     std::vector<JournalRecord> repairs;  // journaled before the decision
     auto info = store.stream_info(stream);
     if (!info) return info.error();
-    std::optional<StreamInfo> switched;  // the stream's record after a deliberate contract change
+    // A deliberate contract change: written with the decision, never before it.
+    std::optional<store::ContractSwitch> switched;
     if (info.value() && info.value()->contract != plan.name) {
       if (!options.contract_change)
         return usage("stream " + text::quoted(stream) + " was created for contract " + text::quoted(info.value()->contract) +
                      ", and this gate runs " + text::quoted(plan.name) +
                      ": give --contract-change to judge it under the new contract (journaled)");
-      switched = info.value();
-      switched->contract = plan.name;
-      switched->contract_digest = plan.digest();
-      JournalRecord r = journal_record("contract-change", stream, now);
-      r.detail = "the stream's contract changed from " + info.value()->contract + " (" +
-                 info.value()->contract_digest.substr(0, 19) + ") to " + plan.name + " (" + plan.digest().substr(0, 19) + ")";
-      repairs.push_back(std::move(r));
+      switched.emplace(store::ContractSwitch{*info.value(), journal_record("contract-change", stream, now)});
+      switched->info.contract = plan.name;
+      switched->info.contract_digest = plan.digest();
+      switched->record.detail = "the stream's contract changed from " + info.value()->contract + " (" +
+                                info.value()->contract_digest.substr(0, 19) + ") to " + plan.name + " (" +
+                                plan.digest().substr(0, 19) + ")";
     }
     if (!options.dry_run) {
       auto torn = store.repair_journal(stream);
@@ -580,6 +626,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     d.lkg_before = lkg.value();
     auto journal = store.journal(stream, store::kGateJournalRead);
     if (!journal) return journal.error();
+    if (auto e = check_not_rolled_back(stream, journal->records, d.lkg_before)) return *e;
     if (journal->torn_bytes)
       d.warnings.push_back("the journal ends with an incomplete record (" + std::to_string(journal->torn_bytes) +
                            " bytes); the next gate moves it aside");
@@ -591,7 +638,10 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
                    ") was committed without its journal record (a gate died or failed right after its commit)";
         repairs.push_back(std::move(r));
       }
-      for (auto& r : repairs) r.lkg_after = d.lkg_before->digest;
+      for (auto* r : journaled_now(repairs, switched)) {
+        r->lkg_after = d.lkg_before->digest;
+        r->lkg_sequence = d.lkg_before->sequence;
+      }
     }
     auto waivers = store.waiver_list(stream);
     if (!waivers) return waivers.error();
@@ -678,6 +728,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
       d.lkg_after = d.lkg_before;
     }
     rec.lkg_after = d.lkg_after ? d.lkg_after->digest : "";
+    rec.lkg_sequence = d.lkg_after ? d.lkg_after->sequence : 0;
     if (!refusals.empty()) {
       rec.detail = "judged " + std::to_string(attempt) + " times: " + std::to_string(refusals.size()) +
                    " write(s) refused because another gate changed the LKG meanwhile (fenced)";
@@ -697,8 +748,8 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
       d.warnings.push_back("the stream has been pinned to its LKG for " + text::format_duration(now - *d.pinned_since_ms) +
                            " (since " + text::format_rfc3339(*d.pinned_since_ms) + "), longer than " +
                            text::format_duration(gate.pinned_warn_ms));
-    for (const auto& r : repairs)
-      d.warnings.push_back((r.event == "repair" ? "repaired: " : "") + r.detail);
+    if (switched) d.warnings.push_back(switched->record.detail);
+    for (const auto& r : repairs) d.warnings.push_back("repaired: " + r.detail);
     if (d.action == Action::accept) d.artifact = owned ? owned : std::make_shared<const std::string>(bytes);
     if (d.action == Action::pin || d.action == Action::unchanged) {
       auto lkg_bytes = lkg_artifact(store, stream, *d.lkg_before);
@@ -715,8 +766,6 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
       if (auto e = store.reserve(stream, r)) return *e;
       if (auto e = store.append(stream, r)) return *e;
     }
-    if (switched)
-      if (auto e = store.set_stream_info(*switched)) return *e;
     if (attempt == 1)  // recorded once; a judgement again finds them in force
       for (const auto& w : recorded_waivers) {
         auto recorded = record_waiver(store, stream, w, now);
@@ -736,11 +785,13 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     } else if (publisher && d.action != Action::reject) {
       if (auto e = publisher->prepare(publish, publish_digest)) return *e;
     }
+    if (switched)
+      if (auto e = store.reserve(stream, switched->record)) return *e;
     if (auto e = store.reserve(stream, rec)) return *e;
     store::Promotion promotion{bytes, &c.measures, d.lkg_after.value_or(LkgRecord{}), gate.keep};
     bool committed = false;
     auto written = store.decide(stream, *fence, rec, d.action == Action::accept ? &promotion : nullptr, committed,
-                                waiver_use ? &*waiver_use : nullptr);
+                                waiver_use ? &*waiver_use : nullptr, switched ? &*switched : nullptr);
     if (written && written->code == ErrorCode::conflict && !committed) {
       refusals.push_back(written->message);
       if (attempt < kMaxJudgements) continue;
@@ -851,28 +902,32 @@ Result<std::optional<Decision>> init(const Contract& contract, store::Store& sto
       return d;
     }
   }
-  if (auto e = store.create_stream({stream, plan.name, plan.digest(), now, by})) return *e;
-  auto lock = store.lock(stream, true);
-  if (!lock) return lock.error();
+  fault::point("init:judged");
+  // One fenced unit: the stream, its journal record and its seed, written
+  // only if the stream does not exist (nor an LKG) when they are committed.
   JournalRecord rec = journal_record("init", stream, now);
   rec.verdict = d ? "seed" : "create";
   rec.contract = plan.name;
   rec.contract_digest = plan.digest();
   rec.detail = "created for contract " + plan.name + " by " + by + (d ? ": " + opts.reason : "");
+  std::optional<store::Promotion> seed;
   if (d) {
     rec.candidate = c.digest;
     rec.generation = d->generation;
     rec.lkg_after = c.digest;
+    rec.lkg_sequence = 1;
+    LkgRecord first{stream, 1, c.digest, opts.seed->size(), d->generation, now, plan.name, plan.digest()};
+    seed.emplace(store::Promotion{*opts.seed, &c.measures, first, 1});
   }
-  if (auto e = store.reserve(stream, rec)) return *e;
+  if (auto e = store.init_stream({stream, plan.name, plan.digest(), now, by}, &rec, seed ? &*seed : nullptr)) {
+    if (e->code == ErrorCode::usage) return created_meanwhile(store, stream);
+    return *e;
+  }
   if (d) {
-    LkgRecord next{stream, 1, c.digest, opts.seed->size(), d->generation, now, plan.name, plan.digest()};
-    if (auto e = store.promote(stream, *opts.seed, c.measures, next, 1)) return *e;
     d->action = Action::accept;
-    d->lkg_after = next;
+    d->lkg_after = seed->record;
     d->artifact = std::make_shared<const std::string>(*opts.seed);
   }
-  if (auto e = store.append(stream, rec)) return *e;
   return d;
 }
 

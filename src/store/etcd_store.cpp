@@ -122,15 +122,36 @@ class EtcdStore : public Store {
     return known_.count(stream) > 0;
   }
 
-  Status create_stream(const StreamInfo& info) override {
-    forget_snapshot(info.stream);
+  // One transaction, fenced on the stream's record and its LKG being absent:
+  // the stream, its first journal record and its seed (a large seed's
+  // chunks are written first, and the commit checks that they still exist).
+  Status init_stream(const StreamInfo& info, const JournalRecord* record, const Promotion* seed) override {
+    const std::string& stream = info.stream;
+    forget_snapshot(stream);
     auto location = has_location();
     if (!location) return location.error();
-    std::vector<TxnOp> ops = {{TxnOp::put, rec(info.stream, "stream"), encode_stream(info)}};
-    if (!*location) ops.push_back({TxnOp::put, client_.prefix() + "invar-state", seal(nlohmann::json::object(), "invar-state")});
-    auto done = client_.txn({{rec(info.stream, "stream"), 0, false}}, ops);
+    std::vector<TxnCompare> compares = {{rec(stream, "stream"), 0, false}, {rec(stream, "lkg"), 0, false}};
+    PromotionPlan plan;
+    if (seed) {
+      auto p = promotion_ops(stream, seed->bytes, *seed->measures, seed->record, seed->keep, compares);
+      if (!p) return p.error();
+      plan = std::move(*p);
+    }
+    plan.ops.push_back({TxnOp::put, rec(stream, "stream"), encode_stream(info)});
+    if (!*location)
+      plan.ops.push_back({TxnOp::put, client_.prefix() + "invar-state", seal(nlohmann::json::object(), "invar-state")});
+    if (record) plan.ops.push_back({TxnOp::put, journal_key(stream, *record), encode_journal(*record)});
+    auto done = client_.txn(compares, plan.ops);
+    forget_snapshot(stream);
     if (!done) return done.error();
-    if (!*done) return Error{ErrorCode::usage, "stream " + text::quoted(info.stream) + " exists already in etcd", {}};
+    if (!*done) {
+      auto exists = client_.get(rec(stream, "stream"));
+      if (!exists) return exists.error();
+      if (!*exists)
+        return state_error(where(stream, "objects"),
+                           "the seed's chunks were collected before the commit; nothing was created");
+      return Error{ErrorCode::usage, "stream " + text::quoted(stream) + " exists already in etcd", {}};
+    }
     return std::nullopt;
   }
 
@@ -317,7 +338,7 @@ class EtcdStore : public Store {
   }
 
   Status decide(const std::string& stream, const Fence& fence, const JournalRecord& record, const Promotion* promotion,
-                bool& committed, const WaiverUse* waivers = nullptr) override {
+                bool& committed, const WaiverUse* waivers = nullptr, const ContractSwitch* switched = nullptr) override {
     committed = false;
     std::vector<TxnCompare> compares = {{rec(stream, "lkg"), fence.version, false}};
     if (waivers) compares.push_back({rec(stream, "waivers"), waivers->version, false});
@@ -330,6 +351,10 @@ class EtcdStore : public Store {
     auto trim = trim_due(stream);
     forget_snapshot(stream);  // what fence() read is stale once anything is written
     if (waivers && waivers->after) plan.ops.push_back({TxnOp::put, rec(stream, "waivers"), encode_waivers(*waivers->after)});
+    if (switched) {
+      plan.ops.push_back({TxnOp::put, rec(stream, "stream"), encode_stream(switched->info)});
+      plan.ops.push_back({TxnOp::put, journal_key(stream, switched->record), encode_journal(switched->record)});
+    }
     plan.ops.push_back({TxnOp::put, journal_key(stream, record), encode_journal(record)});
     fault::point("etcd:objects-written");  // chunks written, the commit not yet
     std::vector<RangeResult> metas;

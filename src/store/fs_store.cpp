@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>  // renameat2
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -59,20 +60,35 @@ Error fence_conflict(const std::string& stream, const Fence& fence, uint64_t now
 }
 
 Status decide_in_steps(Store& store, const std::string& stream, const Fence& fence, const JournalRecord& record,
-                       const Promotion* promotion, bool& committed, const WaiverUse* waivers) {
+                       const Promotion* promotion, bool& committed, const WaiverUse* waivers,
+                       const ContractSwitch* switched) {
   committed = false;
   auto now = sequence_fence(store, stream);
   if (!now) return now.error();
   if (now->version != fence.version) return fence_conflict(stream, fence, now->version);
+  std::optional<StreamInfo> before;  // put back when the decision fails before its commit
+  if (switched) {
+    auto info = store.stream_info(stream);
+    if (!info) return info.error();
+    before = info.value();
+    if (auto e = store.set_stream_info(switched->info)) return e;
+  }
+  auto undo = [&](Error e) -> Status {
+    if (before && !committed) store.set_stream_info(*before);  // best effort: the write that failed may fail again
+    return e;
+  };
   // Used up before the commit: a failure between them loses the waiver, never reuses it.
   if (waivers && waivers->after)
-    if (auto v = store.set_waivers(stream, *waivers->after, waivers->version); !v) return v.error();
+    if (auto v = store.set_waivers(stream, *waivers->after, waivers->version); !v) return undo(v.error());
   if (promotion) {
     if (auto e = store.promote(stream, promotion->bytes, *promotion->measures, promotion->record, promotion->keep))
-      return e;
+      return undo(*e);
     committed = true;
   }
-  return store.append(stream, record);
+  if (switched)
+    if (auto e = store.append(stream, switched->record)) return undo(*e);
+  if (auto e = store.append(stream, record)) return undo(*e);
+  return std::nullopt;
 }
 
 std::vector<Accepted> retained_after(const std::vector<Accepted>& list, const LkgRecord& record, uint32_t keep) {
@@ -161,20 +177,34 @@ class FsStore : public Store {
     return s->has_value();
   }
 
-  Status create_stream(const StreamInfo& info) override {
+  // The stream is made whole in a hidden directory beside the others, then
+  // renamed to its name without replacing one: the rename is the commit, so
+  // no gate ever sees it without its seed. (A crash before it leaves a
+  // ".init-*" directory, which nothing reads.)
+  Status init_stream(const StreamInfo& info, const JournalRecord* record, const Promotion* seed) override {
     auto existing = stream_dir(info.stream, false);
     if (!existing) return existing.error();
-    if (*existing) {
-      Error e;
-      e.code = ErrorCode::usage;
-      e.message = "stream " + text::quoted(info.stream) + " exists already in " + dir_;
-      return e;
+    if (*existing) return exists_already(info.stream);
+    auto streams = streams_dir(true);
+    if (!streams) return streams.error();
+    const std::string temp = ".init-" + info.stream + "-" + std::to_string(::getpid()) + "-" + std::to_string(wall_ms());
+    if (::mkdirat((**streams).fd(), temp.c_str(), 0755) != 0)
+      return io((**streams).child(temp), "cannot create directory");
+    auto built = build_stream(**streams, temp, info, record, seed);
+    if (!built) {
+      int rc = ::renameat2((**streams).fd(), temp.c_str(), (**streams).fd(), info.stream.c_str(), RENAME_NOREPLACE);
+      // A file system without RENAME_NOREPLACE: a rename never replaces a non-empty directory.
+      if (rc != 0 && errno == EINVAL)
+        rc = ::renameat((**streams).fd(), temp.c_str(), (**streams).fd(), info.stream.c_str());
+      if (rc == 0) {
+        (**streams).sync();  // committed: a failure here loses at most the new stream, never an LKG
+        return std::nullopt;
+      }
+      built = (errno == EEXIST || errno == ENOTEMPTY) ? exists_already(info.stream)
+                                                     : io((**streams).child(info.stream), "cannot create the stream");
     }
-    auto s = stream_dir(info.stream, true);
-    if (!s) return s.error();
-    auto objects = (**s).sub("objects", true);
-    if (!objects) return objects.error();
-    return (**s).write_atomic("stream.json", encode_stream(info), "stream");
+    remove_tree(**streams, temp);
+    return built;
   }
 
   Result<std::optional<StreamInfo>> stream_info(const std::string& stream) override {
@@ -433,8 +463,8 @@ class FsStore : public Store {
   Result<Fence> fence(const std::string& stream) override { return sequence_fence(*this, stream); }
 
   Status decide(const std::string& stream, const Fence& fence, const JournalRecord& record, const Promotion* promotion,
-                bool& committed, const WaiverUse* waivers = nullptr) override {
-    return decide_in_steps(*this, stream, fence, record, promotion, committed, waivers);
+                bool& committed, const WaiverUse* waivers = nullptr, const ContractSwitch* switched = nullptr) override {
+    return decide_in_steps(*this, stream, fence, record, promotion, committed, waivers, switched);
   }
 
   Result<uint64_t> prune(const std::string& stream) override {
@@ -615,6 +645,46 @@ class FsStore : public Store {
 
  private:
   std::string stream_path(const std::string& stream) const { return dir_ + "/streams/" + stream; }
+
+  Error exists_already(const std::string& stream) const {
+    return Error{ErrorCode::usage, "stream " + text::quoted(stream) + " exists already in " + dir_, {}};
+  }
+
+  // A new stream's files in streams/`name`: its record, journal, and seed.
+  Status build_stream(const Dir& streams, const std::string& name, const StreamInfo& info, const JournalRecord* record,
+                      const Promotion* seed) {
+    auto dir = streams.sub(name, false);
+    if (!dir) return dir.error();
+    if (!*dir) return state_error(streams.child(name), "the directory being created is gone");
+    auto objects = (**dir).sub("objects", true);
+    if (!objects) return objects.error();
+    if (auto e = (**dir).write_atomic("stream.json", encode_stream(info), "stream")) return e;
+    if (seed) {
+      const std::string hex = seed->record.digest.substr(7);
+      if (auto e = (**objects).write_atomic(hex + ".json", seed->bytes, "promote:object")) return e;
+      std::string measures = encode_measures(seed->record.digest, *seed->measures);
+      if (auto e = (**objects).write_atomic(hex + ".measures.json", measures, "promote:measures")) return e;
+      auto entries = retained_after({}, seed->record, seed->keep);
+      if (auto e = (**dir).write_atomic("accepted.json", encode_accepted(entries), "promote:accepted")) return e;
+      if (auto e = (**dir).write_atomic("lkg.json", encode_lkg(seed->record), "promote:lkg")) return e;
+    }
+    if (record)
+      if (auto e = append_line(**dir, encode_journal(*record) + "\n")) return e;
+    return std::nullopt;
+  }
+
+  // Removes streams/`name` as build_stream() left it (best effort).
+  static void remove_tree(const Dir& streams, const std::string& name) {
+    if (auto dir = streams.sub(name, false); dir && *dir) {
+      if (auto objects = (**dir).sub("objects", false); objects && *objects)
+        if (auto names = (**objects).list())
+          for (const auto& n : *names) (**objects).remove(n);
+      ::unlinkat((**dir).fd(), "objects", AT_REMOVEDIR);
+      if (auto names = (**dir).list())
+        for (const auto& n : *names) (**dir).remove(n);
+    }
+    ::unlinkat(streams.fd(), name.c_str(), AT_REMOVEDIR);
+  }
 
   // Deletes the artifacts in `dir` whose digest is not in `keep`, and
   // temporary files of interrupted writes: only regular files named as
@@ -826,6 +896,7 @@ class FsStore : public Store {
     rec.host = ::gethostname(host, sizeof host - 1) == 0 ? host : "unknown";
     rec.pid = ::getpid();
     rec.lkg_after = lkg_record.value() ? lkg_record.value()->digest : "";
+    rec.lkg_sequence = lkg_record.value() ? lkg_record.value()->sequence : 0;
     rec.detail = (options_.journal_keep ? journal_name(1) : std::string("the previous journal (not kept)")) + ": " +
                  std::to_string(size) + " bytes, " + digest;
     return append_line(dir, encode_journal(rec) + "\n");

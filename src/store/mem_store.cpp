@@ -69,11 +69,20 @@ class MemStore : public Store {
   }
   Result<bool> has_stream(const std::string& stream) override { return find(stream) != nullptr; }
 
-  Status create_stream(const StreamInfo& info) override {
+  // Made whole before it is added: no reader sees it without its seed.
+  Status init_stream(const StreamInfo& info, const JournalRecord* record, const Promotion* seed) override {
+    auto data = std::make_unique<StreamData>();
+    data->info = info;
+    if (seed) {
+      data->objects[seed->record.digest] = std::string(seed->bytes);
+      data->measures[seed->record.digest] = *seed->measures;
+      data->accepted = retained_after({}, seed->record, seed->keep);
+      data->lkg = seed->record;
+    }
+    if (record) data->journal.push_back(*record);
     std::lock_guard<std::mutex> g(mutex_);
     if (streams_.count(info.stream)) return usage("stream " + text::quoted(info.stream) + " exists already");
-    streams_[info.stream] = std::make_unique<StreamData>();
-    streams_[info.stream]->info = info;
+    streams_[info.stream] = std::move(data);
     return std::nullopt;
   }
 
@@ -146,8 +155,8 @@ class MemStore : public Store {
   Result<Fence> fence(const std::string& stream) override { return sequence_fence(*this, stream); }
 
   Status decide(const std::string& stream, const Fence& fence, const JournalRecord& record, const Promotion* promotion,
-                bool& committed, const WaiverUse* waivers = nullptr) override {
-    return decide_in_steps(*this, stream, fence, record, promotion, committed, waivers);
+                bool& committed, const WaiverUse* waivers = nullptr, const ContractSwitch* switched = nullptr) override {
+    return decide_in_steps(*this, stream, fence, record, promotion, committed, waivers, switched);
   }
 
   Result<uint64_t> prune(const std::string& stream) override {

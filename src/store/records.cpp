@@ -295,6 +295,7 @@ json to_json(const JournalRecord& r) {
     j["flapping"] = r.flapping;
   }
   if (r.event != "waiver" && r.event != "revoke") j["lkg_after"] = r.lkg_after;
+  if (r.lkg_sequence) j["lkg_sequence"] = r.lkg_sequence;
   if (!r.detail.empty()) j["detail"] = r.detail;
   if (!r.totals.empty()) j["totals"] = r.totals;
   if (r.waiver) j["waiver"] = to_json(*r.waiver);
@@ -314,6 +315,7 @@ Result<JournalRecord> decode_journal(std::string_view line, const std::string& w
     return malformed();
   if (j.contains("detail") && !get(j, "detail", r.detail)) return malformed();
   if (j.contains("totals") && (!get(j, "totals", r.totals) || r.totals.size() != 4)) return malformed();
+  if (j.contains("lkg_sequence") && !get(j, "lkg_sequence", r.lkg_sequence)) return malformed();
   if (r.event == "decision" || r.event == "init") {
     if (!get(j, "verdict", r.verdict) || !get(j, "candidate", r.candidate) || !get(j, "generation", r.generation) ||
         !get(j, "failed", r.failed) || !get(j, "waived", r.waived) || !get(j, "lkg_before", r.lkg_before) ||

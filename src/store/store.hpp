@@ -82,6 +82,14 @@ struct Promotion {
   uint32_t keep = 10;
 };
 
+// A deliberate contract change (SubmitOptions::contract_change): the
+// stream's new record and the journal record saying so, written with the
+// decision judged under it (never by a gate that then changes nothing).
+struct ContractSwitch {
+  StreamInfo info;
+  JournalRecord record;
+};
+
 // What journal() read: the records, oldest first, and the bytes of an
 // incomplete last line (a torn append), which are not a record.
 struct JournalRead {
@@ -102,7 +110,12 @@ class Store {
   virtual Result<bool> has_stream(const std::string& stream) = 0;
   // Creates the location (if needed) and the stream with its record; an
   // Error (ErrorCode::usage) when the stream exists.
-  virtual Status create_stream(const StreamInfo& info) = 0;
+  Status create_stream(const StreamInfo& info) { return init_stream(info, nullptr, nullptr); }
+  // The same, with the stream's first journal record and (`seed`, sequence
+  // 1) its first LKG: one unit, written only if the stream does not exist
+  // (and has no LKG) when it is committed; else an Error (ErrorCode::usage)
+  // and nothing is written. No reader sees the stream without its seed.
+  virtual Status init_stream(const StreamInfo& info, const JournalRecord* record, const Promotion* seed) = 0;
   // The stream's record (nullopt for a stream of an older invar that has none).
   virtual Result<std::optional<StreamInfo>> stream_info(const std::string& stream) = 0;
   virtual Status set_stream_info(const StreamInfo& info) = 0;
@@ -112,14 +125,16 @@ class Store {
   // The following need the stream's lock (exclusive for the writers).
   // The LKG's version now: taken before lkg() is read for a judgement.
   virtual Result<Fence> fence(const std::string& stream) = 0;
-  // Writes one decision: the promotion (for an accept) and `record`,
-  // refused with ErrorCode::conflict (nothing written) when the LKG is no
-  // longer at `fence`. `committed` says whether the LKG changed, also on an
-  // error: a backend that cannot write both at once (the directory) may
-  // commit the promotion and then fail to append the record.
+  // Writes one decision: the promotion (for an accept), the contract
+  // switch it was judged under (if any) and `record`, refused with
+  // ErrorCode::conflict (nothing written) when the LKG is no longer at
+  // `fence`. `committed` says whether the LKG changed, also on an error: a
+  // backend that cannot write both at once (the directory) may commit the
+  // promotion and then fail to append the record.
   // `waivers`: see WaiverUse (refused with ErrorCode::conflict as well).
   virtual Status decide(const std::string& stream, const Fence& fence, const JournalRecord& record,
-                        const Promotion* promotion, bool& committed, const WaiverUse* waivers = nullptr) = 0;
+                        const Promotion* promotion, bool& committed, const WaiverUse* waivers = nullptr,
+                        const ContractSwitch* switched = nullptr) = 0;
 
   // nullopt for a stream that never had an LKG; an Error when it had one
   // and its record is gone (other records show it existed).
@@ -196,10 +211,11 @@ std::vector<Accepted> committed(const std::vector<Accepted>& list, const std::op
 
 // fence() and decide() for a backend whose writers are serialised by its
 // lock (the directory, memory): the fence is the LKG's sequence, and a
-// decision is written in steps (promote, then append).
+// decision is written in steps (a contract switch, promote, then append).
 Result<Fence> sequence_fence(Store& store, const std::string& stream);
 Status decide_in_steps(Store& store, const std::string& stream, const Fence& fence, const JournalRecord& record,
-                       const Promotion* promotion, bool& committed, const WaiverUse* waivers);
+                       const Promotion* promotion, bool& committed, const WaiverUse* waivers,
+                       const ContractSwitch* switched);
 
 // The conflict of a fenced write: the LKG moved from `fence`.
 Error fence_conflict(const std::string& stream, const Fence& fence, uint64_t now);
