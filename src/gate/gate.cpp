@@ -632,13 +632,28 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
       if (auto pruned = store.prune(stream); !pruned)
         d.warnings.push_back("old stored artifacts could not be pruned (" + pruned.error().to_string() +
                              "); the next gate retries");
-    if (publisher && d.action != Action::reject)
-      if (auto e = publisher->commit()) {
+    if (publisher && d.action != Action::reject) {
+      // Published only while this decision is the stream's latest: a gate
+      // paused here past its lock (etcd) never publishes over a later one.
+      auto published = publisher->commit_if([&]() -> Result<bool> {
+        auto now_lkg = store.lkg(stream);
+        if (!now_lkg) return now_lkg.error();
+        return *now_lkg && now_lkg.value()->sequence == d.lkg_after->sequence && now_lkg.value()->digest == d.lkg_after->digest;
+      });
+      if (published && !*published)
+        return Error{ErrorCode::conflict,
+                     "nothing was published: a later decision changed the stream's LKG after this " +
+                         std::string(to_string(d.action)) + " of sequence " + std::to_string(d.lkg_after->sequence) +
+                         " (the later gate publishes its own)",
+                     {}};
+      if (!published) {
+        Error e = published.error();
         if (d.action == Action::accept)
-          e->message += "; the candidate was accepted and is the LKG (sequence " + std::to_string(d.lkg_after->sequence) +
-                        "): gate the same artifact again to publish it";
-        return *e;
+          e.message += "; the candidate was accepted and is the LKG (sequence " + std::to_string(d.lkg_after->sequence) +
+                       "): gate the same artifact again to publish it";
+        return e;
       }
+    }
     // 5. Evidence: the rejected bytes, kept after the decision is published
     //    (a failure here loses no decision; it is a warning).
     if ((d.action == Action::pin || d.action == Action::reject) && !refused && gate.quarantine > 0) {
