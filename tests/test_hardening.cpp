@@ -665,7 +665,8 @@ TEST_CASE("28.3 publication: a gate waiting for the same file gives up after --p
           "[hardening][gate]") {
   Fixture f;
   f.init();
-  REQUIRE(test::invar({"init", "--state", f.state, "--stream", "c", "--contract", f.contract, "--by", "t"}).exit == 0);
+  for (std::string stream : {"b", "c"})
+    REQUIRE(test::invar({"init", "--state", f.state, "--stream", stream, "--contract", f.contract, "--by", "t"}).exit == 0);
   // Stopped holding the lock of --out, about to rename.
   auto [pid, out] = start_invar({"gate", "--contract", f.contract, "--stream", "s", "--state", f.state, "--out", f.out,
                                  f.artifact(1)},
@@ -673,6 +674,13 @@ TEST_CASE("28.3 publication: a gate waiting for the same file gives up after --p
   int status = 0;
   REQUIRE(waitpid(pid, &status, WUNTRACED) == pid);
   REQUIRE(WIFSTOPPED(status));
+  std::string other = f.tmp / "other.json";  // another file of the directory: not blocked
+  auto b = invar_within({"gate", "--contract", f.contract, "--stream", "b", "--state", f.state, "--out", other,
+                         f.artifact(1)},
+                        20);
+  INFO(b.out);
+  CHECK(b.exit == 0);
+  CHECK(test::slurp(other) == test::slurp(f.artifact(1)));
   auto r = invar_within({"gate", "--contract", f.contract, "--stream", "c", "--state", f.state, "--out", f.out,
                          "--publish-timeout", "1s", f.artifact(2)},
                         20);
