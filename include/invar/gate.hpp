@@ -160,13 +160,12 @@ class Publisher {
   virtual ~Publisher() = default;
   virtual std::optional<Error> prepare(std::string_view bytes, const std::string& digest) = 0;
   virtual std::optional<Error> commit() = 0;
-  // What a gate calls: commit() only if `current()`, asked right before it,
-  // says the decision is still the stream's latest (a gate paused past its
-  // lock must not publish over a later decision's artifact); false, nothing
-  // published, when it is not. The file publisher asks under its lock.
-  virtual Result<bool> commit_if(const std::function<Result<bool>()>& current) {
-    auto still = current();
-    if (!still || !*still) return still;
+  // What a gate calls: commit(), unless the target then holds one of
+  // `later()`, the artifacts of the stream's decisions after this one (a
+  // gate paused after its decision must not publish over them); false,
+  // nothing published, then. The file publisher asks under its lock; this
+  // default, which cannot see its target, commits.
+  virtual Result<bool> commit_unless([[maybe_unused]] const std::function<Result<std::vector<std::string>>()>& later) {
     if (auto e = commit()) return *e;
     return true;
   }

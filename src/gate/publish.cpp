@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -25,6 +26,7 @@ namespace {
 
 constexpr std::string_view kStageMark = ".invar-stage-";
 constexpr std::string_view kOldStageMark = ".invar-tmp-";  // invar 0.1's staging names
+constexpr uint64_t kMaxHeldBytes = 4ull << 30;  // what --out holds is hashed up to this (the artifact ceiling)
 
 std::string random_hex() {
   unsigned char buf[12];
@@ -83,22 +85,26 @@ class FilePublisher : public Publisher {
   }
 
   std::optional<Error> commit() override {
-    auto done = commit_if([] { return Result<bool>(true); });
+    auto done = commit_unless([] { return Result<std::vector<std::string>>(std::vector<std::string>()); });
     return done ? std::nullopt : std::optional<Error>(done.error());
   }
 
-  // Under the target's lock: the decision still current, the rename, and
-  // what is visible then checked. Ordering between gates comes from the
-  // fence (`current`); the lock only keeps two renames and their checks apart.
-  Result<bool> commit_if(const std::function<Result<bool>()>& current) override {
+  // Under the target's lock: what the file holds checked against `later`,
+  // the rename, and what is visible then checked. Ordering between gates
+  // comes from the fence; the lock only keeps renames and their checks apart.
+  Result<bool> commit_unless(const std::function<Result<std::vector<std::string>>()>& later) override {
     if (!dir_ || staged_.empty()) return usage("nothing was staged to publish");
     auto lock = files::TargetLock::acquire(*dir_, name_, timeout_ms_, "the file to publish");
     if (!lock) return lock.error();
     fault::point("publish:locked");
-    auto still = current();
-    if (!still || !*still) {
-      discard();
-      return still;
+    auto newer = later();
+    if (!newer) return newer.error();
+    if (!newer->empty()) {  // only when the stream moved on: the file is hashed then
+      auto held = dir_->digest(name_, kMaxHeldBytes, "the published artifact");
+      if (held && *held && std::find(newer->begin(), newer->end(), (*held)->sha256) != newer->end()) {
+        discard();
+        return false;
+      }
     }
     if (::renameat(dir_->fd(), staged_.c_str(), dir_->fd(), name_.c_str()) != 0) return io("cannot publish");
     staged_.clear();
