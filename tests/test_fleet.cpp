@@ -802,5 +802,44 @@ TEST_CASE("fleet: a waiver revoked while a gate judged with it is not used: its 
   json listed = waivers_in(state);
   REQUIRE(listed.size() == 1);
   CHECK(listed[0]["state"] == "used");
+#ifdef INVAR_TEST_FAULTS
+TEST_CASE("fleet: a gate paused after its commit never publishes over a later decision's artifact (issue 28.3)",
+          "[fleet]") {
+  auto* etcd = cluster_or_skip();
+  if (!etcd) return;
+  std::string prefix = test::fresh_prefix("late-publish");
+  Fleet fleet(etcd->url(prefix));
+  std::string out = fleet.files.tmp / "plan.json";  // both gates run on this host and publish here
+  REQUIRE(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(1), out)).exit == 0);
+  // A promotes 2, and stops before publishing it (a paused VM).
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  pid_t a = fork();
+  if (a == 0) {
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    close(fds[0]);
+    setenv("INVAR_FAULT", "gate:promoted", 1);
+    setenv("INVAR_FAULT_STOP", "1", 1);
+    test::exec_invar(fleet.gate_args(etcd->url_from(0, prefix), fleet.files.artifact(2), out));
+  }
+  close(fds[1]);
+  int status = 0;
+  REQUIRE(waitpid(a, &status, WUNTRACED) == a);
+  REQUIRE(WIFSTOPPED(status));
+  // B promotes 3 and publishes it meanwhile: not blocked by A.
+  auto b = test::run({}, fleet.gate_args(etcd->url_from(1, prefix), fleet.files.artifact(3), out), {}, 60);
+  INFO(b.out);
+  CHECK(b.signal == 0);
+  CHECK(b.exit == 0);
+  CHECK(test::slurp(out) == test::slurp(fleet.files.artifact(3)));
+  kill(a, SIGCONT);
+  std::string a_out = test::read_all(fds[0]);
+  waitpid(a, &status, 0);
+  INFO(a_out);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);  // its accept stands
+  CHECK(contains(a_out, "already holds the artifact of a later decision"));
+  CHECK(test::slurp(out) == test::slurp(fleet.files.artifact(3)));  // never back to 2
 }
 #endif

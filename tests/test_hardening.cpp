@@ -689,3 +689,151 @@ TEST_CASE("11.12 the journal rotates, and history, verification and flap detecti
   CHECK(contains(h.out, "rotate"));
   CHECK(contains(h.out, "journal.1.jsonl: "));
 }
+
+// Issue 28 (hardening, round three): the files invar writes.
+
+namespace {
+
+// Starts `invar ARGS...` with `env` ("NAME=value"), its output into a pipe;
+// returns its pid and the pipe's reading end.
+std::pair<pid_t, int> start_invar(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    close(fds[0]);
+    for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
+    test::exec_invar(args);
+  }
+  close(fds[1]);
+  return {pid, fds[0]};
+}
+
+// Continues a stopped `pid` and waits for its end: its exit code (-1 when killed) and output.
+std::pair<int, std::string> resume(pid_t pid, int out) {
+  kill(pid, SIGCONT);
+  std::string text = test::read_all(out);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+}
+
+}  // namespace
+
+#ifdef INVAR_TEST_FAULTS
+TEST_CASE("28.3 publication: a stopped gate does not block another file of its --out directory",
+          "[hardening][gate]") {
+  Fixture f;
+  f.init();
+  REQUIRE(test::invar({"init", "--state", f.state, "--stream", "b", "--contract", f.contract, "--by", "t"}).exit == 0);
+  // Stopped after its commit, before its publication (as a paused VM would be).
+  auto [pid, out] = start_invar({"gate", "--contract", f.contract, "--stream", "s", "--state", f.state, "--out", f.out,
+                                 f.artifact(1)},
+                                {"INVAR_FAULT=gate:promoted", "INVAR_FAULT_STOP=1"});
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, WUNTRACED) == pid);
+  REQUIRE(WIFSTOPPED(status));
+  std::string other = f.tmp / "other.json";
+  auto r = invar_within({"gate", "--contract", f.contract, "--stream", "b", "--state", f.state, "--out", other,
+                         f.artifact(1)},
+                        20);
+  INFO(r.out);
+  CHECK(r.signal == 0);  // invar 0.2 waited for the stopped gate's flock on the directory, for ever
+  CHECK(r.exit == 0);
+  CHECK(test::slurp(other) == test::slurp(f.artifact(1)));
+  auto [code, text] = resume(pid, out);
+  INFO(text);
+  CHECK(code == 0);
+  CHECK(test::slurp(f.out) == test::slurp(f.artifact(1)));
+}
+
+TEST_CASE("28.3 publication: a gate waiting for the same file gives up after --publish-timeout, naming the holder",
+          "[hardening][gate]") {
+  Fixture f;
+  f.init();
+  for (std::string stream : {"b", "c"})
+    REQUIRE(test::invar({"init", "--state", f.state, "--stream", stream, "--contract", f.contract, "--by", "t"}).exit == 0);
+  // Stopped holding the lock of --out, about to rename.
+  auto [pid, out] = start_invar({"gate", "--contract", f.contract, "--stream", "s", "--state", f.state, "--out", f.out,
+                                 f.artifact(1)},
+                                {"INVAR_FAULT=publish:locked", "INVAR_FAULT_STOP=1"});
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, WUNTRACED) == pid);
+  REQUIRE(WIFSTOPPED(status));
+  std::string other = f.tmp / "other.json";  // another file of the directory: not blocked
+  auto b = invar_within({"gate", "--contract", f.contract, "--stream", "b", "--state", f.state, "--out", other,
+                         f.artifact(1)},
+                        20);
+  INFO(b.out);
+  CHECK(b.exit == 0);
+  CHECK(test::slurp(other) == test::slurp(f.artifact(1)));
+  auto r = invar_within({"gate", "--contract", f.contract, "--stream", "c", "--state", f.state, "--out", f.out,
+                         "--publish-timeout", "1s", f.artifact(2)},
+                        20);
+  INFO(r.out);
+  CHECK(r.signal == 0);
+  CHECK(r.exit == 3);
+  CHECK(contains(r.out, "locked by another invar (pid " + std::to_string(pid) + ","));
+  CHECK(contains(r.out, "for longer than 1s; nothing was written"));
+  CHECK(!fs::exists(f.out));  // nothing published
+  auto st = test::invar({"status", "--state", f.state, "c", "--format", "json"});
+  INFO(st.out);
+  CHECK(json::parse(st.out)["streams"][0]["lkg"].is_null());  // and nothing decided
+  auto [code, text] = resume(pid, out);
+  INFO(text);
+  CHECK(code == 0);
+  CHECK(test::slurp(f.out) == test::slurp(f.artifact(1)));
+  CHECK(named(f.tmp.path, "invar-stage").empty());
+}
+#endif
+
+TEST_CASE("28.13 outputs: no option writes into the state, or over a file the command reads", "[hardening][gate]") {
+  Fixture f;
+  REQUIRE(f.gate(f.artifact(1)).exit == 0);
+  REQUIRE(f.gate(f.artifact(2)).exit == 0);
+  const std::string lkg = test::slurp(f.stream_file("lkg.json"));
+  const std::string accepted = test::slurp(f.stream_file("accepted.json"));
+  const std::string contract = test::slurp(f.contract);
+  const std::string artifact = test::slurp(f.artifact(3));
+  std::string link = f.tmp / "link";  // a symbolic link to a directory of the state
+  fs::create_directory_symlink(f.state + "/streams/s", link);
+  std::vector<std::string> gate = {"gate", "--contract", f.contract, "--stream", "s", "--state", f.state};
+  auto with = [](std::vector<std::string> base, const std::vector<std::string>& more) {
+    base.insert(base.end(), more.begin(), more.end());
+    return base;
+  };
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  std::vector<Case> cases = {
+      {with(gate, {"--out", f.out, "--metrics", f.stream_file("lkg.json"), f.artifact(3)}), "--metrics is inside the state directory"},
+      {with(gate, {"--out", f.out, "--metrics", link + "/accepted.json", f.artifact(3)}), "--metrics is inside the state directory"},
+      {with(gate, {"--out", link + "/lkg.json", f.artifact(3)}), "--out is inside the state directory"},
+      {{"status", "--state", f.state, "--metrics", f.stream_file("accepted.json")}, "--metrics is inside the state directory"},
+      {{"status", "--state", f.state, "--metrics", link + "/lkg.json"}, "--metrics is inside the state directory"},
+      {{"watch", "--once", "--state", f.state, "--stream", "s", "--out", f.stream_file("lkg.json")}, "--out is inside the state directory"},
+      {{"suggest", "--state", f.state, "--stream", "s", "--out", f.stream_file("accepted.json")}, "--out is inside the state directory"},
+      {with(gate, {"--out", f.artifact(3), f.artifact(3)}), "--out names " + f.artifact(3)},
+      {with(gate, {"--out", f.out, "--metrics", f.contract, f.artifact(3)}), "--metrics names " + f.contract},
+      {with(gate, {"--out", f.out, "--metrics", f.out, f.artifact(3)}), "--metrics names " + f.out},
+      {{"suggest", "--out", f.artifact(3), f.artifact(1), f.artifact(3)}, "--out names " + f.artifact(3)},
+      {{"suggest", "--contract", f.contract, "--out", f.contract, f.artifact(1), f.artifact(3)}, "--out names " + f.contract},
+  };
+  const std::string published = test::slurp(f.out);
+  for (const auto& c : cases) {
+    auto r = test::invar(c.args);
+    INFO(c.args[0] << " " << c.says << "\n" << r.out);
+    CHECK(r.exit == 3);
+    CHECK(contains(r.out, c.says));
+  }
+  CHECK(test::slurp(f.stream_file("lkg.json")) == lkg);
+  CHECK(test::slurp(f.stream_file("accepted.json")) == accepted);
+  CHECK(test::slurp(f.contract) == contract);
+  CHECK(test::slurp(f.artifact(3)) == artifact);
+  CHECK(test::slurp(f.out) == published);
+  CHECK(f.journal().size() == 2);  // nothing was judged
+  CHECK(f.status()["lkg"]["sequence"] == 2);
+}

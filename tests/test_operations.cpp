@@ -471,3 +471,59 @@ TEST_CASE("28.22 waivers: invar waive --revoke ends one, journaled, and the next
   auto h = test::invar({"history", "--state", f.state, "s"});
   CHECK(contains(h.out, "revoke  waiver " + id + " of gen: revoked by oncall: freeze over"));
 }
+#ifdef INVAR_TEST_FAULTS
+TEST_CASE("28.14 metrics: a writer paused after its decision never moves a counter back", "[operations][metrics]") {
+  Fixture f;
+  std::string metrics = f.tmp / "invar-s.prom";
+  auto gate = [&](int generation) { return f.gate(f.artifact(generation), {"--metrics", metrics}); };
+  REQUIRE(gate(1).exit == 0);
+  REQUIRE(gate(2).exit == 0);
+  auto accepts = [&] { return sample(test::slurp(metrics), "invar_decisions_total{stream=\"s\",verdict=\"accept\"}"); };
+  auto sequence = [&] { return sample(test::slurp(metrics), "invar_lkg_sequence{stream=\"s\"}"); };
+  // Stops `args` (a gate, or status) after it has read or changed the state, before its metrics.
+  auto stopped = [&](const std::vector<std::string>& args) {
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+      dup2(fds[1], 1);
+      dup2(fds[1], 2);
+      close(fds[0]);
+      putenv(const_cast<char*>("INVAR_FAULT=metrics:locking"));
+      putenv(const_cast<char*>("INVAR_FAULT_STOP=1"));
+      test::exec_invar(args);
+    }
+    close(fds[1]);
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, WUNTRACED) == pid);
+    REQUIRE(WIFSTOPPED(status));
+    return std::pair<pid_t, int>{pid, fds[0]};
+  };
+  auto resume = [](std::pair<pid_t, int> p) {
+    kill(p.first, SIGCONT);
+    std::string out = test::read_all(p.second);
+    int status = 0;
+    waitpid(p.first, &status, 0);
+    INFO(out);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);  // the decision stands
+    CHECK(contains(out, "holds a later decision's"));
+  };
+  // A gate: its decision (accept 3) committed, its metrics not yet written.
+  auto paused = stopped({"gate", "--contract", f.contract, "--stream", "s", "--state", f.state, "--out", f.out,
+                         "--metrics", metrics, f.artifact(3)});
+  REQUIRE(gate(4).exit == 0);  // accept 4, sequence 4
+  CHECK(accepts() == "4");
+  resume(paused);
+  CHECK(accepts() == "4");  // invar 0.2 wrote 3: Prometheus read a counter reset
+  CHECK(sequence() == "4");
+  require_promtool_accepts(metrics);
+  // status --metrics reads the state, then a gate decides before it writes.
+  auto status = stopped({"status", "--state", f.state, "--metrics", metrics});
+  REQUIRE(gate(5).exit == 0);
+  resume(status);
+  CHECK(accepts() == "5");
+  CHECK(sequence() == "5");
+  require_promtool_accepts(metrics);
+}
+#endif

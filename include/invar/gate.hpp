@@ -181,6 +181,15 @@ class Publisher {
   virtual ~Publisher() = default;
   virtual std::optional<Error> prepare(std::string_view bytes, const std::string& digest) = 0;
   virtual std::optional<Error> commit() = 0;
+  // What a gate calls: commit(), unless the target then holds one of
+  // `later()`, the artifacts of the stream's decisions after this one (a
+  // gate paused after its decision must not publish over them); false,
+  // nothing published, then. The file publisher asks under its lock; this
+  // default, which cannot see its target, commits.
+  virtual Result<bool> commit_unless([[maybe_unused]] const std::function<Result<std::vector<std::string>>()>& later) {
+    if (auto e = commit()) return *e;
+    return true;
+  }
   // The file it publishes to, if it is one (a gate refuses one inside its state).
   virtual std::optional<std::string> file() const { return std::nullopt; }
 };
@@ -189,10 +198,13 @@ class Publisher {
 // under an unpredictable name without following links, written and
 // fsynced; renamed over `path` on commit, the directory fsynced, and the
 // published file read back and checked against the decision's digest.
-// Publishers of one directory are serialised (flock on the directory)
-// from prepare() to the end of commit(); staging files left by killed
-// gates are removed then. An existing directory at `path` is refused.
-std::unique_ptr<Publisher> file_publisher(const std::string& path);
+// Publishers of one file are serialised only around the rename and its
+// checks, by flock(2) on ".NAME.invar-lock" beside it (which holds the
+// holder's pid), waited for at most `lock_timeout_ms`: past it an Error
+// naming that pid, nothing published. Each staging file is flocked by its
+// gate: those of killed gates are removed by the next. An existing
+// directory at `path` is refused.
+std::unique_ptr<Publisher> file_publisher(const std::string& path, int64_t lock_timeout_ms = 30'000);
 
 // A consumer's own check of a candidate (its parse step): nullopt when it can
 // use the bytes, else why not. Runs only when the contract accepts.
@@ -575,6 +587,12 @@ std::string render_history_json(const std::string& stream, const std::vector<Jou
 std::string render_metrics(const std::vector<StreamStatus>& statuses, int64_t now_ms);
 // The same for the stream a gate just decided on, at the decision's clock.
 std::string render_metrics(const Decision& decision, const std::string& stream, int64_t now_ms);
+// Whether the metrics `fresh` are older than `existing` (a text
+// render_metrics wrote): for a stream of `fresh`, `existing` counts more
+// decisions of a verdict, or a higher LKG sequence. A writer never replaces
+// newer metrics with older ones (a gate paused between its decision and its
+// metrics): Prometheus would read a counter reset.
+bool metrics_older(std::string_view fresh, std::string_view existing);
 
 // Replaces the file at `path` with `bytes` atomically (a temporary file
 // beside it, fsynced, renamed over it): a reader sees the old file or the

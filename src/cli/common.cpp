@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/text.hpp"
+#include "common/files.hpp"
 #include "invar/gate.hpp"
 
 namespace invar::cli {
@@ -155,6 +156,14 @@ Result<StateStore> open_store(const StoreFlags& f) {
     options.password = password;
   }
   return StateStore::open(f.state, options);
+}
+
+std::optional<Error> check_output(const std::string& path, const std::string& flag, const StoreFlags* store,
+                                  const std::vector<std::string>& reads) {
+  std::vector<std::string> dirs;
+  if (store && store->state.rfind("etcd://", 0) != 0) dirs.push_back(store->state);
+  if (store) dirs.push_back(store->blobs);
+  return files::check_output(path, flag, dirs, reads);
 }
 
 unsigned threads_or_all(unsigned requested) {

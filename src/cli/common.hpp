@@ -64,6 +64,16 @@ void add_store_flags(CLI::App* cmd, StoreFlags& flags, bool required, bool write
 // The password of --etcd-user comes from INVAR_ETCD_PASSWORD (never a flag: argv is public).
 Result<StateStore> open_store(const StoreFlags& flags);
 
+// How long a writer waits for another invar's lock on the same file (status --metrics).
+constexpr int64_t kLockTimeoutMs = 30'000;
+
+// Refuses (before anything is read or written) an output path of a command
+// inside the state of `store` (its directory, or etcd's --blobs), or naming
+// one of `reads`, the files the command reads (or writes by another option):
+// files::check_output, the one check of every option that writes a file.
+std::optional<Error> check_output(const std::string& path, const std::string& flag, const StoreFlags* store,
+                                  const std::vector<std::string>& reads = {});
+
 // --format with every report format of the registry (invar/report.hpp):
 // its choices and help come from there; an unknown name lists them.
 void add_report_format(CLI::App* cmd, std::string& format);

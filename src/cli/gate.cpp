@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "common/files.hpp"
 #include "invar/report.hpp"
 #include "invar/gate.hpp"
 
@@ -38,6 +39,7 @@ struct GateArgs : StateArgs {
   uint32_t keep = 10;
   uint32_t quarantine = 5;
   std::string metrics;
+  std::string publish_timeout = "30s";
   std::vector<std::string> waive;
   std::string reason;
   std::string expires;
@@ -100,17 +102,35 @@ std::optional<Setup> setup(const StateArgs& args, bool need_contract) {
   return s;
 }
 
-// Writes the metrics after the decision: a failure is a warning, the
-// decision (and its exit code) stands.
-void write_metrics(const std::string& path, const std::string& text) {
+// Writes the metrics after the decision, under the metrics file's lock,
+// never over newer ones (a gate paused after its decision must not move a
+// counter back): a failure is a warning, the decision (and its exit code) stands.
+void write_metrics(const std::string& path, const std::string& text, int64_t timeout_ms) {
   if (path.empty()) return;
-  if (auto e = write_file_atomically(path, text))
-    std::fprintf(stderr, "invar: warning: the metrics were not written: %s\n", e->to_string().c_str());
+  bool older = false;
+  auto e = files::update_locked(path, timeout_ms, "the metrics file", 64ull << 20, [&](const std::string& existing) {
+    older = metrics_older(text, existing);
+    return older ? std::nullopt : std::optional<std::string>(text);
+  }, "metrics");
+  if (e) std::fprintf(stderr, "invar: warning: the metrics were not written: %s\n", e->to_string().c_str());
+  else if (older)
+    std::fprintf(stderr, "invar: warning: the metrics were not written: %s holds a later decision's (more decisions "
+                 "or a higher LKG sequence; remove it if the stream was created again)\n", path.c_str());
 }
 
 int run_gate(const GateArgs& args) {
   if (args.out.empty() && !args.dry_run) {
     print_error({ErrorCode::usage, "gate needs --out PUBLISH (the file to publish), or --dry-run", {}}, args.format);
+    return kCannotJudge;
+  }
+  auto publish_timeout = parse_duration_ms(args.publish_timeout, "--publish-timeout");
+  std::optional<Error> refused;
+  if (!publish_timeout) refused = publish_timeout.error();
+  if (!refused && !args.dry_run) refused = check_output(args.out, "--out", &args.store, {args.artifact, args.contract});
+  if (!refused && !args.metrics.empty())
+    refused = check_output(args.metrics, "--metrics", &args.store, {args.artifact, args.contract, args.out});
+  if (refused) {
+    print_error(*refused, args.format);
     return kCannotJudge;
   }
   if (args.dry_run && !args.metrics.empty()) {
@@ -144,7 +164,7 @@ int run_gate(const GateArgs& args) {
     print_error({ErrorCode::usage, "--reason and --expires go with --waive ID (as do --for and --for-generation)", {}}, args.format);
     return kCannotJudge;
   }
-  auto publisher = args.dry_run ? nullptr : file_publisher(args.out);
+  auto publisher = args.dry_run ? nullptr : file_publisher(args.out, *publish_timeout);
   options.publisher = publisher.get();
   Gate gate(*s->contract, *s->store, s->options);
   auto d = gate.submit_file(args.stream, args.artifact, options);
@@ -156,7 +176,7 @@ int run_gate(const GateArgs& args) {
                  .c_str(),
              stdout);
   std::fflush(stdout);
-  write_metrics(args.metrics, render_metrics(*d, args.stream, s->now_ms()));
+  write_metrics(args.metrics, render_metrics(*d, args.stream, s->now_ms()), *publish_timeout);
   switch (d->action) {
     case Action::accept: return kAccept;
     case Action::unchanged: return kAccept;
@@ -236,6 +256,11 @@ int run_waivers(const StateArgs& args) {
 }
 
 int run_status(const StateArgs& args) {
+  if (!args.metrics.empty())
+    if (auto e = check_output(args.metrics, "--metrics", &args.store)) {
+      print_error(*e, args.format);
+      return kCannotJudge;
+    }
   auto s = setup(args, false);
   if (!s) return kCannotJudge;
   std::vector<std::string> streams;
@@ -273,7 +298,7 @@ int run_status(const StateArgs& args) {
   if (args.format == "json") std::fputs(render_status_json(statuses, errors).c_str(), stdout);
   else if (streams.empty()) std::printf("no streams in %s\n", args.store.state.c_str());
   std::fflush(stdout);
-  write_metrics(args.metrics, render_metrics(statuses, s->now_ms()));
+  write_metrics(args.metrics, render_metrics(statuses, s->now_ms()), kLockTimeoutMs);
   return errors.empty() ? kAccept : kCannotJudge;
 }
 
@@ -354,6 +379,9 @@ std::function<int()> add_gate(CLI::App& app) {
                   "Rejected candidates kept as evidence (default 5; 0: none; at most 1000); see invar show");
   cmd->add_option("--metrics", args->metrics,
                   "Write Prometheus metrics of the decision to this file, atomically (a failure is a warning)");
+  cmd->add_option("--publish-timeout", args->publish_timeout,
+                  "How long to wait for another invar publishing the same --out (or writing the same --metrics) "
+                  "before exit 3, nothing published (default 30s; never decides a verdict)");
   cmd->add_option("--waive", args->waive, "Record a waiver for this invariant id before deciding (needs --reason, --expires)");
   cmd->add_option("--reason", args->reason, "Why the waiver is needed (recorded in the journal)");
   cmd->add_option("--expires", args->expires, "How long the waiver lasts, such as \"2h\" (at most 30d)");

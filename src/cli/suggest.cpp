@@ -51,6 +51,10 @@ int run_suggest(SuggestArgs& args) {
   char* end = nullptr;
   double h = std::strtod(headroom.c_str(), &end);
   if (headroom.empty() || *end != '\0') return fail({ErrorCode::usage, "--headroom \"" + args.headroom + "\" is not a percentage such as \"50%\"", {}});
+  std::vector<std::string> reads = args.samples;
+  reads.push_back(args.contract);
+  if (!args.out.empty())
+    if (auto e = check_output(args.out, "--out", &args.store, reads)) return fail(*e);
   args.options.headroom = h / 100;
   args.options.quantile = args.quantile;
   args.options.margin = args.margin;

@@ -85,6 +85,10 @@ int run_watch(const WatchArgs& args) {
     print_error(interval ? Error{ErrorCode::usage, "--interval must be positive", {}} : interval.error(), "human");
     return kCannotJudge;
   }
+  if (auto e = check_output(args.out, "--out", &args.store)) {
+    print_error(*e, "human");
+    return kCannotJudge;
+  }
   auto store = open_store(args.store);
   if (!store) {
     print_error(store.error(), "human");

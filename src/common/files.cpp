@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <dirent.h>
 #include <sys/mman.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,13 +13,16 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <algorithm>
+#include <thread>
 #include <utility>
 
 #include "common/fault.hpp"
+#include "common/text.hpp"
 
 namespace invar::files {
 
@@ -421,6 +425,129 @@ std::optional<Error> Dir::remove(const std::string& name) const {
 
 std::optional<Error> Dir::sync() const {
   if (::fsync(fd_) != 0) return io_error(path_, "cannot fsync directory");
+  return std::nullopt;
+}
+
+namespace {
+
+std::optional<std::string> resolved(const std::string& path) {
+  char* r = ::realpath(path.c_str(), nullptr);
+  if (!r) return std::nullopt;
+  std::string out = r;
+  std::free(r);
+  return out;
+}
+
+// What the holder of a TargetLock wrote into it: its pid, or "" when unknown.
+std::string holder_pid(int fd) {
+  char buf[32] = {};
+  ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+  std::string pid;
+  for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; ++i) pid += buf[i];
+  return pid;
+}
+
+}  // namespace
+
+Result<TargetLock> TargetLock::acquire(const Dir& dir, const std::string& name, int64_t timeout_ms, const char* what) {
+  std::string lock_name = file_name(name);
+  int fd = ::openat(dir.fd(), lock_name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+  if (fd < 0) return io_error(dir.child(lock_name), std::string("cannot open the lock of ") + what);
+  TargetLock lock(fd);
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    errno = EINVAL;
+    return io_error(dir.child(lock_name), std::string("the lock of ") + what + " is not a regular file");
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max<int64_t>(0, timeout_ms));
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EINTR) continue;
+    if (errno != EWOULDBLOCK) return io_error(dir.child(lock_name), std::string("cannot lock ") + what);
+    if (std::chrono::steady_clock::now() >= deadline) {
+      std::string pid = holder_pid(fd);
+      Error e;
+      e.code = ErrorCode::io;
+      e.message = std::string(what) + " is locked by another invar (" + (pid.empty() ? "pid unknown" : "pid " + pid) +
+                  ", as " + lock_name + " says) for longer than " + text::format_duration(timeout_ms) +
+                  "; nothing was written";
+      e.where.file = dir.child(name);
+      return e;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // The pid names the holder to whoever times out waiting (informative only).
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+  }
+  return lock;
+}
+
+TargetLock& TargetLock::operator=(TargetLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+TargetLock::~TargetLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the flock
+}
+
+std::optional<Error> update_locked(const std::string& path, int64_t timeout_ms, const char* what, uint64_t max_bytes,
+                                   const std::function<std::optional<std::string>(const std::string&)>& update,
+                                   const char* fault_prefix) {
+  size_t slash = path.rfind('/');
+  std::string parent = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (name.empty() || name == "." || name == "..") {
+    Error e;
+    e.code = ErrorCode::usage;
+    e.message = "\"" + path + "\" names a directory, not a file";
+    return e;
+  }
+  fault::point((std::string(fault_prefix) + ":locking").c_str());
+  auto dir = Dir::open(parent);
+  if (!dir) return dir.error();
+  auto lock = TargetLock::acquire(*dir, name, timeout_ms, what);
+  if (!lock) return lock.error();
+  auto current = dir->read(name, max_bytes, what);
+  if (!current) return current.error();
+  auto next = update(current->value_or(""));
+  if (!next) return std::nullopt;
+  return dir->write_atomic(name, *next, fault_prefix);
+}
+
+std::optional<Error> check_output(const std::string& path, const std::string& flag,
+                                  const std::vector<std::string>& dirs, const std::vector<std::string>& reads) {
+  size_t slash = path.rfind('/');
+  std::string parent = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  auto out_dir = resolved(parent);
+  if (path.empty() || !out_dir) return std::nullopt;  // the write itself says what is wrong
+  auto refuse = [&](const std::string& why) {
+    Error e;
+    e.code = ErrorCode::usage;
+    e.message = flag + " " + why;
+    e.where.file = path;
+    return e;
+  };
+  for (const auto& dir : dirs) {
+    auto d = dir.empty() ? std::nullopt : resolved(dir);
+    if (d && (*out_dir == *d || out_dir->rfind(*d == "/" ? *d : *d + "/", 0) == 0))
+      return refuse("is inside the state directory " + dir +
+                    "; write it outside (nothing but a gate's own records may change the state)");
+  }
+  std::string out = *out_dir + (*out_dir == "/" ? "" : "/") + name;
+  struct stat out_st;
+  bool exists = ::lstat(path.c_str(), &out_st) == 0;
+  for (const auto& r : reads) {
+    if (r.empty() || r == kStdin) continue;
+    struct stat in_st;
+    bool same_file = exists && ::stat(r.c_str(), &in_st) == 0 && in_st.st_dev == out_st.st_dev && in_st.st_ino == out_st.st_ino;
+    if (same_file || resolved(r) == out)
+      return refuse("names " + r + ", a file this command reads or writes; write elsewhere");
+  }
   return std::nullopt;
 }
 

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include <sys/stat.h>
@@ -123,5 +125,46 @@ class Dir {
   uint32_t uid_ = 0;
   uint32_t mode_ = 0;
 };
+
+// An exclusive lock on the file `name` of a directory, for the writers
+// that replace it (publications, metrics): flock(2) on ".NAME.invar-lock"
+// beside it, which holds the holder's pid. The lock file is never removed
+// (removing it would race with its next holder). Released on destruction,
+// and by the kernel when the holder dies.
+class TargetLock {
+ public:
+  // Waits at most `timeout_ms` (polled; 0: one try). Past it an Error
+  // (ErrorCode::io) naming the holder's pid: a time limit ends a run, it
+  // never decides anything. `what` names the lock's user in that message.
+  static Result<TargetLock> acquire(const Dir& dir, const std::string& name, int64_t timeout_ms, const char* what);
+  static std::string file_name(const std::string& name) { return "." + name + ".invar-lock"; }
+
+  TargetLock(TargetLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  TargetLock& operator=(TargetLock&& other) noexcept;
+  TargetLock(const TargetLock&) = delete;
+  TargetLock& operator=(const TargetLock&) = delete;
+  ~TargetLock();
+
+ private:
+  explicit TargetLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+// Replaces the file `path` (atomically, Dir::write_atomic) under its
+// TargetLock, waited for at most `timeout_ms`: `update` gets its content
+// then ("" when there is none; read up to `max_bytes`) and returns the new
+// content, or nullopt to leave the file as it is. Fault points
+// "<fault_prefix>:locking" (before the lock), then write_atomic's.
+std::optional<Error> update_locked(const std::string& path, int64_t timeout_ms, const char* what, uint64_t max_bytes,
+                                   const std::function<std::optional<std::string>(const std::string&)>& update,
+                                   const char* fault_prefix);
+
+// The one check of every path a command writes (--out, --metrics): refused
+// (ErrorCode::usage, naming `flag`) when its directory, symbolic links
+// resolved, is or is inside one of `dirs` (the state, its blobs), or when it
+// is one of the files the command reads, `reads` (the same file by inode,
+// or the same resolved path). Paths that do not exist yet pass.
+std::optional<Error> check_output(const std::string& path, const std::string& flag,
+                                  const std::vector<std::string>& dirs, const std::vector<std::string>& reads);
 
 }  // namespace invar::files

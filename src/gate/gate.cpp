@@ -511,6 +511,21 @@ void add_consumer_violation(Report& report, const std::string& message) {
   report.verdict = Verdict::reject;
 }
 
+// The digests of the stream's LKGs after `sequence` (still retained): what
+// a decision of that sequence must not publish over.
+Result<std::vector<std::string>> later_lkgs(store::Store& store, const std::string& stream, uint64_t sequence) {
+  std::vector<std::string> later;
+  auto lkg = store.lkg(stream);
+  if (!lkg) return lkg.error();
+  if (!*lkg || lkg.value()->sequence <= sequence) return later;
+  auto list = store.accepted(stream);
+  if (!list) return list.error();
+  for (const auto& a : store::committed(*list, *lkg))
+    if (a.sequence > sequence) later.push_back(a.digest);
+  later.push_back(lkg.value()->digest);
+  return later;
+}
+
 Result<Decision> submit(const Contract& contract, store::Store& store, const std::string& stream,
                         std::string_view bytes, const GateOptions& gate, const SubmitOptions& options,
                         const Report* refused, std::shared_ptr<const std::string> owned) {
@@ -811,13 +826,20 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
       if (auto pruned = store.prune(stream); !pruned)
         d.warnings.push_back("old stored artifacts could not be pruned (" + pruned.error().to_string() +
                              "); the next gate retries");
-    if (publisher && d.action != Action::reject)
-      if (auto e = publisher->commit()) {
+    if (publisher && d.action != Action::reject) {
+      // Never over a later decision's artifact (a gate paused here past its lock, on etcd).
+      auto published = publisher->commit_unless([&] { return later_lkgs(store, stream, d.lkg_after->sequence); });
+      if (published && !*published)
+        d.warnings.push_back("nothing was published: " + publisher->file().value_or("the target") +
+                             " already holds the artifact of a later decision on the stream");
+      if (!published) {
+        Error e = published.error();
         if (d.action == Action::accept)
-          e->message += "; the candidate was accepted and is the LKG (sequence " + std::to_string(d.lkg_after->sequence) +
-                        "): gate the same artifact again to publish it";
-        return *e;
+          e.message += "; the candidate was accepted and is the LKG (sequence " + std::to_string(d.lkg_after->sequence) +
+                       "): gate the same artifact again to publish it";
+        return e;
       }
+    }
     // 5. Evidence: the rejected bytes, kept after the decision is published
     //    (a failure here loses no decision; it is a warning).
     if ((d.action == Action::pin || d.action == Action::reject) && !refused && gate.quarantine > 0) {

@@ -1,12 +1,14 @@
 // Publishing to a file (include/invar/gate.hpp, file_publisher): staged
 // beside it under an unpredictable name, renamed over it on commit, read
-// back and verified; publishers of one directory serialised by flock(2).
+// back and verified; publishers of one file serialised by flock(2) on a
+// lock file beside it, only around the staging and the rename.
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -24,6 +26,7 @@ namespace {
 
 constexpr std::string_view kStageMark = ".invar-stage-";
 constexpr std::string_view kOldStageMark = ".invar-tmp-";  // invar 0.1's staging names
+constexpr uint64_t kMaxHeldBytes = 4ull << 30;  // what --out holds is hashed up to this (the artifact ceiling)
 
 std::string random_hex() {
   unsigned char buf[12];
@@ -45,71 +48,69 @@ std::string random_hex() {
 
 class FilePublisher : public Publisher {
  public:
-  explicit FilePublisher(std::string path) : path_(std::move(path)) {}
-  ~FilePublisher() override {
-    if (dir_ && !staged_.empty()) ::unlinkat(dir_->fd(), staged_.c_str(), 0);
-    // Closing the directory's descriptor releases the flock.
-  }
+  FilePublisher(std::string path, int64_t timeout_ms) : path_(std::move(path)), timeout_ms_(timeout_ms) {}
+  ~FilePublisher() override { discard(); }
 
   std::optional<std::string> file() const override { return path_; }
 
   std::optional<Error> prepare(std::string_view bytes, const std::string& digest) override {
-    if (dir_ && !staged_.empty()) {  // prepared again (a re-judged decision): the new bytes replace the old
-      ::unlinkat(dir_->fd(), staged_.c_str(), 0);
-      staged_.clear();
-    }
+    discard();  // prepared again (a re-judged decision): the new bytes replace the old
     fs::path target(path_);
     name_ = target.filename().string();
     if (name_.empty() || name_ == "." || name_ == "..")
       return usage("--out must name a file, not a directory");
-    std::string parent = target.has_parent_path() ? target.parent_path().string() : ".";
-    auto dir = files::Dir::open(parent);
-    if (!dir) return dir.error();
-    dir_.emplace(std::move(dir.value()));
-    while (::flock(dir_->fd(), LOCK_EX) != 0)
-      if (errno != EINTR) return io("cannot lock the directory of --out");
+    if (!dir_) {
+      auto dir = files::Dir::open(target.has_parent_path() ? target.parent_path().string() : ".");
+      if (!dir) return dir.error();
+      dir_.emplace(std::move(dir.value()));
+    }
     if (auto st = dir_->stat(name_); st && S_ISDIR(st->st_mode))
       return usage("--out names an existing directory; it must name a file");
-    // Under the lock no other invar is staging here: what is left is a killed gate's.
-    auto names = dir_->list();
-    if (!names) return names.error();
-    for (const auto& n : *names) {
-      bool stale = n.rfind("." + name_ + std::string(kStageMark), 0) == 0 ||
-                   n.rfind(name_ + std::string(kOldStageMark), 0) == 0;
-      auto st = dir_->stat(n);
-      if (stale && st && S_ISREG(st->st_mode)) ::unlinkat(dir_->fd(), n.c_str(), 0);
-    }
-    std::string staged = "." + name_ + std::string(kStageMark) + random_hex();
-    int fd = ::openat(dir_->fd(), staged.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0) return io("cannot stage the artifact to publish");
-    staged_ = staged;
+    if (auto e = stage()) return e;
     size_t done = 0;
     while (done < bytes.size()) {
       errno = 0;
-      ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+      ssize_t n = ::write(stage_fd_, bytes.data() + done, bytes.size() - done);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
         if (errno == 0) errno = ENOSPC;  // a short write sets no errno: the device is full
-        auto e = io("cannot write the artifact to publish");
-        ::close(fd);
-        return e;
+        return io("cannot write the artifact to publish");
       }
       done += static_cast<size_t>(n);
     }
-    bool ok = ::fsync(fd) == 0;
-    ::close(fd);
-    if (!ok) return io("cannot fsync the artifact to publish");
+    if (::fsync(stage_fd_) != 0) return io("cannot fsync the artifact to publish");
     digest_ = digest;
     size_ = bytes.size();
     return std::nullopt;
   }
 
   std::optional<Error> commit() override {
+    auto done = commit_unless([] { return Result<std::vector<std::string>>(std::vector<std::string>()); });
+    return done ? std::nullopt : std::optional<Error>(done.error());
+  }
+
+  // Under the target's lock: what the file holds checked against `later`,
+  // the rename, and what is visible then checked. Ordering between gates
+  // comes from the fence; the lock only keeps renames and their checks apart.
+  Result<bool> commit_unless(const std::function<Result<std::vector<std::string>>()>& later) override {
     if (!dir_ || staged_.empty()) return usage("nothing was staged to publish");
+    auto lock = files::TargetLock::acquire(*dir_, name_, timeout_ms_, "the file to publish");
+    if (!lock) return lock.error();
+    fault::point("publish:locked");
+    auto newer = later();
+    if (!newer) return newer.error();
+    if (!newer->empty()) {  // only when the stream moved on: the file is hashed then
+      auto held = dir_->digest(name_, kMaxHeldBytes, "the published artifact");
+      if (held && *held && std::find(newer->begin(), newer->end(), (*held)->sha256) != newer->end()) {
+        discard();
+        return false;
+      }
+    }
     if (::renameat(dir_->fd(), staged_.c_str(), dir_->fd(), name_.c_str()) != 0) return io("cannot publish");
     staged_.clear();
+    discard();
     fault::truncate_point("publish:renamed", path_.c_str());  // another writer, in the tests
-    if (auto e = dir_->sync()) return e;
+    if (auto e = dir_->sync()) return *e;
     // What is visible now must be what was decided.
     auto published = dir_->digest(name_, size_, "the published artifact");
     if (!published || !*published || (*published)->size != size_ || (*published)->sha256 != digest_) {
@@ -120,10 +121,43 @@ class FilePublisher : public Publisher {
       e.where.file = path_;
       return e;
     }
-    return std::nullopt;
+    return true;
   }
 
  private:
+  // Creates the staging file, flocked for as long as this gate may rename
+  // it; under the target's lock (held briefly), so that the staging files
+  // found unlocked then are those of killed gates, and are removed.
+  std::optional<Error> stage() {
+    auto lock = files::TargetLock::acquire(*dir_, name_, timeout_ms_, "the file to publish");
+    if (!lock) return lock.error();
+    auto names = dir_->list();
+    if (!names) return names.error();
+    for (const auto& n : *names) {
+      bool ours = n.rfind("." + name_ + std::string(kStageMark), 0) == 0 || n.rfind(name_ + std::string(kOldStageMark), 0) == 0;
+      auto st = ours ? dir_->stat(n) : std::nullopt;
+      if (!st || !S_ISREG(st->st_mode)) continue;
+      int fd = ::openat(dir_->fd(), n.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+      if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0) ::unlinkat(dir_->fd(), n.c_str(), 0);
+      if (fd >= 0) ::close(fd);
+    }
+    std::string staged = "." + name_ + std::string(kStageMark) + random_hex();
+    int fd = ::openat(dir_->fd(), staged.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) return io("cannot stage the artifact to publish");
+    stage_fd_ = fd;
+    staged_ = staged;
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) return io("cannot lock the artifact staged to publish");
+    return std::nullopt;
+  }
+
+  // Removes what is staged (if anything) and lets go of it.
+  void discard() {
+    if (dir_ && !staged_.empty()) ::unlinkat(dir_->fd(), staged_.c_str(), 0);
+    staged_.clear();
+    if (stage_fd_ >= 0) ::close(stage_fd_);
+    stage_fd_ = -1;
+  }
+
   Error io(const std::string& what) const {
     Error e;
     e.code = ErrorCode::io;
@@ -140,15 +174,19 @@ class FilePublisher : public Publisher {
   }
 
   std::string path_;
+  int64_t timeout_ms_;
   std::string name_;
   std::optional<files::Dir> dir_;
   std::string staged_;
+  int stage_fd_ = -1;  // open (and flocked) from staging to the rename
   std::string digest_;
   size_t size_ = 0;
 };
 
 }  // namespace
 
-std::unique_ptr<Publisher> file_publisher(const std::string& path) { return std::make_unique<FilePublisher>(path); }
+std::unique_ptr<Publisher> file_publisher(const std::string& path, int64_t lock_timeout_ms) {
+  return std::make_unique<FilePublisher>(path, lock_timeout_ms);
+}
 
 }  // namespace invar

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <map>
 
 #include "common/files.hpp"
@@ -155,6 +156,46 @@ std::string render_metrics(const Decision& d, const std::string& stream, int64_t
   s.flapping = d.flapping;
   s.decision = &d;
   return render({s}, now_ms);
+}
+
+namespace {
+
+// The counters that must never go down, by metric and labels, from a text
+// render_metrics wrote: invar_decisions_total and invar_lkg_sequence.
+std::map<std::string, double> monotonic_samples(std::string_view text) {
+  std::map<std::string, double> out;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = text.find('\n', at);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(at, end - at);
+    at = end + 1;
+    size_t brace = line.find('{');
+    std::string_view name = line.substr(0, brace);
+    if (brace == std::string_view::npos || (name != "invar_decisions_total" && name != "invar_lkg_sequence")) continue;
+    std::string key(name);
+    size_t i = brace + 1;
+    while (i < line.size() && line[i] != '}') {  // key="value" pairs, escaped as escape_label does
+      if (line[i] == ',') ++i;
+      size_t eq = line.find("=\"", i);
+      if (eq == std::string_view::npos) break;
+      key += "|" + std::string(line.substr(i, eq - i)) + "=";
+      for (i = eq + 2; i < line.size() && line[i] != '"'; ++i) key += line[i] == '\\' && i + 1 < line.size() ? line[++i] : line[i];
+      ++i;
+    }
+    if (i >= line.size()) continue;
+    out[key] = std::strtod(std::string(line.substr(i + 1)).c_str(), nullptr);
+  }
+  return out;
+}
+
+}  // namespace
+
+bool metrics_older(std::string_view fresh, std::string_view existing) {
+  auto before = monotonic_samples(existing);
+  for (const auto& [key, value] : monotonic_samples(fresh))
+    if (auto it = before.find(key); it != before.end() && it->second > value) return true;
+  return false;
 }
 
 std::optional<Error> write_file_atomically(const std::string& path, std::string_view bytes) {

@@ -624,24 +624,7 @@ class FsStore : public Store {
     return verified_object(**q, digest, max_bytes);
   }
 
-  Status check_outside(const std::string& path) override {
-    std::string parent = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
-    char* out_dir = ::realpath(parent.c_str(), nullptr);
-    char* state = ::realpath(dir_.c_str(), nullptr);
-    bool inside = false;
-    if (out_dir && state) {
-      std::string o = out_dir, st = state;
-      inside = o == st || o.rfind(st == "/" ? st : st + "/", 0) == 0;
-    }
-    std::free(out_dir);
-    std::free(state);
-    if (!inside) return std::nullopt;
-    Error e;
-    e.code = ErrorCode::usage;
-    e.message = "--out is inside the state directory " + dir_ + "; publish outside it (the gate never writes into its own state)";
-    e.where.file = path;
-    return e;
-  }
+  Status check_outside(const std::string& path) override { return files::check_output(path, "--out", {dir_}, {}); }
 
  private:
   std::string stream_path(const std::string& stream) const { return dir_ + "/streams/" + stream; }
