@@ -343,6 +343,7 @@ class StateStore {
  private:
   friend class Gate;
   friend class Guard;
+  friend class Follower;
   explicit StateStore(std::shared_ptr<store::Store> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<store::Store> impl_;
 };
