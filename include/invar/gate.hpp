@@ -16,7 +16,8 @@
 //
 // Thread-safety: Gate, StateStore and Guard may be used from any number of
 // threads; calls on one stream are serialised by the store's lock (across
-// processes too, for a directory store).
+// processes too, for a directory store; on etcd they are fenced instead, each
+// thread judging on its own snapshot).
 #pragma once
 
 #include <array>
