@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/digest.hpp"
+#include "common/text.hpp"
 #include "etcd_cluster.hpp"
 #include "gate_fixture.hpp"
 #include "process.hpp"
@@ -563,7 +564,7 @@ TEST_CASE("fleet: the journal in etcd keeps the newest N records, and none past 
   auto args = fleet.gate_args(fleet.url, fleet.files.artifact(2), fleet.files.out);
   args.insert(args.end() - 1, {"--journal-max-age", "30d"});
   REQUIRE(test::invar(args).exit == 0);
-  CHECK(count() == 64);
+  CHECK(count() == 65);  // the init record, created before the old ones, is not old: it stays too
   auto history = fleet.decisions(fleet.url);
   REQUIRE(history.size() == 2);
   // Past the record limit: exactly the newest N stay, whatever their age.
@@ -843,3 +844,279 @@ TEST_CASE("fleet: a gate paused after its commit never publishes over a later de
   CHECK(test::slurp(out) == test::slurp(fleet.files.artifact(3)));  // never back to 2
 }
 #endif
+
+// ---------------------------------------------------------------------------
+// Issue 28: the etcd backend's races (items 7-10, 12).
+
+namespace {
+
+// A CLI process stopped at fault point `point` (INVAR_FAULT_STOP), its
+// output on `fd`; REQUIREs that it stopped there.
+struct Stopped {
+  pid_t pid = -1;
+  int fd = -1;
+
+  // Continues it and returns its exit code and output.
+  std::pair<int, std::string> finish() {
+    kill(pid, SIGCONT);
+    std::string out = test::read_all(fd);
+    close(fd);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  }
+};
+
+[[maybe_unused]] Stopped stop_at(const char* point, const std::vector<std::string>& args) {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    close(fds[0]);
+    setenv("INVAR_FAULT", point, 1);
+    setenv("INVAR_FAULT_STOP", "1", 1);
+    test::exec_invar(args);
+  }
+  close(fds[1]);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, WUNTRACED) == pid);
+  if (!WIFSTOPPED(status)) {
+    INFO("it did not stop at " << point << ": " << test::read_all(fds[0]));
+    REQUIRE(WIFSTOPPED(status));
+  }
+  return {pid, fds[0]};
+}
+
+std::unique_ptr<invar::store::Store> raw_store(const test::EtcdCluster& etcd, const std::string& prefix) {
+  invar::StoreOptions options;
+  return std::move(invar::store::open_etcd_store(etcd.url(prefix), options).value());
+}
+
+}  // namespace
+
+#ifdef INVAR_TEST_FAULTS
+TEST_CASE("fleet: racing gates update the quarantine list fenced, and no quarantined object outlives it",
+          "[fleet][quarantine]") {
+  auto* etcd = cluster_or_skip();
+  if (!etcd) return;
+  std::string prefix = test::fresh_prefix("quarantine");
+  Fleet fleet(etcd->url(prefix));
+  invar::StoreOptions options;
+  invar::store::EtcdClient raw({{etcd->member(0)}, prefix + "/"}, options);
+  auto stored = [&] { return raw.count(prefix + "/streams/s/meta/quarantined/").value(); };
+  auto gate = [&](const std::string& artifact, std::string out = "") {
+    auto args = fleet.gate_args(fleet.url, artifact, out.empty() ? fleet.files.out : out);
+    args.insert(args.end() - 1, {"--quarantine", "2"});
+    return args;
+  };
+  REQUIRE(test::invar(gate(fleet.files.artifact(1))).exit == 0);
+  // A has read the list and written its candidate's object, then pauses (on
+  // its own host: it publishes into another directory than B's and C's);
+  // B and C quarantine theirs meanwhile.
+  std::string x = fleet.files.artifact(2, 0), y = fleet.files.artifact(3, 0), z = fleet.files.artifact(4, 0);
+  std::filesystem::create_directory(fleet.files.tmp / "host-a");
+  Stopped a = stop_at("etcd:quarantine-read", gate(x, fleet.files.tmp / "host-a/plan.json"));
+  REQUIRE(test::invar(gate(y)).exit == 2);
+  REQUIRE(test::invar(gate(z)).exit == 2);
+  auto [code, out] = a.finish();
+  INFO(out);
+  CHECK(code == 2);
+  CHECK_FALSE(contains(out, "could not be quarantined"));
+  // A's update was refused and made again on the list B and C left: the newest 2, each stored, nothing else.
+  auto list = raw_store(*etcd, prefix)->quarantined("s").value();
+  REQUIRE(list.size() == 2);
+  CHECK(list[0].digest == invar::digest::sha256(test::slurp(z)));
+  CHECK(list[1].digest == invar::digest::sha256(test::slurp(x)));
+  CHECK(stored() == 2);
+  // A gate killed between writing its candidate's object and the list leaves an
+  // object no list names: collected past the grace (by status --repair, and by gates).
+  auto killed = test::run({}, gate(fleet.files.artifact(5, 0)), {"INVAR_FAULT=etcd:quarantine-read"});
+  REQUIRE(killed.signal == SIGKILL);
+  CHECK(stored() == 3);
+  CHECK(test::invar({"status", "--state", fleet.url, "s", "--repair"}).exit == 0);  // within the grace: kept
+  CHECK(stored() == 3);
+  auto repaired = test::invar({"status", "--state", fleet.url, "s", "--repair", "--orphan-grace", "0s"});
+  INFO(repaired.out);
+  CHECK(repaired.exit == 0);
+  CHECK(contains(repaired.out, "collected 1 stored object(s)"));
+  CHECK(stored() == 2);
+  killed = test::run({}, gate(fleet.files.artifact(6, 0)), {"INVAR_FAULT=etcd:quarantine-read"});
+  REQUIRE(killed.signal == SIGKILL);
+  CHECK(stored() == 3);
+  auto args = gate(fleet.files.artifact(7));
+  args.insert(args.end() - 1, {"--orphan-grace", "0s"});
+  REQUIRE(test::invar(args).exit == 0);  // an accept's prune
+  CHECK(stored() == 2);
+  CHECK(raw_store(*etcd, prefix)->quarantined("s").value().size() == 2);
+}
+#endif
+
+TEST_CASE("fleet: an etcd error names etcd's reason, not unreachable", "[fleet]") {
+  auto* etcd = cluster_or_skip();
+  if (!etcd) return;
+  std::string prefix = test::fresh_prefix("txn-limit");
+  invar::StoreOptions options;
+  invar::store::EtcdClient client({{etcd->member(0), etcd->member(1)}, prefix + "/"}, options);
+  std::vector<invar::store::TxnOp> ops;
+  for (int i = 0; i < 200; ++i) ops.push_back({invar::store::TxnOp::put, prefix + "/k" + std::to_string(i), "v"});
+  auto refused = client.txn({}, ops);
+  REQUIRE_FALSE(refused);
+  INFO(refused.error().message);
+  CHECK(contains(refused.error().message, "etcd refused the request"));
+  CHECK(contains(refused.error().message, "too many operations in txn request"));
+  CHECK_FALSE(contains(refused.error().message, "unreachable"));
+}
+
+TEST_CASE("fleet: lowering --keep deletes what leaves retention over several bounded commits", "[fleet]") {
+  auto* etcd = cluster_or_skip();
+  if (!etcd) return;
+  std::string prefix = test::fresh_prefix("keep");
+  Fleet fleet(etcd->url(prefix));
+  invar::StoreOptions options;
+  invar::store::EtcdClient raw({{etcd->member(0)}, prefix + "/"}, options);
+  auto stored = [&] { return raw.count(prefix + "/streams/s/meta/objects/").value(); };
+  {  // 36 promotions kept (in process: quicker than 36 CLI gates)
+    auto contract = invar::Contract::load_file(fleet.files.contract);
+    REQUIRE(contract);
+    invar::GateOptions gate_options;
+    gate_options.keep = 36;
+    invar::Gate gate(*contract, invar::StateStore::open(fleet.url).value(), gate_options);
+    for (int g = 1; g <= 36; ++g) REQUIRE(gate.submit("s", test::slurp(fleet.files.artifact(g))).value().action == invar::Action::accept);
+  }
+  REQUIRE(stored() == 36);
+  // Back to --keep 2: 35 objects leave retention, 140 deletions: more than one transaction may hold.
+  auto args = fleet.gate_args(fleet.url, fleet.files.artifact(37), fleet.files.out);
+  args.insert(args.end() - 1, {"--keep", "2"});
+  auto lowered = test::invar(args);
+  INFO(lowered.out);
+  REQUIRE(lowered.exit == 0);
+  CHECK(test::slurp(fleet.files.out) == test::slurp(fleet.files.artifact(37)));
+  CHECK(stored() < 36);  // some deleted by the commit, the rest collected once past the grace
+  CHECK(stored() > 2);
+  args = fleet.gate_args(fleet.url, fleet.files.artifact(38), fleet.files.out);
+  args.insert(args.end() - 1, {"--keep", "2"});
+  args.insert(args.end() - 1, {"--orphan-grace", "0s"});
+  REQUIRE(test::invar(args).exit == 0);
+  CHECK(stored() == 2);
+  auto status = fleet.status(fleet.url);
+  CHECK(status["lkg"]["generation"] == "38");
+}
+
+TEST_CASE("fleet: the journal is trimmed in creation order, never the current LKG's accept, whatever a clock says",
+          "[fleet]") {
+  auto* etcd = cluster_or_skip();
+  if (!etcd) return;
+  std::string prefix = test::fresh_prefix("skew");
+  Fleet fleet(etcd->url(prefix));
+  invar::StoreOptions options;
+  invar::store::EtcdClient raw({{etcd->member(0)}, prefix + "/"}, options);
+  auto count = [&] { return raw.count(prefix + "/streams/s/journal/").value(); };
+  auto store = raw_store(*etcd, prefix);
+  auto filler = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      invar::JournalRecord r;
+      r.event = "repair";
+      r.stream = "s";
+      r.time_ms = invar::Time::now().ms();
+      r.detail = "filler " + std::to_string(i);
+      REQUIRE_FALSE(store->append("s", r));
+    }
+  };
+  auto accepted_generation_1 = [&] {
+    for (const auto& d : fleet.decisions(fleet.url))
+      if (d["verdict"] == "accept" && d["generation"] == "1") return true;
+    return false;
+  };
+  filler(70);
+  // A gate whose clock is 100 days behind accepts generation 1 ...
+  auto args = fleet.gate_args(fleet.url, fleet.files.artifact(1), fleet.files.out);
+  const std::string behind = invar::text::format_rfc3339(invar::Time::now().ms() - 100ll * 86'400'000);
+  args.insert(args.end() - 1, {"--now", behind});
+  auto skewed = test::invar(args);
+  INFO(skewed.out);
+  REQUIRE(skewed.exit == 0);
+  // ... and the next gate (past the journal's 64 newest, so a trim is due) keeps its record: it is among the newest.
+  REQUIRE(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(0), fleet.files.out)).exit == 2);
+  CHECK(accepted_generation_1());
+  CHECK(count() == 73);  // init, 70, the accept, the pin: nothing is older than 90 days by creation
+  // The record limit keeps the newest N by creation, and the current LKG's accept even when older.
+  filler(12);
+  args = fleet.gate_args(fleet.url, fleet.files.artifact(0), fleet.files.out);
+  args.insert(args.end() - 1, {"--journal-keep", "10"});
+  REQUIRE(test::invar(args).exit == 2);
+  CHECK(count() == 11);
+  CHECK(accepted_generation_1());
+  auto status = test::invar({"status", "--state", fleet.url, "s"});
+  CHECK(status.exit == 0);
+  CHECK_FALSE(contains(status.out, "has no journal record"));
+}
+
+#ifdef INVAR_TEST_FAULTS
+TEST_CASE("fleet: status, show and a watcher's first read see one revision while gates promote", "[fleet]") {
+  auto* etcd = cluster_or_skip();
+  if (!etcd) return;
+  std::string prefix = test::fresh_prefix("revision");
+  Fleet fleet(etcd->url(prefix));
+  auto gate = [&](int generation) {
+    auto args = fleet.gate_args(fleet.url, fleet.files.artifact(generation), fleet.files.out);
+    args.insert(args.end() - 1, {"--keep", "1"});
+    REQUIRE(test::invar(args).exit == 0);
+  };
+  gate(1);
+  gate(2);
+  const std::string g2 = invar::digest::sha256(test::slurp(fleet.files.artifact(2)));
+  // Each reader pauses right after its first read (the stream's records, LKG 2);
+  // two promotions meanwhile delete LKG 2's bytes from the current revision.
+  std::string watched = fleet.files.tmp / "watched.json";
+  Stopped status = stop_at("etcd:snapshot-read", {"status", "--state", fleet.url, "s", "--format", "json"});
+  Stopped show = stop_at("etcd:snapshot-read", {"show", "--state", fleet.url, "--stream", "s", g2.substr(7, 12)});
+  Stopped watch = stop_at("etcd:snapshot-read", {"watch", "--state", fleet.url, "--stream", "s", "--out", watched, "--once"});
+  gate(3);
+  gate(4);
+  auto [status_code, status_out] = status.finish();
+  INFO(status_out);
+  REQUIRE(status_code == 0);
+  CHECK(json::parse(status_out)["streams"][0]["lkg"]["generation"] == "2");  // as of its revision
+  auto [show_code, show_out] = show.finish();
+  INFO(show_out);
+  CHECK(show_code == 0);
+  CHECK(show_out == test::slurp(fleet.files.artifact(2)));
+  auto [watch_code, watch_out] = watch.finish();
+  INFO(watch_out);
+  CHECK(watch_code == 0);
+  CHECK(test::slurp(watched) == test::slurp(fleet.files.artifact(2)));
+}
+#endif
+
+TEST_CASE("fleet: one Gate over etcd shared by 32 threads: every submit is judged", "[fleet][api]") {
+  auto* etcd = cluster_or_skip();
+  if (!etcd) return;
+  std::string prefix = test::fresh_prefix("threads");
+  Fleet fleet(etcd->url(prefix));
+  REQUIRE(test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(5), fleet.files.out)).exit == 0);
+  auto contract = invar::Contract::load_file(fleet.files.contract);
+  REQUIRE(contract);
+  invar::GateOptions options;
+  options.quarantine = 0;
+  const invar::Gate gate(*contract, invar::StateStore::open(fleet.url).value(), options);
+  // Older generations: each is a pin, so that no decision is refused by another's (each must be judged).
+  std::vector<std::string> older;
+  for (int g = 1; g <= 4; ++g) older.push_back(test::slurp(fleet.files.artifact(g)));
+  constexpr int kThreads = 32, kSubmits = 8;
+  std::vector<std::string> failures[kThreads];
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kSubmits; ++i) {
+        auto d = gate.submit("s", older[(t + i) % older.size()]);
+        if (!d) failures[t].push_back(d.error().to_string());
+        else if (d->action != invar::Action::pin) failures[t].push_back("not a pin");
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (int t = 0; t < kThreads; ++t)
+    for (const auto& f : failures[t]) FAIL_CHECK("thread " << t << ": " << f);
+  CHECK(fleet.decisions(fleet.url).size() == 1 + kThreads * kSubmits);
+}

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 #include <memory>
+#include <thread>
 
 #include "common/digest.hpp"
 #include "gate/gate.hpp"
@@ -430,4 +431,53 @@ TEST_CASE("fencing: a decision whose write is refused is judged again, an older 
   REQUIRE_FALSE(journal.empty());
   CHECK(journal.back().verdict == "pin");
   CHECK(journal.back().detail == "judged 2 times: 1 write(s) refused because another gate changed the LKG meanwhile (fenced)");
+}
+
+TEST_CASE("etcd store: a lock's reads come from its own snapshot, whatever another thread of the process writes",
+          "[store][fleet]") {
+  auto* etcd = test::shared_etcd();
+  if (!etcd) {
+    WARN("etcd is not installed: skipped");
+    return;
+  }
+  auto s = std::move(store::open_etcd_store(etcd->url(test::fresh_prefix("threads")), {}).value());
+  REQUIRE_FALSE(s->create_stream({"a", "c", "sha256:x", 5, "me"}));
+  invariants::Measures none;
+  std::string first = "{\"g\": 1}", second = "{\"g\": 2}";
+  // No Catch2 assertion off the main thread: what failed, or "".
+  auto promote = [&](const std::string& bytes, uint64_t sequence) -> std::string {
+    auto lock = s->lock("a", true);
+    if (!lock) return lock.error().to_string();
+    auto fence = s->fence("a");
+    if (!fence) return fence.error().to_string();
+    store::Promotion p{bytes, &none, lkg_record("a", sequence, bytes), 10};
+    bool committed = false;
+    auto e = s->decide("a", *fence, decision("a", "accept", int64_t(sequence)), &p, committed);
+    return e ? e->to_string() : "";
+  };
+  REQUIRE(promote(first, 1) == "");
+  auto lock = s->lock("a", true);
+  REQUIRE(lock);
+  auto fence = s->fence("a");
+  REQUIRE(fence);
+  CHECK(s->lkg("a").value()->digest == digest::sha256(first));
+  std::string other_failed;
+  std::thread other([&] { other_failed = promote(second, 2); });  // another thread of the same Gate decides meanwhile
+  other.join();
+  REQUIRE(other_failed == "");
+  // This judgement still sees the LKG it is fenced on, and its bytes at that revision ...
+  auto lkg = s->lkg("a").value();
+  REQUIRE(lkg);
+  CHECK(lkg->digest == digest::sha256(first));
+  CHECK(s->fence("a").value().version == fence->version);
+  CHECK(s->artifact("a", lkg->digest, 100).value() == first);
+  // ... and its write is refused: the LKG moved.
+  bool committed = false;
+  auto refused = s->decide("a", *fence, decision("a", "pin", 3), nullptr, committed);
+  REQUIRE(refused);
+  CHECK(refused->code == ErrorCode::conflict);
+  lock.value().reset();
+  auto after = s->lock("a", false);
+  REQUIRE(after);
+  CHECK(s->lkg("a").value()->digest == digest::sha256(second));
 }

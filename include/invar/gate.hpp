@@ -18,7 +18,8 @@
 //
 // Thread-safety: Gate, StateStore and Guard may be used from any number of
 // threads; calls on one stream are serialised by the store's lock (across
-// processes too, for a directory store).
+// processes too, for a directory store; on etcd they are fenced instead, each
+// thread judging on its own snapshot).
 #pragma once
 
 #include <array>
@@ -387,6 +388,7 @@ class StateStore {
  private:
   friend class Gate;
   friend class Guard;
+  friend class Follower;
   explicit StateStore(std::shared_ptr<store::Store> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<store::Store> impl_;
 };

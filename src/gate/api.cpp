@@ -320,7 +320,9 @@ Follower::Follower(StateStore store, std::string stream, uint64_t sequence)
     : store_(std::move(store)), stream_(std::move(stream)), sequence_(sequence) {}
 
 Result<std::optional<Follower::Change>> Follower::poll() {
-  auto lkg = store_.lkg(stream_);
+  auto lock = read_lock(*store_.impl_, stream_);  // the record and its bytes at one revision (etcd)
+  if (!lock) return lock.error();
+  auto lkg = store_.impl_->lkg(stream_);
   if (!lkg) return lkg.error();
   if (lkg.value() && lkg.value()->sequence < sequence_)  // or gone: lkg() refuses a stream that had one
     return Error{ErrorCode::state,
@@ -331,7 +333,7 @@ Result<std::optional<Follower::Change>> Follower::poll() {
                      "in service",
                  {}};
   if (!lkg.value() || lkg.value()->sequence <= sequence_) return std::optional<Change>();
-  auto bytes = store_.artifact(stream_, lkg.value()->digest);  // verified against the digest
+  auto bytes = store_.impl_->artifact(stream_, lkg.value()->digest, lkg.value()->bytes);  // verified against the digest
   if (!bytes) return bytes.error();
   return std::optional<Change>(Change{*lkg.value(), std::make_shared<const std::string>(std::move(bytes.value()))});
 }

@@ -56,6 +56,15 @@ bool tracing() {
 
 std::mutex client_mutex;  // one request at a time per process: the handle is shared state
 
+// The gRPC codes of gateway answers that every member would give alike
+// (InvalidArgument, such as too many operations in a transaction;
+// ResourceExhausted, such as etcd's space quota; FailedPrecondition;
+// OutOfRange, such as a compacted revision): the request itself is refused.
+bool refused_by_etcd(const json& answer) {
+  uint64_t code = number(answer, "code");
+  return code == 3 || code == 8 || code == 9 || code == 11;
+}
+
 }  // namespace
 
 std::string base64_encode(std::string_view bytes) {
@@ -151,7 +160,9 @@ EtcdClient::~EtcdClient() {
   if (curl_) api_->easy_cleanup(static_cast<CURL*>(curl_));
 }
 
-Result<json> EtcdClient::post(const std::string& member, const std::string& path, const std::string& body) {
+Result<json> EtcdClient::post(const std::string& member, const std::string& path, const std::string& body,
+                               bool& refused) {
+  refused = false;
   CURL* c = static_cast<CURL*>(curl_);
   if (!api_) return unreachable(api_error_ + ": the etcd backend needs it");
   if (!c) return unreachable("cannot start an HTTP client (libcurl)");
@@ -195,6 +206,8 @@ Result<json> EtcdClient::post(const std::string& member, const std::string& path
     if (message.find("authentication") != std::string::npos || message.find("permission denied") != std::string::npos ||
         message.find("user name") != std::string::npos || message.find("token") != std::string::npos)
       e.code = ErrorCode::usage;  // wrong credentials: no other member will take them either
+    else if ((refused = refused_by_etcd(j)))
+      e.message = "etcd refused the request (member " + member + "): " + message;
     return e;
   }
   return j;
@@ -202,7 +215,9 @@ Result<json> EtcdClient::post(const std::string& member, const std::string& path
 
 std::optional<Error> EtcdClient::authenticate(const std::string& member) {
   if (options_.user.empty() || !token_.empty()) return std::nullopt;
-  auto r = post(member, "/v3/auth/authenticate", json{{"name", options_.user}, {"password", options_.password}}.dump());
+  bool refused = false;
+  auto r = post(member, "/v3/auth/authenticate", json{{"name", options_.user}, {"password", options_.password}}.dump(),
+                refused);
   if (!r) return r.error();
   token_ = r->value("token", "");
   if (token_.empty()) return usage("etcd refused the credentials of user " + text::quoted(options_.user));
@@ -221,19 +236,20 @@ Result<json> EtcdClient::call(const std::string& path, const json& body) {
       failures += (failures.empty() ? "" : "; ") + e->message;
       continue;
     }
-    auto r = post(member, path, text);
+    bool refused = false;
+    auto r = post(member, path, text, refused);
     if (!r && !token_.empty() && r.error().message.find("invalid auth token") != std::string::npos) {
       // A simple token expires (etcd's --auth-token-ttl, 5 min by default): a long-running
       // watcher authenticates again, once.
       token_.clear();
       if (auto e = authenticate(member)) return *e;
-      r = post(member, path, text);
+      r = post(member, path, text, refused);
     }
     if (r) {
       preferred_ = i;
       return r;
     }
-    if (r.error().code == ErrorCode::usage) return r.error();
+    if (r.error().code == ErrorCode::usage || refused) return r.error();  // etcd's answer, not unreachable
     failures += (failures.empty() ? "" : "; ") + r.error().message;
   }
   return unreachable("etcd is unreachable (each member within " + std::to_string(options_.timeout_ms) +
@@ -242,8 +258,9 @@ Result<json> EtcdClient::call(const std::string& path, const json& body) {
 
 namespace {
 
-json range_body(const RangeRequest& r) {
+json range_body(const RangeRequest& r, uint64_t revision) {
   json body = {{"key", base64_encode(r.key)}};
+  if (revision) body["revision"] = std::to_string(revision);
   if (r.prefix) body["range_end"] = base64_encode(range_end(r.key));
   if (r.limit) body["limit"] = std::to_string(r.limit);
   if (r.prefix) {
@@ -270,20 +287,23 @@ Result<RangeResult> range_result(const json& response) {
 
 }  // namespace
 
-Result<std::vector<RangeResult>> EtcdClient::read(const std::vector<RangeRequest>& reads) {
+Result<std::vector<RangeResult>> EtcdClient::read(const std::vector<RangeRequest>& reads, uint64_t revision,
+                                                  uint64_t* read_revision) {
   std::vector<RangeResult> out;
   if (reads.size() == 1) {
-    auto r = call("/v3/kv/range", range_body(reads[0]));
+    auto r = call("/v3/kv/range", range_body(reads[0], revision));
     if (!r) return r.error();
+    if (read_revision) *read_revision = number(r->value("header", json::object()), "revision");
     auto kvs = range_result(*r);
     if (!kvs) return kvs.error();
     out.push_back(std::move(*kvs));
     return out;
   }
   json success = json::array();
-  for (const auto& r : reads) success.push_back({{"request_range", range_body(r)}});
+  for (const auto& r : reads) success.push_back({{"request_range", range_body(r, revision)}});
   auto r = call("/v3/kv/txn", {{"success", success}});
   if (!r) return r.error();
+  if (read_revision) *read_revision = number(r->value("header", json::object()), "revision");
   const json responses = r->value("responses", json::array());
   if (!responses.is_array() || responses.size() != reads.size())
     return Error{ErrorCode::state, "etcd answered a read of " + std::to_string(reads.size()) + " ranges with " +
@@ -354,11 +374,13 @@ Result<bool> EtcdClient::txn(const std::vector<TxnCompare>& compares, const std:
   for (const auto& op : ops) {
     if (op.kind == TxnOp::put)
       success.push_back({{"request_put", {{"key", base64_encode(op.key)}, {"value", base64_encode(op.value)}}}});
+    else if (op.kind == TxnOp::remove_key)
+      success.push_back({{"request_delete_range", {{"key", base64_encode(op.key)}}}});
     else
       success.push_back({{"request_delete_range",
                           {{"key", base64_encode(op.key)}, {"range_end", base64_encode(range_end(op.key))}}}});
   }
-  for (const auto& read : reads) success.push_back({{"request_range", range_body(read)}});
+  for (const auto& read : reads) success.push_back({{"request_range", range_body(read, 0)}});
   auto r = call("/v3/kv/txn", {{"compare", compare}, {"success", success}});
   if (!r) return r.error();
   const bool succeeded = r->value("succeeded", false);

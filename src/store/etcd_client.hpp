@@ -50,7 +50,7 @@ struct RangeResult {
 
 // One operation of a transaction.
 struct TxnOp {
-  enum Kind { put, remove_prefix } kind = put;
+  enum Kind { put, remove_prefix, remove_key } kind = put;
   std::string key, value;
 };
 // A condition of a transaction: the key's mod_revision equals `mod_revision`
@@ -78,8 +78,10 @@ class EtcdClient {
                                       bool descending = false, bool keys_only = false);
   Result<uint64_t> count(const std::string& prefix);
   // Several reads in one request, at one revision (a read-only transaction:
-  // no raft proposal), their results in order.
-  Result<std::vector<RangeResult>> read(const std::vector<RangeRequest>& reads);
+  // no raft proposal), their results in order: at `revision` (0: the
+  // current one), which goes to `*read_revision` when given.
+  Result<std::vector<RangeResult>> read(const std::vector<RangeRequest>& reads, uint64_t revision = 0,
+                                        uint64_t* read_revision = nullptr);
   std::optional<Error> put(const std::string& key, const std::string& value);
   std::optional<Error> remove_prefix(const std::string& prefix);
   // Deletes the keys in [from, to).
@@ -92,7 +94,10 @@ class EtcdClient {
 
  private:
   Result<nlohmann::json> call(const std::string& path, const nlohmann::json& body);
-  Result<nlohmann::json> post(const std::string& member, const std::string& path, const std::string& body);
+  // `refused`: etcd answered with an error every member would give (such as
+  // too many operations in a transaction): not worth another member.
+  Result<nlohmann::json> post(const std::string& member, const std::string& path, const std::string& body,
+                              bool& refused);
   std::optional<Error> authenticate(const std::string& member);
 
   EtcdEndpoints endpoints_;

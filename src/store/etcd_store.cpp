@@ -12,7 +12,8 @@
 //   PREFIX/streams/S/objects/HEX/c/NNNNNN  its bytes, 768 KiB per chunk
 //   PREFIX/streams/S/measures/HEX/...      its measures, the same way
 //   PREFIX/streams/S/quarantined/HEX/...   a quarantined candidate, the same way
-//   PREFIX/streams/S/journal/MS-RAND       one journal record (read in creation order)
+//   PREFIX/streams/S/journal/MS-RAND       one journal record (ordered by creation revision; MS is
+//                                          the writer's clock, only used for the age limit)
 //   BLOBS/S/KIND/HEX                       an object over max_artifact_bytes, when a blob
 //                                          directory is given (its meta says "blob")
 //
@@ -28,6 +29,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "common/digest.hpp"
 #include "common/files.hpp"
@@ -45,7 +47,17 @@ constexpr size_t kChunk = 768 << 10;  // raw bytes per chunk: base64 stays under
 // its commit; a larger one writes its chunks first (then the commit checks
 // that they still exist). Under etcd's request limit and max-txn-ops (128).
 constexpr size_t kInlineBytes = 512 << 10;
-constexpr size_t kInlineOps = 96;
+constexpr size_t kInlineOps = 32;
+// Objects leaving the retention (or quarantine) list that one commit deletes,
+// oldest first: 4 operations each (2 for a quarantined one), so that a commit
+// stays under etcd's 128 operations per transaction (--max-txn-ops) however
+// far --keep is lowered. The rest are no longer named: collect() deletes them
+// once past the grace period (the same gate's prune, or a later one).
+constexpr size_t kMaxRetentionDeletes = 16;
+// Journal records one decision's trim deletes at most (the next goes on).
+constexpr uint64_t kMaxJournalTrim = 512;
+// Updates of the quarantine list a gate tries when others change it meanwhile.
+constexpr uint32_t kMaxQuarantineAttempts = 16;
 // Journal records a gate reads (flap detection, pinned-since, totals): the
 // newest ones; status and history read more (journal()'s budget / 4 KiB).
 constexpr uint64_t kJournalTail = kGateJournalRead / 4096;
@@ -76,30 +88,42 @@ std::string random_hex() {
 }
 
 class EtcdStore : public Store {
+  using Caller = std::pair<std::thread::id, std::string>;  // a thread, on a stream
+
  public:
   EtcdStore(EtcdEndpoints endpoints, const StoreOptions& options)
       : client_(std::move(endpoints), options), options_(options) {}
 
-  // Takes the stream's snapshot (see fence()): one read.
+  // Takes the caller's snapshot of the stream (see fence()): one read. The
+  // snapshot is this thread's alone: one Gate may judge on many threads.
   Result<std::unique_ptr<Lock>> lock(const std::string& stream, bool exclusive) override {
-    bool reuse = false;
+    const Caller who = caller(stream);
+    uint64_t id = 0;
     {
       std::lock_guard<std::mutex> g(mutex_);
-      if (auto it = snapshots_.find(stream); it != snapshots_.end() && it->second.for_lock) {
+      if (auto it = snapshots_.find(who); it != snapshots_.end() && it->second.for_lock) {
         it->second.for_lock = false;  // once: a judgement again reads again
-        reuse = true;
+        id = it->second.id;
       }
     }
-    if (!reuse)
-      if (auto e = take_snapshot(stream)) return *e;
+    if (!id) {
+      auto taken = take_snapshot(stream);
+      if (!taken) return taken.error();
+      id = *taken;
+    }
     if (exclusive) {
-      std::lock_guard<std::mutex> g(mutex_);
-      if (!snapshots_[stream].records.count("stream")) {
-        snapshots_.erase(stream);
+      bool exists = false;
+      {
+        std::lock_guard<std::mutex> g(mutex_);
+        auto it = snapshots_.find(who);
+        exists = it != snapshots_.end() && it->second.records.count("stream");
+      }
+      if (!exists) {
+        end_scope(who, id);
         return Error{ErrorCode::usage, "stream " + text::quoted(stream) + " does not exist in etcd", {}};
       }
     }
-    return std::unique_ptr<Lock>(std::make_unique<SnapshotScope>([this, stream] { forget_snapshot(stream); }));
+    return std::unique_ptr<Lock>(std::make_unique<SnapshotScope>([this, who, id] { end_scope(who, id); }));
   }
 
   Result<bool> has_location() override {
@@ -117,7 +141,7 @@ class EtcdStore : public Store {
       if (known_.count(stream)) return true;  // invar never deletes a stream: one read per process
     }
     // The snapshot a lock() that follows uses (one read for both).
-    if (auto e = take_snapshot(stream, true)) return *e;
+    if (auto taken = take_snapshot(stream, true); !taken) return taken.error();
     std::lock_guard<std::mutex> g(mutex_);
     return known_.count(stream) > 0;
   }
@@ -186,17 +210,19 @@ class EtcdStore : public Store {
 
   // The stream's small records and the journal's tail, read at one
   // revision by lock(): the fence is the LKG's mod_revision in it, and until
-  // the stream's lock is released (or this process writes) the records a
-  // judgement reads come from it.
+  // the stream's lock is released (or this caller writes) the records a
+  // judgement reads come from it, and every other read (objects, the
+  // journal past its tail) is made at its revision: a reader never mixes
+  // records of one revision with objects of a later one.
   Result<Fence> fence(const std::string& stream) override {
     {
       std::lock_guard<std::mutex> g(mutex_);
-      if (auto it = snapshots_.find(stream); it != snapshots_.end()) {
+      if (auto it = snapshots_.find(caller(stream)); it != snapshots_.end()) {
         auto lkg = it->second.records.find("lkg");
         return Fence{lkg == it->second.records.end() ? 0 : lkg->second.mod_revision};
       }
     }
-    if (auto e = take_snapshot(stream)) return *e;
+    if (auto taken = take_snapshot(stream); !taken) return taken.error();
     return fence(stream);
   }
 
@@ -232,7 +258,7 @@ class EtcdStore : public Store {
     if (!both) return both.error();
     {
       std::lock_guard<std::mutex> g(mutex_);
-      prefetched_measures_ = {hex_of(digest), std::move((*both)[1])};
+      prefetched_measures_[caller(stream)] = {hex_of(digest), std::move((*both)[1])};
     }
     return present(std::move((*both)[0]), stream, "objects", digest);
   }
@@ -242,9 +268,10 @@ class EtcdStore : public Store {
     bool prefetched = false;
     {
       std::lock_guard<std::mutex> g(mutex_);
-      if (prefetched_measures_.first == hex_of(digest)) {
-        text = std::move(prefetched_measures_.second);
-        prefetched_measures_ = {};
+      if (auto it = prefetched_measures_.find(caller(stream));
+          it != prefetched_measures_.end() && it->second.first == hex_of(digest)) {
+        text = std::move(it->second.second);
+        prefetched_measures_.erase(it);
         prefetched = true;
       }
     }
@@ -303,16 +330,16 @@ class EtcdStore : public Store {
     bool from_snapshot = false;
     {
       std::lock_guard<std::mutex> g(mutex_);
-      if (auto it = snapshots_.find(stream); it != snapshots_.end() && limit <= kJournalTail) {
+      if (auto it = snapshots_.find(caller(stream)); it != snapshots_.end() && limit <= kJournalTail) {
         kvs.assign(it->second.journal.begin(),
                    it->second.journal.begin() + std::min<size_t>(limit, it->second.journal.size()));
         from_snapshot = true;
       }
     }
     if (!from_snapshot) {
-      auto read = client_.range(key(stream, "journal/"), limit, true, true);
+      auto read = client_.read({{key(stream, "journal/"), true, limit, true, true}}, pinned(stream));
       if (!read) return read.error();
-      kvs = std::move(*read);
+      kvs = std::move(read->front().kvs);
     }
     JournalRead out;
     for (auto it = kvs.rbegin(); it != kvs.rend(); ++it) {
@@ -348,7 +375,7 @@ class EtcdStore : public Store {
       if (!p) return p.error();
       plan = std::move(*p);
     }
-    auto trim = trim_due(stream);
+    auto trim = trim_due(stream, promotion ? &promotion->record : nullptr);
     forget_snapshot(stream);  // what fence() read is stale once anything is written
     if (waivers && waivers->after) plan.ops.push_back({TxnOp::put, rec(stream, "waivers"), encode_waivers(*waivers->after)});
     if (switched) {
@@ -385,20 +412,25 @@ class EtcdStore : public Store {
     std::optional<AfterCommit> after;
     {
       std::lock_guard<std::mutex> g(mutex_);
-      if (auto it = after_commit_.find(stream); it != after_commit_.end()) {
+      if (auto it = after_commit_.find(caller(stream)); it != after_commit_.end()) {
         after = std::move(it->second);
         after_commit_.erase(it);
       }
     }
-    if (after) {
-      auto orphans = collect(stream, after->lkg, after->retained, after->metas);
+    if (after) {  // metas_reads(): objects, measures, the quarantine list, quarantined
+      auto quarantine = decode_quarantine_kvs(after->metas[2]);
+      if (!quarantine) return quarantine.error();
+      auto orphans = collect(stream, named(&after->lkg, after->retained, *quarantine),
+                             {after->metas[0], after->metas[1], after->metas[3]});
       if (!orphans) return orphans.error();
       return after->dropped + *orphans;
     }
-    auto read = client_.read({{rec(stream, "")}, {meta_key(stream, "objects", "")}, {meta_key(stream, "measures", "")}});
+    auto read = client_.read({{rec(stream, "")}, {meta_key(stream, "objects", "")}, {meta_key(stream, "measures", "")},
+                              {meta_key(stream, "quarantined", "")}});
     if (!read) return read.error();
     std::optional<LkgRecord> current;
     std::vector<Accepted> list;
+    std::vector<Quarantined> quarantine;
     for (const auto& kv : (*read)[0].kvs) {
       std::string name = kv.key.substr(rec(stream, "").size());
       if (name == "lkg") {
@@ -409,32 +441,59 @@ class EtcdStore : public Store {
         auto r = decode_accepted(kv.value, "etcd:" + kv.key);
         if (!r) return r.error();
         list = std::move(r.value());
+      } else if (name == "quarantine") {
+        auto r = decode_quarantine(kv.value, "etcd:" + kv.key);
+        if (!r) return r.error();
+        quarantine = std::move(r.value());
       }
     }
-    if (!current) return uint64_t{0};
-    return collect(stream, *current, committed(list, current), {std::move((*read)[1]), std::move((*read)[2])});
+    if (!current) {  // nothing says which stored artifacts to keep; the quarantine list says which candidates
+      (*read)[1].kvs.clear();
+      (*read)[2].kvs.clear();
+    }
+    return collect(stream, named(current ? &*current : nullptr, committed(list, current), quarantine),
+                   {std::move((*read)[1]), std::move((*read)[2]), std::move((*read)[3])});
   }
 
-  // Deletes the objects (metas in `metas`: objects, measures) that neither
-  // `lkg` nor `retained` names, once past the grace period.
-  Result<uint64_t> collect(const std::string& stream, const LkgRecord& lkg, const std::vector<Accepted>& retained,
-                           const std::vector<RangeResult>& metas) {
+  // The objects collection keeps (hex): the LKG's and the retention list's
+  // (with their measures), and the quarantined candidates the list names.
+  struct Named {
+    std::set<std::string> accepted, quarantined;
+  };
+  static Named named(const LkgRecord* lkg, const std::vector<Accepted>& retained,
+                     const std::vector<Quarantined>& quarantine) {
+    Named out;
+    if (lkg) out.accepted.insert(hex_of(lkg->digest));
+    for (const auto& a : retained) out.accepted.insert(hex_of(a.digest));
+    for (const auto& q : quarantine) out.quarantined.insert(hex_of(q.digest));
+    return out;
+  }
+
+  // Deletes the objects (metas in `metas`: objects, measures, quarantined)
+  // that `keep` does not name, once past the grace period (a gate between
+  // writing an object and committing the record that names it is younger).
+  // Counts the artifacts (not their measures).
+  Result<uint64_t> collect(const std::string& stream, const Named& keep, const std::vector<RangeResult>& metas) {
     uint64_t removed = 0;
-    std::set<std::string> keep = {hex_of(lkg.digest)};
-    for (const auto& a : retained) keep.insert(hex_of(a.digest));
-    const char* kinds[] = {"objects", "measures"};
-    for (size_t k = 0; k < 2 && k < metas.size(); ++k) {
+    const char* kinds[] = {"objects", "measures", "quarantined"};
+    for (size_t k = 0; k < 3 && k < metas.size(); ++k) {
       std::string metas_prefix = meta_key(stream, kinds[k], "");
       for (const auto& kv : metas[k].kvs) {
         std::string hex = kv.key.substr(metas_prefix.size());
-        if (keep.count(hex)) continue;
+        if ((k == 2 ? keep.quarantined : keep.accepted).count(hex)) continue;
         auto meta = unseal(kv.value, kv.key, "invar-object");
         if (meta && wall_ms() - meta->value("written_ms", int64_t{0}) < options_.orphan_grace_ms) continue;
         if (auto e = remove_object(stream, kinds[k], hex, meta && meta->value("blob", false))) return *e;
-        if (k == 0) ++removed;
+        if (k != 1) ++removed;
       }
     }
     return removed;
+  }
+
+  // The quarantine list in a read of its key (empty when there is none).
+  Result<std::vector<Quarantined>> decode_quarantine_kvs(const RangeResult& read) const {
+    if (read.kvs.empty()) return std::vector<Quarantined>();
+    return decode_quarantine(read.kvs.front().value, "etcd:" + read.kvs.front().key);
   }
 
   Status reserve(const std::string&, const JournalRecord&) override { return std::nullopt; }
@@ -465,29 +524,45 @@ class EtcdStore : public Store {
     return after[0].kvs.front().mod_revision;
   }
 
+  // The list is updated by a transaction fenced on its mod_revision (racing
+  // gates would otherwise overwrite each other's entries and strand their
+  // objects), retried when another gate changed it meanwhile. The
+  // candidate's object is written first; the commit checks it still exists.
+  // Objects the update drops are deleted by it (kMaxRetentionDeletes) and
+  // any other quarantined object the list does not name is collected after
+  // it, once past the grace period.
   Status quarantine(const std::string& stream, std::string_view bytes, const Quarantined& entry,
                     uint32_t keep) override {
-    auto list = quarantined(stream);
-    if (!list) return list.error();
-    std::vector<Quarantined> entries;
-    for (const auto& q : list.value())
-      if (q.digest != entry.digest) entries.push_back(q);
-    entries.push_back(entry);
-    std::vector<std::string> dropped;
-    while (entries.size() > keep) {
-      dropped.push_back(entries.front().digest);
-      entries.erase(entries.begin());
-    }
-    if (keep > 0) {
-      auto ops = object_ops(stream, "quarantined", entry.digest, bytes);
-      if (!ops) return ops.error();
-      if (auto e = write_batched(*ops)) return e;
-    }
     forget_snapshot(stream);
-    if (auto e = client_.put(rec(stream, "quarantine"), encode_quarantine(entries))) return e;
-    for (const auto& d : dropped)
-      if (auto e = remove_object(stream, "quarantined", hex_of(d), true)) return e;
-    return std::nullopt;
+    const std::string hex = hex_of(entry.digest);
+    for (uint32_t attempt = 0; attempt < kMaxQuarantineAttempts; ++attempt) {
+      auto now = client_.read({{rec(stream, "quarantine"), false}, {meta_key(stream, "quarantined", hex), false}});
+      if (!now) return now.error();
+      auto list = decode_quarantine_kvs((*now)[0]);
+      if (!list) return list.error();
+      if (keep > 0 && (*now)[1].kvs.empty()) {
+        auto ops = object_ops(stream, "quarantined", entry.digest, bytes);
+        if (!ops) return ops.error();
+        if (auto e = write_batched(*ops)) return e;
+      }
+      fault::point("etcd:quarantine-read");
+      auto update = quarantine_update(stream, *list, entry, keep);
+      const uint64_t list_revision = (*now)[0].kvs.empty() ? 0 : (*now)[0].kvs.front().mod_revision;
+      std::vector<TxnCompare> compares = {{rec(stream, "quarantine"), list_revision, false}};
+      if (keep > 0) compares.push_back({meta_key(stream, "quarantined", hex), 0, true});
+      std::vector<RangeResult> metas;
+      auto done = client_.txn(compares, update.ops, {{meta_key(stream, "quarantined", "")}}, &metas);
+      if (!done) return done.error();
+      if (!*done) continue;  // another gate changed the list (or collected the object): read it again
+      remove_blobs(stream, "quarantined", update.deleted);
+      // Best effort: the candidate is quarantined; a later prune collects what this could not.
+      (void)collect(stream, named(nullptr, {}, update.entries), {{}, {}, std::move(metas.front())});
+      return std::nullopt;
+    }
+    return Error{ErrorCode::conflict,
+                 "the quarantine list of stream " + text::quoted(stream) + " changed under each of " +
+                     std::to_string(kMaxQuarantineAttempts) + " updates (other gates are quarantining on it)",
+                 {}};
   }
 
   Result<std::vector<Quarantined>> quarantined(const std::string& stream) override {
@@ -527,7 +602,7 @@ class EtcdStore : public Store {
   Result<std::optional<std::string>> read(const std::string& stream, const std::string& name) {
     {
       std::lock_guard<std::mutex> g(mutex_);
-      if (auto snap = snapshots_.find(stream); snap != snapshots_.end()) {
+      if (auto snap = snapshots_.find(caller(stream)); snap != snapshots_.end()) {
         auto it = snap->second.records.find(name);
         if (it == snap->second.records.end()) return std::optional<std::string>();  // the snapshot covers every record
         return std::optional<std::string>(it->second.value);
@@ -572,6 +647,41 @@ class EtcdStore : public Store {
     return ops;
   }
 
+  // The quarantine list after `entry` is added (the same bytes move to the
+  // end; the newest `keep` kept) and the ops that write it, deleting the
+  // objects of dropped entries (oldest first, at most kMaxRetentionDeletes:
+  // collect() takes the rest).
+  struct QuarantineUpdate {
+    std::vector<Quarantined> entries;
+    std::vector<TxnOp> ops;
+    std::vector<std::string> deleted;  // hex
+  };
+  QuarantineUpdate quarantine_update(const std::string& stream, const std::vector<Quarantined>& list,
+                                     const Quarantined& entry, uint32_t keep) const {
+    QuarantineUpdate out;
+    for (const auto& q : list)
+      if (q.digest != entry.digest) out.entries.push_back(q);
+    out.entries.push_back(entry);
+    size_t drop = out.entries.size() > keep ? out.entries.size() - keep : 0;
+    for (size_t i = 0; i < drop && i < kMaxRetentionDeletes; ++i) {
+      std::string hex = hex_of(out.entries[i].digest);
+      out.deleted.push_back(hex);
+      out.ops.push_back({TxnOp::remove_prefix, meta_key(stream, "quarantined", hex), ""});
+      out.ops.push_back({TxnOp::remove_prefix, key(stream, "quarantined/" + hex + "/"), ""});
+    }
+    out.entries.erase(out.entries.begin(), out.entries.begin() + static_cast<std::ptrdiff_t>(drop));
+    out.ops.push_back({TxnOp::put, rec(stream, "quarantine"), encode_quarantine(out.entries)});
+    return out;
+  }
+
+  // The blobs of objects a commit deleted (a blob left behind is only space:
+  // never read without its meta).
+  void remove_blobs(const std::string& stream, const std::string& kind, const std::vector<std::string>& hexes) {
+    if (options_.blobs_dir.empty() || hexes.empty()) return;
+    if (auto dir = blob_dir(stream, kind, false); dir && *dir)
+      for (const auto& hex : hexes) (*dir)->remove(hex);
+  }
+
   // Puts `ops` in as few unconditional transactions as etcd's limits allow
   // (one commit each, instead of one per key). Their order is kept: an
   // object's meta, last, lands with or after its chunks.
@@ -603,7 +713,8 @@ class EtcdStore : public Store {
   // still exist at the commit (not collected meanwhile).
   //
   // Objects that leave the retention list with this promotion are deleted
-  // by the same transaction (their blobs after it): they are no longer named.
+  // by the same transaction (their blobs after it), at most
+  // kMaxRetentionDeletes of them: they are no longer named.
   struct PromotionPlan {
     std::vector<TxnOp> ops;
     LkgRecord lkg;
@@ -632,37 +743,38 @@ class EtcdStore : public Store {
       for (const char* kind : {"objects", "measures"}) compares.push_back({meta_key(stream, kind, hex_of(record.digest)), 0, true});
     }
     PromotionPlan plan{std::move(commit), record, retained_after(list.value(), record, keep), {}};
-    std::set<std::string> named = {hex_of(record.digest)};
-    for (const auto& a : plan.retained) named.insert(hex_of(a.digest));
-    std::set<std::string> before;
-    for (const auto& a : list.value()) before.insert(hex_of(a.digest));
-    for (const auto& hex : before)
-      if (!named.count(hex)) {
-        plan.dropped.push_back(hex);
-        for (const char* kind : {"objects", "measures"}) {
-          plan.ops.push_back({TxnOp::remove_prefix, meta_key(stream, kind, hex), ""});
-          plan.ops.push_back({TxnOp::remove_prefix, key(stream, std::string(kind) + "/" + hex + "/"), ""});
-        }
+    std::set<std::string> kept = {hex_of(record.digest)};
+    for (const auto& a : plan.retained) kept.insert(hex_of(a.digest));
+    for (const auto& a : list.value()) {  // oldest first
+      std::string hex = hex_of(a.digest);
+      if (!kept.insert(hex).second) continue;  // retained, or already dropped
+      if (plan.dropped.size() == kMaxRetentionDeletes) break;
+      plan.dropped.push_back(hex);
+      for (const char* kind : {"objects", "measures"}) {
+        plan.ops.push_back({TxnOp::remove_prefix, meta_key(stream, kind, hex), ""});
+        plan.ops.push_back({TxnOp::remove_prefix, key(stream, std::string(kind) + "/" + hex + "/"), ""});
       }
+    }
     plan.ops.push_back({TxnOp::put, rec(stream, "accepted"), encode_accepted(plan.retained)});
     plan.ops.push_back({TxnOp::put, rec(stream, "lkg"), encode_lkg(record)});
     return plan;
   }
 
-  // Read back by a promotion's commit, for prune().
+  // Read back by a promotion's commit, for prune(): the metas of objects,
+  // measures, the quarantine list and the quarantined metas.
   std::vector<RangeRequest> metas_reads(const std::string& stream) const {
-    return {{meta_key(stream, "objects", "")}, {meta_key(stream, "measures", "")}};
+    return {{meta_key(stream, "objects", "")},
+            {meta_key(stream, "measures", "")},
+            {rec(stream, "quarantine"), false},
+            {meta_key(stream, "quarantined", "")}};
   }
 
   // After a promotion's commit: the dropped objects' blobs go, and prune()
   // gets what the commit read back.
   void committed_promotion(const std::string& stream, const PromotionPlan& plan, std::vector<RangeResult> metas) {
-    if (!options_.blobs_dir.empty())
-      for (const auto& hex : plan.dropped)
-        for (const char* kind : {"objects", "measures"})
-          if (auto dir = blob_dir(stream, kind, false); dir && *dir) (*dir)->remove(hex);
+    for (const char* kind : {"objects", "measures"}) remove_blobs(stream, kind, plan.dropped);
     std::lock_guard<std::mutex> g(mutex_);
-    after_commit_[stream] = AfterCommit{plan.lkg, plan.retained, std::move(metas), plan.dropped.size()};
+    after_commit_[caller(stream)] = AfterCommit{plan.lkg, plan.retained, std::move(metas), plan.dropped.size()};
   }
 
   // An object that must exist: its absence is corruption.
@@ -688,7 +800,7 @@ class EtcdStore : public Store {
       reads.push_back({meta_key(stream, o.kind, hex_of(digest)), false});
       reads.push_back({key(stream, o.kind + "/" + hex_of(digest) + "/c/")});
     }
-    auto read = client_.read(reads);
+    auto read = client_.read(reads, pinned(stream));
     if (!read) return read.error();
     std::vector<std::optional<std::string>> out;
     for (size_t i = 0; i < objects.size(); ++i) {
@@ -771,68 +883,115 @@ class EtcdStore : public Store {
   }
 
   // The stream's small records and the journal's newest kJournalTail
-  // records, at one revision (one request).
-  std::optional<Error> take_snapshot(const std::string& stream, bool for_lock = false) {
+  // records, at one revision (one request): the caller's snapshot, whose id
+  // it returns.
+  Result<uint64_t> take_snapshot(const std::string& stream, bool for_lock = false) {
     RangeRequest tail{key(stream, "journal/"), true, kJournalTail, true, true};
-    RangeRequest oldest{key(stream, "journal/"), true, 1, false, false, true};
-    auto read = client_.read({{rec(stream, "")}, tail, oldest});
-    if (!read) return read.error();
+    RangeRequest oldest{key(stream, "journal/"), true, 1, false, false, true};  // by key: the earliest time
     Snapshot snap;
+    auto read = client_.read({{rec(stream, "")}, tail, oldest}, 0, &snap.revision);
+    if (!read) return read.error();
     for (auto& kv : (*read)[0].kvs) snap.records[kv.key.substr(rec(stream, "").size())] = std::move(kv);
     snap.journal = std::move((*read)[1].kvs);
     snap.journal_count = (*read)[1].count;
     if (!(*read)[2].kvs.empty()) snap.oldest_journal_key = (*read)[2].kvs.front().key;
     snap.for_lock = for_lock;
+    fault::point("etcd:snapshot-read");
     std::lock_guard<std::mutex> g(mutex_);
+    snap.id = ++snapshot_ids_;
     if (snap.records.count("stream")) known_.insert(stream);
-    snapshots_[stream] = std::move(snap);
-    return std::nullopt;
+    uint64_t id = snap.id;
+    snapshots_[caller(stream)] = std::move(snap);
+    return id;
   }
 
   void forget_snapshot(const std::string& stream) {
     std::lock_guard<std::mutex> g(mutex_);
-    snapshots_.erase(stream);
+    snapshots_.erase(caller(stream));
   }
+
+  // The end of a lock()'s scope: its snapshot (unless a later one replaced
+  // it) and what its reads left for the calls that follow.
+  void end_scope(const Caller& who, uint64_t id) {
+    std::lock_guard<std::mutex> g(mutex_);
+    if (auto it = snapshots_.find(who); it != snapshots_.end() && it->second.id == id) snapshots_.erase(it);
+    prefetched_measures_.erase(who);
+    after_commit_.erase(who);
+  }
+
+  // The revision the caller's reads are made at: its snapshot's (0: none, the current one).
+  uint64_t pinned(const std::string& stream) {
+    std::lock_guard<std::mutex> g(mutex_);
+    auto it = snapshots_.find(caller(stream));
+    return it == snapshots_.end() ? 0 : it->second.revision;
+  }
+
+  static Caller caller(const std::string& stream) { return {std::this_thread::get_id(), stream}; }
+
+  // What a decision's commit is followed by when the journal is past a
+  // limit: the record count the snapshot saw (with the decision's record)
+  // and the time of the current LKG's accept (whose record is never trimmed).
+  struct JournalTrim {
+    uint64_t count = 0;
+    std::optional<int64_t> lkg_accepted_ms;
+  };
 
   // The journal's retention: at most the newest journal_keep_records
   // records, and none older than journal_keep_ms except the newest
   // kJournalKeepNewest. The snapshot a decision was judged on says whether
-  // either limit is passed (its count and oldest key, read with it); if so,
-  // the decision's commit is followed by the trim. nullopt: nothing to do.
-  std::optional<uint64_t> trim_due(const std::string& stream) {
+  // either limit may be passed (its count, and the earliest time a key
+  // holds); if so, the decision's commit is followed by the trim. nullopt:
+  // nothing to do. `promoted`: the LKG the decision commits.
+  std::optional<JournalTrim> trim_due(const std::string& stream, const LkgRecord* promoted) {
     std::lock_guard<std::mutex> g(mutex_);
-    auto it = snapshots_.find(stream);
+    auto it = snapshots_.find(caller(stream));
     if (it == snapshots_.end()) return std::nullopt;
     const Snapshot& snap = it->second;
-    uint64_t count = snap.journal_count + 1;  // with the decision's record
-    if (count > options_.journal_keep_records) return count;
-    if (count > kJournalKeepNewest && !snap.oldest_journal_key.empty() && snap.oldest_journal_key < age_cut(stream))
-      return count;
-    return std::nullopt;
+    JournalTrim trim{snap.journal_count + 1, std::nullopt};  // with the decision's record
+    bool due = trim.count > options_.journal_keep_records ||
+               (trim.count > kJournalKeepNewest && !snap.oldest_journal_key.empty() &&
+                journal_key_ms(stream, snap.oldest_journal_key) < wall_ms() - options_.journal_keep_ms);
+    if (!due) return std::nullopt;
+    if (promoted) {
+      trim.lkg_accepted_ms = promoted->accepted_at_ms;
+    } else if (auto lkg = snap.records.find("lkg"); lkg != snap.records.end()) {
+      if (auto r = decode_lkg(lkg->second.value, "etcd:" + lkg->second.key)) trim.lkg_accepted_ms = r->accepted_at_ms;
+    }
+    return trim;
   }
 
-  // Journal keys before it are older than journal_keep_ms.
-  std::string age_cut(const std::string& stream) const {
-    char ms[24];
-    std::snprintf(ms, sizeof ms, "%020lld", static_cast<long long>(std::max<int64_t>(0, wall_ms() - options_.journal_keep_ms)));
-    return key(stream, "journal/") + ms;
+  // The writer's time a journal key starts with (0 when it holds none).
+  int64_t journal_key_ms(const std::string& stream, const std::string& journal_key) const {
+    std::string name = journal_key.substr(std::min(journal_key.size(), key(stream, "journal/").size()));
+    return std::strtoll(name.c_str(), nullptr, 10);
   }
 
-  // Keys sort by the record's time: each limit is one key, the trim one
-  // delete (best effort: the next decision tries again).
-  void trim_journal(const std::string& stream, uint64_t count) {
+  // Trims the journal in creation order (etcd's create_revision, which no
+  // writer's clock moves): of the oldest records, those past the newest
+  // journal_keep_records, and those past the newest kJournalKeepNewest that
+  // their own time makes older than journal_keep_ms; never the record of the
+  // current LKG's accept (its key holds the LKG's accepted_at_ms). At most
+  // kMaxJournalTrim records, in transactions of a bounded size (best effort:
+  // the next decision goes on).
+  void trim_journal(const std::string& stream, const JournalTrim& trim) {
     const std::string base = key(stream, "journal/");
-    std::vector<RangeRequest> reads = {{base, true, kJournalKeepNewest, false, true, true}};
-    if (count > options_.journal_keep_records) reads.push_back({base, true, count - options_.journal_keep_records, false, false, true});
-    auto keys = client_.read(reads);
-    if (!keys) return;
-    // Too old, but never one of the newest kJournalKeepNewest ...
-    std::string cut = age_cut(stream);
-    const auto& newest = (*keys)[0].kvs;
-    cut = newest.size() < kJournalKeepNewest ? base : std::min(cut, newest.back().key);
-    // ... and past the newest journal_keep_records in any case (cut after the last of the excess).
-    if (keys->size() > 1 && !(*keys)[1].kvs.empty()) cut = std::max(cut, (*keys)[1].kvs.back().key + '\0');
-    if (cut > base) client_.remove_range(base, cut);
+    const uint64_t newest = std::min<uint64_t>(kJournalKeepNewest, options_.journal_keep_records);  // never trimmed
+    const uint64_t limit = std::min(kMaxJournalTrim, trim.count > newest ? trim.count - newest : 0);
+    if (!limit) return;
+    auto oldest = client_.read({{base, true, limit, true, false, true}});  // oldest first by creation, keys only
+    if (!oldest) return;
+    const uint64_t count = oldest->front().count;  // now: other gates may have trimmed meanwhile
+    const uint64_t excess = count > options_.journal_keep_records ? count - options_.journal_keep_records : 0;
+    const uint64_t past_newest = count > kJournalKeepNewest ? count - kJournalKeepNewest : 0;
+    const int64_t cut = wall_ms() - options_.journal_keep_ms;
+    std::vector<TxnOp> deletes;
+    const auto& kvs = oldest->front().kvs;
+    for (uint64_t i = 0; i < kvs.size(); ++i) {
+      int64_t ms = journal_key_ms(stream, kvs[i].key);
+      if (trim.lkg_accepted_ms && ms == *trim.lkg_accepted_ms) continue;  // the current LKG's accept
+      if (i < excess || (i < past_newest && ms < cut)) deletes.push_back({TxnOp::remove_key, kvs[i].key, ""});
+    }
+    (void)write_batched(deletes);
   }
 
   EtcdClient client_;
@@ -844,17 +1003,22 @@ class EtcdStore : public Store {
     std::vector<KeyValue> journal;            // the newest kJournalTail records, newest first
     uint64_t journal_count = 0;               // records in the journal
     bool for_lock = false;                    // taken by has_stream() for the lock() that follows
-    std::string oldest_journal_key;
+    std::string oldest_journal_key;           // by key: the earliest writer's time
+    uint64_t revision = 0;                    // etcd's revision it was read at
+    uint64_t id = 0;
   };
-  std::map<std::string, Snapshot> snapshots_;  // per stream, taken by lock()
-  std::pair<std::string, std::optional<std::string>> prefetched_measures_;  // read with the LKG's bytes
+  // Per caller (a thread and a stream), taken by lock(): never shared, so
+  // that threads on one stream each judge against their own.
+  std::map<Caller, Snapshot> snapshots_;
+  uint64_t snapshot_ids_ = 0;
+  std::map<Caller, std::pair<std::string, std::optional<std::string>>> prefetched_measures_;  // read with the LKG's bytes
   struct AfterCommit {
     LkgRecord lkg;
     std::vector<Accepted> retained;
     std::vector<RangeResult> metas;  // objects, measures: as the commit left them
     uint64_t dropped = 0;            // objects the commit deleted
   };
-  std::map<std::string, AfterCommit> after_commit_;  // per stream, for prune()
+  std::map<Caller, AfterCommit> after_commit_;  // per caller, for prune()
 };
 
 }  // namespace
