@@ -803,6 +803,9 @@ TEST_CASE("fleet: a waiver revoked while a gate judged with it is not used: its 
   json listed = waivers_in(state);
   REQUIRE(listed.size() == 1);
   CHECK(listed[0]["state"] == "used");
+}
+#endif
+
 #ifdef INVAR_TEST_FAULTS
 TEST_CASE("fleet: a gate paused after its commit never publishes over a later decision's artifact (issue 28.3)",
           "[fleet]") {

@@ -307,7 +307,7 @@ class EtcdStore : public Store {
     bool from_snapshot = false;
     {
       std::lock_guard<std::mutex> g(mutex_);
-      if (auto snap = snapshots_.find(stream); snap != snapshots_.end()) {
+      if (auto snap = snapshots_.find(caller(stream)); snap != snapshots_.end()) {
         from_snapshot = true;
         if (auto it = snap->second.records.find("waivers"); it != snap->second.records.end()) kv = it->second;
       }
