@@ -684,22 +684,9 @@ json waivers_in(const std::string& state) {
 // Starts `invar ARGS` with the fault point `point` set to stop it; returns
 // its pid once it has stopped there, and the read end of its output.
 std::pair<pid_t, int> stopped_at(const char* point, const std::vector<std::string>& args) {
-  int fds[2];
-  REQUIRE(pipe(fds) == 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    close(fds[0]);
-    setenv("INVAR_FAULT", point, 1);
-    setenv("INVAR_FAULT_STOP", "1", 1);
-    test::exec_invar(args);
-  }
-  close(fds[1]);
-  int status = 0;
-  REQUIRE(waitpid(pid, &status, WUNTRACED) == pid);
-  REQUIRE(WIFSTOPPED(status));
-  return {pid, fds[0]};
+  auto paused = test::invar_paused_at(point, args);
+  REQUIRE(paused.stopped);
+  return {paused.pid, paused.out};
 }
 
 }  // namespace
@@ -871,25 +858,12 @@ struct Stopped {
 };
 
 [[maybe_unused]] Stopped stop_at(const char* point, const std::vector<std::string>& args) {
-  int fds[2];
-  REQUIRE(pipe(fds) == 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    close(fds[0]);
-    setenv("INVAR_FAULT", point, 1);
-    setenv("INVAR_FAULT_STOP", "1", 1);
-    test::exec_invar(args);
+  auto paused = test::invar_paused_at(point, args);
+  if (!paused.stopped) {
+    INFO("it did not stop at " << point << ": " << test::read_all(paused.out));
+    REQUIRE(paused.stopped);
   }
-  close(fds[1]);
-  int status = 0;
-  REQUIRE(waitpid(pid, &status, WUNTRACED) == pid);
-  if (!WIFSTOPPED(status)) {
-    INFO("it did not stop at " << point << ": " << test::read_all(fds[0]));
-    REQUIRE(WIFSTOPPED(status));
-  }
-  return {pid, fds[0]};
+  return {paused.pid, paused.out};
 }
 
 std::unique_ptr<invar::store::Store> raw_store(const test::EtcdCluster& etcd, const std::string& prefix) {

@@ -482,22 +482,9 @@ TEST_CASE("28.14 metrics: a writer paused after its decision never moves a count
   auto sequence = [&] { return sample(test::slurp(metrics), "invar_lkg_sequence{stream=\"s\"}"); };
   // Stops `args` (a gate, or status) after it has read or changed the state, before its metrics.
   auto stopped = [&](const std::vector<std::string>& args) {
-    int fds[2];
-    REQUIRE(pipe(fds) == 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-      dup2(fds[1], 1);
-      dup2(fds[1], 2);
-      close(fds[0]);
-      putenv(const_cast<char*>("INVAR_FAULT=metrics:locking"));
-      putenv(const_cast<char*>("INVAR_FAULT_STOP=1"));
-      test::exec_invar(args);
-    }
-    close(fds[1]);
-    int status = 0;
-    REQUIRE(waitpid(pid, &status, WUNTRACED) == pid);
-    REQUIRE(WIFSTOPPED(status));
-    return std::pair<pid_t, int>{pid, fds[0]};
+    auto paused = test::invar_paused_at("metrics:locking", args);
+    REQUIRE(paused.stopped);
+    return std::pair<pid_t, int>{paused.pid, paused.out};
   };
   auto resume = [](std::pair<pid_t, int> p) {
     kill(p.first, SIGCONT);

@@ -191,12 +191,13 @@ std::function<int()> add_check(CLI::App& app) {
                   "artifact.format, else by extension (.ndjson/.jsonl: ndjson, .yaml/.yml: yaml), else json")
       ->check(CLI::IsMember({"json", "ndjson", "jsonl", "yaml", "yml"}));
   cmd->add_option("--max-artifact-bytes", args->max_artifact_bytes,
-                  "The largest artifact read (default 256MiB; a contract's artifact.limits.max_bytes may only lower "
-                  "it). Raising it lets large NDJSON or JSON files be read in batches; an artifact the batches do not "
+                  "The largest artifact read (default 256MiB; a contract's artifact.limits.max_bytes may lower it, "
+                  "and one above it is a load error until this option raises it). Raising it lets large NDJSON or "
+                  "JSON files be read in batches; an artifact the batches do not "
                   "accept is judged again whole, in memory of about 5 times its size");
   cmd->add_option("--max-nodes", args->max_nodes,
                   "The most values an artifact may hold (default 50000000; a contract's artifact.limits.max_nodes "
-                  "may only lower it)")
+                  "may lower it, and one above it is a load error until this option raises it)")
       ->check(CLI::Range(uint64_t(1), uint64_t(1) << 40));
   cmd->add_option("--stream-from", args->stream_from,
                   "Read artifacts of at least this size in batches, in memory bounded by the batch, when the contract "
