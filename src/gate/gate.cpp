@@ -526,32 +526,31 @@ Result<std::vector<std::string>> later_lkgs(store::Store& store, const std::stri
   return later;
 }
 
-Result<Decision> submit(const Contract& contract, store::Store& store, const std::string& stream,
-                        std::string_view bytes, const GateOptions& gate, const SubmitOptions& options,
-                        const Report* refused, std::shared_ptr<const std::string> owned) {
-  const Plan& plan = ContractAccess::plan(contract);
-  if (!store::valid_stream_name(stream))
-    return usage("stream name " + text::quoted(stream) +
-                 " must be 1-128 characters of A-Z a-z 0-9 . _ - (not starting with . or -)");
-  if (gate.keep == 0) return usage("--keep must be at least 1 (the LKG is always kept)");
-  if (gate.quarantine > kMaxQuarantine)
-    return usage("--quarantine keeps at most " + std::to_string(kMaxQuarantine) + " rejected candidates per stream");
-  Publisher* publisher = options.dry_run ? nullptr : options.publisher;
-  if (publisher)
-    if (auto file = publisher->file())
-      if (auto e = store.check_outside(*file)) return *e;
-  if (gate.create_streams && !options.dry_run) {
-    auto exists = store.has_stream(stream);
-    if (!exists) return exists.error();
-    if (!*exists) {
-      StreamInfo info{stream, plan.name, plan.digest(), Time::now().ms(), "invar gate --create"};
-      if (auto e = store.create_stream(info); e && e->code != ErrorCode::usage) return *e;  // usage: created meanwhile
-    }
-  }
-  if (auto e = require_stream(store, stream)) return *e;
+// A gate running another contract than the stream's: refused without
+// `allowed` (--contract-change); with it, the switch to write with the
+// decision (never before it: an exit 3 leaves the stream as it was).
+Result<std::optional<store::ContractSwitch>> contract_switch(const Plan& plan, const std::string& stream,
+                                                             const std::optional<StreamInfo>& info, bool allowed,
+                                                             int64_t now) {
+  if (!info || info->contract == plan.name) return std::optional<store::ContractSwitch>();
+  if (!allowed)
+    return usage("stream " + text::quoted(stream) + " was created for contract " + text::quoted(info->contract) +
+                 ", and this gate runs " + text::quoted(plan.name) +
+                 ": give --contract-change to judge it under the new contract (journaled)");
+  store::ContractSwitch switched{*info, journal_record("contract-change", stream, now)};
+  switched.info.contract = plan.name;
+  switched.info.contract_digest = plan.digest();
+  switched.record.detail = "the stream's contract changed from " + info->contract + " (" +
+                           info->contract_digest.substr(0, 19) + ") to " + plan.name + " (" +
+                           plan.digest().substr(0, 19) + ")";
+  return std::optional<store::ContractSwitch>(std::move(switched));
+}
 
-  // 1. Before the lock: read, the stateless invariants, the candidate's measures.
-  const auto started = std::chrono::steady_clock::now();
+// Step "read" and the first "judge", before the lock: the candidate read
+// under the contract's limits, the stateless invariants, its digest and
+// measures (or `refused`, a report the caller already made).
+Prepared read_and_judge(const Plan& plan, std::string_view bytes, const Report* refused, bool owned,
+                        const ConsumerCheck& consumer_check) {
   Prepared c;
   if (refused) {
     c.report = *refused;
@@ -559,7 +558,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     // As check does: the strict-reading scan runs beside the invariants, and
     // so do the digest and the measures (one more task on the threads there
     // are); a reading problem replaces the invariants' results.
-    auto read = engine::read(plan, bytes, owned != nullptr, /*scan=*/false);
+    auto read = engine::read(plan, bytes, owned, /*scan=*/false);
     c.size = read.size;
     if (!read.document) {
       c.digest = digest::sha256(bytes);
@@ -588,10 +587,40 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
       engine::add_ambiguities(c.ambiguous, c.ambiguous_total, c.report);
       engine::add_unreadable_records(plan, c.unreadable_records, c.report);
       engine::finish(plan, c.report);
-      if (options.consumer_check && c.report.verdict == Verdict::accept)
-        if (auto why = options.consumer_check(bytes)) add_consumer_violation(c.report, *why);
+      if (consumer_check && c.report.verdict == Verdict::accept)
+        if (auto why = consumer_check(bytes)) add_consumer_violation(c.report, *why);
     }
   }
+  return c;
+}
+
+Result<Decision> submit(const Contract& contract, store::Store& store, const std::string& stream,
+                        std::string_view bytes, const GateOptions& gate, const SubmitOptions& options,
+                        const Report* refused, std::shared_ptr<const std::string> owned) {
+  const Plan& plan = ContractAccess::plan(contract);
+  if (!store::valid_stream_name(stream))
+    return usage("stream name " + text::quoted(stream) +
+                 " must be 1-128 characters of A-Z a-z 0-9 . _ - (not starting with . or -)");
+  if (gate.keep == 0) return usage("--keep must be at least 1 (the LKG is always kept)");
+  if (gate.quarantine > kMaxQuarantine)
+    return usage("--quarantine keeps at most " + std::to_string(kMaxQuarantine) + " rejected candidates per stream");
+  Publisher* publisher = options.dry_run ? nullptr : options.publisher;
+  if (publisher)
+    if (auto file = publisher->file())
+      if (auto e = store.check_outside(*file)) return *e;
+  if (gate.create_streams && !options.dry_run) {
+    auto exists = store.has_stream(stream);
+    if (!exists) return exists.error();
+    if (!*exists) {
+      StreamInfo info{stream, plan.name, plan.digest(), Time::now().ms(), "invar gate --create"};
+      if (auto e = store.create_stream(info); e && e->code != ErrorCode::usage) return *e;  // usage: created meanwhile
+    }
+  }
+  if (auto e = require_stream(store, stream)) return *e;
+
+  // 1. Before the lock: read, the stateless invariants, the candidate's measures.
+  const auto started = std::chrono::steady_clock::now();
+  Prepared c = read_and_judge(plan, bytes, refused, owned != nullptr, options.consumer_check);
 
   // 2. Under the lock: the stream as it is now. Judged again (at most
   //    kMaxJudgements times) when the write is refused because another gate
@@ -613,19 +642,9 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     auto info = store.stream_info(stream);
     if (!info) return info.error();
     // A deliberate contract change: written with the decision, never before it.
-    std::optional<store::ContractSwitch> switched;
-    if (info.value() && info.value()->contract != plan.name) {
-      if (!options.contract_change)
-        return usage("stream " + text::quoted(stream) + " was created for contract " + text::quoted(info.value()->contract) +
-                     ", and this gate runs " + text::quoted(plan.name) +
-                     ": give --contract-change to judge it under the new contract (journaled)");
-      switched.emplace(store::ContractSwitch{*info.value(), journal_record("contract-change", stream, now)});
-      switched->info.contract = plan.name;
-      switched->info.contract_digest = plan.digest();
-      switched->record.detail = "the stream's contract changed from " + info.value()->contract + " (" +
-                                info.value()->contract_digest.substr(0, 19) + ") to " + plan.name + " (" +
-                                plan.digest().substr(0, 19) + ")";
-    }
+    auto wanted_switch = contract_switch(plan, stream, info.value(), options.contract_change, now);
+    if (!wanted_switch) return wanted_switch.error();
+    std::optional<store::ContractSwitch> switched = std::move(wanted_switch.value());
     if (!options.dry_run) {
       auto torn = store.repair_journal(stream);
       if (!torn) return torn.error();
