@@ -594,6 +594,60 @@ Prepared read_and_judge(const Plan& plan, std::string_view bytes, const Report* 
   return c;
 }
 
+// Step "decide": the LKG after the decision (for an accept, the candidate's
+// record, the next sequence).
+std::optional<LkgRecord> lkg_after(const Plan& plan, const std::string& stream, const Decision& d, uint64_t size,
+                                   int64_t now) {
+  if (d.action != Action::accept) return d.lkg_before;
+  LkgRecord next;
+  next.stream = stream;
+  next.sequence = d.lkg_before ? d.lkg_before->sequence + 1 : 1;
+  next.digest = d.candidate;
+  next.bytes = size;
+  next.generation = d.generation;
+  next.accepted_at_ms = now;
+  next.contract = plan.name;
+  next.contract_digest = plan.digest();
+  return next;
+}
+
+// Step "journal": the decision's record (the caller adds totals, flapping
+// and the judgements' count).
+JournalRecord decision_record(const Plan& plan, const std::string& stream, const Decision& d, int64_t now) {
+  JournalRecord rec = journal_record("decision", stream, now);
+  rec.verdict = std::string(to_string(d.action));
+  rec.candidate = d.candidate;
+  rec.generation = d.generation;
+  for (const auto& r : d.report.invariants) {
+    if (r.outcome == Outcome::fail && r.severity == Severity::error) rec.failed.push_back(r.id);
+    if (r.outcome == Outcome::waived) rec.waived.push_back(r.id);
+  }
+  for (const auto& v : d.report.violations)
+    if (v.family == "artifact" && std::find(rec.failed.begin(), rec.failed.end(), v.invariant) == rec.failed.end())
+      rec.failed.push_back(v.invariant);
+  rec.lkg_before = d.lkg_before ? d.lkg_before->digest : "";
+  rec.contract = plan.name;
+  rec.contract_digest = plan.digest();
+  rec.lkg_after = d.lkg_after ? d.lkg_after->digest : "";
+  rec.lkg_sequence = d.lkg_after ? d.lkg_after->sequence : 0;
+  return rec;
+}
+
+// Step "publish", after the commit: never over a later decision's artifact
+// (a gate paused here past its lock, on etcd); a failure names what stands.
+store::Status publish_decision(Publisher& publisher, store::Store& store, const std::string& stream, Decision& d) {
+  auto published = publisher.commit_unless([&] { return later_lkgs(store, stream, d.lkg_after->sequence); });
+  if (published && !*published)
+    d.warnings.push_back("nothing was published: " + publisher.file().value_or("the target") +
+                         " already holds the artifact of a later decision on the stream");
+  if (published) return std::nullopt;
+  Error e = published.error();
+  if (d.action == Action::accept)
+    e.message += "; the candidate was accepted and is the LKG (sequence " + std::to_string(d.lkg_after->sequence) +
+                 "): gate the same artifact again to publish it";
+  return e;
+}
+
 Result<Decision> submit(const Contract& contract, store::Store& store, const std::string& stream,
                         std::string_view bytes, const GateOptions& gate, const SubmitOptions& options,
                         const Report* refused, std::shared_ptr<const std::string> owned) {
@@ -733,36 +787,8 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     d.action = retry ? Action::unchanged
                      : d.report.verdict == Verdict::accept ? Action::accept
                                                            : (d.lkg_before ? Action::pin : Action::reject);
-    JournalRecord rec = journal_record("decision", stream, now);
-    rec.verdict = std::string(to_string(d.action));
-    rec.candidate = d.candidate;
-    rec.generation = d.generation;
-    for (const auto& r : d.report.invariants) {
-      if (r.outcome == Outcome::fail && r.severity == Severity::error) rec.failed.push_back(r.id);
-      if (r.outcome == Outcome::waived) rec.waived.push_back(r.id);
-    }
-    for (const auto& v : d.report.violations)
-      if (v.family == "artifact" && std::find(rec.failed.begin(), rec.failed.end(), v.invariant) == rec.failed.end())
-        rec.failed.push_back(v.invariant);
-    rec.lkg_before = d.lkg_before ? d.lkg_before->digest : "";
-    rec.contract = plan.name;
-    rec.contract_digest = plan.digest();
-    if (d.action == Action::accept) {
-      LkgRecord next;
-      next.stream = stream;
-      next.sequence = d.lkg_before ? d.lkg_before->sequence + 1 : 1;
-      next.digest = d.candidate;
-      next.bytes = bytes.size();
-      next.generation = d.generation;
-      next.accepted_at_ms = now;
-      next.contract = plan.name;
-      next.contract_digest = plan.digest();
-      d.lkg_after = next;
-    } else {
-      d.lkg_after = d.lkg_before;
-    }
-    rec.lkg_after = d.lkg_after ? d.lkg_after->digest : "";
-    rec.lkg_sequence = d.lkg_after ? d.lkg_after->sequence : 0;
+    d.lkg_after = lkg_after(plan, stream, d, bytes.size(), now);
+    JournalRecord rec = decision_record(plan, stream, d, now);
     if (!refusals.empty()) {
       rec.detail = "judged " + std::to_string(attempt) + " times: " + std::to_string(refusals.size()) +
                    " write(s) refused because another gate changed the LKG meanwhile (fenced)";
@@ -845,20 +871,8 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
       if (auto pruned = store.prune(stream); !pruned)
         d.warnings.push_back("old stored artifacts could not be pruned (" + pruned.error().to_string() +
                              "); the next gate retries");
-    if (publisher && d.action != Action::reject) {
-      // Never over a later decision's artifact (a gate paused here past its lock, on etcd).
-      auto published = publisher->commit_unless([&] { return later_lkgs(store, stream, d.lkg_after->sequence); });
-      if (published && !*published)
-        d.warnings.push_back("nothing was published: " + publisher->file().value_or("the target") +
-                             " already holds the artifact of a later decision on the stream");
-      if (!published) {
-        Error e = published.error();
-        if (d.action == Action::accept)
-          e.message += "; the candidate was accepted and is the LKG (sequence " + std::to_string(d.lkg_after->sequence) +
-                       "): gate the same artifact again to publish it";
-        return e;
-      }
-    }
+    if (publisher && d.action != Action::reject)
+      if (auto e = publish_decision(*publisher, store, stream, d)) return *e;
     // 5. Evidence: the rejected bytes, kept after the decision is published
     //    (a failure here loses no decision; it is a warning).
     if ((d.action == Action::pin || d.action == Action::reject) && !refused && gate.quarantine > 0) {
