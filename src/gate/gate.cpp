@@ -648,6 +648,62 @@ store::Status publish_decision(Publisher& publisher, store::Store& store, const 
   return e;
 }
 
+// What a judgement under the lock starts from: the stream as it is now.
+struct StreamNow {
+  std::optional<store::ContractSwitch> switched;  // written with the decision
+  std::vector<JournalRecord> repairs;             // journaled before the decision
+  std::vector<JournalRecord> journal;             // its newest records (store::kGateJournalRead)
+};
+
+// Step "fence"'s reads, under the lock: the stream's record (a contract
+// switch), a torn journal moved aside, the LKG (into `d`), refused when
+// older than the journal says, and an LKG committed without its record.
+Result<StreamNow> read_stream_now(const Plan& plan, store::Store& store, const std::string& stream,
+                                  const SubmitOptions& options, int64_t now, Decision& d) {
+  StreamNow at;
+  auto& [switched, repairs, journal_records] = at;
+  auto info = store.stream_info(stream);
+  if (!info) return info.error();
+  // A deliberate contract change: written with the decision, never before it.
+  auto wanted_switch = contract_switch(plan, stream, info.value(), options.contract_change, now);
+  if (!wanted_switch) return wanted_switch.error();
+  switched = std::move(wanted_switch.value());
+  if (!options.dry_run) {
+    auto torn = store.repair_journal(stream);
+    if (!torn) return torn.error();
+    if (torn.value()) {
+      JournalRecord r = journal_record("repair", stream, now);
+      r.detail = "an incomplete journal record (a write cut short by a full disk or a crash) was moved to " +
+                 *torn.value();
+      repairs.push_back(std::move(r));
+    }
+  }
+  auto lkg = store.lkg(stream);
+  if (!lkg) return lkg.error();
+  d.lkg_before = lkg.value();
+  auto journal = store.journal(stream, store::kGateJournalRead);
+  if (!journal) return journal.error();
+  if (auto e = check_not_rolled_back(stream, journal->records, d.lkg_before)) return *e;
+  journal_records = std::move(journal->records);
+  if (journal->torn_bytes)
+    d.warnings.push_back("the journal ends with an incomplete record (" + std::to_string(journal->torn_bytes) +
+                         " bytes); the next gate moves it aside");
+  if (d.lkg_before) {
+    if (!journaled(journal_records, *d.lkg_before)) {
+      JournalRecord r = journal_record("repair", stream, now);
+      r.lkg_after = d.lkg_before->digest;
+      r.detail = "the LKG " + d.lkg_before->digest + " (sequence " + std::to_string(d.lkg_before->sequence) +
+                 ") was committed without its journal record (a gate died or failed right after its commit)";
+      repairs.push_back(std::move(r));
+    }
+    for (auto* r : journaled_now(repairs, switched)) {
+      r->lkg_after = d.lkg_before->digest;
+      r->lkg_sequence = d.lkg_before->sequence;
+    }
+  }
+  return at;
+}
+
 Result<Decision> submit(const Contract& contract, store::Store& store, const std::string& stream,
                         std::string_view bytes, const GateOptions& gate, const SubmitOptions& options,
                         const Report* refused, std::shared_ptr<const std::string> owned) {
@@ -692,45 +748,9 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     d.dry_run = options.dry_run;
     d.candidate = c.digest;
     d.generation = c.generation;
-    std::vector<JournalRecord> repairs;  // journaled before the decision
-    auto info = store.stream_info(stream);
-    if (!info) return info.error();
-    // A deliberate contract change: written with the decision, never before it.
-    auto wanted_switch = contract_switch(plan, stream, info.value(), options.contract_change, now);
-    if (!wanted_switch) return wanted_switch.error();
-    std::optional<store::ContractSwitch> switched = std::move(wanted_switch.value());
-    if (!options.dry_run) {
-      auto torn = store.repair_journal(stream);
-      if (!torn) return torn.error();
-      if (torn.value()) {
-        JournalRecord r = journal_record("repair", stream, now);
-        r.detail = "an incomplete journal record (a write cut short by a full disk or a crash) was moved to " +
-                   *torn.value();
-        repairs.push_back(std::move(r));
-      }
-    }
-    auto lkg = store.lkg(stream);
-    if (!lkg) return lkg.error();
-    d.lkg_before = lkg.value();
-    auto journal = store.journal(stream, store::kGateJournalRead);
-    if (!journal) return journal.error();
-    if (auto e = check_not_rolled_back(stream, journal->records, d.lkg_before)) return *e;
-    if (journal->torn_bytes)
-      d.warnings.push_back("the journal ends with an incomplete record (" + std::to_string(journal->torn_bytes) +
-                           " bytes); the next gate moves it aside");
-    if (d.lkg_before) {
-      if (!journaled(journal->records, *d.lkg_before)) {
-        JournalRecord r = journal_record("repair", stream, now);
-        r.lkg_after = d.lkg_before->digest;
-        r.detail = "the LKG " + d.lkg_before->digest + " (sequence " + std::to_string(d.lkg_before->sequence) +
-                   ") was committed without its journal record (a gate died or failed right after its commit)";
-        repairs.push_back(std::move(r));
-      }
-      for (auto* r : journaled_now(repairs, switched)) {
-        r->lkg_after = d.lkg_before->digest;
-        r->lkg_sequence = d.lkg_before->sequence;
-      }
-    }
+    auto state_now = read_stream_now(plan, store, stream, options, now, d);
+    if (!state_now) return state_now.error();
+    auto& [switched, repairs, journal_records] = state_now.value();
     auto waivers = store.waiver_list(stream);
     if (!waivers) return waivers.error();
     auto retained = store.accepted(stream);  // verified before anything changes
@@ -794,11 +814,11 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
                    " write(s) refused because another gate changed the LKG meanwhile (fenced)";
       d.warnings.push_back(rec.detail);
     }
-    d.decisions_total = decision_totals(journal->records);
+    d.decisions_total = decision_totals(journal_records);
     ++d.decisions_total[static_cast<size_t>(d.action)];
     rec.totals.assign(d.decisions_total.begin(), d.decisions_total.end());
     d.judge_ms = engine::ms_since(started);
-    std::vector<JournalRecord> decisions = std::move(journal->records);
+    std::vector<JournalRecord> decisions = std::move(journal_records);
     decisions.push_back(rec);
     Flap flap = detect_flap(decisions, now, gate.flap);
     d.flapping = rec.flapping = flap.flapping;
