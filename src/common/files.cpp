@@ -494,9 +494,7 @@ TargetLock::~TargetLock() {
   if (fd_ >= 0) ::close(fd_);  // releases the flock
 }
 
-std::optional<Error> update_locked(const std::string& path, int64_t timeout_ms, const char* what, uint64_t max_bytes,
-                                   const std::function<std::optional<std::string>(const std::string&)>& update,
-                                   const char* fault_prefix) {
+Result<std::pair<std::string, std::string>> split_file_path(const std::string& path) {
   size_t slash = path.rfind('/');
   std::string parent = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -506,6 +504,15 @@ std::optional<Error> update_locked(const std::string& path, int64_t timeout_ms, 
     e.message = "\"" + path + "\" names a directory, not a file";
     return e;
   }
+  return std::pair<std::string, std::string>{std::move(parent), std::move(name)};
+}
+
+std::optional<Error> update_locked(const std::string& path, int64_t timeout_ms, const char* what, uint64_t max_bytes,
+                                   const std::function<std::optional<std::string>(const std::string&)>& update,
+                                   const char* fault_prefix) {
+  auto split = split_file_path(path);
+  if (!split) return split.error();
+  const auto& [parent, name] = split.value();
   fault::point((std::string(fault_prefix) + ":locking").c_str());
   auto dir = Dir::open(parent);
   if (!dir) return dir.error();

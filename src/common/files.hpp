@@ -150,6 +150,10 @@ class TargetLock {
   int fd_ = -1;
 };
 
+// A file path's directory ("." when it has none) and name; a usage error
+// when the name is empty, "." or "..": it names a directory.
+Result<std::pair<std::string, std::string>> split_file_path(const std::string& path);
+
 // Replaces the file `path` (atomically, Dir::write_atomic) under its
 // TargetLock, waited for at most `timeout_ms`: `update` gets its content
 // then ("" when there is none; read up to `max_bytes`) and returns the new

@@ -199,18 +199,11 @@ bool metrics_older(std::string_view fresh, std::string_view existing) {
 }
 
 std::optional<Error> write_file_atomically(const std::string& path, std::string_view bytes) {
-  size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
-  if (name.empty() || name == "." || name == "..") {
-    Error e;
-    e.code = ErrorCode::usage;
-    e.message = "\"" + path + "\" names a directory, not a file";
-    return e;
-  }
-  auto d = files::Dir::open(dir);
+  auto split = files::split_file_path(path);
+  if (!split) return split.error();
+  auto d = files::Dir::open(split->first);
   if (!d) return d.error();
-  return d->write_atomic(name, bytes, "metrics");
+  return d->write_atomic(split->second, bytes, "metrics");
 }
 
 }  // namespace invar
