@@ -106,21 +106,28 @@ struct Paused {
     return r;
   }
 };
-inline Paused invar_paused_at(const std::string& point, const std::vector<std::string>& args) {
+// Starts `invar ARGS...` with `env` ("NAME=value") added, its stdout and
+// stderr into a pipe; returns its pid and the pipe's reading end.
+inline std::pair<pid_t, int> spawn_invar(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
   int fds[2];
-  if (pipe(fds) != 0) return {};
+  if (pipe(fds) != 0) return {-1, -1};
   pid_t pid = fork();
   if (pid == 0) {
     dup2(fds[1], 1);
     dup2(fds[1], 2);
     close(fds[0]);
     close(fds[1]);
-    setenv("INVAR_FAULT", point.c_str(), 1);
-    setenv("INVAR_FAULT_STOP", "1", 1);
+    for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
     exec_invar(args);
   }
   close(fds[1]);
-  Paused p{pid, fds[0], false, 0};
+  return {pid, fds[0]};
+}
+
+inline Paused invar_paused_at(const std::string& point, const std::vector<std::string>& args) {
+  auto [pid, out] = spawn_invar(args, {"INVAR_FAULT=" + point, "INVAR_FAULT_STOP=1"});
+  if (pid < 0) return {};
+  Paused p{pid, out, false, 0};
   if (waitpid(pid, &p.status, WUNTRACED) == pid) p.stopped = WIFSTOPPED(p.status);
   return p;
 }

@@ -694,23 +694,6 @@ TEST_CASE("11.12 the journal rotates, and history, verification and flap detecti
 
 namespace {
 
-// Starts `invar ARGS...` with `env` ("NAME=value"), its output into a pipe;
-// returns its pid and the pipe's reading end.
-std::pair<pid_t, int> start_invar(const std::vector<std::string>& args, const std::vector<std::string>& env) {
-  int fds[2];
-  REQUIRE(pipe(fds) == 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    close(fds[0]);
-    for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
-    test::exec_invar(args);
-  }
-  close(fds[1]);
-  return {pid, fds[0]};
-}
-
 // Continues a stopped `pid` and waits for its end: its exit code (-1 when killed) and output.
 std::pair<int, std::string> resume(pid_t pid, int out) {
   kill(pid, SIGCONT);
@@ -729,9 +712,9 @@ TEST_CASE("28.3 publication: a stopped gate does not block another file of its -
   f.init();
   REQUIRE(test::invar({"init", "--state", f.state, "--stream", "b", "--contract", f.contract, "--by", "t"}).exit == 0);
   // Stopped after its commit, before its publication (as a paused VM would be).
-  auto [pid, out] = start_invar({"gate", "--contract", f.contract, "--stream", "s", "--state", f.state, "--out", f.out,
-                                 f.artifact(1)},
-                                {"INVAR_FAULT=gate:promoted", "INVAR_FAULT_STOP=1"});
+  auto [pid, out] = test::spawn_invar({"gate", "--contract", f.contract, "--stream", "s", "--state", f.state, "--out",
+                                       f.out, f.artifact(1)},
+                                      {"INVAR_FAULT=gate:promoted", "INVAR_FAULT_STOP=1"});
   int status = 0;
   REQUIRE(waitpid(pid, &status, WUNTRACED) == pid);
   REQUIRE(WIFSTOPPED(status));
@@ -756,9 +739,9 @@ TEST_CASE("28.3 publication: a gate waiting for the same file gives up after --p
   for (std::string stream : {"b", "c"})
     REQUIRE(test::invar({"init", "--state", f.state, "--stream", stream, "--contract", f.contract, "--by", "t"}).exit == 0);
   // Stopped holding the lock of --out, about to rename.
-  auto [pid, out] = start_invar({"gate", "--contract", f.contract, "--stream", "s", "--state", f.state, "--out", f.out,
-                                 f.artifact(1)},
-                                {"INVAR_FAULT=publish:locked", "INVAR_FAULT_STOP=1"});
+  auto [pid, out] = test::spawn_invar({"gate", "--contract", f.contract, "--stream", "s", "--state", f.state, "--out",
+                                       f.out, f.artifact(1)},
+                                      {"INVAR_FAULT=publish:locked", "INVAR_FAULT_STOP=1"});
   int status = 0;
   REQUIRE(waitpid(pid, &status, WUNTRACED) == pid);
   REQUIRE(WIFSTOPPED(status));
