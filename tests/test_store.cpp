@@ -347,7 +347,7 @@ class RacingStore : public store::Store {
 
   Status decide(const std::string& stream, const store::Fence& fence, const JournalRecord& record,
                 const store::Promotion* promotion, bool& committed, const store::WaiverUse* waivers = nullptr,
-                const store::ContractSwitch* switched = nullptr) override {
+                const store::ContractSwitch* switched = nullptr, const store::RolloutFence* rollout = nullptr) override {
     if (!intruder_.empty()) {
       auto lkg = inner_->lkg(stream).value();
       uint64_t next = lkg ? lkg->sequence + 1 : 1;
@@ -355,16 +355,22 @@ class RacingStore : public store::Store {
       REQUIRE_FALSE(inner_->promote(stream, intruder_, none, lkg_record(stream, next, intruder_), 10));
       intruder_.clear();
     }
-    auto e = inner_->decide(stream, fence, record, promotion, committed, waivers, switched);
+    auto e = inner_->decide(stream, fence, record, promotion, committed, waivers, switched, rollout);
     refused += e && e->code == ErrorCode::conflict;
     return e;
+  }
+  Result<store::Versioned> rollout_record(const std::string& s) override { return inner_->rollout_record(s); }
+  Result<store::Versioned> freeze_record() override { return inner_->freeze_record(); }
+  Result<uint64_t> set_freeze_record(const std::string& t, uint64_t v) override {
+    return inner_->set_freeze_record(t, v);
   }
 
   Result<std::unique_ptr<store::Lock>> lock(const std::string& s, bool x) override { return inner_->lock(s, x); }
   Result<bool> has_location() override { return inner_->has_location(); }
   Result<bool> has_stream(const std::string& s) override { return inner_->has_stream(s); }
-  Status init_stream(const StreamInfo& i, const JournalRecord* r, const store::Promotion* p) override {
-    return inner_->init_stream(i, r, p);
+  Status init_stream(const StreamInfo& i, const JournalRecord* r, const store::Promotion* p,
+                     const std::string* rollout = nullptr) override {
+    return inner_->init_stream(i, r, p, rollout);
   }
   Result<std::optional<StreamInfo>> stream_info(const std::string& s) override { return inner_->stream_info(s); }
   Status set_stream_info(const StreamInfo& i) override { return inner_->set_stream_info(i); }

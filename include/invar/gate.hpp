@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "invar/invar.hpp"
+#include "invar/rollout.hpp"
 
 // The public API has default visibility; everything else in libinvar is hidden.
 #pragma GCC visibility push(default)
@@ -71,8 +72,9 @@ struct Quarantined {
   std::string digest;
   uint64_t bytes = 0;
   int64_t time_ms = 0;               // when it was judged
-  std::string verdict;               // "reject" or "pin"
-  std::vector<std::string> failed;   // the invariants it failed
+  std::string verdict;               // "reject", "pin", or "revert" (a rollout or a veto took it back)
+  std::vector<std::string> failed;   // the invariants (or the health check) it failed
+  std::string reason{};              // a revert's evidence: the check, its value, when; or the veto's reason
 };
 
 struct Waiver {
@@ -123,6 +125,11 @@ struct JournalRecord {
   std::optional<Waiver> waiver;
   // init, contract-change, repair and rotate: what happened (lkg_after: the LKG then)
   std::string detail;
+  // Rollouts (docs/rollout.md): "promote" (`candidate` moved to `stage`),
+  // "revert" (`candidate` taken back from every stage holding it; `stage`:
+  // where its check failed, "" for a veto), "veto", "resume", "freeze",
+  // "thaw", "rollout" (the stages set or changed); `detail` says what and why.
+  std::string stage{};
 };
 
 // Who a stream was created for (stream.json): a gate running another
@@ -284,6 +291,10 @@ struct InitOptions {
   std::string reason;
   std::string by;  // who (recorded), as for waivers
   std::optional<Time> now;
+  // Stages (docs/rollout.md): the stream's rollout, written with it (every
+  // stage holds the seed, if any); or the rollout file to load it from.
+  std::optional<RolloutPolicy> rollout;
+  std::string rollout_file;
 };
 
 // One stored accepted artifact with its bytes (StateStore::retained).
@@ -389,6 +400,7 @@ class StateStore {
   friend class Gate;
   friend class Guard;
   friend class Follower;
+  friend class Rollout;
   explicit StateStore(std::shared_ptr<store::Store> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<store::Store> impl_;
 };
@@ -398,14 +410,19 @@ class StateStore {
 // polls: each poll() reads the LKG record once, so it cannot miss the latest
 // promotion across restarts, lost connections or etcd compactions; it may
 // skip intermediate ones, and it never goes back to an older sequence.
+// A stream with stages (docs/rollout.md): it follows one stage, by default
+// the last (what everyone gets); a stage's sequence rises with each change
+// of the stage, a revert included; what a stage holds is never served once
+// vetoed.
 class Follower {
  public:
   struct Change {
-    LkgRecord lkg;
+    LkgRecord lkg;  // a later stage's: its sequence is the stage's, its accepted_at_ms when it entered the stage
     std::shared_ptr<const std::string> artifact;  // verified against lkg.digest
   };
-  // `sequence`: the LKG sequence already served (0: none).
-  Follower(StateStore store, std::string stream, uint64_t sequence = 0);
+  // `sequence`: the sequence already served (0: none). `stage`: "" for the
+  // last stage (or the stream's LKG, without stages).
+  Follower(StateStore store, std::string stream, uint64_t sequence = 0, std::string stage = {});
   // One look: the LKG when its sequence is past the one served; nullopt
   // when it is the one served, or the stream has no LKG yet; an Error when
   // the store cannot be read, the LKG fails verification, or it is older
@@ -420,6 +437,48 @@ class Follower {
   StateStore store_;
   std::string stream_;
   uint64_t sequence_ = 0;
+  std::string stage_;
+};
+
+// The rollout controller of a stream's stages (docs/rollout.md): each call
+// is one fenced, journaled decision, like a gate's, on any backend.
+//
+//   option      default        meaning
+//   now         system clock   the clock every bake time and window is judged by
+//   by          ""             who (journaled; required by veto, resume, freeze, thaw, set)
+//   reason      ""             why (required by the same)
+//   quarantine  10             reverted artifacts kept per stream as evidence
+//   evaluate    evaluate_health  the health checks (tests and embedders may replace it)
+//   dry_run     false          judge and report, write nothing
+class Rollout {
+ public:
+  struct Options {
+    std::optional<Time> now;
+    std::string by, reason;
+    uint32_t quarantine = 10;
+    std::function<HealthResult(const HealthCheck&, const HealthContext&)> evaluate;
+    bool dry_run = false;
+  };
+  explicit Rollout(StateStore store) : store_(std::move(store)) {}
+
+  // One step: promotes what baked and is healthy (one stage per step),
+  // reverts what a check failed (or could not evaluate past the rollout's
+  // unknown_limit), reports what waits and until when.
+  Result<RolloutReport> step(const std::string& stream, const Options& options) const;
+  // Takes an artifact (a digest, or a unique prefix of 8+ hex digits) back
+  // from every stage, quarantines it, refuses it from then on, halts the stream.
+  Result<RolloutReport> veto(const std::string& stream, const std::string& digest, const Options& options) const;
+  Result<RolloutReport> resume(const std::string& stream, const Options& options) const;
+  // `stream` "": every stream of the location. `expires_ms` 0: until thawed.
+  Result<RolloutReport> freeze(const std::string& stream, int64_t expires_ms, const Options& options) const;
+  Result<RolloutReport> thaw(const std::string& stream, const Options& options) const;
+  // Sets or changes the stream's stages (journaled).
+  Result<RolloutReport> set(const std::string& stream, const RolloutPolicy& policy, const Options& options) const;
+  // The stages as they are (no write, no health evaluated).
+  Result<RolloutReport> status(const std::string& stream, int64_t now_ms) const;
+
+ private:
+  StateStore store_;
 };
 
 class Gate {
@@ -485,8 +544,10 @@ class Guard {
   explicit Guard(Contract contract, GateOptions options = {});
   // The LKG is `stream` in `store`, shared with gates and kept across
   // restarts: the Guard starts with the stored LKG.
+  // With stages, it serves `stage` ("" : the last); an update() it accepts
+  // enters the first stage, and is served only by a guard of that stage.
   static Result<Guard> persistent(Contract contract, StateStore store, const std::string& stream,
-                                  GateOptions options = {});
+                                  GateOptions options = {}, const std::string& stage = {});
 
   // Thread-safe; updates are serialised. `check` runs the consumer's own
   // parse step on an accepted candidate; failing it pins.

@@ -6,6 +6,8 @@
 #include "common/text.hpp"
 #include "engine/evaluate.hpp"
 #include "gate/gate.hpp"
+#include "rollout/rollout.hpp"
+#include "rollout/state.hpp"
 #include "invar/gate.hpp"
 
 namespace invar {
@@ -194,6 +196,7 @@ struct Guard::State {
   mutable std::mutex mutex;
   std::shared_ptr<const std::string> current;
   std::optional<Follower> follower;  // a persistent guard's: the LKG sequence served
+  bool serves_first_stage = true;    // what it accepts is what it serves (no stages, or the first one)
 };
 
 namespace {
@@ -246,14 +249,20 @@ Result<Decision> Guard::seed(std::string_view bytes, std::optional<Time> now) {
   }
 }
 
-Result<Guard> Guard::persistent(Contract contract, StateStore store, const std::string& stream, GateOptions options) {
-  Follower follower(store, stream);
+Result<Guard> Guard::persistent(Contract contract, StateStore store, const std::string& stream, GateOptions options,
+                                const std::string& stage) {
+  Follower follower(store, stream, 0, stage);
   auto first = follower.poll();  // the stored LKG, verified
   if (!first) return first.error();
+  auto rollout = rollout::read_now(*store.impl_, stream);
+  if (!rollout) return rollout.error();
+  const auto& stages = rollout->state ? rollout->state->stages : std::vector<StageState>{};
+  bool first_stage = stages.empty() || (stage.empty() ? stages.size() == 1 : stage == stages.front().name);
   Guard guard(contract, options);
   guard.state_->gate.reset();
   guard.state_->gate.emplace(std::move(contract), std::move(store), options);
   guard.state_->stream = stream;
+  guard.state_->serves_first_stage = first_stage;
   if (first.value()) {
     guard.state_->current = first.value()->artifact;
     follower.served(first.value()->lkg.sequence);
@@ -301,7 +310,10 @@ Guard::Update Guard::update(std::string_view bytes, const ConsumerCheck& check, 
       out.decision.artifact = s.current;
     } else {
       out.decision = std::move(d.value());
-      if (out.decision.action == Action::accept) {
+      if (out.decision.action == Action::accept && !s.serves_first_stage) {
+        out.decision.warnings.push_back("accepted into the stream's first stage; this guard serves a later one, which "
+                                        "receives it when the rollout promotes it");
+      } else if (out.decision.action == Action::accept) {
         s.current = out.decision.artifact;
         if (s.follower && out.decision.lkg_after) s.follower->served(out.decision.lkg_after->sequence);
       }
@@ -316,13 +328,31 @@ Guard::Update Guard::update(std::string_view bytes, const ConsumerCheck& check, 
   return out;
 }
 
-Follower::Follower(StateStore store, std::string stream, uint64_t sequence)
-    : store_(std::move(store)), stream_(std::move(stream)), sequence_(sequence) {}
+Follower::Follower(StateStore store, std::string stream, uint64_t sequence, std::string stage)
+    : store_(std::move(store)), stream_(std::move(stream)), sequence_(sequence), stage_(std::move(stage)) {}
+
+namespace {
+
+// What a follower of `stage` serves, as an LKG record: the stream's own for
+// the first stage (or without stages), else the stage's holding.
+Result<std::optional<LkgRecord>> followed(store::Store& store, const std::string& stream, const std::string& stage) {
+  auto held = rollout::stage_holding(store, stream, stage);
+  if (!held) return held.error();
+  auto lkg = store.lkg(stream);
+  if (!lkg) return lkg.error();
+  if (!held.value()) return std::optional<LkgRecord>();
+  if (lkg.value() && lkg.value()->digest == held.value()->digest && lkg.value()->sequence == held.value()->sequence)
+    return lkg;
+  const StageHolding& h = *held.value();
+  return std::optional<LkgRecord>(LkgRecord{stream, h.sequence, h.digest, h.bytes, h.generation, h.since_ms, "", ""});
+}
+
+}  // namespace
 
 Result<std::optional<Follower::Change>> Follower::poll() {
   auto lock = read_lock(*store_.impl_, stream_);  // the record and its bytes at one revision (etcd)
   if (!lock) return lock.error();
-  auto lkg = store_.impl_->lkg(stream_);
+  auto lkg = followed(*store_.impl_, stream_, stage_);
   if (!lkg) return lkg.error();
   if (lkg.value() && lkg.value()->sequence < sequence_)  // or gone: lkg() refuses a stream that had one
     return Error{ErrorCode::state,
@@ -341,6 +371,64 @@ Result<std::optional<Follower::Change>> Follower::poll() {
 std::shared_ptr<const std::string> Guard::current() const {
   std::lock_guard<std::mutex> lock(state_->mutex);
   return state_->current;
+}
+
+// ---------------------------------------------------------------------------
+// Rollout
+
+namespace {
+
+rollout::CommandOptions command_options(const Rollout::Options& o) {
+  rollout::CommandOptions c;
+  c.now_ms = o.now.value_or(Time::now()).ms();
+  c.by = o.by;
+  c.reason = o.reason;
+  c.quarantine = o.quarantine;
+  c.evaluate = o.evaluate;
+  c.dry_run = o.dry_run;
+  return c;
+}
+
+store::Status require_actor(const Rollout::Options& o) {
+  if (o.by.empty() || o.by.size() > 64) return Error{ErrorCode::usage, "who is acting is required (--by NAME)", {}};
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<RolloutReport> Rollout::step(const std::string& stream, const Options& options) const {
+  Options o = options;
+  if (o.by.empty()) o.by = "rollout";
+  return rollout::step(*store_.impl_, stream, command_options(o));
+}
+
+Result<RolloutReport> Rollout::veto(const std::string& stream, const std::string& digest, const Options& options) const {
+  if (auto e = require_actor(options)) return *e;
+  return rollout::veto(*store_.impl_, stream, digest, command_options(options));
+}
+
+Result<RolloutReport> Rollout::resume(const std::string& stream, const Options& options) const {
+  if (auto e = require_actor(options)) return *e;
+  return rollout::resume(*store_.impl_, stream, command_options(options));
+}
+
+Result<RolloutReport> Rollout::freeze(const std::string& stream, int64_t expires_ms, const Options& options) const {
+  if (auto e = require_actor(options)) return *e;
+  return rollout::freeze(*store_.impl_, stream, expires_ms, command_options(options));
+}
+
+Result<RolloutReport> Rollout::thaw(const std::string& stream, const Options& options) const {
+  if (auto e = require_actor(options)) return *e;
+  return rollout::thaw(*store_.impl_, stream, command_options(options));
+}
+
+Result<RolloutReport> Rollout::set(const std::string& stream, const RolloutPolicy& policy, const Options& options) const {
+  if (auto e = require_actor(options)) return *e;
+  return rollout::set_policy(*store_.impl_, stream, policy, command_options(options));
+}
+
+Result<RolloutReport> Rollout::status(const std::string& stream, int64_t now_ms) const {
+  return rollout::report(*store_.impl_, stream, now_ms);
 }
 
 }  // namespace invar

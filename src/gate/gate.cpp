@@ -19,6 +19,8 @@
 #include "common/text.hpp"
 #include "engine/evaluate.hpp"
 #include "engine/observe.hpp"
+#include "rollout/rollout.hpp"
+#include "rollout/state.hpp"
 
 namespace invar {
 
@@ -45,23 +47,6 @@ Error usage(const std::string& message) {
   e.code = ErrorCode::usage;
   e.message = message;
   return e;
-}
-
-std::string hostname() {
-  char buf[256] = {0};
-  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-  return buf;
-}
-
-// A journal record of `event` by this process.
-JournalRecord journal_record(const char* event, const std::string& stream, int64_t now_ms) {
-  JournalRecord rec;
-  rec.event = event;
-  rec.time_ms = now_ms;
-  rec.stream = stream;
-  rec.host = hostname();
-  rec.pid = getpid();
-  return rec;
 }
 
 // What is known of the candidate before the lock.
@@ -379,7 +364,7 @@ bool journaled(const std::vector<JournalRecord>& journal, const LkgRecord& lkg) 
     }
   for (size_t i = journal.size(); i-- > 0;) {
     const auto& r = journal[i];
-    if (r.event == "repair" && r.lkg_after == lkg.digest) return true;
+    if ((r.event == "repair" || r.event == "revert" || r.event == "veto") && r.lkg_after == lkg.digest) return true;
     if ((r.event == "decision" || r.event == "init") && r.candidate == lkg.digest && r.lkg_after == lkg.digest &&
         r.time_ms == lkg.accepted_at_ms)
       return true;
@@ -440,6 +425,26 @@ size_t action_index(std::string_view verdict) {
 }
 
 }  // namespace
+
+namespace {
+
+std::string hostname() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+}  // namespace
+
+JournalRecord journal_record(const char* event, const std::string& stream, int64_t now_ms) {
+  JournalRecord rec;
+  rec.event = event;
+  rec.time_ms = now_ms;
+  rec.stream = stream;
+  rec.host = hostname();
+  rec.pid = getpid();
+  return rec;
+}
 
 std::array<uint64_t, 4> decision_totals(const std::vector<JournalRecord>& journal) {
   std::array<uint64_t, 4> totals{};
@@ -704,17 +709,18 @@ Result<StreamNow> read_stream_now(const Plan& plan, store::Store& store, const s
   return at;
 }
 
-Result<Decision> submit(const Contract& contract, store::Store& store, const std::string& stream,
-                        std::string_view bytes, const GateOptions& gate, const SubmitOptions& options,
-                        const Report* refused, std::shared_ptr<const std::string> owned) {
-  const Plan& plan = ContractAccess::plan(contract);
+namespace {
+
+// The checks of a submit before anything is read: its options, and the
+// stream (created first, with GateOptions::create_streams).
+store::Status check_request(const Plan& plan, store::Store& store, const std::string& stream, const GateOptions& gate,
+                            const SubmitOptions& options, Publisher* publisher) {
   if (!store::valid_stream_name(stream))
     return usage("stream name " + text::quoted(stream) +
                  " must be 1-128 characters of A-Z a-z 0-9 . _ - (not starting with . or -)");
   if (gate.keep == 0) return usage("--keep must be at least 1 (the LKG is always kept)");
   if (gate.quarantine > kMaxQuarantine)
     return usage("--quarantine keeps at most " + std::to_string(kMaxQuarantine) + " rejected candidates per stream");
-  Publisher* publisher = options.dry_run ? nullptr : options.publisher;
   if (publisher)
     if (auto file = publisher->file())
       if (auto e = store.check_outside(*file)) return *e;
@@ -726,183 +732,282 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
       if (auto e = store.create_stream(info); e && e->code != ErrorCode::usage) return *e;  // usage: created meanwhile
     }
   }
-  if (auto e = require_stream(store, stream)) return *e;
+  return require_stream(store, stream);
+}
 
-  // 1. Before the lock: read, the stateless invariants, the candidate's measures.
+// One judgement under the stream's lock: what steps "fence", "judge" and
+// "decide" found, for "stage", "commit" and "publish".
+struct Judgement {
+  std::unique_ptr<store::Lock> lock;
+  store::Fence fence;
+  rollout::Now rollout;
+  int64_t now = 0;
+  Decision d;
+  StreamNow at;
+  store::WaiverList waivers;
+  std::vector<Waiver> in_force;          // waivers judged with
+  std::vector<Waiver> recorded_waivers;  // --waive: recorded before the decision
+  std::vector<std::string> waived_by;    // the ids of the waivers that waived a failure
+  JournalRecord rec;
+};
+
+// Step "fence": the lock, the versions a decision is fenced on (taken
+// before what they version is read), and the stream as it is now.
+store::Status fence_and_read(const Plan& plan, store::Store& store, const std::string& stream, const Prepared& c,
+                             const SubmitOptions& options, uint32_t attempt, Judgement& j) {
+  auto lock = store.lock(stream, !options.dry_run);
+  if (!lock) return lock.error();
+  j.lock = std::move(lock.value());
+  auto fence = store.fence(stream);  // before the LKG is read: a change after it is a conflict
+  if (!fence) return fence.error();
+  j.fence = *fence;
+  auto rollout = rollout::read_now(store, stream);
+  if (!rollout) return rollout.error();
+  j.rollout = std::move(rollout.value());
+  j.now = engine::now_ms(plan, options.now);
+  j.d.dry_run = options.dry_run;
+  j.d.candidate = c.digest;
+  j.d.generation = c.generation;
+  auto state_now = read_stream_now(plan, store, stream, options, j.now, j.d);
+  if (!state_now) return state_now.error();
+  j.at = std::move(state_now.value());
+  if (j.d.lkg_before && rollout::vetoed(j.rollout, j.d.lkg_before->digest))
+    return store::state_error(stream, "the stream's LKG " + j.d.lkg_before->digest.substr(0, 19) +
+                                          " was vetoed and its revert did not finish: run `invar rollout` (or the "
+                                          "veto again) to finish it; nothing was judged or published");
+  auto waivers = store.waiver_list(stream);
+  if (!waivers) return waivers.error();
+  j.waivers = std::move(waivers.value());
+  auto retained = store.accepted(stream);  // verified before anything changes
+  if (!retained) return retained.error();
+  j.in_force = active(j.waivers.waivers, j.now);
+  for (const auto& request : options.waive) {
+    auto w = validate_waiver(plan, request, j.now);
+    if (!w) return w.error();
+    if (auto e = resolve_scope(store, stream, *w, c.digest)) return *e;
+    j.recorded_waivers.push_back(*w);
+    if (attempt == 1) j.in_force.push_back(*w);  // judged again: read back with the list (maybe used up meanwhile)
+  }
+  return std::nullopt;
+}
+
+// The violation that keeps a candidate out of a halted or frozen stream, or
+// out of any stream that vetoed it: the report never reads "accept" then.
+void add_rollout_violation(Report& report, const char* id, const std::string& message, const std::string& expected) {
+  Violation v;
+  v.invariant = id;
+  v.kind = "rollout";
+  v.family = "artifact";
+  v.message = message;
+  v.expected = expected;
+  report.violations.push_back(std::move(v));
+  report.verdict = Verdict::reject;
+}
+
+// Step "judge": the candidate against the LKG under the lock, the waivers
+// in force, and the rollout's halt, freeze and vetoes.
+store::Status judge_locked(const Plan& plan, store::Store& store, const std::string& stream, std::string_view bytes,
+                           const Report* refused, Prepared& c, const SubmitOptions& options, Judgement& j) {
+  Decision& d = j.d;
+  LkgBaseline baseline;
+  if (d.lkg_before) {
+    // Verified now, whatever the verdict: a pin must be able to publish it.
+    if (auto e = store.verify_artifact(stream, d.lkg_before->digest, d.lkg_before->bytes)) return *e;
+    auto base = baseline_of(plan, store, stream, *d.lkg_before);
+    if (!base) return base.error();
+    baseline = std::move(base.value());
+    if (d.lkg_before->contract_digest != plan.digest())
+      d.warnings.push_back("the contract changed: the LKG was accepted under " + d.lkg_before->contract + " (" +
+                           d.lkg_before->contract_digest.substr(0, 19) + "), this gate runs " + plan.name + " (" +
+                           plan.digest().substr(0, 19) + ")");
+  }
+  // A retry of the LKG's own bytes that still passes the stateless
+  // invariants (and the consumer's check): nothing to judge against itself.
+  const bool retry = !refused && d.lkg_before && c.digest == d.lkg_before->digest && c.document &&
+                     c.report.verdict == Verdict::accept;
+  if (retry) {
+    for (size_t i = 0; i < plan.invariants.size(); ++i)
+      if (invariants::judged_under_lock(plan.invariants[i].kind)) {
+        c.report.invariants[i].outcome = Outcome::skipped;
+        c.report.invariants[i].note = "unchanged: the candidate is the LKG's bytes";
+      }
+  } else if (c.document) {
+    engine::evaluate(plan, c.document->root, c.size, engine::Phase::under_lock, j.now,
+                     baseline.data ? &*baseline.data : nullptr, c.report, &c.measures, nullptr, {}, c.text(bytes));
+  }
+  if (!retry && c.document && d.lkg_before && !baseline.unreadable.empty() && has_delta_family(plan)) {
+    add_unreadable_baseline(c.report, *d.lkg_before, baseline.unreadable);
+    for (size_t i = 0; i < plan.invariants.size(); ++i)
+      if (c.report.invariants[i].outcome == Outcome::skipped && invariants::compares_with_baseline(plan.invariants[i].kind))
+        c.report.invariants[i].note = "the stream's LKG cannot be read under this contract (see baseline.unreadable)";
+  }
+  if (c.document) j.waived_by = apply_waivers(plan, j.in_force, c.digest, c.generation, c.report);
+  engine::finish(plan, c.report);
+  if (rollout::vetoed(j.rollout, c.digest))
+    add_rollout_violation(c.report, "rollout.vetoed",
+                          "the candidate " + c.digest.substr(0, 19) + " was vetoed on this stream (a failed health "
+                          "check or an operator's veto took it back): it is refused by digest",
+                          "an artifact the stream has not vetoed");
+  else if (auto why = rollout::stopped(j.rollout, j.now); !why.empty() && !retry)
+    add_rollout_violation(c.report, "rollout.stopped", why + ": nothing new is admitted",
+                          "a stream that is neither halted nor frozen");
+  if (c.document) engine::locate_violations(plan, bytes, c.report, c.origin.get());
+  d.report = std::move(c.report);
+  if (options.observe && c.document)
+    d.observed = engine::observe(plan, c.document->root, c.measures, baseline.data ? &baseline.data->measures : nullptr,
+                                 j.now);
+  d.action = retry ? Action::unchanged
+                   : d.report.verdict == Verdict::accept ? Action::accept
+                                                         : (d.lkg_before ? Action::pin : Action::reject);
+  return std::nullopt;
+}
+
+// Step "decide": the LKG after it, its journal record with the stream's
+// totals and flapping, and the artifact it publishes.
+store::Status decide_locked(const Plan& plan, store::Store& store, const std::string& stream, const GateOptions& gate,
+                            std::string_view bytes, const std::shared_ptr<const std::string>& owned,
+                            const std::vector<std::string>& refusals, uint32_t attempt, Judgement& j) {
+  Decision& d = j.d;
+  d.lkg_after = lkg_after(plan, stream, d, bytes.size(), j.now);
+  j.rec = decision_record(plan, stream, d, j.now);
+  if (!refusals.empty()) {
+    j.rec.detail = "judged " + std::to_string(attempt) + " times: " + std::to_string(refusals.size()) +
+                   " write(s) refused because another writer changed the stream meanwhile (fenced)";
+    d.warnings.push_back(j.rec.detail);
+  }
+  d.decisions_total = decision_totals(j.at.journal);
+  ++d.decisions_total[static_cast<size_t>(d.action)];
+  j.rec.totals.assign(d.decisions_total.begin(), d.decisions_total.end());
+  std::vector<JournalRecord> decisions = std::move(j.at.journal);
+  decisions.push_back(j.rec);
+  Flap flap = detect_flap(decisions, j.now, gate.flap);
+  d.flapping = j.rec.flapping = flap.flapping;
+  d.flap_history = std::move(flap.history);
+  d.pinned_since_ms = pinned_since(decisions);
+  if (d.pinned_since_ms && j.now - *d.pinned_since_ms > gate.pinned_warn_ms)
+    d.warnings.push_back("the stream has been pinned to its LKG for " + text::format_duration(j.now - *d.pinned_since_ms) +
+                         " (since " + text::format_rfc3339(*d.pinned_since_ms) + "), longer than " +
+                         text::format_duration(gate.pinned_warn_ms));
+  if (j.at.switched) d.warnings.push_back(j.at.switched->record.detail);
+  for (const auto& r : j.at.repairs) d.warnings.push_back("repaired: " + r.detail);
+  if (d.action == Action::accept) d.artifact = owned ? owned : std::make_shared<const std::string>(bytes);
+  if (d.action == Action::pin || d.action == Action::unchanged) {
+    auto lkg_bytes = lkg_artifact(store, stream, *d.lkg_before);
+    if (!lkg_bytes) return lkg_bytes.error();
+    d.artifact = std::make_shared<const std::string>(std::move(*lkg_bytes));
+  }
+  return std::nullopt;
+}
+
+// Step "stage": everything that can fail before the commit (repairs and
+// waivers journaled, the publication staged, journal space reserved); until
+// the commit a failure leaves the LKG and what is published as they were.
+// Returns the waivers an accept uses (fenced on them, scoped ones used up).
+Result<std::optional<store::WaiverUse>> stage_decision(store::Store& store, const std::string& stream,
+                                                       std::string_view bytes, const Prepared& c, Publisher* publisher,
+                                                       uint32_t attempt, Judgement& j) {
+  const Decision& d = j.d;
+  for (const auto& r : j.at.repairs) {
+    if (auto e = store.reserve(stream, r)) return *e;
+    if (auto e = store.append(stream, r)) return *e;
+  }
+  if (attempt == 1)  // recorded once; a judgement again finds them in force
+    for (const auto& w : j.recorded_waivers) {
+      auto recorded = record_waiver(store, stream, w, j.now);
+      if (!recorded) return recorded.error();
+      j.waivers = std::move(*recorded);
+    }
+  std::optional<store::WaiverUse> waiver_use;
+  if (d.action == Action::accept && !j.waived_by.empty())
+    waiver_use = use_waivers(j.waivers, j.waived_by, d.candidate, j.now);
+  std::string_view publish = d.artifact ? std::string_view(*d.artifact) : std::string_view();
+  std::string publish_digest = d.action == Action::accept ? d.candidate : (d.lkg_before ? d.lkg_before->digest : "");
+  if (publisher && d.action == Action::accept) {
+    // Two large durable writes, side by side: the publication staged, and
+    // the artifact stored for the promotion (committed below).
+    if (auto e = stage_beside(store, stream, bytes, c.measures, d.candidate,
+                              [&] { return publisher->prepare(publish, publish_digest); }))
+      return *e;
+  } else if (publisher && d.action != Action::reject) {
+    if (auto e = publisher->prepare(publish, publish_digest)) return *e;
+  }
+  if (j.at.switched)
+    if (auto e = store.reserve(stream, j.at.switched->record)) return *e;
+  if (auto e = store.reserve(stream, j.rec)) return *e;
+  return waiver_use;
+}
+
+// Steps "publish" and "journal" after the commit: the decision stands, and
+// what fails now is a warning or an error that names what stands.
+store::Status after_commit(store::Store& store, const std::string& stream, const GateOptions& gate,
+                           Publisher* publisher, std::string_view bytes, const Report* refused, Judgement& j) {
+  Decision& d = j.d;
+  if (d.action == Action::accept)
+    if (auto pruned = store.prune(stream); !pruned)
+      d.warnings.push_back("old stored artifacts could not be pruned (" + pruned.error().to_string() +
+                           "); the next gate retries");
+  if (publisher && d.action != Action::reject)
+    if (auto e = publish_decision(*publisher, store, stream, d)) return *e;
+  // Evidence: the rejected bytes, kept after the decision is published (a
+  // failure here loses no decision; it is a warning).
+  if ((d.action == Action::pin || d.action == Action::reject) && !refused && gate.quarantine > 0) {
+    Quarantined q{d.candidate, bytes.size(), j.now, j.rec.verdict, j.rec.failed};
+    if (auto e = store.quarantine(stream, bytes, q, gate.quarantine))
+      d.warnings.push_back("the rejected candidate could not be quarantined (" + e->to_string() + ")");
+    else
+      d.quarantined = true;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<Decision> submit(const Contract& contract, store::Store& store, const std::string& stream,
+                        std::string_view bytes, const GateOptions& gate, const SubmitOptions& options,
+                        const Report* refused, std::shared_ptr<const std::string> owned) {
+  const Plan& plan = ContractAccess::plan(contract);
+  Publisher* publisher = options.dry_run ? nullptr : options.publisher;
+  if (auto e = check_request(plan, store, stream, gate, options, publisher)) return *e;
+  // Step "read" (and the stateless judging) before the lock.
   const auto started = std::chrono::steady_clock::now();
   Prepared c = read_and_judge(plan, bytes, refused, owned != nullptr, options.consumer_check);
-
-  // 2. Under the lock: the stream as it is now. Judged again (at most
-  //    kMaxJudgements times) when the write is refused because another gate
-  //    changed the LKG meanwhile: a decision is fenced, not merely locked.
+  // Under the lock, judged again (at most kMaxJudgements times) when the
+  // write is refused because another writer changed the stream meanwhile:
+  // a decision is fenced, not merely locked.
   const Report before_lock = c.report;
   std::vector<std::string> refusals;
   for (uint32_t attempt = 1;; ++attempt) {
     c.report = before_lock;
-    auto lock = store.lock(stream, !options.dry_run);
-    if (!lock) return lock.error();
-    auto fence = store.fence(stream);  // before the LKG is read: a change after it is a conflict
-    if (!fence) return fence.error();
-    int64_t now = engine::now_ms(plan, options.now);
-    Decision d;
-    d.dry_run = options.dry_run;
-    d.candidate = c.digest;
-    d.generation = c.generation;
-    auto state_now = read_stream_now(plan, store, stream, options, now, d);
-    if (!state_now) return state_now.error();
-    auto& [switched, repairs, journal_records] = state_now.value();
-    auto waivers = store.waiver_list(stream);
-    if (!waivers) return waivers.error();
-    auto retained = store.accepted(stream);  // verified before anything changes
-    if (!retained) return retained.error();
-    std::vector<Waiver> in_force = active(waivers->waivers, now);
-    std::vector<Waiver> recorded_waivers;
-    for (const auto& request : options.waive) {
-      auto w = validate_waiver(plan, request, now);
-      if (!w) return w.error();
-      if (auto e = resolve_scope(store, stream, *w, c.digest)) return *e;
-      recorded_waivers.push_back(*w);
-      if (attempt == 1) in_force.push_back(*w);  // judged again: read back with the list (maybe used up meanwhile)
-    }
-    LkgBaseline baseline;
-    if (d.lkg_before) {
-      // Verified now, whatever the verdict: a pin must be able to publish it.
-      if (auto e = store.verify_artifact(stream, d.lkg_before->digest, d.lkg_before->bytes)) return *e;
-      auto base = baseline_of(plan, store, stream, *d.lkg_before);
-      if (!base) return base.error();
-      baseline = std::move(base.value());
-      if (d.lkg_before->contract_digest != plan.digest())
-        d.warnings.push_back("the contract changed: the LKG was accepted under " + d.lkg_before->contract + " (" +
-                             d.lkg_before->contract_digest.substr(0, 19) + "), this gate runs " + plan.name + " (" +
-                             plan.digest().substr(0, 19) + ")");
-    }
-    // A retry of the LKG's own bytes that still passes the stateless
-    // invariants (and the consumer's check): nothing to judge against itself.
-    const bool retry = !refused && d.lkg_before && c.digest == d.lkg_before->digest && c.document &&
-                       c.report.verdict == Verdict::accept;
-    if (retry) {
-      for (size_t i = 0; i < plan.invariants.size(); ++i)
-        if (invariants::judged_under_lock(plan.invariants[i].kind)) {
-          c.report.invariants[i].outcome = Outcome::skipped;
-          c.report.invariants[i].note = "unchanged: the candidate is the LKG's bytes";
-        }
-    } else if (c.document) {
-      engine::evaluate(plan, c.document->root, c.size, engine::Phase::under_lock, now,
-                       baseline.data ? &*baseline.data : nullptr, c.report, &c.measures, nullptr, {}, c.text(bytes));
-    }
-    if (!retry && c.document && d.lkg_before && !baseline.unreadable.empty() && has_delta_family(plan)) {
-      add_unreadable_baseline(c.report, *d.lkg_before, baseline.unreadable);
-      for (size_t i = 0; i < plan.invariants.size(); ++i)
-        if (c.report.invariants[i].outcome == Outcome::skipped && invariants::compares_with_baseline(plan.invariants[i].kind))
-          c.report.invariants[i].note = "the stream's LKG cannot be read under this contract (see baseline.unreadable)";
-    }
-    std::vector<std::string> waived_by;  // the ids of the waivers that waived a failure
-    if (c.document) waived_by = apply_waivers(plan, in_force, c.digest, c.generation, c.report);
-    engine::finish(plan, c.report);
-    if (c.document) engine::locate_violations(plan, bytes, c.report, c.origin.get());
-    d.report = std::move(c.report);
-    if (options.observe && c.document)
-      d.observed = engine::observe(plan, c.document->root, c.measures, baseline.data ? &baseline.data->measures : nullptr, now);
-
-    d.action = retry ? Action::unchanged
-                     : d.report.verdict == Verdict::accept ? Action::accept
-                                                           : (d.lkg_before ? Action::pin : Action::reject);
-    d.lkg_after = lkg_after(plan, stream, d, bytes.size(), now);
-    JournalRecord rec = decision_record(plan, stream, d, now);
-    if (!refusals.empty()) {
-      rec.detail = "judged " + std::to_string(attempt) + " times: " + std::to_string(refusals.size()) +
-                   " write(s) refused because another gate changed the LKG meanwhile (fenced)";
-      d.warnings.push_back(rec.detail);
-    }
-    d.decisions_total = decision_totals(journal_records);
-    ++d.decisions_total[static_cast<size_t>(d.action)];
-    rec.totals.assign(d.decisions_total.begin(), d.decisions_total.end());
-    d.judge_ms = engine::ms_since(started);
-    std::vector<JournalRecord> decisions = std::move(journal_records);
-    decisions.push_back(rec);
-    Flap flap = detect_flap(decisions, now, gate.flap);
-    d.flapping = rec.flapping = flap.flapping;
-    d.flap_history = std::move(flap.history);
-    d.pinned_since_ms = pinned_since(decisions);
-    if (d.pinned_since_ms && now - *d.pinned_since_ms > gate.pinned_warn_ms)
-      d.warnings.push_back("the stream has been pinned to its LKG for " + text::format_duration(now - *d.pinned_since_ms) +
-                           " (since " + text::format_rfc3339(*d.pinned_since_ms) + "), longer than " +
-                           text::format_duration(gate.pinned_warn_ms));
-    if (switched) d.warnings.push_back(switched->record.detail);
-    for (const auto& r : repairs) d.warnings.push_back("repaired: " + r.detail);
-    if (d.action == Action::accept) d.artifact = owned ? owned : std::make_shared<const std::string>(bytes);
-    if (d.action == Action::pin || d.action == Action::unchanged) {
-      auto lkg_bytes = lkg_artifact(store, stream, *d.lkg_before);
-      if (!lkg_bytes) return lkg_bytes.error();
-      d.artifact = std::make_shared<const std::string>(std::move(*lkg_bytes));
-    }
-    if (options.dry_run) return d;
+    Judgement j;
+    if (auto e = fence_and_read(plan, store, stream, c, options, attempt, j)) return *e;
+    if (auto e = judge_locked(plan, store, stream, bytes, refused, c, options, j)) return *e;
+    if (auto e = decide_locked(plan, store, stream, gate, bytes, owned, refusals, attempt, j)) return *e;
+    j.d.judge_ms = engine::ms_since(started);
+    if (options.dry_run) return std::move(j.d);
     fault::point("gate:judged");
-
-    // 3. Everything that can fail before the commit: repairs and waivers
-    //    journaled, the publication staged, journal space reserved. Until the
-    //    commit a failure leaves the LKG and what is published as they were.
-    for (const auto& r : repairs) {
-      if (auto e = store.reserve(stream, r)) return *e;
-      if (auto e = store.append(stream, r)) return *e;
-    }
-    if (attempt == 1)  // recorded once; a judgement again finds them in force
-      for (const auto& w : recorded_waivers) {
-        auto recorded = record_waiver(store, stream, w, now);
-        if (!recorded) return recorded.error();
-        *waivers = std::move(*recorded);
-      }
-    std::optional<store::WaiverUse> waiver_use;  // an accept waivers let through: fenced on them, scoped ones used up
-    if (d.action == Action::accept && !waived_by.empty()) waiver_use = use_waivers(*waivers, waived_by, d.candidate, now);
-    std::string_view publish = d.artifact ? std::string_view(*d.artifact) : std::string_view();
-    std::string publish_digest = d.action == Action::accept ? d.candidate : (d.lkg_before ? d.lkg_before->digest : "");
-    if (publisher && d.action == Action::accept) {
-      // Two large durable writes, side by side: the publication staged, and
-      // the artifact stored for the promotion (committed below).
-      if (auto e = stage_beside(store, stream, bytes, c.measures, d.candidate,
-                                [&] { return publisher->prepare(publish, publish_digest); }))
-        return *e;
-    } else if (publisher && d.action != Action::reject) {
-      if (auto e = publisher->prepare(publish, publish_digest)) return *e;
-    }
-    if (switched)
-      if (auto e = store.reserve(stream, switched->record)) return *e;
-    if (auto e = store.reserve(stream, rec)) return *e;
-    store::Promotion promotion{bytes, &c.measures, d.lkg_after.value_or(LkgRecord{}), gate.keep};
+    auto waiver_use = stage_decision(store, stream, bytes, c, publisher, attempt, j);
+    if (!waiver_use) return waiver_use.error();
+    // Step "commit": fenced on the LKG, the waivers used and the rollout state as judged.
+    store::Promotion promotion{bytes, &c.measures, j.d.lkg_after.value_or(LkgRecord{}), gate.keep};
     bool committed = false;
-    auto written = store.decide(stream, *fence, rec, d.action == Action::accept ? &promotion : nullptr, committed,
-                                waiver_use ? &*waiver_use : nullptr, switched ? &*switched : nullptr);
+    auto written = store.decide(stream, j.fence, j.rec, j.d.action == Action::accept ? &promotion : nullptr, committed,
+                                *waiver_use ? &**waiver_use : nullptr, j.at.switched ? &*j.at.switched : nullptr,
+                                &j.rollout.fence);
     if (written && written->code == ErrorCode::conflict && !committed) {
       refusals.push_back(written->message);
       if (attempt < kMaxJudgements) continue;
-      written->message = "the stream's LKG changed under each of " + std::to_string(attempt) +
-                         " judgements (other gates are deciding on it); nothing was decided or published";
+      written->message = "the stream changed under each of " + std::to_string(attempt) +
+                         " judgements (other gates or rollouts are deciding on it); nothing was decided or published";
       return *written;
     }
     fault::point("gate:promoted");
-    // 4. After an accept's commit the decision stands: what fails now is
-    //    reported, and the next gate repairs the journal.
     if (written) {
       if (!committed) return *written;
-      d.warnings.push_back("the decision is committed but its journal record could not be written (" +
-                           written->to_string() + "); the next gate records the repair");
+      j.d.warnings.push_back("the decision is committed but its journal record could not be written (" +
+                             written->to_string() + "); the next gate records the repair");
     }
-    if (d.action == Action::accept)
-      if (auto pruned = store.prune(stream); !pruned)
-        d.warnings.push_back("old stored artifacts could not be pruned (" + pruned.error().to_string() +
-                             "); the next gate retries");
-    if (publisher && d.action != Action::reject)
-      if (auto e = publish_decision(*publisher, store, stream, d)) return *e;
-    // 5. Evidence: the rejected bytes, kept after the decision is published
-    //    (a failure here loses no decision; it is a warning).
-    if ((d.action == Action::pin || d.action == Action::reject) && !refused && gate.quarantine > 0) {
-      Quarantined q{d.candidate, bytes.size(), now, rec.verdict, rec.failed};
-      if (auto e = store.quarantine(stream, bytes, q, gate.quarantine))
-        d.warnings.push_back("the rejected candidate could not be quarantined (" + e->to_string() + ")");
-      else
-        d.quarantined = true;
-    }
-    return d;
+    if (auto e = after_commit(store, stream, gate, publisher, bytes, refused, j)) return *e;
+    return std::move(j.d);
   }
 }
 
@@ -941,6 +1046,11 @@ Result<std::optional<Decision>> init(const Contract& contract, store::Store& sto
   Prepared c;
   std::string file_bytes;
   InitOptions opts = options;
+  if (!opts.rollout_file.empty()) {
+    auto policy = load_rollout(opts.rollout_file);
+    if (!policy) return policy.error();
+    opts.rollout = std::move(policy.value());
+  }
   if (!opts.seed_file.empty()) {
     auto bytes = files::read_file(opts.seed_file, plan.read_limits.max_bytes, "seed artifact");
     if (!bytes) return bytes.error();
@@ -985,6 +1095,8 @@ Result<std::optional<Decision>> init(const Contract& contract, store::Store& sto
   rec.contract = plan.name;
   rec.contract_digest = plan.digest();
   rec.detail = "created for contract " + plan.name + " by " + by + (d ? ": " + opts.reason : "");
+  if (opts.rollout) rec.detail += " (rollout " + opts.rollout->name + ", " + std::to_string(opts.rollout->stages.size()) +
+                                  " stages)";
   std::optional<store::Promotion> seed;
   if (d) {
     rec.candidate = c.digest;
@@ -994,7 +1106,10 @@ Result<std::optional<Decision>> init(const Contract& contract, store::Store& sto
     LkgRecord first{stream, 1, c.digest, opts.seed->size(), d->generation, now, plan.name, plan.digest()};
     seed.emplace(store::Promotion{*opts.seed, &c.measures, first, 1});
   }
-  if (auto e = store.init_stream({stream, plan.name, plan.digest(), now, by}, &rec, seed ? &*seed : nullptr)) {
+  std::optional<std::string> stages;
+  if (opts.rollout) stages = rollout::initial_record(stream, *opts.rollout, seed ? &seed->record : nullptr);
+  if (auto e = store.init_stream({stream, plan.name, plan.digest(), now, by}, &rec, seed ? &*seed : nullptr,
+                                 stages ? &*stages : nullptr)) {
     if (e->code == ErrorCode::usage) return created_meanwhile(store, stream);
     return *e;
   }

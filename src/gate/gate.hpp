@@ -62,6 +62,9 @@ std::optional<int64_t> pinned_since(const std::vector<JournalRecord>& journal);
 // Decisions so far by action (indexed by Action), from the journal's totals.
 std::array<uint64_t, 4> decision_totals(const std::vector<JournalRecord>& journal);
 
+// A journal record of `event` by this process (host, pid) at `now_ms`.
+JournalRecord journal_record(const char* event, const std::string& stream, int64_t now_ms);
+
 // An Error (ErrorCode::usage, naming `invar init`) when `stream` does not exist.
 store::Status require_stream(store::Store& store, const std::string& stream);
 

@@ -149,7 +149,8 @@ class EtcdStore : public Store {
   // One transaction, fenced on the stream's record and its LKG being absent:
   // the stream, its first journal record and its seed (a large seed's
   // chunks are written first, and the commit checks that they still exist).
-  Status init_stream(const StreamInfo& info, const JournalRecord* record, const Promotion* seed) override {
+  Status init_stream(const StreamInfo& info, const JournalRecord* record, const Promotion* seed,
+                     const std::string* rollout = nullptr) override {
     const std::string& stream = info.stream;
     forget_snapshot(stream);
     auto location = has_location();
@@ -162,6 +163,7 @@ class EtcdStore : public Store {
       plan = std::move(*p);
     }
     plan.ops.push_back({TxnOp::put, rec(stream, "stream"), encode_stream(info)});
+    if (rollout) plan.ops.push_back({TxnOp::put, rec(stream, "rollout"), *rollout});
     if (!*location)
       plan.ops.push_back({TxnOp::put, client_.prefix() + "invar-state", seal(nlohmann::json::object(), "invar-state")});
     if (record) plan.ops.push_back({TxnOp::put, journal_key(stream, *record), encode_journal(*record)});
@@ -302,6 +304,46 @@ class EtcdStore : public Store {
   }
 
   // From the snapshot when there is one (the list and its revision read together).
+  Result<Versioned> rollout_record(const std::string& stream) override {
+    std::optional<KeyValue> kv;
+    bool from_snapshot = false;
+    {
+      std::lock_guard<std::mutex> g(mutex_);
+      if (auto snap = snapshots_.find(caller(stream)); snap != snapshots_.end()) {
+        from_snapshot = true;
+        if (auto it = snap->second.records.find("rollout"); it != snap->second.records.end()) kv = it->second;
+      }
+    }
+    if (!from_snapshot) {
+      auto read = client_.get(rec(stream, "rollout"));
+      if (!read) return read.error();
+      kv = std::move(read.value());
+    }
+    if (!kv) return Versioned{};
+    return Versioned{kv->value, kv->mod_revision};
+  }
+
+  Result<Versioned> freeze_record() override {
+    auto read = client_.get(freeze_key());
+    if (!read) return read.error();
+    if (!read.value()) return Versioned{};
+    return Versioned{read.value()->value, read.value()->mod_revision};
+  }
+
+  // One transaction fenced on the key's mod_revision; decisions compare it
+  // in their own transactions, so none judged under the old one commits.
+  Result<uint64_t> set_freeze_record(const std::string& text, uint64_t version) override {
+    std::vector<RangeResult> after;
+    auto done = client_.txn({{freeze_key(), version, false}},
+                            {{text.empty() ? TxnOp::remove_key : TxnOp::put, freeze_key(), text}}, {{freeze_key(), false}},
+                            &after);
+    if (!done) return done.error();
+    if (!*done) return Error{ErrorCode::conflict, "the location's freeze changed meanwhile; nothing was written", {}};
+    if (text.empty()) return uint64_t{0};
+    if (after.empty() || after[0].kvs.empty()) return state_error(where("freeze"), "etcd did not return the freeze it wrote");
+    return after[0].kvs.front().mod_revision;
+  }
+
   Result<WaiverList> waiver_list(const std::string& stream) override {
     std::optional<KeyValue> kv;
     bool from_snapshot = false;
@@ -365,10 +407,15 @@ class EtcdStore : public Store {
   }
 
   Status decide(const std::string& stream, const Fence& fence, const JournalRecord& record, const Promotion* promotion,
-                bool& committed, const WaiverUse* waivers = nullptr, const ContractSwitch* switched = nullptr) override {
+                bool& committed, const WaiverUse* waivers = nullptr, const ContractSwitch* switched = nullptr,
+                const RolloutFence* rollout = nullptr) override {
     committed = false;
     std::vector<TxnCompare> compares = {{rec(stream, "lkg"), fence.version, false}};
     if (waivers) compares.push_back({rec(stream, "waivers"), waivers->version, false});
+    if (rollout) {
+      compares.push_back({rec(stream, "rollout"), rollout->rollout_version, false});
+      compares.push_back({freeze_key(), rollout->freeze_version, false});
+    }
     PromotionPlan plan;
     if (promotion) {  // the retention list as judged (the compare on the LKG covers it: they change together)
       auto p = promotion_ops(stream, promotion->bytes, *promotion->measures, promotion->record, promotion->keep, compares);
@@ -382,6 +429,7 @@ class EtcdStore : public Store {
       plan.ops.push_back({TxnOp::put, rec(stream, "stream"), encode_stream(switched->info)});
       plan.ops.push_back({TxnOp::put, journal_key(stream, switched->record), encode_journal(switched->record)});
     }
+    if (rollout && rollout->record) plan.ops.push_back({TxnOp::put, rec(stream, "rollout"), *rollout->record});
     plan.ops.push_back({TxnOp::put, journal_key(stream, record), encode_journal(record)});
     fault::point("etcd:objects-written");  // chunks written, the commit not yet
     std::vector<RangeResult> metas;
@@ -393,9 +441,12 @@ class EtcdStore : public Store {
       if (waivers && lkg_now == fence.version)
         return Error{ErrorCode::conflict, "stream " + text::quoted(stream) + ": a waiver the decision used was revoked or "
                                           "used up while it was judged; nothing was written", {}};
+      if (rollout && lkg_now == fence.version)
+        return Error{ErrorCode::conflict, "stream " + text::quoted(stream) + ": its rollout state or the freeze changed "
+                                          "while the decision was judged; nothing was written", {}};
       return fence_conflict(stream, fence, lkg_now);
     }
-    committed = promotion != nullptr;
+    committed = promotion != nullptr || (rollout && rollout->record);
     if (promotion) committed_promotion(stream, plan, std::move(metas));
     if (trim) trim_journal(stream, *trim);
     return std::nullopt;
@@ -431,6 +482,7 @@ class EtcdStore : public Store {
     std::optional<LkgRecord> current;
     std::vector<Accepted> list;
     std::vector<Quarantined> quarantine;
+    std::vector<std::string> held;  // by the stream's stages
     for (const auto& kv : (*read)[0].kvs) {
       std::string name = kv.key.substr(rec(stream, "").size());
       if (name == "lkg") {
@@ -445,20 +497,27 @@ class EtcdStore : public Store {
         auto r = decode_quarantine(kv.value, "etcd:" + kv.key);
         if (!r) return r.error();
         quarantine = std::move(r.value());
+      } else if (name == "rollout") {
+        auto r = decode_rollout(kv.value, "etcd:" + kv.key);
+        if (!r) return r.error();
+        held = rollout_digests(*r);
       }
     }
     if (!current) {  // nothing says which stored artifacts to keep; the quarantine list says which candidates
       (*read)[1].kvs.clear();
       (*read)[2].kvs.clear();
     }
-    return collect(stream, named(current ? &*current : nullptr, committed(list, current), quarantine),
-                   {std::move((*read)[1]), std::move((*read)[2]), std::move((*read)[3])});
+    Named keep = named(current ? &*current : nullptr, committed(list, current), quarantine);
+    for (const auto& d : held) keep.accepted.insert(hex_of(d));
+    keep.rollout_read = true;
+    return collect(stream, keep, {std::move((*read)[1]), std::move((*read)[2]), std::move((*read)[3])});
   }
 
   // The objects collection keeps (hex): the LKG's and the retention list's
   // (with their measures), and the quarantined candidates the list names.
   struct Named {
     std::set<std::string> accepted, quarantined;
+    bool rollout_read = false;  // `accepted` holds what the stages hold (else read when an object would go)
   };
   static Named named(const LkgRecord* lkg, const std::vector<Accepted>& retained,
                      const std::vector<Quarantined>& quarantine) {
@@ -473,7 +532,7 @@ class EtcdStore : public Store {
   // that `keep` does not name, once past the grace period (a gate between
   // writing an object and committing the record that names it is younger).
   // Counts the artifacts (not their measures).
-  Result<uint64_t> collect(const std::string& stream, const Named& keep, const std::vector<RangeResult>& metas) {
+  Result<uint64_t> collect(const std::string& stream, Named keep, const std::vector<RangeResult>& metas) {
     uint64_t removed = 0;
     const char* kinds[] = {"objects", "measures", "quarantined"};
     for (size_t k = 0; k < 3 && k < metas.size(); ++k) {
@@ -481,6 +540,13 @@ class EtcdStore : public Store {
       for (const auto& kv : metas[k].kvs) {
         std::string hex = kv.key.substr(metas_prefix.size());
         if ((k == 2 ? keep.quarantined : keep.accepted).count(hex)) continue;
+        if (k != 2 && !keep.rollout_read) {  // an object a stage still holds is never collected
+          auto held = held_by_rollout(*this, stream);
+          if (!held) return held.error();
+          for (const auto& d : *held) keep.accepted.insert(hex_of(d));
+          keep.rollout_read = true;
+          if (keep.accepted.count(hex)) continue;
+        }
         auto meta = unseal(kv.value, kv.key, "invar-object");
         if (meta && wall_ms() - meta->value("written_ms", int64_t{0}) < options_.orphan_grace_ms) continue;
         if (auto e = remove_object(stream, kinds[k], hex, meta && meta->value("blob", false))) return *e;
@@ -582,6 +648,7 @@ class EtcdStore : public Store {
  private:
   // A small record of the stream (stream, lkg, accepted, waivers, quarantine).
   std::string rec(const std::string& stream, const std::string& name) const { return key(stream, "r/" + name); }
+  std::string freeze_key() const { return client_.prefix() + "freeze"; }
   std::string key(const std::string& stream, const std::string& name) const {
     return client_.prefix() + "streams/" + stream + "/" + name;
   }

@@ -59,13 +59,50 @@ Error fence_conflict(const std::string& stream, const Fence& fence, uint64_t now
   return e;
 }
 
+uint64_t content_version(std::string_view text) {
+  if (text.empty()) return 0;
+  std::string hex = digest::sha256(text).substr(7, 15);  // 60 bits: never 0 in practice, never negative
+  return std::stoull(hex, nullptr, 16) | 1;
+}
+
+Result<std::vector<std::string>> held_by_rollout(Store& store, const std::string& stream) {
+  auto r = store.rollout_record(stream);
+  if (!r) return r.error();
+  if (r->text.empty()) return std::vector<std::string>{};
+  auto state = decode_rollout(r->text, stream + "/rollout");
+  if (!state) return state.error();
+  return rollout_digests(*state);
+}
+
+namespace {
+
+// The rollout fence of decide_in_steps: the records as they are now.
+Status check_rollout_fence(Store& store, const std::string& stream, const RolloutFence& fence) {
+  auto rollout = store.rollout_record(stream);
+  if (!rollout) return rollout.error();
+  auto freeze = store.freeze_record();
+  if (!freeze) return freeze.error();
+  if (rollout->version == fence.rollout_version && freeze->version == fence.freeze_version) return std::nullopt;
+  Error e;
+  e.code = ErrorCode::conflict;
+  e.message = "stream " + text::quoted(stream) + ": " +
+              (rollout->version != fence.rollout_version ? "its rollout state (a rollout step, a veto, a freeze)"
+                                                         : "the location's freeze") +
+              " changed while the decision was judged; nothing was written";
+  return e;
+}
+
+}  // namespace
+
 Status decide_in_steps(Store& store, const std::string& stream, const Fence& fence, const JournalRecord& record,
                        const Promotion* promotion, bool& committed, const WaiverUse* waivers,
-                       const ContractSwitch* switched) {
+                       const ContractSwitch* switched, const RolloutFence* rollout) {
   committed = false;
   auto now = sequence_fence(store, stream);
   if (!now) return now.error();
   if (now->version != fence.version) return fence_conflict(stream, fence, now->version);
+  if (rollout)
+    if (auto e = check_rollout_fence(store, stream, *rollout)) return e;
   std::optional<StreamInfo> before;  // put back when the decision fails before its commit
   if (switched) {
     auto info = store.stream_info(stream);
@@ -80,6 +117,12 @@ Status decide_in_steps(Store& store, const std::string& stream, const Fence& fen
   // Used up before the commit: a failure between them loses the waiver, never reuses it.
   if (waivers && waivers->after)
     if (auto v = store.set_waivers(stream, *waivers->after, waivers->version); !v) return undo(v.error());
+  // The rollout record before the LKG: a revert cut short here leaves the
+  // LKG vetoed, which every reader refuses (fail closed) until it is finished.
+  if (rollout && rollout->record) {
+    if (auto e = store.write_rollout_record(stream, *rollout->record)) return undo(*e);
+    committed = true;
+  }
   if (promotion) {
     if (auto e = store.promote(stream, promotion->bytes, *promotion->measures, promotion->record, promotion->keep))
       return undo(*e);
@@ -181,7 +224,8 @@ class FsStore : public Store {
   // renamed to its name without replacing one: the rename is the commit, so
   // no gate ever sees it without its seed. (A crash before it leaves a
   // ".init-*" directory, which nothing reads.)
-  Status init_stream(const StreamInfo& info, const JournalRecord* record, const Promotion* seed) override {
+  Status init_stream(const StreamInfo& info, const JournalRecord* record, const Promotion* seed,
+                     const std::string* rollout = nullptr) override {
     auto existing = stream_dir(info.stream, false);
     if (!existing) return existing.error();
     if (*existing) return exists_already(info.stream);
@@ -190,7 +234,7 @@ class FsStore : public Store {
     const std::string temp = ".init-" + info.stream + "-" + std::to_string(::getpid()) + "-" + std::to_string(wall_ms());
     if (::mkdirat((**streams).fd(), temp.c_str(), 0755) != 0)
       return io((**streams).child(temp), "cannot create directory");
-    auto built = build_stream(**streams, temp, info, record, seed);
+    auto built = build_stream(**streams, temp, info, record, seed, rollout);
     if (!built) {
       int rc = ::renameat2((**streams).fd(), temp.c_str(), (**streams).fd(), info.stream.c_str(), RENAME_NOREPLACE);
       // A file system without RENAME_NOREPLACE: a rename never replaces a non-empty directory.
@@ -463,8 +507,69 @@ class FsStore : public Store {
   Result<Fence> fence(const std::string& stream) override { return sequence_fence(*this, stream); }
 
   Status decide(const std::string& stream, const Fence& fence, const JournalRecord& record, const Promotion* promotion,
-                bool& committed, const WaiverUse* waivers = nullptr, const ContractSwitch* switched = nullptr) override {
-    return decide_in_steps(*this, stream, fence, record, promotion, committed, waivers, switched);
+                bool& committed, const WaiverUse* waivers = nullptr, const ContractSwitch* switched = nullptr,
+                const RolloutFence* rollout = nullptr) override {
+    return decide_in_steps(*this, stream, fence, record, promotion, committed, waivers, switched, rollout);
+  }
+
+  Result<Versioned> rollout_record(const std::string& stream) override {
+    auto dir = existing(stream);
+    if (!dir) return dir.error();
+    if (!*dir) return Versioned{};
+    auto text = read_state(**dir, "rollout.json");
+    if (!text) return text.error();
+    if (!*text) return Versioned{};
+    return Versioned{**text, content_version(**text)};
+  }
+
+  Status write_rollout_record(const std::string& stream, const std::string& text) override {
+    auto dir = stream_dir(stream, false);
+    if (!dir) return dir.error();
+    if (!*dir) return state_error(stream_path(stream), "the stream's directory is gone");
+    return (**dir).write_atomic("rollout.json", text, "rollout");
+  }
+
+  Result<Versioned> freeze_record() override {
+    auto r = root(false);
+    if (!r) return r.error();
+    if (!*r) return Versioned{};
+    auto text = read_state(**r, "freeze.json");
+    if (!text) return text.error();
+    if (!*text) return Versioned{};
+    return Versioned{**text, content_version(**text)};
+  }
+
+  // Serialised by a location lock; then every stream's exclusive lock is
+  // taken and released once: a decision that judged under the old freeze
+  // holds its stream's lock until it has committed or given up.
+  Result<uint64_t> set_freeze_record(const std::string& text, uint64_t version) override {
+    auto r = root(true);
+    if (!r) return r.error();
+    int fd = ::openat((**r).fd(), ".freeze.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) return io((**r).child(".freeze.lock"), "cannot open the freeze lock");
+    FsLock held(fd);
+    if (::flock(fd, LOCK_EX) != 0) return io((**r).child(".freeze.lock"), "cannot lock");
+    auto current = freeze_record();
+    if (!current) return current.error();
+    if (current->version != version) {
+      Error e;
+      e.code = ErrorCode::conflict;
+      e.message = "the location's freeze changed meanwhile (another freeze or thaw); nothing was written";
+      return e;
+    }
+    if (text.empty()) {
+      if (current->version != 0)
+        if (auto e = (**r).remove("freeze.json")) return *e;
+    } else if (auto e = (**r).write_atomic("freeze.json", text, "freeze")) {
+      return *e;
+    }
+    auto names = streams();
+    if (!names) return names.error();
+    for (const auto& name : *names) {
+      auto barrier = lock(name, true);
+      if (!barrier && barrier.error().code != ErrorCode::usage) return barrier.error();  // usage: removed meanwhile
+    }
+    return content_version(text);
   }
 
   Result<uint64_t> prune(const std::string& stream) override {
@@ -478,6 +583,9 @@ class FsStore : public Store {
     std::set<std::string> keep;
     if (current.value()) keep.insert(current.value()->digest.substr(7));
     for (const auto& a : committed(list.value(), current.value())) keep.insert(a.digest.substr(7));
+    auto held = held_by_rollout(*this, stream);
+    if (!held) return held.error();
+    for (const auto& d : *held) keep.insert(d.substr(7));
     auto objects = objects_dir(stream);
     if (!objects) return objects.error();
     uint64_t removed = 0;
@@ -486,7 +594,7 @@ class FsStore : public Store {
     if (!stream_names) return stream_names.error();
     for (const auto& name : *stream_names) {
       if (!is_temp_of(name, {"lkg.json", "accepted.json", "waivers.json", "journal.jsonl", "stream.json",
-                             "quarantine.json"}))
+                             "quarantine.json", "rollout.json"}))
         continue;
       auto st = (**dir).stat(name);
       if (st && S_ISREG(st->st_mode)) {
@@ -635,7 +743,7 @@ class FsStore : public Store {
 
   // A new stream's files in streams/`name`: its record, journal, and seed.
   Status build_stream(const Dir& streams, const std::string& name, const StreamInfo& info, const JournalRecord* record,
-                      const Promotion* seed) {
+                      const Promotion* seed, const std::string* rollout) {
     auto dir = streams.sub(name, false);
     if (!dir) return dir.error();
     if (!*dir) return state_error(streams.child(name), "the directory being created is gone");
@@ -651,6 +759,8 @@ class FsStore : public Store {
       if (auto e = (**dir).write_atomic("accepted.json", encode_accepted(entries), "promote:accepted")) return e;
       if (auto e = (**dir).write_atomic("lkg.json", encode_lkg(seed->record), "promote:lkg")) return e;
     }
+    if (rollout)
+      if (auto e = (**dir).write_atomic("rollout.json", *rollout, "rollout")) return e;
     if (record)
       if (auto e = append_line(**dir, encode_journal(*record) + "\n")) return e;
     return std::nullopt;

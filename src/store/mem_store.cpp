@@ -27,6 +27,7 @@ struct StreamData {
   std::deque<JournalRecord> journal;
   std::vector<Quarantined> quarantine;
   std::map<std::string, std::string> quarantined;
+  std::string rollout;      // the sealed rollout record ("" none)
   std::shared_mutex lock;  // the stream's lock (Store::lock)
 };
 
@@ -70,9 +71,11 @@ class MemStore : public Store {
   Result<bool> has_stream(const std::string& stream) override { return find(stream) != nullptr; }
 
   // Made whole before it is added: no reader sees it without its seed.
-  Status init_stream(const StreamInfo& info, const JournalRecord* record, const Promotion* seed) override {
+  Status init_stream(const StreamInfo& info, const JournalRecord* record, const Promotion* seed,
+                     const std::string* rollout = nullptr) override {
     auto data = std::make_unique<StreamData>();
     data->info = info;
+    if (rollout) data->rollout = *rollout;
     if (seed) {
       data->objects[seed->record.digest] = std::string(seed->bytes);
       data->measures[seed->record.digest] = *seed->measures;
@@ -155,8 +158,32 @@ class MemStore : public Store {
   Result<Fence> fence(const std::string& stream) override { return sequence_fence(*this, stream); }
 
   Status decide(const std::string& stream, const Fence& fence, const JournalRecord& record, const Promotion* promotion,
-                bool& committed, const WaiverUse* waivers = nullptr, const ContractSwitch* switched = nullptr) override {
-    return decide_in_steps(*this, stream, fence, record, promotion, committed, waivers, switched);
+                bool& committed, const WaiverUse* waivers = nullptr, const ContractSwitch* switched = nullptr,
+                const RolloutFence* rollout = nullptr) override {
+    return decide_in_steps(*this, stream, fence, record, promotion, committed, waivers, switched, rollout);
+  }
+
+  Result<Versioned> rollout_record(const std::string& stream) override {
+    StreamData* s = find(stream);
+    if (!s || s->rollout.empty()) return Versioned{};
+    return Versioned{s->rollout, content_version(s->rollout)};
+  }
+
+  Result<Versioned> freeze_record() override {
+    std::lock_guard<std::mutex> g(mutex_);
+    return Versioned{freeze_, content_version(freeze_)};
+  }
+
+  Result<uint64_t> set_freeze_record(const std::string& text, uint64_t version) override {
+    std::vector<StreamData*> all;
+    {
+      std::lock_guard<std::mutex> g(mutex_);
+      if (content_version(freeze_) != version) return Error{ErrorCode::conflict, "the freeze changed meanwhile", {}};
+      freeze_ = text;
+      for (auto& [name, data] : streams_) all.push_back(data.get());
+    }
+    for (auto* s : all) std::unique_lock<std::shared_mutex> barrier(s->lock);  // see Store::set_freeze_record
+    return content_version(text);
   }
 
   Result<uint64_t> prune(const std::string& stream) override {
@@ -165,12 +192,25 @@ class MemStore : public Store {
     std::set<std::string> keep;
     if (s->lkg) keep.insert(s->lkg->digest);
     for (const auto& a : committed(s->accepted, s->lkg)) keep.insert(a.digest);
+    auto held = held_by_rollout(*this, stream);
+    if (!held) return held.error();
+    keep.insert(held->begin(), held->end());
     uint64_t removed = std::erase_if(s->objects, [&](const auto& kv) { return !keep.count(kv.first); });
     std::erase_if(s->measures, [&](const auto& kv) { return !keep.count(kv.first); });
     return removed;
   }
 
   Status reserve(const std::string&, const JournalRecord&) override { return std::nullopt; }
+
+ protected:
+  Status write_rollout_record(const std::string& stream, const std::string& text) override {
+    StreamData* s = find(stream);
+    if (!s) return state_error(stream, "the stream is gone; nothing was changed");
+    s->rollout = text;
+    return std::nullopt;
+  }
+
+ public:
 
   Status append(const std::string& stream, const JournalRecord& record) override {
     StreamData* s = find(stream);
@@ -232,6 +272,7 @@ class MemStore : public Store {
   size_t max_journal_;
   std::mutex mutex_;  // guards streams_ (each stream's data is guarded by its own lock)
   std::map<std::string, std::unique_ptr<StreamData>> streams_;
+  std::string freeze_;  // the location's freeze record ("" none), guarded by mutex_
 };
 
 }  // namespace

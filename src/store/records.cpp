@@ -1,6 +1,7 @@
 #include "store/records.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <type_traits>
 
 #include "common/digest.hpp"
@@ -12,6 +13,12 @@ namespace invar::store {
 using nlohmann::json;
 
 namespace {
+
+bool rollout_event(const std::string& event) {
+  for (const char* e : {"promote", "revert", "veto", "resume", "freeze", "thaw", "rollout"})
+    if (event == e) return true;
+  return false;
+}
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -225,6 +232,8 @@ std::string encode_quarantine(const std::vector<Quarantined>& entries) {
                     {"time", text::format_rfc3339(q.time_ms)},
                     {"verdict", q.verdict},
                     {"failed", q.failed}});
+  for (size_t i = 0; i < entries.size(); ++i)
+    if (!entries[i].reason.empty()) list[i]["reason"] = entries[i].reason;
   return seal({{"entries", list}}, "invar-quarantine") + "\n";
 }
 
@@ -237,7 +246,8 @@ Result<std::vector<Quarantined>> decode_quarantine(std::string_view text, const 
   for (const auto& e : list) {
     Quarantined q;
     if (!get(e, "digest", q.digest) || !get(e, "bytes", q.bytes) || !get(e, "time_ms", q.time_ms) ||
-        !get(e, "verdict", q.verdict) || !get(e, "failed", q.failed) || !valid_digest(q.digest))
+        !get(e, "verdict", q.verdict) || !get(e, "failed", q.failed) || !get_optional(e, "reason", q.reason) ||
+        !valid_digest(q.digest))
       return state_error(where, "a malformed entry; invar will not use it", "/entries");
     out.push_back(std::move(q));
   }
@@ -295,8 +305,10 @@ json to_json(const JournalRecord& r) {
     j["flapping"] = r.flapping;
   }
   if (r.event != "waiver" && r.event != "revoke") j["lkg_after"] = r.lkg_after;
+  if (rollout_event(r.event) && !r.candidate.empty()) j["candidate"] = r.candidate;
   if (r.lkg_sequence) j["lkg_sequence"] = r.lkg_sequence;
   if (!r.detail.empty()) j["detail"] = r.detail;
+  if (!r.stage.empty()) j["stage"] = r.stage;
   if (!r.totals.empty()) j["totals"] = r.totals;
   if (r.waiver) j["waiver"] = to_json(*r.waiver);
   return j;
@@ -314,6 +326,7 @@ Result<JournalRecord> decode_journal(std::string_view line, const std::string& w
       !get(j, "host", r.host) || !get(j, "pid", r.pid))
     return malformed();
   if (j.contains("detail") && !get(j, "detail", r.detail)) return malformed();
+  if (j.contains("stage") && !get(j, "stage", r.stage)) return malformed();
   if (j.contains("totals") && (!get(j, "totals", r.totals) || r.totals.size() != 4)) return malformed();
   if (j.contains("lkg_sequence") && !get(j, "lkg_sequence", r.lkg_sequence)) return malformed();
   if (r.event == "decision" || r.event == "init") {
@@ -327,6 +340,8 @@ Result<JournalRecord> decode_journal(std::string_view line, const std::string& w
     if (w == j.end() || !(r.waiver = waiver_from(*w))) return malformed();
   } else if (r.event == "repair" || r.event == "rotate" || r.event == "contract-change") {
     if (!get(j, "lkg_after", r.lkg_after)) return malformed();
+  } else if (rollout_event(r.event)) {
+    if (!get(j, "lkg_after", r.lkg_after) || !get_optional(j, "candidate", r.candidate)) return malformed();
   } else {
     return malformed();
   }
@@ -346,6 +361,151 @@ Status Store::verify_artifact(const std::string& stream, const std::string& dige
     return state_error(stream, "the stored LKG has " + std::to_string(bytes->size()) + " bytes, its record says " +
                                    std::to_string(size));
   return std::nullopt;
+}
+
+namespace {
+
+json holding_json(const StageHolding& h) {
+  return {{"digest", h.digest},     {"bytes", h.bytes},       {"generation", h.generation},
+          {"accepted_sequence", h.accepted_sequence}, {"sequence", h.sequence}, {"since_ms", h.since_ms}};
+}
+
+bool holding_from(const json& j, StageHolding& h) {
+  return j.is_object() && get(j, "digest", h.digest) && get(j, "bytes", h.bytes) && get(j, "generation", h.generation) &&
+         get(j, "accepted_sequence", h.accepted_sequence) && get(j, "sequence", h.sequence) &&
+         get(j, "since_ms", h.since_ms) && valid_digest(h.digest);
+}
+
+json check_json(const CheckState& c) {
+  json j = {{"id", c.id},         {"digest", c.digest}, {"state", c.state},
+            {"detail", c.detail}, {"at_ms", c.at_ms},   {"healthy_since_ms", c.healthy_since_ms},
+            {"unknown_since_ms", c.unknown_since_ms}};
+  if (c.value && std::isfinite(*c.value)) j["value"] = *c.value;
+  return j;
+}
+
+bool check_from(const json& j, CheckState& c) {
+  if (!j.is_object() || !get(j, "id", c.id) || !get(j, "digest", c.digest) || !get(j, "state", c.state) ||
+      !get(j, "detail", c.detail) || !get(j, "at_ms", c.at_ms) || !get(j, "healthy_since_ms", c.healthy_since_ms) ||
+      !get(j, "unknown_since_ms", c.unknown_since_ms))
+    return false;
+  if (auto v = j.find("value"); v != j.end()) {
+    if (!v->is_number()) return false;
+    c.value = v->get<double>();
+  }
+  return c.state == "healthy" || c.state == "unhealthy" || c.state == "unknown";
+}
+
+json freeze_json(const Freeze& f) {
+  return {{"reason", f.reason}, {"by", f.by}, {"at_ms", f.at_ms}, {"expires_ms", f.expires_ms}};
+}
+
+bool freeze_from(const json& j, Freeze& f) {
+  return j.is_object() && get(j, "reason", f.reason) && get(j, "by", f.by) && get(j, "at_ms", f.at_ms) &&
+         get(j, "expires_ms", f.expires_ms);
+}
+
+json stage_json(const StageState& s) {
+  json j = {{"name", s.name}, {"previous", json::array()}, {"health", json::array()}};
+  j["lkg"] = s.lkg ? holding_json(*s.lkg) : json(nullptr);
+  for (const auto& p : s.previous) j["previous"].push_back(holding_json(p));
+  for (const auto& c : s.health) j["health"].push_back(check_json(c));
+  return j;
+}
+
+bool stage_from(const json& j, StageState& s) {
+  if (!j.is_object() || !get(j, "name", s.name) || !j.contains("lkg")) return false;
+  const json& lkg = j["lkg"];
+  if (!lkg.is_null()) {
+    StageHolding h;
+    if (!holding_from(lkg, h)) return false;
+    s.lkg = std::move(h);
+  }
+  auto prev = j.find("previous");
+  auto health = j.find("health");
+  if (prev == j.end() || !prev->is_array() || prev->size() > kMaxStageHistory || health == j.end() ||
+      !health->is_array())
+    return false;
+  for (const auto& p : *prev) {
+    StageHolding h;
+    if (!holding_from(p, h)) return false;
+    s.previous.push_back(std::move(h));
+  }
+  for (const auto& c : *health) {
+    CheckState cs;
+    if (!check_from(c, cs)) return false;
+    s.health.push_back(std::move(cs));
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string encode_rollout(const RolloutState& r) {
+  json j = {{"stream", r.stream},     {"policy", r.policy_source}, {"policy_digest", r.policy_digest},
+            {"serial", r.serial},     {"stages", json::array()},   {"vetoed", r.vetoed}};
+  for (const auto& s : r.stages) j["stages"].push_back(stage_json(s));
+  j["halted"] = nullptr;
+  if (r.halted)
+    j["halted"] = {{"digest", r.halted->digest}, {"reason", r.halted->reason}, {"by", r.halted->by},
+                   {"stage", r.halted->stage},   {"at_ms", r.halted->at_ms}};
+  j["frozen"] = r.frozen ? freeze_json(*r.frozen) : json(nullptr);
+  return seal(j, "invar-rollout") + "\n";
+}
+
+Result<RolloutState> decode_rollout(std::string_view text, const std::string& where) {
+  auto j = unseal(text, where, "invar-rollout");
+  if (!j) return j.error();
+  RolloutState r;
+  auto malformed = [&](const char* what) {
+    return state_error(where, std::string("the rollout record's ") + what + " is malformed; invar will not use it");
+  };
+  if (!get(*j, "stream", r.stream) || !get(*j, "policy", r.policy_source) ||
+      !get(*j, "policy_digest", r.policy_digest) || !get(*j, "serial", r.serial) || !get(*j, "vetoed", r.vetoed))
+    return malformed("header");
+  const json& stages = (*j)["stages"];
+  if (!stages.is_array() || stages.size() > 16) return malformed("stage list");
+  for (const auto& s : stages) {
+    StageState st;
+    if (!stage_from(s, st)) return malformed("stage list");
+    r.stages.push_back(std::move(st));
+  }
+  if (r.vetoed.size() > kMaxVetoed || !std::all_of(r.vetoed.begin(), r.vetoed.end(), valid_digest))
+    return malformed("veto list");
+  const json& halted = (*j)["halted"];
+  if (!halted.is_null()) {
+    Halt h;
+    if (!halted.is_object() || !get(halted, "digest", h.digest) || !get(halted, "reason", h.reason) ||
+        !get(halted, "by", h.by) || !get(halted, "stage", h.stage) || !get(halted, "at_ms", h.at_ms))
+      return malformed("halt");
+    r.halted = std::move(h);
+  }
+  const json& frozen = (*j)["frozen"];
+  if (!frozen.is_null()) {
+    Freeze f;
+    if (!freeze_from(frozen, f)) return malformed("freeze");
+    r.frozen = std::move(f);
+  }
+  return r;
+}
+
+std::string encode_freeze(const Freeze& freeze) { return seal(freeze_json(freeze), "invar-freeze") + "\n"; }
+
+Result<Freeze> decode_freeze(std::string_view text, const std::string& where) {
+  auto j = unseal(text, where, "invar-freeze");
+  if (!j) return j.error();
+  Freeze f;
+  if (!freeze_from(*j, f)) return state_error(where, "the freeze record is missing fields; invar will not use it");
+  return f;
+}
+
+std::vector<std::string> rollout_digests(const RolloutState& r) {
+  std::vector<std::string> out;
+  for (const auto& s : r.stages) {
+    if (s.lkg) out.push_back(s.lkg->digest);
+    for (const auto& p : s.previous) out.push_back(p.digest);
+  }
+  return out;
 }
 
 }  // namespace invar::store

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "invar/gate.hpp"
+#include "invar/rollout.hpp"
 #include "invariants/measure.hpp"
 
 namespace invar::store {
@@ -56,6 +57,16 @@ Result<std::vector<Waiver>> decode_waivers(std::string_view text, const std::str
 std::string encode_measures(const std::string& digest, const invariants::Measures& measures);
 Result<std::optional<invariants::Measures>> decode_measures(std::string_view text, const std::string& where,
                                                             const std::string& digest);
+
+// A stream's rollout state (stages, halt, vetoes, its freeze) and a
+// location's freeze.
+std::string encode_rollout(const RolloutState& state);
+Result<RolloutState> decode_rollout(std::string_view text, const std::string& where);
+std::string encode_freeze(const Freeze& freeze);
+Result<Freeze> decode_freeze(std::string_view text, const std::string& where);
+// The artifacts a rollout state holds (each stage's and the previous ones
+// a revert returns to): never pruned.
+std::vector<std::string> rollout_digests(const RolloutState& state);
 
 // One journal line, without its newline.
 std::string encode_journal(const JournalRecord& record);

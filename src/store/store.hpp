@@ -90,6 +90,26 @@ struct ContractSwitch {
   JournalRecord record;
 };
 
+// A record read with its version (0: absent): the stream's rollout record
+// and the location's freeze record, which decisions are fenced on.
+// etcd: the key's mod_revision; the directory: from the file's SHA-256.
+struct Versioned {
+  std::string text;  // "" when absent
+  uint64_t version = 0;
+};
+
+// The rollout state a decision was judged under: written only if the
+// stream's rollout record and the location's freeze are still at these
+// versions (a veto, a freeze, a rollout step meanwhile refuses it with
+// ErrorCode::conflict), and `record`, when set, replaces the rollout
+// record in the same unit (before the LKG, on a backend that writes in
+// steps: a reader that finds the LKG vetoed knows a revert is unfinished).
+struct RolloutFence {
+  uint64_t rollout_version = 0;
+  uint64_t freeze_version = 0;
+  std::optional<std::string> record;
+};
+
 // What journal() read: the records, oldest first, and the bytes of an
 // incomplete last line (a torn append), which are not a record.
 struct JournalRead {
@@ -114,8 +134,10 @@ class Store {
   // The same, with the stream's first journal record and (`seed`, sequence
   // 1) its first LKG: one unit, written only if the stream does not exist
   // (and has no LKG) when it is committed; else an Error (ErrorCode::usage)
-  // and nothing is written. No reader sees the stream without its seed.
-  virtual Status init_stream(const StreamInfo& info, const JournalRecord* record, const Promotion* seed) = 0;
+  // and nothing is written. No reader sees the stream without its seed, or
+  // without its rollout record (`rollout`: sealed, see rollout_record()).
+  virtual Status init_stream(const StreamInfo& info, const JournalRecord* record, const Promotion* seed,
+                             const std::string* rollout = nullptr) = 0;
   // The stream's record (nullopt for a stream of an older invar that has none).
   virtual Result<std::optional<StreamInfo>> stream_info(const std::string& stream) = 0;
   virtual Status set_stream_info(const StreamInfo& info) = 0;
@@ -132,9 +154,20 @@ class Store {
   // backend that cannot write both at once (the directory) may commit the
   // promotion and then fail to append the record.
   // `waivers`: see WaiverUse (refused with ErrorCode::conflict as well).
+  // `rollout`: see RolloutFence (nullptr: not fenced on it; gates,
+  // rollout steps and vetoes always pass one).
   virtual Status decide(const std::string& stream, const Fence& fence, const JournalRecord& record,
                         const Promotion* promotion, bool& committed, const WaiverUse* waivers = nullptr,
-                        const ContractSwitch* switched = nullptr) = 0;
+                        const ContractSwitch* switched = nullptr, const RolloutFence* rollout = nullptr) = 0;
+
+  // The stream's rollout record (needs the stream's lock) and the
+  // location's freeze record (needs none).
+  virtual Result<Versioned> rollout_record(const std::string& stream) = 0;
+  virtual Result<Versioned> freeze_record() = 0;
+  // Replaces the location's freeze record ("" removes it) if it is still at
+  // `version`, else ErrorCode::conflict; returns its new version. When it
+  // returns, no decision judged under the old freeze can still commit.
+  virtual Result<uint64_t> set_freeze_record(const std::string& text, uint64_t version) = 0;
 
   // nullopt for a stream that never had an LKG; an Error when it had one
   // and its record is gone (other records show it existed).
@@ -203,6 +236,16 @@ class Store {
                                                    uint64_t max_bytes) = 0;
   // Refuses (ErrorCode::usage) a publication path inside the store.
   virtual Status check_outside(const std::string& path) = 0;
+
+ protected:
+  friend Status decide_in_steps(Store&, const std::string&, const Fence&, const JournalRecord&, const Promotion*, bool&,
+                                const WaiverUse*, const ContractSwitch*, const RolloutFence*);
+  // decide_in_steps's writer of the rollout record, under the stream's
+  // exclusive lock (a backend that writes decisions at once needs none).
+  virtual Status write_rollout_record(const std::string& stream, const std::string& text) {
+    (void)stream, (void)text;
+    return Error{ErrorCode::state, "this store writes rollout records with its decisions only", {}};
+  }
 };
 
 // The entries of `list` that a committed promotion wrote (sequence at most
@@ -215,7 +258,12 @@ std::vector<Accepted> committed(const std::vector<Accepted>& list, const std::op
 Result<Fence> sequence_fence(Store& store, const std::string& stream);
 Status decide_in_steps(Store& store, const std::string& stream, const Fence& fence, const JournalRecord& record,
                        const Promotion* promotion, bool& committed, const WaiverUse* waivers,
-                       const ContractSwitch* switched);
+                       const ContractSwitch* switched, const RolloutFence* rollout);
+// The version of a record read from a file (the directory, memory): from its SHA-256, 0 when absent.
+uint64_t content_version(std::string_view text);
+// The artifacts the stream's rollout record holds (never pruned); none
+// without a record, an Error when it cannot be read.
+Result<std::vector<std::string>> held_by_rollout(Store& store, const std::string& stream);
 
 // The conflict of a fenced write: the LKG moved from `fence`.
 Error fence_conflict(const std::string& stream, const Fence& fence, uint64_t now);
