@@ -110,7 +110,7 @@ words=$(bash -c "source '$comp'; COMP_WORDS=(invar ch); COMP_CWORD=1; _invar; ec
 check "bash completion: subcommands" contains "$words" "check"
 words=$(bash -c "source '$comp'; COMP_WORDS=(invar gate --etcd-u); COMP_CWORD=2; _invar; echo \"\${COMPREPLY[*]}\"")
 check "bash completion: a subcommand's flags" test "$words" = "--etcd-user"
-check "fish completion: every subcommand" test "$(grep -c "__fish_use_subcommand' -a " "$prefix/share/fish/vendor_completions.d/invar.fish")" -eq 13
+check "fish completion: every subcommand" test "$(grep -c "__fish_use_subcommand' -a " "$prefix/share/fish/vendor_completions.d/invar.fish")" -eq 18
 check "man page" contains "$(cat "$prefix/share/man/man1/invar.1")" ".SH DESCRIPTION"
 
 echo "package: $passed passed, $failed failed"

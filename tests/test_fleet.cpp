@@ -171,7 +171,7 @@ TEST_CASE("fleet: the delayed Enactor: a gate paused after judging finds its com
     INFO(out);
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 2);  // pin: generation 2 is older than the LKG 4
-    CHECK(contains(out, "judged 2 times: 1 write(s) refused because another gate changed the LKG meanwhile"));
+    CHECK(contains(out, "judged 2 times: 1 write(s) refused because another writer changed the stream meanwhile"));
     CHECK(test::slurp(out_a) == test::slurp(fleet.files.artifact(4)));  // A published the LKG 4, never 2
     CHECK(fleet.status(state_b)["lkg"]["generation"] == "4");
   }

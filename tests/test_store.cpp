@@ -436,7 +436,7 @@ TEST_CASE("fencing: a decision whose write is refused is judged again, an older 
   auto journal = racing.journal("s", store::kMaxJournalRead).value().records;
   REQUIRE_FALSE(journal.empty());
   CHECK(journal.back().verdict == "pin");
-  CHECK(journal.back().detail == "judged 2 times: 1 write(s) refused because another gate changed the LKG meanwhile (fenced)");
+  CHECK(journal.back().detail == "judged 2 times: 1 write(s) refused because another writer changed the stream meanwhile (fenced)");
 }
 
 TEST_CASE("etcd store: a lock's reads come from its own snapshot, whatever another thread of the process writes",

@@ -637,6 +637,9 @@ class TypedGuard {
 std::string render_decision_human(const Decision& decision, const RenderOptions& options = {});
 std::string render_decision_json(const Decision& decision, const std::string& stream);
 std::string render_status_human(const StreamStatus& status, int64_t now_ms);
+// A rollout command's report (schemas/rollout-report.schema.json for JSON).
+std::string render_rollout_human(const RolloutReport& report, int64_t now_ms);
+std::string render_rollout_json(const RolloutReport& report, int64_t now_ms);
 std::string render_status_json(const std::vector<StreamStatus>& statuses, const std::vector<Error>& errors);
 // History lines mark the decisions whose candidate is in `quarantine`.
 std::string render_history_human(const std::vector<JournalRecord>& records, size_t limit,

@@ -21,5 +21,10 @@ std::function<int()> add_backtest(CLI::App& app);
 std::function<int()> add_watch(CLI::App& app);
 std::function<int()> add_test(CLI::App& app);
 std::function<int()> add_lint(CLI::App& app);
+std::function<int()> add_rollout(CLI::App& app);
+std::function<int()> add_veto(CLI::App& app);
+std::function<int()> add_resume(CLI::App& app);
+std::function<int()> add_freeze(CLI::App& app);
+std::function<int()> add_thaw(CLI::App& app);
 
 }  // namespace invar::cli

@@ -400,6 +400,7 @@ struct InitArgs : StateArgs {
   std::string artifact;
   std::string reason;
   std::string by;
+  std::string rollout;
 };
 
 int run_init(const InitArgs& args) {
@@ -410,6 +411,7 @@ int run_init(const InitArgs& args) {
   options.reason = args.reason;
   options.by = who(args.by);
   options.now = s->now;
+  options.rollout_file = args.rollout;
   Gate gate(*s->contract, *s->store, s->options);
   auto d = gate.init(args.stream, options);
   if (!d) {
@@ -449,6 +451,9 @@ std::function<int()> add_init(CLI::App& app) {
   cmd->add_option("artifact", args->artifact, "A first LKG, judged by the stateless invariants (needs --reason)");
   cmd->add_option("--reason", args->reason, "Why the seed can be trusted (recorded in the journal)");
   cmd->add_option("--by", args->by, kByHelp);
+  cmd->add_option("--rollout", args->rollout,
+                  "Give the stream stages (a rollout file, docs/rollout.md): gates admit into the first, "
+                  "`invar rollout` promotes");
   return [args] { return run_init(*args); };
 }
 

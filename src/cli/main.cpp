@@ -48,7 +48,10 @@ int main(int argc, char** argv) {
                                                     {"history", add_history}, {"show", add_show},
                                                     {"suggest", add_suggest},
                                                     {"backtest", add_backtest}, {"watch", add_watch},
-                                                    {"test", add_test},       {"lint", add_lint}};
+                                                    {"test", add_test},       {"lint", add_lint},
+                                                    {"rollout", add_rollout}, {"veto", add_veto},
+                                                    {"resume", add_resume},   {"freeze", add_freeze},
+                                                    {"thaw", add_thaw}};
   // Set up only the subcommand being run when argv[1] names one: building
   // every option of every subcommand is a tenth of a small check's time.
   // Anything else (--help, --version, a typo) gets them all.

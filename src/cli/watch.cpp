@@ -32,6 +32,7 @@ void stop(int) { stopping = 1; }
 struct WatchArgs {
   StoreFlags store;
   std::string stream;
+  std::string stage;  // "": the last stage (or the LKG, without stages)
   std::string out;
   std::string exec;
   std::string interval = "1s";
@@ -39,9 +40,10 @@ struct WatchArgs {
 };
 
 // Runs `command` with the LKG in its environment; its exit status is reported, not fatal.
-void run_exec(const std::string& command, const std::string& out, const LkgRecord& lkg) {
+void run_exec(const std::string& command, const std::string& out, const LkgRecord& lkg, const std::string& stage) {
   pid_t pid = fork();
   if (pid == 0) {
+    setenv("INVAR_STAGE", stage.c_str(), 1);
     setenv("INVAR_LKG_FILE", out.c_str(), 1);
     setenv("INVAR_LKG_DIGEST", lkg.digest.c_str(), 1);
     setenv("INVAR_LKG_SEQUENCE", std::to_string(lkg.sequence).c_str(), 1);
@@ -62,8 +64,10 @@ std::string served_file(const std::string& out) {
   return (p.parent_path() / ("." + p.filename().string() + ".invar-watch")).string();
 }
 
-// The LKG sequence served to `out` by an earlier watcher of `stream` (0: none).
-Result<uint64_t> served_before(const std::string& out, const std::string& stream) {
+// The sequence served to `out` by an earlier watcher of `stream` and
+// `stage` (0: none): a stage's sequences are its own, so another stage
+// (or stream) is refused.
+Result<uint64_t> served_before(const std::string& out, const std::string& stream, const std::string& stage) {
   std::string path = served_file(out);
   std::error_code ec;
   if (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) return uint64_t{0};
@@ -76,6 +80,10 @@ Result<uint64_t> served_before(const std::string& out, const std::string& stream
   if (j["stream"] != stream)
     return Error{ErrorCode::usage, "--out was served from stream " + text::quoted(j["stream"].get<std::string>()) +
                                        " (give another --out)", {path, {}}};
+  std::string was = j.contains("stage") && j["stage"].is_string() ? j["stage"].get<std::string>() : "";
+  if (was != stage)
+    return Error{ErrorCode::usage, "--out was served from " + (was.empty() ? std::string("the last stage") : "stage " +
+                                   text::quoted(was)) + " (give another --out)", {path, {}}};
   return j["sequence"].get<uint64_t>();
 }
 
@@ -96,12 +104,12 @@ int run_watch(const WatchArgs& args) {
   }
   signal(SIGTERM, stop);
   signal(SIGINT, stop);
-  auto served = served_before(args.out, args.stream);
+  auto served = served_before(args.out, args.stream, args.stage);
   if (!served) {
     print_error(served.error(), "human");
     return kCannotJudge;
   }
-  Follower follower(std::move(store.value()), args.stream, *served);  // never writes an older sequence
+  Follower follower(std::move(store.value()), args.stream, *served, args.stage);  // never an older sequence
   bool first = true;
   while (!stopping) {
     auto change = follower.poll();
@@ -124,13 +132,14 @@ int run_watch(const WatchArgs& args) {
       } else {
         follower.served(lkg.sequence);
         nlohmann::json kept = {{"stream", args.stream}, {"sequence", lkg.sequence}, {"digest", lkg.digest}};
+        if (!args.stage.empty()) kept["stage"] = args.stage;
         if (auto e = write_file_atomically(served_file(args.out), kept.dump() + "\n"))
           std::fprintf(stderr, "invar watch: warning: cannot keep the sequence served: %s\n", e->to_string().c_str());
         std::printf("watch: sequence %llu %s%s written to %s\n", static_cast<unsigned long long>(lkg.sequence),
                     lkg.digest.substr(0, 19).c_str(),
                     lkg.generation.empty() ? "" : (" (generation " + lkg.generation + ")").c_str(), args.out.c_str());
         std::fflush(stdout);
-        if (!args.exec.empty()) run_exec(args.exec, args.out, lkg);
+        if (!args.exec.empty()) run_exec(args.exec, args.out, lkg, args.stage);
       }
     }
     first = false;
@@ -151,10 +160,12 @@ std::function<int()> add_watch(CLI::App& app) {
               "an LKG was written, 3 when there is none.\n");
   add_store_flags(cmd, args->store, true, false);
   cmd->add_option("--stream", args->stream, "The stream")->required();
+  cmd->add_option("--stage", args->stage,
+                  "The stage followed, for a stream with stages (docs/rollout.md); default: the last one");
   cmd->add_option("--out", args->out, "Where each new LKG is written (atomically, after verifying its digest)")->required();
   cmd->add_option("--exec", args->exec,
                   "Run after each write (sh -c; INVAR_LKG_FILE, INVAR_LKG_DIGEST, INVAR_LKG_SEQUENCE, "
-                  "INVAR_LKG_GENERATION in its environment)");
+                  "INVAR_LKG_GENERATION, INVAR_STAGE in its environment)");
   cmd->add_option("--interval", args->interval, "How often the LKG is read (default 1s)");
   cmd->add_flag("--once", args->once, "Write the current LKG once and exit");
   return [args] { return run_watch(*args); };

@@ -229,7 +229,8 @@ void revert_stage(Work& w, StageState& s, const std::string& bad) {
 
 // Takes `bad` back from every stage holding it, vetoes it and halts the
 // stream; `stage` and `check` name the failed check ("" for a veto).
-store::Status revert(store::Store& store, Work& w, const std::string& bad, const std::string& reason,
+// `bad` is a copy: the stages it may come from change here.
+store::Status revert(store::Store& store, Work& w, const std::string bad, const std::string& reason,
                      const std::string& stage, const std::string& check, const std::string& by) {
   std::vector<std::string> moved;
   if (w.lkg && w.lkg->digest == bad) {

@@ -130,6 +130,7 @@ Status decide_in_steps(Store& store, const std::string& stream, const Fence& fen
   }
   if (switched)
     if (auto e = store.append(stream, switched->record)) return undo(*e);
+  if (record.event.empty()) return std::nullopt;  // a rollout step that only observed health: not journaled
   if (auto e = store.append(stream, record)) return undo(*e);
   return std::nullopt;
 }
