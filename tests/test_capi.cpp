@@ -417,3 +417,65 @@ TEST_CASE("C ABI: a clock outside the years 0001-9999 and a baseline length with
   invar_guard_free(guard);
   invar_contract_free(c);
 }
+
+TEST_CASE("C ABI: a stream with stages, a rollout step, a veto, and guards of each stage", "[capi][rollout]") {
+  test::TempDir tmp;
+  const std::string state = tmp / "state", rollout = tmp / "r.rollout.json";
+  test::spit(rollout, R"({"rollout": "r", "stages": [{"name": "canary"}, {"name": "global"}]})");
+  const char* contract_text = R"({"contract": "c", "invariants": [{"id": "n", "count": "$.items[*]", "min": 1}]})";
+  invar_contract* c = nullptr;
+  REQUIRE(invar_contract_load_string(contract_text, std::strlen(contract_text), nullptr, &c) == INVAR_OK);
+  invar_gate* gate = nullptr;
+  REQUIRE(invar_gate_open(c, state.c_str(), &gate) == INVAR_OK);
+  const std::string first = R"({"items": [1]})", second = R"({"items": [1, 2]})";
+  CHECK(invar_gate_init_staged(gate, "s", first.data(), first.size(), "seed", "test", nullptr, nullptr) ==
+        INVAR_E_ARGUMENT);
+  REQUIRE(invar_gate_init_staged(gate, "s", first.data(), first.size(), "seed", "test", rollout.c_str(), nullptr) ==
+          INVAR_OK);
+  invar_guard *canary = nullptr, *global = nullptr;
+  REQUIRE(invar_guard_new_staged(c, state.c_str(), "s", "canary", &canary) == INVAR_OK);
+  REQUIRE(invar_guard_new_staged(c, state.c_str(), "s", nullptr, &global) == INVAR_OK);
+  invar_guard* nowhere = nullptr;
+  CHECK(invar_guard_new_staged(c, state.c_str(), "s", "eu", &nowhere) == INVAR_E_USAGE);
+  CHECK(std::string(invar_last_error()).find("no stage \"eu\"") != std::string::npos);
+
+  invar_report* d = nullptr;
+  REQUIRE(invar_gate_submit(gate, "s", second.data(), second.size(), 0, &d) == INVAR_OK);
+  CHECK(invar_report_verdict(d) == INVAR_ACCEPT);
+  invar_report_free(d);
+  auto serves = [](invar_guard* g) {
+    int changed = 0;
+    REQUIRE(invar_guard_refresh(g, &changed) == INVAR_OK);
+    const char* bytes = nullptr;
+    size_t len = 0;
+    REQUIRE(invar_guard_current(g, &bytes, &len) == INVAR_OK);
+    return std::string(bytes, len);
+  };
+  CHECK(serves(canary) == second);
+  CHECK(serves(global) == first);  // not promoted yet
+  char* json = nullptr;
+  REQUIRE(invar_rollout_step(state.c_str(), "s", 0, &json) == INVAR_OK);
+  REQUIRE(json != nullptr);
+  CHECK(std::string(json).find("from canary to global") != std::string::npos);
+  invar_string_free(json);
+  CHECK(serves(global) == second);
+
+  CHECK(invar_rollout_veto(state.c_str(), "s", "sha256:00", "r", "me", 0, nullptr) == INVAR_E_USAGE);
+  CHECK(invar_rollout_veto(state.c_str(), "s", nullptr, "r", "me", 0, nullptr) == INVAR_E_USAGE);
+  // The second artifact's digest, from the accepted decision's JSON.
+  REQUIRE(invar_gate_submit(gate, "s", second.data(), second.size(), 0, &d) == INVAR_OK);  // unchanged: a retry
+  char* decision = invar_report_json(d);
+  std::string text = decision;
+  invar_string_free(decision);
+  invar_report_free(d);
+  auto at = text.find("\"candidate\": \"sha256:");
+  REQUIRE(at != std::string::npos);
+  std::string digest = text.substr(at + 14, 71);
+  REQUIRE(invar_rollout_veto(state.c_str(), "s", digest.c_str(), "crashes", "me", 0, nullptr) == INVAR_OK);
+  CHECK(serves(canary) == first);
+  CHECK(serves(global) == first);
+  invar_guard_free(canary);
+  invar_guard_free(global);
+  invar_gate_free(gate);
+  invar_contract_free(c);
+}

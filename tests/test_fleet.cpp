@@ -2,9 +2,13 @@
 // 3-member etcd cluster on loopback. Every case drives the CLI as processes.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <atomic>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -14,6 +18,7 @@
 #include "common/digest.hpp"
 #include "common/text.hpp"
 #include "etcd_cluster.hpp"
+#include "invar/gate.hpp"
 #include "gate_fixture.hpp"
 #include "process.hpp"
 #include "store/etcd_client.hpp"
@@ -1096,4 +1101,173 @@ TEST_CASE("fleet: one Gate over etcd shared by 32 threads: every submit is judge
   for (int t = 0; t < kThreads; ++t)
     for (const auto& f : failures[t]) FAIL_CHECK("thread " << t << ": " << f);
   CHECK(fleet.decisions(fleet.url).size() == 1 + kThreads * kSubmits);
+}
+
+namespace {
+
+// `invar ARGS...` in the background, its output appended to `log`.
+pid_t spawn_logged(const std::vector<std::string>& args, const std::string& log) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    test::exec_invar(args);
+  }
+  return pid;
+}
+
+const char* kTwoRings = R"({"rollout": "rings", "stages": [{"name": "canary"}, {"name": "middle"}, {"name": "global"}]})";
+
+}  // namespace
+
+TEST_CASE("fleet: two rollout followers and three gates race on etcd, every stage's history only rises",
+          "[fleet][rollout]") {
+  auto* etcd = cluster_or_skip();
+  if (!etcd) return;
+  std::string prefix = test::fresh_prefix("rings");
+  test::Fixture files;
+  const std::string rollout = files.tmp / "rings.rollout.json";
+  test::spit(rollout, kTwoRings);
+  auto init = test::invar({"init", "--state", etcd->url(prefix), "--stream", "r", "--contract", files.contract, "--by",
+                           "test", "--rollout", rollout, files.artifact(0), "--reason", "seed"});
+  INFO(init.out);
+  REQUIRE(init.exit == 0);
+  std::vector<pid_t> followers;
+  for (int member = 0; member < 2; ++member)
+    followers.push_back(spawn_logged({"rollout", "--state", etcd->url_from(member, prefix), "--stream", "r", "--follow",
+                                      "--interval", "100ms", "--state-timeout", "2s"},
+                                     files.tmp / ("follow-" + std::to_string(member))));
+  // Read the stages while they race: each stage's sequence and what it holds only rise.
+  std::atomic<bool> racing{true};
+  std::map<std::string, std::pair<uint64_t, uint64_t>> seen;  // stage -> (sequence, accepted sequence)
+  std::vector<std::string> regressions;
+  std::thread observer([&] {
+    auto store = invar::StateStore::open(etcd->url(prefix)).value();
+    invar::Rollout watch(store);
+    while (racing) {
+      auto r = watch.status("r", invar::Time::now().ms());
+      if (!r) continue;
+      for (const auto& st : r->stages) {
+        if (!st.lkg) continue;
+        auto& [sequence, accepted] = seen[st.name];
+        if (st.lkg->sequence < sequence || st.lkg->accepted_sequence < accepted)
+          regressions.push_back(st.name + " went back to " + st.lkg->digest);
+        sequence = std::max(sequence, st.lkg->sequence);
+        accepted = std::max(accepted, st.lkg->accepted_sequence);
+      }
+    }
+  });
+  std::vector<pid_t> gates;
+  for (int replica = 0; replica < 3; ++replica) {
+    std::string script;
+    for (int g = 1; g <= 8; ++g) {
+      std::string cmd;
+      for (const auto& a : {std::string("gate"), std::string("--contract"), files.contract, std::string("--stream"),
+                            std::string("r"), std::string("--state"), etcd->url_from(replica, prefix),
+                            std::string("--state-timeout"), std::string("2s"), std::string("--out"),
+                            files.tmp / ("out-" + std::to_string(replica)), files.artifact(g * 3 + replica)})
+        cmd += " '" + a + "'";
+      script += std::string(INVAR_CLI) + cmd + " >> " + (files.tmp / ("gate-" + std::to_string(replica))) +
+                " 2>&1; echo \"exit $?\" >> " + (files.tmp / ("gate-" + std::to_string(replica))) + "\n";
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+      execl("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    gates.push_back(pid);
+  }
+  for (pid_t pid : gates) wait_exit(pid);
+  for (int replica = 0; replica < 3; ++replica) {
+    std::string log = test::slurp(files.tmp / ("gate-" + std::to_string(replica)));
+    INFO(log);
+    CHECK_FALSE(contains(log, "exit 3"));  // every gate could judge (accept, or pin an older generation)
+  }
+  // The followers bring the newest accepted artifact to global (bounded wait).
+  auto lkg = invar::StateStore::open(etcd->url(prefix)).value().lkg("r").value();
+  REQUIRE(lkg);
+  std::string global;
+  for (int i = 0; i < 200 && global != lkg->digest; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto r = invar::Rollout(invar::StateStore::open(etcd->url(prefix)).value()).status("r", invar::Time::now().ms());
+    if (r && r->stages.back().lkg) global = r->stages.back().lkg->digest;
+  }
+  racing = false;
+  observer.join();
+  for (pid_t pid : followers) {
+    kill(pid, SIGTERM);
+    wait_exit(pid);
+  }
+  INFO(test::slurp(files.tmp / "follow-0"));
+  CHECK(regressions.empty());
+  CHECK(global == lkg->digest);
+  // Every promotion moved an artifact accepted before it into the stage after
+  // the one that held it: canary -> middle -> global, never skipping one.
+  auto history = invar::StateStore::open(etcd->url(prefix)).value().history("r").value();
+  std::set<std::string> accepted, in_middle;
+  int promotions = 0;
+  for (const auto& rec : history) {
+    if (rec.event == "decision" && rec.verdict == "accept") accepted.insert(rec.candidate);
+    if (rec.event != "promote") continue;
+    // One record per step: "promoted DIGEST from A to B; promoted ..." (short digests).
+    std::istringstream detail(rec.detail);
+    std::string word, digest, from, to;
+    while (detail >> word) {
+      if (word != "promoted") continue;
+      detail >> digest >> word >> from >> word >> to;
+      if (!to.empty() && to.back() == ';') to.pop_back();
+      ++promotions;
+      bool known = std::any_of(accepted.begin(), accepted.end(), [&](const std::string& d) { return d.rfind(digest, 0) == 0; });
+      CHECK(known);
+      INFO(rec.detail);
+      CHECK(((from == "canary" && to == "middle") || (from == "middle" && to == "global")));
+      if (to == "middle") in_middle.insert(digest);
+      if (to == "global") CHECK(in_middle.count(digest));
+    }
+  }
+  CHECK(promotions >= 2);
+}
+
+TEST_CASE("fleet: a veto on etcd reverts every stage, watchers of each stage publish the previous artifact",
+          "[fleet][rollout]") {
+  auto* etcd = cluster_or_skip();
+  if (!etcd) return;
+  std::string prefix = test::fresh_prefix("veto");
+  test::Fixture files;
+  const std::string rollout = files.tmp / "rings.rollout.json";
+  test::spit(rollout, kTwoRings);
+  const std::string url = etcd->url(prefix);
+  REQUIRE(test::invar({"init", "--state", url, "--stream", "r", "--contract", files.contract, "--by", "test",
+                       "--rollout", rollout, files.artifact(1), "--reason", "seed"}).exit == 0);
+  REQUIRE(test::invar({"gate", "--contract", files.contract, "--stream", "r", "--state", etcd->url_from(1, prefix),
+                       "--out", files.out, files.artifact(2)}).exit == 0);
+  for (int i = 0; i < 2; ++i) REQUIRE(test::invar({"rollout", "--state", url, "--stream", "r"}).exit == 0);
+  auto publish = [&](const std::string& stage) {
+    std::string out = files.tmp / ("served-" + stage + ".json");
+    auto r = test::invar({"watch", "--state", etcd->url_from(2, prefix), "--stream", "r", "--stage", stage, "--out", out,
+                          "--once"});
+    INFO(r.out);
+    REQUIRE(r.exit == 0);
+    return test::slurp(out);
+  };
+  for (const char* stage : {"canary", "middle", "global"}) REQUIRE(publish(stage) == test::slurp(files.artifact(2)));
+  const std::string bad = invar::digest::sha256(test::slurp(files.artifact(2)));
+  auto veto = test::invar({"veto", "--state", url, "--stream", "r", bad.substr(7, 16), "--reason", "crash loop",
+                           "--by", "oncall"});
+  INFO(veto.out);
+  REQUIRE(veto.exit == 0);
+  for (const char* stage : {"canary", "middle", "global"}) CHECK(publish(stage) == test::slurp(files.artifact(1)));
+  auto gate = [&](int generation) {
+    return test::invar({"gate", "--contract", files.contract, "--stream", "r", "--state", url, "--out", files.out,
+                        files.artifact(generation)});
+  };
+  auto again = gate(2);
+  CHECK(again.exit == 2);
+  CHECK(contains(again.out, "rollout.vetoed"));
+  auto newer = gate(3);
+  CHECK(newer.exit == 2);  // halted
+  CHECK(contains(newer.out, "halted"));
+  REQUIRE(test::invar({"resume", "--state", url, "--stream", "r", "--reason", "fixed", "--by", "oncall"}).exit == 0);
+  CHECK(gate(3).exit == 0);
 }

@@ -360,6 +360,7 @@ class RacingStore : public store::Store {
     return e;
   }
   Result<store::Versioned> rollout_record(const std::string& s) override { return inner_->rollout_record(s); }
+  Result<store::Versioned> control_record(const std::string& s) override { return inner_->control_record(s); }
   Result<store::Versioned> freeze_record() override { return inner_->freeze_record(); }
   Result<uint64_t> set_freeze_record(const std::string& t, uint64_t v) override {
     return inner_->set_freeze_record(t, v);

@@ -113,7 +113,23 @@ INVAR_API invar_status invar_gate_submit(invar_gate* gate, const char* stream, c
  * INVAR_E_USAGE. */
 INVAR_API invar_status invar_gate_init(invar_gate* gate, const char* stream, const char* seed, size_t seed_len,
                                        const char* reason, const char* by, invar_report** out);
+/* The same, giving the stream stages (docs/rollout.md): `rollout_file` is a
+ * rollout file (JSON or YAML), every stage holds the seed, if any. */
+INVAR_API invar_status invar_gate_init_staged(invar_gate* gate, const char* stream, const char* seed, size_t seed_len,
+                                              const char* reason, const char* by, const char* rollout_file,
+                                              invar_report** out);
 INVAR_API void invar_gate_free(invar_gate* gate);
+
+/* Staged rollouts (docs/rollout.md) of the stream `stream` at `location` (a
+ * directory or "etcd://..."). `now_ms` 0: the system clock. `json_out` (may
+ * be NULL) receives the report as JSON (schemas/rollout-report.schema.json);
+ * free it with invar_string_free. invar_rollout_step: one step (promote what
+ * baked and is healthy, revert what is not). invar_rollout_veto: takes an
+ * artifact (sha256:HEX or 8+ of its hex digits) back from every stage and
+ * halts the stream; `reason` and `by` are required. */
+INVAR_API invar_status invar_rollout_step(const char* location, const char* stream, int64_t now_ms, char** json_out);
+INVAR_API invar_status invar_rollout_veto(const char* location, const char* stream, const char* digest,
+                                          const char* reason, const char* by, int64_t now_ms, char** json_out);
 
 /* Guarded loading for consumers. With `state_dir` and `stream` NULL the
  * last-known-good lives in memory; with both, in that stream of the state
@@ -121,6 +137,11 @@ INVAR_API void invar_gate_free(invar_gate* gate);
  * restarted consumer starts with it. */
 INVAR_API invar_status invar_guard_new(const invar_contract* contract, const char* state_dir, const char* stream,
                                        invar_guard** out);
+/* A persistent guard of a stream with stages serving `stage` (NULL: the
+ * last stage, what everyone gets); an update it accepts enters the first
+ * stage and is served only by a guard of that stage. */
+INVAR_API invar_status invar_guard_new_staged(const invar_contract* contract, const char* state_dir, const char* stream,
+                                              const char* stage, invar_guard** out);
 /* Judges `bytes`; `decision` (may be NULL) receives the decision report. The
  * guard keeps serving its current artifact unless the candidate is accepted. */
 INVAR_API invar_status invar_guard_update(invar_guard* guard, const char* bytes, size_t len, int64_t now_ms,

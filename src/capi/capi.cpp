@@ -117,6 +117,27 @@ char* copy_string(const std::string& s) {
 #define REQUIRE_ARG(cond, what) \
   if (!(cond)) return fail(INVAR_E_ARGUMENT, what)
 
+// One rollout command on `location`, its report as JSON in `json_out`.
+template <class F>
+invar_status rollout_command(const char* what, const char* location, const char* stream, int64_t now_ms,
+                             char** json_out, F&& command) {
+  return guarded([&] {
+    if (json_out) *json_out = nullptr;
+    REQUIRE_ARG(location, std::string(what) + ": location is NULL");
+    REQUIRE_ARG(stream, std::string(what) + ": stream is NULL");
+    std::optional<invar::Time> now;
+    if (!clock_of(now_ms, now)) return fail(INVAR_E_ARGUMENT, std::string(what) + ": now_ms is outside the years 0001-9999");
+    auto store = invar::StateStore::open(location);
+    if (!store) return from(store.error());
+    invar::Rollout::Options options;
+    options.now = now;
+    auto report = command(invar::Rollout(std::move(store.value())), options);
+    if (!report) return from(report.error());
+    if (json_out) *json_out = copy_string(invar::render_rollout_json(*report, now.value_or(invar::Time::now()).ms()));
+    return ok();
+  });
+}
+
 }  // namespace
 
 extern "C" {
@@ -226,10 +247,54 @@ invar_status invar_gate_init(invar_gate* gate, const char* stream, const char* s
   });
 }
 
+invar_status invar_gate_init_staged(invar_gate* gate, const char* stream, const char* seed, size_t seed_len,
+                                    const char* reason, const char* by, const char* rollout_file, invar_report** out) {
+  return guarded([&] {
+    if (out) *out = nullptr;
+    REQUIRE_ARG(gate, "invar_gate_init_staged: gate is NULL");
+    REQUIRE_ARG(stream, "invar_gate_init_staged: stream is NULL");
+    REQUIRE_ARG(rollout_file, "invar_gate_init_staged: rollout_file is NULL");
+    REQUIRE_ARG(seed || seed_len == 0, "invar_gate_init_staged: seed is NULL but seed_len is not 0");
+    invar::InitOptions options;
+    if (seed) options.seed = std::string_view(seed, seed_len);
+    options.reason = reason ? reason : "";
+    options.by = by ? by : "";
+    options.rollout_file = rollout_file;
+    auto d = gate->gate.init(stream, options);
+    if (!d) return from(d.error());
+    if (out && d.value()) {
+      invar::Report report = d.value()->report;
+      *out = make_report(std::move(report), std::move(*d.value()), stream);
+    }
+    return ok();
+  });
+}
+
 void invar_gate_free(invar_gate* gate) { delete gate; }
+
+invar_status invar_rollout_step(const char* location, const char* stream, int64_t now_ms, char** json_out) {
+  return rollout_command("invar_rollout_step", location, stream, now_ms, json_out,
+                         [&](const invar::Rollout& r, invar::Rollout::Options& o) { return r.step(stream, o); });
+}
+
+invar_status invar_rollout_veto(const char* location, const char* stream, const char* digest, const char* reason,
+                                const char* by, int64_t now_ms, char** json_out) {
+  return rollout_command("invar_rollout_veto", location, stream, now_ms, json_out,
+                         [&](const invar::Rollout& r, invar::Rollout::Options& o) -> invar::Result<invar::RolloutReport> {
+                           if (!digest) return invar::Error{invar::ErrorCode::usage, "invar_rollout_veto: digest is NULL", {}};
+                           o.reason = reason ? reason : "";
+                           o.by = by ? by : "";
+                           return r.veto(stream, digest, o);
+                         });
+}
 
 invar_status invar_guard_new(const invar_contract* contract, const char* state_dir, const char* stream,
                              invar_guard** out) {
+  return invar_guard_new_staged(contract, state_dir, stream, nullptr, out);
+}
+
+invar_status invar_guard_new_staged(const invar_contract* contract, const char* state_dir, const char* stream,
+                                    const char* stage, invar_guard** out) {
   return guarded([&] {
     REQUIRE_ARG(out, "invar_guard_new: out is NULL");
     *out = nullptr;
@@ -242,7 +307,7 @@ invar_status invar_guard_new(const invar_contract* contract, const char* state_d
     }
     auto store = invar::StateStore::open(state_dir);
     if (!store) return from(store.error());
-    auto guard = invar::Guard::persistent(contract->contract, std::move(store.value()), stream);
+    auto guard = invar::Guard::persistent(contract->contract, std::move(store.value()), stream, {}, stage ? stage : "");
     if (!guard) return from(guard.error());
     auto current = guard->current();
     *out = new invar_guard{std::move(guard.value()), {}, std::move(current), {}};

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <functional>
+#include <random>
 #include <set>
 #include <system_error>
 #include <thread>
@@ -436,6 +437,13 @@ std::string hostname() {
 
 }  // namespace
 
+void back_off(uint32_t attempt) {
+  thread_local std::minstd_rand random(static_cast<uint32_t>(getpid()) ^
+                                       static_cast<uint32_t>(std::hash<std::thread::id>()(std::this_thread::get_id())));
+  std::uniform_int_distribution<int> ms(1, 5 * static_cast<int>(std::min<uint32_t>(attempt, 8)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms(random)));
+}
+
 JournalRecord journal_record(const char* event, const std::string& stream, int64_t now_ms) {
   JournalRecord rec;
   rec.event = event;
@@ -764,6 +772,7 @@ store::Status fence_and_read(const Plan& plan, store::Store& store, const std::s
   auto rollout = rollout::read_now(store, stream);
   if (!rollout) return rollout.error();
   j.rollout = std::move(rollout.value());
+  j.rollout.fence.rollout_version.reset();  // promotions meanwhile do not refuse an admission
   j.now = engine::now_ms(plan, options.now);
   j.d.dry_run = options.dry_run;
   j.d.candidate = c.digest;
@@ -995,7 +1004,11 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
                                 &j.rollout.fence);
     if (written && written->code == ErrorCode::conflict && !committed) {
       refusals.push_back(written->message);
-      if (attempt < kMaxJudgements) continue;
+      if (attempt < kMaxJudgements) {
+        j.lock.reset();
+        back_off(attempt);
+        continue;
+      }
       written->message = "the stream changed under each of " + std::to_string(attempt) +
                          " judgements (other gates or rollouts are deciding on it); nothing was decided or published";
       return *written;

@@ -13,7 +13,13 @@
 
 namespace invar::gate {
 
-inline constexpr uint32_t kMaxJudgements = 4;  // a decision judged again when its fenced write is refused
+inline constexpr uint32_t kMaxJudgements = 6;  // a decision judged again when its fenced write is refused
+
+// Before judging again after a refused write: a short random pause (a few
+// ms, growing with `attempt`), so that writers racing on one stream (gates,
+// rollout steps) do not refuse each other in lockstep. Scheduling only: no
+// verdict depends on it.
+void back_off(uint32_t attempt);
 inline constexpr size_t kFlapHistory = 16;      // decisions a flapping report lists
 inline constexpr uint32_t kMaxQuarantine = 1000;  // GateOptions::quarantine at most
 inline constexpr int64_t kMaxWaiverMs = 30ll * 24 * 3600 * 1000;  // a waiver lasts at most 30 days

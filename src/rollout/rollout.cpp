@@ -125,6 +125,7 @@ void describe(Work& w) {
 Result<bool> commit(store::Store& store, const std::string& stream, Work& w) {
   store::RolloutFence fence = w.read.fence;
   fence.record = store::encode_rollout(w.state);
+  if (std::string control = store::encode_control(w.state); control != w.read.control) fence.control = control;
   const LkgRecord* lkg_after = w.revert_to ? &*w.revert_to : (w.lkg ? &*w.lkg : nullptr);
   w.rec.lkg_after = lkg_after ? lkg_after->digest : "";
   w.rec.lkg_sequence = lkg_after ? lkg_after->sequence : 0;
@@ -171,8 +172,12 @@ Result<RolloutReport> run(store::Store& store, const std::string& stream, const 
       after_commit(store, stream, options, w);
       return std::move(w.report);
     }
-    if (attempt == kMaxAttempts)
-      return Error{ErrorCode::conflict, "stream " + text::quoted(stream) + " changed under each of " +
+    if (attempt < kMaxAttempts) {
+      w.lock.reset();
+      gate::back_off(attempt);
+      continue;
+    }
+    return Error{ErrorCode::conflict, "stream " + text::quoted(stream) + " changed under each of " +
                                             std::to_string(attempt) + " attempts (gates or other rollouts are "
                                             "deciding on it); nothing was changed", {}};
   }
@@ -283,6 +288,13 @@ void record_health(CheckState& s, const HealthCheck& check, const HealthResult& 
   }
 }
 
+// Whether two evaluations of a check are on the same course: same artifact,
+// state, and since when.
+bool same_course(const CheckState& a, const CheckState& b) {
+  return a.id == b.id && a.digest == b.digest && a.state == b.state && a.healthy_since_ms == b.healthy_since_ms &&
+         a.unknown_since_ms == b.unknown_since_ms;
+}
+
 // Evaluates the stage's checks for what it holds (all of them, within what
 // is left of the step's timeout: past it, a check is unknown).
 void evaluate_stage(Work& w, size_t i, const CommandOptions& options) {
@@ -306,8 +318,11 @@ void evaluate_stage(Work& w, size_t i, const CommandOptions& options) {
     }
     record_health(after[k], check, r, s.lkg->digest, w.now);
   }
+  // Kept when a check changed state (a check's "for" and the unknown limit
+  // count from it): a write on every step would fence out the gates.
+  for (size_t k = 0; k < after.size(); ++k)
+    if (k >= s.health.size() || !same_course(s.health[k], after[k])) w.write = true;
   s.health = std::move(after);
-  w.write = true;  // the health seen is kept (a check's "for" counts from it)
 }
 
 enum class Verdict { wait, promote, revert };

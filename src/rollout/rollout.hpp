@@ -15,7 +15,7 @@
 
 namespace invar::rollout {
 
-inline constexpr uint32_t kMaxAttempts = 4;  // a command judged again when its fenced write is refused
+inline constexpr uint32_t kMaxAttempts = 6;  // a command judged again when its fenced write is refused
 
 using Evaluator = std::function<HealthResult(const HealthCheck&, const HealthContext&)>;
 

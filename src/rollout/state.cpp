@@ -19,6 +19,10 @@ Result<Now> read_now(store::Store& store, const std::string& stream) {
       return store::state_error(stream + "/rollout", "the rollout record names another stream; invar will not use it");
     out.state = std::move(state.value());
   }
+  auto control = store.control_record(stream);
+  if (!control) return control.error();
+  out.fence.control_version = control->version;
+  out.control = control->text;
   auto freeze = store.freeze_record();
   if (!freeze) return freeze.error();
   out.fence.freeze_version = freeze->version;

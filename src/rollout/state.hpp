@@ -13,7 +13,10 @@
 namespace invar::rollout {
 
 struct Now {
-  store::RolloutFence fence;          // the versions read (a decision is written only if they hold)
+  // The versions read (a decision is written only if they hold); a gate
+  // drops rollout_version (promotions do not refuse its writes).
+  store::RolloutFence fence;
+  std::string control;                // the control record as read
   std::optional<RolloutState> state;  // nullopt: the stream has no rollout record (one implicit stage)
   std::optional<Freeze> location;     // a freeze of every stream
 };

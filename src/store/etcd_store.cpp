@@ -304,18 +304,22 @@ class EtcdStore : public Store {
   }
 
   // From the snapshot when there is one (the list and its revision read together).
-  Result<Versioned> rollout_record(const std::string& stream) override {
+  Result<Versioned> rollout_record(const std::string& stream) override { return small_record(stream, "rollout"); }
+  Result<Versioned> control_record(const std::string& stream) override { return small_record(stream, "control"); }
+
+  // A record of the stream from the caller's snapshot, when it has one.
+  Result<Versioned> small_record(const std::string& stream, const std::string& name) {
     std::optional<KeyValue> kv;
     bool from_snapshot = false;
     {
       std::lock_guard<std::mutex> g(mutex_);
       if (auto snap = snapshots_.find(caller(stream)); snap != snapshots_.end()) {
         from_snapshot = true;
-        if (auto it = snap->second.records.find("rollout"); it != snap->second.records.end()) kv = it->second;
+        if (auto it = snap->second.records.find(name); it != snap->second.records.end()) kv = it->second;
       }
     }
     if (!from_snapshot) {
-      auto read = client_.get(rec(stream, "rollout"));
+      auto read = client_.get(rec(stream, name));
       if (!read) return read.error();
       kv = std::move(read.value());
     }
@@ -413,7 +417,8 @@ class EtcdStore : public Store {
     std::vector<TxnCompare> compares = {{rec(stream, "lkg"), fence.version, false}};
     if (waivers) compares.push_back({rec(stream, "waivers"), waivers->version, false});
     if (rollout) {
-      compares.push_back({rec(stream, "rollout"), rollout->rollout_version, false});
+      if (rollout->rollout_version) compares.push_back({rec(stream, "rollout"), *rollout->rollout_version, false});
+      compares.push_back({rec(stream, "control"), rollout->control_version, false});
       compares.push_back({freeze_key(), rollout->freeze_version, false});
     }
     PromotionPlan plan;
@@ -430,6 +435,7 @@ class EtcdStore : public Store {
       plan.ops.push_back({TxnOp::put, journal_key(stream, switched->record), encode_journal(switched->record)});
     }
     if (rollout && rollout->record) plan.ops.push_back({TxnOp::put, rec(stream, "rollout"), *rollout->record});
+    if (rollout && rollout->control) plan.ops.push_back({TxnOp::put, rec(stream, "control"), *rollout->control});
     if (!record.event.empty())  // "": a rollout step that only observed health, not journaled
       plan.ops.push_back({TxnOp::put, journal_key(stream, record), encode_journal(record)});
     fault::point("etcd:objects-written");  // chunks written, the commit not yet
@@ -447,7 +453,7 @@ class EtcdStore : public Store {
                                           "while the decision was judged; nothing was written", {}};
       return fence_conflict(stream, fence, lkg_now);
     }
-    committed = promotion != nullptr || (rollout && rollout->record);
+    committed = promotion != nullptr || (rollout && (rollout->record || rollout->control));
     if (promotion) committed_promotion(stream, plan, std::move(metas));
     if (trim) trim_journal(stream, *trim);
     return std::nullopt;

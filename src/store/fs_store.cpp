@@ -78,16 +78,23 @@ namespace {
 
 // The rollout fence of decide_in_steps: the records as they are now.
 Status check_rollout_fence(Store& store, const std::string& stream, const RolloutFence& fence) {
-  auto rollout = store.rollout_record(stream);
-  if (!rollout) return rollout.error();
+  auto control = store.control_record(stream);
+  if (!control) return control.error();
   auto freeze = store.freeze_record();
   if (!freeze) return freeze.error();
-  if (rollout->version == fence.rollout_version && freeze->version == fence.freeze_version) return std::nullopt;
+  bool steps_moved = false;
+  if (fence.rollout_version) {
+    auto rollout = store.rollout_record(stream);
+    if (!rollout) return rollout.error();
+    steps_moved = rollout->version != *fence.rollout_version;
+  }
+  if (!steps_moved && control->version == fence.control_version && freeze->version == fence.freeze_version)
+    return std::nullopt;
   Error e;
   e.code = ErrorCode::conflict;
   e.message = "stream " + text::quoted(stream) + ": " +
-              (rollout->version != fence.rollout_version ? "its rollout state (a rollout step, a veto, a freeze)"
-                                                         : "the location's freeze") +
+              (freeze->version != fence.freeze_version ? "the location's freeze"
+               : steps_moved ? "its stages (another rollout step)" : "its halt, vetoes or freeze") +
               " changed while the decision was judged; nothing was written";
   return e;
 }
@@ -120,7 +127,11 @@ Status decide_in_steps(Store& store, const std::string& stream, const Fence& fen
   // The rollout record before the LKG: a revert cut short here leaves the
   // LKG vetoed, which every reader refuses (fail closed) until it is finished.
   if (rollout && rollout->record) {
-    if (auto e = store.write_rollout_record(stream, *rollout->record)) return undo(*e);
+    if (auto e = store.write_rollout_record(stream, "rollout", *rollout->record)) return undo(*e);
+    committed = true;
+  }
+  if (rollout && rollout->control) {
+    if (auto e = store.write_rollout_record(stream, "control", *rollout->control)) return undo(*e);
     committed = true;
   }
   if (promotion) {
@@ -513,21 +524,24 @@ class FsStore : public Store {
     return decide_in_steps(*this, stream, fence, record, promotion, committed, waivers, switched, rollout);
   }
 
-  Result<Versioned> rollout_record(const std::string& stream) override {
+  Result<Versioned> rollout_record(const std::string& stream) override { return small_record(stream, "rollout.json"); }
+  Result<Versioned> control_record(const std::string& stream) override { return small_record(stream, "control.json"); }
+
+  Result<Versioned> small_record(const std::string& stream, const std::string& name) {
     auto dir = existing(stream);
     if (!dir) return dir.error();
     if (!*dir) return Versioned{};
-    auto text = read_state(**dir, "rollout.json");
+    auto text = read_state(**dir, name);
     if (!text) return text.error();
     if (!*text) return Versioned{};
     return Versioned{**text, content_version(**text)};
   }
 
-  Status write_rollout_record(const std::string& stream, const std::string& text) override {
+  Status write_rollout_record(const std::string& stream, const char* name, const std::string& text) override {
     auto dir = stream_dir(stream, false);
     if (!dir) return dir.error();
     if (!*dir) return state_error(stream_path(stream), "the stream's directory is gone");
-    return (**dir).write_atomic("rollout.json", text, "rollout");
+    return (**dir).write_atomic(std::string(name) + ".json", text, "rollout");
   }
 
   Result<Versioned> freeze_record() override {
@@ -595,7 +609,7 @@ class FsStore : public Store {
     if (!stream_names) return stream_names.error();
     for (const auto& name : *stream_names) {
       if (!is_temp_of(name, {"lkg.json", "accepted.json", "waivers.json", "journal.jsonl", "stream.json",
-                             "quarantine.json", "rollout.json"}))
+                             "quarantine.json", "rollout.json", "control.json"}))
         continue;
       auto st = (**dir).stat(name);
       if (st && S_ISREG(st->st_mode)) {

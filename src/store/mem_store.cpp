@@ -28,6 +28,7 @@ struct StreamData {
   std::vector<Quarantined> quarantine;
   std::map<std::string, std::string> quarantined;
   std::string rollout;      // the sealed rollout record ("" none)
+  std::string control;      // the sealed control record ("" none)
   std::shared_mutex lock;  // the stream's lock (Store::lock)
 };
 
@@ -169,6 +170,12 @@ class MemStore : public Store {
     return Versioned{s->rollout, content_version(s->rollout)};
   }
 
+  Result<Versioned> control_record(const std::string& stream) override {
+    StreamData* s = find(stream);
+    if (!s || s->control.empty()) return Versioned{};
+    return Versioned{s->control, content_version(s->control)};
+  }
+
   Result<Versioned> freeze_record() override {
     std::lock_guard<std::mutex> g(mutex_);
     return Versioned{freeze_, content_version(freeze_)};
@@ -203,10 +210,10 @@ class MemStore : public Store {
   Status reserve(const std::string&, const JournalRecord&) override { return std::nullopt; }
 
  protected:
-  Status write_rollout_record(const std::string& stream, const std::string& text) override {
+  Status write_rollout_record(const std::string& stream, const char* name, const std::string& text) override {
     StreamData* s = find(stream);
     if (!s) return state_error(stream, "the stream is gone; nothing was changed");
-    s->rollout = text;
+    (std::string(name) == "control" ? s->control : s->rollout) = text;
     return std::nullopt;
   }
 

@@ -489,6 +489,14 @@ Result<RolloutState> decode_rollout(std::string_view text, const std::string& wh
   return r;
 }
 
+std::string encode_control(const RolloutState& r) {
+  // What gates are fenced on: the halt, the vetoes and the stream's freeze
+  // (the same fields as in the rollout record, which readers use).
+  json j = nlohmann::json::parse(encode_rollout(r));
+  json control = {{"stream", r.stream}, {"halted", j["halted"]}, {"vetoed", j["vetoed"]}, {"frozen", j["frozen"]}};
+  return seal(control, "invar-control") + "\n";
+}
+
 std::string encode_freeze(const Freeze& freeze) { return seal(freeze_json(freeze), "invar-freeze") + "\n"; }
 
 Result<Freeze> decode_freeze(std::string_view text, const std::string& where) {

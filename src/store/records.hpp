@@ -62,6 +62,8 @@ Result<std::optional<invariants::Measures>> decode_measures(std::string_view tex
 // location's freeze.
 std::string encode_rollout(const RolloutState& state);
 Result<RolloutState> decode_rollout(std::string_view text, const std::string& where);
+// What of a rollout state gates are fenced on (its halt, vetoes, freeze).
+std::string encode_control(const RolloutState& state);
 std::string encode_freeze(const Freeze& freeze);
 Result<Freeze> decode_freeze(std::string_view text, const std::string& where);
 // The artifacts a rollout state holds (each stage's and the previous ones

@@ -99,15 +99,20 @@ struct Versioned {
 };
 
 // The rollout state a decision was judged under: written only if the
-// stream's rollout record and the location's freeze are still at these
-// versions (a veto, a freeze, a rollout step meanwhile refuses it with
-// ErrorCode::conflict), and `record`, when set, replaces the rollout
-// record in the same unit (before the LKG, on a backend that writes in
-// steps: a reader that finds the LKG vetoed knows a revert is unfinished).
+// stream's control record (its halt, vetoes and freeze), the location's
+// freeze and, for a rollout step (`rollout_version` set), the rollout
+// record are still at these versions (else ErrorCode::conflict); `record`
+// and `control`, when set, replace them in the same unit. Gates fence on
+// the control record only: promotions do not refuse their writes, a halt,
+// a veto or a freeze does. A backend that writes in steps writes the
+// rollout record, then the control record, then the LKG: a reader that
+// finds the LKG vetoed knows a revert is unfinished.
 struct RolloutFence {
-  uint64_t rollout_version = 0;
+  std::optional<uint64_t> rollout_version;
+  uint64_t control_version = 0;
   uint64_t freeze_version = 0;
   std::optional<std::string> record;
+  std::optional<std::string> control;
 };
 
 // What journal() read: the records, oldest first, and the bytes of an
@@ -164,6 +169,7 @@ class Store {
   // The stream's rollout record (needs the stream's lock) and the
   // location's freeze record (needs none).
   virtual Result<Versioned> rollout_record(const std::string& stream) = 0;
+  virtual Result<Versioned> control_record(const std::string& stream) = 0;
   virtual Result<Versioned> freeze_record() = 0;
   // Replaces the location's freeze record ("" removes it) if it is still at
   // `version`, else ErrorCode::conflict; returns its new version. When it
@@ -243,8 +249,9 @@ class Store {
                                 const WaiverUse*, const ContractSwitch*, const RolloutFence*);
   // decide_in_steps's writer of the rollout record, under the stream's
   // exclusive lock (a backend that writes decisions at once needs none).
-  virtual Status write_rollout_record(const std::string& stream, const std::string& text) {
-    (void)stream, (void)text;
+  // `name`: "rollout" or "control".
+  virtual Status write_rollout_record(const std::string& stream, const char* name, const std::string& text) {
+    (void)stream, (void)name, (void)text;
     return Error{ErrorCode::state, "this store writes rollout records with its decisions only", {}};
   }
 };
