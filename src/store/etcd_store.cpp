@@ -430,7 +430,8 @@ class EtcdStore : public Store {
       plan.ops.push_back({TxnOp::put, journal_key(stream, switched->record), encode_journal(switched->record)});
     }
     if (rollout && rollout->record) plan.ops.push_back({TxnOp::put, rec(stream, "rollout"), *rollout->record});
-    plan.ops.push_back({TxnOp::put, journal_key(stream, record), encode_journal(record)});
+    if (!record.event.empty())  // none: a rollout step that only observed health
+      plan.ops.push_back({TxnOp::put, journal_key(stream, record), encode_journal(record)});
     fault::point("etcd:objects-written");  // chunks written, the commit not yet
     std::vector<RangeResult> metas;
     auto done = client_.txn(compares, plan.ops, promotion ? metas_reads(stream) : std::vector<RangeRequest>{}, &metas);

@@ -130,7 +130,8 @@ Status decide_in_steps(Store& store, const std::string& stream, const Fence& fen
   }
   if (switched)
     if (auto e = store.append(stream, switched->record)) return undo(*e);
-  if (auto e = store.append(stream, record)) return undo(*e);
+  if (!record.event.empty())  // none: a rollout step that only observed health
+    if (auto e = store.append(stream, record)) return undo(*e);
   return std::nullopt;
 }
 

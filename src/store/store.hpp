@@ -155,7 +155,8 @@ class Store {
   // promotion and then fail to append the record.
   // `waivers`: see WaiverUse (refused with ErrorCode::conflict as well).
   // `rollout`: see RolloutFence (nullptr: not fenced on it; gates,
-  // rollout steps and vetoes always pass one).
+  // rollout steps and vetoes always pass one). A `record` whose event is
+  // "" is not written (a rollout step that only observed health).
   virtual Status decide(const std::string& stream, const Fence& fence, const JournalRecord& record,
                         const Promotion* promotion, bool& committed, const WaiverUse* waivers = nullptr,
                         const ContractSwitch* switched = nullptr, const RolloutFence* rollout = nullptr) = 0;
