@@ -280,6 +280,12 @@ struct StreamStatus {
   std::vector<Quarantined> quarantined;  // oldest first
   std::array<uint64_t, 4> decisions_total{};  // decisions so far by action (indexed by Action)
   std::vector<std::string> warnings;
+  // Its stages (docs/rollout.md): when it has any, or is halted, frozen
+  // (or every stream is), or refuses vetoed artifacts; else nullopt.
+  std::optional<RolloutReport> rollout;
+  // Reverts and vetoes in the journal records read (the journal's kept
+  // part: it may go down when old journals are dropped).
+  uint64_t reverts_total = 0;
 };
 
 // Creating a stream (Gate::init).
@@ -637,10 +643,14 @@ class TypedGuard {
 std::string render_decision_human(const Decision& decision, const RenderOptions& options = {});
 std::string render_decision_json(const Decision& decision, const std::string& stream);
 std::string render_status_human(const StreamStatus& status, int64_t now_ms);
-// A rollout command's report (schemas/rollout-report.schema.json for JSON).
+// `now_ms`: whether a freeze is in force (status reads at that clock).
+std::string render_status_json(const std::vector<StreamStatus>& statuses, const std::vector<Error>& errors,
+                               int64_t now_ms);
+// A rollout command's report, or the stages as they are (`invar rollout`,
+// veto, resume, freeze, thaw; schemas/rollout-report.schema.json). Times
+// are shown as how long ago / how long until `now_ms`.
 std::string render_rollout_human(const RolloutReport& report, int64_t now_ms);
 std::string render_rollout_json(const RolloutReport& report, int64_t now_ms);
-std::string render_status_json(const std::vector<StreamStatus>& statuses, const std::vector<Error>& errors);
 // History lines mark the decisions whose candidate is in `quarantine`.
 std::string render_history_human(const std::vector<JournalRecord>& records, size_t limit,
                                  const std::vector<Quarantined>& quarantine = {});

@@ -295,7 +295,7 @@ int run_status(const StateArgs& args) {
     if (args.format == "human") std::fputs(render_status_human(*st, s->now_ms()).c_str(), stdout);
     statuses.push_back(std::move(st.value()));
   }
-  if (args.format == "json") std::fputs(render_status_json(statuses, errors).c_str(), stdout);
+  if (args.format == "json") std::fputs(render_status_json(statuses, errors, s->now_ms()).c_str(), stdout);
   else if (streams.empty()) std::printf("no streams in %s\n", args.store.state.c_str());
   std::fflush(stdout);
   write_metrics(args.metrics, render_metrics(statuses, s->now_ms()), kLockTimeoutMs);

@@ -53,7 +53,13 @@ Result<std::vector<std::string>> StateStore::streams() const {
 
 Result<StreamStatus> StateStore::status(const std::string& stream, int64_t now_ms, const GateOptions& options,
                                         size_t recent) const {
-  return gate::status(*impl_, stream, now_ms, options, recent);
+  auto status = gate::status(*impl_, stream, now_ms, options, recent);
+  if (!status) return status;
+  auto r = rollout::report(*impl_, stream, now_ms);
+  if (!r) return r.error();  // a rollout record that fails its checks is corruption, as any state file
+  bool frozen = (r->frozen && r->frozen->active(now_ms)) || (r->location_frozen && r->location_frozen->active(now_ms));
+  if (!r->stages.empty() || r->halted || frozen || !r->vetoed.empty()) status->rollout = std::move(r.value());
+  return status;
 }
 
 Result<std::vector<std::string>> StateStore::repair(const std::string& stream) {

@@ -1274,6 +1274,8 @@ Result<StreamStatus> status(store::Store& store, const std::string& stream, int6
                            "journals the repair");
   }
   s.decisions_total = decision_totals(records);
+  s.reverts_total = static_cast<uint64_t>(std::count_if(
+      records.begin(), records.end(), [](const JournalRecord& r) { return r.event == "revert" || r.event == "veto"; }));
   auto quarantined = store.quarantined(stream);
   if (!quarantined) return quarantined.error();
   s.quarantined = std::move(quarantined.value());

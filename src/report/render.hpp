@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "invar/invar.hpp"
+#include "invar/rollout.hpp"
 
 namespace invar {
 
@@ -27,5 +28,11 @@ std::string render_github_errors(const std::vector<Report>& reports, const std::
                                  const RenderOptions& options);
 std::string render_tap_errors(const std::vector<Report>& reports, const std::vector<Error>& errors,
                               const RenderOptions& options);
+
+// A rollout report as the object of schemas/rollout-report.schema.json
+// (also `invar status --format json`'s "rollout" member), and as the lines
+// of the human report, each prefixed with `indent`.
+nlohmann::json rollout_to_json(const RolloutReport& report, int64_t now_ms);
+std::string rollout_lines(const RolloutReport& report, int64_t now_ms, const std::string& indent);
 
 }  // namespace invar

@@ -61,6 +61,14 @@ std::string record_line(const JournalRecord& r, bool quarantined = false) {
   if (r.event == "revoke" && r.waiver)
     return fmt::format("{}  revoke  waiver {} of {}: {}", when, r.waiver->id, printable(r.waiver->invariant),
                        printable(r.detail));
+  if (r.event == "promote") {  // "promoted X from A to B[; promoted ...]": the first move, then the others
+    std::string line = fmt::format("{}  promote {} to {}", when, short_digest(r.candidate), printable(r.stage));
+    size_t more = r.detail.find("; ");
+    return more == std::string::npos ? line : line + "  (also: " + printable(r.detail.substr(more + 2)) + ")";
+  }
+  if (r.event == "revert" || r.event == "veto" || r.event == "resume")
+    return fmt::format("{}  {:<6}  {}  ({})", when, r.event, r.candidate.empty() ? "-" : short_digest(r.candidate),
+                       printable(r.detail));
   if (r.event != "decision") return fmt::format("{}  {:<6}  {}", when, r.event, printable(r.detail));
   std::string line = fmt::format("{}  {:<6}  {}", when, r.verdict, short_digest(r.candidate));
   if (!r.generation.empty()) line += "  generation " + printable(r.generation);
@@ -176,11 +184,13 @@ std::string render_status_human(const StreamStatus& st, int64_t now) {
                        text::format_rfc3339(w.expires_ms), text::printable(w.by), text::printable(w.reason));
   if (!st.recent.empty()) out += "  last decisions (newest first):\n";
   for (const auto& r : st.recent) out += "    " + record_line(r, in_quarantine(r, st.quarantined)) + "\n";
+  if (st.rollout) out += rollout_lines(*st.rollout, now, "  ");
   for (const auto& w : st.warnings) out += "  warning: " + text::printable(w) + "\n";
   return out;
 }
 
-std::string render_status_json(const std::vector<StreamStatus>& statuses, const std::vector<Error>& errors) {
+std::string render_status_json(const std::vector<StreamStatus>& statuses, const std::vector<Error>& errors,
+                               int64_t now_ms) {
   json list = json::array();
   for (const auto& st : statuses) {
     json recent = json::array();
@@ -207,6 +217,7 @@ std::string render_status_json(const std::vector<StreamStatus>& statuses, const 
                     {"flap_history", st.flap_history},
                     {"waivers", waivers},
                     {"recent", recent},
+                    {"rollout", st.rollout ? rollout_to_json(*st.rollout, now_ms) : json(nullptr)},
                     {"warnings", st.warnings}});
   }
   json problems = json::array();

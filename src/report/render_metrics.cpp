@@ -25,6 +25,10 @@ struct StreamSample {
   std::optional<uint64_t> quarantined;
   std::optional<uint64_t> waivers_active;
   const Decision* decision = nullptr;
+  // From a status only: its rollout (stages, halt, freezes) and reverts.
+  bool from_status = false;
+  uint64_t reverts_total = 0;
+  const RolloutReport* rollout = nullptr;
 };
 
 std::string escape_label(std::string_view v) {
@@ -97,6 +101,37 @@ std::string render(const std::vector<StreamSample>& streams, int64_t now_ms) {
   for (const auto& s : streams)
     if (s.waivers_active) x.sample({{"stream", s.stream}}, static_cast<double>(*s.waivers_active));
 
+  // From a status: the stages and what stops them.
+  x.family("invar_stream_halted", "gauge", "1 while the stream is halted by a revert or a veto (until `invar resume`).");
+  for (const auto& s : streams)
+    if (s.from_status) x.sample({{"stream", s.stream}}, s.rollout && s.rollout->halted ? 1 : 0);
+  x.family("invar_stream_frozen", "gauge", "1 while a freeze of the stream, or of every stream, is in force.");
+  for (const auto& s : streams)
+    if (s.from_status) {
+      const RolloutReport* r = s.rollout;
+      bool frozen = r && ((r->frozen && r->frozen->active(now_ms)) || (r->location_frozen && r->location_frozen->active(now_ms)));
+      x.sample({{"stream", s.stream}}, frozen ? 1 : 0);
+    }
+  x.family("invar_rollout_reverts_total", "counter",
+           "Reverts and vetoes in the stream's journal (its kept part: old journals dropped take theirs along).");
+  for (const auto& s : streams)
+    if (s.from_status) x.sample({{"stream", s.stream}}, static_cast<double>(s.reverts_total));
+  x.family("invar_stage_lkg_sequence", "gauge", "The stage's own sequence (rises with every change of the stage; 0: empty).");
+  for (const auto& s : streams)
+    if (s.rollout)
+      for (const auto& st : s.rollout->stages)
+        x.sample({{"stream", s.stream}, {"stage", st.name}}, st.lkg ? static_cast<double>(st.lkg->sequence) : 0);
+  x.family("invar_stage_in_flight", "gauge", "1 while the stage holds an artifact in flight (baking, or holding on a check).");
+  for (const auto& s : streams)
+    if (s.rollout)
+      for (const auto& st : s.rollout->stages)
+        x.sample({{"stream", s.stream}, {"stage", st.name}}, st.state == "baking" || st.state == "holding" ? 1 : 0);
+  x.family("invar_stage_seconds", "gauge", "Time the stage has held what it holds (since it entered the stage).");
+  for (const auto& s : streams)
+    if (s.rollout)
+      for (const auto& st : s.rollout->stages)
+        if (st.lkg) x.sample({{"stream", s.stream}, {"stage", st.name}}, seconds(std::max<int64_t>(0, now_ms - st.lkg->since_ms)));
+
   // From a decision: what its candidate measured and cost.
   x.family("invar_check_duration_seconds", "gauge", "Time the last decision took, from reading the candidate to the verdict.");
   for (const auto& s : streams)
@@ -141,6 +176,9 @@ std::string render_metrics(const std::vector<StreamStatus>& statuses, int64_t no
     s.flapping = st.flapping;
     s.quarantined = st.quarantined.size();
     s.waivers_active = st.active_waivers.size();
+    s.from_status = true;
+    s.reverts_total = st.reverts_total;
+    if (st.rollout) s.rollout = &*st.rollout;
     samples.push_back(std::move(s));
   }
   return render(samples, now_ms);

@@ -234,7 +234,7 @@ void revert_stage(Work& w, StageState& s, const std::string& bad) {
 
 // Takes `bad` back from every stage holding it, vetoes it and halts the
 // stream; `stage` and `check` name the failed check ("" for a veto).
-// `bad` is a copy: the stages it may come from change here.
+// `bad` by value: callers pass a stage's own digest, which the revert replaces.
 store::Status revert(store::Store& store, Work& w, const std::string bad, const std::string& reason,
                      const std::string& stage, const std::string& check, const std::string& by) {
   std::vector<std::string> moved;
@@ -634,8 +634,21 @@ Result<RolloutReport> report(store::Store& store, const std::string& stream, int
     w.report.stages.assign(w.state.stages.size(), StageReport{});
     for (size_t i = 0; i < w.state.stages.size(); ++i) {
       w.report.stages[i].name = w.state.stages[i].name;
-      if (in_flight(w, i) && w.state.stages[i].health.size() == w.policy->stages[i].health.size()) judge_stage(w, i);
-      else if (in_flight(w, i)) w.report.stages[i].state = "baking";
+      if (!in_flight(w, i)) continue;
+      StageReport& rep = w.report.stages[i];
+      if (w.state.stages[i].health.size() != w.policy->stages[i].health.size()) {
+        rep.state = "baking";
+        continue;
+      }
+      // In flight is never "settled": what the next step will do is said.
+      StageVerdict v = judge_stage(w, i);
+      if (v.verdict == Verdict::promote) {
+        rep.state = "baking";
+        rep.detail = "baked and healthy as last evaluated: the next step evaluates it again and moves it on";
+      } else if (v.verdict == Verdict::revert) {
+        rep.state = "holding";
+        rep.detail = "the next step reverts it unless its checks recover: " + v.reason;
+      }
     }
     return std::nullopt;
   });
