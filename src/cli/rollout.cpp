@@ -70,6 +70,7 @@ std::optional<Prepared> prepare(const RolloutArgs& args, bool needs_reason) {
   Prepared p;
   p.options.now = *now;
   p.options.by = who(args.by);
+  if (!needs_reason && args.by.empty()) p.options.by = "rollout";  // a step: the controller decides, journaled as such
   p.options.reason = args.reason;
   p.options.dry_run = args.dry_run;
   if (needs_reason && args.reason.empty()) {
