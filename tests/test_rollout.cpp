@@ -12,6 +12,7 @@
 
 #include "invar/gate.hpp"
 #include "invar/rollout.hpp"
+#include "etcd_cluster.hpp"
 #include "process.hpp"
 
 using namespace invar;
@@ -54,8 +55,10 @@ struct Staged {
   std::map<std::string, double> value;
   int evaluations = 0;
 
-  explicit Staged(const std::string& stream = "features", const std::string& policy = kPolicy)
-      : store(StateStore::open_directory(tmp / "state").value()),
+  // `location`: "" for a directory in a temporary dir, else a state location (etcd).
+  explicit Staged(const std::string& stream = "features", const std::string& policy = kPolicy,
+                  const std::string& location = "")
+      : store(StateStore::open(location.empty() ? tmp / "state" : location).value()),
         contract(Contract::load_string(kContract, ".", "features.contract.json").value()),
         gate(contract, store),
         rollout(store) {
@@ -114,6 +117,14 @@ struct Staged {
   }
 };
 
+// The backends a scenario runs on: the directory, and etcd when installed.
+std::vector<std::string> locations(const std::string& name) {
+  std::vector<std::string> out = {""};
+  if (auto* etcd = test::shared_etcd()) out.push_back(etcd->url(test::fresh_prefix(name)));
+  else if (std::getenv("CI")) FAIL("etcd is not installed (scripts/install-deps installs etcd-server)");
+  return out;
+}
+
 std::string digest_of(const std::string& bytes) {
   // The gate's digest of `bytes`, as a decision reports it.
   auto contract = Contract::load_string(kContract, ".", "features.contract.json").value();
@@ -158,7 +169,9 @@ TEST_CASE("rollout: an accepted candidate enters the first stage only, bake time
 }
 
 TEST_CASE("rollout: the 2025 feature file is contained in canary and reverted on its health", "[rollout]") {
-  Staged s;
+  auto location = GENERATE_COPY(from_range(locations("contained")));
+  INFO("state: " << (location.empty() ? "a directory" : location));
+  Staged s("features", kPolicy, location);
   const std::string good = digest_of(artifact(1)), doubled = digest_of(artifact(2, 400));
   auto d = s.admit(artifact(2, 400), kT0);  // the contract does not bound the count: accepted
   REQUIRE(d.action == Action::accept);
@@ -275,7 +288,9 @@ TEST_CASE("rollout: unknown health holds, then reverts after the limit", "[rollo
 
 TEST_CASE("rollout: a veto of an artifact in every stage reverts each stage and followers publish the previous one",
           "[rollout]") {
-  Staged s;
+  auto location = GENERATE_COPY(from_range(locations("veto")));
+  INFO("state: " << (location.empty() ? "a directory" : location));
+  Staged s("features", kPolicy, location);
   const std::string g1 = digest_of(artifact(1)), g2 = digest_of(artifact(2));
   s.admit(artifact(2), kT0);
   s.step(kT0 + 10 * kMinute);
@@ -323,7 +338,9 @@ TEST_CASE("rollout: a veto of an artifact in every stage reverts each stage and 
 }
 
 TEST_CASE("rollout: a freeze of every stream pins gates and holds rollouts until thawed", "[rollout]") {
-  Staged s;
+  auto location = GENERATE_COPY(from_range(locations("freeze")));
+  INFO("state: " << (location.empty() ? "a directory" : location));
+  Staged s("features", kPolicy, location);
   InitOptions other;
   const std::string first = artifact(1);
   other.seed = first;
@@ -340,6 +357,10 @@ TEST_CASE("rollout: a freeze of every stream pins gates and holds rollouts until
   CHECK_FALSE(held.changed());
   CHECK_THAT(held.stopped, Catch::Contains("every stream is frozen"));
   CHECK(s.evaluations == 0);  // a freeze evaluates and pushes nothing
+  auto journal = s.store.history("plain").value();
+  CHECK(std::any_of(journal.begin(), journal.end(), [](const auto& r) {  // journaled in every stream
+    return r.event == "freeze" && r.detail.find("every stream frozen by test") != std::string::npos;
+  }));
   REQUIRE(s.rollout.thaw("", s.at(kT0 + 61 * kMinute)));
   CHECK(s.admit(artifact(3), kT0 + 62 * kMinute, "plain").action == Action::accept);
   CHECK(s.step(kT0 + 62 * kMinute).changed());  // canary's 2 baked long ago: region-1

@@ -1010,7 +1010,8 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
         continue;
       }
       written->message = "the stream changed under each of " + std::to_string(attempt) +
-                         " judgements (other gates or rollouts are deciding on it); nothing was decided or published";
+                         " judgements (other gates or rollouts are deciding on it); nothing was decided or published "
+                         "(the last refusal: " + refusals.back() + ")";
       return *written;
     }
     fault::point("gate:promoted");

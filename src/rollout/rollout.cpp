@@ -461,6 +461,35 @@ Result<std::string> resolve_digest(store::Store& store, const Work& w, const std
                              : given + " matches several artifacts; give more digits");
 }
 
+// A freeze or thaw of every stream, journaled in each (after the freeze
+// record is written: it is what decides; a journal that cannot be written
+// is a warning).
+void journal_everywhere(store::Store& store, const char* event, const std::string& detail, int64_t now,
+                        RolloutReport& report) {
+  auto streams = store.streams();
+  if (!streams) {
+    report.warnings.push_back("the " + std::string(event) + " was not journaled: " + streams.error().to_string());
+    return;
+  }
+  for (const auto& stream : *streams) {
+    auto lock = store.lock(stream, true);
+    std::optional<std::optional<LkgRecord>> lkg;
+    if (lock)
+      if (auto l = store.lkg(stream)) lkg = l.value();
+    JournalRecord rec = gate::journal_record(event, stream, now);
+    rec.detail = detail;
+    if (lkg && *lkg) {
+      rec.lkg_after = (*lkg)->digest;
+      rec.lkg_sequence = (*lkg)->sequence;
+    }
+    store::Status e = !lock ? store::Status(lock.error()) : !lkg ? store::Status(Error{ErrorCode::state, "its LKG cannot be read", {}})
+                                                                 : store.reserve(stream, rec);
+    if (!e) e = store.append(stream, rec);
+    if (e) report.warnings.push_back("the " + std::string(event) + " was not journaled in stream " + stream + ": " +
+                                     e->to_string());
+  }
+}
+
 store::Status require_reason(const CommandOptions& options, const char* what) {
   if (options.reason.empty() || options.reason.size() > 1024)
     return usage(std::string(what) + " needs a reason (--reason, 1-1024 characters): it is journaled");
@@ -515,6 +544,9 @@ Result<RolloutReport> freeze(store::Store& store, const std::string& stream, int
         RolloutReport r;
         r.location_frozen = f;
         r.actions.push_back("froze every stream: " + options.reason);
+        journal_everywhere(store, "freeze", "every stream frozen by " + options.by +
+                           (expires_ms ? " until " + text::format_rfc3339(expires_ms) : "") + ": " + options.reason,
+                           options.now_ms, r);
         return r;
       }
       if (set.error().code != ErrorCode::conflict) return set.error();
@@ -542,6 +574,7 @@ Result<RolloutReport> thaw(store::Store& store, const std::string& stream, const
     if (!set) return set.error();
     RolloutReport r;
     r.actions.push_back("thawed every stream: " + options.reason);
+    journal_everywhere(store, "thaw", "every stream thawed by " + options.by + ": " + options.reason, options.now_ms, r);
     return r;
   }
   return run(store, stream, options, [&](store::Store&, Work& w) -> store::Status {
