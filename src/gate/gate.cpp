@@ -1043,6 +1043,40 @@ Result<Decision> submit_file(const Contract& contract, store::Store& store, cons
   return d;
 }
 
+namespace {
+
+// A seed, judged by the stateless invariants (there is nothing to compare
+// it with); `c` receives its digest, size and measures.
+Result<Decision> judge_seed(const Plan& plan, const InitOptions& opts, int64_t now, Prepared& c) {
+  std::string reason = opts.reason;
+  reason.erase(0, reason.find_first_not_of(" \t\r\n"));
+  if (reason.empty()) return usage("seeding a stream's first LKG needs a --reason saying why it can be trusted");
+  std::string_view bytes = *opts.seed;
+  c.digest = digest::sha256(bytes);
+  auto read = engine::read(plan, bytes);
+  c.size = read.size;
+  Decision d;
+  d.candidate = c.digest;
+  if (!read.document) {
+    d.report = std::move(*read.unreadable);
+  } else {
+    d.report = engine::start_report(plan);
+    engine::evaluate(plan, read.document->root, c.size, engine::Phase::before_lock, now, nullptr, d.report);
+    c.measures = engine::measure(plan, read.document->root, c.size, read.text(bytes));
+    d.generation = generation_of(plan, c.measures);
+    for (size_t i = 0; i < plan.invariants.size(); ++i)
+      if (invariants::judged_under_lock(plan.invariants[i].kind)) {
+        d.report.invariants[i].outcome = Outcome::skipped;
+        d.report.invariants[i].note = "a seed is judged by the stateless invariants only";
+      }
+  }
+  engine::finish(plan, d.report);
+  d.action = d.report.verdict == Verdict::accept ? Action::accept : Action::reject;
+  return d;
+}
+
+}  // namespace
+
 Result<std::optional<Decision>> init(const Contract& contract, store::Store& store, const std::string& stream,
                                      const InitOptions& options) {
   const Plan& plan = ContractAccess::plan(contract);
@@ -1072,34 +1106,10 @@ Result<std::optional<Decision>> init(const Contract& contract, store::Store& sto
     opts.seed = file_bytes;
   }
   if (opts.seed) {
-    std::string reason = opts.reason;
-    reason.erase(0, reason.find_first_not_of(" \t\r\n"));
-    if (reason.empty()) return usage("seeding a stream's first LKG needs a --reason saying why it can be trusted");
-    // Judged by the stateless invariants: there is nothing to compare it with.
-    std::string_view bytes = *opts.seed;
-    c.digest = digest::sha256(bytes);
-    auto read = engine::read(plan, bytes);
-    c.size = read.size;
-    d.emplace();
-    d->candidate = c.digest;
-    if (!read.document) {
-      d->report = std::move(*read.unreadable);
-    } else {
-      d->report = engine::start_report(plan);
-      engine::evaluate(plan, read.document->root, c.size, engine::Phase::before_lock, now, nullptr, d->report);
-      c.measures = engine::measure(plan, read.document->root, c.size, read.text(bytes));
-      d->generation = generation_of(plan, c.measures);
-      for (size_t i = 0; i < plan.invariants.size(); ++i)
-        if (invariants::judged_under_lock(plan.invariants[i].kind)) {
-          d->report.invariants[i].outcome = Outcome::skipped;
-          d->report.invariants[i].note = "a seed is judged by the stateless invariants only";
-        }
-    }
-    engine::finish(plan, d->report);
-    if (d->report.verdict != Verdict::accept) {
-      d->action = Action::reject;  // nothing is created for a seed that fails its contract
-      return d;
-    }
+    auto judged = judge_seed(plan, opts, now, c);
+    if (!judged) return judged.error();
+    d = std::move(judged.value());
+    if (d->action == Action::reject) return d;  // nothing is created for a seed that fails its contract
   }
   fault::point("init:judged");
   // One fenced unit: the stream, its journal record and its seed, written
