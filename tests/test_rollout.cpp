@@ -386,3 +386,22 @@ TEST_CASE("rollout: stages can be changed deliberately, a stream without stages 
   auto history = s.store.history("features").value();
   CHECK(history.back().event == "rollout");
 }
+
+TEST_CASE("rollout: exec health checks run only when the caller allows commands from the state", "[rollout]") {
+  const char* policy = R"j({"rollout": "f", "stages": [
+    {"name": "canary", "health": [{"id": "smoke", "exec": ["sh", "-c", "test \"$INVAR_STAGE\" = canary"]}]},
+    {"name": "global"}]})j";
+  Staged s("features", policy);
+  s.admit(artifact(2), kT0);
+  auto options = s.at(kT0 + kMinute);
+  options.evaluate = nullptr;  // the real checks
+  auto refused = s.rollout.step("features", options);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == ErrorCode::usage);
+  CHECK_THAT(refused.error().message, Catch::Contains("--allow-exec"));
+  options.allow_exec = true;
+  auto ran = s.rollout.step("features", options);
+  REQUIRE(ran);
+  CHECK(ran->changed());  // the command saw its stage, exited 0: healthy
+  CHECK(s.holdings()["global"] == digest_of(artifact(2)));
+}

@@ -455,6 +455,8 @@ class Follower {
 //   reason      ""             why (required by the same)
 //   quarantine  10             reverted artifacts kept per stream as evidence
 //   evaluate    evaluate_health  the health checks (tests and embedders may replace it)
+//   allow_exec  false          run the stored rollout's exec checks (commands from the state
+//                              store: a step refuses a rollout that has one without it)
 //   dry_run     false          judge and report, write nothing
 class Rollout {
  public:
@@ -463,6 +465,7 @@ class Rollout {
     std::string by, reason;
     uint32_t quarantine = 10;
     std::function<HealthResult(const HealthCheck&, const HealthContext&)> evaluate;
+    bool allow_exec = false;
     bool dry_run = false;
   };
   explicit Rollout(StateStore store) : store_(std::move(store)) {}

@@ -32,6 +32,7 @@ struct RolloutArgs {
   uint64_t steps = 0;  // --follow: stop after this many steps (0: until a signal)
   std::string set;     // a rollout file: set or change the stages
   bool dry_run = false;
+  bool allow_exec = false;
   // veto
   std::string digest;
   // freeze, thaw
@@ -73,6 +74,7 @@ std::optional<Prepared> prepare(const RolloutArgs& args, bool needs_reason) {
   if (!needs_reason && args.by.empty()) p.options.by = "rollout";  // a step: the controller decides, journaled as such
   p.options.reason = args.reason;
   p.options.dry_run = args.dry_run;
+  p.options.allow_exec = args.allow_exec;
   if (needs_reason && args.reason.empty()) {
     fail(Error{ErrorCode::usage, "--reason is required: it is journaled", {}}, args.format);
     return std::nullopt;
@@ -190,6 +192,9 @@ std::function<int()> add_rollout(CLI::App& app) {
   cmd->add_option("--set", args->set, "Set or change the stream's stages from a rollout file (journaled; needs --reason)");
   cmd->add_option("--reason", args->reason, "Why the stages change (with --set)");
   cmd->add_flag("--dry-run", args->dry_run, "Evaluate and report; write nothing");
+  cmd->add_flag("--allow-exec", args->allow_exec,
+                "Run the rollout's exec health checks (commands stored in the state: whoever can write the state "
+                "chooses them; refused without this flag)");
   return [args] { return run_rollout(*args); };
 }
 

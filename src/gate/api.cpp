@@ -391,6 +391,7 @@ rollout::CommandOptions command_options(const Rollout::Options& o) {
   c.reason = o.reason;
   c.quarantine = o.quarantine;
   c.evaluate = o.evaluate;
+  c.allow_exec = o.allow_exec;
   c.dry_run = o.dry_run;
   return c;
 }

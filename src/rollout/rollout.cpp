@@ -409,9 +409,22 @@ bool in_flight(const Work& w, size_t i) {
   return !next || (next->digest != s.lkg->digest && s.lkg->accepted_sequence > next->accepted_sequence);
 }
 
+// A step runs the stored rollout's commands only when its caller allows it.
+store::Status check_exec_allowed(const Work& w, const CommandOptions& options) {
+  if (options.allow_exec || options.evaluate) return std::nullopt;
+  for (const auto& stage : w.policy->stages)
+    for (const auto& check : stage.health)
+      if (check.kind == HealthCheck::Kind::exec)
+        return usage("the rollout of stream " + text::quoted(w.state.stream) + " has an exec health check (" +
+                     text::quoted(check.id) + " in stage " + text::quoted(stage.name) + "): its command comes from "
+                     "the state store, so it runs only with --allow-exec (whoever can write the state chooses it)");
+  return std::nullopt;
+}
+
 store::Status apply_step(store::Store& store, Work& w, const CommandOptions& options) {
   if (!w.policy) return usage("stream " + text::quoted(w.state.stream) + " has no stages: give it a rollout with "
                               "`invar init --rollout FILE` or `invar rollout --set FILE`");
+  if (auto e = check_exec_allowed(w, options)) return e;
   w.report.stages.assign(w.state.stages.size(), StageReport{});
   for (size_t i = 0; i < w.state.stages.size(); ++i) w.report.stages[i].name = w.state.stages[i].name;
   if (w.lkg && is_vetoed(w.state, w.lkg->digest))  // a revert cut short (the directory writes in steps)

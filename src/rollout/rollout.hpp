@@ -25,6 +25,10 @@ struct CommandOptions {
   std::string reason;      // why (vetoes, resumes, freezes, thaws, changes: required)
   uint32_t quarantine = 10;  // rejected or reverted candidates kept per stream
   Evaluator evaluate;      // health checks (default: evaluate_health)
+  // Run the stored rollout's exec checks (they are commands from the state
+  // store: whoever can write it chooses them). Without it a step whose
+  // rollout has one is refused, unless `evaluate` is the caller's own.
+  bool allow_exec = false;
   bool dry_run = false;    // judge and report, write nothing
 };
 
