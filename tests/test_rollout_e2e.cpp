@@ -226,4 +226,9 @@ TEST_CASE("rollout e2e: bake time on the CLI clock, one stage per step, and a fr
   REQUIRE(moved["actions"].size() == 1);
   CHECK(contains(moved["actions"][0], "from region-1 to global"));
   CHECK(test::invar({"freeze", "--state", s.state, "--reason", "x", "--by", "o"}).exit == 3);  // neither --stream nor --all
+  // A follower whose last step could not run ends with 3.
+  auto lost = test::invar({"rollout", "--state", s.state, "--stream", "nope", "--follow", "--interval", "10ms",
+                           "--steps", "2"});
+  CHECK(lost.exit == 3);
+  CHECK(contains(lost.out, "(retrying)"));
 }

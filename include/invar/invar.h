@@ -126,7 +126,9 @@ INVAR_API void invar_gate_free(invar_gate* gate);
  * free it with invar_string_free. invar_rollout_step: one step (promote what
  * baked and is healthy, revert what is not). invar_rollout_veto: takes an
  * artifact (sha256:HEX or 8+ of its hex digits) back from every stage and
- * halts the stream; `reason` and `by` are required. */
+ * halts the stream; `reason` and `by` are required. A step on a stream whose
+ * rollout has an exec health check is refused (INVAR_E_USAGE): those
+ * commands come from the state store (see docs/rollout.md, --allow-exec). */
 INVAR_API invar_status invar_rollout_step(const char* location, const char* stream, int64_t now_ms, char** json_out);
 INVAR_API invar_status invar_rollout_veto(const char* location, const char* stream, const char* digest,
                                           const char* reason, const char* by, int64_t now_ms, char** json_out);

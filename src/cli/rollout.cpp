@@ -107,19 +107,21 @@ int run_rollout(const RolloutArgs& args) {
   signal(SIGTERM, stop);
   signal(SIGINT, stop);
   int code = kAccept;
+  bool last_failed = false;  // a run whose last step failed ends with 3: nothing says the stream is fine
   for (uint64_t step = 1; !stopping; ++step) {
     Rollout::Options options = p->options;
     if (!options.now) options.now = Time::now();  // one clock per step: the report's and the decision's
     int64_t now_ms = options.now->ms();
     auto r = p->rollout->step(args.stream, options);
     if (!r && !args.follow) return fail(r.error(), args.format);
+    last_failed = !r;
     if (!r) std::fprintf(stderr, "invar rollout: %s (retrying)\n", r.error().to_string().c_str());
     else code = std::max(code, print_report(*r, args.format, now_ms));
     if (!args.follow || (args.steps && step >= args.steps)) break;
     for (int64_t waited = 0; waited < *interval && !stopping; waited += 100)  // a signal is answered within 100 ms
       std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(100, *interval - waited)));
   }
-  return code;
+  return last_failed ? kCannotJudge : code;
 }
 
 int run_veto(const RolloutArgs& args) {
@@ -183,7 +185,8 @@ std::function<int()> add_rollout(CLI::App& app) {
   auto args = std::make_shared<RolloutArgs>();
   auto* cmd = app.add_subcommand("rollout", "One rollout step of a stream with stages: promote what baked and is "
                                             "healthy, revert what is not (docs/rollout.md)");
-  cmd->footer("Exit codes: 0 the step ran (promoted, waiting or held), 1 it reverted an artifact, 3 cannot\n");
+  cmd->footer("Exit codes: 0 the step ran (promoted, waiting or held), 1 it reverted an artifact (--follow: some "
+              "step did), 3 cannot (--follow: the last step could not)\n");
   add_common(cmd, *args, true);
   cmd->add_option("--stream", args->stream, "The stream")->required();
   cmd->add_flag("--follow", args->follow, "Step again every --interval until SIGTERM/SIGINT");
@@ -214,6 +217,7 @@ std::function<int()> add_resume(CLI::App& app) {
   auto args = std::make_shared<RolloutArgs>();
   auto* cmd = app.add_subcommand("resume", "Lift a halt (after a revert or a veto): gates admit and rollouts "
                                            "promote again");
+  cmd->footer("Exit codes: 0 resumed, 3 cannot (not halted, bad usage; nothing changed)\n");
   add_common(cmd, *args, true);
   cmd->add_option("--stream", args->stream, "The stream")->required();
   cmd->add_option("--reason", args->reason, "Why (journaled)")->required();
@@ -224,6 +228,7 @@ std::function<int()> add_freeze(CLI::App& app) {
   auto args = std::make_shared<RolloutArgs>();
   auto* cmd = app.add_subcommand("freeze", "Stop every admission and promotion of a stream, or of all (gates pin, "
                                            "rollouts hold); never pushes anything");
+  cmd->footer("Exit codes: 0 frozen, 3 cannot (bad usage, unreadable state; nothing changed)\n");
   add_common(cmd, *args, true);
   cmd->add_option("--stream", args->stream, "The stream");
   cmd->add_flag("--all", args->all, "Every stream of the state location");
@@ -235,6 +240,7 @@ std::function<int()> add_freeze(CLI::App& app) {
 std::function<int()> add_thaw(CLI::App& app) {
   auto args = std::make_shared<RolloutArgs>();
   auto* cmd = app.add_subcommand("thaw", "Lift a freeze of a stream, or of all");
+  cmd->footer("Exit codes: 0 thawed, 3 cannot (not frozen, bad usage; nothing changed)\n");
   add_common(cmd, *args, true);
   cmd->add_option("--stream", args->stream, "The stream");
   cmd->add_flag("--all", args->all, "The freeze of every stream");
