@@ -12,6 +12,7 @@
 
 #include "gate_fixture.hpp"
 #include "process.hpp"
+#include "promtool.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -30,26 +31,6 @@ size_t files_in(const std::string& dir) {
 
 std::string digest_of(const std::string& gate_json) { return json::parse(gate_json)["candidate"]; }
 
-// `promtool check metrics` on `path`: its exit code and output; -1 when
-// promtool is not installed (scripts/install-deps installs it).
-std::pair<int, std::string> promtool(const std::string& path) {
-  if (std::system("command -v promtool >/dev/null 2>&1") != 0) return {-1, ""};
-  std::string out = path + ".promtool";
-  int rc = std::system(("promtool check metrics < '" + path + "' > '" + out + "' 2>&1").c_str());
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, test::slurp(out)};
-}
-
-void require_promtool_accepts(const std::string& path) {
-  auto [rc, out] = promtool(path);
-  if (rc == -1) {
-    if (std::getenv("CI")) FAIL("promtool is not installed (scripts/install-deps installs Debian's prometheus)");
-    WARN("promtool is not installed: the metrics file was not validated (scripts/install-deps installs it)");
-    return;
-  }
-  INFO(test::slurp(path));
-  INFO(out);
-  REQUIRE(rc == 0);
-}
 
 // The value of the sample `name{labels}` in a metrics file ("" when absent).
 std::string sample(const std::string& text, const std::string& series) {
@@ -173,7 +154,7 @@ TEST_CASE("12.5 metrics: a gate writes Prometheus metrics promtool accepts, coun
   REQUIRE(gate(f.artifact(5, 0), "2026-01-01T00:12:00Z").exit == 2);
   REQUIRE(fs::exists(f.stream_file("journal.1.jsonl")));  // the journal was rotated meanwhile
   std::string text = test::slurp(metrics);
-  require_promtool_accepts(metrics);
+  test::require_promtool_accepts(metrics);
   CHECK(sample(text, "invar_decisions_total{stream=\"s\",verdict=\"accept\"}") == "2");
   CHECK(sample(text, "invar_decisions_total{stream=\"s\",verdict=\"pin\"}") == "3");
   CHECK(sample(text, "invar_decisions_total{stream=\"s\",verdict=\"unchanged\"}") == "1");
@@ -193,7 +174,7 @@ TEST_CASE("12.5 metrics: a gate writes Prometheus metrics promtool accepts, coun
   auto st = test::invar({"status", "--state", f.state, "--metrics", all, "--now", "2026-01-01T01:12:00Z"});
   INFO(st.out);
   REQUIRE(st.exit == 0);
-  require_promtool_accepts(all);
+  test::require_promtool_accepts(all);
   std::string status_text = test::slurp(all);
   CHECK(sample(status_text, "invar_pinned_seconds{stream=\"s\"}") == "3600");
   CHECK(sample(status_text, "invar_decisions_total{stream=\"s\",verdict=\"pin\"}") == "3");
@@ -211,7 +192,7 @@ TEST_CASE("12.5 metrics: a delta invariant exports the LKG's measure and the cha
   std::string metrics = f.tmp / "m.prom";
   REQUIRE(f.gate(f.tmp / "a.json", {"--now", "2026-01-01T00:00:30Z"}).exit == 0);
   REQUIRE(f.gate(f.tmp / "b.json", {"--now", "2026-01-01T00:05:00Z", "--metrics", metrics}).exit == 0);
-  require_promtool_accepts(metrics);
+  test::require_promtool_accepts(metrics);
   std::string text = test::slurp(metrics);
   CHECK(sample(text, "invar_measure{stream=\"s\",invariant=\"growth\",kind=\"delta\",measure=\"count\"}") == "5");
   CHECK(sample(text, "invar_measure_baseline{stream=\"s\",invariant=\"growth\",kind=\"delta\",measure=\"count\"}") ==
@@ -304,7 +285,7 @@ TEST_CASE("12.5 metrics: any invariant id is a valid label value (escaped)", "[o
                          "\"max\": 0}]}");
   std::string metrics = f.tmp / "m.prom";
   REQUIRE(f.gate(f.artifact(1), {"--metrics", metrics}).exit == 1);
-  require_promtool_accepts(metrics);
+  test::require_promtool_accepts(metrics);
   CHECK(sample(test::slurp(metrics), "invar_invariant_violations{stream=\"s\",invariant=\"a\\\"b\\\\c\\nd\",kind=\"count\"}") ==
         "1");
 }
@@ -365,7 +346,7 @@ std::string active_metric(Fixture& f, const std::string& now) {
   auto st = test::invar({"status", "--state", f.state, "--metrics", path, "--now", now});
   INFO(st.out);
   REQUIRE(st.exit == 0);
-  require_promtool_accepts(path);
+  test::require_promtool_accepts(path);
   return sample(test::slurp(path), "invar_waivers_active{stream=\"s\"}");
 }
 
@@ -504,13 +485,13 @@ TEST_CASE("28.14 metrics: a writer paused after its decision never moves a count
   resume(paused);
   CHECK(accepts() == "4");  // invar 0.2 wrote 3: Prometheus read a counter reset
   CHECK(sequence() == "4");
-  require_promtool_accepts(metrics);
+  test::require_promtool_accepts(metrics);
   // status --metrics reads the state, then a gate decides before it writes.
   auto status = stopped({"status", "--state", f.state, "--metrics", metrics});
   REQUIRE(gate(5).exit == 0);
   resume(status);
   CHECK(accepts() == "5");
   CHECK(sequence() == "5");
-  require_promtool_accepts(metrics);
+  test::require_promtool_accepts(metrics);
 }
 #endif

@@ -15,6 +15,7 @@
 #include "helpers.hpp"
 #include "invar/gate.hpp"
 #include "process.hpp"
+#include "promtool.hpp"
 #include "rollout/rollout.hpp"
 #include "store/records.hpp"
 #include "store/store.hpp"
@@ -60,24 +61,6 @@ RolloutReport three_stages() {
   return r;
 }
 
-std::pair<int, std::string> promtool(const std::string& path) {
-  if (std::system("command -v promtool >/dev/null 2>&1") != 0) return {-1, ""};
-  std::string out = path + ".promtool";
-  int rc = std::system(("promtool check metrics < '" + path + "' > '" + out + "' 2>&1").c_str());
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, test::slurp(out)};
-}
-
-void require_promtool_accepts(const std::string& path) {
-  auto [rc, out] = promtool(path);
-  if (rc == -1) {
-    if (std::getenv("CI")) FAIL("promtool is not installed (scripts/install-deps installs Debian's prometheus)");
-    WARN("promtool is not installed: the metrics file was not validated (scripts/install-deps installs it)");
-    return;
-  }
-  INFO(test::slurp(path));
-  INFO(out);
-  REQUIRE(rc == 0);
-}
 
 bool has(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
 
@@ -413,7 +396,7 @@ TEST_CASE("rollout status, history and metrics follow real steps (directory stor
   CHECK_FALSE(has(metrics, "stream=\"plain\",stage="));
   std::string path = tmp / "rollout.prom";
   test::spit(path, metrics);
-  require_promtool_accepts(path);
+  test::require_promtool_accepts(path);
 }
 
 TEST_CASE("history: rollout events read as what happened, escaped", "[rollout-render]") {

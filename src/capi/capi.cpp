@@ -117,6 +117,29 @@ char* copy_string(const std::string& s) {
 #define REQUIRE_ARG(cond, what) \
   if (!(cond)) return fail(INVAR_E_ARGUMENT, what)
 
+// invar_gate_init and invar_gate_init_staged (`rollout_file` NULL: no stages).
+invar_status init_stream(const std::string& fn, invar_gate* gate, const char* stream, const char* seed, size_t seed_len,
+                         const char* reason, const char* by, const char* rollout_file, invar_report** out) {
+  return guarded([&] {
+    if (out) *out = nullptr;
+    REQUIRE_ARG(gate, fn + ": gate is NULL");
+    REQUIRE_ARG(stream, fn + ": stream is NULL");
+    REQUIRE_ARG(seed || seed_len == 0, fn + ": seed is NULL but seed_len is not 0");
+    invar::InitOptions options;
+    if (seed) options.seed = std::string_view(seed, seed_len);
+    options.reason = reason ? reason : "";
+    options.by = by ? by : "";
+    if (rollout_file) options.rollout_file = rollout_file;
+    auto d = gate->gate.init(stream, options);
+    if (!d) return from(d.error());
+    if (out && d.value()) {
+      invar::Report report = d.value()->report;
+      *out = make_report(std::move(report), std::move(*d.value()), stream);
+    }
+    return ok();
+  });
+}
+
 // One rollout command on `location`, its report as JSON in `json_out`.
 template <class F>
 invar_status rollout_command(const char* what, const char* location, const char* stream, int64_t now_ms,
@@ -228,46 +251,13 @@ invar_status invar_gate_submit(invar_gate* gate, const char* stream, const char*
 
 invar_status invar_gate_init(invar_gate* gate, const char* stream, const char* seed, size_t seed_len,
                              const char* reason, const char* by, invar_report** out) {
-  return guarded([&] {
-    if (out) *out = nullptr;
-    REQUIRE_ARG(gate, "invar_gate_init: gate is NULL");
-    REQUIRE_ARG(stream, "invar_gate_init: stream is NULL");
-    REQUIRE_ARG(seed || seed_len == 0, "invar_gate_init: seed is NULL but seed_len is not 0");
-    invar::InitOptions options;
-    if (seed) options.seed = std::string_view(seed, seed_len);
-    options.reason = reason ? reason : "";
-    options.by = by ? by : "";
-    auto d = gate->gate.init(stream, options);
-    if (!d) return from(d.error());
-    if (out && d.value()) {
-      invar::Report report = d.value()->report;
-      *out = make_report(std::move(report), std::move(*d.value()), stream);
-    }
-    return ok();
-  });
+  return init_stream("invar_gate_init", gate, stream, seed, seed_len, reason, by, nullptr, out);
 }
 
 invar_status invar_gate_init_staged(invar_gate* gate, const char* stream, const char* seed, size_t seed_len,
                                     const char* reason, const char* by, const char* rollout_file, invar_report** out) {
-  return guarded([&] {
-    if (out) *out = nullptr;
-    REQUIRE_ARG(gate, "invar_gate_init_staged: gate is NULL");
-    REQUIRE_ARG(stream, "invar_gate_init_staged: stream is NULL");
-    REQUIRE_ARG(rollout_file, "invar_gate_init_staged: rollout_file is NULL");
-    REQUIRE_ARG(seed || seed_len == 0, "invar_gate_init_staged: seed is NULL but seed_len is not 0");
-    invar::InitOptions options;
-    if (seed) options.seed = std::string_view(seed, seed_len);
-    options.reason = reason ? reason : "";
-    options.by = by ? by : "";
-    options.rollout_file = rollout_file;
-    auto d = gate->gate.init(stream, options);
-    if (!d) return from(d.error());
-    if (out && d.value()) {
-      invar::Report report = d.value()->report;
-      *out = make_report(std::move(report), std::move(*d.value()), stream);
-    }
-    return ok();
-  });
+  if (!rollout_file) return fail(INVAR_E_ARGUMENT, "invar_gate_init_staged: rollout_file is NULL");
+  return init_stream("invar_gate_init_staged", gate, stream, seed, seed_len, reason, by, rollout_file, out);
 }
 
 void invar_gate_free(invar_gate* gate) { delete gate; }
