@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -13,6 +14,22 @@
 #include <vector>
 
 namespace fuzz {
+
+// A temporary directory for a target's fixture, removed when the process exits.
+inline std::string temp_dir(const std::string& name) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / ("invar-fuzz-" + name + "-XXXXXX")).string();
+  static std::vector<std::string> made;
+  if (!mkdtemp(tmpl.data())) __builtin_trap();
+  if (made.empty())
+    std::atexit([] {
+      for (const auto& dir : made) {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+      }
+    });
+  made.push_back(tmpl);
+  return tmpl;
+}
 
 // Inputs past this are ignored: the targets look for bugs, not for the
 // limits that the tests already pin.

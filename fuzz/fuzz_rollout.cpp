@@ -69,13 +69,7 @@ struct Fixture {
 // freeze of every stream until kStart + 14 minutes.
 Fixture& fixture() {
   static Fixture* f = [] {
-    std::string tmpl = (fs::temp_directory_path() / "invar-fuzz-rollout-XXXXXX").string();
-    std::string dir = mkdtemp(tmpl.data());
-    static std::string cleanup = dir;
-    std::atexit([] {
-      std::error_code ec;
-      fs::remove_all(cleanup, ec);
-    });
+    std::string dir = fuzz::temp_dir("rollout");
     auto contract = invar::Contract::load_string(kContract, ".", "fuzz.contract.json");
     auto policy = invar::parse_rollout(kRollout, "fuzz.rollout.json");
     check(contract && policy);

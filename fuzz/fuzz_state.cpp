@@ -40,13 +40,7 @@ std::string artifact(int generation, int items) {
 
 Fixture& fixture() {
   static Fixture* f = [] {
-    std::string tmpl = (fs::temp_directory_path() / "invar-fuzz-state-XXXXXX").string();
-    std::string dir = mkdtemp(tmpl.data());
-    static std::string cleanup = dir;
-    std::atexit([] {
-      std::error_code ec;
-      fs::remove_all(cleanup, ec);
-    });
+    std::string dir = fuzz::temp_dir("state");
     auto contract = invar::Contract::load_string(kContract, ".", "fuzz.contract.json");
     if (!contract) __builtin_trap();
     auto store = invar::StateStore::open_directory(dir);
