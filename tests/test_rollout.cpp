@@ -385,6 +385,25 @@ TEST_CASE("rollout: stages can be changed deliberately, a stream without stages 
   CHECK(s.holdings() == std::map<std::string, std::string>{{"canary", g1}, {"eu", g1}, {"global", g1}});
   auto history = s.store.history("features").value();
   CHECK(history.back().event == "rollout");
+
+  // A stream without stages gets its first ones: every stage holds its LKG,
+  // and a follower of the last stage goes on serving it.
+  InitOptions plain;
+  const std::string first = artifact(1);
+  plain.seed = first;
+  plain.reason = "seed";
+  plain.by = "test";
+  REQUIRE(s.gate.init("plain", plain));
+  Follower everyone(s.store, "plain");
+  auto served = everyone.poll();
+  REQUIRE(served);
+  REQUIRE(served.value());
+  everyone.served(served.value()->lkg.sequence);
+  REQUIRE(s.rollout.set("plain", parse_rollout(two, "two").value(), s.at(kT0)));
+  CHECK(s.holdings("plain") == std::map<std::string, std::string>{{"canary", g1}, {"eu", g1}, {"global", g1}});
+  auto after = everyone.poll();
+  REQUIRE(after);
+  if (after.value()) CHECK(*after.value()->artifact == first);
 }
 
 TEST_CASE("rollout: exec health checks run only when the caller allows commands from the state", "[rollout]") {

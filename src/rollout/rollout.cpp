@@ -622,8 +622,9 @@ std::vector<StageState> restage(Work& w, const RolloutPolicy& policy) {
       if (const StageState* o = old_stage(out[m].name); o && o->lkg) from = o;
     for (size_t m = k; m-- > 0 && !from;)
       if (out[m].lkg) from = &out[m];
-    if (from && from->lkg) {
-      out[k].lkg = from->lkg;
+    if (from && from->lkg) out[k].lkg = from->lkg;
+    else if (w.lkg) out[k].lkg = holding_of(*w.lkg);  // a stream getting its first stages: they hold its LKG
+    if (out[k].lkg) {
       out[k].lkg->sequence = next_serial(w);
       out[k].lkg->since_ms = w.now;
     }

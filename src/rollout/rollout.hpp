@@ -55,7 +55,8 @@ Result<RolloutReport> thaw(store::Store& store, const std::string& stream, const
 
 // Sets or changes the stream's stages (journaled "rollout"). Stages kept by
 // name keep what they hold; a new stage starts with what the stage after it
-// holds (the most settled artifact), or the one before it when it is last.
+// holds (the most settled artifact), or the one before it when it is last,
+// or the stream's LKG (a stream getting its first stages).
 Result<RolloutReport> set_policy(store::Store& store, const std::string& stream, const RolloutPolicy& policy,
                                  const CommandOptions& options);
 
