@@ -3,6 +3,8 @@
 // (--now); only Prometheus's own scrapes are waited for (bounded).
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -232,3 +234,43 @@ TEST_CASE("rollout e2e: bake time on the CLI clock, one stage per step, and a fr
   CHECK(lost.exit == 3);
   CHECK(contains(lost.out, "(retrying)"));
 }
+
+#ifdef INVAR_TEST_FAULTS
+TEST_CASE("rollout e2e: a veto cut short on the directory leaves the LKG vetoed, refused until a step finishes it",
+          "[rollout][e2e]") {
+  test::TempDir tmp;
+  const std::string contract = tmp / "c.json", rollout = tmp / "r.json", state = tmp / "state", out = tmp / "out.json";
+  test::spit(contract, kContract);
+  test::spit(rollout, R"({"rollout": "r", "stages": [{"name": "canary"}, {"name": "global"}]})");
+  auto file = [&](int generation) {
+    std::string path = tmp / ("g" + std::to_string(generation) + ".json");
+    test::spit(path, "{\"generation\": " + std::to_string(generation) + ", \"features\": [1]}");
+    return path;
+  };
+  REQUIRE(test::invar({"init", "--state", state, "--stream", "s", "--contract", contract, "--by", "t", "--rollout",
+                       rollout, file(1), "--reason", "seed"}).exit == 0);
+  auto gate = [&](int generation) {
+    return test::invar({"gate", "--contract", contract, "--stream", "s", "--state", state, "--out", out, file(generation)});
+  };
+  REQUIRE(gate(2).exit == 0);
+  REQUIRE(test::invar({"rollout", "--state", state, "--stream", "s"}).exit == 0);  // 2 in both stages
+  const std::string bad = invar::digest::sha256(test::slurp(file(2)));
+  // Killed after the rollout record (both stages back on 1, 2 vetoed), before the LKG.
+  auto cut = test::invar({"veto", "--state", state, "--stream", "s", bad, "--reason", "crash", "--by", "oncall"},
+                         {"INVAR_FAULT=rollout:renamed"});
+  REQUIRE(cut.signal == SIGKILL);
+  auto refused = gate(3);
+  CHECK(refused.exit == 3);
+  CHECK(contains(refused.out, "was vetoed and its revert did not finish"));
+  auto canary = test::invar({"watch", "--state", state, "--stream", "s", "--stage", "canary", "--out", tmp / "c.out",
+                             "--once"});
+  CHECK(canary.exit == 3);  // the vetoed bytes are never served
+  auto finished = test::invar({"rollout", "--state", state, "--stream", "s"});
+  INFO(finished.out);
+  CHECK(finished.exit == 1);  // it reverted the first stage
+  CHECK(test::invar({"watch", "--state", state, "--stream", "s", "--stage", "canary", "--out", tmp / "c.out",
+                     "--once"}).exit == 0);
+  CHECK(test::slurp(tmp / "c.out") == test::slurp(file(1)));
+  CHECK(gate(2).exit == 2);  // vetoed, and the stream is halted
+}
+#endif
