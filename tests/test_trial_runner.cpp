@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -228,6 +229,20 @@ TEST_CASE("without bwrap in PATH a sandboxed trial refuses, and an explicit none
   CHECK(r.detail == "the sandbox cannot run: bwrap is not installed (Debian: bubblewrap)");
   CHECK(r.output_tail.empty());
   CHECK(invar::trial::run(spec({"ok"}, Sandbox::none)).outcome == Outcome::passed);
+}
+
+TEST_CASE("a bwrap that cannot create namespaces refuses the trial with its message", "[trial]") {
+  test::TempDir dir;
+  {
+    std::ofstream fake(dir / "bwrap");
+    fake << "#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n";
+  }
+  REQUIRE(chmod((dir / "bwrap").c_str(), 0755) == 0);
+  PathAs path(dir.path.string() + ":/usr/bin:/bin");
+  CHECK(invar::trial::sandbox_unavailable() == "bwrap cannot create namespaces: bwrap: setting up uid map: Permission denied");
+  auto r = invar::trial::run(spec({"ok"}));
+  CHECK(r.outcome == Outcome::refused);
+  CHECK(r.detail == "the sandbox cannot run: bwrap cannot create namespaces: bwrap: setting up uid map: Permission denied");
 }
 
 TEST_CASE("a trial that cannot start is refused, never judged", "[trial]") {
