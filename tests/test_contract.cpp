@@ -62,7 +62,7 @@ TEST_CASE("load errors are located by line and column, and suggest the key meant
         "\"headroom\"?)");
   CHECK(message_of(with(R"({"id": "a", "cuont": "$.x[*]"})")) ==
         "test.contract.json: /invariants/0/cuont: unknown invariant kind \"cuont\" (did you mean \"count\"?) (known: "
-        "schema, match, not_match, regex_safe, refs, count, unique, freshness, delta, churn, monotonic, immutable)");
+        "schema, match, not_match, regex_safe, refs, count, unique, freshness, delta, churn, monotonic, immutable, trial)");
   CHECK(message_of(with(R"({"id": "a", "count": "$.x[*]", "max": 1, "severity": "eror"})")) ==
         "test.contract.json: /invariants/0/severity: \"severity\" must be \"error\" or \"warn\" (did you mean \"error\"?)");
   // Nothing close enough: no guess.
@@ -109,7 +109,7 @@ TEST_CASE("unknown keys", "[contract]") {
 TEST_CASE("unknown and unsupported kinds", "[contract]") {
   CHECK(message_of(with(R"({"id": "a", "cardinality": "$.x"})")) ==
         "test.contract.json: /invariants/0/cardinality: unknown invariant kind \"cardinality\" (known: schema, match, "
-        "not_match, regex_safe, refs, count, unique, freshness, delta, churn, monotonic, immutable)");
+        "not_match, regex_safe, refs, count, unique, freshness, delta, churn, monotonic, immutable, trial)");
   CHECK(message_of(with(R"({"id": "a", "count": "$.x[*]", "unique": "$.x[*]", "max": 1})")) ==
         "test.contract.json: /invariants/0/unique: invariant \"a\" has two kinds: \"count\" and \"unique\"");
   CHECK(message_of(with(R"({"id": "a", "why": "no kind"})")) ==

@@ -327,6 +327,13 @@ struct CheckContext {
   // (check_file) by the file's extension (.ndjson, .jsonl: ndjson; .yaml,
   // .yml: yaml), else json.
   std::optional<ArtifactFormat> format;
+  // Run the contract's `trial` invariants (the consumer's own commands, in a
+  // sandbox: docs/trial.md) when the others accept; off, they are skipped.
+  // A contract that runs commands is code: allow it only for contracts you trust.
+  bool run_trials = false;
+  // What a trial compares the candidate's cost with ({baseline}), and {stream}.
+  std::optional<std::string_view> trial_baseline;
+  std::string trial_stream;
 };
 
 class Contract {

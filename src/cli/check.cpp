@@ -9,6 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "common/files.hpp"
 #include "common/text.hpp"
 #include "invar/report.hpp"
 
@@ -34,6 +35,7 @@ struct CheckArgs {
   std::string max_artifact_bytes;
   uint64_t max_nodes = 0;
   std::string input_format;
+  bool trial = false;
 };
 
 // Artifacts are memory-mapped (Options::map_files): a file truncated by
@@ -151,6 +153,14 @@ int check_artifacts(const CheckArgs& args, const Options& options, CheckContext&
     baseline = std::move(measured.value());
     context.baseline = &*baseline;
   }
+  std::string baseline_bytes;  // what a trial's "compare" runs the consumer on
+  context.run_trials = args.trial;
+  if (args.trial && !args.baseline.empty()) {
+    auto bytes = files::read_file(args.baseline, options.limits.max_artifact_bytes, "baseline");
+    if (!bytes) return cannot_judge(bytes.error());
+    baseline_bytes = std::move(bytes.value());
+    context.trial_baseline = baseline_bytes;
+  }
   int code = kAccept;
   for (const auto& path : args.artifacts) {
     auto report = contract->check_file(path, context);
@@ -182,6 +192,9 @@ std::function<int()> add_check(CLI::App& app) {
   cmd->add_option("--baseline", args->baseline,
                   "Compare delta-family invariants (delta, churn, monotonic, immutable) with this artifact");
   cmd->add_option("--now", args->now, "The clock for freshness invariants (RFC 3339); default: the system clock");
+  cmd->add_flag("--trial", args->trial,
+                "Run the contract's trial invariants (the consumer's own commands, in a sandbox; docs/trial.md): a "
+                "contract that runs commands is code, allow it only for contracts you trust");
   add_report_format(cmd, args->format);
   cmd->add_flag("--quiet,-q", args->quiet, "Human format: print only the summary line per artifact");
   cmd->add_option("--threads", args->threads, kThreadsHelp)->check(CLI::Range(0u, 256u));

@@ -1,5 +1,6 @@
 // Contract loading: JSON text -> validated, compiled Plan. Every problem is a
 // located Error (file, JSON Pointer into the contract); nothing throws.
+#include <glob.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 
 #include "artifact/reader.hpp"
 #include "common/text.hpp"
+#include "trial/trial.hpp"
 #include "engine/plan.hpp"
 #include "regex/regex.hpp"
 #include "schema/uri.hpp"
@@ -146,6 +148,7 @@ const KindInfo kKinds[] = {
     {"churn", invariants::Kind::churn, {"max_added", "max_removed", "max_changed", "min_existing", "require_baseline"}},
     {"monotonic", invariants::Kind::monotonic, {"strict", "require_baseline"}},
     {"immutable", invariants::Kind::immutable, {"require_baseline"}},
+    {"trial", invariants::Kind::trial, {"timeout", "memory", "cpu", "sandbox", "compare", "inputs"}},
 };
 
 const std::set<std::string_view> kCommon = {"id", "severity", "why", "each", "waivable"};
@@ -325,6 +328,85 @@ class Loader {
     return std::nullopt;
   }
 
+  // A trial: its command (an array: no shell), limits, sandbox, comparison
+  // with the baseline and sample inputs (docs/trial.md).
+  Result<trial::Definition> trial_definition(const json& j, const std::string& at, const std::string& id) {
+    trial::Definition def;
+    const json& argv = j["trial"];
+    if (!argv.is_array() || argv.empty() || argv.size() > trial::kMaxArgs)
+      return error(at + "/trial", "\"trial\" must be the command as an array of 1-" + std::to_string(trial::kMaxArgs) +
+                                      " strings (no shell), such as [\"./loader\", \"--check\", \"{artifact}\"]");
+    for (size_t i = 0; i < argv.size(); ++i) {
+      if (!argv[i].is_string() || argv[i].get<std::string>().empty() ||
+          argv[i].get<std::string>().find('\0') != std::string::npos)
+        return error(at + "/trial/" + std::to_string(i), "each argument must be a non-empty string");
+      std::string arg = argv[i].get<std::string>();
+      if (i == 0 && arg.find('/') != std::string::npos && arg[0] != '/')  // relative to the contract, as schema files
+        arg = (fs::path(base_dir_) / arg).lexically_normal().string();
+      def.argv.push_back(std::move(arg));
+    }
+    auto duration = [&](const char* key, int64_t& out, int64_t max) -> std::optional<Error> {
+      auto v = j.find(key);
+      if (v == j.end()) return std::nullopt;
+      auto d = v->is_string() ? text::parse_duration(v->get<std::string>()) : std::nullopt;
+      if (!d || d->count() <= 0 || d->count() > max)
+        return error(at + "/" + key, std::string("\"") + key + "\" must be a duration such as \"10s\", at most " +
+                                         text::format_duration(max));
+      out = d->count();
+      return std::nullopt;
+    };
+    if (auto e = duration("timeout", def.limits.timeout_ms, 600'000)) return *e;
+    if (auto e = duration("cpu", def.limits.cpu_ms, 600'000)) return *e;
+    if (auto m = j.find("memory"); m != j.end()) {
+      auto bytes = m->is_string() ? text::parse_bytes(m->get<std::string>()) : std::nullopt;
+      if (!bytes || *bytes < (1ull << 20) || *bytes > (64ull << 30))
+        return error(at + "/memory", "\"memory\" must be a size from 1MiB to 64GiB, such as \"512MiB\"");
+      def.limits.memory_bytes = *bytes;
+    }
+    if (auto s = j.find("sandbox"); s != j.end()) {
+      if (*s == "bubblewrap") def.sandbox = trial::Sandbox::bubblewrap;
+      else if (*s == "none") def.sandbox = trial::Sandbox::none;
+      else return error(at + "/sandbox", "\"sandbox\" must be \"bubblewrap\" (the default) or \"none\" (said explicitly)");
+    }
+    if (auto c = j.find("compare"); c != j.end()) {
+      if (!c->is_object() || c->empty()) return error(at + "/compare", "\"compare\" must be an object with \"cpu\" and/or \"memory\"");
+      for (auto& [key, value] : c->items()) {
+        double ratio = 0;
+        if (value.is_string() && value.get<std::string>().size() > 1 && value.get<std::string>().back() == 'x')
+          ratio = std::strtod(value.get<std::string>().c_str(), nullptr);
+        if ((key != "cpu" && key != "memory") || !(ratio >= 1.0 && ratio <= 1000.0))
+          return error(at + "/compare/" + key, "\"compare\" takes \"cpu\" and \"memory\", each a ratio such as \"2x\" "
+                                                   "(from 1x to 1000x) of the baseline's cost");
+        (key == "cpu" ? def.compare_cpu : def.compare_memory) = ratio;
+      }
+    }
+    if (auto in = j.find("inputs"); in != j.end()) {
+      if (!in->is_string() || in->get<std::string>().empty()) return error(at + "/inputs", "\"inputs\" must be a file pattern such as \"samples/*.txt\"");
+      auto files = glob_files(in->get<std::string>());
+      if (files.empty()) return error(at + "/inputs", "no file matches " + text::quoted(in->get<std::string>()) + " (relative to the contract)");
+      if (files.size() > trial::kMaxInputs)
+        return error(at + "/inputs", std::to_string(files.size()) + " files match; a trial takes at most " + std::to_string(trial::kMaxInputs));
+      def.inputs = std::move(files);
+    }
+    (void)id;
+    return def;
+  }
+
+  // The files matching `pattern` (glob(3), relative to the contract), sorted.
+  std::vector<std::string> glob_files(const std::string& pattern) {
+    std::string full = pattern[0] == '/' ? pattern : (fs::path(base_dir_) / pattern).string();
+    glob_t found{};
+    std::vector<std::string> out;
+    if (::glob(full.c_str(), GLOB_NOSORT, nullptr, &found) == 0)
+      for (size_t i = 0; i < found.gl_pathc && out.size() <= trial::kMaxInputs; ++i) {
+        std::error_code ec;
+        if (fs::is_regular_file(found.gl_pathv[i], ec)) out.push_back(fs::absolute(found.gl_pathv[i]).lexically_normal().string());
+      }
+    ::globfree(&found);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
   // A contract may only lower a limit (docs/limits.md): one above the limit in
   // force would be ignored, so it is an error naming what raises that limit.
   std::optional<Error> lower_only(const std::string& at, const std::string& limit, uint64_t asked, uint64_t in_force) {
@@ -497,7 +579,7 @@ class Loader {
         if (!kCommon.count(key))
           return error(at + "/" + key, "unknown invariant kind " + text::quoted(key) + text::did_you_mean(key, kinds) +
                                            " (known: schema, match, not_match, regex_safe, refs, count, unique, "
-                                           "freshness, delta, churn, monotonic, immutable)");
+                                           "freshness, delta, churn, monotonic, immutable, trial)");
       }
       return error(at, "invariant " + text::quoted(inv.id) + " has no kind (such as \"count\" or \"match\")");
     }
@@ -544,6 +626,15 @@ class Loader {
       if (!sel) return sel.error();
       inv.each = std::move(sel.value());
       relative = true;
+    }
+    if (inv.kind == invariants::Kind::trial) {
+      if (j.contains("each")) return error(at + "/each", "\"each\" is not supported for a trial: it runs on the whole artifact");
+      auto def = trial_definition(j, at, inv.id);
+      if (!def) return def.error();
+      inv.trial = std::make_shared<const trial::Definition>(std::move(def.value()));
+      inv.target = selector::Selector::compile("$").value();
+      inv.definition = "trial " + j["trial"].dump();
+      return inv;
     }
     if (inv.kind != invariants::Kind::delta) {
       auto target = compile_selector(j[kind_key], at + "/" + kind_key, relative);
@@ -650,6 +741,7 @@ class Loader {
         if (auto e = composite_key(j, at, "key", inv.key)) return *e;
         break;
       case invariants::Kind::immutable:
+      case invariants::Kind::trial:  // read by trial_definition
         break;
       case invariants::Kind::delta: {
         if (auto e = limit_amount(j, at, "max_increase", inv.max_increase, inv.max_increase_text)) return *e;

@@ -7,6 +7,7 @@
 #include "common/files.hpp"
 #include "common/text.hpp"
 #include "engine/evaluate.hpp"
+#include "trial/trial.hpp"
 #include "engine/stream.hpp"
 #include "engine/plan.hpp"
 #include "invar/invar.hpp"
@@ -269,6 +270,10 @@ Report check(const Plan& plan, std::string_view bytes, const CheckContext& conte
       engine::add_unreadable_records(plan, candidate.unreadable_records, report);
     }
     engine::finish(plan, report);
+    if (!problem && context.run_trials)
+      trial::run_trials(plan, bytes, trial::Context{true, context.trial_baseline, context.trial_stream,
+                                                    trial::trial_extension(context.format.value_or(ArtifactFormat::json))},
+                        report);
     // Also a problem the scan found: the bytes parsed.
     engine::locate_violations(plan, bytes, report, candidate.origin.get());
     if (stats) {

@@ -268,6 +268,12 @@ invariants::EvalContext context_for(const Plan& plan, uint64_t size, int64_t now
 void judge(const invariants::Invariant& inv, simdjson::dom::element root, uint64_t size,
            const invariants::EvalContext& ctx, const invariants::Measures* baseline,
            const invariants::Measures* candidate, InvariantResult& result, std::vector<Violation>& violations) {
+  if (inv.kind == invariants::Kind::trial) {  // run after the others, where allowed (trial::run_trials)
+    result.outcome = Outcome::skipped;
+    result.note = "a trial runs only where commands are allowed (invar gate, invar check --trial), after the other "
+                  "invariants accept";
+    return;
+  }
   if (!invariants::compares_with_baseline(inv.kind)) {
     const size_t before = violations.size();
     result.violations = invariants::evaluate(inv, root, ctx, violations);

@@ -22,6 +22,7 @@
 #include "engine/observe.hpp"
 #include "rollout/rollout.hpp"
 #include "rollout/state.hpp"
+#include "trial/trial.hpp"
 
 namespace invar {
 
@@ -813,6 +814,25 @@ void add_rollout_violation(Report& report, const char* id, const std::string& me
   report.verdict = Verdict::reject;
 }
 
+// The contract's trials (a gate runs them: docs/trial.md), compared with the
+// LKG's bytes when one asks to; after the other invariants accepted.
+void run_trials(const Plan& plan, store::Store& store, const std::string& stream, std::string_view bytes,
+                const Judgement& j, Report& report) {
+  bool compares = false, any = false;
+  for (const auto& inv : plan.invariants)
+    if (inv.kind == invariants::Kind::trial) {
+      any = true;
+      compares = compares || inv.trial->compare_cpu || inv.trial->compare_memory;
+    }
+  if (!any || report.verdict != Verdict::accept) return;
+  std::optional<std::string> lkg;
+  if (compares && j.d.lkg_before)
+    if (auto b = lkg_artifact(store, stream, *j.d.lkg_before)) lkg = std::move(b.value());
+  trial::Context context{true, lkg ? std::optional<std::string_view>(*lkg) : std::nullopt, stream,
+                         trial::trial_extension(plan.format.value_or(ArtifactFormat::json))};
+  trial::run_trials(plan, bytes, context, report);
+}
+
 // Step "judge": the candidate against the LKG under the lock, the waivers
 // in force, and the rollout's halt, freeze and vetoes.
 store::Status judge_locked(const Plan& plan, store::Store& store, const std::string& stream, std::string_view bytes,
@@ -852,6 +872,7 @@ store::Status judge_locked(const Plan& plan, store::Store& store, const std::str
   }
   if (c.document) j.waived_by = apply_waivers(plan, j.in_force, c.digest, c.generation, c.report);
   engine::finish(plan, c.report);
+  if (!retry && c.document) run_trials(plan, store, stream, bytes, j, c.report);
   if (rollout::vetoed(j.rollout, c.digest))
     add_rollout_violation(c.report, "rollout.vetoed",
                           "the candidate " + c.digest.substr(0, 19) + " was vetoed on this stream (a failed health "

@@ -20,11 +20,17 @@
 #include "schema/schema.hpp"
 #include "selector/jsonpath.hpp"
 
+namespace invar::trial {
+struct Definition;
+}
+
 namespace invar::invariants {
 
 enum class Kind { schema, match, not_match, regex_safe, refs, count, unique, freshness,
                   // the monotonicity-delta family: compared with a last-known-good
-                  delta, churn, monotonic, immutable };
+                  delta, churn, monotonic, immutable,
+                  // the consumer's own command on the candidate: run after the others (trial/trial.hpp)
+                  trial };
 
 std::string_view kind_name(Kind k);
 std::string_view family_of(Kind k);
@@ -53,6 +59,8 @@ struct Invariant {
 
   // schema
   std::shared_ptr<const schema::Validator> schema;
+  // trial
+  std::shared_ptr<const trial::Definition> trial;
   // match / not_match
   std::unique_ptr<regex::Pattern> pattern;
   std::string pattern_text;

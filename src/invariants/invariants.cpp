@@ -37,6 +37,7 @@ std::string_view kind_name(Kind k) {
     case Kind::churn: return "churn";
     case Kind::monotonic: return "monotonic";
     case Kind::immutable: return "immutable";
+    case Kind::trial: return "trial";
   }
   return "?";
 }
@@ -50,6 +51,7 @@ std::string_view family_of(Kind k) {
     case Kind::churn:
     case Kind::monotonic:
     case Kind::immutable: return "monotonicity-delta";
+    case Kind::trial: return "trial";
     default: return "schema";
   }
 }
@@ -514,6 +516,7 @@ void evaluate_at(const Invariant& inv, element scope, selector::Path& base, elem
   const uint64_t cap = ctx.limits->max_selector_matches;
   const std::string limit_expected = "at most " + std::to_string(cap) + " nodes";
   switch (inv.kind) {
+    case Kind::trial: return;  // run after the others, where allowed (trial/trial.hpp)
     case Kind::count: return eval_count(inv, scope, base, ctx, sink);
     case Kind::schema:
     case Kind::match:

@@ -52,7 +52,7 @@ const std::vector<LintRule> kRules = {
 };
 
 const char* const kKinds[] = {"schema", "match", "not_match", "regex_safe", "refs", "count", "unique",
-                              "freshness", "delta", "churn", "monotonic", "immutable"};
+                              "freshness", "delta", "churn", "monotonic", "immutable", "trial"};
 
 struct Finding {
   std::string_view rule;
