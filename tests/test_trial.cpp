@@ -156,3 +156,45 @@ TEST_CASE("trial: a trial's definition is validated like any invariant", "[trial
   REQUIRE_FALSE(inputs);
   CHECK(contains(inputs.error().message, "no file matches"));
 }
+
+TEST_CASE("trial: trials run side by side within a total budget; the journal keeps a trial's evidence; the C ABI runs them",
+          "[trial]") {
+  if (!sandbox_or_warn()) return;
+  test::TempDir tmp;
+  const std::string loader = str(INVAR_CONSUMER_FEATURE_LOADER);
+  std::string contract = contract_with(
+      tmp, R"({"id": "features", "count": "$.features[*]", "min": 1},
+              {"id": "one", "trial": [)" + loader + R"(, "{artifact}"]},
+              {"id": "two", "trial": [)" + loader + R"(, "{artifact}"]},
+              {"id": "slow", "trial": ["/bin/sleep", "5"], "sandbox": "none"})");
+  const std::string good = test::source("examples/cloudflare-2025-features/good.json");
+  // One at a time and 300 ms for all: what cannot start in time is a violation, never a pass.
+  auto cut = test::invar({"check", "--contract", contract, "--trial", "--trial-jobs", "1", "--trial-budget", "300ms",
+                          good, "--format", "json"});
+  INFO(cut.out);
+  CHECK(cut.exit == 1);
+  CHECK((contains(cut.out, "was used up") || contains(cut.out, "timed out")));
+
+  // A gate's decision record keeps what the consumer did.
+  std::string plain = contract_with(
+      tmp, R"({"id": "features", "count": "$.features[*]", "min": 1},
+              {"id": "loader", "trial": [)" + loader + R"(, "{artifact}"]})");
+  const std::string state = tmp / "state";
+  REQUIRE(test::invar({"init", "--state", state, "--stream", "f", "--contract", plain, "--by", "t"}).exit == 0);
+  auto rejected = test::invar({"gate", "--contract", plain, "--stream", "f", "--state", state, "--out", tmp / "o.json",
+                               test::source("examples/cloudflare-2025-features/bad.json")});
+  CHECK(rejected.exit == 1);
+  auto history = test::invar({"history", "--state", state, "f", "--format", "json"});
+  CHECK(contains(history.out, "trial loader: the consumer"));
+  CHECK(contains(history.out, "SIGABRT"));
+
+  // invar test never runs a trial: a contract's test cases are data, not commands.
+  std::string marker = tmp / "ran";
+  std::string spy = contract_with(tmp, R"({"id": "spy", "trial": ["/bin/touch", )" + str(marker) + R"(], "sandbox": "none"})");
+  test::spit(tmp / "c.tests.json", R"({"cases": []})");
+  test::invar({"test", tmp / "c.contract.json"});
+  test::invar({"lint", tmp / "c.contract.json"});
+  CHECK_FALSE(std::filesystem::exists(marker));
+  CHECK(test::invar({"check", "--contract", spy, "--trial", good}).exit == 0);
+  CHECK(std::filesystem::exists(marker));  // the same contract, allowed
+}

@@ -95,6 +95,13 @@ INVAR_API void invar_contract_free(invar_contract* contract);
 /* Stateless check. `now_ms` (Unix epoch milliseconds, 0: the system clock;
  * outside the years 0001-9999: INVAR_E_ARGUMENT) is the clock for freshness; `baseline` (NULL: none) the artifact the delta
  * family compares with. Unreadable bytes are a reject, not an error. */
+/* invar_check, also running the contract's `trial` invariants (the
+ * consumer's own commands, in a sandbox: docs/trial.md) when the others
+ * accept; with a baseline, a trial's "compare" runs the command on it too.
+ * A contract that runs commands is code: call this only for trusted ones. */
+INVAR_API invar_status invar_check_trials(const invar_contract* contract, const char* bytes, size_t len,
+                                          const char* baseline, size_t baseline_len, int64_t now_ms,
+                                          invar_report** out);
 INVAR_API invar_status invar_check(const invar_contract* contract, const char* bytes, size_t len,
                                    const char* baseline, size_t baseline_len, int64_t now_ms, invar_report** out);
 

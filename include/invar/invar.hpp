@@ -334,6 +334,8 @@ struct CheckContext {
   // What a trial compares the candidate's cost with ({baseline}), and {stream}.
   std::optional<std::string_view> trial_baseline;
   std::string trial_stream;
+  unsigned trial_jobs = 2;               // trials run at once
+  int64_t trial_total_ms = 600'000;      // all of one candidate's trials (then: not run, a violation)
 };
 
 class Contract {

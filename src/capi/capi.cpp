@@ -117,6 +117,31 @@ char* copy_string(const std::string& s) {
 #define REQUIRE_ARG(cond, what) \
   if (!(cond)) return fail(INVAR_E_ARGUMENT, what)
 
+// invar_check and invar_check_trials (`trials`: run the contract's trials).
+invar_status check_with(const std::string& fn, bool trials, const invar_contract* contract, const char* bytes,
+                        size_t len, const char* baseline, size_t baseline_len, int64_t now_ms, invar_report** out) {
+  return guarded([&] {
+    REQUIRE_ARG(out, fn + ": out is NULL");
+    *out = nullptr;
+    REQUIRE_ARG(contract, fn + ": contract is NULL");
+    REQUIRE_ARG(bytes || len == 0, fn + ": bytes is NULL");
+    REQUIRE_ARG(baseline || baseline_len == 0, fn + ": baseline is NULL but baseline_len is not 0");
+    invar::CheckContext ctx;
+    if (!clock_of(now_ms, ctx.now)) return fail(INVAR_E_ARGUMENT, fn + ": now_ms is outside the years 0001-9999");
+    std::optional<invar::Baseline> base;
+    if (baseline) {
+      auto b = invar::Baseline::measure(contract->contract, std::string_view(baseline, baseline_len), "<baseline>");
+      if (!b) return from(b.error());
+      base = std::move(b.value());
+      ctx.baseline = &*base;
+      if (trials) ctx.trial_baseline = std::string_view(baseline, baseline_len);
+    }
+    ctx.run_trials = trials;
+    *out = make_report(contract->contract.check(std::string_view(bytes ? bytes : "", len), ctx), std::nullopt, "");
+    return ok();
+  });
+}
+
 // invar_gate_init and invar_gate_init_staged (`rollout_file` NULL: no stages).
 invar_status init_stream(const std::string& fn, invar_gate* gate, const char* stream, const char* seed, size_t seed_len,
                          const char* reason, const char* by, const char* rollout_file, invar_report** out) {
@@ -198,24 +223,12 @@ void invar_contract_free(invar_contract* contract) { delete contract; }
 
 invar_status invar_check(const invar_contract* contract, const char* bytes, size_t len, const char* baseline,
                          size_t baseline_len, int64_t now_ms, invar_report** out) {
-  return guarded([&] {
-    REQUIRE_ARG(out, "invar_check: out is NULL");
-    *out = nullptr;
-    REQUIRE_ARG(contract, "invar_check: contract is NULL");
-    REQUIRE_ARG(bytes || len == 0, "invar_check: bytes is NULL");
-    REQUIRE_ARG(baseline || baseline_len == 0, "invar_check: baseline is NULL but baseline_len is not 0");
-    invar::CheckContext ctx;
-    REQUIRE_CLOCK(now_ms, ctx.now, "invar_check");
-    std::optional<invar::Baseline> base;
-    if (baseline) {
-      auto b = invar::Baseline::measure(contract->contract, std::string_view(baseline, baseline_len), "<baseline>");
-      if (!b) return from(b.error());
-      base = std::move(b.value());
-      ctx.baseline = &*base;
-    }
-    *out = make_report(contract->contract.check(std::string_view(bytes ? bytes : "", len), ctx), std::nullopt, "");
-    return ok();
-  });
+  return check_with("invar_check", false, contract, bytes, len, baseline, baseline_len, now_ms, out);
+}
+
+invar_status invar_check_trials(const invar_contract* contract, const char* bytes, size_t len, const char* baseline,
+                                size_t baseline_len, int64_t now_ms, invar_report** out) {
+  return check_with("invar_check_trials", true, contract, bytes, len, baseline, baseline_len, now_ms, out);
 }
 
 invar_status invar_gate_open(const invar_contract* contract, const char* state_dir, invar_gate** out) {

@@ -36,6 +36,8 @@ struct CheckArgs {
   uint64_t max_nodes = 0;
   std::string input_format;
   bool trial = false;
+  unsigned trial_jobs = 2;
+  std::string trial_budget = "10m";
 };
 
 // Artifacts are memory-mapped (Options::map_files): a file truncated by
@@ -155,6 +157,11 @@ int check_artifacts(const CheckArgs& args, const Options& options, CheckContext&
   }
   std::string baseline_bytes;  // what a trial's "compare" runs the consumer on
   context.run_trials = args.trial;
+  context.trial_jobs = args.trial_jobs;
+  auto budget = text::parse_duration(args.trial_budget);
+  if (!budget || budget->count() <= 0)
+    return cannot_judge(Error{ErrorCode::usage, "--trial-budget must be a duration such as \"10m\"", {}});
+  context.trial_total_ms = budget->count();
   if (args.trial && !args.baseline.empty()) {
     auto bytes = files::read_file(args.baseline, options.limits.max_artifact_bytes, "baseline");
     if (!bytes) return cannot_judge(bytes.error());
@@ -195,6 +202,10 @@ std::function<int()> add_check(CLI::App& app) {
   cmd->add_flag("--trial", args->trial,
                 "Run the contract's trial invariants (the consumer's own commands, in a sandbox; docs/trial.md): a "
                 "contract that runs commands is code, allow it only for contracts you trust");
+  cmd->add_option("--trial-jobs", args->trial_jobs, "--trial: trials run at once (default 2)")->check(CLI::Range(1u, 64u));
+  cmd->add_option("--trial-budget", args->trial_budget,
+                  "--trial: the total time of one artifact's trials (default 10m); a trial that cannot start "
+                  "within it is a violation");
   add_report_format(cmd, args->format);
   cmd->add_flag("--quiet,-q", args->quiet, "Human format: print only the summary line per artifact");
   cmd->add_option("--threads", args->threads, kThreadsHelp)->check(CLI::Range(0u, 256u));

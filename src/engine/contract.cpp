@@ -272,7 +272,8 @@ Report check(const Plan& plan, std::string_view bytes, const CheckContext& conte
     engine::finish(plan, report);
     if (!problem && context.run_trials)
       trial::run_trials(plan, bytes, trial::Context{true, context.trial_baseline, context.trial_stream,
-                                                    trial::trial_extension(context.format.value_or(ArtifactFormat::json))},
+                                                    trial::trial_extension(context.format.value_or(ArtifactFormat::json)),
+                                                    context.trial_jobs, context.trial_total_ms},
                         report);
     // Also a problem the scan found: the bytes parsed.
     engine::locate_violations(plan, bytes, report, candidate.origin.get());

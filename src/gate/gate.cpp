@@ -639,6 +639,9 @@ JournalRecord decision_record(const Plan& plan, const std::string& stream, const
   for (const auto& v : d.report.violations)
     if (v.family == "artifact" && std::find(rec.failed.begin(), rec.failed.end(), v.invariant) == rec.failed.end())
       rec.failed.push_back(v.invariant);
+  for (const auto& v : d.report.violations)  // a trial's evidence: what the consumer did (bounded)
+    if (v.family == "trial" && rec.detail.size() < 1000)
+      rec.detail += (rec.detail.empty() ? "trial " : "; trial ") + v.invariant + ": " + v.message.substr(0, 300);
   rec.lkg_before = d.lkg_before ? d.lkg_before->digest : "";
   rec.contract = plan.name;
   rec.contract_digest = plan.digest();
@@ -901,9 +904,10 @@ store::Status decide_locked(const Plan& plan, store::Store& store, const std::st
   d.lkg_after = lkg_after(plan, stream, d, bytes.size(), j.now);
   j.rec = decision_record(plan, stream, d, j.now);
   if (!refusals.empty()) {
-    j.rec.detail = "judged " + std::to_string(attempt) + " times: " + std::to_string(refusals.size()) +
-                   " write(s) refused because another writer changed the stream meanwhile (fenced)";
-    d.warnings.push_back(j.rec.detail);
+    std::string judged = "judged " + std::to_string(attempt) + " times: " + std::to_string(refusals.size()) +
+                         " write(s) refused because another writer changed the stream meanwhile (fenced)";
+    j.rec.detail += (j.rec.detail.empty() ? "" : "; ") + judged;
+    d.warnings.push_back(judged);
   }
   d.decisions_total = decision_totals(j.at.journal);
   ++d.decisions_total[static_cast<size_t>(d.action)];

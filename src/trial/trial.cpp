@@ -4,7 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <system_error>
+#include <thread>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -95,7 +100,7 @@ std::string cost(const TrialResult& r) {
 }
 
 void add_violation(const invariants::Invariant& inv, const std::string& message, const std::string& expected,
-                   const std::string& actual, Report& report) {
+                   const std::string& actual, std::vector<Violation>& report) {
   Violation v;
   v.invariant = inv.id;
   v.kind = "trial";
@@ -105,7 +110,7 @@ void add_violation(const invariants::Invariant& inv, const std::string& message,
   v.expected = expected;
   v.actual = actual;
   v.why = inv.why;
-  report.violations.push_back(std::move(v));
+  report.push_back(std::move(v));
 }
 
 // The end of the consumer's output, bounded and printable.
@@ -117,7 +122,7 @@ std::string output_of(const TrialResult& r) {
 
 // Compares the candidate's cost with the baseline's, by the definition's ratios.
 void compare(const invariants::Invariant& inv, const TrialResult& candidate, const TrialResult& baseline,
-             Report& report, InvariantResult& result) {
+             std::vector<Violation>& report, InvariantResult& result) {
   const Definition& def = *inv.trial;
   auto check = [&](const char* what, std::optional<double> ratio, double mine, double theirs, double floor,
                    const std::string& unit) {
@@ -139,10 +144,20 @@ void compare(const invariants::Invariant& inv, const TrialResult& candidate, con
         " MiB");
 }
 
-// One trial invariant: the candidate, then (to compare) the baseline.
-void run_one(const invariants::Invariant& inv, std::string_view bytes, const Context& context, Report& report,
-             InvariantResult& result) {
-  const Definition& def = *inv.trial;
+// One trial invariant: the candidate, then (to compare) the baseline;
+// `left_ms`: what is left of the trials' total time.
+void run_one(const invariants::Invariant& inv, std::string_view bytes, const Context& context, int64_t left_ms,
+             std::vector<Violation>& report, InvariantResult& result) {
+  Definition def = *inv.trial;
+  if (left_ms <= 0) {
+    result.outcome = Outcome::fail;
+    result.violations = 1;
+    add_violation(inv, "the trial was not run: the trials' total time (" + text::format_duration(context.total_ms) +
+                           ") was used up",
+                  "a trial that ran", "not run", report);
+    return;
+  }
+  def.limits.timeout_ms = std::min(def.limits.timeout_ms, left_ms);
   Scratch scratch;
   std::string artifact = scratch.ok() ? scratch.write("candidate" + context.extension, bytes) : "";
   bool compares = def.compare_cpu || def.compare_memory;
@@ -190,19 +205,36 @@ std::string trial_extension(ArtifactFormat format) {
 }
 
 void run_trials(const Plan& plan, std::string_view bytes, const Context& context, Report& report) {
-  bool any = false;
+  std::vector<size_t> todo;
   for (size_t i = 0; i < plan.invariants.size(); ++i) {
-    const auto& inv = plan.invariants[i];
-    if (inv.kind != invariants::Kind::trial) continue;
-    if (!context.allowed) continue;  // skipped, as judge() left it
-    if (report.verdict != Verdict::accept) {
-      report.invariants[i].note = "not run: the other invariants rejected the candidate";
-      continue;
-    }
-    run_one(inv, bytes, context, report, report.invariants[i]);
-    any = true;
+    if (plan.invariants[i].kind != invariants::Kind::trial || !context.allowed) continue;  // skipped, as judge() left it
+    if (report.verdict != Verdict::accept) report.invariants[i].note = "not run: the other invariants rejected the candidate";
+    else todo.push_back(i);
   }
-  if (any) engine::finish(plan, report);
+  if (todo.empty()) return;
+  // At most `jobs` at once, each writing only its own slot; the violations
+  // are added in the contract's order.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(context.total_ms);
+  std::vector<std::vector<Violation>> found(todo.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t t; (t = next++) < todo.size();) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      run_one(plan.invariants[todo[t]], bytes, context, left.count(), found[t], report.invariants[todo[t]]);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned j = 1; j < std::min<size_t>(std::max(context.jobs, 1u), todo.size()); ++j) {
+    try {
+      threads.emplace_back(work);
+    } catch (const std::system_error&) {
+      break;  // fewer at once
+    }
+  }
+  work();
+  for (auto& t : threads) t.join();
+  for (auto& f : found) std::move(f.begin(), f.end(), std::back_inserter(report.violations));
+  engine::finish(plan, report);
 }
 
 }  // namespace invar::trial

@@ -33,12 +33,19 @@ struct Definition {
   std::vector<std::string> inputs;  // sample inputs (absolute paths), appended to argv
 };
 
+inline constexpr unsigned kDefaultJobs = 2;            // trials run at once
+inline constexpr int64_t kDefaultTotalMs = 600'000;     // all the trials of one candidate
+
 // Where trials may run and what they compare with.
 struct Context {
   bool allowed = false;                     // gate, check --trial; never test or lint
   std::optional<std::string_view> baseline;  // the LKG's or --baseline's bytes
   std::string stream;                        // {stream}
   std::string extension = ".json";           // of the files the command is given
+  unsigned jobs = kDefaultJobs;              // at most this many at once
+  // The trials of one candidate, together: one that cannot start before it
+  // is used up is a violation (not run), and each is cut to what is left.
+  int64_t total_ms = kDefaultTotalMs;
 };
 
 // ".json", ".ndjson" or ".yaml": what the files a command is given end with.
