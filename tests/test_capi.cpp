@@ -479,3 +479,24 @@ TEST_CASE("C ABI: a stream with stages, a rollout step, a veto, and guards of ea
   invar_gate_free(gate);
   invar_contract_free(c);
 }
+
+TEST_CASE("C ABI: invar_check_trials runs the contract trials, and invar_check never does", "[capi][trial]") {
+  const std::string loader = INVAR_CONSUMER_FEATURE_LOADER;
+  const std::string text = R"({"contract": "c", "invariants": [{"id": "n", "count": "$.features[*]", "min": 1},
+    {"id": "loader", "trial": [")" + loader + R"(", "{artifact}"], "sandbox": "none"}]})";
+  invar_contract* c = nullptr;
+  REQUIRE(invar_contract_load_string(text.data(), text.size(), nullptr, &c) == INVAR_OK);
+  const std::string bad = test::slurp(test::source("examples/cloudflare-2025-features/bad.json"));
+  invar_report* r = nullptr;
+  REQUIRE(invar_check(c, bad.data(), bad.size(), nullptr, 0, 0, &r) == INVAR_OK);
+  CHECK(invar_report_verdict(r) == INVAR_ACCEPT);  // the contract alone has no bound
+  invar_report_free(r);
+  REQUIRE(invar_check_trials(c, bad.data(), bad.size(), nullptr, 0, 0, &r) == INVAR_OK);
+  CHECK(invar_report_verdict(r) == INVAR_REJECT);
+  char* json = invar_report_json(r);
+  CHECK(std::string(json).find("SIGABRT") != std::string::npos);
+  invar_string_free(json);
+  invar_report_free(r);
+  CHECK(invar_check_trials(c, nullptr, 3, nullptr, 0, 0, &r) == INVAR_E_ARGUMENT);
+  invar_contract_free(c);
+}

@@ -157,7 +157,7 @@ TEST_CASE("trial: a trial's definition is validated like any invariant", "[trial
   CHECK(contains(inputs.error().message, "no file matches"));
 }
 
-TEST_CASE("trial: trials run side by side within a total budget; the journal keeps a trial's evidence; the C ABI runs them",
+TEST_CASE("trial: trials run side by side within a total budget, and the journal keeps what the consumer did",
           "[trial]") {
   if (!sandbox_or_warn()) return;
   test::TempDir tmp;
