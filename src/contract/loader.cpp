@@ -330,7 +330,7 @@ class Loader {
 
   // A trial: its command (an array: no shell), limits, sandbox, comparison
   // with the baseline and sample inputs (docs/trial.md).
-  Result<trial::Definition> trial_definition(const json& j, const std::string& at, const std::string& id) {
+  Result<trial::Definition> trial_definition(const json& j, const std::string& at) {
     trial::Definition def;
     const json& argv = j["trial"];
     if (!argv.is_array() || argv.empty() || argv.size() > trial::kMaxArgs)
@@ -388,7 +388,6 @@ class Loader {
         return error(at + "/inputs", std::to_string(files.size()) + " files match; a trial takes at most " + std::to_string(trial::kMaxInputs));
       def.inputs = std::move(files);
     }
-    (void)id;
     return def;
   }
 
@@ -629,7 +628,7 @@ class Loader {
     }
     if (inv.kind == invariants::Kind::trial) {
       if (j.contains("each")) return error(at + "/each", "\"each\" is not supported for a trial: it runs on the whole artifact");
-      auto def = trial_definition(j, at, inv.id);
+      auto def = trial_definition(j, at);
       if (!def) return def.error();
       inv.trial = std::make_shared<const trial::Definition>(std::move(def.value()));
       inv.target = selector::Selector::compile("$").value();
