@@ -351,8 +351,10 @@ void reap(pid_t pid, Pipes& p, int init, bool sandboxed, Raw& raw) {
     raw.cpu_us = r.cpu_us;
     raw.maxrss_kb = r.maxrss_kb;
   } else if (!sandboxed) {
+    // Its ru_maxrss is at least invar's own resident size (a fork keeps the
+    // high-water mark across exec): not the command's, so not measured.
     raw.cpu_us = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1'000'000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
-    raw.maxrss_kb = ru.ru_maxrss;
+    raw.maxrss_kb = 0;
   }
   if (init >= 0) wait_readable(init, 5000);
   // Without a sandbox, the group's processes killed above die asynchronously
@@ -486,11 +488,12 @@ void classify(const Raw& raw, const TrialLimits& limits, bool sandboxed, TrialRe
   r.peak_rss_bytes = static_cast<uint64_t>(raw.maxrss_kb) * 1024;
   r.wall_ms = raw.wall_ms;
   r.output_tail = output_tail(raw, limits.max_output);
-  std::string cost = fmt::format("after {} ms CPU, peak {}", r.cpu_ms, mib(r.peak_rss_bytes));
+  std::string peak = sandboxed ? "peak " + mib(r.peak_rss_bytes) : "peak memory not measured (no sandbox)";
+  std::string cost = fmt::format("after {} ms CPU, {}", r.cpu_ms, peak);
   if (raw.timed_out) {
     r.outcome = Outcome::timed_out;
-    r.detail = fmt::format("timed out after {} ms (limit {} ms), killed with its process tree; {} ms CPU, peak {}",
-                           r.wall_ms, limits.timeout_ms, r.cpu_ms, mib(r.peak_rss_bytes));
+    r.detail = fmt::format("timed out after {} ms (limit {} ms), killed with its process tree; {} ms CPU, {}",
+                           r.wall_ms, limits.timeout_ms, r.cpu_ms, peak);
     return;
   }
   if (WIFSIGNALED(raw.status)) {
@@ -503,7 +506,7 @@ void classify(const Raw& raw, const TrialLimits& limits, bool sandboxed, TrialRe
   std::string what = r.signal ? "killed by " + signal_text(r.signal) : fmt::format("exited with status {}", r.exit_code);
   if (r.signal) r.signal_name = std::string("SIG") + (sigabbrev_np(r.signal) ? sigabbrev_np(r.signal) : "?");
   bool over_cpu = limits.cpu_ms > 0 && (r.signal == SIGXCPU || r.cpu_ms > limits.cpu_ms);
-  bool over_memory = limits.memory_bytes > 0 && r.peak_rss_bytes * 10 >= limits.memory_bytes * 9;
+  bool over_memory = sandboxed && limits.memory_bytes > 0 && r.peak_rss_bytes * 10 >= limits.memory_bytes * 9;
   if (over_cpu) {
     r.outcome = Outcome::cpu_limit;
     r.detail = fmt::format("CPU limit ({} ms) reached: {} {}", limits.cpu_ms, what, cost);

@@ -43,7 +43,7 @@ struct TrialResult {
   int exit_code = 0;
   int signal = 0;
   std::string signal_name;  // "SIGSEGV"
-  uint64_t peak_rss_bytes = 0;  // the largest single process of the tree (ru_maxrss)
+  uint64_t peak_rss_bytes = 0;  // the largest single process of the tree (ru_maxrss); 0 without a sandbox: not measured
   int64_t cpu_ms = 0;           // user+sys of the tree's processes that were waited for
   int64_t wall_ms = 0;
   std::string output_tail;  // the end of stderr, then of stdout; <= limits.max_output bytes, not escaped

@@ -96,6 +96,7 @@ TrialSpec spec_for(const Definition& def, const std::string& dir, const std::str
 }
 
 std::string cost(const TrialResult& r) {
+  if (r.peak_rss_bytes == 0) return fmt::format("{} ms CPU; peak memory not measured (no sandbox)", r.cpu_ms);
   return fmt::format("{} ms CPU, peak {:.1f} MiB", r.cpu_ms, static_cast<double>(r.peak_rss_bytes) / (1 << 20));
 }
 
@@ -139,6 +140,10 @@ void compare(const invariants::Invariant& inv, const TrialResult& candidate, con
   };
   check("CPU time", def.compare_cpu, static_cast<double>(candidate.cpu_ms), static_cast<double>(baseline.cpu_ms),
         static_cast<double>(kCpuFloorMs), " ms");
+  if (def.compare_memory && (candidate.peak_rss_bytes == 0 || baseline.peak_rss_bytes == 0)) {
+    result.note += "; peak memory is not measured without the sandbox: not compared";
+    return;
+  }
   check("peak memory", def.compare_memory, static_cast<double>(candidate.peak_rss_bytes) / (1 << 20),
         static_cast<double>(baseline.peak_rss_bytes) / (1 << 20), static_cast<double>(kMemoryFloorBytes) / (1 << 20),
         " MiB");
