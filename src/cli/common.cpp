@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -164,6 +166,24 @@ std::optional<Error> check_output(const std::string& path, const std::string& fl
   if (store && store->state.rfind("etcd://", 0) != 0) dirs.push_back(store->state);
   if (store) dirs.push_back(store->blobs);
   return files::check_output(path, flag, dirs, reads);
+}
+
+namespace {
+volatile sig_atomic_t stop_signal = 0;
+void on_stop(int) { stop_signal = 1; }
+}  // namespace
+
+void handle_stop_signals() {
+  std::signal(SIGTERM, on_stop);
+  std::signal(SIGINT, on_stop);
+}
+
+bool stop_requested() { return stop_signal != 0; }
+
+bool wait_or_stop(int64_t ms) {
+  for (int64_t waited = 0; waited < ms && !stop_requested(); waited += 100)
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(100, ms - waited)));
+  return stop_requested();
 }
 
 unsigned threads_or_all(unsigned requested) {

@@ -80,6 +80,13 @@ void add_report_format(CLI::App* cmd, std::string& format);
 // --format human|json, for the commands whose output is not a report.
 void add_plain_format(CLI::App* cmd, std::string& format);
 
+// The loops that run until told to stop (watch, rollout --follow): SIGTERM
+// and SIGINT set a flag they read; wait_or_stop() sleeps up to `ms` in 100 ms
+// slices, so a stop is answered within 100 ms. Returns whether to stop.
+void handle_stop_signals();
+bool stop_requested();
+bool wait_or_stop(int64_t ms);
+
 // --threads: 0 means one per core.
 unsigned threads_or_all(unsigned requested);
 constexpr const char* kThreadsHelp =

@@ -1,12 +1,9 @@
 // The rollout commands (docs/rollout.md): rollout (one step, or --follow),
 // veto, resume, freeze, thaw. Only the public API: parse flags, call,
 // print, map exit codes.
-#include <signal.h>
-
-#include <chrono>
+#include <algorithm>
 #include <cstdio>
 #include <memory>
-#include <thread>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
@@ -16,9 +13,6 @@
 namespace invar::cli {
 
 namespace {
-
-volatile sig_atomic_t stopping = 0;
-void stop(int) { stopping = 1; }
 
 struct RolloutArgs {
   StoreFlags store;
@@ -104,11 +98,10 @@ int run_rollout(const RolloutArgs& args) {
   if (args.follow && !args.now.empty())
     return fail(Error{ErrorCode::usage, "--follow runs on the system clock: give --now only to one step", {}},
                 args.format);
-  signal(SIGTERM, stop);
-  signal(SIGINT, stop);
+  handle_stop_signals();
   int code = kAccept;
   bool last_failed = false;  // a run whose last step failed ends with 3: nothing says the stream is fine
-  for (uint64_t step = 1; !stopping; ++step) {
+  for (uint64_t step = 1; !stop_requested(); ++step) {
     Rollout::Options options = p->options;
     if (!options.now) options.now = Time::now();  // one clock per step: the report's and the decision's
     int64_t now_ms = options.now->ms();
@@ -117,9 +110,7 @@ int run_rollout(const RolloutArgs& args) {
     last_failed = !r;
     if (!r) std::fprintf(stderr, "invar rollout: %s (retrying)\n", r.error().to_string().c_str());
     else code = std::max(code, print_report(*r, args.format, now_ms));
-    if (!args.follow || (args.steps && step >= args.steps)) break;
-    for (int64_t waited = 0; waited < *interval && !stopping; waited += 100)  // a signal is answered within 100 ms
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(100, *interval - waited)));
+    if (!args.follow || (args.steps && step >= args.steps) || wait_or_stop(*interval)) break;
   }
   return last_failed ? kCannotJudge : code;
 }

@@ -9,13 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
@@ -25,9 +23,6 @@
 namespace invar::cli {
 
 namespace {
-
-volatile sig_atomic_t stopping = 0;
-void stop(int) { stopping = 1; }
 
 struct WatchArgs {
   StoreFlags store;
@@ -102,8 +97,7 @@ int run_watch(const WatchArgs& args) {
     print_error(store.error(), "human");
     return kCannotJudge;
   }
-  signal(SIGTERM, stop);
-  signal(SIGINT, stop);
+  handle_stop_signals();
   auto served = served_before(args.out, args.stream, args.stage);
   if (!served) {
     print_error(served.error(), "human");
@@ -111,7 +105,7 @@ int run_watch(const WatchArgs& args) {
   }
   Follower follower(std::move(store.value()), args.stream, *served, args.stage);  // never an older sequence
   bool first = true;
-  while (!stopping) {
+  while (!stop_requested()) {
     auto change = follower.poll();
     if (!change && args.once) {
       print_error(change.error(), "human");
@@ -144,9 +138,7 @@ int run_watch(const WatchArgs& args) {
     }
     first = false;
     if (args.once) return follower.sequence() ? kAccept : kCannotJudge;
-    // Sliced, so that a stop signal is answered within 100 ms.
-    for (int64_t waited = 0; waited < *interval && !stopping; waited += 100)
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(100, *interval - waited)));
+    if (wait_or_stop(*interval)) break;
   }
   return kAccept;
 }
