@@ -70,6 +70,16 @@ struct Error {
   std::string to_string() const;
 };
 
+// Something loading noticed that does not stop it (an unknown keyword in a
+// third-party schema): Contract::warnings().
+struct LoadWarning {
+  std::string kind;  // "unknown-keyword", "resolve-skipped"
+  std::string message;
+  Location where;
+  // "file:line:col: pointer: message" with the parts that are known.
+  std::string to_string() const;
+};
+
 // An expected-like holder: a value or an Error, never both. Accessing the
 // wrong alternative is a programming error (it aborts via std::get).
 template <class T>
@@ -117,6 +127,9 @@ enum class Severity { error, warn };
 //   max_invariant_bytes      128 MiB     memory all invariants of one check may hold for their
 //                                        own state (unique's keys, refs' index, count's
 //                                        explanation), shared by its threads
+//   max_resolve_files        10,000      schema files read for Options::resolve (each at most
+//                                        max_contract_bytes)
+//   max_resolve_bytes        256 MiB     their bytes, all together
 struct Limits {
   uint64_t max_artifact_bytes = 256ull << 20;
   uint32_t max_depth = 128;
@@ -130,6 +143,15 @@ struct Limits {
   int max_regex_program_size = 20'000;
   uint32_t max_report_violations = 1'000;
   uint64_t max_invariant_bytes = 128ull << 20;
+  uint64_t max_resolve_files = 10'000;
+  uint64_t max_resolve_bytes = 256ull << 20;
+};
+
+// What a JSON Schema keyword its draft does not define is.
+enum class UnknownKeywords {
+  error,   // a load error (a typo such as "requried" would accept what the schema meant to refuse)
+  warn,    // ignored, as the specification says, with a warning (Contract::warnings())
+  ignore,  // ignored
 };
 
 // A point in time: milliseconds since the Unix epoch, within the years
@@ -164,9 +186,17 @@ class Time {
 //   limits            (see Limits)   resource budgets
 //   format_assertion  false          JSON Schema "format": an annotation (false) or an
 //                                    assertion for date-time, ipv4, ipv6, hostname, uuid
-//   allow_unknown_keywords false     a JSON Schema keyword its draft does not define is a load
-//                                    error (true: ignored, as the specification says); "x-"
-//                                    prefixed annotations are always allowed
+//   unknown_keywords  unset          a JSON Schema keyword its draft does not define, in every
+//                                    schema; unset: the contract's "unknown_keywords", else an
+//                                    error in the contract's own schemas and a warning in those
+//                                    from `resolve`. Known annotation vocabularies (editors'
+//                                    markdownDescription..., tsType, nullable, example, "x-*", a
+//                                    later draft's deprecated/examples) are never errors
+//   allow_unknown_keywords false     true: unknown_keywords = ignore (the older spelling)
+//   resolve           {}             schema files, or directories walked for *.json, *.yaml and
+//                                    *.yml, indexed by their "$id" (draft-04: "id"): local copies
+//                                    that a $ref to a URL finds (after the contract's "resolve").
+//                                    Nothing is ever fetched over the network
 //   default_dialect   "" (2020-12)   JSON Schema dialect of a schema without "$schema", unless the
 //                                    contract's "schema_dialect" says: draft-04, draft-06, draft-07,
 //                                    2019-09 or 2020-12 (an unknown name is a load error)
@@ -196,7 +226,9 @@ class Time {
 struct Options {
   Limits limits;
   bool format_assertion = false;
+  std::optional<UnknownKeywords> unknown_keywords;
   bool allow_unknown_keywords = false;
+  std::vector<std::string> resolve;
   std::string default_dialect;
   std::function<Time()> clock;
   std::map<std::string, Severity, std::less<>> severity;
@@ -370,6 +402,9 @@ class Contract {
   const std::string& name() const;
   // "sha256:..." of the contract's text.
   const std::string& digest() const;
+  // What loading noticed that does not stop it (unknown keywords under
+  // UnknownKeywords::warn), in order, bounded.
+  const std::vector<LoadWarning>& warnings() const;
 
  private:
   friend class Baseline;

@@ -26,8 +26,7 @@ struct CheckArgs {
   std::string format = "human";
   bool quiet = false;
   bool assert_format = false;
-  bool allow_unknown_keywords = false;
-  std::string default_dialect;
+  SchemaFlags schema_flags;
   bool metaschema = false;
   bool stats = false;
   unsigned threads = 0;
@@ -78,8 +77,7 @@ int run_check(const CheckArgs& args) {
     return usage_error("check needs at least one artifact (\"-\": standard input)", args.format);
   Options options;
   options.format_assertion = args.assert_format;
-  options.allow_unknown_keywords = args.allow_unknown_keywords;
-  options.default_dialect = args.default_dialect;
+  apply_schema_flags(args.schema_flags, options);
   options.threads = threads_or_all(args.threads);
   options.map_files = true;
   if (!args.stream_from.empty()) {
@@ -148,6 +146,7 @@ int check_artifacts(const CheckArgs& args, const Options& options, CheckContext&
   auto contract = args.contract.empty() ? Contract::from_schema_file(args.schema, options)
                                         : Contract::load_file(args.contract, options);
   if (!contract) return cannot_judge(contract.error());
+  print_load_warnings(*contract, args.quiet);
   std::optional<Baseline> baseline;
   if (!args.baseline.empty()) {
     auto measured = Baseline::measure_file(*contract, args.baseline);
@@ -228,12 +227,7 @@ std::function<int()> add_check(CLI::App& app) {
                   "allows (docs/performance.md); reports are the same either way. Default 16MiB; 0: never");
   cmd->add_flag("--stats", args->stats,
                 "Print to stderr what each check cost: read, parse and per-invariant evaluation time, values, peak RSS");
-  cmd->add_flag("--allow-unknown-keywords", args->allow_unknown_keywords,
-                "Ignore JSON Schema keywords the draft does not define, as the specification says (refused by default: "
-                "a typo such as \"requried\" would accept what the schema means to refuse)");
-  cmd->add_option("--default-dialect", args->default_dialect,
-                  "JSON Schema dialect of schemas without \"$schema\" when the contract's \"schema_dialect\" does not say: "
-                  "draft-04, draft-06, draft-07, 2019-09 or 2020-12 (default)");
+  add_schema_flags(cmd, args->schema_flags);
   cmd->add_flag("--metaschema", args->metaschema,
                 "With --schema: first validate the schema against its dialect's official metaschema (bundled); "
                 "artifacts, if any, are checked only when it is valid");

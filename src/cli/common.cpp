@@ -192,3 +192,37 @@ unsigned threads_or_all(unsigned requested) {
 }
 
 }  // namespace invar::cli
+
+namespace invar::cli {
+
+void add_schema_flags(CLI::App* cmd, SchemaFlags& flags) {
+  cmd->add_option("--resolve", flags.resolve,
+                  "A local copy of a schema that a $ref names by URL (repeatable): a schema file, or a directory "
+                  "walked for *.json, *.yaml and *.yml, indexed by each schema's \"$id\". Nothing is fetched")
+      ->type_name("PATH");
+  cmd->add_option("--unknown-keywords", flags.unknown_keywords,
+                  "A JSON Schema keyword the draft does not define: error, warn or ignore, in every schema (default: "
+                  "the contract's \"unknown_keywords\", else error in your own schemas and warn in those from "
+                  "--resolve; known annotations such as markdownDescription are never errors)")
+      ->check(CLI::IsMember({"error", "warn", "ignore"}));
+  cmd->add_flag("--allow-unknown-keywords", flags.allow_unknown_keywords, "Same as --unknown-keywords ignore");
+  cmd->add_option("--default-dialect", flags.default_dialect,
+                  "JSON Schema dialect of schemas without \"$schema\" when the contract's \"schema_dialect\" does not "
+                  "say: draft-04, draft-06, draft-07, 2019-09 or 2020-12 (default), or a dialect's metaschema URI");
+}
+
+void apply_schema_flags(const SchemaFlags& flags, Options& options) {
+  options.resolve = flags.resolve;
+  if (flags.unknown_keywords == "error") options.unknown_keywords = UnknownKeywords::error;
+  if (flags.unknown_keywords == "warn") options.unknown_keywords = UnknownKeywords::warn;
+  if (flags.unknown_keywords == "ignore") options.unknown_keywords = UnknownKeywords::ignore;
+  options.allow_unknown_keywords = flags.allow_unknown_keywords;
+  options.default_dialect = flags.default_dialect;
+}
+
+void print_load_warnings(const Contract& contract, bool quiet) {
+  if (quiet) return;
+  for (const auto& w : contract.warnings()) std::fprintf(stderr, "invar: warning: %s\n", w.to_string().c_str());
+}
+
+}  // namespace invar::cli

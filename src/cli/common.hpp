@@ -45,6 +45,21 @@ std::string who(const std::string& by = {});
 
 bool use_color(const std::string& format);
 
+// How JSON Schemas load, on every command that loads a contract or schema:
+// --resolve, --unknown-keywords, --allow-unknown-keywords, --default-dialect.
+struct SchemaFlags {
+  std::vector<std::string> resolve;
+  std::string unknown_keywords;  // "": the contract's, else the defaults
+  bool allow_unknown_keywords = false;
+  std::string default_dialect;
+};
+void add_schema_flags(CLI::App* cmd, SchemaFlags& flags);
+// Sets `options` from the flags (checked by their validators).
+void apply_schema_flags(const SchemaFlags& flags, Options& options);
+// "invar: warning: ..." on stderr for each of the contract's load warnings
+// (none when quiet).
+void print_load_warnings(const Contract& contract, bool quiet);
+
 // Where the state is, and how to reach it: --state DIR or etcd://..., and
 // the options of each backend. One set for every command that takes --state.
 struct StoreFlags {

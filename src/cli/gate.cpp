@@ -26,6 +26,7 @@ struct StateArgs {
   unsigned threads = 0;  // gate and backtest
   std::string metrics;   // status
   bool repair = false;   // status
+  SchemaFlags schema;    // commands that load the contract
 };
 
 struct GateArgs : StateArgs {
@@ -92,8 +93,10 @@ std::optional<Setup> setup(const StateArgs& args, bool need_contract) {
   if (need_contract) {
     Options contract_options;
     contract_options.threads = threads_or_all(args.threads);
+    apply_schema_flags(args.schema, contract_options);
     auto contract = Contract::load_file(args.contract, contract_options);
     if (!contract) return fail(contract.error());
+    print_load_warnings(*contract, false);
     s.contract = std::move(contract.value());
   }
   auto store = open_store(args.store);
@@ -369,6 +372,7 @@ std::function<int()> add_gate(CLI::App& app) {
   cmd->footer(kExitCodes);
   cmd->add_option("--contract", args->contract, "Contract file")->required();
   add_state_flags(cmd, *args, true);
+  add_schema_flags(cmd, args->schema);
   add_report_format(cmd, args->format);
   cmd->add_option("--out", args->out, "Where to publish: the candidate on accept, the LKG on pin (atomic replace)");
   cmd->add_option("artifact", args->artifact, "The candidate artifact (\"-\": standard input; the exact bytes read are judged and published)")->required();
@@ -447,6 +451,7 @@ std::function<int()> add_init(CLI::App& app) {
   cmd->footer("Exit codes: 0 created (and seeded), 1 the seed is rejected (nothing created), 3 cannot (exists, bad usage)\n");
   cmd->add_option("--contract", args->contract, "The contract the stream is created for")->required();
   add_state_flags(cmd, *args, true);
+  add_schema_flags(cmd, args->schema);
   add_plain_format(cmd, args->format);
   cmd->add_option("artifact", args->artifact, "A first LKG, judged by the stateless invariants (needs --reason)");
   cmd->add_option("--reason", args->reason, "Why the seed can be trusted (recorded in the journal)");
@@ -462,6 +467,7 @@ std::function<int()> add_waive(CLI::App& app) {
   auto* cmd = app.add_subcommand("waive", "Waive one invariant of a stream for a while, with a recorded reason");
   cmd->add_option("--contract", args->contract, "Contract file (the id must be in it and waivable)");
   add_state_flags(cmd, *args, true);
+  add_schema_flags(cmd, args->schema);
   add_plain_format(cmd, args->format);
   cmd->add_option("id", args->ids, "The invariant ids to waive (all are validated before any is recorded)");
   cmd->add_option("--by", args->by, kByHelp);
@@ -528,6 +534,7 @@ std::function<int()> add_backtest(CLI::App& app) {
   cmd->footer("Exit codes: 0 no verdict would flip, 1 some would, 3 cannot judge\n");
   cmd->add_option("--contract", args->contract, "The new contract")->required();
   add_state_flags(cmd, *args, true);
+  add_schema_flags(cmd, args->schema);
   add_plain_format(cmd, args->format);
   cmd->add_option("--threads", args->threads, kThreadsHelp)->check(CLI::Range(0u, 256u));
   return [args] { return run_backtest(*args); };

@@ -16,16 +16,14 @@ struct LintArgs {
   std::vector<std::string> contracts;
   std::vector<std::string> examples;
   std::string format = "human";
-  std::string default_dialect;
-  bool allow_unknown_keywords = false;
+  SchemaFlags schema;
   bool quiet = false;
 };
 
 int run_lint(const LintArgs& args) {
   LintOptions options;
   options.examples = args.examples;
-  options.contract.default_dialect = args.default_dialect;
-  options.contract.allow_unknown_keywords = args.allow_unknown_keywords;
+  apply_schema_flags(args.schema, options.contract);
   const ReportFormat& format = *find_report_format(args.format);  // checked by --format's validator
   const RenderOptions render{use_color(args.format), args.quiet};
   std::vector<Report> reports;
@@ -66,10 +64,7 @@ std::function<int()> add_lint(CLI::App& app) {
                   "are reported");
   add_report_format(cmd, args->format);
   cmd->add_flag("--quiet,-q", args->quiet, "Human format: print only the summary line per file");
-  cmd->add_option("--default-dialect", args->default_dialect,
-                  "JSON Schema dialect of schemas without \"$schema\" when the contract's \"schema_dialect\" does not say");
-  cmd->add_flag("--allow-unknown-keywords", args->allow_unknown_keywords,
-                "Ignore JSON Schema keywords the draft does not define (refused by default)");
+  add_schema_flags(cmd, args->schema);
   return [args] { return run_lint(*args); };
 }
 

@@ -239,9 +239,10 @@ uint64_t violations_of(const Report& report, const std::string& id) {
       std::count_if(report.violations.begin(), report.violations.end(), [&](const Violation& v) { return v.invariant == id; }));
 }
 
-Result<FileResult> run_file(const TestFile& file) {
-  auto contract = Contract::load_file(file.contract_path);
+Result<FileResult> run_file(const TestFile& file, const Options& options) {
+  auto contract = Contract::load_file(file.contract_path, options);
   if (!contract) return contract.error();
+  print_load_warnings(*contract, false);
   FileResult out{file.path, contract->name(), {}};
   for (const auto& t : file.cases) {
     CaseResult r{t.name, false, {}, {}};
@@ -363,6 +364,7 @@ struct TestArgs {
   std::vector<std::string> paths;
   std::string format = "human";
   bool allow_outside = false;
+  SchemaFlags schema;
 };
 
 // The test files named: files as given, directories searched for *.test.json (sorted).
@@ -396,13 +398,15 @@ int run_test(const TestArgs& args) {
   }
   std::vector<FileResult> results;
   LoadRules rules{args.allow_outside};
+  Options options;
+  apply_schema_flags(args.schema, options);
   for (const auto& path : *paths) {
     auto file = load_test_file(path, rules);
     if (!file) {
       print_error(file.error(), args.format);
       return kCannotJudge;
     }
-    auto result = run_file(*file);
+    auto result = run_file(*file, options);
     if (!result) {
       print_error(result.error(), args.format);
       return kCannotJudge;
@@ -430,6 +434,7 @@ std::function<int()> add_test(CLI::App& app) {
   cmd->add_flag("--allow-outside", args->allow_outside,
                 "Let test files name contracts, artifacts and baselines outside their own directory (absolute paths, "
                 "\"..\", symlinks leading out); refused by default");
+  add_schema_flags(cmd, args->schema);
   return [args] { return run_test(*args); };
 }
 

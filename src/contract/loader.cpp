@@ -52,11 +52,35 @@ Result<schema::Draft> default_draft(const Options& options) {
   return e;
 }
 
-schema::CompileOptions compile_options(const Options& options, schema::Draft draft, std::string file_root) {
+Result<json> parse_document(std::string_view text, const std::string& file) {
+  std::string ext = fs::path(file).extension().string();
+  if (ext == ".yaml" || ext == ".yml")
+    return Error{ErrorCode::syntax, "YAML schema and contract documents are not read yet", {file, "", 0, 0}};
+  return parse_json(text, file);
+}
+
+namespace {
+
+schema::KeywordPolicy policy_of(UnknownKeywords u) {
+  switch (u) {
+    case UnknownKeywords::error: return schema::KeywordPolicy::error;
+    case UnknownKeywords::warn: return schema::KeywordPolicy::warn;
+    case UnknownKeywords::ignore: return schema::KeywordPolicy::ignore;
+  }
+  return schema::KeywordPolicy::error;
+}
+
+}  // namespace
+
+schema::CompileOptions compile_options(const Options& options, schema::Draft draft, std::string file_root,
+                                       const SchemaSetup& setup) {
   schema::CompileOptions co;
   co.default_draft = draft;
   co.format_assertion = options.format_assertion;
   co.allow_unknown_keywords = options.allow_unknown_keywords;
+  if (auto chosen = options.unknown_keywords ? options.unknown_keywords : setup.unknown_keywords)
+    co.unknown_keywords = co.resolved_unknown_keywords = policy_of(*chosen);
+  co.resolved = setup.resolved;
   co.regex_max_mem = options.limits.regex_max_mem;
   co.max_document_bytes = options.limits.max_contract_bytes;
   co.file_root = std::move(file_root);
@@ -68,15 +92,34 @@ namespace {
 Result<json> read_schema_document(const std::string& path, const Options& options, std::string* text = nullptr) {
   auto bytes = files::read_file(path, options.limits.max_contract_bytes, "schema");
   if (!bytes) return bytes.error();
-  auto doc = parse_json(*bytes, path);
+  auto doc = parse_document(*bytes, path);
   if (text) *text = std::move(*bytes);
   return doc;
 }
 
 }  // namespace
 
+void add_warnings(const schema::Validator& validator, const std::string& path, std::string_view text,
+                  std::vector<LoadWarning>& warnings) {
+  std::error_code ec;
+  std::string absolute = fs::absolute(path, ec).lexically_normal().string();
+  for (const auto& w : validator.warnings()) {
+    LoadWarning out{"unknown-keyword", w.message, {w.file, w.pointer, 0, 0}};
+    if (w.file == absolute) {
+      out.where.file = path;  // as the user named it
+      if (auto at = artifact::locate(text, w.pointer, schema::kMaxDocumentDepth)) {
+        out.where.line = at->line;
+        out.where.column = at->column;
+      }
+    }
+    warnings.push_back(std::move(out));
+  }
+}
+
 Result<std::shared_ptr<const schema::Validator>> load_schema_file(const std::string& path, const Options& options,
-                                                                  std::optional<schema::Draft> draft) {
+                                                                  std::optional<schema::Draft> draft,
+                                                                  const SchemaSetup& setup,
+                                                                  std::vector<LoadWarning>* warnings) {
   if (!draft) {
     auto from_options = default_draft(options);
     if (!from_options) return from_options.error();
@@ -87,7 +130,7 @@ Result<std::shared_ptr<const schema::Validator>> load_schema_file(const std::str
   std::string text;
   auto doc = read_schema_document(path, options, &text);
   if (!doc) return doc.error();
-  auto co = compile_options(options, *draft, fs::path(absolute).parent_path().string());
+  auto co = compile_options(options, *draft, fs::path(absolute).parent_path().string(), setup);
   auto validator = schema::Validator::compile(*doc, schema::uri::from_path(absolute), co);
   if (!validator) {
     Error e = validator.error();
@@ -100,6 +143,7 @@ Result<std::shared_ptr<const schema::Validator>> load_schema_file(const std::str
     }
     return e;
   }
+  if (warnings) add_warnings(*validator.value(), path, text, *warnings);
   return validator.value();
 }
 
@@ -176,14 +220,16 @@ class Loader {
     auto note = [&](Error e) {
       if (errors.size() < kMaxLoadErrors) errors.push_back(std::move(e));
     };
-    static const std::vector<std::string_view> kTopKeys = {"contract", "description", "schema_dialect", "artifact",
-                                                           "invariants"};
+    static const std::vector<std::string_view> kTopKeys = {"contract", "description", "schema_dialect", "resolve",
+                                                           "unknown_keywords", "artifact", "invariants"};
     for (auto& [key, value] : doc.items()) {
       (void)value;
       if (key != "$schema" && std::find(kTopKeys.begin(), kTopKeys.end(), key) == kTopKeys.end())
         note(error("/" + key, "unknown key " + text::quoted(key) + text::did_you_mean(key, kTopKeys) +
-                                  " (expected contract, description, schema_dialect, artifact, invariants)"));
+                                  " (expected contract, description, schema_dialect, resolve, unknown_keywords, "
+                                  "artifact, invariants)"));
     }
+    if (auto e = schema_setup(doc)) return *e;
     if (auto dialect = doc.find("schema_dialect"); dialect != doc.end()) {
       auto draft = dialect->is_string() ? schema::draft_from_name(dialect->get<std::string>()) : std::nullopt;
       if (draft) {
@@ -245,6 +291,7 @@ class Loader {
                      ErrorCode::usage);
       found->severity = severity;
     }
+    plan->warnings = std::move(warnings_);
     return std::shared_ptr<const Plan>(std::move(plan));
   }
 
@@ -442,9 +489,40 @@ class Loader {
     return std::nullopt;
   }
 
+  // The contract's "resolve" (paths relative to it, read before
+  // Options::resolve) and "unknown_keywords", for every schema it compiles.
+  std::optional<Error> schema_setup(const json& doc) {
+    if (auto u = doc.find("unknown_keywords"); u != doc.end()) {
+      static const std::pair<std::string_view, UnknownKeywords> kPolicies[] = {
+          {"error", UnknownKeywords::error}, {"warn", UnknownKeywords::warn}, {"ignore", UnknownKeywords::ignore}};
+      for (auto [name, policy] : kPolicies)
+        if (*u == name) setup_.unknown_keywords = policy;
+      if (!setup_.unknown_keywords) return error("/unknown_keywords", "\"unknown_keywords\" must be \"error\", \"warn\" or \"ignore\"");
+    }
+    std::vector<std::string> paths;
+    if (auto r = doc.find("resolve"); r != doc.end()) {
+      std::vector<json> given = r->is_array() ? r->get<std::vector<json>>() : std::vector<json>{*r};
+      for (const auto& path : given) {
+        if (!path.is_string() || path.get_ref<const std::string&>().empty())
+          return error("/resolve", "\"resolve\" must be a path or an array of paths (schema files or directories)");
+        fs::path p(path.get<std::string>());
+        paths.push_back((p.is_absolute() ? p : fs::path(base_dir_) / p).lexically_normal().string());
+      }
+    }
+    paths.insert(paths.end(), options_.resolve.begin(), options_.resolve.end());
+    auto index = index_schemas(paths, options_, warnings_);
+    if (!index) {
+      Error e = index.error();
+      if (e.where.file.empty()) e.where = {file_, "/resolve", 0, 0};
+      return e;
+    }
+    setup_.resolved = index.value();
+    return std::nullopt;
+  }
+
   Result<std::shared_ptr<const schema::Validator>> schema_file(const std::string& relative, const std::string& at) {
     fs::path path = fs::path(relative).is_absolute() ? fs::path(relative) : fs::path(base_dir_) / relative;
-    auto v = load_schema_file(path.lexically_normal().string(), options_, draft_);
+    auto v = load_schema_file(path.lexically_normal().string(), options_, draft_, setup_, &warnings_);
     if (!v) {
       Error e = v.error();
       if (e.code == ErrorCode::io)
@@ -653,12 +731,17 @@ class Loader {
           if (!v) return v.error();
           inv.schema = v.value();
         } else {
-          auto co = compile_options(options_, draft_, fs::absolute(base_dir_).lexically_normal().string());
+          auto co = compile_options(options_, draft_, fs::absolute(base_dir_).lexically_normal().string(), setup_);
           std::string base = schema::uri::from_path(co.file_root + "/" + inv.id + ".inline.json");
           auto v = schema::Validator::compile(j["inline"], base, co);
           if (!v) {
             Error e = v.error();
             return error(at + "/inline" + e.where.pointer, e.message, ErrorCode::schema);
+          }
+          for (const auto& w : v.value()->warnings()) {
+            bool in_contract = w.file == base.substr(std::string_view("file://").size());
+            warnings_.push_back({"unknown-keyword", w.message,
+                                 {in_contract ? file_ : w.file, (in_contract ? at + "/inline" : "") + w.pointer, 0, 0}});
           }
           inv.schema = v.value();
         }
@@ -791,6 +874,8 @@ class Loader {
   std::string base_dir_;
   const Options& options_;
   schema::Draft draft_ = schema::kDefaultDraft;  // for schemas without "$schema"
+  SchemaSetup setup_;
+  std::vector<LoadWarning> warnings_;
 };
 
 }  // namespace

@@ -61,7 +61,9 @@ std::string_view to_string(Outcome o) {
   return "?";
 }
 
-std::string Error::to_string() const {
+namespace {
+
+std::string located(const Location& where, const std::string& message) {
   std::string out;
   if (!where.file.empty()) {
     out += where.file;
@@ -72,6 +74,11 @@ std::string Error::to_string() const {
   out += message;
   return out;
 }
+
+}  // namespace
+
+std::string Error::to_string() const { return located(where, message); }
+std::string LoadWarning::to_string() const { return located(where, message); }
 
 Result<Contract> Contract::load_file(const std::string& path, const Options& options) {
   auto bytes = files::read_file(path, options.limits.max_contract_bytes, "contract");
@@ -124,9 +131,14 @@ std::shared_ptr<Plan> schema_plan(std::string name, const std::string& path,
 }  // namespace
 
 Result<Contract> Contract::from_schema_file(const std::string& path, const Options& options) {
-  auto validator = contract::load_schema_file(path, options);
+  std::vector<LoadWarning> warnings;
+  auto resolved = contract::index_schemas(options.resolve, options, warnings);
+  if (!resolved) return resolved.error();
+  auto validator = contract::load_schema_file(path, options, std::nullopt, {resolved.value(), std::nullopt}, &warnings);
   if (!validator) return validator.error();
-  return Contract(schema_plan("schema " + fs::path(path).filename().string(), path, validator.value(), options));
+  auto plan = schema_plan("schema " + fs::path(path).filename().string(), path, validator.value(), options);
+  plan->warnings = std::move(warnings);
+  return Contract(std::move(plan));
 }
 
 Result<Contract> Contract::metaschema_of(const std::string& schema_path, const Options& options) {
@@ -159,6 +171,7 @@ std::optional<uint64_t> parse_bytes(std::string_view s) { return text::parse_byt
 
 const std::string& Contract::name() const { return plan_->name; }
 const std::string& Contract::digest() const { return plan_->digest(); }
+const std::vector<LoadWarning>& Contract::warnings() const { return plan_->warnings; }
 
 namespace {
 

@@ -30,6 +30,7 @@ class Plan {
   std::optional<ArtifactFormat> format;  // the contract's artifact.format, when it says
   artifact::YamlOptions yaml;            // how YAML is read (artifact.documents, artifact.yaml, limits)
   std::vector<invariants::Invariant> invariants;
+  std::vector<LoadWarning> warnings;  // Contract::warnings()
   // Parsers kept between checks (Options::reuse_parsers).
   std::shared_ptr<artifact::DocumentPool> documents = std::make_shared<artifact::DocumentPool>();
 
@@ -75,16 +76,43 @@ Result<std::shared_ptr<const Plan>> load(std::string_view text, const std::strin
 
 // Parses contract/schema JSON with located syntax errors (line, column).
 Result<nlohmann::json> parse_json(std::string_view text, const std::string& file);
+// A contract or schema document: JSON, or YAML by the file's extension.
+Result<nlohmann::json> parse_document(std::string_view text, const std::string& file);
 
 // Options::default_dialect as a draft (empty: schema::kDefaultDraft).
 Result<schema::Draft> default_draft(const Options& options);
+
+// What the schemas of one contract (or one --schema) compile with besides
+// Options: the contract's own settings.
+struct SchemaSetup {
+  std::shared_ptr<const schema::SchemaIndex> resolved;  // the contract's "resolve", then Options::resolve
+  std::optional<UnknownKeywords> unknown_keywords;       // the contract's (Options::unknown_keywords wins)
+};
+
 // The one place contract Options become schema CompileOptions.
-schema::CompileOptions compile_options(const Options& options, schema::Draft draft, std::string file_root);
+schema::CompileOptions compile_options(const Options& options, schema::Draft draft, std::string file_root,
+                                       const SchemaSetup& setup = {});
+
+// Reads the schema files and directories of `paths` and indexes them by
+// "$id" (resolve.cpp). A file named itself must read and have an "$id"; a
+// file found in a directory that does not is skipped (a warning when it
+// does not read). Null when `paths` is empty.
+Result<std::shared_ptr<const schema::SchemaIndex>> index_schemas(const std::vector<std::string>& paths,
+                                                                 const Options& options,
+                                                                 std::vector<LoadWarning>& warnings);
 
 // Compiles the JSON Schema file at `path` (siblings reachable by $ref);
 // `draft` for a schema without "$schema" (none: Options::default_dialect).
+// Its warnings are appended to `warnings`, when given.
 Result<std::shared_ptr<const schema::Validator>> load_schema_file(const std::string& path, const Options& options,
-                                                                  std::optional<schema::Draft> draft = std::nullopt);
+                                                                  std::optional<schema::Draft> draft = std::nullopt,
+                                                                  const SchemaSetup& setup = {},
+                                                                  std::vector<LoadWarning>* warnings = nullptr);
+
+// A schema's warnings as LoadWarnings; located by line and column when in
+// the file `text` was read from.
+void add_warnings(const schema::Validator& validator, const std::string& path, std::string_view text,
+                  std::vector<LoadWarning>& warnings);
 // The official metaschema of the dialect the schema file at `path` declares.
 Result<std::shared_ptr<const schema::Validator>> load_metaschema_of(const std::string& path, const Options& options);
 

@@ -49,6 +49,9 @@ const std::vector<LintRule> kRules = {
      "a delta-family invariant that passes unchecked when there is no baseline"},
     {"lint.no-freshness", Severity::warn,
      "a stream's contract with no freshness or monotonic invariant: an old artifact would be accepted"},
+    {"lint.unknown-keyword", Severity::warn,
+     "a JSON Schema keyword its draft does not define, let be (--unknown-keywords warn or ignore)"},
+    {"lint.resolve-skipped", Severity::warn, "a file of a resolve directory that does not read as a schema"},
 };
 
 const char* const kKinds[] = {"schema", "match", "not_match", "regex_safe", "refs", "count", "unique",
@@ -159,9 +162,23 @@ class Auditor {
       for (const auto& more : e.also) add_load_error(more);
       return reports();
     }
+    add_load_warnings(loaded.value());
     if (auto e = read_examples()) return *e;
     audit();
     return reports();
+  }
+
+  // What the load let be: ignored keywords are listed as if warned of.
+  void add_load_warnings(const Contract& loaded) {
+    Options listing = options_.contract;
+    listing.allow_unknown_keywords = false;
+    listing.unknown_keywords = UnknownKeywords::warn;
+    auto again = Contract::load_file(path_, listing);
+    for (const auto& w : (again ? again.value() : loaded).warnings()) {
+      std::string_view rule = w.kind == "resolve-skipped" ? "lint.resolve-skipped" : "lint.unknown-keyword";
+      findings_.push_back({rule, Severity::warn, w.where.file.empty() ? path_ : w.where.file, w.where.pointer, w.message,
+                           "", w.where.line, w.where.column});
+    }
   }
 
  private:

@@ -31,6 +31,7 @@ struct Place {
   std::string file;                                       // document file/URI for errors
   std::string pointer;                                    // pointer within that document
   Draft draft;
+  bool third_party = false;  // in a document from CompileOptions::resolved
 };
 
 const char* const kSingle[] = {"additionalProperties", "propertyNames", "contains", "not", "if", "then",
@@ -81,6 +82,7 @@ class Compiler {
   }
 
   std::optional<Error> error_;
+  std::vector<Warning> warnings_;
 
  private:
   const std::string* intern(const std::string& s) { return &*reg_.resource_names.insert(s).first; }
@@ -96,11 +98,21 @@ class Compiler {
     error_ = std::move(e);
   }
 
-  void add_document(const json& doc, const std::string& uri) {
+  void warn(const Place& at, const std::string& keyword, const std::string& message) {
+    if (warnings_.size() > kMaxWarnings) return;
+    Warning w{at.file, at.pointer, message};
+    text::append_pointer_token(w.pointer, keyword);
+    if (warnings_.size() == kMaxWarnings) w = {at.file, "", "more warnings than " + std::to_string(kMaxWarnings) + ": not listed"};
+    warnings_.push_back(std::move(w));
+  }
+
+  // `file`: where the document was read, when its URI is not that file's.
+  void add_document(const json& doc, const std::string& uri, const std::string& file = "", bool third_party = false) {
     std::string base = uri::normalize(uri::split_fragment(uri).first);
     const std::string* resource = intern(base);
     reg_.index[base] = &doc;
-    Place place{base, resource, {{base, ""}}, file_label(base) + "#", file_of(base), "", opts_.default_draft};
+    Place place{base, resource, {{base, ""}}, file_label(base) + "#", file.empty() ? file_of(base) : file, "",
+                opts_.default_draft, third_party};
     walk(doc, std::move(place));
   }
 
@@ -208,6 +220,12 @@ class Compiler {
       add_document(doc, doc_uri);
       return &doc;
     }
+    if (opts_.resolved)
+      if (auto copy = opts_.resolved->by_id.find(doc_uri); copy != opts_.resolved->by_id.end() && copy->second.size() == 1) {
+        const json& doc = reg_.documents.emplace_back(copy->second.front().document);
+        add_document(doc, doc_uri, copy->second.front().file, /*third_party=*/true);
+        return &doc;
+      }
     if (opts_.file_root.empty() || doc_uri.rfind("file://", 0) != 0) return nullptr;
     std::string path = doc_uri.substr(7);
     std::string root = opts_.file_root;
@@ -324,6 +342,29 @@ class Compiler {
     return out;
   }
 
+  // Unknown keywords, by whose schema it is: false when one is an error.
+  bool known_keywords_only(const json& s, const Place& at) {
+    KeywordPolicy policy = opts_.allow_unknown_keywords ? KeywordPolicy::ignore
+                           : at.third_party             ? opts_.resolved_unknown_keywords
+                                                        : opts_.unknown_keywords;
+    if (policy == KeywordPolicy::ignore) return true;
+    for (const auto& [key, value] : s.items()) {
+      if (defines_keyword(at.draft, key) || is_annotation_keyword(key)) continue;
+      std::string what = "unknown keyword " + text::quoted(key) +
+                         text::did_you_mean(key, {keywords(at.draft).begin(), keywords(at.draft).end()}) + " in a " +
+                         std::string(dialect(at.draft).name) + " schema";
+      if (policy == KeywordPolicy::warn) {
+        warn(at, key, what + ": ignored, as the specification says (an annotation)");
+        continue;
+      }
+      fail(at, key,
+           what + ": the specification ignores it, so a typo would accept what the schema means to refuse "
+                  "(--unknown-keywords warn|ignore, or the contract's \"unknown_keywords\", lets such keywords be)");
+      return false;
+    }
+    return true;
+  }
+
   uint8_t type_bit(const std::string& name) {
     if (name == "null") return kNull;
     if (name == "boolean") return kBoolean;
@@ -409,14 +450,14 @@ class Compiler {
   }
 
   void compile_dependencies(Node& n, const json& s, const Place& at) {
-    auto add = [&](const json* map, bool allow_arrays, bool allow_schemas) {
+    auto add = [&](const char* keyword_name, const json* map, bool allow_arrays, bool allow_schemas) {
       if (!map || !map->is_object()) return;
       for (auto& [name, dep] : map->items()) {
         if (dep.is_array() && allow_arrays) {
           std::vector<std::string> names;
           for (const auto& d : dep)
             if (d.is_string()) names.push_back(d.get<std::string>());
-          n.dependent_required.push_back({name, std::move(names)});
+          n.dependent_required.push_back({name, std::move(names), keyword_name});
         } else if ((dep.is_object() || dep.is_boolean()) && allow_schemas) {
           n.dependent_schemas.push_back({name, compile(&dep)});
         }
@@ -424,10 +465,10 @@ class Compiler {
     };
     // 2019-09 and 2020-12 metaschemas still define "dependencies" (for
     // compatibility): it keeps its meaning there.
-    add(keyword(s, at, "dependencies"), true, true);
+    add("dependencies", keyword(s, at, "dependencies"), true, true);
     if (at.draft >= Draft::draft2019_09) {
-      add(keyword(s, at, "dependentRequired"), true, false);
-      add(keyword(s, at, "dependentSchemas"), false, true);
+      add("dependentRequired", keyword(s, at, "dependentRequired"), true, false);
+      add("dependentSchemas", keyword(s, at, "dependentSchemas"), false, true);
     }
   }
 
@@ -455,17 +496,7 @@ class Compiler {
       return &n;
     }
     const json& s = *j;
-    if (!opts_.allow_unknown_keywords)
-      for (auto& [key, value] : s.items()) {
-        (void)value;
-        if (defines_keyword(at.draft, key) || key.rfind("x-", 0) == 0) continue;
-        fail(at, key,
-             "unknown keyword " + text::quoted(key) + text::did_you_mean(key, {keywords(at.draft).begin(), keywords(at.draft).end()}) + " in a " +
-                 std::string(dialect(at.draft).name) +
-                 " schema: the specification ignores it, so a typo would accept what the schema means to refuse "
-                 "(allow_unknown_keywords / --allow-unknown-keywords ignores such keywords; \"x-\" annotations are allowed)");
-        return &n;
-      }
+    if (!known_keywords_only(s, at)) return &n;
 
     bool hides_siblings = ref_hides_siblings(at.draft);
     if (const json* ref = keyword(s, at, "$ref")) {
@@ -560,12 +591,7 @@ class Compiler {
       Pending p = std::move(pending_.back());
       pending_.pop_back();
       const json* target = lookup(p.target);
-      if (!target) {
-        fail(p.at, p.keyword, "cannot resolve " + p.keyword + " " + text::quoted(p.target) +
-                                  " (only references within the document, to files beside it, to the official"
-                                  " metaschemas, or to documents registered beforehand are followed)");
-        return;
-      }
+      if (!target) return fail(p.at, p.keyword, unresolved(p.keyword, p.target));
       const Node* node = compile(target);
       if (p.kind == RefKind::plain) {
         p.node->ref = node;
@@ -584,6 +610,32 @@ class Compiler {
         if (anchor != target->end() && *anchor == true) p.node->dynamic_anchor = kRecursiveAnchor;
       }
     }
+  }
+
+  // Why `target` is not found, and what would find it.
+  std::string unresolved(const std::string& keyword, const std::string& target) {
+    std::string doc_uri = uri::split_fragment(uri::normalize(target)).first;
+    std::string what = "cannot resolve " + keyword + " " + text::quoted(target);
+    if (opts_.resolved)
+      if (auto copy = opts_.resolved->by_id.find(doc_uri); copy != opts_.resolved->by_id.end()) {
+        if (copy->second.size() > 1)
+          return what + ": two schemas given to resolve claim \"$id\" " + text::quoted(doc_uri) + ": " +
+                 copy->second[0].file + " and " + copy->second[1].file + " (keep one)";
+        return what + ": " + copy->second.front().file + " (\"$id\" " + text::quoted(doc_uri) +
+               ") has no such anchor or location";
+      }
+    if (reg_.index.count(doc_uri)) return what + ": the document has no such anchor or location";
+    if (doc_uri.rfind("file://", 0) == 0)
+      return what + ": no such schema file beside the schema (files in its directory and below are followed)";
+    std::string given;
+    if (opts_.resolved && !opts_.resolved->paths.empty()) {
+      given = " (the schemas given, from";
+      for (const auto& path : opts_.resolved->paths) given += " " + path;
+      given += ", have none)";
+    }
+    return what + ": no local copy of " + text::quoted(doc_uri) + given +
+           ". invar never fetches a schema: give a copy whose \"$id\" is " + text::quoted(doc_uri) +
+           " with --resolve FILE_OR_DIR (or the contract's \"resolve\")";
   }
 
   enum class RefKind { plain, dynamic, recursive };
@@ -618,6 +670,7 @@ Result<std::shared_ptr<const Validator>> Validator::compile(const json& document
   Compiler compiler(*v->registry_, options);
   v->root_ = compiler.run(document, uri);
   if (compiler.error_) return *compiler.error_;
+  v->warnings_ = std::move(compiler.warnings_);
   v->uri_ = uri;
   v->options_ = std::make_shared<const CompileOptions>(options);
   return std::shared_ptr<const Validator>(std::move(v));

@@ -75,7 +75,7 @@ std::optional<Draft> draft_from_name(std::string_view name) {
       {"2020-12", Draft::draft2020_12}, {"draft2020-12", Draft::draft2020_12}};
   for (const auto& [alias, draft] : kAliases)
     if (alias == name) return draft;
-  return std::nullopt;
+  return draft_from_uri(name);
 }
 
 std::optional<Draft> draft_from_uri(std::string_view uri) {
@@ -112,6 +112,22 @@ std::span<const std::string_view> keywords(Draft draft) {
 bool defines_keyword(Draft draft, std::string_view keyword) {
   auto list = keywords(draft);
   return std::find(list.begin(), list.end(), keyword) != list.end();
+}
+
+bool is_annotation_keyword(std::string_view keyword) {
+  static constexpr std::string_view kAnnotations[] = {
+      // VS Code's and other editors' JSON language service
+      "markdownDescription", "markdownEnumDescriptions", "enumDescriptions", "enumItemLabels", "deprecationMessage",
+      "errorMessage", "patternErrorMessage", "defaultSnippets", "doNotSuggest", "suggestSortText", "allowComments",
+      "allowTrailingCommas", "markdownDeprecationMessage", "editPresentation", "scope", "order", "tags", "ignoreSync",
+      "restricted", "included",
+      // TypeScript generators, OpenAPI
+      "tsType", "tsEnumNames", "nullable", "example", "discriminator", "externalDocs", "xml",
+      // annotations of a later draft, in an earlier one
+      "$comment", "deprecated", "examples", "readOnly", "writeOnly", "contentEncoding", "contentMediaType",
+      "contentSchema", "title", "description", "default"};
+  return keyword.rfind("x-", 0) == 0 ||
+         std::find(std::begin(kAnnotations), std::end(kAnnotations), keyword) != std::end(kAnnotations);
 }
 
 std::string_view bundled_metaschema(std::string_view uri) {

@@ -25,7 +25,8 @@ struct Dialect {
 std::span<const Dialect> dialects();
 const Dialect& dialect(Draft draft);
 
-// "draft-07", "draft7", "7", "2020-12", "draft2020-12" ...: the dialect, or none.
+// "draft-07", "draft7", "7", "2020-12", "draft2020-12" ..., or a dialect's
+// metaschema URI ("http://json-schema.org/draft-07/schema#"): the dialect, or none.
 std::optional<Draft> draft_from_name(std::string_view name);
 // An official metaschema URI ("http://json-schema.org/draft-07/schema#",
 // with or without the empty fragment): its dialect, or none.
@@ -40,6 +41,13 @@ std::string dialect_uris();
 // targets under either name, and comment, whatever their draft.
 std::span<const std::string_view> keywords(Draft draft);
 bool defines_keyword(Draft draft, std::string_view keyword);
+
+// An annotation keyword of a known vocabulary outside the draft's own: an
+// editor's (markdownDescription, deprecationMessage, defaultSnippets,
+// enumDescriptions...), TypeScript's tsType, OpenAPI's nullable and example,
+// "x-" prefixed ones, and a later draft's annotations (deprecated, examples,
+// readOnly, writeOnly, content*). Never an error: none of them asserts.
+bool is_annotation_keyword(std::string_view keyword);
 
 // The keyword that names a resource: "id" in draft-04, "$id" after.
 inline std::string_view id_keyword(Draft d) { return d == Draft::draft4 ? "id" : "$id"; }

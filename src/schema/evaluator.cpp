@@ -165,6 +165,17 @@ class Evaluator {
   }
 
  private:
+  // "0, 2 and 5" (branch indexes), the first kMaxListed of them.
+  static std::string branch_list(const std::vector<size_t>& branches) {
+    constexpr size_t kMaxListed = 8;
+    std::string out;
+    size_t listed = std::min(branches.size(), kMaxListed);
+    for (size_t i = 0; i < listed; ++i)
+      out += (i == 0 ? "" : i + 1 == listed && listed == branches.size() ? " and " : ", ") + std::to_string(branches[i]);
+    if (listed < branches.size()) out += " and " + std::to_string(branches.size() - listed) + " more";
+    return out;
+  }
+
   void report(const Node& n, std::string_view keyword, std::string message, std::string expected = {},
               std::string actual = {}) {
     if (!c_.issues || c_.issues->size() >= c_.max_issues) return;
@@ -367,11 +378,11 @@ bool Evaluator::object_keywords(const Node& n, const Value& v, Evaluated* mine) 
       if (fail()) return false;
     }
   }
-  for (const auto& [name, needed] : n.dependent_required) {
+  for (const auto& [name, needed, keyword] : n.dependent_required) {
     if (obj.at_key(name).error()) continue;
     for (const auto& other : needed) {
       if (obj.at_key(other).error()) {
-        report(n, "dependentRequired",
+        report(n, keyword,
                "property " + text::quoted(other) + " is required when " + text::quoted(name) + " is present",
                "property " + text::quoted(other), "absent");
         if (fail()) return false;
@@ -627,8 +638,8 @@ bool Evaluator::branches(const Node& n, const Value& v, Evaluated* mine) {
       if (fail()) return false;
     } else if (valid.size() > 1) {
       report(n, "oneOf",
-             "value matches " + std::to_string(valid.size()) + " oneOf branches (" + std::to_string(valid[0]) + " and " +
-                 std::to_string(valid[1]) + "), exactly one expected",
+             "value matches " + std::to_string(valid.size()) + " oneOf branches (" + branch_list(valid) +
+                 "), exactly one expected",
              "exactly 1 branch", std::to_string(valid.size()) + " branches");
       if (fail()) return false;
     }

@@ -47,7 +47,12 @@ struct Node {
   // bits, so the fast path checks `required` during the member walk.
   bool required_by_mask = false;
   uint64_t required_mask = 0;
-  std::vector<std::pair<std::string, std::vector<std::string>>> dependent_required;
+  struct DependentRequired {
+    std::string name;                 // when this property is present,
+    std::vector<std::string> needed;  // these must be
+    const char* keyword;              // "dependentRequired", or draft-07's "dependencies"
+  };
+  std::vector<DependentRequired> dependent_required;
   std::vector<std::pair<std::string, const Node*>> dependent_schemas;
   std::optional<uint64_t> min_properties, max_properties;
   const Node* unevaluated_properties = nullptr;

@@ -29,17 +29,52 @@ namespace invar::schema {
 // Nesting limit for contract and schema documents (the control plane).
 inline constexpr uint32_t kMaxDocumentDepth = 128;
 
+// What a keyword the schema's draft does not define is.
+enum class KeywordPolicy { error, warn, ignore };
+
+// One schema document known by the URI of its "$id" (a local copy of a
+// remote schema: --resolve).
+struct SchemaSource {
+  std::string file;  // where it was read, for messages
+  nlohmann::json document;
+};
+
+// Local copies of remote schemas by the URI of their "$id" (draft-04: "id"),
+// normalized and without a fragment. Several files may claim one URI: a
+// reference to it is then an error naming them.
+struct SchemaIndex {
+  std::map<std::string, std::vector<SchemaSource>> by_id;
+  std::vector<std::string> paths;  // what was given (files, directories), for messages
+};
+
+// Something compiling noticed that does not stop it (an unknown keyword
+// under KeywordPolicy::warn).
+struct Warning {
+  std::string file;     // document file (or URI)
+  std::string pointer;  // JSON Pointer within it
+  std::string message;
+};
+
+// Warnings kept per compile; past this they are counted in one more.
+inline constexpr size_t kMaxWarnings = 100;
+
 struct CompileOptions {
   // The dialect of a schema whose root has no "$schema". A "$schema" must be
   // one of the dialects' URIs, or the URI of a registered (preloaded)
   // metaschema whose own "$schema" is one: anything else is an error.
   Draft default_draft = kDefaultDraft;
   bool format_assertion = false;
-  // A keyword the draft does not define is an error (a typo such as
+  // A keyword the draft does not define, in the schema's own documents (the
+  // root and files beside it): an error by default (a typo such as
   // "requried" would otherwise make the schema accept what it meant to
-  // refuse). true: ignored, as the specification says. "x-" prefixed
-  // annotations are always allowed.
-  bool allow_unknown_keywords = false;
+  // refuse); in documents from `resolved` (third-party copies): a warning.
+  // Annotations of known vocabularies (is_annotation_keyword) are neither.
+  KeywordPolicy unknown_keywords = KeywordPolicy::error;
+  KeywordPolicy resolved_unknown_keywords = KeywordPolicy::warn;
+  bool allow_unknown_keywords = false;  // true: KeywordPolicy::ignore for every document
+  // Local copies of remote schemas, looked up by URI after `preloaded` and
+  // the bundled metaschemas. Never the network.
+  std::shared_ptr<const SchemaIndex> resolved;
   int64_t regex_max_mem = 8 << 20;
   uint64_t max_document_bytes = 4ull << 20;  // for schema files loaded by $ref
   // Documents known by URI before compiling (tests register the suite's remotes).
@@ -112,6 +147,10 @@ class Validator : public std::enable_shared_from_this<Validator> {
     std::optional<uint64_t> max_items;
   };
   std::optional<MemberSplit> split_member(std::string_view name) const;
+
+  // What compiling noticed (unknown keywords under KeywordPolicy::warn), in
+  // document order, at most kMaxWarnings (then one that counts the rest).
+  const std::vector<Warning>& warnings() const { return warnings_; }
   // The members split_member() splits, in the schema's order.
   std::vector<std::string> splittable_members() const;
 
@@ -122,6 +161,7 @@ class Validator : public std::enable_shared_from_this<Validator> {
   uint32_t start_depth_ = 0;  // the depth root_ has under the schema's root
   std::string uri_;           // what compile() was given, for split_member's root
   std::shared_ptr<const CompileOptions> options_;
+  std::vector<Warning> warnings_;
 };
 
 }  // namespace invar::schema
