@@ -199,7 +199,8 @@ void add_schema_flags(CLI::App* cmd, SchemaFlags& flags) {
   cmd->add_option("--resolve", flags.resolve,
                   "A local copy of a schema that a $ref names by URL (repeatable): a schema file, or a directory "
                   "walked for *.json, *.yaml and *.yml, indexed by each schema's \"$id\". Nothing is fetched")
-      ->type_name("PATH");
+      ->type_name("PATH")
+      ->allow_extra_args(false);  // one value each time: a following artifact is not a path to resolve
   cmd->add_option("--unknown-keywords", flags.unknown_keywords,
                   "A JSON Schema keyword the draft does not define: error, warn or ignore, in every schema (default: "
                   "the contract's \"unknown_keywords\", else error in your own schemas and warn in those from "

@@ -386,7 +386,8 @@ std::function<int()> add_gate(CLI::App& app) {
   cmd->add_option("--publish-timeout", args->publish_timeout,
                   "How long to wait for another invar publishing the same --out (or writing the same --metrics) "
                   "before exit 3, nothing published (default 30s; never decides a verdict)");
-  cmd->add_option("--waive", args->waive, "Record a waiver for this invariant id before deciding (needs --reason, --expires)");
+  cmd->add_option("--waive", args->waive, "Record a waiver for this invariant id before deciding (needs --reason, --expires)")
+      ->allow_extra_args(false);
   cmd->add_option("--reason", args->reason, "Why the waiver is needed (recorded in the journal)");
   cmd->add_option("--expires", args->expires, "How long the waiver lasts, such as \"2h\" (at most 30d)");
   cmd->add_option("--for", args->for_candidate, "Scope the waiver to the candidate with this SHA-256 (used once)");

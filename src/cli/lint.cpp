@@ -61,7 +61,8 @@ std::function<int()> add_lint(CLI::App& app) {
   cmd->add_option("contracts", args->contracts, "Contract files")->required();
   cmd->add_option("--example", args->examples,
                   "An artifact the contract is meant for (repeatable): invariants that select nothing on every example "
-                  "are reported");
+                  "are reported")
+      ->allow_extra_args(false);
   add_report_format(cmd, args->format);
   cmd->add_flag("--quiet,-q", args->quiet, "Human format: print only the summary line per file");
   add_schema_flags(cmd, args->schema);
