@@ -170,6 +170,10 @@ class Time {
 //   default_dialect   "" (2020-12)   JSON Schema dialect of a schema without "$schema", unless the
 //                                    contract's "schema_dialect" says: draft-04, draft-06, draft-07,
 //                                    2019-09 or 2020-12 (an unknown name is a load error)
+//   regex_fallback    none           a JSON Schema pattern that no linear-time engine runs (ECMA-262
+//                                    lookaround, backreferences) is a load error; pcre2: it runs on
+//                                    PCRE2 under a match limit (docs/limits.md), an exceeded limit
+//                                    failing the check. The contract's "regex_fallback" wins
 //   clock             system clock   "now" for freshness and the gate, when a call gives none
 //   severity          {}             invariant id -> severity, overriding the contract's
 //                                    (an unknown id is a load error)
@@ -193,11 +197,15 @@ class Time {
 //                                    same either way. 0: never. NDJSON: from 1 MiB (or this,
 //                                    if smaller): its records need no skeleton
 //   stream_batch_bytes 1 MiB         the elements parsed at once in that mode
+// Where JSON Schema patterns RE2 cannot run go (Options::regex_fallback).
+enum class RegexFallback { none, pcre2 };
+
 struct Options {
   Limits limits;
   bool format_assertion = false;
   bool allow_unknown_keywords = false;
   std::string default_dialect;
+  RegexFallback regex_fallback = RegexFallback::none;
   std::function<Time()> clock;
   std::map<std::string, Severity, std::less<>> severity;
   unsigned threads = 1;

@@ -27,6 +27,7 @@ struct CheckArgs {
   bool quiet = false;
   bool assert_format = false;
   bool allow_unknown_keywords = false;
+  RegexFallback regex_fallback = RegexFallback::none;
   std::string default_dialect;
   bool metaschema = false;
   bool stats = false;
@@ -79,6 +80,7 @@ int run_check(const CheckArgs& args) {
   Options options;
   options.format_assertion = args.assert_format;
   options.allow_unknown_keywords = args.allow_unknown_keywords;
+  options.regex_fallback = args.regex_fallback;
   options.default_dialect = args.default_dialect;
   options.threads = threads_or_all(args.threads);
   options.map_files = true;
@@ -231,6 +233,7 @@ std::function<int()> add_check(CLI::App& app) {
   cmd->add_flag("--allow-unknown-keywords", args->allow_unknown_keywords,
                 "Ignore JSON Schema keywords the draft does not define, as the specification says (refused by default: "
                 "a typo such as \"requried\" would accept what the schema means to refuse)");
+  add_regex_fallback(cmd, args->regex_fallback);
   cmd->add_option("--default-dialect", args->default_dialect,
                   "JSON Schema dialect of schemas without \"$schema\" when the contract's \"schema_dialect\" does not say: "
                   "draft-04, draft-06, draft-07, 2019-09 or 2020-12 (default)");

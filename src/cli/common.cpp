@@ -186,6 +186,17 @@ bool wait_or_stop(int64_t ms) {
   return stop_requested();
 }
 
+void add_regex_fallback(CLI::App* cmd, RegexFallback& fallback) {
+  cmd->add_option_function<std::string>(
+         "--regex-fallback",
+         [&fallback](const std::string& v) { fallback = v == "pcre2" ? RegexFallback::pcre2 : RegexFallback::none; },
+         "JSON Schema patterns no linear-time engine runs (ECMA-262 lookaround, backreferences): none (default: a load "
+         "error) or pcre2 (run on PCRE2 under a match limit; an exceeded limit fails the check), for contracts "
+         "without \"regex_fallback\"")
+      ->check(CLI::IsMember({"none", "pcre2"}))
+      ->option_text("none|pcre2");
+}
+
 unsigned threads_or_all(unsigned requested) {
   if (requested) return requested;
   return std::max(1u, std::thread::hardware_concurrency());

@@ -87,6 +87,10 @@ void handle_stop_signals();
 bool stop_requested();
 bool wait_or_stop(int64_t ms);
 
+// --regex-fallback none|pcre2 (Options::regex_fallback), for contracts
+// without "regex_fallback".
+void add_regex_fallback(CLI::App* cmd, RegexFallback& fallback);
+
 // --threads: 0 means one per core.
 unsigned threads_or_all(unsigned requested);
 constexpr const char* kThreadsHelp =

@@ -24,6 +24,7 @@ struct StateArgs {
   std::string flap_window = "1h";
   std::string pinned_warn = "1h";
   unsigned threads = 0;  // gate and backtest
+  RegexFallback regex_fallback = RegexFallback::none;  // the commands that load a contract
   std::string metrics;   // status
   bool repair = false;   // status
 };
@@ -92,6 +93,7 @@ std::optional<Setup> setup(const StateArgs& args, bool need_contract) {
   if (need_contract) {
     Options contract_options;
     contract_options.threads = threads_or_all(args.threads);
+    contract_options.regex_fallback = args.regex_fallback;
     auto contract = Contract::load_file(args.contract, contract_options);
     if (!contract) return fail(contract.error());
     s.contract = std::move(contract.value());
@@ -392,6 +394,7 @@ std::function<int()> add_gate(CLI::App& app) {
   cmd->add_flag("--contract-change", args->contract_change,
                 "Judge a stream created for another contract under this one (journaled)");
   cmd->add_option("--threads", args->threads, kThreadsHelp)->check(CLI::Range(0u, 256u));
+  add_regex_fallback(cmd, args->regex_fallback);
   add_flap_flags(cmd, *args);
   return [args] { return run_gate(*args); };
 }
@@ -454,6 +457,7 @@ std::function<int()> add_init(CLI::App& app) {
   cmd->add_option("--rollout", args->rollout,
                   "Give the stream stages (a rollout file, docs/rollout.md): gates admit into the first, "
                   "`invar rollout` promotes");
+  add_regex_fallback(cmd, args->regex_fallback);
   return [args] { return run_init(*args); };
 }
 
@@ -473,6 +477,7 @@ std::function<int()> add_waive(CLI::App& app) {
   cmd->add_option("--for-generation", args->for_generation,
                   "Only for a candidate of this generation (the contract's first monotonic value); used once");
   cmd->add_option("--revoke", args->revoke, "Revoke the waiver with this id (see invar waivers; journaled)");
+  add_regex_fallback(cmd, args->regex_fallback);
   return [args] { return run_waive(*args); };
 }
 
@@ -530,6 +535,7 @@ std::function<int()> add_backtest(CLI::App& app) {
   add_state_flags(cmd, *args, true);
   add_plain_format(cmd, args->format);
   cmd->add_option("--threads", args->threads, kThreadsHelp)->check(CLI::Range(0u, 256u));
+  add_regex_fallback(cmd, args->regex_fallback);
   return [args] { return run_backtest(*args); };
 }
 

@@ -18,6 +18,7 @@ struct LintArgs {
   std::string format = "human";
   std::string default_dialect;
   bool allow_unknown_keywords = false;
+  RegexFallback regex_fallback = RegexFallback::none;
   bool quiet = false;
 };
 
@@ -26,6 +27,7 @@ int run_lint(const LintArgs& args) {
   options.examples = args.examples;
   options.contract.default_dialect = args.default_dialect;
   options.contract.allow_unknown_keywords = args.allow_unknown_keywords;
+  options.contract.regex_fallback = args.regex_fallback;
   const ReportFormat& format = *find_report_format(args.format);  // checked by --format's validator
   const RenderOptions render{use_color(args.format), args.quiet};
   std::vector<Report> reports;
@@ -70,6 +72,7 @@ std::function<int()> add_lint(CLI::App& app) {
                   "JSON Schema dialect of schemas without \"$schema\" when the contract's \"schema_dialect\" does not say");
   cmd->add_flag("--allow-unknown-keywords", args->allow_unknown_keywords,
                 "Ignore JSON Schema keywords the draft does not define (refused by default)");
+  add_regex_fallback(cmd, args->regex_fallback);
   return [args] { return run_lint(*args); };
 }
 

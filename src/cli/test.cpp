@@ -239,8 +239,8 @@ uint64_t violations_of(const Report& report, const std::string& id) {
       std::count_if(report.violations.begin(), report.violations.end(), [&](const Violation& v) { return v.invariant == id; }));
 }
 
-Result<FileResult> run_file(const TestFile& file) {
-  auto contract = Contract::load_file(file.contract_path);
+Result<FileResult> run_file(const TestFile& file, const Options& options) {
+  auto contract = Contract::load_file(file.contract_path, options);
   if (!contract) return contract.error();
   FileResult out{file.path, contract->name(), {}};
   for (const auto& t : file.cases) {
@@ -363,6 +363,7 @@ struct TestArgs {
   std::vector<std::string> paths;
   std::string format = "human";
   bool allow_outside = false;
+  RegexFallback regex_fallback = RegexFallback::none;
 };
 
 // The test files named: files as given, directories searched for *.test.json (sorted).
@@ -402,7 +403,9 @@ int run_test(const TestArgs& args) {
       print_error(file.error(), args.format);
       return kCannotJudge;
     }
-    auto result = run_file(*file);
+    Options options;
+    options.regex_fallback = args.regex_fallback;
+    auto result = run_file(*file, options);
     if (!result) {
       print_error(result.error(), args.format);
       return kCannotJudge;
@@ -430,6 +433,7 @@ std::function<int()> add_test(CLI::App& app) {
   cmd->add_flag("--allow-outside", args->allow_outside,
                 "Let test files name contracts, artifacts and baselines outside their own directory (absolute paths, "
                 "\"..\", symlinks leading out); refused by default");
+  add_regex_fallback(cmd, args->regex_fallback);
   return [args] { return run_test(*args); };
 }
 

@@ -40,6 +40,9 @@ struct CompileOptions {
   // refuse). true: ignored, as the specification says. "x-" prefixed
   // annotations are always allowed.
   bool allow_unknown_keywords = false;
+  // ECMA-262 patterns RE2 cannot run (lookaround, backreferences): a compile
+  // error, or (pcre2) run on the PCRE2 fallback (regex/fallback.hpp).
+  RegexFallback regex_fallback = RegexFallback::none;
   int64_t regex_max_mem = 8 << 20;
   uint64_t max_document_bytes = 4ull << 20;  // for schema files loaded by $ref
   // Documents known by URI before compiling (tests register the suite's remotes).
@@ -47,6 +50,14 @@ struct CompileOptions {
   // Directory whose files (and subfolders) may be loaded by relative $ref;
   // empty: no file access.
   std::string file_root;
+};
+
+// A pattern compiled for the PCRE2 fallback (CompileOptions::regex_fallback):
+// where it is (the document's file or URI, a JSON Pointer into it) and its text.
+struct FallbackPattern {
+  std::string file;
+  std::string pointer;
+  std::string pattern;
 };
 
 struct Issue {
@@ -114,6 +125,9 @@ class Validator : public std::enable_shared_from_this<Validator> {
   std::optional<MemberSplit> split_member(std::string_view name) const;
   // The members split_member() splits, in the schema's order.
   std::vector<std::string> splittable_members() const;
+
+  // The patterns that run on the PCRE2 fallback, in the order compiled.
+  const std::vector<FallbackPattern>& fallback_patterns() const;
 
  private:
   Validator();
