@@ -56,7 +56,7 @@ TEST_CASE("load errors are located by line and column, and suggest the key meant
         "test.contract.json:1:1: /contract: \"contract\" must be a non-empty string naming the contract");
   CHECK(error_of("{\"contract\": \"t\",\n \"invarients\": []}") ==
         "test.contract.json:2:16: /invarients: unknown key \"invarients\" (did you mean \"invariants\"?) (expected "
-        "contract, description, schema_dialect, artifact, invariants)");
+        "contract, description, schema_dialect, regex_fallback, resolve, unknown_keywords, artifact, invariants)");
   CHECK(error_of(with("{\"id\": \"a\", \"count\": \"$.x[*]\", \"max\": 10,\n  \"headrom\": \"10%\"}")) ==
         "test.contract.json:2:14: /invariants/0/headrom: unknown key \"headrom\" for a count invariant (did you mean "
         "\"headroom\"?)");
@@ -79,7 +79,7 @@ TEST_CASE("every load error at once, each located, in order", "[contract]") {
   REQUIRE_FALSE(c);
   const invar::Error& e = c.error();
   CHECK(e.to_string() == "test.contract.json:1:28: /extra: unknown key \"extra\" (expected contract, description, "
-                         "schema_dialect, artifact, invariants)");
+                         "schema_dialect, regex_fallback, resolve, unknown_keywords, artifact, invariants)");
   REQUIRE(e.also.size() == 3);
   CHECK(e.also[0].to_string() == "test.contract.json:2:55: /invariants/0/headrom: unknown key \"headrom\" for a count "
                                  "invariant (did you mean \"headroom\"?)");
@@ -96,7 +96,8 @@ TEST_CASE("every load error at once, each located, in order", "[contract]") {
 
 TEST_CASE("unknown keys", "[contract]") {
   CHECK(message_of(R"({"contract": "t", "invariants": [], "extra": 1})") ==
-        "test.contract.json: /extra: unknown key \"extra\" (expected contract, description, schema_dialect, artifact, invariants)");
+        "test.contract.json: /extra: unknown key \"extra\" (expected contract, description, schema_dialect, "
+        "regex_fallback, resolve, unknown_keywords, artifact, invariants)");
   CHECK(message_of(with(R"({"id": "a", "count": "$.x[*]", "max": 1, "maximum": 2})")) ==
         "test.contract.json: /invariants/0/maximum: unknown key \"maximum\" for a count invariant");
   CHECK(message_of(R"({"contract": "t", "artifact": {"limits": {"max_values": 1}}, "invariants": []})") ==

@@ -50,7 +50,8 @@ TEST_CASE("JSON Pointer tokens and quoting", "[text]") {
   append_pointer_index(p, 3);
   CHECK(p == "/a~1b~0c/3");
   CHECK(quoted("a\"b\n") == "\"a\\\"b\\n\"");
-  CHECK(quoted(std::string(100, 'x'), 5) == "\"xxxxx...");
+  CHECK(quoted(std::string(100, 'x'), 5) == "\"xxxxx...\"");  // cut, and still closed
+  CHECK(quoted("\xc3\xa9\xc3\xa9\xc3\xa9", 2) == "\"\xc3\xa9\xc3\xa9...\"");  // characters, not bytes
 }
 
 TEST_CASE("compare_numbers orders JSON number texts exactly", "[text]") {

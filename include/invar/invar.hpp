@@ -187,9 +187,9 @@ class Time {
 //   format_assertion  false          JSON Schema "format": an annotation (false) or an
 //                                    assertion for date-time, ipv4, ipv6, hostname, uuid
 //   unknown_keywords  unset          a JSON Schema keyword its draft does not define, in every
-//                                    schema; unset: the contract's "unknown_keywords", else an
-//                                    error in the contract's own schemas and a warning in those
-//                                    from `resolve`. Known annotation vocabularies (editors'
+//                                    schema, for contracts without "unknown_keywords" (theirs
+//                                    wins); unset: an error in the contract's own schemas and a
+//                                    warning in those from `resolve`. Known annotation vocabularies (editors'
 //                                    markdownDescription..., tsType, nullable, example, "x-*", a
 //                                    later draft's deprecated/examples) are never errors
 //   allow_unknown_keywords false     true: unknown_keywords = ignore (the older spelling)
@@ -200,6 +200,10 @@ class Time {
 //   default_dialect   "" (2020-12)   JSON Schema dialect of a schema without "$schema", unless the
 //                                    contract's "schema_dialect" says: draft-04, draft-06, draft-07,
 //                                    2019-09 or 2020-12 (an unknown name is a load error)
+//   regex_fallback    none           a JSON Schema pattern that no linear-time engine runs (ECMA-262
+//                                    lookaround, backreferences) is a load error; pcre2: it runs on
+//                                    PCRE2 under a match limit (docs/limits.md), an exceeded limit
+//                                    failing the check. The contract's "regex_fallback" wins
 //   clock             system clock   "now" for freshness and the gate, when a call gives none
 //   severity          {}             invariant id -> severity, overriding the contract's
 //                                    (an unknown id is a load error)
@@ -223,6 +227,9 @@ class Time {
 //                                    same either way. 0: never. NDJSON: from 1 MiB (or this,
 //                                    if smaller): its records need no skeleton
 //   stream_batch_bytes 1 MiB         the elements parsed at once in that mode
+// Where JSON Schema patterns RE2 cannot run go (Options::regex_fallback).
+enum class RegexFallback { none, pcre2 };
+
 struct Options {
   Limits limits;
   bool format_assertion = false;
@@ -230,6 +237,7 @@ struct Options {
   bool allow_unknown_keywords = false;
   std::vector<std::string> resolve;
   std::string default_dialect;
+  RegexFallback regex_fallback = RegexFallback::none;
   std::function<Time()> clock;
   std::map<std::string, Severity, std::less<>> severity;
   unsigned threads = 1;

@@ -186,6 +186,17 @@ bool wait_or_stop(int64_t ms) {
   return stop_requested();
 }
 
+void add_regex_fallback(CLI::App* cmd, RegexFallback& fallback) {
+  cmd->add_option_function<std::string>(
+         "--regex-fallback",
+         [&fallback](const std::string& v) { fallback = v == "pcre2" ? RegexFallback::pcre2 : RegexFallback::none; },
+         "JSON Schema patterns no linear-time engine runs (ECMA-262 lookaround, backreferences): none (default: a load "
+         "error) or pcre2 (run on PCRE2 under a match limit; an exceeded limit fails the check), for contracts "
+         "without \"regex_fallback\"")
+      ->check(CLI::IsMember({"none", "pcre2"}))
+      ->option_text("none|pcre2");
+}
+
 unsigned threads_or_all(unsigned requested) {
   if (requested) return requested;
   return std::max(1u, std::thread::hardware_concurrency());
@@ -202,11 +213,12 @@ void add_schema_flags(CLI::App* cmd, SchemaFlags& flags) {
       ->type_name("PATH")
       ->allow_extra_args(false);  // one value each time: a following artifact is not a path to resolve
   cmd->add_option("--unknown-keywords", flags.unknown_keywords,
-                  "A JSON Schema keyword the draft does not define: error, warn or ignore, in every schema (default: "
-                  "the contract's \"unknown_keywords\", else error in your own schemas and warn in those from "
+                  "A JSON Schema keyword the draft does not define: error, warn or ignore, in every schema, for "
+                  "contracts without \"unknown_keywords\" (default: error in your own schemas, warn in those from "
                   "--resolve; known annotations such as markdownDescription are never errors)")
       ->check(CLI::IsMember({"error", "warn", "ignore"}));
   cmd->add_flag("--allow-unknown-keywords", flags.allow_unknown_keywords, "Same as --unknown-keywords ignore");
+  add_regex_fallback(cmd, flags.regex_fallback);
   cmd->add_option("--default-dialect", flags.default_dialect,
                   "JSON Schema dialect of schemas without \"$schema\" when the contract's \"schema_dialect\" does not "
                   "say: draft-04, draft-06, draft-07, 2019-09 or 2020-12 (default), or a dialect's metaschema URI");
@@ -218,6 +230,7 @@ void apply_schema_flags(const SchemaFlags& flags, Options& options) {
   if (flags.unknown_keywords == "warn") options.unknown_keywords = UnknownKeywords::warn;
   if (flags.unknown_keywords == "ignore") options.unknown_keywords = UnknownKeywords::ignore;
   options.allow_unknown_keywords = flags.allow_unknown_keywords;
+  options.regex_fallback = flags.regex_fallback;
   options.default_dialect = flags.default_dialect;
 }
 

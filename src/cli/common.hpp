@@ -46,11 +46,14 @@ std::string who(const std::string& by = {});
 bool use_color(const std::string& format);
 
 // How JSON Schemas load, on every command that loads a contract or schema:
-// --resolve, --unknown-keywords, --allow-unknown-keywords, --default-dialect.
+// --resolve, --unknown-keywords, --allow-unknown-keywords, --regex-fallback,
+// --default-dialect. A contract's own "unknown_keywords", "regex_fallback"
+// and "schema_dialect" win: they are part of its digest.
 struct SchemaFlags {
   std::vector<std::string> resolve;
-  std::string unknown_keywords;  // "": the contract's, else the defaults
+  std::string unknown_keywords;  // "": the defaults
   bool allow_unknown_keywords = false;
+  RegexFallback regex_fallback = RegexFallback::none;
   std::string default_dialect;
 };
 void add_schema_flags(CLI::App* cmd, SchemaFlags& flags);
@@ -101,6 +104,10 @@ void add_plain_format(CLI::App* cmd, std::string& format);
 void handle_stop_signals();
 bool stop_requested();
 bool wait_or_stop(int64_t ms);
+
+// --regex-fallback none|pcre2 (Options::regex_fallback), for contracts
+// without "regex_fallback".
+void add_regex_fallback(CLI::App* cmd, RegexFallback& fallback);
 
 // --threads: 0 means one per core.
 unsigned threads_or_all(unsigned requested);

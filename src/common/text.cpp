@@ -363,8 +363,8 @@ std::string quoted(std::string_view s, size_t max_chars) {
   std::string out = "\"";
   size_t n = 0;
   for (unsigned char c : s) {
-    if (n++ == max_chars) {
-      out += "...";
+    if ((c & 0xC0) != 0x80 && n++ == max_chars) {  // cut before a character, never inside one
+      out += "...\"";
       return out;
     }
     switch (c) {

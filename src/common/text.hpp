@@ -50,7 +50,8 @@ std::string format_rfc3339(int64_t epoch_ms);
 // "2h03m", "45s", "1.5s" style rendering of a duration for messages.
 std::string format_duration(int64_t ms);
 
-// Quotes and escapes a string for messages: "a\"b".
+// Quotes and escapes a string for messages: "a\"b". Past `max_chars`
+// characters it is cut, and still closed: "abc...".
 std::string quoted(std::string_view s, size_t max_chars = 80);
 
 // Appends code point `code` (at most 0x10FFFF, not a surrogate) as UTF-8.

@@ -78,9 +78,10 @@ schema::CompileOptions compile_options(const Options& options, schema::Draft dra
   co.default_draft = draft;
   co.format_assertion = options.format_assertion;
   co.allow_unknown_keywords = options.allow_unknown_keywords;
-  if (auto chosen = options.unknown_keywords ? options.unknown_keywords : setup.unknown_keywords)
+  if (auto chosen = setup.unknown_keywords ? setup.unknown_keywords : options.unknown_keywords)
     co.unknown_keywords = co.resolved_unknown_keywords = policy_of(*chosen);
   co.resolved = setup.resolved;
+  co.regex_fallback = options.regex_fallback;
   co.regex_max_mem = options.limits.regex_max_mem;
   co.max_document_bytes = options.limits.max_contract_bytes;
   co.file_root = std::move(file_root);
@@ -220,14 +221,14 @@ class Loader {
     auto note = [&](Error e) {
       if (errors.size() < kMaxLoadErrors) errors.push_back(std::move(e));
     };
-    static const std::vector<std::string_view> kTopKeys = {"contract", "description", "schema_dialect", "resolve",
-                                                           "unknown_keywords", "artifact", "invariants"};
+    static const std::vector<std::string_view> kTopKeys = {"contract", "description", "schema_dialect", "regex_fallback",
+                                                           "resolve", "unknown_keywords", "artifact", "invariants"};
     for (auto& [key, value] : doc.items()) {
       (void)value;
       if (key != "$schema" && std::find(kTopKeys.begin(), kTopKeys.end(), key) == kTopKeys.end())
         note(error("/" + key, "unknown key " + text::quoted(key) + text::did_you_mean(key, kTopKeys) +
-                                  " (expected contract, description, schema_dialect, resolve, unknown_keywords, "
-                                  "artifact, invariants)"));
+                                  " (expected contract, description, schema_dialect, regex_fallback, resolve, "
+                                  "unknown_keywords, artifact, invariants)"));
     }
     if (auto e = schema_setup(doc)) return *e;
     if (auto dialect = doc.find("schema_dialect"); dialect != doc.end()) {
@@ -246,6 +247,13 @@ class Loader {
       draft_ = *draft;
     } else {
       return draft.error();
+    }
+    if (auto fallback = doc.find("regex_fallback"); fallback != doc.end()) {
+      if (*fallback == "pcre2" || *fallback == "none")
+        options_.regex_fallback = *fallback == "pcre2" ? RegexFallback::pcre2 : RegexFallback::none;
+      else
+        note(error("/regex_fallback", "\"regex_fallback\" must be \"none\" or \"pcre2\""));
+      plan->options.regex_fallback = options_.regex_fallback;
     }
     auto name = doc.find("contract");
     if (name == doc.end() || !name->is_string() || name->get<std::string>().empty())
@@ -872,7 +880,7 @@ class Loader {
 
   std::string file_;
   std::string base_dir_;
-  const Options& options_;
+  Options options_;  // the caller's, with the contract's regex_fallback
   schema::Draft draft_ = schema::kDefaultDraft;  // for schemas without "$schema"
   SchemaSetup setup_;
   std::vector<LoadWarning> warnings_;

@@ -86,7 +86,7 @@ Result<schema::Draft> default_draft(const Options& options);
 // Options: the contract's own settings.
 struct SchemaSetup {
   std::shared_ptr<const schema::SchemaIndex> resolved;  // the contract's "resolve", then Options::resolve
-  std::optional<UnknownKeywords> unknown_keywords;       // the contract's (Options::unknown_keywords wins)
+  std::optional<UnknownKeywords> unknown_keywords;       // the contract's (it wins over Options::unknown_keywords)
 };
 
 // The one place contract Options become schema CompileOptions.

@@ -20,6 +20,8 @@
 #include "common/json_pointer.hpp"
 #include "common/text.hpp"
 #include "engine/plan.hpp"
+#include "regex/ecma.hpp"
+#include "regex/fallback.hpp"
 #include "selector/jsonpath.hpp"
 
 namespace invar {
@@ -32,6 +34,7 @@ namespace fs = std::filesystem;
 // Bounds of the schema walk: subschemas visited per schema, and depth.
 constexpr size_t kMaxSchemaVisits = 20'000;
 constexpr int kMaxSchemaDepth = 64;
+constexpr size_t npos = std::string::npos;
 
 const std::vector<LintRule> kRules = {
     {"lint.load", Severity::error, "the contract does not load: every load error, located"},
@@ -42,8 +45,9 @@ const std::vector<LintRule> kRules = {
     {"lint.unbounded-string", Severity::warn, "a string without maxLength, pattern, enum, const or format"},
     {"lint.unanchored-pattern", Severity::warn,
      "a JSON Schema pattern without ^...$: it matches anywhere, not the whole value"},
-    {"lint.consumer-regex", Severity::warn,
-     "a JSON Schema pattern RE2 accepts but an ECMA-262 engine (the schema's other consumers) refuses"},
+    {"lint.regex-fallback", Severity::warn,
+     "a JSON Schema pattern that runs on the PCRE2 fallback (lookaround, backreferences): backtracking, under a match "
+     "limit"},
     {"lint.zero-headroom", Severity::warn, "a count with a max (a consumer's limit) and no headroom"},
     {"lint.delta-without-baseline", Severity::warn,
      "a delta-family invariant that passes unchecked when there is no baseline"},
@@ -101,31 +105,6 @@ bool has_type(const json& s, const char* type) {
   return false;
 }
 
-// RE2 syntax an ECMA-262 engine (with the "u" flag, as ajv uses) refuses.
-std::string re2_only_construct(const std::string& pattern) {
-  static const std::pair<const char*, const char*> kConstructs[] = {
-      {"(?P<", "named groups written (?P<name>...)"}, {"(?i", "inline flags such as (?i)"},
-      {"(?s", "inline flags such as (?s)"},           {"(?m", "inline flags such as (?m)"},
-      {"(?U", "the (?U) flag"},                       {"(?-", "inline flags such as (?-i)"},
-      {"\\A", "\\A"},                                 {"\\z", "\\z"},
-      {"\\C", "\\C"},                                 {"\\Q", "\\Q...\\E quoting"},
-      {"[[:", "POSIX classes such as [[:alpha:]]"}};
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] == '\\' && i + 1 < pattern.size()) {
-      char c = pattern[i + 1];
-      if ((c == 'p' || c == 'P') && (i + 2 >= pattern.size() || pattern[i + 2] != '{'))
-        return std::string("one-letter Unicode classes such as \\") + c + "L (ECMA-262 writes \\" + c + "{L})";
-      for (const auto& [text, name] : kConstructs)
-        if (text[0] == '\\' && pattern.compare(i, std::strlen(text), text) == 0) return name;
-      ++i;  // skip the escaped character
-      continue;
-    }
-    for (const auto& [text, name] : kConstructs)
-      if (text[0] != '\\' && pattern.compare(i, std::strlen(text), text) == 0) return name;
-  }
-  return {};
-}
-
 // A field name that looks like a stream's generation or timestamp.
 bool stream_like(std::string name) {
   std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -165,6 +144,7 @@ class Auditor {
     add_load_warnings(loaded.value());
     if (auto e = read_examples()) return *e;
     audit();
+    regex_fallback(ContractAccess::plan(loaded.value()));
     return reports();
   }
 
@@ -173,7 +153,10 @@ class Auditor {
     Options listing = options_.contract;
     listing.allow_unknown_keywords = false;
     listing.unknown_keywords = UnknownKeywords::warn;
-    auto again = Contract::load_file(path_, listing);
+    json warned = contract_;  // the contract's own "unknown_keywords" wins over Options
+    if (warned.is_object() && warned.contains("unknown_keywords")) warned["unknown_keywords"] = "warn";
+    std::string dir = dir_.empty() ? "." : dir_.string();
+    auto again = Contract::load_string(warned.dump(), dir, path_, listing);
     for (const auto& w : (again ? again.value() : loaded).warnings()) {
       std::string_view rule = w.kind == "resolve-skipped" ? "lint.resolve-skipped" : "lint.unknown-keyword";
       findings_.push_back({rule, Severity::warn, w.where.file.empty() ? path_ : w.where.file, w.where.pointer, w.message,
@@ -401,28 +384,45 @@ class Auditor {
                 " is not anchored: JSON Schema patterns match anywhere, so a value only containing a match passes",
             "write \"^" + (pattern.size() && pattern[0] == '^' ? pattern.substr(1) : pattern) +
                 (anchored(pattern + "$") ? "" : "$") + "\" if the whole value is meant");
-      if (auto construct = re2_only_construct(pattern); !construct.empty())
-        add("lint.consumer-regex", Severity::warn, v.doc.file, where + "/pattern",
-            "pattern " + text::quoted(pattern) + " uses " + construct +
-                ", which RE2 accepts but an ECMA-262 engine (ajv, browsers: the schema's other consumers) refuses",
-            "use the ECMA-262 spelling, which RE2 also reads");
     }
-    if (auto p = s.find("patternProperties"); p != s.end() && p->is_object())
-      for (auto& [pattern, sub] : p->items()) {
-        (void)sub;
-        if (auto construct = re2_only_construct(pattern); !construct.empty()) {
-          std::string token;
-          text::append_pointer_token(token, pattern);
-          add("lint.consumer-regex", Severity::warn, v.doc.file, where + "/patternProperties" + token,
-              "pattern " + text::quoted(pattern) + " uses " + construct +
-                  ", which RE2 accepts but an ECMA-262 engine refuses",
-              "use the ECMA-262 spelling, which RE2 also reads");
-        }
-      }
     // A top-level field that looks like a stream's generation or timestamp.
     if (stream_field_.empty() && v.path.rfind("$.", 0) == 0 && v.path.find_first_of(".[", 2) == std::string::npos &&
         stream_like(v.path.substr(2)))
       stream_field_ = v.path;
+  }
+
+  // The patterns the loaded contract runs on the PCRE2 fallback (every one
+  // its schemas compiled), where each is written.
+  void regex_fallback(const Plan& plan) {
+    for (const auto& inv : plan.invariants) {
+      if (!inv.schema) continue;
+      for (const auto& fallback : inv.schema->fallback_patterns()) {
+        auto [file, pointer] = place_of(fallback, inv.id);
+        add("lint.regex-fallback", Severity::warn, file, pointer,
+            "pattern " + text::quoted(fallback.pattern) + " runs on the PCRE2 fallback (it uses " +
+                regex::ecma::translate(fallback.pattern).message + "): a backtracking engine, stopped at " +
+                regex::undecided_reason(regex::Match::match_limit) + ", and a string it cannot decide fails the check",
+            "write it without lookaround and backreferences where you can: RE2 then runs it in linear time");
+      }
+    }
+  }
+
+  // A compiled pattern's file and pointer as lint reports them: a schema
+  // file by the path the contract names it by, an inline schema in the contract.
+  std::pair<std::string, std::string> place_of(const schema::FallbackPattern& p, const std::string& id) {
+    const std::string inline_file = "/" + id + ".inline.json";  // the loader's name for an inline schema
+    const json& list = contract_["invariants"];
+    if (p.file.size() >= inline_file.size() && p.file.compare(p.file.size() - inline_file.size(), npos, inline_file) == 0)
+      for (size_t k = 0; k < list.size(); ++k)
+        if (list[k].is_object() && list[k].value("id", "") == id && list[k].contains("inline"))
+          return {path_, "/invariants/" + std::to_string(k) + "/inline" + p.pointer};
+    std::error_code ec;
+    fs::path base = (dir_.empty() ? fs::current_path(ec) : fs::absolute(dir_, ec)).lexically_normal();
+    fs::path relative = fs::path(p.file).lexically_relative(base);
+    if (ec || relative.empty() || *relative.begin() == "..") return {p.file, p.pointer};
+    std::string key = (dir_ / relative).lexically_normal().string();
+    schema_doc(key);  // its text, to locate the finding
+    return {key, p.pointer};
   }
 
   // Whether no value satisfies `s` (false reachable through allOf, $ref,

@@ -1,6 +1,6 @@
 #include "regex/regex.hpp"
 
-#include <cstdio>
+#include "regex/ecma.hpp"
 
 namespace invar::regex {
 
@@ -31,86 +31,38 @@ CompileOutcome compile(std::string_view pattern, Anchoring anchoring, int64_t ma
   return out;
 }
 
-namespace {
+Pattern::Pattern() = default;
+Pattern::~Pattern() = default;
 
-int hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool read_u_escape(std::string_view p, size_t i, unsigned& code) {
-  if (i + 6 > p.size() || p[i] != '\\' || p[i + 1] != 'u') return false;
-  code = 0;
-  for (size_t k = 2; k < 6; ++k) {
-    int h = hex(p[i + k]);
-    if (h < 0) return false;
-    code = code * 16 + static_cast<unsigned>(h);
+CompileOutcome compile_ecma(std::string_view pattern, int64_t max_mem, bool allow_fallback) {
+  using Status = ecma::Translation::Status;
+  using Failure = CompileOutcome::Failure;
+  CompileOutcome out;
+  ecma::Translation t = ecma::translate(pattern);
+  if (t.status == Status::ok) return compile(t.re2, Anchoring::anywhere, max_mem);
+  if (t.status != Status::unsupported || !allow_fallback) {
+    out.failure = t.status == Status::syntax_error ? Failure::syntax
+                  : t.status == Status::too_large  ? Failure::too_large
+                                                   : Failure::unsupported;
+    out.error = std::move(t.message);
+    out.offset = t.offset;
+    return out;
   }
-  return true;
-}
-
-// ECMA's long Unicode property names, as RE2's short ones (General_Category).
-const std::pair<std::string_view, std::string_view> kPropertyNames[] = {
-    {"Letter", "L"},           {"Lowercase_Letter", "Ll"}, {"Uppercase_Letter", "Lu"}, {"Titlecase_Letter", "Lt"},
-    {"Modifier_Letter", "Lm"}, {"Other_Letter", "Lo"},     {"Mark", "M"},              {"Number", "N"},
-    {"Decimal_Number", "Nd"},  {"digit", "Nd"},            {"Letter_Number", "Nl"},    {"Other_Number", "No"},
-    {"Punctuation", "P"},      {"punct", "P"},             {"Symbol", "S"},            {"Math_Symbol", "Sm"},
-    {"Currency_Symbol", "Sc"}, {"Separator", "Z"},         {"Space_Separator", "Zs"},  {"Other", "C"},
-    {"Control", "Cc"},         {"Format", "Cf"},
-};
-
-}  // namespace
-
-CompileOutcome compile_ecma(std::string_view pattern, int64_t max_mem) {
-  std::string translated;
-  translated.reserve(pattern.size());
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    unsigned code;
-    if (pattern[i] == '\\' && i + 2 < pattern.size() && (pattern[i + 1] == 'p' || pattern[i + 1] == 'P') &&
-        pattern[i + 2] == '{') {
-      size_t close = pattern.find('}', i);
-      if (close != std::string_view::npos) {
-        std::string_view name = pattern.substr(i + 3, close - i - 3);
-        if (name.substr(0, 17) == "General_Category=") name.remove_prefix(17);
-        else if (name.substr(0, 3) == "gc=") name.remove_prefix(3);
-        for (auto [ecma, re2_name] : kPropertyNames)
-          if (name == ecma) name = re2_name;
-        translated += pattern.substr(i, 2);
-        translated += '{';
-        translated += name;
-        translated += '}';
-        i = close;
-        continue;
-      }
-    }
-    if (pattern[i] == '\\' && i + 1 < pattern.size() && pattern[i + 1] != 'u') {
-      translated += pattern.substr(i, 2);
-      ++i;
-      continue;
-    }
-    if (read_u_escape(pattern, i, code)) {
-      unsigned low;
-      if (code >= 0xD800 && code <= 0xDBFF && read_u_escape(pattern, i + 6, low) && low >= 0xDC00 &&
-          low <= 0xDFFF) {
-        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
-        i += 6;
-      }
-      char buf[16];
-      std::snprintf(buf, sizeof buf, "\\x{%x}", code);
-      translated += buf;
-      i += 5;
-      continue;
-    }
-    translated += pattern[i];
+  auto compiled = std::make_unique<Pattern>();
+  compiled->fallback_ = Fallback::compile(t.pcre2, pattern, out.error);
+  if (!compiled->fallback_) {
+    out.failure = Failure::fallback;
+    return out;
   }
-  return compile(translated, Anchoring::anywhere, max_mem);
+  out.pattern = std::move(compiled);
+  return out;
 }
 
 std::string excerpt(std::string_view pattern, size_t max_chars) {
   if (pattern.size() <= max_chars) return std::string(pattern);
-  return std::string(pattern.substr(0, max_chars)) + "...";
+  size_t cut = max_chars;
+  while (cut > 0 && (static_cast<unsigned char>(pattern[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+  return std::string(pattern.substr(0, cut)) + "...";
 }
 
 }  // namespace invar::regex

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "regex/alternation.hpp"
+#include "regex/fallback.hpp"
 #include "regex/sequence.hpp"
 
 namespace invar::regex {
@@ -28,6 +29,11 @@ struct CompileOutcome;
 // A compiled pattern. Immutable; safe to use from many threads.
 class Pattern {
  public:
+  Pattern();
+  ~Pattern();
+
+  // Whether `s` matches. A fallback's undecided answer (a limit ran out)
+  // reads as no match: where that must not pass, use match().
   bool matches(std::string_view s) const {
     if (re_) {
       re2::StringPiece piece(s.data(), s.size());
@@ -35,22 +41,44 @@ class Pattern {
     }
     if (alternation_)
       return anchoring_ == Anchoring::whole_string ? alternation_->full_match(s) : alternation_->partial_match(s);
-    return anchoring_ == Anchoring::whole_string ? sequence_->full_match(s) : sequence_->partial_match(s);
+    if (sequence_) return anchoring_ == Anchoring::whole_string ? sequence_->full_match(s) : sequence_->partial_match(s);
+    return fallback_->match(s) == Match::yes;
   }
-  // Whether this pattern runs on RE2 (else on a class sequence).
+  // The answer, or why there is none (only a fallback pattern has none).
+  Match match(std::string_view s) const {
+    if (fallback_) [[unlikely]]
+      return fallback_->match(s);
+    return matches(s) ? Match::yes : Match::no;
+  }
+  // Whether this pattern runs on RE2 (else on a class sequence, an
+  // alternation of literals or the PCRE2 fallback).
   bool uses_re2() const { return re_ != nullptr; }
+  // The PCRE2 fallback it runs on, or null.
+  const Fallback* fallback() const { return fallback_.get(); }
 
  private:
   friend CompileOutcome compile(std::string_view pattern, Anchoring anchoring, int64_t max_mem);
+  friend CompileOutcome compile_ecma(std::string_view pattern, int64_t max_mem, bool allow_fallback);
   Anchoring anchoring_ = Anchoring::anywhere;
   std::optional<Sequence> sequence_;
   std::optional<Alternation> alternation_;
   std::unique_ptr<RE2> re_;
+  std::unique_ptr<Fallback> fallback_;
 };
 
 struct CompileOutcome {
   std::unique_ptr<Pattern> pattern;  // set on success
-  std::string error;                 // RE2's reason on failure
+  std::string error;                 // the reason on failure
+  // compile_ecma's failures: what kind, and where in the pattern (bytes).
+  enum class Failure {
+    engine,       // RE2 refused the translation: its memory budget, its limits
+    fallback,     // PCRE2 refused it (a lookbehind of no fixed length, a property it lacks)
+    syntax,       // not ECMA-262
+    unsupported,  // ECMA-262 only the fallback runs, and it is not allowed: `error` names the construct
+    too_large,    // a repetition count over RE2's 1000, or nesting over ecma::kMaxNesting
+  };
+  Failure failure = Failure::engine;
+  size_t offset = 0;
 };
 
 // Compiles `pattern` in RE2 syntax (UTF-8, no captures kept): a class
@@ -58,17 +86,18 @@ struct CompileOutcome {
 // `max_mem` as its memory budget.
 CompileOutcome compile(std::string_view pattern, Anchoring anchoring, int64_t max_mem);
 
-// JSON Schema patterns are ECMA-262: rewrites the escapes RE2 spells
-// differently (\uXXXX and surrogate pairs -> \x{...}) and compiles for
-// Anchoring::anywhere. ECMA-only constructs RE2 cannot run (backreferences,
-// lookaround) fail to compile.
-CompileOutcome compile_ecma(std::string_view pattern, int64_t max_mem);
+// JSON Schema patterns are ECMA-262 with the u flag: translated with ECMA's
+// meaning (regex/ecma.hpp) and compiled for Anchoring::anywhere, on RE2 (or
+// a class sequence, an alternation). The constructs RE2 cannot run
+// (lookaround, backreferences) run on the PCRE2 fallback when
+// `allow_fallback`, else fail (Failure::unsupported).
+CompileOutcome compile_ecma(std::string_view pattern, int64_t max_mem, bool allow_fallback = false);
 
 // RE2 itself, always (regex_safe inspects the program RE2 builds). Null and
 // `error` set on failure.
 std::unique_ptr<RE2> compile_re2(std::string_view pattern, int64_t max_mem, std::string& error);
 
-// For messages: the pattern, shortened.
+// For messages: the pattern, shortened (on a character boundary, "..." added).
 std::string excerpt(std::string_view pattern, size_t max_chars = 60);
 
 }  // namespace invar::regex

@@ -376,13 +376,38 @@ class Compiler {
     return 0;
   }
 
-  std::unique_ptr<regex::Pattern> pattern(const std::string& text, const Place& at, const std::string& keyword) {
-    auto compiled = regex::compile_ecma(text, opts_.regex_max_mem);
-    if (!compiled.pattern)
-      fail(at, keyword,
-           "pattern " + text::quoted(text) + " does not compile under RE2: " + compiled.error +
-               " (ECMA-only constructs such as lookaround and backreferences are not supported)");
-    return std::move(compiled.pattern);
+  // "pattern" (`property` null) or a key of "patternProperties".
+  std::unique_ptr<regex::Pattern> pattern(const std::string& text, const Place& at, const std::string& keyword,
+                                          const std::string* property = nullptr) {
+    auto compiled = regex::compile_ecma(text, opts_.regex_max_mem, opts_.regex_fallback == RegexFallback::pcre2);
+    std::string pointer = at.pointer;
+    text::append_pointer_token(pointer, keyword);
+    if (property) text::append_pointer_token(pointer, *property);
+    if (compiled.pattern) {
+      if (compiled.pattern->fallback()) reg_.fallback_patterns.push_back({at.file, pointer, text});
+      return std::move(compiled.pattern);
+    }
+    Place where = at;
+    where.pointer = pointer;
+    fail(where, "", pattern_error(text, compiled));
+    return nullptr;
+  }
+
+  static std::string pattern_error(const std::string& text, const regex::CompileOutcome& c) {
+    using Failure = regex::CompileOutcome::Failure;
+    std::string p = "pattern " + text::quoted(text);
+    std::string offset = " (at offset " + std::to_string(c.offset) + ")";
+    switch (c.failure) {
+      case Failure::syntax: return p + " is not a valid ECMA-262 regular expression: " + c.error + offset;
+      case Failure::unsupported:
+        return p + " uses " + c.error + offset +
+               ", which no linear-time regex engine runs: refused by default; \"regex_fallback\": \"pcre2\" in the "
+               "contract (--regex-fallback pcre2, Options::regex_fallback) runs it on PCRE2 under a match limit";
+      case Failure::too_large: return p + " cannot run on RE2: " + c.error + offset;
+      case Failure::fallback: return p + " does not compile under PCRE2 (the regex fallback): " + c.error;
+      case Failure::engine: break;
+    }
+    return p + " does not compile under RE2: " + c.error;
   }
 
   // Keywords of the validation vocabulary (and format). False on a compile error.
@@ -519,7 +544,7 @@ class Compiler {
     }
     if (const json* p = keyword(s, at, "patternProperties"); p && p->is_object()) {
       for (auto& [text, sub_schema] : p->items()) {
-        n.pattern_properties.push_back({pattern(text, at, "patternProperties"), compile(&sub_schema)});
+        n.pattern_properties.push_back({pattern(text, at, "patternProperties", &text), compile(&sub_schema)});
         n.pattern_property_texts.push_back(text);
       }
     }
@@ -662,6 +687,8 @@ class Compiler {
 Validator::Validator() : registry_(std::make_shared<Registry>()) {}
 Validator::~Validator() = default;
 Validator::Validator(Validator&&) noexcept = default;
+
+const std::vector<FallbackPattern>& Validator::fallback_patterns() const { return registry_->fallback_patterns; }
 
 Result<std::shared_ptr<const Validator>> Validator::compile(const json& document, const std::string& uri,
                                                             const CompileOptions& options) {

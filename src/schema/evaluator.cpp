@@ -189,6 +189,14 @@ class Evaluator {
     c_.issues->push_back(std::move(issue));
   }
 
+  // A pattern on the PCRE2 fallback ran out of a limit: no answer, so the
+  // whole evaluation stops as invalid, as at any limit (a "not" around it
+  // must not turn it into a pass).
+  bool undecided(regex::Match m, const std::string& pattern) {
+    c_.limit = regex::undecided_reason(m) + " (pattern " + text::quoted(pattern) + ")";
+    return false;
+  }
+
   // Evaluates `n` in place (same instance), merging annotations on success.
   bool in_place(const Node& n, const Value& v, Evaluated* mine) {
     if (!mine) return eval(n, v, nullptr);
@@ -304,10 +312,14 @@ bool Evaluator::keywords(const Node& n, const Value& v, Evaluated* mine) {
         if (fail()) return false;
       }
     }
-    if (n.pattern && !n.pattern->matches(s)) {
-      report(n, "pattern", "string does not match the pattern " + text::quoted(n.pattern_text),
-             "matches " + text::quoted(n.pattern_text), describe(v));
-      if (fail()) return false;
+    if (n.pattern) {
+      regex::Match m = n.pattern->match(s);
+      if (m > regex::Match::yes) return undecided(m, n.pattern_text);
+      if (m == regex::Match::no) {
+        report(n, "pattern", "string does not match the pattern " + text::quoted(n.pattern_text),
+               "matches " + text::quoted(n.pattern_text), describe(v));
+        if (fail()) return false;
+      }
     }
     if (n.format_assertion && !check_format(n.format, s)) {
       report(n, "format", "string is not a valid " + n.format, n.format, describe(v));
@@ -404,8 +416,11 @@ bool Evaluator::object_keywords(const Node& n, const Value& v, Evaluated* mine) 
       if (k < 64) seen |= uint64_t(1) << k;
       if (!eval(*n.properties[static_cast<size_t>(k)].second, child, nullptr) && fail()) return false;
     }
-    for (const auto& [re, schema] : n.pattern_properties) {
-      if (re->matches(field.key)) {
+    for (size_t k = 0; k < n.pattern_properties.size(); ++k) {
+      const auto& [re, schema] = n.pattern_properties[k];
+      regex::Match m = re->match(field.key);
+      if (m > regex::Match::yes) return undecided(m, n.pattern_property_texts[k]);
+      if (m == regex::Match::yes) {
         matched = true;
         if (!eval(*schema, child, nullptr) && fail()) return false;
       }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/text.hpp"
+#include "regex/ecma.hpp"
 
 namespace invar::schema {
 
@@ -64,10 +65,12 @@ bool uuid(std::string_view s) {
 }  // namespace
 
 bool is_asserted_format(std::string_view f) {
+  if (f == "regex") return true;  // ECMA-262 with the u flag, as "pattern" (regex/ecma.hpp)
   return f == "date-time" || f == "ipv4" || f == "ipv6" || f == "hostname" || f == "uuid";
 }
 
 bool check_format(std::string_view f, std::string_view v) {
+  if (f == "regex") return regex::ecma::is_valid(v);
   if (f == "date-time") return text::parse_rfc3339(v).has_value();
   if (f == "ipv4") return ipv4(v);
   if (f == "ipv6") return ipv6(v);

@@ -95,6 +95,7 @@ class Registry {
   std::set<std::string> resource_names;          // interned base URIs
   std::map<std::string, const nlohmann::json*> index;   // absolute URI -> schema JSON
   std::map<std::string, const Node*> dynamic_anchors;   // "resource#name" -> node
+  std::vector<FallbackPattern> fallback_patterns;       // the patterns on the PCRE2 fallback
   bool format_assertion = false;
 };
 

@@ -75,6 +75,9 @@ struct CompileOptions {
   // Local copies of remote schemas, looked up by URI after `preloaded` and
   // the bundled metaschemas. Never the network.
   std::shared_ptr<const SchemaIndex> resolved;
+  // ECMA-262 patterns RE2 cannot run (lookaround, backreferences): a compile
+  // error, or (pcre2) run on the PCRE2 fallback (regex/fallback.hpp).
+  RegexFallback regex_fallback = RegexFallback::none;
   int64_t regex_max_mem = 8 << 20;
   uint64_t max_document_bytes = 4ull << 20;  // for schema files loaded by $ref
   // Documents known by URI before compiling (tests register the suite's remotes).
@@ -82,6 +85,14 @@ struct CompileOptions {
   // Directory whose files (and subfolders) may be loaded by relative $ref;
   // empty: no file access.
   std::string file_root;
+};
+
+// A pattern compiled for the PCRE2 fallback (CompileOptions::regex_fallback):
+// where it is (the document's file or URI, a JSON Pointer into it) and its text.
+struct FallbackPattern {
+  std::string file;
+  std::string pointer;
+  std::string pattern;
 };
 
 struct Issue {
@@ -153,6 +164,9 @@ class Validator : public std::enable_shared_from_this<Validator> {
   const std::vector<Warning>& warnings() const { return warnings_; }
   // The members split_member() splits, in the schema's order.
   std::vector<std::string> splittable_members() const;
+
+  // The patterns that run on the PCRE2 fallback, in the order compiled.
+  const std::vector<FallbackPattern>& fallback_patterns() const;
 
  private:
   Validator();
