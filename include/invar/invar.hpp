@@ -163,7 +163,10 @@ class Time {
 //   option            default        meaning
 //   limits            (see Limits)   resource budgets
 //   format_assertion  false          JSON Schema "format": an annotation (false) or an
-//                                    assertion for date-time, ipv4, ipv6, hostname, uuid
+//                                    assertion for date-time, date, time, duration, email,
+//                                    idn-email, hostname, idn-hostname, ipv4, ipv6, uri,
+//                                    uri-reference, iri, iri-reference, uri-template,
+//                                    json-pointer, relative-json-pointer, uuid (any dialect)
 //   allow_unknown_keywords false     a JSON Schema keyword its draft does not define is a load
 //                                    error (true: ignored, as the specification says); "x-"
 //                                    prefixed annotations are always allowed
