@@ -72,7 +72,7 @@ if (cd "$BUILD" && cpack -G DEB -B "$pkg" >"$work/cpack-deb.log" 2>&1 && cpack -
   passed=$((passed + 1))
   deb=$(ls "$pkg"/invar_*_amd64.deb)
   info=$(dpkg-deb --info "$deb")
-  for dep in libc6 libcurl4 libfmt9 libre2-9 libsimdjson14 libstdc++6; do
+  for dep in libc6 libcurl4 libfmt9 libre2-9 libsimdjson14 libidn2-0 libunistring2 libstdc++6; do
     check "deb: Depends names Debian's $dep" contains "$(grep '^ Depends:' <<<"$info")" "$dep"
   done
   contents=$(dpkg-deb --contents "$deb" | awk '{ print $6 }')

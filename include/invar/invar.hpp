@@ -185,7 +185,10 @@ class Time {
 //   option            default        meaning
 //   limits            (see Limits)   resource budgets
 //   format_assertion  false          JSON Schema "format": an annotation (false) or an
-//                                    assertion for date-time, ipv4, ipv6, hostname, uuid
+//                                    assertion for date-time, date, time, duration, email,
+//                                    idn-email, hostname, idn-hostname, ipv4, ipv6, uri,
+//                                    uri-reference, iri, iri-reference, uri-template,
+//                                    json-pointer, relative-json-pointer, uuid, regex (any dialect)
 //   unknown_keywords  unset          a JSON Schema keyword its draft does not define, in every
 //                                    schema, for contracts without "unknown_keywords" (theirs
 //                                    wins); unset: an error in the contract's own schemas and a
