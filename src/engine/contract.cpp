@@ -126,7 +126,16 @@ std::shared_ptr<Plan> schema_plan(std::string name, const std::string& path,
 Result<Contract> Contract::from_schema_file(const std::string& path, const Options& options) {
   auto validator = contract::load_schema_file(path, options);
   if (!validator) return validator.error();
-  return Contract(schema_plan("schema " + fs::path(path).filename().string(), path, validator.value(), options));
+  auto plan = schema_plan("schema " + fs::path(path).filename().string(), path, validator.value(), options);
+  const YamlReading& yaml = options.schema_reading;
+  plan->yaml.many_documents = yaml.many_documents;
+  plan->yaml.merge_keys = yaml.merge_keys;
+  plan->yaml.consumer_yaml11 = yaml.consumer_yaml11;
+  plan->yaml.allow_infinity = yaml.allow_infinity;
+  plan->yaml.keys_as_text = yaml.keys_as_text;
+  plan->yaml.empty_as_null = yaml.empty_as_null;
+  plan->yaml.untagged = yaml.untagged;
+  return Contract(std::move(plan));
 }
 
 Result<Contract> Contract::metaschema_of(const std::string& schema_path, const Options& options) {

@@ -29,6 +29,11 @@ namespace invar::schema {
 // Nesting limit for contract and schema documents (the control plane).
 inline constexpr uint32_t kMaxDocumentDepth = 128;
 
+// The numbers of a document that nlohmann::json holds only as a nearby
+// double (integers past 64 bits), by JSON Pointer: their exact texts, as
+// read_document (schema/document.hpp) finds them.
+using NumberTexts = std::map<std::string, std::string>;
+
 struct CompileOptions {
   // The dialect of a schema whose root has no "$schema". A "$schema" must be
   // one of the dialects' URIs, or the URI of a registered (preloaded)
@@ -47,6 +52,9 @@ struct CompileOptions {
   // Directory whose files (and subfolders) may be loaded by relative $ref;
   // empty: no file access.
   std::string file_root;
+  // Exact numbers of the document compiled and of preloaded ones, by their
+  // URI (as given to compile() or preloaded): compared exactly (number.hpp).
+  std::map<std::string, NumberTexts> numbers;
 };
 
 struct Issue {
