@@ -1,13 +1,16 @@
 // (i) YAML artifact bytes through the YAML reader (artifact/yaml.hpp), with
 // its options and limits drawn from the input, then through Contract::check
 // with each bundled contract read as YAML and every report format.
-// Input: [options][limits][contract] yaml.
+// Input: [options][limits][contract] yaml. The same bytes are also read as
+// a contract or schema document (schema/document.hpp: integers past 64 bits).
 // Checked: no crash or leak; a refusal is located inside the input; what is
 // read is a valid simdjson tape (the element walk, the tape scan and a
 // re-parse of its minified text all agree); every value it locates is inside.
 #include <algorithm>
 
 #include "artifact/yaml.hpp"
+#include "common/json_pointer.hpp"
+#include "schema/document.hpp"
 #include "fuzz.hpp"
 #include "invar/invar.hpp"
 #include "invar/report.hpp"
@@ -58,6 +61,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.consumer_yaml11 = flags & 4;
   options.max_alias_nodes = flags & 8 ? 64 : 100'000;
   options.allow_infinity = flags & 64;
+  options.keys_as_text = flags & 32;
+  options.untagged = flags & 128;
+  options.empty_as_null = pick & 128;
   invar::artifact::ReadLimits limits;
   limits.allow_duplicate_keys = flags & 16;
   limits.max_depth = 1 + (limit_bits & 63);
@@ -91,11 +97,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (a.where.line > lines || a.yaml11 == a.yaml12) __builtin_trap();
   }
 
+  // As a document: every number it says is past 64 bits is a number there.
+  invar::schema::NumberTexts numbers;
+  if (auto doc = invar::schema::read_document(yaml, "fuzz.yaml", &numbers))
+    for (const auto& [pointer, text] : numbers) {
+      const auto* at = invar::json_at_pointer(*doc, pointer);
+      if (!at || !at->is_number_float() || text.empty()) __builtin_trap();
+    }
+  else if (numbers.size())
+    __builtin_trap();
+
   const auto& all = contracts();
   invar::CheckContext ctx;
   ctx.format = invar::ArtifactFormat::yaml;
   ctx.now = invar::parse_time("2025-10-20T06:45:00Z");
-  invar::Report report = all[pick % all.size()].check(yaml, ctx);
+  invar::Report report = all[(pick & 127) % all.size()].check(yaml, ctx);
   for (const auto& v : report.violations)
     if (v.line > lines + 1) __builtin_trap();
   for (const auto& format : invar::report_formats()) format.render({report}, {});

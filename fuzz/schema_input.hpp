@@ -7,17 +7,21 @@
 #include <string_view>
 
 #include "engine/plan.hpp"
+#include "schema/document.hpp"
 #include "schema/schema.hpp"
 
 namespace fuzz {
 
-// Null when the text is not JSON or not a schema. Flags: bits 0-2 the default
-// dialect (0-4: draft-04 ... 2020-12, modulo 5), bit 3 format assertion,
-// bit 4 unknown keywords allowed.
+// Null when the text is not JSON (YAML with bit 5) or not a schema. Flags:
+// bits 0-2 the default dialect (0-4: draft-04 ... 2020-12, modulo 5), bit 3
+// format assertion, bit 4 unknown keywords allowed, bit 5 the text is YAML.
+// Its numbers past 64 bits are kept, as invar reads a schema file.
 inline std::shared_ptr<const invar::schema::Validator> compile_schema(std::string_view text, uint8_t flags) {
-  auto doc = invar::contract::parse_json(text, "fuzz.schema.json");
+  invar::schema::NumberTexts numbers;
+  auto doc = invar::schema::read_document(text, flags & 32 ? "fuzz.schema.yaml" : "fuzz.schema.json", &numbers);
   if (!doc) return nullptr;
   invar::schema::CompileOptions options;
+  options.numbers["file:///fuzz/fuzz.schema.json"] = std::move(numbers);
   options.default_draft = static_cast<invar::schema::Draft>((flags & 7) % 5);
   options.format_assertion = flags & 8;
   options.allow_unknown_keywords = flags & 16;

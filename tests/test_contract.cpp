@@ -104,7 +104,7 @@ TEST_CASE("unknown keys", "[contract]") {
         "test.contract.json: /artifact/limits/max_values: unknown limit \"max_values\" (expected max_bytes, max_depth, "
         "max_nodes, max_string_bytes, max_alias_nodes)");
   CHECK(message_of(R"({"contract": "t", "artifact": {"format": "yaml", "yaml": {"merge": "allow"}}, "invariants": []})") ==
-        "test.contract.json: /artifact/yaml/merge: unknown key \"merge\" (expected consumer, merge_keys, infinity)");
+        "test.contract.json: /artifact/yaml/merge: unknown key \"merge\" (expected consumer, merge_keys, infinity, keys, empty, tags)");
 }
 
 TEST_CASE("unknown and unsupported kinds", "[contract]") {

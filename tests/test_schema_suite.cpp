@@ -13,8 +13,10 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "common/parallel.hpp"
+#include "schema/document.hpp"
 #include "schema/schema.hpp"
 
 namespace fs = std::filesystem;
@@ -32,19 +34,24 @@ fs::path suite_dir() {
   return INVAR_DEFAULT_SUITE_DIR;
 }
 
-json read_json(const fs::path& p) {
+// Read as invar reads a schema file: its numbers past 64 bits kept exactly.
+json read_json(const fs::path& p, NumberTexts* numbers = nullptr) {
   std::ifstream in(p);
-  return json::parse(in);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  auto doc = read_document(bytes.str(), p.string(), numbers);
+  if (!doc) FAIL(doc.error().to_string());
+  return doc.value();
 }
 
-std::map<std::string, json> remotes(const fs::path& dir) {
-  std::map<std::string, json> out;
+void add_remotes(const fs::path& dir, CompileOptions& options) {
   for (const auto& entry : fs::recursive_directory_iterator(dir)) {
     if (!entry.is_regular_file() || entry.path().extension() != ".json") continue;
-    std::string rel = fs::relative(entry.path(), dir).generic_string();
-    out["http://localhost:1234/" + rel] = read_json(entry.path());
+    std::string uri = "http://localhost:1234/" + fs::relative(entry.path(), dir).generic_string();
+    NumberTexts numbers;
+    options.preloaded[uri] = read_json(entry.path(), &numbers);
+    if (!numbers.empty()) options.numbers[uri] = std::move(numbers);
   }
-  return out;
 }
 
 struct Tally {
@@ -59,7 +66,7 @@ Tally run_draft(const std::string& sub_dir, Draft draft, bool format_assertion =
   CompileOptions options;
   options.default_draft = draft;
   options.format_assertion = format_assertion;
-  options.preloaded = remotes(suite_dir() / "remotes");
+  add_remotes(suite_dir() / "remotes", options);
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(dir))
     if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
@@ -75,7 +82,10 @@ Tally run_draft(const std::string& sub_dir, Draft draft, bool format_assertion =
     Tally t;
     std::string name = draft_dir + "/" + file.filename().string();
     auto excluded = kExcluded.find(name);
-    for (const auto& group : read_json(file)) {
+    NumberTexts numbers;
+    const json groups = read_json(file, &numbers);
+    for (size_t g = 0; g < groups.size(); ++g) {
+      const json& group = groups[g];
       std::string description = group["description"];
       bool skip = excluded != kExcluded.end() &&
                   (excluded->second.count("*") || excluded->second.count(description));
@@ -83,7 +93,11 @@ Tally run_draft(const std::string& sub_dir, Draft draft, bool format_assertion =
         t.excluded += static_cast<int>(group["tests"].size());
         continue;
       }
-      auto validator = Validator::compile(group["schema"], "http://invar.test/root.json", options);
+      const std::string root = "http://invar.test/root.json";
+      options.numbers.erase(root);
+      if (auto exact = numbers_under(numbers, "/" + std::to_string(g) + "/schema"); !exact.empty())
+        options.numbers[root] = std::move(exact);
+      auto validator = Validator::compile(group["schema"], root, options);
       for (const auto& test : group["tests"]) {
         bool expected = test["valid"];
         bool fast = false, diag = false, explained = true, parallel = false;

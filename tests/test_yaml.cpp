@@ -67,16 +67,17 @@ TEST_CASE("yaml: the core schema types plain scalars, and only plain ones", "[ya
                                        "comparison, so no invariant could judge it");
   CHECK(read_as("x: !!binary aGk=") ==
         "refused tag 1:13 tag tag:yaml.org,2002:binary on \"aGk=\" is not one invar reads (the core schema's !!str, "
-        "!!int, !!float, !!bool, !!null)");
+        "!!int, !!float, !!bool, !!null); to read such nodes as if untagged, set \"yaml\": {\"tags\": \"untagged\"}");
   CHECK(read_as("x: !!int abc").rfind("refused tag 1:", 0) == 0);
   CHECK(read_as("x: !foo |\n  two\n  lines\n") ==
         "refused tag 2:1 tag !foo on \"two\\nlines\\n\" is not one invar reads (the core schema's !!str, !!int, "
-        "!!float, !!bool, !!null)");  // a message is one line
+        "!!float, !!bool, !!null); to read such nodes as if untagged, set \"yaml\": {\"tags\": \"untagged\"}");  // a message is one line
   CHECK(read_as("x: !local {a: 1}").rfind("refused tag 1:", 0) == 0);
 }
 
 TEST_CASE("yaml: keys are strings, once each", "[yaml]") {
-  CHECK(read_as("1: a") == "refused key 1:1 the key \"1\" is not a string in YAML 1.2 (JSON keys are strings: quote it)");
+  CHECK(read_as("1: a") == "refused key 1:1 the key \"1\" is not a string in YAML 1.2 (JSON keys are strings: quote it; "
+                           "to read such keys as their text, set \"yaml\": {\"keys\": \"text\"})");
   CHECK(read_as("'1': a\n\"true\": b") == R"({"1":"a","true":"b"})");
   CHECK(read_as("? [a, b]\n: c").rfind("refused key 1:3 a sequence used as a key", 0) == 0);
   CHECK(read_as("a: 1\nb:\n  c: 2\n  c: 3\n") == "refused duplicate-key 4:3 duplicate key \"c\" (first at line 3, column 3)");
@@ -167,7 +168,8 @@ TEST_CASE("yaml: one document, or the array of them all", "[yaml]") {
   many.many_documents = true;
   CHECK(read_as("a: 1\n---\nb: 2\n", many) == R"([{"a":1},{"b":2}])");
   CHECK(read_as("", many) == "[]");
-  CHECK(read_as("# only a comment\n") == "refused empty 0:0 the artifact holds no YAML document");
+  CHECK(read_as("# only a comment\n") == "refused empty 0:0 the artifact holds no YAML document (to read such a file "
+                                         "as null, set \"yaml\": {\"empty\": \"null\"})");
   CHECK(read_as("--- &a x\n--- *a\n", many).rfind("refused alias", 0) == 0);  // anchors end with their document
 }
 
@@ -428,4 +430,201 @@ TEST_CASE("yaml: the gate publishes the bytes as they came and compares them wit
   CHECK(pinned.exit == 2);
   CHECK(pinned.out.find("2 of the baseline's 2 keys at $[*].id were removed") != std::string::npos);
   CHECK(test::slurp(tmp / "out.yaml") == first_bytes);
+}
+
+TEST_CASE("yaml: a key that is not a string is refused, or read as its text as written", "[yaml]") {
+  invar::artifact::YamlOptions text;
+  text.keys_as_text = true;
+  CHECK(read_as("~: a\n1.0: b\n0x1F: c\ntrue: d\nnull: e\n-0: f\n!!int 7: g\n.inf: h\n", text) ==
+        R"({"~":"a","1.0":"b","0x1F":"c","true":"d","null":"e","-0":"f","7":"g",".inf":"h"})");
+  CHECK(read_as("? \n: empty\n", text) == R"({"":"empty"})");
+  CHECK(read_as("18446744073709551616: big\n", text) == R"({"18446744073709551616":"big"})");
+  CHECK(read_as("a: &n 5\n*n : b\n", text) == R"({"a":5,"5":"b"})");  // an alias to a number, as a key
+  CHECK(read_as("1: a\n'1': b\n", text) == "refused duplicate-key 2:1 duplicate key \"1\" (first at line 1, column 1)");
+  CHECK(read_as("? [a, b]\n: c", text).rfind("refused key 1:3 a sequence used as a key", 0) == 0);  // still
+  CHECK(read_as("? {a: 1}\n: c", text).rfind("refused key 1:3 a mapping used as a key", 0) == 0);
+  CHECK(read_as("a: &m {x: 1}\n*m : c\n", text).rfind("refused key 2:1 alias *m used as a key names a value that is not a string", 0) == 0);
+  // Through a contract: refused, located, unless "keys": "text".
+  const char* refuse = R"({"contract": "k", "artifact": {"format": "yaml"},
+                           "invariants": [{"id": "codes", "count": "$.codes.*", "min": 2}]})";
+  auto refused = check("codes:\n  200: ok\n  404: missing\n", refuse);
+  REQUIRE(refused.violations.size() == 1);
+  CHECK(located(refused.violations[0]).rfind("artifact.key 2:3 /codes the key \"200\" is not a string", 0) == 0);
+  const char* keys = R"({"contract": "k", "artifact": {"format": "yaml", "yaml": {"keys": "text"}},
+                         "invariants": [{"id": "codes", "count": "$.codes.*", "min": 2},
+                                        {"id": "ok", "schema": "$.codes", "inline": {"required": ["200", "404"]}}]})";
+  CHECK(check("codes:\n  200: ok\n  404: missing\n", keys).verdict == invar::Verdict::accept);
+  auto bad = test::contract(R"({"contract": "k", "artifact": {"format": "yaml", "yaml": {"keys": "string"}}, "invariants": []})");
+  REQUIRE(!bad);
+  CHECK(bad.error().to_string() == "test.contract.json:1:67: /artifact/yaml/keys: \"keys\" must be \"refuse\" or \"text\" "
+                                   "(a key that is a number, a boolean or null read as its text as written)");
+}
+
+TEST_CASE("yaml: a file of no document is refused, or read as null", "[yaml]") {
+  invar::artifact::YamlOptions empty;
+  empty.empty_as_null = true;
+  CHECK(read_as("# only a comment\n\n   \n", empty) == "null");
+  CHECK(read_as("", empty) == "null");
+  CHECK(read_as("a: 1\n", empty) == R"({"a":1})");
+  CHECK(read_as("---\n", empty) == "null");  // an empty document is null whatever the option
+  empty.many_documents = true;
+  CHECK(read_as("", empty) == "[]");  // many documents: none is the empty array
+  const char* nullable = R"({"contract": "e", "artifact": {"format": "yaml", "yaml": {"empty": "null"}},
+                             "invariants": [{"id": "object", "schema": "$", "inline": {"type": "object"}}]})";
+  auto judged = check("# nothing yet\n", nullable);
+  REQUIRE(judged.violations.size() == 1);
+  CHECK(located(judged.violations[0]) == "object 1:1  expected object, got null");
+  auto refused = check("# nothing yet\n");
+  REQUIRE(refused.violations.size() == 1);
+  CHECK(refused.violations[0].invariant == "artifact.empty");
+}
+
+TEST_CASE("yaml: tags outside the core schema are refused, or dropped", "[yaml]") {
+  const std::string template_ =
+      "Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n    Properties:\n"
+      "      BucketName: !Sub '${AWS::StackName}-logs'\n      Arn: !GetAtt Bucket.Arn\n      Env: !Ref Env\n"
+      "      Count: !Ref 3\n      Pick: !If [cond, a, b]\n      Macro: !Transform {Name: x}\n      Data: !!binary aGk=\n";
+  CHECK(read_as(template_) == "refused tag 5:24 tag !Sub on \"${AWS::StackName}-logs\" is not one invar reads (the core "
+                              "schema's !!str, !!int, !!float, !!bool, !!null); to read such nodes as if untagged, set "
+                              "\"yaml\": {\"tags\": \"untagged\"}");
+  invar::artifact::YamlOptions untagged;
+  untagged.untagged = true;
+  CHECK(read_as(template_, untagged) ==
+        R"({"Resources":{"Bucket":{"Type":"AWS::S3::Bucket","Properties":{"BucketName":"${AWS::StackName}-logs",)"
+        R"("Arn":"Bucket.Arn","Env":"Env","Count":3,"Pick":["cond","a","b"],"Macro":{"Name":"x"},"Data":"aGk="}}}})");
+  CHECK(read_as("x: !If [a]\n") == "refused tag 1:8 tag !If on a sequence is not one invar reads (!!map, !!seq); to read "
+                                   "such nodes as if untagged, set \"yaml\": {\"tags\": \"untagged\"}");
+  // The core schema's own tags still say what they say.
+  CHECK(read_as("x: !!int abc", untagged).rfind("refused tag 1:", 0) == 0);
+  CHECK(read_as("x: !!map [a]", untagged).rfind("refused tag 1:10 tag tag:yaml.org,2002:map on a sequence", 0) == 0);
+  CHECK(read_as("x: !!str 12\ny: !Ref \"12\"\n", untagged) == R"({"x":"12","y":"12"})");
+  test::TempDir tmp;
+  test::spit(tmp / "stack.yaml", template_);
+  auto c = test::contract(R"({"contract": "cfn", "artifact": {"format": "yaml", "yaml": {"tags": "untagged"}},
+      "invariants": [{"id": "count", "schema": "$.Resources.Bucket.Properties.Count", "inline": {"type": "integer"}}]})");
+  REQUIRE(c);
+  CHECK(c->check_file(tmp / "stack.yaml")->verdict == invar::Verdict::accept);
+}
+
+TEST_CASE("yaml: invar check --schema takes the YAML reading options a contract has", "[yaml][cli]") {
+  test::TempDir tmp;
+  test::spit(tmp / "s.json", R"({"type": "object"})");
+  test::spit(tmp / "keys.yaml", "200: ok\n");
+  test::spit(tmp / "empty.yaml", "# nothing\n");
+  test::spit(tmp / "tags.yaml", "a: !Ref b\n");
+  test::spit(tmp / "merge.yaml", "b: &b {x: 1}\nc:\n  <<: *b\n");
+  test::spit(tmp / "many.yaml", "a: 1\n---\nb: 2\n");
+  test::spit(tmp / "keys.txt", "200: ok\n");
+  test::spit(tmp / "a.json", "{}");
+  auto check = [&](std::vector<std::string> flags, const std::string& file) {
+    std::vector<std::string> args = {"check", "--quiet", "--schema", tmp / "s.json"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    args.push_back(tmp / file);
+    return test::invar(args);
+  };
+  for (const auto& [file, flags] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"keys.yaml", {"--yaml-keys", "text"}},
+           {"tags.yaml", {"--yaml-tags", "untagged"}},
+           {"merge.yaml", {"--yaml-merge-keys"}}}) {
+    INFO(file);
+    CHECK(check({}, file).exit == 1);
+    auto read = check(flags, file);
+    INFO(read.out);
+    CHECK(read.exit == 0);
+  }
+  CHECK(check({}, "empty.yaml").exit == 1);
+  CHECK(check({"--yaml-empty", "null"}, "empty.yaml").exit == 1);  // null is no object
+  CHECK(test::invar({"check", "--schema", tmp / "s.json", "--yaml-empty", "null", tmp / "empty.yaml"})
+            .out.find("expected object, got null") != std::string::npos);
+  // --documents many: the schema judges each document (a JSON file is one).
+  CHECK(check({"--documents", "many"}, "many.yaml").exit == 0);
+  test::spit(tmp / "many-bad.yaml", "a: 1\n---\n- 2\n");
+  auto bad = check({"--documents", "many"}, "many-bad.yaml");
+  CHECK(bad.exit == 1);
+  CHECK(check({"--documents", "many"}, "a.json").exit == 0);
+  CHECK(test::invar({"check", "--schema", tmp / "s.json", "--documents", "one", tmp / "many.yaml"})
+            .out.find("a second YAML document") != std::string::npos);
+  CHECK(check({"--yaml-keys", "text", "--input-format", "yaml"}, "keys.txt").exit == 0);
+  // A YAML option applies to the artifacts read as YAML: a JSON one beside them reads as JSON.
+  test::spit(tmp / "dup.json", R"({"a": 1, "a": 2})");
+  auto json = check({"--yaml-keys", "text"}, "dup.json");
+  CHECK(json.exit == 1);
+  CHECK(json.out.find("more than once") != std::string::npos);
+  // With a format that is not YAML, or with a contract, it is a usage error.
+  CHECK(check({"--yaml-tags", "untagged", "--input-format", "json"}, "tags.yaml").exit == 3);
+  test::spit(tmp / "c.json", R"({"contract": "c", "artifact": {"format": "yaml"}, "invariants": [{"id": "a", "count": "$.*", "min": 1}]})");
+  auto contract = test::invar({"check", "--contract", tmp / "c.json", "--yaml-merge-keys", tmp / "merge.yaml"});
+  CHECK(contract.exit == 3);
+  CHECK(contract.out.find("--yaml-merge-keys applies with --schema") != std::string::npos);
+  CHECK(check({"--yaml-keys", "texts"}, "keys.yaml").exit != 0);
+}
+
+TEST_CASE("yaml: contracts and schemas written in YAML load and judge like their JSON twins", "[yaml]") {
+  test::TempDir tmp;
+  test::spit(tmp / "c.json", R"({"contract": "sites", "artifact": {"schema": "site.json"}, "invariants": [
+      {"id": "names", "unique": "$.sites[*].name"},
+      {"id": "ports", "schema": "$.sites[*]", "file": "port.json"},
+      {"id": "few", "count": "$.sites[*]", "max": 2, "why": "three is a crowd"}]})");
+  test::spit(tmp / "c.yaml",
+             "# the same contract, in YAML\ncontract: sites\nartifact:\n  schema: site.yaml\ninvariants:\n"
+             "  - id: names\n    unique: $.sites[*].name\n  - id: ports\n    schema: $.sites[*]\n    file: port.yaml\n"
+             "  - id: few\n    count: $.sites[*]\n    max: 2\n    why: three is a crowd\n");
+  test::spit(tmp / "site.json", R"({"type": "object", "required": ["sites"]})");
+  test::spit(tmp / "site.yaml", "type: object\nrequired: [sites]\n");
+  test::spit(tmp / "port.json", R"({"properties": {"port": {"type": "integer", "maximum": 18446744073709551615}}})");
+  test::spit(tmp / "port.yaml", "properties:\n  port:\n    type: integer\n    maximum: 18446744073709551615\n");
+  auto json = invar::Contract::load_file(tmp / "c.json");
+  auto yaml = invar::Contract::load_file(tmp / "c.yaml");
+  REQUIRE(json);
+  REQUIRE(yaml);
+  for (const char* artifact : {R"({"sites": [{"name": "a", "port": 18446744073709551615}]})",
+                               R"({"sites": [{"name": "a", "port": 18446744073709551616.0}, {"name": "a"}, {"name": "b"}]})",
+                               R"({"nothing": []})"}) {
+    INFO(artifact);
+    auto a = json->check(artifact), b = yaml->check(artifact);
+    CHECK(a.verdict == b.verdict);
+    REQUIRE(a.violations.size() == b.violations.size());
+    for (size_t i = 0; i < a.violations.size(); ++i) CHECK(located(a.violations[i]) == located(b.violations[i]));
+  }
+  CHECK(yaml->check(R"({"sites": [{"name": "a", "port": 18446744073709551616.0}]})").violations.at(0).message ==
+        "value must be <= 18446744073709551615");
+  // A schema alone, and through the CLI.
+  test::spit(tmp / "a.json", R"({"sites": [{"name": "a", "port": 80}]})");
+  auto schema = invar::Contract::from_schema_file(tmp / "site.yaml");
+  REQUIRE(schema);
+  CHECK(schema->check("[]").verdict == invar::Verdict::reject);
+  CHECK(test::invar({"check", "--quiet", "--contract", tmp / "c.yaml", tmp / "a.json"}).exit == 0);
+  CHECK(test::invar({"check", "--quiet", "--schema", tmp / "port.yaml", tmp / "a.json"}).exit == 0);
+}
+
+TEST_CASE("yaml: a YAML contract's or schema's problems are located in its YAML", "[yaml]") {
+  test::TempDir tmp;
+  test::spit(tmp / "dup.yaml", "contract: c\ninvariants:\n  - id: a\n    count: $.x[*]\n    max: 1\n    max: 2\n");
+  auto dup = invar::Contract::load_file(tmp / "dup.yaml");
+  REQUIRE(!dup);
+  CHECK(dup.error().code == invar::ErrorCode::syntax);
+  CHECK(dup.error().to_string() ==
+        tmp / "dup.yaml" + ":6:5: /invariants/0/max: duplicate key \"max\" (first at line 5, column 5)");
+  test::spit(tmp / "typo.yaml", "contract: c\ninvariants:\n  - id: a\n    count: $.x[*]\n    maxx: 1\n");
+  auto typo = invar::Contract::load_file(tmp / "typo.yaml");
+  REQUIRE(!typo);
+  CHECK(typo.error().to_string().rfind(tmp / "typo.yaml" + ":5:11: /invariants/0/maxx: unknown key \"maxx\"", 0) == 0);
+  test::spit(tmp / "missing.yaml", "contract: c\ninvariants:\n  - id: a\n    count: $.x[*]\n");
+  auto missing = invar::Contract::load_file(tmp / "missing.yaml");
+  REQUIRE(!missing);
+  CHECK(missing.error().to_string().rfind(tmp / "missing.yaml" + ":3:5: /invariants/0: a count invariant needs", 0) == 0);
+  test::spit(tmp / "s.yaml", "properties:\n  port:\n    type: integr\n");
+  auto schema = invar::Contract::from_schema_file(tmp / "s.yaml");
+  REQUIRE(!schema);
+  CHECK(schema.error().to_string() == tmp / "s.yaml" + ":3:11: /properties/port/type: unknown type \"integr\"");
+  test::spit(tmp / "tag.yaml", "contract: c\ninvariants: !Ref list\n");
+  auto tag = invar::Contract::load_file(tmp / "tag.yaml");
+  REQUIRE(!tag);
+  CHECK(tag.error().to_string() == tmp / "tag.yaml" + ":2:18: /invariants: tag !Ref on \"list\" is not one invar reads "
+                                                      "(the core schema's !!str, !!int, !!float, !!bool, !!null)");
+  test::spit(tmp / "empty.yaml", "# nothing\n");
+  CHECK(invar::Contract::load_file(tmp / "empty.yaml").error().message == "the file holds no YAML document");
+  auto cli = test::invar({"check", "--contract", tmp / "dup.yaml", tmp / "dup.yaml"});
+  CHECK(cli.exit == 3);
+  CHECK(cli.out.find("dup.yaml:6:5: /invariants/0/max: duplicate key \"max\"") != std::string::npos);
 }

@@ -1,6 +1,6 @@
 // invar: a gate for generated configuration artifacts.
 //
-// A contract (JSON, see docs/contract-language.md) is *compiled* once into an
+// A contract (JSON or YAML, see docs/contract-language.md) is *compiled* once into an
 // immutable plan; artifacts are then *checked* against it. Loading never throws
 // on user input: it returns a Result holding either the compiled Contract or an
 // Error with a code, a message and a location (file, JSON Pointer, line/column).
@@ -38,7 +38,7 @@ namespace invar {
 
 enum class ErrorCode {
   io,        // a file could not be read
-  syntax,    // a contract or schema file is not valid JSON
+  syntax,    // a contract or schema file is not valid JSON (or YAML, for a .yaml/.yml file)
   contract,  // the contract is well-formed JSON but not a valid contract
   schema,    // a JSON Schema could not be compiled
   selector,  // a JSONPath selector is outside the supported subset
@@ -180,6 +180,21 @@ class Time {
   int64_t ms_ = 0;
 };
 
+// How YAML artifacts are read, as a contract's "artifact" says it
+// (docs/contract-language.md, "YAML artifacts"); each default is the strict one.
+struct YamlReading {
+  bool many_documents = false;   // "documents": "many": "$" is the array of the stream's documents
+  bool merge_keys = false;       // "yaml": {"merge_keys": "allow"}: "<<" merges mappings
+  bool consumer_yaml11 = false;  // "yaml": {"consumer": "yaml1.1"}: scalars a YAML 1.1 parser reads otherwise are violations
+  bool allow_infinity = false;   // "yaml": {"infinity": "allow"}: .inf and -.inf are infinite numbers
+  bool keys_as_text = false;     // "yaml": {"keys": "text"}: a key that is a number, boolean or null is its text
+  bool empty_as_null = false;    // "yaml": {"empty": "null"}: a file of no document is null
+  bool untagged = false;         // "yaml": {"tags": "untagged"}: a tag outside the core schema is dropped
+};
+
+// Where JSON Schema patterns RE2 cannot run go (Options::regex_fallback).
+enum class RegexFallback { none, pcre2 };
+
 // Options of a contract, fixed when it is loaded.
 //
 //   option            default        meaning
@@ -230,9 +245,9 @@ class Time {
 //                                    same either way. 0: never. NDJSON: from 1 MiB (or this,
 //                                    if smaller): its records need no skeleton
 //   stream_batch_bytes 1 MiB         the elements parsed at once in that mode
-// Where JSON Schema patterns RE2 cannot run go (Options::regex_fallback).
-enum class RegexFallback { none, pcre2 };
-
+//   schema_reading    {} (strict)    how a contract from from_schema_file() reads YAML artifacts
+//                                    (YamlReading: what a contract says in "artifact": "documents"
+//                                    and "yaml"; a loaded contract says its own and ignores this)
 struct Options {
   Limits limits;
   bool format_assertion = false;
@@ -248,6 +263,7 @@ struct Options {
   bool map_files = false;
   uint64_t stream_min_bytes = 16ull << 20;
   uint64_t stream_batch_bytes = 1ull << 20;
+  YamlReading schema_reading;
 };
 
 // Smaller artifacts are checked on the calling thread whatever Options::threads
@@ -383,18 +399,21 @@ struct CheckContext {
 
 class Contract {
  public:
-  // Loads and compiles the contract at `path`. Relative schema paths in it
-  // are resolved against the contract's directory. Never throws on bad input.
+  // Loads and compiles the contract at `path`: JSON, or YAML when it ends in
+  // .yaml or .yml (read strictly, docs/contract-language.md). Relative schema
+  // paths in it are resolved against the contract's directory. Never throws
+  // on bad input.
   static Result<Contract> load_file(const std::string& path, const Options& options = {});
 
   // Same, from text; `base_dir` resolves relative schema paths and `label`
-  // names the contract in errors.
+  // names the contract in errors (a label ending in .yaml or .yml: YAML text).
   static Result<Contract> load_string(std::string_view text, const std::string& base_dir,
                                       const std::string& label, const Options& options = {});
 
   // A contract holding only one `schema` invariant on "$", for plain JSON
   // Schema validation (draft-04 to 2020-12, as "$schema" or
-  // Options::default_dialect says).
+  // Options::default_dialect says). The schema file is JSON, or YAML when it
+  // ends in .yaml or .yml; YAML artifacts are read as Options::schema_reading says.
   static Result<Contract> from_schema_file(const std::string& path, const Options& options = {});
 
   // A contract that checks a schema document against its dialect's official

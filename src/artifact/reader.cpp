@@ -67,8 +67,8 @@ namespace {
 
 class Scanner {
  public:
-  Scanner(std::string_view s, uint32_t max_depth, bool duplicate_keys)
-      : s_(s), max_depth_(max_depth), duplicate_keys_(duplicate_keys) {}
+  Scanner(std::string_view s, uint32_t max_depth, bool duplicate_keys, std::vector<BigInteger>* big_integers = nullptr)
+      : s_(s), max_depth_(max_depth), duplicate_keys_(duplicate_keys), big_integers_(big_integers) {}
 
   std::optional<ReadProblem> run();
 
@@ -105,6 +105,7 @@ class Scanner {
   std::string_view s_;
   uint32_t max_depth_;
   bool duplicate_keys_;
+  std::vector<BigInteger>* big_integers_;
   size_t i_ = 0;
   std::vector<ScanFrame> stack_;
   std::optional<std::string> target_;
@@ -229,6 +230,10 @@ std::optional<ReadProblem> Scanner::scan_number() {
     std::string_view mag = std::string_view(token).substr(negative ? 1 : 0);
     const std::string_view limit = negative ? "9223372036854775808" : "18446744073709551615";
     if (mag.size() > limit.size() || (mag.size() == limit.size() && mag > limit)) {
+      if (big_integers_) {
+        big_integers_->push_back({pointer_of(stack_), start, std::move(token)});
+        return std::nullopt;
+      }
       i_ = start;
       return fail("number", "integer " + token + " is outside the 64-bit range");
     }
@@ -351,8 +356,9 @@ std::optional<ReadProblem> Scanner::run() {
 
 }  // namespace
 
-std::optional<ReadProblem> locate_problem(std::string_view bytes, uint32_t max_depth, bool duplicate_keys) {
-  return Scanner(bytes, max_depth, duplicate_keys).run();
+std::optional<ReadProblem> locate_problem(std::string_view bytes, uint32_t max_depth, bool duplicate_keys,
+                                          std::vector<BigInteger>* big_integers) {
+  return Scanner(bytes, max_depth, duplicate_keys, big_integers).run();
 }
 
 Location line_column(std::string_view bytes, uint64_t offset) {

@@ -112,11 +112,22 @@ std::unordered_map<std::string, Location> locate_all(std::string_view bytes, con
 // reporting and exact number text only: linear in the bytes before it.
 std::optional<Location> locate(std::string_view bytes, std::string_view pointer, uint32_t max_depth);
 
+// An integer past the 64-bit range in a contract or schema document: where
+// it is, and its text as written.
+struct BigInteger {
+  std::string pointer;
+  uint64_t offset = 0;
+  std::string text;
+};
+
 // Locates the first syntax error in `bytes` (only called after simdjson has
 // refused them, to say where and why). Iterative: no recursion on depth.
 // `duplicate_keys`: also a repeated key in an object (contracts and schemas,
 // which are read with nlohmann; artifacts' duplicates are scan()'s).
-std::optional<ReadProblem> locate_problem(std::string_view bytes, uint32_t max_depth, bool duplicate_keys = false);
+// `big_integers`: integers of any size are read (documents), each past the
+// 64-bit range noted there; null: refused (artifacts: simdjson cannot hold them).
+std::optional<ReadProblem> locate_problem(std::string_view bytes, uint32_t max_depth, bool duplicate_keys = false,
+                                          std::vector<BigInteger>* big_integers = nullptr);
 
 // Walks the parsed document once, iteratively: the first object with a
 // repeated key (unless allowed), the first string or key over

@@ -47,6 +47,32 @@ std::string quoted(std::string_view s, size_t max = 60) {
   return out + "\"";
 }
 
+constexpr std::string_view kCoreTags = "tag:yaml.org,2002:";
+constexpr const char* kUntaggedHint = "; to read such nodes as if untagged, set \"yaml\": {\"tags\": \"untagged\"}";
+
+// One of the core schema's tags: !!str, !!int, !!float, !!bool, !!null, !!map, !!seq.
+bool core_tag(std::string_view tag) {
+  if (tag.substr(0, kCoreTags.size()) != kCoreTags) return false;
+  const std::string_view name = tag.substr(kCoreTags.size());
+  for (std::string_view core : {"str", "int", "float", "bool", "null", "map", "seq"})
+    if (name == core) return true;
+  return false;
+}
+
+// `text` as a JSON integer ("-" and digits, no leading zero) when it is a
+// decimal integer of the core schema ([-+]?[0-9]+); else "".
+std::string decimal_integer(std::string_view text) {
+  std::string out;
+  if (!text.empty() && (text[0] == '-' || text[0] == '+')) {
+    if (text[0] == '-') out = "-";
+    text.remove_prefix(1);
+  }
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos) return "";
+  const size_t lead = text.find_first_not_of('0');
+  if (lead == std::string_view::npos) return "0";
+  return out.append(text.substr(lead));
+}
+
 // The first byte of `bytes` that is not valid UTF-8 ("utf8"), or a control
 // character YAML does not allow in a stream (C0 but tab and line breaks, DEL,
 // C1 but NEL: "syntax"); bytes.size() when there is none.
@@ -219,6 +245,7 @@ class Builder {
     uint32_t depth = 0;  // levels, counting the node itself when a container
     bool open = true;
     bool moved = false;  // inside a mapping rewritten by merge keys
+    std::string text;    // a scalar's text as written, when keys_as_text may make it a key
   };
 
   bool event(const yaml::Event& e, const yaml::Batch& batch);
@@ -251,6 +278,8 @@ class Builder {
                            where.line, where.column};
     return false;
   }
+  // `text`, a message's suggestion of a contract setting; "" in a document (it has none).
+  std::string hint(std::string_view text) const { return options_.document ? "" : std::string(text); }
   bool in_key_position() const { return !frames_.empty() && frames_.back().mapping && frames_.back().expect_key; }
 
   std::string_view bytes_;
@@ -268,6 +297,7 @@ class Builder {
   std::optional<ReadProblem> problem_;
   std::vector<Ambiguity> ambiguous_;
   uint64_t ambiguous_total_ = 0;
+  std::vector<std::string> big_integers_;
 };
 
 // `s` must not point into strings_ (it may move).
@@ -416,16 +446,23 @@ bool Builder::scalar(const yaml::Event& e, const yaml::Batch& batch) {
   const std::string_view tag = e.has_tag ? batch.text_of(e.tag, e.tag_length) : std::string_view();
 
   yaml::CoreScalar value;  // a string unless typed below
+  bool untyped = plain && tag.empty();
   if (!tag.empty() && tag != "!") {
-    constexpr std::string_view kCore = "tag:yaml.org,2002:";
+    const bool core = core_tag(tag);
     std::optional<yaml::CoreScalar> typed;
-    if (tag.substr(0, kCore.size()) == kCore) typed = yaml::resolve_tagged(tag.substr(kCore.size()), text);
-    if (!typed)
+    if (core) typed = yaml::resolve_tagged(tag.substr(kCoreTags.size()), text);
+    if (typed) {
+      value = *typed;
+    } else if (!core && options_.untagged) {
+      untyped = plain;  // read as if it had no tag
+    } else {
       return fail("tag", "tag " + std::string(tag) + " on " + quoted(text) +
-                             " is not one invar reads (the core schema's !!str, !!int, !!float, !!bool, !!null)",
+                             " is not one invar reads (the core schema's !!str, !!int, !!float, !!bool, !!null)" +
+                             hint(core ? "" : kUntaggedHint),
                   where);
-    value = *typed;
-  } else if (plain && tag.empty()) {
+    }
+  }
+  if (untyped) {
     value = yaml::resolve_core(text);
     if (options_.consumer_yaml11)
       if (auto r = yaml::yaml11_differs(text); r && ++ambiguous_total_ <= options_.max_ambiguities) {
@@ -436,14 +473,17 @@ bool Builder::scalar(const yaml::Event& e, const yaml::Batch& batch) {
   }
   using Kind = yaml::CoreScalar::Kind;
   if (in_key_position()) {
-    if (value.kind != Kind::string)
-      return fail("key", "the key " + quoted(text) + " is not a string in YAML 1.2 (JSON keys are strings: quote it)",
+    if (value.kind != Kind::string && !options_.keys_as_text)
+      return fail("key", "the key " + quoted(text) +
+                             " is not a string in YAML 1.2 (JSON keys are strings: quote it" +
+                             hint("; to read such keys as their text, set \"yaml\": {\"keys\": \"text\"}") + ")",
                   where, pointer());
     if (plain && tag.empty() && text == "<<") {
       if (!options_.merge_keys)
         return fail("merge-key",
-                    "a merge key (<<) is refused: to merge, set \"yaml\": {\"merge_keys\": \"allow\"} in the contract; "
-                    "for a key named <<, quote it",
+                    options_.document ? "a merge key (<<) is refused (a key named << is written quoted)"
+                                      : "a merge key (<<) is refused: to merge, set \"yaml\": {\"merge_keys\": "
+                                        "\"allow\"} in the contract; for a key named <<, quote it",
                     where, pointer());
       Frame& f = frames_.back();
       // A 1.1 parser lets the second's values win, invar the first's: refused,
@@ -462,7 +502,7 @@ bool Builder::scalar(const yaml::Event& e, const yaml::Batch& batch) {
       f.key = add_string("<<");
       return true;
     }
-    if (e.has_anchor) add_anchor(e, batch, Anchor{tape_.size(), tape_.size() + 1, 1, 0, false, false});
+    if (e.has_anchor) add_anchor(e, batch, Anchor{tape_.size(), tape_.size() + 1, 1, 0, false, false, {}});
     return key_from(text, where);
   }
   if (wanted_) note_location(where, false);
@@ -495,19 +535,28 @@ bool Builder::scalar(const yaml::Event& e, const yaml::Batch& batch) {
                                   "judge it", where);
       if (!options_.allow_infinity)
         return fail("number", quoted(text) +
-                                  " is not a finite number (JSON has no .inf or .nan; to read infinities, set \"yaml\": "
-                                  "{\"infinity\": \"allow\"})", where);
+                                  " is not a finite number (JSON has no .inf or .nan" +
+                                  hint("; to read infinities, set \"yaml\": {\"infinity\": \"allow\"}") + ")",
+                    where);
       uint64_t bits;
       std::memcpy(&bits, &value.floating, sizeof bits);
       tape_.push_back(word('d', 0));
       tape_.push_back(bits);
       break;
     }
-    case Kind::out_of_range:
-      return fail("number", quoted(text) + " is out of range for a 64-bit integer or a double", where);
+    case Kind::out_of_range: {
+      std::string digits = decimal_integer(text);
+      if (!options_.document || digits.empty() || tag == "tag:yaml.org,2002:float")
+        return fail("number", quoted(text) + " is out of range for a 64-bit integer or a double", where);
+      tape_.push_back(word('d', 0));
+      tape_.push_back(kBigIntegerNaN | (big_integers_.size() & kBigIntegerMask));
+      big_integers_.push_back(std::move(digits));
+      break;
+    }
     case Kind::string: tape_.push_back(word('"', add_string(text))); break;
   }
-  if (e.has_anchor) add_anchor(e, batch, Anchor{begin, tape_.size(), 1, 0, false, false});
+  if (e.has_anchor)
+    add_anchor(e, batch, Anchor{begin, tape_.size(), 1, 0, false, false, options_.keys_as_text ? std::string(text) : ""});
   if (!nodes_added(1, where)) return false;
   value_done();
   return true;
@@ -521,9 +570,12 @@ bool Builder::start(const yaml::Event& e, const yaml::Batch& batch) {
                            " used as a key (JSON keys are strings)", where, pointer());
   if (e.has_tag) {
     const std::string_view tag = batch.text_of(e.tag, e.tag_length);
-    if (tag != "!" && tag != (mapping ? "tag:yaml.org,2002:map" : "tag:yaml.org,2002:seq"))
+    const bool core = core_tag(tag);
+    if (tag != "!" && tag != (mapping ? "tag:yaml.org,2002:map" : "tag:yaml.org,2002:seq") &&
+        (core || !options_.untagged))
       return fail("tag", "tag " + std::string(tag) + " on a " + (mapping ? "mapping" : "sequence") +
-                             " is not one invar reads (!!map, !!seq)", where);
+                             " is not one invar reads (!!map, !!seq)" + hint(core ? "" : kUntaggedHint),
+                  where);
   }
   if (frames_.size() + 1 > limits_.max_depth)
     return fail("depth", "nesting deeper than max_depth (" + std::to_string(limits_.max_depth) + ")", where);
@@ -607,7 +659,7 @@ bool Builder::end() {
   const size_t close = tape_.size();
   tape_.push_back(word(f.mapping ? '}' : ']', f.start));
   tape_[f.start] = word(f.mapping ? '{' : '[', (std::min(f.count, kMaxCount) << 32) | (close + 1));
-  if (!f.anchor.empty()) anchors_[f.anchor] = Anchor{f.start, tape_.size(), nodes_ - f.nodes_at_start, f.depth_below + 1, false, false};
+  if (!f.anchor.empty()) anchors_[f.anchor] = Anchor{f.start, tape_.size(), nodes_ - f.nodes_at_start, f.depth_below + 1, false, false, {}};
   const uint32_t depth = f.depth_below + 1;
   frames_.pop();
   if (!frames_.empty()) frames_.back().depth_below = std::max(frames_.back().depth_below, depth);
@@ -625,6 +677,11 @@ bool Builder::alias(const yaml::Event& e, const yaml::Batch& batch) {
   if (a.open) return fail("alias", "alias " + shown + " is inside the node it names (a recursive alias)", where);
   if (a.moved) return fail("alias", "alias " + shown + " names a node inside a mapping with merge keys (not supported)", where);
   if (in_key_position()) {
+    if (options_.keys_as_text && a.end - a.begin <= 2 && type_of(tape_[a.begin]) != '{' &&
+        type_of(tape_[a.begin]) != '[' && type_of(tape_[a.begin]) != '"') {
+      const std::string key = a.text;  // a copy: anchors_ may change
+      return key_from(key, where);
+    }
     if (a.end - a.begin != 1 || type_of(tape_[a.begin]) != '"')
       return fail("key", "alias " + shown + " used as a key names a value that is not a string", where, pointer());
     const std::string key(string_at(tape_[a.begin] & kPayload));  // a copy: strings_ may move
@@ -654,7 +711,9 @@ bool Builder::event(const yaml::Event& e, const yaml::Batch& batch) {
       anchors_.clear();  // anchors do not cross documents
       if (documents_ > 1 && !options_.many_documents)
         return fail("documents",
-                    "a second YAML document (the contract reads one; set \"documents\": \"many\" to read them all)",
+                    options_.document
+                        ? "a second YAML document (a contract or schema file holds one)"
+                        : "a second YAML document (the contract reads one; set \"documents\": \"many\" to read them all)",
                     location(e), "");
       return true;
     case Type::mapping_start:
@@ -710,8 +769,18 @@ YamlResult Builder::run() {
     return true;
   });
   if (ok && documents_ == 0 && !options_.many_documents) {
-    ok = false;
-    problem_ = ReadProblem{"empty", "the artifact holds no YAML document", "", 0, 0, 0};
+    if (options_.empty_as_null) {
+      if (wanted_) note_location(Location{}, false);
+      tape_.push_back(word('n', 0));
+      nodes_ = 1;
+    } else {
+      ok = false;
+      problem_ = ReadProblem{"empty",
+                             options_.document ? "the file holds no YAML document"
+                                               : "the artifact holds no YAML document (to read such a file as null, "
+                                                 "set \"yaml\": {\"empty\": \"null\"})",
+                             "", 0, 0, 0};
+    }
   }
   if (!ok) {
     result.problem = std::move(problem_);
@@ -736,6 +805,7 @@ YamlResult Builder::run() {
   result.document = std::move(doc);
   result.ambiguous = std::move(ambiguous_);
   result.ambiguous_total = ambiguous_total_;
+  result.big_integers = std::move(big_integers_);
   return result;
 }
 

@@ -5,8 +5,9 @@
 // core schema. Refused, each with its line and column in the YAML source:
 // syntax errors, a non-string key, a tag other than the core ones, .inf/.nan,
 // out-of-range numbers, duplicate keys (unless allowed), merge keys (unless
-// allowed), a second document (unless many are read), and the limits of
-// ReadLimits (depth, nodes, string bytes) plus max_alias_nodes for aliases.
+// allowed), a second document (unless many are read), a stream of no document,
+// and the limits of ReadLimits (depth, nodes, string bytes) plus
+// max_alias_nodes for aliases. YamlOptions reads some of these instead.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,15 @@ struct YamlOptions {
   bool merge_keys = false;      // "<<" merges mappings (YAML 1.1's merge key)
   bool consumer_yaml11 = false; // report plain scalars a YAML 1.1 parser reads otherwise
   bool allow_infinity = false;  // .inf and -.inf read as infinite doubles (.nan is always refused)
+  bool keys_as_text = false;    // a scalar key that is not a string (1, true, ~) is the string of its text as written
+  bool empty_as_null = false;   // a stream of no document (comments, blanks) is null, not refused
+  bool untagged = false;        // a tag outside the core schema (!Ref, !!binary) is dropped: the node reads as untagged
+  // A contract or schema file (schema/document.hpp), not an artifact: a
+  // decimal integer past 64 bits is read, not refused, as a 'd' tape word
+  // holding a NaN whose payload (kBigIntegerMask) indexes
+  // YamlResult::big_integers (NaN is never data: .nan is refused; an alias
+  // copies the word as any other); messages suggest no contract setting.
+  bool document = false;
   // Nodes that alias expansion may add, all aliases together (they also count
   // against max_nodes): the billion-laughs file stops here, in bounded memory.
   uint64_t max_alias_nodes = 1'000'000;
@@ -47,7 +57,11 @@ struct YamlResult {
   std::optional<ReadProblem> problem;  // set on failure, located
   std::vector<Ambiguity> ambiguous;    // consumer_yaml11 only, at most max_ambiguities
   uint64_t ambiguous_total = 0;        // found, kept or not
+  std::vector<std::string> big_integers;  // `document` only: those integers, as JSON number texts
 };
+
+inline constexpr uint64_t kBigIntegerNaN = 0x7FF8'0000'0000'0000ull;
+inline constexpr uint64_t kBigIntegerMask = (uint64_t(1) << 51) - 1;
 
 // Reads `bytes` (YAML, UTF-8, an optional byte order mark) under `limits`.
 // Refuses by size before reading. Never throws on any input.

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
@@ -37,6 +38,9 @@ struct CheckArgs {
   bool trial = false;
   unsigned trial_jobs = 2;
   std::string trial_budget = "10m";
+  // --schema's YAML reading (a contract says its own in "artifact").
+  bool yaml_merge_keys = false;
+  std::string documents, yaml_keys, yaml_empty, yaml_tags;
 };
 
 // Artifacts are memory-mapped (Options::map_files): a file truncated by
@@ -66,6 +70,31 @@ int usage_error(const std::string& message, const std::string& format) {
   return kCannotJudge;
 }
 
+// The YAML reading options given (--yaml-*, --documents) into `reading`, for
+// the artifacts read as YAML (a JSON one beside them reads as JSON); a usage
+// error when none can be: with --contract, or --input-format json|ndjson.
+std::optional<std::string> yaml_reading(const CheckArgs& args, YamlReading& reading) {
+  const char* given = args.yaml_merge_keys      ? "--yaml-merge-keys"
+                      : !args.documents.empty() ? "--documents"
+                      : !args.yaml_keys.empty() ? "--yaml-keys"
+                      : !args.yaml_empty.empty() ? "--yaml-empty"
+                      : !args.yaml_tags.empty() ? "--yaml-tags"
+                                                : nullptr;
+  if (!given) return std::nullopt;
+  if (!args.contract.empty())
+    return std::string(given) + " applies with --schema: a contract says how it reads YAML in \"artifact\" "
+                                "(\"documents\", \"yaml\")";
+  const bool yaml_format = args.input_format == "yaml" || args.input_format == "yml";
+  if (!args.input_format.empty() && !yaml_format)
+    return std::string(given) + " applies to YAML artifacts, and --input-format " + args.input_format + " reads none";
+  reading.merge_keys = args.yaml_merge_keys;
+  reading.many_documents = args.documents == "many";
+  reading.keys_as_text = args.yaml_keys == "text";
+  reading.empty_as_null = args.yaml_empty == "null";
+  reading.untagged = args.yaml_tags == "untagged";
+  return std::nullopt;
+}
+
 int run_check(const CheckArgs& args) {
   if (std::count(args.artifacts.begin(), args.artifacts.end(), "-") > 1)
     return usage_error("\"-\" (standard input) can be given once", args.format);
@@ -80,6 +109,7 @@ int run_check(const CheckArgs& args) {
   apply_schema_flags(args.schema_flags, options);
   options.threads = threads_or_all(args.threads);
   options.map_files = true;
+  if (auto wrong = yaml_reading(args, options.schema_reading)) return usage_error(*wrong, args.format);
   if (!args.stream_from.empty()) {
     auto bytes = text::parse_bytes(args.stream_from);
     if (!bytes)
@@ -191,8 +221,11 @@ std::function<int()> add_check(CLI::App& app) {
   auto args = std::make_shared<CheckArgs>();
   auto* cmd = app.add_subcommand("check", "Check artifacts against a contract (or a JSON Schema), statelessly");
   cmd->footer(kExitCodes);
-  auto* contract_opt = cmd->add_option("--contract", args->contract, "Contract file (JSON, see docs/contract-language.md)");
-  auto* schema_opt = cmd->add_option("--schema", args->schema, "Check against this JSON Schema alone (draft-04, -06, -07, 2019-09 or 2020-12, as its \"$schema\" says)");
+  auto* contract_opt = cmd->add_option("--contract", args->contract,
+                                       "Contract file (JSON, or YAML when named *.yaml or *.yml; see docs/contract-language.md)");
+  auto* schema_opt = cmd->add_option("--schema", args->schema,
+                                     "Check against this JSON Schema alone (draft-04, -06, -07, 2019-09 or 2020-12, as its "
+                                     "\"$schema\" says; written in JSON, or YAML when named *.yaml or *.yml)");
   contract_opt->excludes(schema_opt);
   cmd->add_option("artifacts", args->artifacts, "Artifact files to check (\"-\": standard input)");
   cmd->add_option("--baseline", args->baseline,
@@ -213,6 +246,26 @@ std::function<int()> add_check(CLI::App& app) {
                   "its records, \"$[*]\"); or yaml (YAML 1.2 in the JSON data model). Default: the contract's "
                   "artifact.format, else by extension (.ndjson/.jsonl: ndjson, .yaml/.yml: yaml), else json")
       ->check(CLI::IsMember({"json", "ndjson", "jsonl", "yaml", "yml"}));
+  cmd->add_flag("--yaml-merge-keys", args->yaml_merge_keys,
+                "With --schema, YAML artifacts: \"<<\" merges mappings, as YAML 1.1 parsers do (refused by default; "
+                "a contract says \"yaml\": {\"merge_keys\": \"allow\"})");
+  cmd->add_option("--documents", args->documents,
+                  "With --schema, YAML artifacts: one document per file (default), or many: \"$\" is the array of "
+                  "the stream's documents (a contract says \"documents\")")
+      ->check(CLI::IsMember({"one", "many"}));
+  cmd->add_option("--yaml-keys", args->yaml_keys,
+                  "With --schema, YAML artifacts: a key that is a number, boolean or null (1:, true:, ~:) is refused "
+                  "(default), or read as its text as written (a contract says \"yaml\": {\"keys\": \"text\"})")
+      ->check(CLI::IsMember({"refuse", "text"}));
+  cmd->add_option("--yaml-empty", args->yaml_empty,
+                  "With --schema, YAML artifacts: a file of no document (comments, blanks) is refused (default), or "
+                  "read as null (a contract says \"yaml\": {\"empty\": \"null\"})")
+      ->check(CLI::IsMember({"refuse", "null"}));
+  cmd->add_option("--yaml-tags", args->yaml_tags,
+                  "With --schema, YAML artifacts: a tag outside the core schema (!Ref, !Sub, !!binary) is refused "
+                  "(default), or dropped, the node read as if untagged (a contract says \"yaml\": {\"tags\": "
+                  "\"untagged\"})")
+      ->check(CLI::IsMember({"refuse", "untagged"}));
   cmd->add_option("--max-artifact-bytes", args->max_artifact_bytes,
                   "The largest artifact read (default 256MiB; a contract's artifact.limits.max_bytes may lower it, "
                   "and one above it is a load error until this option raises it). Raising it lets large NDJSON or "

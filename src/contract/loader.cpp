@@ -16,6 +16,7 @@
 #include "trial/trial.hpp"
 #include "engine/plan.hpp"
 #include "regex/regex.hpp"
+#include "schema/document.hpp"
 #include "schema/uri.hpp"
 
 namespace invar::contract {
@@ -23,24 +24,7 @@ namespace invar::contract {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-Result<json> parse_json(std::string_view text, const std::string& file) {
-  if (auto problem = artifact::locate_problem(text, schema::kMaxDocumentDepth, /*duplicate_keys=*/true)) {
-    Error e;
-    e.code = problem->rule == "depth" ? ErrorCode::limit : ErrorCode::syntax;
-    e.message = problem->message;
-    e.where = {file, problem->pointer, problem->line, problem->column};
-    return e;
-  }
-  json parsed = json::parse(text, nullptr, false);
-  if (parsed.is_discarded()) {
-    Error e;
-    e.code = ErrorCode::syntax;
-    e.message = "not valid JSON";
-    e.where.file = file;
-    return e;
-  }
-  return parsed;
-}
+Result<json> parse_json(std::string_view text, const std::string& file) { return schema::read_document(text, file); }
 
 Result<schema::Draft> default_draft(const Options& options) {
   if (options.default_dialect.empty()) return schema::kDefaultDraft;
@@ -50,13 +34,6 @@ Result<schema::Draft> default_draft(const Options& options) {
   e.message = "unknown JSON Schema dialect " + text::quoted(options.default_dialect) + " (supported: " +
               schema::dialect_names() + ")";
   return e;
-}
-
-Result<json> parse_document(std::string_view text, const std::string& file) {
-  std::string ext = fs::path(file).extension().string();
-  if (ext == ".yaml" || ext == ".yml")
-    return Error{ErrorCode::syntax, "YAML schema and contract documents are not read yet", {file, "", 0, 0}};
-  return parse_json(text, file);
 }
 
 namespace {
@@ -90,10 +67,11 @@ schema::CompileOptions compile_options(const Options& options, schema::Draft dra
 
 namespace {
 
-Result<json> read_schema_document(const std::string& path, const Options& options, std::string* text = nullptr) {
+Result<json> read_schema_document(const std::string& path, const Options& options, std::string* text = nullptr,
+                                  schema::NumberTexts* numbers = nullptr) {
   auto bytes = files::read_file(path, options.limits.max_contract_bytes, "schema");
   if (!bytes) return bytes.error();
-  auto doc = parse_document(*bytes, path);
+  auto doc = schema::read_document(*bytes, path, numbers);
   if (text) *text = std::move(*bytes);
   return doc;
 }
@@ -108,7 +86,7 @@ void add_warnings(const schema::Validator& validator, const std::string& path, s
     LoadWarning out{"unknown-keyword", w.message, {w.file, w.pointer, 0, 0}};
     if (w.file == absolute) {
       out.where.file = path;  // as the user named it
-      if (auto at = artifact::locate(text, w.pointer, schema::kMaxDocumentDepth)) {
+      if (auto at = schema::locate_in_document(text, path, w.pointer)) {
         out.where.line = at->line;
         out.where.column = at->column;
       }
@@ -129,15 +107,18 @@ Result<std::shared_ptr<const schema::Validator>> load_schema_file(const std::str
   std::error_code ec;
   std::string absolute = fs::absolute(path, ec).lexically_normal().string();
   std::string text;
-  auto doc = read_schema_document(path, options, &text);
+  schema::NumberTexts numbers;
+  auto doc = read_schema_document(path, options, &text, &numbers);
   if (!doc) return doc.error();
   auto co = compile_options(options, *draft, fs::path(absolute).parent_path().string(), setup);
-  auto validator = schema::Validator::compile(*doc, schema::uri::from_path(absolute), co);
+  const std::string uri = schema::uri::from_path(absolute);
+  if (!numbers.empty()) co.numbers[uri] = std::move(numbers);
+  auto validator = schema::Validator::compile(*doc, uri, co);
   if (!validator) {
     Error e = validator.error();
     if (e.where.file.empty() || e.where.file == absolute) {
       e.where.file = path;  // as the user named it
-      if (auto at = artifact::locate(text, e.where.pointer, schema::kMaxDocumentDepth)) {
+      if (auto at = schema::locate_in_document(text, path, e.where.pointer)) {
         e.where.line = at->line;
         e.where.column = at->column;
       }
@@ -203,8 +184,9 @@ constexpr size_t kMaxLoadErrors = 20;
 
 class Loader {
  public:
-  Loader(const std::string& file, const std::string& base_dir, const Options& options)
-      : file_(file), base_dir_(base_dir), options_(options) {}
+  Loader(const std::string& file, const std::string& base_dir, const Options& options,
+         const schema::NumberTexts& numbers)
+      : file_(file), base_dir_(base_dir), options_(options), numbers_(numbers) {}
 
   Result<std::shared_ptr<const Plan>> load(const json& doc) {
     auto plan = std::make_shared<Plan>();
@@ -474,7 +456,8 @@ class Loader {
                          (raise.empty() ? "this one is fixed" : "raise it with " + raise));
   }
 
-  // "yaml": {"consumer": "yaml1.2" | "yaml1.1", "merge_keys": "refuse" | "allow", "infinity": "refuse" | "allow"}
+  // "yaml": {"consumer": "yaml1.2" | "yaml1.1", "merge_keys": "refuse" | "allow", "infinity": "refuse" | "allow",
+  //          "keys": "refuse" | "text", "empty": "refuse" | "null", "tags": "refuse" | "untagged"}
   std::optional<Error> yaml_section(const json& yaml, const std::string& at, Plan& plan) {
     if (!yaml.is_object()) return error(at, "\"yaml\" must be an object");
     for (auto& [key, value] : yaml.items()) {
@@ -490,8 +473,24 @@ class Loader {
         if (value != "refuse" && value != "allow")
           return error(at + "/infinity", "\"infinity\" must be \"refuse\" or \"allow\"");
         plan.yaml.allow_infinity = value == "allow";
+      } else if (key == "keys") {
+        if (value != "refuse" && value != "text")
+          return error(at + "/keys", "\"keys\" must be \"refuse\" or \"text\" (a key that is a number, a boolean or "
+                                     "null read as its text as written)");
+        plan.yaml.keys_as_text = value == "text";
+      } else if (key == "empty") {
+        if (value != "refuse" && value != "null")
+          return error(at + "/empty", "\"empty\" must be \"refuse\" or \"null\" (a file of no document read as null)");
+        plan.yaml.empty_as_null = value == "null";
+      } else if (key == "tags") {
+        if (value != "refuse" && value != "untagged")
+          return error(at + "/tags", "\"tags\" must be \"refuse\" or \"untagged\" (a tag outside the core schema "
+                                     "dropped: the node read as if it had none)");
+        plan.yaml.untagged = value == "untagged";
       } else {
-        return error(at + "/" + key, "unknown key " + text::quoted(key) + " (expected consumer, merge_keys, infinity)");
+        return error(at + "/" + key, "unknown key " + text::quoted(key) +
+                                         text::did_you_mean(key, {"consumer", "merge_keys", "infinity", "keys", "empty", "tags"}) +
+                                         " (expected consumer, merge_keys, infinity, keys, empty, tags)");
       }
     }
     return std::nullopt;
@@ -741,6 +740,8 @@ class Loader {
         } else {
           auto co = compile_options(options_, draft_, fs::absolute(base_dir_).lexically_normal().string(), setup_);
           std::string base = schema::uri::from_path(co.file_root + "/" + inv.id + ".inline.json");
+          if (auto numbers = schema::numbers_under(numbers_, at + "/inline"); !numbers.empty())
+            co.numbers[base] = std::move(numbers);
           auto v = schema::Validator::compile(j["inline"], base, co);
           if (!v) {
             Error e = v.error();
@@ -881,6 +882,7 @@ class Loader {
   std::string file_;
   std::string base_dir_;
   Options options_;  // the caller's, with the contract's regex_fallback
+  const schema::NumberTexts& numbers_;  // the contract's numbers past 64 bits (its inline schemas' bounds)
   schema::Draft draft_ = schema::kDefaultDraft;  // for schemas without "$schema"
   SchemaSetup setup_;
   std::vector<LoadWarning> warnings_;
@@ -890,9 +892,10 @@ class Loader {
 
 Result<std::shared_ptr<const Plan>> load(std::string_view text, const std::string& file, const std::string& base_dir,
                                          const Options& options) {
-  auto doc = parse_json(text, file);
+  schema::NumberTexts numbers;
+  auto doc = schema::read_document(text, file, &numbers);  // JSON, or YAML by the extension
   if (!doc) return doc.error();
-  auto plan = Loader(file, base_dir, options).load(*doc);
+  auto plan = Loader(file, base_dir, options, numbers).load(*doc);
   if (plan) {
     std::const_pointer_cast<Plan>(plan.value())->text = std::string(text);
     return plan;
@@ -901,14 +904,10 @@ Result<std::shared_ptr<const Plan>> load(std::string_view text, const std::strin
   Error e = plan.error();
   // A missing key is located at the object that lacks it.
   auto place = [&](Error& x) {
-    if (x.where.file != file) return;
-    for (std::string at = x.where.pointer; x.where.line == 0;) {
-      if (auto found = artifact::locate(text, at, options.limits.max_depth)) {
-        x.where.line = found->line;
-        x.where.column = found->column;
-      }
-      if (at.empty()) break;
-      at.erase(at.rfind('/'));
+    if (x.where.file != file || x.where.line) return;
+    if (auto found = schema::locate_in_document(text, file, x.where.pointer)) {
+      x.where.line = found->line;
+      x.where.column = found->column;
     }
   };
   place(e);

@@ -10,6 +10,7 @@
 #include "common/files.hpp"
 #include "common/text.hpp"
 #include "engine/plan.hpp"
+#include "schema/document.hpp"
 #include "schema/uri.hpp"
 
 namespace invar::contract {
@@ -93,7 +94,8 @@ Result<std::shared_ptr<const schema::SchemaIndex>> index_schemas(const std::vect
       if (text && (bytes += text->size()) > options.limits.max_resolve_bytes)
         return limit_error("resolve: the schemas given are more than max_resolve_bytes (" +
                            std::to_string(options.limits.max_resolve_bytes) + " bytes) together");
-      auto doc = text ? parse_document(*text, file) : Result<json>(text.error());
+      schema::NumberTexts numbers;
+      auto doc = text ? schema::read_document(*text, file, &numbers) : Result<json>(text.error());
       if (!doc) {
         if (named) return doc.error();
         warnings.push_back({"resolve-skipped", "skipped (resolve): " + doc.error().message, doc.error().where});
@@ -106,7 +108,7 @@ Result<std::shared_ptr<const schema::SchemaIndex>> index_schemas(const std::vect
                        "resolve: the schema has no \"$id\" (draft-04: \"id\"), so no $ref can name it", {file, "", 0, 0}};
         continue;
       }
-      index->by_id[id].push_back({file, std::move(doc.value())});
+      index->by_id[id].push_back({file, std::move(doc.value()), std::move(numbers)});
     }
   }
   return std::shared_ptr<const schema::SchemaIndex>(std::move(index));

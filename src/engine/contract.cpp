@@ -138,6 +138,20 @@ Result<Contract> Contract::from_schema_file(const std::string& path, const Optio
   if (!validator) return validator.error();
   auto plan = schema_plan("schema " + fs::path(path).filename().string(), path, validator.value(), options);
   plan->warnings = std::move(warnings);
+  const YamlReading& yaml = options.schema_reading;
+  plan->yaml.many_documents = yaml.many_documents;
+  plan->yaml.merge_keys = yaml.merge_keys;
+  plan->yaml.consumer_yaml11 = yaml.consumer_yaml11;
+  plan->yaml.allow_infinity = yaml.allow_infinity;
+  plan->yaml.keys_as_text = yaml.keys_as_text;
+  plan->yaml.empty_as_null = yaml.empty_as_null;
+  plan->yaml.untagged = yaml.untagged;
+  if (yaml.many_documents) {
+    // Each document of the stream is judged against the schema; every
+    // artifact is read as a YAML stream (a JSON file is one document).
+    plan->format = ArtifactFormat::yaml;
+    plan->invariants.front().target = selector::Selector::compile("$[*]").value();
+  }
   return Contract(std::move(plan));
 }
 

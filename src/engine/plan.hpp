@@ -74,10 +74,10 @@ namespace contract {
 Result<std::shared_ptr<const Plan>> load(std::string_view text, const std::string& file,
                                          const std::string& base_dir, const Options& options);
 
-// Parses contract/schema JSON with located syntax errors (line, column).
+// Parses a contract or schema document with located syntax errors (line,
+// column): JSON, or YAML when `file` ends in .yaml/.yml (schema::read_document,
+// which also keeps the exact texts of integers past 64 bits).
 Result<nlohmann::json> parse_json(std::string_view text, const std::string& file);
-// A contract or schema document: JSON, or YAML by the file's extension.
-Result<nlohmann::json> parse_document(std::string_view text, const std::string& file);
 
 // Options::default_dialect as a draft (empty: schema::kDefaultDraft).
 Result<schema::Draft> default_draft(const Options& options);

@@ -22,6 +22,7 @@
 #include "engine/plan.hpp"
 #include "regex/ecma.hpp"
 #include "regex/fallback.hpp"
+#include "schema/document.hpp"
 #include "selector/jsonpath.hpp"
 
 namespace invar {
@@ -570,14 +571,11 @@ class Auditor {
         v.line = f.line;
         v.column = f.column;
         // A missing key is reported where it belongs: its parent.
-        for (std::string at = f.pointer; v.line == 0 && text != texts_.end();) {
-          if (auto loc = artifact::locate(text->second, at, schema::kMaxDocumentDepth)) {
+        if (v.line == 0 && text != texts_.end())
+          if (auto loc = schema::locate_in_document(text->second, file, f.pointer)) {
             v.line = loc->line;
             v.column = loc->column;
           }
-          if (at.empty()) break;
-          at.erase(at.rfind('/'));
-        }
         if (!f.hint.empty()) v.explain.push_back("fix: " + f.hint);
         InvariantResult& result = results[f.rule];
         result.outcome = Outcome::fail;

@@ -12,6 +12,7 @@
 #include "common/json_pointer.hpp"
 #include "common/text.hpp"
 #include "regex/regex.hpp"
+#include "schema/document.hpp"
 #include "schema/node.hpp"
 #include "schema/schema.hpp"
 #include "schema/uri.hpp"
@@ -75,7 +76,7 @@ class Compiler {
   const Node* run(const json& root, const std::string& uri) {
     const json& doc = reg_.documents.emplace_back(root);
     validation_vocabulary_ = uses_validation_vocabulary(root);
-    add_document(doc, uri);
+    add_document(doc, uri, numbers_of(uri));
     const Node* node = compile(&doc);
     resolve_pending();
     return error_ ? nullptr : node;
@@ -106,8 +107,18 @@ class Compiler {
     warnings_.push_back(std::move(w));
   }
 
+  const NumberTexts* numbers_of(const std::string& uri) const {
+    auto it = opts_.numbers.find(uri);
+    return it == opts_.numbers.end() ? nullptr : &it->second;
+  }
+
+  // `numbers`: the document's exact numbers, by pointer (CompileOptions::numbers);
   // `file`: where the document was read, when its URI is not that file's.
-  void add_document(const json& doc, const std::string& uri, const std::string& file = "", bool third_party = false) {
+  void add_document(const json& doc, const std::string& uri, const NumberTexts* numbers = nullptr,
+                    const std::string& file = "", bool third_party = false) {
+    if (numbers)
+      for (const auto& [pointer, text] : *numbers)
+        if (const json* at = json_at_pointer(doc, pointer); at && at->is_number()) reg_.exact_numbers[at] = text;
     std::string base = uri::normalize(uri::split_fragment(uri).first);
     const std::string* resource = intern(base);
     reg_.index[base] = &doc;
@@ -212,7 +223,7 @@ class Compiler {
     auto pre = opts_.preloaded.find(doc_uri);
     if (pre != opts_.preloaded.end()) {
       const json& doc = reg_.documents.emplace_back(pre->second);
-      add_document(doc, doc_uri);
+      add_document(doc, doc_uri, numbers_of(doc_uri));
       return &doc;
     }
     if (auto bundled = bundled_metaschema(doc_uri); !bundled.empty()) {
@@ -223,7 +234,7 @@ class Compiler {
     if (opts_.resolved)
       if (auto copy = opts_.resolved->by_id.find(doc_uri); copy != opts_.resolved->by_id.end() && copy->second.size() == 1) {
         const json& doc = reg_.documents.emplace_back(copy->second.front().document);
-        add_document(doc, doc_uri, copy->second.front().file, /*third_party=*/true);
+        add_document(doc, doc_uri, &copy->second.front().numbers, copy->second.front().file, /*third_party=*/true);
         return &doc;
       }
     if (opts_.file_root.empty() || doc_uri.rfind("file://", 0) != 0) return nullptr;
@@ -238,11 +249,11 @@ class Compiler {
     std::stringstream buf;
     buf << in.rdbuf();
     std::string bytes = buf.str();
-    if (artifact::locate_problem(bytes, kMaxDocumentDepth, /*duplicate_keys=*/true)) return nullptr;
-    json parsed = json::parse(bytes, nullptr, false);
-    if (parsed.is_discarded()) return nullptr;
-    const json& doc = reg_.documents.emplace_back(std::move(parsed));
-    add_document(doc, doc_uri);
+    NumberTexts numbers;
+    auto parsed = read_document(bytes, path, &numbers);  // JSON, or YAML by the extension
+    if (!parsed) return nullptr;
+    const json& doc = reg_.documents.emplace_back(std::move(parsed.value()));
+    add_document(doc, doc_uri, &numbers);
     return &doc;
   }
 
@@ -305,7 +316,7 @@ class Compiler {
     return std::nullopt;
   }
 
-  std::optional<double> number_at(const json& j, const Place& at, const char* kw) {
+  std::optional<Bound> number_at(const json& j, const Place& at, const char* kw) {
     const json* it = keyword(j, at, kw);
     if (!it) return std::nullopt;
     if (!it->is_number()) {
@@ -315,7 +326,12 @@ class Compiler {
       fail(at, kw, std::string("\"") + kw + "\" must be a number" + hint);
       return std::nullopt;
     }
-    return it->get<double>();
+    // The exact text of an integer nlohmann holds as a double, or of a 64-bit one past 2^53.
+    std::string text;
+    if (auto exact = reg_.exact_numbers.find(it); exact != reg_.exact_numbers.end()) text = exact->second;
+    else if (it->is_number_unsigned()) text = std::to_string(it->get<uint64_t>());
+    else if (it->is_number_integer()) text = std::to_string(it->get<int64_t>());
+    return Bound::of(it->get<double>(), std::move(text));
   }
 
   const Node* sub(const json& j, const Place& at, const char* kw) {
@@ -455,7 +471,9 @@ class Compiler {
       n.exclusive_maximum = number_at(s, at, "exclusiveMaximum");
     }
     n.multiple_of = number_at(s, at, "multipleOf");
-    if (n.multiple_of && *n.multiple_of <= 0) fail(at, "multipleOf", "\"multipleOf\" must be greater than 0");
+    if (n.multiple_of && n.multiple_of->value <= 0) fail(at, "multipleOf", "\"multipleOf\" must be greater than 0");
+    for (const auto* b : {&n.minimum, &n.maximum, &n.exclusive_minimum, &n.exclusive_maximum, &n.multiple_of})
+      n.exact_bounds |= *b && !(*b)->exact.empty();
     n.min_length = count_of(s, at, "minLength");
     n.max_length = count_of(s, at, "maxLength");
     if (const json* p = keyword(s, at, "pattern")) {

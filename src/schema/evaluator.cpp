@@ -11,6 +11,7 @@
 #include "common/text.hpp"
 #include "schema/format.hpp"
 #include "schema/node.hpp"
+#include "schema/number.hpp"
 #include "schema/schema.hpp"
 #include "schema/value.hpp"
 
@@ -60,26 +61,10 @@ struct Context {
   uint64_t split_min_items = 0;
 };
 
-std::string number_text(double d) { return nlohmann::json(d).dump(); }
-
 size_t code_points(std::string_view s) {
   size_t n = 0;
   for (unsigned char c : s) n += (c & 0xC0) != 0x80;
   return n;
-}
-
-bool is_multiple(const Value& v, double m) {
-  auto t = v.element.type();
-  if ((t == element_type::INT64 || t == element_type::UINT64) && std::floor(m) == m && m <= 9007199254740992.0) {
-    uint64_t divisor = static_cast<uint64_t>(m);
-    if (t == element_type::UINT64) return v.element.get_uint64().value_unsafe() % divisor == 0;
-    int64_t x = v.element.get_int64().value_unsafe();
-    uint64_t magnitude = x < 0 ? 0 - static_cast<uint64_t>(x) : static_cast<uint64_t>(x);
-    return magnitude % divisor == 0;
-  }
-  double q = number_of(v) / m;
-  if (!std::isfinite(q)) return false;
-  return std::fabs(q - std::nearbyint(q)) <= 1e-9 * std::max(1.0, std::fabs(q));
 }
 
 // Pushes a path segment for the lifetime of the guard, when issues are being
@@ -129,7 +114,8 @@ struct SinkGuard {
 
 class Evaluator {
  public:
-  explicit Evaluator(Context& c) : c_(c) {}
+  explicit Evaluator(Context& c)
+      : c_(c), exact_numbers_(c.registry.exact_numbers.empty() ? nullptr : &c.registry.exact_numbers) {}
 
   bool eval(const Node& n, const Value& v, Evaluated* ev) {
     if (!c_.limit.empty()) return false;
@@ -220,6 +206,7 @@ class Evaluator {
   void best_branch(std::vector<std::vector<Issue>>& failed);
 
   Context& c_;
+  const ExactNumbers* exact_numbers_;  // null when the schemas write no number past 64 bits
 };
 
 bool Evaluator::keywords(const Node& n, const Value& v, Evaluated* mine) {
@@ -259,10 +246,10 @@ bool Evaluator::keywords(const Node& n, const Value& v, Evaluated* mine) {
       }
     } else {
       for (const auto& allowed : *n.enum_values)
-        if ((found = equal(v, allowed))) break;
+        if ((found = equal(v, allowed, exact_numbers_))) break;
     }
     if (!found) {
-      std::string allowed = n.enum_values->dump();
+      std::string allowed = dump(*n.enum_values, exact_numbers_);
       if (allowed.size() > 120) {
         size_t cut = 117;  // on a character boundary
         while (cut > 0 && (static_cast<unsigned char>(allowed[cut]) & 0xC0) == 0x80) --cut;
@@ -272,26 +259,37 @@ bool Evaluator::keywords(const Node& n, const Value& v, Evaluated* mine) {
       if (fail()) return false;
     }
   }
-  if (n.const_value && !equal(v, *n.const_value)) {
-    report(n, "const", "value is not the required constant", n.const_value->dump(), describe(v));
+  if (n.const_value && !equal(v, *n.const_value, exact_numbers_)) {
+    report(n, "const", "value is not the required constant", dump(*n.const_value, exact_numbers_), describe(v));
     if (fail()) return false;
   }
 
   if (bits & kNumber) {
-    double x = number_of(v);
-    auto bound = [&](const std::optional<double>& limit, bool violated, const char* kw, const char* op) {
+    auto bound = [&](const std::optional<Bound>& limit, bool violated, const char* kw, const char* op) {
       if (!limit || !violated) return false;
-      report(n, kw, std::string("value must be ") + op + " " + number_text(*limit), std::string(op) + " " + number_text(*limit),
+      report(n, kw, std::string("value must be ") + op + " " + limit->text(), std::string(op) + " " + limit->text(),
              describe(v));
       return fail();
     };
-    if (bound(n.minimum, n.minimum && x < *n.minimum, "minimum", ">=")) return false;
-    if (bound(n.maximum, n.maximum && x > *n.maximum, "maximum", "<=")) return false;
-    if (bound(n.exclusive_minimum, n.exclusive_minimum && x <= *n.exclusive_minimum, "exclusiveMinimum", ">")) return false;
-    if (bound(n.exclusive_maximum, n.exclusive_maximum && x >= *n.exclusive_maximum, "exclusiveMaximum", "<")) return false;
+    if (!n.exact_bounds && !beyond_double(v)) {  // the fast path: doubles compare exactly
+      const double x = number_of(v);
+      if (bound(n.minimum, n.minimum && x < n.minimum->value, "minimum", ">=")) return false;
+      if (bound(n.maximum, n.maximum && x > n.maximum->value, "maximum", "<=")) return false;
+      if (bound(n.exclusive_minimum, n.exclusive_minimum && x <= n.exclusive_minimum->value, "exclusiveMinimum", ">"))
+        return false;
+      if (bound(n.exclusive_maximum, n.exclusive_maximum && x >= n.exclusive_maximum->value, "exclusiveMaximum", "<"))
+        return false;
+    } else {
+      if (bound(n.minimum, n.minimum && compare(v, *n.minimum) < 0, "minimum", ">=")) return false;
+      if (bound(n.maximum, n.maximum && compare(v, *n.maximum) > 0, "maximum", "<=")) return false;
+      if (bound(n.exclusive_minimum, n.exclusive_minimum && compare(v, *n.exclusive_minimum) <= 0, "exclusiveMinimum", ">"))
+        return false;
+      if (bound(n.exclusive_maximum, n.exclusive_maximum && compare(v, *n.exclusive_maximum) >= 0, "exclusiveMaximum", "<"))
+        return false;
+    }
     if (n.multiple_of && !is_multiple(v, *n.multiple_of)) {
-      report(n, "multipleOf", "value must be a multiple of " + number_text(*n.multiple_of),
-             "multiple of " + number_text(*n.multiple_of), describe(v));
+      report(n, "multipleOf", "value must be a multiple of " + n.multiple_of->text(),
+             "multiple of " + n.multiple_of->text(), describe(v));
       if (fail()) return false;
     }
   }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "regex/regex.hpp"
+#include "schema/number.hpp"
 #include "schema/schema.hpp"
 #include "schema/value.hpp"
 
@@ -29,7 +30,8 @@ struct Node {
   std::optional<std::vector<std::string>> enum_strings;  // when every enum value is a string
   const nlohmann::json* const_value = nullptr;
 
-  std::optional<double> minimum, maximum, exclusive_minimum, exclusive_maximum, multiple_of;
+  std::optional<Bound> minimum, maximum, exclusive_minimum, exclusive_maximum, multiple_of;
+  bool exact_bounds = false;  // one of them has an exact text: not the fast double comparison
   std::optional<uint64_t> min_length, max_length;
   std::unique_ptr<regex::Pattern> pattern;
   std::string pattern_text;
@@ -96,6 +98,7 @@ class Registry {
   std::map<std::string, const nlohmann::json*> index;   // absolute URI -> schema JSON
   std::map<std::string, const Node*> dynamic_anchors;   // "resource#name" -> node
   std::vector<FallbackPattern> fallback_patterns;       // the patterns on the PCRE2 fallback
+  ExactNumbers exact_numbers;                           // numbers past 64 bits in `documents`
   bool format_assertion = false;
 };
 

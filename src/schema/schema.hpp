@@ -29,6 +29,11 @@ namespace invar::schema {
 // Nesting limit for contract and schema documents (the control plane).
 inline constexpr uint32_t kMaxDocumentDepth = 128;
 
+// The numbers of a document that nlohmann::json holds only as a nearby
+// double (integers past 64 bits), by JSON Pointer: their exact texts, as
+// read_document (schema/document.hpp) finds them.
+using NumberTexts = std::map<std::string, std::string>;
+
 // What a keyword the schema's draft does not define is.
 enum class KeywordPolicy { error, warn, ignore };
 
@@ -37,6 +42,7 @@ enum class KeywordPolicy { error, warn, ignore };
 struct SchemaSource {
   std::string file;  // where it was read, for messages
   nlohmann::json document;
+  NumberTexts numbers;  // its integers past 64 bits
 };
 
 // Local copies of remote schemas by the URI of their "$id" (draft-04: "id"),
@@ -85,6 +91,9 @@ struct CompileOptions {
   // Directory whose files (and subfolders) may be loaded by relative $ref;
   // empty: no file access.
   std::string file_root;
+  // Exact numbers of the document compiled and of preloaded ones, by their
+  // URI (as given to compile() or preloaded): compared exactly (number.hpp).
+  std::map<std::string, NumberTexts> numbers;
 };
 
 // A pattern compiled for the PCRE2 fallback (CompileOptions::regex_fallback):

@@ -7,6 +7,7 @@
 
 #include "common/text.hpp"
 #include "schema/node.hpp"
+#include "schema/number.hpp"
 
 namespace invar::schema {
 
@@ -29,36 +30,13 @@ std::string_view string_of(const Value& v) {
 
 namespace {
 
-// Numbers compare by mathematical value: exact for integers, else as doubles.
-bool numbers_equal(element a, const nlohmann::json& b) {
-  if (a.type() == element_type::INT64 && b.is_number_integer())
-    return b.is_number_unsigned() ? (a.get_int64().value_unsafe() >= 0 &&
-                                     static_cast<uint64_t>(a.get_int64().value_unsafe()) == b.get<uint64_t>())
-                                  : a.get_int64().value_unsafe() == b.get<int64_t>();
-  if (a.type() == element_type::UINT64 && b.is_number_integer())
-    return b.is_number_unsigned() ? a.get_uint64().value_unsafe() == b.get<uint64_t>()
-                                  : (b.get<int64_t>() >= 0 &&
-                                     a.get_uint64().value_unsafe() == static_cast<uint64_t>(b.get<int64_t>()));
-  return number_of(Value{a}) == b.get<double>();
-}
-
-bool numbers_equal(element a, element b) {
-  auto ta = a.type(), tb = b.type();
-  if (ta != element_type::DOUBLE && tb != element_type::DOUBLE) {
-    if (ta == tb) return ta == element_type::INT64 ? a.get_int64().value_unsafe() == b.get_int64().value_unsafe()
-                                                    : a.get_uint64().value_unsafe() == b.get_uint64().value_unsafe();
-    return false;  // INT64 holds only values outside UINT64's exclusive range, and vice versa
-  }
-  return number_of(Value{a}) == number_of(Value{b});
-}
-
 bool is_num(element_type t) {
   return t == element_type::INT64 || t == element_type::UINT64 || t == element_type::DOUBLE;
 }
 
 }  // namespace
 
-bool equal(const Value& a, const nlohmann::json& b) {
+bool equal(const Value& a, const nlohmann::json& b, const ExactNumbers* exact) {
   if (a.is_key) return b.is_string() && b.get_ref<const std::string&>() == a.key;
   element e = a.element;
   switch (e.type()) {
@@ -67,14 +45,14 @@ bool equal(const Value& a, const nlohmann::json& b) {
     case element_type::STRING: return b.is_string() && b.get_ref<const std::string&>() == invar::sj::string_of(e);
     case element_type::INT64:
     case element_type::UINT64:
-    case element_type::DOUBLE: return b.is_number() && numbers_equal(e, b);
+    case element_type::DOUBLE: return b.is_number() && numbers_equal(e, b, exact);
     case element_type::ARRAY: {
       if (!b.is_array()) return false;
       auto arr = invar::sj::array_of(e);
       if (arr.size() != b.size()) return false;
       size_t i = 0;
       for (auto child : arr)
-        if (!equal(Value{child}, b[i++])) return false;
+        if (!equal(Value{child}, b[i++], exact)) return false;
       return true;
     }
     case element_type::OBJECT: {
@@ -83,7 +61,7 @@ bool equal(const Value& a, const nlohmann::json& b) {
       if (obj.size() != b.size()) return false;
       for (auto field : obj) {
         auto it = b.find(std::string(field.key));
-        if (it == b.end() || !equal(Value{field.value}, *it)) return false;
+        if (it == b.end() || !equal(Value{field.value}, *it, exact)) return false;
       }
       return true;
     }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace invar::schema {
 
@@ -54,7 +55,10 @@ bool is_number(const Value& v);
 double number_of(const Value& v);
 std::string_view string_of(const Value& v);
 
-bool equal(const Value& a, const nlohmann::json& b);
+// Numbers compare by their exact values; `exact` holds the texts of the
+// document's numbers nlohmann::json holds only approximately (number.hpp).
+bool equal(const Value& a, const nlohmann::json& b,
+           const std::unordered_map<const nlohmann::json*, std::string>* exact = nullptr);
 bool equal(simdjson::dom::element a, simdjson::dom::element b);
 // Structural hash; equal values hash equally (1 and 1.0 included).
 uint64_t hash(simdjson::dom::element v);
