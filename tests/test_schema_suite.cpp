@@ -146,7 +146,7 @@ const Dialect kDialects[] = {
     {"draft6", Draft::draft6, 839, 102, 325},
     {"draft7", Draft::draft7, 927, 110, 676},
     {"draft2019-09", Draft::draft2019_09, 1259, 145, 757},
-    {"draft2020-12", Draft::draft2020_12, 1299, 147, 764},
+    {"draft2020-12", Draft::draft2020_12, 1299, 149, 764},
 };
 
 void run_dialect(const Dialect& d) {

@@ -76,6 +76,7 @@ class Compiler {
   const Node* run(const json& root, const std::string& uri) {
     const json& doc = reg_.documents.emplace_back(root);
     validation_vocabulary_ = uses_validation_vocabulary(root);
+    format_vocabulary_ = uses_vocabulary(root, "https://json-schema.org/draft/2020-12/vocab/format-assertion");
     add_document(doc, uri, numbers_of(uri));
     const Node* node = compile(&doc);
     resolve_pending();
@@ -282,6 +283,16 @@ class Compiler {
     return at;
   }
 
+  // Whether the root's metaschema (known beforehand) lists `vocabulary` in
+  // its "$vocabulary" (required or not: invar supports it either way).
+  bool uses_vocabulary(const json& root, std::string_view vocabulary) {
+    if (!root.is_object() || !root.contains("$schema") || !root["$schema"].is_string()) return false;
+    auto pre = opts_.preloaded.find(uri::normalize(root["$schema"].get<std::string>()));
+    if (pre == opts_.preloaded.end() || !pre->second.is_object()) return false;
+    auto vocab = pre->second.find("$vocabulary");
+    return vocab != pre->second.end() && vocab->is_object() && vocab->contains(std::string(vocabulary));
+  }
+
   // $vocabulary: a root whose metaschema (known beforehand) leaves out the
   // validation vocabulary turns its keywords (type, enum, bounds...) off.
   bool uses_validation_vocabulary(const json& root) {
@@ -481,10 +492,6 @@ class Compiler {
       n.pattern_text = p->get<std::string>();
       n.pattern = pattern(n.pattern_text, at, "pattern");
     }
-    if (const json* f = keyword(s, at, "format"); f && f->is_string()) {
-      n.format = f->get<std::string>();
-      n.format_assertion = opts_.format_assertion;
-    }
     n.min_properties = count_of(s, at, "minProperties");
     n.max_properties = count_of(s, at, "maxProperties");
     n.min_items = count_of(s, at, "minItems");
@@ -554,6 +561,11 @@ class Compiler {
       pending_.push_back({&n, uri::resolve(at.base, ref->get<std::string>()), RefKind::recursive, at, "$recursiveRef"});
 
     if (validation_vocabulary_ && !compile_validation(n, s, at)) return &n;
+    // "format" is its own vocabulary's (format-annotation, format-assertion), not validation's.
+    if (const json* f = keyword(s, at, "format"); f && f->is_string()) {
+      n.format = f->get<std::string>();
+      n.format_assertion = opts_.format_assertion || format_vocabulary_;
+    }
 
     if (const json* p = keyword(s, at, "properties"); p && p->is_object()) {
       for (auto& [name, sub_schema] : p->items()) n.properties.push_back({name, compile(&sub_schema)});
@@ -698,6 +710,7 @@ class Compiler {
   std::vector<std::pair<std::string, const json*>> dynamic_targets_;  // (resource#anchor, schema)
   int walk_depth_ = 0;
   bool validation_vocabulary_ = true;
+  bool format_vocabulary_ = false;  // the metaschema lists the format-assertion vocabulary: format asserts
 };
 
 }  // namespace
