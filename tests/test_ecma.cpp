@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/text.hpp"
 #include "helpers.hpp"
 #include "invar/lint.hpp"
 #include "process.hpp"
@@ -112,23 +113,6 @@ struct Lcg {
   }
 };
 
-void append_utf8(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
-}
 
 // Characters chosen for where ECMA, RE2 and PCRE2 differ: line terminators,
 // ECMA's white space (and what is not: U+0085, U+200B), non-ASCII digits and
@@ -161,7 +145,7 @@ std::vector<std::string> strings_for(const std::string& pattern, Lcg& rng, size_
     std::string s;
     for (uint32_t length = rng.next(11), k = 0; k < length; ++k) {
       bool from_pattern = !own.empty() && rng.next(2) == 0;
-      append_utf8(s, from_pattern ? own[rng.next(static_cast<uint32_t>(own.size()))]
+      invar::text::append_utf8(s, from_pattern ? own[rng.next(static_cast<uint32_t>(own.size()))]
                                   : kAlphabet[rng.next(sizeof kAlphabet / sizeof kAlphabet[0])]);
     }
     out.push_back(std::move(s));

@@ -250,8 +250,8 @@ std::function<int()> add_check(CLI::App& app) {
                 "With --schema, YAML artifacts: \"<<\" merges mappings, as YAML 1.1 parsers do (refused by default; "
                 "a contract says \"yaml\": {\"merge_keys\": \"allow\"})");
   cmd->add_option("--documents", args->documents,
-                  "With --schema, YAML artifacts: one document per file (default), or many: \"$\" is the array of "
-                  "the stream's documents (a contract says \"documents\")")
+                  "With --schema: one YAML document per file (default), or many: the schema judges each document "
+                  "of the stream, every artifact read as a YAML stream (a contract says \"documents\")")
       ->check(CLI::IsMember({"one", "many"}));
   cmd->add_option("--yaml-keys", args->yaml_keys,
                   "With --schema, YAML artifacts: a key that is a number, boolean or null (1:, true:, ~:) is refused "

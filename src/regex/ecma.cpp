@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/text.hpp"
+
 namespace invar::regex::ecma {
 
 namespace {
@@ -254,23 +256,6 @@ bool hex_digit(char c, unsigned& v) {
 bool ascii_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool syntax_char(char c) { return std::string_view("^$\\.*+?()[]{}|/").find(c) != npos; }
 
-void append_utf8(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
-}
 
 // Identifier characters of a group name (ID_Start, ID_Continue), from the
 // general categories they are made of, with the Other_ID_Start and
@@ -285,7 +270,7 @@ bool identifier_char(char32_t c, bool first) {
   static const RE2 kStart("[\\p{L}\\p{Nl}\\x{1885}\\x{1886}\\x{2118}\\x{212e}\\x{309b}\\x{309c}]");
   static const RE2 kContinue("[\\p{Mn}\\p{Mc}\\p{Nd}\\p{Pc}\\x{b7}\\x{387}\\x{1369}-\\x{1371}\\x{19da}]");
   std::string s;
-  append_utf8(s, c);
+  text::append_utf8(s, c);
   return RE2::FullMatch(s, kStart) || (!first && RE2::FullMatch(s, kContinue));
 }
 
@@ -411,7 +396,7 @@ class Translator {
         return false;
       }
       if (!identifier_char(c, first)) return false;
-      append_utf8(name, c);
+      text::append_utf8(name, c);
     }
   }
 
