@@ -202,10 +202,6 @@ unsigned threads_or_all(unsigned requested) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-}  // namespace invar::cli
-
-namespace invar::cli {
-
 void add_schema_flags(CLI::App* cmd, SchemaFlags& flags) {
   cmd->add_option("--resolve", flags.resolve,
                   "A local copy of a schema that a $ref names by URL (repeatable): a schema file, or a directory "

@@ -1,8 +1,6 @@
 // Local copies of remote schemas (Options::resolve, a contract's "resolve"):
 // files and directories read once at load, indexed by "$id". Nothing is
 // fetched: a $ref to a URL finds a copy here or the load fails saying so.
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <set>
