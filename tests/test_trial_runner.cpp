@@ -182,7 +182,9 @@ TEST_CASE("a consumer that burns CPU reaches the CPU limit, measured", "[trial]"
     auto r = invar::trial::run(burn);
     CHECK(r.outcome == Outcome::cpu_limit);
     CHECK(r.signal_name == "SIGXCPU");
-    CHECK(r.cpu_ms >= 900);
+    // Measured, not zero: RLIMIT_CPU is whole seconds, checked at tick granularity, and rusage's
+    // scaled time read 885 ms at SIGXCPU on a loaded 2-core machine.
+    CHECK(r.cpu_ms >= 500);
     CHECK(r.detail.rfind("CPU limit (500 ms) reached: killed by SIGXCPU (CPU time limit exceeded) after ", 0) == 0);
   }
 }
