@@ -257,7 +257,21 @@ expect "--metaschema needs --schema" 3 "invar: error: --metaschema needs --schem
   "$INVAR" check --metaschema --contract $F examples/cloudflare-2025-features/good.json
 
 # invar lint: the bundled contracts have warnings only (pinned by tests/golden/lint-rules.txt).
-expect "lint: the bundled contracts" 0 "ACCEPT rules/waf-ruleset-re2.contract.json (contract invar lint)" -- \
+# Conventions: counts read as English; colour by --color, NO_COLOR (set and not empty), FORCE_COLOR.
+echo '{"type": "object"}' > "$work/object.schema.json"
+echo '[]' > "$work/array.json"
+expect "one invariant, not 1 invariants" 1 "(contract schema object.schema.json): 1 invariant, 0 passed, 1 failed" -- \
+  "$INVAR" check --schema "$work/object.schema.json" "$work/array.json"
+esc=$'\e['
+expect "--color always colours a pipe" 1 "${esc}31mREJECT" -- "$INVAR" check -q --color always --schema "$work/object.schema.json" "$work/array.json"
+expect "FORCE_COLOR colours a pipe" 1 "${esc}31mREJECT" -- env FORCE_COLOR=1 "$INVAR" check -q --schema "$work/object.schema.json" "$work/array.json"
+expect "NO_COLOR wins over FORCE_COLOR" 1 "" -- env NO_COLOR=1 FORCE_COLOR=1 "$INVAR" check -q --schema "$work/object.schema.json" "$work/array.json"
+if env NO_COLOR=1 FORCE_COLOR=1 "$INVAR" check -q --schema "$work/object.schema.json" "$work/array.json" | grep -qF "$esc"; then
+  echo "FAIL NO_COLOR: colour printed"; failed=$((failed + 1)); else passed=$((passed + 1)); fi
+if env NO_COLOR= FORCE_COLOR=1 "$INVAR" check -q --color never --schema "$work/object.schema.json" "$work/array.json" | grep -qF "$esc"; then
+  echo "FAIL --color never: colour printed"; failed=$((failed + 1)); else passed=$((passed + 1)); fi
+expect "--color takes auto, always or never" 3 "" -- "$INVAR" check --color sometimes --schema "$work/object.schema.json" "$work/array.json"
+expect "lint: the bundled contracts" 0 "rules/waf-ruleset-re2.contract.json: 0 errors, " -- \
   "$INVAR" lint --quiet rules/dns-plan.contract.json rules/feature-file.contract.json rules/service-policy.contract.json \
   rules/waf-ruleset.contract.json rules/waf-ruleset-re2.contract.json
 expect "lint: an error-level finding is exit 1" 1 'x lint.never-valid [lint] at tests/contracts/lint/audit.contract.json:9:57' -- \

@@ -76,11 +76,34 @@ std::string who(const std::string& by) {
   return "";
 }
 
+namespace {
+
+std::string color_mode = "auto";  // --color: one command runs per process
+
+void add_color_flag(CLI::App* cmd) {
+  cmd->add_option("--color", color_mode,
+                  "Human output in colour: auto (default: when stdout is a terminal, unless NO_COLOR is set and not "
+                  "empty; FORCE_COLOR set, not empty and not 0, forces it), always or never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+}
+
+bool set_and_not_empty(const char* name) {
+  const char* value = std::getenv(name);
+  return value && *value;
+}
+
+}  // namespace
+
 bool use_color(const std::string& format) {
-  return format == "human" && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
+  if (format != "human" || color_mode == "never") return false;
+  if (color_mode == "always") return true;
+  if (set_and_not_empty("NO_COLOR")) return false;  // no-color.org: set and not empty
+  if (set_and_not_empty("FORCE_COLOR") && std::string_view(std::getenv("FORCE_COLOR")) != "0") return true;
+  return isatty(STDOUT_FILENO);
 }
 
 void add_report_format(CLI::App* cmd, std::string& format) {
+  add_color_flag(cmd);
   std::vector<std::string> names;
   std::string help = "Output format (default human):";
   for (const auto& f : report_formats()) {
@@ -91,6 +114,7 @@ void add_report_format(CLI::App* cmd, std::string& format) {
 }
 
 void add_plain_format(CLI::App* cmd, std::string& format) {
+  add_color_flag(cmd);
   cmd->add_option("--format", format, "Output format: human (default) or json")->check(CLI::IsMember({"human", "json"}));
 }
 

@@ -43,6 +43,10 @@ Result<int64_t> parse_duration_ms(const std::string& value, const std::string& f
 // else the effective uid's login name; "" when none is known.
 std::string who(const std::string& by = {});
 
+// Whether human output is coloured: --color always|never, else NO_COLOR (set
+// and not empty) turns it off, FORCE_COLOR (set, not empty, not 0) on, else
+// when stdout is a terminal. Never for other formats. (--color is added with
+// --format by add_report_format and add_plain_format.)
 bool use_color(const std::string& format);
 
 // How JSON Schemas load, on every command that loads a contract or schema:

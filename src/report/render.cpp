@@ -16,6 +16,15 @@ namespace invar {
 
 namespace {
 
+// "1 invariant", "2 invariants".
+std::string counted(size_t n, std::string_view noun) {
+  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
+}
+
+// The name lint reports carry as their contract (lint/lint.cpp).
+constexpr std::string_view kLintContract = "invar lint";
+
+
 struct Palette {
   const char* red = "";
   const char* yellow = "";
@@ -108,11 +117,19 @@ std::string render_human(const Report& report, const RenderOptions& options) {
     out += fmt::format("{}-{} {} [{}] skipped: {}\n", c.dim, c.reset, printable(r.id), r.kind, printable(r.note));
   }
   bool accepted = report.verdict == Verdict::accept;
-  out += fmt::format("{}{}{} {} (contract {}): {} invariants, {} passed, {} failed, {} warned, {} skipped{}\n",
+  const std::string artifact = printable(report.artifact.empty() ? "<artifact>" : report.artifact);
+  if (report.contract == kLintContract) {  // a lint report judges no artifact: its findings, counted
+    size_t errors = 0, warnings = 0;
+    for (const auto& v : report.violations) ++(v.severity == Severity::error ? errors : warnings);
+    out += fmt::format("{}{}{}: {}, {}\n", accepted ? c.green : c.red, artifact, c.reset, counted(errors, "error"),
+                       counted(warnings, "warning"));
+    return out;
+  }
+  out += fmt::format("{}{}{} {} (contract {}): {}, {} passed, {} failed, {} warned, {} skipped{}\n",
                      options.candidate ? c.dim : (accepted ? c.green : c.red),
-                     options.candidate ? "candidate" : (accepted ? "ACCEPT" : "REJECT"), c.reset,
-                     printable(report.artifact.empty() ? "<artifact>" : report.artifact), printable(report.contract), report.invariants.size(),
-                     passed, failed, warned, skipped, waived ? fmt::format(", {} waived", waived) : "");
+                     options.candidate ? "candidate" : (accepted ? "ACCEPT" : "REJECT"), c.reset, artifact,
+                     printable(report.contract), counted(report.invariants.size(), "invariant"), passed, failed, warned,
+                     skipped, waived ? fmt::format(", {} waived", waived) : "");
   return out;
 }
 
