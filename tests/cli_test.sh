@@ -271,6 +271,13 @@ if env NO_COLOR=1 FORCE_COLOR=1 "$INVAR" check -q --schema "$work/object.schema.
 if env NO_COLOR= FORCE_COLOR=1 "$INVAR" check -q --color never --schema "$work/object.schema.json" "$work/array.json" | grep -qF "$esc"; then
   echo "FAIL --color never: colour printed"; failed=$((failed + 1)); else passed=$((passed + 1)); fi
 expect "--color takes auto, always or never" 3 "" -- "$INVAR" check --color sometimes --schema "$work/object.schema.json" "$work/array.json"
+# A usage error is said once, in invar's words (not invar's line and then CLI11's).
+for args in "check --bogus x" "check --schemaa x y" "check --schema" "gate x"; do
+  # shellcheck disable=SC2086
+  out=$("$INVAR" $args 2>&1); rc=$?
+  if [[ $rc -eq 3 && $(wc -l <<<"$out") -eq 1 && $out == invar:* ]]; then passed=$((passed + 1)); else
+    echo "FAIL usage error said once: invar $args (exit $rc)"; echo "$out"; failed=$((failed + 1)); fi
+done
 expect "lint: the bundled contracts" 0 "rules/waf-ruleset-re2.contract.json: 0 errors, " -- \
   "$INVAR" lint --quiet rules/dns-plan.contract.json rules/feature-file.contract.json rules/service-policy.contract.json \
   rules/waf-ruleset.contract.json rules/waf-ruleset-re2.contract.json

@@ -13,7 +13,8 @@
 namespace {
 
 // An unexpected "--flag": name the subcommand's option it is closest to.
-void suggest_option(const std::vector<std::pair<CLI::App*, std::function<int()>>>& commands, int argc, char** argv) {
+// True when it named one (the error is then said).
+bool suggest_option(const std::vector<std::pair<CLI::App*, std::function<int()>>>& commands, int argc, char** argv) {
   for (const auto& [cmd, run] : commands) {
     if (!cmd->parsed()) continue;
     std::vector<std::string> names;
@@ -26,11 +27,13 @@ void suggest_option(const std::vector<std::pair<CLI::App*, std::function<int()>>
       arg = arg.substr(0, arg.find('='));
       if (std::find(candidates.begin(), candidates.end(), arg) != candidates.end()) continue;
       std::string meant = invar::closest_word(arg, candidates);
-      if (!meant.empty())
-        std::fprintf(stderr, "invar: unknown option %.*s (did you mean %s?)\n", static_cast<int>(arg.size()), arg.data(),
-                     meant.c_str());
+      if (meant.empty()) continue;
+      std::fprintf(stderr, "invar: unknown option %.*s (did you mean %s?)\n", static_cast<int>(arg.size()), arg.data(),
+                   meant.c_str());
+      return true;
     }
   }
+  return false;
 }
 
 }  // namespace
@@ -74,16 +77,14 @@ int main(int argc, char** argv) {
   }
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ExtrasError& e) {
-    suggest_option(commands, argc, argv);
-    app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // Bad usage, said once: the option meant, or CLI11's reason in invar's words;
+    // stated in --format too, when it names one.
+    bool said = dynamic_cast<const CLI::ExtrasError*>(&e) && suggest_option(commands, argc, argv);
+    if (!said) std::fprintf(stderr, "invar: error: %s (--help lists the options)\n", e.what());
     print_error_stdout(invar::Error{invar::ErrorCode::usage, e.what(), {}}, format_in(argc, argv));
     return kCannotJudge;
-  } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    if (code != 0)  // bad usage: stated in --format too, when it names one
-      print_error_stdout(invar::Error{invar::ErrorCode::usage, e.what(), {}}, format_in(argc, argv));
-    return code == 0 ? 0 : kCannotJudge;
   }
   for (auto& [cmd, run] : commands)
     if (cmd->parsed()) return run();
