@@ -194,7 +194,7 @@ TEST_CASE("each dialect is chosen by $schema, and a default dialect covers schem
   auto d4 = compile(R"({"$schema": "http://json-schema.org/draft-04/schema#", "maximum": 10, "exclusiveMaximum": true})");
   CHECK(issues(*d4, "9").empty());
   REQUIRE(issues(*d4, "10").size() == 1);
-  CHECK(issues(*d4, "10")[0].message == "value must be < 10.0");
+  CHECK(issues(*d4, "10")[0].message == "value must be < 10");
   // The same schema without "$schema" is a 2020-12 schema: a boolean is an error that names draft-04.
   auto as2020 = Validator::compile(json::parse(R"({"maximum": 10, "exclusiveMaximum": true})"), "http://invar.test/s.json", {});
   REQUIRE_FALSE(as2020);

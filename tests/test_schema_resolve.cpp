@@ -304,3 +304,16 @@ TEST_CASE("the default dialect may be named by its metaschema URI", "[schema][me
                               dir / "five.json"});
   CHECK(unknown.exit == 3);
 }
+
+TEST_CASE("an integral bound reads as an integer in messages", "[schema][messages]") {
+  test::TempDir dir;
+  spit(dir.path / "m.json", R"({"type": "integer", "minimum": 1, "maximum": 2.5})");
+  auto c = Contract::from_schema_file(dir / "m.json");
+  REQUIRE(c.ok());
+  auto low = c->check("0");
+  REQUIRE(low.violations.size() == 1);
+  CHECK(low.violations[0].message == "value must be >= 1");
+  auto high = c->check("3");
+  REQUIRE(high.violations.size() == 1);
+  CHECK(high.violations[0].message == "value must be <= 2.5");
+}

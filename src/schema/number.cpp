@@ -99,7 +99,13 @@ Bound Bound::of(double value, std::string text) {
   return b;
 }
 
-std::string Bound::text() const { return exact.empty() ? nlohmann::json(value).dump() : exact; }
+std::string Bound::text() const {
+  if (!exact.empty()) return exact;
+  // An integral bound reads as an integer ("minimum": 1 says 1, not 1.0).
+  if (std::floor(value) == value && std::fabs(value) < 9007199254740992.0)
+    return std::to_string(static_cast<int64_t>(value));
+  return nlohmann::json(value).dump();
+}
 
 int compare(const Value& v, const Bound& b) {
   const element e = v.element;
