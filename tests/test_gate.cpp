@@ -180,6 +180,8 @@ TEST_CASE("waivers: refused without reason or expiry, one id at a time, expiring
   auto h = test::invar({"history", "--state", f.state, "s"});
   CHECK(h.out.find("waiver  gen until 2025-01-01T00:32:00Z by ") != std::string::npos);
   CHECK(h.out.find(": rollback to 4") != std::string::npos);
+  // --stream, as every other command takes it, reads the same journal.
+  CHECK(test::invar({"history", "--state", f.state, "--stream", "s"}).out == h.out);
   r = f.gate(f.artifact(6), {"--reason", "x"});
   CHECK(r.exit == 3);
   CHECK(r.out.find("--reason and --expires go with --waive ID") != std::string::npos);

@@ -523,7 +523,8 @@ std::function<int()> add_history(CLI::App& app) {
   auto args = std::make_shared<HistoryArgs>();
   auto* cmd = app.add_subcommand("history", "Show a stream's decision journal, newest first");
   add_store_flags(cmd, args->store, true, false);
-  cmd->add_option("stream", args->stream, "The stream")->required();
+  cmd->add_option("--stream,stream", args->stream, "The stream (as --stream, like every other command, or first)")
+      ->required();
   cmd->add_option("--limit", args->limit, "Records shown (default 50)");
   add_plain_format(cmd, args->format);
   return [args] { return run_history(*args); };
