@@ -1,0 +1,3 @@
+module invar.dev/invar
+
+go 1.19
