@@ -9,9 +9,9 @@ import json
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Union
+from typing import Any, Callable, Self, Union
 
 from . import _lib
 
@@ -164,7 +164,7 @@ class _Owner:
     def closed(self) -> bool:
         return self._handle is None or self._handle.closed
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -176,7 +176,7 @@ class _Owner:
         except Exception:  # interpreter shutdown: the library may be gone
             pass
 
-    def _use(self) -> Any:
+    def _use(self) -> AbstractContextManager[int]:
         if self._handle is None:
             raise InvarError(Status.ARGUMENT, f"{self._what} is closed")
         return self._handle.use(self._what)
