@@ -67,6 +67,10 @@ TEST_CASE("lint: every rule's finding, located, with its fix", "[lint]") {
       REQUIRE(v.explain.size() == 1);
       CHECK(v.explain[0].rfind("fix: ", 0) == 0);
     }
+  // A YAML example is read as a YAML artifact is: the same findings.
+  auto yaml = lint("tests/contracts/lint/audit.contract.json", {"tests/contracts/lint/audit.example.yaml"});
+  REQUIRE(yaml);
+  CHECK(findings(*yaml) == findings(*reports));
   // Without examples, nothing is judged to select nothing.
   auto plain = lint("tests/contracts/lint/audit.contract.json");
   REQUIRE(plain);

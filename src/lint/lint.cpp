@@ -22,6 +22,7 @@
 #include "engine/plan.hpp"
 #include "regex/ecma.hpp"
 #include "regex/fallback.hpp"
+#include "artifact/yaml.hpp"
 #include "schema/document.hpp"
 #include "selector/jsonpath.hpp"
 
@@ -184,6 +185,18 @@ class Auditor {
     for (const auto& example : options_.examples) {
       auto bytes = files::read_file(example, options_.contract.limits.max_artifact_bytes, "example");
       if (!bytes) return bytes.error();
+      const std::string ext = fs::path(example).extension().string();
+      if (ext == ".yaml" || ext == ".yml") {  // read as a YAML artifact is: strict, one document
+        artifact::ReadLimits limits;
+        limits.max_bytes = options_.contract.limits.max_artifact_bytes;
+        auto read = artifact::read_yaml(*bytes, limits, {});
+        if (!read.document)
+          return Error{ErrorCode::syntax, "an example is not YAML that invar reads: " + read.problem->message,
+                       {example, read.problem->pointer, read.problem->line, read.problem->column}};
+        examples_.push_back(read.document->root);
+        yaml_examples_.push_back(std::move(read.document));
+        continue;
+      }
       auto& parser = parsers_.emplace_back(std::make_unique<simdjson::dom::parser>());
       auto root = parser->parse(*bytes);
       if (root.error()) {
@@ -605,6 +618,7 @@ class Auditor {
   std::string stream_field_;
   std::vector<std::unique_ptr<simdjson::dom::parser>> parsers_;
   std::vector<simdjson::dom::element> examples_;
+  std::vector<artifact::DocumentHandle> yaml_examples_;  // own the YAML examples' tapes
 };
 
 }  // namespace
