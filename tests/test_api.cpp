@@ -152,6 +152,23 @@ TEST_CASE("Guard: flapping is reported by an in-memory guard too", "[api]") {
   CHECK(u.decision.pinned_since_ms);
 }
 
+TEST_CASE("Guard: flapping clears after the accepts in a row asked for", "[api]") {
+  auto at = [](int minute) { return invar::parse_time("2025-11-18T11:" + std::to_string(10 + minute) + ":00Z"); };
+  for (uint32_t clear_after : {0u, 2u}) {
+    INFO("clear_after " << clear_after);
+    invar::GateOptions options;
+    options.flap.clear_after = clear_after;
+    invar::Guard guard(features(), options);
+    invar::Guard::Update u;
+    for (int i = 0; i < 4; ++i) u = guard.update(i % 2 ? bad() : good(), {}, at(i));
+    CHECK(u.decision.flapping);
+    u = guard.update(good(), {}, at(4));
+    CHECK(u.decision.flapping);  // one good decision: not yet settled
+    u = guard.update(good(), {}, at(5));
+    CHECK(u.decision.flapping == (clear_after == 0));  // two in a row: settled, when asked; else the window decides
+  }
+}
+
 TEST_CASE("TypedGuard: a parse failure in the consumer is a pin, not a crash", "[api]") {
   struct Config {
     size_t features = 0;

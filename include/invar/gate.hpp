@@ -158,6 +158,10 @@ struct WaiverRequest {
 struct FlapOptions {
   uint32_t alternations = 3;      // accept<->not-accept flips that make a stream flapping (0: off)
   int64_t window_ms = 3'600'000;  // ... within this window (1h)
+  // A flapping stream is no longer flapping once its last `clear_after`
+  // decisions were all accepts (or the LKG's bytes again), before the window
+  // has moved past its flips. 0: only the window clears it.
+  uint32_t clear_after = 0;
 };
 
 // A Gate's configuration.

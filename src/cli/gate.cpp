@@ -22,6 +22,7 @@ struct StateArgs {
   // gate and status
   uint32_t flap_alternations = 3;
   std::string flap_window = "1h";
+  uint32_t flap_clear_after = 0;
   std::string pinned_warn = "1h";
   unsigned threads = 0;  // gate and backtest
   std::string metrics;   // status
@@ -61,6 +62,9 @@ void add_flap_flags(CLI::App* cmd, StateArgs& args) {
   cmd->add_option("--flap-alternations", args.flap_alternations,
                   "Accept/reject alternations within --flap-window that make a stream flapping (default 3; 0: off)");
   cmd->add_option("--flap-window", args.flap_window, "The window of flap detection (default 1h)");
+  cmd->add_option("--flap-clear-after", args.flap_clear_after,
+                  "A flapping stream is no longer flapping after this many accepts in a row (default 0: only when "
+                  "the window has moved past its flips)");
   cmd->add_option("--pinned-warn", args.pinned_warn, "Warn when the stream has been pinned longer (default 1h)");
 }
 
@@ -88,7 +92,7 @@ std::optional<Setup> setup(const StateArgs& args, bool need_contract) {
   if (!window) return fail(window.error());
   auto warn = parse_duration_ms(args.pinned_warn, "--pinned-warn");
   if (!warn) return fail(warn.error());
-  s.options.flap = {args.flap_alternations, *window};
+  s.options.flap = {args.flap_alternations, *window, args.flap_clear_after};
   s.options.pinned_warn_ms = *warn;
   if (need_contract) {
     Options contract_options;

@@ -495,6 +495,9 @@ Flap detect_flap(const std::vector<JournalRecord>& journal, int64_t now_ms, cons
   for (size_t i = 1; i < decisions.size(); ++i)
     if (good(decisions[i]) != good(decisions[i - 1])) ++flips;
   flap.flapping = options.alternations > 0 && flips >= options.alternations;
+  if (flap.flapping && options.clear_after > 0 && decisions.size() >= options.clear_after &&
+      std::all_of(decisions.end() - options.clear_after, decisions.end(), good))
+    flap.flapping = false;  // settled: the last clear_after decisions were all good
   if (flap.flapping)  // the last kFlapHistory of them: enough to see the pattern
     for (size_t i = decisions.size() > kFlapHistory ? decisions.size() - kFlapHistory : 0; i < decisions.size(); ++i)
       flap.history.push_back(decisions[i]->verdict + " " + text::format_rfc3339(decisions[i]->time_ms));
