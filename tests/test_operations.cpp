@@ -261,6 +261,27 @@ TEST_CASE("12.6 suggest: learned from a stream's history, the suggestion's backt
   CHECK(doc["contract"]["invariants"].size() == doc["proposals"].size());
 }
 
+TEST_CASE("12.6 suggest: an accept under a waiver is not learned from", "[operations][suggest]") {
+  Fixture f;
+  int items[] = {20, 22, 21};
+  for (int g = 1; g <= 3; ++g) {
+    char now[32];
+    std::snprintf(now, sizeof now, "2026-01-01T00:%02d:00Z", 5 * g);
+    REQUIRE(f.gate(f.artifact(g, items[g - 1]), {"--now", now, "--keep", "50"}).exit == 0);
+  }
+  // An older generation, twice the size, let through by a waiver of "gen".
+  auto waived = f.gate(f.artifact(2, 44), {"--now", "2026-01-01T00:20:00Z", "--keep", "50", "--waive", "gen", "--reason",
+                                           "a rollback on purpose", "--expires", "1h"});
+  INFO(waived.out);
+  REQUIRE(waived.exit == 0);
+  auto r = test::invar({"suggest", "--state", f.state, "--stream", "s", "--format", "json"});
+  INFO(r.out);
+  REQUIRE(r.exit == 0);
+  json doc = json::parse(r.out.substr(r.out.find('{')));
+  CHECK(doc["samples"] == 3);  // not 4: the waived accept is left out
+  CHECK(doc["proposals"][0]["evidence"].get<std::string>().rfind("count min 20, p50 21, p90 22, max 22;", 0) == 0);
+}
+
 TEST_CASE("12.6 suggest: one artifact, no stream, no samples, both sources: exit 3 saying why", "[operations][suggest]") {
   Fixture f;
   REQUIRE(f.gate(f.artifact(1)).exit == 0);

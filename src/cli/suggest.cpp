@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
@@ -38,7 +39,20 @@ Result<std::vector<Sample>> gather(const SuggestArgs& args) {
   if (!store) return store.error();
   auto retained = store->retained(args.stream);
   if (!retained) return retained.error();
-  return samples_of(*retained);
+  // Learn only from what the contract accepted on its own: an accept under a
+  // waiver is an exception someone allowed, not the stream's normal shape.
+  auto journal = store->history(args.stream);
+  if (!journal) return journal.error();
+  std::set<uint64_t> waived;
+  for (const auto& r : *journal)
+    if (r.event == "decision" && r.verdict == "accept" && !r.waived.empty() && r.lkg_sequence) waived.insert(r.lkg_sequence);
+  std::vector<RetainedArtifact> kept;
+  for (auto& r : *retained)
+    if (!waived.count(r.entry.sequence)) kept.push_back(std::move(r));
+  if (kept.size() < retained->size() && args.format == "human")
+    std::fprintf(stderr, "suggest: %zu accepted under a waiver left out (learned from what the contract accepted itself)\n",
+                 retained->size() - kept.size());
+  return samples_of(kept);
 }
 
 int run_suggest(SuggestArgs& args) {
