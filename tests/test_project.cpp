@@ -175,6 +175,13 @@ TEST_CASE("--list-unmatched prints the files no entry covers", "[project]") {
   // The project's own files and every unmatched known extension, in path order; excluded and .md ones not.
   CHECK(r.out ==
         "bot/sub/skipped.json\ninvar.json\nnotes/loose.yaml\nrules/x.contract.json\nschemas/y.schema.json\n");
+  // Under a directory given; a file named that no entry covers.
+  auto notes = invar_in(repo.path, {"check", "--list-unmatched", "notes", "bot/ok.json"});
+  CHECK(notes.exit == 1);
+  CHECK(notes.out == "notes/loose.yaml\n");
+  auto covered = invar_in(repo.path, {"check", "--list-unmatched", "configs"});
+  CHECK(covered.exit == 0);
+  CHECK(covered.out.empty());
   write(repo, "invar.json", R"({"entries": [{"files": ["**/*.json", "**/*.yaml"], "contract": "rules/x.contract.json"}]})");
   auto all = invar_in(repo.path, {"check", "--list-unmatched"});
   CHECK(all.exit == 0);

@@ -257,8 +257,12 @@ int check_project(const CheckArgs& args, const Options& options, CheckContext& c
   auto selected = project::select(proj, args.artifacts);
   if (!selected) return cannot_judge(selected.error());
   if (args.list_unmatched) {
-    for (const auto& path : selected->unmatched) std::printf("%s\n", text::printable(path).c_str());
-    return selected->unmatched.empty() ? kAccept : kReject;
+    // A file named on the command line that no entry covers is unmatched too.
+    std::vector<std::string> unmatched = selected->unmatched;
+    unmatched.insert(unmatched.end(), selected->uncovered.begin(), selected->uncovered.end());
+    std::sort(unmatched.begin(), unmatched.end());
+    for (const auto& path : unmatched) std::printf("%s\n", text::printable(path).c_str());
+    return unmatched.empty() ? kAccept : kReject;
   }
   int code = kAccept;
   for (const auto& path : selected->uncovered)

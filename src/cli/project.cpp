@@ -341,10 +341,10 @@ Result<Selection> select(const Project& project, const std::vector<std::string>&
   std::error_code ec;
   const fs::path cwd = fs::current_path(ec);
   const fs::path root = fs::absolute(project.root.empty() ? "." : project.root, ec).lexically_normal();
-  fs::path shown = root.lexically_relative(cwd);  // how the working directory names the root
-  if (shown.empty()) shown = root;
-  auto name = [&](const std::string& rel) {
-    return shown == "." ? rel : (shown / rel).lexically_normal().generic_string();
+  auto name = [&](const std::string& rel) {  // as the working directory reaches it
+    fs::path full = rel.empty() ? root : root / rel;
+    fs::path shown = full.lexically_relative(cwd);
+    return (shown.empty() ? full : shown).generic_string();
   };
   struct Target {
     std::string rel;
@@ -362,7 +362,7 @@ Result<Selection> select(const Project& project, const std::vector<std::string>&
     std::string r = rel.generic_string();
     if (r.ends_with("/")) r.pop_back();
     if (rel.empty() || r == ".." || r.starts_with("../")) {
-      refused.message = text::quoted(t) + " is outside the project's root " + text::quoted(name(".")) + " (" +
+      refused.message = text::quoted(t) + " is outside the project's root " + text::quoted(name("")) + " (" +
                         project.file + ")";
       return refused;
     }
