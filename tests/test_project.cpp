@@ -216,3 +216,16 @@ TEST_CASE("a bad project file is a located error with the key meant", "[project]
   CHECK(test::contains(missing.out, "invar.json:1:14: /entries/0: this entry's contract does not load"));
   CHECK(test::contains(missing.out, "bot/bad.json"));  // the other entry is still judged
 }
+
+TEST_CASE("the walk's depth is a named limit", "[project]") {
+  test::TempDir repo;
+  write(repo, "invar.json", R"({"entries": [{"files": ["**/*.json"], "schema": "s.json"}]})");
+  write(repo, "s.json", "{}");
+  std::string deep;
+  for (size_t i = 0; i <= invar::cli::project::kMaxWalkDepth; ++i) deep += "d/";
+  write(repo, deep + "x.json", "{}");
+  auto r = invar_in(repo.path, {"check"});
+  INFO(r.out);
+  CHECK(r.exit == 3);
+  CHECK(test::contains(r.out, "nested more than 256 deep"));
+}

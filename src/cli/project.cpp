@@ -302,7 +302,10 @@ struct Walker {
   std::vector<std::string> files;
   size_t visited = 0;
 
-  std::optional<Error> walk(const fs::path& dir, const std::string& rel) {
+  std::optional<Error> walk(const fs::path& dir, const std::string& rel, size_t depth = 0) {
+    if (depth > kMaxWalkDepth)
+      return Error{ErrorCode::limit, "directories nested more than " + std::to_string(kMaxWalkDepth) +
+                                         " deep under the project root: " + text::quoted(rel), {project.file, "", 0, 0}};
     std::error_code ec;
     fs::directory_iterator it(dir, ec), end;
     for (; !ec && it != end; it.increment(ec)) {
@@ -316,7 +319,7 @@ struct Walker {
       const bool link = it->is_symlink(type_ec);
       if (it->is_directory(type_ec)) {
         if (link || excluded(project, child)) continue;  // links to directories are not followed
-        if (auto e = walk(it->path(), child)) return e;
+        if (auto e = walk(it->path(), child, depth + 1)) return e;
       } else if (it->is_regular_file(type_ec) && !excluded(project, child)) {
         files.push_back(child);
       }

@@ -16,6 +16,8 @@ namespace invar::cli::project {
 inline constexpr const char* kFileName = "invar.json";
 // The files and directories a walk visits; past this it is a named limit.
 inline constexpr size_t kMaxWalkEntries = 1'000'000;
+// Directories nested deeper than this under the root are a named limit too.
+inline constexpr size_t kMaxWalkDepth = 256;
 
 // Whether `path` (relative, '/'-separated) matches `pattern`: "*" any run of
 // characters but '/', "?" one character but '/', a whole segment "**" any
