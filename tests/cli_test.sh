@@ -102,7 +102,7 @@ expect "2 GiB sparse file refused before reading" 1 "artifact is 2147483648 byte
 expect "usage: no subcommand" 3 "" -- "$INVAR"
 expect "usage: unknown flag" 3 "" -- "$INVAR" check --contract $F --frobnicate examples/cloudflare-2025-features/good.json
 expect "usage: both contract and schema" 3 "" -- "$INVAR" check --contract $F --schema schemas/feature-file.schema.json examples/cloudflare-2025-features/good.json
-expect "usage: neither contract nor schema" 3 "check needs exactly one of --contract or --schema" -- "$INVAR" check examples/cloudflare-2025-features/good.json
+expect "usage: neither contract nor schema" 3 "check needs --contract or --schema, or a project file invar.json" -- "$INVAR" check examples/cloudflare-2025-features/good.json
 expect "usage: bad format" 3 "" -- "$INVAR" check --format xml --contract $F examples/cloudflare-2025-features/good.json
 expect "help documents exit codes" 0 "3  cannot judge" -- "$INVAR" check --help
 expect "gate help documents pin" 0 "2  pin: (invar gate) the candidate is rejected; the LKG was published instead" -- "$INVAR" gate --help

@@ -10,6 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/project.hpp"
 #include "common/files.hpp"
 #include "common/text.hpp"
 #include "invar/report.hpp"
@@ -41,6 +42,9 @@ struct CheckArgs {
   // --schema's YAML reading (a contract says its own in "artifact").
   bool yaml_merge_keys = false;
   std::string documents, yaml_keys, yaml_empty, yaml_tags;
+  // Without --contract/--schema: the project file (docs/ci.md).
+  std::string config;
+  bool list_unmatched = false;
 };
 
 // Artifacts are memory-mapped (Options::map_files): a file truncated by
@@ -63,6 +67,8 @@ extern "C" void on_sigbus(int) {
 
 int check_artifacts(const CheckArgs& args, const Options& options, CheckContext& context, const ReportFormat& format,
                     const RenderOptions& render, std::vector<Report>& reports, std::vector<Error>& errors);
+int check_project(const CheckArgs& args, const Options& options, CheckContext& context, const ReportFormat& format,
+                  const RenderOptions& render, std::vector<Report>& reports, std::vector<Error>& errors);
 
 // A usage error, stated in --format too (nothing was judged).
 int usage_error(const std::string& message, const std::string& format) {
@@ -98,11 +104,18 @@ std::optional<std::string> yaml_reading(const CheckArgs& args, YamlReading& read
 int run_check(const CheckArgs& args) {
   if (std::count(args.artifacts.begin(), args.artifacts.end(), "-") > 1)
     return usage_error("\"-\" (standard input) can be given once", args.format);
-  if (args.contract.empty() == args.schema.empty())
+  const bool with_project = args.contract.empty() && args.schema.empty();
+  if (!args.contract.empty() && !args.schema.empty())
     return usage_error("check needs exactly one of --contract or --schema", args.format);
+  if (!with_project && (!args.config.empty() || args.list_unmatched))
+    return usage_error(std::string(args.list_unmatched ? "--list-unmatched" : "--config") +
+                           " reads the project file, which --contract or --schema replaces",
+                       args.format);
+  if (with_project && !args.baseline.empty())
+    return usage_error("--baseline needs --contract or --schema (one artifact's baseline)", args.format);
   if (args.metaschema && args.schema.empty())
     return usage_error("--metaschema needs --schema (it checks that schema against its dialect)", args.format);
-  if (args.artifacts.empty() && !args.metaschema)
+  if (args.artifacts.empty() && !args.metaschema && !with_project)
     return usage_error("check needs at least one artifact (\"-\": standard input)", args.format);
   Options options;
   options.format_assertion = args.assert_format;
@@ -156,7 +169,10 @@ int run_check(const CheckArgs& args) {
     if (format.streams) std::fputs(format.render({*report}, render).c_str(), stdout);
     reports.push_back(std::move(report.value()));
   }
-  if (code == kAccept && !args.artifacts.empty()) {
+  if (with_project) {
+    if (args.list_unmatched) return check_project(args, options, context, format, render, reports, errors);
+    code = check_project(args, options, context, format, render, reports, errors);
+  } else if (code == kAccept && !args.artifacts.empty()) {
     int artifacts_code = check_artifacts(args, options, context, format, render, reports, errors);
     if (artifacts_code != kAccept) code = artifacts_code;
   }
@@ -215,6 +231,80 @@ int check_artifacts(const CheckArgs& args, const Options& options, CheckContext&
   return code;
 }
 
+// Every file the project's entries cover (under the targets), each with its
+// entry's contract or schema, compiled once per entry; --list-unmatched: the
+// files of a known extension none covers.
+int check_project(const CheckArgs& args, const Options& options, CheckContext& context, const ReportFormat& format,
+                  const RenderOptions& render, std::vector<Report>& reports, std::vector<Error>& errors) {
+  auto cannot_judge = [&](const Error& e) {
+    print_error(e, "human");
+    errors.push_back(e);
+    return kCannotJudge;
+  };
+  std::string file = args.config;
+  if (file.empty()) {
+    auto found = project::find(".");
+    if (!found)
+      return cannot_judge(Error{ErrorCode::usage,
+                                "check needs --contract or --schema, or a project file invar.json (none here or above, "
+                                "up to the repository's root; docs/ci.md)",
+                                {}});
+    file = *found;
+  }
+  auto loaded = project::load(file);
+  if (!loaded) return cannot_judge(loaded.error());
+  const project::Project& proj = *loaded;
+  auto selected = project::select(proj, args.artifacts);
+  if (!selected) return cannot_judge(selected.error());
+  if (args.list_unmatched) {
+    // A file named on the command line that no entry covers is unmatched too.
+    std::vector<std::string> unmatched = selected->unmatched;
+    unmatched.insert(unmatched.end(), selected->uncovered.begin(), selected->uncovered.end());
+    std::sort(unmatched.begin(), unmatched.end());
+    for (const auto& path : unmatched) std::printf("%s\n", text::printable(path).c_str());
+    return unmatched.empty() ? kAccept : kReject;
+  }
+  int code = kAccept;
+  for (const auto& path : selected->uncovered)
+    code = cannot_judge(Error{ErrorCode::usage, "no entry of " + proj.file + " covers " + text::quoted(path), {}});
+  context.run_trials = args.trial;
+  context.trial_jobs = args.trial_jobs;
+  auto budget = text::parse_duration(args.trial_budget);
+  if (!budget || budget->count() <= 0)
+    return cannot_judge(Error{ErrorCode::usage, "--trial-budget must be a duration such as \"10m\"", {}});
+  context.trial_total_ms = budget->count();
+  std::vector<std::optional<Result<Contract>>> compiled(proj.entries.size());
+  for (const auto& job : selected->jobs) {
+    const auto& entry = proj.entries[job.entry];
+    auto& contract = compiled[job.entry];
+    if (!contract) {
+      Options entry_options = project::entry_options(entry, options);
+      contract = entry.contract.empty() ? Contract::from_schema_file(entry.schema, entry_options)
+                                        : Contract::load_file(entry.contract, entry_options);
+      if (*contract) {
+        print_load_warnings(contract->value(), args.quiet);
+      } else {
+        code = cannot_judge(project::entry_error(
+            proj, entry.index, contract->error().code,
+            std::string("this entry's ") + (entry.contract.empty() ? "schema" : "contract") +
+                " does not load, its files are not judged: " + contract->error().to_string()));
+      }
+    }
+    if (!*contract) continue;
+    auto report = contract->value().check_file(job.path, context);
+    if (!report) {
+      code = cannot_judge(report.error());
+      continue;
+    }
+    if (report->verdict == Verdict::reject && code == kAccept) code = kReject;
+    if (format.streams) std::fputs(format.render({*report}, render).c_str(), stdout);
+    std::fflush(stdout);  // before the next artifact is mapped (see on_sigbus)
+    if (args.stats) std::fputs(render_stats(*report).c_str(), stderr);
+    reports.push_back(std::move(report.value()));
+  }
+  return code;
+}
+
 }  // namespace
 
 std::function<int()> add_check(CLI::App& app) {
@@ -227,7 +317,15 @@ std::function<int()> add_check(CLI::App& app) {
                                      "Check against this JSON Schema alone (draft-04, -06, -07, 2019-09 or 2020-12, as its "
                                      "\"$schema\" says; written in JSON, or YAML when named *.yaml or *.yml)");
   contract_opt->excludes(schema_opt);
-  cmd->add_option("artifacts", args->artifacts, "Artifact files to check (\"-\": standard input)");
+  cmd->add_option("artifacts", args->artifacts,
+                  "Artifact files to check (\"-\": standard input); without --contract or --schema, files and "
+                  "directories under the project file's root (default: all of it)");
+  cmd->add_option("--config", args->config,
+                  "Without --contract or --schema: this project file, instead of the invar.json found in the working "
+                  "directory or above it (up to the directory holding .git; docs/ci.md)");
+  cmd->add_flag("--list-unmatched", args->list_unmatched,
+                "Without --contract or --schema: print the files under the project's root (.json .yaml .yml .ndjson "
+                ".jsonl) that no entry covers, one per line; exit 1 when there are any");
   cmd->add_option("--baseline", args->baseline,
                   "Compare delta-family invariants (delta, churn, monotonic, immutable) with this artifact");
   cmd->add_option("--now", args->now, "The clock for freshness invariants (RFC 3339); default: the system clock");
