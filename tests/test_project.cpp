@@ -129,7 +129,7 @@ TEST_CASE("the project file is found by walking up, and stops at .git", "[projec
   CHECK(test::contains(none.out, "invar.json"));
 }
 
-TEST_CASE("--config names the project file, and paths are relative to it", "[project]") {
+TEST_CASE("project: --config names the project file, and paths are relative to it", "[project]") {
   test::TempDir repo;
   repository(repo);
   fs::rename(repo.path / "invar.json", repo.path / "ci.json");
@@ -165,7 +165,7 @@ TEST_CASE("a directory argument checks the matching files under it", "[project]"
   CHECK(invar_in(repo.path, {"check", ".."}).exit == 3);
 }
 
-TEST_CASE("--list-unmatched prints the files no entry covers", "[project]") {
+TEST_CASE("project: --list-unmatched prints the files no entry covers", "[project]") {
   test::TempDir repo;
   repository(repo);
   write(repo, "README.md", "not a configuration\n");
