@@ -182,6 +182,18 @@ int run_check(const CheckArgs& args) {
   return code;
 }
 
+// One artifact's report: printed at once when the format streams (with its
+// --stats), kept for the end otherwise. The exit code so far, with it.
+int keep_report(Report report, int code, const CheckArgs& args, const ReportFormat& format, const RenderOptions& render,
+                std::vector<Report>& reports) {
+  if (report.verdict == Verdict::reject && code == kAccept) code = kReject;
+  if (format.streams) std::fputs(format.render({report}, render).c_str(), stdout);
+  std::fflush(stdout);  // before the next artifact is mapped (see on_sigbus)
+  if (args.stats) std::fputs(render_stats(report).c_str(), stderr);
+  reports.push_back(std::move(report));
+  return code;
+}
+
 int check_artifacts(const CheckArgs& args, const Options& options, CheckContext& context, const ReportFormat& format,
                     const RenderOptions& render, std::vector<Report>& reports, std::vector<Error>& errors) {
   auto cannot_judge = [&](const Error& e) {
@@ -220,13 +232,7 @@ int check_artifacts(const CheckArgs& args, const Options& options, CheckContext&
       code = cannot_judge(report.error());
       continue;
     }
-    if (report->verdict == Verdict::reject && code == kAccept) code = kReject;
-    if (format.streams) std::fputs(format.render({*report}, render).c_str(), stdout);
-    std::fflush(stdout);  // before the next artifact is mapped (see on_sigbus)
-    if (args.stats) {
-      std::fputs(render_stats(*report).c_str(), stderr);
-    }
-    reports.push_back(std::move(report.value()));
+    code = keep_report(std::move(report.value()), code, args, format, render, reports);
   }
   return code;
 }
@@ -296,11 +302,7 @@ int check_project(const CheckArgs& args, const Options& options, CheckContext& c
       code = cannot_judge(report.error());
       continue;
     }
-    if (report->verdict == Verdict::reject && code == kAccept) code = kReject;
-    if (format.streams) std::fputs(format.render({*report}, render).c_str(), stdout);
-    std::fflush(stdout);  // before the next artifact is mapped (see on_sigbus)
-    if (args.stats) std::fputs(render_stats(*report).c_str(), stderr);
-    reports.push_back(std::move(report.value()));
+    code = keep_report(std::move(report.value()), code, args, format, render, reports);
   }
   return code;
 }
