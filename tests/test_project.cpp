@@ -229,3 +229,18 @@ TEST_CASE("the walk's depth is a named limit", "[project]") {
   CHECK(r.exit == 3);
   CHECK(test::contains(r.out, "nested more than 256 deep"));
 }
+
+TEST_CASE("project: lint with no contract lints the project file's contracts", "[project][lint]") {
+  test::TempDir repo;
+  repository(repo);
+  auto r = invar_in(repo.path / "configs", {"lint"});
+  INFO(r.out);
+  CHECK(r.exit == 0);  // warnings only
+  CHECK(test::contains(r.out, "rules/x.contract.json: 0 errors, "));
+  CHECK_FALSE(test::contains(r.out, "y.schema.json"));  // a plain schema entry has no contract to lint
+  write(repo, "invar.json", R"({"entries": [{"files": ["*.json"], "schema": "schemas/y.schema.json"}]})");
+  auto none = invar_in(repo.path, {"lint"});
+  CHECK(none.exit == 3);
+  CHECK(test::contains(none.out, "names no contract to lint"));
+  CHECK(invar_in(repo.path, {"lint", "--config", "invar.json", "rules/x.contract.json"}).exit == 3);
+}
