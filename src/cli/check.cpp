@@ -182,6 +182,17 @@ int run_check(const CheckArgs& args) {
   return code;
 }
 
+// --trial, --trial-jobs and --trial-budget into `context`; a usage error for a bad budget.
+std::optional<Error> trial_settings(const CheckArgs& args, CheckContext& context) {
+  context.run_trials = args.trial;
+  context.trial_jobs = args.trial_jobs;
+  auto budget = text::parse_duration(args.trial_budget);
+  if (!budget || budget->count() <= 0)
+    return Error{ErrorCode::usage, "--trial-budget must be a duration such as \"10m\"", {}};
+  context.trial_total_ms = budget->count();
+  return std::nullopt;
+}
+
 // One artifact's report: printed at once when the format streams (with its
 // --stats), kept for the end otherwise. The exit code so far, with it.
 int keep_report(Report report, int code, const CheckArgs& args, const ReportFormat& format, const RenderOptions& render,
@@ -213,12 +224,7 @@ int check_artifacts(const CheckArgs& args, const Options& options, CheckContext&
     context.baseline = &*baseline;
   }
   std::string baseline_bytes;  // what a trial's "compare" runs the consumer on
-  context.run_trials = args.trial;
-  context.trial_jobs = args.trial_jobs;
-  auto budget = text::parse_duration(args.trial_budget);
-  if (!budget || budget->count() <= 0)
-    return cannot_judge(Error{ErrorCode::usage, "--trial-budget must be a duration such as \"10m\"", {}});
-  context.trial_total_ms = budget->count();
+  if (auto e = trial_settings(args, context)) return cannot_judge(*e);
   if (args.trial && !args.baseline.empty()) {
     auto bytes = files::read_file(args.baseline, options.limits.max_artifact_bytes, "baseline");
     if (!bytes) return cannot_judge(bytes.error());
@@ -273,12 +279,7 @@ int check_project(const CheckArgs& args, const Options& options, CheckContext& c
   int code = kAccept;
   for (const auto& path : selected->uncovered)
     code = cannot_judge(Error{ErrorCode::usage, "no entry of " + proj.file + " covers " + text::quoted(path), {}});
-  context.run_trials = args.trial;
-  context.trial_jobs = args.trial_jobs;
-  auto budget = text::parse_duration(args.trial_budget);
-  if (!budget || budget->count() <= 0)
-    return cannot_judge(Error{ErrorCode::usage, "--trial-budget must be a duration such as \"10m\"", {}});
-  context.trial_total_ms = budget->count();
+  if (auto e = trial_settings(args, context)) return cannot_judge(*e);
   std::vector<std::optional<Result<Contract>>> compiled(proj.entries.size());
   for (const auto& job : selected->jobs) {
     const auto& entry = proj.entries[job.entry];
