@@ -14,6 +14,17 @@
 
 namespace test {
 
+// What `invar status` exits with for one stream of its JSON output (the
+// probe's contract, docs/gate.md): 2 when it serves its LKG instead of new
+// artifacts (pinned) or its rollout stopped (halted, frozen), else 0.
+inline int status_exit(const nlohmann::json& stream) {
+  const auto& rollout = stream["rollout"];
+  auto in_force = [](const nlohmann::json& freeze) { return freeze.is_object() && freeze["active"] == true; };
+  bool stopped = rollout.is_object() &&
+                 (!rollout["halted"].is_null() || in_force(rollout["frozen"]) || in_force(rollout["location_frozen"]));
+  return !stream["pinned_since"].is_null() || stopped ? 2 : 0;
+}
+
 inline const char* kRaceContract = R"j({"contract": "race", "invariants": [
   {"id": "gen", "monotonic": "$.generation", "strict": true},
   {"id": "items", "count": "$.items[*]", "min": 1, "max": 100}]})j";
@@ -59,8 +70,9 @@ struct Fixture {
   nlohmann::json status() {
     auto r = test::invar({"status", "--state", state, "s", "--format", "json"});
     INFO(r.out);
-    REQUIRE(r.exit == 0);
-    return nlohmann::json::parse(r.out)["streams"][0];
+    auto stream = nlohmann::json::parse(r.out)["streams"][0];
+    REQUIRE(r.exit == status_exit(stream));
+    return stream;
   }
 
   // Decisions, oldest first.

@@ -49,8 +49,9 @@ struct Fleet {
   json status(const std::string& state) {
     auto r = test::invar({"status", "--state", state, "s", "--format", "json"});
     INFO(r.out);
-    REQUIRE(r.exit == 0);
-    return json::parse(r.out)["streams"][0];
+    auto stream = json::parse(r.out)["streams"][0];
+    REQUIRE(r.exit == test::status_exit(stream));
+    return stream;
   }
 
   std::vector<json> decisions(const std::string& state) {
@@ -917,11 +918,11 @@ TEST_CASE("fleet: racing gates update the quarantine list fenced, and no quarant
   auto killed = test::run({}, gate(fleet.files.artifact(5, 0)), {"INVAR_FAULT=etcd:quarantine-read"});
   REQUIRE(killed.signal == SIGKILL);
   CHECK(stored() == 3);
-  CHECK(test::invar({"status", "--state", fleet.url, "s", "--repair"}).exit == 0);  // within the grace: kept
+  CHECK(test::invar({"status", "--state", fleet.url, "s", "--repair"}).exit == 2);  // pinned; within the grace: kept
   CHECK(stored() == 3);
   auto repaired = test::invar({"status", "--state", fleet.url, "s", "--repair", "--orphan-grace", "0s"});
   INFO(repaired.out);
-  CHECK(repaired.exit == 0);
+  CHECK(repaired.exit == 2);  // repaired, and still pinned
   CHECK(contains(repaired.out, "collected 1 stored object(s)"));
   CHECK(stored() == 2);
   killed = test::run({}, gate(fleet.files.artifact(6, 0)), {"INVAR_FAULT=etcd:quarantine-read"});
@@ -1031,7 +1032,7 @@ TEST_CASE("fleet: the journal is trimmed in creation order, never the current LK
   CHECK(count() == 11);
   CHECK(accepted_generation_1());
   auto status = test::invar({"status", "--state", fleet.url, "s"});
-  CHECK(status.exit == 0);
+  CHECK(status.exit == 2);  // pinned by the last gate
   CHECK_FALSE(contains(status.out, "has no journal record"));
 }
 

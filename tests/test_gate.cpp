@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "common/digest.hpp"
@@ -187,13 +188,58 @@ TEST_CASE("waivers: refused without reason or expiry, one id at a time, expiring
   CHECK(r.out.find("--reason and --expires go with --waive ID") != std::string::npos);
 }
 
+TEST_CASE("status exits as a probe: 0 healthy, 2 pinned, halted or frozen, 3 unreadable", "[gate]") {
+  Fixture f;
+  auto status = [&](std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"status", "--state", f.state};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = test::invar(args);
+    INFO(r.out);
+    return r.exit;
+  };
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin() + 1, {"--state", f.state});
+    auto r = test::invar(args);
+    INFO(r.out);
+    REQUIRE(r.exit == 0);
+  };
+  REQUIRE(f.gate(f.artifact(1)).exit == 0);
+  CHECK(status() == 0);
+  CHECK(status({"s"}) == 0);
+  run({"freeze", "--stream", "s", "--reason", "change freeze"});
+  CHECK(status() == 2);
+  run({"thaw", "--stream", "s", "--reason", "over"});
+  CHECK(status() == 0);
+  run({"freeze", "--all", "--reason", "holiday"});
+  CHECK(status({"s"}) == 2);
+  run({"thaw", "--all", "--reason", "over"});
+  CHECK(status({"s"}) == 0);
+  REQUIRE(f.gate(f.artifact(2)).exit == 0);
+  run({"veto", "--stream", "s", "--reason", "consumers crash", invar::digest::sha256_hex(test::slurp(f.artifact(2))).substr(0, 12)});
+  CHECK(status() == 2);  // halted
+  run({"resume", "--stream", "s", "--reason", "fixed"});
+  CHECK(status() == 0);
+  REQUIRE(f.gate(f.artifact(0)).exit == 2);  // an older generation: pinned
+  CHECK(status() == 2);
+  REQUIRE(f.gate(f.artifact(5)).exit == 0);  // an accept ends the pin
+  CHECK(status() == 0);
+  // Unreadable state wins over everything: 3, even when another stream is fine.
+  auto init = test::invar({"init", "--state", f.state, "--stream", "t", "--contract", f.contract, "--by", "test"});
+  REQUIRE(init.exit == 0);
+  test::spit(f.stream_file("lkg.json"), "{not json");
+  CHECK(status() == 3);
+  CHECK(status({"s"}) == 3);
+  CHECK(status({"t"}) == 0);
+  CHECK(status({"nope"}) == 3);
+}
+
 TEST_CASE("status warns when pinned too long", "[gate]") {
   Fixture f;
   REQUIRE(f.gate(f.artifact(2), {"--now", "2025-01-01T00:00:00Z"}).exit == 0);
   REQUIRE(f.gate(f.artifact(1), {"--now", "2025-01-01T00:10:00Z"}).exit == 2);
   REQUIRE(f.gate(f.artifact(1), {"--now", "2025-01-01T00:20:00Z"}).exit == 2);
   auto r = test::invar({"status", "--state", f.state, "--now", "2025-01-01T02:00:00Z", "--pinned-warn", "1h"});
-  CHECK(r.exit == 0);
+  CHECK(r.exit == 2);  // a probe: pinned needs a person
   CHECK(r.out.find("PINNED since 2025-01-01T00:10:00Z") != std::string::npos);
   CHECK(r.out.find("warning: pinned to the LKG for 1h50m") != std::string::npos);
   auto gate = f.gate(f.artifact(1), {"--now", "2025-01-01T02:00:00Z", "--pinned-warn", "1h"});
@@ -460,4 +506,54 @@ TEST_CASE("gate: churn names the keys the LKG had, read back from the stored LKG
   CHECK(again.exit == 2);
   CHECK(again.out.find("3 of the baseline's 4 keys at $.r[*].name were removed") != std::string::npos);
   CHECK(f.gate(plan(4, {"zeta", "eta", "theta", "alpha", "beta"})).exit == 0);
+}
+
+TEST_CASE("every command takes -q, and leaves out what it says for people", "[gate][cli]") {
+  auto help = test::invar({"--help"});
+  auto list = help.out.substr(help.out.find("Subcommands:"));
+  std::istringstream lines(list.substr(0, list.find("Exit codes:")));
+  std::string line;
+  size_t commands = 0;
+  std::getline(lines, line);
+  while (std::getline(lines, line)) {
+    if (line.size() < 3 || line[2] == ' ') continue;
+    std::string name = line.substr(2, line.find(' ', 2) - 2);
+    ++commands;
+    INFO(name);
+    CHECK(test::contains(test::invar({name, "--help"}).out, "-q,--quiet"));
+  }
+  CHECK(commands >= 18);
+
+  Fixture f;
+  auto init = test::invar({"init", "-q", "--state", f.state, "--stream", "s", "--contract", f.contract, "--by", "t",
+                           "--reason", "seed", f.artifact(1)});
+  f.created = f.state;
+  CHECK(init.exit == 0);
+  CHECK(std::count(init.out.begin(), init.out.end(), '\n') == 1);  // the init line, no report
+  CHECK(test::contains(init.out, "init: stream s created"));
+  auto status = test::invar({"status", "-q", "--state", f.state});
+  CHECK(status.exit == 0);
+  CHECK(test::contains(status.out, "s: healthy; LKG sha256:"));
+  CHECK(std::count(status.out.begin(), status.out.end(), '\n') == 1);
+  auto waive = test::invar({"waive", "-q", "--state", f.state, "--stream", "s", "--contract", f.contract, "--reason",
+                            "r", "--expires", "1h", "items"});
+  REQUIRE(waive.exit == 0);
+  REQUIRE(waive.out.size() == 13);  // the waiver's id (12 hex digits) and a newline
+  CHECK(test::invar({"waivers", "-q", "--state", f.state, "--stream", "s"}).out == waive.out);
+  auto freeze = test::invar({"freeze", "-q", "--state", f.state, "--stream", "s", "--reason", "holiday", "--by", "tester"});
+  CHECK(freeze.exit == 0);
+  CHECK(freeze.out == "s: frozen by tester: holiday\n");  // what it changed, one line
+  auto frozen = test::invar({"status", "-q", "--state", f.state, "s"});
+  CHECK(frozen.exit == 2);
+  CHECK(test::contains(frozen.out, "s: FROZEN: holiday; LKG"));
+  CHECK(test::invar({"thaw", "-q", "--state", f.state, "--stream", "s", "--reason", "over"}).exit == 0);
+  auto backtest = test::invar({"backtest", "-q", "--state", f.state, "--stream", "s", "--contract", f.contract});
+  CHECK(backtest.out == "backtest: 1 stored accepted artifact replayed through race: 0 would flip\n");
+  auto watch = test::invar({"watch", "-q", "--once", "--state", f.state, "--stream", "s", "--out", f.tmp / "w.json"});
+  CHECK(watch.exit == 0);
+  CHECK(watch.out.empty());
+  CHECK(test::slurp(f.tmp / "w.json") == test::slurp(f.artifact(1)));
+  auto shown = test::invar({"show", "-q", "--state", f.state, "--stream", "s",
+                            invar::digest::sha256_hex(test::slurp(f.artifact(1))).substr(0, 12)});
+  CHECK(shown.out == test::slurp(f.artifact(1)));
 }

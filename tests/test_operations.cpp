@@ -173,7 +173,7 @@ TEST_CASE("12.5 metrics: a gate writes Prometheus metrics promtool accepts, coun
   std::string all = f.tmp / "all.prom";
   auto st = test::invar({"status", "--state", f.state, "--metrics", all, "--now", "2026-01-01T01:12:00Z"});
   INFO(st.out);
-  REQUIRE(st.exit == 0);
+  REQUIRE(st.exit == 2);  // pinned
   test::require_promtool_accepts(all);
   std::string status_text = test::slurp(all);
   CHECK(sample(status_text, "invar_pinned_seconds{stream=\"s\"}") == "3600");
@@ -366,7 +366,7 @@ std::string active_metric(Fixture& f, const std::string& now) {
   std::string path = f.tmp / "waivers.prom";
   auto st = test::invar({"status", "--state", f.state, "--metrics", path, "--now", now});
   INFO(st.out);
-  REQUIRE(st.exit == 0);
+  REQUIRE(st.exit == test::status_exit(f.status()));
   test::require_promtool_accepts(path);
   return sample(test::slurp(path), "invar_waivers_active{stream=\"s\"}");
 }

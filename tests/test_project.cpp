@@ -244,3 +244,58 @@ TEST_CASE("project: lint with no contract lints the project file's contracts", "
   CHECK(test::contains(none.out, "names no contract to lint"));
   CHECK(invar_in(repo.path, {"lint", "--config", "invar.json", "rules/x.contract.json"}).exit == 3);
 }
+
+TEST_CASE("project: test with no paths runs the project's tests, each contract with its entry's options",
+          "[project][test]") {
+  test::TempDir repo;
+  fs::create_directories(repo.path / ".git");
+  write(repo, "rules/h.contract.json",
+        R"({"contract": "h", "invariants": [{"id": "host", "schema": "$", "inline": {"type": "object",
+            "properties": {"host": {"type": "string", "format": "hostname"}}}}]})");
+  write(repo, "invar.json", R"({"entries": [{"files": ["hosts/*.json"], "contract": "rules/h.contract.json",
+                                             "options": {"assert_format": true}}]})");
+  write(repo, "hosts/good.json", R"({"host": "example.com"})");
+  write(repo, "hosts/bad.json", R"({"host": "not a host!"})");
+  // The test file reads outside its own directory, inside the project root.
+  write(repo, "tests/h.test.json", R"({"contract": "../rules/h.contract.json", "tests": [
+    {"name": "a hostname passes", "artifact": "../hosts/good.json", "expect": {"verdict": "accept"}},
+    {"name": "a sentence is no hostname", "artifact": "../hosts/bad.json",
+     "expect": {"verdict": "reject", "failing": ["host"]}}]})");
+  auto all = invar_in(repo.path / "hosts", {"test"});
+  INFO(all.out);
+  CHECK(all.exit == 0);
+  CHECK(test::contains(all.out, "PASS ../tests/h.test.json: a sentence is no hostname"));  // assert_format from the entry
+  CHECK(test::contains(all.out, "invar test: 2 passed, 0 failed (1 file)"));
+  auto quiet = invar_in(repo.path, {"test", "-q"});
+  CHECK(quiet.exit == 0);
+  CHECK(quiet.out == "invar test: 2 passed, 0 failed (1 file)\n");
+  // Paths without the project: confined to the test file's directory, as before.
+  auto plain = invar_in(repo.path, {"test", "tests"});
+  CHECK(plain.exit == 3);
+  CHECK(test::contains(plain.out, "leads outside the test file's directory"));
+  // ... and with --config the project's root and options apply to the paths given.
+  CHECK(invar_in(repo.path, {"test", "--config", "invar.json", "tests/h.test.json"}).exit == 0);
+  // Without the entry's options, format is an annotation: the reject case fails.
+  write(repo, "other.json", R"({"entries": [{"files": ["hosts/*.json"], "contract": "rules/h.contract.json"}]})");
+  auto annotation = invar_in(repo.path, {"test", "--config", "other.json"});
+  CHECK(annotation.exit == 1);
+  CHECK(test::contains(annotation.out, "FAIL tests/h.test.json: a sentence is no hostname"));
+  // A project's tests still cannot leave its root.
+  write(repo, "tests/out.test.json", R"({"contract": "../../elsewhere.contract.json", "tests": [
+    {"name": "x", "inline": {}, "expect": {"verdict": "accept"}}]})");
+  auto out = invar_in(repo.path, {"test"});
+  CHECK(out.exit == 3);
+  CHECK(test::contains(out.out, "leads outside the project root"));
+  // "tests" chooses the test files.
+  write(repo, "invar.json", R"({"entries": [{"files": ["hosts/*.json"], "contract": "rules/h.contract.json",
+                                             "options": {"assert_format": true}}], "tests": ["tests/h.*.json"]})");
+  CHECK(invar_in(repo.path, {"test"}).exit == 0);
+  write(repo, "invar.json", R"({"entries": [{"files": ["x"], "contract": "rules/h.contract.json"}], "tests": ["nope/*"]})");
+  auto none = invar_in(repo.path, {"test"});
+  CHECK(none.exit == 3);
+  CHECK(test::contains(none.out, "\"tests\" matches none"));
+  fs::remove(repo.path / "invar.json");
+  auto missing = invar_in(repo.path, {"test"});
+  CHECK(missing.exit == 3);
+  CHECK(test::contains(missing.out, "test needs test files or directories, or a project file invar.json"));
+}

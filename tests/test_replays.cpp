@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gate_fixture.hpp"
 #include "helpers.hpp"
 #include "process.hpp"
 
@@ -113,7 +114,12 @@ void replay(const fs::path& file) {
     if (rec["event"] != "init") (rec["event"] == "decision" ? seen_decisions : seen_waivers)++;
   CHECK(seen_decisions == decisions);
   CHECK(seen_waivers == waivers);
-  CHECK(test::invar({"status", "--state", state}).exit == 0);
+  // status exits as a probe: 2 while the stream serves its LKG (pinned), else 0.
+  auto st = test::invar({"status", "--state", state, "--format", "json"});
+  INFO(st.out);
+  json streams = json::parse(st.out)["streams"];
+  REQUIRE(streams.size() == 1);
+  CHECK(st.exit == test::status_exit(streams[0]));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "gate_fixture.hpp"
 #include "common/digest.hpp"
 #include "common/text.hpp"
 #include "process.hpp"
@@ -68,8 +69,9 @@ struct Stream {
   json status() {
     auto r = test::invar({"status", "--state", state, "features", "--format", "json", "--now", at(kT0)});
     INFO(r.out);
-    REQUIRE(r.exit == 0);
-    return json::parse(r.out)["streams"][0];
+    auto stream = json::parse(r.out)["streams"][0];
+    REQUIRE(r.exit == test::status_exit(stream));
+    return stream;
   }
 
   // What each stage holds, by name.

@@ -650,6 +650,12 @@ class TypedGuard {
 std::string render_decision_human(const Decision& decision, const RenderOptions& options = {});
 std::string render_decision_json(const Decision& decision, const std::string& stream);
 std::string render_status_human(const StreamStatus& status, int64_t now_ms);
+// One line: "STREAM: healthy ..." or what needs a person (`status -q`).
+std::string render_status_line(const StreamStatus& status, int64_t now_ms);
+// Whether a stream needs a person: it serves its LKG instead of new
+// artifacts (pinned), or its rollout stopped (halted, or a freeze in force
+// at `now_ms`). `invar status` exits 2 then.
+bool needs_attention(const StreamStatus& status, int64_t now_ms);
 // `now_ms`: whether a freeze is in force (status reads at that clock).
 std::string render_status_json(const std::vector<StreamStatus>& statuses, const std::vector<Error>& errors,
                                int64_t now_ms);

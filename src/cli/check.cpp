@@ -340,7 +340,7 @@ std::function<int()> add_check(CLI::App& app) {
                   "--trial: the total time of one artifact's trials (default 10m); a trial that cannot start "
                   "within it is a violation");
   add_report_format(cmd, args->format);
-  cmd->add_flag("--quiet,-q", args->quiet, "Human format: print only the summary line per artifact");
+  add_quiet(cmd, args->quiet, "Human format: print only the summary line per artifact; no warnings");
   cmd->add_option("--threads", args->threads, kThreadsHelp)->check(CLI::Range(0u, 256u));
   cmd->add_option("--input-format", args->input_format,
                   "How to read the artifacts: json; ndjson (JSON Lines: one value per line, read as the array of "

@@ -22,7 +22,8 @@ const char* const kExitCodes =
     "Exit codes:\n"
     "  0  accept: every artifact satisfies its contract\n"
     "  1  reject: an artifact violates an error-severity invariant (gate: and there is no LKG)\n"
-    "  2  pin: (invar gate) the candidate is rejected; the LKG was published instead\n"
+    "  2  pin: (invar gate) the candidate is rejected; the LKG was published instead; (invar status) a stream is\n"
+    "     pinned, halted or frozen\n"
     "  3  cannot judge: bad contract or schema, bad usage, unreadable artifact or state; nothing published\n";
 
 void print_error(const Error& e, const std::string& format) {
@@ -258,5 +259,7 @@ void print_load_warnings(const Contract& contract, bool quiet) {
   if (quiet) return;
   for (const auto& w : contract.warnings()) std::fprintf(stderr, "invar: warning: %s\n", w.to_string().c_str());
 }
+
+void add_quiet(CLI::App* cmd, bool& quiet, const std::string& help) { cmd->add_flag("--quiet,-q", quiet, help); }
 
 }  // namespace invar::cli

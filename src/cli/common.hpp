@@ -99,6 +99,9 @@ std::optional<Error> check_output(const std::string& path, const std::string& fl
 // --format with every report format of the registry (invar/report.hpp):
 // its choices and help come from there; an unknown name lists them.
 void add_report_format(CLI::App* cmd, std::string& format);
+// -q/--quiet, on every command (docs/cli.md): what it leaves out of the
+// human format is `help`; machine formats and errors are never quieter.
+void add_quiet(CLI::App* cmd, bool& quiet, const std::string& help);
 // --format human|json, for the commands whose output is not a report.
 void add_plain_format(CLI::App* cmd, std::string& format);
 

@@ -1,5 +1,6 @@
 // The stateful commands: gate, waive, status, history, backtest. Only the
 // public API (include/invar): parse flags, call, print, map exit codes.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -19,6 +20,7 @@ struct StateArgs {
   std::string contract;
   std::string now;
   std::string format = "human";
+  bool quiet = false;  // -q: docs/cli.md says what each command leaves out
   // gate and status
   uint32_t flap_alternations = 3;
   std::string flap_window = "1h";
@@ -37,7 +39,6 @@ struct GateArgs : StateArgs {
   std::string artifact;
   std::string out;
   bool dry_run = false;
-  bool quiet = false;
   uint32_t keep = 10;
   uint32_t quarantine = 5;
   std::string metrics;
@@ -66,6 +67,14 @@ void add_flap_flags(CLI::App* cmd, StateArgs& args) {
                   "A flapping stream is no longer flapping after this many accepts in a row (default 0: only when "
                   "the window has moved past its flips)");
   cmd->add_option("--pinned-warn", args.pinned_warn, "Warn when the stream has been pinned longer (default 1h)");
+}
+
+// The last line of a human report: its summary (what -q prints).
+std::string last_line(const std::string& text) {
+  std::string_view body(text);
+  if (body.ends_with('\n')) body.remove_suffix(1);
+  size_t cut = body.rfind('\n');
+  return text.substr(cut == std::string_view::npos ? 0 : cut + 1);
 }
 
 // What every stateful command needs; nullopt (the error printed) when
@@ -100,7 +109,7 @@ std::optional<Setup> setup(const StateArgs& args, bool need_contract) {
     apply_schema_flags(args.schema, contract_options);
     auto contract = Contract::load_file(args.contract, contract_options);
     if (!contract) return fail(contract.error());
-    print_load_warnings(*contract, false);
+    print_load_warnings(*contract, args.quiet);
     s.contract = std::move(contract.value());
   }
   auto store = open_store(args.store);
@@ -217,7 +226,7 @@ int run_revoke(const WaiveArgs& args) {
   }
   if (args.format == "json")
     std::fputs(render_waiver(*revoked, args.stream, true).c_str(), stdout);
-  else
+  else if (!args.quiet)
     std::printf("revoked waiver %s (%s) on stream %s\n", revoked->id.c_str(), revoked->invariant.c_str(),
                 args.stream.c_str());
   return kAccept;
@@ -246,7 +255,10 @@ int run_waive(const WaiveArgs& args) {
     print_error(waivers.error(), args.format);
     return kCannotJudge;
   }
-  for (const auto& w : *waivers) std::fputs(render_waiver(w, args.stream, args.format == "json").c_str(), stdout);
+  for (const auto& w : *waivers)
+    std::fputs(args.quiet && args.format == "human" ? (w.id + "\n").c_str()
+                                                    : render_waiver(w, args.stream, args.format == "json").c_str(),
+               stdout);
   return kAccept;
 }
 
@@ -258,9 +270,15 @@ int run_waivers(const StateArgs& args) {
     print_error(waivers.error(), args.format);
     return kCannotJudge;
   }
+  if (args.quiet && args.format == "human") {
+    for (const auto& w : *waivers)
+      if (w.used_by.empty() && w.created_ms <= s->now_ms() && s->now_ms() < w.expires_ms) std::printf("%s\n", w.id.c_str());
+    return kAccept;
+  }
   std::fputs(render_waivers(*waivers, args.stream, s->now_ms(), args.format == "json").c_str(), stdout);
   return kAccept;
 }
+
 
 int run_status(const StateArgs& args) {
   if (!args.metrics.empty())
@@ -299,14 +317,20 @@ int run_status(const StateArgs& args) {
       errors.push_back(st.error());
       continue;
     }
-    if (args.format == "human") std::fputs(render_status_human(*st, s->now_ms()).c_str(), stdout);
+    if (args.format == "human")
+      std::fputs((args.quiet ? render_status_line(*st, s->now_ms()) : render_status_human(*st, s->now_ms())).c_str(),
+                 stdout);
     statuses.push_back(std::move(st.value()));
   }
   if (args.format == "json") std::fputs(render_status_json(statuses, errors, s->now_ms()).c_str(), stdout);
   else if (streams.empty()) std::printf("no streams in %s\n", args.store.state.c_str());
   std::fflush(stdout);
   write_metrics(args.metrics, render_metrics(statuses, s->now_ms()), kLockTimeoutMs);
-  return errors.empty() ? kAccept : kCannotJudge;
+  if (!errors.empty()) return kCannotJudge;
+  const int64_t now_ms = s->now_ms();
+  return std::any_of(statuses.begin(), statuses.end(), [&](const auto& st) { return needs_attention(st, now_ms); })
+             ? kPin
+             : kAccept;
 }
 
 struct HistoryArgs : StateArgs {
@@ -361,8 +385,12 @@ int run_backtest(const StateArgs& args) {
     print_error(rows.error(), args.format);
     return kCannotJudge;
   }
-  if (args.format == "json") std::fputs(render_backtest_json(*rows, args.stream).c_str(), stdout);
-  else std::fputs(render_backtest_human(*rows, s->contract->name()).c_str(), stdout);
+  if (args.format == "json") {
+    std::fputs(render_backtest_json(*rows, args.stream).c_str(), stdout);
+  } else {
+    std::string text = render_backtest_human(*rows, s->contract->name());
+    std::fputs((args.quiet ? last_line(text) : text).c_str(), stdout);
+  }
   for (const auto& row : *rows)
     if (row.report.verdict == Verdict::reject) return kReject;
   return kAccept;
@@ -381,7 +409,7 @@ std::function<int()> add_gate(CLI::App& app) {
   cmd->add_option("--out", args->out, "Where to publish: the candidate on accept, the LKG on pin (atomic replace)");
   cmd->add_option("artifact", args->artifact, "The candidate artifact (\"-\": standard input; the exact bytes read are judged and published)")->required();
   cmd->add_flag("--dry-run", args->dry_run, "Evaluate and report; change no state and publish nothing (shadow mode)");
-  cmd->add_flag("--quiet,-q", args->quiet, "Human format: the summary and the decision only");
+  add_quiet(cmd, args->quiet, "Human format: the summary and the decision only; no warnings");
   cmd->add_option("--keep", args->keep, "Accepted artifacts kept for backtests (default 10; the LKG is always kept)");
   cmd->add_option("--quarantine", args->quarantine,
                   "Rejected candidates kept as evidence (default 5; 0: none; at most 1000); see invar show");
@@ -440,7 +468,7 @@ int run_init(const InitArgs& args) {
     std::fputs(render_decision_json(decision, args.stream).c_str(), stdout);
   } else {
     RenderOptions render{use_color(args.format), false, true};
-    std::fputs(render_human(decision.report, render).c_str(), stdout);
+    if (!args.quiet) std::fputs(render_human(decision.report, render).c_str(), stdout);
     if (decision.action == Action::accept)
       std::printf("init: stream %s created for contract %s and seeded: %s is its LKG (sequence 1)\n",
                   args.stream.c_str(), s->contract->name().c_str(), decision.candidate.substr(0, 19).c_str());
@@ -461,6 +489,7 @@ std::function<int()> add_init(CLI::App& app) {
   cmd->add_option("artifact", args->artifact, "A first LKG, judged by the stateless invariants (needs --reason)");
   cmd->add_option("--reason", args->reason, "Why the seed can be trusted (recorded in the journal)");
   cmd->add_option("--by", args->by, kByHelp);
+  add_quiet(cmd, args->quiet, "Human format: the init line only (no report of the seed); no warnings");
   cmd->add_option("--rollout", args->rollout,
                   "Give the stream stages (a rollout file, docs/rollout.md): gates admit into the first, "
                   "`invar rollout` promotes");
@@ -484,6 +513,7 @@ std::function<int()> add_waive(CLI::App& app) {
   cmd->add_option("--for-generation", args->for_generation,
                   "Only for a candidate of this generation (the contract's first monotonic value); used once");
   cmd->add_option("--revoke", args->revoke, "Revoke the waiver with this id (see invar waivers; journaled)");
+  add_quiet(cmd, args->quiet, "Human format: each new waiver's id, one per line (nothing on --revoke); no warnings");
   return [args] { return run_waive(*args); };
 }
 
@@ -494,12 +524,15 @@ std::function<int()> add_waivers(CLI::App& app) {
   cmd->add_option("--stream", args->stream, "The stream")->required();
   cmd->add_option("--now", args->now, "The clock (RFC 3339); default: the system clock");
   add_plain_format(cmd, args->format);
+  add_quiet(cmd, args->quiet, "Human format: the ids of the waivers in force, one per line");
   return [args] { return run_waivers(*args); };
 }
 
 std::function<int()> add_status(CLI::App& app) {
   auto args = std::make_shared<StateArgs>();
   auto* cmd = app.add_subcommand("status", "Show and verify the state of one stream, or of all");
+  cmd->footer("Exit codes (for a probe): 0 every stream healthy, 2 a stream is pinned (serving its LKG), halted or "
+              "frozen, 3 the state cannot be read or verified (checked first: it wins over 2)\n");
   add_store_flags(cmd, args->store, true, false);
   cmd->add_option("stream", args->stream, "The stream (default: every stream)");
   cmd->add_option("--now", args->now, "The clock (RFC 3339); default: the system clock");
@@ -510,6 +543,8 @@ std::function<int()> add_status(CLI::App& app) {
                 "First repair what interrupted gates left (a torn journal line, a commit without its journal record, "
                 "orphaned stored objects), journaling each repair");
   add_flap_flags(cmd, *args);
+  add_quiet(cmd, args->quiet, "Human format: one line per stream (healthy, PINNED, HALTED, FROZEN, FLAPPING); the exit "
+                              "code answers a probe");
   return [args] { return run_status(*args); };
 }
 
@@ -520,6 +555,7 @@ std::function<int()> add_show(CLI::App& app) {
   add_store_flags(cmd, args->store, true, false);
   cmd->add_option("--stream", args->stream, "The stream")->required();
   cmd->add_option("digest", args->digest, "sha256:HEX, or at least 8 of its hex digits (as history shows them)")->required();
+  add_quiet(cmd, args->quiet, "Accepted for uniformity: show prints only the artifact's bytes");
   return [args] { return run_show(*args); };
 }
 
@@ -531,6 +567,7 @@ std::function<int()> add_history(CLI::App& app) {
       ->required();
   cmd->add_option("--limit", args->limit, "Records shown (default 50)");
   add_plain_format(cmd, args->format);
+  add_quiet(cmd, args->quiet, "Human format: one line per record, without the decisions' messages");
   return [args] { return run_history(*args); };
 }
 
@@ -543,6 +580,7 @@ std::function<int()> add_backtest(CLI::App& app) {
   add_schema_flags(cmd, args->schema);
   add_plain_format(cmd, args->format);
   cmd->add_option("--threads", args->threads, kThreadsHelp)->check(CLI::Range(0u, 256u));
+  add_quiet(cmd, args->quiet, "Human format: the summary line only; no warnings");
   return [args] { return run_backtest(*args); };
 }
 

@@ -100,7 +100,7 @@ std::function<int()> add_lint(CLI::App& app) {
                   "are reported")
       ->allow_extra_args(false);
   add_report_format(cmd, args->format);
-  cmd->add_flag("--quiet,-q", args->quiet, "Human format: print only the summary line per file");
+  add_quiet(cmd, args->quiet, "Human format: print only the summary line per file");
   add_schema_flags(cmd, args->schema);
   return [args] { return run_lint(*args); };
 }

@@ -99,11 +99,11 @@ class ProjectLoader {
     project.file = file_;
     project.root = fs::path(file_).parent_path().string();
     if (!doc.is_object()) return fail("", "a project file is a JSON object");
-    static const std::vector<std::string_view> kTop = {"entries", "exclude"};
+    static const std::vector<std::string_view> kTop = {"entries", "exclude", "tests"};
     for (auto& [key, value] : doc.items()) {
       (void)value;
       if (key != "$schema" && !known(key, kTop))
-        note("/" + key, "unknown key " + text::quoted(key) + text::did_you_mean(key, kTop) + " (expected entries, exclude)");
+        note("/" + key, "unknown key " + text::quoted(key) + text::did_you_mean(key, kTop) + " (expected entries, exclude, tests)");
     }
     auto entries = doc.find("entries");
     if (entries == doc.end() || !entries->is_array() || entries->empty()) {
@@ -113,6 +113,7 @@ class ProjectLoader {
     }
     if (auto exclude = doc.find("exclude"); exclude != doc.end())
       project.exclude = globs(*exclude, "/exclude");
+    if (auto tests = doc.find("tests"); tests != doc.end()) project.tests = globs(*tests, "/tests");
     if (!errors_.empty()) {
       Error first = errors_.front();
       first.also.assign(errors_.begin() + 1, errors_.end());

@@ -46,6 +46,9 @@ struct Project {
   std::string root;  // its directory
   std::vector<Entry> entries;
   std::vector<std::string> exclude;
+  // The contract unit tests `invar test` runs (globs); empty: every
+  // *.test.json under the root.
+  std::vector<std::string> tests;
   std::string text;  // the file's bytes, to locate errors in
 };
 

@@ -19,6 +19,7 @@ struct RolloutArgs {
   std::string stream;
   std::string now;
   std::string format = "human";
+  bool quiet = false;
   std::string by, reason;
   // rollout
   bool follow = false;
@@ -42,9 +43,16 @@ int fail(const Error& e, const std::string& format) {
   return kCannotJudge;
 }
 
-// Prints the report; 1 when it reverted something, else 0.
-int print_report(const RolloutReport& r, const std::string& format, int64_t now_ms) {
-  std::fputs((format == "json" ? render_rollout_json(r, now_ms) : render_rollout_human(r, now_ms)).c_str(), stdout);
+// Prints the report (-q: what it changed, one line each); 1 when it
+// reverted something, else 0.
+int print_report(const RolloutReport& r, const RolloutArgs& args, int64_t now_ms) {
+  if (args.format == "json") {
+    std::fputs(render_rollout_json(r, now_ms).c_str(), stdout);
+  } else if (args.quiet) {
+    for (const auto& a : r.actions) std::printf("%s: %s\n", r.stream.empty() ? "every stream" : r.stream.c_str(), a.c_str());
+  } else {
+    std::fputs(render_rollout_human(r, now_ms).c_str(), stdout);
+  }
   std::fflush(stdout);
   for (const auto& a : r.actions)
     if (a.rfind("reverted", 0) == 0) return kReject;
@@ -90,7 +98,7 @@ int run_rollout(const RolloutArgs& args) {
     if (!policy) return fail(policy.error(), args.format);
     auto r = p->rollout->set(args.stream, *policy, p->options);
     if (!r) return fail(r.error(), args.format);
-    return print_report(*r, args.format, p->options.now.value_or(Time::now()).ms());
+    return print_report(*r, args, p->options.now.value_or(Time::now()).ms());
   }
   auto interval = parse_duration_ms(args.interval, "--interval");
   if (!interval || *interval <= 0)
@@ -109,7 +117,7 @@ int run_rollout(const RolloutArgs& args) {
     if (!r && !args.follow) return fail(r.error(), args.format);
     last_failed = !r;
     if (!r) std::fprintf(stderr, "invar rollout: %s (retrying)\n", r.error().to_string().c_str());
-    else code = std::max(code, print_report(*r, args.format, now_ms));
+    else code = std::max(code, print_report(*r, args, now_ms));
     if (!args.follow || (args.steps && step >= args.steps) || wait_or_stop(*interval)) break;
   }
   return last_failed ? kCannotJudge : code;
@@ -120,7 +128,7 @@ int run_veto(const RolloutArgs& args) {
   if (!p) return kCannotJudge;
   auto r = p->rollout->veto(args.stream, args.digest, p->options);
   if (!r) return fail(r.error(), args.format);
-  print_report(*r, args.format, p->options.now.value_or(Time::now()).ms());
+  print_report(*r, args, p->options.now.value_or(Time::now()).ms());
   return kAccept;
 }
 
@@ -129,7 +137,7 @@ int run_resume(const RolloutArgs& args) {
   if (!p) return kCannotJudge;
   auto r = p->rollout->resume(args.stream, p->options);
   if (!r) return fail(r.error(), args.format);
-  return print_report(*r, args.format, p->options.now.value_or(Time::now()).ms());
+  return print_report(*r, args, p->options.now.value_or(Time::now()).ms());
 }
 
 // --stream N or --all, exactly one.
@@ -151,7 +159,7 @@ int run_freeze(const RolloutArgs& args) {
   }
   auto r = p->rollout->freeze(args.stream, expires_ms, p->options);
   if (!r) return fail(r.error(), args.format);
-  return print_report(*r, args.format, now_ms);
+  return print_report(*r, args, now_ms);
 }
 
 int run_thaw(const RolloutArgs& args) {
@@ -160,13 +168,14 @@ int run_thaw(const RolloutArgs& args) {
   if (!p) return kCannotJudge;
   auto r = p->rollout->thaw(args.stream, p->options);
   if (!r) return fail(r.error(), args.format);
-  return print_report(*r, args.format, p->options.now.value_or(Time::now()).ms());
+  return print_report(*r, args, p->options.now.value_or(Time::now()).ms());
 }
 
 void add_common(CLI::App* cmd, RolloutArgs& args, bool writer) {
   add_store_flags(cmd, args.store, true, writer);
   cmd->add_option("--now", args.now, "The clock (RFC 3339); default: the system clock");
   add_plain_format(cmd, args.format);
+  add_quiet(cmd, args.quiet, "Human format: only what the command changed, one line each (nothing when nothing changed)");
   cmd->add_option("--by", args.by, kByHelp);
 }
 

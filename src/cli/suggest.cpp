@@ -23,6 +23,7 @@ struct SuggestArgs {
   std::string contract;
   std::string format = "human";
   std::string out;
+  bool quiet = false;
   std::string headroom = "50%";
   double quantile = 1.0;
   double margin = 2.0;
@@ -100,7 +101,7 @@ int run_suggest(SuggestArgs& args) {
                 {"notes", s->notes},
                 {"contract", json::parse(s->contract)}};
     text = doc.dump(2) + "\n";
-  } else {
+  } else if (!args.quiet) {
     for (const auto& p : s->proposals)
       std::fprintf(stderr, "suggest: %s %s (%s): %s\n", p.amends ? "amends" : "proposes", p.id.c_str(), p.kind.c_str(),
                    p.evidence.c_str());
@@ -133,6 +134,7 @@ std::function<int()> add_suggest(CLI::App& app) {
       ->check(CLI::Range(0.01, 1.0));
   cmd->add_option("--margin", args->margin, "Growth limits: that change times this (default 2)")->check(CLI::Range(1.0, 100.0));
   cmd->add_option("--out", args->out, "Write the proposal here (atomically) instead of stdout");
+  add_quiet(cmd, args->quiet, "Human format: the contract only, without the evidence on stderr");
   cmd->add_option("--format", args->format, "human: the contract on stdout, evidence on stderr; json: everything")
       ->check(CLI::IsMember({"human", "json"}));
   return [args] { return run_suggest(*args); };

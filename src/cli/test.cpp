@@ -14,6 +14,7 @@
 #include "artifact/reader.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/project.hpp"
 #include "common/files.hpp"
 #include "common/text.hpp"
 #include "invar/report.hpp"
@@ -76,25 +77,32 @@ Error located(const std::string& path, std::string_view bytes, const std::string
 struct LoadRules {
   bool allow_outside = false;  // --allow-outside
   bool stdin_taken = false;    // a case (of this run) reads "-" already
+  std::string project_root;    // tests of a project file: they read inside its root
 };
 
 // `p` (from a test file in `dir`) as the path to read. Unless
-// allow_outside, confined to `dir`: not absolute, and inside it once ".."
-// and symlinks are resolved, so that a test file cannot make invar read, and
-// quote, files elsewhere. An error message otherwise.
-Result<std::string> confined(const fs::path& dir, const std::string& p, bool allow_outside) {
+// allow_outside, confined to `dir` (to the project's root for a project's
+// tests): not absolute, and inside it once ".." and symlinks are resolved,
+// so that a test file cannot make invar read, and quote, files elsewhere.
+// An error message otherwise.
+Result<std::string> confined(const fs::path& dir, const std::string& p, const LoadRules& rules) {
   fs::path joined = fs::path(p).is_absolute() ? fs::path(p) : dir / p;
-  if (allow_outside) return joined.string();
-  const std::string lift = " (test files read inside their own directory; --allow-outside lifts this)";
+  if (rules.allow_outside) return joined.string();
+  const bool in_project = !rules.project_root.empty();
+  const std::string lift = in_project ? " (a project's test files read inside its root; --allow-outside lifts this)"
+                                      : " (test files read inside their own directory; --allow-outside lifts this)";
   if (fs::path(p).is_absolute()) return Error{ErrorCode::usage, "\"" + p + "\" is an absolute path" + lift, {}};
   std::error_code ec_root, ec_real;
-  const fs::path root = fs::weakly_canonical(dir.empty() ? fs::path(".") : dir, ec_root);
+  const fs::path boundary = in_project ? fs::path(rules.project_root) : dir;
+  const fs::path root = fs::weakly_canonical(boundary.empty() ? fs::path(".") : boundary, ec_root);
   const fs::path real = fs::weakly_canonical(joined, ec_real);
   if (ec_root || ec_real)
     return Error{ErrorCode::io, "cannot resolve \"" + p + "\": " + (ec_root ? ec_root : ec_real).message(), {}};
   auto [r, ignored] = std::mismatch(root.begin(), root.end(), real.begin(), real.end());
   (void)ignored;
-  if (r != root.end()) return Error{ErrorCode::usage, "\"" + p + "\" leads outside the test file's directory" + lift, {}};
+  if (r != root.end())
+    return Error{ErrorCode::usage,
+                 "\"" + p + "\" leads outside " + (in_project ? "the project root" : "the test file's directory") + lift, {}};
   return joined.string();
 }
 
@@ -135,7 +143,7 @@ Result<TestFile> load_test_file(const std::string& path, LoadRules& rules) {
   file.path = path;
   const fs::path dir = fs::path(path).parent_path();
   auto relative = [&](const std::string& pointer, const std::string& p) -> Result<std::string> {
-    auto resolved = confined(dir, p, rules.allow_outside);
+    auto resolved = confined(dir, p, rules);
     if (!resolved) return fail(pointer, resolved.error().message);
     return resolved;
   };
@@ -239,10 +247,10 @@ uint64_t violations_of(const Report& report, const std::string& id) {
       std::count_if(report.violations.begin(), report.violations.end(), [&](const Violation& v) { return v.invariant == id; }));
 }
 
-Result<FileResult> run_file(const TestFile& file, const Options& options) {
+Result<FileResult> run_file(const TestFile& file, const Options& options, bool quiet) {
   auto contract = Contract::load_file(file.contract_path, options);
   if (!contract) return contract.error();
-  print_load_warnings(*contract, false);
+  print_load_warnings(*contract, quiet);
   FileResult out{file.path, contract->name(), {}};
   for (const auto& t : file.cases) {
     CaseResult r{t.name, false, {}, {}};
@@ -280,13 +288,15 @@ Result<FileResult> run_file(const TestFile& file, const Options& options) {
 
 // ---- Rendering: one function per format, in a table.
 
-std::string render_test_human(const std::vector<FileResult>& files) {
+// quiet: the failed cases and the summary only.
+std::string render_test_human(const std::vector<FileResult>& files, bool quiet) {
   using text::printable;
   std::string out;
   size_t passed = 0, failed = 0;
   for (const auto& f : files)
     for (const auto& c : f.cases) {
       c.passed ? ++passed : ++failed;
+      if (quiet && c.passed) continue;
       // Names, ids, keys and paths come from test files and artifacts: escaped as check's report is.
       out += fmt::format("{} {}: {}\n", c.passed ? "PASS" : "FAIL", printable(f.path), printable(c.name));
       for (const auto& p : c.problems) out += "    " + printable(p) + "\n";
@@ -300,7 +310,7 @@ std::string render_test_human(const std::vector<FileResult>& files) {
   return out;
 }
 
-std::string render_test_json(const std::vector<FileResult>& files) {
+std::string render_test_json(const std::vector<FileResult>& files, bool) {
   json out = {{"version", 1}};
   size_t passed = 0, failed = 0;
   json list = json::array();
@@ -324,7 +334,7 @@ std::string render_test_json(const std::vector<FileResult>& files) {
   return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-std::string render_test_junit(const std::vector<FileResult>& files) {
+std::string render_test_junit(const std::vector<FileResult>& files, bool) {
   using report::xml_escape;
   std::string suites;
   size_t tests = 0, failures = 0;
@@ -355,7 +365,7 @@ std::string render_test_junit(const std::vector<FileResult>& files) {
 
 struct TestFormat {
   const char* name;
-  std::string (*render)(const std::vector<FileResult>&);
+  std::string (*render)(const std::vector<FileResult>&, bool quiet);
 };
 constexpr TestFormat kTestFormats[] = {
     {"human", render_test_human}, {"json", render_test_json}, {"junit", render_test_junit}};
@@ -364,6 +374,8 @@ struct TestArgs {
   std::vector<std::string> paths;
   std::string format = "human";
   bool allow_outside = false;
+  bool quiet = false;
+  std::string config;  // the project file (default: invar.json here or above, without paths)
   SchemaFlags schema;
 };
 
@@ -389,24 +401,85 @@ Result<std::vector<std::string>> test_files(const std::vector<std::string>& path
   return out;
 }
 
+// The test files of a project file: those its "tests" globs match, else
+// every *.test.json under its root, in path order.
+Result<std::vector<std::string>> project_test_files(const project::Project& proj) {
+  auto walked = project::walk(proj, "");
+  if (!walked) return walked.error();
+  std::vector<std::string> out;
+  for (const auto& rel : *walked) {
+    bool wanted = proj.tests.empty() ? rel.ends_with(".test.json")
+                                     : std::any_of(proj.tests.begin(), proj.tests.end(),
+                                                   [&](const auto& g) { return project::glob_match(g, rel); });
+    if (wanted) out.push_back((fs::path(proj.root) / rel).lexically_normal().string());
+  }
+  if (out.empty())
+    return Error{ErrorCode::usage,
+                 proj.file + ": no test files (" + (proj.tests.empty() ? "no *.test.json under its root" : "\"tests\" matches none") + ")",
+                 {}};
+  return out;
+}
+
+// What a run tests: the paths given, or the project file's tests (with
+// --config, or none given and an invar.json here or above).
+struct TestPlan {
+  std::vector<std::string> files;
+  std::optional<project::Project> project;
+};
+
+Result<TestPlan> plan_tests(const TestArgs& args) {
+  TestPlan plan;
+  std::string file = args.config;
+  if (file.empty() && args.paths.empty()) {
+    file = project::find(".").value_or("");
+    if (file.empty())
+      return Error{ErrorCode::usage, "test needs test files or directories, or a project file invar.json (none here or above; docs/ci.md)", {}};
+  }
+  if (!file.empty()) {
+    auto loaded = project::load(file);
+    if (!loaded) return loaded.error();
+    plan.project = std::move(loaded.value());
+  }
+  auto files = args.paths.empty() ? project_test_files(*plan.project) : test_files(args.paths);
+  if (!files) return files.error();
+  plan.files = std::move(files.value());
+  return plan;
+}
+
+// The options a test file's contract loads with: those of the project's
+// first entry for that contract (its "options"), else the command line's.
+Options options_for(const TestFile& file, const std::optional<project::Project>& proj, const Options& base) {
+  if (!proj) return base;
+  std::error_code ec;
+  const fs::path wanted = fs::weakly_canonical(file.contract_path, ec);
+  for (const auto& entry : proj->entries) {
+    if (entry.contract.empty()) continue;
+    std::error_code entry_ec;
+    if (!ec && fs::weakly_canonical(entry.contract, entry_ec) == wanted && !entry_ec)
+      return project::entry_options(entry, base);
+  }
+  return base;
+}
+
 int run_test(const TestArgs& args) {
   // An error is stated in --format too (JSON "verdict": "error", a JUnit <error>).
-  auto paths = test_files(args.paths);
-  if (!paths) {
-    print_error(paths.error(), args.format);
+  auto plan = plan_tests(args);
+  if (!plan) {
+    print_error(plan.error(), args.format);
     return kCannotJudge;
   }
   std::vector<FileResult> results;
-  LoadRules rules{args.allow_outside};
+  LoadRules rules{args.allow_outside, false, ""};
+  if (plan->project) rules.project_root = plan->project->root.empty() ? "." : plan->project->root;
   Options options;
   apply_schema_flags(args.schema, options);
-  for (const auto& path : *paths) {
+  for (const auto& path : plan->files) {
     auto file = load_test_file(path, rules);
     if (!file) {
       print_error(file.error(), args.format);
       return kCannotJudge;
     }
-    auto result = run_file(*file, options);
+    auto result = run_file(*file, options_for(*file, plan->project, options), args.quiet);
     if (!result) {
       print_error(result.error(), args.format);
       return kCannotJudge;
@@ -414,7 +487,7 @@ int run_test(const TestArgs& args) {
     results.push_back(std::move(result.value()));
   }
   for (const auto& f : kTestFormats)
-    if (args.format == f.name) std::fputs(f.render(results).c_str(), stdout);
+    if (args.format == f.name) std::fputs(f.render(results, args.quiet).c_str(), stdout);
   for (const auto& f : results)
     for (const auto& c : f.cases)
       if (!c.passed) return kReject;
@@ -427,7 +500,11 @@ std::function<int()> add_test(CLI::App& app) {
   auto args = std::make_shared<TestArgs>();
   auto* cmd = app.add_subcommand("test", "Run contract unit tests (*.test.json): what each contract must accept and reject");
   cmd->footer("Exit codes: 0 every case passed, 1 a case failed, 3 a test file, contract or artifact cannot be loaded\n");
-  cmd->add_option("paths", args->paths, "Test files, or directories searched for *.test.json")->required();
+  cmd->add_option("paths", args->paths,
+                  "Test files, or directories searched for *.test.json; none: the project file's tests (its "
+                  "\"tests\" globs, else every *.test.json under its root), each contract with its entry's options");
+  cmd->add_option("--config", args->config, "The project file (default: invar.json here or above, when no paths are given)");
+  add_quiet(cmd, args->quiet, "Human format: the failed cases and the summary only; no warnings");
   std::vector<std::string> names;
   for (const auto& f : kTestFormats) names.emplace_back(f.name);
   cmd->add_option("--format", args->format, "Output format: human (default), json or junit")->check(CLI::IsMember(names));

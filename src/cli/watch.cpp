@@ -32,6 +32,7 @@ struct WatchArgs {
   std::string exec;
   std::string interval = "1s";
   bool once = false;
+  bool quiet = false;
 };
 
 // Runs `command` with the LKG in its environment; its exit status is reported, not fatal.
@@ -129,10 +130,12 @@ int run_watch(const WatchArgs& args) {
         if (!args.stage.empty()) kept["stage"] = args.stage;
         if (auto e = write_file_atomically(served_file(args.out), kept.dump() + "\n"))
           std::fprintf(stderr, "invar watch: warning: cannot keep the sequence served: %s\n", e->to_string().c_str());
-        std::printf("watch: sequence %llu %s%s written to %s\n", static_cast<unsigned long long>(lkg.sequence),
-                    lkg.digest.substr(0, 19).c_str(),
-                    lkg.generation.empty() ? "" : (" (generation " + lkg.generation + ")").c_str(), args.out.c_str());
-        std::fflush(stdout);
+        if (!args.quiet) {
+          std::printf("watch: sequence %llu %s%s written to %s\n", static_cast<unsigned long long>(lkg.sequence),
+                      lkg.digest.substr(0, 19).c_str(),
+                      lkg.generation.empty() ? "" : (" (generation " + lkg.generation + ")").c_str(), args.out.c_str());
+          std::fflush(stdout);
+        }
         if (!args.exec.empty()) run_exec(args.exec, args.out, lkg, args.stage);
       }
     }
@@ -160,6 +163,7 @@ std::function<int()> add_watch(CLI::App& app) {
                   "INVAR_LKG_GENERATION, INVAR_STAGE in its environment)");
   cmd->add_option("--interval", args->interval, "How often the LKG is read (default 1s)");
   cmd->add_flag("--once", args->once, "Write the current LKG once and exit");
+  add_quiet(cmd, args->quiet, "No line per LKG written; problems (on stderr) only");
   return [args] { return run_watch(*args); };
 }
 

@@ -14,12 +14,9 @@
 
 namespace invar {
 
-namespace {
+std::string counted(size_t n, std::string_view noun) { return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s"); }
 
-// "1 invariant", "2 invariants".
-std::string counted(size_t n, std::string_view noun) {
-  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
-}
+namespace {
 
 // The name lint reports carry as their contract (lint/lint.cpp).
 constexpr std::string_view kLintContract = "invar lint";

@@ -8,6 +8,9 @@
 
 namespace invar {
 
+// "1 invariant", "2 invariants": `noun` with an "s" unless n is 1.
+std::string counted(size_t n, std::string_view noun);
+
 // One report as the JSON object of schemas/report.schema.json's "reports" items.
 nlohmann::json report_to_json(const Report& report);
 // One error as report.schema.json's "error" object.

@@ -158,6 +158,32 @@ std::string render_decision_json(const Decision& d, const std::string& stream) {
                {"report", report_to_json(d.report)}});
 }
 
+bool needs_attention(const StreamStatus& st, int64_t now) {
+  if (st.pinned_since_ms) return true;
+  if (!st.rollout) return false;
+  const RolloutReport& r = *st.rollout;
+  return r.halted || (r.frozen && r.frozen->active(now)) || (r.location_frozen && r.location_frozen->active(now));
+}
+
+std::string render_status_line(const StreamStatus& st, int64_t now) {
+  std::vector<std::string> states;
+  if (st.pinned_since_ms)
+    states.push_back(fmt::format("PINNED since {} ({})", text::format_rfc3339(*st.pinned_since_ms),
+                                 text::format_duration(std::max<int64_t>(0, now - *st.pinned_since_ms))));
+  if (st.rollout && st.rollout->halted) states.push_back("HALTED: " + text::printable(st.rollout->halted->reason));
+  if (st.rollout && st.rollout->frozen && st.rollout->frozen->active(now))
+    states.push_back("FROZEN: " + text::printable(st.rollout->frozen->reason));
+  if (st.rollout && st.rollout->location_frozen && st.rollout->location_frozen->active(now))
+    states.push_back("FROZEN (every stream): " + text::printable(st.rollout->location_frozen->reason));
+  if (states.empty()) states.push_back("healthy");
+  if (st.flapping) states.push_back("FLAPPING");
+  std::string out = st.stream + ": ";
+  for (size_t i = 0; i < states.size(); ++i) out += (i ? ", " : "") + states[i];
+  if (st.lkg) out += fmt::format("; LKG {} sequence {}", short_digest(st.lkg->digest), st.lkg->sequence);
+  else out += "; no LKG";
+  return out + "\n";
+}
+
 std::string render_status_human(const StreamStatus& st, int64_t now) {
   std::string out = "stream " + st.stream + "\n";
   if (st.lkg)
@@ -168,9 +194,9 @@ std::string render_status_human(const StreamStatus& st, int64_t now) {
                        text::printable(st.lkg->contract));
   else
     out += "  LKG: none (nothing accepted yet)\n";
-  out += fmt::format("  retained: {} accepted artifacts (verified)\n", st.retained);
+  out += fmt::format("  retained: {} (verified)\n", counted(st.retained, "accepted artifact"));
   if (!st.quarantined.empty())
-    out += fmt::format("  quarantine: {} rejected candidates kept, the last {} ({})\n", st.quarantined.size(),
+    out += fmt::format("  quarantine: {} kept, the last {} ({})\n", counted(st.quarantined.size(), "rejected candidate"),
                        short_digest(st.quarantined.back().digest), text::format_rfc3339(st.quarantined.back().time_ms));
   if (st.pinned_since_ms)
     out += fmt::format("  PINNED since {} ({})\n", text::format_rfc3339(*st.pinned_since_ms),
@@ -260,7 +286,7 @@ std::string render_backtest_human(const std::vector<BacktestRow>& rows, const st
     if (!failed.empty()) out += ")";
     out += "\n";
   }
-  out += fmt::format("backtest: {} stored accepted artifacts replayed through {}: {} would flip\n", rows.size(),
+  out += fmt::format("backtest: {} replayed through {}: {} would flip\n", counted(rows.size(), "stored accepted artifact"),
                      contract, flips);
   return out;
 }
