@@ -58,6 +58,13 @@ check "checksum mismatch: a ::warning::" contains "$out" "::warning title=invar:
 check "checksum mismatch: says it does not compile" contains "$out" "not compiling from source (INVAR_FALLBACK=fail)"
 check "checksum mismatch: nothing on GITHUB_PATH" test ! -s "$work/corrupt/path"
 check "checksum mismatch: nothing unpacked" test ! -e "$work/corrupt/temp/invar-$version"
+# Bytes changed after SHA256SUMS was written: the same.
+release "$work/tampered"
+printf 'x' >>"$work/tampered/v$version/$name.tar.gz"
+base="$work/tampered"
+out=$(INVAR_FALLBACK=fail install tampered)
+check "tampered tarball: refused" test $? -eq 1 -a ! -s "$work/tampered/path" -a ! -e "$work/tampered/temp/invar-$version"
+check "tampered tarball: a ::warning::" contains "$out" "::warning title=invar: checksum mismatch::"
 # SHA256SUMS without the tarball's line is no better.
 release "$work/unlisted"
 echo "0000000000000000000000000000000000000000000000000000000000000000  other.tar.gz" >"$work/unlisted/v$version/SHA256SUMS"
@@ -88,6 +95,17 @@ check "fallback: configures the checkout" contains "$calls" "cmake -S $fake/acti
 check "fallback: builds the CLI" contains "$calls" "--target invar_cli"
 check "fallback: the build on GITHUB_PATH, not the tarball" test "$(cat "$work/fallback/path")" = "$work/fallback/temp/invar-build"
 check "fallback: the tarball is not unpacked" test ! -e "$work/fallback/temp/invar-$version"
+out=$(PATH="$fake/bin:$PATH" INVAR_ACTION_PATH="$fake/action" install source source)
+check "version source: compiles, nothing downloaded" test $? -eq 0 -a "$(cat "$work/source/path")" = "$work/source/temp/invar-build"
+check "version source: says so" contains "$out" "version: source; compiling invar from the action's checkout"
+# shellcheck disable=SC2016  # $1 is the stand-in uname's
+printf '#!/bin/sh\nif [ "$1" = -m ]; then echo aarch64; else echo Linux; fi\n' >"$fake/bin/uname"
+chmod +x "$fake/bin/uname"
+base="$work/releases"
+out=$(PATH="$fake/bin:$PATH" INVAR_ACTION_PATH="$fake/action" install arm)
+check "not x86_64: compiles" test $? -eq 0 -a "$(cat "$work/arm/path")" = "$work/arm/temp/invar-build"
+check "not x86_64: says why" contains "$out" "no release tarball for Linux aarch64 (only x86_64 Linux)"
+rm "$fake/bin/uname"
 base="$work/nowhere"
 out=$(INVAR_FALLBACK=fail install missing)
 check "no such release: refused with INVAR_FALLBACK=fail" test $? -eq 1
