@@ -4,7 +4,8 @@
 # compile the C example with gcc as C11 (pkg-config) and drive it through
 # good, oversized, good updates; build the C++ example with find_package
 # (shared, then static) and gate through it. Needs BUILD (the build tree) and
-# SRC (the source tree). Prints "package: N passed, N failed".
+# SRC (the source tree); the packages are made in PKG_DIR when set (ctest: for
+# tests/action_test.sh), else in a temporary directory. Prints "package: N passed, N failed".
 set -u
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -67,7 +68,8 @@ for kind in shared static; do
 done
 
 # The packages a pipeline drops in (CPack): the .deb and the relocatable tarball.
-pkg="$work/pkg"
+pkg="${PKG_DIR:-$work/pkg}"
+rm -rf "$pkg" && mkdir -p "$pkg"  # no package of an earlier version left beside these
 if (cd "$BUILD" && cpack -G DEB -B "$pkg" >"$work/cpack-deb.log" 2>&1 && cpack -G TGZ -B "$pkg" >"$work/cpack-tgz.log" 2>&1); then
   passed=$((passed + 1))
   deb=$(ls "$pkg"/invar_*_amd64.deb)
