@@ -264,8 +264,8 @@ int run_waivers(const StateArgs& args) {
 }
 
 constexpr const char* kHtmlHelp =
-    "Also write the on-call page (self-contained HTML: state, quarantine, plots of the journal) to this file, "
-    "atomically; \"-\": only the page, on stdout. Not written when a stream cannot be read (exit 3)";
+    "Also write the on-call page (one self-contained HTML file: state, quarantine, plots of the journal) to this "
+    "file, atomically; with - only the page, on stdout. No page when a stream cannot be read (exit 3)";
 
 // --html: the page of `statuses`, each with its journal, written whole or
 // not at all. Fail closed: a stream that could not be read (`unreadable`)
