@@ -13,6 +13,7 @@
 #include <set>
 #include <system_error>
 #include <thread>
+#include <unordered_set>
 
 #include "common/digest.hpp"
 #include "common/fault.hpp"
@@ -633,12 +634,11 @@ std::optional<LkgRecord> lkg_after(const Plan& plan, const std::string& stream, 
 // more there were (those past the report's own cap included).
 void journal_messages(const Report& report, JournalRecord& rec) {
   uint64_t total = 0;
-  for (const auto& r : report.invariants) total += r.violations;
+  std::unordered_set<std::string_view> ids;
+  for (const auto& r : report.invariants) total += r.violations, ids.insert(r.id);
   uint64_t listed_of_invariants = 0;
   for (const auto& v : report.violations) {
-    bool of_invariant = std::any_of(report.invariants.begin(), report.invariants.end(),
-                                    [&](const InvariantResult& r) { return r.id == v.invariant; });
-    if (of_invariant) ++listed_of_invariants;
+    if (ids.count(v.invariant)) ++listed_of_invariants;
     if (rec.messages.size() < kJournalMessages)
       rec.messages.push_back(text::clip_utf8(
           (v.severity == Severity::warn ? "(warning) " : "") + v.invariant + ": " + v.message, kJournalMessageBytes));
