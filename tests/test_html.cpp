@@ -257,3 +257,31 @@ TEST_CASE("journal lines without the display fields, or with others of another s
   CHECK(read->messages[0].size() == kJournalMessageBytes);
   CHECK(read->observations.size() == kJournalObservations);
 }
+
+TEST_CASE("the on-call page shows each stage's LKG and the waivers in force", "[html]") {
+  StreamPage page = pinned_page();
+  page.status.rollout = RolloutReport{};
+  page.status.rollout->policy = "web-rollout";
+  StageReport canary;
+  canary.name = "canary";
+  canary.state = "baking";
+  canary.detail = "bakes until 12:00";
+  canary.lkg = StageHolding{"sha256:" + std::string(64, 'c'), 10, "43", 4, 1, kT0};
+  StageReport everywhere;
+  everywhere.name = "everywhere<&>";
+  everywhere.state = "empty";
+  page.status.rollout->stages = {canary, everywhere};
+  Waiver w;
+  w.invariant = "rows";
+  w.reason = "CHG-1 <bulk import>";
+  w.by = "oncall";
+  w.id = "0123456789ab";
+  w.expires_ms = kT0 + 60 * kMin;
+  page.status.active_waivers.push_back(w);
+  std::string html = render_html({page}, "t", kT0 + 60 * kMin);
+  CHECK(has(html, "<h3>Stages (web-rollout)</h3>"));
+  CHECK(has(html, "<td>canary</td><td>baking</td><td><code title=\"sha256:cccc"));
+  CHECK(has(html, "<td>everywhere&lt;&amp;&gt;</td><td>empty</td><td>-</td>"));
+  CHECK(has(html, "<td><code>0123456789ab</code></td><td>rows</td><td>every candidate</td>"));
+  CHECK(has(html, "CHG-1 &lt;bulk import&gt;"));
+}
