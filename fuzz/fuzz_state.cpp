@@ -117,7 +117,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto now = invar::parse_time("2030-01-01T00:00:00Z");
     auto status = store->status("s", 0);
     if (status) invar::render_status_human(*status, 0);
-    store->history("s");
+    auto history = store->history("s");
+    if (history) invar::render_history_human(*history, 50);
+    if (status && history) invar::render_html({{*status, *history}}, "fuzz", 0);  // the on-call page
     store->lkg_artifact("s");
     invar::Gate gate(f.contract, *store);
     invar::SubmitOptions dry;

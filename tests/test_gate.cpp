@@ -553,6 +553,14 @@ TEST_CASE("every command takes -q, and leaves out what it says for people", "[ga
   CHECK(watch.exit == 0);
   CHECK(watch.out.empty());
   CHECK(test::slurp(f.tmp / "w.json") == test::slurp(f.artifact(1)));
+  REQUIRE(f.gate(f.artifact(0)).exit == 2);  // an older generation: pinned, with a message
+  auto history = test::invar({"history", "--state", f.state, "s"});
+  CHECK(test::contains(history.out, "\n    gen: "));  // the decision's message, indented
+  auto terse = test::invar({"history", "-q", "--state", f.state, "s"});
+  CHECK(terse.exit == 0);
+  CHECK_FALSE(test::contains(terse.out, "\n    "));
+  CHECK(std::count(terse.out.begin(), terse.out.end(), '\n') ==
+        std::count(history.out.begin(), history.out.end(), '\n') - 1);
   auto shown = test::invar({"show", "-q", "--state", f.state, "--stream", "s",
                             invar::digest::sha256_hex(test::slurp(f.artifact(1))).substr(0, 12)});
   CHECK(shown.out == test::slurp(f.artifact(1)));

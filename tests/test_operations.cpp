@@ -68,8 +68,9 @@ TEST_CASE("12.3 quarantine: the last N rejected candidates are kept, listed and 
   CHECK(journal[2]["quarantined"] == true);
   CHECK(journal[3]["quarantined"] == true);
   auto human = test::invar({"history", "--state", f.state, "s"});
-  CHECK(contains(human.out, bad[2].substr(0, 19) + "  generation 4  failed: items  [quarantined]\n"));
-  CHECK(contains(human.out, bad[0].substr(0, 19) + "  generation 2  failed: items\n"));
+  auto size = [&](int g) { return "  " + std::to_string(test::slurp(f.artifact(g, 0)).size()) + " bytes\n"; };
+  CHECK(contains(human.out, bad[2].substr(0, 19) + "  generation 4  failed: items  [quarantined]" + size(4)));
+  CHECK(contains(human.out, bad[0].substr(0, 19) + "  generation 2  failed: items" + size(2)));
   // `show` prints the bytes exactly, by full digest or by a prefix.
   auto shown = test::invar({"show", "--state", f.state, "--stream", "s", bad[2]});
   CHECK(shown.exit == 0);

@@ -94,6 +94,25 @@ struct Waiver {
   int64_t used_ms = 0;       // ... and when; no longer in force
 };
 
+// A number one invariant measured of a candidate (Decision::observed, and
+// the journal): what operators watch between incidents.
+struct Observation {
+  std::string invariant;
+  std::string kind;
+  // count: "count" (nodes selected; without `each`); delta: "count", "sum" or
+  // "bytes"; churn: "keys"; monotonic: "value" (a number); freshness:
+  // "age_seconds" (one timestamp, without `each`, at the decision's clock)
+  std::string measure;
+  double value = 0;
+  std::optional<double> baseline;  // the LKG's, for delta and churn
+  // The contract's thresholds on `value` where it has them: count min and
+  // max (less headroom); delta the bounds max_decrease/max_increase allow
+  // from the baseline; freshness max_age in seconds. For a delta whose
+  // limits are percentages, also the bounds on value / baseline.
+  std::optional<double> min{}, max{};
+  std::optional<double> ratio_min{}, ratio_max{};
+};
+
 // One line of a stream's decision journal.
 struct JournalRecord {
   // "decision", "init" (the stream was created; verdict "seed" when a first
@@ -130,7 +149,21 @@ struct JournalRecord {
   // where its check failed, "" for a veto), "veto", "resume", "freeze",
   // "thaw", "rollout" (the stages set or changed); `detail` says what and why.
   std::string stage{};
+  // decision (what `invar history` and the on-call page show; absent in
+  // records of older invar): the violations' messages ("id: message"), at
+  // most kJournalMessages of at most kJournalMessageBytes each, and how many
+  // were left out; the candidate's size; its observations (at most
+  // kJournalObservations) with the contract's thresholds.
+  std::vector<std::string> messages{};
+  uint64_t messages_omitted = 0;
+  std::optional<uint64_t> bytes{};
+  std::vector<Observation> observations{};
 };
+
+// The journal's bounds on what a decision record carries (docs/state.md).
+inline constexpr size_t kJournalMessages = 8;
+inline constexpr size_t kJournalMessageBytes = 300;
+inline constexpr size_t kJournalObservations = 16;
 
 // Who a stream was created for (stream.json): a gate running another
 // contract on it needs SubmitOptions::contract_change.
@@ -222,19 +255,6 @@ std::unique_ptr<Publisher> file_publisher(const std::string& path, int64_t lock_
 // use the bytes, else why not. Runs only when the contract accepts.
 using ConsumerCheck = std::function<std::optional<std::string>(std::string_view bytes)>;
 
-// A number one invariant measured of a candidate (SubmitOptions::observe):
-// what operators watch between incidents.
-struct Observation {
-  std::string invariant;
-  std::string kind;
-  // count: "count" (nodes selected; without `each`); delta: "count", "sum" or
-  // "bytes"; churn: "keys"; monotonic: "value" (a number); freshness:
-  // "age_seconds" (one timestamp, without `each`, at the decision's clock)
-  std::string measure;
-  double value = 0;
-  std::optional<double> baseline;  // the LKG's, for delta and churn
-};
-
 struct SubmitOptions {
   bool dry_run = false;  // evaluate and report; change nothing, publish nothing (shadow mode)
   // The clock; Options::clock (the system clock) when unset. Read again under the lock.
@@ -246,7 +266,8 @@ struct SubmitOptions {
   // fenced commit (an Error before it changes nothing); without it, an Error.
   bool contract_change = false;
   ConsumerCheck consumer_check;      // failing it is a violation "consumer.check"
-  // Fill Decision::observed (a walk of each counted selection: off by default).
+  // Decision::observed is filled on every judged decision (the journal keeps
+  // it for the on-call page); this flag is kept for callers of older invar.
   bool observe = false;
 };
 
@@ -269,7 +290,7 @@ struct Decision {
   // Action): counters for monitoring, kept in the journal.
   std::array<uint64_t, 4> decisions_total{};
   double judge_ms = 0;  // wall time from reading the candidate to the decision
-  std::vector<Observation> observed;  // with SubmitOptions::observe
+  std::vector<Observation> observed;  // when the candidate was read
 };
 
 struct StreamStatus {
@@ -664,11 +685,28 @@ std::string render_status_json(const std::vector<StreamStatus>& statuses, const 
 // are shown as how long ago / how long until `now_ms`.
 std::string render_rollout_human(const RolloutReport& report, int64_t now_ms);
 std::string render_rollout_json(const RolloutReport& report, int64_t now_ms);
-// History lines mark the decisions whose candidate is in `quarantine`.
+// History lines mark the decisions whose candidate is in `quarantine`;
+// quiet: one line per record, without the decisions' messages.
 std::string render_history_human(const std::vector<JournalRecord>& records, size_t limit,
-                                 const std::vector<Quarantined>& quarantine = {});
+                                 const std::vector<Quarantined>& quarantine = {}, bool quiet = false);
 std::string render_history_json(const std::string& stream, const std::vector<JournalRecord>& records, size_t limit,
                                 const std::vector<Quarantined>& quarantine = {});
+// The on-call page (`invar status --html`, `invar history --html`; docs/gate.md):
+// one self-contained HTML document (inline CSS, plots as inline SVG; no
+// script, nothing fetched) with, per stream, a banner (healthy, pinned,
+// halted, frozen, flapping), the LKG, each stage's, the waivers in force, the
+// quarantine with each candidate's messages, plots of the journal's
+// decisions (bytes, counts, delta ratios, a numeric generation; the last
+// kHtmlMaxPoints, thresholds as dashed lines, rejects red) and the last
+// `listed` decisions with their messages. Times in UTC.
+struct StreamPage {
+  StreamStatus status;
+  std::vector<JournalRecord> journal;  // oldest first, as StateStore::history reads it
+};
+inline constexpr size_t kHtmlMaxPoints = 500;
+std::string render_html(const std::vector<StreamPage>& streams, const std::string& title, int64_t now_ms,
+                        size_t listed = 50);
+
 // Prometheus text exposition format (for node_exporter's textfile
 // collector): per stream, decisions by verdict, the LKG's age, pinned
 // seconds, flapping; from a decision also its measured values and how long

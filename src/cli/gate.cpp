@@ -29,6 +29,7 @@ struct StateArgs {
   unsigned threads = 0;  // gate and backtest
   std::string metrics;   // status
   bool repair = false;   // status
+  std::string html;      // status and history: the on-call page ("-": stdout)
   SchemaFlags schema;    // commands that load the contract
 };
 
@@ -279,6 +280,36 @@ int run_waivers(const StateArgs& args) {
   return kAccept;
 }
 
+constexpr const char* kHtmlHelp =
+    "Also write the on-call page (one self-contained HTML file: state, quarantine, plots of the journal) to this "
+    "file, atomically; with - only the page, on stdout. No page when a stream cannot be read (exit 3)";
+
+// --html: the page of `statuses`, each with its journal, written whole or
+// not at all. Fail closed: a stream that could not be read (`unreadable`)
+// or a journal that cannot be read writes no page (never one that looks
+// healthy); exit 3 then.
+int write_html(const StateArgs& args, const StateStore& store, std::vector<StreamStatus> statuses, bool unreadable,
+               const std::string& title, int64_t now_ms, size_t listed) {
+  if (args.html.empty()) return kAccept;
+  auto refuse = [&](const Error& e) {
+    print_error({e.code, "the page was not written: " + e.message, e.where}, "human");
+    return kCannotJudge;
+  };
+  if (unreadable) return refuse({ErrorCode::state, "a stream's state cannot be read", {}});
+  std::vector<StreamPage> pages;
+  for (auto& st : statuses) {
+    auto journal = store.history(st.stream);
+    if (!journal) return refuse(journal.error());
+    pages.push_back({std::move(st), std::move(journal.value())});
+  }
+  std::string page = render_html(pages, title, now_ms, listed);
+  if (args.html == "-") {
+    std::fputs(page.c_str(), stdout);
+    return kAccept;
+  }
+  if (auto e = write_file_atomically(args.html, page)) return refuse(*e);
+  return kAccept;
+}
 
 int run_status(const StateArgs& args) {
   if (!args.metrics.empty())
@@ -286,6 +317,12 @@ int run_status(const StateArgs& args) {
       print_error(*e, args.format);
       return kCannotJudge;
     }
+  if (!args.html.empty() && args.html != "-")
+    if (auto e = check_output(args.html, "--html", &args.store, {args.metrics})) {
+      print_error(*e, args.format);
+      return kCannotJudge;
+    }
+  const bool page_only = args.html == "-";
   auto s = setup(args, false);
   if (!s) return kCannotJudge;
   std::vector<std::string> streams;
@@ -317,29 +354,35 @@ int run_status(const StateArgs& args) {
       errors.push_back(st.error());
       continue;
     }
-    if (args.format == "human")
+    if (args.format == "human" && !page_only)
       std::fputs((args.quiet ? render_status_line(*st, s->now_ms()) : render_status_human(*st, s->now_ms())).c_str(),
                  stdout);
     statuses.push_back(std::move(st.value()));
   }
-  if (args.format == "json") std::fputs(render_status_json(statuses, errors, s->now_ms()).c_str(), stdout);
-  else if (streams.empty()) std::printf("no streams in %s\n", args.store.state.c_str());
+  if (page_only) {
+  } else if (args.format == "json") {
+    std::fputs(render_status_json(statuses, errors, s->now_ms()).c_str(), stdout);
+  } else if (streams.empty()) {
+    std::printf("no streams in %s\n", args.store.state.c_str());
+  }
   std::fflush(stdout);
   write_metrics(args.metrics, render_metrics(statuses, s->now_ms()), kLockTimeoutMs);
-  if (!errors.empty()) return kCannotJudge;
   const int64_t now_ms = s->now_ms();
-  return std::any_of(statuses.begin(), statuses.end(), [&](const auto& st) { return needs_attention(st, now_ms); })
-             ? kPin
-             : kAccept;
+  const bool attention =
+      std::any_of(statuses.begin(), statuses.end(), [&](const auto& st) { return needs_attention(st, now_ms); });
+  std::string title = args.stream.empty() ? "status of " + args.store.state : "status of stream " + args.stream;
+  if (write_html(args, *s->store, std::move(statuses), !errors.empty(), title, now_ms, 50) != kAccept)
+    return kCannotJudge;
+  if (!errors.empty()) return kCannotJudge;
+  return attention ? kPin : kAccept;
 }
 
 struct HistoryArgs : StateArgs {
   size_t limit = 50;
 };
 
-int run_history(const HistoryArgs& args) {
-  auto s = setup(args, false);
-  if (!s) return kCannotJudge;
+// The journal as a list (human or json), newest first.
+int run_history_list(const HistoryArgs& args, const Setup* s) {
   auto records = s->store->history(args.stream);
   if (!records) {
     print_error(records.error(), args.format);
@@ -353,8 +396,34 @@ int run_history(const HistoryArgs& args) {
   if (args.format == "json")
     std::fputs(render_history_json(args.stream, *records, args.limit, *quarantine).c_str(), stdout);
   else
-    std::fputs(render_history_human(*records, args.limit, *quarantine).c_str(), stdout);
+    std::fputs(render_history_human(*records, args.limit, *quarantine, args.quiet).c_str(), stdout);
   return kAccept;
+}
+
+int run_history(const HistoryArgs& args) {
+  if (!args.html.empty() && args.html != "-")
+    if (auto e = check_output(args.html, "--html", &args.store)) {
+      print_error(*e, args.format);
+      return kCannotJudge;
+    }
+  auto s = setup(args, false);
+  if (!s) return kCannotJudge;
+  if (!args.html.empty()) {  // the page (the stream's status with it), not the list
+    auto st = s->store->status(args.stream, s->now_ms(), s->options);
+    if (!st) {
+      print_error(st.error(), args.format);
+      return kCannotJudge;
+    }
+    std::vector<StreamStatus> one;
+    one.push_back(std::move(st.value()));
+    if (args.html != "-") {
+      int rc = run_history_list(args, &*s);
+      if (rc != kAccept) return rc;
+    }
+    return write_html(args, *s->store, std::move(one), false, "history of stream " + args.stream, s->now_ms(),
+                      args.limit);
+  }
+  return run_history_list(args, &*s);
 }
 
 struct ShowArgs : StateArgs {
@@ -545,6 +614,7 @@ std::function<int()> add_status(CLI::App& app) {
   add_flap_flags(cmd, *args);
   add_quiet(cmd, args->quiet, "Human format: one line per stream (healthy, PINNED, HALTED, FROZEN, FLAPPING); the exit "
                               "code answers a probe");
+  cmd->add_option("--html", args->html, kHtmlHelp);
   return [args] { return run_status(*args); };
 }
 
@@ -568,6 +638,8 @@ std::function<int()> add_history(CLI::App& app) {
   cmd->add_option("--limit", args->limit, "Records shown (default 50)");
   add_plain_format(cmd, args->format);
   add_quiet(cmd, args->quiet, "Human format: one line per record, without the decisions' messages");
+  cmd->add_option("--html", args->html, kHtmlHelp);
+  add_flap_flags(cmd, *args);
   return [args] { return run_history(*args); };
 }
 

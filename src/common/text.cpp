@@ -460,6 +460,13 @@ void append_utf8(std::string& out, uint32_t code) {
   }
 }
 
+std::string clip_utf8(std::string_view s, size_t max_bytes) {
+  if (s.size() <= max_bytes) return std::string(s);
+  size_t n = max_bytes < 3 ? 0 : max_bytes - 3;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;  // s[n] starts the part cut off
+  return std::string(s.substr(0, n)) + "...";
+}
+
 }  // namespace invar::text
 
 std::string invar::closest_word(std::string_view word, const std::vector<std::string_view>& candidates) {

@@ -54,6 +54,10 @@ std::string format_duration(int64_t ms);
 // characters it is cut, and still closed: "abc...".
 std::string quoted(std::string_view s, size_t max_chars = 80);
 
+// `s` whole when it has at most `max_bytes` bytes (>= 3), else cut on a UTF-8
+// character boundary and ended with "...", `max_bytes` bytes at most.
+std::string clip_utf8(std::string_view s, size_t max_bytes);
+
 // Appends code point `code` (at most 0x10FFFF, not a surrogate) as UTF-8.
 void append_utf8(std::string& out, uint32_t code);
 

@@ -6,6 +6,24 @@ namespace invar::engine {
 
 using invariants::Kind;
 
+namespace {
+
+// What a delta's limits allow: value bounds around the baseline, and, for
+// percentages, bounds on value / baseline (the same at every baseline).
+void delta_bounds(const invariants::Invariant& inv, Observation& o) {
+  auto allowance = [](const text::Amount& a, double base) { return a.percent ? base * a.value : a.value; };
+  if (inv.max_increase) {
+    if (o.baseline) o.max = *o.baseline + allowance(*inv.max_increase, *o.baseline);
+    if (inv.max_increase->percent) o.ratio_max = 1.0 + inv.max_increase->value;
+  }
+  if (inv.max_decrease) {
+    if (o.baseline) o.min = *o.baseline - allowance(*inv.max_decrease, *o.baseline);
+    if (inv.max_decrease->percent) o.ratio_min = 1.0 - inv.max_decrease->value;
+  }
+}
+
+}  // namespace
+
 std::vector<Observation> observe(const Plan& plan, simdjson::dom::element root, const invariants::Measures& measures,
                                  const invariants::Measures* baseline, int64_t now_ms) {
   std::vector<Observation> out;
@@ -24,6 +42,8 @@ std::vector<Observation> observe(const Plan& plan, simdjson::dom::element root, 
         selector::Path path;
         o.measure = "count";
         o.value = static_cast<double>(inv.target.count(root, path));
+        if (inv.min) o.min = static_cast<double>(*inv.min);
+        if (inv.effective_max) o.max = static_cast<double>(*inv.effective_max);
         break;
       }
       case Kind::delta:
@@ -33,6 +53,7 @@ std::vector<Observation> observe(const Plan& plan, simdjson::dom::element root, 
                                                                    : "count";
         o.value = m->number;
         if (auto b = base_of(inv)) o.baseline = b->number;
+        delta_bounds(inv, o);
         break;
       case Kind::churn:
         if (!m) continue;
@@ -60,6 +81,7 @@ std::vector<Observation> observe(const Plan& plan, simdjson::dom::element root, 
         if (n != 1 || !ts) continue;
         o.measure = "age_seconds";
         o.value = static_cast<double>(now_ms - *ts) / 1000.0;
+        if (inv.max_age_ms > 0) o.max = static_cast<double>(inv.max_age_ms) / 1000.0;
         break;
       }
       default: continue;

@@ -13,6 +13,7 @@
 #include <set>
 #include <system_error>
 #include <thread>
+#include <unordered_set>
 
 #include "common/digest.hpp"
 #include "common/fault.hpp"
@@ -628,6 +629,25 @@ std::optional<LkgRecord> lkg_after(const Plan& plan, const std::string& stream, 
   return next;
 }
 
+// The report's violations as the journal keeps them: "id: message", the
+// first kJournalMessages, each cut to kJournalMessageBytes, and how many
+// more there were (those past the report's own cap included).
+void journal_messages(const Report& report, JournalRecord& rec) {
+  uint64_t total = 0;
+  std::unordered_set<std::string_view> ids;
+  for (const auto& r : report.invariants) total += r.violations, ids.insert(r.id);
+  uint64_t listed_of_invariants = 0;
+  for (const auto& v : report.violations) {
+    if (ids.count(v.invariant)) ++listed_of_invariants;
+    if (rec.messages.size() < kJournalMessages)
+      rec.messages.push_back(text::clip_utf8(
+          (v.severity == Severity::warn ? "(warning) " : "") + v.invariant + ": " + v.message, kJournalMessageBytes));
+  }
+  // Violations counted by an invariant but past the report's cap were not listed.
+  uint64_t unlisted = total > listed_of_invariants ? total - listed_of_invariants : 0;
+  rec.messages_omitted = report.violations.size() - rec.messages.size() + unlisted;
+}
+
 // Step "journal": the decision's record (the caller adds totals, flapping
 // and the judgements' count).
 JournalRecord decision_record(const Plan& plan, const std::string& stream, const Decision& d, int64_t now) {
@@ -650,6 +670,8 @@ JournalRecord decision_record(const Plan& plan, const std::string& stream, const
   rec.contract_digest = plan.digest();
   rec.lkg_after = d.lkg_after ? d.lkg_after->digest : "";
   rec.lkg_sequence = d.lkg_after ? d.lkg_after->sequence : 0;
+  journal_messages(d.report, rec);
+  for (size_t i = 0; i < d.observed.size() && i < kJournalObservations; ++i) rec.observations.push_back(d.observed[i]);
   return rec;
 }
 
@@ -842,7 +864,7 @@ void run_trials(const Plan& plan, store::Store& store, const std::string& stream
 // Step "judge": the candidate against the LKG under the lock, the waivers
 // in force, and the rollout's halt, freeze and vetoes.
 store::Status judge_locked(const Plan& plan, store::Store& store, const std::string& stream, std::string_view bytes,
-                           const Report* refused, Prepared& c, const SubmitOptions& options, Judgement& j) {
+                           const Report* refused, Prepared& c, Judgement& j) {
   Decision& d = j.d;
   LkgBaseline baseline;
   if (d.lkg_before) {
@@ -889,7 +911,7 @@ store::Status judge_locked(const Plan& plan, store::Store& store, const std::str
                           "a stream that is neither halted nor frozen");
   if (c.document) engine::locate_violations(plan, bytes, c.report, c.origin.get());
   d.report = std::move(c.report);
-  if (options.observe && c.document)
+  if (c.document)  // for the journal, whether or not the caller asked (SubmitOptions::observe)
     d.observed = engine::observe(plan, c.document->root, c.measures, baseline.data ? &baseline.data->measures : nullptr,
                                  j.now);
   d.action = retry ? Action::unchanged
@@ -906,6 +928,7 @@ store::Status decide_locked(const Plan& plan, store::Store& store, const std::st
   Decision& d = j.d;
   d.lkg_after = lkg_after(plan, stream, d, bytes.size(), j.now);
   j.rec = decision_record(plan, stream, d, j.now);
+  if (!d.candidate.empty()) j.rec.bytes = bytes.size();  // unknown when refused unread
   if (!refusals.empty()) {
     std::string judged = "judged " + std::to_string(attempt) + " times: " + std::to_string(refusals.size()) +
                          " write(s) refused because another writer changed the stream meanwhile (fenced)";
@@ -1017,7 +1040,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     c.report = before_lock;
     Judgement j;
     if (auto e = fence_and_read(plan, store, stream, c, options, attempt, j)) return *e;
-    if (auto e = judge_locked(plan, store, stream, bytes, refused, c, options, j)) return *e;
+    if (auto e = judge_locked(plan, store, stream, bytes, refused, c, j)) return *e;
     if (auto e = decide_locked(plan, store, stream, gate, bytes, owned, refusals, attempt, j)) return *e;
     j.d.judge_ms = engine::ms_since(started);
     if (options.dry_run) return std::move(j.d);

@@ -79,6 +79,28 @@ std::string xml_escape(std::string_view text) {
   return out;
 }
 
+std::string html_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 16);
+  for_each_character(text, [&](uint32_t cp, std::string_view bytes) {
+    switch (cp) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      case '\t':
+      case '\n': out.append(bytes); break;
+      default: {
+        bool bidi = (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+        if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0) || cp == 0xFFFE || cp == 0xFFFF || bidi) out += kReplacement;
+        else out.append(bytes);
+      }
+    }
+  });
+  return out;
+}
+
 std::string path_uri(std::string_view path) {
   namespace fs = std::filesystem;
   std::error_code ec;

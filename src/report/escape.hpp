@@ -13,6 +13,10 @@ std::string valid_utf8(std::string_view text);
 // XML 1.0 character data or attribute value: & < > " ' escaped, characters
 // XML 1.0 cannot hold (controls but tab, LF, CR; U+FFFE, U+FFFF) as U+FFFD.
 std::string xml_escape(std::string_view text);
+// HTML text or a quoted attribute value: & < > " ' escaped; controls (but
+// tab and LF), U+FFFE/U+FFFF and the bidirectional overrides (which could
+// reorder what a page shows) as U+FFFD.
+std::string html_escape(std::string_view text);
 // A path as a URI reference: relative to the working directory when it is
 // under it, else file:///...; reserved characters percent-encoded.
 std::string path_uri(std::string_view path);

@@ -252,11 +252,18 @@ std::string render_status_json(const std::vector<StreamStatus>& statuses, const 
 }
 
 std::string render_history_human(const std::vector<JournalRecord>& records, size_t limit,
-                                 const std::vector<Quarantined>& quarantine) {
+                                 const std::vector<Quarantined>& quarantine, bool quiet) {
   std::string out;
   size_t shown = 0;
-  for (size_t i = records.size(); i-- > 0 && shown < limit; ++shown)
-    out += record_line(records[i], in_quarantine(records[i], quarantine)) + "\n";
+  for (size_t i = records.size(); i-- > 0 && shown < limit; ++shown) {
+    const JournalRecord& r = records[i];
+    out += record_line(r, in_quarantine(r, quarantine));
+    if (r.event == "decision" && r.bytes) out += fmt::format("  {} bytes", *r.bytes);
+    out += "\n";
+    if (r.event != "decision" || quiet) continue;
+    for (const auto& m : r.messages) out += "    " + text::printable(m) + "\n";
+    if (r.messages_omitted) out += fmt::format("    ... and {} more\n", r.messages_omitted);
+  }
   return out;
 }
 
@@ -266,6 +273,11 @@ std::string render_history_json(const std::string& stream, const std::vector<Jou
   size_t shown = 0;
   for (size_t i = records.size(); i-- > 0 && shown < limit; ++shown) {
     json r = store::to_json(records[i]);
+    if (records[i].event == "decision") {  // always there for a reader (the journal leaves empty ones out)
+      r["messages"] = records[i].messages;
+      r["messages_omitted"] = records[i].messages_omitted;
+      if (!records[i].bytes) r["bytes"] = nullptr;
+    }
     if (in_quarantine(records[i], quarantine)) r["quarantined"] = true;
     list.push_back(std::move(r));
   }

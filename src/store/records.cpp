@@ -56,6 +56,46 @@ std::optional<Waiver> waiver_from(const json& j) {
   return w;
 }
 
+double finite(double v) { return std::isfinite(v) ? v : 0; }
+
+std::optional<Observation> observation_from(const json& j) {
+  Observation o;
+  if (!j.is_object() || !get(j, "invariant", o.invariant) || !get_optional(j, "kind", o.kind) ||
+      !get_optional(j, "measure", o.measure) || !get(j, "value", o.value))
+    return std::nullopt;
+  for (auto [key, out] : {std::pair{"baseline", &o.baseline}, {"min", &o.min}, {"max", &o.max},
+                          {"ratio_min", &o.ratio_min}, {"ratio_max", &o.ratio_max}}) {
+    double v = 0;
+    if (get(j, key, v)) *out = v;
+  }
+  return o;
+}
+
+// A decision's display fields (messages, bytes, observations): shown, never
+// judged by, so one of another shape (a newer writer's) is left out rather
+// than refusing the record; the bounds hold whatever the line says.
+void read_display(const json& j, JournalRecord& r) {
+  std::vector<std::string> messages;
+  if (get(j, "messages", messages)) {
+    uint64_t omitted = 0;
+    get(j, "messages_omitted", omitted);
+    if (messages.size() > kJournalMessages) {
+      omitted += messages.size() - kJournalMessages;
+      messages.resize(kJournalMessages);
+    }
+    for (auto& m : messages) m = text::clip_utf8(m, kJournalMessageBytes);
+    r.messages = std::move(messages);
+    r.messages_omitted = omitted;
+  }
+  uint64_t bytes = 0;
+  if (get(j, "bytes", bytes)) r.bytes = bytes;
+  auto list = j.find("observations");
+  if (list == j.end() || !list->is_array()) return;
+  for (const auto& o : *list)
+    if (r.observations.size() < kJournalObservations)
+      if (auto obs = observation_from(o)) r.observations.push_back(std::move(*obs));
+}
+
 }  // namespace
 
 std::string seal(json j, const char* format, int version) {
@@ -311,6 +351,31 @@ json to_json(const JournalRecord& r) {
   if (!r.stage.empty()) j["stage"] = r.stage;
   if (!r.totals.empty()) j["totals"] = r.totals;
   if (r.waiver) j["waiver"] = to_json(*r.waiver);
+  if (r.event == "decision") {
+    if (!r.messages.empty() || r.messages_omitted) {
+      j["messages"] = r.messages;
+      j["messages_omitted"] = r.messages_omitted;
+    }
+    if (r.bytes) j["bytes"] = *r.bytes;
+    if (!r.observations.empty()) {
+      json list = json::array();
+      for (const auto& o : r.observations) list.push_back(to_json(o));
+      j["observations"] = std::move(list);
+    }
+  }
+  return j;
+}
+
+json to_json(const Observation& o) {
+  json j = {{"invariant", o.invariant}, {"kind", o.kind}, {"measure", o.measure}, {"value", finite(o.value)}};
+  auto put = [&](const char* key, const std::optional<double>& v) {
+    if (v && std::isfinite(*v)) j[key] = *v;
+  };
+  put("baseline", o.baseline);
+  put("min", o.min);
+  put("max", o.max);
+  put("ratio_min", o.ratio_min);
+  put("ratio_max", o.ratio_max);
   return j;
 }
 
@@ -345,6 +410,7 @@ Result<JournalRecord> decode_journal(std::string_view line, const std::string& w
   } else {
     return malformed();
   }
+  if (r.event == "decision") read_display(j, r);
   return r;
 }
 

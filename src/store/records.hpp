@@ -77,6 +77,7 @@ Result<JournalRecord> decode_journal(std::string_view line, const std::string& w
 // The JSON form of journal records and waivers (as stored, without the seal).
 nlohmann::json to_json(const JournalRecord& record);
 nlohmann::json to_json(const Waiver& waiver);
+nlohmann::json to_json(const Observation& observation);
 // The id of a waiver: 12 hex digits of the SHA-256 of what it says.
 std::string waiver_id(const Waiver& waiver);
 
