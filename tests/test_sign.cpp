@@ -405,6 +405,7 @@ TEST_CASE("sign: the C ABI verifies attestations", "[sign][capi]") {
   invar_trusted_keys_free(nullptr);
   invar_trusted_keys* bad = nullptr;
   CHECK(invar_trusted_keys_load_string("{\"keys\": 1}", 11, &bad) == INVAR_E_USAGE);
+  CHECK(invar_trusted_keys_load_string("{\"keys\": [", 10, &bad) == INVAR_E_USAGE);  // not JSON
   CHECK(bad == nullptr);
   CHECK(invar_trusted_keys_load("/nonexistent/trusted.json", &bad) == INVAR_E_IO);
   CHECK(invar_trusted_keys_load(nullptr, &bad) == INVAR_E_ARGUMENT);
@@ -462,4 +463,19 @@ TEST_CASE("sign: invar keygen and invar verify", "[sign][cli]") {
   CHECK(bad_keys.out.find("bad-trusted.json:1:") != std::string::npos);
   auto no_attestation = test::invar({"verify", dir / "trusted.json", "--trusted-keys", dir / "trusted.json", now});
   CHECK(no_attestation.exit == 3);
+  std::ofstream(dir / "garbage.jsonl") << "not json\n";
+  auto garbage = test::invar({"verify", dir / "features.json", "--attestation", dir / "garbage.jsonl",
+                              "--trusted-keys", dir / "trusted.json", now});
+  CHECK(garbage.exit == 1);
+  CHECK(garbage.out.find("refused: ") == 0);
+  CHECK(garbage.out.find("not a DSSE envelope") != std::string::npos);
+  // Another key's envelope beside the trusted one's: one that verifies suffices.
+  std::ofstream(dir / "two.jsonl") << envelope(key_of('z', "other")) << "\n" << envelope(*key) << "\n";
+  auto two = test::invar({"verify", dir / "features.json", "--attestation", dir / "two.jsonl", "--trusted-keys",
+                          dir / "trusted.json", "-q", now});
+  CHECK(two.exit == 0);
+  CHECK(two.out.empty());
+  auto stdin_without = test::invar({"verify", "-", "--trusted-keys", dir / "trusted.json", now});
+  CHECK(stdin_without.exit == 3);
+  CHECK(stdin_without.out.find("needs --attestation") != std::string::npos);
 }

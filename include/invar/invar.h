@@ -205,7 +205,8 @@ INVAR_API void invar_report_free(invar_report* report);
 
 /* Signed decisions (docs/signing.md). Trusted keys: a trusted-keys file
  * {"keys": [{"keyid", "public", "not_after"?}]}, immutable once loaded and
- * shareable between threads; a malformed file is INVAR_E_USAGE (located). */
+ * shareable between threads; a malformed file (not JSON included) is
+ * INVAR_E_USAGE, its message located (file:line:column). */
 INVAR_API invar_status invar_trusted_keys_load(const char* path, invar_trusted_keys** out);
 INVAR_API invar_status invar_trusted_keys_load_string(const char* text, size_t len, invar_trusted_keys** out);
 INVAR_API void invar_trusted_keys_free(invar_trusted_keys* keys);

@@ -100,6 +100,12 @@ bool clock_of(int64_t now_ms, std::optional<invar::Time>& out) {
   if (!clock_of(now_ms, out))          \
   return fail(INVAR_E_ARGUMENT, fn ": now_ms is outside the years 0001-9999")
 
+// A trusted-keys file that is not JSON is malformed as any other (INVAR_E_USAGE), not a contract error.
+invar::Error keys_error(invar::Error e) {
+  if (e.code == invar::ErrorCode::syntax) e.code = invar::ErrorCode::usage;
+  return e;
+}
+
 invar_report* make_report(invar::Report report, std::optional<invar::Decision> decision, std::string stream) {
   auto r = std::make_unique<invar_report>();
   r->report = std::move(report);
@@ -510,7 +516,7 @@ invar_status invar_trusted_keys_load(const char* path, invar_trusted_keys** out)
     *out = nullptr;
     REQUIRE_ARG(path, "invar_trusted_keys_load: path is NULL");
     auto keys = invar::TrustedKeys::load_file(path);
-    if (!keys) return from(keys.error());
+    if (!keys) return from(keys_error(keys.error()));
     *out = new invar_trusted_keys{std::move(keys.value())};
     return ok();
   });
@@ -522,7 +528,7 @@ invar_status invar_trusted_keys_load_string(const char* text, size_t len, invar_
     *out = nullptr;
     REQUIRE_ARG(text || len == 0, "invar_trusted_keys_load_string: text is NULL");
     auto keys = invar::TrustedKeys::load_string(std::string_view(text ? text : "", len));
-    if (!keys) return from(keys.error());
+    if (!keys) return from(keys_error(keys.error()));
     *out = new invar_trusted_keys{std::move(keys.value())};
     return ok();
   });

@@ -96,6 +96,10 @@ int run_verify(const VerifyArgs& args) {
     print_error(now.error(), args.format);
     return kCannotJudge;
   }
+  if (args.artifact == files::kStdin && args.attestation.empty()) {
+    print_error(Error{ErrorCode::usage, "verify - (standard input) needs --attestation FILE", {}}, args.format);
+    return kCannotJudge;
+  }
   const std::string attestation = args.attestation.empty() ? args.artifact + ".intoto.jsonl" : args.attestation;
   auto keys = TrustedKeys::load_file(args.trusted_keys);
   if (!keys) {
@@ -132,8 +136,7 @@ int run_verify(const VerifyArgs& args) {
   } else {
     std::printf("refused: %s: %s\n", text::printable(shown).c_str(), text::printable(verified.error().message).c_str());
   }
-  if (verified) return kAccept;
-  return verified.error().code == ErrorCode::signature ? kReject : kCannotJudge;
+  return verified ? kAccept : kReject;  // an envelope over a limit is refused too
 }
 
 }  // namespace
