@@ -479,3 +479,19 @@ TEST_CASE("sign: invar keygen and invar verify", "[sign][cli]") {
   CHECK(stdin_without.exit == 3);
   CHECK(stdin_without.out.find("needs --attestation") != std::string::npos);
 }
+
+TEST_CASE("sign: the statements invar signs follow schemas/decision-attestation.schema.json", "[sign][schemas]") {
+  auto schema = invar::Contract::from_schema_file(std::string(INVAR_SOURCE_DIR) + "/schemas/decision-attestation.schema.json");
+  REQUIRE(schema.ok());
+  for (const auto& s : {statement(), statement(18, "canary")}) {
+    const std::string payload = invar::statement_json(s);
+    CAPTURE(payload);
+    CHECK(schema->check(payload).verdict == invar::Verdict::accept);
+  }
+  json extra = json::parse(invar::statement_json(statement()));
+  extra["predicate"]["approved_by"] = "someone";
+  CHECK(schema->check(extra.dump()).verdict == invar::Verdict::reject);
+  extra = json::parse(invar::statement_json(statement()));
+  extra["predicate"]["verdict"] = "reject";
+  CHECK(schema->check(extra.dump()).verdict == invar::Verdict::reject);
+}
