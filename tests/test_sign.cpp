@@ -371,6 +371,9 @@ TEST_CASE("sign: a statement that cannot be signed is refused", "[sign]") {
   s = statement();
   s.stream.clear();
   CHECK_FALSE(invar::sign_statement(s, key).ok());
+  s = statement();
+  s.name = "caf\xe9.json";  // Latin-1: would not read back as it was signed
+  CHECK_FALSE(invar::sign_statement(s, key).ok());
 }
 
 TEST_CASE("sign: the C ABI verifies attestations", "[sign][capi]") {

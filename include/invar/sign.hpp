@@ -143,7 +143,8 @@ Statement make_statement(std::string_view artifact_name, std::string_view artifa
 
 // Why `statement` cannot be signed (an empty name or stream, a digest that is
 // not 64 lowercase hex digits, an unknown verdict, a time outside the years
-// 0001-9999, expires not after decided_at): ErrorCode::usage; nullopt when it can.
+// 0001-9999, expires not after decided_at, a name that is not UTF-8):
+// ErrorCode::usage; nullopt when it can.
 std::optional<Error> check_statement(const Statement& statement);
 
 // The in-toto Statement v1 JSON of `statement` (the envelope's payload).

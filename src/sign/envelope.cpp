@@ -1,5 +1,6 @@
 // DSSE envelopes holding an in-toto Statement v1 with invar's decision
 // predicate: building, signing, and the verification distributors run.
+#include <simdjson.h>
 #include <sodium.h>
 
 #include <algorithm>
@@ -49,6 +50,10 @@ std::optional<Error> check_statement(const Statement& s) {
   if (!Time::from_ms(s.decided_at_ms) || !Time::from_ms(s.expires_ms))
     return bad("a statement's times are within the years 0001-9999");
   if (s.expires_ms <= s.decided_at_ms) return bad("a statement expires after it was decided");
+  // What is signed must read back as it was given: JSON holds UTF-8 only.
+  for (const std::string* text : {&s.name, &s.stream, &s.stage, &s.contract, &s.contract_digest})
+    if (!simdjson::validate_utf8(text->data(), text->size()))
+      return bad("a statement's names are UTF-8: " + text::quoted(*text) + " is not");
   return std::nullopt;
 }
 
