@@ -112,11 +112,11 @@ words=$(bash -c "source '$comp'; COMP_WORDS=(invar ch); COMP_CWORD=1; _invar; ec
 check "bash completion: subcommands" contains "$words" "check"
 words=$(bash -c "source '$comp'; COMP_WORDS=(invar gate --etcd-u); COMP_CWORD=2; _invar; echo \"\${COMPREPLY[*]}\"")
 check "bash completion: a subcommand's flags" test "$words" = "--etcd-user"
-check "fish completion: every subcommand" test "$(grep -c "__fish_use_subcommand' -a " "$prefix/share/fish/vendor_completions.d/invar.fish")" -eq 18
+check "fish completion: every subcommand" test "$(grep -c "__fish_use_subcommand' -a " "$prefix/share/fish/vendor_completions.d/invar.fish")" -eq 20
 check "bash completion: --format's values" contains "$(cat "$prefix/share/bash-completion/completions/invar")" 'check:--format) COMPREPLY=($(compgen -W "human json sarif junit github tap"'
 check "fish completion: --format's values" contains "$(cat "$prefix/share/fish/vendor_completions.d/invar.fish")" "-l format -d 'see invar check --help' -xa 'human json sarif junit github tap'"
 check "man page" contains "$(cat "$prefix/share/man/man1/invar.1")" ".SH DESCRIPTION"
-check "man pages: one per subcommand" test "$(ls "$prefix"/share/man/man1/invar-*.1 | wc -l)" -eq 18
+check "man pages: one per subcommand" test "$(ls "$prefix"/share/man/man1/invar-*.1 | wc -l)" -eq 20
 check "man page of check" contains "$(cat "$prefix/share/man/man1/invar-check.1")" '\-\-resolve'
 
 echo "package: $passed passed, $failed failed"

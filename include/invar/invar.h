@@ -54,7 +54,8 @@ typedef enum invar_status {
   INVAR_E_LIMIT = 4,    /* a named resource limit was exceeded */
   INVAR_E_STATE = 5,    /* the state directory is corrupted or of another version */
   INVAR_E_USAGE = 6,    /* e.g. a bad stream name, a waiver without a reason */
-  INVAR_E_INTERNAL = 7  /* a bug or out of memory: nothing was changed */
+  INVAR_E_INTERNAL = 7, /* a bug or out of memory: nothing was changed */
+  INVAR_E_REFUSED = 8   /* an attestation does not verify: invar_last_error() names the check that failed */
 } invar_status;
 
 /* A report's verdict, or a gate's / guard's decision. INVAR_UNCHANGED: the
@@ -65,6 +66,7 @@ typedef struct invar_contract invar_contract;
 typedef struct invar_report invar_report;
 typedef struct invar_gate invar_gate;
 typedef struct invar_guard invar_guard;
+typedef struct invar_trusted_keys invar_trusted_keys;
 
 /* One violation; the strings belong to the report and live as long as it. */
 typedef struct invar_violation {
@@ -200,6 +202,29 @@ INVAR_API char* invar_report_render(const invar_report* report, const char* form
 INVAR_API invar_status invar_report_violation_location(const invar_report* report, size_t index, uint64_t* line,
                                                        uint64_t* column);
 INVAR_API void invar_report_free(invar_report* report);
+
+/* Signed decisions (docs/signing.md). Trusted keys: a trusted-keys file
+ * {"keys": [{"keyid", "public", "not_after"?}]}, immutable once loaded and
+ * shareable between threads; a malformed file (not JSON included) is
+ * INVAR_E_USAGE, its message located (file:line:column). */
+INVAR_API invar_status invar_trusted_keys_load(const char* path, invar_trusted_keys** out);
+INVAR_API invar_status invar_trusted_keys_load_string(const char* text, size_t len, invar_trusted_keys** out);
+INVAR_API void invar_trusted_keys_free(invar_trusted_keys* keys);
+/* Verifies, before serving `bytes`, the attestation `envelopes` (a
+ * FILE.intoto.jsonl: one DSSE envelope a line, any one verifying suffices):
+ * a signature by a trusted key in force, the subject's SHA-256 equal to the
+ * bytes', the stream `stream` (NULL: any), the stage `stage` (NULL: any; "":
+ * a stream without stages), a sequence not lower than `min_sequence` (the
+ * highest served so far), not expired at `now_ms` (0: the system clock).
+ * INVAR_OK when verified; INVAR_E_REFUSED (invar_last_error() names the
+ * check that failed) when not; INVAR_E_LIMIT over a limit. `verified_json`
+ * (may be NULL) receives, when verified, {"name", "sha256", "stream",
+ * "stage", "sequence", "contract", "contract_digest", "verdict",
+ * "decided_at", "expires", "keyid"}: free it with invar_string_free. */
+INVAR_API invar_status invar_verify_attestation(const invar_trusted_keys* keys, const char* envelopes,
+                                                size_t envelopes_len, const char* bytes, size_t len,
+                                                const char* stream, const char* stage, uint64_t min_sequence,
+                                                int64_t now_ms, char** verified_json);
 
 #ifdef __cplusplus
 }

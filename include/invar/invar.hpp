@@ -47,6 +47,7 @@ enum class ErrorCode {
   usage,     // the caller passed something meaningless (bad option value)
   state,     // a state file is corrupted, truncated or of another version
   conflict,  // the stream's LKG changed under a decision more times than a gate re-judges (fenced)
+  signature, // an attestation does not verify (invar/sign.hpp): the message names the check that failed
 };
 
 std::string_view to_string(ErrorCode code);

@@ -11,6 +11,7 @@
 
 #include "invar/gate.hpp"
 #include "invar/report.hpp"
+#include "invar/sign.hpp"
 #include "invar/invar.h"
 #include "invar/invar.hpp"
 
@@ -23,6 +24,10 @@ struct invar_report {
   std::optional<invar::Decision> decision;  // set for gate and guard decisions
   std::string stream;
   std::vector<invar_violation> views;       // C views of report.violations
+};
+
+struct invar_trusted_keys {
+  invar::TrustedKeys keys;
 };
 
 struct invar_gate {
@@ -62,6 +67,7 @@ invar_status from(const invar::Error& e) {
     case invar::ErrorCode::state:
     case invar::ErrorCode::conflict: status = INVAR_E_STATE; break;
     case invar::ErrorCode::usage: status = INVAR_E_USAGE; break;
+    case invar::ErrorCode::signature: status = INVAR_E_REFUSED; break;
     default: status = INVAR_E_CONTRACT; break;
   }
   return fail(status, e.to_string());
@@ -93,6 +99,12 @@ bool clock_of(int64_t now_ms, std::optional<invar::Time>& out) {
 #define REQUIRE_CLOCK(now_ms, out, fn) \
   if (!clock_of(now_ms, out))          \
   return fail(INVAR_E_ARGUMENT, fn ": now_ms is outside the years 0001-9999")
+
+// A trusted-keys file that is not JSON is malformed as any other (INVAR_E_USAGE), not a contract error.
+invar::Error keys_error(invar::Error e) {
+  if (e.code == invar::ErrorCode::syntax) e.code = invar::ErrorCode::usage;
+  return e;
+}
 
 invar_report* make_report(invar::Report report, std::optional<invar::Decision> decision, std::string stream) {
   auto r = std::make_unique<invar_report>();
@@ -497,5 +509,55 @@ char* invar_report_text(const invar_report* report) {
 }
 
 void invar_report_free(invar_report* report) { delete report; }
+
+invar_status invar_trusted_keys_load(const char* path, invar_trusted_keys** out) {
+  return guarded([&] {
+    REQUIRE_ARG(out, "invar_trusted_keys_load: out is NULL");
+    *out = nullptr;
+    REQUIRE_ARG(path, "invar_trusted_keys_load: path is NULL");
+    auto keys = invar::TrustedKeys::load_file(path);
+    if (!keys) return from(keys_error(keys.error()));
+    *out = new invar_trusted_keys{std::move(keys.value())};
+    return ok();
+  });
+}
+
+invar_status invar_trusted_keys_load_string(const char* text, size_t len, invar_trusted_keys** out) {
+  return guarded([&] {
+    REQUIRE_ARG(out, "invar_trusted_keys_load_string: out is NULL");
+    *out = nullptr;
+    REQUIRE_ARG(text || len == 0, "invar_trusted_keys_load_string: text is NULL");
+    auto keys = invar::TrustedKeys::load_string(std::string_view(text ? text : "", len));
+    if (!keys) return from(keys_error(keys.error()));
+    *out = new invar_trusted_keys{std::move(keys.value())};
+    return ok();
+  });
+}
+
+void invar_trusted_keys_free(invar_trusted_keys* keys) { delete keys; }
+
+invar_status invar_verify_attestation(const invar_trusted_keys* keys, const char* envelopes, size_t envelopes_len,
+                                      const char* bytes, size_t len, const char* stream, const char* stage,
+                                      uint64_t min_sequence, int64_t now_ms, char** verified_json) {
+  return guarded([&] {
+    if (verified_json) *verified_json = nullptr;
+    REQUIRE_ARG(keys, "invar_verify_attestation: keys is NULL");
+    REQUIRE_ARG(envelopes || envelopes_len == 0, "invar_verify_attestation: envelopes is NULL");
+    REQUIRE_ARG(bytes || len == 0, "invar_verify_attestation: bytes is NULL");
+    invar::VerifyExpectations expect;
+    REQUIRE_CLOCK(now_ms, expect.now, "invar_verify_attestation");
+    if (stream) expect.stream = stream;
+    if (stage) expect.stage = stage;
+    expect.min_sequence = min_sequence;
+    auto verified = invar::verify_envelopes(std::string_view(envelopes ? envelopes : "", envelopes_len),
+                                            std::string_view(bytes ? bytes : "", len), keys->keys, expect);
+    if (!verified) return from(verified.error());
+    if (verified_json) {
+      *verified_json = copy_string(invar::verified_json(*verified));
+      if (!*verified_json) return fail(INVAR_E_INTERNAL, "out of memory");
+    }
+    return ok();
+  });
+}
 
 }  // extern "C"

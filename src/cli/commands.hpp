@@ -26,5 +26,7 @@ std::function<int()> add_veto(CLI::App& app);
 std::function<int()> add_resume(CLI::App& app);
 std::function<int()> add_freeze(CLI::App& app);
 std::function<int()> add_thaw(CLI::App& app);
+std::function<int()> add_keygen(CLI::App& app);
+std::function<int()> add_verify(CLI::App& app);
 
 }  // namespace invar::cli

@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
                                                     {"test", add_test},       {"lint", add_lint},
                                                     {"rollout", add_rollout}, {"veto", add_veto},
                                                     {"resume", add_resume},   {"freeze", add_freeze},
-                                                    {"thaw", add_thaw}};
+                                                    {"thaw", add_thaw},       {"keygen", add_keygen},
+                                                    {"verify", add_verify}};
   // Set up only the subcommand being run when argv[1] names one: building
   // every option of every subcommand is a tenth of a small check's time.
   // Anything else (--help, --version, a typo) gets them all.

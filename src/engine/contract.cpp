@@ -28,6 +28,7 @@ std::string_view to_string(ErrorCode code) {
     case ErrorCode::usage: return "usage";
     case ErrorCode::state: return "state";
     case ErrorCode::conflict: return "conflict";
+    case ErrorCode::signature: return "signature";
   }
   return "error";
 }

@@ -8,10 +8,14 @@
 #include <invar/invar.hpp>
 #include <invar/lint.hpp>
 #include <invar/report.hpp>
+#include <invar/sign.hpp>
 #include <invar/suggest.hpp>
 
 // Artifacts: a candidate, the one in service, an update.
 std::string bytes, candidate, bytes_in_service, new_bytes;
+// An attestation file's text (docs/signing.md), the highest sequence served so far.
+std::string envelopes;
+uint64_t highest_served = 0;
 
 // The consumer's own configuration type and what it does with it.
 struct FeatureTable {
