@@ -56,6 +56,10 @@ struct LkgRecord {
   int64_t accepted_at_ms = 0;   // Unix epoch milliseconds
   std::string contract;         // the contract it was accepted under: name and digest
   std::string contract_digest;
+  // The DSSE envelope (one line of JSON, include/invar/sign.hpp) of the
+  // decision that put it in service, signed by the gate's key; "" when the
+  // gate signs nothing. Stored with the record, under its seal.
+  std::string attestation{};
 };
 
 // One entry of a stream's retention list (the last N accepted artifacts).

@@ -173,6 +173,7 @@ std::string encode_lkg(const LkgRecord& record) {
             {"accepted_at", text::format_rfc3339(record.accepted_at_ms)},
             {"contract", record.contract},
             {"contract_digest", record.contract_digest}};
+  if (!record.attestation.empty()) r["attestation"] = record.attestation;  // absent: unsigned (and older records)
   return seal(r, "invar-lkg") + "\n";
 }
 
@@ -186,6 +187,8 @@ Result<LkgRecord> decode_lkg(std::string_view text, const std::string& where) {
       !get(r, "accepted_at_ms", rec.accepted_at_ms) || !get(r, "contract", rec.contract) ||
       !get(r, "contract_digest", rec.contract_digest) || !valid_digest(rec.digest) || rec.sequence == 0)
     return state_error(where, "the LKG record is missing fields; invar will not use it");
+  if (r.contains("attestation") && !get(r, "attestation", rec.attestation))
+    return state_error(where, "the LKG record's attestation is not a string; invar will not use it", "/attestation");
   return rec;
 }
 
