@@ -34,6 +34,7 @@
 
 #include "invar/invar.hpp"
 #include "invar/rollout.hpp"
+#include "invar/sign.hpp"
 
 // The public API has default visibility; everything else in libinvar is hidden.
 #pragma GCC visibility push(default)
@@ -216,6 +217,17 @@ struct GateOptions {
   uint32_t quarantine = 5;
   FlapOptions flap;
   int64_t pinned_warn_ms = 3'600'000;
+  // Signed decisions (docs/signing.md). With `signing_key`, every decision
+  // that puts an artifact in service is signed (LkgRecord::attestation, and
+  // FILE.intoto.jsonl beside a published file), valid for
+  // `attestation_window_ms` from the decision. `trusted_keys` (the signing
+  // key's own public key is always trusted too) verify what is read from
+  // the store before it is used: an LKG without a valid attestation is
+  // forged or corrupted state. Followers (watch, a persistent Guard) with
+  // `trusted_keys` serve only what verifies.
+  std::shared_ptr<const SigningKey> signing_key{};
+  std::shared_ptr<const TrustedKeys> trusted_keys{};
+  int64_t attestation_window_ms = 7 * 86'400'000LL;
 };
 
 // Where the artifact to publish goes: prepare() stages the bytes (nothing
