@@ -5,6 +5,7 @@
 
 #include "common/fault.hpp"
 #include "common/text.hpp"
+#include "gate/attest.hpp"
 #include "gate/gate.hpp"
 #include "rollout/policy.hpp"
 #include "rollout/state.hpp"
@@ -122,7 +123,7 @@ void describe(Work& w) {
 }
 
 // Writes what `w` decided: fenced on everything it read.
-Result<bool> commit(store::Store& store, const std::string& stream, Work& w) {
+Result<bool> commit(store::Store& store, const std::string& stream, const CommandOptions& options, Work& w) {
   store::RolloutFence fence = w.read.fence;
   fence.record = store::encode_rollout(w.state);
   if (std::string control = store::encode_control(w.state); control != w.read.control) fence.control = control;
@@ -130,6 +131,14 @@ Result<bool> commit(store::Store& store, const std::string& stream, Work& w) {
   w.rec.lkg_after = lkg_after ? lkg_after->digest : "";
   w.rec.lkg_sequence = lkg_after ? lkg_after->sequence : 0;
   std::optional<store::Promotion> promotion;
+  if (w.revert_to && options.signing_key) {  // the LKG a revert returns to is put in service: signed
+    GateOptions signing;
+    signing.signing_key = options.signing_key;
+    signing.attestation_window_ms = options.attestation_window_ms;
+    auto envelope = gate::attest(signing, *w.revert_to, w.revert_bytes, "", "revert", w.now);
+    if (!envelope) return envelope.error();
+    w.revert_to->attestation = std::move(*envelope);
+  }
   if (w.revert_to) promotion = store::Promotion{w.revert_bytes, &w.revert_measures, *w.revert_to, 10};
   if (!w.rec.event.empty())
     if (auto e = store.reserve(stream, w.rec)) return *e;
@@ -166,7 +175,7 @@ Result<RolloutReport> run(store::Store& store, const std::string& stream, const 
     if (auto e = apply(store, w)) return *e;
     describe(w);
     if (!w.write || options.dry_run) return std::move(w.report);
-    auto written = commit(store, stream, w);
+    auto written = commit(store, stream, options, w);
     if (!written) return written.error();
     if (*written) {
       after_commit(store, stream, options, w);
