@@ -15,6 +15,7 @@
 #include "common/digest.hpp"
 #include "etcd_cluster.hpp"
 #include "gate_fixture.hpp"
+#include "helpers.hpp"
 #include "invar/sign.hpp"
 #include "process.hpp"
 #include "store/etcd_client.hpp"
@@ -298,6 +299,13 @@ TEST_CASE("signed gate: init --signing-key signs the seed, and a veto's revert s
   CHECK(seed->statement.sequence == 1);
   REQUIRE(f.gate(f.artifact(2), signing(k, "a")).exit == 0);  // judged against the signed seed
   std::string bad = "sha256:" + invar::digest::sha256_hex(test::slurp(f.artifact(2)));
+  // A veto with a key that does not trust the LKG's signer changes nothing.
+  r = test::invar({"veto", "--state", f.state, "--stream", "s", bad, "--reason", "broke", "--by", "t", "--signing-key",
+                   k.key("c"), "--now", kT1});
+  INFO(r.out);
+  CHECK(r.exit == 3);
+  CHECK(contains(r.out, "has no valid attestation"));
+  CHECK(read_lkg(f).sequence == 2);
   r = test::invar({"veto", "--state", f.state, "--stream", "s", bad, "--reason", "broke", "--by", "t", "--signing-key",
                    k.key("a"), "--now", kT1});
   INFO(r.out);
@@ -362,4 +370,69 @@ TEST_CASE("signed gate: a forged LKG record without an envelope in etcd is exit 
   CHECK(r.exit == 3);
   CHECK(contains(r.out, "has no valid attestation: forged or corrupted state"));
   CHECK(test::slurp(f.out) == test::slurp(f.artifact(1)));
+}
+
+TEST_CASE("signed gate (API): GateOptions::signing_key signs a seed and an accept, file_publisher writes the "
+          "attestation, a custom publisher gets the bytes", "[sign][gate][api]") {
+  test::TempDir tmp;
+  auto contract = test::contract(test::kRaceContract);
+  REQUIRE(contract);
+  auto store = invar::StateStore::open_directory(tmp / "state");
+  REQUIRE(store);
+  auto key = invar::SigningKey::generate("api-gate");
+  REQUIRE(key);
+  invar::GateOptions options;
+  options.signing_key = std::make_shared<const invar::SigningKey>(*key);
+  options.attestation_window_ms = 3'600'000;
+  invar::Gate gate(*contract, *store, options);
+  invar::InitOptions init;
+  init.by = "test";
+  init.reason = "the current file";
+  const std::string seed = R"({"generation": 1, "items": [1]})", next = R"({"generation": 2, "items": [1]})";
+  init.seed = seed;
+  init.now = invar::Time::parse(kT1);
+  auto seeded = gate.init("s", init);
+  REQUIRE(seeded);
+  REQUIRE(seeded.value());
+  auto trusted = invar::TrustedKeys::load_string("{\"keys\": [" + key->trusted_entry() + "]}");
+  REQUIRE(trusted);
+  invar::VerifyExpectations expect;
+  expect.stream = "s";
+  expect.stage = "";
+  expect.now = invar::Time::parse(kT1);
+  auto verified = invar::verify(seeded.value()->lkg_after->attestation, seed, *trusted, expect);
+  REQUIRE(verified);
+  CHECK(verified->statement.verdict == "seed");
+  CHECK(verified->statement.expires_ms - verified->statement.decided_at_ms == 3'600'000);
+  std::string out = tmp / "out.json";
+  auto publisher = invar::file_publisher(out);
+  invar::SubmitOptions submit;
+  submit.publisher = publisher.get();
+  submit.now = invar::Time::parse(kT1);
+  auto d = gate.submit("s", next, submit);
+  REQUIRE(d);
+  REQUIRE(d->action == invar::Action::accept);
+  CHECK(test::slurp(out) == next);
+  CHECK(test::slurp(out + ".intoto.jsonl") == d->lkg_after->attestation + "\n");
+  verified = invar::verify(d->lkg_after->attestation, next, *trusted, expect);
+  REQUIRE(verified);
+  CHECK(verified->statement.sequence == 2);
+  // A publisher of its own (the default prepare_attested): the bytes, as before.
+  struct Memory : invar::Publisher {
+    std::string staged, published;
+    std::optional<invar::Error> prepare(std::string_view bytes, const std::string&) override {
+      staged = std::string(bytes);
+      return std::nullopt;
+    }
+    std::optional<invar::Error> commit() override {
+      published = staged;
+      return std::nullopt;
+    }
+  } memory;
+  submit.publisher = &memory;
+  d = gate.submit("s", next, submit);  // unchanged: re-signed
+  REQUIRE(d);
+  CHECK(d->action == invar::Action::unchanged);
+  CHECK(memory.published == next);
+  CHECK(invar::verify(d->lkg_after->attestation, next, *trusted, expect));
 }

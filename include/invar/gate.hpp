@@ -517,7 +517,7 @@ class Follower {
 //   allow_exec  false          run the stored rollout's exec checks (commands from the state
 //                              store: a step refuses a rollout that has one without it)
 //   dry_run     false          judge and report, write nothing
-//   signing_key none           sign a revert that changes the LKG (docs/signing.md)
+//   signing_key none           sign a revert that changes the LKG, verify the LKG (docs/signing.md)
 class Rollout {
  public:
   struct Options {
@@ -528,8 +528,11 @@ class Rollout {
     bool allow_exec = false;
     bool dry_run = false;
     // A revert that changes the stream's LKG signs it (verdict "revert",
-    // docs/signing.md), valid for attestation_window_ms.
+    // docs/signing.md), valid for attestation_window_ms. With a key, the
+    // stream's LKG must carry an envelope by it or by one of `trusted_keys`
+    // (as for a gate): else ErrorCode::state, nothing changed.
     std::shared_ptr<const SigningKey> signing_key{};
+    std::shared_ptr<const TrustedKeys> trusted_keys{};
     int64_t attestation_window_ms = 7 * 86'400'000LL;
   };
   explicit Rollout(StateStore store) : store_(std::move(store)) {}

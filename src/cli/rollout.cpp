@@ -86,6 +86,7 @@ std::optional<Prepared> prepare(const RolloutArgs& args, bool needs_reason) {
     return std::nullopt;
   }
   p.options.signing_key = signing.signing_key;
+  p.options.trusted_keys = signing.trusted_keys;
   p.options.attestation_window_ms = signing.attestation_window_ms;
   if (needs_reason && args.reason.empty()) {
     fail(Error{ErrorCode::usage, "--reason is required: it is journaled", {}}, args.format);
@@ -208,7 +209,7 @@ std::function<int()> add_rollout(CLI::App& app) {
   cmd->add_flag("--allow-exec", args->allow_exec,
                 "Run the rollout's exec health checks (commands stored in the state: whoever can write the state "
                 "chooses them; refused without this flag)");
-  add_gate_signing_flags(cmd, args->signing, true, false);
+  add_gate_signing_flags(cmd, args->signing, true, true);
   args->signs = true;
   return [args] { return run_rollout(*args); };
 }
@@ -222,7 +223,7 @@ std::function<int()> add_veto(CLI::App& app) {
   cmd->add_option("--stream", args->stream, "The stream")->required();
   cmd->add_option("digest", args->digest, "sha256:HEX, or at least 8 of its hex digits")->required();
   cmd->add_option("--reason", args->reason, "Why (journaled, kept with the quarantined artifact)")->required();
-  add_gate_signing_flags(cmd, args->signing, true, false);
+  add_gate_signing_flags(cmd, args->signing, true, true);
   args->signs = true;
   return [args] { return run_veto(*args); };
 }

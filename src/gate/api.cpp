@@ -394,6 +394,7 @@ rollout::CommandOptions command_options(const Rollout::Options& o) {
   c.allow_exec = o.allow_exec;
   c.dry_run = o.dry_run;
   c.signing_key = o.signing_key;
+  c.trusted_keys = o.trusted_keys;
   c.attestation_window_ms = o.attestation_window_ms;
   return c;
 }

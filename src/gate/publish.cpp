@@ -111,7 +111,7 @@ class FilePublisher : public Publisher {
       if (::renameat(dir_->fd(), side_staged_.c_str(), dir_->fd(), side_name_.c_str()) != 0)
         return io("cannot publish the attestation");
       side_staged_.clear();
-    } else if (::unlinkat(dir_->fd(), side_name_.c_str(), 0) != 0 && errno != ENOENT) {
+    } else if (::unlinkat(dir_->fd(), side_name_.c_str(), 0) != 0 && errno != ENOENT && errno != ENAMETOOLONG) {
       return io("cannot remove the attestation " + side_name_ + " of an earlier signed decision");
     }
     if (auto e = dir_->sync()) return *e;

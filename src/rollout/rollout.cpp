@@ -64,6 +64,14 @@ void mirror_first_stage(Work& w) {
   first.lkg = now;
 }
 
+GateOptions signing_options(const CommandOptions& options) {
+  GateOptions signing;
+  signing.signing_key = options.signing_key;
+  signing.trusted_keys = options.trusted_keys;
+  signing.attestation_window_ms = options.attestation_window_ms;
+  return signing;
+}
+
 store::Status read_work(store::Store& store, const std::string& stream, const CommandOptions& options, Work& w) {
   auto lock = store.lock(stream, !options.dry_run);
   if (!lock) return lock.error();
@@ -78,6 +86,11 @@ store::Status read_work(store::Store& store, const std::string& stream, const Co
   if (!lkg) return lkg.error();
   w.lkg = lkg.value();
   w.now = options.now_ms;
+  if (options.signing_key && w.lkg) {  // a command that signs trusts no LKG a trusted key did not sign
+    auto bytes = store.artifact(stream, w.lkg->digest, w.lkg->bytes);
+    if (!bytes) return bytes.error();
+    if (auto e = gate::check_attestation(signing_options(options), *w.lkg, *bytes, w.now)) return e;
+  }
   w.state = w.read.state.value_or(RolloutState{stream, "", "", 0, {}, std::nullopt, {}, std::nullopt});
   if (!w.state.policy_source.empty()) {
     auto policy = policy_from_source(w.state.policy_source);
@@ -132,10 +145,7 @@ Result<bool> commit(store::Store& store, const std::string& stream, const Comman
   w.rec.lkg_sequence = lkg_after ? lkg_after->sequence : 0;
   std::optional<store::Promotion> promotion;
   if (w.revert_to && options.signing_key) {  // the LKG a revert returns to is put in service: signed
-    GateOptions signing;
-    signing.signing_key = options.signing_key;
-    signing.attestation_window_ms = options.attestation_window_ms;
-    auto envelope = gate::attest(signing, *w.revert_to, w.revert_bytes, "", "revert", w.now);
+    auto envelope = gate::attest(signing_options(options), *w.revert_to, w.revert_bytes, "", "revert", w.now);
     if (!envelope) return envelope.error();
     w.revert_to->attestation = std::move(*envelope);
   }

@@ -34,7 +34,10 @@ struct CommandOptions {
   bool dry_run = false;    // judge and report, write nothing
   // A revert that puts an older artifact back as the stream's LKG signs it
   // (verdict "revert"; docs/signing.md). Stage holdings are not signed.
+  // With a key, the stream's LKG must carry an envelope by it or by one of
+  // `trusted_keys` (as for a gate), or the command is refused (ErrorCode::state).
   std::shared_ptr<const SigningKey> signing_key{};
+  std::shared_ptr<const TrustedKeys> trusted_keys{};
   int64_t attestation_window_ms = 7 * 86'400'000LL;
 };
 
