@@ -354,6 +354,14 @@ TEST_CASE("signed gate: a forged LKG record without an envelope in etcd is exit 
   std::string prefix = test::fresh_prefix("signed");
   f.state = etcd->url(prefix);
   REQUIRE(f.gate(f.artifact(1), signing(k, "a")).exit == 0);
+  // Unchanged: the record written again with a fresh envelope (same sequence), then judged against.
+  auto again = f.gate(f.artifact(1), {"--signing-key", k.key("a"), "--now", "2026-12-05T10:00:00Z"});
+  INFO(again.out);
+  REQUIRE(again.exit == 0);
+  CHECK(verify(f.out, sidecar(f), k.trusted("a"), "2026-12-10T10:00:00Z").first == 0);
+  REQUIRE(f.gate(f.artifact(2), signing(k, "a")).exit == 0);
+  auto status = f.status();
+  CHECK(status["lkg"]["sequence"] == 2);
   invar::StoreOptions options;
   invar::store::EtcdClient raw({{etcd->member(0)}, prefix + "/"}, options);
   const std::string lkg_key = prefix + "/streams/s/r/lkg";
@@ -365,11 +373,11 @@ TEST_CASE("signed gate: a forged LKG record without an envelope in etcd is exit 
   CHECK_FALSE(rec->attestation.empty());
   rec->attestation.clear();
   REQUIRE_FALSE(raw.put(lkg_key, invar::store::encode_lkg(*rec)));
-  auto r = f.gate(f.artifact(2), signing(k, "a"));
+  auto r = f.gate(f.artifact(3), signing(k, "a"));
   INFO(r.out);
   CHECK(r.exit == 3);
   CHECK(contains(r.out, "has no valid attestation: forged or corrupted state"));
-  CHECK(test::slurp(f.out) == test::slurp(f.artifact(1)));
+  CHECK(test::slurp(f.out) == test::slurp(f.artifact(2)));
 }
 
 TEST_CASE("signed gate (API): GateOptions::signing_key signs a seed and an accept, file_publisher writes the "
