@@ -257,6 +257,11 @@ TEST_CASE("signed gate: an LKG accepted before signing is adopted once with --ad
   INFO(r.out);
   CHECK(r.exit == 3);
   CHECK(contains(r.out, "--adopt-unsigned-lkg"));
+  auto blank = signing(k, "a");
+  blank.insert(blank.end(), {"--adopt-unsigned-lkg", " "});
+  r = f.gate(f.artifact(1), blank);
+  CHECK(r.exit == 3);
+  CHECK(contains(r.out, "needs a reason"));
   auto args = signing(k, "a");
   args.insert(args.end(), {"--adopt-unsigned-lkg", "signing turned on (ticket 12)"});
   r = f.gate(f.artifact(1), args);

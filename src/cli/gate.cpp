@@ -173,6 +173,11 @@ int run_gate(const GateArgs& args) {
     print_error({ErrorCode::usage, "--adopt-unsigned-lkg signs the stream's LKG: give --signing-key too", {}}, args.format);
     return kCannotJudge;
   }
+  if (!args.adopt_unsigned_lkg.empty() && args.adopt_unsigned_lkg.find_first_not_of(" \t\r\n") == std::string::npos) {
+    print_error({ErrorCode::usage, "--adopt-unsigned-lkg needs a reason saying why the LKG can be trusted (journaled)", {}},
+                args.format);
+    return kCannotJudge;
+  }
   s->options.adopt_unsigned_lkg = args.adopt_unsigned_lkg;
   SubmitOptions options;
   options.observe = !args.metrics.empty();
