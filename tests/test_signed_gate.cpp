@@ -311,6 +311,22 @@ TEST_CASE("signed gate: init --signing-key signs the seed, and a veto's revert s
   CHECK(r.exit == 3);
   CHECK(contains(r.out, "has no valid attestation"));
   CHECK(read_lkg(f).sequence == 2);
+  // A retained entry whose envelope was stripped (a writer of the store) is never signed back into service.
+  const std::string accepted_path = f.state + "/streams/s/accepted.json";
+  const std::string accepted = test::slurp(accepted_path);
+  auto entries = invar::store::decode_accepted(accepted, "accepted.json");
+  REQUIRE(entries);
+  REQUIRE(entries->size() == 2);
+  CHECK_FALSE(entries->front().attestation.empty());  // the seed's
+  entries->front().attestation.clear();
+  test::spit(accepted_path, invar::store::encode_accepted(*entries));
+  r = test::invar({"veto", "--state", f.state, "--stream", "s", bad, "--reason", "broke", "--by", "t", "--signing-key",
+                   k.key("a"), "--now", kT1});
+  INFO(r.out);
+  CHECK(r.exit == 3);
+  CHECK(contains(r.out, "no older accepted artifact to return to whose attestation verifies"));
+  CHECK(read_lkg(f).sequence == 2);
+  test::spit(accepted_path, accepted);
   r = test::invar({"veto", "--state", f.state, "--stream", "s", bad, "--reason", "broke", "--by", "t", "--signing-key",
                    k.key("a"), "--now", kT1});
   INFO(r.out);

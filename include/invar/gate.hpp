@@ -69,6 +69,10 @@ struct Accepted {
   std::string generation;
   int64_t accepted_at_ms = 0;
   uint64_t sequence = 0;
+  // The envelope its LKG record carried (LkgRecord::attestation; the last,
+  // when an unchanged decision re-signed it); "" unsigned. A signing revert
+  // returns only to an entry whose envelope verifies.
+  std::string attestation{};
 };
 
 // A rejected candidate kept as evidence (GateOptions::quarantine): its bytes

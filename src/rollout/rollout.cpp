@@ -43,6 +43,7 @@ struct Work {
   invariants::Measures revert_measures;
   std::vector<std::pair<Quarantined, std::string>> evidence;  // quarantined after the commit, with the bytes
   RolloutReport report;
+  GateOptions signing;  // the command's signing key (if any): a revert signs, and verifies what it returns to
 };
 
 using Apply = std::function<store::Status(store::Store&, Work&)>;
@@ -86,6 +87,7 @@ store::Status read_work(store::Store& store, const std::string& stream, const Co
   if (!lkg) return lkg.error();
   w.lkg = lkg.value();
   w.now = options.now_ms;
+  w.signing = signing_options(options);
   if (options.signing_key && w.lkg) {  // a command that signs trusts no LKG a trusted key did not sign
     auto bytes = store.artifact(stream, w.lkg->digest, w.lkg->bytes);
     if (!bytes) return bytes.error();
@@ -219,6 +221,14 @@ store::Status revert_first_stage(store::Store& store, Work& w, const std::string
     if (a.digest == bad || is_vetoed(w.state, a.digest)) continue;
     auto bytes = store.artifact(w.state.stream, a.digest, store::kMaxStoredArtifact);
     if (!bytes) return bytes.error();
+    if (w.signing.signing_key) {  // signed for service again: only what a trusted key signed then
+      LkgRecord then{w.state.stream, a.sequence, a.digest, bytes->size(), a.generation, a.accepted_at_ms, "", ""};
+      then.attestation = a.attestation;
+      if (auto e = gate::check_attestation(w.signing, then, *bytes, w.now)) {
+        w.report.warnings.push_back("not reverting to " + short_digest(a.digest) + ": " + e->message);
+        continue;
+      }
+    }
     auto measures = store.measures(w.state.stream, a.digest);
     if (!measures) return measures.error();
     w.revert_measures = measures.value().value_or(invariants::Measures{});
@@ -232,7 +242,8 @@ store::Status revert_first_stage(store::Store& store, Work& w, const std::string
     return std::nullopt;
   }
   return usage("cannot revert: the stream's LKG " + short_digest(bad) + " has no older accepted artifact to return "
-               "to (gate a fixed artifact instead); nothing was changed");
+               "to" + std::string(w.signing.signing_key ? " whose attestation verifies" : "") +
+               " (gate a fixed artifact instead); nothing was changed");
 }
 
 // A later stage back to the newest of its previous holdings that is
