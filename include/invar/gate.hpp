@@ -69,6 +69,10 @@ struct Accepted {
   std::string generation;
   int64_t accepted_at_ms = 0;
   uint64_t sequence = 0;
+  // The envelope its LKG record carried (LkgRecord::attestation; the last,
+  // when an unchanged decision re-signed it); "" unsigned. A signing revert
+  // returns only to an entry whose envelope verifies.
+  std::string attestation{};
 };
 
 // A rejected candidate kept as evidence (GateOptions::quarantine): its bytes
@@ -228,6 +232,12 @@ struct GateOptions {
   std::shared_ptr<const SigningKey> signing_key{};
   std::shared_ptr<const TrustedKeys> trusted_keys{};
   int64_t attestation_window_ms = 7 * 86'400'000LL;
+  // Migration (docs/signing.md): with a signing key, an LKG record that
+  // carries no envelope (accepted before signing was turned on) is trusted
+  // for this decision, which signs it (accept: the new LKG; unchanged or
+  // pin: the LKG re-signed), journaled with this reason. "": refused (exit 3).
+  // An envelope that is present but fails is never adopted.
+  std::string adopt_unsigned_lkg{};
 };
 
 // Where the artifact to publish goes: prepare() stages the bytes (nothing
@@ -241,6 +251,16 @@ class Publisher {
  public:
   virtual ~Publisher() = default;
   virtual std::optional<Error> prepare(std::string_view bytes, const std::string& digest) = 0;
+  // prepare() with the decision's attestation (one DSSE envelope line, or
+  // nullopt when the gate signs nothing), to publish with the bytes: the
+  // file publisher writes it to FILE.intoto.jsonl, renamed into place
+  // before the artifact (without one, it removes a FILE.intoto.jsonl left
+  // by earlier signed decisions, before the artifact is renamed). What a
+  // gate calls; this default publishes the bytes only.
+  virtual std::optional<Error> prepare_attested(std::string_view bytes, const std::string& digest,
+                                                [[maybe_unused]] const std::optional<std::string>& attestation) {
+    return prepare(bytes, digest);
+  }
   virtual std::optional<Error> commit() = 0;
   // What a gate calls: commit(), unless the target then holds one of
   // `later()`, the artifacts of the stream's decisions after this one (a
@@ -264,7 +284,9 @@ class Publisher {
 // holder's pid), waited for at most `lock_timeout_ms`: past it an Error
 // naming that pid, nothing published. Each staging file is flocked by its
 // gate: those of killed gates are removed by the next. An existing
-// directory at `path` is refused.
+// directory at `path` is refused. With an attestation (prepare_attested),
+// "PATH.intoto.jsonl" is staged the same way and renamed first, under the
+// same lock: a reader that sees the new artifact finds its attestation.
 std::unique_ptr<Publisher> file_publisher(const std::string& path, int64_t lock_timeout_ms = 30'000);
 
 // A consumer's own check of a candidate (its parse step): nullopt when it can
@@ -499,6 +521,7 @@ class Follower {
 //   allow_exec  false          run the stored rollout's exec checks (commands from the state
 //                              store: a step refuses a rollout that has one without it)
 //   dry_run     false          judge and report, write nothing
+//   signing_key none           sign a revert that changes the LKG, verify the LKG (docs/signing.md)
 class Rollout {
  public:
   struct Options {
@@ -508,6 +531,13 @@ class Rollout {
     std::function<HealthResult(const HealthCheck&, const HealthContext&)> evaluate;
     bool allow_exec = false;
     bool dry_run = false;
+    // A revert that changes the stream's LKG signs it (verdict "revert",
+    // docs/signing.md), valid for attestation_window_ms. With a key, the
+    // stream's LKG must carry an envelope by it or by one of `trusted_keys`
+    // (as for a gate): else ErrorCode::state, nothing changed.
+    std::shared_ptr<const SigningKey> signing_key{};
+    std::shared_ptr<const TrustedKeys> trusted_keys{};
+    int64_t attestation_window_ms = 7 * 86'400'000LL;
   };
   explicit Rollout(StateStore store) : store_(std::move(store)) {}
 

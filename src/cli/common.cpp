@@ -262,4 +262,36 @@ void print_load_warnings(const Contract& contract, bool quiet) {
 
 void add_quiet(CLI::App* cmd, bool& quiet, const std::string& help) { cmd->add_flag("--quiet,-q", quiet, help); }
 
+void add_gate_signing_flags(CLI::App* cmd, GateSigningFlags& flags, bool window, bool trusted) {
+  cmd->add_option("--signing-key", flags.key,
+                  "Sign the decisions that put an artifact in service with this private key (invar keygen); "
+                  "default: the file INVAR_SIGNING_KEY_FILE names, if set (docs/signing.md)");
+  if (window)
+    cmd->add_option("--attestation-window", flags.window,
+                    "How long a signed decision stays fresh (default 7d): followers refuse it after, so decide "
+                    "(gate, even unchanged) at least this often");
+  if (trusted)
+    cmd->add_option("--trusted-keys", flags.trusted_keys,
+                    "Keys whose signature on the stored LKG is trusted besides the signing key's own (a rotation)");
+}
+
+std::optional<Error> load_gate_signing(const GateSigningFlags& flags, GateOptions& options) {
+  auto key = SigningKey::load_configured(flags.key);
+  if (!key) return key.error();
+  if (key.value()) options.signing_key = std::make_shared<const SigningKey>(std::move(*key.value()));
+  if (!flags.trusted_keys.empty()) {
+    if (!options.signing_key)
+      return Error{ErrorCode::usage, "--trusted-keys verifies the stored LKG for a gate that signs: give --signing-key "
+                                     "(or INVAR_SIGNING_KEY_FILE) too", {}};
+    auto trusted = TrustedKeys::load_file(flags.trusted_keys);
+    if (!trusted) return trusted.error();
+    options.trusted_keys = std::make_shared<const TrustedKeys>(std::move(trusted.value()));
+  }
+  auto window = parse_duration_ms(flags.window, "--attestation-window");
+  if (!window) return window.error();
+  if (*window <= 0) return Error{ErrorCode::usage, "--attestation-window must be positive", {}};
+  options.attestation_window_ms = *window;
+  return std::nullopt;
+}
+
 }  // namespace invar::cli

@@ -121,4 +121,18 @@ unsigned threads_or_all(unsigned requested);
 constexpr const char* kThreadsHelp =
     "Threads for one artifact of 1 MiB or more (invariants side by side, long arrays split); default 0: one per core";
 
+// The signing flags of the commands that put an artifact in service (gate,
+// init, rollout, veto; docs/signing.md): --signing-key (default: the file
+// INVAR_SIGNING_KEY_FILE names), --attestation-window, and, where the
+// command verifies the stored LKG (gate), --trusted-keys.
+struct GateSigningFlags {
+  std::string key;
+  std::string trusted_keys;
+  std::string window = "7d";
+};
+void add_gate_signing_flags(CLI::App* cmd, GateSigningFlags& flags, bool window, bool trusted);
+// The key, the trusted keys and the window loaded into `options`; an Error
+// when one cannot be read, or --trusted-keys comes without a signing key.
+std::optional<Error> load_gate_signing(const GateSigningFlags& flags, GateOptions& options);
+
 }  // namespace invar::cli

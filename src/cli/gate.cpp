@@ -48,6 +48,8 @@ struct GateArgs : StateArgs {
   std::string reason;
   std::string expires;
   std::string for_candidate, for_generation;
+  GateSigningFlags signing;
+  std::string adopt_unsigned_lkg;
 };
 
 constexpr const char* kByHelp =
@@ -163,6 +165,20 @@ int run_gate(const GateArgs& args) {
   s->options.keep = args.keep;
   s->options.quarantine = args.quarantine;
   s->options.create_streams = args.create;
+  if (auto e = load_gate_signing(args.signing, s->options)) {
+    print_error(*e, args.format);
+    return kCannotJudge;
+  }
+  if (!args.adopt_unsigned_lkg.empty() && !s->options.signing_key) {
+    print_error({ErrorCode::usage, "--adopt-unsigned-lkg signs the stream's LKG: give --signing-key too", {}}, args.format);
+    return kCannotJudge;
+  }
+  if (!args.adopt_unsigned_lkg.empty() && args.adopt_unsigned_lkg.find_first_not_of(" \t\r\n") == std::string::npos) {
+    print_error({ErrorCode::usage, "--adopt-unsigned-lkg needs a reason saying why the LKG can be trusted (journaled)", {}},
+                args.format);
+    return kCannotJudge;
+  }
+  s->options.adopt_unsigned_lkg = args.adopt_unsigned_lkg;
   SubmitOptions options;
   options.observe = !args.metrics.empty();
   options.dry_run = args.dry_run;
@@ -499,6 +515,10 @@ std::function<int()> add_gate(CLI::App& app) {
                 "Judge a stream created for another contract under this one (journaled)");
   cmd->add_option("--threads", args->threads, kThreadsHelp)->check(CLI::Range(0u, 256u));
   add_flap_flags(cmd, *args);
+  add_gate_signing_flags(cmd, args->signing, true, true);
+  cmd->add_option("--adopt-unsigned-lkg", args->adopt_unsigned_lkg,
+                  "REASON: trust the stream's LKG though it carries no attestation (accepted before signing was "
+                  "turned on), once: this decision signs it, journaled with the reason");
   return [args] { return run_gate(*args); };
 }
 
@@ -507,11 +527,16 @@ struct InitArgs : StateArgs {
   std::string reason;
   std::string by;
   std::string rollout;
+  GateSigningFlags signing;
 };
 
 int run_init(const InitArgs& args) {
   auto s = setup(args, true);
   if (!s) return kCannotJudge;
+  if (auto e = load_gate_signing(args.signing, s->options)) {
+    print_error(*e, args.format);
+    return kCannotJudge;
+  }
   InitOptions options;
   options.seed_file = args.artifact;
   options.reason = args.reason;
@@ -562,6 +587,7 @@ std::function<int()> add_init(CLI::App& app) {
   cmd->add_option("--rollout", args->rollout,
                   "Give the stream stages (a rollout file, docs/rollout.md): gates admit into the first, "
                   "`invar rollout` promotes");
+  add_gate_signing_flags(cmd, args->signing, true, false);
   return [args] { return run_init(*args); };
 }
 

@@ -33,6 +33,9 @@ struct RolloutArgs {
   // freeze, thaw
   bool all = false;
   std::string expires;
+  // rollout, veto: a revert that changes the LKG is signed
+  GateSigningFlags signing;
+  bool signs = false;  // the command has the signing flags
 };
 
 constexpr const char* kByHelp =
@@ -77,6 +80,14 @@ std::optional<Prepared> prepare(const RolloutArgs& args, bool needs_reason) {
   p.options.reason = args.reason;
   p.options.dry_run = args.dry_run;
   p.options.allow_exec = args.allow_exec;
+  GateOptions signing;
+  if (auto e = args.signs ? load_gate_signing(args.signing, signing) : std::nullopt) {
+    fail(*e, args.format);
+    return std::nullopt;
+  }
+  p.options.signing_key = signing.signing_key;
+  p.options.trusted_keys = signing.trusted_keys;
+  p.options.attestation_window_ms = signing.attestation_window_ms;
   if (needs_reason && args.reason.empty()) {
     fail(Error{ErrorCode::usage, "--reason is required: it is journaled", {}}, args.format);
     return std::nullopt;
@@ -198,6 +209,8 @@ std::function<int()> add_rollout(CLI::App& app) {
   cmd->add_flag("--allow-exec", args->allow_exec,
                 "Run the rollout's exec health checks (commands stored in the state: whoever can write the state "
                 "chooses them; refused without this flag)");
+  add_gate_signing_flags(cmd, args->signing, true, true);
+  args->signs = true;
   return [args] { return run_rollout(*args); };
 }
 
@@ -210,6 +223,8 @@ std::function<int()> add_veto(CLI::App& app) {
   cmd->add_option("--stream", args->stream, "The stream")->required();
   cmd->add_option("digest", args->digest, "sha256:HEX, or at least 8 of its hex digits")->required();
   cmd->add_option("--reason", args->reason, "Why (journaled, kept with the quarantined artifact)")->required();
+  add_gate_signing_flags(cmd, args->signing, true, true);
+  args->signs = true;
   return [args] { return run_veto(*args); };
 }
 

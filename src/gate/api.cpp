@@ -185,7 +185,7 @@ Result<std::vector<Waiver>> Gate::waive(const std::string& stream, const std::ve
 }
 
 Result<std::optional<Decision>> Gate::init(const std::string& stream, const InitOptions& options) const {
-  return gate::init(contract_, *store_.impl_, stream, options);
+  return gate::init(contract_, *store_.impl_, stream, options, options_);
 }
 
 Result<std::vector<BacktestRow>> Gate::backtest(const std::string& stream) const {
@@ -393,6 +393,9 @@ rollout::CommandOptions command_options(const Rollout::Options& o) {
   c.evaluate = o.evaluate;
   c.allow_exec = o.allow_exec;
   c.dry_run = o.dry_run;
+  c.signing_key = o.signing_key;
+  c.trusted_keys = o.trusted_keys;
+  c.attestation_window_ms = o.attestation_window_ms;
   return c;
 }
 

@@ -21,6 +21,7 @@
 #include "common/text.hpp"
 #include "engine/evaluate.hpp"
 #include "engine/observe.hpp"
+#include "gate/attest.hpp"
 #include "rollout/rollout.hpp"
 #include "rollout/state.hpp"
 #include "trial/trial.hpp"
@@ -786,7 +787,24 @@ struct Judgement {
   std::vector<Waiver> recorded_waivers;  // --waive: recorded before the decision
   std::vector<std::string> waived_by;    // the ids of the waivers that waived a failure
   JournalRecord rec;
+  bool adopt = false;   // an unsigned LKG trusted for this decision (GateOptions::adopt_unsigned_lkg)
+  bool resign = false;  // the LKG's record written again with a new envelope (unchanged, an adoption)
+  std::optional<invariants::Measures> lkg_measures;  // the LKG's, for writing its record again
 };
+
+// With a signing key, the LKG's envelope verified (gate/attest.hpp) before
+// anything is judged against it or published: its bytes are read for it.
+store::Status check_lkg_signed(store::Store& store, const std::string& stream, const GateOptions& gate, Judgement& j) {
+  if (!gate.signing_key || !j.d.lkg_before) return std::nullopt;
+  const LkgRecord& lkg = *j.d.lkg_before;
+  if (lkg.attestation.empty() && !gate.adopt_unsigned_lkg.empty()) {
+    j.adopt = true;
+    return std::nullopt;
+  }
+  auto bytes = lkg_artifact(store, stream, lkg);
+  if (!bytes) return bytes.error();
+  return check_attestation(gate, lkg, *bytes, j.now);
+}
 
 // Step "fence": the lock, the versions a decision is fenced on (taken
 // before what they version is read), and the stream as it is now.
@@ -873,6 +891,7 @@ store::Status judge_locked(const Plan& plan, store::Store& store, const std::str
     auto base = baseline_of(plan, store, stream, *d.lkg_before);
     if (!base) return base.error();
     baseline = std::move(base.value());
+    if (baseline.data) j.lkg_measures = baseline.data->measures;
     if (d.lkg_before->contract_digest != plan.digest())
       d.warnings.push_back("the contract changed: the LKG was accepted under " + d.lkg_before->contract + " (" +
                            d.lkg_before->contract_digest.substr(0, 19) + "), this gate runs " + plan.name + " (" +
@@ -920,6 +939,34 @@ store::Status judge_locked(const Plan& plan, store::Store& store, const std::str
   return std::nullopt;
 }
 
+// Step "decide"'s signature (GateOptions::signing_key): an accept's new LKG;
+// an unchanged decision's LKG re-signed with a fresh expiry (a stream
+// regenerated but not changed stays fresh), as is an adopted unsigned LKG.
+// Pins do not renew the LKG's envelope: nothing was accepted.
+store::Status sign_decision(const GateOptions& gate, const std::string& stream, Judgement& j) {
+  Decision& d = j.d;
+  if (!gate.signing_key || !d.artifact || !d.lkg_after) return std::nullopt;
+  j.resign = d.action == Action::unchanged || (j.adopt && d.action == Action::pin);
+  if (j.resign && !j.lkg_measures) {  // its measures could not be read under this contract: not written again
+    j.resign = false;
+    if (j.adopt) return store::state_error(stream, "the unsigned LKG cannot be adopted by a pin: it cannot be read "
+                                                   "under this contract; adopt it with a decision that accepts");
+  }
+  if (d.action != Action::accept && !j.resign) return std::nullopt;
+  auto envelope = attest(gate, *d.lkg_after, *d.artifact, "", "accept", j.now);
+  if (!envelope) return envelope.error();
+  d.lkg_after->attestation = std::move(*envelope);
+  if (j.adopt) {
+    std::string adopted = "the unsigned LKG " + d.lkg_before->digest.substr(0, 19) + " (sequence " +
+                          std::to_string(d.lkg_before->sequence) + ") was adopted (--adopt-unsigned-lkg: " +
+                          gate.adopt_unsigned_lkg + ")" +
+                          (d.action == Action::accept ? " and superseded by a signed accept" : " and signed");
+    j.rec.detail += (j.rec.detail.empty() ? "" : "; ") + adopted;
+    d.warnings.push_back(adopted);
+  }
+  return std::nullopt;
+}
+
 // Step "decide": the LKG after it, its journal record with the stream's
 // totals and flapping, and the artifact it publishes.
 store::Status decide_locked(const Plan& plan, store::Store& store, const std::string& stream, const GateOptions& gate,
@@ -956,7 +1003,7 @@ store::Status decide_locked(const Plan& plan, store::Store& store, const std::st
     if (!lkg_bytes) return lkg_bytes.error();
     d.artifact = std::make_shared<const std::string>(std::move(*lkg_bytes));
   }
-  return std::nullopt;
+  return d.dry_run ? std::nullopt : sign_decision(gate, stream, j);
 }
 
 // Step "stage": everything that can fail before the commit (repairs and
@@ -982,14 +1029,16 @@ Result<std::optional<store::WaiverUse>> stage_decision(store::Store& store, cons
     waiver_use = use_waivers(j.waivers, j.waived_by, d.candidate, j.now);
   std::string_view publish = d.artifact ? std::string_view(*d.artifact) : std::string_view();
   std::string publish_digest = d.action == Action::accept ? d.candidate : (d.lkg_before ? d.lkg_before->digest : "");
+  std::optional<std::string> attestation;  // with a signing key: the envelope of what is published
+  if (j.d.lkg_after && !j.d.lkg_after->attestation.empty()) attestation = j.d.lkg_after->attestation;
   if (publisher && d.action == Action::accept) {
     // Two large durable writes, side by side: the publication staged, and
     // the artifact stored for the promotion (committed below).
     if (auto e = stage_beside(store, stream, bytes, c.measures, d.candidate,
-                              [&] { return publisher->prepare(publish, publish_digest); }))
+                              [&] { return publisher->prepare_attested(publish, publish_digest, attestation); }))
       return *e;
   } else if (publisher && d.action != Action::reject) {
-    if (auto e = publisher->prepare(publish, publish_digest)) return *e;
+    if (auto e = publisher->prepare_attested(publish, publish_digest, attestation)) return *e;
   }
   if (j.at.switched)
     if (auto e = store.reserve(stream, j.at.switched->record)) return *e;
@@ -1040,6 +1089,7 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     c.report = before_lock;
     Judgement j;
     if (auto e = fence_and_read(plan, store, stream, c, options, attempt, j)) return *e;
+    if (auto e = check_lkg_signed(store, stream, gate, j)) return *e;
     if (auto e = judge_locked(plan, store, stream, bytes, refused, c, j)) return *e;
     if (auto e = decide_locked(plan, store, stream, gate, bytes, owned, refusals, attempt, j)) return *e;
     j.d.judge_ms = engine::ms_since(started);
@@ -1048,9 +1098,12 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
     auto waiver_use = stage_decision(store, stream, bytes, c, publisher, attempt, j);
     if (!waiver_use) return waiver_use.error();
     // Step "commit": fenced on the LKG, the waivers used and the rollout state as judged.
+    // An LKG signed again (unchanged, adopted) is its record written again: same sequence, new envelope.
     store::Promotion promotion{bytes, &c.measures, j.d.lkg_after.value_or(LkgRecord{}), gate.keep};
+    if (j.resign) promotion = {*j.d.artifact, &*j.lkg_measures, *j.d.lkg_after, gate.keep};
     bool committed = false;
-    auto written = store.decide(stream, j.fence, j.rec, j.d.action == Action::accept ? &promotion : nullptr, committed,
+    auto written = store.decide(stream, j.fence, j.rec, j.d.action == Action::accept || j.resign ? &promotion : nullptr,
+                                committed,
                                 *waiver_use ? &**waiver_use : nullptr, j.at.switched ? &*j.at.switched : nullptr,
                                 &j.rollout.fence);
     if (written && written->code == ErrorCode::conflict && !committed) {
@@ -1129,7 +1182,7 @@ Result<Decision> judge_seed(const Plan& plan, const InitOptions& opts, int64_t n
 }  // namespace
 
 Result<std::optional<Decision>> init(const Contract& contract, store::Store& store, const std::string& stream,
-                                     const InitOptions& options) {
+                                     const InitOptions& options, const GateOptions& gate) {
   const Plan& plan = ContractAccess::plan(contract);
   if (!store::valid_stream_name(stream))
     return usage("stream name " + text::quoted(stream) +
@@ -1179,6 +1232,9 @@ Result<std::optional<Decision>> init(const Contract& contract, store::Store& sto
     rec.lkg_after = c.digest;
     rec.lkg_sequence = 1;
     LkgRecord first{stream, 1, c.digest, opts.seed->size(), d->generation, now, plan.name, plan.digest()};
+    auto envelope = attest(gate, first, *opts.seed, "", "seed", now);  // "" without a signing key
+    if (!envelope) return envelope.error();
+    first.attestation = std::move(*envelope);
     seed.emplace(store::Promotion{*opts.seed, &c.measures, first, 1});
   }
   std::optional<std::string> stages;

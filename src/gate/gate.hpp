@@ -76,7 +76,7 @@ store::Status require_stream(store::Store& store, const std::string& stream);
 
 // Creates a stream, optionally seeded; see Gate::init.
 Result<std::optional<Decision>> init(const Contract& contract, store::Store& store, const std::string& stream,
-                                     const InitOptions& options);
+                                     const InitOptions& options, const GateOptions& gate = {});
 
 // Adds the violation of a consumer's failed check to `report` (a reject).
 void add_consumer_violation(Report& report, const std::string& message);

@@ -26,6 +26,7 @@ namespace {
 
 constexpr std::string_view kStageMark = ".invar-stage-";
 constexpr std::string_view kOldStageMark = ".invar-tmp-";  // invar 0.1's staging names
+constexpr std::string_view kSidecar = ".intoto.jsonl";        // the attestation beside the artifact
 constexpr uint64_t kMaxHeldBytes = 4ull << 30;  // what --out holds is hashed up to this (the artifact ceiling)
 
 std::string random_hex() {
@@ -54,9 +55,15 @@ class FilePublisher : public Publisher {
   std::optional<std::string> file() const override { return path_; }
 
   std::optional<Error> prepare(std::string_view bytes, const std::string& digest) override {
+    return prepare_attested(bytes, digest, std::nullopt);
+  }
+
+  std::optional<Error> prepare_attested(std::string_view bytes, const std::string& digest,
+                                        const std::optional<std::string>& attestation) override {
     discard();  // prepared again (a re-judged decision): the new bytes replace the old
     fs::path target(path_);
     name_ = target.filename().string();
+    side_name_ = name_ + std::string(kSidecar);
     if (name_.empty() || name_ == "." || name_ == "..")
       return usage("--out must name a file, not a directory");
     if (!dir_) {
@@ -66,19 +73,10 @@ class FilePublisher : public Publisher {
     }
     if (auto st = dir_->stat(name_); st && S_ISDIR(st->st_mode))
       return usage("--out names an existing directory; it must name a file");
-    if (auto e = stage()) return e;
-    size_t done = 0;
-    while (done < bytes.size()) {
-      errno = 0;
-      ssize_t n = ::write(stage_fd_, bytes.data() + done, bytes.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        if (errno == 0) errno = ENOSPC;  // a short write sets no errno: the device is full
-        return io("cannot write the artifact to publish");
-      }
-      done += static_cast<size_t>(n);
-    }
-    if (::fsync(stage_fd_) != 0) return io("cannot fsync the artifact to publish");
+    if (auto e = stage(attestation.has_value())) return e;
+    if (auto e = write_all(stage_fd_, bytes, "the artifact to publish")) return e;
+    if (attestation)
+      if (auto e = write_all(side_fd_, *attestation + "\n", "the attestation to publish")) return e;
     digest_ = digest;
     size_ = bytes.size();
     return std::nullopt;
@@ -106,6 +104,18 @@ class FilePublisher : public Publisher {
         return false;
       }
     }
+    // The attestation first (or an earlier one removed), durably: a reader
+    // that sees the new artifact finds its attestation; one that pairs the
+    // new attestation with the old artifact fails its digest check (closed).
+    if (!side_staged_.empty()) {
+      if (::renameat(dir_->fd(), side_staged_.c_str(), dir_->fd(), side_name_.c_str()) != 0)
+        return io("cannot publish the attestation");
+      side_staged_.clear();
+    } else if (::unlinkat(dir_->fd(), side_name_.c_str(), 0) != 0 && errno != ENOENT && errno != ENAMETOOLONG) {
+      return io("cannot remove the attestation " + side_name_ + " of an earlier signed decision");
+    }
+    if (auto e = dir_->sync()) return *e;
+    fault::point("publish:attested");
     if (::renameat(dir_->fd(), staged_.c_str(), dir_->fd(), name_.c_str()) != 0) return io("cannot publish");
     staged_.clear();
     discard();
@@ -128,34 +138,62 @@ class FilePublisher : public Publisher {
   // Creates the staging file, flocked for as long as this gate may rename
   // it; under the target's lock (held briefly), so that the staging files
   // found unlocked then are those of killed gates, and are removed.
-  std::optional<Error> stage() {
+  std::optional<Error> stage(bool attested) {
     auto lock = files::TargetLock::acquire(*dir_, name_, timeout_ms_, "the file to publish");
     if (!lock) return lock.error();
     auto names = dir_->list();
     if (!names) return names.error();
     for (const auto& n : *names) {
-      bool ours = n.rfind("." + name_ + std::string(kStageMark), 0) == 0 || n.rfind(name_ + std::string(kOldStageMark), 0) == 0;
+      bool ours = n.rfind("." + name_ + std::string(kStageMark), 0) == 0 ||
+                  n.rfind("." + side_name_ + std::string(kStageMark), 0) == 0 ||
+                  n.rfind(name_ + std::string(kOldStageMark), 0) == 0;
       auto st = ours ? dir_->stat(n) : std::nullopt;
       if (!st || !S_ISREG(st->st_mode)) continue;
       int fd = ::openat(dir_->fd(), n.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
       if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0) ::unlinkat(dir_->fd(), n.c_str(), 0);
       if (fd >= 0) ::close(fd);
     }
-    std::string staged = "." + name_ + std::string(kStageMark) + random_hex();
-    int fd = ::openat(dir_->fd(), staged.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0) return io("cannot stage the artifact to publish");
-    stage_fd_ = fd;
-    staged_ = staged;
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) return io("cannot lock the artifact staged to publish");
+    if (auto e = create_staged(name_, staged_, stage_fd_, "the artifact")) return e;
+    if (attested)
+      if (auto e = create_staged(side_name_, side_staged_, side_fd_, "the attestation")) return e;
+    return std::nullopt;
+  }
+
+  // A staging file for `base`, created exclusively and flocked.
+  std::optional<Error> create_staged(const std::string& base, std::string& staged, int& fd, const std::string& what) {
+    std::string name = "." + base + std::string(kStageMark) + random_hex();
+    int opened = ::openat(dir_->fd(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (opened < 0) return io("cannot stage " + what + " to publish");
+    fd = opened;
+    staged = name;
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) return io("cannot lock " + what + " staged to publish");
+    return std::nullopt;
+  }
+
+  std::optional<Error> write_all(int fd, std::string_view bytes, const std::string& what) {
+    size_t done = 0;
+    while (done < bytes.size()) {
+      errno = 0;
+      ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        if (errno == 0) errno = ENOSPC;  // a short write sets no errno: the device is full
+        return io("cannot write " + what);
+      }
+      done += static_cast<size_t>(n);
+    }
+    if (::fsync(fd) != 0) return io("cannot fsync " + what);
     return std::nullopt;
   }
 
   // Removes what is staged (if anything) and lets go of it.
   void discard() {
-    if (dir_ && !staged_.empty()) ::unlinkat(dir_->fd(), staged_.c_str(), 0);
-    staged_.clear();
-    if (stage_fd_ >= 0) ::close(stage_fd_);
-    stage_fd_ = -1;
+    for (auto [staged, fd] : {std::pair{&staged_, &stage_fd_}, std::pair{&side_staged_, &side_fd_}}) {
+      if (dir_ && !staged->empty()) ::unlinkat(dir_->fd(), staged->c_str(), 0);
+      staged->clear();
+      if (*fd >= 0) ::close(*fd);
+      *fd = -1;
+    }
   }
 
   Error io(const std::string& what) const {
@@ -179,6 +217,9 @@ class FilePublisher : public Publisher {
   std::optional<files::Dir> dir_;
   std::string staged_;
   int stage_fd_ = -1;  // open (and flocked) from staging to the rename
+  std::string side_name_;    // NAME.intoto.jsonl
+  std::string side_staged_;  // its staging file, when an attestation is published
+  int side_fd_ = -1;
   std::string digest_;
   size_t size_ = 0;
 };

@@ -5,6 +5,7 @@
 
 #include "common/fault.hpp"
 #include "common/text.hpp"
+#include "gate/attest.hpp"
 #include "gate/gate.hpp"
 #include "rollout/policy.hpp"
 #include "rollout/state.hpp"
@@ -42,6 +43,7 @@ struct Work {
   invariants::Measures revert_measures;
   std::vector<std::pair<Quarantined, std::string>> evidence;  // quarantined after the commit, with the bytes
   RolloutReport report;
+  GateOptions signing;  // the command's signing key (if any): a revert signs, and verifies what it returns to
 };
 
 using Apply = std::function<store::Status(store::Store&, Work&)>;
@@ -63,6 +65,14 @@ void mirror_first_stage(Work& w) {
   first.lkg = now;
 }
 
+GateOptions signing_options(const CommandOptions& options) {
+  GateOptions signing;
+  signing.signing_key = options.signing_key;
+  signing.trusted_keys = options.trusted_keys;
+  signing.attestation_window_ms = options.attestation_window_ms;
+  return signing;
+}
+
 store::Status read_work(store::Store& store, const std::string& stream, const CommandOptions& options, Work& w) {
   auto lock = store.lock(stream, !options.dry_run);
   if (!lock) return lock.error();
@@ -77,6 +87,12 @@ store::Status read_work(store::Store& store, const std::string& stream, const Co
   if (!lkg) return lkg.error();
   w.lkg = lkg.value();
   w.now = options.now_ms;
+  w.signing = signing_options(options);
+  if (options.signing_key && w.lkg) {  // a command that signs trusts no LKG a trusted key did not sign
+    auto bytes = store.artifact(stream, w.lkg->digest, w.lkg->bytes);
+    if (!bytes) return bytes.error();
+    if (auto e = gate::check_attestation(signing_options(options), *w.lkg, *bytes, w.now)) return e;
+  }
   w.state = w.read.state.value_or(RolloutState{stream, "", "", 0, {}, std::nullopt, {}, std::nullopt});
   if (!w.state.policy_source.empty()) {
     auto policy = policy_from_source(w.state.policy_source);
@@ -122,7 +138,7 @@ void describe(Work& w) {
 }
 
 // Writes what `w` decided: fenced on everything it read.
-Result<bool> commit(store::Store& store, const std::string& stream, Work& w) {
+Result<bool> commit(store::Store& store, const std::string& stream, const CommandOptions& options, Work& w) {
   store::RolloutFence fence = w.read.fence;
   fence.record = store::encode_rollout(w.state);
   if (std::string control = store::encode_control(w.state); control != w.read.control) fence.control = control;
@@ -130,6 +146,11 @@ Result<bool> commit(store::Store& store, const std::string& stream, Work& w) {
   w.rec.lkg_after = lkg_after ? lkg_after->digest : "";
   w.rec.lkg_sequence = lkg_after ? lkg_after->sequence : 0;
   std::optional<store::Promotion> promotion;
+  if (w.revert_to && options.signing_key) {  // the LKG a revert returns to is put in service: signed
+    auto envelope = gate::attest(signing_options(options), *w.revert_to, w.revert_bytes, "", "revert", w.now);
+    if (!envelope) return envelope.error();
+    w.revert_to->attestation = std::move(*envelope);
+  }
   if (w.revert_to) promotion = store::Promotion{w.revert_bytes, &w.revert_measures, *w.revert_to, 10};
   if (!w.rec.event.empty())
     if (auto e = store.reserve(stream, w.rec)) return *e;
@@ -166,7 +187,7 @@ Result<RolloutReport> run(store::Store& store, const std::string& stream, const 
     if (auto e = apply(store, w)) return *e;
     describe(w);
     if (!w.write || options.dry_run) return std::move(w.report);
-    auto written = commit(store, stream, w);
+    auto written = commit(store, stream, options, w);
     if (!written) return written.error();
     if (*written) {
       after_commit(store, stream, options, w);
@@ -200,6 +221,14 @@ store::Status revert_first_stage(store::Store& store, Work& w, const std::string
     if (a.digest == bad || is_vetoed(w.state, a.digest)) continue;
     auto bytes = store.artifact(w.state.stream, a.digest, store::kMaxStoredArtifact);
     if (!bytes) return bytes.error();
+    if (w.signing.signing_key) {  // signed for service again: only what a trusted key signed then
+      LkgRecord then{w.state.stream, a.sequence, a.digest, bytes->size(), a.generation, a.accepted_at_ms, "", ""};
+      then.attestation = a.attestation;
+      if (auto e = gate::check_attestation(w.signing, then, *bytes, w.now)) {
+        w.report.warnings.push_back("not reverting to " + short_digest(a.digest) + ": " + e->message);
+        continue;
+      }
+    }
     auto measures = store.measures(w.state.stream, a.digest);
     if (!measures) return measures.error();
     w.revert_measures = measures.value().value_or(invariants::Measures{});
@@ -213,7 +242,8 @@ store::Status revert_first_stage(store::Store& store, Work& w, const std::string
     return std::nullopt;
   }
   return usage("cannot revert: the stream's LKG " + short_digest(bad) + " has no older accepted artifact to return "
-               "to (gate a fixed artifact instead); nothing was changed");
+               "to" + std::string(w.signing.signing_key ? " whose attestation verifies" : "") +
+               " (gate a fixed artifact instead); nothing was changed");
 }
 
 // A later stage back to the newest of its previous holdings that is

@@ -7,10 +7,12 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "invar/rollout.hpp"
+#include "invar/sign.hpp"
 #include "store/store.hpp"
 
 namespace invar::rollout {
@@ -30,6 +32,13 @@ struct CommandOptions {
   // rollout has one is refused, unless `evaluate` is the caller's own.
   bool allow_exec = false;
   bool dry_run = false;    // judge and report, write nothing
+  // A revert that puts an older artifact back as the stream's LKG signs it
+  // (verdict "revert"; docs/signing.md). Stage holdings are not signed.
+  // With a key, the stream's LKG must carry an envelope by it or by one of
+  // `trusted_keys` (as for a gate), or the command is refused (ErrorCode::state).
+  std::shared_ptr<const SigningKey> signing_key{};
+  std::shared_ptr<const TrustedKeys> trusted_keys{};
+  int64_t attestation_window_ms = 7 * 86'400'000LL;
 };
 
 // One step: for each stage, from the last to the first, the artifact in

@@ -150,7 +150,7 @@ std::vector<Accepted> retained_after(const std::vector<Accepted>& list, const Lk
   std::vector<Accepted> entries;
   for (const auto& a : list)
     if (a.sequence < record.sequence && a.digest != record.digest) entries.push_back(a);
-  entries.push_back({record.digest, record.generation, record.accepted_at_ms, record.sequence});
+  entries.push_back({record.digest, record.generation, record.accepted_at_ms, record.sequence, record.attestation});
   if (entries.size() > keep) entries.erase(entries.begin(), entries.end() - keep);
   return entries;
 }

@@ -194,11 +194,12 @@ Result<LkgRecord> decode_lkg(std::string_view text, const std::string& where) {
 
 std::string encode_accepted(const std::vector<Accepted>& entries) {
   json list = json::array();
-  for (const auto& a : entries)
-    list.push_back({{"digest", a.digest},
-                    {"generation", a.generation},
-                    {"accepted_at_ms", a.accepted_at_ms},
-                    {"sequence", a.sequence}});
+  for (const auto& a : entries) {
+    json e = {{"digest", a.digest}, {"generation", a.generation}, {"accepted_at_ms", a.accepted_at_ms},
+              {"sequence", a.sequence}};
+    if (!a.attestation.empty()) e["attestation"] = a.attestation;  // absent: unsigned (and older records)
+    list.push_back(std::move(e));
+  }
   return seal({{"entries", list}}, "invar-accepted") + "\n";
 }
 
@@ -211,7 +212,8 @@ Result<std::vector<Accepted>> decode_accepted(std::string_view text, const std::
   for (const auto& e : list) {
     Accepted a;
     if (!get(e, "digest", a.digest) || !get(e, "generation", a.generation) ||
-        !get(e, "accepted_at_ms", a.accepted_at_ms) || !get(e, "sequence", a.sequence) || !valid_digest(a.digest))
+        !get(e, "accepted_at_ms", a.accepted_at_ms) || !get(e, "sequence", a.sequence) || !valid_digest(a.digest) ||
+        (e.contains("attestation") && !get(e, "attestation", a.attestation)))
       return state_error(where, "a malformed entry; invar will not use it", "/entries");
     out.push_back(std::move(a));
   }
