@@ -11,11 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "etcd_cluster.hpp"
 #include "helpers.hpp"
 #include "invar/gate.hpp"
 #include "invar/invar.h"
 #include "invar/sign.hpp"
 #include "process.hpp"
+#include "store/etcd_client.hpp"
 #include "store/records.hpp"
 
 namespace {
@@ -384,4 +386,50 @@ TEST_CASE("watch --trusted-keys: a stage's record is verified for its stage, a s
   INFO(canary.out);
   CHECK(canary.exit == 0);
   CHECK(test::slurp(s.tmp / "canary.json") == artifact(1));
+}
+
+TEST_CASE("watch --trusted-keys on etcd: a forged record (valid seal, no envelope) is refused, the old one kept",
+          "[sign][fleet]") {
+  auto* etcd = test::shared_etcd();
+  if (!etcd) {
+    if (test::etcd_installed()) FAIL("the etcd cluster did not answer");
+    WARN("etcd is not installed: skipped");
+    return;
+  }
+  Signed s;
+  std::string prefix = test::fresh_prefix("signed-follow");
+  std::string url = etcd->url(prefix);
+  std::string contract = s.tmp / "c.json", one = s.tmp / "g1.json", two = s.tmp / "g2.json";
+  test::spit(contract, kContract);
+  test::spit(one, artifact(1));
+  test::spit(two, artifact(2));
+  REQUIRE(test::invar({"init", "--state", url, "--stream", "s", "--contract", contract, "--by", "test"}).exit == 0);
+  auto gate = [&](const std::string& file) {
+    return test::invar({"gate", "--contract", contract, "--stream", "s", "--state", url, "--out", s.tmp / "gated.json",
+                        file});
+  };
+  REQUIRE(gate(one).exit == 0);
+  invar::StoreOptions options;
+  invar::store::EtcdClient raw({{etcd->member(0)}, prefix + "/"}, options);
+  const std::string lkg_key = prefix + "/streams/s/r/lkg";
+  auto stored = raw.get(lkg_key);
+  REQUIRE(stored);
+  REQUIRE(stored.value());
+  auto record = invar::store::decode_lkg(stored.value()->value, "lkg");
+  REQUIRE(record.ok());
+  record->attestation = Signed::attestation(*record, artifact(1), s.key);
+  REQUIRE_FALSE(raw.put(lkg_key, invar::store::encode_lkg(*record)));  // signed as a signing gate would
+  std::vector<std::string> watch = {"watch", "--state", url, "--stream", "s", "--out", s.out, "--once",
+                                    "--trusted-keys", s.keys_file, "--now", kFresh};
+  auto first = test::invar(watch);
+  INFO(first.out);
+  REQUIRE(first.exit == 0);
+  REQUIRE(test::slurp(s.out) == artifact(1));
+  REQUIRE(gate(two).exit == 0);  // a record sealed as the store seals, never signed
+  auto w = test::invar(watch);
+  INFO(w.out);
+  CHECK(w.exit == 3);
+  CHECK(contains(w.out, "refused sequence 2"));
+  CHECK(contains(w.out, "carries no attestation"));
+  CHECK(test::slurp(s.out) == artifact(1));
 }
