@@ -465,3 +465,38 @@ TEST_CASE("signed gate (API): GateOptions::signing_key signs a seed and an accep
   CHECK(memory.published == next);
   CHECK(invar::verify(d->lkg_after->attestation, next, *trusted, expect));
 }
+
+TEST_CASE("signed gate and verifying watch, end to end: served while signed, a forged record never", "[sign][gate]") {
+  Keys k;
+  test::Fixture f;
+  REQUIRE(f.gate(f.artifact(1), signing(k, "a")).exit == 0);
+  std::string served = f.tmp / "served.json";
+  auto watch = [&](const std::string& now) {
+    return test::invar({"watch", "--state", f.state, "--stream", "s", "--out", served, "--once", "--trusted-keys",
+                        k.trusted("a"), "--now", now});
+  };
+  auto first = watch("2026-12-01T11:00:00Z");
+  INFO(first.out);
+  CHECK(first.exit == 0);
+  CHECK(test::slurp(served) == test::slurp(f.artifact(1)));
+  CHECK(verify(served, served + ".intoto.jsonl", k.trusted("a"), "2026-12-01T11:00:00Z").first == 0);
+  REQUIRE(f.gate(f.artifact(2), signing(k, "a")).exit == 0);
+  CHECK(watch("2026-12-01T11:01:00Z").exit == 0);
+  CHECK(test::slurp(served) == test::slurp(f.artifact(2)));
+  // A writer of the state without the key: a newer record for bytes no gate judged, sealed correctly.
+  invar::LkgRecord forged = read_lkg(f);
+  forged.sequence += 1;
+  write_lkg(f, forged);
+  auto refused = watch("2026-12-01T11:02:00Z");
+  CHECK(refused.exit == 3);
+  CHECK(contains(refused.out, "sequence differs"));
+  forged.attestation.clear();
+  write_lkg(f, forged);
+  refused = watch("2026-12-01T11:03:00Z");
+  CHECK(refused.exit == 3);
+  CHECK(contains(refused.out, "carries no attestation"));
+  CHECK(test::slurp(served) == test::slurp(f.artifact(2)));  // still serving the signed one
+  // ... and the gate refuses to judge against it (forged state).
+  CHECK(f.gate(f.artifact(3), signing(k, "a")).exit == 3);
+  CHECK(test::slurp(f.out) == test::slurp(f.artifact(2)));
+}

@@ -23,6 +23,7 @@ package invar
 import "C"
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -42,6 +43,7 @@ const (
 	StatusState    Status = C.INVAR_E_STATE    // the state directory is corrupted or of another version
 	StatusUsage    Status = C.INVAR_E_USAGE    // e.g. a bad stream name, a waiver without a reason
 	StatusInternal Status = C.INVAR_E_INTERNAL // a bug or out of memory: nothing was changed
+	StatusRefused  Status = C.INVAR_E_REFUSED  // an attestation does not verify: the message names the check
 )
 
 func (s Status) String() string {
@@ -62,6 +64,8 @@ func (s Status) String() string {
 		return "usage"
 	case StatusInternal:
 		return "internal"
+	case StatusRefused:
+		return "refused"
 	}
 	return fmt.Sprintf("status(%d)", int(s))
 }
@@ -74,6 +78,13 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return "invar: " + e.Status.String() + ": " + e.Message }
+
+// ErrRefused matches (errors.Is) an Error whose attestation did not verify
+// (StatusRefused): a signed decision refused, its Message naming the check.
+var ErrRefused = errors.New("invar: attestation refused")
+
+// Is makes errors.Is(err, ErrRefused) true for a refusal.
+func (e *Error) Is(target error) bool { return target == ErrRefused && e.Status == StatusRefused }
 
 // call runs f and reads invar_last_error on the same OS thread: the message
 // is per thread, and a goroutine may otherwise move between the two calls.

@@ -488,6 +488,9 @@ class Follower {
   struct Change {
     LkgRecord lkg;  // a later stage's: its sequence is the stage's, its accepted_at_ms when it entered the stage
     std::shared_ptr<const std::string> artifact;  // verified against lkg.digest
+    // What its attestation must name: "" for the stream's LKG record (without
+    // stages, or the first stage, which serves it), else the stage holding it.
+    std::string stage{};
   };
   // `sequence`: the sequence already served (0: none). `stage`: "" for the
   // last stage (or the stream's LKG, without stages).
@@ -508,6 +511,17 @@ class Follower {
   uint64_t sequence_ = 0;
   std::string stage_;
 };
+
+// What a follower (invar watch --trusted-keys, a persistent Guard with
+// GateOptions::trusted_keys) checks before it serves an LKG
+// (docs/signing.md): `record`'s attestation verified for `bytes` by `keys`
+// as verify() does (a trusted key's signature, the subject's digest,
+// record.stream, `stage`, a sequence not lower than `min_sequence`, the
+// highest served, not expired at `now`: nullopt, the system clock), then
+// its sequence equal to the record's. A record without an attestation is
+// refused: fail closed. An Error (ErrorCode::signature) names the check.
+Result<VerifiedStatement> verify_lkg(const LkgRecord& record, std::string_view bytes, const TrustedKeys& keys,
+                                     const std::string& stage, uint64_t min_sequence, std::optional<Time> now = {});
 
 // The rollout controller of a stream's stages (docs/rollout.md): each call
 // is one fenced, journaled decision, like a gate's, on any backend.
@@ -626,8 +640,12 @@ class Guard {
   // restarts: the Guard starts with the stored LKG.
   // With stages, it serves `stage` ("" : the last); an update() it accepts
   // enters the first stage, and is served only by a guard of that stage.
+  // With `options.trusted_keys` it serves only an LKG whose attestation
+  // verifies (verify_lkg(), expiry at `now`, nullopt: the system clock):
+  // a stored LKG that does not is an Error (ErrorCode::signature).
   static Result<Guard> persistent(Contract contract, StateStore store, const std::string& stream,
-                                  GateOptions options = {}, const std::string& stage = {});
+                                  GateOptions options = {}, const std::string& stage = {},
+                                  std::optional<Time> now = {});
 
   // Thread-safe; updates are serialised. `check` runs the consumer's own
   // parse step on an accepted candidate; failing it pins.
@@ -649,7 +667,11 @@ class Guard {
   // An Error when the store cannot be read or `check` refuses the new LKG
   // (ErrorCode::usage, with the reason): the guard keeps serving what it
   // had, and a later refresh() tries again. Call it from a timer or loop.
-  Result<std::optional<LkgRecord>> refresh(const ConsumerCheck& check = {});
+  // With GateOptions::trusted_keys, the new LKG's attestation is verified
+  // first (verify_lkg(): min_sequence the highest served, expiry at `now`,
+  // nullopt: the system clock); refused, an Error (ErrorCode::signature)
+  // naming the check, and the guard keeps serving what it had.
+  Result<std::optional<LkgRecord>> refresh(const ConsumerCheck& check = {}, std::optional<Time> now = {});
 
  private:
   struct State;
@@ -693,6 +715,23 @@ class TypedGuard {
   std::shared_ptr<const T> current() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return value_;
+  }
+
+  // Guard::refresh (a persistent guard: its attestation verified first,
+  // with trusted keys), then the parse step: a new LKG it refuses is an
+  // Error and the value in service is kept.
+  Result<std::optional<LkgRecord>> refresh(std::optional<Time> now = {}) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::shared_ptr<const T> parsed;
+    auto check = [&](std::string_view candidate) -> std::optional<std::string> {
+      auto r = parse_(candidate);
+      if (!r) return r.error().to_string();
+      parsed = std::make_shared<const T>(std::move(r.value()));
+      return std::nullopt;
+    };
+    auto r = guard_.refresh(check, now);
+    if (r && r.value() && parsed) value_ = parsed;
+    return r;
   }
 
   // Guard::seed, after the parse step: bytes it refuses are an Error.

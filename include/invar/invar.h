@@ -153,6 +153,18 @@ INVAR_API invar_status invar_guard_new(const invar_contract* contract, const cha
  * stage and is served only by a guard of that stage. */
 INVAR_API invar_status invar_guard_new_staged(const invar_contract* contract, const char* state_dir, const char* stream,
                                               const char* stage, invar_guard** out);
+/* A persistent guard (state_dir and stream required; stage as for
+ * invar_guard_new_staged) that serves only an LKG whose attestation verifies
+ * against `keys` (copied: free them when you like; NULL: as
+ * invar_guard_new_staged): a signature by a trusted key in force, the
+ * subject equal to the bytes' SHA-256, the stream and the stage followed, a
+ * sequence not lower than the highest served, not expired at the system
+ * clock (docs/signing.md). A stored LKG that does not verify: INVAR_E_REFUSED
+ * (invar_last_error() names the check), no guard; on invar_guard_refresh:
+ * INVAR_E_REFUSED, and the artifact in service stays. */
+INVAR_API invar_status invar_guard_new_verified(const invar_contract* contract, const char* state_dir,
+                                                const char* stream, const char* stage, const invar_trusted_keys* keys,
+                                                invar_guard** out);
 /* Judges `bytes`; `decision` (may be NULL) receives the decision report. The
  * guard keeps serving its current artifact unless the candidate is accepted. */
 INVAR_API invar_status invar_guard_update(invar_guard* guard, const char* bytes, size_t len, int64_t now_ms,
@@ -171,7 +183,8 @@ INVAR_API invar_status invar_guard_current(const invar_guard* guard, const char*
  * follows): one look at the stored LKG. *changed (may be NULL) is 1 when a
  * newer LKG than the one in service was read, verified, and is now served;
  * 0 when there is none (always, for an in-memory guard). An error (the state
- * cannot be read) leaves the artifact in service as it was: call it again
+ * cannot be read; INVAR_E_REFUSED: a guard with trusted keys refused the new
+ * LKG's attestation) leaves the artifact in service as it was: call it again
  * later, from a timer or a loop. */
 INVAR_API invar_status invar_guard_refresh(invar_guard* guard, int* changed);
 /* Frees the artifacts refreshes replaced, which the guard keeps for the

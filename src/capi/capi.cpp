@@ -310,19 +310,29 @@ invar_status invar_guard_new(const invar_contract* contract, const char* state_d
 
 invar_status invar_guard_new_staged(const invar_contract* contract, const char* state_dir, const char* stream,
                                     const char* stage, invar_guard** out) {
+  return invar_guard_new_verified(contract, state_dir, stream, stage, nullptr, out);
+}
+
+invar_status invar_guard_new_verified(const invar_contract* contract, const char* state_dir, const char* stream,
+                                      const char* stage, const invar_trusted_keys* keys, invar_guard** out) {
   return guarded([&] {
     REQUIRE_ARG(out, "invar_guard_new: out is NULL");
     *out = nullptr;
     REQUIRE_ARG(contract, "invar_guard_new: contract is NULL");
     REQUIRE_ARG((state_dir == nullptr) == (stream == nullptr),
                 "invar_guard_new: give both state_dir and stream, or neither");
+    REQUIRE_ARG(!keys || state_dir, "invar_guard_new_verified: trusted keys verify what a persistent guard follows: "
+                                    "give state_dir and stream");
     if (!state_dir) {
       *out = new invar_guard{invar::Guard(contract->contract), {}, nullptr, {}};
       return ok();
     }
     auto store = invar::StateStore::open(state_dir);
     if (!store) return from(store.error());
-    auto guard = invar::Guard::persistent(contract->contract, std::move(store.value()), stream, {}, stage ? stage : "");
+    invar::GateOptions options;
+    if (keys) options.trusted_keys = std::make_shared<const invar::TrustedKeys>(keys->keys);  // a copy: keys may be freed
+    auto guard = invar::Guard::persistent(contract->contract, std::move(store.value()), stream, options,
+                                          stage ? stage : "");
     if (!guard) return from(guard.error());
     auto current = guard->current();
     *out = new invar_guard{std::move(guard.value()), {}, std::move(current), {}};

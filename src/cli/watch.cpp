@@ -5,6 +5,8 @@
 // may skip intermediate ones, and never goes back to an older sequence: the
 // sequence it served is kept beside --out (.NAME.invar-watch), and an LKG
 // older than it (a rolled-back state) is refused, the newer one kept.
+// With --trusted-keys it serves only an LKG whose attestation verifies
+// (docs/signing.md), and writes the attestation beside --out first.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,6 +33,8 @@ struct WatchArgs {
   std::string out;
   std::string exec;
   std::string interval = "1s";
+  std::string trusted_keys;  // "": serve what the store holds, unsigned or not
+  std::string now;           // the clock for expiry ("": the system clock)
   bool once = false;
   bool quiet = false;
 };
@@ -83,6 +87,54 @@ Result<uint64_t> served_before(const std::string& out, const std::string& stream
   return j["sequence"].get<uint64_t>();
 }
 
+// What became of one new LKG.
+enum class Served { written, refused, failed };
+
+// Verifies (with trusted keys) and writes one new LKG to --out, its
+// attestation first, then the sequence served; a refusal leaves --out as it was.
+Served serve(const WatchArgs& args, const TrustedKeys* keys, std::optional<Time> now, Follower& follower,
+             const Follower::Change& change, std::string& last_refusal) {
+  const LkgRecord& lkg = change.lkg;
+  if (keys) {
+    auto verified = verify_lkg(lkg, *change.artifact, *keys, change.stage, follower.sequence(), now);
+    if (!verified) {
+      std::string message = "refused sequence " + std::to_string(lkg.sequence) + " " + lkg.digest + ": " +
+                            verified.error().message + "; " +
+                            (follower.sequence() ? "still serving sequence " + std::to_string(follower.sequence())
+                                                 : std::string("nothing served yet"));
+      if (message != last_refusal || args.once)  // said once, not at every poll
+        std::fprintf(stderr, "invar watch: %s\n", message.c_str());
+      last_refusal = message;
+      return Served::refused;
+    }
+    std::string envelopes = lkg.attestation;
+    if (envelopes.back() != '\n') envelopes += '\n';
+    if (auto e = write_file_atomically(args.out + ".intoto.jsonl", envelopes)) {
+      std::fprintf(stderr, "invar watch: cannot write the attestation beside --out: %s (retrying)\n",
+                   e->to_string().c_str());
+      return Served::failed;
+    }
+  }
+  last_refusal.clear();
+  if (auto e = write_file_atomically(args.out, *change.artifact)) {
+    std::fprintf(stderr, "invar watch: cannot write --out: %s (retrying)\n", e->to_string().c_str());
+    return Served::failed;
+  }
+  follower.served(lkg.sequence);
+  nlohmann::json kept = {{"stream", args.stream}, {"sequence", lkg.sequence}, {"digest", lkg.digest}};
+  if (!args.stage.empty()) kept["stage"] = args.stage;
+  if (auto e = write_file_atomically(served_file(args.out), kept.dump() + "\n"))
+    std::fprintf(stderr, "invar watch: warning: cannot keep the sequence served: %s\n", e->to_string().c_str());
+  if (!args.quiet) {
+    std::printf("watch: sequence %llu %s%s written to %s\n", static_cast<unsigned long long>(lkg.sequence),
+                lkg.digest.substr(0, 19).c_str(),
+                lkg.generation.empty() ? "" : (" (generation " + lkg.generation + ")").c_str(), args.out.c_str());
+    std::fflush(stdout);
+  }
+  if (!args.exec.empty()) run_exec(args.exec, args.out, lkg, args.stage);
+  return Served::written;
+}
+
 int run_watch(const WatchArgs& args) {
   auto interval = parse_duration_ms(args.interval, "--interval");
   if (!interval || *interval <= 0) {
@@ -92,6 +144,20 @@ int run_watch(const WatchArgs& args) {
   if (auto e = check_output(args.out, "--out", &args.store)) {
     print_error(*e, "human");
     return kCannotJudge;
+  }
+  auto now = parse_now(args.now);
+  if (!now) {
+    print_error(now.error(), "human");
+    return kCannotJudge;
+  }
+  std::optional<TrustedKeys> keys;
+  if (!args.trusted_keys.empty()) {
+    auto loaded = TrustedKeys::load_file(args.trusted_keys);
+    if (!loaded) {
+      print_error(loaded.error(), "human");
+      return kCannotJudge;
+    }
+    keys = std::move(loaded.value());
   }
   auto store = open_store(args.store);
   if (!store) {
@@ -106,6 +172,7 @@ int run_watch(const WatchArgs& args) {
   }
   Follower follower(std::move(store.value()), args.stream, *served, args.stage);  // never an older sequence
   bool first = true;
+  std::string last_refusal;
   while (!stop_requested()) {
     auto change = follower.poll();
     if (!change && args.once) {
@@ -120,24 +187,10 @@ int run_watch(const WatchArgs& args) {
         return kCannotJudge;
       }
       std::fprintf(stderr, "invar watch: %s (retrying)\n", change.error().to_string().c_str());
-    } else if (change.value()) {
-      const LkgRecord& lkg = change.value()->lkg;
-      if (auto e = write_file_atomically(args.out, *change.value()->artifact)) {
-        std::fprintf(stderr, "invar watch: cannot write --out: %s (retrying)\n", e->to_string().c_str());
-      } else {
-        follower.served(lkg.sequence);
-        nlohmann::json kept = {{"stream", args.stream}, {"sequence", lkg.sequence}, {"digest", lkg.digest}};
-        if (!args.stage.empty()) kept["stage"] = args.stage;
-        if (auto e = write_file_atomically(served_file(args.out), kept.dump() + "\n"))
-          std::fprintf(stderr, "invar watch: warning: cannot keep the sequence served: %s\n", e->to_string().c_str());
-        if (!args.quiet) {
-          std::printf("watch: sequence %llu %s%s written to %s\n", static_cast<unsigned long long>(lkg.sequence),
-                      lkg.digest.substr(0, 19).c_str(),
-                      lkg.generation.empty() ? "" : (" (generation " + lkg.generation + ")").c_str(), args.out.c_str());
-          std::fflush(stdout);
-        }
-        if (!args.exec.empty()) run_exec(args.exec, args.out, lkg, args.stage);
-      }
+    } else if (change.value() &&
+               serve(args, keys ? &*keys : nullptr, *now, follower, *change.value(), last_refusal) == Served::refused &&
+               args.once) {
+      return kCannotJudge;
     }
     first = false;
     if (args.once) return follower.sequence() ? kAccept : kCannotJudge;
@@ -152,7 +205,7 @@ std::function<int()> add_watch(CLI::App& app) {
   auto args = std::make_shared<WatchArgs>();
   auto* cmd = app.add_subcommand("watch", "Follow a stream's LKG: write each new one to a file, then run a command");
   cmd->footer("Runs until SIGTERM/SIGINT (exit 0); 3 on bad usage or an unknown stream. --once: one look, exit 0 when "
-              "an LKG was written, 3 when there is none.\n");
+              "an LKG was written, 3 when there is none or (--trusted-keys) it was refused.\n");
   add_store_flags(cmd, args->store, true, false);
   cmd->add_option("--stream", args->stream, "The stream")->required();
   cmd->add_option("--stage", args->stage,
@@ -162,6 +215,10 @@ std::function<int()> add_watch(CLI::App& app) {
                   "Run after each write (sh -c; INVAR_LKG_FILE, INVAR_LKG_DIGEST, INVAR_LKG_SEQUENCE, "
                   "INVAR_LKG_GENERATION, INVAR_STAGE in its environment)");
   cmd->add_option("--interval", args->interval, "How often the LKG is read (default 1s)");
+  cmd->add_option("--trusted-keys", args->trusted_keys,
+                  "Serve only an LKG whose attestation a key of this file signed, for these bytes, this stream and "
+                  "stage, not older than what was served, not expired (docs/signing.md); also writes OUT.intoto.jsonl");
+  cmd->add_option("--now", args->now, "The clock for expiry and keys' not_after (RFC 3339; default: the system clock)");
   cmd->add_flag("--once", args->once, "Write the current LKG once and exit");
   add_quiet(cmd, args->quiet, "No line per LKG written; problems (on stderr) only");
   return [args] { return run_watch(*args); };

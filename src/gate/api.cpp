@@ -207,6 +207,19 @@ struct Guard::State {
 
 namespace {
 
+// With trusted keys, a persistent guard serves only an LKG whose
+// attestation verifies (docs/signing.md); `served` is the highest sequence served.
+store::Status verify_followed(const GateOptions& options, const Follower::Change& change, uint64_t served,
+                              std::optional<Time> now) {
+  if (!options.trusted_keys) return std::nullopt;
+  auto verified = verify_lkg(change.lkg, *change.artifact, *options.trusted_keys, change.stage, served, now);
+  if (verified) return std::nullopt;
+  Error e = verified.error();
+  e.code = ErrorCode::signature;
+  e.message = "refused sequence " + std::to_string(change.lkg.sequence) + " " + change.lkg.digest + ": " + e.message;
+  return e;
+}
+
 constexpr size_t kGuardJournal = 64;  // decisions an in-memory guard remembers (flap detection, pinned-since)
 constexpr const char* kGuardStream = "guard";
 
@@ -256,10 +269,12 @@ Result<Decision> Guard::seed(std::string_view bytes, std::optional<Time> now) {
 }
 
 Result<Guard> Guard::persistent(Contract contract, StateStore store, const std::string& stream, GateOptions options,
-                                const std::string& stage) {
+                                const std::string& stage, std::optional<Time> now) {
   Follower follower(store, stream, 0, stage);
   auto first = follower.poll();  // the stored LKG, verified
   if (!first) return first.error();
+  if (first.value())
+    if (auto e = verify_followed(options, *first.value(), 0, now)) return *e;
   auto rollout = rollout::read_now(*store.impl_, stream);
   if (!rollout) return rollout.error();
   const auto& stages = rollout->state ? rollout->state->stages : std::vector<StageState>{};
@@ -267,6 +282,7 @@ Result<Guard> Guard::persistent(Contract contract, StateStore store, const std::
   Guard guard(contract, options);
   guard.state_->gate.reset();
   guard.state_->gate.emplace(std::move(contract), std::move(store), options);
+  guard.state_->options = options;
   guard.state_->stream = stream;
   guard.state_->serves_first_stage = first_stage;
   if (first.value()) {
@@ -277,7 +293,7 @@ Result<Guard> Guard::persistent(Contract contract, StateStore store, const std::
   return guard;
 }
 
-Result<std::optional<LkgRecord>> Guard::refresh(const ConsumerCheck& check) {
+Result<std::optional<LkgRecord>> Guard::refresh(const ConsumerCheck& check, std::optional<Time> now) {
   State& s = *state_;
   std::lock_guard<std::mutex> lock(s.mutex);
   if (!s.follower) return std::optional<LkgRecord>();
@@ -286,6 +302,10 @@ Result<std::optional<LkgRecord>> Guard::refresh(const ConsumerCheck& check) {
     if (!change) return change.error();
     if (!change.value()) return std::optional<LkgRecord>();
     Follower::Change& c = *change.value();
+    if (auto e = verify_followed(s.options, c, s.follower->sequence(), now)) {
+      e->message += "; the guard keeps serving what it had";  // the next refresh() looks again
+      return *e;
+    }
     if (check)
       if (auto why = check(*c.artifact)) {  // not served: the next refresh() looks at it again
         return Error{ErrorCode::usage, "the consumer cannot use LKG sequence " + std::to_string(c.lkg.sequence) + " (" +
@@ -339,16 +359,29 @@ Follower::Follower(StateStore store, std::string stream, uint64_t sequence, std:
 
 namespace {
 
+// The name of the stage a follower of `stage` ("": the last) follows; "" without stages.
+Result<std::string> followed_stage(store::Store& store, const std::string& stream, const std::string& stage) {
+  auto now = rollout::read_now(store, stream);
+  if (!now) return now.error();
+  if (!stage.empty() || !now->state || now->state->stages.empty()) return stage;
+  return now->state->stages.back().name;
+}
+
 // What a follower of `stage` serves, as an LKG record: the stream's own for
-// the first stage (or without stages), else the stage's holding.
-Result<std::optional<LkgRecord>> followed(store::Store& store, const std::string& stream, const std::string& stage) {
+// the first stage (or without stages; `*lkg_record` is set then), else the
+// stage's holding.
+Result<std::optional<LkgRecord>> followed(store::Store& store, const std::string& stream, const std::string& stage,
+                                          bool* lkg_record) {
+  *lkg_record = false;
   auto held = rollout::stage_holding(store, stream, stage);
   if (!held) return held.error();
   auto lkg = store.lkg(stream);
   if (!lkg) return lkg.error();
   if (!held.value()) return std::optional<LkgRecord>();
-  if (lkg.value() && lkg.value()->digest == held.value()->digest && lkg.value()->sequence == held.value()->sequence)
+  if (lkg.value() && lkg.value()->digest == held.value()->digest && lkg.value()->sequence == held.value()->sequence) {
+    *lkg_record = true;
     return lkg;
+  }
   const StageHolding& h = *held.value();
   return std::optional<LkgRecord>(LkgRecord{stream, h.sequence, h.digest, h.bytes, h.generation, h.since_ms, "", ""});
 }
@@ -358,7 +391,8 @@ Result<std::optional<LkgRecord>> followed(store::Store& store, const std::string
 Result<std::optional<Follower::Change>> Follower::poll() {
   auto lock = read_lock(*store_.impl_, stream_);  // the record and its bytes at one revision (etcd)
   if (!lock) return lock.error();
-  auto lkg = followed(*store_.impl_, stream_, stage_);
+  bool lkg_record = false;
+  auto lkg = followed(*store_.impl_, stream_, stage_, &lkg_record);
   if (!lkg) return lkg.error();
   if (lkg.value() && lkg.value()->sequence < sequence_)  // or gone: lkg() refuses a stream that had one
     return Error{ErrorCode::state,
@@ -371,7 +405,16 @@ Result<std::optional<Follower::Change>> Follower::poll() {
   if (!lkg.value() || lkg.value()->sequence <= sequence_) return std::optional<Change>();
   auto bytes = store_.impl_->artifact(stream_, lkg.value()->digest, lkg.value()->bytes);  // verified against the digest
   if (!bytes) return bytes.error();
-  return std::optional<Change>(Change{*lkg.value(), std::make_shared<const std::string>(std::move(bytes.value()))});
+  // What the attestation must name: gates sign the stream's LKG record for
+  // stage "" (the first stage serves it); a later stage's holding, its stage.
+  std::string attested;
+  if (!lkg_record) {
+    auto stage = followed_stage(*store_.impl_, stream_, stage_);
+    if (!stage) return stage.error();
+    attested = std::move(stage.value());
+  }
+  return std::optional<Change>(
+      Change{*lkg.value(), std::make_shared<const std::string>(std::move(bytes.value())), std::move(attested)});
 }
 
 std::shared_ptr<const std::string> Guard::current() const {

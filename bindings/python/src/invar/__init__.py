@@ -11,12 +11,15 @@ from ._core import (
     Guard,
     InvarError,
     Now,
+    RefusedError,
     Report,
     Status,
+    TrustedKeys,
     Verdict,
     Violation,
     rollout_step,
     rollout_veto,
+    verify_attestation,
     version,
 )
 
@@ -27,12 +30,15 @@ __all__ = [
     "Guard",
     "InvarError",
     "Now",
+    "RefusedError",
     "Report",
     "Status",
+    "TrustedKeys",
     "Verdict",
     "Violation",
     "rollout_step",
     "rollout_veto",
+    "verify_attestation",
     "version",
 ]
 __version__ = "0.1.0"

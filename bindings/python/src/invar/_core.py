@@ -33,6 +33,7 @@ class Status(enum.IntEnum):
     STATE = 5
     USAGE = 6
     INTERNAL = 7
+    REFUSED = 8
 
 
 class Verdict(enum.IntEnum):
@@ -58,6 +59,10 @@ class InvarError(Exception):
         super().__init__(f"{message} (INVAR_E_{name})")
 
 
+class RefusedError(InvarError):
+    """An attestation does not verify (INVAR_E_REFUSED): `message` names the check that failed."""
+
+
 def _last_error() -> str:
     # Per thread in the library; read on the thread that made the failed call.
     raw = _lib.lib().invar_last_error()
@@ -65,6 +70,8 @@ def _last_error() -> str:
 
 
 def _call(status: int) -> None:
+    if status == Status.REFUSED:
+        raise RefusedError(status, _last_error())
     if status != Status.OK:
         raise InvarError(status, _last_error())
 
@@ -392,7 +399,9 @@ class Guard(_Owner):
 
     In memory with `state_dir` and `stream` None; else persistent in that stream (a
     restarted consumer starts with its stored last-known-good), serving `stage` (None:
-    the last stage). Thread-safe; see README.md.
+    the last stage). With `trusted_keys` (persistent only) it serves only a stored LKG
+    whose attestation verifies: RefusedError otherwise, here and from refresh() (the
+    artifact in service is kept). Thread-safe; see README.md.
     """
 
     _what = "guard"
@@ -403,6 +412,7 @@ class Guard(_Owner):
         state_dir: StrPath | None = None,
         stream: str | None = None,
         stage: str | None = None,
+        trusted_keys: TrustedKeys | None = None,
     ) -> None:
         self.contract = contract
         # invar_guard_current's pointer dies at the next update: current() copies
@@ -412,7 +422,12 @@ class Guard(_Owner):
         lib = _lib.lib()
         stream_b = None if stream is None else stream.encode("utf-8")
         with contract._use() as c:
-            if stage is None:
+            if trusted_keys is not None:
+                # The library copies the keys: they may be closed afterwards.
+                with trusted_keys._use() as k:
+                    stage_b = None if stage is None else stage.encode("utf-8")
+                    _call(lib.invar_guard_new_verified(c, _text(state_dir), stream_b, stage_b, k, ctypes.byref(out)))
+            elif stage is None:
                 _call(lib.invar_guard_new(c, _text(state_dir), stream_b, ctypes.byref(out)))
             else:
                 _call(lib.invar_guard_new_staged(c, _text(state_dir), stream_b, stage.encode("utf-8"), ctypes.byref(out)))
@@ -444,7 +459,8 @@ class Guard(_Owner):
     def refresh(self) -> bool:
         """One look at the stream's stored LKG: True when a newer one is now served.
 
-        InvarError when the state cannot be read; the artifact in service is unchanged."""
+        InvarError when the state cannot be read, RefusedError when a guard with trusted
+        keys refuses the new LKG's attestation; the artifact in service is unchanged."""
         changed = ctypes.c_int(0)
         lib = _lib.lib()
         with self._serve, self._use() as h:
@@ -454,6 +470,71 @@ class Guard(_Owner):
             if changed.value:
                 _call(lib.invar_guard_release_replaced(h))
         return bool(changed.value)
+
+
+class TrustedKeys(_Owner):
+    """The public keys trusted to sign decisions (a trusted-keys file, docs/signing.md).
+
+    Immutable; usable from any number of threads. Free it with close() or `with`."""
+
+    _what = "trusted keys"
+
+    def __init__(self, ptr: ctypes.c_void_p) -> None:
+        """Use TrustedKeys.load or TrustedKeys.from_string."""
+        self._handle = _new_handle(ptr, "invar_trusted_keys_free")
+
+    @classmethod
+    def load(cls, path: StrPath) -> TrustedKeys:
+        """Reads a trusted-keys file. InvarError (IO, USAGE: located messages) when it cannot."""
+        out = ctypes.c_void_p()
+        _call(_lib.lib().invar_trusted_keys_load(os.fsencode(path), ctypes.byref(out)))
+        return cls(out)
+
+    @classmethod
+    def from_string(cls, text: Bytes) -> TrustedKeys:
+        """The same for the file's text."""
+        data = _bytes(text)
+        out = ctypes.c_void_p()
+        _call(_lib.lib().invar_trusted_keys_load_string(data, len(data), ctypes.byref(out)))
+        return cls(out)
+
+
+def verify_attestation(
+    keys: TrustedKeys,
+    envelopes: Bytes,
+    data: Bytes,
+    stream: str | None = None,
+    stage: str | None = None,
+    min_sequence: int = 0,
+    now: Now = None,
+) -> dict[str, Any]:
+    """Verifies a decision's attestation (FILE.intoto.jsonl: any one envelope suffices) for `data`.
+
+    Returns the verified statement ({"name", "sha256", "stream", "stage", "sequence",
+    "contract", "contract_digest", "verdict", "decided_at", "expires", "keyid"});
+    RefusedError naming the check that failed otherwise. `stream`/`stage` None: any;
+    `min_sequence` the highest served (lower is a rollback); `now` the clock for expiry."""
+    env = _bytes(envelopes)
+    raw = _bytes(data)
+    ms = _now_ms(now)
+    out = ctypes.c_void_p()
+    with keys._use() as k:
+        _call(
+            _lib.lib().invar_verify_attestation(
+                k,
+                env,
+                len(env),
+                raw,
+                len(raw),
+                None if stream is None else stream.encode("utf-8"),
+                None if stage is None else stage.encode("utf-8"),
+                min_sequence,
+                ms,
+                ctypes.byref(out),
+            )
+        )
+    text = _lib.take_string(out.value)
+    return {} if text is None else json.loads(text)
 
 
 def version() -> str:

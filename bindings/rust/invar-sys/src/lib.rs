@@ -19,6 +19,7 @@ pub const INVAR_E_LIMIT: invar_status = 4;
 pub const INVAR_E_STATE: invar_status = 5;
 pub const INVAR_E_USAGE: invar_status = 6;
 pub const INVAR_E_INTERNAL: invar_status = 7;
+pub const INVAR_E_REFUSED: invar_status = 8;
 
 /// `invar_verdict`, kept as an integer for the same reason.
 pub type invar_verdict = c_int;
@@ -42,6 +43,10 @@ pub struct invar_gate {
 }
 #[repr(C)]
 pub struct invar_guard {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct invar_trusted_keys {
     _private: [u8; 0],
 }
 
@@ -175,6 +180,34 @@ extern "C" {
     pub fn invar_guard_refresh(guard: *mut invar_guard, changed: *mut c_int) -> invar_status;
     pub fn invar_guard_release_replaced(guard: *mut invar_guard) -> invar_status;
     pub fn invar_guard_free(guard: *mut invar_guard);
+    pub fn invar_guard_new_verified(
+        contract: *const invar_contract,
+        state_dir: *const c_char,
+        stream: *const c_char,
+        stage: *const c_char,
+        keys: *const invar_trusted_keys,
+        out: *mut *mut invar_guard,
+    ) -> invar_status;
+
+    pub fn invar_trusted_keys_load(path: *const c_char, out: *mut *mut invar_trusted_keys) -> invar_status;
+    pub fn invar_trusted_keys_load_string(
+        text: *const c_char,
+        len: usize,
+        out: *mut *mut invar_trusted_keys,
+    ) -> invar_status;
+    pub fn invar_trusted_keys_free(keys: *mut invar_trusted_keys);
+    pub fn invar_verify_attestation(
+        keys: *const invar_trusted_keys,
+        envelopes: *const c_char,
+        envelopes_len: usize,
+        bytes: *const c_char,
+        len: usize,
+        stream: *const c_char,
+        stage: *const c_char,
+        min_sequence: u64,
+        now_ms: i64,
+        verified_json: *mut *mut c_char,
+    ) -> invar_status;
 
     pub fn invar_report_verdict(report: *const invar_report) -> invar_verdict;
     pub fn invar_report_violation_count(report: *const invar_report) -> usize;

@@ -32,6 +32,9 @@ pub enum Status {
     Usage,
     /// A bug or out of memory: nothing was changed.
     Internal,
+    /// An attestation does not verify (a signed decision refused): the
+    /// message names the check that failed.
+    Refused,
     /// A status this crate does not know (a newer library).
     Other(i32),
 }
@@ -46,6 +49,7 @@ impl Status {
             sys::INVAR_E_STATE => Status::State,
             sys::INVAR_E_USAGE => Status::Usage,
             sys::INVAR_E_INTERNAL => Status::Internal,
+            sys::INVAR_E_REFUSED => Status::Refused,
             other => Status::Other(other),
         }
     }
@@ -60,6 +64,7 @@ impl Status {
             Status::State => sys::INVAR_E_STATE,
             Status::Usage => sys::INVAR_E_USAGE,
             Status::Internal => sys::INVAR_E_INTERNAL,
+            Status::Refused => sys::INVAR_E_REFUSED,
             Status::Other(code) => code,
         }
     }
@@ -81,6 +86,11 @@ impl Error {
     /// `invar_last_error()` right after the failed call.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// Whether an attestation was refused ([`Status::Refused`]).
+    pub fn is_refused(&self) -> bool {
+        self.status == Status::Refused
     }
 
     /// Reads the calling thread's last error: call it right after the failed
@@ -613,6 +623,29 @@ impl Guard {
         Guard::make(contract, Some(state_dir), Some(stream), Some(stage))
     }
 
+    /// A persistent guard (stage as for [`Guard::new_staged`]) that serves
+    /// only a stored last-known-good whose attestation `keys` verify
+    /// (docs/signing.md): [`Status::Refused`] otherwise, here (no guard) and
+    /// from [`Guard::refresh`] (the artifact in service is kept). The guard
+    /// copies the keys.
+    pub fn new_verified(
+        contract: &Contract,
+        state_dir: &Path,
+        stream: &str,
+        stage: Option<&str>,
+        keys: &TrustedKeys,
+    ) -> Result<Guard, Error> {
+        let dir = c_path(state_dir, "state_dir")?;
+        let stream = c_string(stream, "the stream")?;
+        let stage = stage.map(|s| c_string(s, "the stage")).transpose()?;
+        let mut out = ptr::null_mut();
+        // SAFETY: contract and keys alive, strings NULL or NUL-terminated, `out` valid.
+        check(unsafe {
+            sys::invar_guard_new_verified(contract.ptr(), dir.as_ptr(), stream.as_ptr(), opt_ptr(&stage), keys.ptr, &mut out)
+        })?;
+        Ok(Guard { ptr: out, _contract: Arc::clone(&contract.handle) })
+    }
+
     fn make(
         contract: &Contract,
         state_dir: Option<&Path>,
@@ -703,6 +736,187 @@ impl Guard {
         // SAFETY: guard alive and not borrowed.
         check(unsafe { sys::invar_guard_release_replaced(self.ptr) })
     }
+}
+
+/// The public keys trusted to sign decisions (a trusted-keys file,
+/// docs/signing.md). Immutable; freed on drop.
+pub struct TrustedKeys {
+    ptr: *mut sys::invar_trusted_keys,
+}
+
+// SAFETY: trusted keys are immutable once loaded and may be used from any
+// number of threads at once (include/invar/sign.hpp); no thread affinity.
+unsafe impl Send for TrustedKeys {}
+// SAFETY: as above; every call takes them as `const invar_trusted_keys*`.
+unsafe impl Sync for TrustedKeys {}
+
+impl Drop for TrustedKeys {
+    fn drop(&mut self) {
+        // SAFETY: `ptr` came from invar_trusted_keys_load* and is freed once, here.
+        unsafe { sys::invar_trusted_keys_free(self.ptr) }
+    }
+}
+
+impl fmt::Debug for TrustedKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrustedKeys").finish_non_exhaustive()
+    }
+}
+
+impl TrustedKeys {
+    /// Reads a trusted-keys file ([`Status::Usage`] with located messages when malformed).
+    pub fn load(path: impl AsRef<Path>) -> Result<TrustedKeys, Error> {
+        let path = c_path(path.as_ref(), "the trusted-keys path")?;
+        let mut out = ptr::null_mut();
+        // SAFETY: `path` is NUL-terminated and `out` a valid out pointer.
+        check(unsafe { sys::invar_trusted_keys_load(path.as_ptr(), &mut out) })?;
+        Ok(TrustedKeys { ptr: out })
+    }
+
+    /// The same for the file's text.
+    pub fn from_text(text: &str) -> Result<TrustedKeys, Error> {
+        let (p, n) = raw(text.as_bytes());
+        let mut out = ptr::null_mut();
+        // SAFETY: (p, n) is a valid buffer, `out` a valid out pointer.
+        check(unsafe { sys::invar_trusted_keys_load_string(p, n, &mut out) })?;
+        Ok(TrustedKeys { ptr: out })
+    }
+}
+
+/// What a distributor expects of the artifact it is about to serve.
+#[derive(Debug, Clone, Default)]
+pub struct Expect<'a> {
+    /// None: any stream.
+    pub stream: Option<&'a str>,
+    /// None: any stage; Some(""): a stream without stages.
+    pub stage: Option<&'a str>,
+    /// The highest sequence served: a lower one is a rollback.
+    pub min_sequence: u64,
+    /// The clock for expiry (Unix epoch milliseconds); None: the system clock.
+    pub now_ms: Option<i64>,
+}
+
+/// What a verified attestation says (docs/signing.md); times are RFC 3339.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifiedStatement {
+    pub name: String,
+    pub sha256: String,
+    pub stream: String,
+    pub stage: String,
+    pub sequence: u64,
+    pub contract: String,
+    pub contract_digest: String,
+    pub verdict: String,
+    pub decided_at: String,
+    pub expires: String,
+    pub keyid: String,
+}
+
+/// Verifies a decision's attestation (a FILE.intoto.jsonl: any one envelope
+/// suffices) for `bytes`. A refusal is [`Status::Refused`], its message
+/// naming the check that failed.
+pub fn verify_attestation(
+    keys: &TrustedKeys,
+    envelopes: &[u8],
+    bytes: &[u8],
+    expect: &Expect<'_>,
+) -> Result<VerifiedStatement, Error> {
+    let now = clock(expect.now_ms)?;
+    let stream = expect.stream.map(|s| c_string(s, "the stream")).transpose()?;
+    let stage = expect.stage.map(|s| c_string(s, "the stage")).transpose()?;
+    let (e, en) = raw(envelopes);
+    let (b, bn) = raw(bytes);
+    let mut out: *mut c_char = ptr::null_mut();
+    // SAFETY: keys alive, buffers valid, strings NULL or NUL-terminated, `out` valid.
+    check(unsafe {
+        sys::invar_verify_attestation(keys.ptr, e, en, b, bn, opt_ptr(&stream), opt_ptr(&stage), expect.min_sequence, now, &mut out)
+    })?;
+    // SAFETY: a string from the library, freed by take_string.
+    let json = unsafe { take_string(out) }.ok_or_else(|| out_of_memory("invar_verify_attestation"))?;
+    parse_verified(&json).ok_or_else(|| Error {
+        status: Status::Internal,
+        message: format!("the verified statement does not parse: {}", json),
+    })
+}
+
+/// Reads the library's verified statement: one flat JSON object of strings
+/// and the unsigned `sequence` (no dependency on a JSON crate).
+fn parse_verified(json: &str) -> Option<VerifiedStatement> {
+    let mut v = VerifiedStatement::default();
+    let mut rest = json.trim().strip_prefix('{')?.trim_start();
+    while !rest.starts_with('}') {
+        let (key, after) = json_string(rest)?;
+        rest = after.trim_start().strip_prefix(':')?.trim_start();
+        if key == "sequence" {
+            let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            v.sequence = rest[..end].parse().ok()?;
+            rest = &rest[end..];
+        } else {
+            let (value, after) = json_string(rest)?;
+            rest = after;
+            match key.as_str() {
+                "name" => v.name = value,
+                "sha256" => v.sha256 = value,
+                "stream" => v.stream = value,
+                "stage" => v.stage = value,
+                "contract" => v.contract = value,
+                "contract_digest" => v.contract_digest = value,
+                "verdict" => v.verdict = value,
+                "decided_at" => v.decided_at = value,
+                "expires" => v.expires = value,
+                "keyid" => v.keyid = value,
+                _ => {}
+            }
+        }
+        rest = rest.trim_start();
+        rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
+    }
+    Some(v)
+}
+
+/// One JSON string at the start of `s`: its value and what follows it.
+fn json_string(s: &str) -> Option<(String, &str)> {
+    let mut chars = s.strip_prefix('"')?.char_indices();
+    let body = &s[1..];
+    let mut out = String::new();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some((out, &body[i + 1..])),
+            '\\' => {
+                let (_, e) = chars.next()?;
+                match e {
+                    '"' | '\\' | '/' => out.push(e),
+                    'b' => out.push('\u{8}'),
+                    'f' => out.push('\u{c}'),
+                    'n' => out.push('\n'),
+                    'r' => out.push('\r'),
+                    't' => out.push('\t'),
+                    'u' => {
+                        let unit = |chars: &mut std::str::CharIndices<'_>| -> Option<u32> {
+                            let hex: String = (0..4).map(|_| chars.next().map(|(_, h)| h)).collect::<Option<_>>()?;
+                            u32::from_str_radix(&hex, 16).ok()
+                        };
+                        let hi = unit(&mut chars)?;
+                        let code = if (0xD800..0xDC00).contains(&hi) {
+                            let (_, b) = chars.next()?;
+                            let (_, u) = chars.next()?;
+                            if b != '\\' || u != 'u' {
+                                return None;
+                            }
+                            let lo = unit(&mut chars)?;
+                            0x10000 + ((hi - 0xD800) << 10) + (lo.checked_sub(0xDC00)?)
+                        } else {
+                            hi
+                        };
+                        out.push(char::from_u32(code)?);
+                    }
+                    _ => return None,
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    None
 }
 
 /// One step of the staged rollout of `stream` at `location` (promote what
