@@ -321,7 +321,7 @@ TEST_CASE("a corrupted state file is reported (exit 3) and the LKG is not replac
       } else if (target.file.ends_with(".measures.json")) {
         bytes = with_version(bytes, invar::store::kMeasuresVersion + 1);
       } else if (target.file.ends_with("waivers.json")) {
-        bytes = with_version(bytes, invar::store::kScopedWaiversVersion + 1);
+        bytes = with_version(bytes, invar::store::kApprovalWaiversVersion + 1);
       } else {
         bytes = with_version(bytes, 2);
       }
@@ -349,9 +349,10 @@ TEST_CASE("a corrupted state file is reported (exit 3) and the LKG is not replac
       CHECK(r.exit == 3);
       CHECK(r.out.find(fs::path(target.file).filename().string()) != std::string::npos);
       if (mode == "version")
-        CHECK(r.out.find(target.file.ends_with(".measures.json") || target.file.ends_with("waivers.json")
-                             ? "format version 3, but this invar reads version 2"
-                             : "format version 2, but this invar reads version 1") != std::string::npos);
+        CHECK(r.out.find(target.file.ends_with(".measures.json") ? "format version 3, but this invar reads version 2"
+                         : target.file.ends_with("waivers.json") ? "format version 4, but this invar reads version 3"
+                                                                 : "format version 2, but this invar reads version 1") !=
+              std::string::npos);
       CHECK(!fs::exists(f.out));
       CHECK(test::slurp(f.stream_file("lkg.json")) == lkg_before);
       CHECK(test::invar({"status", "--state", f.state, "s"}).exit == 3);

@@ -101,6 +101,12 @@ struct Waiver {
   std::string id{};          // 12 hex digits naming it (invar waive --revoke ID)
   std::string used_by{};     // a scoped waiver used up: the candidate it let through ...
   int64_t used_ms = 0;       // ... and when; no longer in force
+  // Two-person waivers (StreamInfo::approvals 2): the people it needs, set
+  // when recorded; with 2 it is in force only once a second actor approved
+  // it (StateStore::approve_waiver).
+  uint32_t approvals = 1;
+  std::string approved_by{};
+  int64_t approved_ms = 0;
 };
 
 // A number one invariant measured of a candidate (Decision::observed, and
@@ -126,7 +132,8 @@ struct Observation {
 struct JournalRecord {
   // "decision", "init" (the stream was created; verdict "seed" when a first
   // LKG came with it, else "create"), "waiver", "revoke" (a waiver revoked:
-  // `waiver` is it, `detail` who and why), "contract-change", "repair"
+  // `waiver` is it, `detail` who and why), "approve" (a two-person waiver
+  // approved: `waiver` is it, approved_by and approved_ms set), "contract-change", "repair"
   // (the gate fixed what a crash or a full disk left: `detail` says what) or
   // "rotate" (first of a new journal file)
   std::string event;
@@ -182,6 +189,9 @@ struct StreamInfo {
   std::string contract_digest;
   int64_t created_ms = 0;
   std::string created_by;
+  // Distinct people a waiver needs (1 or 2), set at init (InitOptions::
+  // approvals); a record without it (older invar) reads as 1.
+  uint32_t approvals = 1;
 };
 
 struct WaiverRequest {
@@ -339,6 +349,7 @@ struct StreamStatus {
   bool flapping = false;
   std::vector<std::string> flap_history;
   std::vector<Waiver> active_waivers;
+  std::vector<Waiver> awaiting_approval;  // two-person waivers not yet approved (not expired)
   uint64_t retained = 0;  // accepted artifacts kept (all verified)
   std::vector<Quarantined> quarantined;  // oldest first
   std::array<uint64_t, 4> decisions_total{};  // decisions so far by action (indexed by Action)
@@ -359,6 +370,9 @@ struct InitOptions {
   std::string seed_file;  // or the file holding it (read under the contract's max_bytes)
   std::string reason;
   std::string by;  // who (recorded), as for waivers
+  // Distinct people a waiver of this stream needs: 1, or 2 (the second
+  // approves it: StateStore::approve_waiver). Fixed for the stream's life.
+  uint32_t approvals = 1;
   std::optional<Time> now;
   // Stages (docs/rollout.md): the stream's rollout, written with it (every
   // stage holds the seed, if any); or the rollout file to load it from.
@@ -453,6 +467,13 @@ class StateStore {
   // the stream has no such waiver.
   Result<Waiver> revoke_waiver(const std::string& stream, const std::string& id, const std::string& by,
                                const std::string& reason, int64_t now_ms) const;
+  // Approves the two-person waiver `id` of `stream` as `by` (`reason`
+  // optional), journaled ("approve") at `now_ms`: from then on it is in
+  // force. Returns it; an Error (ErrorCode::usage) when the stream has no
+  // such waiver (or it was revoked), it needs no approval, is expired, used
+  // up or approved already, or `by` is the actor who recorded it.
+  Result<Waiver> approve_waiver(const std::string& stream, const std::string& id, const std::string& by,
+                                const std::string& reason, int64_t now_ms) const;
   // Any artifact the stream keeps (the LKG, a retained accepted one, a
   // quarantined one) by its digest or a unique prefix of at least 8 hex
   // digits ("sha256:" optional); verified. An Error (ErrorCode::usage) when

@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "common/files.hpp"
+#include "common/text.hpp"
 #include "invar/report.hpp"
 #include "invar/gate.hpp"
 
@@ -226,6 +227,7 @@ struct WaiveArgs : StateArgs {
   std::string expires;
   std::string for_candidate, for_generation;
   std::string revoke;
+  std::string approve;
 };
 
 int run_revoke(const WaiveArgs& args) {
@@ -249,7 +251,30 @@ int run_revoke(const WaiveArgs& args) {
   return kAccept;
 }
 
+int run_approve(const WaiveArgs& args) {
+  if (!args.ids.empty() || !args.expires.empty() || !args.for_candidate.empty() || !args.for_generation.empty() ||
+      !args.revoke.empty()) {
+    print_error({ErrorCode::usage, "--approve ID takes no invariant ids, --expires, --for, --for-generation or --revoke", {}},
+                args.format);
+    return kCannotJudge;
+  }
+  auto s = setup(args, false);
+  if (!s) return kCannotJudge;
+  auto approved = s->store->approve_waiver(args.stream, args.approve, who(args.by), args.reason, s->now_ms());
+  if (!approved) {
+    print_error(approved.error(), args.format);
+    return kCannotJudge;
+  }
+  if (args.format == "json")
+    std::fputs(render_waiver(*approved, args.stream, true).c_str(), stdout);
+  else if (!args.quiet)
+    std::printf("approved waiver %s (%s) on stream %s: in force until %s\n", approved->id.c_str(),
+                approved->invariant.c_str(), args.stream.c_str(), text::format_rfc3339(approved->expires_ms).c_str());
+  return kAccept;
+}
+
 int run_waive(const WaiveArgs& args) {
+  if (!args.approve.empty()) return run_approve(args);
   if (!args.revoke.empty()) return run_revoke(args);
   if (args.contract.empty() || args.ids.empty() || args.expires.empty()) {
     print_error({ErrorCode::usage, "waive needs --contract, --reason, --expires and the invariant ids (or --revoke ID)", {}},
@@ -289,7 +314,9 @@ int run_waivers(const StateArgs& args) {
   }
   if (args.quiet && args.format == "human") {
     for (const auto& w : *waivers)
-      if (w.used_by.empty() && w.created_ms <= s->now_ms() && s->now_ms() < w.expires_ms) std::printf("%s\n", w.id.c_str());
+      if (w.used_by.empty() && w.created_ms <= s->now_ms() && s->now_ms() < w.expires_ms &&
+          (w.approvals < 2 || !w.approved_by.empty()))  // in force: approved when it needs two people
+        std::printf("%s\n", w.id.c_str());
     return kAccept;
   }
   std::fputs(render_waivers(*waivers, args.stream, s->now_ms(), args.format == "json").c_str(), stdout);
@@ -527,6 +554,7 @@ struct InitArgs : StateArgs {
   std::string reason;
   std::string by;
   std::string rollout;
+  uint32_t approvals = 1;
   GateSigningFlags signing;
 };
 
@@ -543,6 +571,7 @@ int run_init(const InitArgs& args) {
   options.by = who(args.by);
   options.now = s->now;
   options.rollout_file = args.rollout;
+  options.approvals = args.approvals;
   Gate gate(*s->contract, *s->store, s->options);
   auto d = gate.init(args.stream, options);
   if (!d) {
@@ -583,6 +612,9 @@ std::function<int()> add_init(CLI::App& app) {
   cmd->add_option("artifact", args->artifact, "A first LKG, judged by the stateless invariants (needs --reason)");
   cmd->add_option("--reason", args->reason, "Why the seed can be trusted (recorded in the journal)");
   cmd->add_option("--by", args->by, kByHelp);
+  cmd->add_option("--approvals", args->approvals,
+                  "People a waiver of this stream needs: 1 (default) or 2 (a second person approves it with "
+                  "`invar waive --approve ID`); fixed for the stream's life");
   add_quiet(cmd, args->quiet, "Human format: the init line only (no report of the seed); no warnings");
   cmd->add_option("--rollout", args->rollout,
                   "Give the stream stages (a rollout file, docs/rollout.md): gates admit into the first, "
@@ -600,7 +632,7 @@ std::function<int()> add_waive(CLI::App& app) {
   add_plain_format(cmd, args->format);
   cmd->add_option("id", args->ids, "The invariant ids to waive (all are validated before any is recorded)");
   cmd->add_option("--by", args->by, kByHelp);
-  cmd->add_option("--reason", args->reason, "Why (recorded in the journal)")->required();
+  cmd->add_option("--reason", args->reason, "Why (recorded in the journal; optional with --approve)");
   cmd->add_option("--expires", args->expires, "How long it lasts, such as \"2h\" (at most 30d)");
   cmd->add_option("--for", args->for_candidate,
                   "Only for this candidate: its SHA-256 (64 hex digits, or a unique prefix of at least 12 of one the "
@@ -608,7 +640,10 @@ std::function<int()> add_waive(CLI::App& app) {
   cmd->add_option("--for-generation", args->for_generation,
                   "Only for a candidate of this generation (the contract's first monotonic value); used once");
   cmd->add_option("--revoke", args->revoke, "Revoke the waiver with this id (see invar waivers; journaled)");
-  add_quiet(cmd, args->quiet, "Human format: each new waiver's id, one per line (nothing on --revoke); no warnings");
+  cmd->add_option("--approve", args->approve,
+                  "Approve the waiver with this id as a second person (streams created with --approvals 2; journaled)");
+  add_quiet(cmd, args->quiet,
+            "Human format: each new waiver's id, one per line (nothing on --revoke or --approve); no warnings");
   return [args] { return run_waive(*args); };
 }
 

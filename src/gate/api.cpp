@@ -124,6 +124,11 @@ Result<Waiver> StateStore::revoke_waiver(const std::string& stream, const std::s
   return gate::revoke_waiver(*impl_, stream, id, by, reason, now_ms);
 }
 
+Result<Waiver> StateStore::approve_waiver(const std::string& stream, const std::string& id, const std::string& by,
+                                          const std::string& reason, int64_t now_ms) const {
+  return gate::approve_waiver(*impl_, stream, id, by, reason, now_ms);
+}
+
 Result<std::string> StateStore::artifact(const std::string& stream, const std::string& digest) const {
   std::string hex = digest.rfind("sha256:", 0) == 0 ? digest.substr(7) : digest;
   bool is_hex = hex.size() >= 8 && hex.size() <= 64 &&

@@ -82,11 +82,23 @@ bool has_generation(const Plan& plan) {
                      [](const auto& inv) { return inv.kind == invariants::Kind::monotonic; });
 }
 
-// Waivers in force at `now`: started, not yet expired, not used up.
+// A two-person waiver (Waiver::approvals 2) nobody has approved yet.
+bool unapproved(const Waiver& w) { return w.approvals > 1 && w.approved_by.empty(); }
+
+// Waivers in force at `now`: started, not yet expired, not used up, and
+// approved when they need a second person.
 std::vector<Waiver> active(const std::vector<Waiver>& waivers, int64_t now_ms) {
   std::vector<Waiver> out;
   for (const auto& w : waivers)
-    if (w.created_ms <= now_ms && w.expires_ms > now_ms && w.used_by.empty()) out.push_back(w);
+    if (w.created_ms <= now_ms && w.expires_ms > now_ms && w.used_by.empty() && !unapproved(w)) out.push_back(w);
+  return out;
+}
+
+// Waivers that would be in force at `now` but for a second approver.
+std::vector<Waiver> awaiting_approval(const std::vector<Waiver>& waivers, int64_t now_ms) {
+  std::vector<Waiver> out;
+  for (const auto& w : waivers)
+    if (w.expires_ms > now_ms && w.used_by.empty() && unapproved(w)) out.push_back(w);
   return out;
 }
 
@@ -97,6 +109,20 @@ bool covers(const Waiver& w, const std::string& candidate, const std::string& ge
   if (!w.for_candidate.empty()) return w.for_candidate == candidate;
   if (!w.for_generation.empty()) return !generation.empty() && w.for_generation == generation;
   return true;
+}
+
+// A warning for each failed, waivable invariant that a waiver awaiting its
+// second approver would have waived: the decision stands without it.
+void warn_unapproved(const Plan& plan, const std::vector<Waiver>& waiting, const std::string& candidate,
+                     const std::string& generation, const Report& report, std::vector<std::string>& warnings) {
+  for (size_t i = 0; i < plan.invariants.size(); ++i) {
+    const InvariantResult& r = report.invariants[i];
+    if (r.outcome != Outcome::fail || !plan.invariants[i].waivable) continue;
+    for (const auto& w : waiting)
+      if (w.invariant == r.id && covers(w, candidate, generation))
+        warnings.push_back("waiver " + w.id + " for " + r.id + " awaits a second approver (invar waive --approve " +
+                           w.id + " --by NAME): it did not apply");
+  }
 }
 
 // Marks failed invariants with an active waiver that covers the candidate
@@ -112,7 +138,7 @@ std::vector<std::string> apply_waivers(const Plan& plan, const std::vector<Waive
       if (w.invariant == r.id && covers(w, candidate, generation) && (!by || (scoped(*by) && !scoped(w)))) by = &w;
     if (!by) continue;
     r.outcome = Outcome::waived;
-    r.note = "waived by " + by->by + " until " + text::format_rfc3339(by->expires_ms) + " (waiver " + by->id +
+    r.note = "waived by " + by->by + (by->approved_by.empty() ? "" : ", approved by " + by->approved_by) + " until " + text::format_rfc3339(by->expires_ms) + " (waiver " + by->id +
              (scoped(*by) ? ", for this candidate, once" : "") + "): " + by->reason;
     if (std::find(used.begin(), used.end(), by->id) == used.end()) used.push_back(by->id);
   }
@@ -485,6 +511,14 @@ store::Status require_stream(store::Store& store, const std::string& stream) {
                " --contract ...` (or `invar gate --create`); nothing was judged or published");
 }
 
+// The people a waiver of `stream` needs (StreamInfo::approvals; 1 for a
+// stream record of an older invar).
+Result<uint32_t> stream_approvals(store::Store& store, const std::string& stream) {
+  auto info = store.stream_info(stream);
+  if (!info) return info.error();
+  return info.value() ? info.value()->approvals : 1u;
+}
+
 Flap detect_flap(const std::vector<JournalRecord>& journal, int64_t now_ms, const FlapOptions& options) {
   Flap flap;
   std::vector<const JournalRecord*> decisions;
@@ -786,6 +820,7 @@ struct Judgement {
   std::vector<Waiver> in_force;          // waivers judged with
   std::vector<Waiver> recorded_waivers;  // --waive: recorded before the decision
   std::vector<std::string> waived_by;    // the ids of the waivers that waived a failure
+  std::vector<Waiver> unapproved;        // waivers awaiting a second approver (not judged with)
   JournalRecord rec;
   bool adopt = false;   // an unsigned LKG trusted for this decision (GateOptions::adopt_unsigned_lkg)
   bool resign = false;  // the LKG's record written again with a new envelope (unchanged, an adoption)
@@ -837,12 +872,27 @@ store::Status fence_and_read(const Plan& plan, store::Store& store, const std::s
   auto retained = store.accepted(stream);  // verified before anything changes
   if (!retained) return retained.error();
   j.in_force = active(j.waivers.waivers, j.now);
+  j.unapproved = awaiting_approval(j.waivers.waivers, j.now);
+  uint32_t approvals = 1;
+  if (!options.waive.empty()) {
+    auto needed = stream_approvals(store, stream);
+    if (!needed) return needed.error();
+    approvals = *needed;
+  }
   for (const auto& request : options.waive) {
     auto w = validate_waiver(plan, request, j.now);
     if (!w) return w.error();
+    w->approvals = approvals;
     if (auto e = resolve_scope(store, stream, *w, c.digest)) return *e;
     j.recorded_waivers.push_back(*w);
-    if (attempt == 1) j.in_force.push_back(*w);  // judged again: read back with the list (maybe used up meanwhile)
+    if (attempt != 1) continue;  // judged again: read back with the list (maybe used up meanwhile)
+    if (unapproved(*w)) {
+      j.unapproved.push_back(*w);
+      j.d.warnings.push_back("waiver " + w->id + " for " + w->invariant + " is recorded awaiting a second approver " +
+                             "(this stream needs two people): it does not apply to this candidate");
+    } else {
+      j.in_force.push_back(*w);
+    }
   }
   return std::nullopt;
 }
@@ -918,6 +968,7 @@ store::Status judge_locked(const Plan& plan, store::Store& store, const std::str
         c.report.invariants[i].note = "the stream's LKG cannot be read under this contract (see baseline.unreadable)";
   }
   if (c.document) j.waived_by = apply_waivers(plan, j.in_force, c.digest, c.generation, c.report);
+  if (c.document) warn_unapproved(plan, j.unapproved, c.digest, c.generation, c.report, d.warnings);
   engine::finish(plan, c.report);
   if (!retry && c.document) run_trials(plan, store, stream, bytes, j, c.report);
   if (rollout::vetoed(j.rollout, c.digest))
@@ -1194,6 +1245,8 @@ Result<std::optional<Decision>> init(const Contract& contract, store::Store& sto
   std::string by = options.by;
   if (by.empty()) return usage("init needs an identifiable actor: give --by NAME");
   if (!valid_actor(by)) return usage("the actor " + text::quoted(by) + " is not a name: 1-64 of A-Z a-z 0-9 . _ @ + -");
+  if (options.approvals < 1 || options.approvals > 2)
+    return usage("--approvals is 1 (one person's waivers) or 2 (a second person approves each waiver)");
   std::optional<Decision> d;
   Prepared c;
   std::string file_bytes;
@@ -1223,6 +1276,7 @@ Result<std::optional<Decision>> init(const Contract& contract, store::Store& sto
   rec.contract = plan.name;
   rec.contract_digest = plan.digest();
   rec.detail = "created for contract " + plan.name + " by " + by + (d ? ": " + opts.reason : "");
+  if (opts.approvals > 1) rec.detail += " (waivers need two people)";
   if (opts.rollout) rec.detail += " (rollout " + opts.rollout->name + ", " + std::to_string(opts.rollout->stages.size()) +
                                   " stages)";
   std::optional<store::Promotion> seed;
@@ -1239,7 +1293,7 @@ Result<std::optional<Decision>> init(const Contract& contract, store::Store& sto
   }
   std::optional<std::string> stages;
   if (opts.rollout) stages = rollout::initial_record(stream, *opts.rollout, seed ? &seed->record : nullptr);
-  if (auto e = store.init_stream({stream, plan.name, plan.digest(), now, by}, &rec, seed ? &*seed : nullptr,
+  if (auto e = store.init_stream({stream, plan.name, plan.digest(), now, by, opts.approvals}, &rec, seed ? &*seed : nullptr,
                                  stages ? &*stages : nullptr)) {
     if (e->code == ErrorCode::usage) return created_meanwhile(store, stream);
     return *e;
@@ -1258,11 +1312,14 @@ Result<std::vector<Waiver>> waive(const Contract& contract, store::Store& store,
   if (!store::valid_stream_name(stream)) return usage("stream name " + text::quoted(stream) + " is not valid");
   if (requests.empty()) return usage("name at least one invariant id to waive");
   if (auto e = require_stream(store, stream)) return *e;
+  auto approvals = stream_approvals(store, stream);
+  if (!approvals) return approvals.error();
   int64_t now_ms = engine::now_ms(plan, now);
   std::vector<Waiver> out;
   for (const auto& request : requests) {  // all valid, or none recorded
     auto w = validate_waiver(plan, request, now_ms);
     if (!w) return w.error();
+    w->approvals = *approvals;
     out.push_back(*w);
   }
   auto lock = store.lock(stream, true);
@@ -1298,6 +1355,54 @@ Result<Waiver> revoke_waiver(store::Store& store, const std::string& stream, con
     return list;
   });
   if (!revoked) return revoked.error();
+  return *rec.waiver;
+}
+
+// Why `by` may not approve `w` at `now_ms`, or "" when it may.
+std::string approval_refused(const Waiver& w, const std::string& by, int64_t now_ms) {
+  if (w.approvals < 2) return "waiver " + w.id + " needs no approval: its stream takes one person's waivers";
+  if (!w.approved_by.empty()) return "waiver " + w.id + " was approved already, by " + text::quoted(w.approved_by);
+  if (!w.used_by.empty()) return "waiver " + w.id + " was used up already";
+  if (w.expires_ms <= now_ms) return "waiver " + w.id + " expired at " + text::format_rfc3339(w.expires_ms);
+  if (w.by == by)
+    return "waiver " + w.id + " was recorded by " + text::quoted(by) + ": a second, different person must approve it";
+  return "";
+}
+
+Result<Waiver> approve_waiver(store::Store& store, const std::string& stream, const std::string& id, const std::string& by,
+                              const std::string& reason, int64_t now_ms) {
+  if (!store::valid_stream_name(stream)) return usage("stream name " + text::quoted(stream) + " is not valid");
+  if (auto e = require_stream(store, stream)) return *e;
+  if (by.empty() || !valid_actor(by))
+    return usage("approving a waiver needs an identifiable actor: --by NAME (1-64 of A-Z a-z 0-9 . _ @ + -)");
+  auto lock = store.lock(stream, true);
+  if (!lock) return lock.error();
+  auto is_it = [&](const Waiver& w) { return w.id == id; };
+  auto missing = [&] {
+    return usage("stream " + text::quoted(stream) + " has no waiver " + text::quoted(id) +
+                 " (revoked, expired and dropped, or never recorded: see invar waivers)");
+  };
+  auto current = store.waiver_list(stream);
+  if (!current) return current.error();
+  auto found = std::find_if(current->waivers.begin(), current->waivers.end(), is_it);
+  if (found == current->waivers.end()) return missing();
+  if (auto why = approval_refused(*found, by, now_ms); !why.empty()) return usage(why);
+  JournalRecord rec = journal_record("approve", stream, now_ms);
+  rec.waiver = *found;
+  rec.waiver->approved_by = by;
+  rec.waiver->approved_ms = now_ms;
+  rec.detail = "approved by " + by;
+  if (reason.find_first_not_of(" \t\r\n") != std::string::npos) rec.detail += ": " + reason;
+  auto approved = change_waivers(store, stream, rec, [&](const std::vector<Waiver>& existing) -> Result<std::vector<Waiver>> {
+    std::vector<Waiver> list = existing;  // read again: it may have changed since
+    auto it = std::find_if(list.begin(), list.end(), is_it);
+    if (it == list.end()) return missing();
+    if (auto why = approval_refused(*it, by, now_ms); !why.empty()) return usage(why);
+    it->approved_by = by;
+    it->approved_ms = now_ms;
+    return list;
+  });
+  if (!approved) return approved.error();
   return *rec.waiver;
 }
 
@@ -1377,6 +1482,7 @@ Result<StreamStatus> status(store::Store& store, const std::string& stream, int6
   auto waivers = store.waivers(stream);
   if (!waivers) return waivers.error();
   s.active_waivers = active(waivers.value(), now_ms);
+  s.awaiting_approval = awaiting_approval(waivers.value(), now_ms);
   auto journal = store.journal(stream);
   if (!journal) return journal.error();
   const auto& records = journal->records;

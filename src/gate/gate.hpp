@@ -41,6 +41,9 @@ Result<std::vector<Waiver>> waive(const Contract& contract, store::Store& store,
                                   const std::vector<WaiverRequest>& requests, std::optional<Time> now);
 Result<Waiver> revoke_waiver(store::Store& store, const std::string& stream, const std::string& id, const std::string& by,
                              const std::string& reason, int64_t now_ms);
+// The two-person waiver `id` approved by `by` (StateStore::approve_waiver).
+Result<Waiver> approve_waiver(store::Store& store, const std::string& stream, const std::string& id, const std::string& by,
+                             const std::string& reason, int64_t now_ms);
 
 Result<StreamStatus> status(store::Store& store, const std::string& stream, int64_t now_ms, const GateOptions& options,
                             size_t recent);

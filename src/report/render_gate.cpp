@@ -61,6 +61,9 @@ std::string record_line(const JournalRecord& r, bool quarantined = false) {
   if (r.event == "revoke" && r.waiver)
     return fmt::format("{}  revoke  waiver {} of {}: {}", when, r.waiver->id, printable(r.waiver->invariant),
                        printable(r.detail));
+  if (r.event == "approve" && r.waiver)
+    return fmt::format("{}  approve waiver {} of {}: {}", when, r.waiver->id, printable(r.waiver->invariant),
+                       printable(r.detail));
   if (r.event == "promote") {  // "promoted X from A to B[; promoted ...]": the first move, then the others
     std::string line = fmt::format("{}  promote {} to {}", when, short_digest(r.candidate), printable(r.stage));
     size_t more = r.detail.find("; ");
@@ -208,6 +211,10 @@ std::string render_status_human(const StreamStatus& st, int64_t now) {
   for (const auto& w : st.active_waivers)
     out += fmt::format("  waiver {}: {}{} until {} by {}: {}\n", w.id, text::printable(w.invariant), waiver_scope(w),
                        text::format_rfc3339(w.expires_ms), text::printable(w.by), text::printable(w.reason));
+  for (const auto& w : st.awaiting_approval)
+    out += fmt::format("  waiver {}: {}{} until {} by {}: {}  (pending approval: not in force)\n", w.id,
+                       text::printable(w.invariant), waiver_scope(w), text::format_rfc3339(w.expires_ms),
+                       text::printable(w.by), text::printable(w.reason));
   if (!st.recent.empty()) out += "  last decisions (newest first):\n";
   for (const auto& r : st.recent) out += "    " + record_line(r, in_quarantine(r, st.quarantined)) + "\n";
   if (st.rollout) out += rollout_lines(*st.rollout, now, "  ");
@@ -223,6 +230,8 @@ std::string render_status_json(const std::vector<StreamStatus>& statuses, const 
     for (const auto& r : st.recent) recent.push_back(store::to_json(r));
     json waivers = json::array();
     for (const auto& w : st.active_waivers) waivers.push_back(store::to_json(w));
+    json awaiting = json::array();
+    for (const auto& w : st.awaiting_approval) awaiting.push_back(store::to_json(w));
     json quarantine = json::array();
     for (const auto& q : st.quarantined)
       quarantine.push_back({{"digest", q.digest},
@@ -242,6 +251,7 @@ std::string render_status_json(const std::vector<StreamStatus>& statuses, const 
                     {"flapping", st.flapping},
                     {"flap_history", st.flap_history},
                     {"waivers", waivers},
+                    {"waivers_awaiting_approval", awaiting},
                     {"recent", recent},
                     {"rollout", st.rollout ? rollout_to_json(*st.rollout, now_ms) : json(nullptr)},
                     {"warnings", st.warnings}});
@@ -323,9 +333,14 @@ std::string render_backtest_json(const std::vector<BacktestRow>& rows, const std
 
 std::string render_waiver(const Waiver& w, const std::string& stream, bool as_json) {
   if (as_json) return dump({{"version", 1}, {"stream", stream}, {"waiver", store::to_json(w)}});
-  return fmt::format("waived {}{} on stream {} until {} (by {}): {}  [waiver {}]\n", text::printable(w.invariant),
-                     waiver_scope(w), stream, text::format_rfc3339(w.expires_ms), text::printable(w.by),
-                     text::printable(w.reason), w.id);
+  std::string line = fmt::format("waived {}{} on stream {} until {} (by {}): {}  [waiver {}]\n",
+                                 text::printable(w.invariant), waiver_scope(w), stream,
+                                 text::format_rfc3339(w.expires_ms), text::printable(w.by), text::printable(w.reason), w.id);
+  if (w.approvals > 1)
+    line += w.approved_by.empty() ? "  pending approval: not in force until a second person runs `invar waive --approve " +
+                                        w.id + " --by NAME`\n"
+                                  : "  approved by " + text::printable(w.approved_by) + "\n";
+  return line;
 }
 
 namespace {
@@ -333,6 +348,7 @@ namespace {
 std::string waiver_state(const Waiver& w, int64_t now_ms) {
   if (!w.used_by.empty()) return "used";
   if (w.expires_ms <= now_ms) return "expired";
+  if (w.approvals > 1 && w.approved_by.empty()) return "awaiting-approval";
   return w.created_ms > now_ms ? "pending" : "active";
 }
 
@@ -346,6 +362,7 @@ std::string render_waivers(const std::vector<Waiver>& waivers, const std::string
       j["state"] = waiver_state(w, now_ms);
       j["created_at"] = text::format_rfc3339(w.created_ms);
       if (!w.used_by.empty()) j["used_at"] = text::format_rfc3339(w.used_ms);
+      if (w.approvals > 1) j["approved_by"] = w.approved_by;  // "" while it awaits a second approver
       list.push_back(std::move(j));
     }
     return dump({{"version", 1}, {"stream", stream}, {"waivers", list}});
@@ -358,6 +375,10 @@ std::string render_waivers(const std::vector<Waiver>& waivers, const std::string
                        text::printable(w.by), text::printable(w.reason));
     if (!w.used_by.empty())
       out += fmt::format("              used by {} at {}\n", short_digest(w.used_by), text::format_rfc3339(w.used_ms));
+    if (w.approvals > 1)
+      out += w.approved_by.empty() ? std::string("              pending approval: needs a second approver\n")
+                                   : fmt::format("              approved by {} at {}\n", text::printable(w.approved_by),
+                                                 text::format_rfc3339(w.approved_ms));
   }
   return out;
 }

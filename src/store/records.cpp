@@ -50,7 +50,9 @@ std::optional<Waiver> waiver_from(const json& j) {
   if (!get(j, "invariant", w.invariant) || !get(j, "reason", w.reason) || !get(j, "by", w.by) ||
       !get(j, "created_ms", w.created_ms) || !get(j, "expires_ms", w.expires_ms) ||
       !get_optional(j, "for_candidate", w.for_candidate) || !get_optional(j, "for_generation", w.for_generation) ||
-      !get_optional(j, "id", w.id) || !get_optional(j, "used_by", w.used_by) || !get_optional(j, "used_ms", w.used_ms))
+      !get_optional(j, "id", w.id) || !get_optional(j, "used_by", w.used_by) || !get_optional(j, "used_ms", w.used_ms) ||
+      !get_optional(j, "approvals", w.approvals) || !get_optional(j, "approved_by", w.approved_by) ||
+      !get_optional(j, "approved_ms", w.approved_ms) || w.approvals < 1 || w.approvals > 2)
     return std::nullopt;
   if (w.id.empty()) w.id = waiver_id(w);
   return w;
@@ -149,16 +151,20 @@ std::string encode_stream(const StreamInfo& info) {
             {"created_ms", info.created_ms},
             {"created_at", text::format_rfc3339(info.created_ms)},
             {"created_by", info.created_by}};
-  return seal(r, "invar-stream") + "\n";
+  if (info.approvals > 1) r["approvals"] = info.approvals;  // absent: 1 (and older records)
+  return seal(r, "invar-stream", info.approvals > 1 ? kApprovalStreamVersion : kFormatVersion) + "\n";
 }
 
 Result<StreamInfo> decode_stream(std::string_view text, const std::string& where) {
-  auto j = unseal(text, where, "invar-stream");
+  json peek = json::parse(text, nullptr, false);
+  bool v2 = peek.is_object() && peek.contains("version") && peek["version"] == kApprovalStreamVersion;
+  auto j = unseal(text, where, "invar-stream", v2 ? kApprovalStreamVersion : kFormatVersion);
   if (!j) return j.error();
   StreamInfo info;
   if (!get(*j, "stream", info.stream) || !get(*j, "contract", info.contract) ||
       !get(*j, "contract_digest", info.contract_digest) || !get(*j, "created_ms", info.created_ms) ||
-      !get(*j, "created_by", info.created_by))
+      !get(*j, "created_by", info.created_by) || !get_optional(*j, "approvals", info.approvals) ||
+      info.approvals < 1 || info.approvals > 2 || (info.approvals > 1) != v2)
     return state_error(where, "the stream record is missing fields; invar will not use it");
   return info;
 }
@@ -239,23 +245,32 @@ json to_json(const Waiver& w) {
     j["used_by"] = w.used_by;
     j["used_ms"] = w.used_ms;
   }
+  if (w.approvals > 1) j["approvals"] = w.approvals;
+  if (!w.approved_by.empty()) {
+    j["approved_by"] = w.approved_by;
+    j["approved_ms"] = w.approved_ms;
+  }
   return j;
 }
 
 std::string encode_waivers(const std::vector<Waiver>& waivers) {
   json list = json::array();
-  bool scoped = false;
+  bool scoped = false, two_person = false;
   for (const auto& w : waivers) {
     list.push_back(to_json(w));
     scoped = scoped || !w.for_candidate.empty() || !w.for_generation.empty();
+    two_person = two_person || w.approvals > 1;
   }
-  return seal({{"waivers", list}}, "invar-waivers", scoped ? kScopedWaiversVersion : kFormatVersion) + "\n";
+  int version = two_person ? kApprovalWaiversVersion : scoped ? kScopedWaiversVersion : kFormatVersion;
+  return seal({{"waivers", list}}, "invar-waivers", version) + "\n";
 }
 
 Result<std::vector<Waiver>> decode_waivers(std::string_view text, const std::string& where) {
   json peek = json::parse(text, nullptr, false);
-  bool v1 = peek.is_object() && peek.contains("version") && peek["version"] == kFormatVersion;
-  auto j = unseal(text, where, "invar-waivers", v1 ? kFormatVersion : kScopedWaiversVersion);
+  int version = kApprovalWaiversVersion;  // the newest: what an unknown version is refused against
+  for (int v : {kFormatVersion, kScopedWaiversVersion})
+    if (peek.is_object() && peek.contains("version") && peek["version"] == v) version = v;
+  auto j = unseal(text, where, "invar-waivers", version);
   if (!j) return j.error();
   const json& list = (*j)["waivers"];
   if (!list.is_array()) return state_error(where, "\"waivers\" is not an array", "/waivers");
@@ -349,7 +364,7 @@ json to_json(const JournalRecord& r) {
     j["contract_digest"] = r.contract_digest;
     j["flapping"] = r.flapping;
   }
-  if (r.event != "waiver" && r.event != "revoke") j["lkg_after"] = r.lkg_after;
+  if (r.event != "waiver" && r.event != "revoke" && r.event != "approve") j["lkg_after"] = r.lkg_after;
   if (rollout_event(r.event) && !r.candidate.empty()) j["candidate"] = r.candidate;
   if (r.lkg_sequence) j["lkg_sequence"] = r.lkg_sequence;
   if (!r.detail.empty()) j["detail"] = r.detail;
@@ -405,7 +420,7 @@ Result<JournalRecord> decode_journal(std::string_view line, const std::string& w
         !get(j, "lkg_after", r.lkg_after) || !get(j, "contract", r.contract) ||
         !get(j, "contract_digest", r.contract_digest) || !get(j, "flapping", r.flapping))
       return malformed();
-  } else if (r.event == "waiver" || r.event == "revoke") {
+  } else if (r.event == "waiver" || r.event == "revoke" || r.event == "approve") {
     auto w = j.find("waiver");
     if (w == j.end() || !(r.waiver = waiver_from(*w))) return malformed();
   } else if (r.event == "repair" || r.event == "rotate" || r.event == "contract-change") {

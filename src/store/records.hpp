@@ -25,6 +25,11 @@ inline constexpr int kMeasuresVersion = 2;
 // A waiver list holding a scoped waiver is version 2: an older invar, which
 // would apply it to every candidate, refuses the list instead (fail closed).
 inline constexpr int kScopedWaiversVersion = 2;
+// A waiver list holding a two-person waiver is version 3, and a stream
+// record needing two approvals version 2: an older invar, which would apply
+// a waiver nobody approved, refuses them instead (fail closed).
+inline constexpr int kApprovalWaiversVersion = 3;
+inline constexpr int kApprovalStreamVersion = 2;
 
 std::string seal(nlohmann::json j, const char* format, int version = kFormatVersion);
 // Parses and verifies one sealed record of `format`.
