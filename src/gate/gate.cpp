@@ -138,8 +138,9 @@ std::vector<std::string> apply_waivers(const Plan& plan, const std::vector<Waive
       if (w.invariant == r.id && covers(w, candidate, generation) && (!by || (scoped(*by) && !scoped(w)))) by = &w;
     if (!by) continue;
     r.outcome = Outcome::waived;
-    r.note = "waived by " + by->by + (by->approved_by.empty() ? "" : ", approved by " + by->approved_by) + " until " + text::format_rfc3339(by->expires_ms) + " (waiver " + by->id +
-             (scoped(*by) ? ", for this candidate, once" : "") + "): " + by->reason;
+    std::string approved = by->approved_by.empty() ? "" : ", approved by " + by->approved_by;
+    r.note = "waived by " + by->by + approved + " until " + text::format_rfc3339(by->expires_ms) + " (waiver " +
+             by->id + (scoped(*by) ? ", for this candidate, once" : "") + "): " + by->reason;
     if (std::find(used.begin(), used.end(), by->id) == used.end()) used.push_back(by->id);
   }
   return used;
