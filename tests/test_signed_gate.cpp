@@ -677,3 +677,62 @@ TEST_CASE("signed rollout: a step whose stage holding cannot be verified promote
     CHECK_FALSE(s.record().stages[2].lkg);  // nothing verified to return to: the stage is empty
   }
 }
+
+TEST_CASE("signed rollout (API): Rollout::step with a signing key signs the promotion, a Follower and a Guard of the "
+          "stage verify it", "[sign][rollout][api]") {
+  test::TempDir tmp;
+  auto contract = test::contract(test::kRaceContract);
+  REQUIRE(contract);
+  auto store = invar::StateStore::open_directory(tmp / "state");
+  REQUIRE(store);
+  auto key = invar::SigningKey::generate("api-gate");
+  REQUIRE(key);
+  auto trusted = invar::TrustedKeys::load_string("{\"keys\": [" + key->trusted_entry() + "]}");
+  REQUIRE(trusted);
+  invar::GateOptions options;
+  options.signing_key = std::make_shared<const invar::SigningKey>(*key);
+  invar::Gate gate(*contract, *store, options);
+  std::string policy = tmp / "r.json";
+  test::spit(policy, R"({"rollout": "r", "stages": [{"name": "canary", "bake": "1h"}, {"name": "global"}]})");
+  const std::string seed = R"({"generation": 1, "items": [1]})", next = R"({"generation": 2, "items": [1]})";
+  invar::InitOptions init;
+  init.by = "test";
+  init.reason = "seed";
+  init.seed = seed;
+  init.rollout_file = policy;
+  init.now = invar::Time::parse(kT1);
+  REQUIRE(gate.init("s", init));
+  invar::SubmitOptions submit;
+  submit.now = invar::Time::parse(kT1);
+  REQUIRE(gate.submit("s", next, submit));
+  invar::Rollout::Options step;
+  step.now = invar::Time::parse(kT2);
+  REQUIRE(invar::Rollout(*store).step("s", step));  // without a key: promoted unsigned
+  invar::Follower unsigned_follower(*store, "s", 0, "global");
+  auto unsigned_change = unsigned_follower.poll();
+  REQUIRE(unsigned_change);
+  REQUIRE(unsigned_change.value());
+  CHECK_FALSE(invar::verify_lkg(unsigned_change.value()->lkg, *unsigned_change.value()->artifact, *trusted, "global", 0,
+                                invar::Time::parse(kT2)));
+  // The next artifact, promoted by a signing step.
+  const std::string third = R"({"generation": 3, "items": [1]})";
+  REQUIRE(gate.submit("s", third, submit));
+  step.signing_key = options.signing_key;
+  step.now = invar::Time::parse(kT3);
+  REQUIRE(invar::Rollout(*store).step("s", step));
+  invar::Follower follower(*store, "s", 0, "global");
+  auto change = follower.poll();
+  REQUIRE(change);
+  REQUIRE(change.value());
+  CHECK(*change.value()->artifact == third);
+  CHECK(change.value()->stage == "global");
+  auto verified =
+      invar::verify_lkg(change.value()->lkg, *change.value()->artifact, *trusted, "global", 0, invar::Time::parse(kT3));
+  REQUIRE(verified);
+  CHECK(verified->statement.verdict == "promote");
+  invar::GateOptions following;
+  following.trusted_keys = std::make_shared<const invar::TrustedKeys>(*trusted);
+  auto guard = invar::Guard::persistent(*contract, *store, "s", following, "global", invar::Time::parse(kT3));
+  REQUIRE(guard);
+  CHECK(*guard->current() == third);
+}

@@ -459,7 +459,8 @@ StageVerdict judge_stage(Work& w, size_t i) {
 // a holding that does not verify is not promoted: ErrorCode::state.
 store::Status promote(store::Store& store, Work& w, size_t i) {
   StageState& to = w.state.stages[i + 1];
-  const StageHolding& from = i == 0 && w.lkg ? holding_of(*w.lkg) : *w.state.stages[i].lkg;
+  StageHolding from = *w.state.stages[i].lkg;
+  if (i == 0 && w.lkg) from.attestation = w.lkg->attestation;  // it mirrors the LKG record, whose envelope is current
   std::optional<VerifiedStatement> verified;
   std::string bytes;
   if (w.signing.signing_key) {
