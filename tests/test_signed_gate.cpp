@@ -500,3 +500,239 @@ TEST_CASE("signed gate and verifying watch, end to end: served while signed, a f
   CHECK(f.gate(f.artifact(3), signing(k, "a")).exit == 3);
   CHECK(test::slurp(f.out) == test::slurp(f.artifact(2)));
 }
+
+namespace {
+
+// A signed stream "s" with stages (bake 1h each, no health checks), seeded
+// at kT1 by a gate with key "a": every stage holds the signed seed.
+struct Staged {
+  Keys k;
+  test::Fixture f;
+  std::string rollout_path = f.state + "/streams/s/rollout.json";
+
+  explicit Staged(const std::string& stages) {
+    f.created = f.state;
+    std::string rollout = f.tmp / "r.json";
+    test::spit(rollout, R"({"rollout": "r", "stages": [)" + stages + "]}");
+    auto r = test::invar({"init", "--state", f.state, "--stream", "s", "--contract", f.contract, "--by", "t", "--reason",
+                          "seed", "--rollout", rollout, f.artifact(1), "--signing-key", k.key("a"), "--now", kT1});
+    INFO(r.out);
+    REQUIRE(r.exit == 0);
+  }
+  test::Run step(const std::string& now) {
+    return test::invar({"rollout", "--state", f.state, "--stream", "s", "--signing-key", k.key("a"), "--now", now});
+  }
+  invar::RolloutState record() {
+    auto r = invar::store::decode_rollout(test::slurp(rollout_path), "rollout.json");
+    REQUIRE(r);
+    return *r;
+  }
+  // Written back sealed by the encoder: what a writer of the store without the key can do.
+  void write(const invar::RolloutState& r) { test::spit(rollout_path, invar::store::encode_rollout(r)); }
+  invar::StageHolding holding(const std::string& stage) {
+    for (const auto& s : record().stages)
+      if (s.name == stage && s.lkg) return *s.lkg;
+    FAIL("stage " << stage << " holds nothing");
+    return {};
+  }
+  // The holding's envelope verified for `stage` and the artifact's bytes.
+  invar::Result<invar::VerifiedStatement> verified(const std::string& stage, const std::string& artifact) {
+    auto trusted = invar::TrustedKeys::load_file(k.trusted("a"));
+    REQUIRE(trusted);
+    invar::VerifyExpectations expect;
+    expect.stream = "s";
+    expect.stage = stage;
+    expect.now = invar::Time::parse(kT1);
+    return invar::verify(holding(stage).attestation, test::slurp(artifact), *trusted, expect);
+  }
+};
+
+const std::string kT2 = "2026-12-01T12:00:00Z", kT3 = "2026-12-01T14:00:00Z";
+
+}  // namespace
+
+TEST_CASE("signed rollout: a promotion is signed for its stage, served by a verifying watch of that stage, a forged "
+          "holding never, and a revert of the stage is signed", "[sign][rollout]") {
+  Staged s(R"({"name": "canary", "bake": "1h"}, {"name": "global"})");
+  REQUIRE(s.f.gate(s.f.artifact(2), signing(s.k, "a")).exit == 0);  // LKG sequence 2, in canary
+  auto r = s.step(kT2);
+  INFO(r.out);
+  REQUIRE(r.exit == 0);
+  invar::StageHolding global = s.holding("global");
+  CHECK(global.digest == "sha256:" + invar::digest::sha256_hex(test::slurp(s.f.artifact(2))));
+  auto promoted = s.verified("global", s.f.artifact(2));
+  REQUIRE(promoted);
+  CHECK(promoted->statement.verdict == "promote");
+  CHECK(promoted->statement.stage == "global");
+  CHECK(promoted->statement.sequence == global.sequence);
+  CHECK(promoted->statement.contract == "race");
+  CHECK(promoted->statement.decided_at_ms == invar::Time::parse(kT2)->ms());
+  CHECK(promoted->statement.expires_ms == invar::Time::parse(kT2)->ms() + 7 * 86'400'000LL);
+
+  std::string served = s.f.tmp / "global.json";
+  auto watch = [&](const std::string& now) {
+    return test::invar({"watch", "--state", s.f.state, "--stream", "s", "--stage", "global", "--out", served, "--once",
+                        "--trusted-keys", s.k.trusted("a"), "--now", now});
+  };
+  auto w = watch(kT2);
+  INFO(w.out);
+  REQUIRE(w.exit == 0);
+  CHECK(test::slurp(served) == test::slurp(s.f.artifact(2)));
+  auto v = test::invar({"verify", served, "--trusted-keys", s.k.trusted("a"), "--stream", "s", "--stage", "global",
+                        "--now", kT2});
+  INFO(v.out);
+  CHECK(v.exit == 0);
+
+  // A writer of the store without the key: a newer holding of global, sealed, not signed for it.
+  const invar::RolloutState before = s.record();
+  SECTION("no attestation") {
+    invar::RolloutState forged = before;
+    forged.stages[1].lkg->sequence += 10;
+    forged.stages[1].lkg->attestation.clear();
+    s.write(forged);
+    auto refused = watch(kT2);
+    CHECK(refused.exit == 3);
+    CHECK(contains(refused.out, "the record of stage \"global\" carries no attestation"));
+    CHECK(test::slurp(served) == test::slurp(s.f.artifact(2)));
+  }
+  SECTION("the first stage's envelope copied") {
+    invar::RolloutState forged = before;
+    forged.stages[1].lkg->sequence += 10;
+    forged.stages[1].lkg->attestation = read_lkg(s.f).attestation;  // signed for stage ""
+    s.write(forged);
+    auto refused = watch(kT2);
+    CHECK(refused.exit == 3);
+    CHECK(contains(refused.out, "stage differs"));
+    CHECK(test::slurp(served) == test::slurp(s.f.artifact(2)));
+  }
+  SECTION("a veto reverts global to its previous holding, signed \"revert\", which the watch serves") {
+    std::string bad = "sha256:" + invar::digest::sha256_hex(test::slurp(s.f.artifact(2)));
+    auto veto = test::invar({"veto", "--state", s.f.state, "--stream", "s", bad, "--reason", "broke", "--by", "t",
+                             "--signing-key", s.k.key("a"), "--now", kT3});
+    INFO(veto.out);
+    REQUIRE(veto.exit == 0);
+    auto reverted = s.verified("global", s.f.artifact(1));
+    REQUIRE(reverted);
+    CHECK(reverted->statement.verdict == "revert");
+    CHECK(reverted->statement.stage == "global");
+    CHECK(reverted->statement.sequence == s.holding("global").sequence);
+    CHECK(s.holding("global").sequence > global.sequence);
+    auto back = watch(kT3);
+    INFO(back.out);
+    CHECK(back.exit == 0);
+    CHECK(test::slurp(served) == test::slurp(s.f.artifact(1)));
+  }
+}
+
+TEST_CASE("signed rollout: a step whose stage holding cannot be verified promotes nothing (exit 3), and a signing "
+          "revert skips a previous holding that does not verify", "[sign][rollout]") {
+  Staged s(R"({"name": "canary", "bake": "1h"}, {"name": "eu", "bake": "1h"}, {"name": "global"})");
+  REQUIRE(s.f.gate(s.f.artifact(2), signing(s.k, "a")).exit == 0);
+  auto r = s.step(kT2);  // canary -> eu, signed
+  INFO(r.out);
+  REQUIRE(r.exit == 0);
+  REQUIRE(s.verified("eu", s.f.artifact(2)));
+  const invar::RolloutState signed_state = s.record();
+  SECTION("eu's holding without its envelope") {
+    invar::RolloutState forged = signed_state;
+    forged.stages[1].lkg->attestation.clear();
+    s.write(forged);
+    const std::string written = test::slurp(s.rollout_path);
+    r = s.step(kT3);
+    INFO(r.out);
+    CHECK(r.exit == 3);
+    CHECK(contains(r.out, "not promoting"));
+    CHECK(contains(r.out, "no valid attestation"));
+    CHECK(test::slurp(s.rollout_path) == written);  // nothing changed: global still holds the seed
+  }
+  SECTION("eu's holding with the LKG's envelope (stage \"\") copied") {
+    invar::RolloutState forged = signed_state;
+    forged.stages[1].lkg->attestation = read_lkg(s.f).attestation;
+    s.write(forged);
+    const std::string written = test::slurp(s.rollout_path);
+    r = s.step(kT3);
+    INFO(r.out);
+    CHECK(r.exit == 3);
+    CHECK(contains(r.out, "stage differs"));
+    CHECK(test::slurp(s.rollout_path) == written);
+  }
+  SECTION("verified, it is promoted") {
+    r = s.step(kT3);
+    INFO(r.out);
+    REQUIRE(r.exit == 0);
+    auto promoted = s.verified("global", s.f.artifact(2));
+    REQUIRE(promoted);
+    CHECK(promoted->statement.verdict == "promote");
+    // global's previous holding (the seed) stripped of its envelope: a signing revert does not return to it.
+    invar::RolloutState forged = s.record();
+    REQUIRE(forged.stages[2].previous.size() == 1);
+    forged.stages[2].previous.back().attestation.clear();
+    s.write(forged);
+    std::string bad = "sha256:" + invar::digest::sha256_hex(test::slurp(s.f.artifact(2)));
+    auto veto = test::invar({"veto", "--state", s.f.state, "--stream", "s", bad, "--reason", "broke", "--by", "t",
+                             "--signing-key", s.k.key("a"), "--now", kT3});
+    INFO(veto.out);
+    REQUIRE(veto.exit == 0);
+    CHECK(contains(veto.out, "not reverting stage \"global\""));
+    CHECK_FALSE(s.record().stages[2].lkg);  // nothing verified to return to: the stage is empty
+  }
+}
+
+TEST_CASE("signed rollout (API): Rollout::step with a signing key signs the promotion, a Follower and a Guard of the "
+          "stage verify it", "[sign][rollout][api]") {
+  test::TempDir tmp;
+  auto contract = test::contract(test::kRaceContract);
+  REQUIRE(contract);
+  auto store = invar::StateStore::open_directory(tmp / "state");
+  REQUIRE(store);
+  auto key = invar::SigningKey::generate("api-gate");
+  REQUIRE(key);
+  auto trusted = invar::TrustedKeys::load_string("{\"keys\": [" + key->trusted_entry() + "]}");
+  REQUIRE(trusted);
+  invar::GateOptions options;
+  options.signing_key = std::make_shared<const invar::SigningKey>(*key);
+  invar::Gate gate(*contract, *store, options);
+  std::string policy = tmp / "r.json";
+  test::spit(policy, R"({"rollout": "r", "stages": [{"name": "canary", "bake": "1h"}, {"name": "global"}]})");
+  const std::string seed = R"({"generation": 1, "items": [1]})", next = R"({"generation": 2, "items": [1]})";
+  invar::InitOptions init;
+  init.by = "test";
+  init.reason = "seed";
+  init.seed = seed;
+  init.rollout_file = policy;
+  init.now = invar::Time::parse(kT1);
+  REQUIRE(gate.init("s", init));
+  invar::SubmitOptions submit;
+  submit.now = invar::Time::parse(kT1);
+  REQUIRE(gate.submit("s", next, submit));
+  invar::Rollout::Options step;
+  step.now = invar::Time::parse(kT2);
+  REQUIRE(invar::Rollout(*store).step("s", step));  // without a key: promoted unsigned
+  invar::Follower unsigned_follower(*store, "s", 0, "global");
+  auto unsigned_change = unsigned_follower.poll();
+  REQUIRE(unsigned_change);
+  REQUIRE(unsigned_change.value());
+  CHECK_FALSE(invar::verify_lkg(unsigned_change.value()->lkg, *unsigned_change.value()->artifact, *trusted, "global", 0,
+                                invar::Time::parse(kT2)));
+  // The next artifact, promoted by a signing step.
+  const std::string third = R"({"generation": 3, "items": [1]})";
+  REQUIRE(gate.submit("s", third, submit));
+  step.signing_key = options.signing_key;
+  step.now = invar::Time::parse(kT3);
+  REQUIRE(invar::Rollout(*store).step("s", step));
+  invar::Follower follower(*store, "s", 0, "global");
+  auto change = follower.poll();
+  REQUIRE(change);
+  REQUIRE(change.value());
+  CHECK(*change.value()->artifact == third);
+  CHECK(change.value()->stage == "global");
+  auto verified =
+      invar::verify_lkg(change.value()->lkg, *change.value()->artifact, *trusted, "global", 0, invar::Time::parse(kT3));
+  REQUIRE(verified);
+  CHECK(verified->statement.verdict == "promote");
+  invar::GateOptions following;
+  following.trusted_keys = std::make_shared<const invar::TrustedKeys>(*trusted);
+  auto guard = invar::Guard::persistent(*contract, *store, "s", following, "global", invar::Time::parse(kT3));
+  REQUIRE(guard);
+  CHECK(*guard->current() == third);
+}

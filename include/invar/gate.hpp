@@ -556,7 +556,8 @@ Result<VerifiedStatement> verify_lkg(const LkgRecord& record, std::string_view b
 //   allow_exec  false          run the stored rollout's exec checks (commands from the state
 //                              store: a step refuses a rollout that has one without it)
 //   dry_run     false          judge and report, write nothing
-//   signing_key none           sign a revert that changes the LKG, verify the LKG (docs/signing.md)
+//   signing_key none           sign reverts and stage promotions, verifying first what they put
+//                              in service (the LKG, a stage's holding; docs/signing.md)
 class Rollout {
  public:
   struct Options {
@@ -567,9 +568,12 @@ class Rollout {
     bool allow_exec = false;
     bool dry_run = false;
     // A revert that changes the stream's LKG signs it (verdict "revert",
-    // docs/signing.md), valid for attestation_window_ms. With a key, the
-    // stream's LKG must carry an envelope by it or by one of `trusted_keys`
-    // (as for a gate): else ErrorCode::state, nothing changed.
+    // docs/signing.md), valid for attestation_window_ms; so do a promotion
+    // into a stage ("promote") and a revert of a stage ("revert"), for the
+    // stage. With a key, the stream's LKG, and a stage's holding before it
+    // is promoted, must carry an envelope by it or by one of `trusted_keys`
+    // (as for a gate): else ErrorCode::state, nothing changed; a stage is
+    // reverted only to a previous holding whose envelope verifies.
     std::shared_ptr<const SigningKey> signing_key{};
     std::shared_ptr<const TrustedKeys> trusted_keys{};
     int64_t attestation_window_ms = 7 * 86'400'000LL;

@@ -91,6 +91,11 @@ struct StageHolding {
   uint64_t accepted_sequence = 0;  // the stream's LKG sequence that accepted it: orders artifacts
   uint64_t sequence = 0;           // this stage's own: rises with every change of the stage (watchers follow it)
   int64_t since_ms = 0;            // when it entered the stage (its bake starts)
+  // Its DSSE envelope (docs/signing.md): a signed promotion or revert into
+  // this stage (verdict "promote"/"revert", the stage's name, `sequence`);
+  // or, while it is the LKG record as accepted (sequence ==
+  // accepted_sequence), that record's (stage ""). "" unsigned.
+  std::string attestation{};
 };
 
 // A health check's last evaluations for the artifact `digest` in a stage.

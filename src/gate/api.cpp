@@ -373,8 +373,10 @@ Result<std::string> followed_stage(store::Store& store, const std::string& strea
 }
 
 // What a follower of `stage` serves, as an LKG record: the stream's own for
-// the first stage (or without stages; `*lkg_record` is set then), else the
-// stage's holding.
+// the first stage (or without stages), else the stage's holding with its
+// attestation. `*lkg_record` is set when that attestation names stage ""
+// (the LKG record, or a holding that is an LKG record as accepted:
+// StageHolding::attestation).
 Result<std::optional<LkgRecord>> followed(store::Store& store, const std::string& stream, const std::string& stage,
                                           bool* lkg_record) {
   *lkg_record = false;
@@ -388,7 +390,10 @@ Result<std::optional<LkgRecord>> followed(store::Store& store, const std::string
     return lkg;
   }
   const StageHolding& h = *held.value();
-  return std::optional<LkgRecord>(LkgRecord{stream, h.sequence, h.digest, h.bytes, h.generation, h.since_ms, "", ""});
+  LkgRecord record{stream, h.sequence, h.digest, h.bytes, h.generation, h.since_ms, "", ""};
+  record.attestation = h.attestation;
+  *lkg_record = h.sequence == h.accepted_sequence;
+  return std::optional<LkgRecord>(std::move(record));
 }
 
 }  // namespace
@@ -411,7 +416,8 @@ Result<std::optional<Follower::Change>> Follower::poll() {
   auto bytes = store_.impl_->artifact(stream_, lkg.value()->digest, lkg.value()->bytes);  // verified against the digest
   if (!bytes) return bytes.error();
   // What the attestation must name: gates sign the stream's LKG record for
-  // stage "" (the first stage serves it); a later stage's holding, its stage.
+  // stage "" (the first stage serves it); rollouts sign a later stage's
+  // holding for its stage.
   std::string attested;
   if (!lkg_record) {
     auto stage = followed_stage(*store_.impl_, stream_, stage_);

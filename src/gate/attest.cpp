@@ -22,6 +22,35 @@ bool unknown_key(const Error& e) { return e.message.find("no signature by a trus
 
 }  // namespace
 
+Result<VerifiedStatement> verify_decision(const GateOptions& options, const std::string& stream,
+                                          std::string_view stage, const std::string& digest, uint64_t sequence,
+                                          const std::string& attestation, std::string_view bytes, int64_t now_ms) {
+  auto refuse = [](std::string why) { return Error{ErrorCode::signature, std::move(why), {}}; };
+  if (!options.signing_key) return Error{ErrorCode::usage, "verifying a signed decision needs a signing key", {}};
+  if (attestation.empty()) return refuse("the record carries no envelope");
+  auto own = TrustedKeys::load_string("{\"keys\": [" + options.signing_key->trusted_entry() + "]}", "<signing key>");
+  if (!own) return own.error();
+  VerifyExpectations expect;
+  expect.stream = stream;
+  expect.stage = std::string(stage);
+  expect.now = Time::from_ms(Time::kMinMs);  // no expiry here; a key's not_after is checked below
+  const TrustedKeys* used = &*own;
+  auto verified = verify(attestation, bytes, *own, expect);
+  if (!verified && options.trusted_keys && unknown_key(verified.error())) {
+    used = options.trusted_keys.get();
+    verified = verify(attestation, bytes, *used, expect);
+  }
+  if (!verified) return refuse(verified.error().message);
+  const Statement& s = verified->statement;
+  if ("sha256:" + s.sha256 != digest) return refuse("the subject digest differs from the record's");
+  if (s.sequence != sequence)
+    return refuse("the envelope's sequence is " + std::to_string(s.sequence) + ", the record's " +
+                  std::to_string(sequence) + ": an envelope of another decision");
+  if (const TrustedKey* key = used->find(verified->keyid); key && key->not_after_ms && *key->not_after_ms <= now_ms)
+    return refuse("key " + verified->keyid + " expired at " + text::format_rfc3339(*key->not_after_ms));
+  return verified;
+}
+
 store::Status check_attestation(const GateOptions& options, const LkgRecord& record, std::string_view bytes,
                                 int64_t now_ms) {
   auto refuse = [&](const std::string& why) {
@@ -34,26 +63,12 @@ store::Status check_attestation(const GateOptions& options, const LkgRecord& rec
   if (record.attestation.empty())
     return refuse("the record carries no envelope: no gate with a signing key put it in service; a stream "
                   "accepted before signing was turned on is adopted once with --adopt-unsigned-lkg (docs/signing.md)");
-  auto own = TrustedKeys::load_string("{\"keys\": [" + options.signing_key->trusted_entry() + "]}", "<signing key>");
-  if (!own) return own.error();
-  VerifyExpectations expect;
-  expect.stream = record.stream;
-  expect.stage = "";
-  expect.now = Time::from_ms(Time::kMinMs);  // no expiry here; a key's not_after is checked below
-  const TrustedKeys* used = &*own;
-  auto verified = verify(record.attestation, bytes, *own, expect);
-  if (!verified && options.trusted_keys && unknown_key(verified.error())) {
-    used = options.trusted_keys.get();
-    verified = verify(record.attestation, bytes, *used, expect);
+  auto verified = verify_decision(options, record.stream, "", record.digest, record.sequence, record.attestation, bytes,
+                                  now_ms);
+  if (!verified) {
+    if (verified.error().code != ErrorCode::signature) return verified.error();
+    return refuse(verified.error().message);
   }
-  if (!verified) return refuse(verified.error().message);
-  const Statement& s = verified->statement;
-  if ("sha256:" + s.sha256 != record.digest) return refuse("the subject digest differs from the record's");
-  if (s.sequence != record.sequence)
-    return refuse("the envelope's sequence is " + std::to_string(s.sequence) + ", the record's " +
-                  std::to_string(record.sequence) + ": an envelope of another decision");
-  if (const TrustedKey* key = used->find(verified->keyid); key && key->not_after_ms && *key->not_after_ms <= now_ms)
-    return refuse("key " + verified->keyid + " expired at " + text::format_rfc3339(*key->not_after_ms));
   return std::nullopt;
 }
 

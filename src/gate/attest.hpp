@@ -28,4 +28,13 @@ Result<std::string> attest(const GateOptions& options, const LkgRecord& record, 
 store::Status check_attestation(const GateOptions& options, const LkgRecord& record, std::string_view bytes,
                                 int64_t now_ms);
 
+// The same checks for any signed decision: `attestation` signs `bytes`
+// (whose digest is `digest`) for `stream`, `stage` and `sequence`, by a
+// trusted key, expiry not checked. The statement, or an Error whose message
+// is the check that failed (no envelope at all included). With no signing
+// key in `options`, ErrorCode::usage: only a signing command verifies so.
+Result<VerifiedStatement> verify_decision(const GateOptions& options, const std::string& stream,
+                                          std::string_view stage, const std::string& digest, uint64_t sequence,
+                                          const std::string& attestation, std::string_view bytes, int64_t now_ms);
+
 }  // namespace invar::gate

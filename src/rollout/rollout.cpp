@@ -20,7 +20,7 @@ Error usage(std::string message) { return Error{ErrorCode::usage, std::move(mess
 std::string short_digest(const std::string& digest) { return digest.substr(0, 19); }
 
 StageHolding holding_of(const LkgRecord& lkg) {
-  return {lkg.digest, lkg.bytes, lkg.generation, lkg.sequence, lkg.sequence, lkg.accepted_at_ms};
+  return {lkg.digest, lkg.bytes, lkg.generation, lkg.sequence, lkg.sequence, lkg.accepted_at_ms, lkg.attestation};
 }
 
 // A command's view of the stream under its exclusive lock, and what it
@@ -71,6 +71,40 @@ GateOptions signing_options(const CommandOptions& options) {
   signing.trusted_keys = options.trusted_keys;
   signing.attestation_window_ms = options.attestation_window_ms;
   return signing;
+}
+
+// What a holding's attestation names: "" while it is an LKG record as
+// accepted (holding_of: the gate's envelope), else the stage it was
+// promoted or reverted into (a stage's serial is always past its
+// accepted_sequence).
+std::string attested_stage(const StageHolding& h, const std::string& stage) {
+  return h.sequence == h.accepted_sequence ? std::string() : stage;
+}
+
+// Verify before sign (docs/signing.md): what a signing command puts in
+// service in a stage must carry a valid envelope by a trusted key for its
+// bytes, the stream, where it is and its sequence; else a writer of the
+// store without the key would get bytes no gate signed signed. The
+// statement (its contract is the promotion's), or the failed check.
+Result<VerifiedStatement> verify_holding(store::Store& store, const Work& w, const StageHolding& h,
+                                         const std::string& stage, std::string& bytes) {
+  auto read = store.artifact(w.state.stream, h.digest, h.bytes);
+  if (!read) return read.error();
+  bytes = std::move(read.value());
+  return gate::verify_decision(w.signing, w.state.stream, attested_stage(h, stage), h.digest, h.sequence, h.attestation,
+                               bytes, w.now);
+}
+
+// Signs `h` into `stage` by `verdict` ("promote", "revert"), judged under
+// the contract its verified envelope names.
+store::Status sign_holding(Work& w, StageHolding& h, const std::string& stage, const char* verdict,
+                           const VerifiedStatement& from, std::string_view bytes) {
+  LkgRecord record{w.state.stream, h.sequence, h.digest, h.bytes, h.generation, h.since_ms,
+                   from.statement.contract, from.statement.contract_digest};
+  auto envelope = gate::attest(w.signing, record, bytes, stage, verdict, w.now);
+  if (!envelope) return envelope.error();
+  h.attestation = std::move(envelope.value());
+  return std::nullopt;
 }
 
 store::Status read_work(store::Store& store, const std::string& stream, const CommandOptions& options, Work& w) {
@@ -247,19 +281,36 @@ store::Status revert_first_stage(store::Store& store, Work& w, const std::string
 }
 
 // A later stage back to the newest of its previous holdings that is
-// neither `bad` nor vetoed (empty when none is left).
-void revert_stage(Work& w, StageState& s, const std::string& bad) {
-  while (!s.previous.empty() && (s.previous.back().digest == bad || is_vetoed(w.state, s.previous.back().digest)))
-    s.previous.pop_back();
+// neither `bad` nor vetoed (empty when none is left). Signing, only to one
+// whose envelope verifies (the others are skipped with a warning), signed
+// "revert" for the stage.
+store::Status revert_stage(store::Store& store, Work& w, StageState& s, const std::string& bad) {
   s.health.clear();
-  if (s.previous.empty()) {
-    s.lkg.reset();
-    return;
+  while (!s.previous.empty()) {
+    StageHolding h = s.previous.back();
+    s.previous.pop_back();
+    if (h.digest == bad || is_vetoed(w.state, h.digest)) continue;
+    std::optional<VerifiedStatement> verified;
+    std::string bytes;
+    if (w.signing.signing_key) {
+      auto v = verify_holding(store, w, h, s.name, bytes);
+      if (!v) {  // unreadable bytes too: a revert goes on to an older one rather than stop
+        w.report.warnings.push_back("not reverting stage " + text::quoted(s.name) + " to " + short_digest(h.digest) +
+                                    ": its holding has no valid attestation (" + v.error().message + ")");
+        continue;
+      }
+      verified = std::move(v.value());
+    }
+    h.sequence = next_serial(w);
+    h.since_ms = w.now;
+    h.attestation.clear();
+    if (verified)
+      if (auto e = sign_holding(w, h, s.name, "revert", *verified, bytes)) return e;
+    s.lkg = std::move(h);
+    return std::nullopt;
   }
-  s.lkg = s.previous.back();
-  s.previous.pop_back();
-  s.lkg->sequence = next_serial(w);
-  s.lkg->since_ms = w.now;
+  s.lkg.reset();
+  return std::nullopt;
 }
 
 // Takes `bad` back from every stage holding it, vetoes it and halts the
@@ -276,7 +327,7 @@ store::Status revert(store::Store& store, Work& w, const std::string bad, const 
   for (size_t i = 1; i < w.state.stages.size(); ++i) {
     StageState& s = w.state.stages[i];
     if (!s.lkg || s.lkg->digest != bad) continue;
-    revert_stage(w, s, bad);
+    if (auto e = revert_stage(store, w, s, bad)) return e;
     moved.push_back(s.name + " -> " + (s.lkg ? short_digest(s.lkg->digest) : std::string("(empty)")));
   }
   if (!is_vetoed(w.state, bad)) w.state.vetoed.push_back(bad);
@@ -403,9 +454,26 @@ StageVerdict judge_stage(Work& w, size_t i) {
   return {Verdict::wait, "", ""};
 }
 
-void promote(Work& w, size_t i) {
+// Moves what stage `i` holds on to the next. Signing, it verifies it first
+// (the first stage's: the LKG record, which decides) and signs "promote";
+// a holding that does not verify is not promoted: ErrorCode::state.
+store::Status promote(store::Store& store, Work& w, size_t i) {
   StageState& to = w.state.stages[i + 1];
-  const StageHolding& from = *w.state.stages[i].lkg;
+  StageHolding from = *w.state.stages[i].lkg;
+  if (i == 0 && w.lkg) from.attestation = w.lkg->attestation;  // it mirrors the LKG record, whose envelope is current
+  std::optional<VerifiedStatement> verified;
+  std::string bytes;
+  if (w.signing.signing_key) {
+    auto v = verify_holding(store, w, from, w.state.stages[i].name, bytes);
+    if (!v && v.error().code != ErrorCode::signature) return v.error();
+    if (!v)
+      return store::state_error(w.state.stream + "/rollout",
+                                "not promoting " + short_digest(from.digest) + " from stage " +
+                                    text::quoted(w.state.stages[i].name) + " to " + text::quoted(to.name) +
+                                    ": what the stage holds has no valid attestation: forged or corrupted state (" +
+                                    v.error().message + "); nothing was changed");
+    verified = std::move(v.value());
+  }
   if (to.lkg) {
     to.previous.push_back(*to.lkg);
     if (to.previous.size() > kMaxStageHistory) to.previous.erase(to.previous.begin());
@@ -413,6 +481,9 @@ void promote(Work& w, size_t i) {
   StageHolding h = from;
   h.sequence = next_serial(w);
   h.since_ms = w.now;
+  h.attestation.clear();
+  if (verified)
+    if (auto e = sign_holding(w, h, to.name, "promote", *verified, bytes)) return e;
   to.lkg = h;
   to.health.clear();
   std::string line = short_digest(h.digest) + " from " + w.state.stages[i].name + " to " + to.name;
@@ -427,6 +498,7 @@ void promote(Work& w, size_t i) {
   w.report.actions.push_back("promoted " + line);
   w.report.stages[i].state = "promoted";
   w.write = true;
+  return std::nullopt;
 }
 
 // Whether what stage `i` holds is in flight: not yet in the next stage
@@ -471,7 +543,8 @@ store::Status apply_step(store::Store& store, Work& w, const CommandOptions& opt
       w.report.stages[i].state = "reverted";
       return revert(store, w, w.state.stages[i].lkg->digest, v.reason, w.state.stages[i].name, v.check, options.by);
     }
-    if (v.verdict == Verdict::promote && i + 1 < w.state.stages.size()) promote(w, i);
+    if (v.verdict == Verdict::promote && i + 1 < w.state.stages.size())
+      if (auto e = promote(store, w, i)) return e;
     if (v.verdict == Verdict::promote && i + 1 == w.state.stages.size()) w.report.stages[i].state = "settled";
   }
   return std::nullopt;
@@ -654,9 +727,10 @@ std::vector<StageState> restage(Work& w, const RolloutPolicy& policy) {
       if (out[m].lkg) from = &out[m];
     if (from && from->lkg) out[k].lkg = from->lkg;
     else if (w.lkg) out[k].lkg = holding_of(*w.lkg);  // a stream getting its first stages: they hold its LKG
-    if (out[k].lkg) {
+    if (out[k].lkg) {  // a new sequence: no envelope signs it (docs/signing.md: not signed)
       out[k].lkg->sequence = next_serial(w);
       out[k].lkg->since_ms = w.now;
+      out[k].lkg->attestation.clear();
     }
   }
   return out;

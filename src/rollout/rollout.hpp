@@ -33,7 +33,8 @@ struct CommandOptions {
   bool allow_exec = false;
   bool dry_run = false;    // judge and report, write nothing
   // A revert that puts an older artifact back as the stream's LKG signs it
-  // (verdict "revert"; docs/signing.md). Stage holdings are not signed.
+  // (verdict "revert"; docs/signing.md), and so are promotions into a stage
+  // and reverts of a stage (StageHolding::attestation), each verified first.
   // With a key, the stream's LKG must carry an envelope by it or by one of
   // `trusted_keys` (as for a gate), or the command is refused (ErrorCode::state).
   std::shared_ptr<const SigningKey> signing_key{};

@@ -452,14 +452,17 @@ Status Store::verify_artifact(const std::string& stream, const std::string& dige
 namespace {
 
 json holding_json(const StageHolding& h) {
-  return {{"digest", h.digest},     {"bytes", h.bytes},       {"generation", h.generation},
-          {"accepted_sequence", h.accepted_sequence}, {"sequence", h.sequence}, {"since_ms", h.since_ms}};
+  json j = {{"digest", h.digest},     {"bytes", h.bytes},       {"generation", h.generation},
+            {"accepted_sequence", h.accepted_sequence}, {"sequence", h.sequence}, {"since_ms", h.since_ms}};
+  if (!h.attestation.empty()) j["attestation"] = h.attestation;  // absent: unsigned (and older records)
+  return j;
 }
 
 bool holding_from(const json& j, StageHolding& h) {
   return j.is_object() && get(j, "digest", h.digest) && get(j, "bytes", h.bytes) && get(j, "generation", h.generation) &&
          get(j, "accepted_sequence", h.accepted_sequence) && get(j, "sequence", h.sequence) &&
-         get(j, "since_ms", h.since_ms) && valid_digest(h.digest);
+         get(j, "since_ms", h.since_ms) && valid_digest(h.digest) &&
+         (!j.contains("attestation") || get(j, "attestation", h.attestation));
 }
 
 json check_json(const CheckState& c) {
