@@ -99,6 +99,16 @@ void one_then_two(Fixture& f) {
   CHECK(st["waivers_awaiting_approval"].size() == 2);
   auto status_human = test::invar({"status", "--state", f.state, "s", "--now", "2026-01-01T00:03:00Z"});
   CHECK(contains(status_human.out, "waiver " + id + ": gen until 2026-01-01T02:01:00Z by alice: rollback  (pending approval: not in force)"));
+  // The on-call page and the metrics show what awaits a second person.
+  auto page = test::invar({"status", "--state", f.state, "s", "--now", "2026-01-01T00:03:00Z", "--html", "-"});
+  CHECK(contains(page.out, "<h3>Waivers awaiting approval</h3>"));
+  CHECK(contains(page.out, "<code>" + id + "</code>"));
+  CHECK(contains(page.out, "waivers in force: none"));
+  std::string metrics_file = f.tmp / "status.prom";
+  test::invar({"status", "--state", f.state, "s", "--now", "2026-01-01T00:03:00Z", "--metrics", metrics_file});
+  std::string metrics = test::slurp(metrics_file);
+  CHECK(contains(metrics, "invar_waivers_awaiting_approval{stream=\"s\"} 2"));
+  CHECK(contains(metrics, "invar_waivers_active{stream=\"s\"} 0"));
 
   // The same person cannot approve it.
   auto self = approve(f, "2026-01-01T00:04:00Z", id, "alice");

@@ -726,12 +726,7 @@ class TypedGuard {
   Update update(std::string_view bytes, std::optional<Time> now = {}) {
     std::lock_guard<std::mutex> lock(mutex_);
     std::shared_ptr<const T> parsed;
-    auto check = [&](std::string_view candidate) -> std::optional<std::string> {
-      auto r = parse_(candidate);
-      if (!r) return r.error().to_string();
-      parsed = std::make_shared<const T>(std::move(r.value()));
-      return std::nullopt;
-    };
+    auto check = parse_into(parsed);
     auto u = guard_.update(bytes, check, now);
     if (u.decision.action == Action::accept && parsed) value_ = parsed;
     return {value_, std::move(u.decision)};
@@ -748,12 +743,7 @@ class TypedGuard {
   Result<std::optional<LkgRecord>> refresh(std::optional<Time> now = {}) {
     std::lock_guard<std::mutex> lock(mutex_);
     std::shared_ptr<const T> parsed;
-    auto check = [&](std::string_view candidate) -> std::optional<std::string> {
-      auto r = parse_(candidate);
-      if (!r) return r.error().to_string();
-      parsed = std::make_shared<const T>(std::move(r.value()));
-      return std::nullopt;
-    };
+    auto check = parse_into(parsed);
     auto r = guard_.refresh(check, now);
     if (r && r.value() && parsed) value_ = parsed;
     return r;
@@ -770,6 +760,16 @@ class TypedGuard {
   }
 
  private:
+  // The Guard's check step: parses a candidate into `parsed`, or says why not.
+  ConsumerCheck parse_into(std::shared_ptr<const T>& parsed) const {
+    return [this, &parsed](std::string_view candidate) -> std::optional<std::string> {
+      auto r = parse_(candidate);
+      if (!r) return r.error().to_string();
+      parsed = std::make_shared<const T>(std::move(r.value()));
+      return std::nullopt;
+    };
+  }
+
   Guard guard_;
   Parse parse_;
   mutable std::mutex mutex_;

@@ -255,9 +255,11 @@ std::string stages_table(const RolloutReport& r, int64_t now_ms) {
   return out;
 }
 
-std::string waivers_table(const std::vector<Waiver>& waivers) {
-  if (waivers.empty()) return "<p>waivers in force: none</p>\n";
-  std::string out = "<h3>Waivers in force</h3>\n<table class=\"waivers\"><tr><th>id</th><th>invariant</th>"
+// `title`: "Waivers in force" or "Waivers awaiting approval" (two-person
+// waivers recorded, not yet approved: not in force; nothing when none).
+std::string waivers_table(const std::vector<Waiver>& waivers, const std::string& title) {
+  if (waivers.empty()) return title == "Waivers in force" ? "<p>waivers in force: none</p>\n" : "";
+  std::string out = "<h3>" + title + "</h3>\n<table class=\"waivers\"><tr><th>id</th><th>invariant</th>"
                     "<th>scope</th><th>until</th><th>by</th><th>reason</th></tr>";
   for (const auto& w : waivers) {
     std::string scope = !w.for_candidate.empty()    ? "candidate " + digest_cell(w.for_candidate) + " (once)"
@@ -348,8 +350,10 @@ std::string render_html(const std::vector<StreamPage>& streams, const std::strin
     out += "<section class=\"stream\">\n<h2>stream " + esc(st.stream) + "</h2>\n" + banners(st, now_ms) +
            lkg_table(st, now_ms);
     if (st.rollout) out += stages_table(*st.rollout, now_ms);
-    out += waivers_table(st.active_waivers) + quarantine_table(st.quarantined, page.journal) + plots(page.journal) +
-           journal_table(page.journal, listed) + "</section>\n";
+    out += waivers_table(st.active_waivers, "Waivers in force") +
+           waivers_table(st.awaiting_approval, "Waivers awaiting approval") +
+           quarantine_table(st.quarantined, page.journal) + plots(page.journal) + journal_table(page.journal, listed) +
+           "</section>\n";
   }
   return out + "</body>\n</html>\n";
 }

@@ -24,6 +24,7 @@ struct StreamSample {
   bool flapping = false;
   std::optional<uint64_t> quarantined;
   std::optional<uint64_t> waivers_active;
+  std::optional<uint64_t> waivers_awaiting_approval;
   const Decision* decision = nullptr;
   // From a status only: its rollout (stages, halt, freezes) and reverts.
   bool from_status = false;
@@ -100,6 +101,10 @@ std::string render(const std::vector<StreamSample>& streams, int64_t now_ms) {
   x.family("invar_waivers_active", "gauge", "Waivers in force on the stream (started, not expired, not used up).");
   for (const auto& s : streams)
     if (s.waivers_active) x.sample({{"stream", s.stream}}, static_cast<double>(*s.waivers_active));
+  x.family("invar_waivers_awaiting_approval", "gauge",
+           "Two-person waivers recorded and not yet approved by a second actor (not expired).");
+  for (const auto& s : streams)
+    if (s.waivers_awaiting_approval) x.sample({{"stream", s.stream}}, static_cast<double>(*s.waivers_awaiting_approval));
 
   // From a status: the stages and what stops them.
   x.family("invar_stream_halted", "gauge", "1 while the stream is halted by a revert or a veto (until `invar resume`).");
@@ -176,6 +181,7 @@ std::string render_metrics(const std::vector<StreamStatus>& statuses, int64_t no
     s.flapping = st.flapping;
     s.quarantined = st.quarantined.size();
     s.waivers_active = st.active_waivers.size();
+    s.waivers_awaiting_approval = st.awaiting_approval.size();
     s.from_status = true;
     s.reverts_total = st.reverts_total;
     if (st.rollout) s.rollout = &*st.rollout;
