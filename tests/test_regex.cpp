@@ -98,6 +98,20 @@ TEST_CASE("class sequences answer exactly as RE2", "[regex]") {
   }
 }
 
+// From the end: a variable step preceded by the start or by a step that
+// needs a character it never takes ("^[a-z0-9.-]+\\.example\\.com$").
+TEST_CASE("class sequences matched from the end answer exactly as RE2", "[regex]") {
+  using invar::regex::Sequence;
+  const auto strings = strings_over({"a", "z", "A", "0", "9", "_", "-", ".", "x", "\xc3\xa9"}, {"a.b.z", "...z", "zz.z"});
+  for (const char* p : {"^[a-z0-9.-]+\\.z$", "[a-z.]*\\.[a-z]", "^\\w+\\d$", "^[a-z]+[a-z]$", "[a-z]{1,3}\\.?z{2}",
+                        "^[a.]{0,2}[.-]a$"}) {
+    CHECK_FALSE(Sequence::parse(p));
+    REQUIRE(Sequence::parse_from_end(p));
+    expect_same_as_re2(p, strings, true);
+  }
+  for (const char* p : {"^[a-z]*[a-z]?$", "^a[a-z]+\\.?$", "^[a-z]+\\.?[a-z]+$"}) CHECK_FALSE(Sequence::parse_from_end(p));
+}
+
 TEST_CASE("literal alternations are recognised only where comparing literals is exact", "[regex]") {
   using invar::regex::Alternation;
   for (const char* p : {"A|AAAA|CNAME", "^(A|AAAA|CNAME)$", "^(?:GET|POST)", "(a|b)$", "x\\.y|z", "(only)"})
@@ -112,6 +126,26 @@ TEST_CASE("literal alternations answer exactly as RE2", "[regex]") {
   for (const char* p : {"A|AAAA|CNAME", "^(A|AAAA|CNAME)$", "^(?:A|C)", "(A|C)$", "(?:AA|A)", "A\\.C|x", "^(x- A)$",
                         "N|NA|NAN", "(C|CN)$"}) {
     REQUIRE(invar::regex::Alternation::parse(p));
+    expect_same_as_re2(p, strings, true);
+  }
+}
+
+TEST_CASE("a class sequence before a literal alternation is recognised only where it is exact", "[regex]") {
+  using invar::regex::SuffixAlternation;
+  for (const char* p : {"[a-z0-9.-]+\\.(?:com|org)", "^[a-z]+-(eu|us)$", "x(?:a|b)", "^\\d{2}(only)", "(?:A|B)",
+                        "[a-z]*\\\\(a|b)", "a\\$(b|c)", "[a-z]+[a-z](a|b)"})
+    CHECK(SuffixAlternation::parse(p));
+  // A quantified or escaped group, nested groups, a head RE2 must run, an end anchor before the group.
+  for (const char* p : {"[a-z]+(a|b)+", "[a-z]+(a|b)?", "[a-z]+\\(a|b\\)", "[a-z]+(?:a|(b))", "[a-z]*[a-z]?(a|b)",
+                        "a$(b|c)", "a|b(c|d)", "(a)(b|c)", "[a-z]+(a|b)$x", "(?i:a|b)", "[a-z]+\\(a|b)"})
+    CHECK_FALSE(SuffixAlternation::parse(p));
+}
+
+TEST_CASE("a class sequence before a literal alternation answers exactly as RE2", "[regex]") {
+  const auto strings = strings_over({"a", "b", "z", ".", "-", "0", "\xc3\xa9"}, {"abc.ab", "z.ba", "ab.a.ab", "-.b"});
+  for (const char* p : {"[a-z0-9.-]+\\.(?:ab|b|ba)", "^[a-z]+-(a|b)$", "z(?:a|ab)", "^\\d?(a|za)$", "[a-z]*(a|aa|b)",
+                        "^[a.]{1,2}(b|ab)$", "(?:ab|a)", "a\\.(b|z)"}) {
+    REQUIRE(invar::regex::SuffixAlternation::parse(p));
     expect_same_as_re2(p, strings, true);
   }
 }

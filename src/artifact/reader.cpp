@@ -442,6 +442,7 @@ bool tape_clean(const dom::document& doc, const ReadLimits& limits, uint64_t& va
   };
   std::vector<Open> open;
   std::vector<std::string_view> keys;
+  open.reserve(64), keys.reserve(256);  // no growth for ordinary nesting
   auto value_done = [&] {
     if (!open.empty() && open.back().object) open.back().expect_key = true;
   };

@@ -514,7 +514,8 @@ void judge_timestamp(const Invariant& inv, element value, const selector::Path& 
 void evaluate_at(const Invariant& inv, element scope, selector::Path& base, element root, const EvalContext& ctx,
                  Sink& sink) {
   const uint64_t cap = ctx.limits->max_selector_matches;
-  const std::string limit_expected = "at most " + std::to_string(cap) + " nodes";
+  // Built only for a violation: `each` calls this once per element.
+  auto limit_expected = [cap] { return "at most " + std::to_string(cap) + " nodes"; };
   switch (inv.kind) {
     case Kind::trial: return;  // run after the others, where allowed (trial/trial.hpp)
     case Kind::count: return eval_count(inv, scope, base, ctx, sink);
@@ -548,7 +549,7 @@ void evaluate_at(const Invariant& inv, element scope, selector::Path& base, elem
         }
       });
       if (seen > cap)
-        sink.add(selector::to_pointer(base), too_many(inv, ctx, "those past it were not evaluated"), limit_expected,
+        sink.add(selector::to_pointer(base), too_many(inv, ctx, "those past it were not evaluated"), limit_expected(),
                  "more");
       return;
     }
@@ -562,7 +563,7 @@ void evaluate_at(const Invariant& inv, element scope, selector::Path& base, elem
         sink.add(selector::to_pointer(base), "no timestamp at " + inv.target.text(), "an RFC 3339 or epoch timestamp",
                  "nothing selected");
       if (seen > cap)
-        sink.add(selector::to_pointer(base), too_many(inv, ctx, "those past it were not evaluated"), limit_expected,
+        sink.add(selector::to_pointer(base), too_many(inv, ctx, "those past it were not evaluated"), limit_expected(),
                  "more");
       return;
     }

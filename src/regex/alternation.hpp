@@ -25,6 +25,7 @@ class Alternation {
   bool full_match(std::string_view s) const;
   // Some substring of `s` matches (RE2::PartialMatch), anchors respected.
   bool partial_match(std::string_view s) const;
+  const std::vector<std::string>& literals() const { return literals_; }
 
  private:
   std::vector<std::string> literals_;

@@ -22,10 +22,17 @@ CompileOutcome compile(std::string_view pattern, Anchoring anchoring, int64_t ma
   auto compiled = std::make_unique<Pattern>();
   compiled->anchoring_ = anchoring;
   compiled->sequence_ = Sequence::parse(pattern);
+  if (!compiled->sequence_) compiled->sequence_ = Sequence::parse_from_end(pattern);
   if (compiled->sequence_ && anchoring == Anchoring::anywhere && !compiled->sequence_->can_match_anywhere())
     compiled->sequence_.reset();
   if (!compiled->sequence_) compiled->alternation_ = Alternation::parse(pattern);
-  if (!compiled->sequence_ && !compiled->alternation_ && !(compiled->re_ = compile_re2(pattern, max_mem, out.error)))
+  if (!compiled->sequence_ && !compiled->alternation_) {
+    compiled->suffixed_ = SuffixAlternation::parse(pattern);
+    if (compiled->suffixed_ && anchoring == Anchoring::anywhere && !compiled->suffixed_->anchored())
+      compiled->suffixed_.reset();
+  }
+  if (!compiled->sequence_ && !compiled->alternation_ && !compiled->suffixed_ &&
+      !(compiled->re_ = compile_re2(pattern, max_mem, out.error)))
     return out;
   out.pattern = std::move(compiled);
   return out;

@@ -2,9 +2,9 @@
 // contract or schema load, with log_errors(false) and an explicit memory budget.
 // A pattern that is only a sequence of ASCII classes and literals (most
 // identifier, hostname and enum-like patterns) is matched by a class
-// sequence, and one that is only an alternation of literals ("A|AAAA|CNAME")
-// by comparing with each, without RE2: compiling RE2 costs more than a small
-// check, and these compares are faster than RE2's DFA on short strings.
+// sequence, one that is only an alternation of literals ("A|AAAA|CNAME") by
+// comparing with each, a sequence before one (suffixed.hpp) by both, without
+// RE2: compiling RE2 costs more, and these are faster on short strings.
 #pragma once
 
 #include <re2/re2.h>
@@ -17,6 +17,7 @@
 #include "regex/alternation.hpp"
 #include "regex/fallback.hpp"
 #include "regex/sequence.hpp"
+#include "regex/suffixed.hpp"
 
 namespace invar::regex {
 
@@ -42,6 +43,7 @@ class Pattern {
     if (alternation_)
       return anchoring_ == Anchoring::whole_string ? alternation_->full_match(s) : alternation_->partial_match(s);
     if (sequence_) return anchoring_ == Anchoring::whole_string ? sequence_->full_match(s) : sequence_->partial_match(s);
+    if (suffixed_) return suffixed_->full_match(s);
     return fallback_->match(s) == Match::yes;
   }
   // The answer, or why there is none (only a fallback pattern has none).
@@ -50,8 +52,8 @@ class Pattern {
       return fallback_->match(s);
     return matches(s) ? Match::yes : Match::no;
   }
-  // Whether this pattern runs on RE2 (else on a class sequence, an
-  // alternation of literals or the PCRE2 fallback).
+  // Whether this pattern runs on RE2 (else on a class sequence, an alternation
+  // of literals, a sequence before one, or the PCRE2 fallback).
   bool uses_re2() const { return re_ != nullptr; }
   // The PCRE2 fallback it runs on, or null.
   const Fallback* fallback() const { return fallback_.get(); }
@@ -62,6 +64,7 @@ class Pattern {
   Anchoring anchoring_ = Anchoring::anywhere;
   std::optional<Sequence> sequence_;
   std::optional<Alternation> alternation_;
+  std::optional<SuffixAlternation> suffixed_;  // full matches only (anchored at both ends when `anywhere`)
   std::unique_ptr<RE2> re_;
   std::unique_ptr<Fallback> fallback_;
 };

@@ -119,7 +119,10 @@ bool disjoint(const uint64_t (&a)[2], const uint64_t (&b)[2]) { return !(a[0] & 
 
 }  // namespace
 
-std::optional<Sequence> Sequence::parse(std::string_view pattern) {
+std::optional<Sequence> Sequence::parse(std::string_view pattern) { return parse(pattern, false); }
+std::optional<Sequence> Sequence::parse_from_end(std::string_view pattern) { return parse(pattern, true); }
+
+std::optional<Sequence> Sequence::parse(std::string_view pattern, bool from_end) {
   if (pattern.size() > kMaxPattern) return std::nullopt;
   Sequence seq;
   Parser in{pattern};
@@ -152,13 +155,15 @@ std::optional<Sequence> Sequence::parse(std::string_view pattern) {
     seq.steps_.push_back(step);
   }
   // Greedy is exact when each variable step is followed by the end, or by a
-  // step that needs a character the variable step never takes.
+  // step that needs a character the variable step never takes (from the
+  // end: preceded by the start, or by such a step).
   for (size_t k = 0; k < seq.steps_.size(); ++k) {
     const Step& s = seq.steps_[k];
-    if (s.min == s.max || k + 1 == seq.steps_.size()) continue;
-    const Step& next = seq.steps_[k + 1];
+    if (s.min == s.max || k + 1 == (from_end ? 1 : seq.steps_.size())) continue;
+    const Step& next = seq.steps_[from_end ? k - 1 : k + 1];
     if (next.min == 0 || !disjoint(s.bits, next.bits)) return std::nullopt;
   }
+  seq.from_end_ = from_end;
   seq.is_literal_ = is_literal;
   if (is_literal) seq.literal_ = std::move(literal);
   return seq;
@@ -166,20 +171,35 @@ std::optional<Sequence> Sequence::parse(std::string_view pattern) {
 
 std::optional<size_t> Sequence::run(std::string_view s, size_t at) const {
   for (const Step& step : steps_) {
-    uint32_t count = 0;
-    while (count < step.max && at < s.size() && step.accepts(static_cast<unsigned char>(s[at]))) ++at, ++count;
-    if (count < step.min) return std::nullopt;
+    const size_t from = at, limit = step.max >= s.size() - at ? s.size() : at + step.max;
+    while (at < limit && step.accepts(static_cast<unsigned char>(s[at]))) ++at;
+    if (at - from < step.min) return std::nullopt;
+  }
+  return at;
+}
+
+std::optional<size_t> Sequence::run_from_end(std::string_view s) const {
+  size_t at = s.size();
+  for (auto step = steps_.rbegin(); step != steps_.rend(); ++step) {
+    const size_t from = at, limit = step->max >= at ? 0 : at - step->max;
+    while (at > limit && step->accepts(static_cast<unsigned char>(s[at - 1]))) --at;
+    if (from - at < step->min) return std::nullopt;
   }
   return at;
 }
 
 bool Sequence::full_match(std::string_view s) const {
   if (is_literal_) return s == literal_;
+  if (from_end_) {
+    auto start = run_from_end(s);
+    return start && *start == 0;
+  }
   auto end = run(s, 0);
   return end && *end == s.size();
 }
 
 bool Sequence::can_match_anywhere() const {
+  if (from_end_) return anchored_start_ && anchored_end_;
   return anchored_start_ || (is_literal_ && literal_.size() <= kMaxLiteralSearch);
 }
 

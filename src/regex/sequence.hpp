@@ -23,6 +23,12 @@ class Sequence {
   // least one character none of which the variable step accepts. Patterns
   // over 1024 bytes are left to RE2 (and its memory budget).
   static std::optional<Sequence> parse(std::string_view pattern);
+  // The same, matched by one greedy pass from the end of the string, where
+  // that is exact (the mirror condition: a variable step is preceded by the
+  // start or by a step that needs a character it never takes), as in
+  // "^[a-z0-9.-]+\.example\.com$". Full matches only (can_match_anywhere()
+  // only when anchored at both ends).
+  static std::optional<Sequence> parse_from_end(std::string_view pattern);
 
   // The whole of `s` matches (RE2::FullMatch; anchors are then irrelevant).
   bool full_match(std::string_view s) const;
@@ -40,12 +46,16 @@ class Sequence {
   };
   // Consumes steps greedily from `at`; the end position, or nullopt.
   std::optional<size_t> run(std::string_view s, size_t at) const;
+  // The same from the end of `s`, steps in reverse; the start position, or nullopt.
+  std::optional<size_t> run_from_end(std::string_view s) const;
+  static std::optional<Sequence> parse(std::string_view pattern, bool from_end);
 
   std::vector<Step> steps_;
   bool is_literal_ = false;  // every step one fixed character: literal_
   std::string literal_;
   bool anchored_start_ = false;
   bool anchored_end_ = false;
+  bool from_end_ = false;
 };
 
 }  // namespace invar::regex

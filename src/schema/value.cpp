@@ -16,18 +16,6 @@ using simdjson::dom::element_type;
 
 bool is_number(const Value& v) { return (type_bits(v) & kNumber) != 0; }
 
-double number_of(const Value& v) {
-  switch (v.element.type()) {
-    case element_type::INT64: return static_cast<double>(v.element.get_int64().value_unsafe());
-    case element_type::UINT64: return static_cast<double>(v.element.get_uint64().value_unsafe());
-    default: return v.element.get_double().value_unsafe();
-  }
-}
-
-std::string_view string_of(const Value& v) {
-  return v.is_key ? v.key : invar::sj::string_of(v.element);
-}
-
 namespace {
 
 bool is_num(element_type t) {

@@ -5,6 +5,8 @@
 
 #include <simdjson.h>
 
+#include "common/dom.hpp"
+
 #include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -52,8 +54,16 @@ inline uint8_t type_bits(const Value& v) {
   return 0;
 }
 bool is_number(const Value& v);
-double number_of(const Value& v);
-std::string_view string_of(const Value& v);
+// Inline: called for every number and string evaluated.
+inline double number_of(const Value& v) {
+  using simdjson::dom::element_type;
+  switch (v.element.type()) {
+    case element_type::INT64: return static_cast<double>(v.element.get_int64().value_unsafe());
+    case element_type::UINT64: return static_cast<double>(v.element.get_uint64().value_unsafe());
+    default: return v.element.get_double().value_unsafe();
+  }
+}
+inline std::string_view string_of(const Value& v) { return v.is_key ? v.key : invar::sj::string_of(v.element); }
 
 // Numbers compare by their exact values; `exact` holds the texts of the
 // document's numbers nlohmann::json holds only approximately (number.hpp).

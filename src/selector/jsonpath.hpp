@@ -163,19 +163,23 @@ class Selector {
         return;
       }
       case Kind::wildcard: {
+        // One segment for all the members, rewritten for each (the walk
+        // below restores the path to it).
         if (el.type() == element_type::ARRAY) {
           uint64_t i = 0;
+          path.push_back({{}, 0, true});
           for (auto child : invar::sj::array_of(el)) {
-            path.push_back({{}, i++, true});
+            path.back().index = i++;
             walk_to(at + 1, end, child, el, root, path, visit);
-            path.pop_back();
           }
+          path.pop_back();
         } else if (el.type() == element_type::OBJECT) {
+          path.push_back({{}, 0, false});
           for (auto field : invar::sj::object_of(el)) {
-            path.push_back({field.key, 0, false});
+            path.back().key = field.key;
             walk_to(at + 1, end, field.value, el, root, path, visit);
-            path.pop_back();
           }
+          path.pop_back();
         }
         return;
       }
