@@ -4,7 +4,9 @@
 // gateway and not gRPC. Keys and values are bytes (base64 on the wire).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,6 +63,13 @@ struct TxnCompare {
   bool exists = false;
 };
 
+// How EtcdClient::watch ended.
+enum class WatchEnd {
+  changed,  // a key changed after the revision (or etcd compacted past it): read again
+  timeout,  // the deadline passed with no change seen (or no member would stream)
+  stopped,  // the stop predicate said so
+};
+
 class EtcdClient {
  public:
   // Checks nothing yet: the first request does (and authenticates).
@@ -91,14 +100,34 @@ class EtcdClient {
   // writes); their results go to `read_results` when it succeeded.
   Result<bool> txn(const std::vector<TxnCompare>& compares, const std::vector<TxnOp>& ops,
                    const std::vector<RangeRequest>& reads = {}, std::vector<RangeResult>* read_results = nullptr);
+  // Waits on etcd's watch stream (the gateway's POST /v3/watch, in
+  // src/store/etcd_watch.cpp) until a key starting with `prefix` changes at
+  // a revision past `after` (events since after+1 are replayed: none is
+  // missed across a lost stream, which is opened again on the next member),
+  // until `deadline`, or until `stop()` (asked every kWatchTick). A
+  // compaction past `after` ends it as `changed`: the caller reads the
+  // current state and watches from there. Members that refuse the stream
+  // are tried again with a bounded backoff until the deadline.
+  WatchEnd watch(const std::string& prefix, uint64_t after, std::chrono::steady_clock::time_point deadline,
+                 const std::function<bool()>& stop);
 
  private:
+  // One watch stream on `member` through the caller's handles (each wait
+  // its own: followers on several threads may share the client); nullopt
+  // when it failed or ended (`*why`), `*created` once etcd confirmed it.
+  std::optional<WatchEnd> watch_on(void* multi, void* handle, const std::string& member, const std::string& prefix, uint64_t after,
+                                   std::chrono::steady_clock::time_point deadline, const std::function<bool()>& stop,
+                                   bool* created, std::string* why);
   Result<nlohmann::json> call(const std::string& path, const nlohmann::json& body);
   // `refused`: etcd answered with an error every member would give (such as
   // too many operations in a transaction): not worth another member.
   Result<nlohmann::json> post(const std::string& member, const std::string& path, const std::string& body,
                               bool& refused);
   std::optional<Error> authenticate(const std::string& member);
+  // The token for a request to `member` ("" without authentication), a new
+  // one when `renew`; the member that answered last (the watch starts there).
+  Result<std::string> token_for(const std::string& member, bool renew);
+  size_t preferred_member();
 
   EtcdEndpoints endpoints_;
   StoreOptions options_;
@@ -110,6 +139,8 @@ class EtcdClient {
 };
 
 std::string base64_encode(std::string_view bytes);
+// The end of the range of keys starting with `prefix` (etcd's range_end).
+std::string prefix_range_end(const std::string& prefix);
 std::optional<std::string> base64_decode(std::string_view text);
 
 }  // namespace invar::store

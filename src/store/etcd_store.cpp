@@ -68,11 +68,13 @@ constexpr uint64_t kJournalKeepNewest = 64;
 // which ends with it.
 class SnapshotScope : public Lock {
  public:
-  explicit SnapshotScope(std::function<void()> end) : end_(std::move(end)) {}
+  SnapshotScope(std::function<void()> end, uint64_t revision) : end_(std::move(end)), revision_(revision) {}
   ~SnapshotScope() override { end_(); }
+  uint64_t revision() const override { return revision_; }
 
  private:
   std::function<void()> end_;
+  uint64_t revision_;
 };
 
 int64_t wall_ms() {
@@ -123,7 +125,20 @@ class EtcdStore : public Store {
         return Error{ErrorCode::usage, "stream " + text::quoted(stream) + " does not exist in etcd", {}};
       }
     }
-    return std::unique_ptr<Lock>(std::make_unique<SnapshotScope>([this, who, id] { end_scope(who, id); }));
+    return std::unique_ptr<Lock>(
+        std::make_unique<SnapshotScope>([this, who, id] { end_scope(who, id); }, pinned(stream)));
+  }
+
+  // The stream's small records (r/): etcd's watch stream (src/store/etcd_watch.cpp).
+  Wake wait_for_change(const std::string& stream, uint64_t revision, std::chrono::steady_clock::time_point deadline,
+                       const std::function<bool()>& stop) override {
+    if (!revision) return Wake::unsupported;  // no read to wait past
+    switch (client_.watch(rec(stream, ""), revision, deadline, stop)) {
+      case WatchEnd::changed: return Wake::change;
+      case WatchEnd::stopped: return Wake::stop;
+      case WatchEnd::timeout: break;
+    }
+    return Wake::timeout;
   }
 
   Result<bool> has_location() override {
