@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -112,12 +113,6 @@ class EtcdClient {
                  const std::function<bool()>& stop);
 
  private:
-  // One watch stream on `member` through the caller's handles (each wait
-  // its own: followers on several threads may share the client); nullopt
-  // when it failed or ended (`*why`), `*created` once etcd confirmed it.
-  std::optional<WatchEnd> watch_on(void* multi, void* handle, const std::string& member, const std::string& prefix, uint64_t after,
-                                   std::chrono::steady_clock::time_point deadline, const std::function<bool()>& stop,
-                                   bool* created, std::string* why);
   Result<nlohmann::json> call(const std::string& path, const nlohmann::json& body);
   // `refused`: etcd answered with an error every member would give (such as
   // too many operations in a transaction): not worth another member.
@@ -136,6 +131,16 @@ class EtcdClient {
   void* curl_ = nullptr;
   const struct CurlApi* api_ = nullptr;  // null: libcurl could not be loaded (api_error_ says why)
   std::string api_error_;
+
+ public:
+  struct WatchStream;  // src/store/etcd_watch.cpp
+  struct WatchStreamDeleter {
+    void operator()(WatchStream* w) const;
+  };
+
+ private:
+  std::mutex watch_mutex_;
+  std::unique_ptr<WatchStream, WatchStreamDeleter> idle_watch_;  // open between waits (watch())
 };
 
 std::string base64_encode(std::string_view bytes);
