@@ -3,7 +3,7 @@
 // would not, within the tests' bounds), resumes its stream on another member
 // when the one it streamed from is lost, and reads the current state when
 // etcd compacted past the revision it had seen. And the primitive under it,
-// EtcdClient::watch, on a real cluster.
+// EtcdClient::watch (its stream kept open between waits), on a real cluster.
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -176,6 +176,7 @@ TEST_CASE("watch push: EtcdClient::watch wakes on a change past a revision, repl
   auto soon = [] { return Clock::now() + std::chrono::seconds(20); };
   // A change made before the wait began is replayed: nothing is missed.
   CHECK(client.watch(prefix, first, soon(), {}) == invar::store::WatchEnd::changed);
+  // The stream stays open: a wait past `now` skips the events it streamed up to `now`.
   // Nothing in the prefix past `now` (a key beside it changed): the deadline ends it; a stop, stopped.
   REQUIRE_FALSE(client.put(prefix.substr(0, prefix.size() - 1) + "-beside", "y"));
   CHECK(client.watch(prefix, now, Clock::now() + std::chrono::milliseconds(300), {}) ==
@@ -196,7 +197,12 @@ TEST_CASE("watch push: EtcdClient::watch wakes on a change past a revision, repl
   REQUIRE(client.read({{prefix, true}}, 0, &latest));
   std::string compact = "etcdctl --endpoints " + etcd->member(0) + " compact " + std::to_string(latest) + " >/dev/null";
   REQUIRE(std::system(compact.c_str()) == 0);
-  CHECK(client.watch(prefix, first, soon(), {}) == invar::store::WatchEnd::changed);
+  // (A new client: this one's open stream has seen every change since `first` and would answer from it.)
+  invar::store::EtcdClient fresh({{etcd->member(0)}, prefix}, options);
+  CHECK(fresh.watch(prefix, first, soon(), {}) == invar::store::WatchEnd::changed);
+  // Its stream ended with the compaction: a wait past the latest opens a new one, which waits.
+  CHECK(fresh.watch(prefix, latest, Clock::now() + std::chrono::milliseconds(300), {}) ==
+        invar::store::WatchEnd::timeout);
 }
 
 TEST_CASE("watch push: a Follower on a directory waits its whole timeout, then reads", "[watch]") {

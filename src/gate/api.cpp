@@ -405,7 +405,8 @@ Result<std::optional<Follower::Change>> Follower::poll() {
   auto lock = read_lock(*store_.impl_, stream_);  // the record and its bytes at one revision (etcd)
   read_failed_ = !lock;
   if (!lock) return lock.error();
-  if (lock.value()) revision_ = std::max(revision_, lock.value()->revision());  // wait() waits past it
+  // wait() waits past it (the latest, not the highest: a restored etcd starts lower).
+  if (lock.value() && lock.value()->revision()) revision_ = lock.value()->revision();
   bool lkg_record = false;
   auto lkg = followed(*store_.impl_, stream_, stage_, &lkg_record);
   if (!lkg) return lkg.error();
