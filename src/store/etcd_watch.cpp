@@ -35,6 +35,10 @@ constexpr size_t kMaxWatchMessage = 8u << 20;
 // Between rounds of members that would not stream: doubling up to the last.
 constexpr int64_t kWatchBackoffFirstMs = 100;
 constexpr int64_t kWatchBackoffMaxMs = 5000;
+// A stream is opened again (from the revision waited past) at least this
+// often: one that went silent without closing (a member cut off from the
+// others, if it ignores hasleader) delays a follower by at most this much.
+constexpr auto kWatchStreamMaxAge = std::chrono::seconds(60);
 
 bool tracing() {
   static const bool on = [] {
@@ -163,6 +167,7 @@ struct EtcdClient::WatchStream {
   curl_slist* headers = nullptr;
   std::string member, prefix, body;
   uint64_t from = 0;  // the first revision it streams
+  Clock::time_point opened{};
   Stream s;
   bool open = false;
 
@@ -193,6 +198,7 @@ void start(EtcdClient::WatchStream& w, const StoreOptions& o, const std::string&
   w.member = member;
   w.prefix = prefix;
   w.from = from;
+  w.opened = Clock::now();
   const json create = {{"key", base64_encode(prefix)},
                        {"range_end", base64_encode(prefix_range_end(prefix))},
                        {"start_revision", std::to_string(from)}};
@@ -299,7 +305,11 @@ WatchEnd EtcdClient::watch(const std::string& prefix, uint64_t after, Clock::tim
     auto started = Clock::now();
     std::string why;
     std::optional<WatchEnd> end;
-    if (w->open) end = pump(*w, after, deadline, stop, &why);
+    if (w->open) end = pump(*w, after, std::min(deadline, w->opened + kWatchStreamMaxAge), stop, &why);
+    if (end == WatchEnd::timeout && Clock::now() < deadline) {  // old enough: a new stream from after+1
+      w->close();
+      continue;
+    }
     if (tracing())
       std::fprintf(stderr, "etcd /v3/watch %s from revision %llu, past %llu: %s after %.2f ms%s%s\n",
                    w->member.c_str(), static_cast<unsigned long long>(w->from),
