@@ -496,10 +496,12 @@ class StateStore {
 };
 
 // Follows a stream's LKG in a store, for distributors that serve only what
-// gates accepted (invar watch and a following Guard are built on it). It
-// polls: each poll() reads the LKG record once, so it cannot miss the latest
-// promotion across restarts, lost connections or etcd compactions; it may
-// skip intermediate ones, and it never goes back to an older sequence.
+// gates accepted (invar watch and a following Guard are built on it). Each
+// poll() reads the LKG record once, so it cannot miss the latest promotion
+// across restarts, lost connections or etcd compactions; it may skip
+// intermediate ones, and it never goes back to an older sequence. wait()
+// sleeps until the next poll() is worth it: on etcd, until its watch stream
+// reports a change (push); elsewhere, for the whole timeout (polling).
 // A stream with stages (docs/rollout.md): it follows one stage, by default
 // the last (what everyone gets); a stage's sequence rises with each change
 // of the stage, a revert included; what a stage holds is never served once
@@ -525,12 +527,21 @@ class Follower {
   Result<std::optional<Change>> poll();
   void served(uint64_t sequence) { sequence_ = std::max(sequence_, sequence); }
   uint64_t sequence() const { return sequence_; }
+  // Returns when the state poll() reads may have changed since its last
+  // read (etcd: a change of the stream's records past that read's revision,
+  // replayed across lost streams; a compaction past it counts as one), after
+  // `timeout_ms` at most, or once `stop()` says so (asked every 100 ms).
+  // Without etcd it waits the whole timeout. True when woken by a change.
+  // Call poll() next, whatever it returned: a wake is a hint, never data.
+  bool wait(int64_t timeout_ms, const std::function<bool()>& stop = {});
 
  private:
   StateStore store_;
   std::string stream_;
   uint64_t sequence_ = 0;
   std::string stage_;
+  uint64_t revision_ = 0;    // of the last poll()'s read (etcd; 0: none)
+  bool read_failed_ = false;  // the last poll() could not read (wait() retries sooner)
 };
 
 // What a follower (invar watch --trusted-keys, a persistent Guard with

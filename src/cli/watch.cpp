@@ -1,7 +1,10 @@
 // invar watch: a distributor's side of the gate. Follows a stream's LKG and
 // writes each newly promoted one to --out (verified against its digest,
-// atomically), then runs --exec. It polls the store: it cannot miss the
-// latest promotion across restarts, lost connections or etcd compactions,
+// atomically), then runs --exec. On etcd it is woken by etcd's watch stream
+// (Follower::wait) and reads the LKG then, or every --interval at the
+// latest; on a directory it reads every --interval. Each read is of the
+// current LKG: it cannot miss the latest promotion across restarts, lost
+// connections or etcd compactions,
 // may skip intermediate ones, and never goes back to an older sequence: the
 // sequence it served is kept beside --out (.NAME.invar-watch), and an LKG
 // older than it (a rolled-back state) is refused, the newer one kept.
@@ -36,6 +39,7 @@ struct WatchArgs {
   std::string trusted_keys;  // "": serve what the store holds, unsigned or not
   std::string now;           // the clock for expiry ("": the system clock)
   bool once = false;
+  bool poll = false;  // read every --interval only, without etcd's watch stream
   bool quiet = false;
 };
 
@@ -194,7 +198,12 @@ int run_watch(const WatchArgs& args) {
     }
     first = false;
     if (args.once) return follower.sequence() ? kAccept : kCannotJudge;
-    if (wait_or_stop(*interval)) break;
+    if (args.poll) {
+      if (wait_or_stop(*interval)) break;
+    } else {
+      follower.wait(*interval, stop_requested);  // etcd: woken by its watch stream; else the whole interval
+      if (stop_requested()) break;
+    }
   }
   return kAccept;
 }
@@ -214,12 +223,17 @@ std::function<int()> add_watch(CLI::App& app) {
   cmd->add_option("--exec", args->exec,
                   "Run after each write (sh -c; INVAR_LKG_FILE, INVAR_LKG_DIGEST, INVAR_LKG_SEQUENCE, "
                   "INVAR_LKG_GENERATION, INVAR_STAGE in its environment)");
-  cmd->add_option("--interval", args->interval, "How often the LKG is read (default 1s)");
+  cmd->add_option("--interval", args->interval,
+                  "How often the LKG is read (default 1s); on etcd the watch stream wakes the watcher at each change, "
+                  "and this is the longest it goes without a read");
   cmd->add_option("--trusted-keys", args->trusted_keys,
                   "Serve only an LKG whose attestation a key of this file signed, for these bytes, this stream and "
                   "stage, not older than what was served, not expired (docs/signing.md); also writes OUT.intoto.jsonl");
   cmd->add_option("--now", args->now, "The clock for expiry and keys' not_after (RFC 3339; default: the system clock)");
   cmd->add_flag("--once", args->once, "Write the current LKG once and exit");
+  cmd->add_flag("--poll", args->poll,
+                "Read every --interval only, without etcd's watch stream (such as behind a proxy that buffers "
+                "streamed answers)");
   add_quiet(cmd, args->quiet, "No line per LKG written; problems (on stderr) only");
   return [args] { return run_watch(*args); };
 }

@@ -1,6 +1,9 @@
 // The public stateful API (include/invar/gate.hpp) over src/gate and src/store.
+#include <algorithm>
+#include <chrono>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "common/digest.hpp"
 #include "common/text.hpp"
@@ -400,7 +403,10 @@ Result<std::optional<LkgRecord>> followed(store::Store& store, const std::string
 
 Result<std::optional<Follower::Change>> Follower::poll() {
   auto lock = read_lock(*store_.impl_, stream_);  // the record and its bytes at one revision (etcd)
+  read_failed_ = !lock;
   if (!lock) return lock.error();
+  // wait() waits past it (the latest, not the highest: a restored etcd starts lower).
+  if (lock.value() && lock.value()->revision()) revision_ = lock.value()->revision();
   bool lkg_record = false;
   auto lkg = followed(*store_.impl_, stream_, stage_, &lkg_record);
   if (!lkg) return lkg.error();
@@ -426,6 +432,23 @@ Result<std::optional<Follower::Change>> Follower::poll() {
   }
   return std::optional<Change>(
       Change{*lkg.value(), std::make_shared<const std::string>(std::move(bytes.value())), std::move(attested)});
+}
+
+bool Follower::wait(int64_t timeout_ms, const std::function<bool()>& stop) {
+  constexpr int64_t kTickMs = 100;          // how often a sleeping follower asks `stop`
+  constexpr int64_t kReadRetryMs = 1000;    // after a read that failed, on a store that pushes: read again soon
+  using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
+  auto deadline = started + std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0));
+  store::Wake woke = store::Wake::unsupported;
+  if (!read_failed_ && revision_) woke = store_.impl_->wait_for_change(stream_, revision_, deadline, stop);
+  else if (read_failed_ && revision_) deadline = std::min(deadline, started + std::chrono::milliseconds(kReadRetryMs));
+  if (woke != store::Wake::unsupported) return woke == store::Wake::change;
+  while (Clock::now() < deadline && !(stop && stop())) {  // polling: sleep the timeout
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::clamp<int64_t>(left, 1, kTickMs)));
+  }
+  return false;
 }
 
 std::shared_ptr<const std::string> Guard::current() const {

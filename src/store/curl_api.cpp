@@ -43,7 +43,14 @@ Loaded load() {
          bind(library, "curl_easy_getinfo", a.easy_getinfo, l.why) &&
          bind(library, "curl_easy_strerror", a.easy_strerror, l.why) &&
          bind(library, "curl_slist_append", a.slist_append, l.why) &&
-         bind(library, "curl_slist_free_all", a.slist_free_all, l.why);
+         bind(library, "curl_slist_free_all", a.slist_free_all, l.why) &&
+         bind(library, "curl_multi_init", a.multi_init, l.why) &&
+         bind(library, "curl_multi_cleanup", a.multi_cleanup, l.why) &&
+         bind(library, "curl_multi_add_handle", a.multi_add_handle, l.why) &&
+         bind(library, "curl_multi_remove_handle", a.multi_remove_handle, l.why) &&
+         bind(library, "curl_multi_perform", a.multi_perform, l.why) &&
+         bind(library, "curl_multi_poll", a.multi_poll, l.why) &&
+         bind(library, "curl_multi_info_read", a.multi_info_read, l.why);
   if (l.ok && a.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     l.ok = false;
     l.why = "curl_global_init failed";

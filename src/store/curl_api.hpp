@@ -21,6 +21,15 @@ struct CurlApi {
   const char* (*easy_strerror)(CURLcode code);
   curl_slist* (*slist_append)(curl_slist* list, const char* text);
   void (*slist_free_all)(curl_slist* list);
+  // The multi interface: a streaming request (etcd's watch) waited on with a
+  // bound, so that a stop flag and a deadline are seen while it is silent.
+  CURLM* (*multi_init)();
+  CURLMcode (*multi_cleanup)(CURLM* multi);
+  CURLMcode (*multi_add_handle)(CURLM* multi, CURL* handle);
+  CURLMcode (*multi_remove_handle)(CURLM* multi, CURL* handle);
+  CURLMcode (*multi_perform)(CURLM* multi, int* running);
+  CURLMcode (*multi_poll)(CURLM* multi, struct curl_waitfd* extra, unsigned extra_count, int timeout_ms, int* ready);
+  CURLMsg* (*multi_info_read)(CURLM* multi, int* queued);
 };
 
 // The functions, loaded once (thread-safe), with curl_global_init done; null

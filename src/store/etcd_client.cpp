@@ -160,6 +160,8 @@ EtcdClient::~EtcdClient() {
   if (curl_) api_->easy_cleanup(static_cast<CURL*>(curl_));
 }
 
+std::string prefix_range_end(const std::string& prefix) { return range_end(prefix); }
+
 Result<json> EtcdClient::post(const std::string& member, const std::string& path, const std::string& body,
                                bool& refused) {
   refused = false;
@@ -222,6 +224,18 @@ std::optional<Error> EtcdClient::authenticate(const std::string& member) {
   token_ = r->value("token", "");
   if (token_.empty()) return usage("etcd refused the credentials of user " + text::quoted(options_.user));
   return std::nullopt;
+}
+
+Result<std::string> EtcdClient::token_for(const std::string& member, bool renew) {
+  std::lock_guard<std::mutex> lock(client_mutex);
+  if (renew) token_.clear();
+  if (auto e = authenticate(member)) return *e;
+  return token_;
+}
+
+size_t EtcdClient::preferred_member() {
+  std::lock_guard<std::mutex> lock(client_mutex);
+  return preferred_;
 }
 
 Result<json> EtcdClient::call(const std::string& path, const json& body) {

@@ -4,8 +4,11 @@
 // gateway and not gRPC. Keys and values are bytes (base64 on the wire).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,6 +64,13 @@ struct TxnCompare {
   bool exists = false;
 };
 
+// How EtcdClient::watch ended.
+enum class WatchEnd {
+  changed,  // a key changed after the revision (or etcd compacted past it): read again
+  timeout,  // the deadline passed with no change seen (or no member would stream)
+  stopped,  // the stop predicate said so
+};
+
 class EtcdClient {
  public:
   // Checks nothing yet: the first request does (and authenticates).
@@ -91,6 +101,16 @@ class EtcdClient {
   // writes); their results go to `read_results` when it succeeded.
   Result<bool> txn(const std::vector<TxnCompare>& compares, const std::vector<TxnOp>& ops,
                    const std::vector<RangeRequest>& reads = {}, std::vector<RangeResult>* read_results = nullptr);
+  // Waits on etcd's watch stream (the gateway's POST /v3/watch, in
+  // src/store/etcd_watch.cpp) until a key starting with `prefix` changes at
+  // a revision past `after` (events since after+1 are replayed: none is
+  // missed across a lost stream, which is opened again on the next member),
+  // until `deadline`, or until `stop()` (asked every kWatchTick). A
+  // compaction past `after` ends it as `changed`: the caller reads the
+  // current state and watches from there. Members that refuse the stream
+  // are tried again with a bounded backoff until the deadline.
+  WatchEnd watch(const std::string& prefix, uint64_t after, std::chrono::steady_clock::time_point deadline,
+                 const std::function<bool()>& stop);
 
  private:
   Result<nlohmann::json> call(const std::string& path, const nlohmann::json& body);
@@ -99,6 +119,10 @@ class EtcdClient {
   Result<nlohmann::json> post(const std::string& member, const std::string& path, const std::string& body,
                               bool& refused);
   std::optional<Error> authenticate(const std::string& member);
+  // The token for a request to `member` ("" without authentication), a new
+  // one when `renew`; the member that answered last (the watch starts there).
+  Result<std::string> token_for(const std::string& member, bool renew);
+  size_t preferred_member();
 
   EtcdEndpoints endpoints_;
   StoreOptions options_;
@@ -107,9 +131,21 @@ class EtcdClient {
   void* curl_ = nullptr;
   const struct CurlApi* api_ = nullptr;  // null: libcurl could not be loaded (api_error_ says why)
   std::string api_error_;
+
+ public:
+  struct WatchStream;  // src/store/etcd_watch.cpp
+  struct WatchStreamDeleter {
+    void operator()(WatchStream* w) const;
+  };
+
+ private:
+  std::mutex watch_mutex_;
+  std::unique_ptr<WatchStream, WatchStreamDeleter> idle_watch_;  // open between waits (watch())
 };
 
 std::string base64_encode(std::string_view bytes);
+// The end of the range of keys starting with `prefix` (etcd's range_end).
+std::string prefix_range_end(const std::string& prefix);
 std::optional<std::string> base64_decode(std::string_view text);
 
 }  // namespace invar::store

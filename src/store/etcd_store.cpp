@@ -68,11 +68,13 @@ constexpr uint64_t kJournalKeepNewest = 64;
 // which ends with it.
 class SnapshotScope : public Lock {
  public:
-  explicit SnapshotScope(std::function<void()> end) : end_(std::move(end)) {}
+  SnapshotScope(std::function<void()> end, uint64_t revision) : end_(std::move(end)), revision_(revision) {}
   ~SnapshotScope() override { end_(); }
+  uint64_t revision() const override { return revision_; }
 
  private:
   std::function<void()> end_;
+  uint64_t revision_;
 };
 
 int64_t wall_ms() {
@@ -107,7 +109,7 @@ class EtcdStore : public Store {
       }
     }
     if (!id) {
-      auto taken = take_snapshot(stream);
+      auto taken = take_snapshot(stream, false, exclusive);  // readers (followers) need no journal
       if (!taken) return taken.error();
       id = *taken;
     }
@@ -123,7 +125,20 @@ class EtcdStore : public Store {
         return Error{ErrorCode::usage, "stream " + text::quoted(stream) + " does not exist in etcd", {}};
       }
     }
-    return std::unique_ptr<Lock>(std::make_unique<SnapshotScope>([this, who, id] { end_scope(who, id); }));
+    return std::unique_ptr<Lock>(
+        std::make_unique<SnapshotScope>([this, who, id] { end_scope(who, id); }, pinned(stream)));
+  }
+
+  // The stream's small records (r/): etcd's watch stream (src/store/etcd_watch.cpp).
+  Wake wait_for_change(const std::string& stream, uint64_t revision, std::chrono::steady_clock::time_point deadline,
+                       const std::function<bool()>& stop) override {
+    if (!revision) return Wake::unsupported;  // no read to wait past
+    switch (client_.watch(rec(stream, ""), revision, deadline, stop)) {
+      case WatchEnd::changed: return Wake::change;
+      case WatchEnd::stopped: return Wake::stop;
+      case WatchEnd::timeout: break;
+    }
+    return Wake::timeout;
   }
 
   Result<bool> has_location() override {
@@ -376,7 +391,8 @@ class EtcdStore : public Store {
     bool from_snapshot = false;
     {
       std::lock_guard<std::mutex> g(mutex_);
-      if (auto it = snapshots_.find(caller(stream)); it != snapshots_.end() && limit <= kJournalTail) {
+      if (auto it = snapshots_.find(caller(stream));
+          it != snapshots_.end() && it->second.with_journal && limit <= kJournalTail) {
         kvs.assign(it->second.journal.begin(),
                    it->second.journal.begin() + std::min<size_t>(limit, it->second.journal.size()));
         from_snapshot = true;
@@ -958,17 +974,23 @@ class EtcdStore : public Store {
 
   // The stream's small records and the journal's newest kJournalTail
   // records, at one revision (one request): the caller's snapshot, whose id
-  // it returns.
-  Result<uint64_t> take_snapshot(const std::string& stream, bool for_lock = false) {
+  // it returns. Without `with_journal` (a reader's: a follower's read after
+  // each change) the records only; journal() then reads at its revision.
+  Result<uint64_t> take_snapshot(const std::string& stream, bool for_lock = false, bool with_journal = true) {
     RangeRequest tail{key(stream, "journal/"), true, kJournalTail, true, true};
     RangeRequest oldest{key(stream, "journal/"), true, 1, false, false, true};  // by key: the earliest time
     Snapshot snap;
-    auto read = client_.read({{rec(stream, "")}, tail, oldest}, 0, &snap.revision);
+    std::vector<RangeRequest> reads = {{rec(stream, "")}};
+    if (with_journal) reads.insert(reads.end(), {tail, oldest});
+    auto read = client_.read(reads, 0, &snap.revision);
     if (!read) return read.error();
     for (auto& kv : (*read)[0].kvs) snap.records[kv.key.substr(rec(stream, "").size())] = std::move(kv);
-    snap.journal = std::move((*read)[1].kvs);
-    snap.journal_count = (*read)[1].count;
-    if (!(*read)[2].kvs.empty()) snap.oldest_journal_key = (*read)[2].kvs.front().key;
+    if (with_journal) {
+      snap.journal = std::move((*read)[1].kvs);
+      snap.journal_count = (*read)[1].count;
+      if (!(*read)[2].kvs.empty()) snap.oldest_journal_key = (*read)[2].kvs.front().key;
+    }
+    snap.with_journal = with_journal;
     snap.for_lock = for_lock;
     fault::point("etcd:snapshot-read");
     std::lock_guard<std::mutex> g(mutex_);
@@ -1019,7 +1041,7 @@ class EtcdStore : public Store {
   std::optional<JournalTrim> trim_due(const std::string& stream, const LkgRecord* promoted) {
     std::lock_guard<std::mutex> g(mutex_);
     auto it = snapshots_.find(caller(stream));
-    if (it == snapshots_.end()) return std::nullopt;
+    if (it == snapshots_.end() || !it->second.with_journal) return std::nullopt;
     const Snapshot& snap = it->second;
     JournalTrim trim{snap.journal_count + 1, std::nullopt};  // with the decision's record
     bool due = trim.count > options_.journal_keep_records ||
@@ -1077,6 +1099,7 @@ class EtcdStore : public Store {
     std::vector<KeyValue> journal;            // the newest kJournalTail records, newest first
     uint64_t journal_count = 0;               // records in the journal
     bool for_lock = false;                    // taken by has_stream() for the lock() that follows
+    bool with_journal = true;                 // journal, journal_count and oldest_journal_key were read
     std::string oldest_journal_key;           // by key: the earliest writer's time
     uint64_t revision = 0;                    // etcd's revision it was read at
     uint64_t id = 0;

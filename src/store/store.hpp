@@ -10,7 +10,9 @@
 // shared one.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,6 +51,17 @@ class Lock {
   // holder was paused). Correctness never rests on it: decisions are fenced
   // (see Store::fence); it only saves work that would be refused.
   virtual bool lost() const { return false; }
+  // The store revision the reads in this scope are made at (etcd's; 0: a
+  // backend without revisions): what Store::wait_for_change waits past.
+  virtual uint64_t revision() const { return 0; }
+};
+
+// How Store::wait_for_change ended.
+enum class Wake {
+  change,       // a record may have changed: read again
+  timeout,      // the deadline passed
+  stop,         // the stop predicate said so
+  unsupported,  // the backend cannot wait for changes (the directory, memory): poll
 };
 
 // The version of a stream's LKG as a decision was judged against it.
@@ -243,6 +256,17 @@ class Store {
                                                    uint64_t max_bytes) = 0;
   // Refuses (ErrorCode::usage) a publication path inside the store.
   virtual Status check_outside(const std::string& path) = 0;
+
+  // Waits until a record that decides what a follower of `stream` sees (its
+  // LKG, rollout and control records) may have changed after `revision`
+  // (Lock::revision of the follower's last read), until `deadline`, or
+  // until `stop()` says so; no change after `revision` is missed. A
+  // backend that cannot (the default) says Wake::unsupported at once.
+  virtual Wake wait_for_change(const std::string& stream, uint64_t revision,
+                               std::chrono::steady_clock::time_point deadline, const std::function<bool()>& stop) {
+    (void)stream, (void)revision, (void)deadline, (void)stop;
+    return Wake::unsupported;
+  }
 
  protected:
   friend Status decide_in_steps(Store&, const std::string&, const Fence&, const JournalRecord&, const Promotion*, bool&,

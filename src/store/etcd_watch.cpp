@@ -1,0 +1,336 @@
+// EtcdClient::watch: etcd's watch stream through its JSON gateway. POST
+// /v3/watch with a create_request answers with a stream of JSON objects,
+// one a line: {"result":{"header":{..."revision"},"created":true}} first,
+// then one per batch of events ({"result":{...,"events":[...]}}), or
+// {"result":{"canceled":true,"compact_revision":N}} when the revision asked
+// for was compacted; an error is {"error":...,"code":N}. The stream is read
+// through libcurl's multi interface so that a silent stream still sees the
+// deadline and the stop predicate (every kWatchTick: no busy loop). It stays
+// open between waits (creating one costs etcd more than a read): a wait
+// past revision R uses an open stream that started at or before R+1 (it
+// has streamed every change since), skipping the events up to R.
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
+#include "store/curl_api.hpp"
+#include "store/etcd_client.hpp"
+
+namespace invar::store {
+
+using nlohmann::json;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kWatchTickMs = 100;  // how often a silent stream looks at its deadline and stop predicate
+// One message of the stream (events carry the stream's small records, never
+// chunks): past this, the stream is dropped and the caller reads instead.
+constexpr size_t kMaxWatchMessage = 8u << 20;
+// Between rounds of members that would not stream: doubling up to the last.
+constexpr int64_t kWatchBackoffFirstMs = 100;
+constexpr int64_t kWatchBackoffMaxMs = 5000;
+// A stream is opened again (from the revision waited past) at least this
+// often: one that went silent without closing (a member cut off from the
+// others, if it ignores hasleader) delays a follower by at most this much.
+constexpr auto kWatchStreamMaxAge = std::chrono::seconds(60);
+
+bool tracing() {
+  static const bool on = [] {
+    const char* v = std::getenv("INVAR_ETCD_TRACE");
+    return v && *v && std::string(v) != "0";
+  }();
+  return on;
+}
+
+uint64_t number(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end()) return 0;
+  if (it->is_string()) return std::strtoull(it->get<std::string>().c_str(), nullptr, 10);
+  if (it->is_number_unsigned()) return it->get<uint64_t>();
+  return 0;
+}
+
+// What the stream said so far, and where the scan of a message that is
+// not complete yet stands (each byte is scanned once).
+struct Stream {
+  std::string buffer;  // from the start of the message not yet complete
+  size_t scanned = 0;
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  bool created = false;
+  uint64_t newest = 0;     // the highest revision of an event seen
+  bool compacted = false;  // past the revision asked for: only a read sees the current state
+  bool overflow = false;   // a message over kMaxWatchMessage: the caller reads instead
+  std::string why;         // set: the stream failed
+};
+
+uint64_t event_revision(const json& event) {
+  auto kv = event.find("kv");
+  return kv != event.end() && kv->is_object() ? number(*kv, "mod_revision") : 0;
+}
+
+// One complete message.
+void on_message(Stream& s, std::string_view text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    s.why = "a watch message that is not JSON";
+    return;
+  }
+  if (j.contains("error")) {
+    s.why = j.value("message", std::string("error ") + std::to_string(number(j, "code")));
+    return;
+  }
+  const json result = j.value("result", json::object());
+  if (!result.is_object()) return;
+  if (result.value("created", false)) s.created = true;
+  if (number(result, "compact_revision")) {
+    s.compacted = true;
+    return;
+  }
+  if (result.value("canceled", false)) {
+    s.why = "etcd canceled the watch: " + result.value("cancel_reason", std::string("no reason given"));
+    return;
+  }
+  auto events = result.find("events");
+  if (events == result.end() || !events->is_array()) return;
+  for (const auto& e : *events) {
+    // No revision on an event (not seen from etcd 3.4): the header's, at least as new.
+    uint64_t r = event_revision(e);
+    if (!r) r = number(result.value("header", json::object()), "revision");
+    if (!r) r = UINT64_MAX;  // nothing says when: a change for every waiter
+    s.newest = std::max(s.newest, r);
+  }
+}
+
+bool over(const Stream& s) { return s.compacted || s.overflow || !s.why.empty(); }
+
+// Splits what arrived into messages: JSON objects, whatever separates them.
+size_t on_bytes(char* data, size_t size, size_t n, void* out) {
+  Stream& s = *static_cast<Stream*>(out);
+  if (over(s)) return size * n;  // the stream is closed next
+  s.buffer.append(data, size * n);
+  for (size_t i = s.scanned; i < s.buffer.size() && !over(s); ++i) {
+    char c = s.buffer[i];
+    if (s.in_string) {
+      if (s.escaped) s.escaped = false;
+      else if (c == '\\') s.escaped = true;
+      else if (c == '"') s.in_string = false;
+    } else if (c == '"') {
+      s.in_string = true;
+    } else if (c == '{') {
+      if (s.depth++ == 0) {  // what came before a message is a separator
+        s.buffer.erase(0, i);
+        i = 0;
+      }
+    } else if (c == '}' && s.depth > 0 && --s.depth == 0) {
+      on_message(s, std::string_view(s.buffer).substr(0, i + 1));
+      s.buffer.erase(0, i + 1);
+      i = static_cast<size_t>(-1);  // the loop's ++i: from the start of what is left
+    }
+    s.scanned = i + 1;
+  }
+  if (s.depth == 0 && !s.in_string) {  // only separators left
+    s.buffer.clear();
+    s.scanned = 0;
+  }
+  if (s.buffer.size() > kMaxWatchMessage) s.overflow = true;
+  return size * n;
+}
+
+// Waits `ms` (bounded by the deadline), asking `stop` every tick: true when stopped.
+bool pause(int64_t ms, Clock::time_point deadline, const std::function<bool()>& stop) {
+  auto now = Clock::now();
+  auto until = deadline;
+  if (deadline > now && ms < std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count())
+    until = now + std::chrono::milliseconds(ms);
+  while (Clock::now() < until) {
+    if (stop && stop()) return true;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::clamp<int64_t>(left, 1, kWatchTickMs)));
+  }
+  return stop && stop();
+}
+
+}  // namespace
+
+// One watch request and what it streamed; kept open between waits.
+struct EtcdClient::WatchStream {
+  const CurlApi* api;
+  CURLM* multi;
+  CURL* easy;
+  curl_slist* headers = nullptr;
+  std::string member, prefix, body;
+  uint64_t from = 0;  // the first revision it streams
+  Clock::time_point opened{};
+  Stream s;
+  bool open = false;
+
+  explicit WatchStream(const CurlApi* a) : api(a), multi(a->multi_init()), easy(a->easy_init()) {}
+  ~WatchStream() {
+    close();
+    if (easy) api->easy_cleanup(easy);
+    if (multi) api->multi_cleanup(multi);
+  }
+  void close() {
+    if (open) api->multi_remove_handle(multi, easy);  // closes the connection
+    if (headers) api->slist_free_all(headers);
+    headers = nullptr;
+    open = false;
+  }
+};
+
+void EtcdClient::WatchStreamDeleter::operator()(WatchStream* w) const { delete w; }
+
+namespace {
+
+// Starts `w` on `member`, streaming from revision `from`.
+void start(EtcdClient::WatchStream& w, const StoreOptions& o, const std::string& member, const std::string& prefix,
+           uint64_t from, const std::string& token) {
+  const CurlApi& api = *w.api;
+  w.close();
+  w.s = Stream{};
+  w.member = member;
+  w.prefix = prefix;
+  w.from = from;
+  w.opened = Clock::now();
+  const json create = {{"key", base64_encode(prefix)},
+                       {"range_end", base64_encode(prefix_range_end(prefix))},
+                       {"start_revision", std::to_string(from)}};
+  w.body = json{{"create_request", create}}.dump();
+  bool tls = !o.cacert.empty() || !o.cert.empty();
+  std::string url = std::string(tls ? "https://" : "http://") + member + "/v3/watch";
+  CURL* c = w.easy;
+  api.easy_reset(c);
+  api.easy_setopt(c, CURLOPT_URL, url.c_str());
+  api.easy_setopt(c, CURLOPT_POST, 1L);
+  api.easy_setopt(c, CURLOPT_POSTFIELDS, w.body.data());  // not copied: `w.body` outlives the request
+  api.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(w.body.size()));
+  api.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_bytes);
+  api.easy_setopt(c, CURLOPT_WRITEDATA, &w.s);
+  api.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(o.timeout_ms, 2000)));
+  // A member that vanished without closing the connection: found by TCP keepalive.
+  api.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+  api.easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 10L);
+  api.easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 5L);
+  api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, tls ? "https" : "http");
+  if (!o.cacert.empty()) api.easy_setopt(c, CURLOPT_CAINFO, o.cacert.c_str());
+  if (!o.cert.empty()) api.easy_setopt(c, CURLOPT_SSLCERT, o.cert.c_str());
+  if (!o.key.empty()) api.easy_setopt(c, CURLOPT_SSLKEY, o.key.c_str());
+  w.headers = api.slist_append(nullptr, "Content-Type: application/json");
+  // A member cut off from the cluster's leader ends the stream (it would
+  // otherwise stay silent while the others move on).
+  w.headers = api.slist_append(w.headers, "Grpc-Metadata-Hasleader: true");
+  if (!token.empty()) w.headers = api.slist_append(w.headers, ("Authorization: " + token).c_str());
+  api.easy_setopt(c, CURLOPT_HTTPHEADER, w.headers);
+  api.multi_add_handle(w.multi, c);
+  w.open = true;
+}
+
+// Runs the open stream until it shows a change past `after`, the deadline
+// passes or `stop()` says so (the stream stays open), or it ends, fails or
+// was compacted (closed). nullopt: it ended or failed (`*why`).
+std::optional<WatchEnd> pump(EtcdClient::WatchStream& w, uint64_t after, Clock::time_point deadline,
+                             const std::function<bool()>& stop, std::string* why) {
+  const CurlApi& api = *w.api;
+  while (true) {
+    int running = 0;
+    api.multi_perform(w.multi, &running);
+    if (w.s.newest > after) return WatchEnd::changed;
+    if (w.s.compacted || w.s.overflow) {
+      w.close();
+      return WatchEnd::changed;
+    }
+    std::optional<CURLcode> result;
+    int queued = 0;
+    while (CURLMsg* msg = api.multi_info_read(w.multi, &queued))
+      if (msg->msg == CURLMSG_DONE) result = msg->data.result;
+    if (!w.s.why.empty() || result || !running) {
+      long status = 0;
+      api.easy_getinfo(w.easy, CURLINFO_RESPONSE_CODE, &status);
+      if (!w.s.why.empty()) *why = "etcd member " + w.member + ": " + w.s.why;
+      else if (result && *result != CURLE_OK) *why = "etcd member " + w.member + ": " + api.easy_strerror(*result);
+      else *why = "etcd member " + w.member + " ended the watch stream (HTTP " + std::to_string(status) + ")";
+      w.close();
+      return std::nullopt;
+    }
+    if (stop && stop()) return WatchEnd::stopped;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return WatchEnd::timeout;
+    api.multi_poll(w.multi, nullptr, 0, static_cast<int>(std::min<int64_t>(left, kWatchTickMs)), nullptr);
+  }
+}
+
+const char* named(std::optional<WatchEnd> end) {
+  if (!end) return "ended";
+  return *end == WatchEnd::changed ? "changed" : *end == WatchEnd::timeout ? "deadline" : "stopped";
+}
+
+}  // namespace
+
+WatchEnd EtcdClient::watch(const std::string& prefix, uint64_t after, Clock::time_point deadline,
+                           const std::function<bool()>& stop) {
+  if (!api_) return pause(INT64_MAX / 2, deadline, stop) ? WatchEnd::stopped : WatchEnd::timeout;
+  std::unique_ptr<WatchStream, WatchStreamDeleter> w;
+  {
+    std::lock_guard<std::mutex> g(watch_mutex_);  // each waiter its own stream: threads may share the client
+    w = std::move(idle_watch_);
+  }
+  if (!w) w.reset(new WatchStream(api_));
+  if (!w->multi || !w->easy) return pause(INT64_MAX / 2, deadline, stop) ? WatchEnd::stopped : WatchEnd::timeout;
+  // An open stream serves if it has streamed every change since after+1.
+  if (w->open && (w->prefix != prefix || w->from > after + 1)) w->close();
+  auto give_back = [&](WatchEnd end) {
+    std::lock_guard<std::mutex> g(watch_mutex_);
+    if (!idle_watch_) idle_watch_ = std::move(w);
+    return end;
+  };
+  int64_t backoff = kWatchBackoffFirstMs;
+  const size_t members = endpoints_.members.size();
+  size_t next = preferred_member(), failed = 0;
+  bool renew = false;
+  while (Clock::now() < deadline) {
+    if (!w->open) {
+      const std::string& member = endpoints_.members[next % members];
+      auto token = token_for(member, renew);
+      renew = false;
+      if (token) start(*w, options_, member, prefix, after + 1, *token);
+    }
+    auto started = Clock::now();
+    std::string why;
+    std::optional<WatchEnd> end;
+    if (w->open) end = pump(*w, after, std::min(deadline, w->opened + kWatchStreamMaxAge), stop, &why);
+    if (end == WatchEnd::timeout && Clock::now() < deadline) {  // old enough: a new stream from after+1
+      w->close();
+      continue;
+    }
+    if (tracing())
+      std::fprintf(stderr, "etcd /v3/watch %s from revision %llu, past %llu: %s after %.2f ms%s%s\n",
+                   w->member.c_str(), static_cast<unsigned long long>(w->from),
+                   static_cast<unsigned long long>(after), named(end),
+                   std::chrono::duration<double, std::milli>(Clock::now() - started).count(),
+                   why.empty() ? "" : ": ", why.c_str());
+    if (end) return give_back(*end);
+    renew = why.find("invalid auth token") != std::string::npos;  // a simple token expires: a new one
+    bool streamed = w->s.created;
+    next = (next + 1) % members;
+    if (streamed) {  // it streamed, then was lost: resume on the next member, from after+1 (replayed)
+      failed = 0;
+      backoff = kWatchBackoffFirstMs;
+      if (pause(kWatchBackoffFirstMs, deadline, stop)) return give_back(WatchEnd::stopped);  // never a tight loop
+    } else if (++failed >= members) {  // a round of members that would not stream
+      failed = 0;
+      if (pause(backoff, deadline, stop)) return give_back(WatchEnd::stopped);
+      backoff = std::min(backoff * 2, kWatchBackoffMaxMs);
+    }
+  }
+  return give_back(stop && stop() ? WatchEnd::stopped : WatchEnd::timeout);
+}
+
+}  // namespace invar::store
