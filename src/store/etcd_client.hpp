@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -94,6 +95,8 @@ class EtcdClient {
 
  private:
   Result<nlohmann::json> call(const std::string& path, const nlohmann::json& body);
+  // The same with the body as JSON text (large puts are written without a DOM).
+  Result<nlohmann::json> call_text(const std::string& path, const std::string& text);
   // `refused`: etcd answered with an error every member would give (such as
   // too many operations in a transaction): not worth another member.
   Result<nlohmann::json> post(const std::string& member, const std::string& path, const std::string& body,
@@ -107,6 +110,7 @@ class EtcdClient {
   void* curl_ = nullptr;
   const struct CurlApi* api_ = nullptr;  // null: libcurl could not be loaded (api_error_ says why)
   std::string api_error_;
+  std::mutex mutex_;  // one request at a time per client: the handle is its state (a store keeps others to write at once)
 };
 
 std::string base64_encode(std::string_view bytes);

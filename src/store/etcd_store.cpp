@@ -19,10 +19,12 @@
 //
 // Round trips matter more than bytes on this path (each is a request through
 // etcd's gateway): a gate reads the small records and the journal's tail in
-// one request, the LKG's bytes and measures in a second, commits a small
-// promotion with its chunks in one transaction, and prunes with one read.
+// one request, the LKG's proof (meta, chunk keys) and measures in a second,
+// commits a small promotion with its chunks in one transaction, and prunes
+// with one read. A large artifact's chunks go kChunkWriters at a time.
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <random>
@@ -45,9 +47,17 @@ namespace {
 constexpr size_t kChunk = 768 << 10;  // raw bytes per chunk: base64 stays under etcd's 1.5 MiB request limit
 // A promotion whose objects are at most this (raw) is one transaction with
 // its commit; a larger one writes its chunks first (then the commit checks
-// that they still exist). Under etcd's request limit and max-txn-ops (128).
-constexpr size_t kInlineBytes = 512 << 10;
+// that they still exist). Under etcd's request limit (1.5 MiB of protobuf:
+// raw bytes, base64 is only the gateway's JSON) and max-txn-ops (128).
+constexpr size_t kInlineBytes = 1 << 20;
 constexpr size_t kInlineOps = 32;
+// Chunk writes of one large object in flight at once, each a transaction on
+// its own connection: etcd batches concurrent proposals into its raft log,
+// so four cost little more than one (bench/fleet-load, large).
+constexpr size_t kChunkWriters = 4;
+// Compares one transaction holds (etcd's default --max-txn-ops, which also
+// bounds compares): an object's metas check that many chunks at most.
+constexpr size_t kMaxTxnCompares = 128;
 // Objects leaving the retention (or quarantine) list that one commit deletes,
 // oldest first: 4 operations each (2 for a quarantined one), so that a commit
 // stays under etcd's 128 operations per transaction (--max-txn-ops) however
@@ -92,7 +102,7 @@ class EtcdStore : public Store {
 
  public:
   EtcdStore(EtcdEndpoints endpoints, const StoreOptions& options)
-      : client_(std::move(endpoints), options), options_(options) {}
+      : client_(endpoints, options), options_(options), endpoints_(std::move(endpoints)) {}
 
   // Takes the caller's snapshot of the stream (see fence()): one read. The
   // snapshot is this thread's alone: one Gate may judge on many threads.
@@ -263,6 +273,26 @@ class EtcdStore : public Store {
       prefetched_measures_[caller(stream)] = {hex_of(digest), std::move((*both)[1])};
     }
     return present(std::move((*both)[0]), stream, "objects", digest);
+  }
+
+  // Proves the artifact from its sealed meta (present, `size` bytes, this
+  // digest, every chunk there) in one read of keys, without its bytes: they
+  // were hashed into the digest that names them when written, and every read
+  // that serves them (artifact(): a pin, a watcher, status) verifies them
+  // again. A blob is hashed. Its measures come with it (the gate reads them next).
+  Status verify_artifact(const std::string& stream, const std::string& digest, uint64_t size) override {
+    auto both = read_objects(stream, digest, {{"objects", size, true, true}, {"measures", kMaxStateFileBytes, false}});
+    if (!both) return both.error();
+    {
+      std::lock_guard<std::mutex> g(mutex_);
+      prefetched_measures_[caller(stream)] = {hex_of(digest), std::move((*both)[1])};
+    }
+    auto proved = present(std::move((*both)[0]), stream, "objects", digest);
+    if (!proved) return proved.error();
+    if (!proved->empty() && proved->size() != size)  // a blob, read and hashed
+      return state_error(stream, "the stored LKG has " + std::to_string(proved->size()) + " bytes, its record says " +
+                                     std::to_string(size));
+    return std::nullopt;
   }
 
   Result<std::optional<invariants::Measures>> measures(const std::string& stream, const std::string& digest) override {
@@ -459,6 +489,21 @@ class EtcdStore : public Store {
     return std::nullopt;
   }
 
+  // A large artifact's chunks and meta, written while the gate stages its
+  // publication (the promotion that follows checks its meta still exists);
+  // one that fits in the commit's transaction waits for it. Measures are
+  // written by the promotion (they depend on the contract it is judged under).
+  Status stage(const std::string& stream, std::string_view bytes, const invariants::Measures&,
+               const std::string& digest) override {
+    if (bytes.size() + (16 << 10) <= kInlineBytes || bytes.size() > options_.max_artifact_bytes) return std::nullopt;
+    auto ops = object_ops(stream, "objects", digest, bytes);
+    if (!ops) return ops.error();
+    if (auto e = write_objects(stream, {std::move(*ops)})) return e;
+    std::lock_guard<std::mutex> g(mutex_);
+    staged_[stream] = hex_of(digest);
+    return std::nullopt;
+  }
+
   // Collects objects outside the LKG and the retention list once they are
   // older than the grace period (a gate between writing its chunks and its
   // commit is younger; and its commit checks that they still exist). After
@@ -616,7 +661,7 @@ class EtcdStore : public Store {
       if (keep > 0 && (*now)[1].kvs.empty()) {
         auto ops = object_ops(stream, "quarantined", entry.digest, bytes);
         if (!ops) return ops.error();
-        if (auto e = write_batched(*ops)) return e;
+        if (auto e = write_objects(stream, {std::move(*ops)})) return e;
       }
       fault::point("etcd:quarantine-read");
       auto update = quarantine_update(stream, *list, entry, keep);
@@ -780,6 +825,105 @@ class EtcdStore : public Store {
     return flush();
   }
 
+  // Writes objects (each an object_ops() list: its chunks, then its meta):
+  // the chunks kChunkWriters requests at a time, then the metas in one
+  // transaction that checks every chunk is there. A collection deletes an
+  // object whole (meta and chunks, one transaction): one that ran meanwhile
+  // leaves a chunk missing, the metas are not written, and no record can
+  // name incomplete chunks (a commit checks the metas exist). Over
+  // kMaxTxnCompares chunks (an object over 96 MiB) the metas' check is the
+  // commit's alone, as before.
+  std::optional<Error> write_objects(const std::string& stream, const std::vector<std::vector<TxnOp>>& objects) {
+    std::vector<TxnOp> chunks, metas;
+    std::vector<TxnCompare> there;
+    for (const auto& ops : objects) {
+      for (size_t i = 0; i + 1 < ops.size(); ++i) {
+        chunks.push_back(ops[i]);
+        there.push_back({ops[i].key, 0, true});
+      }
+      if (!ops.empty()) metas.push_back(ops.back());
+    }
+    if (auto e = put_concurrently(chunks)) return e;
+    fault::point("etcd:chunks-written");
+    if (there.size() > kMaxTxnCompares) there.clear();
+    auto done = client_.txn(there, metas);
+    if (!done) return done.error();
+    if (!*done)
+      return state_error(where(stream, "objects"),
+                         "the artifact's chunks were collected while they were written; nothing was committed");
+    return std::nullopt;
+  }
+
+  // Unconditional puts in transactions of at most 64 operations and 1 MiB
+  // (one 768 KiB chunk each), up to kChunkWriters of them in flight, each
+  // on its own client (connection); the first error, once all have ended.
+  std::optional<Error> put_concurrently(const std::vector<TxnOp>& ops) {
+    std::vector<std::vector<TxnOp>> batches(1);
+    size_t bytes = 0;
+    for (const auto& op : ops) {
+      if (!batches.back().empty() && (batches.back().size() >= 64 || bytes + op.value.size() > (1u << 20))) {
+        batches.emplace_back();
+        bytes = 0;
+      }
+      bytes += op.value.size();
+      batches.back().push_back(op);
+    }
+    if (batches.back().empty()) batches.pop_back();
+    std::atomic<size_t> next{0};
+    std::mutex failed_mutex;
+    std::optional<Error> failed;
+    auto work = [&](EtcdClient& client) {
+      for (size_t i; (i = next++) < batches.size();) {
+        {
+          std::lock_guard<std::mutex> g(failed_mutex);
+          if (failed) return;
+        }
+        auto done = client.txn({}, batches[i]);
+        if (!done) {
+          std::lock_guard<std::mutex> g(failed_mutex);
+          if (!failed) failed = done.error();
+          return;
+        }
+        fault::point("etcd:chunk-written");  // some of an object's chunks written, not all
+      }
+    };
+    auto helpers = borrow_writers(std::min(kChunkWriters, batches.size()) - (batches.empty() ? 0 : 1));
+    std::vector<std::thread> threads;
+    for (auto& helper : helpers) {
+      try {
+        threads.emplace_back(work, std::ref(*helper));
+      } catch (const std::system_error&) {
+        break;  // fewer in flight
+      }
+    }
+    work(client_);
+    for (auto& t : threads) t.join();
+    std::lock_guard<std::mutex> g(mutex_);
+    for (auto& helper : helpers) idle_writers_.push_back(std::move(helper));
+    return failed;
+  }
+
+  // Clients (connections) for put_concurrently(): idle ones first, else new.
+  std::vector<std::unique_ptr<EtcdClient>> borrow_writers(size_t n) {
+    std::vector<std::unique_ptr<EtcdClient>> out;
+    std::lock_guard<std::mutex> g(mutex_);
+    while (out.size() < n && !idle_writers_.empty()) {
+      out.push_back(std::move(idle_writers_.back()));
+      idle_writers_.pop_back();
+    }
+    while (out.size() < n) out.push_back(std::make_unique<EtcdClient>(endpoints_, options_));
+    return out;
+  }
+
+  // Whether stage() wrote the artifact `hex` of `stream` ahead (once).
+  bool take_staged(const std::string& stream, const std::string& hex) {
+    std::lock_guard<std::mutex> g(mutex_);
+    auto it = staged_.find(stream);
+    if (it == staged_.end() || it->second != hex) return false;
+    staged_.erase(it);
+    return true;
+  }
+
   // The ops of a promotion's commit (the retention list and the LKG record),
   // preceded by its objects' puts when they are small enough to go in the
   // same transaction; else the objects are written now (content-addressed:
@@ -798,23 +942,29 @@ class EtcdStore : public Store {
   Result<PromotionPlan> promotion_ops(const std::string& stream, std::string_view bytes,
                                       const invariants::Measures& measures, const LkgRecord& record,
                                       uint32_t keep, std::vector<TxnCompare>& compares) {
-    std::vector<TxnOp> writes;
-    size_t raw = 0;
-    for (auto [kind, data] : {std::pair<std::string, std::string>{"objects", std::string(bytes)},
-                              {"measures", encode_measures(record.digest, measures)}}) {
-      auto ops = object_ops(stream, kind, record.digest, data);
+    std::vector<std::vector<TxnOp>> objects;
+    std::vector<std::string> kinds;
+    const bool staged = take_staged(stream, hex_of(record.digest));
+    if (staged) compares.push_back({meta_key(stream, "objects", hex_of(record.digest)), 0, true});
+    size_t raw = 0, count = 0;
+    for (auto [kind, data] : {std::pair<std::string, std::string_view>{"objects", bytes}, {"measures", {}}}) {
+      if (kind == "objects" && staged) continue;
+      std::string encoded = kind == "measures" ? encode_measures(record.digest, measures) : std::string();
+      auto ops = object_ops(stream, kind, record.digest, kind == "measures" ? std::string_view(encoded) : data);
       if (!ops) return ops.error();
       for (const auto& op : *ops) raw += op.value.size();
-      writes.insert(writes.end(), ops->begin(), ops->end());
+      count += ops->size();
+      objects.push_back(std::move(*ops));
+      kinds.push_back(kind);
     }
     auto list = accepted(stream);
     if (!list) return list.error();
     std::vector<TxnOp> commit;
-    if (raw <= kInlineBytes && writes.size() <= kInlineOps) {
-      commit = std::move(writes);
+    if (raw <= kInlineBytes && count <= kInlineOps) {
+      for (auto& ops : objects) commit.insert(commit.end(), std::make_move_iterator(ops.begin()), std::make_move_iterator(ops.end()));
     } else {
-      if (auto e = write_batched(writes)) return *e;
-      for (const char* kind : {"objects", "measures"}) compares.push_back({meta_key(stream, kind, hex_of(record.digest)), 0, true});
+      if (auto e = write_objects(stream, objects)) return *e;
+      for (const auto& kind : kinds) compares.push_back({meta_key(stream, kind, hex_of(record.digest)), 0, true});
     }
     PromotionPlan plan{std::move(commit), record, retained_after(list.value(), record, keep), {}};
     std::set<std::string> kept = {hex_of(record.digest)};
@@ -863,6 +1013,7 @@ class EtcdStore : public Store {
     std::string kind;
     uint64_t max_bytes;
     bool verify;
+    bool proof = false;  // the meta and the chunks' keys, no bytes ("" out): exactly max_bytes, this digest
   };
   // Objects stored under one digest (the artifact, its measures), each
   // verified, in one request; nullopt for one that is not stored.
@@ -872,7 +1023,7 @@ class EtcdStore : public Store {
     std::vector<RangeRequest> reads;
     for (const auto& o : objects) {
       reads.push_back({meta_key(stream, o.kind, hex_of(digest)), false});
-      reads.push_back({key(stream, o.kind + "/" + hex_of(digest) + "/c/")});
+      reads.push_back({key(stream, o.kind + "/" + hex_of(digest) + "/c/"), true, 0, false, false, o.proof});
     }
     auto read = client_.read(reads, pinned(stream));
     if (!read) return read.error();
@@ -893,6 +1044,15 @@ class EtcdStore : public Store {
       if (parts.size() != chunks)
         return state_error(base, "the artifact has " + std::to_string(parts.size()) + " chunks, its record says " +
                                      std::to_string(chunks));
+      if (objects[i].proof && !meta->value("blob", false)) {
+        if (size != objects[i].max_bytes)
+          return state_error(stream, "the stored LKG has " + std::to_string(size) + " bytes, its record says " +
+                                         std::to_string(objects[i].max_bytes));
+        if (meta->value("digest", std::string()) != digest)
+          return state_error(base, "the artifact's record names another digest (corrupted); invar will not use it");
+        out.emplace_back(std::string());
+        continue;
+      }
       std::string bytes;
       if (meta->value("blob", false)) {
         auto blob = read_blob(stream, objects[i].kind, hex_of(digest), size);
@@ -1070,7 +1230,10 @@ class EtcdStore : public Store {
 
   EtcdClient client_;
   StoreOptions options_;
+  EtcdEndpoints endpoints_;
   std::mutex mutex_;
+  std::vector<std::unique_ptr<EtcdClient>> idle_writers_;  // put_concurrently()'s helpers between calls
+  std::map<std::string, std::string> staged_;             // stream -> the artifact stage() wrote (hex)
   std::set<std::string> known_;                                  // streams seen to exist
   struct Snapshot {
     std::map<std::string, KeyValue> records;  // record name -> key
