@@ -21,6 +21,7 @@
 #include "invar/gate.hpp"
 #include "gate_fixture.hpp"
 #include "process.hpp"
+#include "store/deflate.hpp"
 #include "store/etcd_client.hpp"
 #include "store/store.hpp"
 
@@ -401,6 +402,36 @@ std::string large_artifact(test::Fixture& files, int generation, size_t kib) {
 
 }  // namespace
 
+TEST_CASE("etcd wire: base64 round-trips every length and refuses what is not base64, deflate refuses a wrong size",
+          "[fleet]") {
+  using invar::store::base64_decode;
+  using invar::store::base64_encode;
+  std::mt19937 rng(7);
+  for (size_t n = 0; n < 70; ++n) {
+    std::string bytes;
+    for (size_t i = 0; i < n; ++i) bytes += static_cast<char>(rng() & 0xff);
+    auto text = base64_encode(bytes);
+    CHECK(text.size() == (n + 2) / 3 * 4);
+    CHECK(base64_decode(text) == std::optional<std::string>(bytes));
+  }
+  CHECK(base64_encode("hello world") == "aGVsbG8gd29ybGQ=");
+  for (const char* bad : {"A", "ABC", "A===", "=AAA", "AB=C", "AB\nC", "aGVsbG8gd29ybGQ=AAAA", "AA-_"}) {
+    INFO(bad);
+    CHECK_FALSE(base64_decode(bad));
+  }
+  std::string plan(300 << 10, 'p');
+  auto deflated = invar::store::deflate_bytes(plan);
+  REQUIRE(deflated);
+  CHECK(deflated->size() < plan.size() / 10);
+  std::string why;
+  CHECK(invar::store::inflate_bytes(*deflated, plan.size(), &why) == std::optional<std::string>(plan));
+  CHECK_FALSE(invar::store::inflate_bytes(*deflated, plan.size() - 1, &why));  // never more than the record says
+  CHECK(contains(why, "does not inflate to the size its record says (corrupted)"));
+  CHECK_FALSE(invar::store::inflate_bytes(*deflated, plan.size() + 1, &why));
+  CHECK_FALSE(invar::store::inflate_bytes("not zlib data", 10, &why));
+  CHECK_FALSE(invar::store::deflate_bytes("short"));  // not smaller: stored as it is
+}
+
 TEST_CASE("fleet: an artifact of many chunks, over one transaction, is written at once and served verified",
           "[fleet]") {
   auto* etcd = cluster_or_skip();
@@ -409,7 +440,8 @@ TEST_CASE("fleet: an artifact of many chunks, over one transaction, is written a
   Fleet fleet(etcd->url(prefix));
   invar::StoreOptions options;
   invar::store::EtcdClient raw({{etcd->member(0)}, prefix + "/"}, options);
-  // 5 MiB: 7 chunks of 768 KiB, several requests in flight, far over etcd's 1.5 MiB request limit.
+  // 5 MiB of letters, deflated to about 3 MiB: chunks of 768 KiB, several requests in flight, over
+  // etcd's 1.5 MiB request limit.
   std::string big = large_artifact(fleet.files, 2, 5 << 10);
   std::string bytes = test::slurp(big);
   std::string hex = invar::digest::sha256(bytes).substr(7);
@@ -418,7 +450,15 @@ TEST_CASE("fleet: an artifact of many chunks, over one transaction, is written a
   INFO(accepted.out);
   REQUIRE(accepted.exit == 0);
   CHECK(test::slurp(fleet.files.out) == bytes);
-  CHECK(raw.count(prefix + "/streams/s/objects/" + hex + "/c/").value() == (bytes.size() + (768 << 10) - 1) / (768 << 10));
+  auto stored = raw.get(prefix + "/streams/s/meta/objects/" + hex);
+  REQUIRE(stored);
+  REQUIRE(stored.value());
+  json meta = json::parse(stored.value()->value);
+  const uint64_t chunks = meta["chunks"];
+  CHECK(chunks >= 3);
+  CHECK(meta["bytes"] == bytes.size());
+  CHECK(meta["deflated"] < bytes.size());
+  CHECK(raw.count(prefix + "/streams/s/objects/" + hex + "/c/").value() == chunks);
   // Read back through the library: the bytes and their digest.
   auto store = invar::StateStore::open(fleet.url);
   REQUIRE(store);
@@ -433,7 +473,7 @@ TEST_CASE("fleet: an artifact of many chunks, over one transaction, is written a
   CHECK(pinned.exit == 2);
   CHECK(test::slurp(fleet.files.out) == bytes);
   // A chunk changed behind invar's back is never served: the pin reads it and refuses it.
-  std::string chunk = prefix + "/streams/s/objects/" + hex + "/c/000003";
+  std::string chunk = prefix + "/streams/s/objects/" + hex + "/c/000001";
   auto original = raw.get(chunk);
   REQUIRE(original);
   REQUIRE(original.value());
@@ -444,14 +484,15 @@ TEST_CASE("fleet: an artifact of many chunks, over one transaction, is written a
   auto corrupt = test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(1), fleet.files.out));
   INFO(corrupt.out);
   CHECK(corrupt.exit == 3);
-  CHECK(contains(corrupt.out, "does not match its SHA-256 (corrupted); invar will not use it"));
+  CHECK(contains(corrupt.out, "(corrupted); invar will not use it"));
   CHECK(test::slurp(fleet.files.out) == "untouched");
   // A chunk missing is refused before anything is judged, even by a gate that would accept.
   REQUIRE_FALSE(raw.remove_prefix(chunk));
   auto missing = test::invar(fleet.gate_args(fleet.url, fleet.files.artifact(3), fleet.files.out));
   INFO(missing.out);
   CHECK(missing.exit == 3);
-  CHECK(contains(missing.out, "the artifact has 6 chunks, its record says 7"));
+  CHECK(contains(missing.out, "the artifact has " + std::to_string(chunks - 1) + " chunks, its record says " +
+                                  std::to_string(chunks)));
   CHECK(test::slurp(fleet.files.out) == "untouched");
 }
 

@@ -37,6 +37,7 @@
 #include "common/files.hpp"
 #include "common/fault.hpp"
 #include "common/text.hpp"
+#include "store/deflate.hpp"
 #include "store/etcd_client.hpp"
 #include "store/store.hpp"
 
@@ -58,6 +59,17 @@ constexpr size_t kChunkWriters = 4;
 // Compares one transaction holds (etcd's default --max-txn-ops, which also
 // bounds compares): an object's metas check that many chunks at most.
 constexpr size_t kMaxTxnCompares = 128;
+// Objects of at least this many bytes are stored deflated when that makes
+// them smaller (deflate.hpp): their meta is then version
+// kDeflatedObjectVersion, which an invar that cannot inflate refuses.
+constexpr size_t kDeflateFrom = 64 << 10;
+constexpr int kDeflatedObjectVersion = 2;
+
+// An object's meta, of either version.
+Result<nlohmann::json> unseal_object(std::string_view text, const std::string& where) {
+  if (auto deflated = unseal(text, where, "invar-object", kDeflatedObjectVersion)) return deflated;
+  return unseal(text, where, "invar-object");
+}
 // Objects leaving the retention (or quarantine) list that one commit deletes,
 // oldest first: 4 operations each (2 for a quarantined one), so that a commit
 // stays under etcd's 128 operations per transaction (--max-txn-ops) however
@@ -599,7 +611,7 @@ class EtcdStore : public Store {
           keep.rollout_read = true;
           if (keep.accepted.count(hex)) continue;
         }
-        auto meta = unseal(kv.value, kv.key, "invar-object");
+        auto meta = unseal_object(kv.value, kv.key);
         if (meta && wall_ms() - meta->value("written_ms", int64_t{0}) < options_.orphan_grace_ms) continue;
         if (auto e = remove_object(stream, kinds[k], hex, meta && meta->value("blob", false))) return *e;
         if (k != 1) ++removed;
@@ -754,15 +766,20 @@ class EtcdStore : public Store {
     }
     std::vector<TxnOp> ops;
     std::string base = key(stream, kind + "/" + hex_of(digest) + "/");
-    const size_t chunks = std::max<size_t>(1, (bytes.size() + kChunk - 1) / kChunk);
+    std::optional<std::string> deflated;
+    if (bytes.size() >= kDeflateFrom) deflated = deflate_bytes(bytes);
+    const std::string_view stored = deflated ? std::string_view(*deflated) : bytes;
+    const size_t chunks = std::max<size_t>(1, (stored.size() + kChunk - 1) / kChunk);
     for (size_t i = 0; i < chunks; ++i) {
       char name[32];
       std::snprintf(name, sizeof name, "c/%06zu", i);
       size_t at = i * kChunk;
-      ops.push_back({TxnOp::put, base + name, std::string(bytes.substr(std::min(at, bytes.size()), kChunk))});
+      ops.push_back({TxnOp::put, base + name, std::string(stored.substr(std::min(at, stored.size()), kChunk))});
     }
     meta["chunks"] = chunks;
-    ops.push_back({TxnOp::put, meta_key(stream, kind, hex_of(digest)), seal(meta, "invar-object")});
+    if (deflated) meta["deflated"] = deflated->size();
+    ops.push_back({TxnOp::put, meta_key(stream, kind, hex_of(digest)),
+                   deflated ? seal(meta, "invar-object", kDeflatedObjectVersion) : seal(meta, "invar-object")});
     return ops;
   }
 
@@ -1036,7 +1053,7 @@ class EtcdStore : public Store {
         continue;
       }
       std::string base = "etcd:" + key(stream, objects[i].kind + "/" + hex_of(digest) + "/");
-      auto meta = unseal(metas.front().value, "etcd:" + metas.front().key, "invar-object");
+      auto meta = unseal_object(metas.front().value, "etcd:" + metas.front().key);
       if (!meta) return meta.error();
       uint64_t size = meta->value("bytes", uint64_t{0}), chunks = meta->value("chunks", uint64_t{0});
       if (size > objects[i].max_bytes)
@@ -1061,6 +1078,15 @@ class EtcdStore : public Store {
       } else {
         bytes.reserve(size);
         for (const auto& p : parts) bytes += p.value;
+        if (meta->contains("deflated")) {
+          std::string why;
+          auto inflated = bytes.size() == meta->value("deflated", uint64_t{0}) ? inflate_bytes(bytes, size, &why)
+                                                                               : std::nullopt;
+          if (!inflated)
+            return state_error(base, why.empty() ? "the stored artifact does not match its SHA-256 (corrupted); invar "
+                                                   "will not use it" : why);
+          bytes = std::move(*inflated);
+        }
       }
       if (bytes.size() != size || (objects[i].verify && digest::sha256(bytes) != digest))
         return state_error(base, "the stored artifact does not match its SHA-256 (corrupted); invar will not use it");
