@@ -369,7 +369,20 @@ class EtcdStore : public Store {
     return Versioned{kv->value, kv->mod_revision};
   }
 
+  // From the caller's snapshot when it holds exactly one (a judgement's:
+  // its commit is fenced on the freeze's version), else one read.
   Result<Versioned> freeze_record() override {
+    {
+      std::lock_guard<std::mutex> g(mutex_);
+      const auto id = std::this_thread::get_id();
+      auto it = snapshots_.lower_bound({id, std::string()});
+      const bool one = it != snapshots_.end() && it->first.first == id &&
+                       (std::next(it) == snapshots_.end() || std::next(it)->first.first != id);
+      if (one) {
+        const auto& freeze = it->second.freeze;
+        return freeze ? Versioned{freeze->value, freeze->mod_revision} : Versioned{};
+      }
+    }
     auto read = client_.get(freeze_key());
     if (!read) return read.error();
     if (!read.value()) return Versioned{};
@@ -1142,15 +1155,16 @@ class EtcdStore : public Store {
     return std::nullopt;
   }
 
-  // The stream's small records and the journal's newest kJournalTail
-  // records, at one revision (one request): the caller's snapshot, whose id
-  // it returns.
+  // The stream's small records, the journal's newest kJournalTail records
+  // and the location's freeze, at one revision (one request): the caller's
+  // snapshot, whose id it returns.
   Result<uint64_t> take_snapshot(const std::string& stream, bool for_lock = false) {
     RangeRequest tail{key(stream, "journal/"), true, kJournalTail, true, true};
     RangeRequest oldest{key(stream, "journal/"), true, 1, false, false, true};  // by key: the earliest time
     Snapshot snap;
-    auto read = client_.read({{rec(stream, "")}, tail, oldest}, 0, &snap.revision);
+    auto read = client_.read({{rec(stream, "")}, tail, oldest, {freeze_key(), false}}, 0, &snap.revision);
     if (!read) return read.error();
+    if (!(*read)[3].kvs.empty()) snap.freeze = std::move((*read)[3].kvs.front());
     for (auto& kv : (*read)[0].kvs) snap.records[kv.key.substr(rec(stream, "").size())] = std::move(kv);
     snap.journal = std::move((*read)[1].kvs);
     snap.journal_count = (*read)[1].count;
@@ -1268,6 +1282,7 @@ class EtcdStore : public Store {
     bool for_lock = false;                    // taken by has_stream() for the lock() that follows
     std::string oldest_journal_key;           // by key: the earliest writer's time
     uint64_t revision = 0;                    // etcd's revision it was read at
+    std::optional<KeyValue> freeze;           // the location's freeze record, if any
     uint64_t id = 0;
   };
   // Per caller (a thread and a stream), taken by lock(): never shared, so
