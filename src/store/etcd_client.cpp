@@ -156,20 +156,66 @@ Result<EtcdEndpoints> parse_etcd_url(const std::string& url) {
   return out;
 }
 
+namespace {
+
+// Connections of one client in flight at once (threads sharing a Gate);
+// more callers wait for one to be free.
+constexpr size_t kMaxHandles = 8;
+// The handle of the call this thread is making (set by call_text()).
+thread_local void* t_handle = nullptr;
+
+}  // namespace
+
 EtcdClient::EtcdClient(EtcdEndpoints endpoints, StoreOptions options)
     : endpoints_(std::move(endpoints)), options_(std::move(options)) {
   api_ = curl_api(&api_error_);
   if (api_) curl_ = api_->easy_init();
+  if (curl_) {
+    idle_handles_.push_back(curl_);
+    handles_ = 1;
+  }
 }
 
 EtcdClient::~EtcdClient() {
-  if (curl_) api_->easy_cleanup(static_cast<CURL*>(curl_));
+  for (void* handle : idle_handles_) api_->easy_cleanup(static_cast<CURL*>(handle));  // every handle is idle now
+}
+
+void* EtcdClient::acquire_handle() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  handle_free_.wait(lock, [this] { return !idle_handles_.empty() || handles_ < kMaxHandles; });
+  if (!idle_handles_.empty()) {
+    void* handle = idle_handles_.back();
+    idle_handles_.pop_back();
+    return handle;
+  }
+  ++handles_;
+  lock.unlock();
+  void* handle = api_ ? api_->easy_init() : nullptr;
+  if (!handle) {
+    lock.lock();
+    --handles_;
+  }
+  return handle;
+}
+
+void EtcdClient::release_handle(void* handle) {
+  if (!handle) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    idle_handles_.push_back(handle);
+  }
+  handle_free_.notify_one();
+}
+
+std::string EtcdClient::current_token() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return token_;
 }
 
 Result<json> EtcdClient::post(const std::string& member, const std::string& path, const std::string& body,
                                bool& refused) {
   refused = false;
-  CURL* c = static_cast<CURL*>(curl_);
+  CURL* c = static_cast<CURL*>(t_handle ? t_handle : curl_);  // curl_: a caller outside call_text()
   if (!api_) return unreachable(api_error_ + ": the etcd backend needs it");
   if (!c) return unreachable("cannot start an HTTP client (libcurl)");
   bool tls = !options_.cacert.empty() || !options_.cert.empty();
@@ -190,8 +236,9 @@ Result<json> EtcdClient::post(const std::string& member, const std::string& path
   if (!options_.cert.empty()) api_->easy_setopt(c, CURLOPT_SSLCERT, options_.cert.c_str());
   if (!options_.key.empty()) api_->easy_setopt(c, CURLOPT_SSLKEY, options_.key.c_str());
   struct curl_slist* headers = api_->slist_append(nullptr, "Content-Type: application/json");
-  std::string auth = "Authorization: " + token_;
-  if (!token_.empty() && path != "/v3/auth/authenticate") headers = api_->slist_append(headers, auth.c_str());
+  const std::string token = current_token();
+  std::string auth = "Authorization: " + token;
+  if (!token.empty() && path != "/v3/auth/authenticate") headers = api_->slist_append(headers, auth.c_str());
   api_->easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   auto started = std::chrono::steady_clock::now();
   CURLcode rc = api_->easy_perform(c);
@@ -220,23 +267,40 @@ Result<json> EtcdClient::post(const std::string& member, const std::string& path
 }
 
 std::optional<Error> EtcdClient::authenticate(const std::string& member) {
-  if (options_.user.empty() || !token_.empty()) return std::nullopt;
+  if (options_.user.empty() || !current_token().empty()) return std::nullopt;
   bool refused = false;
   auto r = post(member, "/v3/auth/authenticate", json{{"name", options_.user}, {"password", options_.password}}.dump(),
                 refused);
   if (!r) return r.error();
-  token_ = r->value("token", "");
-  if (token_.empty()) return usage("etcd refused the credentials of user " + text::quoted(options_.user));
+  std::string token = r->value("token", "");
+  if (!token.empty()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    token_ = token;
+  }
+  if (token.empty()) return usage("etcd refused the credentials of user " + text::quoted(options_.user));
   return std::nullopt;
 }
 
 Result<json> EtcdClient::call(const std::string& path, const json& body) { return call_text(path, body.dump()); }
 
 Result<json> EtcdClient::call_text(const std::string& path, const std::string& text) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  struct Held {  // this thread's handle for the call, back to the pool after it
+    EtcdClient* client;
+    void* handle;
+    ~Held() {
+      t_handle = nullptr;
+      client->release_handle(handle);
+    }
+  } held{this, acquire_handle()};
+  t_handle = held.handle;
+  size_t preferred = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    preferred = preferred_;
+  }
   std::string failures;
   for (size_t k = 0; k < endpoints_.members.size(); ++k) {
-    size_t i = (preferred_ + k) % endpoints_.members.size();
+    size_t i = (preferred + k) % endpoints_.members.size();
     const std::string& member = endpoints_.members[i];
     if (auto e = authenticate(member)) {
       if (e->code == ErrorCode::usage) return *e;
@@ -245,14 +309,18 @@ Result<json> EtcdClient::call_text(const std::string& path, const std::string& t
     }
     bool refused = false;
     auto r = post(member, path, text, refused);
-    if (!r && !token_.empty() && r.error().message.find("invalid auth token") != std::string::npos) {
+    if (!r && !current_token().empty() && r.error().message.find("invalid auth token") != std::string::npos) {
       // A simple token expires (etcd's --auth-token-ttl, 5 min by default): a long-running
       // watcher authenticates again, once.
-      token_.clear();
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        token_.clear();
+      }
       if (auto e = authenticate(member)) return *e;
       r = post(member, path, text, refused);
     }
     if (r) {
+      std::lock_guard<std::mutex> lock(mutex_);
       preferred_ = i;
       return r;
     }

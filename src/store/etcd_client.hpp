@@ -4,6 +4,7 @@
 // gateway and not gRPC. Keys and values are bytes (base64 on the wire).
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -110,7 +111,16 @@ class EtcdClient {
   void* curl_ = nullptr;
   const struct CurlApi* api_ = nullptr;  // null: libcurl could not be loaded (api_error_ says why)
   std::string api_error_;
-  std::mutex mutex_;  // one request at a time per client: the handle is its state (a store keeps others to write at once)
+  // Requests in flight at once: one per handle (connection), up to
+  // kMaxHandles per client; the pool, the token and the preferred member
+  // are under mutex_.
+  void* acquire_handle();
+  void release_handle(void* handle);
+  std::string current_token();
+  std::mutex mutex_;
+  std::condition_variable handle_free_;
+  std::vector<void*> idle_handles_;
+  size_t handles_ = 0;
 };
 
 std::string base64_encode(std::string_view bytes);
