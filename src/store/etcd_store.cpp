@@ -856,7 +856,8 @@ class EtcdStore : public Store {
   }
 
   // Writes objects (each an object_ops() list: its chunks, then its meta):
-  // the chunks kChunkWriters requests at a time, then the metas in one
+  // in one transaction when they fit in one (a deflated plan often does);
+  // else the chunks kChunkWriters requests at a time, then the metas in one
   // transaction that checks every chunk is there. A collection deletes an
   // object whole (meta and chunks, one transaction): one that ran meanwhile
   // leaves a chunk missing, the metas are not written, and no record can
@@ -866,12 +867,20 @@ class EtcdStore : public Store {
   std::optional<Error> write_objects(const std::string& stream, const std::vector<std::vector<TxnOp>>& objects) {
     std::vector<TxnOp> chunks, metas;
     std::vector<TxnCompare> there;
+    size_t bytes = 0;
     for (const auto& ops : objects) {
       for (size_t i = 0; i + 1 < ops.size(); ++i) {
         chunks.push_back(ops[i]);
         there.push_back({ops[i].key, 0, true});
+        bytes += ops[i].value.size();
       }
       if (!ops.empty()) metas.push_back(ops.back());
+    }
+    if (bytes + 4096 <= kInlineBytes && chunks.size() + metas.size() <= kInlineOps) {  // one request, atomic
+      chunks.insert(chunks.end(), metas.begin(), metas.end());
+      if (auto done = client_.txn({}, chunks); !done) return done.error();
+      fault::point("etcd:chunks-written");
+      return std::nullopt;
     }
     if (auto e = put_concurrently(chunks)) return e;
     fault::point("etcd:chunks-written");
