@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <system_error>
+#include <thread>
 
 #include "common/text.hpp"
 
@@ -164,16 +166,33 @@ constexpr size_t kMaxHandles = 8;
 // The handle of the call this thread is making (set by call_text()).
 thread_local void* t_handle = nullptr;
 
+// libcurl is loaded (~20 ms, curl_api.hpp) on a thread started with the
+// first client, while the process reads and judges its artifact; the first
+// request waits for it if it is not done. Joined at exit.
+struct CurlLoader {
+  std::thread thread;
+  ~CurlLoader() {
+    if (thread.joinable()) thread.join();
+  }
+};
+
+void start_loading_curl() {
+  static CurlLoader loader;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    try {
+      loader.thread = std::thread([] { curl_api(); });
+    } catch (const std::system_error&) {
+      // no thread: the first request loads it
+    }
+  });
+}
+
 }  // namespace
 
 EtcdClient::EtcdClient(EtcdEndpoints endpoints, StoreOptions options)
     : endpoints_(std::move(endpoints)), options_(std::move(options)) {
-  api_ = curl_api(&api_error_);
-  if (api_) curl_ = api_->easy_init();
-  if (curl_) {
-    idle_handles_.push_back(curl_);
-    handles_ = 1;
-  }
+  start_loading_curl();
 }
 
 EtcdClient::~EtcdClient() {
@@ -182,6 +201,7 @@ EtcdClient::~EtcdClient() {
 
 void* EtcdClient::acquire_handle() {
   std::unique_lock<std::mutex> lock(mutex_);
+  if (!api_ && api_error_.empty()) api_ = curl_api(&api_error_);  // once: loaded, or why not
   handle_free_.wait(lock, [this] { return !idle_handles_.empty() || handles_ < kMaxHandles; });
   if (!idle_handles_.empty()) {
     void* handle = idle_handles_.back();
