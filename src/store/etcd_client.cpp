@@ -2,10 +2,13 @@
 
 #include "store/curl_api.hpp"
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <system_error>
+#include <thread>
 
 #include "common/text.hpp"
 
@@ -54,8 +57,6 @@ bool tracing() {
   return on;
 }
 
-std::mutex client_mutex;  // one request at a time per process: the handle is shared state
-
 // The gRPC codes of gateway answers that every member would give alike
 // (InvalidArgument, such as too many operations in a transaction;
 // ResourceExhausted, such as etcd's space quota; FailedPrecondition;
@@ -67,54 +68,61 @@ bool refused_by_etcd(const json& answer) {
 
 }  // namespace
 
+// Both run over whole chunks (768 KiB) per request: written into a buffer
+// sized once, a table lookup per character.
 std::string base64_encode(std::string_view bytes) {
   static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::string out((bytes.size() + 2) / 3 * 4, '=');
+  const auto* in = reinterpret_cast<const uint8_t*>(bytes.data());
+  char* o = out.data();
   size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
-    for (int k = 18; k >= 0; k -= 6) out += alphabet[(v >> k) & 63];
+  for (; i + 2 < bytes.size(); i += 3, o += 4) {
+    uint32_t v = (uint32_t(in[i]) << 16) | (uint32_t(in[i + 1]) << 8) | in[i + 2];
+    o[0] = alphabet[v >> 18];
+    o[1] = alphabet[(v >> 12) & 63];
+    o[2] = alphabet[(v >> 6) & 63];
+    o[3] = alphabet[v & 63];
   }
   if (i < bytes.size()) {
-    uint32_t v = uint8_t(bytes[i]) << 16;
-    if (i + 1 < bytes.size()) v |= uint8_t(bytes[i + 1]) << 8;
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += i + 1 < bytes.size() ? alphabet[(v >> 6) & 63] : '=';
-    out += '=';
+    uint32_t v = uint32_t(in[i]) << 16;
+    if (i + 1 < bytes.size()) v |= uint32_t(in[i + 1]) << 8;
+    o[0] = alphabet[v >> 18];
+    o[1] = alphabet[(v >> 12) & 63];
+    if (i + 1 < bytes.size()) o[2] = alphabet[(v >> 6) & 63];
   }
   return out;
 }
 
 std::optional<std::string> base64_decode(std::string_view text) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
+  static const auto table = [] {
+    std::array<int8_t, 256> t{};
+    t.fill(-1);
+    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int k = 0; k < 64; ++k) t[static_cast<uint8_t>(alphabet[k])] = static_cast<int8_t>(k);
+    return t;
+  }();
   if (text.size() % 4) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  for (size_t i = 0; i < text.size(); i += 4) {
-    int v[4];
-    int pad = 0;
-    for (int k = 0; k < 4; ++k) {
-      char c = text[i + k];
-      if (c == '=' && i + 4 == text.size() && k >= 2) {
-        v[k] = 0;
-        ++pad;
-        continue;
-      }
-      if (pad || (v[k] = value(c)) < 0) return std::nullopt;
-    }
-    uint32_t n = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
-    out += static_cast<char>(n >> 16);
-    if (pad < 2) out += static_cast<char>((n >> 8) & 0xff);
-    if (pad < 1) out += static_cast<char>(n & 0xff);
+  size_t pad = 0;
+  if (!text.empty() && text.back() == '=') pad = text.size() >= 2 && text[text.size() - 2] == '=' ? 2 : 1;
+  std::string out(text.size() / 4 * 3 - pad, '\0');
+  const auto* in = reinterpret_cast<const uint8_t*>(text.data());
+  char* o = out.data();
+  const size_t full = text.size() - (pad ? 4 : 0);  // quads without padding
+  for (size_t i = 0; i < full; i += 4, o += 3) {
+    int a = table[in[i]], b = table[in[i + 1]], c = table[in[i + 2]], d = table[in[i + 3]];
+    if ((a | b | c | d) < 0) return std::nullopt;
+    uint32_t n = (uint32_t(a) << 18) | (uint32_t(b) << 12) | (uint32_t(c) << 6) | uint32_t(d);
+    o[0] = static_cast<char>(n >> 16);
+    o[1] = static_cast<char>((n >> 8) & 0xff);
+    o[2] = static_cast<char>(n & 0xff);
+  }
+  if (pad) {
+    const uint8_t* q = in + full;
+    int a = table[q[0]], b = table[q[1]], c = pad == 2 ? 0 : table[q[2]];
+    if (a < 0 || b < 0 || c < 0 || (pad == 2 && q[2] != '=')) return std::nullopt;
+    uint32_t n = (uint32_t(a) << 18) | (uint32_t(b) << 12) | (uint32_t(c) << 6);
+    o[0] = static_cast<char>(n >> 16);
+    if (pad == 1) o[1] = static_cast<char>((n >> 8) & 0xff);
   }
   return out;
 }
@@ -150,14 +158,78 @@ Result<EtcdEndpoints> parse_etcd_url(const std::string& url) {
   return out;
 }
 
+namespace {
+
+// Connections of one client in flight at once (threads sharing a Gate);
+// more callers wait for one to be free.
+constexpr size_t kMaxHandles = 8;
+// The handle of the call this thread is making (set by call_text()).
+thread_local void* t_handle = nullptr;
+
+// libcurl is loaded (~20 ms, curl_api.hpp) on a thread started with the
+// first client, while the process reads and judges its artifact; the first
+// request waits for it if it is not done. Joined at exit.
+struct CurlLoader {
+  std::thread thread;
+  ~CurlLoader() {
+    if (thread.joinable()) thread.join();
+  }
+};
+
+void start_loading_curl() {
+  static CurlLoader loader;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    try {
+      loader.thread = std::thread([] { curl_api(); });
+    } catch (const std::system_error&) {
+      // no thread: the first request loads it
+    }
+  });
+}
+
+}  // namespace
+
 EtcdClient::EtcdClient(EtcdEndpoints endpoints, StoreOptions options)
     : endpoints_(std::move(endpoints)), options_(std::move(options)) {
-  api_ = curl_api(&api_error_);
-  if (api_) curl_ = api_->easy_init();
+  start_loading_curl();
 }
 
 EtcdClient::~EtcdClient() {
-  if (curl_) api_->easy_cleanup(static_cast<CURL*>(curl_));
+  for (void* handle : idle_handles_) api_->easy_cleanup(static_cast<CURL*>(handle));  // every handle is idle now
+}
+
+void* EtcdClient::acquire_handle() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!api_ && api_error_.empty()) api_ = curl_api(&api_error_);  // once: loaded, or why not
+  handle_free_.wait(lock, [this] { return !idle_handles_.empty() || handles_ < kMaxHandles; });
+  if (!idle_handles_.empty()) {
+    void* handle = idle_handles_.back();
+    idle_handles_.pop_back();
+    return handle;
+  }
+  ++handles_;
+  lock.unlock();
+  void* handle = api_ ? api_->easy_init() : nullptr;
+  if (!handle) {
+    lock.lock();
+    --handles_;
+  }
+  return handle;
+}
+
+void EtcdClient::release_handle(void* handle) {
+  if (!handle) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    idle_handles_.push_back(handle);
+  }
+  handle_free_.notify_one();
+}
+
+std::string EtcdClient::current_token() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return token_;
 }
 
 std::string prefix_range_end(const std::string& prefix) { return range_end(prefix); }
@@ -165,7 +237,7 @@ std::string prefix_range_end(const std::string& prefix) { return range_end(prefi
 Result<json> EtcdClient::post(const std::string& member, const std::string& path, const std::string& body,
                                bool& refused) {
   refused = false;
-  CURL* c = static_cast<CURL*>(curl_);
+  CURL* c = static_cast<CURL*>(t_handle);  // the caller's HandleScope
   if (!api_) return unreachable(api_error_ + ": the etcd backend needs it");
   if (!c) return unreachable("cannot start an HTTP client (libcurl)");
   bool tls = !options_.cacert.empty() || !options_.cert.empty();
@@ -186,8 +258,9 @@ Result<json> EtcdClient::post(const std::string& member, const std::string& path
   if (!options_.cert.empty()) api_->easy_setopt(c, CURLOPT_SSLCERT, options_.cert.c_str());
   if (!options_.key.empty()) api_->easy_setopt(c, CURLOPT_SSLKEY, options_.key.c_str());
   struct curl_slist* headers = api_->slist_append(nullptr, "Content-Type: application/json");
-  std::string auth = "Authorization: " + token_;
-  if (!token_.empty() && path != "/v3/auth/authenticate") headers = api_->slist_append(headers, auth.c_str());
+  const std::string token = current_token();
+  std::string auth = "Authorization: " + token;
+  if (!token.empty() && path != "/v3/auth/authenticate") headers = api_->slist_append(headers, auth.c_str());
   api_->easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   auto started = std::chrono::steady_clock::now();
   CURLcode rc = api_->easy_perform(c);
@@ -216,34 +289,66 @@ Result<json> EtcdClient::post(const std::string& member, const std::string& path
 }
 
 std::optional<Error> EtcdClient::authenticate(const std::string& member) {
-  if (options_.user.empty() || !token_.empty()) return std::nullopt;
+  if (options_.user.empty() || !current_token().empty()) return std::nullopt;
   bool refused = false;
   auto r = post(member, "/v3/auth/authenticate", json{{"name", options_.user}, {"password", options_.password}}.dump(),
                 refused);
   if (!r) return r.error();
-  token_ = r->value("token", "");
-  if (token_.empty()) return usage("etcd refused the credentials of user " + text::quoted(options_.user));
+  std::string token = r->value("token", "");
+  if (!token.empty()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    token_ = token;
+  }
+  if (token.empty()) return usage("etcd refused the credentials of user " + text::quoted(options_.user));
   return std::nullopt;
 }
 
+// This thread's handle for one call (post() uses it), back to the pool after it.
+struct EtcdClient::HandleScope {
+  EtcdClient* client;
+  explicit HandleScope(EtcdClient* c) : client(c) { t_handle = client->acquire_handle(); }
+  ~HandleScope() {
+    void* handle = t_handle;
+    t_handle = nullptr;
+    client->release_handle(handle);
+  }
+  HandleScope(const HandleScope&) = delete;
+  HandleScope& operator=(const HandleScope&) = delete;
+};
+
+const CurlApi* EtcdClient::loaded_api() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!api_ && api_error_.empty()) api_ = curl_api(&api_error_);  // once: loaded, or why not
+  return api_;
+}
+
 Result<std::string> EtcdClient::token_for(const std::string& member, bool renew) {
-  std::lock_guard<std::mutex> lock(client_mutex);
-  if (renew) token_.clear();
+  if (renew) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    token_.clear();
+  }
+  HandleScope held(this);
   if (auto e = authenticate(member)) return *e;
-  return token_;
+  return current_token();
 }
 
 size_t EtcdClient::preferred_member() {
-  std::lock_guard<std::mutex> lock(client_mutex);
+  std::lock_guard<std::mutex> lock(mutex_);
   return preferred_;
 }
 
-Result<json> EtcdClient::call(const std::string& path, const json& body) {
-  std::lock_guard<std::mutex> lock(client_mutex);
-  const std::string text = body.dump();
+Result<json> EtcdClient::call(const std::string& path, const json& body) { return call_text(path, body.dump()); }
+
+Result<json> EtcdClient::call_text(const std::string& path, const std::string& text) {
+  HandleScope held(this);
+  size_t preferred = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    preferred = preferred_;
+  }
   std::string failures;
   for (size_t k = 0; k < endpoints_.members.size(); ++k) {
-    size_t i = (preferred_ + k) % endpoints_.members.size();
+    size_t i = (preferred + k) % endpoints_.members.size();
     const std::string& member = endpoints_.members[i];
     if (auto e = authenticate(member)) {
       if (e->code == ErrorCode::usage) return *e;
@@ -252,14 +357,18 @@ Result<json> EtcdClient::call(const std::string& path, const json& body) {
     }
     bool refused = false;
     auto r = post(member, path, text, refused);
-    if (!r && !token_.empty() && r.error().message.find("invalid auth token") != std::string::npos) {
+    if (!r && !current_token().empty() && r.error().message.find("invalid auth token") != std::string::npos) {
       // A simple token expires (etcd's --auth-token-ttl, 5 min by default): a long-running
       // watcher authenticates again, once.
-      token_.clear();
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        token_.clear();
+      }
       if (auto e = authenticate(member)) return *e;
       r = post(member, path, text, refused);
     }
     if (r) {
+      std::lock_guard<std::mutex> lock(mutex_);
       preferred_ = i;
       return r;
     }
@@ -291,8 +400,12 @@ Result<RangeResult> range_result(const json& response) {
   auto kvs = response.find("kvs");
   if (kvs == response.end() || !kvs->is_array()) return out;
   for (const auto& kv : *kvs) {
-    auto key = base64_decode(kv.value("key", ""));
-    auto value = base64_decode(kv.value("value", ""));
+    auto field = [&kv](const char* name) -> std::string_view {  // not copied: a value is up to 1 MiB of base64
+      auto it = kv.find(name);
+      return it != kv.end() && it->is_string() ? std::string_view(it->get_ref<const std::string&>()) : std::string_view();
+    };
+    auto key = base64_decode(field("key"));
+    auto value = base64_decode(field("value"));
     if (!key || !value) return Error{ErrorCode::state, "etcd returned a key or value that is not base64", {}};
     out.kvs.push_back({std::move(*key), std::move(*value), number(kv, "create_revision"), number(kv, "mod_revision")});
   }
@@ -384,18 +497,33 @@ Result<bool> EtcdClient::txn(const std::vector<TxnCompare>& compares, const std:
       compare.push_back({{"key", base64_encode(c.key)}, {"target", "MOD"}, {"result", "EQUAL"},
                          {"mod_revision", std::to_string(c.mod_revision)}});
   }
-  json success = json::array();
+  // Written as text: a put's value is base64 (nothing to escape), and a
+  // chunk is 1 MiB of it that a DOM would copy twice.
+  size_t size = 64;
+  for (const auto& op : ops) size += 64 + (op.key.size() + op.value.size()) * 4 / 3;
+  std::string text = "{\"compare\":" + compare.dump() + ",\"success\":[";
+  text.reserve(text.size() + size);
+  bool first = true;
+  auto next = [&] { text += first ? "" : ","; first = false; };
   for (const auto& op : ops) {
-    if (op.kind == TxnOp::put)
-      success.push_back({{"request_put", {{"key", base64_encode(op.key)}, {"value", base64_encode(op.value)}}}});
-    else if (op.kind == TxnOp::remove_key)
-      success.push_back({{"request_delete_range", {{"key", base64_encode(op.key)}}}});
-    else
-      success.push_back({{"request_delete_range",
-                          {{"key", base64_encode(op.key)}, {"range_end", base64_encode(range_end(op.key))}}}});
+    next();
+    if (op.kind == TxnOp::put) {
+      text += "{\"request_put\":{\"key\":\"" + base64_encode(op.key) + "\",\"value\":\"";
+      text += base64_encode(op.value);
+      text += "\"}}";
+    } else if (op.kind == TxnOp::remove_key) {
+      text += json{{"request_delete_range", {{"key", base64_encode(op.key)}}}}.dump();
+    } else {
+      text += json{{"request_delete_range", {{"key", base64_encode(op.key)}, {"range_end", base64_encode(range_end(op.key))}}}}
+                  .dump();
+    }
   }
-  for (const auto& read : reads) success.push_back({{"request_range", range_body(read, 0)}});
-  auto r = call("/v3/kv/txn", {{"compare", compare}, {"success", success}});
+  for (const auto& read : reads) {
+    next();
+    text += json{{"request_range", range_body(read, 0)}}.dump();
+  }
+  text += "]}";
+  auto r = call_text("/v3/kv/txn", text);
   if (!r) return r.error();
   const bool succeeded = r->value("succeeded", false);
   if (succeeded && read_results && !reads.empty()) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -114,6 +115,8 @@ class EtcdClient {
 
  private:
   Result<nlohmann::json> call(const std::string& path, const nlohmann::json& body);
+  // The same with the body as JSON text (large puts are written without a DOM).
+  Result<nlohmann::json> call_text(const std::string& path, const std::string& text);
   // `refused`: etcd answered with an error every member would give (such as
   // too many operations in a transaction): not worth another member.
   Result<nlohmann::json> post(const std::string& member, const std::string& path, const std::string& body,
@@ -128,9 +131,21 @@ class EtcdClient {
   StoreOptions options_;
   size_t preferred_ = 0;  // the member that answered last
   std::string token_;
-  void* curl_ = nullptr;
   const struct CurlApi* api_ = nullptr;  // null: libcurl could not be loaded (api_error_ says why)
   std::string api_error_;
+  // Requests in flight at once: one per handle (connection), up to
+  // kMaxHandles per client; the pool, the token and the preferred member
+  // are under mutex_.
+  void* acquire_handle();
+  void release_handle(void* handle);
+  struct HandleScope;
+  // libcurl, loaded on first use (null: it could not be, api_error_ says why).
+  const struct CurlApi* loaded_api();
+  std::string current_token();
+  std::mutex mutex_;
+  std::condition_variable handle_free_;
+  std::vector<void*> idle_handles_;
+  size_t handles_ = 0;
 
  public:
   struct WatchStream;  // src/store/etcd_watch.cpp

@@ -19,10 +19,12 @@
 //
 // Round trips matter more than bytes on this path (each is a request through
 // etcd's gateway): a gate reads the small records and the journal's tail in
-// one request, the LKG's bytes and measures in a second, commits a small
-// promotion with its chunks in one transaction, and prunes with one read.
+// one request, the LKG's proof (meta, chunk keys) and measures in a second,
+// commits a small promotion with its chunks in one transaction, and prunes
+// with one read. A large artifact's chunks go kChunkWriters at a time.
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <random>
@@ -35,6 +37,7 @@
 #include "common/files.hpp"
 #include "common/fault.hpp"
 #include "common/text.hpp"
+#include "store/deflate.hpp"
 #include "store/etcd_client.hpp"
 #include "store/store.hpp"
 
@@ -45,9 +48,28 @@ namespace {
 constexpr size_t kChunk = 768 << 10;  // raw bytes per chunk: base64 stays under etcd's 1.5 MiB request limit
 // A promotion whose objects are at most this (raw) is one transaction with
 // its commit; a larger one writes its chunks first (then the commit checks
-// that they still exist). Under etcd's request limit and max-txn-ops (128).
-constexpr size_t kInlineBytes = 512 << 10;
+// that they still exist). Under etcd's request limit (1.5 MiB of protobuf:
+// raw bytes, base64 is only the gateway's JSON) and max-txn-ops (128).
+constexpr size_t kInlineBytes = 1 << 20;
 constexpr size_t kInlineOps = 32;
+// Chunk writes of one large object in flight at once, each a transaction on
+// its own connection: etcd batches concurrent proposals into its raft log,
+// so four cost little more than one (bench/fleet-load, large).
+constexpr size_t kChunkWriters = 4;
+// Compares one transaction holds (etcd's default --max-txn-ops, which also
+// bounds compares): an object's metas check that many chunks at most.
+constexpr size_t kMaxTxnCompares = 128;
+// Objects of at least this many bytes are stored deflated when that makes
+// them smaller (deflate.hpp): their meta is then version
+// kDeflatedObjectVersion, which an invar that cannot inflate refuses.
+constexpr size_t kDeflateFrom = 64 << 10;
+constexpr int kDeflatedObjectVersion = 2;
+
+// An object's meta, of either version.
+Result<nlohmann::json> unseal_object(std::string_view text, const std::string& where) {
+  if (auto deflated = unseal(text, where, "invar-object", kDeflatedObjectVersion)) return deflated;
+  return unseal(text, where, "invar-object");
+}
 // Objects leaving the retention (or quarantine) list that one commit deletes,
 // oldest first: 4 operations each (2 for a quarantined one), so that a commit
 // stays under etcd's 128 operations per transaction (--max-txn-ops) however
@@ -94,7 +116,7 @@ class EtcdStore : public Store {
 
  public:
   EtcdStore(EtcdEndpoints endpoints, const StoreOptions& options)
-      : client_(std::move(endpoints), options), options_(options) {}
+      : client_(endpoints, options), options_(options), endpoints_(std::move(endpoints)) {}
 
   // Takes the caller's snapshot of the stream (see fence()): one read. The
   // snapshot is this thread's alone: one Gate may judge on many threads.
@@ -280,6 +302,26 @@ class EtcdStore : public Store {
     return present(std::move((*both)[0]), stream, "objects", digest);
   }
 
+  // Proves the artifact from its sealed meta (present, `size` bytes, this
+  // digest, every chunk there) in one read of keys, without its bytes: they
+  // were hashed into the digest that names them when written, and every read
+  // that serves them (artifact(): a pin, a watcher, status) verifies them
+  // again. A blob is hashed. Its measures come with it (the gate reads them next).
+  Status verify_artifact(const std::string& stream, const std::string& digest, uint64_t size) override {
+    auto both = read_objects(stream, digest, {{"objects", size, true, true}, {"measures", kMaxStateFileBytes, false}});
+    if (!both) return both.error();
+    {
+      std::lock_guard<std::mutex> g(mutex_);
+      prefetched_measures_[caller(stream)] = {hex_of(digest), std::move((*both)[1])};
+    }
+    auto proved = present(std::move((*both)[0]), stream, "objects", digest);
+    if (!proved) return proved.error();
+    if (!proved->empty() && proved->size() != size)  // a blob, read and hashed
+      return state_error(stream, "the stored LKG has " + std::to_string(proved->size()) + " bytes, its record says " +
+                                     std::to_string(size));
+    return std::nullopt;
+  }
+
   Result<std::optional<invariants::Measures>> measures(const std::string& stream, const std::string& digest) override {
     Result<std::optional<std::string>> text = std::optional<std::string>();
     bool prefetched = false;
@@ -342,7 +384,20 @@ class EtcdStore : public Store {
     return Versioned{kv->value, kv->mod_revision};
   }
 
+  // From the caller's snapshot when it holds exactly one (a judgement's:
+  // its commit is fenced on the freeze's version), else one read.
   Result<Versioned> freeze_record() override {
+    {
+      std::lock_guard<std::mutex> g(mutex_);
+      const auto id = std::this_thread::get_id();
+      auto it = snapshots_.lower_bound({id, std::string()});
+      const bool one = it != snapshots_.end() && it->first.first == id &&
+                       (std::next(it) == snapshots_.end() || std::next(it)->first.first != id);
+      if (one) {
+        const auto& freeze = it->second.freeze;
+        return freeze ? Versioned{freeze->value, freeze->mod_revision} : Versioned{};
+      }
+    }
     auto read = client_.get(freeze_key());
     if (!read) return read.error();
     if (!read.value()) return Versioned{};
@@ -475,6 +530,21 @@ class EtcdStore : public Store {
     return std::nullopt;
   }
 
+  // A large artifact's chunks and meta, written while the gate stages its
+  // publication (the promotion that follows checks its meta still exists);
+  // one that fits in the commit's transaction waits for it. Measures are
+  // written by the promotion (they depend on the contract it is judged under).
+  Status stage(const std::string& stream, std::string_view bytes, const invariants::Measures&,
+               const std::string& digest) override {
+    if (bytes.size() + (16 << 10) <= kInlineBytes || bytes.size() > options_.max_artifact_bytes) return std::nullopt;
+    auto ops = object_ops(stream, "objects", digest, bytes);
+    if (!ops) return ops.error();
+    if (auto e = write_objects(stream, {std::move(*ops)})) return e;
+    std::lock_guard<std::mutex> g(mutex_);
+    staged_[stream] = hex_of(digest);
+    return std::nullopt;
+  }
+
   // Collects objects outside the LKG and the retention list once they are
   // older than the grace period (a gate between writing its chunks and its
   // commit is younger; and its commit checks that they still exist). After
@@ -570,7 +640,7 @@ class EtcdStore : public Store {
           keep.rollout_read = true;
           if (keep.accepted.count(hex)) continue;
         }
-        auto meta = unseal(kv.value, kv.key, "invar-object");
+        auto meta = unseal_object(kv.value, kv.key);
         if (meta && wall_ms() - meta->value("written_ms", int64_t{0}) < options_.orphan_grace_ms) continue;
         if (auto e = remove_object(stream, kinds[k], hex, meta && meta->value("blob", false))) return *e;
         if (k != 1) ++removed;
@@ -632,7 +702,7 @@ class EtcdStore : public Store {
       if (keep > 0 && (*now)[1].kvs.empty()) {
         auto ops = object_ops(stream, "quarantined", entry.digest, bytes);
         if (!ops) return ops.error();
-        if (auto e = write_batched(*ops)) return e;
+        if (auto e = write_objects(stream, {std::move(*ops)})) return e;
       }
       fault::point("etcd:quarantine-read");
       auto update = quarantine_update(stream, *list, entry, keep);
@@ -725,15 +795,20 @@ class EtcdStore : public Store {
     }
     std::vector<TxnOp> ops;
     std::string base = key(stream, kind + "/" + hex_of(digest) + "/");
-    const size_t chunks = std::max<size_t>(1, (bytes.size() + kChunk - 1) / kChunk);
+    std::optional<std::string> deflated;
+    if (bytes.size() >= kDeflateFrom) deflated = deflate_bytes(bytes);
+    const std::string_view stored = deflated ? std::string_view(*deflated) : bytes;
+    const size_t chunks = std::max<size_t>(1, (stored.size() + kChunk - 1) / kChunk);
     for (size_t i = 0; i < chunks; ++i) {
       char name[32];
       std::snprintf(name, sizeof name, "c/%06zu", i);
       size_t at = i * kChunk;
-      ops.push_back({TxnOp::put, base + name, std::string(bytes.substr(std::min(at, bytes.size()), kChunk))});
+      ops.push_back({TxnOp::put, base + name, std::string(stored.substr(std::min(at, stored.size()), kChunk))});
     }
     meta["chunks"] = chunks;
-    ops.push_back({TxnOp::put, meta_key(stream, kind, hex_of(digest)), seal(meta, "invar-object")});
+    if (deflated) meta["deflated"] = deflated->size();
+    ops.push_back({TxnOp::put, meta_key(stream, kind, hex_of(digest)),
+                   deflated ? seal(meta, "invar-object", kDeflatedObjectVersion) : seal(meta, "invar-object")});
     return ops;
   }
 
@@ -796,6 +871,114 @@ class EtcdStore : public Store {
     return flush();
   }
 
+  // Writes objects (each an object_ops() list: its chunks, then its meta):
+  // in one transaction when they fit in one (a deflated plan often does);
+  // else the chunks kChunkWriters requests at a time, then the metas in one
+  // transaction that checks every chunk is there. A collection deletes an
+  // object whole (meta and chunks, one transaction): one that ran meanwhile
+  // leaves a chunk missing, the metas are not written, and no record can
+  // name incomplete chunks (a commit checks the metas exist). Over
+  // kMaxTxnCompares chunks (an object over 96 MiB) the metas' check is the
+  // commit's alone, as before.
+  std::optional<Error> write_objects(const std::string& stream, const std::vector<std::vector<TxnOp>>& objects) {
+    std::vector<TxnOp> chunks, metas;
+    std::vector<TxnCompare> there;
+    size_t bytes = 0;
+    for (const auto& ops : objects) {
+      for (size_t i = 0; i + 1 < ops.size(); ++i) {
+        chunks.push_back(ops[i]);
+        there.push_back({ops[i].key, 0, true});
+        bytes += ops[i].value.size();
+      }
+      if (!ops.empty()) metas.push_back(ops.back());
+    }
+    if (bytes + 4096 <= kInlineBytes && chunks.size() + metas.size() <= kInlineOps) {  // one request, atomic
+      chunks.insert(chunks.end(), metas.begin(), metas.end());
+      if (auto done = client_.txn({}, chunks); !done) return done.error();
+      fault::point("etcd:chunks-written");
+      return std::nullopt;
+    }
+    if (auto e = put_concurrently(chunks)) return e;
+    fault::point("etcd:chunks-written");
+    if (there.size() > kMaxTxnCompares) there.clear();
+    auto done = client_.txn(there, metas);
+    if (!done) return done.error();
+    if (!*done)
+      return state_error(where(stream, "objects"),
+                         "the artifact's chunks were collected while they were written; nothing was committed");
+    return std::nullopt;
+  }
+
+  // Unconditional puts in transactions of at most 64 operations and 1 MiB
+  // (one 768 KiB chunk each), up to kChunkWriters of them in flight, each
+  // on its own client (connection); the first error, once all have ended.
+  std::optional<Error> put_concurrently(const std::vector<TxnOp>& ops) {
+    std::vector<std::vector<TxnOp>> batches(1);
+    size_t bytes = 0;
+    for (const auto& op : ops) {
+      if (!batches.back().empty() && (batches.back().size() >= 64 || bytes + op.value.size() > (1u << 20))) {
+        batches.emplace_back();
+        bytes = 0;
+      }
+      bytes += op.value.size();
+      batches.back().push_back(op);
+    }
+    if (batches.back().empty()) batches.pop_back();
+    std::atomic<size_t> next{0};
+    std::mutex failed_mutex;
+    std::optional<Error> failed;
+    auto work = [&](EtcdClient& client) {
+      for (size_t i; (i = next++) < batches.size();) {
+        {
+          std::lock_guard<std::mutex> g(failed_mutex);
+          if (failed) return;
+        }
+        auto done = client.txn({}, batches[i]);
+        if (!done) {
+          std::lock_guard<std::mutex> g(failed_mutex);
+          if (!failed) failed = done.error();
+          return;
+        }
+        fault::point("etcd:chunk-written");  // some of an object's chunks written, not all
+      }
+    };
+    auto helpers = borrow_writers(std::min(kChunkWriters, batches.size()) - (batches.empty() ? 0 : 1));
+    std::vector<std::thread> threads;
+    for (auto& helper : helpers) {
+      try {
+        threads.emplace_back(work, std::ref(*helper));
+      } catch (const std::system_error&) {
+        break;  // fewer in flight
+      }
+    }
+    work(client_);
+    for (auto& t : threads) t.join();
+    std::lock_guard<std::mutex> g(mutex_);
+    for (auto& helper : helpers) idle_writers_.push_back(std::move(helper));
+    return failed;
+  }
+
+  // Clients (connections) for put_concurrently(): idle ones first, else new.
+  std::vector<std::unique_ptr<EtcdClient>> borrow_writers(size_t n) {
+    std::vector<std::unique_ptr<EtcdClient>> out;
+    std::lock_guard<std::mutex> g(mutex_);
+    while (out.size() < n && !idle_writers_.empty()) {
+      out.push_back(std::move(idle_writers_.back()));
+      idle_writers_.pop_back();
+    }
+    while (out.size() < n) out.push_back(std::make_unique<EtcdClient>(endpoints_, options_));
+    return out;
+  }
+
+  // Whether stage() wrote the artifact `hex` of `stream` ahead (once).
+  bool take_staged(const std::string& stream, const std::string& hex) {
+    std::lock_guard<std::mutex> g(mutex_);
+    auto it = staged_.find(stream);
+    if (it == staged_.end() || it->second != hex) return false;
+    staged_.erase(it);
+    return true;
+  }
+
   // The ops of a promotion's commit (the retention list and the LKG record),
   // preceded by its objects' puts when they are small enough to go in the
   // same transaction; else the objects are written now (content-addressed:
@@ -814,23 +997,29 @@ class EtcdStore : public Store {
   Result<PromotionPlan> promotion_ops(const std::string& stream, std::string_view bytes,
                                       const invariants::Measures& measures, const LkgRecord& record,
                                       uint32_t keep, std::vector<TxnCompare>& compares) {
-    std::vector<TxnOp> writes;
-    size_t raw = 0;
-    for (auto [kind, data] : {std::pair<std::string, std::string>{"objects", std::string(bytes)},
-                              {"measures", encode_measures(record.digest, measures)}}) {
-      auto ops = object_ops(stream, kind, record.digest, data);
+    std::vector<std::vector<TxnOp>> objects;
+    std::vector<std::string> kinds;
+    const bool staged = take_staged(stream, hex_of(record.digest));
+    if (staged) compares.push_back({meta_key(stream, "objects", hex_of(record.digest)), 0, true});
+    size_t raw = 0, count = 0;
+    for (auto [kind, data] : {std::pair<std::string, std::string_view>{"objects", bytes}, {"measures", {}}}) {
+      if (kind == "objects" && staged) continue;
+      std::string encoded = kind == "measures" ? encode_measures(record.digest, measures) : std::string();
+      auto ops = object_ops(stream, kind, record.digest, kind == "measures" ? std::string_view(encoded) : data);
       if (!ops) return ops.error();
       for (const auto& op : *ops) raw += op.value.size();
-      writes.insert(writes.end(), ops->begin(), ops->end());
+      count += ops->size();
+      objects.push_back(std::move(*ops));
+      kinds.push_back(kind);
     }
     auto list = accepted(stream);
     if (!list) return list.error();
     std::vector<TxnOp> commit;
-    if (raw <= kInlineBytes && writes.size() <= kInlineOps) {
-      commit = std::move(writes);
+    if (raw <= kInlineBytes && count <= kInlineOps) {
+      for (auto& ops : objects) commit.insert(commit.end(), std::make_move_iterator(ops.begin()), std::make_move_iterator(ops.end()));
     } else {
-      if (auto e = write_batched(writes)) return *e;
-      for (const char* kind : {"objects", "measures"}) compares.push_back({meta_key(stream, kind, hex_of(record.digest)), 0, true});
+      if (auto e = write_objects(stream, objects)) return *e;
+      for (const auto& kind : kinds) compares.push_back({meta_key(stream, kind, hex_of(record.digest)), 0, true});
     }
     PromotionPlan plan{std::move(commit), record, retained_after(list.value(), record, keep), {}};
     std::set<std::string> kept = {hex_of(record.digest)};
@@ -879,6 +1068,7 @@ class EtcdStore : public Store {
     std::string kind;
     uint64_t max_bytes;
     bool verify;
+    bool proof = false;  // the meta and the chunks' keys, no bytes ("" out): exactly max_bytes, this digest
   };
   // Objects stored under one digest (the artifact, its measures), each
   // verified, in one request; nullopt for one that is not stored.
@@ -888,7 +1078,7 @@ class EtcdStore : public Store {
     std::vector<RangeRequest> reads;
     for (const auto& o : objects) {
       reads.push_back({meta_key(stream, o.kind, hex_of(digest)), false});
-      reads.push_back({key(stream, o.kind + "/" + hex_of(digest) + "/c/")});
+      reads.push_back({key(stream, o.kind + "/" + hex_of(digest) + "/c/"), true, 0, false, false, o.proof});
     }
     auto read = client_.read(reads, pinned(stream));
     if (!read) return read.error();
@@ -901,7 +1091,7 @@ class EtcdStore : public Store {
         continue;
       }
       std::string base = "etcd:" + key(stream, objects[i].kind + "/" + hex_of(digest) + "/");
-      auto meta = unseal(metas.front().value, "etcd:" + metas.front().key, "invar-object");
+      auto meta = unseal_object(metas.front().value, "etcd:" + metas.front().key);
       if (!meta) return meta.error();
       uint64_t size = meta->value("bytes", uint64_t{0}), chunks = meta->value("chunks", uint64_t{0});
       if (size > objects[i].max_bytes)
@@ -909,6 +1099,15 @@ class EtcdStore : public Store {
       if (parts.size() != chunks)
         return state_error(base, "the artifact has " + std::to_string(parts.size()) + " chunks, its record says " +
                                      std::to_string(chunks));
+      if (objects[i].proof && !meta->value("blob", false)) {
+        if (size != objects[i].max_bytes)
+          return state_error(stream, "the stored LKG has " + std::to_string(size) + " bytes, its record says " +
+                                         std::to_string(objects[i].max_bytes));
+        if (meta->value("digest", std::string()) != digest)
+          return state_error(base, "the artifact's record names another digest (corrupted); invar will not use it");
+        out.emplace_back(std::string());
+        continue;
+      }
       std::string bytes;
       if (meta->value("blob", false)) {
         auto blob = read_blob(stream, objects[i].kind, hex_of(digest), size);
@@ -917,6 +1116,15 @@ class EtcdStore : public Store {
       } else {
         bytes.reserve(size);
         for (const auto& p : parts) bytes += p.value;
+        if (meta->contains("deflated")) {
+          std::string why;
+          auto inflated = bytes.size() == meta->value("deflated", uint64_t{0}) ? inflate_bytes(bytes, size, &why)
+                                                                               : std::nullopt;
+          if (!inflated)
+            return state_error(base, why.empty() ? "the stored artifact does not match its SHA-256 (corrupted); invar "
+                                                   "will not use it" : why);
+          bytes = std::move(*inflated);
+        }
       }
       if (bytes.size() != size || (objects[i].verify && digest::sha256(bytes) != digest))
         return state_error(base, "the stored artifact does not match its SHA-256 (corrupted); invar will not use it");
@@ -972,23 +1180,25 @@ class EtcdStore : public Store {
     return std::nullopt;
   }
 
-  // The stream's small records and the journal's newest kJournalTail
-  // records, at one revision (one request): the caller's snapshot, whose id
-  // it returns. Without `with_journal` (a reader's: a follower's read after
-  // each change) the records only; journal() then reads at its revision.
+  // The stream's small records, the journal's newest kJournalTail records
+  // and the location's freeze, at one revision (one request): the caller's
+  // snapshot, whose id it returns. Without `with_journal` (a reader's: a
+  // follower's read after each change) no journal; journal() then reads at
+  // its revision.
   Result<uint64_t> take_snapshot(const std::string& stream, bool for_lock = false, bool with_journal = true) {
     RangeRequest tail{key(stream, "journal/"), true, kJournalTail, true, true};
     RangeRequest oldest{key(stream, "journal/"), true, 1, false, false, true};  // by key: the earliest time
     Snapshot snap;
-    std::vector<RangeRequest> reads = {{rec(stream, "")}};
+    std::vector<RangeRequest> reads = {{rec(stream, "")}, {freeze_key(), false}};
     if (with_journal) reads.insert(reads.end(), {tail, oldest});
     auto read = client_.read(reads, 0, &snap.revision);
     if (!read) return read.error();
+    if (!(*read)[1].kvs.empty()) snap.freeze = std::move((*read)[1].kvs.front());
     for (auto& kv : (*read)[0].kvs) snap.records[kv.key.substr(rec(stream, "").size())] = std::move(kv);
     if (with_journal) {
-      snap.journal = std::move((*read)[1].kvs);
-      snap.journal_count = (*read)[1].count;
-      if (!(*read)[2].kvs.empty()) snap.oldest_journal_key = (*read)[2].kvs.front().key;
+      snap.journal = std::move((*read)[2].kvs);
+      snap.journal_count = (*read)[2].count;
+      if (!(*read)[3].kvs.empty()) snap.oldest_journal_key = (*read)[3].kvs.front().key;
     }
     snap.with_journal = with_journal;
     snap.for_lock = for_lock;
@@ -1092,7 +1302,10 @@ class EtcdStore : public Store {
 
   EtcdClient client_;
   StoreOptions options_;
+  EtcdEndpoints endpoints_;
   std::mutex mutex_;
+  std::vector<std::unique_ptr<EtcdClient>> idle_writers_;  // put_concurrently()'s helpers between calls
+  std::map<std::string, std::string> staged_;             // stream -> the artifact stage() wrote (hex)
   std::set<std::string> known_;                                  // streams seen to exist
   struct Snapshot {
     std::map<std::string, KeyValue> records;  // record name -> key
@@ -1102,6 +1315,7 @@ class EtcdStore : public Store {
     bool with_journal = true;                 // journal, journal_count and oldest_journal_key were read
     std::string oldest_journal_key;           // by key: the earliest writer's time
     uint64_t revision = 0;                    // etcd's revision it was read at
+    std::optional<KeyValue> freeze;           // the location's freeze record, if any
     uint64_t id = 0;
   };
   // Per caller (a thread and a stream), taken by lock(): never shared, so

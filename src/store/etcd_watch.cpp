@@ -276,13 +276,14 @@ const char* named(std::optional<WatchEnd> end) {
 
 WatchEnd EtcdClient::watch(const std::string& prefix, uint64_t after, Clock::time_point deadline,
                            const std::function<bool()>& stop) {
-  if (!api_) return pause(INT64_MAX / 2, deadline, stop) ? WatchEnd::stopped : WatchEnd::timeout;
+  const CurlApi* api = loaded_api();
+  if (!api) return pause(INT64_MAX / 2, deadline, stop) ? WatchEnd::stopped : WatchEnd::timeout;
   std::unique_ptr<WatchStream, WatchStreamDeleter> w;
   {
     std::lock_guard<std::mutex> g(watch_mutex_);  // each waiter its own stream: threads may share the client
     w = std::move(idle_watch_);
   }
-  if (!w) w.reset(new WatchStream(api_));
+  if (!w) w.reset(new WatchStream(api));
   if (!w->multi || !w->easy) return pause(INT64_MAX / 2, deadline, stop) ? WatchEnd::stopped : WatchEnd::timeout;
   // An open stream serves if it has streamed every change since after+1.
   if (w->open && (w->prefix != prefix || w->from > after + 1)) w->close();

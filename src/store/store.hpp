@@ -197,7 +197,9 @@ class Store {
   virtual Result<std::string> artifact(const std::string& stream, const std::string& digest, uint64_t max_bytes) = 0;
   // What artifact() would check (present, exactly `size` bytes, matching
   // `digest`), without keeping the bytes. This default reads them whole; a
-  // backend that can hash its objects as it reads them overrides it.
+  // backend that can hash its objects as it reads them overrides it (the
+  // directory), or proves them from its sealed record of them (etcd: the
+  // meta names the digest and the chunk count; artifact() hashes them).
   virtual Status verify_artifact(const std::string& stream, const std::string& digest, uint64_t size);
   // nullopt when no measures were stored for that artifact.
   virtual Result<std::optional<invariants::Measures>> measures(const std::string& stream, const std::string& digest) = 0;
