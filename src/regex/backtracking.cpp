@@ -83,6 +83,9 @@ class Analysis {
   void components();
   std::vector<bool> reachable(const std::vector<State>& from, const std::vector<std::vector<State>>& edges);
   std::optional<BacktrackingFinding> exponential(const std::vector<State>& scc);
+  std::optional<BacktrackingFinding> parallel_steps(const std::vector<State>& scc,
+                                                    const std::unordered_map<State, size_t>& local,
+                                                    std::vector<std::vector<size_t>>& inside);
   std::optional<BacktrackingFinding> quick_witness(const std::vector<State>& scc,
                                                    const std::unordered_map<State, size_t>& local,
                                                    const std::vector<std::vector<size_t>>& inside);
@@ -138,12 +141,48 @@ class Analysis {
   std::vector<std::vector<State>> distinct_next_;  // per state: next, each once (for the products)
   std::vector<std::vector<State>> previous_;       // per state: the states whose next it is
   std::vector<uint32_t> cube_stamp_, cube_parent_;  // ida()'s marks, kept between its searches
+  // The same for a cube past kMaxProduct: the triples one search reaches
+  // (a wide loop after an anchor or a keyword: most are never entered).
+  std::unordered_map<size_t, uint32_t> sparse_cube_;  // triple: its parent's place in the queue
+  bool cube_dense_ = true;
+  bool cube_seen(size_t at) {
+    if (cube_dense_) return cube_stamp_[at] == cube_search_;
+    step(kSparseCost);
+    return sparse_cube_.count(at) > 0;
+  }
+  void cube_mark(size_t at, size_t parent) {
+    if (cube_dense_) {
+      cube_stamp_[at] = cube_search_, cube_parent_[at] = static_cast<uint32_t>(parent);
+      return;
+    }
+    step(kSparseCost);
+    if (sparse_cube_.size() >= kMaxProduct) throw OutOfBudget{};
+    sparse_cube_[at] = static_cast<uint32_t>(parent);
+  }
+  uint32_t cube_parent(size_t at) const { return cube_dense_ ? cube_parent_[at] : sparse_cube_.at(at); }
   std::vector<std::pair<uint32_t, uint32_t>> square_;  // exponential()'s (mark, parent), forward then backward
   // The same marks, for a component whose square passes kMaxProduct: only
   // the pairs reached, at most kMaxProduct of them (a trie of keywords under
   // a star is wide, but its states share symbols with few others).
   std::unordered_map<uint64_t, std::pair<uint32_t, uint32_t>> sparse_square_;
   uint32_t square_search_ = 0;
+  bool square_dense_ = true;  // square_ holds the marks, not sparse_square_
+  // A pair's (mark, parent); (0, 0) when unmarked.
+  std::pair<uint32_t, uint32_t> square_mark(size_t key) {
+    if (square_dense_) return square_[key];
+    step(kSparseCost);
+    auto it = sparse_square_.find(key);
+    return it == sparse_square_.end() ? std::pair<uint32_t, uint32_t>{0, 0} : it->second;
+  }
+  void set_mark(size_t key, uint32_t mark, size_t parent) {
+    if (square_dense_) {
+      square_[key] = {mark, static_cast<uint32_t>(parent)};
+      return;
+    }
+    step(kSparseCost);
+    if (sparse_square_.size() >= kMaxProduct) throw OutOfBudget{};
+    sparse_square_[key] = {mark, static_cast<uint32_t>(parent)};
+  }
   uint32_t cube_search_ = 0;
 };
 
@@ -338,23 +377,7 @@ std::optional<BacktrackingFinding> Analysis::exponential(const std::vector<State
   for (size_t i = 0; i < m; ++i)
     for (State t : nfa_.next[scc[i]])
       if (auto it = local.find(t); it != local.end()) inside[i].push_back(it->second);
-  // Two parallel steps p -> t in the loop ((a+)+): two paths back to p on one word.
-  for (size_t i = 0; i < m; ++i) {
-    auto& succ = inside[i];
-    std::sort(succ.begin(), succ.end());
-    auto twice = std::adjacent_find(succ.begin(), succ.end());
-    if (twice == succ.end()) continue;
-    const size_t t = *twice;
-    const int c = pick(common(scc[t], scc[t]));
-    if (c < 0) continue;
-    std::string pump(1, static_cast<char>(c));
-    pump += loop_path(local, scc[t], scc[i]);
-    if (auto f = attack(BacktrackingFinding::Complexity::exponential, scc[i], pump)) {
-      f->sub_pattern = text_of(scc);
-      f->reason = kExponentialReason;
-      return f;
-    }
-  }
+  if (auto f = parallel_steps(scc, local, inside)) return f;
   for (auto& succ : inside) succ.erase(std::unique(succ.begin(), succ.end()), succ.end());
   if (auto f = quick_witness(scc, local, inside)) return f;
   // Two different paths p -> p on one word exist exactly when a pair (x, y),
@@ -368,26 +391,12 @@ std::optional<BacktrackingFinding> Analysis::exponential(const std::vector<State
     for (size_t t : inside[i]) before[t].push_back(i);
   // Marks are stamped (kept between searches, never cleared): a search
   // costs what it visits, not the square's size.
-  const bool dense = m * m <= kMaxProduct;
-  if (dense && square_.size() < 2 * m * m) square_.resize(2 * m * m);
+  square_dense_ = m * m <= kMaxProduct;
+  if (square_dense_ && square_.size() < 2 * m * m) square_.resize(2 * m * m);
   sparse_square_.clear();
   const uint32_t forward_mark = ++square_search_, backward_mark = ++square_search_;
-  auto mark_of = [&](size_t key) -> uint32_t {
-    if (dense) return square_[key].first;
-    step(kSparseCost);
-    auto it = sparse_square_.find(key);
-    return it == sparse_square_.end() ? 0 : it->second.first;
-  };
-  auto parent_of = [&](size_t key) -> uint32_t { return dense ? square_[key].second : sparse_square_.at(key).second; };
-  auto set_mark = [&](size_t key, uint32_t mark, size_t parent) {
-    if (dense) {
-      square_[key] = {mark, static_cast<uint32_t>(parent)};
-      return;
-    }
-    step(kSparseCost);
-    if (sparse_square_.size() >= kMaxProduct) throw OutOfBudget{};
-    sparse_square_[key] = {mark, static_cast<uint32_t>(parent)};
-  };
+  auto mark_of = [&](size_t key) { return square_mark(key).first; };
+  auto parent_of = [&](size_t key) { return square_mark(key).second; };
   auto search = [&](const std::vector<std::vector<size_t>>& moves, bool forwards, size_t base, uint32_t mark) {
     std::vector<size_t> queue;
     for (size_t i = 0; i < m; ++i) set_mark(base + i * m + i, mark, i * m + i), queue.push_back(i * m + i);
@@ -447,6 +456,30 @@ std::optional<BacktrackingFinding> Analysis::exponential(const std::vector<State
       return f;
     }
     ++tried;  // each attack costs a simulation, and they rarely differ
+  }
+  return std::nullopt;
+}
+
+// Two parallel steps p -> t in the loop ((a+)+): two paths back to p on one
+// word. Sorts `inside`.
+std::optional<BacktrackingFinding> Analysis::parallel_steps(const std::vector<State>& scc,
+                                                            const std::unordered_map<State, size_t>& local,
+                                                            std::vector<std::vector<size_t>>& inside) {
+  for (size_t i = 0; i < scc.size(); ++i) {
+    auto& succ = inside[i];
+    std::sort(succ.begin(), succ.end());
+    auto twice = std::adjacent_find(succ.begin(), succ.end());
+    if (twice == succ.end()) continue;
+    const size_t t = *twice;
+    const int c = pick(common(scc[t], scc[t]));
+    if (c < 0) continue;
+    std::string pump(1, static_cast<char>(c));
+    pump += loop_path(local, scc[t], scc[i]);
+    if (auto f = attack(BacktrackingFinding::Complexity::exponential, scc[i], pump)) {
+      f->sub_pattern = text_of(scc);
+      f->reason = kExponentialReason;
+      return f;
+    }
   }
   return std::nullopt;
 }
@@ -597,31 +630,13 @@ bool Analysis::ida(size_t from, size_t to, std::string& pump, State& p_out) {
   if (c1.size() == 1 && c1[0] == Nfa::kSearch) return search_ida(c2, between, between_index, in2, pump, p_out);
   auto index = [&](State a, State b, State c) { return (size_t(in1[a]) * nb + size_t(between_index[b])) * n2 + size_t(in2[c]); };
   // Dense marks, reused by every search of this analysis (stamps only grow,
-  // so nothing is cleared), while the cube fits kMaxProduct; past it, the
-  // triples one search reaches, at most kMaxProduct of them (a wide loop
-  // after an anchor or a keyword: most triples are never entered).
-  const bool dense = c1.size() * nb * n2 <= kMaxProduct;
-  if (dense && cube_stamp_.size() < c1.size() * nb * n2) {
+  // so nothing is cleared), while the cube fits kMaxProduct; else hashed.
+  cube_dense_ = c1.size() * nb * n2 <= kMaxProduct;
+  if (cube_dense_ && cube_stamp_.size() < c1.size() * nb * n2) {
     cube_stamp_.resize(c1.size() * nb * n2, 0);
     cube_parent_.resize(cube_stamp_.size());
   }
-  std::unordered_map<size_t, uint32_t> sparse;  // triple: its parent's place in the queue
   uint32_t& search = cube_search_;
-  auto seen = [&](size_t at) {
-    if (dense) return cube_stamp_[at] == search;
-    step(kSparseCost);
-    return sparse.count(at) > 0;
-  };
-  auto mark = [&](size_t at, size_t parent) {
-    if (dense) {
-      cube_stamp_[at] = search, cube_parent_[at] = static_cast<uint32_t>(parent);
-      return;
-    }
-    step(kSparseCost);
-    if (sparse.size() >= kMaxProduct) throw OutOfBudget{};
-    sparse[at] = static_cast<uint32_t>(parent);
-  };
-  auto parent_of = [&](size_t at) { return dense ? cube_parent_[at] : sparse.at(at); };
   using Triple = std::tuple<State, State, State>;
   for (State p : c1)
     for (State q : c2) {
@@ -629,8 +644,8 @@ bool Analysis::ida(size_t from, size_t to, std::string& pump, State& p_out) {
       ++search;
       const Triple start{p, p, q}, goal{p, q, q};
       std::vector<Triple> queue{start};
-      sparse.clear();
-      mark(index(p, p, q), 0);
+      sparse_cube_.clear();
+      cube_mark(index(p, p, q), 0);
       size_t found = 0;  // the goal's place in the queue
       for (size_t i = 0; i < queue.size() && !found; ++i) {
         auto [a, b, c] = queue[i];
@@ -646,8 +661,8 @@ bool Analysis::ida(size_t from, size_t to, std::string& pump, State& p_out) {
               step();
               if (in2[c2s] < 0 || !(ab & bytes_of_[c2s]).any()) continue;
               const size_t at = index(a2, b2, c2s);
-              if (seen(at)) continue;
-              mark(at, i);
+              if (cube_seen(at)) continue;
+              cube_mark(at, i);
               queue.push_back({a2, b2, c2s});
               if (Triple{a2, b2, c2s} == goal) found = queue.size() - 1;
             }
@@ -659,7 +674,7 @@ bool Analysis::ida(size_t from, size_t to, std::string& pump, State& p_out) {
       for (size_t at = found; at != 0;) {
         auto [a, b, c] = queue[at];
         word += static_cast<char>(pick(common(a, b) & bytes_of_[c]));
-        at = parent_of(index(a, b, c));
+        at = cube_parent(index(a, b, c));
       }
       std::reverse(word.begin(), word.end());
       pump = std::move(word);
