@@ -7,9 +7,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "regex/backtracking.hpp"
 
@@ -86,4 +90,94 @@ TEST_CASE("regex_safe: polynomial findings grow with their degree in PCRE2", "[r
     INFO("attack " << f->prefix << " + " << f->pump << " x n + " << f->suffix << ": " << once << " then " << twice);
     CHECK(static_cast<double>(twice) > static_cast<double>(once) * std::pow(2.0, degree - 0.5));
   }
+}
+
+// Issue 34: rule sets of real size. A trie of made-up keywords, factored as
+// regex-assembly tools emit them ((?:a(?:bc|d(?:e|f))|...)), of about `size`
+// bytes (deterministic: the same words every run).
+namespace {
+
+std::string trie_of(const std::vector<std::string>& words) {
+  struct Node {
+    std::map<char, Node> next;
+    bool end = false;
+  };
+  Node root;
+  for (const auto& w : words) {
+    Node* n = &root;
+    for (char c : w) n = &n->next[c];
+    n->end = true;
+  }
+  std::function<std::string(const Node&)> emit = [&](const Node& n) -> std::string {
+    std::string body;
+    for (const auto& [c, child] : n.next) body += (body.empty() ? "" : "|") + std::string(1, c) + emit(child);
+    if (body.empty()) return "";
+    if (n.next.size() > 1 || n.end) body = "(?:" + body + ")";
+    return n.end ? body + "?" : body;
+  };
+  return emit(root);
+}
+
+std::string keyword_trie(size_t size) {
+  static const char* syllables[] = {"al", "ber", "cal", "do", "ex", "fi", "gra", "hu", "in", "jo", "ka",
+                                    "lo", "me", "nu", "op", "pre", "qu", "ra", "sel", "tor", "un", "ver"};
+  std::vector<std::string> words;
+  uint32_t x = 34;
+  std::string t;
+  while (t.size() < size) {
+    for (int k = 0; k < 64; ++k) {
+      std::string w;
+      for (uint32_t n = 1 + (x >> 7) % 4; n > 0; --n) x = x * 1103515245 + 12345, w += syllables[(x >> 9) % 22];
+      words.push_back(w);
+    }
+    std::sort(words.begin(), words.end());
+    words.erase(std::unique(words.begin(), words.end()), words.end());
+    t = trie_of(words);
+  }
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("regex_safe at rule-set scale: 12-16 KB keyword tries are proven safe", "[regex]") {
+  const std::string t = keyword_trie(12'000), u = keyword_trie(6'000);
+  for (const std::string& pattern : {"(?i)\\b(?:" + t + ")\\b", "(?i)(?:^|[^a-z0-9_])(?:" + t + ")[\\s\\x0b]*\\(",
+                                     "(?i)^(?:" + u + ")(?:\\s*,\\s*(?:" + u + "))*$"}) {
+    INFO(pattern.substr(0, 80) << "... (" << pattern.size() << " bytes)");
+    CHECK(pattern.size() >= 12'000);
+    CHECK(pattern.size() <= 16'384);
+    auto f = find_superlinear(pattern);
+    if (f) INFO(f->reason);
+    CHECK_FALSE(f);
+  }
+}
+
+// PCRE2 with auto-callouts compiles at most about 4 KB of such a pattern:
+// the 12 KB rules are refuted, the 2 KB ones also replayed.
+TEST_CASE("regex_safe at rule-set scale: a vulnerable loop beside a big trie is refuted with an attack", "[regex]") {
+  using C = BacktrackingFinding::Complexity;
+  struct Case {
+    const char *before, *after;
+    C complexity;
+  };
+  for (const std::string& t : {keyword_trie(12'000), keyword_trie(2'000)})
+    for (const auto& [before, after, complexity] : {Case{"(?i)\\b(?:", ")\\s*(?:[a-z]+\\s*)*=", C::exponential},
+                                                    Case{"(?i)(?:", "|[a-z])+;", C::exponential},
+                                                    Case{"(?i)\\s*(?:", ")\\s*\\(", C::polynomial}}) {
+      const std::string pattern = before + t + after;
+      INFO(pattern.substr(0, 80) << "... (" << pattern.size() << " bytes)");
+      auto f = find_superlinear(pattern);
+      REQUIRE(f);
+      CHECK(f->complexity == complexity);
+      CHECK_FALSE(f->pump.empty());
+      if (pattern.size() > 4'000) continue;
+      // The attack fails to match in PCRE2 and its work grows with the pumps.
+      // Exponential: four more pumps at least multiply it by 8; quadratic:
+      // doubling the pumps by more than 2^1.5.
+      const bool exponential = complexity == C::exponential;
+      const int n = exponential ? 4 : 16;
+      const uint64_t once = work(pattern, attack(*f, n)), more = work(pattern, attack(*f, exponential ? n + 4 : 2 * n));
+      INFO("attack " << f->prefix << " + " << f->pump << " x n + " << f->suffix << ": " << once << " then " << more);
+      CHECK(static_cast<double>(more) > static_cast<double>(once) * (exponential ? 8.0 : std::pow(2.0, 1.5)));
+    }
 }

@@ -21,6 +21,9 @@ struct OutOfBudget {};
 // The largest square or cube searched (states of the product): 1M, 8 to
 // 16 MB of marks, allocated once per analysis; past it the pattern is unproven.
 constexpr size_t kMaxProduct = size_t(1) << 20;
+// What a look-up in a hash table of marks counts for, in steps: about the
+// time of so many steps of a dense search.
+constexpr uint64_t kSparseCost = 8;
 // The exponential witnesses (pairs of the square) tried for an attack in one loop.
 constexpr int kMaxWitnesses = 8;
 
@@ -80,7 +83,15 @@ class Analysis {
   void components();
   std::vector<bool> reachable(const std::vector<State>& from, const std::vector<std::vector<State>>& edges);
   std::optional<BacktrackingFinding> exponential(const std::vector<State>& scc);
+  std::optional<BacktrackingFinding> parallel_steps(const std::vector<State>& scc,
+                                                    const std::unordered_map<State, size_t>& local,
+                                                    std::vector<std::vector<size_t>>& inside);
+  std::optional<BacktrackingFinding> quick_witness(const std::vector<State>& scc,
+                                                   const std::unordered_map<State, size_t>& local,
+                                                   const std::vector<std::vector<size_t>>& inside);
   bool ida(size_t from, size_t to, std::string& pump, State& p);
+  bool search_ida(const std::vector<State>& c2, const std::vector<State>& between,
+                  const std::vector<int>& between_index, const std::vector<int>& in2, std::string& pump, State& p);
   std::optional<std::string> prefix_to(State p);
   std::string loop_path(const std::unordered_map<State, size_t>& local, State from, State to);
   std::optional<BacktrackingFinding> attack(BacktrackingFinding::Complexity complexity, State p, const std::string& pump);
@@ -130,8 +141,48 @@ class Analysis {
   std::vector<std::vector<State>> distinct_next_;  // per state: next, each once (for the products)
   std::vector<std::vector<State>> previous_;       // per state: the states whose next it is
   std::vector<uint32_t> cube_stamp_, cube_parent_;  // ida()'s marks, kept between its searches
+  // The same for a cube past kMaxProduct: the triples one search reaches
+  // (a wide loop after an anchor or a keyword: most are never entered).
+  std::unordered_map<size_t, uint32_t> sparse_cube_;  // triple: its parent's place in the queue
+  bool cube_dense_ = true;
+  bool cube_seen(size_t at) {
+    if (cube_dense_) return cube_stamp_[at] == cube_search_;
+    step(kSparseCost);
+    return sparse_cube_.count(at) > 0;
+  }
+  void cube_mark(size_t at, size_t parent) {
+    if (cube_dense_) {
+      cube_stamp_[at] = cube_search_, cube_parent_[at] = static_cast<uint32_t>(parent);
+      return;
+    }
+    step(kSparseCost);
+    if (sparse_cube_.size() >= kMaxProduct) throw OutOfBudget{};
+    sparse_cube_[at] = static_cast<uint32_t>(parent);
+  }
+  uint32_t cube_parent(size_t at) const { return cube_dense_ ? cube_parent_[at] : sparse_cube_.at(at); }
   std::vector<std::pair<uint32_t, uint32_t>> square_;  // exponential()'s (mark, parent), forward then backward
+  // The same marks, for a component whose square passes kMaxProduct: only
+  // the pairs reached, at most kMaxProduct of them (a trie of keywords under
+  // a star is wide, but its states share symbols with few others).
+  std::unordered_map<uint64_t, std::pair<uint32_t, uint32_t>> sparse_square_;
   uint32_t square_search_ = 0;
+  bool square_dense_ = true;  // square_ holds the marks, not sparse_square_
+  // A pair's (mark, parent); (0, 0) when unmarked.
+  std::pair<uint32_t, uint32_t> square_mark(size_t key) {
+    if (square_dense_) return square_[key];
+    step(kSparseCost);
+    auto it = sparse_square_.find(key);
+    return it == sparse_square_.end() ? std::pair<uint32_t, uint32_t>{0, 0} : it->second;
+  }
+  void set_mark(size_t key, uint32_t mark, size_t parent) {
+    if (square_dense_) {
+      square_[key] = {mark, static_cast<uint32_t>(parent)};
+      return;
+    }
+    step(kSparseCost);
+    if (sparse_square_.size() >= kMaxProduct) throw OutOfBudget{};
+    sparse_square_[key] = {mark, static_cast<uint32_t>(parent)};
+  }
   uint32_t cube_search_ = 0;
 };
 
@@ -326,40 +377,29 @@ std::optional<BacktrackingFinding> Analysis::exponential(const std::vector<State
   for (size_t i = 0; i < m; ++i)
     for (State t : nfa_.next[scc[i]])
       if (auto it = local.find(t); it != local.end()) inside[i].push_back(it->second);
-  // Two parallel steps p -> t in the loop ((a+)+): two paths back to p on one word.
-  for (size_t i = 0; i < m; ++i) {
-    auto& succ = inside[i];
-    std::sort(succ.begin(), succ.end());
-    auto twice = std::adjacent_find(succ.begin(), succ.end());
-    if (twice == succ.end()) continue;
-    const size_t t = *twice;
-    const int c = pick(common(scc[t], scc[t]));
-    if (c < 0) continue;
-    std::string pump(1, static_cast<char>(c));
-    pump += loop_path(local, scc[t], scc[i]);
-    if (auto f = attack(BacktrackingFinding::Complexity::exponential, scc[i], pump)) {
-      f->sub_pattern = text_of(scc);
-      f->reason = kExponentialReason;
-      return f;
-    }
-  }
+  if (auto f = parallel_steps(scc, local, inside)) return f;
   for (auto& succ : inside) succ.erase(std::unique(succ.begin(), succ.end()), succ.end());
+  if (auto f = quick_witness(scc, local, inside)) return f;
   // Two different paths p -> p on one word exist exactly when a pair (x, y),
   // x != y, of the square is reachable from its diagonal and reaches it
   // again: the paths part at the first pair off it and meet at the diagonal
   // (whose pairs all reach each other, along the loop). Two breadth-first
   // searches over the square: forward from the diagonal, backward to it.
-  if (m * m > kMaxProduct) throw OutOfBudget{};
+  if (m > 65535) throw OutOfBudget{};  // a pair's index must fit 32 bits
   std::vector<std::vector<size_t>> before(m);  // predecessors within the component
   for (size_t i = 0; i < m; ++i)
     for (size_t t : inside[i]) before[t].push_back(i);
   // Marks are stamped (kept between searches, never cleared): a search
   // costs what it visits, not the square's size.
-  if (square_.size() < 2 * m * m) square_.resize(2 * m * m);
+  square_dense_ = m * m <= kMaxProduct;
+  if (square_dense_ && square_.size() < 2 * m * m) square_.resize(2 * m * m);
+  sparse_square_.clear();
   const uint32_t forward_mark = ++square_search_, backward_mark = ++square_search_;
+  auto mark_of = [&](size_t key) { return square_mark(key).first; };
+  auto parent_of = [&](size_t key) { return square_mark(key).second; };
   auto search = [&](const std::vector<std::vector<size_t>>& moves, bool forwards, size_t base, uint32_t mark) {
     std::vector<size_t> queue;
-    for (size_t i = 0; i < m; ++i) square_[base + i * m + i] = {mark, static_cast<uint32_t>(i * m + i)}, queue.push_back(i * m + i);
+    for (size_t i = 0; i < m; ++i) set_mark(base + i * m + i, mark, i * m + i), queue.push_back(i * m + i);
     for (size_t k = 0; k < queue.size(); ++k) {
       const size_t a = queue[k] / m, b = queue[k] % m;
       for (size_t x : moves[a])
@@ -368,21 +408,26 @@ std::optional<BacktrackingFinding> Analysis::exponential(const std::vector<State
           const size_t pair = x * m + y;
           // The pair's bytes are those of the pair entered: (x, y) going
           // forward, (a, b) going backward.
-          if (square_[base + pair].first == mark || !common(scc[forwards ? x : a], scc[forwards ? y : b]).any()) continue;
-          square_[base + pair] = {mark, static_cast<uint32_t>(queue[k])};
+          if (!common(scc[forwards ? x : a], scc[forwards ? y : b]).any() || mark_of(base + pair) == mark) continue;
+          // A witness's pairs are all reached forward: backward, only those
+          // (a wide fan-in, as every keyword's end before one separator,
+          // has many more pairs that reach the diagonal).
+          if (!forwards && mark_of(pair) != forward_mark) continue;
+          set_mark(base + pair, mark, queue[k]);
           queue.push_back(pair);
         }
     }
     return queue;
   };
   const std::vector<size_t> reached = search(inside, true, 0, forward_mark);
+  if (reached.size() == m) return std::nullopt;  // no pair off the diagonal: one path per word
   search(before, false, m * m, backward_mark);
-  auto forward = [&](size_t pair) { return square_[pair].second; };
-  auto backward = [&](size_t pair) { return square_[m * m + pair].second; };
+  auto forward = [&](size_t pair) { return parent_of(pair); };
+  auto backward = [&](size_t pair) { return parent_of(m * m + pair); };
   int tried = 0;
   suffix_exhausted_ = false;
   for (size_t pair : reached) {
-    if (pair / m == pair % m || square_[m * m + pair].first != backward_mark) continue;
+    if (pair / m == pair % m || mark_of(m * m + pair) != backward_mark) continue;
     // Past a few witnesses: when each attack matched on its prefix or pump
     // (the engine's first path succeeds), the loop is safe; when a suffix
     // search ran out, it is not proven safe: unproven.
@@ -411,6 +456,99 @@ std::optional<BacktrackingFinding> Analysis::exponential(const std::vector<State
       return f;
     }
     ++tried;  // each attack costs a simulation, and they rarely differ
+  }
+  return std::nullopt;
+}
+
+// Two parallel steps p -> t in the loop ((a+)+): two paths back to p on one
+// word. Sorts `inside`.
+std::optional<BacktrackingFinding> Analysis::parallel_steps(const std::vector<State>& scc,
+                                                            const std::unordered_map<State, size_t>& local,
+                                                            std::vector<std::vector<size_t>>& inside) {
+  for (size_t i = 0; i < scc.size(); ++i) {
+    auto& succ = inside[i];
+    std::sort(succ.begin(), succ.end());
+    auto twice = std::adjacent_find(succ.begin(), succ.end());
+    if (twice == succ.end()) continue;
+    const size_t t = *twice;
+    const int c = pick(common(scc[t], scc[t]));
+    if (c < 0) continue;
+    std::string pump(1, static_cast<char>(c));
+    pump += loop_path(local, scc[t], scc[i]);
+    if (auto f = attack(BacktrackingFinding::Complexity::exponential, scc[i], pump)) {
+      f->sub_pattern = text_of(scc);
+      f->reason = kExponentialReason;
+      return f;
+    }
+  }
+  return std::nullopt;
+}
+
+// A shortcut for wide loops (a trie of keywords or'ed with a class under a
+// star): the first few pairs off the square's diagonal, in breadth-first
+// order from it, each followed by a small search back to the diagonal. A
+// witness found this way is checked by its attack like any other; finding
+// none proves nothing, and exponential() goes on with the complete search.
+std::optional<BacktrackingFinding> Analysis::quick_witness(const std::vector<State>& scc,
+                                                           const std::unordered_map<State, size_t>& local,
+                                                           const std::vector<std::vector<size_t>>& inside) {
+  constexpr size_t kQuickPairs = 4096;  // pairs each search visits past those it starts from
+  const size_t m = scc.size();
+  auto bytes = [&](uint64_t pair) { return common(scc[pair / m], scc[pair % m]); };
+  // From `from` along pairs both of whose states read a common byte, until
+  // `stop` holds or kQuickPairs are visited: the path, or empty. Breadth
+  // first, or depth first (a way back down a deep trie, found before the
+  // budget goes on its breadth).
+  auto search = [&](const std::vector<uint64_t>& from, bool depth_first, auto&& stop) {
+    std::unordered_map<uint64_t, uint64_t> parent;
+    std::vector<uint64_t> queue;
+    step(from.size() * kSparseCost);
+    for (uint64_t s : from) parent.emplace(s, s), queue.push_back(s);
+    for (size_t k = 0; k < queue.size() && parent.size() < from.size() + kQuickPairs; ++k) {
+      uint64_t at = queue[k];
+      if (depth_first) at = queue.back(), queue.pop_back(), --k;
+      const size_t a = at / m, b = at % m;
+      for (size_t x : inside[a])
+        for (size_t y : inside[b]) {
+          step();
+          const uint64_t pair = uint64_t(x) * m + y;
+          if (!bytes(pair).any()) continue;
+          step(kSparseCost);
+          if (parent.count(pair)) continue;
+          parent.emplace(pair, at);
+          if (stop(pair)) {
+            std::vector<uint64_t> path{pair};
+            while (parent.at(path.back()) != path.back()) path.push_back(parent.at(path.back()));
+            std::reverse(path.begin(), path.end());
+            return path;
+          }
+          queue.push_back(pair);
+        }
+    }
+    return std::vector<uint64_t>{};
+  };
+  std::vector<uint64_t> diagonal;
+  for (size_t i = 0; i < m; ++i) diagonal.push_back(uint64_t(i) * m + i);
+  std::vector<uint64_t> off;  // off-diagonal pairs, in the order reached
+  search(diagonal, false, [&](uint64_t pair) {
+    if (pair / m != pair % m) off.push_back(pair);
+    return off.size() >= size_t(kMaxWitnesses);
+  });
+  for (uint64_t pair : off) {
+    // The path from the diagonal to `pair`, then on from it to the diagonal.
+    const std::vector<uint64_t> out = search(diagonal, false, [&](uint64_t p) { return p == pair; });
+    const std::vector<uint64_t> back = search({pair}, true, [&](uint64_t p) { return p / m == p % m; });
+    if (out.empty() || back.empty()) continue;
+    std::string pump;
+    for (size_t i = 1; i < out.size(); ++i) pump += static_cast<char>(pick(bytes(out[i])));
+    for (size_t i = 1; i < back.size(); ++i) pump += static_cast<char>(pick(bytes(back[i])));
+    const State p = scc[out.front() / m], q = scc[back.back() / m];
+    pump += loop_path(local, q, p);
+    if (auto f = attack(BacktrackingFinding::Complexity::exponential, p, pump)) {
+      f->sub_pattern = text_of(scc);
+      f->reason = kExponentialReason;
+      return f;
+    }
   }
   return std::nullopt;
 }
@@ -489,15 +627,15 @@ bool Analysis::ida(size_t from, size_t to, std::string& pump, State& p_out) {
   for (size_t i = 0; i < c1.size(); ++i) in1[c1[i]] = static_cast<int>(i);
   for (size_t i = 0; i < c2.size(); ++i) in2[c2[i]] = static_cast<int>(i);
   const size_t nb = between.size(), n2 = c2.size();
-  if (c1.size() * nb * n2 > kMaxProduct) throw OutOfBudget{};
+  if (c1.size() == 1 && c1[0] == Nfa::kSearch) return search_ida(c2, between, between_index, in2, pump, p_out);
   auto index = [&](State a, State b, State c) { return (size_t(in1[a]) * nb + size_t(between_index[b])) * n2 + size_t(in2[c]); };
-  // Reused by every search of this analysis: stamps only grow, so nothing is cleared.
-  if (cube_stamp_.size() < c1.size() * nb * n2) {
+  // Dense marks, reused by every search of this analysis (stamps only grow,
+  // so nothing is cleared), while the cube fits kMaxProduct; else hashed.
+  cube_dense_ = c1.size() * nb * n2 <= kMaxProduct;
+  if (cube_dense_ && cube_stamp_.size() < c1.size() * nb * n2) {
     cube_stamp_.resize(c1.size() * nb * n2, 0);
     cube_parent_.resize(cube_stamp_.size());
   }
-  auto& stamp = cube_stamp_;
-  auto& parent = cube_parent_;
   uint32_t& search = cube_search_;
   using Triple = std::tuple<State, State, State>;
   for (State p : c1)
@@ -506,7 +644,8 @@ bool Analysis::ida(size_t from, size_t to, std::string& pump, State& p_out) {
       ++search;
       const Triple start{p, p, q}, goal{p, q, q};
       std::vector<Triple> queue{start};
-      stamp[index(p, p, q)] = search;
+      sparse_cube_.clear();
+      cube_mark(index(p, p, q), 0);
       size_t found = 0;  // the goal's place in the queue
       for (size_t i = 0; i < queue.size() && !found; ++i) {
         auto [a, b, c] = queue[i];
@@ -522,9 +661,8 @@ bool Analysis::ida(size_t from, size_t to, std::string& pump, State& p_out) {
               step();
               if (in2[c2s] < 0 || !(ab & bytes_of_[c2s]).any()) continue;
               const size_t at = index(a2, b2, c2s);
-              if (stamp[at] == search) continue;
-              stamp[at] = search;
-              parent[at] = static_cast<uint32_t>(i);
+              if (cube_seen(at)) continue;
+              cube_mark(at, i);
               queue.push_back({a2, b2, c2s});
               if (Triple{a2, b2, c2s} == goal) found = queue.size() - 1;
             }
@@ -536,13 +674,66 @@ bool Analysis::ida(size_t from, size_t to, std::string& pump, State& p_out) {
       for (size_t at = found; at != 0;) {
         auto [a, b, c] = queue[at];
         word += static_cast<char>(pick(common(a, b) & bytes_of_[c]));
-        at = parent[index(a, b, c)];
+        at = cube_parent(index(a, b, c));
       }
       std::reverse(word.begin(), word.end());
       pump = std::move(word);
       p_out = p;
       return true;
     }
+  return false;
+}
+
+// ida() from the search's own loop, which reads any byte: one search in the
+// square (b, c), b on the way in, c in C2, from every (kSearch, q) at once to
+// any (x, x). Found on w: kSearch -> x and q -> x on w, so with z a word
+// x -> q in C2, kSearch -> kSearch, kSearch -> x and x -> x on z w. Linear in
+// the pairs reached, where a search per q would be quadratic in C2's size.
+bool Analysis::search_ida(const std::vector<State>& c2, const std::vector<State>& between,
+                          const std::vector<int>& between_index, const std::vector<int>& in2, std::string& pump,
+                          State& p_out) {
+  const size_t n2 = c2.size();
+  auto key = [&](State b, State c) { return uint64_t(between_index[b]) * n2 + uint64_t(in2[c]); };
+  std::unordered_map<uint64_t, uint64_t> parent;  // pair: the pair before it (a start: itself)
+  std::vector<std::pair<State, State>> queue;
+  step(n2 * kSparseCost);
+  for (State q : c2) {
+    parent.emplace(key(Nfa::kSearch, q), key(Nfa::kSearch, q));
+    queue.push_back({Nfa::kSearch, q});
+  }
+  for (size_t i = 0; i < queue.size(); ++i) {
+    const auto [b, c] = queue[i];
+    for (State b2 : distinct_next_[b]) {
+      step();
+      if (between_index[b2] < 0 || !bytes_of_[b2].any()) continue;
+      for (State c2s : distinct_next_[c]) {
+        step();
+        if (in2[c2s] < 0 || !common(b2, c2s).any()) continue;
+        step(kSparseCost);
+        if (!parent.emplace(key(b2, c2s), key(b, c)).second) continue;
+        if (parent.size() > kMaxProduct) throw OutOfBudget{};
+        if (b2 != c2s) {
+          queue.push_back({b2, c2s});
+          continue;
+        }
+        // (x, x): the word back to a start, then z from x to that start's q.
+        std::string word;
+        uint64_t at = key(b2, c2s);
+        while (parent.at(at) != at) {
+          const State b1 = between[at / n2], c1s = c2[at % n2];
+          word += static_cast<char>(pick(common(b1, c1s)));
+          at = parent.at(at);
+        }
+        std::reverse(word.begin(), word.end());
+        std::unordered_map<State, size_t> local;
+        step(n2 * kSparseCost);
+        for (size_t k = 0; k < n2; ++k) local[c2[k]] = k;
+        pump = loop_path(local, c2s, c2[at % n2]) + word;
+        p_out = Nfa::kSearch;
+        return true;
+      }
+    }
+  }
   return false;
 }
 
@@ -599,10 +790,10 @@ std::optional<BacktrackingFinding> find_superlinear(std::string_view pattern, co
   if (!tree.root())
     return unproven("the pattern could not be analysed (a backreference, unsupported syntax, or nesting deeper than " +
                     std::to_string(PatternTree::kMaxNesting) + " groups)");
-  auto nfa = build_nfa(tree, options.max_states);
+  auto nfa = build_nfa(tree, options.max_states, options.max_edges);
   if (!nfa)
     return unproven("could not be proven safe: its automaton has more than " + std::to_string(options.max_states) +
-                    " states (bounded repetitions unrolled)");
+                    " states or " + std::to_string(options.max_edges) + " steps (bounded repetitions unrolled)");
   try {
     return Analysis(*nfa, tree, pattern, options).run();
   } catch (const OutOfBudget&) {

@@ -26,11 +26,15 @@
 namespace invar::regex {
 
 struct BacktrackingOptions {
-  size_t max_states = 2000;           // automaton states after unrolling {n,m}
-  // Automaton edges walked and state sets scanned, in all. Work, never time:
-  // a verdict may not depend on how busy the machine is. About 30 ms on a
-  // 2020s x86-64 core for the longest searches (bench/regex_analysis).
-  uint64_t max_steps = 10'000'000;
+  // Automaton states after unrolling {n,m}: a 16 KB rule (a trie of keywords)
+  // has about one per byte.
+  size_t max_states = 40000;
+  size_t max_edges = 1'000'000;  // automaton steps between states (a few MB)
+  // Automaton edges walked, state sets scanned and mark look-ups, in all.
+  // Work, never time: a verdict may not depend on how busy the machine is.
+  // About 50 ms on a 2020s x86-64 core for the longest searches
+  // (bench/regex_analysis, bench/regex_ruleset).
+  uint64_t max_steps = 2'000'000;
 };
 
 struct BacktrackingFinding {

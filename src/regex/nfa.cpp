@@ -15,7 +15,7 @@ struct Fragment {
 
 class Builder {
  public:
-  Builder(Nfa& nfa, size_t max_states) : nfa_(nfa), max_states_(max_states) {}
+  Builder(Nfa& nfa, size_t max_states, size_t max_edges) : nfa_(nfa), max_states_(max_states), max_edges_(max_edges) {}
 
   bool build(const PatternNode* n, Fragment& out) {
     switch (n->kind) {
@@ -57,9 +57,16 @@ class Builder {
 
   // Not deduplicated: the same step made by two constructs, as the inner
   // and outer loops of (a+)+, is two ways a backtracking matcher can go.
+  // Past max_edges, the edges stop being added and over() holds.
   void link(const std::vector<uint32_t>& from, const std::vector<uint32_t>& to) {
+    if (from.size() * to.size() > max_edges_ - std::min(edges_, max_edges_)) {
+      edges_ = max_edges_ + 1;
+      return;
+    }
+    edges_ += from.size() * to.size();
     for (uint32_t a : from) nfa_.next[a].insert(nfa_.next[a].end(), to.begin(), to.end());
   }
+  bool over() const { return edges_ > max_edges_; }
 
  private:
   // First and last sets are kept sorted: a union is one merge.
@@ -117,12 +124,13 @@ class Builder {
   }
 
   Nfa& nfa_;
-  size_t max_states_;
+  size_t max_states_, max_edges_;
+  size_t edges_ = 0;
 };
 
 }  // namespace
 
-std::optional<Nfa> build_nfa(const PatternTree& tree, size_t max_states) {
+std::optional<Nfa> build_nfa(const PatternTree& tree, size_t max_states, size_t max_edges) {
   if (!tree.root()) return std::nullopt;
   Nfa nfa;
   Symbols search;
@@ -134,12 +142,13 @@ std::optional<Nfa> build_nfa(const PatternTree& tree, size_t max_states) {
     nfa.final.push_back(false);
     nfa.node.push_back(nullptr);
   }
-  Builder builder(nfa, max_states);
+  Builder builder(nfa, max_states, max_edges);
   Fragment root;
   if (!builder.build(tree.root(), root)) return std::nullopt;
   const std::vector<uint32_t> starts = {Nfa::kStart, Nfa::kSearch};
   builder.link(starts, root.first);
   builder.link(starts, {Nfa::kSearch});
+  if (builder.over()) return std::nullopt;
   for (uint32_t s : root.last) nfa.final[s] = true;
   if (root.nullable) nfa.final[Nfa::kStart] = nfa.final[Nfa::kSearch] = true;
   return nfa;

@@ -10,6 +10,7 @@
 // kBegin, the bytes, kEnd.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -31,7 +32,8 @@ struct Nfa {
   size_t size() const { return symbols.size(); }
 };
 
-// Nullopt when unrolling would pass `max_states`.
-std::optional<Nfa> build_nfa(const PatternTree& tree, size_t max_states);
+// Nullopt when unrolling would pass `max_states`, or the steps between
+// states `max_edges` (a pattern of nested nullable repeats has about n^2).
+std::optional<Nfa> build_nfa(const PatternTree& tree, size_t max_states, size_t max_edges = SIZE_MAX);
 
 }  // namespace invar::regex
