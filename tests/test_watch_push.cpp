@@ -224,3 +224,80 @@ TEST_CASE("watch push: a Follower on a directory waits its whole timeout, then r
   REQUIRE(next.value());
   CHECK(next.value()->lkg.sequence == 2);
 }
+
+TEST_CASE("watch push: EtcdClient::watch gives the newest value of a key its stream carried past the revision",
+          "[fleet][watch]") {
+  auto* etcd = shared_or_skip();
+  if (!etcd) return;
+  using Clock = std::chrono::steady_clock;
+  const std::string prefix = test::fresh_prefix("carried") + "/";
+  invar::StoreOptions options;
+  options.timeout_ms = 2000;
+  invar::store::EtcdClient client({{etcd->member(0)}, prefix}, options);
+  REQUIRE_FALSE(client.put(prefix + "a", "1"));
+  uint64_t first = 0;
+  REQUIRE(client.read({{prefix, true}}, 0, &first));
+  REQUIRE_FALSE(client.put(prefix + "a", "2"));
+  REQUIRE_FALSE(client.put(prefix + "b", "x"));
+  uint64_t now = 0;
+  REQUIRE(client.read({{prefix, true}}, 0, &now));
+  auto soon = [] { return Clock::now() + std::chrono::seconds(20); };
+  std::optional<std::string> value;
+  CHECK(client.watch(prefix, first, soon(), {}, prefix + "a", &value) == invar::store::WatchEnd::changed);
+  CHECK(value == std::optional<std::string>("2"));
+  // Past `now` only another key changed: nothing of "a" (the stream's older event of it is not reported).
+  REQUIRE_FALSE(client.put(prefix + "b", "y"));
+  CHECK(client.watch(prefix, now, soon(), {}, prefix + "a", &value) == invar::store::WatchEnd::changed);
+  CHECK_FALSE(value);
+  uint64_t later = 0;
+  REQUIRE(client.read({{prefix, true}}, 0, &later));
+  REQUIRE_FALSE(client.remove_prefix(prefix + "a"));  // deleted: no value
+  CHECK(client.watch(prefix, later, soon(), {}, prefix + "a", &value) == invar::store::WatchEnd::changed);
+  CHECK_FALSE(value);
+}
+
+// A Follower woken by the stream reads the records and the artifact the
+// stream's LKG record names in one request; what it serves is decided by
+// what it read, verified as before: a stale or corrupt record in the
+// stream changes nothing it serves.
+TEST_CASE("watch push: a Follower serves what it read, whatever LKG record the watch stream carried",
+          "[fleet][watch]") {
+  auto* etcd = shared_or_skip();
+  if (!etcd) return;
+  const std::string prefix = test::fresh_prefix("hinted");
+  Followed f(etcd->url_from(0, prefix));
+  REQUIRE(f.gate(1) == 0);
+  auto store = invar::StateStore::open(f.url);
+  REQUIRE(store);
+  invar::Follower follower(store.value(), "s");
+  auto serve = [&](int generation) {
+    auto change = follower.poll();
+    REQUIRE(change);
+    REQUIRE(change.value());
+    CHECK(*change.value()->artifact == test::slurp(f.files.artifact(generation)));
+    follower.served(change.value()->lkg.sequence);
+  };
+  serve(1);
+  // The stream's record names the LKG the read finds: served.
+  REQUIRE(f.gate(2) == 0);
+  CHECK(follower.wait(20000));
+  serve(2);
+  // It named one that a later promotion replaced before the read: the read's own.
+  REQUIRE(f.gate(3) == 0);
+  CHECK(follower.wait(20000));
+  REQUIRE(f.gate(4) == 0);
+  serve(4);
+  // A record in the stream that is not an LKG record: no harm, the read decides.
+  invar::StoreOptions options;
+  options.timeout_ms = 2000;
+  invar::store::EtcdClient raw({{etcd->member(1)}, prefix + "/"}, options);
+  const std::string lkg_key = prefix + "/streams/s/r/lkg";
+  auto genuine = raw.get(lkg_key);
+  REQUIRE(genuine);
+  REQUIRE(genuine.value());
+  REQUIRE_FALSE(raw.put(lkg_key, "{\"not\":\"an LKG record\"}"));
+  CHECK(follower.wait(20000));
+  REQUIRE_FALSE(raw.put(lkg_key, genuine.value()->value));
+  REQUIRE(f.gate(5) == 0);
+  serve(5);
+}

@@ -109,9 +109,13 @@ class EtcdClient {
   // until `deadline`, or until `stop()` (asked every kWatchTick). A
   // compaction past `after` ends it as `changed`: the caller reads the
   // current state and watches from there. Members that refuse the stream
-  // are tried again with a bounded backoff until the deadline.
+  // are tried again with a bounded backoff until the deadline. When it
+  // ends as `changed` and `key` changed past `after`, `*value` gets its
+  // newest value as the stream carried it (nullopt otherwise, or deleted):
+  // a hint of what a read will find, not a read.
   WatchEnd watch(const std::string& prefix, uint64_t after, std::chrono::steady_clock::time_point deadline,
-                 const std::function<bool()>& stop);
+                 const std::function<bool()>& stop, const std::string& key = {},
+                 std::optional<std::string>* value = nullptr);
 
  private:
   Result<nlohmann::json> call(const std::string& path, const nlohmann::json& body);

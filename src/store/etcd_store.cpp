@@ -64,6 +64,9 @@ constexpr size_t kMaxTxnCompares = 128;
 // kDeflatedObjectVersion, which an invar that cannot inflate refuses.
 constexpr size_t kDeflateFrom = 64 << 10;
 constexpr int kDeflatedObjectVersion = 2;
+// A follower fetches the artifact the watch stream named with its read of
+// the records (hint_artifact) up to this size; a larger one is read apart.
+constexpr uint64_t kPrefetchMaxBytes = 256 << 10;
 
 // An object's meta, of either version.
 Result<nlohmann::json> unseal_object(std::string_view text, const std::string& where) {
@@ -155,12 +158,29 @@ class EtcdStore : public Store {
   Wake wait_for_change(const std::string& stream, uint64_t revision, std::chrono::steady_clock::time_point deadline,
                        const std::function<bool()>& stop) override {
     if (!revision) return Wake::unsupported;  // no read to wait past
-    switch (client_.watch(rec(stream, ""), revision, deadline, stop)) {
-      case WatchEnd::changed: return Wake::change;
+    std::optional<std::string> lkg;
+    switch (client_.watch(rec(stream, ""), revision, deadline, stop, rec(stream, "lkg"), &lkg)) {
+      case WatchEnd::changed:
+        hint_artifact(stream, lkg);
+        return Wake::change;
       case WatchEnd::stopped: return Wake::stop;
       case WatchEnd::timeout: break;
     }
     return Wake::timeout;
+  }
+
+  // The LKG record the watch stream carried names the artifact the read
+  // that follows will most likely serve: that read (take_snapshot) fetches
+  // it with the records, one request instead of two. Only a hint: the
+  // snapshot's own LKG record decides, artifact() uses the prefetch only
+  // for the digest it is asked for, and verifies it as it would a read.
+  void hint_artifact(const std::string& stream, const std::optional<std::string>& lkg) {
+    std::lock_guard<std::mutex> g(mutex_);
+    hinted_.erase(caller(stream));
+    if (!lkg) return;
+    auto r = decode_lkg(*lkg, where(stream, "lkg"));
+    if (r && r->stream == stream && r->bytes <= kPrefetchMaxBytes && valid_digest(r->digest))
+      hinted_[caller(stream)] = r->digest;
   }
 
   Result<bool> has_location() override {
@@ -293,6 +313,17 @@ class EtcdStore : public Store {
 
   // Reads the measures with the bytes (one request): a gate reads both.
   Result<std::string> artifact(const std::string& stream, const std::string& digest, uint64_t max_bytes) override {
+    std::vector<RangeResult> prefetched;
+    {
+      std::lock_guard<std::mutex> g(mutex_);
+      if (auto it = snapshots_.find(caller(stream)); it != snapshots_.end() && it->second.prefetched_digest == digest)
+        prefetched = std::move(it->second.prefetched);  // once
+    }
+    if (!prefetched.empty()) {  // read with the snapshot; checked as a read is (no measures: a follower's)
+      auto one = decode_objects(stream, digest, {{"objects", max_bytes, true}}, std::move(prefetched));
+      if (!one) return one.error();
+      return present(std::move((*one)[0]), stream, "objects", digest);
+    }
     auto both = read_objects(stream, digest, {{"objects", max_bytes, true}, {"measures", kMaxStateFileBytes, false}});
     if (!both) return both.error();
     {
@@ -1075,13 +1106,28 @@ class EtcdStore : public Store {
   Result<std::vector<std::optional<std::string>>> read_objects(const std::string& stream, const std::string& digest,
                                                                const std::vector<ObjectRead>& objects) {
     if (!valid_digest(digest)) return state_error(where(stream, objects.front().kind), "malformed artifact digest " + text::quoted(digest));
+    auto read = client_.read(object_reads(stream, digest, objects), pinned(stream));
+    if (!read) return read.error();
+    return decode_objects(stream, digest, objects, std::move(read.value()));
+  }
+
+  // The reads of read_objects(): a meta and its chunks per object.
+  std::vector<RangeRequest> object_reads(const std::string& stream, const std::string& digest,
+                                         const std::vector<ObjectRead>& objects) const {
     std::vector<RangeRequest> reads;
     for (const auto& o : objects) {
       reads.push_back({meta_key(stream, o.kind, hex_of(digest)), false});
       reads.push_back({key(stream, o.kind + "/" + hex_of(digest) + "/c/"), true, 0, false, false, o.proof});
     }
-    auto read = client_.read(reads, pinned(stream));
-    if (!read) return read.error();
+    return reads;
+  }
+
+  // What object_reads() read, each object checked and verified.
+  Result<std::vector<std::optional<std::string>>> decode_objects(const std::string& stream, const std::string& digest,
+                                                                 const std::vector<ObjectRead>& objects,
+                                                                 std::vector<RangeResult> read_results) {
+    const auto* read = &read_results;
+    if (read->size() != 2 * objects.size()) return state_error(stream, "etcd answered another number of reads");
     std::vector<std::optional<std::string>> out;
     for (size_t i = 0; i < objects.size(); ++i) {
       const auto& metas = (*read)[2 * i].kvs;
@@ -1191,8 +1237,25 @@ class EtcdStore : public Store {
     Snapshot snap;
     std::vector<RangeRequest> reads = {{rec(stream, "")}, {freeze_key(), false}};
     if (with_journal) reads.insert(reads.end(), {tail, oldest});
+    std::string hinted;  // a reader's read after a wake: the artifact the stream named, at the same revision
+    {
+      std::lock_guard<std::mutex> g(mutex_);
+      if (auto it = hinted_.find(caller(stream)); it != hinted_.end()) {
+        if (!with_journal) hinted = it->second;
+        hinted_.erase(it);
+      }
+    }
+    const size_t records = reads.size();
+    if (!hinted.empty()) {
+      auto more = object_reads(stream, hinted, {{"objects", kPrefetchMaxBytes, true}});
+      reads.insert(reads.end(), more.begin(), more.end());
+    }
     auto read = client_.read(reads, 0, &snap.revision);
     if (!read) return read.error();
+    if (!hinted.empty() && read->size() == records + 2) {
+      snap.prefetched_digest = hinted;
+      snap.prefetched.assign(std::make_move_iterator(read->begin() + records), std::make_move_iterator(read->end()));
+    }
     if (!(*read)[1].kvs.empty()) snap.freeze = std::move((*read)[1].kvs.front());
     for (auto& kv : (*read)[0].kvs) snap.records[kv.key.substr(rec(stream, "").size())] = std::move(kv);
     if (with_journal) {
@@ -1316,12 +1379,15 @@ class EtcdStore : public Store {
     std::string oldest_journal_key;           // by key: the earliest writer's time
     uint64_t revision = 0;                    // etcd's revision it was read at
     std::optional<KeyValue> freeze;           // the location's freeze record, if any
+    std::string prefetched_digest;            // read with it (hint_artifact): this artifact's meta and chunks
+    std::vector<RangeResult> prefetched;
     uint64_t id = 0;
   };
   // Per caller (a thread and a stream), taken by lock(): never shared, so
   // that threads on one stream each judge against their own.
   std::map<Caller, Snapshot> snapshots_;
   uint64_t snapshot_ids_ = 0;
+  std::map<Caller, std::string> hinted_;  // the digest the caller's next reader snapshot fetches (hint_artifact)
   std::map<Caller, std::pair<std::string, std::optional<std::string>>> prefetched_measures_;  // read with the LKG's bytes
   struct AfterCommit {
     LkgRecord lkg;

@@ -56,6 +56,11 @@ uint64_t number(const json& j, const char* key) {
   return 0;
 }
 
+std::string text_of(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 // What the stream said so far, and where the scan of a message that is
 // not complete yet stands (each byte is scanned once).
 struct Stream {
@@ -68,6 +73,11 @@ struct Stream {
   bool compacted = false;  // past the revision asked for: only a read sees the current state
   bool overflow = false;   // a message over kMaxWatchMessage: the caller reads instead
   std::string why;         // set: the stream failed
+  // The key whose value the caller asked for ("": none): its newest event's
+  // revision and value (nullopt: deleted, or a value that is not base64).
+  std::string key;
+  uint64_t key_revision = 0;
+  std::optional<std::string> key_value;
 };
 
 uint64_t event_revision(const json& event) {
@@ -105,6 +115,13 @@ void on_message(Stream& s, std::string_view text) {
     if (!r) r = number(result.value("header", json::object()), "revision");
     if (!r) r = UINT64_MAX;  // nothing says when: a change for every waiter
     s.newest = std::max(s.newest, r);
+    auto kv = e.find("kv");
+    const uint64_t own = event_revision(e);  // without its own revision: no value is reported
+    if (s.key.empty() || !own || own < s.key_revision || kv == e.end() || !kv->is_object()) continue;
+    auto k = base64_decode(text_of(*kv, "key"));
+    if (!k || *k != s.key) continue;
+    s.key_revision = own;
+    s.key_value = text_of(e, "type") == "DELETE" ? std::nullopt : base64_decode(text_of(*kv, "value"));
   }
 }
 
@@ -275,7 +292,9 @@ const char* named(std::optional<WatchEnd> end) {
 }  // namespace
 
 WatchEnd EtcdClient::watch(const std::string& prefix, uint64_t after, Clock::time_point deadline,
-                           const std::function<bool()>& stop) {
+                           const std::function<bool()>& stop, const std::string& key,
+                           std::optional<std::string>* value) {
+  if (value) value->reset();
   const CurlApi* api = loaded_api();
   if (!api) return pause(INT64_MAX / 2, deadline, stop) ? WatchEnd::stopped : WatchEnd::timeout;
   std::unique_ptr<WatchStream, WatchStreamDeleter> w;
@@ -303,6 +322,11 @@ WatchEnd EtcdClient::watch(const std::string& prefix, uint64_t after, Clock::tim
       renew = false;
       if (token) start(*w, options_, member, prefix, after + 1, *token);
     }
+    if (w->s.key != key) {  // what a reused stream saw of another key says nothing of this one
+      w->s.key = key;
+      w->s.key_revision = 0;
+      w->s.key_value.reset();
+    }
     auto started = Clock::now();
     std::string why;
     std::optional<WatchEnd> end;
@@ -317,6 +341,7 @@ WatchEnd EtcdClient::watch(const std::string& prefix, uint64_t after, Clock::tim
                    static_cast<unsigned long long>(after), named(end),
                    std::chrono::duration<double, std::milli>(Clock::now() - started).count(),
                    why.empty() ? "" : ": ", why.c_str());
+    if (end == WatchEnd::changed && value && w->s.key_revision > after) *value = w->s.key_value;
     if (end) return give_back(*end);
     renew = why.find("invalid auth token") != std::string::npos;  // a simple token expires: a new one
     bool streamed = w->s.created;
