@@ -34,35 +34,19 @@ std::string range_end(const std::string& prefix) {
   return std::string(1, '\0');  // every key
 }
 
-uint64_t number(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end()) return 0;
-  if (it->is_string()) return std::strtoull(it->get<std::string>().c_str(), nullptr, 10);
-  if (it->is_number_unsigned()) return it->get<uint64_t>();
-  return 0;
-}
 
 size_t collect(char* data, size_t size, size_t n, void* out) {
   static_cast<std::string*>(out)->append(data, size * n);
   return size * n;
 }
 
-// INVAR_ETCD_TRACE=1: one line per request on stderr (path, member, bytes
-// each way, milliseconds), to see where a gate's time goes (docs/fleet.md).
-bool tracing() {
-  static const bool on = [] {
-    const char* v = std::getenv("INVAR_ETCD_TRACE");
-    return v && *v && std::string(v) != "0";
-  }();
-  return on;
-}
 
 // The gRPC codes of gateway answers that every member would give alike
 // (InvalidArgument, such as too many operations in a transaction;
 // ResourceExhausted, such as etcd's space quota; FailedPrecondition;
 // OutOfRange, such as a compacted revision): the request itself is refused.
 bool refused_by_etcd(const json& answer) {
-  uint64_t code = number(answer, "code");
+  uint64_t code = etcd_number(answer, "code");
   return code == 3 || code == 8 || code == 9 || code == 11;
 }
 
@@ -234,6 +218,22 @@ std::string EtcdClient::current_token() {
 
 std::string prefix_range_end(const std::string& prefix) { return range_end(prefix); }
 
+uint64_t etcd_number(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end()) return 0;
+  if (it->is_string()) return std::strtoull(it->get<std::string>().c_str(), nullptr, 10);
+  if (it->is_number_unsigned()) return it->get<uint64_t>();
+  return 0;
+}
+
+bool etcd_tracing() {
+  static const bool on = [] {
+    const char* v = std::getenv("INVAR_ETCD_TRACE");
+    return v && *v && std::string(v) != "0";
+  }();
+  return on;
+}
+
 Result<json> EtcdClient::post(const std::string& member, const std::string& path, const std::string& body,
                                bool& refused) {
   refused = false;
@@ -265,7 +265,7 @@ Result<json> EtcdClient::post(const std::string& member, const std::string& path
   auto started = std::chrono::steady_clock::now();
   CURLcode rc = api_->easy_perform(c);
   api_->slist_free_all(headers);
-  if (tracing())
+  if (etcd_tracing())
     std::fprintf(stderr, "etcd %s %s sent %zu received %zu %.2f ms\n", path.c_str(), member.c_str(), body.size(),
                  response.size(),
                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
@@ -396,7 +396,7 @@ json range_body(const RangeRequest& r, uint64_t revision) {
 
 Result<RangeResult> range_result(const json& response) {
   RangeResult out;
-  out.count = number(response, "count");
+  out.count = etcd_number(response, "count");
   auto kvs = response.find("kvs");
   if (kvs == response.end() || !kvs->is_array()) return out;
   for (const auto& kv : *kvs) {
@@ -407,7 +407,7 @@ Result<RangeResult> range_result(const json& response) {
     auto key = base64_decode(field("key"));
     auto value = base64_decode(field("value"));
     if (!key || !value) return Error{ErrorCode::state, "etcd returned a key or value that is not base64", {}};
-    out.kvs.push_back({std::move(*key), std::move(*value), number(kv, "create_revision"), number(kv, "mod_revision")});
+    out.kvs.push_back({std::move(*key), std::move(*value), etcd_number(kv, "create_revision"), etcd_number(kv, "mod_revision")});
   }
   return out;
 }
@@ -420,7 +420,7 @@ Result<std::vector<RangeResult>> EtcdClient::read(const std::vector<RangeRequest
   if (reads.size() == 1) {
     auto r = call("/v3/kv/range", range_body(reads[0], revision));
     if (!r) return r.error();
-    if (read_revision) *read_revision = number(r->value("header", json::object()), "revision");
+    if (read_revision) *read_revision = etcd_number(r->value("header", json::object()), "revision");
     auto kvs = range_result(*r);
     if (!kvs) return kvs.error();
     out.push_back(std::move(*kvs));
@@ -430,7 +430,7 @@ Result<std::vector<RangeResult>> EtcdClient::read(const std::vector<RangeRequest
   for (const auto& r : reads) success.push_back({{"request_range", range_body(r, revision)}});
   auto r = call("/v3/kv/txn", {{"success", success}});
   if (!r) return r.error();
-  if (read_revision) *read_revision = number(r->value("header", json::object()), "revision");
+  if (read_revision) *read_revision = etcd_number(r->value("header", json::object()), "revision");
   const json responses = r->value("responses", json::array());
   if (!responses.is_array() || responses.size() != reads.size())
     return Error{ErrorCode::state, "etcd answered a read of " + std::to_string(reads.size()) + " ranges with " +
@@ -464,7 +464,7 @@ Result<uint64_t> EtcdClient::count(const std::string& prefix) {
   auto r = call("/v3/kv/range",
                 {{"key", base64_encode(prefix)}, {"range_end", base64_encode(range_end(prefix))}, {"count_only", true}});
   if (!r) return r.error();
-  return number(*r, "count");
+  return etcd_number(*r, "count");
 }
 
 std::optional<Error> EtcdClient::put(const std::string& key, const std::string& value) {

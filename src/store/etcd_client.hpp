@@ -166,5 +166,10 @@ std::string base64_encode(std::string_view bytes);
 // The end of the range of keys starting with `prefix` (etcd's range_end).
 std::string prefix_range_end(const std::string& prefix);
 std::optional<std::string> base64_decode(std::string_view text);
+// A number of an etcd JSON answer (the gateway writes 64-bit ones as strings); 0 when absent.
+uint64_t etcd_number(const nlohmann::json& j, const char* key);
+// INVAR_ETCD_TRACE=1: one line per request on stderr (path, member, bytes
+// each way, milliseconds), to see where a gate's time goes (docs/fleet.md).
+bool etcd_tracing();
 
 }  // namespace invar::store

@@ -40,21 +40,6 @@ constexpr int64_t kWatchBackoffMaxMs = 5000;
 // others, if it ignores hasleader) delays a follower by at most this much.
 constexpr auto kWatchStreamMaxAge = std::chrono::seconds(60);
 
-bool tracing() {
-  static const bool on = [] {
-    const char* v = std::getenv("INVAR_ETCD_TRACE");
-    return v && *v && std::string(v) != "0";
-  }();
-  return on;
-}
-
-uint64_t number(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end()) return 0;
-  if (it->is_string()) return std::strtoull(it->get<std::string>().c_str(), nullptr, 10);
-  if (it->is_number_unsigned()) return it->get<uint64_t>();
-  return 0;
-}
 
 std::string text_of(const json& j, const char* key) {
   auto it = j.find(key);
@@ -82,7 +67,7 @@ struct Stream {
 
 uint64_t event_revision(const json& event) {
   auto kv = event.find("kv");
-  return kv != event.end() && kv->is_object() ? number(*kv, "mod_revision") : 0;
+  return kv != event.end() && kv->is_object() ? etcd_number(*kv, "mod_revision") : 0;
 }
 
 // One complete message.
@@ -93,13 +78,13 @@ void on_message(Stream& s, std::string_view text) {
     return;
   }
   if (j.contains("error")) {
-    s.why = j.value("message", std::string("error ") + std::to_string(number(j, "code")));
+    s.why = j.value("message", std::string("error ") + std::to_string(etcd_number(j, "code")));
     return;
   }
   const json result = j.value("result", json::object());
   if (!result.is_object()) return;
   if (result.value("created", false)) s.created = true;
-  if (number(result, "compact_revision")) {
+  if (etcd_number(result, "compact_revision")) {
     s.compacted = true;
     return;
   }
@@ -112,7 +97,7 @@ void on_message(Stream& s, std::string_view text) {
   for (const auto& e : *events) {
     // No revision on an event (not seen from etcd 3.4): the header's, at least as new.
     uint64_t r = event_revision(e);
-    if (!r) r = number(result.value("header", json::object()), "revision");
+    if (!r) r = etcd_number(result.value("header", json::object()), "revision");
     if (!r) r = UINT64_MAX;  // nothing says when: a change for every waiter
     s.newest = std::max(s.newest, r);
     auto kv = e.find("kv");
@@ -335,7 +320,7 @@ WatchEnd EtcdClient::watch(const std::string& prefix, uint64_t after, Clock::tim
       w->close();
       continue;
     }
-    if (tracing())
+    if (etcd_tracing())
       std::fprintf(stderr, "etcd /v3/watch %s from revision %llu, past %llu: %s after %.2f ms%s%s\n",
                    w->member.c_str(), static_cast<unsigned long long>(w->from),
                    static_cast<unsigned long long>(after), named(end),
