@@ -69,6 +69,14 @@ std::string file_of(const std::string& uri) {
   return uri.rfind("file://", 0) == 0 ? uri.substr(7) : uri;
 }
 
+// Whether `n` is only what the evaluator's leaf fast path checks.
+bool is_leaf(const Node& n) {
+  return !n.is_boolean && !n.ref && !n.dynamic_ref && !n.has_branches && !n.has_object_keywords &&
+         !n.has_array_keywords && !n.has_unevaluated && !n.unevaluated_properties && !n.unevaluated_items &&
+         !n.const_value && (!n.enum_values || n.enum_strings) && !n.exact_bounds && !n.multiple_of &&
+         !n.format_assertion;
+}
+
 class Compiler {
  public:
   Compiler(Registry& reg, const CompileOptions& opts) : reg_(reg), opts_(opts) {}
@@ -80,6 +88,8 @@ class Compiler {
     add_document(doc, uri, numbers_of(uri));
     const Node* node = compile(&doc);
     resolve_pending();
+    if (!error_)
+      for (Node& n : reg_.nodes) n.leaf = is_leaf(n);
     return error_ ? nullptr : node;
   }
 

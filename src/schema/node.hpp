@@ -87,6 +87,10 @@ struct Node {
   // Whether evaluating this node must collect evaluated-location annotations
   // (it, or a schema it applies in place, has unevaluated*).
   bool has_unevaluated = false;
+
+  // Only type, string enum, double bounds, lengths and pattern: the fast path
+  // checks them inline (Compiler::run sets it once every $ref is resolved).
+  bool leaf = false;
 };
 
 // Everything compiled from one root schema.
