@@ -315,11 +315,11 @@ TEST_CASE("split_member: only a root that sees the member through type, items an
                         "$dynamicAnchor": "meta"})"));
 }
 
-// Leaf schemas (type, string enum, bounds, lengths, pattern) take a fast
-// path in validate(); explain() takes the general one. On valid instances
+// Leaf schemas (type, string enum, bounds, lengths, pattern) and closed
+// object schemas take a fast path in validate(); explain() the general one. On valid instances
 // both walk the same schemas: the same verdicts and step counts, so budgets
 // hold at the same number of steps.
-TEST_CASE("the leaf fast path keeps verdicts and step counts", "[schema]") {
+TEST_CASE("the leaf and closed-object fast paths keep verdicts and step counts", "[schema]") {
   auto v = compile(R"({"type": "array", "items": {"$ref": "#/$defs/record"}, "$defs": {
       "name": {"type": "string", "minLength": 1, "maxLength": 12, "pattern": "^[a-z.]+$"},
       "record": {"type": "object", "required": ["name", "type"], "additionalProperties": false, "properties": {
@@ -349,7 +349,8 @@ TEST_CASE("the leaf fast path keeps verdicts and step counts", "[schema]") {
                           R"([{"name": "a", "type": "A", "ttl": -1}])", R"([{"name": "a", "type": "A", "ttl": 86401}])",
                           R"([{"name": "a", "type": "A", "ttl": 1.5}])",
                           R"([{"name": "a", "type": "A", "ttl": 9007199254740993}])",
-                          R"([{"name": "a", "type": "A", "weight": 10}])", R"([{"name": "a", "type": "A", "weight": -1}])"}) {
+                          R"([{"name": "a", "type": "A", "weight": 10}])", R"([{"name": "a", "type": "A", "weight": -1}])",
+                          R"([{"name": "a", "type": "A", "extra": 1}])", R"([{"name": "a"}])", R"([[]])"}) {
     INFO(bad);
     auto bad_doc = test::parse(bad);
     CHECK_FALSE(v->validate(bad_doc.root).valid);

@@ -77,6 +77,16 @@ bool is_leaf(const Node& n) {
          !n.format_assertion;
 }
 
+// Whether `n` is a closed object schema (Node::closed_object).
+bool is_closed_object(const Node& n) {
+  const Node* extra = n.additional_properties;
+  return !n.is_boolean && !n.ref && !n.dynamic_ref && !n.has_branches && !n.has_unevaluated &&
+         !n.unevaluated_properties && !n.unevaluated_items && !n.enum_values && !n.const_value && extra &&
+         extra->is_boolean && !extra->boolean_value && n.pattern_properties.empty() && !n.property_names &&
+         n.required_by_mask && n.dependent_required.empty() && n.dependent_schemas.empty() && !n.min_properties &&
+         !n.max_properties;
+}
+
 class Compiler {
  public:
   Compiler(Registry& reg, const CompileOptions& opts) : reg_(reg), opts_(opts) {}
@@ -89,7 +99,7 @@ class Compiler {
     const Node* node = compile(&doc);
     resolve_pending();
     if (!error_)
-      for (Node& n : reg_.nodes) n.leaf = is_leaf(n);
+      for (Node& n : reg_.nodes) n.leaf = is_leaf(n), n.closed_object = is_closed_object(n);
     return error_ ? nullptr : node;
   }
 

@@ -132,6 +132,13 @@ class Evaluator {
       return false;
     }
     if (n.leaf && !c_.issues) return leaf_keywords(n, v);
+    if (n.closed_object && !c_.issues && !ev && !c_.dynamic_scope && !v.is_key &&
+        v.element.type() == element_type::OBJECT) {
+      ++c_.depth;
+      bool ok = closed_members(n, v);
+      --c_.depth;
+      return ok && c_.limit.empty();
+    }
     // A schema that is only a $ref: go straight to its target (not when the
     // dynamic scope is tracked, where entering this resource matters).
     if (n.ref_only && !c_.dynamic_scope) {
@@ -233,6 +240,20 @@ class Evaluator {
       }
     }
     return true;
+  }
+
+  // The members of object `v` against a closed object schema (Node::closed_object)
+  // on the fast path: object_keywords()' walk, with no issue to record.
+  bool closed_members(const Node& n, const Value& v) {
+    if (n.types && !(n.types & kObject)) return false;
+    uint64_t seen = 0;
+    for (auto field : invar::sj::object_of(v.element)) {
+      ptrdiff_t k = find_property(n, field.key);
+      if (k < 0) return false;  // additionalProperties: false
+      if (k < 64) seen |= uint64_t(1) << k;
+      if (!eval(*n.properties[static_cast<size_t>(k)].second, Value{field.value}, nullptr)) return false;
+    }
+    return (seen & n.required_mask) == n.required_mask;
   }
 
   [[gnu::noinline]] bool keywords(const Node& n, const Value& v, Evaluated* mine);

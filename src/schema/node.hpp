@@ -91,6 +91,10 @@ struct Node {
   // Only type, string enum, double bounds, lengths and pattern: the fast path
   // checks them inline (Compiler::run sets it once every $ref is resolved).
   bool leaf = false;
+  // An object schema of `properties`, `required` (by mask) and
+  // `additionalProperties: false` only (with `type`, and keywords for other
+  // types): the fast path walks an object's members without keywords().
+  bool closed_object = false;
 };
 
 // Everything compiled from one root schema.
