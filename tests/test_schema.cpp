@@ -357,3 +357,22 @@ TEST_CASE("the leaf and closed-object fast paths keep verdicts and step counts",
     CHECK_FALSE(issues(*v, bad).empty());
   }
 }
+
+// Members are looked up by (name size, first byte) before the name: names
+// sharing that slot, sizes 16 apart, the empty name and unknown names in a
+// known name's slot are told apart on both paths.
+TEST_CASE("property lookup by slot finds exactly the named properties", "[schema]") {
+  auto v = compile(R"({"additionalProperties": false, "properties": {
+      "ab": {"type": "integer"}, "ac": {"type": "string"}, "": {"type": "null"}, "q": {"type": "boolean"},
+      "qabcdefghijklmnop": {"type": "array"}, "zz": {"type": "object"}}})");
+  for (auto [text, valid] : std::vector<std::pair<const char*, bool>>{
+           {R"({"ab": 1, "ac": "x", "": null, "q": true, "qabcdefghijklmnop": [], "zz": {}})", true},
+           {R"({"ab": "x"})", false}, {R"({"ac": 1})", false}, {R"({"": 0})", false}, {R"({"q": []})", false},
+           {R"({"qabcdefghijklmnop": true})", false}, {R"({"ad": 1})", false}, {R"({"a": 1})", false},
+           {R"({"zy": {}})", false}, {R"({"r": true})", false}, {R"({"abc": 1})", false}}) {
+    INFO(text);
+    auto doc = test::parse(text);
+    CHECK(v->validate(doc.root).valid == valid);
+    CHECK(issues(*v, text).empty() == valid);
+  }
+}

@@ -87,6 +87,17 @@ bool is_closed_object(const Node& n) {
          !n.max_properties;
 }
 
+// Node::property_slots for `n`'s properties (when there are at most 127).
+std::vector<int8_t> property_slots(const Node& n) {
+  if (n.properties.empty() || n.properties.size() > 127) return {};
+  std::vector<int8_t> slots(256, Node::kNoProperty);
+  for (size_t k = 0; k < n.properties.size(); ++k) {
+    int8_t& slot = slots[Node::property_slot(n.properties[k].first)];
+    slot = slot == Node::kNoProperty ? static_cast<int8_t>(k) : Node::kSlotShared;
+  }
+  return slots;
+}
+
 class Compiler {
  public:
   Compiler(Registry& reg, const CompileOptions& opts) : reg_(reg), opts_(opts) {}
@@ -99,7 +110,10 @@ class Compiler {
     const Node* node = compile(&doc);
     resolve_pending();
     if (!error_)
-      for (Node& n : reg_.nodes) n.leaf = is_leaf(n), n.closed_object = is_closed_object(n);
+      for (Node& n : reg_.nodes) {
+        n.leaf = is_leaf(n), n.closed_object = is_closed_object(n);
+        n.property_slots = property_slots(n);
+      }
     return error_ ? nullptr : node;
   }
 

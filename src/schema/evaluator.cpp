@@ -86,6 +86,11 @@ struct PathGuard {
 // The index of `key` in a node's sorted `properties`, or -1.
 ptrdiff_t find_property(const Node& n, std::string_view key) {
   const auto& props = n.properties;
+  if (!n.property_slots.empty()) {  // one candidate by (size, first byte), compared once
+    const int8_t k = n.property_slots[Node::property_slot(key)];
+    if (k == Node::kNoProperty) return -1;
+    if (k >= 0) return text::same(props[static_cast<size_t>(k)].first, key) ? k : -1;
+  }
   if (props.size() <= 8) {  // a few names: compare sizes first, no ordering
     for (size_t k = 0; k < props.size(); ++k)
       if (text::same(props[k].first, key)) return static_cast<ptrdiff_t>(k);

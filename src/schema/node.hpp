@@ -40,6 +40,13 @@ struct Node {
 
   // Objects.
   std::vector<std::pair<std::string, const Node*>> properties;  // sorted by name
+  // Lookup of `properties` by property_slot(name): the one index with that
+  // slot, kNoProperty or kSlotShared (then search). Empty: no properties.
+  std::vector<int8_t> property_slots;
+  static constexpr int8_t kNoProperty = -1, kSlotShared = -2;
+  static size_t property_slot(std::string_view name) {
+    return (name.size() & 15) << 4 | (name.empty() ? 0 : static_cast<unsigned char>(name[0]) & 15);
+  }
   std::vector<std::pair<std::unique_ptr<regex::Pattern>, const Node*>> pattern_properties;
   std::vector<std::string> pattern_property_texts;
   const Node* additional_properties = nullptr;
