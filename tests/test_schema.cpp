@@ -314,3 +314,65 @@ TEST_CASE("split_member: only a root that sees the member through type, items an
   CHECK_FALSE(split(R"({"properties": {"records": {"items": {"$dynamicRef": "#meta"}}},
                         "$dynamicAnchor": "meta"})"));
 }
+
+// Leaf schemas (type, string enum, bounds, lengths, pattern) and closed
+// object schemas take a fast path in validate(); explain() the general one. On valid instances
+// both walk the same schemas: the same verdicts and step counts, so budgets
+// hold at the same number of steps.
+TEST_CASE("the leaf and closed-object fast paths keep verdicts and step counts", "[schema]") {
+  auto v = compile(R"({"type": "array", "items": {"$ref": "#/$defs/record"}, "$defs": {
+      "name": {"type": "string", "minLength": 1, "maxLength": 12, "pattern": "^[a-z.]+$"},
+      "record": {"type": "object", "required": ["name", "type"], "additionalProperties": false, "properties": {
+        "name": {"$ref": "#/$defs/name"}, "type": {"enum": ["A", "AAAA"]},
+        "ttl": {"type": "integer", "minimum": 0, "maximum": 86400},
+        "weight": {"exclusiveMinimum": -1, "exclusiveMaximum": 10}}}}})");
+  auto valid = R"([{"name": "a.b", "type": "A", "ttl": 0, "weight": 9.5},
+                   {"name": "abcdefghijkl", "type": "AAAA", "ttl": 86400, "weight": "any"},
+                   {"name": "x", "type": "A", "ttl": 1e3, "weight": -0.5}])";
+  auto doc = test::parse(valid);
+  auto fast = v->validate(doc.root);
+  std::vector<Issue> none;
+  auto general = v->explain(doc.root, {}, none, 100);
+  CHECK(fast.valid);
+  CHECK(none.empty());
+  CHECK(fast.steps == general.steps);
+  Budget exact;
+  exact.max_steps = fast.steps;
+  CHECK(v->validate(doc.root, exact).valid);
+  exact.max_steps = fast.steps - 1;
+  auto over = v->validate(doc.root, exact);
+  CHECK_FALSE(over.valid);
+  CHECK(over.limit == "max_eval_steps " + std::to_string(fast.steps - 1));
+  for (const char* bad : {R"([{"name": "", "type": "A"}])", R"([{"name": "abcdefghijklm", "type": "A"}])",
+                          R"([{"name": "A", "type": "A"}])", R"([{"name": 1, "type": "A"}])",
+                          R"([{"name": "a", "type": "MX"}])", R"([{"name": "a", "type": 1}])",
+                          R"([{"name": "a", "type": "A", "ttl": -1}])", R"([{"name": "a", "type": "A", "ttl": 86401}])",
+                          R"([{"name": "a", "type": "A", "ttl": 1.5}])",
+                          R"([{"name": "a", "type": "A", "ttl": 9007199254740993}])",
+                          R"([{"name": "a", "type": "A", "weight": 10}])", R"([{"name": "a", "type": "A", "weight": -1}])",
+                          R"([{"name": "a", "type": "A", "extra": 1}])", R"([{"name": "a"}])", R"([[]])"}) {
+    INFO(bad);
+    auto bad_doc = test::parse(bad);
+    CHECK_FALSE(v->validate(bad_doc.root).valid);
+    CHECK_FALSE(issues(*v, bad).empty());
+  }
+}
+
+// Members are looked up by (name size, first byte) before the name: names
+// sharing that slot, sizes 16 apart, the empty name and unknown names in a
+// known name's slot are told apart on both paths.
+TEST_CASE("property lookup by slot finds exactly the named properties", "[schema]") {
+  auto v = compile(R"({"additionalProperties": false, "properties": {
+      "ab": {"type": "integer"}, "ac": {"type": "string"}, "": {"type": "null"}, "q": {"type": "boolean"},
+      "qabcdefghijklmnop": {"type": "array"}, "zz": {"type": "object"}}})");
+  for (auto [text, valid] : std::vector<std::pair<const char*, bool>>{
+           {R"({"ab": 1, "ac": "x", "": null, "q": true, "qabcdefghijklmnop": [], "zz": {}})", true},
+           {R"({"ab": "x"})", false}, {R"({"ac": 1})", false}, {R"({"": 0})", false}, {R"({"q": []})", false},
+           {R"({"qabcdefghijklmnop": true})", false}, {R"({"ad": 1})", false}, {R"({"a": 1})", false},
+           {R"({"zy": {}})", false}, {R"({"r": true})", false}, {R"({"abc": 1})", false}}) {
+    INFO(text);
+    auto doc = test::parse(text);
+    CHECK(v->validate(doc.root).valid == valid);
+    CHECK(issues(*v, text).empty() == valid);
+  }
+}

@@ -69,6 +69,35 @@ std::string file_of(const std::string& uri) {
   return uri.rfind("file://", 0) == 0 ? uri.substr(7) : uri;
 }
 
+// Whether `n` is only what the evaluator's leaf fast path checks.
+bool is_leaf(const Node& n) {
+  return !n.is_boolean && !n.ref && !n.dynamic_ref && !n.has_branches && !n.has_object_keywords &&
+         !n.has_array_keywords && !n.has_unevaluated && !n.unevaluated_properties && !n.unevaluated_items &&
+         !n.const_value && (!n.enum_values || n.enum_strings) && !n.exact_bounds && !n.multiple_of &&
+         !n.format_assertion;
+}
+
+// Whether `n` is a closed object schema (Node::closed_object).
+bool is_closed_object(const Node& n) {
+  const Node* extra = n.additional_properties;
+  return !n.is_boolean && !n.ref && !n.dynamic_ref && !n.has_branches && !n.has_unevaluated &&
+         !n.unevaluated_properties && !n.unevaluated_items && !n.enum_values && !n.const_value && extra &&
+         extra->is_boolean && !extra->boolean_value && n.pattern_properties.empty() && !n.property_names &&
+         n.required_by_mask && n.dependent_required.empty() && n.dependent_schemas.empty() && !n.min_properties &&
+         !n.max_properties;
+}
+
+// Node::property_slots for `n`'s properties (when there are at most 127).
+std::vector<int8_t> property_slots(const Node& n) {
+  if (n.properties.empty() || n.properties.size() > 127) return {};
+  std::vector<int8_t> slots(256, Node::kNoProperty);
+  for (size_t k = 0; k < n.properties.size(); ++k) {
+    int8_t& slot = slots[Node::property_slot(n.properties[k].first)];
+    slot = slot == Node::kNoProperty ? static_cast<int8_t>(k) : Node::kSlotShared;
+  }
+  return slots;
+}
+
 class Compiler {
  public:
   Compiler(Registry& reg, const CompileOptions& opts) : reg_(reg), opts_(opts) {}
@@ -80,6 +109,11 @@ class Compiler {
     add_document(doc, uri, numbers_of(uri));
     const Node* node = compile(&doc);
     resolve_pending();
+    if (!error_)
+      for (Node& n : reg_.nodes) {
+        n.leaf = is_leaf(n), n.closed_object = is_closed_object(n);
+        n.property_slots = property_slots(n);
+      }
     return error_ ? nullptr : node;
   }
 

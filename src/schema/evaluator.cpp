@@ -86,6 +86,11 @@ struct PathGuard {
 // The index of `key` in a node's sorted `properties`, or -1.
 ptrdiff_t find_property(const Node& n, std::string_view key) {
   const auto& props = n.properties;
+  if (!n.property_slots.empty()) {  // one candidate by (size, first byte), compared once
+    const int8_t k = n.property_slots[Node::property_slot(key)];
+    if (k == Node::kNoProperty) return -1;
+    if (k >= 0) return text::same(props[static_cast<size_t>(k)].first, key) ? k : -1;
+  }
   if (props.size() <= 8) {  // a few names: compare sizes first, no ordering
     for (size_t k = 0; k < props.size(); ++k)
       if (text::same(props[k].first, key)) return static_cast<ptrdiff_t>(k);
@@ -130,6 +135,14 @@ class Evaluator {
     if (c_.depth >= c_.max_depth) {
       c_.limit = "max_schema_depth " + std::to_string(c_.max_depth);
       return false;
+    }
+    if (n.leaf && !c_.issues) return leaf_keywords(n, v);
+    if (n.closed_object && !c_.issues && !ev && !c_.dynamic_scope && !v.is_key &&
+        v.element.type() == element_type::OBJECT) {
+      ++c_.depth;
+      bool ok = closed_members(n, v);
+      --c_.depth;
+      return ok && c_.limit.empty();
     }
     // A schema that is only a $ref: go straight to its target (not when the
     // dynamic scope is tracked, where entering this resource matters).
@@ -198,7 +211,57 @@ class Evaluator {
     return ev ? in_place(n, v, ev) : eval(n, v, nullptr);
   }
 
-  bool keywords(const Node& n, const Value& v, Evaluated* mine);
+  // The keywords of a leaf node (Node::leaf) on the fast path: keywords()'s
+  // checks in its order, with no issue to record and no call frame of its size.
+  bool leaf_keywords(const Node& n, const Value& v) {
+    const uint8_t bits = type_bits(v);
+    if (n.types && !(n.types & bits)) return false;
+    if (n.enum_values) {  // n.enum_strings: a leaf's enum is all strings
+      if (!(bits & kString)) return false;
+      std::string_view s = string_of(v);
+      bool found = false;
+      for (const auto& allowed : *n.enum_strings)
+        if ((found = text::same(allowed, s))) break;
+      if (!found) return false;
+    }
+    if (bits & kNumber) {
+      if (beyond_double(v)) return keywords(n, v, nullptr) && c_.limit.empty();
+      const double x = number_of(v);
+      if ((n.minimum && x < n.minimum->value) || (n.maximum && x > n.maximum->value) ||
+          (n.exclusive_minimum && x <= n.exclusive_minimum->value) ||
+          (n.exclusive_maximum && x >= n.exclusive_maximum->value))
+        return false;
+    }
+    if (bits & kString) {
+      std::string_view s = string_of(v);
+      size_t len = 0;
+      if ((n.min_length || n.max_length) &&
+          !length_within(s, n.min_length.value_or(0), n.max_length.value_or(UINT64_MAX), len))
+        return false;
+      if (n.pattern) {
+        regex::Match m = n.pattern->match(s);
+        if (m > regex::Match::yes) return undecided(m, n.pattern_text);
+        if (m == regex::Match::no) return false;
+      }
+    }
+    return true;
+  }
+
+  // The members of object `v` against a closed object schema (Node::closed_object)
+  // on the fast path: object_keywords()' walk, with no issue to record.
+  bool closed_members(const Node& n, const Value& v) {
+    if (n.types && !(n.types & kObject)) return false;
+    uint64_t seen = 0;
+    for (auto field : invar::sj::object_of(v.element)) {
+      ptrdiff_t k = find_property(n, field.key);
+      if (k < 0) return false;  // additionalProperties: false
+      if (k < 64) seen |= uint64_t(1) << k;
+      if (!eval(*n.properties[static_cast<size_t>(k)].second, Value{field.value}, nullptr)) return false;
+    }
+    return (seen & n.required_mask) == n.required_mask;
+  }
+
+  [[gnu::noinline]] bool keywords(const Node& n, const Value& v, Evaluated* mine);
   bool object_keywords(const Node& n, const Value& v, Evaluated* mine);
   bool array_keywords(const Node& n, const Value& v, Evaluated* mine);
   bool branches(const Node& n, const Value& v, Evaluated* mine);

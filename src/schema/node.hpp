@@ -40,6 +40,13 @@ struct Node {
 
   // Objects.
   std::vector<std::pair<std::string, const Node*>> properties;  // sorted by name
+  // Lookup of `properties` by property_slot(name): the one index with that
+  // slot, kNoProperty or kSlotShared (then search). Empty: no properties.
+  std::vector<int8_t> property_slots;
+  static constexpr int8_t kNoProperty = -1, kSlotShared = -2;
+  static size_t property_slot(std::string_view name) {
+    return (name.size() & 15) << 4 | (name.empty() ? 0 : static_cast<unsigned char>(name[0]) & 15);
+  }
   std::vector<std::pair<std::unique_ptr<regex::Pattern>, const Node*>> pattern_properties;
   std::vector<std::string> pattern_property_texts;
   const Node* additional_properties = nullptr;
@@ -87,6 +94,14 @@ struct Node {
   // Whether evaluating this node must collect evaluated-location annotations
   // (it, or a schema it applies in place, has unevaluated*).
   bool has_unevaluated = false;
+
+  // Only type, string enum, double bounds, lengths and pattern: the fast path
+  // checks them inline (Compiler::run sets it once every $ref is resolved).
+  bool leaf = false;
+  // An object schema of `properties`, `required` (by mask) and
+  // `additionalProperties: false` only (with `type`, and keywords for other
+  // types): the fast path walks an object's members without keywords().
+  bool closed_object = false;
 };
 
 // Everything compiled from one root schema.
