@@ -568,7 +568,7 @@ class EtcdStore : public Store {
   // Ends this thread's prepare_object(), if any.
   void prepare_done() override { end_prepared(true); }
 
-  // Collects objects outside the LKG and the retention list once they are  // Collects objects outside the LKG and the retention list once they are
+  // Collects objects outside the LKG and the retention list once they are
   // older than the grace period (a gate between writing its chunks and its
   // commit is younger; and its commit checks that they still exist). After
   // this process's promotion, what its commit deleted (the objects that left
