@@ -178,6 +178,54 @@ TEST_CASE("store conformance: a staged artifact is promoted, or collected when n
   }
 }
 
+namespace {
+
+// A plan-like artifact of about `size` bytes (compressible: deflated on etcd).
+std::string large_plan(size_t size, char variant) {
+  std::string out = "{\"g\": 1, \"records\": [";
+  for (size_t i = 0; out.size() < size; ++i)
+    out += "{\"name\": \"host" + std::to_string(i) + ".example.com.\", \"v\": \"" + std::string(1, variant) + "\"},";
+  out.back() = ']';
+  return out + "}";
+}
+
+}  // namespace
+
+TEST_CASE("store conformance: an artifact prepared beside the judgement is stored as the bytes promoted", "[store]") {
+  for (const auto& backend : backends()) {
+    INFO(backend.name);
+    test::TempDir tmp;
+    auto [s, lock] = created_and_locked(backend, tmp / "state");
+    invariants::Measures m;
+    // Staged (over the inline limit) and inline, each prepared first.
+    std::string staged = large_plan(1200 << 10, 'a'), inline_one = large_plan(200 << 10, 'b');
+    s->prepare_object(staged);
+    REQUIRE_FALSE(s->stage("a", staged, m, digest::sha256(staged)));
+    REQUIRE_FALSE(s->promote("a", staged, m, lkg_record("a", 1, staged), 4));
+    s->prepare_done();
+    CHECK(s->artifact("a", digest::sha256(staged), staged.size()).value() == staged);
+    s->prepare_object(inline_one);
+    REQUIRE_FALSE(s->promote("a", inline_one, m, lkg_record("a", 2, inline_one), 4));
+    s->prepare_done();
+    CHECK(s->artifact("a", digest::sha256(inline_one), inline_one.size()).value() == inline_one);
+    // Other bytes of the same size promoted meanwhile are stored as they are, not as the prepared ones.
+    std::string prepared = large_plan(300 << 10, 'c'), other = prepared;
+    other[other.size() / 2] = other[other.size() / 2] == '1' ? '2' : '1';
+    s->prepare_object(prepared);
+    REQUIRE_FALSE(s->promote("a", other, m, lkg_record("a", 3, other), 4));
+    s->prepare_done();
+    CHECK(s->artifact("a", digest::sha256(other), other.size()).value() == other);
+    // Bytes changed after prepare_done() are stored as they are then.
+    s->prepare_object(prepared);
+    s->prepare_done();
+    prepared[prepared.size() / 3] = prepared[prepared.size() / 3] == '1' ? '2' : '1';
+    REQUIRE_FALSE(s->promote("a", prepared, m, lkg_record("a", 4, prepared), 4));
+    CHECK(s->artifact("a", digest::sha256(prepared), prepared.size()).value() == prepared);
+    s->prepare_object(prepared);  // judged, never promoted
+    s->prepare_done();
+  }
+}
+
 TEST_CASE("store conformance: journal, waivers and quarantine read back as written", "[store]") {
   for (const auto& backend : backends()) {
     INFO(backend.name);

@@ -1131,6 +1131,13 @@ Result<Decision> submit(const Contract& contract, store::Store& store, const std
   if (auto e = check_request(plan, store, stream, gate, options, publisher)) return *e;
   // Step "read" (and the stateless judging) before the lock.
   const auto started = std::chrono::steady_clock::now();
+  // The store may prepare the candidate beside the judgement (the etcd
+  // backend deflates a large one); ended before `bytes` can be released.
+  struct PrepareDone {
+    store::Store& store;
+    ~PrepareDone() { store.prepare_done(); }
+  } prepare_done{store};
+  if (!refused && !options.dry_run) store.prepare_object(bytes);
   Prepared c = read_and_judge(plan, bytes, refused, owned != nullptr, options.consumer_check);
   // Under the lock, judged again (at most kMaxJudgements times) when the
   // write is refused because another writer changed the stream meanwhile:

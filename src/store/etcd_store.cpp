@@ -120,6 +120,9 @@ class EtcdStore : public Store {
  public:
   EtcdStore(EtcdEndpoints endpoints, const StoreOptions& options)
       : client_(endpoints, options), options_(options), endpoints_(std::move(endpoints)) {}
+  ~EtcdStore() override { end_prepared(false); }
+  EtcdStore(const EtcdStore&) = delete;
+  EtcdStore& operator=(const EtcdStore&) = delete;
 
   // Takes the caller's snapshot of the stream (see fence()): one read. The
   // snapshot is this thread's alone: one Gate may judge on many threads.
@@ -576,6 +579,26 @@ class EtcdStore : public Store {
     return std::nullopt;
   }
 
+  // Deflates a large artifact on a thread while the gate judges it
+  // (object_ops() takes the result when given the same bytes: the caller
+  // keeps them valid and unchanged until prepare_done()). One at a time:
+  // while another thread's is under way, the others deflate when they write.
+  void prepare_object(std::string_view bytes) override {
+    if (bytes.size() < kDeflateFrom || bytes.size() > options_.max_artifact_bytes) return;
+    std::lock_guard<std::mutex> g(prepared_mutex_);
+    if (prepared_for_.data()) return;
+    try {
+      prepared_thread_ = std::thread([this, bytes] { prepared_ = deflate_bytes(bytes); });
+      prepared_for_ = bytes;
+      prepared_by_ = std::this_thread::get_id();
+    } catch (const std::system_error&) {
+      // no thread: object_ops() deflates when it needs to
+    }
+  }
+
+  // Ends this thread's prepare_object(), if any.
+  void prepare_done() override { end_prepared(true); }
+
   // Collects objects outside the LKG and the retention list once they are
   // older than the grace period (a gate between writing its chunks and its
   // commit is younger; and its commit checks that they still exist). After
@@ -827,7 +850,7 @@ class EtcdStore : public Store {
     std::vector<TxnOp> ops;
     std::string base = key(stream, kind + "/" + hex_of(digest) + "/");
     std::optional<std::string> deflated;
-    if (bytes.size() >= kDeflateFrom) deflated = deflate_bytes(bytes);
+    if (bytes.size() >= kDeflateFrom) deflated = deflated_of(bytes);
     const std::string_view stored = deflated ? std::string_view(*deflated) : bytes;
     const size_t chunks = std::max<size_t>(1, (stored.size() + kChunk - 1) / kChunk);
     for (size_t i = 0; i < chunks; ++i) {
@@ -841,6 +864,29 @@ class EtcdStore : public Store {
     ops.push_back({TxnOp::put, meta_key(stream, kind, hex_of(digest)),
                    deflated ? seal(meta, "invar-object", kDeflatedObjectVersion) : seal(meta, "invar-object")});
     return ops;
+  }
+
+  // Waits for prepare_object()'s thread and forgets it (only the preparing
+  // thread's when `own`).
+  void end_prepared(bool own) {
+    std::lock_guard<std::mutex> g(prepared_mutex_);
+    if (!prepared_for_.data() || (own && prepared_by_ != std::this_thread::get_id())) return;
+    if (prepared_thread_.joinable()) prepared_thread_.join();
+    prepared_for_ = {};
+    prepared_.reset();
+  }
+
+  // `bytes` deflated: what prepare_object() made of the same bytes (the
+  // same address and size, unchanged by its contract), else now.
+  std::optional<std::string> deflated_of(std::string_view bytes) {
+    {
+      std::lock_guard<std::mutex> g(prepared_mutex_);
+      if (prepared_for_.data() && bytes.data() == prepared_for_.data() && bytes.size() == prepared_for_.size()) {
+        if (prepared_thread_.joinable()) prepared_thread_.join();
+        return prepared_;
+      }
+    }
+    return deflate_bytes(bytes);
   }
 
   // The quarantine list after `entry` is added (the same bytes move to the
@@ -1370,6 +1416,11 @@ class EtcdStore : public Store {
   std::vector<std::unique_ptr<EtcdClient>> idle_writers_;  // put_concurrently()'s helpers between calls
   std::map<std::string, std::string> staged_;             // stream -> the artifact stage() wrote (hex)
   std::set<std::string> known_;                                  // streams seen to exist
+  std::mutex prepared_mutex_;               // prepare_object()'s deflate (joined under it)
+  std::thread prepared_thread_;
+  std::string_view prepared_for_;           // the caller's bytes, valid until prepare_done()
+  std::thread::id prepared_by_;             // the thread that called prepare_object()
+  std::optional<std::string> prepared_;     // deflate_bytes(prepared_for_), once joined
   struct Snapshot {
     std::map<std::string, KeyValue> records;  // record name -> key
     std::vector<KeyValue> journal;            // the newest kJournalTail records, newest first

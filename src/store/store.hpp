@@ -229,6 +229,15 @@ class Store {
     (void)stream, (void)bytes, (void)measures, (void)digest;
     return std::nullopt;
   }
+  // A hint that `bytes` may be promoted soon, given as soon as they are
+  // read: a backend may start preparing them on a thread (the etcd backend
+  // deflates a large artifact while the gate judges it). `bytes` must stay
+  // valid and unchanged until prepare_done(), which the caller must call
+  // before releasing them. Default: nothing.
+  virtual void prepare_object(std::string_view bytes) { (void)bytes; }
+  // Ends what this thread's prepare_object() started (waits for its
+  // thread, forgets it).
+  virtual void prepare_done() {}
   // Deletes stored artifacts outside the retention list (never the LKG)
   // and temporary files of interrupted writes. Only files it recognises
   // by name are touched. Returns how many stored objects (and leftovers of
