@@ -19,6 +19,7 @@
 
 #include "store/curl_api.hpp"
 #include "store/etcd_client.hpp"
+#include "store/watch_scan.hpp"
 
 namespace invar::store {
 
@@ -29,9 +30,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kWatchTickMs = 100;  // how often a silent stream looks at its deadline and stop predicate
-// One message of the stream (events carry the stream's small records, never
-// chunks): past this, the stream is dropped and the caller reads instead.
-constexpr size_t kMaxWatchMessage = 8u << 20;
 // Between rounds of members that would not stream: doubling up to the last.
 constexpr int64_t kWatchBackoffFirstMs = 100;
 constexpr int64_t kWatchBackoffMaxMs = 5000;
@@ -41,107 +39,9 @@ constexpr int64_t kWatchBackoffMaxMs = 5000;
 constexpr auto kWatchStreamMaxAge = std::chrono::seconds(60);
 
 
-std::string text_of(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-// What the stream said so far, and where the scan of a message that is
-// not complete yet stands (each byte is scanned once).
-struct Stream {
-  std::string buffer;  // from the start of the message not yet complete
-  size_t scanned = 0;
-  int depth = 0;
-  bool in_string = false, escaped = false;
-  bool created = false;
-  uint64_t newest = 0;     // the highest revision of an event seen
-  bool compacted = false;  // past the revision asked for: only a read sees the current state
-  bool overflow = false;   // a message over kMaxWatchMessage: the caller reads instead
-  std::string why;         // set: the stream failed
-  // The key whose value the caller asked for ("": none): its newest event's
-  // revision and value (nullopt: deleted, or a value that is not base64).
-  std::string key;
-  uint64_t key_revision = 0;
-  std::optional<std::string> key_value;
-};
-
-uint64_t event_revision(const json& event) {
-  auto kv = event.find("kv");
-  return kv != event.end() && kv->is_object() ? etcd_number(*kv, "mod_revision") : 0;
-}
-
-// One complete message.
-void on_message(Stream& s, std::string_view text) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    s.why = "a watch message that is not JSON";
-    return;
-  }
-  if (j.contains("error")) {
-    s.why = j.value("message", std::string("error ") + std::to_string(etcd_number(j, "code")));
-    return;
-  }
-  const json result = j.value("result", json::object());
-  if (!result.is_object()) return;
-  if (result.value("created", false)) s.created = true;
-  if (etcd_number(result, "compact_revision")) {
-    s.compacted = true;
-    return;
-  }
-  if (result.value("canceled", false)) {
-    s.why = "etcd canceled the watch: " + result.value("cancel_reason", std::string("no reason given"));
-    return;
-  }
-  auto events = result.find("events");
-  if (events == result.end() || !events->is_array()) return;
-  for (const auto& e : *events) {
-    // No revision on an event (not seen from etcd 3.4): the header's, at least as new.
-    uint64_t r = event_revision(e);
-    if (!r) r = etcd_number(result.value("header", json::object()), "revision");
-    if (!r) r = UINT64_MAX;  // nothing says when: a change for every waiter
-    s.newest = std::max(s.newest, r);
-    auto kv = e.find("kv");
-    const uint64_t own = event_revision(e);  // without its own revision: no value is reported
-    if (s.key.empty() || !own || own < s.key_revision || kv == e.end() || !kv->is_object()) continue;
-    auto k = base64_decode(text_of(*kv, "key"));
-    if (!k || *k != s.key) continue;
-    s.key_revision = own;
-    s.key_value = text_of(e, "type") == "DELETE" ? std::nullopt : base64_decode(text_of(*kv, "value"));
-  }
-}
-
-bool over(const Stream& s) { return s.compacted || s.overflow || !s.why.empty(); }
-
-// Splits what arrived into messages: JSON objects, whatever separates them.
+// libcurl's write callback: what arrived, to the stream's scanner.
 size_t on_bytes(char* data, size_t size, size_t n, void* out) {
-  Stream& s = *static_cast<Stream*>(out);
-  if (over(s)) return size * n;  // the stream is closed next
-  s.buffer.append(data, size * n);
-  for (size_t i = s.scanned; i < s.buffer.size() && !over(s); ++i) {
-    char c = s.buffer[i];
-    if (s.in_string) {
-      if (s.escaped) s.escaped = false;
-      else if (c == '\\') s.escaped = true;
-      else if (c == '"') s.in_string = false;
-    } else if (c == '"') {
-      s.in_string = true;
-    } else if (c == '{') {
-      if (s.depth++ == 0) {  // what came before a message is a separator
-        s.buffer.erase(0, i);
-        i = 0;
-      }
-    } else if (c == '}' && s.depth > 0 && --s.depth == 0) {
-      on_message(s, std::string_view(s.buffer).substr(0, i + 1));
-      s.buffer.erase(0, i + 1);
-      i = static_cast<size_t>(-1);  // the loop's ++i: from the start of what is left
-    }
-    s.scanned = i + 1;
-  }
-  if (s.depth == 0 && !s.in_string) {  // only separators left
-    s.buffer.clear();
-    s.scanned = 0;
-  }
-  if (s.buffer.size() > kMaxWatchMessage) s.overflow = true;
+  static_cast<WatchScan*>(out)->feed(std::string_view(data, size * n));
   return size * n;
 }
 
@@ -170,7 +70,7 @@ struct EtcdClient::WatchStream {
   std::string member, prefix, body;
   uint64_t from = 0;  // the first revision it streams
   Clock::time_point opened{};
-  Stream s;
+  WatchScan s;
   bool open = false;
 
   explicit WatchStream(const CurlApi* a) : api(a), multi(a->multi_init()), easy(a->easy_init()) {}
@@ -196,7 +96,7 @@ void start(EtcdClient::WatchStream& w, const StoreOptions& o, const std::string&
            uint64_t from, const std::string& token) {
   const CurlApi& api = *w.api;
   w.close();
-  w.s = Stream{};
+  w.s = WatchScan{};
   w.member = member;
   w.prefix = prefix;
   w.from = from;
