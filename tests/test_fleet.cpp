@@ -24,6 +24,7 @@
 #include "store/deflate.hpp"
 #include "store/etcd_client.hpp"
 #include "store/store.hpp"
+#include "store/watch_scan.hpp"
 
 using nlohmann::json;
 using test::contains;
@@ -430,6 +431,32 @@ TEST_CASE("etcd wire: base64 round-trips every length and refuses what is not ba
   CHECK_FALSE(invar::store::inflate_bytes(*deflated, plan.size() + 1, &why));
   CHECK_FALSE(invar::store::inflate_bytes("not zlib data", 10, &why));
   CHECK_FALSE(invar::store::deflate_bytes("short"));  // not smaller: stored as it is
+}
+
+TEST_CASE("etcd wire: answers of another shape are read as absent, never thrown, and the watch scan says why", "[fleet]") {
+  using nlohmann::json;
+  json odd = json::parse(R"({"succeeded": "yes", "created": {"code": 14}, "message": ["x"], "count": -3,
+                             "revision": "12", "written": 5, "responses": 7})");
+  CHECK_FALSE(invar::store::etcd_flag(odd, "succeeded"));
+  CHECK_FALSE(invar::store::etcd_flag(odd, "created"));
+  CHECK(invar::store::etcd_text(odd, "message", "none") == "none");
+  CHECK(invar::store::etcd_number(odd, "count") == 0);
+  CHECK(invar::store::etcd_number(odd, "revision") == 12);
+  CHECK(invar::store::etcd_number(json{{"written", int64_t{5}}}, "written") == 5);  // signed, as built in memory
+  CHECK(invar::store::etcd_field(odd, "responses") == json(7));
+  CHECK(invar::store::etcd_field(json::array(), "responses").is_null());
+  CHECK(invar::store::etcd_number(json("text"), "count") == 0);
+
+  // What fuzz_watch found: a "created" that is not a boolean ended the process.
+  invar::store::WatchScan scan;
+  scan.feed(R"({"result": {"header": {"revision": "10"}, "created": {"grpc_code": 14}}})" "\n");
+  CHECK_FALSE(scan.created);
+  CHECK(scan.why.empty());
+  scan.feed(R"({"result": {"header": {"revision": "11"}, "events": [{"kv": {"key": "eA==", "mod_revision": "11"}}]}})");
+  CHECK(scan.newest == 11);
+  scan.feed(R"({"error": {"grpc_code": 14}, "code": 14, "message": 7})");
+  CHECK(scan.why == "error 14");
+  CHECK(scan.over());
 }
 
 TEST_CASE("fleet: an artifact of many chunks, over one transaction, is written at once and served verified",

@@ -2,6 +2,7 @@
 
 #include "store/curl_api.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -223,7 +224,24 @@ uint64_t etcd_number(const json& j, const char* key) {
   if (it == j.end()) return 0;
   if (it->is_string()) return std::strtoull(it->get<std::string>().c_str(), nullptr, 10);
   if (it->is_number_unsigned()) return it->get<uint64_t>();
+  if (it->is_number_integer()) return static_cast<uint64_t>(std::max<int64_t>(it->get<int64_t>(), 0));
   return 0;
+}
+
+bool etcd_flag(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() && it->get<bool>();
+}
+
+std::string etcd_text(const json& j, const char* key, std::string fallback) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::move(fallback);
+}
+
+const json& etcd_field(const json& j, const char* key) {
+  static const json none;
+  auto it = j.find(key);
+  return it != j.end() ? *it : none;
 }
 
 bool etcd_tracing() {
@@ -276,7 +294,7 @@ Result<json> EtcdClient::post(const std::string& member, const std::string& path
   if (j.is_discarded() || !j.is_object())
     return Error{ErrorCode::state, "etcd member " + member + " answered " + std::to_string(status) + " with no JSON", {}};
   if (status != 200) {
-    std::string message = j.value("message", j.value("error", std::string("HTTP ") + std::to_string(status)));
+    std::string message = etcd_text(j, "message", etcd_text(j, "error", "HTTP " + std::to_string(status)));
     Error e{ErrorCode::io, "etcd member " + member + ": " + message, {}};
     if (message.find("authentication") != std::string::npos || message.find("permission denied") != std::string::npos ||
         message.find("user name") != std::string::npos || message.find("token") != std::string::npos)
@@ -294,7 +312,7 @@ std::optional<Error> EtcdClient::authenticate(const std::string& member) {
   auto r = post(member, "/v3/auth/authenticate", json{{"name", options_.user}, {"password", options_.password}}.dump(),
                 refused);
   if (!r) return r.error();
-  std::string token = r->value("token", "");
+  std::string token = etcd_text(*r, "token", "");
   if (!token.empty()) {
     std::lock_guard<std::mutex> lock(mutex_);
     token_ = token;
@@ -420,7 +438,7 @@ Result<std::vector<RangeResult>> EtcdClient::read(const std::vector<RangeRequest
   if (reads.size() == 1) {
     auto r = call("/v3/kv/range", range_body(reads[0], revision));
     if (!r) return r.error();
-    if (read_revision) *read_revision = etcd_number(r->value("header", json::object()), "revision");
+    if (read_revision) *read_revision = etcd_number(etcd_field(*r, "header"), "revision");
     auto kvs = range_result(*r);
     if (!kvs) return kvs.error();
     out.push_back(std::move(*kvs));
@@ -430,13 +448,13 @@ Result<std::vector<RangeResult>> EtcdClient::read(const std::vector<RangeRequest
   for (const auto& r : reads) success.push_back({{"request_range", range_body(r, revision)}});
   auto r = call("/v3/kv/txn", {{"success", success}});
   if (!r) return r.error();
-  if (read_revision) *read_revision = etcd_number(r->value("header", json::object()), "revision");
-  const json responses = r->value("responses", json::array());
+  if (read_revision) *read_revision = etcd_number(etcd_field(*r, "header"), "revision");
+  const json& responses = etcd_field(*r, "responses");
   if (!responses.is_array() || responses.size() != reads.size())
     return Error{ErrorCode::state, "etcd answered a read of " + std::to_string(reads.size()) + " ranges with " +
                                        std::to_string(responses.is_array() ? responses.size() : 0) + " results", {}};
   for (const auto& one : responses) {
-    auto kvs = range_result(one.value("response_range", json::object()));
+    auto kvs = range_result(etcd_field(one, "response_range"));
     if (!kvs) return kvs.error();
     out.push_back(std::move(*kvs));
   }
@@ -525,16 +543,16 @@ Result<bool> EtcdClient::txn(const std::vector<TxnCompare>& compares, const std:
   text += "]}";
   auto r = call_text("/v3/kv/txn", text);
   if (!r) return r.error();
-  const bool succeeded = r->value("succeeded", false);
+  const bool succeeded = etcd_flag(*r, "succeeded");
   if (succeeded && read_results && !reads.empty()) {
-    const json responses = r->value("responses", json::array());
+    const json& responses = etcd_field(*r, "responses");
     if (!responses.is_array() || responses.size() != ops.size() + reads.size())
       return Error{ErrorCode::state, "etcd answered a transaction with " +
                                          std::to_string(responses.is_array() ? responses.size() : 0) + " results for " +
                                          std::to_string(ops.size() + reads.size()) + " requests", {}};
     read_results->clear();
     for (size_t i = ops.size(); i < responses.size(); ++i) {
-      auto kvs = range_result(responses[i].value("response_range", json::object()));
+      auto kvs = range_result(etcd_field(responses[i], "response_range"));
       if (!kvs) return kvs.error();
       read_results->push_back(std::move(*kvs));
     }

@@ -166,8 +166,15 @@ std::string base64_encode(std::string_view bytes);
 // The end of the range of keys starting with `prefix` (etcd's range_end).
 std::string prefix_range_end(const std::string& prefix);
 std::optional<std::string> base64_decode(std::string_view text);
-// A number of an etcd JSON answer (the gateway writes 64-bit ones as strings); 0 when absent.
+// Fields of an etcd JSON answer, whatever its shape (a member answering
+// something else is an error the caller reports, never an exception):
+// a number (the gateway writes 64-bit ones as strings; 0 when absent), a
+// flag (true only when a boolean true), a text (`fallback` unless a
+// string), a member (null unless `j` is an object holding it).
 uint64_t etcd_number(const nlohmann::json& j, const char* key);
+bool etcd_flag(const nlohmann::json& j, const char* key);
+std::string etcd_text(const nlohmann::json& j, const char* key, std::string fallback);
+const nlohmann::json& etcd_field(const nlohmann::json& j, const char* key);
 // INVAR_ETCD_TRACE=1: one line per request on stderr (path, member, bytes
 // each way, milliseconds), to see where a gate's time goes (docs/fleet.md).
 bool etcd_tracing();

@@ -695,8 +695,8 @@ class EtcdStore : public Store {
           if (keep.accepted.count(hex)) continue;
         }
         auto meta = unseal_object(kv.value, kv.key);
-        if (meta && wall_ms() - meta->value("written_ms", int64_t{0}) < options_.orphan_grace_ms) continue;
-        if (auto e = remove_object(stream, kinds[k], hex, meta && meta->value("blob", false))) return *e;
+        if (meta && wall_ms() - static_cast<int64_t>(etcd_number(*meta, "written_ms")) < options_.orphan_grace_ms) continue;
+        if (auto e = remove_object(stream, kinds[k], hex, meta && etcd_flag(*meta, "blob"))) return *e;
         if (k != 1) ++removed;
       }
     }
@@ -1185,23 +1185,23 @@ class EtcdStore : public Store {
       std::string base = "etcd:" + key(stream, objects[i].kind + "/" + hex_of(digest) + "/");
       auto meta = unseal_object(metas.front().value, "etcd:" + metas.front().key);
       if (!meta) return meta.error();
-      uint64_t size = meta->value("bytes", uint64_t{0}), chunks = meta->value("chunks", uint64_t{0});
+      uint64_t size = etcd_number(*meta, "bytes"), chunks = etcd_number(*meta, "chunks");
       if (size > objects[i].max_bytes)
         return state_error(base, "the stored artifact is larger than its record says; invar will not use it");
       if (parts.size() != chunks)
         return state_error(base, "the artifact has " + std::to_string(parts.size()) + " chunks, its record says " +
                                      std::to_string(chunks));
-      if (objects[i].proof && !meta->value("blob", false)) {
+      if (objects[i].proof && !etcd_flag(*meta, "blob")) {
         if (size != objects[i].max_bytes)
           return state_error(stream, "the stored LKG has " + std::to_string(size) + " bytes, its record says " +
                                          std::to_string(objects[i].max_bytes));
-        if (meta->value("digest", std::string()) != digest)
+        if (etcd_text(*meta, "digest", "") != digest)
           return state_error(base, "the artifact's record names another digest (corrupted); invar will not use it");
         out.emplace_back(std::string());
         continue;
       }
       std::string bytes;
-      if (meta->value("blob", false)) {
+      if (etcd_flag(*meta, "blob")) {
         auto blob = read_blob(stream, objects[i].kind, hex_of(digest), size);
         if (!blob) return blob.error();
         bytes = std::move(*blob);
@@ -1210,7 +1210,7 @@ class EtcdStore : public Store {
         for (const auto& p : parts) bytes += p.value;
         if (meta->contains("deflated")) {
           std::string why;
-          auto inflated = bytes.size() == meta->value("deflated", uint64_t{0}) ? inflate_bytes(bytes, size, &why)
+          auto inflated = bytes.size() == etcd_number(*meta, "deflated") ? inflate_bytes(bytes, size, &why)
                                                                                : std::nullopt;
           if (!inflated)
             return state_error(base, why.empty() ? "the stored artifact does not match its SHA-256 (corrupted); invar "

@@ -30,18 +30,18 @@ void on_message(WatchScan& s, std::string_view text) {
     return;
   }
   if (j.contains("error")) {
-    s.why = j.value("message", std::string("error ") + std::to_string(etcd_number(j, "code")));
+    s.why = etcd_text(j, "message", "error " + std::to_string(etcd_number(j, "code")));
     return;
   }
-  const json result = j.value("result", json::object());
+  const json& result = etcd_field(j, "result");
   if (!result.is_object()) return;
-  if (result.value("created", false)) s.created = true;
+  if (etcd_flag(result, "created")) s.created = true;
   if (etcd_number(result, "compact_revision")) {
     s.compacted = true;
     return;
   }
-  if (result.value("canceled", false)) {
-    s.why = "etcd canceled the watch: " + result.value("cancel_reason", std::string("no reason given"));
+  if (etcd_flag(result, "canceled")) {
+    s.why = "etcd canceled the watch: " + etcd_text(result, "cancel_reason", "no reason given");
     return;
   }
   auto events = result.find("events");
@@ -49,7 +49,7 @@ void on_message(WatchScan& s, std::string_view text) {
   for (const auto& e : *events) {
     // No revision on an event (not seen from etcd 3.4): the header's, at least as new.
     uint64_t r = event_revision(e);
-    if (!r) r = etcd_number(result.value("header", json::object()), "revision");
+    if (!r) r = etcd_number(etcd_field(result, "header"), "revision");
     if (!r) r = UINT64_MAX;  // nothing says when: a change for every waiter
     s.newest = std::max(s.newest, r);
     auto kv = e.find("kv");
